@@ -1,0 +1,846 @@
+// The CPU reference backend: every measure of ../shared/spec/measures.md for a batch of
+// games, float64 accumulation whatever the input type, multi-threaded over games or, for a
+// few large games, over outcome chunks of one game.
+//
+// Determinism: every pass walks the outcomes in fixed chunks of kChunk outcomes. Each chunk's
+// partial result goes to its own slot and the slots are combined in chunk order, so the result
+// is bit-identical for any number of threads and either parallel mode.
+//
+// Passes per game (each a loop over the game's outcomes):
+//   A  per utility vector: sum, min, max; per outcome: agents' and principals' welfare extrema
+//   B  (EPIC only) centred sums of squares → magnitudes
+//   C  standardised vectors: IA distances, CA distances to the weighted mean, distance matrix
+//   D  the ε-Nash mask: per player, per context s_{-i}, the slice min/max and the test
+//   E  NE and ε-NE counts, worst/best NE welfare, worst ε-NE welfare, sums over the sets
+//   F  (played set, correlated or product strategies) expectations under σ
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <sstream>
+
+#include "dgeval/backend.hpp"
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/error.hpp"
+#include "thread_pool.hpp"
+
+namespace dgeval {
+namespace {
+
+using detail::CompensatedSum;
+using detail::StandardisationConstants;
+
+/// Outcomes per chunk. Fixed (never derived from the thread count) so results are
+/// bit-identical for any number of threads.
+constexpr std::int64_t kChunk = std::int64_t{1} << 14;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// Runs tasks serially, or on the pool when evaluating one large game with all threads.
+struct Exec {
+  detail::ThreadPool* pool = nullptr;
+  int workers() const { return pool ? pool->size() : 1; }
+  void run(std::int64_t count, const std::function<void(std::int64_t, int)>& fn) const {
+    if (pool && count > 1) {
+      pool->parallel_for(count, fn);
+    } else {
+      for (std::int64_t t = 0; t < count; ++t) fn(t, 0);
+    }
+  }
+};
+
+/// Running (value, first index) extremum; strict comparison keeps the first in C order.
+struct ArgExt {
+  double value;
+  std::int64_t index = -1;
+  void max_with(double v, std::int64_t i) {
+    if (index < 0 || v > value) value = v, index = i;
+  }
+  void min_with(double v, std::int64_t i) {
+    if (index < 0 || v < value) value = v, index = i;
+  }
+  void max_with(const ArgExt& o) {
+    if (o.index >= 0) max_with(o.value, o.index);
+  }
+  void min_with(const ArgExt& o) {
+    if (o.index >= 0) min_with(o.value, o.index);
+  }
+  double value_or_nan() const { return index >= 0 ? value : NAN; }
+};
+
+/// Reference to one game's input, either dtype.
+template <class T>
+struct GameData {
+  const T* agents;      // [n][N]
+  const T* principals;  // [n][N]
+  int n;
+  std::int64_t N;
+  const T* vec(int v) const {  // v < n: agent v; else principal v − n
+    return v < n ? agents + static_cast<std::int64_t>(v) * N
+                 : principals + static_cast<std::int64_t>(v - n) * N;
+  }
+};
+
+struct PassA {
+  std::vector<double> sum, lo, hi;  // [2n]
+  ArgExt w_max, w_min, wh_max, wh_min;
+  bool nonfinite = false;
+};
+
+struct PassC {
+  std::vector<double> ia, ca_a, ca_p, dm;  // norm accumulators
+};
+
+struct PassE {
+  std::int64_t ne = 0, eps = 0;
+  ArgExt worst_ne, best_ne, worst_eps;
+  std::vector<double> su, suh;  // sums of u_i, û_i over the strategy's set [n] each
+};
+
+struct PassF {
+  std::int64_t count = 0;  // played-set size
+  ArgExt closest;          // fallback: least |w − mid| outside the window
+  std::vector<double> su, suh;
+};
+
+/// Evaluates games one at a time; owns the scratch reused across games.
+class GameEvaluator {
+ public:
+  GameEvaluator(const Options& o, const Dims& d) : opt_(o), dims_(d), n_(d.players()), N_(d.outcomes()) {
+    k_ = detail::standardisation_constants(o.standardisation);
+    for (int i = 0; i < n_; ++i) ic_[i] = o.ic_level(i);
+    per_strategy_ = 0;
+    if (o.strategy.kind == StrategyKind::pure) per_strategy_ = n_;
+    if (o.strategy.kind == StrategyKind::correlated) per_strategy_ = N_;
+    if (o.strategy.kind == StrategyKind::product) {
+      for (int i = 0; i < n_; ++i) per_strategy_ += d.actions(i);
+    }
+    chunks_ = (N_ + kChunk - 1) / kChunk;
+  }
+
+  /// Evaluates game g into results. Returns false (and fills *bad) if the game holds a
+  /// non-finite value and the options refuse them.
+  template <class T>
+  bool evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, Results& r, std::string* bad);
+
+ private:
+  template <class T>
+  void pass_a(const GameData<T>& game, const Exec& exec, PassA& out);
+  template <class T>
+  void pass_b(const GameData<T>& game, const Exec& exec, const double* shift, double* sumsq);
+  template <class T>
+  void pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag, PassC& out);
+  template <class T>
+  void pass_d(const GameData<T>& game, const Exec& exec);
+  template <class T>
+  void pass_e(const GameData<T>& game, const Exec& exec, PassE& out);
+  template <class T>
+  void pass_f(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi, PassF& out);
+  template <class T>
+  std::string describe_nonfinite(const GameData<T>& game, std::int64_t g) const;
+
+  std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
+  std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
+
+  const Options& opt_;
+  const Dims& dims_;
+  int n_;
+  std::int64_t N_;
+  std::int64_t chunks_;
+  std::int64_t per_strategy_;
+  StandardisationConstants k_;
+  double ic_[kMaxPlayers];
+  std::vector<std::uint8_t> mask_;  // bit 0: pure NE, bit 1: ε-NE
+  std::vector<PassA> a_parts_;
+  std::vector<PassC> c_parts_;
+  std::vector<PassE> e_parts_;
+  std::vector<PassF> f_parts_;
+  std::vector<std::vector<double>> b_parts_;
+  std::vector<std::vector<double>> slice_buffers_;  // per worker: lo/hi of the contexts of a task
+};
+
+template <class T>
+void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out) {
+  const int nv = 2 * n_;
+  a_parts_.resize(static_cast<std::size_t>(chunks_));
+  exec.run(chunks_, [&](std::int64_t c, int) {
+    PassA& p = a_parts_[static_cast<std::size_t>(c)];
+    p.sum.assign(nv, 0.0);
+    p.lo.assign(nv, kInf);
+    p.hi.assign(nv, -kInf);
+    p.w_max = p.w_min = p.wh_max = p.wh_min = ArgExt{};
+    p.nonfinite = false;
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    for (int v = 0; v < nv; ++v) {
+      const T* x = game.vec(v);
+      double sum = 0.0, lo = kInf, hi = -kInf;
+      for (std::int64_t s = s0; s < s1; ++s) {
+        const double y = static_cast<double>(x[s]);
+        sum += y;
+        lo = y < lo ? y : lo;
+        hi = y > hi ? y : hi;
+      }
+      if (!std::isfinite(sum)) p.nonfinite = true;
+      p.sum[v] = sum;
+      p.lo[v] = lo;
+      p.hi[v] = hi;
+    }
+    if (p.nonfinite) return;
+    for (std::int64_t s = s0; s < s1; ++s) {
+      double a = 0.0, b = 0.0;
+      for (int i = 0; i < n_; ++i) {
+        a += static_cast<double>(game.vec(i)[s]);
+        b += static_cast<double>(game.vec(n_ + i)[s]);
+      }
+      const double w = detail::welfare_of(a, n_, opt_.welfare);
+      const double wh = detail::welfare_of(b, n_, opt_.welfare);
+      p.w_max.max_with(w, s);
+      p.w_min.min_with(w, s);
+      p.wh_max.max_with(wh, s);
+      p.wh_min.min_with(wh, s);
+    }
+  });
+  out.lo.assign(nv, kInf);
+  out.hi.assign(nv, -kInf);
+  out.sum.assign(nv, 0.0);
+  out.nonfinite = false;
+  out.w_max = out.w_min = out.wh_max = out.wh_min = ArgExt{};
+  std::vector<CompensatedSum> sums(static_cast<std::size_t>(nv));
+  for (const PassA& p : a_parts_) {
+    out.nonfinite = out.nonfinite || p.nonfinite;
+    for (int v = 0; v < nv; ++v) {
+      sums[v].add(p.sum[v]);
+      out.lo[v] = std::min(out.lo[v], p.lo[v]);
+      out.hi[v] = std::max(out.hi[v], p.hi[v]);
+    }
+    out.w_max.max_with(p.w_max);
+    out.w_min.min_with(p.w_min);
+    out.wh_max.max_with(p.wh_max);
+    out.wh_min.min_with(p.wh_min);
+  }
+  for (int v = 0; v < nv; ++v) out.sum[v] = sums[v].value();
+}
+
+template <class T>
+void GameEvaluator::pass_b(const GameData<T>& game, const Exec& exec, const double* shift, double* sumsq) {
+  const int nv = 2 * n_;
+  b_parts_.resize(static_cast<std::size_t>(chunks_));
+  exec.run(chunks_, [&](std::int64_t c, int) {
+    std::vector<double>& p = b_parts_[static_cast<std::size_t>(c)];
+    p.assign(nv, 0.0);
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    for (int v = 0; v < nv; ++v) {
+      const T* x = game.vec(v);
+      double acc = 0.0;
+      for (std::int64_t s = s0; s < s1; ++s) {
+        const double d = static_cast<double>(x[s]) - shift[v];
+        acc += d * d;
+      }
+      p[v] = acc;
+    }
+  });
+  for (int v = 0; v < nv; ++v) {
+    CompensatedSum s;
+    for (const auto& p : b_parts_) s.add(p[v]);
+    sumsq[v] = s.value();
+  }
+}
+
+template <class T>
+void GameEvaluator::pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag,
+                           PassC& out) {
+  const int n = n_, nv = 2 * n_;
+  const bool l2 = k_.l2;
+  const bool want_dm = opt_.distance_matrix;
+  const std::size_t pairs = want_dm ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
+  double weight_a = 0.0, weight_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    weight_a += mag[i];
+    weight_p += mag[n + i];
+  }
+  c_parts_.resize(static_cast<std::size_t>(chunks_));
+  exec.run(chunks_, [&](std::int64_t c, int) {
+    PassC& p = c_parts_[static_cast<std::size_t>(c)];
+    p.ia.assign(n, 0.0);
+    p.ca_a.assign(n, 0.0);
+    p.ca_p.assign(n, 0.0);
+    p.dm.assign(pairs, 0.0);
+    double nu[2 * kMaxPlayers];
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    for (std::int64_t s = s0; s < s1; ++s) {
+      for (int v = 0; v < nv; ++v) {
+        nu[v] = detail::standardised(static_cast<double>(game.vec(v)[s]), shift[v], mag[v]);
+      }
+      double mu_a = 0.0, mu_p = 0.0;
+      for (int i = 0; i < n; ++i) {
+        mu_a += mag[i] * nu[i];
+        mu_p += mag[n + i] * nu[n + i];
+      }
+      mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
+      mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
+      for (int i = 0; i < n; ++i) {
+        p.ia[i] = detail::accumulate_norm(p.ia[i], nu[i] - nu[n + i], l2);
+        p.ca_a[i] = detail::accumulate_norm(p.ca_a[i], nu[i] - mu_a, l2);
+        p.ca_p[i] = detail::accumulate_norm(p.ca_p[i], nu[n + i] - mu_p, l2);
+      }
+      if (want_dm) {
+        std::size_t q = 0;
+        for (int a = 0; a < nv; ++a) {
+          for (int b = a + 1; b < nv; ++b, ++q) p.dm[q] = detail::accumulate_norm(p.dm[q], nu[a] - nu[b], l2);
+        }
+      }
+    }
+  });
+  // Combine in chunk order: compensated for L2 sums, max for L∞.
+  auto combine = [&](std::vector<double> PassC::*field, std::size_t len, std::vector<double>& dst) {
+    dst.assign(len, 0.0);
+    for (std::size_t j = 0; j < len; ++j) {
+      if (l2) {
+        CompensatedSum s;
+        for (const PassC& p : c_parts_) s.add((p.*field)[j]);
+        dst[j] = s.value();
+      } else {
+        double m = 0.0;
+        for (const PassC& p : c_parts_) m = detail::combine_norm(m, (p.*field)[j], false);
+        dst[j] = m;
+      }
+    }
+  };
+  combine(&PassC::ia, n, out.ia);
+  combine(&PassC::ca_a, n, out.ca_a);
+  combine(&PassC::ca_p, n, out.ca_p);
+  combine(&PassC::dm, pairs, out.dm);
+}
+
+template <class T>
+void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
+  mask_.assign(static_cast<std::size_t>(N_), 3);
+  const double tol = opt_.ne_tolerance;
+  slice_buffers_.resize(static_cast<std::size_t>(exec.workers()));
+  for (int i = 0; i < n_; ++i) {
+    const std::int64_t k = dims_.actions(i);
+    const std::int64_t stride = dims_.stride(i);
+    const std::int64_t contexts = N_ / k;  // (outer, inner) pairs; context c = outer * stride + inner
+    const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
+    const std::int64_t tasks = (contexts + per_task - 1) / per_task;
+    const T* u = game.vec(i);
+    const double ic = ic_[i];
+    exec.run(tasks, [&](std::int64_t t, int worker) {
+      const std::int64_t c0 = t * per_task, c1 = std::min(contexts, c0 + per_task);
+      std::vector<double>& buf = slice_buffers_[static_cast<std::size_t>(worker)];
+      if (static_cast<std::int64_t>(buf.size()) < 2 * per_task) buf.resize(static_cast<std::size_t>(2 * per_task));
+      double* lo = buf.data();
+      double* hi = buf.data() + per_task;
+      for (std::int64_t outer = c0 / stride; outer * stride < c1; ++outer) {
+        const std::int64_t in0 = std::max<std::int64_t>(c0 - outer * stride, 0);
+        const std::int64_t in1 = std::min<std::int64_t>(c1 - outer * stride, stride);
+        const std::int64_t base = outer * stride * k;
+        const std::int64_t len = in1 - in0;
+        for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
+        for (std::int64_t a = 0; a < k; ++a) {
+          const T* row = u + base + a * stride + in0;
+          for (std::int64_t j = 0; j < len; ++j) {
+            const double y = static_cast<double>(row[j]);
+            lo[j] = y < lo[j] ? y : lo[j];
+            hi[j] = y > hi[j] ? y : hi[j];
+          }
+        }
+        for (std::int64_t a = 0; a < k; ++a) {
+          const std::int64_t off = base + a * stride + in0;
+          const T* row = u + off;
+          std::uint8_t* m = mask_.data() + off;
+          for (std::int64_t j = 0; j < len; ++j) {
+            const double y = static_cast<double>(row[j]);
+            const std::uint8_t keep = static_cast<std::uint8_t>(
+                (detail::meets_ic(y, lo[j], hi[j], 1.0, tol) ? 1 : 0) |
+                (detail::meets_ic(y, lo[j], hi[j], ic, tol) ? 2 : 0));
+            m[j] &= keep;
+          }
+        }
+      }
+    });
+  }
+}
+
+template <class T>
+void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out) {
+  const StrategyKind kind = opt_.strategy.kind;
+  const bool sum_ne = kind == StrategyKind::uniform_ne;
+  const bool sum_eps = kind == StrategyKind::uniform_eps_ne;
+  const std::uint8_t want = sum_ne ? 1 : 2;
+  e_parts_.resize(static_cast<std::size_t>(chunks_));
+  exec.run(chunks_, [&](std::int64_t c, int) {
+    PassE& p = e_parts_[static_cast<std::size_t>(c)];
+    p.ne = p.eps = 0;
+    p.worst_ne = p.best_ne = p.worst_eps = ArgExt{};
+    p.su.assign(n_, 0.0);
+    p.suh.assign(n_, 0.0);
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    for (std::int64_t s = s0; s < s1; ++s) {
+      const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
+      if (!m) continue;
+      double a = 0.0;
+      for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
+      const double w = detail::welfare_of(a, n_, opt_.welfare);
+      if (m & 1) {
+        ++p.ne;
+        p.worst_ne.min_with(w, s);
+        p.best_ne.max_with(w, s);
+      }
+      if (m & 2) {
+        ++p.eps;
+        p.worst_eps.min_with(w, s);
+      }
+      if ((sum_ne || sum_eps) && (m & want)) {
+        for (int i = 0; i < n_; ++i) {
+          p.su[i] += static_cast<double>(game.vec(i)[s]);
+          p.suh[i] += static_cast<double>(game.vec(n_ + i)[s]);
+        }
+      }
+    }
+  });
+  out.ne = out.eps = 0;
+  out.worst_ne = out.best_ne = out.worst_eps = ArgExt{};
+  std::vector<CompensatedSum> su(n_), suh(n_);
+  for (const PassE& p : e_parts_) {
+    out.ne += p.ne;
+    out.eps += p.eps;
+    out.worst_ne.min_with(p.worst_ne);
+    out.best_ne.max_with(p.best_ne);
+    out.worst_eps.min_with(p.worst_eps);
+    for (int i = 0; i < n_; ++i) su[i].add(p.su[i]), suh[i].add(p.suh[i]);
+  }
+  out.su.resize(n_);
+  out.suh.resize(n_);
+  for (int i = 0; i < n_; ++i) out.su[i] = su[i].value(), out.suh[i] = suh[i].value();
+}
+
+template <class T>
+void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi,
+                           PassF& out) {
+  const StrategyKind kind = opt_.strategy.kind;
+  const double* weights = nullptr;
+  if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    weights = opt_.strategy.weights.data() + (opt_.strategy.per_game ? g * per_strategy_ : 0);
+  }
+  const double tol = opt_.played_tolerance;
+  const double mid = (lo + hi) / 2;
+  f_parts_.resize(static_cast<std::size_t>(chunks_));
+  exec.run(chunks_, [&](std::int64_t c, int) {
+    PassF& p = f_parts_[static_cast<std::size_t>(c)];
+    p.count = 0;
+    p.closest = ArgExt{};
+    p.su.assign(n_, 0.0);
+    p.suh.assign(n_, 0.0);
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    if (kind == StrategyKind::played) {
+      for (std::int64_t s = s0; s < s1; ++s) {
+        double a = 0.0;
+        for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
+        const double w = detail::welfare_of(a, n_, opt_.welfare);
+        if (lo - tol < w && w < hi + tol) {
+          ++p.count;
+          for (int i = 0; i < n_; ++i) {
+            p.su[i] += static_cast<double>(game.vec(i)[s]);
+            p.suh[i] += static_cast<double>(game.vec(n_ + i)[s]);
+          }
+        } else {
+          p.closest.min_with(std::fabs(w - mid), s);
+        }
+      }
+      return;
+    }
+    // Correlated or product: expectation under σ. For product, σ(s) = Π_i σ_i(s_i), with the
+    // action tuple advanced like an odometer.
+    std::int64_t act[kMaxPlayers];
+    std::int64_t offset[kMaxPlayers];
+    if (kind == StrategyKind::product) {
+      std::int64_t off = 0;
+      for (int i = 0; i < n_; ++i) {
+        act[i] = (s0 / dims_.stride(i)) % dims_.actions(i);
+        offset[i] = off;
+        off += dims_.actions(i);
+      }
+    }
+    for (std::int64_t s = s0; s < s1; ++s) {
+      double sigma;
+      if (kind == StrategyKind::correlated) {
+        sigma = weights[s];
+      } else {
+        sigma = 1.0;
+        for (int i = 0; i < n_; ++i) sigma *= weights[offset[i] + act[i]];
+        for (int i = n_ - 1; i >= 0; --i) {
+          if (++act[i] < dims_.actions(i)) break;
+          act[i] = 0;
+        }
+      }
+      if (sigma == 0.0) continue;
+      for (int i = 0; i < n_; ++i) {
+        p.su[i] += sigma * static_cast<double>(game.vec(i)[s]);
+        p.suh[i] += sigma * static_cast<double>(game.vec(n_ + i)[s]);
+      }
+    }
+  });
+  out.count = 0;
+  out.closest = ArgExt{};
+  std::vector<CompensatedSum> su(n_), suh(n_);
+  for (const PassF& p : f_parts_) {
+    out.count += p.count;
+    out.closest.min_with(p.closest);
+    for (int i = 0; i < n_; ++i) su[i].add(p.su[i]), suh[i].add(p.suh[i]);
+  }
+  out.su.resize(n_);
+  out.suh.resize(n_);
+  for (int i = 0; i < n_; ++i) out.su[i] = su[i].value(), out.suh[i] = suh[i].value();
+}
+
+template <class T>
+std::string GameEvaluator::describe_nonfinite(const GameData<T>& game, std::int64_t g) const {
+  for (int v = 0; v < 2 * n_; ++v) {
+    const T* x = game.vec(v);
+    for (std::int64_t s = 0; s < N_; ++s) {
+      const double y = static_cast<double>(x[s]);
+      if (!std::isfinite(y)) {
+        std::ostringstream m;
+        m << "game " << g << ", " << (v < n_ ? "agent" : "principal") << " " << (v % n_) << ", outcome (";
+        const auto a = dims_.unflatten(s);
+        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
+        m << "): utility is " << y << "; utilities must be finite (allow non-finite input to propagate NaN)";
+        return m.str();
+      }
+    }
+  }
+  std::ostringstream m;
+  m << "game " << g << ": utilities are finite but their sum overflows float64; rescale the game";
+  return m.str();
+}
+
+template <class T>
+bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, Results& r,
+                             std::string* bad) {
+  const int n = n_, nv = 2 * n_;
+  const std::size_t gp = static_cast<std::size_t>(g) * n;
+  const std::size_t gi = static_cast<std::size_t>(g);
+  std::int64_t flags = 0;
+
+  PassA a;
+  pass_a(game, exec, a);
+  if (a.nonfinite) {
+    if (!opt_.allow_nonfinite) {
+      *bad = describe_nonfinite(game, g);
+      return false;
+    }
+    r.flags[gi] = flag_nonfinite;  // every other column stays NaN / 0 (Results::resize)
+    r.bound_holds[gi] = 0;
+    return true;
+  }
+
+  // Standardisation (spec §3).
+  double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], sumsq[2 * kMaxPlayers];
+  for (int v = 0; v < nv; ++v) {
+    shift[v] = detail::shift_of(opt_.standardisation, a.sum[v], N_, a.lo[v], a.hi[v]);
+    sumsq[v] = 0.0;
+  }
+  if (opt_.standardisation == Standardisation::epic) pass_b(game, exec, shift, sumsq);
+  for (int v = 0; v < nv; ++v) {
+    mag[v] = detail::magnitude_of(opt_.standardisation, sumsq[v], a.lo[v], a.hi[v]);
+    if (mag[v] == 0.0) flags |= flag_zero_magnitude;
+  }
+  for (int i = 0; i < n; ++i) {
+    r.offset_agents[gp + i] = shift[i];
+    r.magnitude_agents[gp + i] = mag[i];
+    r.offset_principals[gp + i] = shift[n + i];
+    r.magnitude_principals[gp + i] = mag[n + i];
+    r.calibration_ratio[gp + i] = detail::calibration_ratio_of(mag[n + i], mag[i]);
+  }
+
+  // Alignment (spec §4.1, §4.2).
+  PassC c;
+  pass_c(game, exec, shift, mag, c);
+  double ia[kMaxPlayers];
+  double ca_num_a = 0.0, ca_num_p = 0.0, weight_a = 0.0, weight_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(c.ia[i], k_.l2), k_));
+    r.ia[gp + i] = ia[i];
+    ca_num_a += mag[i] * detail::finish_norm(c.ca_a[i], k_.l2);
+    ca_num_p += mag[n + i] * detail::finish_norm(c.ca_p[i], k_.l2);
+    weight_a += mag[i];
+    weight_p += mag[n + i];
+  }
+  const double ca_a = detail::ca_from_sums(ca_num_a, weight_a);
+  const double ca_p = detail::ca_from_sums(ca_num_p, weight_p);
+  r.ca_agents[gi] = ca_a;
+  r.ca_principals[gi] = ca_p;
+  constexpr double kCaSlack = 1e-12;
+  if (ca_a < -kCaSlack || ca_a > 1 + kCaSlack || ca_p < -kCaSlack || ca_p > 1 + kCaSlack) {
+    flags |= flag_ca_out_of_range;
+  }
+  if (opt_.distance_matrix) {
+    double* dm = r.distance_matrix.data() + gi * nv * nv;
+    std::size_t q = 0;
+    for (int x = 0; x < nv; ++x) {
+      dm[x * nv + x] = 0.0;
+      for (int y = x + 1; y < nv; ++y, ++q) {
+        const double d = detail::distance_from_norm(detail::finish_norm(c.dm[q], k_.l2), k_);
+        dm[x * nv + y] = dm[y * nv + x] = d;
+      }
+    }
+  }
+
+  // Welfare (spec §2).
+  double u_sum_max = 0.0, u_sum_min = 0.0, uh_sum_max = 0.0, uh_sum_min = 0.0;
+  for (int i = 0; i < n; ++i) {
+    u_sum_max += a.hi[i];
+    u_sum_min += a.lo[i];
+    uh_sum_max += a.hi[n + i];
+    uh_sum_min += a.lo[n + i];
+  }
+  const double w_star = a.w_max.value, wh_star = a.wh_max.value;
+  const double w_utopia = detail::welfare_of(u_sum_max, n, opt_.welfare);
+  const double w_dystopia = detail::welfare_of(u_sum_min, n, opt_.welfare);
+  const double wh_utopia = detail::welfare_of(uh_sum_max, n, opt_.welfare);
+  const double wh_dystopia = detail::welfare_of(uh_sum_min, n, opt_.welfare);
+  r.welfare_agents_max[gi] = w_star;
+  r.welfare_agents_min[gi] = a.w_min.value;
+  r.welfare_principals_max[gi] = wh_star;
+  r.welfare_principals_min[gi] = a.wh_min.value;
+  r.welfare_agents_utopia[gi] = w_utopia;
+  r.welfare_agents_dystopia[gi] = w_dystopia;
+  r.welfare_principals_utopia[gi] = wh_utopia;
+  r.welfare_principals_dystopia[gi] = wh_dystopia;
+  r.ideal_gap[gi] = wh_utopia - wh_star;
+
+  // Equilibria (spec §1.4, §4.3).
+  pass_d(game, exec);
+  PassE e;
+  pass_e(game, exec, e);
+  r.pure_ne_count[gi] = e.ne;
+  r.eps_ne_count[gi] = e.eps;
+  const double w_zero = e.worst_ne.value_or_nan();
+  const double w_eps = e.worst_eps.value_or_nan();
+  r.worst_ne_agents_welfare[gi] = w_zero;
+  r.worst_eps_ne_agents_welfare[gi] = w_eps;
+  if (e.ne == 0) flags |= flag_no_pure_ne;
+  if (e.eps == 0) flags |= flag_no_eps_ne;
+  if (opt_.list_equilibria) {
+    auto& list = r.pure_ne[gi];
+    list.clear();
+    list.reserve(static_cast<std::size_t>(e.ne));
+    for (std::int64_t s = 0; s < N_; ++s) {
+      if (mask_[static_cast<std::size_t>(s)] & 1) list.push_back(s);
+    }
+  }
+
+  // The agents' strategy σ: expectations ū_i = E_σ u_i and E_σ û_i.
+  double eu[kMaxPlayers], euh[kMaxPlayers];
+  bool defined = true;
+  auto at_outcome = [&](std::int64_t s) {
+    for (int i = 0; i < n; ++i) {
+      eu[i] = static_cast<double>(game.vec(i)[s]);
+      euh[i] = static_cast<double>(game.vec(n + i)[s]);
+    }
+  };
+  auto averaged = [&](const std::vector<double>& su, const std::vector<double>& suh, std::int64_t count) {
+    for (int i = 0; i < n; ++i) {
+      eu[i] = su[i] / static_cast<double>(count);
+      euh[i] = suh[i] / static_cast<double>(count);
+    }
+  };
+  switch (opt_.strategy.kind) {
+    case StrategyKind::worst_ne:
+    case StrategyKind::best_ne: {
+      const ArgExt& x = opt_.strategy.kind == StrategyKind::worst_ne ? e.worst_ne : e.best_ne;
+      if (x.index >= 0) at_outcome(x.index);
+      defined = x.index >= 0;
+      break;
+    }
+    case StrategyKind::uniform_ne:
+    case StrategyKind::uniform_eps_ne: {
+      const std::int64_t count = opt_.strategy.kind == StrategyKind::uniform_ne ? e.ne : e.eps;
+      if (count > 0) averaged(e.su, e.suh, count);
+      defined = count > 0;
+      break;
+    }
+    case StrategyKind::played: {
+      defined = e.ne > 0 && e.eps > 0;
+      if (!defined) break;
+      double lo, hi;
+      detail::played_window(opt_.cc, w_star, w_zero, w_eps, opt_.cc_window, &lo, &hi);
+      PassF f;
+      pass_f(game, exec, g, lo, hi, f);
+      if (f.count > 0) {
+        averaged(f.su, f.suh, f.count);
+      } else {
+        flags |= flag_played_fallback;
+        at_outcome(f.closest.index);
+      }
+      break;
+    }
+    case StrategyKind::pure: {
+      const std::int64_t* act = opt_.strategy.actions.data() + (opt_.strategy.per_game ? g * n : 0);
+      std::int64_t s = 0;
+      for (int i = 0; i < n; ++i) s += act[i] * dims_.stride(i);
+      at_outcome(s);
+      break;
+    }
+    case StrategyKind::correlated:
+    case StrategyKind::product: {
+      PassF f;
+      pass_f(game, exec, g, 0.0, 0.0, f);
+      for (int i = 0; i < n; ++i) eu[i] = f.su[i], euh[i] = f.suh[i];
+      break;
+    }
+  }
+  if (!defined) {
+    flags |= flag_strategy_undefined;
+    for (int i = 0; i < n; ++i) eu[i] = euh[i] = NAN;
+  }
+  double su = 0.0, suh = 0.0;
+  for (int i = 0; i < n; ++i) su += eu[i], suh += euh[i];
+  const double w_sigma = detail::welfare_of(su, n, opt_.welfare);
+  const double wh_sigma = detail::welfare_of(suh, n, opt_.welfare);
+  const double wr = w_star - w_sigma;
+  const double pwr = wh_star - wh_sigma;
+  r.agents_welfare_regret[gi] = wr;
+  r.principals_welfare_regret[gi] = pwr;
+  r.cc_achieved[gi] = detail::cc_of(w_sigma, w_star, w_zero, w_eps, opt_.cc_window);
+
+  // Bounds (spec §5).
+  double at_best[kMaxPlayers];
+  for (int i = 0; i < n; ++i) at_best[i] = static_cast<double>(game.vec(i)[a.wh_max.index]);
+  detail::BoundInputs in;
+  in.players = n;
+  in.welfare = opt_.welfare;
+  in.constants = k_;
+  in.cc_target = opt_.cc;
+  in.w_star = w_star;
+  in.w_zero = w_zero;
+  in.w_eps = w_eps;
+  in.w_utopia = w_utopia;
+  in.w_dystopia = w_dystopia;
+  in.agents_regret = wr;
+  in.principals_regret = pwr;
+  in.principals_utopia = wh_utopia;
+  in.principals_dystopia = wh_dystopia;
+  in.ca_principals = ca_p;
+  in.magnitude_agents = mag;
+  in.magnitude_principals = mag + n;
+  in.ia = ia;
+  in.agents_at_best_principal_outcome = at_best;
+  in.agents_expected = eu;
+  const detail::BoundOutputs b = detail::compute_bounds(in);
+  r.bound[gi] = b.bound;
+  r.bound_r[gi] = b.bound_r;
+  r.bound_holds[gi] = b.holds ? 1 : 0;
+  r.ideal_gap_bound[gi] = b.ideal_gap_bound;
+  r.bound_r3[gi] = b.r3;
+  r.bound_r4[gi] = b.r4;
+  r.bound_r6[gi] = b.r6;
+  r.flags[gi] = flags;
+  return true;
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : pool_(threads) {}
+  const char* name() const override { return "cpu"; }
+
+  void evaluate(const BatchView& batch, const Options& options, Results& results) override {
+    if (batch.games < 0) throw error("batch: negative game count");
+    if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
+    validate(options, batch.dims, batch.games);
+    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+    if (batch.games == 0) return;
+    if (batch.dtype == DType::float32) {
+      run<float>(batch, options, results);
+    } else {
+      run<double>(batch, options, results);
+    }
+  }
+
+ private:
+  template <class T>
+  void run(const BatchView& batch, const Options& options, Results& results) {
+    const std::int64_t per_game = batch.values_per_game();
+    checked_mul(batch.games, per_game, "batch size (games x n x N)");
+    const std::int64_t N = batch.dims.outcomes();
+    const T* agents = static_cast<const T*>(batch.agents);
+    const T* principals = static_cast<const T*>(batch.principals);
+    auto game_at = [&](std::int64_t g) {
+      return GameData<T>{agents + g * per_game, principals + g * per_game, batch.dims.players(), N};
+    };
+
+    std::string first_bad;
+    std::int64_t first_bad_game = -1;
+    std::mutex bad_mutex;
+    auto note_bad = [&](std::int64_t g, std::string msg) {
+      std::lock_guard<std::mutex> lock(bad_mutex);
+      if (first_bad_game < 0 || g < first_bad_game) first_bad_game = g, first_bad = std::move(msg);
+    };
+
+    std::atomic<std::int64_t> done{0};
+    std::atomic<bool> stop{false};
+    auto last_report = std::chrono::steady_clock::now();
+    auto report = [&](bool force) {
+      if (!progress_) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (!force && now - last_report < std::chrono::milliseconds(200)) return;
+      last_report = now;
+      if (!progress_(done.load(), batch.games)) stop = true;
+    };
+
+    const int threads = pool_.size();
+    const bool per_game_parallel = threads == 1 || N <= kChunk || batch.games >= 4 * threads;
+    if (per_game_parallel) {
+      // Many games: each worker evaluates whole games with its own evaluator.
+      std::vector<std::unique_ptr<GameEvaluator>> evaluators(static_cast<std::size_t>(threads));
+      const std::int64_t games_per_task = std::max<std::int64_t>(1, std::min<std::int64_t>(256, kChunk / N));
+      const std::int64_t tasks = (batch.games + games_per_task - 1) / games_per_task;
+      pool_.parallel_for(tasks, [&](std::int64_t t, int worker) {
+        if (stop) return;
+        auto& ev = evaluators[static_cast<std::size_t>(worker)];
+        if (!ev) ev = std::make_unique<GameEvaluator>(options, batch.dims);
+        const std::int64_t g0 = t * games_per_task, g1 = std::min(batch.games, g0 + games_per_task);
+        for (std::int64_t g = g0; g < g1; ++g) {
+          std::string bad;
+          if (!ev->evaluate(game_at(g), g, Exec{}, results, &bad)) note_bad(g, std::move(bad));
+        }
+        done += g1 - g0;
+        if (worker == 0) report(false);
+      });
+    } else {
+      // Few large games: one at a time, each pass spread over all threads.
+      GameEvaluator ev(options, batch.dims);
+      for (std::int64_t g = 0; g < batch.games && !stop; ++g) {
+        std::string bad;
+        if (!ev.evaluate(game_at(g), g, Exec{&pool_}, results, &bad)) {
+          note_bad(g, std::move(bad));
+          break;
+        }
+        ++done;
+        report(false);
+      }
+    }
+    if (first_bad_game >= 0) throw error(first_bad);
+    if (stop) throw cancelled();
+    report(true);
+  }
+
+  detail::ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+Results evaluate(const BatchView& batch, const Options& options, int threads) {
+  auto backend = make_cpu_backend(threads);
+  Results r;
+  backend->evaluate(batch, options, r);
+  return r;
+}
+
+}  // namespace dgeval

@@ -1,0 +1,291 @@
+// Text, CSV and JSON Lines writers for Results, the batch summary, and atomic file output.
+#include "dgeval/format.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <ostream>
+#include <algorithm>
+#include <random>
+#include <sstream>
+
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/error.hpp"
+
+namespace dgeval {
+
+OutputFormat parse_output_format(const std::string& s) {
+  if (s == "text") return OutputFormat::text;
+  if (s == "csv") return OutputFormat::csv;
+  if (s == "jsonl" || s == "json") return OutputFormat::jsonl;
+  throw error("unknown output format \"" + s + "\"; expected one of: text, csv, jsonl");
+}
+
+const char* to_string(OutputFormat f) {
+  switch (f) {
+    case OutputFormat::csv: return "csv";
+    case OutputFormat::jsonl: return "jsonl";
+    default: return "text";
+  }
+}
+
+std::string format_double(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+namespace {
+
+std::string json_double(double v) { return std::isfinite(v) ? format_double(v) : "null"; }
+
+std::string outcome_text(const Dims& dims, std::int64_t s, bool json) {
+  const auto a = dims.unflatten(s);
+  std::string t = json ? "[" : "(";
+  for (std::size_t i = 0; i < a.size(); ++i) t += (i ? "," : "") + std::to_string(a[i]);
+  return t + (json ? "]" : ")");
+}
+
+// Visits every output field of game g as (name, rendered value) pairs.
+void for_each_field(const Results& r, const Dims& dims, std::int64_t g, bool json,
+                    const std::function<void(const std::string&, const std::string&, bool vector)>& visit) {
+  const int n = r.players;
+  auto num = [&](double v) { return json ? json_double(v) : format_double(v); };
+  for (const ColumnInfo& c : result_columns()) {
+    switch (c.kind) {
+      case ColumnKind::player_real: {
+        const double* d = r.real_column(c.name) + g * n;
+        if (json) {
+          std::string t = "[";
+          for (int i = 0; i < n; ++i) t += (i ? "," : "") + num(d[i]);
+          visit(c.name, t + "]", true);
+        } else {
+          for (int i = 0; i < n; ++i) visit(std::string(c.name) + "_" + std::to_string(i), num(d[i]), false);
+        }
+        break;
+      }
+      case ColumnKind::real: visit(c.name, num(r.real_column(c.name)[g]), false); break;
+      case ColumnKind::integer: visit(c.name, std::to_string(r.integer_column(c.name)[g]), false); break;
+      case ColumnKind::boolean: {
+        const bool b = r.integer_column(c.name)[g] != 0;
+        visit(c.name, json ? (b ? "true" : "false") : (b ? "1" : "0"), false);
+        break;
+      }
+    }
+  }
+  if (!r.pure_ne.empty()) {
+    std::string t = json ? "[" : "";
+    const auto& list = r.pure_ne[static_cast<std::size_t>(g)];
+    for (std::size_t j = 0; j < list.size(); ++j) t += (j ? (json ? "," : " ") : "") + outcome_text(dims, list[j], json);
+    visit("pure_ne", json ? t + "]" : t, true);
+  }
+  if (!r.distance_matrix.empty()) {
+    const int side = 2 * n;
+    const double* d = r.distance_matrix.data() + g * side * side;
+    if (json) {
+      std::string t = "[";
+      for (int a = 0; a < side; ++a) {
+        t += a ? ",[" : "[";
+        for (int b = 0; b < side; ++b) t += (b ? "," : "") + num(d[a * side + b]);
+        t += "]";
+      }
+      visit("distance_matrix", t + "]", true);
+    } else {
+      for (int a = 0; a < side; ++a) {
+        for (int b = 0; b < side; ++b) {
+          visit("distance_matrix_" + std::to_string(a) + "_" + std::to_string(b), num(d[a * side + b]), false);
+        }
+      }
+    }
+  }
+}
+
+std::string flags_text(std::int64_t f) {
+  static const std::pair<std::int64_t, const char*> names[] = {
+      {flag_no_pure_ne, "no_pure_ne"},           {flag_no_eps_ne, "no_eps_ne"},
+      {flag_played_fallback, "played_fallback"}, {flag_ca_out_of_range, "ca_out_of_range"},
+      {flag_nonfinite, "nonfinite"},             {flag_zero_magnitude, "zero_magnitude"},
+      {flag_strategy_undefined, "strategy_undefined"}};
+  std::string t;
+  for (const auto& [bit, name] : names) {
+    if (f & bit) t += (t.empty() ? "" : " ") + std::string(name);
+  }
+  return t;
+}
+
+}  // namespace
+
+void write_results(std::ostream& out, const Results& r, const Dims& dims, OutputFormat format, std::int64_t first_game,
+                   bool header) {
+  switch (format) {
+    case OutputFormat::csv: {
+      if (header) {
+        out << "game";
+        for_each_field(r, dims, 0, false, [&](const std::string& name, const std::string&, bool) { out << ',' << name; });
+        out << '\n';
+      }
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        out << first_game + g;
+        for_each_field(r, dims, g, false, [&](const std::string& name, const std::string& v, bool) {
+          if (name == "pure_ne") {
+            out << ",\"" << v << '"';
+          } else {
+            out << ',' << v;
+          }
+        });
+        out << '\n';
+      }
+      break;
+    }
+    case OutputFormat::jsonl: {
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        out << "{\"game\":" << first_game + g;
+        for_each_field(r, dims, g, true,
+                       [&](const std::string& name, const std::string& v, bool) { out << ",\"" << name << "\":" << v; });
+        out << "}\n";
+      }
+      break;
+    }
+    case OutputFormat::text: {
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        out << "game " << first_game + g << " (" << dims.to_string() << ")\n";
+        const int n = r.players;
+        for (const ColumnInfo& c : result_columns()) {
+          out << "  " << c.name;
+          for (std::size_t pad = std::strlen(c.name); pad < 28; ++pad) out << ' ';
+          if (c.kind == ColumnKind::player_real) {
+            const double* d = r.real_column(c.name) + g * n;
+            out << '[';
+            for (int i = 0; i < n; ++i) out << (i ? ", " : "") << format_double(d[i]);
+            out << ']';
+          } else if (c.kind == ColumnKind::real) {
+            out << format_double(r.real_column(c.name)[g]);
+          } else {
+            const std::int64_t v = r.integer_column(c.name)[g];
+            out << v;
+            if (std::string(c.name) == "flags" && v) out << "  (" << flags_text(v) << ')';
+          }
+          out << '\n';
+        }
+        if (!r.pure_ne.empty()) {
+          out << "  pure_ne                     ";
+          for (std::int64_t s : r.pure_ne[static_cast<std::size_t>(g)]) out << outcome_text(dims, s, false) << ' ';
+          out << '\n';
+        }
+        if (!r.distance_matrix.empty()) {
+          const int side = 2 * n;
+          out << "  distance_matrix (agents 0.." << n - 1 << ", then principals)\n";
+          for (int a = 0; a < side; ++a) {
+            out << "   ";
+            for (int b = 0; b < side; ++b) out << ' ' << format_double(r.distance_matrix[(g * side + a) * side + b]);
+            out << '\n';
+          }
+        }
+      }
+      break;
+    }
+  }
+}
+
+void Summary::add(const Results& r) {
+  games += r.games;
+  for (std::int64_t g = 0; g < r.games; ++g) {
+    const std::int64_t f = r.flags[g];
+    if (f & flag_no_pure_ne) ++games_without_pure_ne;
+    if (f & flag_strategy_undefined) ++games_with_undefined_strategy;
+    if (f & flag_played_fallback) ++played_fallbacks;
+    if (f & flag_nonfinite) ++nonfinite_games;
+    if (f & flag_ca_out_of_range) ++ca_out_of_range;
+    const bool defined = !(f & (flag_strategy_undefined | flag_nonfinite));
+    if (defined && !r.bound_holds[g]) ++bound_violations;
+    const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
+    if (!(f & flag_nonfinite) && r.ideal_gap[g] > r.ideal_gap_bound[g] + tol) ++ideal_gap_bound_violations;
+  }
+  std::size_t j = 0;
+  for (const ColumnInfo& c : result_columns()) {
+    if (std::string(c.name) == "flags") continue;
+    if (columns.size() <= j) columns.push_back(ColumnStat{c.name});
+    ColumnStat& st = columns[j++];
+    const bool real = c.kind == ColumnKind::real || c.kind == ColumnKind::player_real;
+    const std::int64_t len = c.kind == ColumnKind::player_real ? r.games * r.players : r.games;
+    for (std::int64_t k = 0; k < len; ++k) {
+      const double v = real ? r.real_column(c.name)[k] : static_cast<double>(r.integer_column(c.name)[k]);
+      if (!std::isfinite(v)) continue;
+      st.min = st.count ? std::min(st.min, v) : v;
+      st.max = st.count ? std::max(st.max, v) : v;
+      st.sum += v;
+      ++st.count;
+    }
+  }
+}
+
+Summary summarise(const Results& r) {
+  Summary s;
+  s.add(r);
+  return s;
+}
+
+void Summary::write(std::ostream& out, bool json) const {
+  auto mean = [](const ColumnStat& st) { return st.count ? st.sum / static_cast<double>(st.count) : NAN; };
+  if (json) {
+    out << "{\"games\":" << games << ",\"games_without_pure_ne\":" << games_without_pure_ne
+        << ",\"games_with_undefined_strategy\":" << games_with_undefined_strategy
+        << ",\"played_fallbacks\":" << played_fallbacks << ",\"nonfinite_games\":" << nonfinite_games
+        << ",\"ca_out_of_range\":" << ca_out_of_range << ",\"bound_violations\":" << bound_violations
+        << ",\"ideal_gap_bound_violations\":" << ideal_gap_bound_violations << ",\"columns\":{";
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+      const ColumnStat& st = columns[j];
+      out << (j ? "," : "") << '"' << st.name << "\":{\"count\":" << st.count << ",\"mean\":" << json_double(mean(st))
+          << ",\"min\":" << json_double(st.count ? st.min : NAN) << ",\"max\":" << json_double(st.count ? st.max : NAN)
+          << '}';
+    }
+    out << "}}\n";
+    return;
+  }
+  out << "summary: " << games << " games; " << games_without_pure_ne << " without a pure NE; "
+      << games_with_undefined_strategy << " with an undefined strategy; " << played_fallbacks
+      << " played-set fallbacks; " << nonfinite_games << " non-finite\n";
+  out << "checks: bound (R2) violated in " << bound_violations << " games, ideal-gap bound (R5) in "
+      << ideal_gap_bound_violations << " games (both must be 0); CA outside [0,1] in " << ca_out_of_range
+      << " games\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "  %-28s %12s %14s %14s %14s\n", "column", "count", "mean", "min", "max");
+  out << line;
+  for (const ColumnStat& st : columns) {
+    std::snprintf(line, sizeof line, "  %-28s %12lld %14.6g %14.6g %14.6g\n", st.name.c_str(),
+                  static_cast<long long>(st.count), mean(st), st.count ? st.min : NAN, st.count ? st.max : NAN);
+    out << line;
+  }
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  std::random_device rd;
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
+  try {
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      if (!f) throw error("cannot create " + tmp + ": " + std::strerror(errno));
+      fill(f);
+      f.flush();
+      if (!f) throw error("writing " + tmp + " failed: " + std::strerror(errno));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      throw error("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace dgeval

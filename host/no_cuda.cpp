@@ -1,0 +1,16 @@
+// Stand-ins used when dgeval is built without the CUDA toolkit.
+#include "dgeval/backend.hpp"
+#include "dgeval/error.hpp"
+
+namespace dgeval {
+
+bool cuda_available(std::string* why) {
+  if (why) *why = "dgeval was built without CUDA (nvcc was not found at configure time)";
+  return false;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int) {
+  throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
+}
+
+}  // namespace dgeval

@@ -1,0 +1,60 @@
+// The Backend interface: one evaluation, two implementations (CPU reference, CUDA).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "dgeval/game.hpp"
+#include "dgeval/options.hpp"
+#include "dgeval/results.hpp"
+
+namespace dgeval {
+
+/// Called from the evaluating (caller's) thread now and then with the games finished so far.
+/// Return false to cancel: evaluate() then throws dgeval::cancelled.
+using ProgressFn = std::function<bool(std::int64_t games_done, std::int64_t games_total)>;
+
+/// Thrown when a ProgressFn asked to stop.
+class cancelled : public std::runtime_error {
+ public:
+  cancelled() : std::runtime_error("evaluation cancelled") {}
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// "cpu" or "cuda".
+  virtual const char* name() const = 0;
+  /// Evaluates every game of `batch` with `options` into `results` (resized here).
+  /// Throws dgeval::error for bad options or input (non-finite utilities unless
+  /// options.allow_nonfinite, naming the game, side, player and outcome).
+  virtual void evaluate(const BatchView& batch, const Options& options, Results& results) = 0;
+  /// Installs a progress callback (empty to remove).
+  void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
+
+ protected:
+  ProgressFn progress_;
+};
+
+struct BackendConfig {
+  std::string name = "auto";  ///< "auto" (CUDA if usable, else CPU with a warning), "cpu", "cuda"
+  int threads = 0;            ///< CPU worker threads; 0 = all hardware threads
+  int device = 0;             ///< CUDA device ordinal
+};
+
+/// The float64 multi-threaded CPU reference backend.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+/// The CUDA backend; throws dgeval::error when CUDA is not compiled in or no device is usable.
+std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+/// Backend by name. With "auto", falls back to the CPU and writes the reason to *warning.
+std::unique_ptr<Backend> make_backend(const BackendConfig& config, std::string* warning = nullptr);
+/// True if the CUDA backend is compiled in and a device is present; otherwise *why says why.
+bool cuda_available(std::string* why = nullptr);
+
+/// Convenience: evaluates with the CPU backend.
+Results evaluate(const BatchView& batch, const Options& options = Options{}, int threads = 0);
+
+}  // namespace dgeval

@@ -1,0 +1,12 @@
+// dgeval: batch evaluation of delegation games (../shared/spec/measures.md). Umbrella header.
+#pragma once
+
+#include "dgeval/backend.hpp"
+#include "dgeval/error.hpp"
+#include "dgeval/examples.hpp"
+#include "dgeval/format.hpp"
+#include "dgeval/game.hpp"
+#include "dgeval/generate.hpp"
+#include "dgeval/options.hpp"
+#include "dgeval/results.hpp"
+#include "dgeval/version.hpp"

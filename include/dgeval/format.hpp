@@ -1,0 +1,61 @@
+// Writing results: human-readable text, CSV and JSON Lines, a batch summary, and atomic
+// file output (temporary file in the same folder, then rename).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "dgeval/game.hpp"
+#include "dgeval/results.hpp"
+
+namespace dgeval {
+
+enum class OutputFormat { text, csv, jsonl };
+OutputFormat parse_output_format(const std::string& s);
+const char* to_string(OutputFormat f);
+
+/// Shortest text that reads back to the same double ("nan", "inf", "-inf" for non-finite).
+std::string format_double(double v);
+
+/// Writes per-game rows. `first_game` is added to the game index column; `header` controls
+/// the CSV header row. Per-player columns are expanded to name_0..name_{n−1}; pure_ne and
+/// distance_matrix are written when present in `results`.
+void write_results(std::ostream& out, const Results& results, const Dims& dims, OutputFormat format,
+                   std::int64_t first_game = 0, bool header = true);
+
+/// Counts, means and ranges of every column, and the checks that must hold; accumulates
+/// over any number of Results (e.g. the chunks of a long run).
+struct Summary {
+  struct ColumnStat {
+    std::string name;
+    std::int64_t count = 0;  ///< finite values seen
+    double sum = 0.0, min = 0.0, max = 0.0;
+  };
+  std::int64_t games = 0;
+  std::int64_t games_without_pure_ne = 0;
+  std::int64_t games_with_undefined_strategy = 0;
+  std::int64_t played_fallbacks = 0;
+  std::int64_t nonfinite_games = 0;
+  std::int64_t bound_violations = 0;            ///< PWR > bound (R2), among defined games: must be 0
+  std::int64_t ideal_gap_bound_violations = 0;  ///< ideal gap > R5 bound: must be 0
+  std::int64_t ca_out_of_range = 0;
+  std::vector<ColumnStat> columns;              ///< one per result column but flags
+
+  /// Adds every game of `results`.
+  void add(const Results& results);
+  /// Writes the counts and per-column count/mean/min/max as text or as one JSON object.
+  void write(std::ostream& out, bool json) const;
+};
+
+/// The summary of one Results.
+Summary summarise(const Results& results);
+
+/// Writes a file atomically: `fill` writes to a temporary file beside `path`, which is then
+/// flushed and renamed over `path`. On any error the temporary file is removed and `path`
+/// is left untouched; throws dgeval::error naming the path.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill);
+
+}  // namespace dgeval
