@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs dgeval's build and test dependencies from Debian/Ubuntu packages (and PyPI for the
+# Python package). Safe to rerun. The CUDA toolkit is optional and not installed here: when
+# nvcc is on PATH the CUDA backend is compiled too.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  cmake g++ make pkg-config
+  libgtest-dev libgmock-dev   # GoogleTest
+  libcxxopts-dev              # command line
+  librandom123-dev            # counter-based random numbers (host and device)
+  libzip-dev zlib1g-dev       # .npz files
+  python3 python3-pip python3-venv
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
