@@ -9,4 +9,5 @@
 #include "dgeval/generate.hpp"
 #include "dgeval/options.hpp"
 #include "dgeval/results.hpp"
+#include "dgeval/tolerances.hpp"
 #include "dgeval/version.hpp"

@@ -1,0 +1,437 @@
+// Properties of the measures on fresh random games (spec §3–§5): invariances, ranges,
+// identities, the bounds holding, equilibrium sets against brute force.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/dgeval.hpp"
+#include "test_util.hpp"
+
+namespace dgeval {
+namespace {
+
+using testing::Naive;
+using testing::random_batch;
+using testing::side;
+using testing::test_sizes;
+
+constexpr double kRel = 1e-9;
+
+const Standardisation kAllStandardisations[] = {Standardisation::epic, Standardisation::max,
+                                                Standardisation::max_range};
+
+TEST(Properties, AffineInvarianceOfStandardisation) {
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> scale(0.1, 10.0), shift(-50.0, 50.0);
+  for (const Dims& dims : test_sizes()) {
+    for (Standardisation st : kAllStandardisations) {
+      SCOPED_TRACE(dims.to_string() + " " + to_string(st));
+      const Batch b = random_batch(dims, 3, rng);
+      Batch t = b;  // every utility function under its own positive affine map
+      const int n = dims.players();
+      const std::int64_t N = dims.outcomes();
+      std::vector<double> a(static_cast<std::size_t>(3 * 2 * n)), c(a.size());
+      for (std::int64_t g = 0; g < 3; ++g) {
+        for (int i = 0; i < 2 * n; ++i) {
+          const std::size_t k = static_cast<std::size_t>(g * 2 * n + i);
+          a[k] = scale(rng);
+          c[k] = shift(rng);
+          double* v = (i < n ? t.agents.data() + (g * n + i) * N : t.principals.data() + (g * n + i - n) * N);
+          for (std::int64_t s = 0; s < N; ++s) v[s] = a[k] * v[s] + c[k];
+        }
+      }
+      Options o = testing::with(st);
+      o.distance_matrix = true;
+      o.list_equilibria = true;
+      const Results r = evaluate(b.view(), o), q = evaluate(t.view(), o);
+      for (std::int64_t g = 0; g < 3; ++g) {
+        for (int i = 0; i < n; ++i) {
+          const std::size_t k = static_cast<std::size_t>(g * n + i);
+          const std::size_t ka = static_cast<std::size_t>(g * 2 * n + i), kp = ka + n;
+          EXPECT_NEAR(q.ia[k], r.ia[k], 1e-9);
+          EXPECT_TRUE(tolerances::close(q.magnitude_agents[k], a[ka] * r.magnitude_agents[k], kRel));
+          EXPECT_TRUE(tolerances::close(q.magnitude_principals[k], a[kp] * r.magnitude_principals[k], kRel));
+          EXPECT_TRUE(tolerances::close(q.offset_agents[k], a[ka] * r.offset_agents[k] + c[ka], kRel,
+                                        std::fabs(c[ka]) + a[ka]));
+        }
+        // Every standardised distance is invariant; NE sets are invariant under per-player maps.
+        const std::size_t side2 = static_cast<std::size_t>(4 * n * n);
+        for (std::size_t j = 0; j < side2; ++j) {
+          EXPECT_NEAR(q.distance_matrix[g * side2 + j], r.distance_matrix[g * side2 + j], 1e-9);
+        }
+        EXPECT_EQ(q.pure_ne[g], r.pure_ne[g]);
+      }
+    }
+  }
+}
+
+TEST(Properties, CaInvariantToIndividualShiftsAndCommonScale) {
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> shift(-20.0, 20.0);
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 2, rng);
+    Batch t = b;
+    const double common = 3.7;
+    for (int i = 0; i < 2 * dims.players() * 2; ++i) {
+      const double c = shift(rng);
+      double* v = (i < 2 * dims.players() ? t.agents.data() : t.principals.data()) +
+                  (i % (2 * dims.players())) * dims.outcomes();
+      for (std::int64_t s = 0; s < dims.outcomes(); ++s) v[s] = common * v[s] + c;
+    }
+    for (Standardisation st : kAllStandardisations) {
+      const Results r = evaluate(b.view(), testing::with(st)), q = evaluate(t.view(), testing::with(st));
+      for (int g = 0; g < 2; ++g) {
+        EXPECT_NEAR(q.ca_agents[g], r.ca_agents[g], 1e-9) << dims.to_string();
+        EXPECT_NEAR(q.ca_principals[g], r.ca_principals[g], 1e-9) << dims.to_string();
+      }
+    }
+  }
+}
+
+TEST(Properties, CaChangesWhenOnePlayerIsRescaled) {
+  // Deliberately not invariant (spec §4.2): the weights are the magnitudes.
+  DGEVAL_SEEDED(rng);
+  const Dims dims({4, 5});
+  Batch b = random_batch(dims, 1, rng);
+  const double before = evaluate(b.view()).ca_principals[0];
+  for (std::int64_t s = 0; s < dims.outcomes(); ++s) b.principals[s] *= 7.0;
+  EXPECT_GT(std::fabs(evaluate(b.view()).ca_principals[0] - before), 1e-6);
+}
+
+TEST(Properties, RangesOfIaAndCa) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 20, rng);
+    for (Standardisation st : kAllStandardisations) {
+      const Results r = evaluate(b.view(), testing::with(st));
+      for (double ia : r.ia) {
+        EXPECT_GE(ia, 0.0);
+        EXPECT_LE(ia, 1.0);
+      }
+      if (st != Standardisation::epic) continue;  // CA under L∞ may be negative (Example E)
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        EXPECT_GE(r.ca_agents[g], -1e-12);
+        EXPECT_LE(r.ca_agents[g], 1 + 1e-12);
+        EXPECT_GE(r.ca_principals[g], -1e-12);
+        EXPECT_LE(r.ca_principals[g], 1 + 1e-12);
+        EXPECT_EQ(r.flags[g] & flag_ca_out_of_range, 0);
+      }
+    }
+  }
+}
+
+TEST(Properties, PearsonIdentityForEpic) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : test_sizes()) {
+    if (dims.outcomes() < 2) continue;
+    const Batch b = random_batch(dims, 5, rng);
+    const Results r = evaluate(b.view());
+    for (std::int64_t g = 0; g < 5; ++g) {
+      for (int i = 0; i < dims.players(); ++i) {
+        const double rho = Naive::pearson(side(b, true, g, i), side(b, false, g, i), dims.outcomes());
+        EXPECT_NEAR(r.ia[g * dims.players() + i], 1.0 - std::sqrt((1.0 - rho) / 2.0), 1e-9) << dims.to_string();
+      }
+    }
+  }
+}
+
+TEST(Properties, IaStaysAccurateNearOne) {
+  // Nearly aligned utilities: û = u + δ·noise. 1 − IA = d is tiny and must keep its relative
+  // accuracy (a Gram/Pearson formulation would lose it to cancellation).
+  DGEVAL_SEEDED(rng);
+  const Dims dims({40, 50});
+  Batch b = random_batch(dims, 1, rng);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  const double delta = 1e-7;
+  for (std::size_t j = 0; j < b.agents.size(); ++j) b.principals[j] = b.agents[j] + delta * noise(rng);
+  Options o;
+  const Results r = evaluate(b.view(), o);
+  // Reference distance in long double from the explicit standardised vectors.
+  for (int i = 0; i < 2; ++i) {
+    const double* u = side(b, true, 0, i);
+    const double* v = side(b, false, 0, i);
+    const std::int64_t N = dims.outcomes();
+    long double mu = 0, mv = 0;
+    for (std::int64_t s = 0; s < N; ++s) mu += u[s], mv += v[s];
+    mu /= N, mv /= N;
+    long double nu = 0, nv = 0;
+    for (std::int64_t s = 0; s < N; ++s) nu += (u[s] - mu) * (u[s] - mu), nv += (v[s] - mv) * (v[s] - mv);
+    nu = std::sqrt(nu), nv = std::sqrt(nv);
+    long double d2 = 0;
+    for (std::int64_t s = 0; s < N; ++s) {
+      const long double x = (u[s] - mu) / nu - (v[s] - mv) / nv;
+      d2 += x * x;
+    }
+    const double d = static_cast<double>(std::sqrt(d2) / 2);
+    ASSERT_GT(d, 1e-9);
+    EXPECT_NEAR((1.0 - r.ia[i]) / d, 1.0, 1e-6) << "d = " << d;
+  }
+}
+
+TEST(Properties, TwoPlayerCaIdentity) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : {Dims({3, 3}), Dims({2, 7}), Dims({5, 4}), Dims({1, 9})}) {
+    const Batch b = random_batch(dims, 10, rng);
+    Options o;
+    o.distance_matrix = true;
+    const Results r = evaluate(b.view(), o);
+    for (std::int64_t g = 0; g < 10; ++g) {
+      for (bool agents : {true, false}) {
+        const double* m = (agents ? r.magnitude_agents.data() : r.magnitude_principals.data()) + 2 * g;
+        const double M = m[0] + m[1];
+        const int a = agents ? 0 : 2;
+        const double d = r.distance_matrix[g * 16 + a * 4 + a + 1];
+        const double ca = agents ? r.ca_agents[g] : r.ca_principals[g];
+        EXPECT_NEAR(ca, 1.0 - 4.0 * m[0] * m[1] / (M * M) * d, 1e-9) << dims.to_string();
+      }
+    }
+  }
+}
+
+TEST(Properties, ConstantSumGamesHaveZeroCa) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : {Dims({3, 4}), Dims({2, 3, 4})}) {
+    Batch b = random_batch(dims, 4, rng);
+    const int n = dims.players();
+    const std::int64_t N = dims.outcomes();
+    for (std::int64_t g = 0; g < 4; ++g) {  // last principal makes the sum constant (= 5)
+      double* last = b.principals.data() + (g * n + n - 1) * N;
+      for (std::int64_t s = 0; s < N; ++s) {
+        double others = 0;
+        for (int i = 0; i + 1 < n; ++i) others += b.principals[(g * n + i) * N + s];
+        last[s] = 5.0 - others;
+      }
+    }
+    const Results r = evaluate(b.view());
+    for (std::int64_t g = 0; g < 4; ++g) EXPECT_NEAR(r.ca_principals[g], 0.0, 1e-9);
+  }
+}
+
+// Options to sweep over for the bound properties: every strategy kind, standardisation and welfare.
+std::vector<Options> bound_option_sets(const Dims& dims, std::mt19937_64& rng) {
+  std::vector<Options> sets;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (Standardisation st : kAllStandardisations) {
+    for (Welfare w : {Welfare::average, Welfare::sum}) {
+      for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                             StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::correlated,
+                             StrategyKind::product}) {
+        Options o = testing::with(st, w, k);
+        o.ic = {unit(rng)};
+        o.cc = unit(rng);
+        if (k == StrategyKind::correlated) {
+          o.strategy.weights.resize(static_cast<std::size_t>(dims.outcomes()));
+          double total = 0;
+          for (double& x : o.strategy.weights) total += (x = unit(rng));
+          for (double& x : o.strategy.weights) x /= total;
+        }
+        if (k == StrategyKind::product) {
+          for (int i = 0; i < dims.players(); ++i) {
+            std::vector<double> p(static_cast<std::size_t>(dims.actions(i)));
+            double total = 0;
+            for (double& x : p) total += (x = unit(rng));
+            for (double& x : p) o.strategy.weights.push_back(x / total);
+          }
+        }
+        sets.push_back(o);
+      }
+    }
+  }
+  return sets;
+}
+
+TEST(Properties, BoundsR2R4R5R6NeverViolated) {
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> mag(0.2, 5.0);
+  for (const Dims& dims : test_sizes()) {
+    Batch b = random_batch(dims, 8, rng, /*grid=*/3);  // coarse grid: many ties, many NEs
+    // Miscalibrate: scale each agent by its own factor so the r_i differ.
+    const std::int64_t N = dims.outcomes();
+    for (std::int64_t v = 0; v < 8 * dims.players(); ++v) {
+      const double f = mag(rng);
+      for (std::int64_t s = 0; s < N; ++s) b.agents[v * N + s] *= f;
+    }
+    for (const Options& o : bound_option_sets(dims, rng)) {
+      SCOPED_TRACE(dims.to_string() + " " + to_string(o.standardisation) + " " + to_string(o.welfare) + " " +
+                   to_string(o.strategy.kind));
+      const Results r = evaluate(b.view(), o);
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        if (r.flags[g] & flag_strategy_undefined) {
+          EXPECT_TRUE(std::isnan(r.bound[g]));
+          continue;
+        }
+        const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
+        const double pwr = r.principals_welfare_regret[g];
+        EXPECT_GE(pwr, -tol);
+        EXPECT_GE(r.agents_welfare_regret[g], -tol);
+        EXPECT_TRUE(r.bound_holds[g]);
+        EXPECT_LE(pwr, r.bound[g] + tol);
+        EXPECT_LE(pwr, r.bound_r4[g] + tol);
+        EXPECT_LE(r.ideal_gap[g], r.ideal_gap_bound[g] + tol);
+        // R6 bounds the total loss against utopia, ŵ⁺ − ŵ(σ) = ideal gap + PWR.
+        EXPECT_LE(r.ideal_gap[g] + pwr, r.bound_r6[g] + tol);
+        // R8: PWR never exceeds ŵ⁺ − ŵ⁻.
+        EXPECT_LE(pwr, r.welfare_principals_utopia[g] - r.welfare_principals_dystopia[g] + tol);
+      }
+    }
+  }
+}
+
+TEST(Properties, R2HoldsForEveryGrossRatio) {
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> ratio(0.0, 6.0);
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 6, rng);
+    for (Standardisation st : kAllStandardisations) {
+      Options o = testing::with(st, Welfare::average, StrategyKind::uniform_eps_ne);
+      o.ic = {0.5};
+      const Results r = evaluate(b.view(), o);
+      const int n = dims.players();
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        if (r.flags[g] & flag_strategy_undefined) continue;  // E(IC) empty: no σ to bound
+        detail::BoundInputs in{};
+        in.players = n;
+        in.welfare = Welfare::average;
+        in.constants = detail::standardisation_constants(st);
+        in.agents_regret = r.agents_welfare_regret[g];
+        in.magnitude_agents = r.magnitude_agents.data() + g * n;
+        in.magnitude_principals = r.magnitude_principals.data() + g * n;
+        in.ia = r.ia.data() + g * n;
+        const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
+        double best = INFINITY;
+        for (int t = 0; t < 20; ++t) {
+          const double v = detail::bound_r2_at(in, ratio(rng));
+          EXPECT_LE(r.principals_welfare_regret[g], v + tol);
+          best = std::min(best, v);
+        }
+        // The minimum over {0} ∪ {r_i} is the global minimum (R7): no sampled R beats it.
+        EXPECT_LE(std::min(r.bound[g], r.bound_r6[g] - r.ideal_gap_bound[g]), best + tol);
+      }
+    }
+  }
+}
+
+TEST(Properties, R1DecompositionOfAgentRegret) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 10, rng, 4);
+    for (StrategyKind k : {StrategyKind::played, StrategyKind::uniform_eps_ne, StrategyKind::worst_ne}) {
+      Options o = testing::with(Standardisation::epic, Welfare::average, k);
+      o.ic = {0.5};
+      o.cc = 0.3;
+      const Results r = evaluate(b.view(), o);
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        if (std::isnan(r.cc_achieved[g])) continue;  // undefined when w* = w_0 or no NE
+        const double w_star = r.welfare_agents_max[g], w0 = r.worst_ne_agents_welfare[g],
+                     we = r.worst_eps_ne_agents_welfare[g];
+        EXPECT_NEAR(r.agents_welfare_regret[g], (1 - r.cc_achieved[g]) * (w_star - w0) + (w0 - we),
+                    1e-9 * (1 + std::fabs(w_star)));
+      }
+    }
+  }
+}
+
+TEST(Properties, EquilibriaEqualBruteForce) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : test_sizes()) {
+    for (int grid : {1, 2, 8}) {
+      const Batch b = random_batch(dims, 6, rng, grid);
+      Options o;
+      o.list_equilibria = true;
+      o.ic = {0.75};  // dyadic, so the grid comparisons are exact
+      o.strategy.kind = StrategyKind::uniform_eps_ne;
+      const Results r = evaluate(b.view(), o);
+      for (std::int64_t g = 0; g < r.games; ++g) {
+        const auto ne = Naive::eps_ne(b, g, {1.0});
+        const auto eps = Naive::eps_ne(b, g, {0.75});
+        EXPECT_EQ(r.pure_ne[g], ne) << dims.to_string();
+        EXPECT_EQ(r.pure_ne_count[g], static_cast<std::int64_t>(ne.size()));
+        EXPECT_EQ(r.eps_ne_count[g], static_cast<std::int64_t>(eps.size()));
+        // The uniform-ε-NE strategy's welfare identifies the set's average; check it too.
+        Naive naive(b, g);
+        if (eps.empty()) continue;
+        double avg = 0, worst = INFINITY;
+        for (std::int64_t s : eps) avg += naive.w[s], worst = std::min(worst, naive.w[s]);
+        avg /= static_cast<double>(eps.size());
+        EXPECT_NEAR(r.agents_welfare_regret[g], r.welfare_agents_max[g] - avg, 1e-12);
+        EXPECT_EQ(r.worst_eps_ne_agents_welfare[g], worst);
+      }
+    }
+  }
+}
+
+TEST(Properties, EpsilonSetsNestAsEpsilonGrows) {
+  DGEVAL_SEEDED(rng);
+  const double levels[] = {1.0, 0.875, 0.75, 0.5, 0.25, 0.125, 0.0};  // IC falling = ε growing
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 6, rng, 5);
+    std::vector<std::vector<std::int64_t>> previous(6);
+    std::vector<std::int64_t> previous_count(6, 0);
+    std::vector<double> previous_worst(6, INFINITY);
+    for (double ic : levels) {
+      Options o;
+      o.ic = {ic};
+      const Results r = evaluate(b.view(), o);
+      for (std::int64_t g = 0; g < 6; ++g) {
+        const auto set = Naive::eps_ne(b, g, {ic});
+        EXPECT_TRUE(std::includes(set.begin(), set.end(), previous[g].begin(), previous[g].end()));
+        EXPECT_EQ(r.eps_ne_count[g], static_cast<std::int64_t>(set.size()));
+        EXPECT_GE(r.eps_ne_count[g], previous_count[g]);
+        if (r.eps_ne_count[g] > 0) EXPECT_LE(r.worst_eps_ne_agents_welfare[g], previous_worst[g]);
+        previous[g] = set;
+        previous_count[g] = r.eps_ne_count[g];
+        if (r.eps_ne_count[g] > 0) previous_worst[g] = r.worst_eps_ne_agents_welfare[g];
+      }
+      if (ic == 0.0) {
+        for (std::int64_t g = 0; g < 6; ++g) EXPECT_EQ(r.eps_ne_count[g], dims.outcomes());
+      }
+    }
+  }
+}
+
+TEST(Properties, WelfareExtremaMatchNaive) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& dims : test_sizes()) {
+    const Batch b = random_batch(dims, 5, rng);
+    for (Welfare w : {Welfare::average, Welfare::sum}) {
+      const Results r = evaluate(b.view(), testing::with(Standardisation::epic, w));
+      for (std::int64_t g = 0; g < 5; ++g) {
+        Naive naive(b, g, w);
+        EXPECT_EQ(r.welfare_agents_max[g], *std::max_element(naive.w.begin(), naive.w.end()));
+        EXPECT_EQ(r.welfare_agents_min[g], *std::min_element(naive.w.begin(), naive.w.end()));
+        EXPECT_EQ(r.welfare_principals_max[g], *std::max_element(naive.wh.begin(), naive.wh.end()));
+        EXPECT_EQ(r.welfare_principals_min[g], *std::min_element(naive.wh.begin(), naive.wh.end()));
+        double up = 0, down = 0;
+        for (int i = 0; i < dims.players(); ++i) {
+          const double* u = side(b, false, g, i);
+          up += *std::max_element(u, u + dims.outcomes());
+          down += *std::min_element(u, u + dims.outcomes());
+        }
+        const double f = w == Welfare::average ? dims.players() : 1.0;
+        EXPECT_NEAR(r.welfare_principals_utopia[g], up / f, 1e-12);
+        EXPECT_NEAR(r.welfare_principals_dystopia[g], down / f, 1e-12);
+        EXPECT_GE(r.ideal_gap[g], 0.0);
+      }
+    }
+  }
+}
+
+TEST(Properties, PaperSizesIncludingSixPlayers) {
+  // The paper's largest size, 15x7x3x7x9x5 (99,225 outcomes), two games: bounds hold and the
+  // NE count matches brute force.
+  DGEVAL_SEEDED(rng);
+  const Dims dims({15, 7, 3, 7, 9, 5});
+  const Batch b = random_batch(dims, 2, rng, 6);
+  Options o;
+  o.list_equilibria = true;
+  const Results r = evaluate(b.view(), o);
+  for (std::int64_t g = 0; g < 2; ++g) {
+    EXPECT_EQ(r.pure_ne[g], Naive::eps_ne(b, g, {1.0}));
+    if (!(r.flags[g] & flag_strategy_undefined)) EXPECT_TRUE(r.bound_holds[g]);
+  }
+}
+
+}  // namespace
+}  // namespace dgeval

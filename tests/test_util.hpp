@@ -1,0 +1,136 @@
+// Helpers for the tests: fresh seeds, random games (continuous or on a grid), and a naive,
+// independently written brute-force reference for the quantities the properties check.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dgeval/dgeval.hpp"
+
+namespace dgeval {
+namespace testing {
+
+/// A fresh seed per call (from std::random_device), or DGEVAL_TEST_SEED to reproduce a run.
+/// The seed is recorded in the test's XML properties and printed on failure via SCOPED_TRACE.
+inline std::uint64_t fresh_seed() {
+  if (const char* s = std::getenv("DGEVAL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+#define DGEVAL_SEEDED(rng_name)                                                      \
+  const std::uint64_t rng_name##_seed = ::dgeval::testing::fresh_seed();             \
+  SCOPED_TRACE("seed " + std::to_string(rng_name##_seed) + " (DGEVAL_TEST_SEED)");  \
+  std::mt19937_64 rng_name(rng_name##_seed)
+
+/// Fills a batch with random utilities: continuous normal values, or (grid > 0) integers in
+/// [−grid, grid] divided by 64 so every comparison of the NE test is exact and ties occur.
+inline Batch random_batch(const Dims& dims, std::int64_t games, std::mt19937_64& rng, int grid = 0) {
+  Batch b(dims, games);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_int_distribution<int> integer(-grid, grid);
+  auto draw = [&]() { return grid > 0 ? integer(rng) / 64.0 : normal(rng); };
+  for (double& x : b.agents) x = draw();
+  for (double& x : b.principals) x = draw();
+  return b;
+}
+
+/// Pointer to player i's utility vector of game g on one side.
+inline const double* side(const Batch& b, bool agents, std::int64_t g, int i) {
+  const std::int64_t N = b.dims.outcomes();
+  const std::vector<double>& v = agents ? b.agents : b.principals;
+  return v.data() + (g * b.dims.players() + i) * N;
+}
+
+/// Naive reference for one game, written independently of the backends.
+struct Naive {
+  int n;
+  std::int64_t N;
+  std::vector<double> w, wh;  // welfare per outcome (average)
+
+  Naive(const Batch& b, std::int64_t g, Welfare welfare = Welfare::average) : n(b.dims.players()), N(b.dims.outcomes()) {
+    w.assign(N, 0.0);
+    wh.assign(N, 0.0);
+    for (std::int64_t s = 0; s < N; ++s) {
+      for (int i = 0; i < n; ++i) {
+        w[s] += side(b, true, g, i)[s];
+        wh[s] += side(b, false, g, i)[s];
+      }
+      if (welfare == Welfare::average) w[s] /= n, wh[s] /= n;
+    }
+  }
+
+  /// Pointwise IC of player i at pure outcome s (spec §1.4), computed by enumerating deviations.
+  static double pointwise_ic(const Batch& b, std::int64_t g, int i, std::int64_t s) {
+    const double* u = side(b, true, g, i);
+    const std::int64_t stride = b.dims.stride(i), k = b.dims.actions(i);
+    const std::int64_t a_now = (s / stride) % k;
+    const std::int64_t base = s - a_now * stride;
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::int64_t a = 0; a < k; ++a) {
+      lo = std::min(lo, u[base + a * stride]);
+      hi = std::max(hi, u[base + a * stride]);
+    }
+    return hi == lo ? 1.0 : (u[s] - lo) / (hi - lo);
+  }
+
+  /// The pure ε-NE set at levels ic (exact when payoffs are on a grid and ic is a dyadic level).
+  static std::vector<std::int64_t> eps_ne(const Batch& b, std::int64_t g, const std::vector<double>& ic) {
+    std::vector<std::int64_t> out;
+    for (std::int64_t s = 0; s < b.dims.outcomes(); ++s) {
+      bool ok = true;
+      for (int i = 0; i < b.dims.players() && ok; ++i) {
+        const double* u = side(b, true, g, i);
+        const std::int64_t stride = b.dims.stride(i), k = b.dims.actions(i);
+        const std::int64_t base = s - ((s / stride) % k) * stride;
+        double lo = INFINITY, hi = -INFINITY;
+        for (std::int64_t a = 0; a < k; ++a) {
+          lo = std::min(lo, u[base + a * stride]);
+          hi = std::max(hi, u[base + a * stride]);
+        }
+        const double level = ic.size() == 1 ? ic[0] : ic[static_cast<std::size_t>(i)];
+        ok = u[s] + 1e-10 >= lo + level * (hi - lo);
+      }
+      if (ok) out.push_back(s);
+    }
+    return out;
+  }
+
+  /// Pearson correlation of two vectors.
+  static double pearson(const double* x, const double* y, std::int64_t N) {
+    double mx = 0, my = 0;
+    for (std::int64_t s = 0; s < N; ++s) mx += x[s], my += y[s];
+    mx /= N, my /= N;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (std::int64_t s = 0; s < N; ++s) {
+      sxy += (x[s] - mx) * (y[s] - my);
+      sxx += (x[s] - mx) * (x[s] - mx);
+      syy += (y[s] - my) * (y[s] - my);
+    }
+    return sxy / std::sqrt(sxx * syy);
+  }
+};
+
+/// Options with one standardisation / welfare / strategy changed.
+inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKind k = StrategyKind::worst_ne) {
+  Options o;
+  o.standardisation = s;
+  o.welfare = w;
+  o.strategy.kind = k;
+  return o;
+}
+
+/// The paper's game sizes (spec §7.1) without the 6-player one, plus awkward shapes.
+inline std::vector<Dims> test_sizes() {
+  return {Dims({3, 3}),    Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({1, 7}), Dims({7, 1}),
+          Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};
+}
+
+}  // namespace testing
+}  // namespace dgeval
