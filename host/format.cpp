@@ -23,13 +23,15 @@ OutputFormat parse_output_format(const std::string& s) {
   if (s == "text") return OutputFormat::text;
   if (s == "csv") return OutputFormat::csv;
   if (s == "jsonl" || s == "json") return OutputFormat::jsonl;
-  throw error("unknown output format \"" + s + "\"; expected one of: text, csv, jsonl");
+  if (s == "npz") return OutputFormat::npz;
+  throw error("unknown output format \"" + s + "\"; expected one of: text, csv, jsonl, npz");
 }
 
 const char* to_string(OutputFormat f) {
   switch (f) {
     case OutputFormat::csv: return "csv";
     case OutputFormat::jsonl: return "jsonl";
+    case OutputFormat::npz: return "npz";
     default: return "text";
   }
 }
@@ -153,6 +155,8 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
       }
       break;
     }
+    case OutputFormat::npz:
+      throw error("write_results: .npz results are written by ResultsNpzWriter (dgeval/io.hpp)");
     case OutputFormat::text: {
       for (std::int64_t g = 0; g < r.games; ++g) {
         out << "game " << first_game + g << " (" << dims.to_string() << ")\n";

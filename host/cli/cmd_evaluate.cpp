@@ -1,14 +1,20 @@
-// `dgeval evaluate`: built-in examples, random games, options, output and summary.
+// `dgeval evaluate`: games from built-in examples, the random generator, .npz / .npy / .nfg
+// files; every measure of the spec; results as text, CSV, JSON Lines or .npz; a summary; and
+// `--check`, which re-evaluates a sample on the CPU reference and compares.
 #include <cxxopts.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.hpp"
 #include "dgeval/dgeval.hpp"
+#include "dgeval/io.hpp"
+#include "dgeval/tolerances.hpp"
 #include "progress.hpp"
 
 namespace dgeval {
@@ -25,7 +31,9 @@ void add_evaluation_options(cxxopts::Options& o) {
        cxxopts::value<std::string>()->default_value("code"))
       ("ne-tolerance", "additive slack of the ε-Nash test (spec §1.4)",
        cxxopts::value<double>()->default_value("1e-10"))
-      ("strategy", "what the agents play: worst-ne | best-ne | uniform-ne | uniform-eps-ne | played",
+      ("strategy",
+       "what the agents play: worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a FILE "
+       "(.npy, .npz or text; prefix pure:, correlated: or product: to say which kind)",
        cxxopts::value<std::string>()->default_value("worst-ne"))
       ("list-equilibria", "also output each game's pure NE outcomes (pure_ne)")
       ("distance-matrix", "also output each game's 2n x 2n standardised distance matrix")
@@ -47,30 +55,218 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
   return v;
 }
 
+bool is_builtin_strategy(const std::string& s) {
+  for (const char* k : {"worst-ne", "best-ne", "uniform-ne", "uniform-eps-ne", "played", "worst_ne", "best_ne",
+                        "uniform_ne", "uniform_eps_ne"}) {
+    if (s == k) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-void read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
+std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   o.standardisation = parse_standardisation(p["standardisation"].as<std::string>());
   o.welfare = parse_welfare(p["welfare"].as<std::string>());
   o.ic = parse_levels(p["ic"].as<std::string>(), "ic");
   o.cc = p["cc"].as<double>();
   o.cc_window = parse_cc_window(p["cc-window"].as<std::string>());
   o.ne_tolerance = p["ne-tolerance"].as<double>();
-  o.strategy.kind = parse_strategy_kind(p["strategy"].as<std::string>());
-  if (o.strategy.kind == StrategyKind::pure || o.strategy.kind == StrategyKind::correlated ||
-      o.strategy.kind == StrategyKind::product) {
-    throw usage_error("--strategy " + p["strategy"].as<std::string>() +
-                      ": user-supplied strategies are read from a file (not yet supported by this command)");
-  }
   o.list_equilibria = p.count("list-equilibria") > 0;
   o.distance_matrix = p.count("distance-matrix") > 0;
   o.allow_nonfinite = p.count("allow-nonfinite") > 0;
+  const std::string s = p["strategy"].as<std::string>();
+  if (is_builtin_strategy(s)) {
+    o.strategy.kind = parse_strategy_kind(s);
+    return "";
+  }
+  if (s == "pure" || s == "correlated" || s == "product") {
+    throw usage_error("--strategy " + s + ": a " + s + " strategy is read from a file: --strategy " + s + ":FILE");
+  }
+  return s;
 }
+
+namespace {
+
+// One input of the run: a source and the options it is evaluated with.
+struct Input {
+  std::unique_ptr<GameSource> source;
+  Options options;
+  std::string heading;  // text output: a line before the games (examples)
+};
+
+// Per-column comparison of the main backend with the CPU reference (--check).
+struct CheckStat {
+  std::string column;
+  double max_abs = 0.0, max_rel = 0.0;
+  std::int64_t compared = 0, beyond = 0;
+};
+
+class Checker {
+ public:
+  Checker(std::int64_t per_source_sample, bool all, int threads)
+      : sample_(per_source_sample), all_(all), cpu_(make_cpu_backend(threads)) {
+    for (const ColumnInfo& c : result_columns()) stats_.push_back(CheckStat{c.name});
+  }
+
+  // Re-evaluates the sampled games among [first, first + view.games) of a source of `total`
+  // games and compares with `got` (the main backend's results for the chunk).
+  void check_chunk(const BatchView& view, const Options& chunk_options, std::int64_t first, std::int64_t total,
+                   const Results& got) {
+    std::vector<std::int64_t> picks;  // indices within the chunk
+    if (all_) {
+      for (std::int64_t g = 0; g < view.games; ++g) picks.push_back(g);
+    } else {
+      const std::int64_t m = std::min(sample_, total);
+      // Sample j is game floor(j * total / m): spread evenly over the batch.
+      for (std::int64_t j = (first * m + total - 1) / total; j < m; ++j) {
+        const std::int64_t g = static_cast<std::int64_t>((static_cast<__int128>(j) * total) / m);
+        if (g >= first + view.games) break;
+        if (g >= first) picks.push_back(g - first);
+      }
+    }
+    if (picks.empty()) return;
+    Batch b(view.dims, static_cast<std::int64_t>(picks.size()));
+    const std::int64_t per = view.values_per_game();
+    for (std::size_t j = 0; j < picks.size(); ++j) {
+      const Batch one = copy_games(view, picks[j], 1);
+      std::copy(one.agents.begin(), one.agents.end(), b.agents.begin() + static_cast<std::ptrdiff_t>(j * per));
+      std::copy(one.principals.begin(), one.principals.end(), b.principals.begin() + static_cast<std::ptrdiff_t>(j * per));
+    }
+    Options o = chunk_options;
+    if (o.strategy.per_game) {
+      const Strategy& s = chunk_options.strategy;
+      const std::size_t stride = s.actions.empty() ? s.weights.size() / static_cast<std::size_t>(view.games)
+                                                   : s.actions.size() / static_cast<std::size_t>(view.games);
+      o.strategy.actions.clear();
+      o.strategy.weights.clear();
+      for (std::int64_t g : picks) {
+        const std::size_t at = static_cast<std::size_t>(g) * stride;
+        if (!s.actions.empty()) {
+          o.strategy.actions.insert(o.strategy.actions.end(), s.actions.begin() + at, s.actions.begin() + at + stride);
+        } else {
+          o.strategy.weights.insert(o.strategy.weights.end(), s.weights.begin() + at, s.weights.begin() + at + stride);
+        }
+      }
+    }
+    Results ref;
+    cpu_->evaluate(b.view(), o, ref);
+    relative_ = std::max(relative_, view.dtype == DType::float32 ? tolerances::float32_relative
+                                                                 : tolerances::float64_relative);
+    const int n = ref.players;
+    std::size_t col = 0;
+    for (const ColumnInfo& c : result_columns()) {
+      CheckStat& st = stats_[col++];
+      for (std::size_t j = 0; j < picks.size(); ++j) {
+        const std::int64_t g = picks[j];
+        const std::int64_t r = static_cast<std::int64_t>(j);
+        const double scale = std::max({1.0, std::fabs(ref.welfare_agents_utopia[r]), std::fabs(ref.welfare_agents_dystopia[r]),
+                                       std::fabs(ref.welfare_principals_utopia[r]),
+                                       std::fabs(ref.welfare_principals_dystopia[r])});
+        const int width = c.kind == ColumnKind::player_real ? n : 1;
+        for (int i = 0; i < width; ++i) {
+          double a, e;
+          if (c.kind == ColumnKind::player_real || c.kind == ColumnKind::real) {
+            a = got.real_column(c.name)[g * width + i];
+            e = ref.real_column(c.name)[r * width + i];
+          } else {
+            a = static_cast<double>(got.integer_column(c.name)[g]);
+            e = static_cast<double>(ref.integer_column(c.name)[r]);
+          }
+          ++st.compared;
+          const bool exact = c.kind == ColumnKind::integer || c.kind == ColumnKind::boolean;
+          const bool ok = exact ? a == e : tolerances::close(a, e, relative_, scale);
+          if (!ok) ++st.beyond;
+          if (std::isnan(a) != std::isnan(e) || (std::isinf(a) || std::isinf(e)) && a != e) {
+            st.max_abs = st.max_rel = INFINITY;
+          } else if (std::isfinite(a) && std::isfinite(e)) {
+            const double d = std::fabs(a - e);
+            st.max_abs = std::max(st.max_abs, d);
+            st.max_rel = std::max(st.max_rel, d / std::max({std::fabs(a), std::fabs(e), scale}));
+          }
+        }
+      }
+    }
+    games_ += static_cast<std::int64_t>(picks.size());
+  }
+
+  // Prints the table; returns true when every value is within tolerance.
+  bool report(bool quiet, const char* backend) const {
+    std::int64_t beyond = 0;
+    for (const CheckStat& st : stats_) beyond += st.beyond;
+    if (!quiet || beyond) {
+      std::fprintf(stderr,
+                   "check: %lld games re-evaluated on the CPU reference and compared with the %s backend "
+                   "(relative tolerance %g of max(|value|, welfare scale); counts and flags exactly)\n",
+                   static_cast<long long>(games_), backend, relative_);
+      std::fprintf(stderr, "  %-28s %14s %14s %10s\n", "column", "max abs diff", "max rel diff", "beyond");
+      for (const CheckStat& st : stats_) {
+        std::fprintf(stderr, "  %-28s %14.3g %14.3g %10lld\n", st.column.c_str(), st.max_abs, st.max_rel,
+                     static_cast<long long>(st.beyond));
+      }
+      std::fprintf(stderr, "check: %s\n", beyond ? "FAILED: values beyond tolerance (see the table)" : "passed");
+    }
+    return beyond == 0;
+  }
+
+ private:
+  std::int64_t sample_;
+  bool all_;
+  std::unique_ptr<Backend> cpu_;
+  std::vector<CheckStat> stats_;
+  std::int64_t games_ = 0;
+  double relative_ = tolerances::float64_relative;
+};
+
+// The slice of `full` (a per-game strategy of `games` games) for games [first, first + count).
+Strategy slice_strategy(const Strategy& full, std::int64_t games, std::int64_t first, std::int64_t count) {
+  if (!full.per_game) return full;
+  Strategy s;
+  s.kind = full.kind;
+  s.per_game = true;
+  if (!full.actions.empty()) {
+    const std::size_t per = full.actions.size() / static_cast<std::size_t>(games);
+    s.actions.assign(full.actions.begin() + static_cast<std::ptrdiff_t>(first * per),
+                     full.actions.begin() + static_cast<std::ptrdiff_t>((first + count) * per));
+  }
+  if (!full.weights.empty()) {
+    const std::size_t per = full.weights.size() / static_cast<std::size_t>(games);
+    s.weights.assign(full.weights.begin() + static_cast<std::ptrdiff_t>(first * per),
+                     full.weights.begin() + static_cast<std::ptrdiff_t>((first + count) * per));
+  }
+  return s;
+}
+
+const char* kEvaluateExamples =
+    "examples:\n"
+    "  dgeval evaluate --example mammoth\n"
+    "  dgeval evaluate --example all --format csv\n"
+    "  dgeval evaluate --input games.npz --output results.csv\n"
+    "  dgeval evaluate --agents agents.npy --principals principals.npy --output results.npz\n"
+    "  dgeval evaluate --agents a.nfg --principals p.nfg --list-equilibria --format jsonl\n"
+    "  dgeval evaluate --input game.nfg              # the game is both the agents' and the principals'\n"
+    "  dgeval evaluate --random 100000 --dims 6x7x4x6 --seed 7 --output results.csv --check 100\n"
+    "  dgeval evaluate --example common-3x3 --ic 0.5 --cc 0.5 --strategy played\n"
+    "  dgeval evaluate --input games.npz --strategy correlated:sigma.npy\n"
+    "\n"
+    "inputs: an .npz holds arrays 'agents' and 'principals' of shape [B, n, k_1..k_n] (or [n, k_1..k_n] for one\n"
+    "game), float32 or float64, and optionally strategy_pure / strategy_correlated / strategy_product.\n"
+    "A strategy text file starts with pure, correlated or product, then the numbers (C order).\n"
+    "exit status: 0 ok, 1 bad input or I/O error, 2 bad command line, 3 a theorem bound failed (a bug),\n"
+    "4 --check found differences beyond tolerance.\n";
+
+}  // namespace
 
 int evaluate_command(int argc, char** argv) {
   cxxopts::Options o("dgeval evaluate", "Compute every measure of the spec for a batch of delegation games.");
-  o.custom_help("[--example NAME | --random B --dims KxKx... [--seed S]] [options]");
+  o.custom_help(
+      "(--input FILE | --agents FILE --principals FILE | --example NAME | --random B --dims KxKx...) [options]");
   o.add_options("input")
+      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides",
+       cxxopts::value<std::string>())
+      ("agents", "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg", cxxopts::value<std::string>())
+      ("principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())
+      ("single-game", "read an .npy/.npz array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")
       ("example", "a built-in example of spec §8: mammoth, mammoth-negated, misaligned, matching-pennies, "
                   "common-3x3, max-ca-negative, or all", cxxopts::value<std::string>())
       ("random", "evaluate B random games (i.i.d. uniform utilities in [0,1))", cxxopts::value<std::int64_t>())
@@ -82,41 +278,130 @@ int evaluate_command(int argc, char** argv) {
       ("backend", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
       ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
-      ("o,output", "write results to FILE (atomically) instead of stdout", cxxopts::value<std::string>())
-      ("format", "text | csv | jsonl (default: text for --example, else csv)", cxxopts::value<std::string>())
+      ("chunk-games", "games per chunk read and evaluated at once (0 = about 16 Mi utilities per side)",
+       cxxopts::value<std::int64_t>()->default_value("0"))
+      ("check", "re-evaluate N games (spread over the batch; 'all' for every game) on the CPU reference and report "
+                "the largest differences per column; exit 4 if beyond tolerance",
+       cxxopts::value<std::string>()->implicit_value("100"));
+  o.add_options("output")
+      ("o,output", "write results to FILE (atomically); the format follows the extension (.csv .jsonl .npz .txt)",
+       cxxopts::value<std::string>())
+      ("format", "text | csv | jsonl | npz (default: from --output, else text for --example and csv otherwise)",
+       cxxopts::value<std::string>())
+      ("compress", "deflate the .npz output")
       ("summary", "text | json | none: batch summary on stderr", cxxopts::value<std::string>()->default_value("text"))
-      ("q,quiet", "no progress bar and no summary")
+      ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
+      ("q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")
       ("h,help", "this help");
-  cxxopts::ParseResult p;
-  try {
-    p = o.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw usage_error(e.what());
+  // `--check N` and `--check all` (cxxopts binds an optional value only as --check=N).
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::size_t i = 1; i + 1 < args.size(); ++i) {
+    const std::string& next = args[i + 1];
+    if (args[i] == "--check" && (next == "all" || (!next.empty() && next.find_first_not_of("0123456789") == std::string::npos))) {
+      args[i] += "=" + next;
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    }
   }
+  std::vector<char*> av;
+  for (std::string& a : args) av.push_back(a.data());
+  const cxxopts::ParseResult p = parse_or_usage(o, static_cast<int>(av.size()), av.data());
   if (p.count("help")) {
-    std::cout << o.help() << "\nexamples:\n"
-              << "  dgeval evaluate --example mammoth\n"
-              << "  dgeval evaluate --example all --format csv\n"
-              << "  dgeval evaluate --random 100000 --dims 6x7x4x6 --seed 7 --output results.csv\n"
-              << "  dgeval evaluate --example common-3x3 --ic 0.5 --cc 0.5 --strategy played\n";
-    return 0;
+    std::cout << o.help() << '\n' << kEvaluateExamples;
+    return exit_ok;
   }
-  if (!p.unmatched().empty()) throw usage_error("unexpected argument \"" + p.unmatched()[0] + "\"");
 
   const bool quiet = p.count("quiet") > 0;
   Options options;
-  read_evaluation_options(p, options);
+  const std::string strategy_file = read_evaluation_options(p, options);
+  const bool strategy_given = p.count("strategy") > 0;
 
   const std::string summary_mode = p["summary"].as<std::string>();
   if (summary_mode != "json" && summary_mode != "text" && summary_mode != "none") {
     throw usage_error("--summary: expected text, json or none");
   }
-  if (p.count("example") && p.count("random")) throw usage_error("give either --example or --random, not both");
-  if (!p.count("example") && !p.count("random")) {
-    throw usage_error("no input: give --example NAME or --random B --dims KxK...");
+  const int sources = (p.count("example") ? 1 : 0) + (p.count("random") ? 1 : 0) + (p.count("input") ? 1 : 0) +
+                      (p.count("agents") || p.count("principals") ? 1 : 0);
+  if (sources == 0) {
+    throw usage_error("no input: give --input FILE, --agents FILE --principals FILE, --example NAME, or --random B --dims KxK..");
   }
-  const OutputFormat format = p.count("format") ? parse_output_format(p["format"].as<std::string>())
-                                                : (p.count("example") ? OutputFormat::text : OutputFormat::csv);
+  if (sources > 1) throw usage_error("give one input: --input, --agents/--principals, --example or --random");
+  if (p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
+  if (p.count("dims") && !p.count("random")) throw usage_error("--dims goes with --random");
+
+  OutputFormat format = OutputFormat::csv;
+  if (p.count("format")) {
+    format = parse_output_format(p["format"].as<std::string>());
+  } else if (p.count("output")) {
+    format = output_format_for_path(p["output"].as<std::string>());
+  } else if (p.count("example")) {
+    format = OutputFormat::text;
+  }
+  if (format == OutputFormat::npz && !p.count("output")) throw usage_error("--format npz needs --output FILE.npz");
+
+  std::optional<Checker> checker;
+  if (p.count("check")) {
+    const std::string c = p["check"].as<std::string>();
+    std::int64_t n = 0;
+    if (c != "all") {
+      char* end = nullptr;
+      n = std::strtoll(c.c_str(), &end, 10);
+      if (c.empty() || *end != '\0' || n < 1) throw usage_error("--check: expected a positive number of games or 'all'");
+    }
+    checker.emplace(n, c == "all", p["threads"].as<int>());
+  }
+  const std::int64_t chunk_games = p["chunk-games"].as<std::int64_t>();
+  if (chunk_games < 0) throw usage_error("--chunk-games must be >= 0");
+
+  // Inputs.
+  ReadOptions read_options;
+  read_options.allow_nonfinite = options.allow_nonfinite;
+  const ShapeRule rule = p.count("single-game") ? ShapeRule::single_game : ShapeRule::automatic;
+  std::vector<Input> inputs;
+  if (p.count("example")) {
+    const std::string name = p["example"].as<std::string>();
+    for (const std::string& n : name == "all" ? example_names() : std::vector<std::string>{name}) {
+      Example e = make_example(n);
+      Input in;
+      in.options = options;
+      if (!p.count("standardisation")) in.options.standardisation = e.options.standardisation;
+      in.heading = "# " + e.name + ": " + e.description;
+      in.source = make_memory_source(std::move(e.batch), "example " + e.name);
+      inputs.push_back(std::move(in));
+    }
+  } else {
+    Input in;
+    in.options = options;
+    if (p.count("random")) {
+      if (!p.count("dims")) throw usage_error("--random needs --dims, e.g. --dims 6x7x4x6");
+      const std::int64_t games = p["random"].as<std::int64_t>();
+      if (games < 1) throw usage_error("--random: the number of games must be at least 1");
+      in.source = make_random_source(Dims::parse(p["dims"].as<std::string>()), games, p["seed"].as<std::uint64_t>(),
+                                     p["threads"].as<int>());
+    } else if (p.count("input")) {
+      in.source = open_game_file(p["input"].as<std::string>(), rule, read_options);
+    } else {
+      in.source = open_game_pair(p["agents"].as<std::string>(), p["principals"].as<std::string>(), rule, read_options);
+    }
+    inputs.push_back(std::move(in));
+  }
+  for (Input& in : inputs) {
+    if (!quiet) {
+      for (const std::string& note : in.source->notes()) std::fprintf(stderr, "dgeval: note: %s\n", note.c_str());
+    }
+    const Dims& dims = in.source->dims();
+    const std::int64_t games = in.source->games();
+    if (!strategy_file.empty()) {
+      in.options.strategy = read_strategy_file(strategy_file, dims, games);
+    } else if (!strategy_given && in.source->has_strategy()) {
+      in.options.strategy = in.source->strategy();
+      if (!quiet) {
+        std::fprintf(stderr, "dgeval: note: using the %s strategy stored in %s\n", to_string(in.options.strategy.kind),
+                     in.source->describe().c_str());
+      }
+    }
+    validate(in.options, dims, games);
+  }
+
   BackendConfig bc;
   bc.name = p["backend"].as<std::string>();
   bc.threads = p["threads"].as<int>();
@@ -125,69 +410,81 @@ int evaluate_command(int argc, char** argv) {
   auto backend = make_backend(bc, &warning);
   if (!warning.empty() && !quiet) std::fprintf(stderr, "dgeval: %s\n", warning.c_str());
 
+  std::int64_t total_games = 0;
+  for (const Input& in : inputs) total_games += in.source->games();
+
   Summary summary;
   std::int64_t games_done = 0;
   double seconds = 0.0;
-  // Evaluates one batch and writes its rows; games are numbered across the whole run.
-  auto evaluate_batch = [&](std::ostream& out, const Batch& batch, const Options& opts, std::int64_t total,
-                            Progress& progress) {
-    const std::int64_t before = games_done;
-    backend->set_progress([&](std::int64_t d, std::int64_t) { return progress.update(before + d, total); });
-    Results r;
-    backend->evaluate(batch.view(), opts, r);
-    write_results(out, r, batch.dims, format, games_done, games_done == 0 || format != OutputFormat::csv);
-    summary.add(r);
-    games_done += r.games;
-  };
+  std::unique_ptr<ResultsNpzWriter> npz_out;
+  if (format == OutputFormat::npz) {
+    npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0);
+  }
 
-  auto run = [&](std::ostream& out) {
+  auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);
-    if (p.count("example")) {
-      const std::string name = p["example"].as<std::string>();
-      for (const std::string& n : name == "all" ? example_names() : std::vector<std::string>{name}) {
-        Example e = make_example(n);
-        Options eo = options;
-        if (!p.count("standardisation")) eo.standardisation = e.options.standardisation;
-        if (format == OutputFormat::text) out << "# " << e.name << ": " << e.description << '\n';
-        evaluate_batch(out, e.batch, eo, 1, progress);
-      }
-    } else {
-      if (!p.count("dims")) throw usage_error("--random needs --dims, e.g. --dims 6x7x4x6");
-      const std::int64_t games = p["random"].as<std::int64_t>();
-      if (games < 1) throw usage_error("--random: the number of games must be at least 1");
-      const Dims dims = Dims::parse(p["dims"].as<std::string>());
-      const std::uint64_t seed = p["seed"].as<std::uint64_t>();
-      // Generate and evaluate in chunks of about 64 Mi values per side, so memory stays bounded.
-      const std::int64_t per_game = checked_mul(dims.players(), dims.outcomes(), "n x N");
-      const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t{1} << 26) / per_game);
+    for (Input& in : inputs) {
+      GameSource& src = *in.source;
+      const std::int64_t games = src.games();
+      const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(src.dims());
+      if (out && format == OutputFormat::text && !in.heading.empty()) *out << in.heading << '\n';
+      const Strategy full = in.options.strategy;
+      Options chunk_options = in.options;
       for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
         const std::int64_t count = std::min(chunk, games - g0);
-        const Batch batch = random_uniform_games(dims, count, seed, g0, 0.0, 1.0, bc.threads);
-        evaluate_batch(out, batch, options, games, progress);
+        const BatchView view = src.read(g0, count);
+        if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+        const std::int64_t before = games_done;
+        backend->set_progress([&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games); });
+        Results r;
+        try {
+          backend->evaluate(view, chunk_options, r);
+        } catch (const error& e) {
+          const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
+          if (!where.empty()) throw error(src.describe() + ": " + where);
+          throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
+                      ": " + e.what());
+        }
+        if (checker) checker->check_chunk(view, chunk_options, g0, games, r);
+        if (npz_out) {
+          npz_out->add(r, view.dims, games_done);
+        } else {
+          write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv);
+        }
+        summary.add(r);
+        games_done += r.games;
+        progress.update(games_done, total_games);
       }
     }
     progress.finish();
     seconds = progress.elapsed_seconds();
   };
-  if (p.count("output")) {
-    write_file_atomically(p["output"].as<std::string>(), run);
+  if (npz_out) {
+    run(nullptr);
+    npz_out->commit();
+  } else if (p.count("output")) {
+    write_file_atomically(p["output"].as<std::string>(), [&](std::ostream& out) { run(&out); });
   } else {
-    run(std::cout);
+    run(&std::cout);
     std::cout.flush();
   }
 
+  if (p.count("summary-output")) {
+    write_file_atomically(p["summary-output"].as<std::string>(), [&](std::ostream& out) { summary.write(out, true); });
+  }
   if (!quiet && summary_mode != "none") summary.write(std::cerr, summary_mode == "json");
   if (!quiet) {
     std::fprintf(stderr, "dgeval: %lld games on the %s backend in %.3f s (%.4g games/s)\n",
                  static_cast<long long>(games_done), backend->name(), seconds, seconds > 0 ? games_done / seconds : 0.0);
   }
+  const bool check_ok = !checker || checker->report(quiet, backend->name());
   const std::int64_t violations = summary.bound_violations + summary.ideal_gap_bound_violations;
   if (violations > 0) {
     std::fprintf(stderr, "dgeval: error: a bound that is a theorem failed in %lld games; please report this\n",
                  static_cast<long long>(violations));
-    return 3;
+    return exit_bound_violated;
   }
-  return 0;
+  return check_ok ? exit_ok : exit_check_failed;
 }
 
 }  // namespace cli

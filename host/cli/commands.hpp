@@ -1,6 +1,8 @@
-// The CLI's commands and the options they share.
+// The CLI's commands and the helpers they share.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -11,6 +13,8 @@ class ParseResult;
 
 namespace dgeval {
 struct Options;
+struct BatchView;
+class Dims;
 namespace cli {
 
 /// A command-line mistake (unknown flag, missing value): exit code 2.
@@ -19,12 +23,54 @@ class usage_error : public std::runtime_error {
   explicit usage_error(const std::string& what) : std::runtime_error(what) {}
 };
 
+/// Exit codes shared by the commands.
+enum ExitCode : int {
+  exit_ok = 0,
+  exit_error = 1,          ///< bad input, I/O error
+  exit_usage = 2,          ///< bad command line
+  exit_bound_violated = 3, ///< a bound that is a theorem failed (a bug: please report)
+  exit_check_failed = 4,   ///< --check found differences beyond tolerance
+};
+
 int evaluate_command(int argc, char** argv);
+int generate_command(int argc, char** argv);
+int convert_command(int argc, char** argv);
+int bench_command(int argc, char** argv);
+
+/// Parses argv with `o`, turning cxxopts errors and stray arguments into usage_error.
+cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);
 
 /// Adds the evaluation options of the core (standardisation, welfare, IC, CC, strategy, ...).
 void add_evaluation_options(cxxopts::Options& options);
-/// Reads them back into `out` (strategy kinds only; FILE strategies are read by the caller).
-void read_evaluation_options(const cxxopts::ParseResult& parsed, Options& out);
+/// Reads them back into `out`. Returns the strategy file given with --strategy (empty when
+/// --strategy names a built-in kind); the caller reads it once the games' dims are known.
+std::string read_evaluation_options(const cxxopts::ParseResult& parsed, Options& out);
+
+/// Writes one side (agents or principals) of a batch to an .npy or .nfg file, chunk by chunk,
+/// atomically (temporary file beside the target, renamed by commit()).
+class SideWriter {
+ public:
+  virtual ~SideWriter() = default;
+  /// Appends the games of one side: [games][n][N] values of `view` (side 0 agents, 1 principals).
+  virtual void append(const BatchView& view, int side) = 0;
+  virtual void commit() = 0;
+};
+/// By extension: .npy (shape [B, n, k..], float64 or float32 when `float32`) or .nfg (one game).
+std::unique_ptr<SideWriter> make_side_writer(const std::string& path, const Dims& dims, std::int64_t games,
+                                             bool float32);
+
+/// Writes both sides of a batch to an .npz (arrays agents, principals [B, n, k..] and dims [n]).
+class PairNpzWriter {
+ public:
+  PairNpzWriter(const std::string& path, const Dims& dims, bool compress, bool float32);
+  ~PairNpzWriter();
+  void append(const BatchView& view);
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace cli
 }  // namespace dgeval

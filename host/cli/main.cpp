@@ -18,7 +18,10 @@ void usage(std::FILE* to) {
                "dgeval %s: batch evaluation of delegation games (Sourbut, Hammond & Wood, IJCAI 2024)\n\n"
                "usage: dgeval <command> [options]\n\n"
                "commands:\n"
-               "  evaluate   compute every measure for built-in, random or file games\n"
+               "  evaluate   compute every measure for games from files (.npz, .npy, .nfg), examples or random\n"
+               "  generate   write a batch of generated games (.npz, .npy or .nfg)\n"
+               "  convert    convert games between Gambit .nfg, NumPy .npy and .npz\n"
+               "  bench      time the evaluation of random games\n"
                "  version    print the version\n\n"
                "Run `dgeval <command> --help` for a command's options and examples.\n",
                dgeval::version());
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "evaluate") return dgeval::cli::evaluate_command(argc - 1, argv + 1);
+    if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
+    if (command == "convert") return dgeval::cli::convert_command(argc - 1, argv + 1);
+    if (command == "bench") return dgeval::cli::bench_command(argc - 1, argv + 1);
     std::fprintf(stderr, "dgeval: unknown command \"%s\"\n\n", command.c_str());
     usage(stderr);
     return 2;

@@ -13,7 +13,8 @@
 
 namespace dgeval {
 
-enum class OutputFormat { text, csv, jsonl };
+/// npz (an .npz of columns) is written by ResultsNpzWriter (dgeval/io.hpp), not by write_results.
+enum class OutputFormat { text, csv, jsonl, npz };
 OutputFormat parse_output_format(const std::string& s);
 const char* to_string(OutputFormat f);
 

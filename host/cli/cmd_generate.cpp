@@ -1,0 +1,148 @@
+// `dgeval generate`: writes batches of games (.npz, a pair of .npy, or a pair of .nfg).
+//
+// Generators live in one table below: to add one, write a function that produces games
+// [first, first + count) of the batch as a dgeval::Batch, add its flags in its add_options, and
+// append an entry to generators(). Games are produced and written chunk by chunk.
+#include <cxxopts.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dgeval/dgeval.hpp"
+#include "dgeval/io.hpp"
+#include "progress.hpp"
+
+namespace dgeval {
+namespace cli {
+
+namespace {
+
+/// What every generator is asked for.
+struct GenerateRequest {
+  Dims dims;
+  std::int64_t games = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+};
+
+struct Generator {
+  const char* name;
+  const char* description;
+  /// Adds the generator's own flags (group "generator").
+  std::function<void(cxxopts::Options&)> add_options;
+  /// Checks the flags once, before anything is written (throw usage_error).
+  std::function<void(const cxxopts::ParseResult&)> check;
+  /// Games [first, first + count) of the batch.
+  std::function<Batch(const GenerateRequest&, const cxxopts::ParseResult&, std::int64_t first, std::int64_t count)> make;
+};
+
+const std::vector<Generator>& generators() {
+  static const std::vector<Generator> table = {
+      {"uniform", "i.i.d. uniform utilities in [lo, hi) on both sides (random_uniform_games)",
+       [](cxxopts::Options& o) {
+         o.add_options("generator")
+             ("lo", "uniform: lower end of the utilities", cxxopts::value<double>()->default_value("0"))
+             ("hi", "uniform: upper end of the utilities", cxxopts::value<double>()->default_value("1"));
+       },
+       [](const cxxopts::ParseResult& p) {
+         if (!(p["hi"].as<double>() > p["lo"].as<double>())) throw usage_error("--hi must be greater than --lo");
+       },
+       [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {
+         return random_uniform_games(r.dims, count, r.seed, first, p["lo"].as<double>(), p["hi"].as<double>(),
+                                     r.threads);
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+int generate_command(int argc, char** argv) {
+  cxxopts::Options o("dgeval generate", "Write a batch of generated delegation games.");
+  o.custom_help("--dims KxKx... [--games B] [--generator NAME] (--output FILE.npz | --agents A --principals P)");
+  std::string names;
+  for (const Generator& g : generators()) names += (names.empty() ? "" : " | ") + std::string(g.name);
+  o.add_options()
+      ("dims", "action counts, e.g. 3x3 or 6x7x4x6", cxxopts::value<std::string>())
+      ("games", "number of games B", cxxopts::value<std::int64_t>()->default_value("1"))
+      ("seed", "seed (game g depends only on the seed and g)", cxxopts::value<std::uint64_t>()->default_value("0"))
+      ("generator", names, cxxopts::value<std::string>()->default_value("uniform"))
+      ("o,output", "an .npz with arrays agents, principals [B, n, k_1..k_n] and dims [n]", cxxopts::value<std::string>())
+      ("agents", "write the agents' side instead: .npy ([B, n, k..]) or .nfg (one game)", cxxopts::value<std::string>())
+      ("principals", "write the principals' side: .npy or .nfg", cxxopts::value<std::string>())
+      ("float32", "store utilities as float32 (default float64)")
+      ("compress", "deflate the .npz (np.savez_compressed)")
+      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
+      ("q,quiet", "no progress on stderr")
+      ("h,help", "this help");
+  for (const Generator& g : generators()) g.add_options(o);
+  const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
+  if (p.count("help")) {
+    std::cout << o.help() << "\ngenerators:\n";
+    for (const Generator& g : generators()) std::cout << "  " << g.name << ": " << g.description << '\n';
+    std::cout << "\nexamples:\n"
+                 "  dgeval generate --dims 3x3 --games 1000 --seed 1 --output games.npz\n"
+                 "  dgeval generate --dims 6x7x4x6 --games 100000 --float32 --agents a.npy --principals p.npy\n"
+                 "  dgeval generate --dims 2x3 --agents a.nfg --principals p.nfg\n"
+                 "  dgeval evaluate --input games.npz --output results.csv\n";
+    return exit_ok;
+  }
+  if (!p.count("dims")) throw usage_error("--dims is required, e.g. --dims 3x3");
+  const bool to_npz = p.count("output") > 0;
+  if (to_npz == (p.count("agents") || p.count("principals"))) {
+    throw usage_error("give either --output FILE.npz or --agents FILE --principals FILE");
+  }
+  if (!to_npz && p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
+  const std::string gname = p["generator"].as<std::string>();
+  const auto it = std::find_if(generators().begin(), generators().end(),
+                               [&](const Generator& g) { return gname == g.name; });
+  if (it == generators().end()) throw usage_error("--generator: unknown \"" + gname + "\"; expected " + names);
+  it->check(p);
+
+  GenerateRequest req;
+  req.dims = Dims::parse(p["dims"].as<std::string>());
+  req.games = p["games"].as<std::int64_t>();
+  req.seed = p["seed"].as<std::uint64_t>();
+  req.threads = p["threads"].as<int>();
+  if (req.games < 1) throw usage_error("--games must be at least 1");
+  const bool float32 = p.count("float32") > 0;
+
+  std::unique_ptr<PairNpzWriter> npz;
+  std::unique_ptr<SideWriter> a, pr;
+  if (to_npz) {
+    const std::string out = p["output"].as<std::string>();
+    if (file_extension(out) != ".npz") throw usage_error("--output " + out + ": expected an .npz file name");
+    npz = std::make_unique<PairNpzWriter>(out, req.dims, p.count("compress") > 0, float32);
+  } else {
+    a = make_side_writer(p["agents"].as<std::string>(), req.dims, req.games, float32);
+    pr = make_side_writer(p["principals"].as<std::string>(), req.dims, req.games, float32);
+  }
+  Progress progress("generate", !p.count("quiet"));
+  const std::int64_t chunk = games_per_chunk(req.dims);
+  for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
+    const std::int64_t count = std::min(chunk, req.games - g0);
+    const Batch b = it->make(req, p, g0, count);
+    const BatchView v = b.view();
+    if (npz) {
+      npz->append(v);
+    } else {
+      a->append(v, 0);
+      pr->append(v, 1);
+    }
+    progress.update(g0 + count, req.games);
+  }
+  if (npz) {
+    npz->commit();
+  } else {
+    a->commit();
+    pr->commit();
+  }
+  progress.finish();
+  return exit_ok;
+}
+
+}  // namespace cli
+}  // namespace dgeval

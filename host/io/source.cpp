@@ -1,0 +1,604 @@
+// Game sources: batches of delegation games read chunk by chunk from memory, the random
+// generator, .npy pairs (memory-mapped), .npz archives (streamed) and .nfg pairs.
+//
+// Each side (agents or principals) is read by a Side; a chunk of a C-order little-endian array
+// in the dtype the evaluation wants is handed out in place (zero copy from the mapping);
+// anything else (Fortran order, big endian, mixed dtypes) is converted into a chunk buffer.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "dgeval/error.hpp"
+#include "dgeval/generate.hpp"
+#include "dgeval/io.hpp"
+
+namespace dgeval {
+
+std::string file_extension(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string e = path.substr(dot);
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
+OutputFormat output_format_for_path(const std::string& path) {
+  const std::string e = file_extension(path);
+  if (e == ".csv") return OutputFormat::csv;
+  if (e == ".jsonl" || e == ".json" || e == ".ndjson") return OutputFormat::jsonl;
+  if (e == ".npz") return OutputFormat::npz;
+  if (e == ".txt") return OutputFormat::text;
+  throw error(path + ": cannot tell the output format from the extension \"" + e +
+              "\"; use .csv, .jsonl, .npz or .txt, or give --format");
+}
+
+std::int64_t games_per_chunk(const Dims& dims, std::int64_t values) {
+  const std::int64_t per_game = checked_mul(dims.players(), dims.outcomes(), "n x N");
+  return std::max<std::int64_t>(1, values / per_game);
+}
+
+void utility_shape(const std::vector<std::int64_t>& shape, ShapeRule rule, const std::string& name, Dims* dims,
+                   std::int64_t* games, bool* ambiguous) {
+  const std::int64_t r = static_cast<std::int64_t>(shape.size());
+  std::string text = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  text += shape.size() == 1 ? ",)" : ")";
+  const bool batch = rule == ShapeRule::automatic && r >= 3 && shape[1] + 2 == r;
+  const bool single = r >= 2 && shape[0] + 1 == r;
+  if (ambiguous) *ambiguous = batch && single;
+  if (!batch && !single) {
+    std::ostringstream m;
+    m << name << ": shape " << text << " is not ";
+    if (rule == ShapeRule::automatic) m << "[B, n, k_1, ..., k_n] (a batch: n = shape[1] players need n + 2 axes) or ";
+    m << "[n, k_1, ..., k_n] (one game: n = shape[0] players need n + 1 axes)";
+    if (r >= 2 && (shape[0] > kMaxPlayers + 2 || (r >= 3 && shape[1] > kMaxPlayers))) {
+      m << "; note that at most " << kMaxPlayers << " players are supported";
+    }
+    throw error(m.str());
+  }
+  const std::size_t lead = batch ? 2 : 1;
+  std::vector<std::int64_t> actions(shape.begin() + static_cast<std::ptrdiff_t>(lead), shape.end());
+  try {
+    *dims = Dims(actions);
+  } catch (const error& e) {
+    throw error(name + ": shape " + text + ": " + e.what());
+  }
+  *games = batch ? shape[0] : 1;
+  if (*games < 1) throw error(name + ": shape " + text + " holds no games; expected at least one");
+}
+
+Batch copy_games(const BatchView& v, std::int64_t first, std::int64_t count) {
+  Batch b(v.dims, count);
+  const std::int64_t per = v.values_per_game();
+  for (int side = 0; side < 2; ++side) {
+    const void* src = side == 0 ? v.agents : v.principals;
+    double* dst = side == 0 ? b.agents.data() : b.principals.data();
+    const std::int64_t total = count * per;
+    if (v.dtype == DType::float64) {
+      std::memcpy(dst, static_cast<const double*>(src) + first * per, static_cast<std::size_t>(total) * 8);
+    } else {
+      const float* f = static_cast<const float*>(src) + first * per;
+      for (std::int64_t j = 0; j < total; ++j) dst[j] = f[j];
+    }
+  }
+  return b;
+}
+
+std::string find_nonfinite(const BatchView& v, std::int64_t first_game) {
+  const int n = v.dims.players();
+  const std::int64_t N = v.dims.outcomes();
+  const std::int64_t per = v.values_per_game();
+  for (std::int64_t g = 0; g < v.games; ++g) {
+    for (int side = 0; side < 2; ++side) {
+      const void* src = side == 0 ? v.agents : v.principals;
+      for (std::int64_t e = 0; e < per; ++e) {
+        const std::int64_t k = g * per + e;
+        const double x = v.dtype == DType::float64 ? static_cast<const double*>(src)[k]
+                                                   : static_cast<double>(static_cast<const float*>(src)[k]);
+        if (std::isfinite(x)) continue;
+        std::ostringstream m;
+        m << "game " << first_game + g << ", " << (side == 0 ? "agent" : "principal") << " " << e / N
+          << ", outcome (";
+        const auto a = v.dims.unflatten(e % N);
+        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
+        m << "): utility is " << x << "; utilities must be finite (--allow-nonfinite propagates NaN instead)";
+        (void)n;
+        return m.str();
+      }
+    }
+  }
+  return "";
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Sides
+
+// Where an utility array's elements are and how they are laid out.
+struct Layout {
+  NpyHeader header;
+  Dims dims;
+  std::int64_t games = 0;
+  bool single = false;  // [n, k..] rather than [B, n, k..]
+};
+
+template <class T>
+T load_as(const unsigned char* p, const NpyHeader& h) {
+  double v = 0;
+  convert_to_double(h, p, 1, &v);
+  return static_cast<T>(v);
+}
+
+// Copies games [first, first + count) of the array at `base` (its data start) into C-order
+// [count][n][N] elements of T.
+template <class T>
+void gather(const unsigned char* base, const Layout& L, std::int64_t first, std::int64_t count, T* dst) {
+  const NpyHeader& h = L.header;
+  const int n = L.dims.players();
+  const std::int64_t N = L.dims.outcomes();
+  const std::int64_t per = n * N;
+  const std::int64_t w = h.itemsize;
+  if (!h.fortran_order) {
+    const unsigned char* src = base + first * per * w;
+    const std::int64_t total = count * per;
+    const bool same = (sizeof(T) == static_cast<std::size_t>(w)) && !h.big_endian;
+    if (same) {
+      std::memcpy(dst, src, static_cast<std::size_t>(total * w));
+    } else if (std::is_same<T, double>::value) {
+      convert_to_double(h, src, total, reinterpret_cast<double*>(dst));
+    } else {
+      for (std::int64_t j = 0; j < total; ++j) dst[j] = load_as<T>(src + j * w, h);
+    }
+    return;
+  }
+  // Fortran order: axis j has stride prod_{l<j} shape_l elements.
+  const auto& shape = h.shape;
+  std::vector<std::int64_t> fs(shape.size(), 1);
+  for (std::size_t j = 1; j < shape.size(); ++j) fs[j] = fs[j - 1] * shape[j - 1];
+  const std::size_t lead = L.single ? 1 : 2;
+  std::int64_t a[kMaxPlayers];
+  for (std::int64_t g = 0; g < count; ++g) {
+    for (int i = 0; i < n; ++i) {
+      std::int64_t off = L.single ? i * fs[0] : (first + g) * fs[0] + i * fs[1];
+      std::fill(a, a + n, 0);
+      T* out = dst + (g * n + i) * N;
+      for (std::int64_t s = 0; s < N; ++s) {
+        out[s] = load_as<T>(base + off * w, h);
+        for (int j = n; j-- > 0;) {
+          const std::int64_t stride = fs[lead + static_cast<std::size_t>(j)];
+          if (++a[j] < L.dims.actions(j)) {
+            off += stride;
+            break;
+          }
+          off -= (L.dims.actions(j) - 1) * stride;
+          a[j] = 0;
+        }
+      }
+    }
+  }
+}
+
+class Side {
+ public:
+  virtual ~Side() = default;
+  /// Games [first, first + count) as C-order [count][n][N] of `want`.
+  virtual const void* read(std::int64_t first, std::int64_t count, DType want) = 0;
+  virtual bool float32() const = 0;
+};
+
+// A helper holding the conversion buffer of a side.
+class BufferedSide : public Side {
+ protected:
+  void* buffer(std::int64_t elements, DType want) {
+    const std::size_t bytes = static_cast<std::size_t>(elements) * dtype_size(want);
+    if (buf_.size() < bytes) buf_.assign(bytes, 0);
+    return buf_.data();
+  }
+  std::vector<unsigned char> buf_;
+};
+
+class MappedNpySide : public BufferedSide {
+ public:
+  MappedNpySide(const std::string& path, ShapeRule rule, std::vector<std::string>* notes) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw error("cannot open " + path + ": " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) throw error("cannot stat " + path + ": " + std::strerror(errno));
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ == 0) throw error(path + ": byte 0: the file is empty; expected a NumPy .npy array");
+    map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (map_ == MAP_FAILED) {
+      map_ = nullptr;
+      throw error("cannot map " + path + ": " + std::strerror(errno));
+    }
+    ::madvise(map_, size_, MADV_SEQUENTIAL);
+    L_.header = parse_npy_header(map_, size_, path);
+    L_.header.utility_dtype(path);
+    const std::int64_t need = L_.header.data_offset + L_.header.data_bytes();
+    const std::int64_t have = static_cast<std::int64_t>(size_);
+    if (have < need) {
+      throw error(path + ": byte " + std::to_string(have) + ": truncated: shape " + L_.header.shape_text() +
+                  " needs " + std::to_string(L_.header.data_bytes()) + " data bytes after byte " +
+                  std::to_string(L_.header.data_offset) + ", the file has " +
+                  std::to_string(have - L_.header.data_offset));
+    }
+    if (have > need) {
+      throw error(path + ": byte " + std::to_string(need) + ": " + std::to_string(have - need) +
+                  " unexpected bytes after the array data (shape " + L_.header.shape_text() + ")");
+    }
+    bool ambiguous = false;
+    utility_shape(L_.header.shape, rule, path, &L_.dims, &L_.games, &ambiguous);
+    L_.single = L_.games == 1 && !(rule == ShapeRule::automatic && L_.header.shape.size() >= 3 &&
+                                   L_.header.shape[1] + 2 == static_cast<std::int64_t>(L_.header.shape.size()));
+    if (ambiguous && notes) {
+      notes->push_back(path + ": shape " + L_.header.shape_text() + " read as " + std::to_string(L_.games) +
+                       " games of " + std::to_string(L_.dims.players()) + " players (" + L_.dims.to_string() +
+                       "); if it is one game, give --single-game or save it with a leading axis of 1");
+    }
+  }
+  ~MappedNpySide() override {
+    if (map_) ::munmap(map_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const Layout& layout() const { return L_; }
+  bool float32() const override { return L_.header.kind == 'f' && L_.header.itemsize == 4; }
+
+  const void* read(std::int64_t first, std::int64_t count, DType want) override {
+    release_previous();
+    const unsigned char* base = static_cast<const unsigned char*>(map_) + L_.header.data_offset;
+    const std::int64_t per = L_.dims.players() * L_.dims.outcomes();
+    const bool direct = !L_.header.fortran_order && !L_.header.big_endian &&
+                        static_cast<std::size_t>(L_.header.itemsize) == dtype_size(want) &&
+                        reinterpret_cast<std::uintptr_t>(base) % dtype_size(want) == 0;
+    const std::size_t bytes = static_cast<std::size_t>(count * per * L_.header.itemsize);
+    if (!L_.header.fortran_order) {
+      prev_begin_ = static_cast<std::size_t>(L_.header.data_offset + first * per * L_.header.itemsize);
+      prev_end_ = prev_begin_ + bytes;
+    }
+    if (direct) return base + first * per * L_.header.itemsize;
+    void* out = buffer(count * per, want);
+    if (want == DType::float64) {
+      gather(base, L_, first, count, static_cast<double*>(out));
+    } else {
+      gather(base, L_, first, count, static_cast<float*>(out));
+    }
+    return out;
+  }
+
+ private:
+  // Drops the pages of the previous chunk from this process (they stay in the page cache), so
+  // the resident memory of a pass over a file bigger than RAM stays bounded.
+  void release_previous() {
+    if (prev_end_ <= prev_begin_) return;
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t b = prev_begin_ / page * page;
+    const std::size_t e = std::min(size_, (prev_end_ + page - 1) / page * page);
+    if (e > b) ::madvise(static_cast<char*>(map_) + b, e - b, MADV_DONTNEED);
+    prev_begin_ = prev_end_ = 0;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  void* map_ = nullptr;
+  std::size_t size_ = 0;
+  Layout L_;
+  std::size_t prev_begin_ = 0, prev_end_ = 0;
+};
+
+class StreamNpySide : public BufferedSide {
+ public:
+  StreamNpySide(std::unique_ptr<NpzReader::Stream> s, Layout L, std::string label)
+      : stream_(std::move(s)), L_(std::move(L)), label_(std::move(label)) {}
+  bool float32() const override { return L_.header.kind == 'f' && L_.header.itemsize == 4; }
+
+  const void* read(std::int64_t first, std::int64_t count, DType want) override {
+    const std::int64_t per = L_.dims.players() * L_.dims.outcomes();
+    const std::int64_t w = L_.header.itemsize;
+    if (L_.header.fortran_order) {
+      // The games are interleaved: load the whole array once, then gather.
+      if (whole_.empty()) {
+        whole_.resize(static_cast<std::size_t>(L_.header.data_bytes()));
+        stream_->read(whole_.data(), whole_.size());
+      }
+      void* out = buffer(count * per, want);
+      if (want == DType::float64) {
+        gather(whole_.data(), L_, first, count, static_cast<double*>(out));
+      } else {
+        gather(whole_.data(), L_, first, count, static_cast<float*>(out));
+      }
+      return out;
+    }
+    if (first != next_) throw error(label_ + ": internal error: games must be read in order");
+    next_ = first + count;
+    const std::size_t bytes = static_cast<std::size_t>(count * per * w);
+    if (raw_.size() < bytes) raw_.assign(bytes, 0);
+    stream_->read(raw_.data(), bytes);
+    const bool direct = !L_.header.big_endian && static_cast<std::size_t>(w) == dtype_size(want);
+    if (direct) return raw_.data();
+    Layout chunk = L_;
+    void* out = buffer(count * per, want);
+    if (want == DType::float64) {
+      gather(raw_.data(), chunk, 0, count, static_cast<double*>(out));
+    } else {
+      gather(raw_.data(), chunk, 0, count, static_cast<float*>(out));
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<NpzReader::Stream> stream_;
+  Layout L_;
+  std::string label_;
+  std::int64_t next_ = 0;
+  std::vector<unsigned char> raw_;
+  std::vector<unsigned char> whole_;
+};
+
+class MemorySide : public Side {
+ public:
+  MemorySide(std::vector<double> values, std::int64_t per_game) : v_(std::move(values)), per_(per_game) {}
+  bool float32() const override { return false; }
+  const void* read(std::int64_t first, std::int64_t, DType) override { return v_.data() + first * per_; }
+
+ private:
+  std::vector<double> v_;
+  std::int64_t per_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+class PairSource : public GameSource {
+ public:
+  PairSource(Dims dims, std::int64_t games, std::unique_ptr<Side> a, std::unique_ptr<Side> p, std::string what)
+      : dims_(std::move(dims)), games_(games), a_(std::move(a)), p_(std::move(p)), what_(std::move(what)) {
+    dtype_ = a_->float32() && p_->float32() ? DType::float32 : DType::float64;
+  }
+  const Dims& dims() const override { return dims_; }
+  std::int64_t games() const override { return games_; }
+  std::string describe() const override { return what_; }
+  std::vector<std::string> notes() const override { return notes_; }
+  BatchView read(std::int64_t first, std::int64_t count) override {
+    if (first < 0 || count < 0 || first + count > games_) throw error(what_ + ": game range out of bounds");
+    BatchView v;
+    v.dtype = dtype_;
+    v.dims = dims_;
+    v.games = count;
+    v.agents = a_->read(first, count, dtype_);
+    v.principals = p_->read(first, count, dtype_);
+    return v;
+  }
+  std::vector<std::string> notes_;
+
+ protected:
+  Dims dims_;
+  std::int64_t games_;
+  std::unique_ptr<Side> a_, p_;
+  std::string what_;
+  DType dtype_;
+};
+
+class NpzSource : public PairSource {
+ public:
+  NpzSource(std::shared_ptr<NpzReader> npz, Dims dims, std::int64_t games, std::unique_ptr<Side> a,
+            std::unique_ptr<Side> p)
+      : PairSource(std::move(dims), games, std::move(a), std::move(p), npz->name()), npz_(std::move(npz)) {
+    has_strategy_ = npz_->has("strategy_pure") || npz_->has("strategy_correlated") || npz_->has("strategy_product");
+  }
+  bool has_strategy() const override { return has_strategy_; }
+  Strategy strategy() override {
+    Strategy s;
+    read_npz_strategy(*npz_, dims_, games_, &s);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<NpzReader> npz_;
+  bool has_strategy_ = false;
+};
+
+class MemorySource : public GameSource {
+ public:
+  MemorySource(Batch b, std::string what) : b_(std::move(b)), what_(std::move(what)) {}
+  const Dims& dims() const override { return b_.dims; }
+  std::int64_t games() const override { return b_.games; }
+  std::string describe() const override { return what_; }
+  BatchView read(std::int64_t first, std::int64_t count) override {
+    if (first < 0 || count < 0 || first + count > b_.games) throw error(what_ + ": game range out of bounds");
+    BatchView v = b_.view();
+    const std::int64_t per = v.values_per_game();
+    v.agents = b_.agents.data() + first * per;
+    v.principals = b_.principals.data() + first * per;
+    v.games = count;
+    return v;
+  }
+
+ private:
+  Batch b_;
+  std::string what_;
+};
+
+class RandomSource : public GameSource {
+ public:
+  RandomSource(Dims d, std::int64_t games, std::uint64_t seed, int threads)
+      : dims_(std::move(d)), games_(games), seed_(seed), threads_(threads) {}
+  const Dims& dims() const override { return dims_; }
+  std::int64_t games() const override { return games_; }
+  std::string describe() const override {
+    return std::to_string(games_) + " random games " + dims_.to_string() + " (seed " + std::to_string(seed_) + ")";
+  }
+  BatchView read(std::int64_t first, std::int64_t count) override {
+    chunk_ = random_uniform_games(dims_, count, seed_, first, 0.0, 1.0, threads_);
+    return chunk_.view();
+  }
+
+ private:
+  Dims dims_;
+  std::int64_t games_;
+  std::uint64_t seed_;
+  int threads_;
+  Batch chunk_;
+};
+
+// One opened side file.
+struct OpenedSide {
+  std::unique_ptr<Side> side;
+  Dims dims;
+  std::int64_t games = 0;
+  bool is_nfg = false;
+  NfgGame nfg;  // players and labels (payoffs moved out)
+  std::vector<std::string> notes;
+};
+
+std::string sniff(const std::string& path) {
+  const std::string e = file_extension(path);
+  if (e == ".npy" || e == ".npz" || e == ".nfg") return e;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw error("cannot open " + path + ": " + std::strerror(errno));
+  char head[6] = {};
+  f.read(head, 6);
+  if (std::memcmp(head, "\x93NUMPY", 6) == 0) return ".npy";
+  if (std::memcmp(head, "PK", 2) == 0) return ".npz";
+  if (std::memcmp(head, "NFG", 3) == 0) return ".nfg";
+  throw error(path + ": byte 0: unknown file type; expected a Gambit .nfg, a NumPy .npy or an .npz file");
+}
+
+OpenedSide open_side(const std::string& path, ShapeRule rule, const ReadOptions& options) {
+  OpenedSide o;
+  const std::string kind = sniff(path);
+  if (kind == ".nfg") {
+    o.nfg = read_nfg(path, options);
+    o.dims = o.nfg.dims;
+    o.games = 1;
+    o.is_nfg = true;
+    const std::int64_t per = o.dims.players() * o.dims.outcomes();
+    o.side = std::make_unique<MemorySide>(std::move(o.nfg.payoffs), per);
+    o.nfg.payoffs.clear();
+  } else if (kind == ".npy") {
+    auto m = std::make_unique<MappedNpySide>(path, rule, &o.notes);
+    o.dims = m->layout().dims;
+    o.games = m->layout().games;
+    o.side = std::move(m);
+  } else {
+    throw error(path + ": an .npz holds both sides; give it with --input, not as one side");
+  }
+  return o;
+}
+
+void check_same_labels(const OpenedSide& a, const OpenedSide& p, const std::string& an, const std::string& pn) {
+  if (!a.is_nfg || !p.is_nfg) return;
+  if (a.nfg.players != p.nfg.players) {
+    for (std::size_t i = 0; i < a.nfg.players.size(); ++i) {
+      if (a.nfg.players[i] != p.nfg.players[i]) {
+        throw error(an + " and " + pn + " name player " + std::to_string(i + 1) + " differently (\"" + a.nfg.players[i] +
+                    "\" and \"" + p.nfg.players[i] + "\"); a delegation game needs identical players");
+      }
+    }
+  }
+  if (!a.nfg.strategies.empty() && !p.nfg.strategies.empty() && a.nfg.strategies != p.nfg.strategies) {
+    for (std::size_t i = 0; i < a.nfg.strategies.size(); ++i) {
+      for (std::size_t j = 0; j < a.nfg.strategies[i].size(); ++j) {
+        if (a.nfg.strategies[i][j] != p.nfg.strategies[i][j]) {
+          throw error(an + " and " + pn + " label strategy " + std::to_string(j + 1) + " of player " +
+                      std::to_string(i + 1) + " differently (\"" + a.nfg.strategies[i][j] + "\" and \"" +
+                      p.nfg.strategies[i][j] + "\"); a delegation game needs identical strategies");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<GameSource> make_memory_source(Batch batch, std::string description) {
+  return std::make_unique<MemorySource>(std::move(batch), std::move(description));
+}
+
+std::unique_ptr<GameSource> make_random_source(const Dims& dims, std::int64_t games, std::uint64_t seed, int threads) {
+  if (games < 1) throw error("random games: the number of games must be at least 1");
+  return std::make_unique<RandomSource>(dims, games, seed, threads);
+}
+
+std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const std::string& principals_path,
+                                           ShapeRule rule, const ReadOptions& options) {
+  OpenedSide a = open_side(agents_path, rule, options);
+  OpenedSide p = open_side(principals_path, rule, options);
+  if (a.dims != p.dims) {
+    throw error("mismatched agents and principals: " + agents_path + " has dims " + a.dims.to_string() + " (" +
+                std::to_string(a.dims.players()) + " players), " + principals_path + " has " + p.dims.to_string() +
+                " (" + std::to_string(p.dims.players()) + " players); both sides must have the same players and actions");
+  }
+  if (a.games != p.games) {
+    throw error("mismatched agents and principals: " + agents_path + " holds " + std::to_string(a.games) + " games, " +
+                principals_path + " holds " + std::to_string(p.games));
+  }
+  check_same_labels(a, p, agents_path, principals_path);
+  auto s = std::make_unique<PairSource>(a.dims, a.games, std::move(a.side), std::move(p.side),
+                                        agents_path + " / " + principals_path);
+  s->notes_ = a.notes;
+  s->notes_.insert(s->notes_.end(), p.notes.begin(), p.notes.end());
+  return s;
+}
+
+std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule rule, const ReadOptions& options) {
+  const std::string kind = sniff(path);
+  if (kind != ".npz") {
+    auto s = open_game_pair(path, path, rule, options);
+    auto* pair = static_cast<PairSource*>(s.get());
+    pair->notes_.push_back(path + " is used as both the agents' and the principals' game");
+    return s;
+  }
+  auto npz = std::make_shared<NpzReader>(path);
+  const std::string la = path + ": array 'agents'", lp = path + ": array 'principals'";
+  NpyHeader ha, hp;
+  auto sa = npz->open("agents", &ha);
+  auto sp = npz->open("principals", &hp);
+  ha.utility_dtype(la);
+  hp.utility_dtype(lp);
+  if (ha.shape != hp.shape) {
+    throw error("mismatched agents and principals in " + path + ": array 'agents' has shape " + ha.shape_text() +
+                ", array 'principals' has shape " + hp.shape_text() + "; the shapes must be equal");
+  }
+  Layout L;
+  L.header = ha;
+  bool ambiguous = false;
+  ShapeRule r = rule;
+  if (npz->has("dims")) {
+    // Written by dgeval: the action counts settle the batch/single reading.
+    const NpyArray d = npz->load("dims");
+    std::vector<std::int64_t> actions;
+    for (double x : d.values) actions.push_back(static_cast<std::int64_t>(x));
+    const std::size_t lead = ha.shape.size() >= actions.size() ? ha.shape.size() - actions.size() : 0;
+    if (d.header.shape.size() != 1 || (lead != 1 && lead != 2) ||
+        !std::equal(actions.begin(), actions.end(), ha.shape.begin() + static_cast<std::ptrdiff_t>(lead)) ||
+        ha.shape[lead - 1] != static_cast<std::int64_t>(actions.size())) {
+      throw error(path + ": array 'dims' does not match the shape " + ha.shape_text() + " of 'agents'");
+    }
+    r = lead == 1 ? ShapeRule::single_game : ShapeRule::automatic;
+  }
+  utility_shape(ha.shape, r, la, &L.dims, &L.games, &ambiguous);
+  L.single = r == ShapeRule::single_game ||
+             !(ha.shape.size() >= 3 && ha.shape[1] + 2 == static_cast<std::int64_t>(ha.shape.size()));
+  Layout Lp = L;
+  Lp.header = hp;
+  auto source = std::make_unique<NpzSource>(npz, L.dims, L.games, std::make_unique<StreamNpySide>(std::move(sa), L, la),
+                                            std::make_unique<StreamNpySide>(std::move(sp), Lp, lp));
+  if (ambiguous) {
+    source->notes_.push_back(path + ": shape " + ha.shape_text() + " read as " + std::to_string(L.games) + " games of " +
+                             std::to_string(L.dims.players()) + " players (" + L.dims.to_string() +
+                             "); if it is one game, give --single-game or save it with a leading axis of 1");
+  }
+  return source;
+}
+
+}  // namespace dgeval
