@@ -1,0 +1,218 @@
+// Gambit .nfg reader and writer: both body versions, both strategy forms, number syntaxes, the
+// transposition to C order on asymmetric dims, every malformed input refused with a position,
+// and every real Gambit file of ../shared/data/gambit-nfg.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "dgeval/dgeval.hpp"
+#include "dgeval/io.hpp"
+#include "test_cli_util.hpp"
+
+using dgeval::NfgGame;
+using dgeval_test::expect_error;
+
+namespace {
+
+NfgGame parse(const std::string& text, bool allow_nonfinite = false, std::int64_t size = -1) {
+  std::istringstream in(text);
+  dgeval::ReadOptions o;
+  o.allow_nonfinite = allow_nonfinite;
+  return dgeval::parse_nfg(in, "mem.nfg", o, size);
+}
+
+const char* kHeader2x2 = "NFG 1 R \"g\" { \"A\" \"B\" } { 2 2 }\n";
+
+}  // namespace
+
+TEST(Nfg, PayoffVersionTransposesToCOrderOnAsymmetricDims) {
+  const NfgGame g = dgeval::read_nfg(dgeval_test::data_dir() + "/asym_payoff.nfg");
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 3, 4}));
+  ASSERT_EQ(g.players, (std::vector<std::string>{"P1", "P2", "P3"}));
+  EXPECT_TRUE(g.strategies.empty());
+  const std::int64_t N = 24;
+  for (int i = 0; i < 3; ++i) {
+    for (std::int64_t s = 0; s < N; ++s) EXPECT_EQ(g.payoffs[i * N + s], 100.0 * i + s) << i << " " << s;
+  }
+}
+
+TEST(Nfg, OutcomeVersionWithLabelsNullOutcomeAndComment) {
+  const NfgGame g = dgeval::read_nfg(dgeval_test::data_dir() + "/outcome_labels.nfg");
+  ASSERT_EQ(g.dims, dgeval::Dims({3, 2}));
+  EXPECT_EQ(g.strategies, (std::vector<std::vector<std::string>>{{"T", "M", "B"}, {"L", "R"}}));
+  EXPECT_EQ(g.comment, "a comment with an escaped \"quote\"");
+  EXPECT_NE(g.title.find("over two lines"), std::string::npos);
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1, -4, 1.5, 1, 0, 1.5, -1, 7, 0.25, -1, 0, 0.25}));
+}
+
+TEST(Nfg, NumberSyntaxes) {
+  const NfgGame g = parse(std::string(kHeader2x2) + "1 -2.5 3e2 -4E-1\n7/2 +6 .5 1.25e+1\n");
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1, 3.5, 300, 0.5, -2.5, 6, -0.4, 12.5}));
+}
+
+TEST(Nfg, WriterRoundTripKeepsPayoffsAndLabels) {
+  const NfgGame g = dgeval::read_nfg(dgeval_test::data_dir() + "/outcome_labels.nfg");
+  std::ostringstream out;
+  dgeval::write_nfg(out, g);
+  const NfgGame h = parse(out.str());
+  EXPECT_EQ(h.dims, g.dims);
+  EXPECT_EQ(h.payoffs, g.payoffs);
+  EXPECT_EQ(h.strategies, g.strategies);
+  EXPECT_EQ(h.players, g.players);
+  EXPECT_EQ(h.comment, g.comment);
+  // Shortest round-trip decimals: awkward doubles survive exactly.
+  dgeval::Batch b = dgeval::random_uniform_games(dgeval::Dims({3, 2, 2}), 1, 5);
+  const NfgGame r = dgeval::make_nfg(b.dims, b.agents.data());
+  std::ostringstream o2;
+  dgeval::write_nfg(o2, r);
+  EXPECT_EQ(parse(o2.str()).payoffs, b.agents);
+}
+
+TEST(Nfg, CommasAndSpacesInOutcomes) {
+  const NfgGame g = parse(
+      "NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } { \"b\" 3, 4 } }\n2 1\n");
+  EXPECT_EQ(g.payoffs, (std::vector<double>{3, 1, 4, 2}));
+}
+
+// --- malformed input: each refused with the file, a line:column and what was expected ---
+
+TEST(NfgBad, WrongMagic) {
+  expect_error([] { parse("NFX 1 R \"\" { \"1\" } { 1 }\n1\n"); }, {"mem.nfg:1:1", "magic word NFG"});
+}
+
+TEST(NfgBad, WrongVersion) {
+  expect_error([] { parse("NFG 2 R \"\" { \"1\" } { 1 }\n1\n"); }, {"mem.nfg:1:5", "format version 1"});
+}
+
+TEST(NfgBad, PayoffCountTooShort) {
+  expect_error([] { parse(std::string(kHeader2x2) + "1 2 3 4 5 6 7\n"); },
+               {"mem.nfg:3:1", "too short", "expected 8 payoffs", "found 7"});
+}
+
+TEST(NfgBad, PayoffCountTooLong) {
+  expect_error([] { parse(std::string(kHeader2x2) + "1 2 3 4 5 6 7 8 9\n"); },
+               {"mem.nfg:2:17", "end of the file", "8 expected"});
+}
+
+TEST(NfgBad, TruncatedInsideTheHeader) {
+  expect_error([] { parse("NFG 1 R \"title\" { \"1\" \"2\" "); }, {"mem.nfg:1:", "found end of file"});
+  expect_error([] { parse("NFG 1 R \"unterminated title { 1 }"); }, {"mem.nfg:1:9", "unterminated string"});
+}
+
+TEST(NfgBad, NotANumber) {
+  expect_error([] { parse(std::string(kHeader2x2) + "1 2 x3 4 5 6 7 8\n"); },
+               {"mem.nfg:2:5", "expected a payoff", "\"x3\""});
+  expect_error([] { parse(std::string(kHeader2x2) + "1 2 3/0 4 5 6 7 8\n"); }, {"mem.nfg:2:5", "\"3/0\""});
+  expect_error([] { parse(std::string(kHeader2x2) + "1 2 3 4 5 6 7 1.2.3\n"); }, {"mem.nfg:2:15"});
+}
+
+TEST(NfgBad, ZeroOrNegativeActionCounts) {
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 2 0 }\n"); },
+               {"mem.nfg:1:28", "player 2 has 0 strategies", "at least 1"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { -3 2 }\n"); }, {"mem.nfg:1:26", "player 1 has -3"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { { \"a\" } { } }\n"); }, {"player 2 has 0 strategies"});
+}
+
+TEST(NfgBad, StrategyCountsDoNotMatchPlayers) {
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 2 }\n1 2 3 4\n"); }, {"strategies for 2 players"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 2 2 2 }\n"); }, {"mem.nfg:1:30", "'}'"});
+}
+
+TEST(NfgBad, DimsOverflow64Bits) {
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" \"3\" } { 4294967296 4294967296 4 }\n1\n"); },
+               {"mem.nfg:1:12", "overflows"});
+}
+
+TEST(NfgBad, MorePlayersThanSupported) {
+  std::string players, counts;
+  for (int i = 0; i <= dgeval::kMaxPlayers; ++i) players += " \"p\"", counts += " 1";
+  const std::string text = "NFG 1 R \"\" {" + players + " } {" + counts + " }\n";
+  expect_error([&] { parse(text); }, {"mem.nfg:1:", "more than 32 players"});
+}
+
+TEST(NfgBad, HugeGameInSmallFileRefusedBeforeAllocating) {
+  const std::string text = "NFG 1 R \"\" { \"1\" \"2\" } { 1000000 1000000 }\n1 2 3\n";
+  expect_error([&] { parse(text, false, static_cast<std::int64_t>(text.size())); },
+               {"mem.nfg", "2000000000000 payoffs", "truncated"});
+}
+
+TEST(NfgBad, NonFiniteRefusedByDefaultAndAcceptedOnRequest) {
+  const std::string text = std::string(kHeader2x2) + "1 2 nan 4 5 6 7 1e999\n";
+  expect_error([&] { parse(text); }, {"mem.nfg:2:5", "not finite"});
+  const NfgGame g = parse(text, true);
+  EXPECT_TRUE(std::isnan(g.payoffs[2]));  // contingency (1,0): C index 2
+  EXPECT_TRUE(std::isinf(g.payoffs[7]));
+}
+
+TEST(NfgBad, OutcomeNumberOutOfRangeAndWrongPayoffCount) {
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } }\n1 2\n"); },
+               {"mem.nfg:3:3", "outcome number 2 is out of range", "0 (the null outcome) to 1"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 } }\n1 1\n"); },
+               {"mem.nfg:2:11", "has 1 payoffs; expected 2"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } }\n1\n"); },
+               {"contingency list is too short", "expected 2"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } }\n1 1.5\n"); },
+               {"mem.nfg:3:3", "outcome number"});
+}
+
+TEST(NfgBad, MissingFile) {
+  expect_error([] { dgeval::read_nfg("/nonexistent/x.nfg"); }, {"/nonexistent/x.nfg"});
+}
+
+// Crashing or hanging inputs found by fuzz/fuzz_nfg, kept as regression cases.
+TEST(NfgBad, FuzzRegressions) {
+  const std::filesystem::path dir = dgeval_test::data_dir() + "/fuzz-regressions/nfg";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no regression inputs";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string bytes = dgeval_test::read_file(e.path().string());
+    try {
+      parse(bytes, false, static_cast<std::int64_t>(bytes.size()));
+    } catch (const dgeval::error&) {
+    }
+  }
+}
+
+// --- the real Gambit files ---
+
+TEST(NfgGambit, EveryFileParsesAndEvaluates) {
+  const std::filesystem::path dir = dgeval_test::gambit_dir();
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is absent";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".nfg") continue;
+    ++files;
+    SCOPED_TRACE(e.path().string());
+    const NfgGame g = dgeval::read_nfg(e.path().string());
+    ASSERT_EQ(static_cast<std::int64_t>(g.payoffs.size()), g.dims.players() * g.dims.outcomes());
+    // Each evaluated as a delegation game with itself as principals and agents.
+    dgeval::Batch b(g.dims, 1);
+    b.agents = g.payoffs;
+    b.principals = g.payoffs;
+    const dgeval::Results r = dgeval::evaluate(b.view());
+    for (int i = 0; i < g.dims.players(); ++i) EXPECT_NEAR(r.ia[static_cast<std::size_t>(i)], 1.0, 1e-12);
+    // Games without a pure NE leave the default strategy (worst NE) undefined.
+    if (!(r.flags[0] & dgeval::flag_strategy_undefined)) EXPECT_EQ(r.bound_holds[0], 1);
+  }
+  EXPECT_EQ(files, 60);
+}
+
+TEST(NfgGambit, KnownValues) {
+  const std::filesystem::path dir = dgeval_test::gambit_dir();
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is absent";
+  // 3x3x3 coordination game: payoff 1 exactly on the diagonal (outcome version, permuted list).
+  const NfgGame c = dgeval::read_nfg((dir / "contrib_games_coord333.nfg").string());
+  for (std::int64_t s = 0; s < 27; ++s) {
+    const bool diag = s == 0 || s == 13 || s == 26;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(c.payoffs[i * 27 + s], diag ? 1.0 : 0.0);
+  }
+  // Rationals: Todd's example has 2/7, 3/19, 7/38.
+  const NfgGame t = dgeval::read_nfg((dir / "contrib_games_todd3.nfg").string());
+  EXPECT_EQ(t.dims, dgeval::Dims({7, 4}));
+  EXPECT_DOUBLE_EQ(t.payoffs[1 * 4 + 0], 0.0);     // (2,1) is the 2nd contingency: outcome { "" 0, 1 }
+  EXPECT_DOUBLE_EQ(t.payoffs[4 * 4 + 0], 2.0 / 7);  // (5,1)
+  EXPECT_DOUBLE_EQ(t.payoffs[5 * 4 + 0], 3.0 / 19);
+  // Payoff version, 3x2: contingencies (1,1) (2,1) (3,1) (1,2) ...
+  const NfgGame m = dgeval::read_nfg((dir / "tests_test_games_mixed_strategy.nfg").string());
+  EXPECT_EQ(m.payoffs, (std::vector<double>{1, 1, 0, 0, 0, 2, 1, 1, 2, 3, 2, 0}));
+}
