@@ -224,7 +224,6 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
                           "'; expected float32 or float64 (e.g. '<f8'), or for strategies an integer or bool dtype");
   }
   h.big_endian = order == '>' && h.itemsize > 1;
-  h.elements();  // throws on overflow
   try {
     h.data_bytes();
   } catch (const error& e) {

@@ -224,6 +224,8 @@ class MappedNpySide : public BufferedSide {
     ::madvise(map_, size_, MADV_SEQUENTIAL);
     L_.header = parse_npy_header(map_, size_, path);
     L_.header.utility_dtype(path);
+    bool ambiguous = false;
+    utility_shape(L_.header.shape, rule, path, &L_.dims, &L_.games, &ambiguous);
     const std::int64_t need = L_.header.data_offset + L_.header.data_bytes();
     const std::int64_t have = static_cast<std::int64_t>(size_);
     if (have < need) {
@@ -236,8 +238,6 @@ class MappedNpySide : public BufferedSide {
       throw error(path + ": byte " + std::to_string(need) + ": " + std::to_string(have - need) +
                   " unexpected bytes after the array data (shape " + L_.header.shape_text() + ")");
     }
-    bool ambiguous = false;
-    utility_shape(L_.header.shape, rule, path, &L_.dims, &L_.games, &ambiguous);
     L_.single = L_.games == 1 && !(rule == ShapeRule::automatic && L_.header.shape.size() >= 3 &&
                                    L_.header.shape[1] + 2 == static_cast<std::int64_t>(L_.header.shape.size()));
     if (ambiguous && notes) {
