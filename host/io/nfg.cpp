@@ -332,15 +332,16 @@ class Parser {
     return v;
   }
 
-  // Refuses a body that cannot fit in the rest of the file before allocating for it.
+  // Refuses a large body that cannot fit in the rest of the file before allocating for it
+  // (small ones are read, and a short list is reported at its end with a line and column).
   void check_fits(std::int64_t tokens, const char* what) {
-    if (size_ < 0) return;
+    if (size_ < 0 || tokens < (std::int64_t{1} << 20)) return;
     const std::int64_t left = size_ - lex_.offset();
     // Each token needs at least one character and one separator (but the last).
     if (tokens > 0 && (tokens - 1) > left / 2) {
       std::ostringstream m;
-      m << lex_.name() << ": the header declares " << tokens << " " << what << " but only " << left
-        << " bytes follow at byte " << lex_.offset() << "; the file is truncated or the strategy counts are wrong";
+      m << lex_.name() << ": byte " << lex_.offset() << ": the header declares " << tokens << " " << what << " but only " << left
+        << " bytes follow; the file is truncated or the strategy counts are wrong";
       throw error(m.str());
     }
   }

@@ -495,14 +495,16 @@ OpenedSide open_side(const std::string& path, ShapeRule rule, const ReadOptions&
   return o;
 }
 
-void check_same_labels(const OpenedSide& a, const OpenedSide& p, const std::string& an, const std::string& pn) {
+// Strategies labelled in both files must carry the same labels (else the payoffs would be paired
+// with the wrong actions); differing player names are only noted.
+void check_same_labels(const OpenedSide& a, const OpenedSide& p, const std::string& an, const std::string& pn,
+                       std::vector<std::string>* notes) {
   if (!a.is_nfg || !p.is_nfg) return;
-  if (a.nfg.players != p.nfg.players) {
-    for (std::size_t i = 0; i < a.nfg.players.size(); ++i) {
-      if (a.nfg.players[i] != p.nfg.players[i]) {
-        throw error(an + " and " + pn + " name player " + std::to_string(i + 1) + " differently (\"" + a.nfg.players[i] +
-                    "\" and \"" + p.nfg.players[i] + "\"); a delegation game needs identical players");
-      }
+  for (std::size_t i = 0; i < a.nfg.players.size() && i < p.nfg.players.size(); ++i) {
+    if (a.nfg.players[i] != p.nfg.players[i]) {
+      notes->push_back(an + " and " + pn + " name player " + std::to_string(i + 1) + " differently (\"" +
+                       a.nfg.players[i] + "\" and \"" + p.nfg.players[i] + "\"); they are paired by position");
+      break;
     }
   }
   if (!a.nfg.strategies.empty() && !p.nfg.strategies.empty() && a.nfg.strategies != p.nfg.strategies) {
@@ -542,10 +544,12 @@ std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const
     throw error("mismatched agents and principals: " + agents_path + " holds " + std::to_string(a.games) + " games, " +
                 principals_path + " holds " + std::to_string(p.games));
   }
-  check_same_labels(a, p, agents_path, principals_path);
+  std::vector<std::string> label_notes;
+  check_same_labels(a, p, agents_path, principals_path, &label_notes);
   auto s = std::make_unique<PairSource>(a.dims, a.games, std::move(a.side), std::move(p.side),
                                         agents_path + " / " + principals_path);
-  s->notes_ = a.notes;
+  s->notes_ = label_notes;
+  s->notes_.insert(s->notes_.end(), a.notes.begin(), a.notes.end());
   s->notes_.insert(s->notes_.end(), p.notes.begin(), p.notes.end());
   return s;
 }

@@ -1,0 +1,188 @@
+// The dgeval command line: help and version, the round trips generate -> npz -> evaluate and
+// nfg -> npy -> nfg, output formats, --check, chunking, strategies from files, and bad input
+// (clear message, non-zero exit, no partial output).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "dgeval/dgeval.hpp"
+#include "dgeval/io.hpp"
+#include "test_cli_util.hpp"
+
+using dgeval_test::data_dir;
+using dgeval_test::run_cli;
+using dgeval_test::TempDir;
+
+namespace {
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+#define SKIP_WITHOUT_CLI() \
+  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "the CLI is not built"
+
+}  // namespace
+
+TEST(Cli, VersionAndHelpForEveryCommand) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto v = run_cli("--version", d);
+  EXPECT_EQ(v.status, 0);
+  EXPECT_TRUE(has(v.out, dgeval::version()));
+  for (const char* c : {"evaluate", "generate", "convert", "bench"}) {
+    auto h = run_cli(std::string(c) + " --help", d);
+    EXPECT_EQ(h.status, 0) << c;
+    EXPECT_TRUE(has(h.out, "examples:")) << c;
+    EXPECT_TRUE(has(h.out, std::string("dgeval ") + c)) << c;
+  }
+  EXPECT_EQ(run_cli("nonsense", d).status, 2);
+  EXPECT_EQ(run_cli("evaluate --no-such-flag", d).status, 2);
+}
+
+TEST(Cli, GenerateNpzEvaluateMatchesInMemoryRandomGames) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --output " + d / "g.npz" + " -q", d).status, 0);
+  auto from_file = run_cli("evaluate --input " + d / "g.npz" + " --backend cpu --format csv -q", d);
+  auto in_memory = run_cli("evaluate --random 7 --dims 3x2x2 --seed 11 --backend cpu --format csv -q", d);
+  ASSERT_EQ(from_file.status, 0) << from_file.err;
+  ASSERT_EQ(in_memory.status, 0);
+  EXPECT_EQ(from_file.out, in_memory.out);
+  // Compressed, float64; and as a pair of .npy files.
+  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --compress --output " + d / "c.npz" + " -q", d).status, 0);
+  EXPECT_EQ(run_cli("evaluate --input " + d / "c.npz" + " --backend cpu --format csv -q", d).out, in_memory.out);
+  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --agents " + d / "a.npy" + " --principals " + d / "p.npy",
+                    d).status, 0);
+  EXPECT_EQ(run_cli("evaluate --agents " + d / "a.npy" + " --principals " + d / "p.npy" + " --backend cpu --format csv -q",
+                    d).out, in_memory.out);
+  // Chunk by chunk (one game at a time) gives the same rows.
+  EXPECT_EQ(run_cli("evaluate --input " + d / "g.npz" + " --chunk-games 2 --backend cpu --format csv -q", d).out,
+            in_memory.out);
+}
+
+TEST(Cli, NfgToNpyToNfgRoundTrip) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string src = data_dir() + "/asym_payoff.nfg";
+  ASSERT_EQ(run_cli("convert --input " + src + " --output " + d / "g.npy", d).status, 0);
+  const dgeval::NpyArray a = dgeval::read_npy(d / "g.npy");
+  EXPECT_EQ(a.header.shape, (std::vector<std::int64_t>{1, 3, 2, 3, 4}));
+  ASSERT_EQ(run_cli("convert --input " + d / "g.npy" + " --output " + d / "back.nfg", d).status, 0);
+  const dgeval::NfgGame g = dgeval::read_nfg(src), back = dgeval::read_nfg(d / "back.nfg");
+  EXPECT_EQ(back.dims, g.dims);
+  EXPECT_EQ(back.payoffs, g.payoffs);
+  // Two .nfg sides -> .npz -> one game's sides back.
+  ASSERT_EQ(run_cli("convert --agents " + src + " --principals " + d / "back.nfg" + " --output " + d / "pair.npz", d).status,
+            0);
+  ASSERT_EQ(run_cli("convert --input " + d / "pair.npz" + " --game 0 --agents-output " + d / "a.nfg" +
+                        " --principals-output " + d / "p.nfg", d).status, 0);
+  EXPECT_EQ(dgeval::read_nfg(d / "p.nfg").payoffs, g.payoffs);
+}
+
+TEST(Cli, GambitFilesEvaluateAsDelegationGames) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --agents " + data_dir() + "/outcome_labels.nfg --principals " + data_dir() +
+                       "/outcome_labels.nfg --backend cpu --format jsonl --list-equilibria -q", d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "\"ia\":[1,1]"));
+  EXPECT_TRUE(has(r.out, "\"pure_ne\":"));
+  const std::string gambit = dgeval_test::gambit_dir() + "/contrib_games_pd.nfg";
+  if (std::filesystem::exists(gambit)) {
+    auto pd = run_cli("evaluate --input " + gambit + " --backend cpu --format csv", d);
+    EXPECT_EQ(pd.status, 0) << pd.err;
+    EXPECT_TRUE(has(pd.err, "used as both"));
+  }
+}
+
+TEST(Cli, OutputFormatsFromExtensionAndAtomicWrites) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string base = "evaluate --example misaligned --backend cpu -q --output ";
+  ASSERT_EQ(run_cli(base + d / "r.csv", d).status, 0);
+  EXPECT_EQ(dgeval_test::read_file(d / "r.csv").rfind("game,offset_agents_0,offset_agents_1,", 0), 0u);
+  ASSERT_EQ(run_cli(base + d / "r.jsonl", d).status, 0);
+  EXPECT_EQ(dgeval_test::read_file(d / "r.jsonl").rfind("{\"game\":0,", 0), 0u);
+  ASSERT_EQ(run_cli(base + d / "r.npz", d).status, 0);
+  dgeval::NpzReader z(d / "r.npz");
+  EXPECT_TRUE(z.has("ia") && z.has("bound_holds"));
+  auto bad = run_cli(base + d / "r.xyz", d);
+  EXPECT_NE(bad.status, 0);
+  EXPECT_TRUE(has(bad.err, "r.xyz")) << bad.err;
+  auto sum = run_cli("evaluate --example mammoth --backend cpu -q --format csv --summary-output " + d / "s.json", d);
+  EXPECT_EQ(sum.status, 0);
+  EXPECT_TRUE(has(dgeval_test::read_file(d / "s.json"), "\"bound_violations\":0"));
+  EXPECT_EQ(d.entries(), 4) << "no temporary files are left behind";
+}
+
+TEST(Cli, CheckComparesWithTheCpuReference) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --random 50 --dims 3x3 --check 10 --format csv", d);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "check: 10 games re-evaluated"));
+  EXPECT_TRUE(has(r.err, "check: passed"));
+  auto all = run_cli("evaluate --random 20 --dims 2x2x2 --check all --chunk-games 3 --format csv", d);
+  EXPECT_EQ(all.status, 0);
+  EXPECT_TRUE(has(all.err, "check: 20 games"));
+}
+
+TEST(Cli, StrategiesFromFiles) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  dgeval_test::write_file(d / "s.txt", "pure 1 1\n");
+  auto r = run_cli("evaluate --example mammoth --strategy " + d / "s.txt" + " --backend cpu --format csv -q", d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // (M,M) is everyone's optimum: no regret.
+  EXPECT_TRUE(has(r.out, ",0,0,")) << r.out;
+  auto stored = run_cli("evaluate --input " + data_dir() + "/games_with_strategy.npz --backend cpu --format csv", d);
+  EXPECT_EQ(stored.status, 0) << stored.err;
+  EXPECT_TRUE(has(stored.err, "using the correlated strategy stored in"));
+}
+
+// --- bad input through the CLI: message with file and position, non-zero exit, no output ---
+
+TEST(CliBad, NonFiniteRefusedByDefaultPropagatedOnRequest) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  dgeval::Batch b(dgeval::Dims({2, 2}), 4);
+  for (std::size_t k = 0; k < b.agents.size(); ++k) b.agents[k] = b.principals[k] = static_cast<double>(k % 5);
+  b.agents[2 * 8 + 5] = NAN;  // game 2, agent 1, outcome (0,1)
+  {
+    dgeval::NpzWriter z(d / "nan.npz");
+    z.add("agents", {4, 2, 2, 2}, "<f8", b.agents.data());
+    z.add("principals", {4, 2, 2, 2}, "<f8", b.principals.data());
+    z.commit();
+  }
+  auto r = run_cli("evaluate --input " + d / "nan.npz" + " --backend cpu --chunk-games 1 --output " + d / "r.csv", d);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(has(r.err, "nan.npz: game 2, agent 1, outcome (0,1): utility is nan")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d / "r.csv"));
+  EXPECT_EQ(d.entries(), 1) << "no partial or temporary output";
+  auto ok = run_cli("evaluate --input " + d / "nan.npz" + " --backend cpu --allow-nonfinite --format jsonl -q", d);
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_TRUE(has(ok.out, "\"game\":2,\"offset_agents\":[null,null]")) << ok.out;
+}
+
+TEST(CliBad, MalformedFilesNameTheFileAndPosition) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  dgeval_test::write_file(d / "short.nfg", "NFG 1 R \"\" { \"1\" \"2\" } { 2 2 }\n1 2 3\n");
+  auto r = run_cli("evaluate --input " + d / "short.nfg", d);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(has(r.err, "short.nfg:3:1: the payoff list is too short")) << r.err;
+  auto m = run_cli("evaluate --agents " + data_dir() + "/a_f8.npy --principals " + data_dir() + "/single_game.npy", d);
+  EXPECT_EQ(m.status, 1);
+  EXPECT_TRUE(has(m.err, "mismatched agents and principals")) << m.err;
+  auto missing = run_cli("evaluate --input " + d / "nope.npz", d);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(has(missing.err, "nope.npz"));
+  dgeval_test::write_file(d / "s.txt", "correlated 0.5 0.6 0 0\n");
+  auto s = run_cli("evaluate --example mammoth --strategy " + d / "s.txt", d);
+  EXPECT_EQ(s.status, 1);
+  EXPECT_TRUE(has(s.err, "s.txt") && has(s.err, "probability distribution")) << s.err;
+  auto dims = run_cli("evaluate --random 2 --dims 3x0", d);
+  EXPECT_EQ(dims.status, 1);
+  EXPECT_TRUE(has(dims.err, "player 1 has 0 actions")) << dims.err;
+  auto usage = run_cli("evaluate --agents " + data_dir() + "/a_f8.npy", d);
+  EXPECT_EQ(usage.status, 2);
+}
