@@ -93,11 +93,20 @@ class Lexer {
       return t;
     }
     t.kind = Tok::word;
+    // Fast path: scan the word inside the buffer (words never hold a newline).
     for (;;) {
-      const int d = peek();
-      if (d < 0 || is_space(d) || d == '{' || d == '}' || d == ',' || d == '"') break;
-      if (t.text.size() >= kMaxWord) fail(t.line, t.column, "token longer than 400 characters; expected a number");
-      t.text.push_back(static_cast<char>(get()));
+      if (pos_ == len_ && !refill()) break;
+      const char* b = buf_.data() + pos_;
+      const char* e = buf_.data() + len_;
+      const char* q = b;
+      while (q < e && !is_delim(static_cast<unsigned char>(*q))) ++q;
+      const std::size_t run = static_cast<std::size_t>(q - b);
+      if (t.text.size() + run > kMaxWord) fail(t.line, t.column, "token longer than 400 characters; expected a number");
+      t.text.append(b, run);
+      pos_ += run;
+      offset_ += static_cast<std::int64_t>(run);
+      column_ += static_cast<std::int64_t>(run);
+      if (q < e) break;
     }
     return t;
   }
@@ -119,10 +128,18 @@ class Lexer {
 
  private:
   static bool is_space(int c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+  static bool is_delim(int c) { return is_space(c) || c == '{' || c == '}' || c == ',' || c == '"'; }
   void skip_space() {
     for (;;) {
-      const int c = peek();
-      if (c < 0 || !is_space(c)) return;
+      if (pos_ == len_ && !refill()) return;
+      const char c = buf_[pos_];
+      if (c == ' ') {  // the common case, without the newline bookkeeping of get()
+        ++pos_;
+        ++offset_;
+        ++column_;
+        continue;
+      }
+      if (!is_space(static_cast<unsigned char>(c))) return;
       get();
     }
   }

@@ -41,9 +41,9 @@ OutputFormat output_format_for_path(const std::string& path) {
               "\"; use .csv, .jsonl, .npz or .txt, or give --format");
 }
 
-std::int64_t games_per_chunk(const Dims& dims, std::int64_t values) {
+std::int64_t games_per_chunk(const Dims& dims, std::int64_t values, std::int64_t max_games) {
   const std::int64_t per_game = checked_mul(dims.players(), dims.outcomes(), "n x N");
-  return std::max<std::int64_t>(1, values / per_game);
+  return std::max<std::int64_t>(1, std::min(max_games, values / per_game));
 }
 
 void utility_shape(const std::vector<std::int64_t>& shape, ShapeRule rule, const std::string& name, Dims* dims,

@@ -236,8 +236,10 @@ std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const
 std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule rule = ShapeRule::automatic,
                                            const ReadOptions& options = {});
 
-/// Chunk size (games) so that one chunk holds about `values` utilities per side.
-std::int64_t games_per_chunk(const Dims& dims, std::int64_t values = std::int64_t{1} << 24);
+/// Chunk size (games) so that one chunk holds about `values` utilities per side, and at most
+/// `max_games` games (bounding the per-chunk results too); at least 1.
+std::int64_t games_per_chunk(const Dims& dims, std::int64_t values = std::int64_t{1} << 24,
+                             std::int64_t max_games = std::int64_t{1} << 18);
 
 /// Copies games [first, first + count) of `view` into a float64 Batch.
 Batch copy_games(const BatchView& view, std::int64_t first, std::int64_t count);
