@@ -1,0 +1,126 @@
+"""The Python API gives exactly what the C++ command line gives on the same games.
+
+The CLI binary is found through DGEVAL_CLI (scripts/test.d/python.sh points it at build/dgeval);
+without it these tests skip. Both sides run the CPU backend, so results must be bit-identical
+(the CLI prints shortest round-trip decimals, JSON null for non-finite values)."""
+
+import json
+import math
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import dgeval
+
+CLI = os.environ.get("DGEVAL_CLI", "")
+pytestmark = pytest.mark.skipif(
+    not (CLI and os.path.isfile(CLI) and os.access(CLI, os.X_OK)),
+    reason="set DGEVAL_CLI to the dgeval command-line binary to compare with it",
+)
+
+
+def cli(*args, check=True):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, check=check, timeout=120)
+
+
+def cli_jsonl(*args):
+    out = cli("evaluate", "--format", "jsonl", "--backend", "cpu", "-q", *args).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def same(x, y):
+    """x from JSON (None for non-finite), y from Python."""
+    if isinstance(x, list):
+        y = list(y)
+        return len(x) == len(y) and all(same(a, b) for a, b in zip(x, y))
+    if x is None:
+        return not math.isfinite(float(y))
+    if isinstance(x, bool):
+        return bool(y) == x
+    return float(x) == float(y)
+
+
+def compare_rows(rows, results):
+    """rows: CLI JSON objects; results: per-game Python results (single-game form)."""
+    assert len(rows) == len(results)
+    for row, r in zip(rows, results):
+        keys = [k for k in row if k != "game"]
+        assert keys == list(r), (keys, list(r))
+        for k in keys:
+            if k == "pure_ne":
+                assert [tuple(t) for t in row[k]] == [tuple(int(a) for a in t) for t in r[k]], k
+            else:
+                assert same(row[k], np.asarray(r[k]).tolist()), (row["game"], k, row[k], r[k])
+
+
+def per_game(r, games):
+    return [{k: (v[g] if k == "pure_ne" else np.asarray(v)[g]) for k, v in r.items()} for g in range(games)]
+
+
+def test_examples_equal_cli():
+    rows = cli_jsonl("--example", "all", "--list-equilibria", "--distance-matrix")
+    results = [
+        ex.evaluate(backend="cpu", list_equilibria=True, distance_matrix=True) for ex in dgeval.examples()
+    ]
+    compare_rows(rows, results)
+
+
+@pytest.mark.parametrize(
+    "flags, kwargs",
+    [
+        ([], {}),
+        (
+            ["--standardisation", "max", "--welfare", "sum", "--ic", "0.5", "--cc", "0.5", "--strategy", "played"],
+            dict(standardisation="max", welfare="sum", ic=0.5, cc=0.5, strategy="played"),
+        ),
+        (
+            ["--standardisation", "max-range", "--ic", "1,0.75,0.5", "--cc-window", "natural", "--strategy",
+             "uniform-eps-ne", "--cc", "0.25"],
+            dict(standardisation="max-range", ic=[1, 0.75, 0.5], cc_window="natural", strategy="uniform-eps-ne", cc=0.25),
+        ),
+        (["--strategy", "best-ne", "--ne-tolerance", "0.01"], dict(strategy="best-ne", ne_tolerance=0.01)),
+    ],
+)
+def test_random_games_equal_cli(flags, kwargs):
+    games = 40
+    rows = cli_jsonl("--random", str(games), "--dims", "3x2x4", "--seed", "11", "--list-equilibria",
+                     "--distance-matrix", *flags)
+    a, p = dgeval.generate_uniform((3, 2, 4), games, seed=11)
+    r = dgeval.evaluate(a, p, backend="cpu", list_equilibria=True, distance_matrix=True, **kwargs)
+    compare_rows(rows, per_game(r, games))
+
+
+def test_csv_header_equals_to_frame_columns():
+    pytest.importorskip("pandas")
+    header = cli("evaluate", "--example", "misaligned", "--format", "csv", "-q", "--backend", "cpu").stdout.splitlines()[0]
+    frame = dgeval.to_frame(dgeval.example("misaligned").evaluate(backend="cpu"))
+    assert header.split(",") == [frame.index.name] + list(frame.columns)
+
+
+@pytest.mark.parametrize(
+    "flags, kwargs",
+    [
+        (["--standardisation", "l3"], dict(standardisation="l3")),
+        (["--welfare", "product"], dict(welfare="product")),
+        (["--ic", "1.5"], dict(ic=1.5)),
+        (["--ic", "1,1,1"], dict(ic=[1, 1, 1])),
+        (["--cc", "2"], dict(cc=2.0)),
+        (["--backend", "tpu"], dict(backend="tpu")),
+        (["--example", "stag"], None),
+    ],
+)
+def test_error_messages_equal_cli(flags, kwargs):
+    args = ["evaluate", "-q", *flags] if "--example" in flags else ["evaluate", "-q", "--example", "mammoth", *flags]
+    p = cli(*args, check=False)
+    assert p.returncode == 1, p.stderr
+    prefix = "dgeval evaluate: error: "
+    line = p.stderr.strip().splitlines()[-1]
+    assert line.startswith(prefix), p.stderr
+    with pytest.raises(dgeval.Error) as e:
+        if kwargs is None:
+            dgeval.example("stag")
+        else:
+            dgeval.example("mammoth").evaluate(**kwargs)
+    assert str(e.value) == line[len(prefix):]
