@@ -1,7 +1,9 @@
 // Writers shared by `dgeval generate` and `dgeval convert`, and the common argv parsing.
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <cxxopts.hpp>
@@ -14,6 +16,18 @@
 
 namespace dgeval {
 namespace cli {
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+}  // namespace
+
+void install_interrupt_handler() {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+}
+
+bool interrupted() { return g_interrupted; }
 
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv) {
   cxxopts::ParseResult p;

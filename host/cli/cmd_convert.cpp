@@ -100,10 +100,12 @@ int convert_command(int argc, char** argv) {
     }
   }
   // Sources stream from game 0: skip to `first` chunk by chunk, then copy.
+  install_interrupt_handler();
   const std::int64_t chunk = games_per_chunk(dims);
   const std::int64_t end = first + games;
   for (std::int64_t g0 = 0; g0 < end; g0 += chunk) {
     const std::int64_t count = std::min(chunk, end - g0);
+    if (interrupted()) throw cancelled();
     BatchView v = src->read(g0, count);
     const std::int64_t lo = std::max(g0, first);
     if (lo >= g0 + count) continue;

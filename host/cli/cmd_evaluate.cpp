@@ -421,6 +421,7 @@ int evaluate_command(int argc, char** argv) {
     npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0);
   }
 
+  install_interrupt_handler();
   auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);
     for (Input& in : inputs) {
@@ -435,7 +436,10 @@ int evaluate_command(int argc, char** argv) {
         const BatchView view = src.read(g0, count);
         if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
         const std::int64_t before = games_done;
-        backend->set_progress([&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games); });
+        if (interrupted()) throw cancelled();
+        backend->set_progress([&](std::int64_t d, std::int64_t) {
+          return progress.update(before + d, total_games) && !interrupted();
+        });
         Results r;
         try {
           backend->evaluate(view, chunk_options, r);

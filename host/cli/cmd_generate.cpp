@@ -121,9 +121,11 @@ int generate_command(int argc, char** argv) {
     pr = make_side_writer(p["principals"].as<std::string>(), req.dims, req.games, float32);
   }
   Progress progress("generate", !p.count("quiet"));
+  install_interrupt_handler();
   const std::int64_t chunk = games_per_chunk(req.dims);
   for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
     const std::int64_t count = std::min(chunk, req.games - g0);
+    if (interrupted()) throw cancelled();
     const Batch b = it->make(req, p, g0, count);
     const BatchView v = b.view();
     if (npz) {

@@ -37,6 +37,11 @@ int generate_command(int argc, char** argv);
 int convert_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 
+/// Ctrl-C / SIGTERM set a flag instead of killing the process, so that a run stops between
+/// steps and its output files are discarded (no partial output is left behind).
+void install_interrupt_handler();
+bool interrupted();
+
 /// Parses argv with `o`, turning cxxopts errors and stray arguments into usage_error.
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);
 

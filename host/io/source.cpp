@@ -581,7 +581,12 @@ std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule ru
     // Written by dgeval: the action counts settle the batch/single reading.
     const NpyArray d = npz->load("dims");
     std::vector<std::int64_t> actions;
-    for (double x : d.values) actions.push_back(static_cast<std::int64_t>(x));
+    for (double x : d.values) {
+      if (!(x >= 0 && x <= 9e15 && x == std::floor(x))) {
+        throw error(path + ": array 'dims' holds " + std::to_string(x) + "; expected non-negative integer action counts");
+      }
+      actions.push_back(static_cast<std::int64_t>(x));
+    }
     const std::size_t lead = ha.shape.size() >= actions.size() ? ha.shape.size() - actions.size() : 0;
     if (d.header.shape.size() != 1 || (lead != 1 && lead != 2) ||
         !std::equal(actions.begin(), actions.end(), ha.shape.begin() + static_cast<std::ptrdiff_t>(lead)) ||
