@@ -126,14 +126,26 @@ DGEVAL_HD double cc_of(double w_sigma, double w_star, double w_zero, double w_ep
   return span != 0.0 ? (w_sigma - w_eps) / span : NAN;
 }
 
-/// Played-set window [lo, hi] of spec §4.4 (code) or §11.3 (natural).
+/// a·b rounded on its own. nvcc contracts `c + a*b` into one fused multiply-add by default and
+/// g++ (ISO C++ mode) does not; a product that feeds an exact comparison goes through this so
+/// both backends round it identically.
+DGEVAL_HD double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+/// Played-set window [lo, hi] of spec §4.4 (code) or §11.3 (natural). The membership test
+/// compares welfare values with these bounds, so they are computed without contraction.
 DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_eps, CcWindow window,
                              double* lo, double* hi) {
   if (window == CcWindow::code) {
-    *lo = w_eps + cc * (w_star - w_zero);
+    *lo = w_eps + mul_rn(cc, w_star - w_zero);
     *hi = w_eps + (w_star - w_zero);
   } else {
-    *lo = w_eps + cc * (w_star - w_eps);
+    *lo = w_eps + mul_rn(cc, w_star - w_eps);
     *hi = w_star;
   }
 }

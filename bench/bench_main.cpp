@@ -1,0 +1,410 @@
+// dgeval_bench: the workloads of the CUDA issue, with the batch resident on the device, against
+// the device-to-device copy bandwidth measured in the same run, and the CPU backend on the same
+// machine. The bytes model (docs/PERFORMANCE.md): every utility is read once (input bytes) and
+// every result column written once (output bytes); effective bandwidth = (input + output) / time.
+//
+//   dgeval_bench                      every workload, input ≈ 2 GiB (the huge game 4 GiB)
+//   dgeval_bench --quick              small sizes, for a smoke run
+//   dgeval_bench --workloads 3x3,16384x16384 --input-gib 1 --repeats 20 --dtype float64
+//   dgeval_bench --cpu-only           the CPU backend against a memory-copy measurement
+//
+// Without a usable GPU it says so and runs the CPU part only (exit status 0).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dgeval/dgeval.hpp"
+#if DGEVAL_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+#include "../host/cuda_backend.hpp"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Workload {
+  std::string dims;
+  std::int64_t fixed_games;  ///< 0: sized to the input budget
+};
+
+const std::vector<Workload> kWorkloads = {
+    {"3x3", 0},       {"5x5x4", 0},          {"6x7x4x6", 0},         {"7x3x8x5x12", 0},
+    {"15x7x3x7x9x5", 0}, {"4096x4096", 8},   {"16384x16384", 1},
+};
+
+struct Args {
+  std::vector<std::string> workloads;
+  double input_gib = 2.0;
+  int repeats = 10;
+  int warmup = 2;
+  dgeval::DType dtype = dgeval::DType::float32;
+  double cpu_gib = 0.25;  ///< input the CPU backend evaluates per workload (at least one game)
+  int cpu_repeats = 3;
+  int cpu_threads = 0;
+  int device = 0;
+  bool cpu_only = false;
+  bool no_cpu = false;
+  bool quick = false;
+};
+
+[[noreturn]] void usage(const char* msg) {
+  std::fprintf(stderr,
+               "dgeval_bench: %s\n"
+               "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
+               "                    [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
+               "                    [--device N] [--cpu-only] [--no-cpu]\n"
+               "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
+               msg);
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value after " + k).c_str());
+      return argv[++i];
+    };
+    if (k == "--quick") {
+      a.quick = true;
+    } else if (k == "--workloads") {
+      std::string v = value();
+      std::size_t p = 0;
+      while (p <= v.size()) {
+        const std::size_t e = std::min(v.find(',', p), v.size());
+        if (e > p) a.workloads.push_back(v.substr(p, e - p));
+        p = e + 1;
+      }
+    } else if (k == "--input-gib") {
+      a.input_gib = std::atof(value().c_str());
+    } else if (k == "--repeats") {
+      a.repeats = std::max(1, std::atoi(value().c_str()));
+    } else if (k == "--warmup") {
+      a.warmup = std::max(0, std::atoi(value().c_str()));
+    } else if (k == "--dtype") {
+      const std::string v = value();
+      if (v == "float32") a.dtype = dgeval::DType::float32;
+      else if (v == "float64") a.dtype = dgeval::DType::float64;
+      else usage("--dtype must be float32 or float64");
+    } else if (k == "--cpu-gib") {
+      a.cpu_gib = std::atof(value().c_str());
+    } else if (k == "--cpu-repeats") {
+      a.cpu_repeats = std::max(1, std::atoi(value().c_str()));
+    } else if (k == "--cpu-threads") {
+      a.cpu_threads = std::atoi(value().c_str());
+    } else if (k == "--device") {
+      a.device = std::atoi(value().c_str());
+    } else if (k == "--cpu-only") {
+      a.cpu_only = true;
+    } else if (k == "--no-cpu") {
+      a.no_cpu = true;
+    } else if (k == "--help" || k == "-h") {
+      usage("help");
+    } else {
+      usage(("unknown argument " + k).c_str());
+    }
+  }
+  if (a.quick) {
+    a.input_gib = std::min(a.input_gib, 0.125);
+    a.cpu_gib = std::min(a.cpu_gib, 0.03125);
+  }
+  if (a.workloads.empty()) {
+    for (const Workload& w : kWorkloads) {
+      if (a.quick && w.dims == "16384x16384") continue;
+      a.workloads.push_back(w.dims);
+    }
+  }
+  return a;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+std::int64_t games_for(const Args& a, const std::string& dims, std::size_t game_bytes) {
+  for (const Workload& w : kWorkloads) {
+    if (w.dims == dims && w.fixed_games > 0) {
+      if (!a.quick) return w.fixed_games;
+      // Quick: scale the fixed batch to the reduced budget (at least one game).
+      const double budget = a.input_gib * 1073741824.0;
+      return std::max<std::int64_t>(1, std::min<std::int64_t>(w.fixed_games, static_cast<std::int64_t>(budget / game_bytes)));
+    }
+  }
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(a.input_gib * 1073741824.0 / static_cast<double>(game_bytes)));
+}
+
+/// Multi-threaded memcpy bandwidth (bytes read + written per second), best of a few runs.
+double host_copy_bandwidth(int threads) {
+  const std::size_t bytes = std::size_t{512} << 20;
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  double best = 0.0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int i = 0; i < t; ++i) {
+      pool.emplace_back([&, i] {
+        const std::size_t a = bytes * static_cast<std::size_t>(i) / static_cast<std::size_t>(t);
+        const std::size_t b = bytes * static_cast<std::size_t>(i + 1) / static_cast<std::size_t>(t);
+        std::memcpy(dst.data() + a, src.data() + a, b - a);
+      });
+    }
+    for (auto& th : pool) th.join();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(bytes) / s);
+  }
+  return best;
+}
+
+struct CpuRow {
+  std::int64_t games = 0;
+  double seconds = 0.0;  ///< median per run
+  double bytes = 0.0;    ///< input + output bytes of the run
+  bool ok = false;
+};
+
+/// The CPU backend on `batch` (float64 values, evaluated in `dtype`).
+CpuRow run_cpu(const Args& a, const dgeval::Batch& batch, dgeval::Results* out = nullptr) {
+  CpuRow r;
+  r.games = batch.games;
+  std::vector<float> a32, p32;
+  dgeval::BatchView view = batch.view();
+  if (a.dtype == dgeval::DType::float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = dgeval::DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  auto cpu = dgeval::make_cpu_backend(a.cpu_threads);
+  dgeval::Results res;
+  std::vector<double> times;
+  const int reps = batch.dims.outcomes() > (1LL << 26) ? 1 : a.cpu_repeats;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = Clock::now();
+    cpu->evaluate(view, dgeval::Options{}, res);
+    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  r.seconds = median(times);
+  const std::size_t vb = dgeval::dtype_size(a.dtype);
+  r.bytes = static_cast<double>(static_cast<std::size_t>(batch.games) * 2 * batch.dims.players() *
+                                    static_cast<std::size_t>(batch.dims.outcomes()) * vb +
+                                static_cast<std::size_t>(batch.games) * 8 *
+                                    (dgeval::result_columns().size() + 5 * static_cast<std::size_t>(batch.dims.players() - 1)));
+  r.ok = true;
+  if (out) *out = std::move(res);
+  return r;
+}
+
+std::int64_t cpu_games_for(const Args& a, std::int64_t games, std::size_t game_bytes) {
+  const double budget = a.cpu_gib * 1073741824.0;
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(games, static_cast<std::int64_t>(budget / game_bytes)));
+}
+
+void print_cpu_only(const Args& a) {
+  const double copy = host_copy_bandwidth(a.cpu_threads);
+  std::printf("CPU backend only. Host memory copy bandwidth (read + write, %d threads): %.1f GB/s\n\n",
+              a.cpu_threads > 0 ? a.cpu_threads : static_cast<int>(std::thread::hardware_concurrency()), copy / 1e9);
+  std::printf("| workload | games | input MiB | output MiB | median s | GB/s | %% of copy | games/s |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const std::string& w : a.workloads) {
+    const dgeval::Dims d = dgeval::Dims::parse(w);
+    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
+                                   dgeval::dtype_size(a.dtype);
+    const std::int64_t games = cpu_games_for(a, games_for(a, w, game_bytes), game_bytes);
+    const dgeval::Batch b = dgeval::random_uniform_games(d, games, 42);
+    const CpuRow r = run_cpu(a, b);
+    const double in = static_cast<double>(games) * static_cast<double>(game_bytes);
+    std::printf("| %s | %lld | %.1f | %.1f | %.4f | %.2f | %.1f | %.4g |\n", w.c_str(), static_cast<long long>(games),
+                in / 1048576.0, (r.bytes - in) / 1048576.0, r.seconds, r.bytes / r.seconds / 1e9,
+                100.0 * r.bytes / r.seconds / copy, static_cast<double>(games) / r.seconds);
+    std::fflush(stdout);
+  }
+}
+
+#if DGEVAL_HAVE_CUDA
+#define BENCH_CUDA(call)                                                                                    \
+  do {                                                                                                      \
+    const cudaError_t e_ = (call);                                                                          \
+    if (e_ != cudaSuccess) {                                                                                \
+      std::fprintf(stderr, "dgeval_bench: %s failed: %s\n", #call, cudaGetErrorString(e_));                 \
+      std::exit(1);                                                                                         \
+    }                                                                                                       \
+  } while (0)
+
+double device_copy_bandwidth(cudaStream_t st, int repeats) {
+  std::size_t free_b = 0, total_b = 0;
+  BENCH_CUDA(cudaMemGetInfo(&free_b, &total_b));
+  const std::size_t bytes = std::min<std::size_t>(std::size_t{1} << 30, free_b / 4);
+  void *a = nullptr, *b = nullptr;
+  BENCH_CUDA(cudaMalloc(&a, bytes));
+  BENCH_CUDA(cudaMalloc(&b, bytes));
+  BENCH_CUDA(cudaMemsetAsync(a, 1, bytes, st));
+  cudaEvent_t e0, e1;
+  BENCH_CUDA(cudaEventCreate(&e0));
+  BENCH_CUDA(cudaEventCreate(&e1));
+  std::vector<double> ms;
+  for (int i = 0; i < repeats + 2; ++i) {
+    BENCH_CUDA(cudaEventRecord(e0, st));
+    BENCH_CUDA(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, st));
+    BENCH_CUDA(cudaEventRecord(e1, st));
+    BENCH_CUDA(cudaEventSynchronize(e1));
+    float t = 0.0f;
+    BENCH_CUDA(cudaEventElapsedTime(&t, e0, e1));
+    if (i >= 2) ms.push_back(t);
+  }
+  BENCH_CUDA(cudaEventDestroy(e0));
+  BENCH_CUDA(cudaEventDestroy(e1));
+  BENCH_CUDA(cudaFree(a));
+  BENCH_CUDA(cudaFree(b));
+  return 2.0 * static_cast<double>(bytes) / (median(ms) * 1e-3);
+}
+
+std::size_t device_used() {
+  std::size_t free_b = 0, total_b = 0;
+  BENCH_CUDA(cudaMemGetInfo(&free_b, &total_b));
+  return total_b - free_b;
+}
+
+int run_gpu(const Args& a) {
+  const dgeval::cuda::DeviceInfo info = dgeval::cuda::device_info(a.device);
+  BENCH_CUDA(cudaSetDevice(a.device));
+  cudaStream_t st;
+  BENCH_CUDA(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  const double copy = device_copy_bandwidth(st, std::max(10, a.repeats));
+  std::printf("device %d: %s (sm_%d%d, %d SMs, %.1f GiB, L2 %.0f MiB), peak %.0f GB/s (memory clock x bus width)\n",
+              a.device, info.name.c_str(), info.major, info.minor, info.multiprocessors,
+              static_cast<double>(info.total_memory) / 1073741824.0, static_cast<double>(info.l2_bytes) / 1048576.0,
+              info.peak_bandwidth_gbs);
+  std::printf("device-to-device copy (cudaMemcpyAsync, 1 GiB, read + write): %.1f GB/s\n", copy / 1e9);
+  double host_copy = 0.0;
+  if (!a.no_cpu) {
+    host_copy = host_copy_bandwidth(a.cpu_threads);
+    std::printf("host memory copy (read + write): %.1f GB/s\n", host_copy / 1e9);
+  }
+  std::printf("dtype %s, default options, %d timed repeats after %d warm-up, L2 flushed before each\n\n",
+              dgeval::dtype_name(a.dtype), a.repeats, a.warmup);
+  std::printf("| workload | path | games | input MiB | output MiB | median ms | min ms | GB/s | %% copy | games/s | "
+              "device MiB | mem target | CPU games | CPU GB/s | CPU %% copy | speed-up | check |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
+  std::fflush(stdout);
+
+  // L2 flush buffer (twice the L2).
+  void* flush = nullptr;
+  const std::size_t flush_bytes = std::max<std::size_t>(2 * info.l2_bytes, std::size_t{64} << 20);
+  BENCH_CUDA(cudaMalloc(&flush, flush_bytes));
+  cudaEvent_t e0, e1;
+  BENCH_CUDA(cudaEventCreate(&e0));
+  BENCH_CUDA(cudaEventCreate(&e1));
+
+  for (const std::string& w : a.workloads) {
+    const dgeval::Dims d = dgeval::Dims::parse(w);
+    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
+                                   dgeval::dtype_size(a.dtype);
+    const std::int64_t games = games_for(a, w, game_bytes);
+    const dgeval::Options options;
+    const std::size_t used0 = device_used();
+    std::vector<double> ms;
+    std::size_t in = 0, out = 0, peak = 0;
+    std::string path;
+    {
+      dgeval::cuda::ResidentBatch rb(a.device, d, a.dtype, games, options);
+      rb.fill_random(42);
+      peak = device_used() - used0;
+      in = rb.input_bytes();
+      out = rb.output_bytes();
+      path = dgeval::cuda::path_name(rb.path());
+      for (int i = 0; i < a.warmup; ++i) rb.evaluate(st);
+      BENCH_CUDA(cudaStreamSynchronize(st));
+      for (int i = 0; i < a.repeats; ++i) {
+        BENCH_CUDA(cudaMemsetAsync(flush, i & 0xff, flush_bytes, st));
+        BENCH_CUDA(cudaEventRecord(e0, st));
+        rb.evaluate(st);
+        BENCH_CUDA(cudaEventRecord(e1, st));
+        BENCH_CUDA(cudaEventSynchronize(e1));
+        float t = 0.0f;
+        BENCH_CUDA(cudaEventElapsedTime(&t, e0, e1));
+        ms.push_back(t);
+      }
+    }
+    const double med = median(ms), best = *std::min_element(ms.begin(), ms.end());
+    const double bytes = static_cast<double>(in + out);
+    const double gbs = bytes / (med * 1e-3) / 1e9;
+    const double target = 1.25 * static_cast<double>(in) + 256.0 * 1048576.0;
+
+    // CPU backend on the first games of the same batch; the same games on the GPU for a check.
+    std::string cpu_games = "-", cpu_gbs = "-", cpu_pct = "-", speedup = "-", check = "-";
+    if (!a.no_cpu) {
+      const std::int64_t k = cpu_games_for(a, games, game_bytes);
+      dgeval::cuda::ResidentBatch small(a.device, d, a.dtype, k, options);
+      small.fill_random(42);  // games are a function of (seed, index): the batch's first k games
+      const dgeval::Batch host = small.download_input(k);
+      dgeval::Results cpu_res, gpu_res;
+      const CpuRow c = run_cpu(a, host, &cpu_res);
+      small.evaluate(nullptr);
+      small.download(gpu_res);
+      bool ok = cpu_res.pure_ne_count == gpu_res.pure_ne_count && cpu_res.flags == gpu_res.flags;
+      for (std::size_t j = 0; ok && j < cpu_res.ia.size(); ++j) {
+        ok = std::fabs(cpu_res.ia[j] - gpu_res.ia[j]) <= 1e-6 * std::max(1.0, std::fabs(cpu_res.ia[j]));
+      }
+      check = ok ? "ok" : "MISMATCH";
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(k));
+      cpu_games = buf;
+      std::snprintf(buf, sizeof buf, "%.2f", c.bytes / c.seconds / 1e9);
+      cpu_gbs = buf;
+      std::snprintf(buf, sizeof buf, "%.1f", 100.0 * c.bytes / c.seconds / host_copy);
+      cpu_pct = buf;
+      const double cpu_per_game = c.seconds / static_cast<double>(k);
+      const double gpu_per_game = med * 1e-3 / static_cast<double>(games);
+      std::snprintf(buf, sizeof buf, "%.1fx", cpu_per_game / gpu_per_game);
+      speedup = buf;
+    }
+    std::printf("| %s | %s | %lld | %.1f | %.1f | %.3f | %.3f | %.1f | %.1f | %.4g | %.1f | %s | %s | %s | %s | %s | %s |\n",
+                w.c_str(), path.c_str(), static_cast<long long>(games), static_cast<double>(in) / 1048576.0,
+                static_cast<double>(out) / 1048576.0, med, best, gbs, 100.0 * gbs * 1e9 / copy,
+                static_cast<double>(games) / (med * 1e-3), static_cast<double>(peak) / 1048576.0,
+                static_cast<double>(peak) <= target ? "ok" : "OVER", cpu_games.c_str(), cpu_gbs.c_str(), cpu_pct.c_str(),
+                speedup.c_str(), check.c_str());
+    std::fflush(stdout);
+  }
+  BENCH_CUDA(cudaEventDestroy(e0));
+  BENCH_CUDA(cudaEventDestroy(e1));
+  BENCH_CUDA(cudaFree(flush));
+  BENCH_CUDA(cudaStreamDestroy(st));
+  return 0;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  try {
+    std::string why;
+    if (a.cpu_only || !dgeval::cuda_available(&why)) {
+      if (!a.cpu_only) std::printf("dgeval_bench: no usable GPU (%s); running the CPU backend only.\n", why.c_str());
+      if (!a.no_cpu) print_cpu_only(a);
+      return 0;
+    }
+#if DGEVAL_HAVE_CUDA
+    return run_gpu(a);
+#else
+    return 0;
+#endif
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dgeval_bench: %s\n", e.what());
+    return 1;
+  }
+}

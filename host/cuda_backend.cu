@@ -1,0 +1,753 @@
+// The CUDA backend: owns the device buffers and streams, plans chunks, streams batches larger
+// than device memory through two double-buffered slots, and turns the device's result columns
+// back into dgeval::Results (including NE lists from a bitmask and the non-finite error message).
+//
+// Per chunk (slot = chunk % slots):
+//   host   wait for the slot's previous chunk, scatter its results into Results
+//   host   copy the chunk's utilities (and per-game strategies) into the slot's pinned buffer
+//   stream H2D copy → kernels (kernels/team_evaluate.cu or kernels/tiled_evaluate.cu) → D2H copy
+//          of the whole output block into the slot's pinned buffer → event
+// With two slots the copies and kernels of one chunk overlap the host work and transfers of the
+// other. A batch that fits is one chunk, copied straight from the caller's memory.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "../kernels/evaluate.cuh"
+#include "cuda_backend.hpp"
+#include "cuda_check.hpp"
+#include "dgeval/error.hpp"
+
+namespace dgeval {
+namespace cuda {
+namespace {
+
+constexpr std::size_t kReserve = std::size_t{256} << 20;  // device memory left to others by default
+constexpr unsigned char kPoison = 0x5A;
+
+std::string bytes_text(std::size_t b) {
+  std::ostringstream m;
+  m.precision(3);
+  m << static_cast<double>(b) / (1024.0 * 1024.0) << " MiB";
+  return m.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+// RAII wrappers. Destructors never throw; they report CUDA errors to stderr.
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { reset(); }
+  void allocate(std::size_t bytes, const char* what) {
+    reset();
+    if (bytes == 0) return;
+    const cudaError_t e = cudaMalloc(&p_, bytes);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      p_ = nullptr;
+      std::size_t free_b = 0, total_b = 0;
+      (void)cudaMemGetInfo(&free_b, &total_b);
+      std::ostringstream m;
+      m << "CUDA backend: out of device memory allocating " << bytes_text(bytes) << " for " << what << " ("
+        << cudaGetErrorName(e) << "; " << bytes_text(free_b) << " free of " << bytes_text(total_b)
+        << "); use fewer games per call or the CPU backend";
+      throw error(m.str());
+    }
+    bytes_ = bytes;
+  }
+  void reset() noexcept {
+    if (p_) DGEVAL_CUDA_CHECK_NOTHROW(cudaFree(p_));
+    p_ = nullptr;
+    bytes_ = 0;
+  }
+  char* get() const { return static_cast<char*>(p_); }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void* p_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  ~PinnedBuffer() { reset(); }
+  void allocate(std::size_t bytes, const char* what) {
+    reset();
+    if (bytes == 0) return;
+    const cudaError_t e = cudaMallocHost(&p_, bytes);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      p_ = nullptr;
+      throw error("CUDA backend: cannot allocate " + bytes_text(bytes) + " of pinned host memory for " + what + " (" +
+                  cudaGetErrorName(e) + ")");
+    }
+    bytes_ = bytes;
+  }
+  void reset() noexcept {
+    if (p_) DGEVAL_CUDA_CHECK_NOTHROW(cudaFreeHost(p_));
+    p_ = nullptr;
+    bytes_ = 0;
+  }
+  char* get() const { return static_cast<char*>(p_); }
+
+ private:
+  void* p_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+class Stream {
+ public:
+  Stream() { DGEVAL_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+  ~Stream() {
+    DGEVAL_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(s_));
+    DGEVAL_CUDA_CHECK_NOTHROW(cudaStreamDestroy(s_));
+  }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return s_; }
+
+ private:
+  cudaStream_t s_ = nullptr;
+};
+
+class Event {
+ public:
+  Event() { DGEVAL_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  ~Event() { DGEVAL_CUDA_CHECK_NOTHROW(cudaEventDestroy(e_)); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+/// Makes `device` current for the scope and restores the caller's device afterwards.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    DGEVAL_CUDA_CHECK(cudaGetDevice(&previous_));
+    DGEVAL_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~DeviceScope() { DGEVAL_CUDA_CHECK_NOTHROW(cudaSetDevice(previous_)); }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Planning of one evaluation (game shape, dtype, options).
+
+struct Plan {
+  Dims dims;
+  int n = 0;
+  std::int64_t N = 0;
+  bool float32 = false;
+  std::size_t value_bytes = 8;
+  Path path = Path::tiled;
+  TeamGeometry team;
+  TiledGeometry tiled;
+  std::size_t scratch_bytes = 0;
+  EvalParams params;
+  // User strategy: elements (int64 actions or double weights) per game, and whether per game.
+  bool strategy_actions = false, strategy_weights = false, strategy_per_game = false;
+  std::int64_t strategy_elements = 0;
+  std::size_t strategy_bytes_per_game() const {
+    return strategy_per_game ? static_cast<std::size_t>(strategy_elements) * 8 : 0;
+  }
+  std::size_t input_bytes_per_game() const {
+    return static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
+  }
+};
+
+EvalParams make_params(const Dims& d, const Options& o) {
+  EvalParams p;
+  p.n = d.players();
+  p.N = d.outcomes();
+  std::int64_t off = 0;
+  for (int i = 0; i < kMaxPlayers; ++i) {
+    const bool real = i < p.n;
+    p.k[i] = real ? d.actions(i) : 1;
+    p.stride[i] = real ? d.stride(i) : 1;
+    p.ic[i] = real ? o.ic_level(i) : 1.0;
+    p.product_offset[i] = off;
+    if (real) off += d.actions(i);
+  }
+  p.standardisation = o.standardisation;
+  p.welfare = o.welfare;
+  p.cc_window = o.cc_window;
+  p.strategy = o.strategy.kind;
+  p.constants = detail::standardisation_constants(o.standardisation);
+  p.cc = o.cc;
+  p.ne_tolerance = o.ne_tolerance;
+  p.played_tolerance = o.played_tolerance;
+  p.list_equilibria = o.list_equilibria;
+  p.distance_matrix = o.distance_matrix;
+  return p;
+}
+
+DeviceLimits limits_of(int device) {
+  cudaDeviceProp prop;
+  DGEVAL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  DeviceLimits l;
+  // Keep 4 KiB for the kernels' static shared memory (2 KiB of reduction scratch).
+  l.shared_optin = prop.sharedMemPerBlockOptin > 4096 ? prop.sharedMemPerBlockOptin - 4096 : prop.sharedMemPerBlockOptin;
+  l.shared_default = std::min<std::size_t>(prop.sharedMemPerBlock, 48 * 1024) - 2048;
+  l.multiprocessors = prop.multiProcessorCount;
+  l.l2_bytes = prop.l2CacheSize > 0 ? static_cast<std::size_t>(prop.l2CacheSize) : (std::size_t{4} << 20);
+  return l;
+}
+
+Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t games, const DeviceLimits& lim,
+               const Tuning& t) {
+  Plan p;
+  p.dims = dims;
+  p.n = dims.players();
+  p.N = dims.outcomes();
+  p.float32 = dtype == DType::float32;
+  p.value_bytes = dtype_size(dtype);
+  if (t.force_path >= 0) {
+    const Path forced = static_cast<Path>(t.force_path);
+    p.path = forced;
+    if (forced != Path::tiled) {
+      p.team = team_geometry_for(forced, p.n, p.N, p.value_bytes, lim);
+      if (p.team.path != forced) {
+        throw error(std::string("CUDA backend: the ") + path_name(forced) + " path cannot hold a " + dims.to_string() +
+                    " game");
+      }
+    }
+  } else {
+    p.path = choose_path(p.n, p.N, p.value_bytes, lim);
+    if (p.path != Path::tiled) p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
+  }
+  if (p.path == Path::tiled) {
+    p.tiled = tiled_geometry(dims, p.value_bytes, o.distance_matrix, games, lim, t.tile_outcomes, t.blocks_per_game);
+    p.scratch_bytes = tiled_scratch_bytes(p.tiled, p.n, p.value_bytes);
+  }
+  p.params = make_params(dims, o);
+  const StrategyKind k = o.strategy.kind;
+  p.strategy_actions = k == StrategyKind::pure;
+  p.strategy_weights = k == StrategyKind::correlated || k == StrategyKind::product;
+  p.strategy_per_game = (p.strategy_actions || p.strategy_weights) && o.strategy.per_game;
+  if (p.strategy_actions) p.strategy_elements = p.n;
+  if (k == StrategyKind::correlated) p.strategy_elements = p.N;
+  if (k == StrategyKind::product) {
+    for (int i = 0; i < p.n; ++i) p.strategy_elements += dims.actions(i);
+  }
+  p.params.strategy_stride = p.strategy_per_game ? p.strategy_elements : 0;
+  return p;
+}
+
+DeviceOutputs outputs_at(char* base, const OutputLayout& L) {
+  DeviceOutputs o;
+  std::size_t c = 0;
+#define DGEVAL_OUT_PTR(name, kind, desc) \
+  o.name = reinterpret_cast<DGEVAL_DEVICE_COLUMN_##kind*>(base + L.column_offset[c++]);
+  DGEVAL_RESULT_COLUMNS(DGEVAL_OUT_PTR)
+#undef DGEVAL_OUT_PTR
+  o.ne_words = L.ne_words;
+  return o;
+}
+
+TiledScratch scratch_at(char* base, const Plan& p) {
+  TiledScratch s;
+  const std::size_t g = static_cast<std::size_t>(p.tiled.games_per_pass);
+  std::size_t at = 0;
+  s.summaries = reinterpret_cast<GameSummary*>(base + at);
+  at += round_up(g * sizeof(GameSummary), 256);
+  s.arrays = reinterpret_cast<double*>(base + at);
+  at += round_up(g * static_cast<std::size_t>(state_doubles(p.n)) * sizeof(double), 256);
+  s.partials = reinterpret_cast<double*>(base + at);
+  at += round_up(g * static_cast<std::size_t>(p.tiled.blocks_per_game) * static_cast<std::size_t>(p.tiled.partial_width) *
+                     sizeof(double),
+                 256);
+  s.fibers = base + at;
+  at += round_up(g * static_cast<std::size_t>(p.tiled.fiber_values_per_game) * p.value_bytes, 256);
+  s.segments = base + at;
+  return s;
+}
+
+/// Enqueues the evaluation of `games` games whose utilities are on the device.
+void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, const void* principals, char* out_base,
+                        const OutputLayout& layout, char* scratch, const std::int64_t* actions, const double* weights,
+                        cudaStream_t stream) {
+  EvalParams params = p.params;
+  params.actions = actions;
+  params.weights = weights;
+  DeviceOutputs out = outputs_at(out_base, layout);
+  if (params.distance_matrix) out.distance_matrix = reinterpret_cast<double*>(out_base + layout.distance_matrix_offset);
+  if (params.list_equilibria) out.ne_bits = reinterpret_cast<std::uint32_t*>(out_base + layout.ne_bits_offset);
+  DeviceInput in;
+  in.agents = agents;
+  in.principals = principals;
+  in.games = games;
+  in.float32 = p.float32;
+  if (p.path == Path::tiled) {
+    launch_tiled_evaluate(p.tiled, params, in, out, scratch_at(scratch, p), stream);
+  } else {
+    launch_team_evaluate(p.team, params, in, out, stream);
+  }
+}
+
+/// Copies `count` games of results from an output block laid out by `L` into r at game g0, and
+/// rebuilds the NE lists from the bitmask. Throws if a list disagrees with its count.
+void scatter_results(const char* base, const OutputLayout& L, int n, std::int64_t N, std::int64_t g0,
+                     std::int64_t count, bool dm, bool lists, Results& r) {
+  std::size_t c = 0;
+  const std::size_t un = static_cast<std::size_t>(n);
+#define DGEVAL_PER_player_real un
+#define DGEVAL_PER_real 1
+#define DGEVAL_PER_integer 1
+#define DGEVAL_PER_boolean 1
+#define DGEVAL_SCATTER(name, kind, desc)                                                                    \
+  std::memcpy(r.name.data() + static_cast<std::size_t>(g0) * DGEVAL_PER_##kind, base + L.column_offset[c++], \
+              static_cast<std::size_t>(count) * DGEVAL_PER_##kind * 8);
+  DGEVAL_RESULT_COLUMNS(DGEVAL_SCATTER)
+#undef DGEVAL_SCATTER
+#undef DGEVAL_PER_player_real
+#undef DGEVAL_PER_real
+#undef DGEVAL_PER_integer
+#undef DGEVAL_PER_boolean
+  if (dm) {
+    const std::size_t side = 2 * un;
+    std::memcpy(r.distance_matrix.data() + static_cast<std::size_t>(g0) * side * side, base + L.distance_matrix_offset,
+                static_cast<std::size_t>(count) * side * side * sizeof(double));
+  }
+  if (lists) {
+    const std::uint32_t* bits = reinterpret_cast<const std::uint32_t*>(base + L.ne_bits_offset);
+    for (std::int64_t j = 0; j < count; ++j) {
+      const std::int64_t g = g0 + j;
+      auto& list = r.pure_ne[static_cast<std::size_t>(g)];
+      list.clear();
+      if (r.flags[static_cast<std::size_t>(g)] & flag_nonfinite) continue;
+      list.reserve(static_cast<std::size_t>(r.pure_ne_count[static_cast<std::size_t>(g)]));
+      const std::uint32_t* w = bits + j * L.ne_words;
+      for (std::int64_t k = 0; k < L.ne_words; ++k) {
+        std::uint32_t word = w[k];
+        while (word) {
+          const int b = __builtin_ctz(word);
+          word &= word - 1;
+          const std::int64_t s = k * 32 + b;
+          if (s < N) list.push_back(s);
+        }
+      }
+      if (static_cast<std::int64_t>(list.size()) != r.pure_ne_count[static_cast<std::size_t>(g)]) {
+        std::ostringstream m;
+        m << "CUDA backend: internal error: game " << g << " lists " << list.size() << " pure NE but counts "
+          << r.pure_ne_count[static_cast<std::size_t>(g)];
+        throw error(m.str());
+      }
+    }
+  }
+}
+
+/// The CPU backend's message for a non-finite game (host/cpu_backend.cpp describe_nonfinite).
+std::string describe_nonfinite(const BatchView& b, std::int64_t g) {
+  const int n = b.dims.players();
+  const std::int64_t N = b.dims.outcomes();
+  const std::int64_t per_game = b.values_per_game();
+  for (int v = 0; v < 2 * n; ++v) {
+    const std::int64_t first = g * per_game + static_cast<std::int64_t>(v % n) * N;
+    const void* side = v < n ? b.agents : b.principals;
+    for (std::int64_t s = 0; s < N; ++s) {
+      const double y = b.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(side)[first + s])
+                                                 : static_cast<const double*>(side)[first + s];
+      if (!std::isfinite(y)) {
+        std::ostringstream m;
+        m << "game " << g << ", " << (v < n ? "agent" : "principal") << " " << (v % n) << ", outcome (";
+        const auto a = b.dims.unflatten(s);
+        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
+        m << "): utility is " << y << "; utilities must be finite (allow non-finite input to propagate NaN)";
+        return m.str();
+      }
+    }
+  }
+  std::ostringstream m;
+  m << "game " << g << ": utilities are finite but their sum overflows float64; rescale the game";
+  return m.str();
+}
+
+std::size_t memory_budget(const Tuning& t) {
+  std::size_t free_b = 0, total_b = 0;
+  DGEVAL_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  std::size_t budget = free_b > kReserve ? free_b - kReserve : free_b / 2;
+  if (t.memory_limit > 0) budget = std::min(budget, t.memory_limit);
+  return budget;
+}
+
+void prepare_device(int device, const DeviceLimits& lim) {
+  (void)device;
+  DGEVAL_CUDA_CHECK(prepare_kernels(static_cast<int>(lim.shared_optin + 4096)));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(int device, const Tuning& tuning) : device_(device), tuning_(tuning) {
+    int count = 0;
+    DGEVAL_CUDA_CHECK(cudaGetDeviceCount(&count));
+    if (device < 0 || device >= count) {
+      std::ostringstream m;
+      m << "CUDA backend: device " << device << " does not exist (" << count << " device" << (count == 1 ? "" : "s")
+        << " found)";
+      throw error(m.str());
+    }
+    DeviceScope scope(device_);
+    limits_ = limits_of(device_);
+    prepare_device(device_, limits_);
+  }
+  const char* name() const override { return "cuda"; }
+  void evaluate(const BatchView& batch, const Options& options, Results& results) override;
+
+ private:
+  struct Slot {
+    ~Slot() { DGEVAL_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream.get())); }  // before any buffer is freed
+    Stream stream;
+    Event done;
+    DeviceBuffer input, output, scratch, strategy;
+    PinnedBuffer pinned_in, pinned_out;
+    std::int64_t first = -1, count = 0;  // chunk in flight (first < 0: none)
+  };
+
+  int device_;
+  Tuning tuning_;
+  DeviceLimits limits_;
+};
+
+void CudaBackend::evaluate(const BatchView& batch, const Options& options, Results& results) {
+  if (batch.games < 0) throw error("batch: negative game count");
+  if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
+  validate(options, batch.dims, batch.games);
+  results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+  if (batch.games == 0) return;
+  const std::int64_t games = batch.games;
+  checked_mul(games, batch.values_per_game(), "batch size (games x n x N)");
+  DeviceScope scope(device_);
+
+  const Plan plan = make_plan(batch.dims, batch.dtype, options, games, limits_, tuning_);
+  const int n = plan.n;
+  const std::int64_t N = plan.N;
+  // Device bytes per game: input, result columns (+ optional parts), per-game strategy.
+  const OutputLayout one = output_layout(n, N, 1, options.distance_matrix, options.list_equilibria);
+  const std::size_t per_game = plan.input_bytes_per_game() + one.useful_bytes + plan.strategy_bytes_per_game();
+  const std::size_t shared_strategy =
+      plan.strategy_per_game ? 0 : static_cast<std::size_t>(plan.strategy_elements) * 8;
+  const std::size_t alignment_slack = (result_columns().size() + 2) * 256;
+  const ChunkPlan cp = plan_chunks(games, per_game, plan.scratch_bytes + shared_strategy + alignment_slack,
+                                   memory_budget(tuning_), tuning_.max_chunk_games);
+  const bool streamed = cp.chunks > 1;
+  const OutputLayout layout = output_layout(n, N, cp.chunk_games, options.distance_matrix, options.list_equilibria);
+  const std::size_t in_bytes = static_cast<std::size_t>(cp.chunk_games) * plan.input_bytes_per_game();
+  const std::size_t strat_bytes = static_cast<std::size_t>(cp.chunk_games) * plan.strategy_bytes_per_game();
+
+  // Declared before the slots, so it is freed after them (a slot's destructor waits for its stream).
+  DeviceBuffer shared_strategy_buf;
+  std::vector<std::unique_ptr<Slot>> slots;
+  for (int s = 0; s < cp.slots; ++s) {
+    auto slot = std::make_unique<Slot>();
+    slot->input.allocate(in_bytes, "the games' utilities");
+    slot->output.allocate(layout.bytes, "the result columns");
+    slot->scratch.allocate(plan.scratch_bytes, "the tiled path's scratch");
+    if (strat_bytes) slot->strategy.allocate(strat_bytes, "the per-game strategies");
+    if (streamed) slot->pinned_in.allocate(in_bytes + strat_bytes, "staging the games");
+    slot->pinned_out.allocate(layout.bytes, "staging the results");
+    slots.push_back(std::move(slot));
+  }
+  // A strategy shared by every game is uploaded once.
+  if (shared_strategy) {
+    shared_strategy_buf.allocate(shared_strategy, "the strategy");
+    const void* src = plan.strategy_actions ? static_cast<const void*>(options.strategy.actions.data())
+                                            : static_cast<const void*>(options.strategy.weights.data());
+    DGEVAL_CUDA_CHECK(cudaMemcpy(shared_strategy_buf.get(), src, shared_strategy, cudaMemcpyHostToDevice));
+  }
+
+  const std::size_t side_bytes = static_cast<std::size_t>(n) * static_cast<std::size_t>(N) * plan.value_bytes;
+  std::size_t flags_column = 0;
+  while (std::string(result_columns()[flags_column].name) != "flags") ++flags_column;
+  std::int64_t done = 0;
+  auto finish = [&](Slot& s) {
+    if (s.first < 0) return;
+    DGEVAL_CUDA_CHECK(cudaEventSynchronize(s.done.get()));
+    const char* out = s.pinned_out.get();
+    // The first non-finite game (chunks complete in order, so this is the batch's first).
+    if (!options.allow_nonfinite) {
+      const std::int64_t* flags = reinterpret_cast<const std::int64_t*>(out + layout.column_offset[flags_column]);
+      for (std::int64_t j = 0; j < s.count; ++j) {
+        if (flags[j] & flag_nonfinite) throw error(describe_nonfinite(batch, s.first + j));
+      }
+    }
+    scatter_results(out, layout, n, N, s.first, s.count, options.distance_matrix, options.list_equilibria, results);
+    done += s.count;
+    s.first = -1;
+    if (progress_ && !progress_(done, games)) throw cancelled();
+  };
+
+  for (std::int64_t c = 0; c < cp.chunks; ++c) {
+    Slot& s = *slots[static_cast<std::size_t>(c % cp.slots)];
+    finish(s);
+    const std::int64_t g0 = c * cp.chunk_games;
+    const std::int64_t count = std::min(cp.chunk_games, games - g0);
+    const std::size_t bytes = static_cast<std::size_t>(count) * side_bytes;
+    const char* host_agents = static_cast<const char*>(batch.agents) + static_cast<std::size_t>(g0) * side_bytes;
+    const char* host_principals = static_cast<const char*>(batch.principals) + static_cast<std::size_t>(g0) * side_bytes;
+    const std::size_t sbytes = static_cast<std::size_t>(count) * plan.strategy_bytes_per_game();
+    const char* host_strategy = nullptr;
+    if (sbytes) {
+      host_strategy = plan.strategy_actions
+                          ? reinterpret_cast<const char*>(options.strategy.actions.data())
+                          : reinterpret_cast<const char*>(options.strategy.weights.data());
+      host_strategy += static_cast<std::size_t>(g0) * plan.strategy_bytes_per_game();
+    }
+    char* d_agents = s.input.get();
+    char* d_principals = s.input.get() + static_cast<std::size_t>(cp.chunk_games) * side_bytes;
+    cudaStream_t st = s.stream.get();
+    if (streamed) {
+      char* pin = s.pinned_in.get();
+      std::memcpy(pin, host_agents, bytes);
+      std::memcpy(pin + in_bytes / 2, host_principals, bytes);
+      if (sbytes) std::memcpy(pin + in_bytes, host_strategy, sbytes);
+      DGEVAL_CUDA_CHECK(cudaMemcpyAsync(d_agents, pin, bytes, cudaMemcpyHostToDevice, st));
+      DGEVAL_CUDA_CHECK(cudaMemcpyAsync(d_principals, pin + in_bytes / 2, bytes, cudaMemcpyHostToDevice, st));
+      if (sbytes) DGEVAL_CUDA_CHECK(cudaMemcpyAsync(s.strategy.get(), pin + in_bytes, sbytes, cudaMemcpyHostToDevice, st));
+    } else {
+      DGEVAL_CUDA_CHECK(cudaMemcpyAsync(d_agents, host_agents, bytes, cudaMemcpyHostToDevice, st));
+      DGEVAL_CUDA_CHECK(cudaMemcpyAsync(d_principals, host_principals, bytes, cudaMemcpyHostToDevice, st));
+      if (sbytes) DGEVAL_CUDA_CHECK(cudaMemcpyAsync(s.strategy.get(), host_strategy, sbytes, cudaMemcpyHostToDevice, st));
+    }
+    if (tuning_.poison) {
+      DGEVAL_CUDA_CHECK(cudaMemsetAsync(s.output.get(), kPoison, s.output.bytes(), st));
+      if (s.scratch.bytes()) DGEVAL_CUDA_CHECK(cudaMemsetAsync(s.scratch.get(), kPoison, s.scratch.bytes(), st));
+    }
+    const char* strategy = sbytes ? s.strategy.get() : shared_strategy_buf.get();
+    enqueue_evaluation(plan, count, d_agents, d_principals, s.output.get(), layout, s.scratch.get(),
+                       plan.strategy_actions ? reinterpret_cast<const std::int64_t*>(strategy) : nullptr,
+                       plan.strategy_weights ? reinterpret_cast<const double*>(strategy) : nullptr, st);
+    DGEVAL_CUDA_CHECK(cudaMemcpyAsync(s.pinned_out.get(), s.output.get(), layout.bytes, cudaMemcpyDeviceToHost, st));
+    DGEVAL_CUDA_CHECK(cudaEventRecord(s.done.get(), st));
+    s.first = g0;
+    s.count = count;
+  }
+  for (std::int64_t c = cp.chunks > 1 ? cp.chunks - 2 : 0; c < cp.chunks; ++c) {
+    finish(*slots[static_cast<std::size_t>(c % cp.slots)]);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::unique_ptr<Backend> make_cuda_backend(int device, const Tuning& tuning) {
+  std::string why;
+  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  return std::make_unique<CudaBackend>(device, tuning);
+}
+
+DeviceInfo device_info(int device) {
+  std::string why;
+  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  cudaDeviceProp prop;
+  DGEVAL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  DeviceInfo d;
+  d.name = prop.name;
+  d.major = prop.major;
+  d.minor = prop.minor;
+  d.multiprocessors = prop.multiProcessorCount;
+  d.total_memory = prop.totalGlobalMem;
+  d.l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, device) == cudaSuccess &&
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device) == cudaSuccess) {
+    d.peak_bandwidth_gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+  } else {
+    (void)cudaGetLastError();
+  }
+  d.limits = limits_of(device);
+  return d;
+}
+
+struct ResidentBatch::Impl {
+  int device;
+  Dims dims;
+  DType dtype;
+  std::int64_t games;
+  Options options;
+  Tuning tuning;
+  Plan plan;
+  OutputLayout layout;
+  DeviceBuffer input, output, scratch, strategy;
+};
+
+ResidentBatch::ResidentBatch(int device, const Dims& dims, DType dtype, std::int64_t games, const Options& options,
+                             const Tuning& tuning)
+    : impl_(std::make_unique<Impl>()) {
+  std::string why;
+  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  if (games < 1) throw error("resident batch: needs at least one game");
+  validate(options, dims, games);
+  Impl& m = *impl_;
+  m.device = device;
+  m.dims = dims;
+  m.dtype = dtype;
+  m.games = games;
+  m.options = options;
+  m.tuning = tuning;
+  DeviceScope scope(device);
+  const DeviceLimits lim = limits_of(device);
+  prepare_device(device, lim);
+  m.plan = make_plan(dims, dtype, options, games, lim, tuning);
+  m.layout = output_layout(dims.players(), dims.outcomes(), games, options.distance_matrix, options.list_equilibria);
+  m.input.allocate(static_cast<std::size_t>(games) * m.plan.input_bytes_per_game(), "the games' utilities");
+  m.output.allocate(m.layout.bytes, "the result columns");
+  m.scratch.allocate(m.plan.scratch_bytes, "the tiled path's scratch");
+  if (m.plan.strategy_elements > 0) {
+    const std::size_t b = static_cast<std::size_t>(m.plan.strategy_elements) * 8 *
+                          (m.plan.strategy_per_game ? static_cast<std::size_t>(games) : 1);
+    m.strategy.allocate(b, "the strategy");
+    const void* src = m.plan.strategy_actions ? static_cast<const void*>(options.strategy.actions.data())
+                                              : static_cast<const void*>(options.strategy.weights.data());
+    DGEVAL_CUDA_CHECK(cudaMemcpy(m.strategy.get(), src, b, cudaMemcpyHostToDevice));
+  }
+}
+
+ResidentBatch::~ResidentBatch() {
+  if (impl_) {
+    DeviceScope scope(impl_->device);
+    DGEVAL_CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
+  }
+}
+
+void ResidentBatch::fill_random(std::uint64_t seed, double lo, double hi) {
+  Impl& m = *impl_;
+  DeviceScope scope(m.device);
+  const std::size_t side = m.plan.input_bytes_per_game() / 2 * static_cast<std::size_t>(m.games);
+  launch_random_uniform_games(m.input.get(), m.input.get() + side, m.plan.float32, m.games,
+                              static_cast<std::int64_t>(m.dims.players()) * m.dims.outcomes(), seed, 0, lo, hi, nullptr);
+  DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+void ResidentBatch::upload(const Batch& batch) {
+  Impl& m = *impl_;
+  if (batch.dims != m.dims || batch.games != m.games) throw error("resident batch: upload of a batch of another shape");
+  DeviceScope scope(m.device);
+  const std::size_t values = batch.agents.size();
+  const std::size_t side = values * m.plan.value_bytes;
+  if (m.plan.float32) {
+    std::vector<float> a(batch.agents.begin(), batch.agents.end()), p(batch.principals.begin(), batch.principals.end());
+    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get(), a.data(), side, cudaMemcpyHostToDevice));
+    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get() + side, p.data(), side, cudaMemcpyHostToDevice));
+  } else {
+    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get(), batch.agents.data(), side, cudaMemcpyHostToDevice));
+    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get() + side, batch.principals.data(), side, cudaMemcpyHostToDevice));
+  }
+}
+
+void ResidentBatch::evaluate(void* stream) {
+  Impl& m = *impl_;
+  DeviceScope scope(m.device);
+  cudaStream_t st = static_cast<cudaStream_t>(stream);
+  if (m.tuning.poison) {
+    DGEVAL_CUDA_CHECK(cudaMemsetAsync(m.output.get(), kPoison, m.output.bytes(), st));
+    if (m.scratch.bytes()) DGEVAL_CUDA_CHECK(cudaMemsetAsync(m.scratch.get(), kPoison, m.scratch.bytes(), st));
+  }
+  const std::size_t side = m.plan.input_bytes_per_game() / 2 * static_cast<std::size_t>(m.games);
+  enqueue_evaluation(m.plan, m.games, m.input.get(), m.input.get() + side, m.output.get(), m.layout, m.scratch.get(),
+                     m.plan.strategy_actions ? reinterpret_cast<const std::int64_t*>(m.strategy.get()) : nullptr,
+                     m.plan.strategy_weights ? reinterpret_cast<const double*>(m.strategy.get()) : nullptr, st);
+}
+
+void ResidentBatch::download(Results& r) {
+  Impl& m = *impl_;
+  DeviceScope scope(m.device);
+  DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
+  r.resize(m.games, m.dims.players(), m.options.list_equilibria, m.options.distance_matrix);
+  std::vector<char> host(m.layout.bytes);
+  DGEVAL_CUDA_CHECK(cudaMemcpy(host.data(), m.output.get(), m.layout.bytes, cudaMemcpyDeviceToHost));
+  scatter_results(host.data(), m.layout, m.dims.players(), m.dims.outcomes(), 0, m.games, m.options.distance_matrix,
+                  m.options.list_equilibria, r);
+}
+
+Batch ResidentBatch::download_input(std::int64_t games) {
+  Impl& m = *impl_;
+  games = std::min(games, m.games);
+  DeviceScope scope(m.device);
+  DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
+  Batch b(m.dims, games);
+  const std::size_t values = b.agents.size();
+  const std::size_t side = m.plan.input_bytes_per_game() / 2 * static_cast<std::size_t>(m.games);
+  if (m.plan.float32) {
+    std::vector<float> tmp(values);
+    DGEVAL_CUDA_CHECK(cudaMemcpy(tmp.data(), m.input.get(), values * 4, cudaMemcpyDeviceToHost));
+    std::copy(tmp.begin(), tmp.end(), b.agents.begin());
+    DGEVAL_CUDA_CHECK(cudaMemcpy(tmp.data(), m.input.get() + side, values * 4, cudaMemcpyDeviceToHost));
+    std::copy(tmp.begin(), tmp.end(), b.principals.begin());
+  } else {
+    DGEVAL_CUDA_CHECK(cudaMemcpy(b.agents.data(), m.input.get(), values * 8, cudaMemcpyDeviceToHost));
+    DGEVAL_CUDA_CHECK(cudaMemcpy(b.principals.data(), m.input.get() + side, values * 8, cudaMemcpyDeviceToHost));
+  }
+  return b;
+}
+
+Path ResidentBatch::path() const { return impl_->plan.path; }
+std::size_t ResidentBatch::input_bytes() const { return cuda::input_bytes(impl_->dims, impl_->games, impl_->plan.value_bytes); }
+std::size_t ResidentBatch::output_bytes() const { return impl_->layout.useful_bytes; }
+std::size_t ResidentBatch::device_bytes() const {
+  return impl_->input.bytes() + impl_->output.bytes() + impl_->scratch.bytes() + impl_->strategy.bytes();
+}
+
+}  // namespace cuda
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points (dgeval/backend.hpp).
+
+bool cuda_available(std::string* why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) *why = std::string("no usable CUDA device (") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) + ")";
+    return false;
+  }
+  if (count <= 0) {
+    if (why) *why = "no CUDA device found";
+    return false;
+  }
+  // The kernels must load on the device: dgeval's fatbin holds the architectures of
+  // CMAKE_CUDA_ARCHITECTURES (sm_90 by default, plus PTX for newer devices).
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
+  cudaDeviceProp prop;
+  cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
+  if (pe == cudaSuccess) pe = cudaSetDevice(0);
+  if (pe == cudaSuccess) pe = cuda::prepare_kernels(static_cast<int>(prop.sharedMemPerBlockOptin));
+  (void)cudaSetDevice(previous);
+  if (pe != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) {
+      std::ostringstream m;
+      m << "CUDA device 0";
+      if (prop.major > 0) m << " (" << prop.name << ", sm_" << prop.major << prop.minor << ")";
+      m << " cannot run dgeval's kernels (" << cudaGetErrorName(pe) << ": " << cudaGetErrorString(pe)
+        << "); rebuild with CMAKE_CUDA_ARCHITECTURES set for this device";
+      *why = m.str();
+    }
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device) { return cuda::make_cuda_backend(device, cuda::Tuning{}); }
+
+}  // namespace dgeval

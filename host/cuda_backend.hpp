@@ -1,0 +1,75 @@
+// Internal interface of the CUDA backend for the tests and the benchmark: tuning knobs that
+// force a path, a tile size or streaming (so every code path runs at small sizes), device facts,
+// and evaluation of a batch that already lives on the device. The public entry points are
+// dgeval::make_cuda_backend and dgeval::cuda_available (dgeval/backend.hpp).
+// Only available when dgeval is built with CUDA (DGEVAL_HAVE_CUDA); includes no CUDA header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cuda_plan.hpp"
+#include "dgeval/backend.hpp"
+
+namespace dgeval {
+namespace cuda {
+
+/// Knobs of the CUDA backend. The defaults are what make_cuda_backend(device) uses.
+struct Tuning {
+  std::size_t memory_limit = 0;      ///< device bytes the backend may use; 0: free memory less 256 MiB
+  int force_path = -1;               ///< -1: automatic; else a Path (test hook; throws if it does not fit)
+  std::int64_t tile_outcomes = 0;    ///< tiled path: outcomes per tile (multiple of 32); 0: automatic
+  std::int64_t blocks_per_game = 0;  ///< tiled path: blocks per game; 0: automatic
+  std::int64_t max_chunk_games = 0;  ///< cap on the games resident at once (forces streaming); 0: none
+  bool poison = false;               ///< fill device outputs and scratch with 0x5A bytes before each chunk
+};
+
+std::unique_ptr<Backend> make_cuda_backend(int device, const Tuning& tuning);
+
+/// Facts about a device (throws dgeval::error if there is none).
+struct DeviceInfo {
+  std::string name;
+  int major = 0, minor = 0;
+  int multiprocessors = 0;
+  std::size_t total_memory = 0;
+  std::size_t l2_bytes = 0;
+  double peak_bandwidth_gbs = 0.0;  ///< from the memory clock and bus width, if the runtime reports them
+  DeviceLimits limits;
+};
+DeviceInfo device_info(int device);
+
+/// A batch of games resident on the device, with its outputs and scratch, evaluated on the device
+/// only (the benchmark's "batch resident on the device" and a check of that path).
+class ResidentBatch {
+ public:
+  ResidentBatch(int device, const Dims& dims, DType dtype, std::int64_t games, const Options& options,
+                const Tuning& tuning = Tuning{});
+  ~ResidentBatch();
+  ResidentBatch(const ResidentBatch&) = delete;
+  ResidentBatch& operator=(const ResidentBatch&) = delete;
+
+  /// Fills the device input with dgeval::random_uniform_games(dims, games, seed, 0, lo, hi) in the
+  /// batch's dtype (generated on the device) and waits for it.
+  void fill_random(std::uint64_t seed, double lo = 0.0, double hi = 1.0);
+  /// Copies a host batch (float64 values, converted to the batch's dtype) to the device.
+  void upload(const Batch& batch);
+  /// Enqueues the whole evaluation on `stream` (a cudaStream_t; nullptr: the default stream).
+  void evaluate(void* stream = nullptr);
+  /// Waits for the device, then copies every result back (NE lists and distance matrices included).
+  void download(Results& results);
+  /// The utilities of the first `games` games, as float64, for the CPU backend.
+  Batch download_input(std::int64_t games);
+
+  Path path() const;
+  std::size_t input_bytes() const;   ///< utilities (bytes model: read once)
+  std::size_t output_bytes() const;  ///< result columns (bytes model: written once)
+  std::size_t device_bytes() const;  ///< every device allocation of this batch
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cuda
+}  // namespace dgeval

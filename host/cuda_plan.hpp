@@ -1,0 +1,385 @@
+// Launch geometry, memory layout and chunk planning of the CUDA backend, as plain C++ with no
+// CUDA headers: the backend, the kernels, the benchmark and the CPU-only unit tests
+// (tests/test_cuda_plan.cpp) all use these functions, so the arithmetic that sizes shared memory,
+// tiles, sub-batches and chunks is exercised on machines without a GPU.
+//
+// Vocabulary:
+//   team path    one team of threads per game, the whole game staged in shared memory:
+//                  quad team  4 lanes per game, 32 games per 128-thread block (tiny games)
+//                  warp team  one warp per game, up to 8 games per block
+//                  block team one 256-thread block per game
+//   tiled path   a game too large for shared memory: every pass is a kernel over
+//                (blocks_per_game x games_per_pass) blocks, each block walking a contiguous run
+//                of tiles of `tile` outcomes staged in shared memory, writing one partial per
+//                block; a combine kernel reduces the partials of a game in block order.
+//   chunk        the games resident on the device at once; batches larger than device memory
+//                stream through two slots (double buffering).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dgeval/detail/hd.hpp"
+#include "dgeval/error.hpp"
+#include "dgeval/game.hpp"
+#include "dgeval/results.hpp"
+
+namespace dgeval {
+namespace cuda {
+
+// ---------------------------------------------------------------------------------------------
+// Per-game summary shared by the tiled kernels (plain data; lives in device global memory).
+
+/// (value, flat outcome index) of an extremum; index < 0 means "no element yet".
+struct ArgExt {
+  double value;
+  std::int64_t index;
+};
+
+/// Game-level quantities between the passes of the tiled path (and the finishing step).
+struct GameSummary {
+  std::int64_t flags;  ///< ResultFlag bits gathered so far
+  std::int64_t nonfinite;
+  std::int64_t strategy_defined;
+  std::int64_t ne, eps;
+  std::int64_t played_count;
+  ArgExt w_max, w_min, wh_max, wh_min;
+  ArgExt worst_ne, best_ne, worst_eps;
+  ArgExt closest;  ///< played-set fallback
+  double ca_agents, ca_principals;
+};
+
+/// Doubles of per-game arrays: lo, hi, shift, mag [2n each], ia, eu, euh [n each].
+DGEVAL_HD int state_doubles(int n) { return 11 * n; }
+
+// ---------------------------------------------------------------------------------------------
+// Device facts the planner needs (filled from cudaDeviceProp; defaults are an H100 SXM).
+
+struct DeviceLimits {
+  std::size_t shared_optin = 232448;     ///< max dynamic shared memory per block (opt-in)
+  std::size_t shared_default = 49152;    ///< without opt-in
+  int multiprocessors = 132;
+  std::size_t l2_bytes = std::size_t{50} << 20;
+};
+
+enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3 };
+
+inline const char* path_name(Path p) {
+  switch (p) {
+    case Path::quad_team: return "quad-team";
+    case Path::warp_team: return "warp-team";
+    case Path::block_team: return "block-team";
+    default: return "tiled";
+  }
+}
+
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+inline std::size_t round_up(std::size_t a, std::size_t b) { return (a + b - 1) / b * b; }
+
+/// Ordered pairs a < b of the 2n utility functions (distance matrix entries above the diagonal).
+inline int distance_pairs(int n) { return n * (2 * n - 1); }
+
+// ---------------------------------------------------------------------------------------------
+// Team path geometry.
+
+struct TeamGeometry {
+  Path path = Path::tiled;
+  int team_width = 0;          ///< lanes per game: 4, 32, or `threads` for the block team
+  int threads = 0;             ///< threads per block
+  int games_per_block = 0;
+  std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded)
+  std::size_t mask_stride = 0;   ///< bytes of the per-outcome ε-Nash mask per game
+  std::size_t state_stride = 0;  ///< bytes of per-game state arrays
+  std::size_t shared_bytes = 0;  ///< dynamic shared memory per block
+};
+
+/// Shared-memory layout of a team block with `width`-lane teams: [data][mask][state] per game.
+/// The data stride is padded so that the teams of one warp start on different banks.
+inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t value_bytes, int games_per_block) {
+  TeamGeometry g;
+  g.path = path;
+  g.team_width = path == Path::quad_team ? 4 : path == Path::warp_team ? 32 : 256;
+  g.games_per_block = path == Path::block_team ? 1 : games_per_block;
+  g.threads = path == Path::block_team ? 256 : g.team_width * g.games_per_block;
+  const std::size_t data = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
+  g.data_stride = round_up(data, 128) + (g.team_width < 32 ? static_cast<std::size_t>(g.team_width) * value_bytes : 0);
+  g.mask_stride = round_up(static_cast<std::size_t>(N), 8);
+  g.state_stride = static_cast<std::size_t>(state_doubles(n)) * sizeof(double);
+  g.shared_bytes = static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride);
+  return g;
+}
+
+/// Bytes of shared memory one game needs on a team path.
+inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::size_t value_bytes) {
+  return team_geometry(path, n, N, value_bytes, 1).shared_bytes;
+}
+
+/// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
+constexpr std::size_t kQuadBudget = 48 * 1024;
+constexpr std::size_t kWarpBudget = 96 * 1024;
+constexpr std::size_t kBlockBudget = 112 * 1024;
+/// Largest outcome counts per path (outcomes per lane stays small).
+constexpr std::int64_t kQuadMaxOutcomes = 32;
+constexpr std::int64_t kWarpMaxOutcomes = 512;
+
+/// Geometry of `path` for this game shape, or a geometry with path == tiled if it does not fit.
+inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::size_t value_bytes,
+                                      const DeviceLimits& lim) {
+  TeamGeometry none;
+  if (path == Path::tiled) return none;
+  if (N > (std::int64_t{1} << 24)) return none;  // staged games are small; keeps 32-bit smem math
+  const std::size_t per_game = team_bytes_per_game(path, n, N, value_bytes);
+  if (path == Path::block_team) {
+    const std::size_t budget = std::min(kBlockBudget, lim.shared_optin);
+    if (per_game > budget) return none;
+    return team_geometry(path, n, N, value_bytes, 1);
+  }
+  const int max_games = path == Path::quad_team ? 32 : 8;
+  const std::size_t budget = std::min(path == Path::quad_team ? kQuadBudget : kWarpBudget, lim.shared_optin);
+  int games = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_games), budget / std::max<std::size_t>(per_game, 1)));
+  if (path == Path::quad_team) games = games / 8 * 8;  // whole warps of quad teams
+  if (games < 1) return none;
+  return team_geometry(path, n, N, value_bytes, games);
+}
+
+/// The path the backend takes for a game shape when not forced.
+inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const DeviceLimits& lim) {
+  if (N <= kQuadMaxOutcomes && team_geometry_for(Path::quad_team, n, N, value_bytes, lim).path == Path::quad_team) {
+    return Path::quad_team;
+  }
+  if (N <= kWarpMaxOutcomes && team_geometry_for(Path::warp_team, n, N, value_bytes, lim).path == Path::warp_team) {
+    return Path::warp_team;
+  }
+  if (team_geometry_for(Path::block_team, n, N, value_bytes, lim).path == Path::block_team) return Path::block_team;
+  return Path::tiled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiled path geometry.
+
+struct TiledGeometry {
+  int threads = 256;
+  std::int64_t tile = 0;             ///< outcomes per tile (multiple of 32)
+  std::int64_t tiles = 0;            ///< tiles per game
+  std::int64_t tiles_per_block = 0;
+  std::int64_t blocks_per_game = 0;
+  std::int64_t games_per_pass = 0;   ///< sub-batch size (grid.y), sized to stay in L2 where possible
+  int partial_width = 0;             ///< doubles per block partial
+  int accum_doubles = 0;             ///< block accumulators in shared memory
+  std::size_t shared_bytes = 0;      ///< dynamic shared memory of the tile kernels
+  // ε-Nash fibers: per player with k_i >= 2, the slice min and max of each context s_{-i}.
+  std::int64_t fiber_offset[kMaxPlayers] = {};  ///< value offset of player i's [lo | hi] in a game's fiber block, -1 if k_i = 1
+  std::int64_t fiber_contexts[kMaxPlayers] = {}; ///< N / k_i
+  int fiber_segments[kMaxPlayers] = {};          ///< the k_i actions split into this many segments
+  std::int64_t fiber_values_per_game = 0;        ///< Σ 2 N / k_i over players with k_i >= 2
+  std::int64_t segment_values = 0;               ///< scratch for segmented fibers (values, per sub-batch)
+};
+
+/// Partial widths (doubles) of the tiled passes.
+inline int tiled_partial_width(int n, bool distance_matrix) {
+  const int stats = 6 * n + 8, align = 3 * n + (distance_matrix ? distance_pairs(n) : 0);
+  const int mask = 2 * n + 8, strategy = 2 * n + 3;
+  return std::max(std::max(stats, align), std::max(mask, strategy));
+}
+/// Block accumulators (doubles) of the tiled passes: compensated sums take two doubles.
+inline int tiled_accum_doubles(int n, bool distance_matrix) {
+  const int stats = 8 * n + 8, align = 2 * (3 * n + (distance_matrix ? distance_pairs(n) : 0));
+  const int mask = 4 * n + 8, strategy = 4 * n + 4;
+  return std::max(std::max(stats, align), std::max(mask, strategy));
+}
+
+/// Geometry of the tiled path. `tile_override` (multiple of 32) and `blocks_override` are test
+/// hooks; 0 picks the defaults. Throws dgeval::error if even a 32-outcome tile does not fit.
+inline TiledGeometry tiled_geometry(const Dims& dims, std::size_t value_bytes, bool distance_matrix,
+                                    std::int64_t chunk_games, const DeviceLimits& lim,
+                                    std::int64_t tile_override = 0, std::int64_t blocks_override = 0) {
+  TiledGeometry t;
+  const int n = dims.players();
+  const std::int64_t N = dims.outcomes();
+  t.partial_width = tiled_partial_width(n, distance_matrix);
+  t.accum_doubles = tiled_accum_doubles(n, distance_matrix);
+  // The kernels align their regions (tile, mask, accumulators) to 128 bytes: 256 bytes of slack.
+  const std::size_t fixed = round_up(static_cast<std::size_t>(t.accum_doubles) * sizeof(double), 128) + 256;
+  const std::size_t per_outcome = static_cast<std::size_t>(2 * n) * value_bytes + 1;  // staged values + mask byte
+  std::size_t budget = lim.shared_default;
+  if (fixed + 32 * per_outcome > budget) budget = lim.shared_optin;
+  if (fixed + 32 * per_outcome > budget) {
+    std::ostringstream m;
+    m << "CUDA backend: a " << dims.to_string() << " game needs " << fixed + 32 * per_outcome
+      << " bytes of shared memory per block, the device allows " << lim.shared_optin;
+    throw error(m.str());
+  }
+  std::int64_t tile = static_cast<std::int64_t>((budget - fixed) / per_outcome) / 32 * 32;
+  tile = std::min<std::int64_t>(tile, 4096);
+  if (tile_override > 0) tile = std::max<std::int64_t>(32, tile_override / 32 * 32);
+  // No point in a tile longer than the game (rounded up to whole words of the NE bitmask).
+  tile = std::min<std::int64_t>(tile, std::max<std::int64_t>(32, ceil_div(N, 32) * 32));
+  t.tile = tile;
+  t.shared_bytes = fixed + static_cast<std::size_t>(tile) * per_outcome;
+  t.tiles = ceil_div(N, tile);
+
+  const std::size_t game_bytes = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
+  const std::size_t l2_share = lim.l2_bytes / 2;
+  std::int64_t g = static_cast<std::int64_t>(l2_share / std::max<std::size_t>(game_bytes, 1));
+  g = std::max<std::int64_t>(1, std::min<std::int64_t>({g, std::max<std::int64_t>(chunk_games, 1), 65535}));
+  t.games_per_pass = g;
+
+  const std::int64_t target_blocks = static_cast<std::int64_t>(lim.multiprocessors) * 8;
+  std::int64_t bpg = blocks_override > 0 ? blocks_override : ceil_div(target_blocks, g);
+  bpg = std::max<std::int64_t>(1, std::min(bpg, t.tiles));
+  t.tiles_per_block = ceil_div(t.tiles, bpg);
+  t.blocks_per_game = ceil_div(t.tiles, t.tiles_per_block);
+
+  std::int64_t off = 0, seg = 0;
+  constexpr std::int64_t kTargetThreads = std::int64_t{1} << 18;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t k = dims.actions(i);
+    if (k < 2) {
+      t.fiber_offset[i] = -1;
+      t.fiber_contexts[i] = N;
+      t.fiber_segments[i] = 1;
+      continue;
+    }
+    const std::int64_t c = N / k;
+    t.fiber_offset[i] = off;
+    t.fiber_contexts[i] = c;
+    off += 2 * c;
+    std::int64_t s = ceil_div(kTargetThreads, c * g);
+    s = std::max<std::int64_t>(1, std::min<std::int64_t>({s, k / 8 + 1, 64}));
+    t.fiber_segments[i] = static_cast<int>(s);
+    if (s > 1) seg = std::max(seg, g * s * 2 * c);
+  }
+  t.fiber_values_per_game = off;
+  t.segment_values = seg;
+  return t;
+}
+
+/// Device scratch of the tiled path for one slot, in bytes (summaries, arrays, partials, fibers).
+inline std::size_t tiled_scratch_bytes(const TiledGeometry& t, int n, std::size_t value_bytes) {
+  const std::size_t g = static_cast<std::size_t>(t.games_per_pass);
+  std::size_t b = round_up(g * sizeof(GameSummary), 256);
+  b += round_up(g * static_cast<std::size_t>(state_doubles(n)) * sizeof(double), 256);
+  b += round_up(g * static_cast<std::size_t>(t.blocks_per_game) * static_cast<std::size_t>(t.partial_width) * sizeof(double), 256);
+  b += round_up(g * static_cast<std::size_t>(t.fiber_values_per_game) * value_bytes, 256);
+  b += round_up(static_cast<std::size_t>(t.segment_values) * value_bytes, 256);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output layout: every result column of a chunk in one device buffer (and one pinned host
+// buffer, so a chunk's results come back in a single copy).
+
+struct OutputLayout {
+  std::vector<std::size_t> column_offset;  ///< byte offset of each column, in result_columns() order
+  std::size_t distance_matrix_offset = 0;  ///< [games][2n][2n] doubles, if requested
+  std::size_t ne_bits_offset = 0;          ///< [games][ne_words] uint32 bitmask of pure NE, if requested
+  std::int64_t ne_words = 0;               ///< 32-bit words per game of the NE bitmask
+  std::size_t bytes = 0;                   ///< total, each part aligned to 256 bytes
+  std::size_t useful_bytes = 0;            ///< total without alignment padding (the bytes model)
+};
+
+/// Bytes of the per-game result columns (without the optional parts).
+inline std::size_t column_bytes_per_game(int n) {
+  std::size_t b = 0;
+  for (const ColumnInfo& c : result_columns()) {
+    b += (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
+  }
+  return b;
+}
+
+inline std::int64_t ne_words_per_game(std::int64_t N) { return ceil_div(N, 32); }
+
+inline OutputLayout output_layout(int n, std::int64_t N, std::int64_t games, bool distance_matrix, bool list_equilibria) {
+  OutputLayout o;
+  const std::size_t g = static_cast<std::size_t>(games);
+  std::size_t at = 0;
+  for (const ColumnInfo& c : result_columns()) {
+    const std::size_t bytes = g * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
+    o.column_offset.push_back(at);
+    at += round_up(bytes, 256);
+    o.useful_bytes += bytes;
+  }
+  if (distance_matrix) {
+    const std::size_t bytes = g * static_cast<std::size_t>(4 * n * n) * sizeof(double);
+    o.distance_matrix_offset = at;
+    at += round_up(bytes, 256);
+    o.useful_bytes += bytes;
+  }
+  if (list_equilibria) {
+    o.ne_words = ne_words_per_game(N);
+    const std::size_t bytes = g * static_cast<std::size_t>(o.ne_words) * 4;
+    o.ne_bits_offset = at;
+    at += round_up(bytes, 256);
+    o.useful_bytes += bytes;
+  }
+  o.bytes = at;
+  return o;
+}
+
+/// Bytes of utilities a batch holds (both sides): the input side of the bytes model.
+inline std::size_t input_bytes(const Dims& dims, std::int64_t games, std::size_t value_bytes) {
+  return static_cast<std::size_t>(games) * static_cast<std::size_t>(2 * dims.players()) *
+         static_cast<std::size_t>(dims.outcomes()) * value_bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunk planning.
+
+struct ChunkPlan {
+  std::int64_t chunk_games = 0;  ///< games per chunk
+  std::int64_t chunks = 0;
+  int slots = 0;                 ///< 1: the batch is resident at once; 2: streamed, double-buffered
+  std::size_t slot_bytes = 0;    ///< device bytes per slot (input + output + strategy + scratch)
+};
+
+/// Splits `games` into chunks so that `slots` copies of a chunk's buffers fit in `budget` bytes.
+/// per_game: device bytes that scale with the chunk (input, outputs, per-game strategy);
+/// scratch: bytes per slot independent of the chunk size. `max_chunk_games` (0: none) caps a
+/// chunk, and `max_stream_chunk_bytes` caps a streamed chunk's per-game bytes (pinned staging).
+/// Throws dgeval::error when a single game does not fit.
+inline ChunkPlan plan_chunks(std::int64_t games, std::size_t per_game, std::size_t scratch, std::size_t budget,
+                             std::int64_t max_chunk_games = 0, std::size_t max_stream_chunk_bytes = std::size_t{1} << 30) {
+  ChunkPlan p;
+  if (games <= 0) return p;
+  const std::size_t pg = std::max<std::size_t>(per_game, 1);
+  const bool cap = max_chunk_games > 0 && max_chunk_games < games;
+  if (!cap && scratch <= budget && static_cast<std::size_t>(games) <= (budget - scratch) / pg) {
+    p.chunk_games = games;
+    p.chunks = 1;
+    p.slots = 1;
+    p.slot_bytes = static_cast<std::size_t>(games) * pg + scratch;
+    return p;
+  }
+  // Streamed: two slots.
+  std::int64_t fit = 0;
+  if (2 * scratch < budget) fit = static_cast<std::int64_t>((budget - 2 * scratch) / 2 / pg);
+  if (fit < 1) {
+    // A single game on one slot (no overlap) is still better than failing.
+    if (scratch <= budget && pg <= budget - scratch) {
+      p.chunk_games = 1;
+      p.chunks = games;
+      p.slots = 1;
+      p.slot_bytes = pg + scratch;
+      return p;
+    }
+    std::ostringstream m;
+    m << "CUDA backend: one game needs " << pg + scratch << " bytes of device memory, but only " << budget
+      << " are available";
+    throw error(m.str());
+  }
+  std::int64_t chunk = std::min<std::int64_t>(fit, games);
+  chunk = std::min<std::int64_t>(chunk, std::max<std::int64_t>(1, static_cast<std::int64_t>(max_stream_chunk_bytes / pg)));
+  if (max_chunk_games > 0) chunk = std::min(chunk, max_chunk_games);
+  p.chunk_games = std::max<std::int64_t>(chunk, 1);
+  p.chunks = ceil_div(games, p.chunk_games);
+  p.slots = p.chunks > 1 ? 2 : 1;
+  p.slot_bytes = static_cast<std::size_t>(p.chunk_games) * pg + scratch;
+  return p;
+}
+
+}  // namespace cuda
+}  // namespace dgeval

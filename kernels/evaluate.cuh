@@ -1,0 +1,103 @@
+// Contract between the CUDA backend's host side (host/cuda_backend.cu) and its kernels: the
+// plain-data parameter blocks passed by value to every kernel, and the launchers (the only
+// callers of <<< >>>). Each launcher takes a stream, enqueues its kernels, checks every launch,
+// and never synchronises (except in Debug builds, see host/cuda_check.hpp).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "../host/cuda_plan.hpp"
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/game.hpp"
+#include "dgeval/options.hpp"
+#include "dgeval/results.hpp"
+
+namespace dgeval {
+namespace cuda {
+
+/// Everything a kernel needs to know about the options and the game shape (by value, < 2 KiB).
+struct EvalParams {
+  int n = 0;                        ///< players
+  std::int64_t N = 0;               ///< outcomes
+  std::int64_t k[kMaxPlayers];      ///< actions per player
+  std::int64_t stride[kMaxPlayers]; ///< ∏_{j>i} k_j
+  double ic[kMaxPlayers];           ///< IC level per player
+  Standardisation standardisation = Standardisation::epic;
+  Welfare welfare = Welfare::average;
+  CcWindow cc_window = CcWindow::code;
+  StrategyKind strategy = StrategyKind::worst_ne;
+  detail::StandardisationConstants constants;
+  double cc = 0.0;
+  double ne_tolerance = 1e-10;
+  double played_tolerance = 1e-6;
+  bool list_equilibria = false;
+  bool distance_matrix = false;
+  /// User strategy (device memory, for the chunk's games): pure → actions [n] per game;
+  /// correlated → weights [N] per game; product → weights [Σk] per game. With a shared strategy
+  /// `strategy_stride` is 0 and every game reads the same entries.
+  const std::int64_t* actions = nullptr;
+  const double* weights = nullptr;
+  std::int64_t strategy_stride = 0;
+  std::int64_t product_offset[kMaxPlayers];  ///< offset of player i's weights within a product strategy
+};
+
+#define DGEVAL_DEVICE_COLUMN_player_real double
+#define DGEVAL_DEVICE_COLUMN_real double
+#define DGEVAL_DEVICE_COLUMN_integer std::int64_t
+#define DGEVAL_DEVICE_COLUMN_boolean std::int64_t
+
+/// Device pointers of every result column of a chunk, indexed by the game's index in the chunk.
+struct DeviceOutputs {
+#define DGEVAL_DEVICE_COLUMN(name, kind, desc) DGEVAL_DEVICE_COLUMN_##kind* name = nullptr;
+  DGEVAL_RESULT_COLUMNS(DGEVAL_DEVICE_COLUMN)
+#undef DGEVAL_DEVICE_COLUMN
+  double* distance_matrix = nullptr;  ///< [games][2n][2n] if requested
+  std::uint32_t* ne_bits = nullptr;   ///< [games][ne_words] pure-NE bitmask if requested
+  std::int64_t ne_words = 0;
+};
+
+/// Utilities of a chunk on the device: each side [games][n][N] of `T`.
+struct DeviceInput {
+  const void* agents = nullptr;
+  const void* principals = nullptr;
+  std::int64_t games = 0;
+  bool float32 = true;
+};
+
+/// Scratch of the tiled path (one slot), carved from one allocation by the host.
+struct TiledScratch {
+  GameSummary* summaries = nullptr;  ///< [games_per_pass]
+  double* arrays = nullptr;          ///< [games_per_pass][state_doubles(n)]
+  double* partials = nullptr;        ///< [games_per_pass][blocks_per_game][partial_width]
+  void* fibers = nullptr;            ///< [games_per_pass][fiber_values_per_game] of T
+  void* segments = nullptr;          ///< segmented-fiber scratch of T
+};
+
+/// Evaluates every game of `in` with one team per game (quad, warp or block team).
+void launch_team_evaluate(const TeamGeometry& geometry, const EvalParams& params, const DeviceInput& in,
+                          const DeviceOutputs& out, cudaStream_t stream);
+
+/// Evaluates every game of `in` on the tiled path, `geometry.games_per_pass` games at a time.
+void launch_tiled_evaluate(const TiledGeometry& geometry, const EvalParams& params, const DeviceInput& in,
+                           const DeviceOutputs& out, const TiledScratch& scratch, cudaStream_t stream);
+
+/// Raises the dynamic shared-memory limit of every kernel to what the device allows (once per
+/// device); returns the first error instead of throwing so cuda_available() can use it as a probe
+/// that the kernels' code loads on the device.
+cudaError_t prepare_kernels(int max_dynamic_shared_bytes);
+
+/// Fills a device batch with the counter-based uniform games of dgeval::random_uniform_games
+/// (same values, bit for bit, converted to T): the benchmark generates its input on the device.
+void launch_random_uniform_games(void* agents, void* principals, bool float32, std::int64_t games,
+                                 std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game,
+                                 double lo, double hi, cudaStream_t stream);
+
+namespace dev {
+cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes);
+cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes);
+}  // namespace dev
+
+}  // namespace cuda
+}  // namespace dgeval

@@ -1,0 +1,51 @@
+// random_uniform_games_kernel: the counter-based uniform games of dgeval::random_uniform_games
+// (host/generate.cpp), generated on the device so the benchmark need not upload gigabytes.
+// Mapping: one thread per element of a side (grid-stride, 64-bit indices); element e of game g is
+// fma(hi − lo, philox_uniform(seed, first_game + g, e), lo) on the agents' side and the same at
+// e + n·N on the principals' side, rounded to T: bit-identical to the host generator then cast.
+// Bytes written: 2 · games · n · N · sizeof(T).
+#include "../host/cuda_check.hpp"
+#include "dgeval/detail/random.hpp"
+#include "evaluate.cuh"
+
+namespace dgeval {
+namespace cuda {
+namespace {
+
+template <class T>
+__global__ void __launch_bounds__(256) random_uniform_games_kernel(T* agents, T* principals, std::int64_t games,
+                                                                   std::int64_t per_side, std::uint64_t seed,
+                                                                   std::int64_t first_game, double lo, double hi) {
+  const std::int64_t total = games * per_side;
+  for (std::int64_t idx = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t g = idx / per_side, e = idx - g * per_side;
+    const std::uint64_t game = static_cast<std::uint64_t>(first_game + g);
+    agents[idx] = static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(e)), lo));
+    principals[idx] =
+        static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(per_side + e)), lo));
+  }
+}
+
+}  // namespace
+
+void launch_random_uniform_games(void* agents, void* principals, bool float32, std::int64_t games,
+                                 std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game, double lo,
+                                 double hi, cudaStream_t stream) {
+  const std::int64_t total = games * values_per_game;
+  if (total <= 0) return;
+  const std::int64_t blocks = (total + 255) / 256;
+  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+  if (float32) {
+    random_uniform_games_kernel<float><<<grid, 256, 0, stream>>>(static_cast<float*>(agents), static_cast<float*>(principals),
+                                                                 games, values_per_game, seed, first_game, lo, hi);
+  } else {
+    random_uniform_games_kernel<double><<<grid, 256, 0, stream>>>(static_cast<double*>(agents),
+                                                                  static_cast<double*>(principals), games,
+                                                                  values_per_game, seed, first_game, lo, hi);
+  }
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuda
+}  // namespace dgeval

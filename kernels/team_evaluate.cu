@@ -1,0 +1,374 @@
+// team_evaluate_kernel: small and mid-size games, one team of threads per game, the whole game
+// staged in shared memory so the input is read from global memory exactly once.
+//
+// Mapping: a block stages `games_per_block` consecutive games (both sides, [n][N] each, as T)
+// with coalesced loads, then each team evaluates one game out of shared memory:
+//   quad team  (W = 4)   32 games per 128-thread block   tiny games (N <= 32)
+//   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
+//   block team           one game per 256-thread block   games up to ~112 KiB staged
+// Blocks walk the game groups in a grid-stride loop. Passes per game (each a strided loop of the
+// team over the outcomes, then an all-reduction), mirroring host/cpu_backend.cpp:
+//   A per vector sum/min/max → shift; welfare extrema      B (EPIC) centred sums of squares → m
+//   C per player IA and CA distances (and the distance matrix)
+//   D ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts, worst/best NE
+//   E strategy expectations (uniform over a set, played set, correlated, product), then finish.
+// Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
+// (host/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
+// result columns written.
+#include "../host/cuda_check.hpp"
+#include "device_common.cuh"
+
+namespace dgeval {
+namespace cuda {
+namespace dev {
+namespace {
+
+/// A game staged in shared memory: vector v (agents 0..n−1, principals n..2n−1) at data + v·N.
+template <class T>
+struct Staged {
+  const T* data;
+  int N;
+  __device__ double operator()(int v, i64 s) const { return static_cast<double>(data[v * N + static_cast<int>(s)]); }
+};
+
+template <class Team, class T>
+__device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, i64 g,
+                                   const T* data, unsigned char* mask, double* state) {
+  const int n = p.n, nv = 2 * n;
+  const int N = static_cast<int>(p.N);
+  const bool l2 = p.constants.l2;
+  const int rank = team.rank(), size = team.size();
+  const Staged<T> at{data, N};
+  const GameArrays A = GameArrays::at(state, n);
+  GameSummary S = summary_empty();
+
+  // A: per-vector sum, min, max → shift.
+  bool nonfinite = false;
+  for (int v = 0; v < nv; ++v) {
+    Stats st = stats_empty();
+    for (int s = rank; s < N; s += size) stats_add(st, at(v, s));
+    st = team.reduce(st, StatsOp());
+    nonfinite = nonfinite || !finite(st.sum);
+    if (rank == 0) {
+      A.lo[v] = st.lo;
+      A.hi[v] = st.hi;
+      A.shift[v] = detail::shift_of(p.standardisation, st.sum, N, st.lo, st.hi);
+    }
+  }
+  if (nonfinite) {  // uniform across the team: every member holds the same sums
+    if (rank == 0) write_nonfinite_game(p, out, g);
+    return;
+  }
+  {
+    WelfareExt we = welfare_empty();
+    for (int s = rank; s < N; s += size) {
+      const double w = welfare_at(p, at, 0, s), wh = welfare_at(p, at, n, s);
+      we.w_max = arg_max(we.w_max, ArgExt{w, s});
+      we.w_min = arg_min(we.w_min, ArgExt{w, s});
+      we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
+      we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+    }
+    we = team.reduce(we, WelfareOp());
+    S.w_max = we.w_max;
+    S.w_min = we.w_min;
+    S.wh_max = we.wh_max;
+    S.wh_min = we.wh_min;
+  }
+  team.sync();
+
+  // B: magnitudes.
+  if (p.standardisation == Standardisation::epic) {
+    for (int v = 0; v < nv; ++v) {
+      const double c = A.shift[v];
+      double acc = 0.0;
+      for (int s = rank; s < N; s += size) {
+        const double d = at(v, s) - c;
+        acc += d * d;
+      }
+      acc = team.reduce(acc, PlusOp());
+      if (rank == 0) A.mag[v] = detail::magnitude_of(p.standardisation, acc, A.lo[v], A.hi[v]);
+    }
+  } else if (rank == 0) {
+    for (int v = 0; v < nv; ++v) A.mag[v] = detail::magnitude_of(p.standardisation, 0.0, A.lo[v], A.hi[v]);
+  }
+  team.sync();
+
+  // C: alignment.
+  double weight_a = 0.0, weight_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    weight_a += A.mag[i];
+    weight_p += A.mag[n + i];
+  }
+  auto nu = [&](int v, int s) { return detail::standardised(at(v, s), A.shift[v], A.mag[v]); };
+  double ca_num_a = 0.0, ca_num_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    Acc3 acc{0.0, 0.0, 0.0};
+    for (int s = rank; s < N; s += size) {
+      double mu_a = 0.0, mu_p = 0.0;
+      for (int j = 0; j < n; ++j) {
+        mu_a += A.mag[j] * nu(j, s);
+        mu_p += A.mag[n + j] * nu(n + j, s);
+      }
+      mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
+      mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
+      const double a = nu(i, s), b = nu(n + i, s);
+      acc.a = detail::accumulate_norm(acc.a, a - b, l2);
+      acc.b = detail::accumulate_norm(acc.b, a - mu_a, l2);
+      acc.c = detail::accumulate_norm(acc.c, b - mu_p, l2);
+    }
+    acc = team.reduce(acc, NormOp3{l2});
+    if (rank == 0) {
+      A.ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(acc.a, l2), p.constants));
+    }
+    ca_num_a += A.mag[i] * detail::finish_norm(acc.b, l2);
+    ca_num_p += A.mag[n + i] * detail::finish_norm(acc.c, l2);
+  }
+  S.ca_agents = detail::ca_from_sums(ca_num_a, weight_a);
+  S.ca_principals = detail::ca_from_sums(ca_num_p, weight_p);
+  if (p.distance_matrix) {
+    double* dm = out.distance_matrix + g * nv * nv;
+    for (int x = 0; x < nv; ++x) {
+      if (rank == 0) dm[x * nv + x] = 0.0;
+      for (int y = x + 1; y < nv; ++y) {
+        double acc = 0.0;
+        for (int s = rank; s < N; s += size) acc = detail::accumulate_norm(acc, nu(x, s) - nu(y, s), l2);
+        acc = team.reduce(acc, NormOp1{l2});
+        if (rank == 0) {
+          const double d = detail::distance_from_norm(detail::finish_norm(acc, l2), p.constants);
+          dm[x * nv + y] = d;
+          dm[y * nv + x] = d;
+        }
+      }
+    }
+  }
+
+  // D: the ε-Nash mask (bit 0 pure NE, bit 1 ε-NE at IC), counts and worst/best equilibria.
+  {
+    NeExt e = ne_empty();
+    for (int s = rank; s < N; s += size) {
+      unsigned m = 3u;
+      for (int i = 0; i < n && m != 0u; ++i) {
+        const int k = static_cast<int>(p.k[i]);
+        if (k < 2) continue;  // a single action always passes: u + tol >= fma(IC, 0, u) = u
+        const int stride = static_cast<int>(p.stride[i]);
+        const int base = s - ((s / stride) % k) * stride;
+        double lo = inf(), hi = -inf();
+        for (int a = 0; a < k; ++a) {
+          const double y = at(i, base + a * stride);
+          lo = y < lo ? y : lo;
+          hi = y > hi ? y : hi;
+        }
+        m &= ne_bits_for(p, i, at(i, s), lo, hi);
+      }
+      mask[s] = static_cast<unsigned char>(m);
+      if (m != 0u) {
+        const double w = welfare_at(p, at, 0, s);
+        if (m & 1u) {
+          ++e.ne;
+          e.worst_ne = arg_min(e.worst_ne, ArgExt{w, s});
+          e.best_ne = arg_max(e.best_ne, ArgExt{w, s});
+        }
+        if (m & 2u) {
+          ++e.eps;
+          e.worst_eps = arg_min(e.worst_eps, ArgExt{w, s});
+        }
+      }
+    }
+    e = team.reduce(e, NeOp());
+    S.ne = e.ne;
+    S.eps = e.eps;
+    S.worst_ne = e.worst_ne;
+    S.best_ne = e.best_ne;
+    S.worst_eps = e.worst_eps;
+  }
+  team.sync();  // the mask is complete
+  if (p.list_equilibria) {
+    const int words = (N + 31) / 32;
+    std::uint32_t* bits = out.ne_bits + g * out.ne_words;
+    for (int wd = rank; wd < words; wd += size) {
+      std::uint32_t word = 0u;
+      for (int b = 0; b < 32; ++b) {
+        const int s = wd * 32 + b;
+        if (s < N && (mask[s] & 1u)) word |= 1u << b;
+      }
+      bits[wd] = word;
+    }
+  }
+
+  // E: strategies gathered from the outcomes.
+  const StrategyKind kind = p.strategy;
+  if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
+    const unsigned want = kind == StrategyKind::uniform_ne ? 1u : 2u;
+    const i64 count = kind == StrategyKind::uniform_ne ? S.ne : S.eps;
+    S.strategy_defined = count > 0;
+    if (count > 0) {
+      for (int i = 0; i < n; ++i) {
+        Acc2 acc{0.0, 0.0};
+        for (int s = rank; s < N; s += size) {
+          if (mask[s] & want) {
+            acc.a += at(i, s);
+            acc.b += at(n + i, s);
+          }
+        }
+        acc = team.reduce(acc, Plus2Op());
+        if (rank == 0) {
+          A.eu[i] = acc.a / static_cast<double>(count);
+          A.euh[i] = acc.b / static_cast<double>(count);
+        }
+      }
+    }
+  } else if (kind == StrategyKind::played) {
+    S.strategy_defined = S.ne > 0 && S.eps > 0;
+    if (S.strategy_defined) {
+      double lo, hi;
+      detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
+      const double tol = p.played_tolerance;
+      const double mid = (lo + hi) / 2;
+      PlayedExt pe{0, arg_empty()};
+      for (int s = rank; s < N; s += size) {
+        const double w = welfare_at(p, at, 0, s);
+        if (lo - tol < w && w < hi + tol) {
+          ++pe.count;
+        } else {
+          pe.closest = arg_min(pe.closest, ArgExt{fabs(w - mid), s});
+        }
+      }
+      pe = team.reduce(pe, PlayedOp());
+      S.played_count = pe.count;
+      S.closest = pe.closest;
+      if (pe.count > 0) {
+        for (int i = 0; i < n; ++i) {
+          Acc2 acc{0.0, 0.0};
+          for (int s = rank; s < N; s += size) {
+            const double w = welfare_at(p, at, 0, s);
+            if (lo - tol < w && w < hi + tol) {
+              acc.a += at(i, s);
+              acc.b += at(n + i, s);
+            }
+          }
+          acc = team.reduce(acc, Plus2Op());
+          if (rank == 0) {
+            A.eu[i] = acc.a / static_cast<double>(pe.count);
+            A.euh[i] = acc.b / static_cast<double>(pe.count);
+          }
+        }
+      }
+    }
+  } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    S.strategy_defined = 1;
+    for (int i = 0; i < n; ++i) {
+      Acc2 acc{0.0, 0.0};
+      for (int s = rank; s < N; s += size) {
+        const double sigma = strategy_weight(p, g, s);
+        if (sigma == 0.0) continue;
+        acc.a += sigma * at(i, s);
+        acc.b += sigma * at(n + i, s);
+      }
+      acc = team.reduce(acc, Plus2Op());
+      if (rank == 0) {
+        A.eu[i] = acc.a;
+        A.euh[i] = acc.b;
+      }
+    }
+  }
+  team.sync();
+  if (rank == 0) finish_game(p, out, g, S, A, at);
+}
+
+/// W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game.
+template <int W, class T>
+__global__ void __launch_bounds__(256) team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out,
+                                                            int games_per_block, unsigned data_stride,
+                                                            unsigned mask_stride, unsigned state_stride) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char reduce_scratch[W == 0 ? 32 * kMaxPayload : 16];
+  const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
+  const i64 groups = (in.games + games_per_block - 1) / games_per_block;
+  const T* agents = static_cast<const T*>(in.agents);
+  const T* principals = static_cast<const T*>(in.principals);
+  unsigned char* mask_base = smem + static_cast<size_t>(games_per_block) * data_stride;
+  unsigned char* state_base = mask_base + static_cast<size_t>(games_per_block) * mask_stride;
+  for (i64 group = blockIdx.x; group < groups; group += gridDim.x) {
+    const i64 g0 = group * games_per_block;
+    const int count = static_cast<int>(in.games - g0 < games_per_block ? in.games - g0 : games_per_block);
+    __syncthreads();  // every team is done with the previous group's shared memory
+    const T* ga = agents + g0 * nN;
+    const T* gp = principals + g0 * nN;
+    const unsigned total = static_cast<unsigned>(count) * nN;
+    for (unsigned idx = threadIdx.x; idx < total; idx += blockDim.x) {
+      const unsigned j = idx / nN, r = idx - j * nN;
+      T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
+      dst[r] = ga[idx];
+      dst[nN + r] = gp[idx];
+    }
+    __syncthreads();
+    const int team_index = W == 0 ? 0 : static_cast<int>(threadIdx.x) / (W == 0 ? 1 : W);
+    if (team_index < count) {
+      const T* data = reinterpret_cast<const T*>(smem + static_cast<size_t>(team_index) * data_stride);
+      unsigned char* mask = mask_base + static_cast<size_t>(team_index) * mask_stride;
+      double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
+      if constexpr (W == 0) {
+        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, mask, state);
+      } else {
+        evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, mask, state);
+      }
+    }
+  }
+}
+
+template <int W, class T>
+void launch(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+            cudaStream_t stream) {
+  const i64 groups = (in.games + geo.games_per_block - 1) / geo.games_per_block;
+  const unsigned grid = static_cast<unsigned>(groups < (i64{1} << 30) ? groups : (i64{1} << 30));
+  team_evaluate_kernel<W, T><<<grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream>>>(
+      p, in, out, geo.games_per_block, static_cast<unsigned>(geo.data_stride), static_cast<unsigned>(geo.mask_stride),
+      static_cast<unsigned>(geo.state_stride));
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+template <int W>
+cudaError_t raise_shared_limit(int bytes) {
+  cudaFuncAttributes a;
+  cudaError_t e = cudaFuncGetAttributes(&a, team_evaluate_kernel<W, float>);
+  if (e != cudaSuccess) return e;
+  const int dyn = bytes - static_cast<int>(a.sharedSizeBytes);
+  e = cudaFuncSetAttribute(team_evaluate_kernel<W, float>, cudaFuncAttributeMaxDynamicSharedMemorySize, dyn);
+  if (e != cudaSuccess) return e;
+  e = cudaFuncGetAttributes(&a, team_evaluate_kernel<W, double>);
+  if (e != cudaSuccess) return e;
+  return cudaFuncSetAttribute(team_evaluate_kernel<W, double>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                              bytes - static_cast<int>(a.sharedSizeBytes));
+}
+
+}  // namespace
+
+cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes) {
+  cudaError_t e = raise_shared_limit<4>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_shared_limit<32>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_shared_limit<0>(max_dynamic_shared_bytes);
+  return e;
+}
+
+}  // namespace dev
+
+void launch_team_evaluate(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+                          cudaStream_t stream) {
+  if (in.games <= 0) return;
+  switch (geo.path) {
+    case Path::quad_team:
+      in.float32 ? dev::launch<4, float>(geo, p, in, out, stream) : dev::launch<4, double>(geo, p, in, out, stream);
+      break;
+    case Path::warp_team:
+      in.float32 ? dev::launch<32, float>(geo, p, in, out, stream) : dev::launch<32, double>(geo, p, in, out, stream);
+      break;
+    case Path::block_team:
+      in.float32 ? dev::launch<0, float>(geo, p, in, out, stream) : dev::launch<0, double>(geo, p, in, out, stream);
+      break;
+    default:
+      throw error("launch_team_evaluate: not a team path");
+  }
+}
+
+}  // namespace cuda
+}  // namespace dgeval

@@ -1,0 +1,886 @@
+// The tiled path: games too large to stage whole in shared memory (mid-size games with many
+// outcomes, one huge game, games past 2^31 outcomes). All outcome indices are 64-bit.
+//
+// Mapping: `games_per_pass` games at a time (sized so a pass's input stays in L2 where it fits);
+// each pass kernel runs on a (blocks_per_game, games_per_pass) grid; block b of a game walks the
+// tiles [b·tiles_per_block, (b+1)·tiles_per_block) in order, stages each tile of `tile` outcomes
+// (the utility vectors it needs) in shared memory, reduces the tile with the whole block, and
+// folds the result into block accumulators (compensated sums). It writes one partial per block;
+// a combine kernel (one block per game) folds the partials in block order, so results do not
+// depend on scheduling. Passes (reads of the input in brackets, n players, 2n vectors):
+//   stats    [2n]  per-vector sum/min/max, welfare extrema        → shift (and m for MAX)
+//   sumsq    [2n]  EPIC only: centred sums of squares              → m
+//   align    [2n]  IA and CA distances per player, distance matrix → IA, CA
+//   fibers   [n]   per player with k_i ≥ 2: min and max of u_i over each context s_{-i}
+//                  (thread per context, the k_i actions optionally split into segments)
+//   mask     [n]   ε-Nash test per outcome against the fibers: counts, worst/best NE, NE bitmask,
+//                  sums over the NE / ε-NE set for the uniform strategies (+[n] principals then)
+//   strategy [2n]  played set, correlated or product strategies (only those strategies)
+//   finish         one thread per game: every result column (device_common.cuh finish_game)
+// Shared memory of a pass block: tile · (2n·sizeof(T) + 1) + block accumulators
+// (host/cuda_plan.hpp tiled_geometry).
+#include "../host/cuda_check.hpp"
+#include "device_common.cuh"
+
+namespace dgeval {
+namespace cuda {
+namespace dev {
+namespace {
+
+constexpr int kThreads = 256;  // TiledGeometry::threads
+
+struct PassArgs {
+  EvalParams p;
+  DeviceInput in;
+  DeviceOutputs out;
+  TiledScratch sc;
+  i64 first_game;  ///< chunk-local index of the pass's game 0
+  i64 tile, tiles, tiles_per_block, blocks_per_game;
+  int partial_width;
+  i64 fiber_values_per_game;
+  i64 fiber_offset[kMaxPlayers];
+  i64 fiber_contexts[kMaxPlayers];
+};
+
+/// Compensated accumulator stored as two doubles (sum, compensation) in shared memory.
+__device__ __forceinline__ void comp_add(double* acc, double x) {
+  detail::CompensatedSum c;
+  c.sum = acc[0];
+  c.c = acc[1];
+  c.add(x);
+  acc[0] = c.sum;
+  acc[1] = c.c;
+}
+__device__ __forceinline__ double comp_value(const double* acc) { return acc[0] + acc[1]; }
+
+template <class T>
+__device__ __forceinline__ const T* side_ptr(const PassArgs& a, i64 g, bool agents) {
+  const i64 per_game = static_cast<i64>(a.p.n) * a.p.N;
+  return static_cast<const T*>(agents ? a.in.agents : a.in.principals) + g * per_game;
+}
+
+/// The block's game (chunk-local), its slot in the pass, and its tile range. Returns false when
+/// the game is non-finite (known after the stats pass): the block then has nothing to do.
+struct BlockWork {
+  i64 slot, game, t_begin, t_end;
+};
+__device__ __forceinline__ BlockWork block_work(const PassArgs& a) {
+  BlockWork w;
+  w.slot = blockIdx.y;
+  w.game = a.first_game + w.slot;
+  w.t_begin = static_cast<i64>(blockIdx.x) * a.tiles_per_block;
+  w.t_end = w.t_begin + a.tiles_per_block < a.tiles ? w.t_begin + a.tiles_per_block : a.tiles;
+  return w;
+}
+
+/// Stages vectors [v0, v0 + count) of the tile starting at t0 (len outcomes) into tile[v][L].
+/// Vectors v < n come from the agents, v >= n from the principals.
+template <class T>
+__device__ void stage_tile(const PassArgs& a, i64 g, int v0, int count, i64 t0, int len, T* tile) {
+  const int n = a.p.n;
+  const i64 N = a.p.N;
+  const int L = static_cast<int>(a.tile);
+  for (int v = v0; v < v0 + count; ++v) {
+    const T* src = side_ptr<T>(a, g, v < n) + static_cast<i64>(v < n ? v : v - n) * N + t0;
+    T* dst = tile + static_cast<i64>(v) * L;
+    for (int j = threadIdx.x; j < len; j += blockDim.x) dst[j] = src[j];
+  }
+}
+
+/// Staged tile accessor: vector v at outcome t0 + j is tile[v·L + j].
+template <class T>
+struct TileAt {
+  const T* tile;
+  int L;
+  __device__ double operator()(int v, int j) const { return static_cast<double>(tile[v * L + j]); }
+};
+
+/// Global-memory accessor of a whole game (finish step).
+template <class T>
+struct GlobalAt {
+  const T* agents;
+  const T* principals;
+  int n;
+  i64 N;
+  __device__ double operator()(int v, i64 s) const {
+    return static_cast<double>(v < n ? agents[v * N + s] : principals[(v - n) * N + s]);
+  }
+};
+
+__device__ __forceinline__ double* block_partial(const PassArgs& a, const BlockWork& w) {
+  return a.sc.partials + (w.slot * a.blocks_per_game + blockIdx.x) * a.partial_width;
+}
+
+// ---------------------------------------------------------------------------------------------
+// stats: per-vector sum/min/max and welfare extrema.
+// Partial: [3v] sum, [3v+1] min, [3v+2] max for v < 2n; then w_max, w_min, wh_max, wh_min (2 each).
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  const BlockTeam team{scratch};
+  const BlockWork w = block_work(a);
+  const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
+  T* tile = reinterpret_cast<T*>(smem);
+  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
+  // acc: [4v] sum, [4v+1] compensation, [4v+2] min, [4v+3] max; then 4 ArgExt (8 doubles).
+  WelfareExt* wacc = reinterpret_cast<WelfareExt*>(acc + 4 * nv);
+  if (threadIdx.x == 0) {
+    for (int v = 0; v < nv; ++v) {
+      acc[4 * v] = acc[4 * v + 1] = 0.0;
+      acc[4 * v + 2] = inf();
+      acc[4 * v + 3] = -inf();
+    }
+    *wacc = welfare_empty();
+  }
+  const TileAt<T> at{tile, L};
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, nv, t0, len, tile);
+    __syncthreads();
+    for (int v = 0; v < nv; ++v) {
+      Stats st = stats_empty();
+      for (int j = threadIdx.x; j < len; j += blockDim.x) stats_add(st, at(v, j));
+      st = team.reduce(st, StatsOp());
+      if (threadIdx.x == 0) {
+        comp_add(acc + 4 * v, st.sum);
+        acc[4 * v + 2] = st.lo < acc[4 * v + 2] ? st.lo : acc[4 * v + 2];
+        acc[4 * v + 3] = st.hi > acc[4 * v + 3] ? st.hi : acc[4 * v + 3];
+      }
+    }
+    WelfareExt we = welfare_empty();
+    for (int j = threadIdx.x; j < len; j += blockDim.x) {
+      const i64 s = t0 + j;
+      const double wa = welfare_at(a.p, at, 0, j), wp = welfare_at(a.p, at, n, j);
+      we.w_max = arg_max(we.w_max, ArgExt{wa, s});
+      we.w_min = arg_min(we.w_min, ArgExt{wa, s});
+      we.wh_max = arg_max(we.wh_max, ArgExt{wp, s});
+      we.wh_min = arg_min(we.wh_min, ArgExt{wp, s});
+    }
+    we = team.reduce(we, WelfareOp());
+    if (threadIdx.x == 0) *wacc = WelfareOp()(*wacc, we);
+  }
+  if (threadIdx.x == 0) {
+    double* out = block_partial(a, w);
+    for (int v = 0; v < nv; ++v) {
+      out[3 * v] = comp_value(acc + 4 * v);
+      out[3 * v + 1] = acc[4 * v + 2];
+      out[3 * v + 2] = acc[4 * v + 3];
+    }
+    store_arg(out + 6 * n, wacc->w_max);
+    store_arg(out + 6 * n + 2, wacc->w_min);
+    store_arg(out + 6 * n + 4, wacc->wh_max);
+    store_arg(out + 6 * n + 6, wacc->wh_min);
+  }
+}
+
+/// One block (64 threads) per game: thread v folds vector v's partials in block order.
+__global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
+  const int n = a.p.n, nv = 2 * n;
+  const i64 slot = blockIdx.x;
+  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+  const int v = threadIdx.x;
+  bool nonfinite = false;
+  if (v < nv) {
+    detail::CompensatedSum cs;
+    double lo = inf(), hi = -inf();
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      const double* q = part + b * a.partial_width + 3 * v;
+      if (!finite(q[0])) nonfinite = true;
+      cs.add(q[0]);
+      lo = q[1] < lo ? q[1] : lo;
+      hi = q[2] > hi ? q[2] : hi;
+    }
+    const double sum = cs.value();
+    if (!finite(sum)) nonfinite = true;
+    A.lo[v] = lo;
+    A.hi[v] = hi;
+    A.shift[v] = detail::shift_of(a.p.standardisation, sum, a.p.N, lo, hi);
+    A.mag[v] = detail::magnitude_of(a.p.standardisation, 0.0, lo, hi);  // EPIC: replaced by sumsq
+  }
+  nonfinite = __syncthreads_or(nonfinite) != 0;
+  if (threadIdx.x == 0) {
+    GameSummary S = summary_empty();
+    S.nonfinite = nonfinite ? 1 : 0;
+    WelfareExt we = welfare_empty();
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      const double* q = part + b * a.partial_width + 6 * n;
+      we = WelfareOp()(we, WelfareExt{load_arg(q), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+    }
+    S.w_max = we.w_max;
+    S.w_min = we.w_min;
+    S.wh_max = we.wh_max;
+    S.wh_min = we.wh_min;
+    a.sc.summaries[slot] = S;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sumsq (EPIC): Σ (y − c)² per vector. Partial: [v] for v < 2n.
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_sumsq_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  const BlockTeam team{scratch};
+  const BlockWork w = block_work(a);
+  if (a.sc.summaries[w.slot].nonfinite) return;
+  const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
+  T* tile = reinterpret_cast<T*>(smem);
+  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
+  const GameArrays A = GameArrays::at(a.sc.arrays + w.slot * state_doubles(n), n);
+  if (threadIdx.x == 0) {
+    for (int v = 0; v < 2 * nv; ++v) acc[v] = 0.0;
+  }
+  const TileAt<T> at{tile, L};
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, nv, t0, len, tile);
+    __syncthreads();
+    for (int v = 0; v < nv; ++v) {
+      const double c = A.shift[v];
+      double s2 = 0.0;
+      for (int j = threadIdx.x; j < len; j += blockDim.x) {
+        const double d = at(v, j) - c;
+        s2 += d * d;
+      }
+      s2 = team.reduce(s2, PlusOp());
+      if (threadIdx.x == 0) comp_add(acc + 2 * v, s2);
+    }
+  }
+  if (threadIdx.x == 0) {
+    double* out = block_partial(a, w);
+    for (int v = 0; v < nv; ++v) out[v] = comp_value(acc + 2 * v);
+  }
+}
+
+__global__ void __launch_bounds__(64) tiled_sumsq_combine_kernel(PassArgs a) {
+  const int n = a.p.n, nv = 2 * n;
+  const i64 slot = blockIdx.x;
+  if (a.sc.summaries[slot].nonfinite) return;
+  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+  const int v = threadIdx.x;
+  if (v < nv) {
+    detail::CompensatedSum cs;
+    for (i64 b = 0; b < a.blocks_per_game; ++b) cs.add(part[b * a.partial_width + v]);
+    A.mag[v] = detail::magnitude_of(a.p.standardisation, cs.value(), A.lo[v], A.hi[v]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// align: per player the IA, CA(agents), CA(principals) norm accumulators, then the distance-matrix
+// pairs (x < y in row order). Partial: [3i], [3i+1], [3i+2] for i < n; [3n + q] for pair q.
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  const BlockTeam team{scratch};
+  const BlockWork w = block_work(a);
+  if (a.sc.summaries[w.slot].nonfinite) return;
+  const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
+  const bool l2 = a.p.constants.l2;
+  const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
+  T* tile = reinterpret_cast<T*>(smem);
+  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
+  const GameArrays A = GameArrays::at(a.sc.arrays + w.slot * state_doubles(n), n);
+  if (threadIdx.x == 0) {
+    for (int q = 0; q < 2 * items; ++q) acc[q] = 0.0;
+  }
+  double weight_a = 0.0, weight_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    weight_a += A.mag[i];
+    weight_p += A.mag[n + i];
+  }
+  const TileAt<T> at{tile, L};
+  auto nu = [&](int v, int j) { return detail::standardised(at(v, j), A.shift[v], A.mag[v]); };
+  auto fold = [&](int q, double x) {  // thread 0 only
+    if (l2) {
+      comp_add(acc + 2 * q, x);
+    } else {
+      acc[2 * q] = detail::combine_norm(acc[2 * q], x, false);
+    }
+  };
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, nv, t0, len, tile);
+    __syncthreads();
+    for (int i = 0; i < n; ++i) {
+      Acc3 x{0.0, 0.0, 0.0};
+      for (int j = threadIdx.x; j < len; j += blockDim.x) {
+        double mu_a = 0.0, mu_p = 0.0;
+        for (int m = 0; m < n; ++m) {
+          mu_a += A.mag[m] * nu(m, j);
+          mu_p += A.mag[n + m] * nu(n + m, j);
+        }
+        mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
+        mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
+        const double u = nu(i, j), uh = nu(n + i, j);
+        x.a = detail::accumulate_norm(x.a, u - uh, l2);
+        x.b = detail::accumulate_norm(x.b, u - mu_a, l2);
+        x.c = detail::accumulate_norm(x.c, uh - mu_p, l2);
+      }
+      x = team.reduce(x, NormOp3{l2});
+      if (threadIdx.x == 0) {
+        fold(3 * i, x.a);
+        fold(3 * i + 1, x.b);
+        fold(3 * i + 2, x.c);
+      }
+    }
+    if (a.p.distance_matrix) {
+      int q = 3 * n;
+      for (int x = 0; x < nv; ++x) {
+        for (int y = x + 1; y < nv; ++y, ++q) {
+          double d = 0.0;
+          for (int j = threadIdx.x; j < len; j += blockDim.x) d = detail::accumulate_norm(d, nu(x, j) - nu(y, j), l2);
+          d = team.reduce(d, NormOp1{l2});
+          if (threadIdx.x == 0) fold(q, d);
+        }
+      }
+    }
+  }
+  if (threadIdx.x == 0) {
+    double* out = block_partial(a, w);
+    for (int q = 0; q < items; ++q) out[q] = l2 ? comp_value(acc + 2 * q) : acc[2 * q];
+  }
+}
+
+/// One block per game: thread q folds item q's partials; thread 0 finishes IA and CA in player order.
+__global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  const int n = a.p.n, nv = 2 * n;
+  const i64 slot = blockIdx.x;
+  const i64 g = a.first_game + slot;
+  if (a.sc.summaries[slot].nonfinite) return;
+  const bool l2 = a.p.constants.l2;
+  const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
+  double* norms = reinterpret_cast<double*>(smem);  // [items]
+  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  for (int q = threadIdx.x; q < items; q += blockDim.x) {
+    double r;
+    if (l2) {
+      detail::CompensatedSum cs;
+      for (i64 b = 0; b < a.blocks_per_game; ++b) cs.add(part[b * a.partial_width + q]);
+      r = cs.value();
+    } else {
+      r = 0.0;
+      for (i64 b = 0; b < a.blocks_per_game; ++b) r = detail::combine_norm(r, part[b * a.partial_width + q], false);
+    }
+    norms[q] = detail::finish_norm(r, l2);
+  }
+  __syncthreads();
+  if (a.p.distance_matrix) {
+    double* dm = a.out.distance_matrix + g * nv * nv;
+    for (int x = threadIdx.x; x < nv; x += blockDim.x) {
+      dm[x * nv + x] = 0.0;
+      // pair (x, y), y > x, has index 3n + x·nv − x(x+1)/2 + (y − x − 1)
+      const int row = 3 * n + x * nv - x * (x + 1) / 2;
+      for (int y = x + 1; y < nv; ++y) {
+        const double d = detail::distance_from_norm(norms[row + (y - x - 1)], a.p.constants);
+        dm[x * nv + y] = d;
+        dm[y * nv + x] = d;
+      }
+    }
+  }
+  if (threadIdx.x == 0) {
+    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+    double ca_num_a = 0.0, ca_num_p = 0.0, weight_a = 0.0, weight_p = 0.0;
+    for (int i = 0; i < n; ++i) {
+      A.ia[i] = detail::ia_from_distance(detail::distance_from_norm(norms[3 * i], a.p.constants));
+      ca_num_a += A.mag[i] * norms[3 * i + 1];
+      ca_num_p += A.mag[n + i] * norms[3 * i + 2];
+      weight_a += A.mag[i];
+      weight_p += A.mag[n + i];
+    }
+    GameSummary& S = a.sc.summaries[slot];
+    S.ca_agents = detail::ca_from_sums(ca_num_a, weight_a);
+    S.ca_principals = detail::ca_from_sums(ca_num_p, weight_p);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fibers: for player i, context c = (outer, inner) with outer = c / stride_i and
+// inner = c % stride_i; its outcomes are outer·stride_i·k_i + a·stride_i + inner, a < k_i.
+// Consecutive threads take consecutive contexts, so reads are coalesced when stride_i > 1.
+// Grid: (context blocks, segments, games). Segment j covers actions [j·len, (j+1)·len).
+// Output: with one segment, fibers[slot][off_i + c] = min, [off_i + C_i + c] = max; otherwise
+// segments[(slot·S + j)·2·C_i + c] and [... + C_i + c], folded by tiled_fiber_combine_kernel.
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int player, int segments) {
+  const i64 C = a.fiber_contexts[player];
+  const i64 k = a.p.k[player], stride = a.p.stride[player];
+  const i64 slot = blockIdx.z;
+  const T* u = side_ptr<T>(a, a.first_game + slot, true) + static_cast<i64>(player) * a.p.N;
+  const i64 seg_len = (k + segments - 1) / segments;
+  const i64 a0 = static_cast<i64>(blockIdx.y) * seg_len;
+  const i64 a1 = a0 + seg_len < k ? a0 + seg_len : k;
+  T* lo_out;
+  T* hi_out;
+  if (segments == 1) {
+    lo_out = static_cast<T*>(a.sc.fibers) + slot * a.fiber_values_per_game + a.fiber_offset[player];
+  } else {
+    lo_out = static_cast<T*>(a.sc.segments) + (slot * segments + blockIdx.y) * 2 * C;
+  }
+  hi_out = lo_out + C;
+  for (i64 c = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; c < C;
+       c += static_cast<i64>(gridDim.x) * blockDim.x) {
+    const i64 outer = c / stride, inner = c - outer * stride;
+    const T* f = u + outer * stride * k + inner;
+    T lo = f[a0 * stride], hi = lo;
+    for (i64 x = a0 + 1; x < a1; ++x) {
+      const T y = f[x * stride];
+      lo = y < lo ? y : lo;
+      hi = y > hi ? y : hi;
+    }
+    lo_out[c] = lo;
+    hi_out[c] = hi;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_fiber_combine_kernel(PassArgs a, int player, int segments) {
+  const i64 C = a.fiber_contexts[player];
+  const i64 slot = blockIdx.y;
+  const T* seg = static_cast<const T*>(a.sc.segments) + slot * segments * 2 * C;
+  T* lo_out = static_cast<T*>(a.sc.fibers) + slot * a.fiber_values_per_game + a.fiber_offset[player];
+  T* hi_out = lo_out + C;
+  for (i64 c = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; c < C;
+       c += static_cast<i64>(gridDim.x) * blockDim.x) {
+    T lo = seg[c], hi = seg[C + c];
+    for (int j = 1; j < segments; ++j) {
+      const T l = seg[static_cast<i64>(j) * 2 * C + c], h = seg[static_cast<i64>(j) * 2 * C + C + c];
+      lo = l < lo ? l : lo;
+      hi = h > hi ? h : hi;
+    }
+    lo_out[c] = lo;
+    hi_out[c] = hi;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mask: the ε-Nash test of every outcome against the fibers.
+// Partial: [0] NE count, [1] ε-NE count (int64 bits), [2..7] worst NE, best NE, worst ε-NE,
+// [8 + 2i], [9 + 2i]: Σ u_i, Σ û_i over the NE set (uniform-ne) or the ε-NE set (uniform-eps-ne).
+
+/// Context of outcome s for player i (index into the player's fiber arrays).
+template <class I>
+__device__ __forceinline__ I context_of(I s, I stride, I k) {
+  const I block = stride * k;
+  const I outer = s / block;
+  return outer * stride + (s - outer * block) % stride;
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  const BlockTeam team{scratch};
+  const BlockWork w = block_work(a);
+  if (a.sc.summaries[w.slot].nonfinite) return;
+  const EvalParams& p = a.p;
+  const int n = p.n, nv = 2 * n, L = static_cast<int>(a.tile);
+  const bool uniform = p.strategy == StrategyKind::uniform_ne || p.strategy == StrategyKind::uniform_eps_ne;
+  const unsigned want = p.strategy == StrategyKind::uniform_ne ? 1u : 2u;
+  T* tile = reinterpret_cast<T*>(smem);
+  unsigned char* mask = smem + static_cast<size_t>(nv) * L * sizeof(T);
+  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)) +
+                                          round_up_dev(static_cast<size_t>(L)));
+  // acc: NeExt (8 doubles) then compensated sums [2i], [2i+1] pairs for u and û (4 doubles each).
+  NeExt* eacc = reinterpret_cast<NeExt*>(acc);
+  double* sums = acc + 8;
+  if (threadIdx.x == 0) {
+    *eacc = ne_empty();
+    for (int q = 0; q < 4 * n; ++q) sums[q] = 0.0;
+  }
+  const T* fib = static_cast<const T*>(a.sc.fibers) + w.slot * a.fiber_values_per_game;
+  const bool narrow = p.N <= 0xffffffffLL;
+  const TileAt<T> at{tile, L};
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, uniform ? nv : n, t0, len, tile);
+    __syncthreads();
+    NeExt e = ne_empty();
+    for (int j = threadIdx.x; j < len; j += blockDim.x) {
+      const i64 s = t0 + j;
+      unsigned m = 3u;
+      for (int i = 0; i < n && m != 0u; ++i) {
+        if (a.fiber_offset[i] < 0) continue;  // k_i = 1 always passes
+        const i64 c = narrow ? static_cast<i64>(context_of<unsigned>(static_cast<unsigned>(s),
+                                                                     static_cast<unsigned>(p.stride[i]),
+                                                                     static_cast<unsigned>(p.k[i])))
+                             : context_of<i64>(s, p.stride[i], p.k[i]);
+        const T* f = fib + a.fiber_offset[i];
+        m &= ne_bits_for(p, i, at(i, j), static_cast<double>(f[c]), static_cast<double>(f[a.fiber_contexts[i] + c]));
+      }
+      mask[j] = static_cast<unsigned char>(m);
+      if (m != 0u) {
+        const double wa = welfare_at(p, at, 0, j);
+        if (m & 1u) {
+          ++e.ne;
+          e.worst_ne = arg_min(e.worst_ne, ArgExt{wa, s});
+          e.best_ne = arg_max(e.best_ne, ArgExt{wa, s});
+        }
+        if (m & 2u) {
+          ++e.eps;
+          e.worst_eps = arg_min(e.worst_eps, ArgExt{wa, s});
+        }
+      }
+    }
+    e = team.reduce(e, NeOp());  // ends with __syncthreads: the tile's mask is complete
+    if (threadIdx.x == 0) *eacc = NeOp()(*eacc, e);
+    if (p.list_equilibria) {
+      std::uint32_t* bits = a.out.ne_bits + w.game * a.out.ne_words + t0 / 32;  // t0 is a multiple of 32
+      const int words = (len + 31) / 32;
+      for (int wd = threadIdx.x; wd < words; wd += blockDim.x) {
+        std::uint32_t word = 0u;
+        for (int b = 0; b < 32; ++b) {
+          const int j = wd * 32 + b;
+          if (j < len && (mask[j] & 1u)) word |= 1u << b;
+        }
+        bits[wd] = word;
+      }
+    }
+    if (uniform) {
+      for (int i = 0; i < n; ++i) {
+        Acc2 x{0.0, 0.0};
+        for (int j = threadIdx.x; j < len; j += blockDim.x) {
+          if (mask[j] & want) {
+            x.a += at(i, j);
+            x.b += at(n + i, j);
+          }
+        }
+        x = team.reduce(x, Plus2Op());
+        if (threadIdx.x == 0) {
+          comp_add(sums + 4 * i, x.a);
+          comp_add(sums + 4 * i + 2, x.b);
+        }
+      }
+    }
+  }
+  if (threadIdx.x == 0) {
+    double* out = block_partial(a, w);
+    out[0] = int_bits(eacc->ne);
+    out[1] = int_bits(eacc->eps);
+    store_arg(out + 2, eacc->worst_ne);
+    store_arg(out + 4, eacc->best_ne);
+    store_arg(out + 6, eacc->worst_eps);
+    for (int i = 0; i < n; ++i) {
+      out[8 + 2 * i] = comp_value(sums + 4 * i);
+      out[9 + 2 * i] = comp_value(sums + 4 * i + 2);
+    }
+  }
+}
+
+__global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
+  const int n = a.p.n;
+  const i64 slot = blockIdx.x;
+  GameSummary& S = a.sc.summaries[slot];
+  if (S.nonfinite) return;
+  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  __shared__ i64 count_sh;
+  if (threadIdx.x == 0) {
+    NeExt e = ne_empty();
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      const double* q = part + b * a.partial_width;
+      e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+    }
+    S.ne = e.ne;
+    S.eps = e.eps;
+    S.worst_ne = e.worst_ne;
+    S.best_ne = e.best_ne;
+    S.worst_eps = e.worst_eps;
+    const StrategyKind kind = a.p.strategy;
+    if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
+      count_sh = kind == StrategyKind::uniform_ne ? e.ne : e.eps;
+      S.strategy_defined = count_sh > 0;
+    } else {
+      count_sh = 0;
+      if (kind == StrategyKind::played) S.strategy_defined = e.ne > 0 && e.eps > 0;
+      if (kind == StrategyKind::correlated || kind == StrategyKind::product) S.strategy_defined = 1;
+    }
+  }
+  __syncthreads();
+  const i64 count = count_sh;
+  const int i = threadIdx.x;
+  if (count > 0 && i < n) {
+    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+    detail::CompensatedSum su, suh;
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      su.add(part[b * a.partial_width + 8 + 2 * i]);
+      suh.add(part[b * a.partial_width + 9 + 2 * i]);
+    }
+    A.eu[i] = su.value() / static_cast<double>(count);
+    A.euh[i] = suh.value() / static_cast<double>(count);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// strategy: the played set (count, closest outcome outside the window, sums over the set) or the
+// expectations of a correlated / product strategy.
+// Partial: [0] count (int64 bits), [1..2] closest, [3 + 2i], [4 + 2i]: Σ u_i, Σ û_i (σ-weighted).
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  const BlockTeam team{scratch};
+  const BlockWork w = block_work(a);
+  const GameSummary S = a.sc.summaries[w.slot];
+  if (S.nonfinite || !S.strategy_defined) return;
+  const EvalParams& p = a.p;
+  const int n = p.n, nv = 2 * n, L = static_cast<int>(a.tile);
+  const bool played = p.strategy == StrategyKind::played;
+  T* tile = reinterpret_cast<T*>(smem);
+  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
+  PlayedExt* pacc = reinterpret_cast<PlayedExt*>(acc);  // 3 doubles, padded to 4
+  double* sums = acc + 4;
+  if (threadIdx.x == 0) {
+    *pacc = PlayedExt{0, arg_empty()};
+    for (int q = 0; q < 4 * n; ++q) sums[q] = 0.0;
+  }
+  double lo = 0.0, hi = 0.0;
+  if (played) detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
+  const double tol = p.played_tolerance, mid = (lo + hi) / 2;
+  const TileAt<T> at{tile, L};
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, nv, t0, len, tile);
+    __syncthreads();
+    if (played) {
+      PlayedExt pe{0, arg_empty()};
+      for (int j = threadIdx.x; j < len; j += blockDim.x) {
+        const double wa = welfare_at(p, at, 0, j);
+        if (lo - tol < wa && wa < hi + tol) {
+          ++pe.count;
+        } else {
+          pe.closest = arg_min(pe.closest, ArgExt{fabs(wa - mid), t0 + j});
+        }
+      }
+      pe = team.reduce(pe, PlayedOp());
+      if (threadIdx.x == 0) *pacc = PlayedOp()(*pacc, pe);
+    }
+    for (int i = 0; i < n; ++i) {
+      Acc2 x{0.0, 0.0};
+      for (int j = threadIdx.x; j < len; j += blockDim.x) {
+        if (played) {
+          const double wa = welfare_at(p, at, 0, j);
+          if (lo - tol < wa && wa < hi + tol) {
+            x.a += at(i, j);
+            x.b += at(n + i, j);
+          }
+        } else {
+          const double sigma = strategy_weight(p, w.game, t0 + j);
+          if (sigma == 0.0) continue;
+          x.a += sigma * at(i, j);
+          x.b += sigma * at(n + i, j);
+        }
+      }
+      x = team.reduce(x, Plus2Op());
+      if (threadIdx.x == 0) {
+        comp_add(sums + 4 * i, x.a);
+        comp_add(sums + 4 * i + 2, x.b);
+      }
+    }
+  }
+  if (threadIdx.x == 0) {
+    double* out = block_partial(a, w);
+    out[0] = int_bits(pacc->count);
+    store_arg(out + 1, pacc->closest);
+    for (int i = 0; i < n; ++i) {
+      out[3 + 2 * i] = comp_value(sums + 4 * i);
+      out[4 + 2 * i] = comp_value(sums + 4 * i + 2);
+    }
+  }
+}
+
+__global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) {
+  const int n = a.p.n;
+  const i64 slot = blockIdx.x;
+  GameSummary& S = a.sc.summaries[slot];
+  if (S.nonfinite || !S.strategy_defined) return;
+  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const bool played = a.p.strategy == StrategyKind::played;
+  __shared__ i64 count_sh;
+  if (threadIdx.x == 0) {
+    PlayedExt pe{0, arg_empty()};
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      const double* q = part + b * a.partial_width;
+      pe = PlayedOp()(pe, PlayedExt{bits_int(q[0]), load_arg(q + 1)});
+    }
+    if (played) {
+      S.played_count = pe.count;
+      S.closest = pe.closest;
+    }
+    count_sh = played ? pe.count : 1;
+  }
+  __syncthreads();
+  const i64 count = count_sh;
+  const int i = threadIdx.x;
+  if (count > 0 && i < n) {
+    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+    detail::CompensatedSum su, suh;
+    for (i64 b = 0; b < a.blocks_per_game; ++b) {
+      su.add(part[b * a.partial_width + 3 + 2 * i]);
+      suh.add(part[b * a.partial_width + 4 + 2 * i]);
+    }
+    A.eu[i] = played ? su.value() / static_cast<double>(count) : su.value();
+    A.euh[i] = played ? suh.value() / static_cast<double>(count) : suh.value();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// finish: one thread per game of the pass.
+
+template <class T>
+__global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games) {
+  const int slot = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (slot >= games) return;
+  const i64 g = a.first_game + slot;
+  const GameSummary S = a.sc.summaries[slot];
+  if (S.nonfinite) {
+    write_nonfinite_game(a.p, a.out, g);
+    return;
+  }
+  const GameArrays A = GameArrays::at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
+  const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
+  finish_game(a.p, a.out, g, S, A, at);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(geo.blocks_per_game), static_cast<unsigned>(games));
+  const size_t shared = geo.shared_bytes;
+  const bool epic = a.p.standardisation == Standardisation::epic;
+  const int n = a.p.n;
+
+  tiled_stats_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  tiled_stats_combine_kernel<<<games, 64, 0, stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  if (epic) {
+    tiled_sumsq_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+    tiled_sumsq_combine_kernel<<<games, 64, 0, stream>>>(a);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+  }
+  tiled_align_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  const int items = 3 * n + (a.p.distance_matrix ? distance_pairs(n) : 0);
+  tiled_align_combine_kernel<<<games, kThreads, static_cast<size_t>(items) * sizeof(double), stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  for (int i = 0; i < n; ++i) {
+    if (geo.fiber_offset[i] < 0) continue;
+    const int segments = geo.fiber_segments[i];
+    const i64 C = geo.fiber_contexts[i];
+    const i64 blocks = (C + kThreads - 1) / kThreads;
+    const unsigned gx = static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16);
+    tiled_fiber_kernel<T><<<dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)), kThreads, 0, stream>>>(
+        a, i, segments);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+    if (segments > 1) {
+      tiled_fiber_combine_kernel<T><<<dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream>>>(a, i, segments);
+      DGEVAL_CUDA_CHECK_LAUNCH();
+    }
+  }
+  tiled_mask_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  tiled_mask_combine_kernel<<<games, 64, 0, stream>>>(a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+  const StrategyKind kind = a.p.strategy;
+  if (kind == StrategyKind::played || kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    tiled_strategy_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+    tiled_strategy_combine_kernel<<<games, 64, 0, stream>>>(a);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+  }
+  tiled_finish_kernel<T><<<(games + 63) / 64, 64, 0, stream>>>(a, games);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void launch_all(const TiledGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+                const TiledScratch& sc, cudaStream_t stream) {
+  PassArgs a;
+  a.p = p;
+  a.in = in;
+  a.out = out;
+  a.sc = sc;
+  a.tile = geo.tile;
+  a.tiles = geo.tiles;
+  a.tiles_per_block = geo.tiles_per_block;
+  a.blocks_per_game = geo.blocks_per_game;
+  a.partial_width = geo.partial_width;
+  a.fiber_values_per_game = geo.fiber_values_per_game;
+  for (int i = 0; i < kMaxPlayers; ++i) {
+    a.fiber_offset[i] = i < p.n ? geo.fiber_offset[i] : -1;
+    a.fiber_contexts[i] = i < p.n ? geo.fiber_contexts[i] : 0;
+  }
+  for (i64 g0 = 0; g0 < in.games; g0 += geo.games_per_pass) {
+    const i64 games = in.games - g0 < geo.games_per_pass ? in.games - g0 : geo.games_per_pass;
+    a.first_game = g0;
+    launch_pass<T>(geo, a, static_cast<int>(games), stream);
+  }
+}
+
+template <class T>
+cudaError_t raise_limits(int bytes) {
+  const void* kernels[] = {reinterpret_cast<const void*>(tiled_stats_kernel<T>),
+                           reinterpret_cast<const void*>(tiled_sumsq_kernel<T>),
+                           reinterpret_cast<const void*>(tiled_align_kernel<T>),
+                           reinterpret_cast<const void*>(tiled_mask_kernel<T>),
+                           reinterpret_cast<const void*>(tiled_strategy_kernel<T>),
+                           reinterpret_cast<const void*>(tiled_align_combine_kernel)};
+  for (const void* k : kernels) {
+    cudaFuncAttributes attr;
+    cudaError_t e = cudaFuncGetAttributes(&attr, k);
+    if (e != cudaSuccess) return e;
+    e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes - static_cast<int>(attr.sharedSizeBytes));
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes) {
+  cudaError_t e = raise_limits<float>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_limits<double>(max_dynamic_shared_bytes);
+  return e;
+}
+
+}  // namespace dev
+
+cudaError_t prepare_kernels(int max_dynamic_shared_bytes) {
+  cudaError_t e = dev::prepare_team_kernels(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = dev::prepare_tiled_kernels(max_dynamic_shared_bytes);
+  return e;
+}
+
+void launch_tiled_evaluate(const TiledGeometry& geo, const EvalParams& p, const DeviceInput& in,
+                           const DeviceOutputs& out, const TiledScratch& sc, cudaStream_t stream) {
+  if (in.games <= 0) return;
+  if (in.float32) {
+    dev::launch_all<float>(geo, p, in, out, sc, stream);
+  } else {
+    dev::launch_all<double>(geo, p, in, out, sc, stream);
+  }
+}
+
+}  // namespace cuda
+}  // namespace dgeval

@@ -1,0 +1,508 @@
+// The CUDA backend against the CPU reference backend, on fresh random games at awkward sizes,
+// with every strategy and option, every kernel path forced at small sizes (quad, warp and block
+// teams; the tiled path with tiny tiles and several blocks per game), streaming through chunks,
+// ties, nearly aligned utilities, non-finite input, and (with DGEVAL_TEST_HUGE=1) a game past
+// 2^31 outcomes. Device outputs and scratch are poisoned (0x5A bytes) before every run, so a
+// column the kernels forget to write cannot pass. Reals compare with dgeval::tolerances; counts,
+// flags and equilibrium lists exactly. Payoffs sit on a grid (k/64) where equilibria matter.
+//
+// Without a usable device every GPU test skips; with DGEVAL_REQUIRE_GPU=1 they fail instead.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dgeval/dgeval.hpp"
+#include "dgeval/detail/random.hpp"
+#include "dgeval/tolerances.hpp"
+#include "test_util.hpp"
+#if DGEVAL_HAVE_CUDA
+#include "../host/cuda_backend.hpp"
+#endif
+
+namespace dgeval {
+namespace {
+
+constexpr int kTiledPath = 3;  // cuda::Path::tiled
+
+bool require_gpu() {
+  const char* e = std::getenv("DGEVAL_REQUIRE_GPU");
+  return e && std::string(e) == "1";
+}
+
+bool gpu_usable(std::string* why) {
+#if DGEVAL_HAVE_CUDA
+  return cuda_available(why);
+#else
+  *why = "dgeval was built without CUDA";
+  return false;
+#endif
+}
+
+#define DGEVAL_NEED_GPU()                                                  \
+  do {                                                                     \
+    std::string why_;                                                      \
+    if (!gpu_usable(&why_)) {                                              \
+      if (require_gpu()) {                                                 \
+        FAIL() << "DGEVAL_REQUIRE_GPU=1 but no usable GPU: " << why_;      \
+      } else {                                                             \
+        GTEST_SKIP() << "no usable GPU: " << why_;                         \
+      }                                                                    \
+    }                                                                      \
+  } while (0)
+
+/// Largest |utility| of a batch (the scale of welfare-valued results).
+double utility_scale(const BatchView& b) {
+  double m = 1.0;
+  const std::int64_t total = b.games * b.values_per_game();
+  for (const void* side : {b.agents, b.principals}) {
+    for (std::int64_t j = 0; j < total; ++j) {
+      const double y = b.dtype == DType::float32 ? static_cast<const float*>(side)[j] : static_cast<const double*>(side)[j];
+      if (std::isfinite(y)) m = std::max(m, std::fabs(y));
+    }
+  }
+  return m;
+}
+
+/// Every column of two results: reals within `relative` (floor: `scale`), the rest exactly.
+void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(cpu.games, gpu.games);
+  ASSERT_EQ(cpu.players, gpu.players);
+  int failures = 0;
+  const std::size_t games = static_cast<std::size_t>(cpu.games);
+  for (const ColumnInfo& c : result_columns()) {
+    const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
+    if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
+      const double* a = cpu.real_column(c.name);
+      const double* b = gpu.real_column(c.name);
+      for (std::size_t j = 0; j < len && failures < 12; ++j) {
+        if (!tolerances::close(a[j], b[j], relative, scale)) {
+          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
+          ++failures;
+        }
+      }
+    } else {
+      const std::int64_t* a = cpu.integer_column(c.name);
+      const std::int64_t* b = gpu.integer_column(c.name);
+      for (std::size_t j = 0; j < len && failures < 12; ++j) {
+        if (a[j] != b[j]) {
+          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
+          ++failures;
+        }
+      }
+    }
+  }
+  ASSERT_EQ(cpu.pure_ne.size(), gpu.pure_ne.size());
+  for (std::size_t g = 0; g < cpu.pure_ne.size() && failures < 12; ++g) {
+    if (cpu.pure_ne[g] != gpu.pure_ne[g]) {
+      ADD_FAILURE() << "pure NE list of game " << g << " differs (" << cpu.pure_ne[g].size() << " vs "
+                    << gpu.pure_ne[g].size() << ")";
+      ++failures;
+    }
+  }
+  ASSERT_EQ(cpu.distance_matrix.size(), gpu.distance_matrix.size());
+  for (std::size_t j = 0; j < cpu.distance_matrix.size() && failures < 12; ++j) {
+    if (!tolerances::close(cpu.distance_matrix[j], gpu.distance_matrix[j], relative, 1.0)) {
+      ADD_FAILURE() << "distance_matrix[" << j << "]: cpu " << cpu.distance_matrix[j] << ", cuda " << gpu.distance_matrix[j];
+      ++failures;
+    }
+  }
+}
+
+#if DGEVAL_HAVE_CUDA
+cuda::Tuning poisoned(int path = -1, std::int64_t tile = 0, std::int64_t blocks = 0, std::int64_t chunk = 0) {
+  cuda::Tuning t;
+  t.poison = true;
+  t.force_path = path;
+  t.tile_outcomes = tile;
+  t.blocks_per_game = blocks;
+  t.max_chunk_games = chunk;
+  return t;
+}
+#endif
+
+/// Evaluates `batch` on both backends (float64 or float32 view) and compares every column.
+void compare(const Batch& batch, const Options& options, bool float32, const std::string& what, int path = -1,
+             std::int64_t tile = 0, std::int64_t blocks = 0, std::int64_t chunk = 0) {
+#if DGEVAL_HAVE_CUDA
+  BatchView view = batch.view();
+  std::vector<float> a32, p32;
+  if (float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  Results cpu, gpu;
+  make_cpu_backend(2)->evaluate(view, options, cpu);
+  auto backend = cuda::make_cuda_backend(0, poisoned(path, tile, blocks, chunk));
+  backend->evaluate(view, options, gpu);
+  const double rel = float32 ? tolerances::float32_relative : tolerances::float64_relative;
+  expect_match(cpu, gpu, rel, utility_scale(view) * batch.dims.players(),
+               what + (float32 ? " float32" : " float64") + " " + batch.dims.to_string() + " x" +
+                   std::to_string(batch.games));
+#else
+  (void)batch, (void)options, (void)float32, (void)what, (void)path, (void)tile, (void)blocks, (void)chunk;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs everywhere.
+
+TEST(Cuda, AvailabilityIsReportedNotCrashed) {
+  std::string why;
+  const bool ok = cuda_available(&why);
+  if (!ok) {
+    EXPECT_FALSE(why.empty());
+    EXPECT_THROW(make_cuda_backend(0), error);
+    BackendConfig c;
+    c.name = "auto";
+    std::string warning;
+    auto b = make_backend(c, &warning);
+    EXPECT_STREQ(b->name(), "cpu");
+    EXPECT_NE(warning.find("CPU"), std::string::npos) << warning;
+  } else {
+    EXPECT_STREQ(make_cuda_backend(0)->name(), "cuda");
+    EXPECT_THROW(make_cuda_backend(1 << 20), error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPU against CPU.
+
+TEST(CudaVsCpu, AwkwardSizesBothDtypes) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  std::vector<Dims> sizes = testing::test_sizes();
+  sizes.push_back(Dims({37, 41}));     // block team, prime actions
+  sizes.push_back(Dims({97, 89}));     // tiled (float32 and float64)
+  sizes.push_back(Dims({1, 1}));       // one outcome
+  sizes.push_back(Dims({2, 1, 3, 1, 2}));
+  Options o;
+  o.list_equilibria = true;
+  for (const Dims& d : sizes) {
+    for (std::int64_t games : {1, 7, 61}) {
+      if (d.outcomes() > 1000 && games > 7) continue;
+      const Batch b = testing::random_batch(d, games, rng, 64);
+      for (bool f32 : {false, true}) compare(b, o, f32, "default options");
+    }
+  }
+}
+
+TEST(CudaVsCpu, ContinuousUtilities) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({7, 3, 8, 5, 2})}) {
+    const Batch b = testing::random_batch(d, 13, rng);
+    Options o;
+    o.list_equilibria = true;
+    o.distance_matrix = true;
+    for (bool f32 : {false, true}) compare(b, o, f32, "continuous");
+  }
+}
+
+TEST(CudaVsCpu, EveryStrategyAndOption) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  const std::vector<StrategyKind> kinds = {StrategyKind::worst_ne,       StrategyKind::best_ne,
+                                           StrategyKind::uniform_ne,     StrategyKind::uniform_eps_ne,
+                                           StrategyKind::played,         StrategyKind::pure,
+                                           StrategyKind::correlated,     StrategyKind::product};
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({6, 7, 4, 6}), Dims({41, 43})}) {
+    const std::int64_t games = d.outcomes() > 1000 ? 3 : 23;
+    const Batch b = testing::random_batch(d, games, rng, 16);
+    const int n = d.players();
+    for (StrategyKind k : kinds) {
+      for (bool per_game : {false, true}) {
+        if (per_game && (k != StrategyKind::pure && k != StrategyKind::correlated && k != StrategyKind::product)) continue;
+        Options o;
+        o.strategy.kind = k;
+        o.strategy.per_game = per_game;
+        o.list_equilibria = true;
+        o.ic = {0.75};
+        o.cc = 0.5;
+        const std::int64_t copies = per_game ? games : 1;
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        if (k == StrategyKind::pure) {
+          for (std::int64_t g = 0; g < copies; ++g) {
+            for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+          }
+        }
+        auto distribution = [&](std::int64_t len) {
+          std::vector<double> w(static_cast<std::size_t>(len));
+          double total = 0.0;
+          for (double& x : w) total += (x = unit(rng) < 0.3 ? 0.0 : unit(rng));
+          if (total == 0.0) w[0] = total = 1.0;
+          for (double& x : w) x /= total;
+          return w;
+        };
+        if (k == StrategyKind::correlated) {
+          for (std::int64_t g = 0; g < copies; ++g) {
+            const auto w = distribution(d.outcomes());
+            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+          }
+        }
+        if (k == StrategyKind::product) {
+          for (std::int64_t g = 0; g < copies; ++g) {
+            for (int i = 0; i < n; ++i) {
+              const auto w = distribution(d.actions(i));
+              o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+            }
+          }
+        }
+        compare(b, o, false, std::string("strategy ") + to_string(k) + (per_game ? " per game" : ""));
+      }
+    }
+    // Standardisations, welfare, per-player IC, the natural window, the distance matrix.
+    for (Standardisation s : {Standardisation::epic, Standardisation::max, Standardisation::max_range}) {
+      for (Welfare w : {Welfare::average, Welfare::sum}) {
+        Options o = testing::with(s, w, StrategyKind::played);
+        o.distance_matrix = true;
+        o.list_equilibria = true;
+        o.ic.assign(static_cast<std::size_t>(n), 0.5);
+        o.ic[0] = 0.0;
+        o.cc = 0.25;
+        o.cc_window = w == Welfare::sum ? CcWindow::natural : CcWindow::code;
+        compare(b, o, true, std::string("options ") + to_string(s) + "/" + to_string(w));
+      }
+    }
+  }
+}
+
+TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  const cuda::DeviceLimits lim = cuda::device_info(0).limits;
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 7, 1})}) {
+    const Batch b = testing::random_batch(d, 37, rng, 8);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::played}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.distance_matrix = true;
+      o.ic = {0.5};
+      for (bool f32 : {false, true}) {
+        for (cuda::Path p : {cuda::Path::quad_team, cuda::Path::warp_team, cuda::Path::block_team}) {
+          if (cuda::team_geometry_for(p, d.players(), d.outcomes(), f32 ? 4 : 8, lim).path != p) continue;
+          compare(b, o, f32, std::string("forced ") + cuda::path_name(p), static_cast<int>(p));
+        }
+        for (std::int64_t tile : {32, 64, 96}) {
+          for (std::int64_t blocks : {1, 2, 5}) {
+            compare(b, o, f32, "forced tiled, tile " + std::to_string(tile) + ", " + std::to_string(blocks) + " blocks",
+                    static_cast<int>(cuda::Path::tiled), tile, blocks);
+          }
+        }
+      }
+    }
+  }
+#endif
+}
+
+TEST(CudaVsCpu, StreamsThroughChunks) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4}), Dims({97, 89})}) {
+    const std::int64_t games = d.outcomes() > 1000 ? 5 : 101;
+    const Batch b = testing::random_batch(d, games, rng, 32);
+    Options o;
+    o.list_equilibria = true;
+    o.strategy.kind = StrategyKind::correlated;
+    o.strategy.per_game = true;
+    for (std::int64_t g = 0; g < games; ++g) {
+      for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+    }
+    for (std::int64_t chunk : {1, 2, 7}) {
+      for (bool f32 : {false, true}) compare(b, o, f32, "chunks of " + std::to_string(chunk), -1, 0, 0, chunk);
+    }
+    // Progress reports every chunk, ending at the total; cancelling stops with `cancelled`.
+    auto backend = cuda::make_cuda_backend(0, poisoned(-1, 0, 0, 3));
+    std::vector<std::int64_t> seen;
+    backend->set_progress([&](std::int64_t done, std::int64_t total) {
+      EXPECT_EQ(total, games);
+      seen.push_back(done);
+      return true;
+    });
+    Results r;
+    backend->evaluate(b.view(), Options{}, r);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), games);
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    if (games > 3) {
+      backend->set_progress([](std::int64_t, std::int64_t) { return false; });
+      EXPECT_THROW(backend->evaluate(b.view(), Options{}, r), cancelled);
+    }
+  }
+#endif
+}
+
+TEST(CudaVsCpu, TiesBreakToTheFirstOutcome) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4}), Dims({6, 7, 4, 6}), Dims({60, 70})}) {
+    const Batch b = testing::random_batch(d, d.outcomes() > 1000 ? 4 : 29, rng, 1);  // values in {-1, 0, 1}/64
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.ic = {0.5};
+      o.cc = 1.0;  // empty windows: the played fallback's closest outcome
+      compare(b, o, false, std::string("ties ") + to_string(k));
+      compare(b, o, true, std::string("ties ") + to_string(k), kTiledPath, 32, 3);
+    }
+  }
+}
+
+TEST(CudaVsCpu, NearlyAlignedUtilities) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (const Dims& d : {Dims({5, 5, 4}), Dims({97, 89})}) {
+    for (double eps : {0.0, 1e-12, 1e-9, 1e-6}) {
+      Batch b = testing::random_batch(d, 3, rng);
+      for (std::size_t j = 0; j < b.agents.size(); ++j) b.principals[j] = 3.0 * b.agents[j] + 1.0 + eps * normal(rng);
+      Options o;
+      o.distance_matrix = true;
+      compare(b, o, false, "IA near 1, eps " + std::to_string(eps));
+      compare(b, o, true, "IA near 1, eps " + std::to_string(eps));
+    }
+  }
+}
+
+TEST(CudaVsCpu, ZeroMagnitudesAndDegenerateGames) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({1, 1}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 2000})}) {
+    Batch b = testing::random_batch(d, 5, rng, 4);
+    const std::int64_t per = b.dims.players() * b.dims.outcomes();
+    std::fill(b.agents.begin(), b.agents.begin() + per, 0.25);             // game 0: constant agents
+    std::fill(b.principals.begin() + per, b.principals.begin() + 2 * per, -1.0);  // game 1: constant principals
+    for (Standardisation s : {Standardisation::epic, Standardisation::max}) {
+      Options o = testing::with(s, Welfare::average, StrategyKind::uniform_ne);
+      o.distance_matrix = true;
+      o.list_equilibria = true;
+      compare(b, o, false, std::string("degenerate ") + to_string(s));
+    }
+  }
+}
+
+TEST(CudaVsCpu, NonFiniteInput) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  for (const Dims& d : {Dims({2, 3}), Dims({97, 89})}) {
+    for (double bad : {std::nan(""), static_cast<double>(INFINITY), -static_cast<double>(INFINITY)}) {
+      Batch b = testing::random_batch(d, 9, rng, 16);
+      const std::int64_t per = b.dims.players() * b.dims.outcomes();
+      b.principals[static_cast<std::size_t>(5 * per + b.dims.outcomes() + 4)] = bad;  // game 5, principal 1, outcome 4
+      b.agents[static_cast<std::size_t>(7 * per + 1)] = bad;                          // game 7, agent 0, outcome 1
+      std::string cpu_message, gpu_message;
+      try {
+        evaluate(b.view());
+      } catch (const error& e) {
+        cpu_message = e.what();
+      }
+      for (std::int64_t chunk : {0, 2}) {
+        try {
+          Results r;
+          cuda::make_cuda_backend(0, poisoned(-1, 0, 0, chunk))->evaluate(b.view(), Options{}, r);
+        } catch (const error& e) {
+          gpu_message = e.what();
+        }
+        EXPECT_FALSE(cpu_message.empty());
+        EXPECT_EQ(gpu_message, cpu_message);
+      }
+      Options o;
+      o.allow_nonfinite = true;
+      o.list_equilibria = true;
+      o.distance_matrix = true;
+      compare(b, o, false, "allow non-finite");
+      compare(b, o, true, "allow non-finite");
+    }
+  }
+#endif
+}
+
+TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
+  DGEVAL_NEED_GPU();
+#if DGEVAL_HAVE_CUDA
+  for (const Dims& d : {Dims({3, 3}), Dims({6, 7, 4, 6}), Dims({97, 89})}) {
+    for (DType t : {DType::float64, DType::float32}) {
+      const std::int64_t games = d.outcomes() > 1000 ? 3 : 50;
+      Options o;
+      o.list_equilibria = true;
+      cuda::ResidentBatch rb(0, d, t, games, o, poisoned());
+      rb.fill_random(1234, -1.0, 1.0);
+      const Batch host = random_uniform_games(d, games, 1234, 0, -1.0, 1.0);
+      const Batch back = rb.download_input(games);
+      for (std::size_t j = 0; j < host.agents.size(); ++j) {
+        const double expect_a = t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
+        const double expect_p =
+            t == DType::float32 ? static_cast<double>(static_cast<float>(host.principals[j])) : host.principals[j];
+        ASSERT_EQ(back.agents[j], expect_a) << j;
+        ASSERT_EQ(back.principals[j], expect_p) << j;
+      }
+      rb.evaluate();
+      Results gpu, cpu;
+      rb.download(gpu);
+      make_cpu_backend(2)->evaluate(back.view(), o, cpu);
+      expect_match(cpu, gpu, tolerances::float64_relative, d.players(), std::string("resident ") + dtype_name(t));
+      EXPECT_EQ(rb.input_bytes(), cuda::input_bytes(d, games, dtype_size(t)));
+      EXPECT_GE(rb.device_bytes(), rb.input_bytes() + rb.output_bytes());
+    }
+  }
+#endif
+}
+
+/// A game past 2^31 outcomes (46341 x 46341, float32: 34 GB of input on each side of the
+/// comparison). Opt-in with DGEVAL_TEST_HUGE=1; needs a GPU with ~40 GB and ~40 GB of host memory.
+TEST(CudaVsCpu, HugeGamePastTwoToThe31Outcomes) {
+  DGEVAL_NEED_GPU();
+  const char* huge = std::getenv("DGEVAL_TEST_HUGE");
+  if (!huge || std::string(huge) != "1") GTEST_SKIP() << "set DGEVAL_TEST_HUGE=1 to run (34 GB of input)";
+#if DGEVAL_HAVE_CUDA
+  const Dims d({46341, 46341});
+  ASSERT_GT(d.outcomes(), std::int64_t{1} << 31);
+  const std::int64_t per_side = 2 * d.outcomes();
+  std::vector<float> agents(static_cast<std::size_t>(per_side)), principals(static_cast<std::size_t>(per_side));
+  {
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (std::int64_t e = t; e < per_side; e += threads) {
+          // Grid values k/64 in [-2, 2]: exact comparisons, plenty of structure.
+          const double u = detail::philox_uniform(77, 0, static_cast<std::uint64_t>(e));
+          const double v = detail::philox_uniform(77, 0, static_cast<std::uint64_t>(per_side + e));
+          agents[static_cast<std::size_t>(e)] = static_cast<float>(std::floor(u * 257.0) / 64.0 - 2.0);
+          principals[static_cast<std::size_t>(e)] = static_cast<float>(std::floor(v * 257.0) / 64.0 - 2.0);
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+  BatchView view;
+  view.dtype = DType::float32;
+  view.agents = agents.data();
+  view.principals = principals.data();
+  view.games = 1;
+  view.dims = d;
+  Options o;
+  o.list_equilibria = true;
+  Results cpu, gpu;
+  make_cpu_backend(0)->evaluate(view, o, cpu);
+  cuda::make_cuda_backend(0, poisoned())->evaluate(view, o, gpu);
+  expect_match(cpu, gpu, tolerances::float32_relative, 4.0, "huge game");
+#endif
+}
+
+}  // namespace
+}  // namespace dgeval

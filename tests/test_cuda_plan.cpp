@@ -1,0 +1,229 @@
+// The CUDA backend's host-side planning (host/cuda_plan.hpp): path choice, shared-memory layouts,
+// tiled geometry, output layout and chunk planning. Plain C++: runs on machines without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../host/cuda_plan.hpp"
+#include "dgeval/dgeval.hpp"
+
+namespace dgeval {
+namespace cuda {
+namespace {
+
+const DeviceLimits kH100{};
+
+/// The tiled kernels' shared-memory layout (kernels/tiled_evaluate.cu): tile region and mask
+/// region aligned to 128 bytes, then the block accumulators.
+std::size_t tiled_kernel_shared(const TiledGeometry& t, int n, std::size_t vb) {
+  return round_up(static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(t.tile) * vb, 128) +
+         round_up(static_cast<std::size_t>(t.tile), 128) + static_cast<std::size_t>(t.accum_doubles) * 8;
+}
+
+TEST(CudaPlan, PaperShapesTakeTheExpectedPaths) {
+  EXPECT_EQ(choose_path(2, 9, 4, kH100), Path::quad_team);
+  EXPECT_EQ(choose_path(2, 9, 8, kH100), Path::quad_team);
+  EXPECT_EQ(choose_path(3, 100, 4, kH100), Path::warp_team);
+  EXPECT_EQ(choose_path(4, 1008, 4, kH100), Path::block_team);
+  EXPECT_EQ(choose_path(4, 1008, 8, kH100), Path::block_team);
+  EXPECT_EQ(choose_path(5, 10080, 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(6, 99225, 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(2, 4096LL * 4096, 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(2, 16384LL * 16384, 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(2, 46341LL * 46341, 4, kH100), Path::tiled);
+}
+
+TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
+  for (int n : {1, 2, 3, 4, 6}) {
+    for (std::int64_t N : {1LL, 2LL, 9LL, 13LL, 32LL, 100LL, 511LL, 1008LL, 3000LL}) {
+      for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+        for (Path p : {Path::quad_team, Path::warp_team, Path::block_team}) {
+          const TeamGeometry g = team_geometry_for(p, n, N, vb, kH100);
+          if (g.path != p) continue;  // does not fit: the planner falls through to a larger path
+          SCOPED_TRACE(std::string(path_name(p)) + " n=" + std::to_string(n) + " N=" + std::to_string(N));
+          EXPECT_GE(g.games_per_block, 1);
+          EXPECT_EQ(g.threads % 32, 0);
+          EXPECT_LE(g.threads, 256);
+          if (p != Path::block_team) EXPECT_EQ(g.threads, g.team_width * g.games_per_block);
+          EXPECT_GE(g.data_stride, static_cast<std::size_t>(2 * n * N) * vb);
+          EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
+          EXPECT_EQ(g.mask_stride % 8, 0u);
+          EXPECT_EQ(g.state_stride, static_cast<std::size_t>(11 * n) * 8);
+          EXPECT_EQ((g.data_stride) % 8, 0u);  // the state region after data and mask stays 8-aligned
+          EXPECT_LE(g.shared_bytes, kH100.shared_optin);
+          if (p == Path::quad_team) {
+            EXPECT_EQ(g.data_stride % 128, 4 * vb);  // the 8 quads of a warp start on different banks
+            EXPECT_EQ(g.games_per_block % 8, 0);
+          }
+          EXPECT_EQ(g.shared_bytes,
+                    static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride));
+        }
+      }
+    }
+  }
+  // Something always takes tiny games.
+  EXPECT_EQ(team_geometry_for(Path::quad_team, 2, 9, 4, kH100).games_per_block, 32);
+  // A game larger than any team budget is refused by every team path.
+  EXPECT_EQ(team_geometry_for(Path::block_team, 5, 10080, 4, kH100).path, Path::tiled);
+}
+
+void check_tiled(const Dims& d, std::size_t vb, bool dm, std::int64_t games, std::int64_t tile_override = 0,
+                 std::int64_t blocks_override = 0) {
+  SCOPED_TRACE(d.to_string() + " vb=" + std::to_string(vb) + " tile=" + std::to_string(tile_override) +
+               " blocks=" + std::to_string(blocks_override));
+  const TiledGeometry t = tiled_geometry(d, vb, dm, games, kH100, tile_override, blocks_override);
+  const std::int64_t N = d.outcomes();
+  const int n = d.players();
+  EXPECT_EQ(t.tile % 32, 0);
+  EXPECT_GE(t.tile, 32);
+  EXPECT_GE(t.tiles * t.tile, N);
+  EXPECT_LT((t.tiles - 1) * t.tile, N);
+  EXPECT_GE(t.blocks_per_game, 1);
+  EXPECT_GE(t.blocks_per_game * t.tiles_per_block, t.tiles);          // every tile is covered
+  EXPECT_LT((t.blocks_per_game - 1) * t.tiles_per_block, t.tiles);    // and no block is empty
+  EXPECT_GE(t.games_per_pass, 1);
+  EXPECT_LE(t.games_per_pass, 65535);
+  EXPECT_LE(t.games_per_pass, std::max<std::int64_t>(games, 1));
+  EXPECT_GE(t.partial_width, 6 * n + 8);
+  EXPECT_LE(tiled_kernel_shared(t, n, vb), t.shared_bytes);
+  EXPECT_LE(t.shared_bytes, kH100.shared_optin);
+  std::int64_t off = 0;
+  for (int i = 0; i < n; ++i) {
+    if (d.actions(i) < 2) {
+      EXPECT_EQ(t.fiber_offset[i], -1);
+      continue;
+    }
+    EXPECT_EQ(t.fiber_offset[i], off);
+    EXPECT_EQ(t.fiber_contexts[i], N / d.actions(i));
+    off += 2 * t.fiber_contexts[i];
+    EXPECT_GE(t.fiber_segments[i], 1);
+    EXPECT_LE(t.fiber_segments[i], 64);
+    EXPECT_LE(t.fiber_segments[i], d.actions(i));
+    if (t.fiber_segments[i] > 1) {
+      EXPECT_GE(t.segment_values, t.games_per_pass * t.fiber_segments[i] * 2 * t.fiber_contexts[i]);
+    }
+  }
+  EXPECT_EQ(t.fiber_values_per_game, off);
+  EXPECT_GT(tiled_scratch_bytes(t, n, vb), 0u);
+}
+
+TEST(CudaPlan, TiledGeometryCoversEveryOutcome) {
+  for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+    check_tiled(Dims({7, 3, 8, 5, 12}), vb, false, 26000);
+    check_tiled(Dims({15, 7, 3, 7, 9, 5}), vb, false, 5400);
+    check_tiled(Dims({15, 7, 3, 7, 9, 5}), vb, true, 5400);
+    check_tiled(Dims({4096, 4096}), vb, false, 8);
+    check_tiled(Dims({16384, 16384}), vb, false, 1);
+    check_tiled(Dims({46341, 46341}), vb, false, 1);  // past 2^31 outcomes
+    check_tiled(Dims({1, 7}), vb, true, 3);
+    check_tiled(Dims({13}), vb, false, 1);
+    check_tiled(Dims({3, 3}), vb, false, 5, 32, 1);
+    check_tiled(Dims({2, 3, 5}), vb, true, 11, 40, 3);  // 40 rounds down to 32
+    check_tiled(Dims({6, 7, 4, 6}), vb, false, 9, 64, 7);
+    check_tiled(Dims({2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}), vb, false, 2);
+  }
+  // Thirty-two players with the distance matrix: the accumulators still fit (with opt-in).
+  std::vector<std::int64_t> k32(32, 2);
+  check_tiled(Dims(k32), 8, true, 1);
+  // Overridden tiles are multiples of 32.
+  EXPECT_EQ(tiled_geometry(Dims({97, 89}), 4, false, 3, kH100, 100).tile, 96);
+  // A tile never exceeds the game (rounded up to whole bitmask words).
+  EXPECT_EQ(tiled_geometry(Dims({3, 3}), 4, false, 3, kH100).tile, 32);
+}
+
+TEST(CudaPlan, TiledGeometryPastTwoToThe31) {
+  const Dims d({46341, 46341});
+  const TiledGeometry t = tiled_geometry(d, 4, false, 1, kH100);
+  EXPECT_GT(d.outcomes(), std::int64_t{1} << 31);
+  EXPECT_GT(t.tiles * t.tile, std::int64_t{1} << 31);
+  EXPECT_EQ(t.fiber_contexts[0], 46341);
+  EXPECT_EQ(t.fiber_contexts[1], 46341);
+}
+
+TEST(CudaPlan, OutputLayoutIsAlignedAndDisjoint) {
+  for (bool dm : {false, true}) {
+    for (bool lists : {false, true}) {
+      const int n = 3;
+      const std::int64_t games = 1001, N = 100;
+      const OutputLayout L = output_layout(n, N, games, dm, lists);
+      const auto& cols = result_columns();
+      ASSERT_EQ(L.column_offset.size(), cols.size());
+      std::size_t expect_useful = 0, end = 0;
+      for (std::size_t c = 0; c < cols.size(); ++c) {
+        const std::size_t bytes = static_cast<std::size_t>(games) * (cols[c].kind == ColumnKind::player_real ? n : 1) * 8;
+        EXPECT_EQ(L.column_offset[c] % 256, 0u);
+        EXPECT_GE(L.column_offset[c], end);
+        end = L.column_offset[c] + bytes;
+        expect_useful += bytes;
+      }
+      EXPECT_EQ(expect_useful, static_cast<std::size_t>(games) * column_bytes_per_game(n));
+      if (dm) {
+        EXPECT_EQ(L.distance_matrix_offset % 256, 0u);
+        EXPECT_GE(L.distance_matrix_offset, end);
+        end = L.distance_matrix_offset + static_cast<std::size_t>(games) * 36 * 8;
+        expect_useful += static_cast<std::size_t>(games) * 36 * 8;
+      }
+      if (lists) {
+        EXPECT_EQ(L.ne_words, 4);
+        EXPECT_EQ(L.ne_bits_offset % 256, 0u);
+        EXPECT_GE(L.ne_bits_offset, end);
+        end = L.ne_bits_offset + static_cast<std::size_t>(games) * 4 * 4;
+        expect_useful += static_cast<std::size_t>(games) * 4 * 4;
+      }
+      EXPECT_GE(L.bytes, end);
+      EXPECT_EQ(L.useful_bytes, expect_useful);
+    }
+  }
+  EXPECT_EQ(ne_words_per_game(1), 1);
+  EXPECT_EQ(ne_words_per_game(32), 1);
+  EXPECT_EQ(ne_words_per_game(33), 2);
+}
+
+TEST(CudaPlan, BytesModel) {
+  EXPECT_EQ(input_bytes(Dims({3, 3}), 1, 4), 144u);  // the 3x3 game: 144 bytes of float32
+  EXPECT_EQ(input_bytes(Dims({16384, 16384}), 1, 4), std::size_t{4} << 30);
+  const auto& cols = result_columns();
+  const std::size_t per_player = static_cast<std::size_t>(std::count_if(
+      cols.begin(), cols.end(), [](const ColumnInfo& c) { return c.kind == ColumnKind::player_real; }));
+  EXPECT_EQ(per_player, 6u);
+  EXPECT_EQ(column_bytes_per_game(2), (cols.size() + per_player) * 8);  // 3x3: 296 bytes, twice the input
+}
+
+TEST(CudaPlan, ChunksFitTheBudget) {
+  // Everything fits: one chunk, one slot.
+  ChunkPlan p = plan_chunks(1000, 1000, 5000, 10'000'000);
+  EXPECT_EQ(p.chunks, 1);
+  EXPECT_EQ(p.slots, 1);
+  EXPECT_EQ(p.chunk_games, 1000);
+  // Too large: two slots, each within half the budget.
+  for (std::int64_t games : {1LL, 2LL, 97LL, 100000LL, 1234567LL}) {
+    for (std::size_t budget : {std::size_t{100000}, std::size_t{1} << 20, std::size_t{7777777}}) {
+      p = plan_chunks(games, 1000, 5000, budget);
+      SCOPED_TRACE(std::to_string(games) + " games, budget " + std::to_string(budget));
+      EXPECT_GE(p.chunk_games, 1);
+      EXPECT_GE(p.chunks * p.chunk_games, games);
+      EXPECT_LT((p.chunks - 1) * p.chunk_games, games);
+      EXPECT_LE(static_cast<std::size_t>(p.slots) * p.slot_bytes, budget);
+      EXPECT_EQ(p.slots, p.chunks > 1 ? 2 : 1);
+    }
+  }
+  // A cap forces streaming.
+  p = plan_chunks(100, 10, 0, std::size_t{1} << 30, 7);
+  EXPECT_EQ(p.chunk_games, 7);
+  EXPECT_EQ(p.chunks, 15);
+  EXPECT_EQ(p.slots, 2);
+  // Only one game fits: one slot, one game at a time.
+  p = plan_chunks(5, 1000, 0, 1500);
+  EXPECT_EQ(p.chunk_games, 1);
+  EXPECT_EQ(p.slots, 1);
+  EXPECT_EQ(p.chunks, 5);
+  // Not even one game: a clear error.
+  EXPECT_THROW(plan_chunks(5, 1000, 600, 1500), error);
+  EXPECT_EQ(plan_chunks(0, 1000, 0, 1500).chunks, 0);
+}
+
+}  // namespace
+}  // namespace cuda
+}  // namespace dgeval
