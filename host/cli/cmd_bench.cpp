@@ -17,7 +17,7 @@ int bench_command(int argc, char** argv) {
   cxxopts::Options o("dgeval bench", "Time the evaluation of random games.");
   o.custom_help("[--dims KxKx...] [--games B] [--repeats R] [--backend auto|cpu|cuda|both]");
   o.add_options()
-      ("dims", "action counts, repeatable as a comma-free list: --dims 3x3 --dims 6x7x4x6",
+      ("dims", "action counts; repeat the flag for several workloads: --dims 3x3 --dims 6x7x4x6",
        cxxopts::value<std::vector<std::string>>()->default_value("3x3"))
       ("games", "games per run", cxxopts::value<std::int64_t>()->default_value("10000"))
       ("repeats", "timed runs after one warm-up", cxxopts::value<int>()->default_value("3"))
