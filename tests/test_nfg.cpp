@@ -111,6 +111,7 @@ TEST(NfgBad, ZeroOrNegativeActionCounts) {
   expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { 2 0 }\n"); },
                {"mem.nfg:1:28", "player 2 has 0 strategies", "at least 1"});
   expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { -3 2 }\n"); }, {"mem.nfg:1:26", "player 1 has -3"});
+  expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { --3 2 }\n"); }, {"mem.nfg:1:26", "strategy count"});
   expect_error([] { parse("NFG 1 R \"\" { \"1\" \"2\" } { { \"a\" } { } }\n"); }, {"player 2 has 0 strategies"});
 }
 

@@ -330,7 +330,7 @@ class Parser {
     const bool neg = !s.empty() && s[0] == '-';
     if (neg || (!s.empty() && s[0] == '+')) ++b;
     const auto r = std::from_chars(b, s.data() + s.size(), v);
-    if (b == s.data() + s.size() || r.ptr != s.data() + s.size() || r.ec != std::errc()) {
+    if (b == s.data() + s.size() || *b < '0' || *b > '9' || r.ptr != s.data() + s.size() || r.ec != std::errc()) {
       if (r.ec == std::errc::result_out_of_range) lex_.fail(t.line, t.column, "integer \"" + s + "\" is too large");
       lex_.fail(t, what);
     }
