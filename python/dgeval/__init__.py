@@ -20,6 +20,7 @@ The main entry points are :func:`evaluate`, :func:`to_frame`, :func:`examples`,
 from __future__ import annotations
 
 import enum
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -40,7 +41,11 @@ __all__ = [
     "evaluate",
     "example",
     "examples",
+    "Games",
     "generate_uniform",
+    "read_games",
+    "read_nfg",
+    "write_nfg",
     "result_columns",
     "to_frame",
 ]
@@ -58,7 +63,8 @@ Cancelled.__module__ = "dgeval"
 
 
 class BackendWarning(UserWarning):
-    """``backend="auto"`` fell back to the CPU although dgeval was built with CUDA."""
+    """``backend="auto"`` fell back to the CPU although dgeval was built with CUDA (issued once
+    per process, with the reason; pass ``backend="cpu"`` to choose the CPU explicitly)."""
 
 
 class Column(NamedTuple):
@@ -123,35 +129,45 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _read_shape(shape: Tuple[int, ...], batch: Optional[bool]) -> Tuple[Tuple[int, ...], int, bool]:
-    """(action counts, games, is_batch) from a utility array shape.
+_BATCH_FORM = "[B, n, k_1, ..., k_n] (a batch: n = shape[1] players need n + 2 axes)"
+_SINGLE_FORM = "[n, k_1, ..., k_n] (one game: n = shape[0] players need n + 1 axes)"
 
-    A batch is [B, n, k_1..k_n] (ndim = n + 2), one game is [n, k_1..k_n] (ndim = n + 1)."""
+
+def _read_shape(shape: Tuple[int, ...], batch: Optional[bool], name: str) -> Tuple[Tuple[int, ...], int, bool]:
+    """(action counts, games, is_batch) from a utility array shape, with the CLI's rules and
+    messages: a batch is [B, n, k_1..k_n], one game [n, k_1..k_n]; a shape that reads both
+    ways (B = n + 1) is read as a batch, with a warning unless ``batch`` says which."""
     ndim = len(shape)
+    text = _shape_text(shape)
     fits_batch = ndim >= 3 and shape[1] == ndim - 2
     fits_single = ndim >= 2 and shape[0] == ndim - 1
-    expected = (
-        "expected [B, n, k_1, ..., k_n] for a batch of B games or [n, k_1, ..., k_n] for one game "
-        "(one axis per player after the player axis)"
-    )
-    if batch is None and not fits_batch and not fits_single:
-        raise Error(f"utility shape {_shape_text(shape)} fits neither form: {expected}")
     if batch is None:
-        if fits_batch and fits_single:
-            warnings.warn(
-                f"utility shape {_shape_text(shape)} reads both as a batch of {shape[0]} games of "
-                f"{shape[1]} players and as one game of {shape[0]} players; it is read as a batch. "
-                "Pass batch=True or batch=False to choose.",
-                stacklevel=3,
-            )
+        if not fits_batch and not fits_single:
+            note = ""
+            if ndim >= 2 and (shape[0] > _core.max_players() + 2 or (ndim >= 3 and shape[1] > _core.max_players())):
+                note = f"; note that at most {_core.max_players()} players are supported"
+            raise Error(f"{name}: shape {text} is not {_BATCH_FORM} or {_SINGLE_FORM}{note}")
         batch = fits_batch
-    if batch:
-        if not fits_batch:
-            raise Error(f"utility shape {_shape_text(shape)} is not a batch (batch=True): {expected}")
-        return tuple(int(k) for k in shape[2:]), int(shape[0]), True
-    if not fits_single:
-        raise Error(f"utility shape {_shape_text(shape)} is not one game (batch=False): {expected}")
-    return tuple(int(k) for k in shape[1:]), 1, False
+        warn = fits_batch and fits_single
+    else:
+        warn = False
+        if batch and not fits_batch:
+            raise Error(f"{name}: shape {text} is not {_BATCH_FORM} (batch=True)")
+        if not batch and not fits_single:
+            raise Error(f"{name}: shape {text} is not {_SINGLE_FORM} (batch=False)")
+    actions = tuple(int(k) for k in shape[2:]) if batch else tuple(int(k) for k in shape[1:])
+    try:
+        dims_text = _core.dims_text(list(actions))
+    except Error as e:
+        raise Error(f"{name}: shape {text}: {e}") from None
+    games = int(shape[0]) if batch else 1
+    if warn:
+        warnings.warn(
+            f"{name}: shape {text} read as {games} games of {len(actions)} players ({dims_text}); "
+            "if it is one game, pass batch=False (batch=True silences this warning)",
+            stacklevel=3,
+        )
+    return actions, games, bool(batch)
 
 
 def _strategy_arrays(
@@ -230,6 +246,7 @@ def _ic_levels(ic: Any) -> List[float]:
 # --------------------------------------------------------------------------------------------
 
 Result = Dict[str, Any]
+_backend_warned = False
 
 
 def evaluate(
@@ -330,7 +347,7 @@ def evaluate(
             raise Error(f"agents are {a.dtype} but principals {p.dtype}, and copy=False forbids converting either")
         a = a.astype(np.float64)
         p = p.astype(np.float64)
-    dims, games, is_batch = _read_shape(a.shape, batch)
+    dims, games, is_batch = _read_shape(a.shape, batch, "agents")
     s_actions, s_weights, s_per_game = _strategy_arrays(strategy, strategy_actions, strategy_weights, dims, games)
 
     raw = _core.evaluate(
@@ -359,7 +376,9 @@ def evaluate(
     )
     raw.pop("__backend__")
     warning = raw.pop("__warning__")
-    if warning and _core.cuda_compiled():
+    global _backend_warned
+    if warning and _core.cuda_compiled() and not _backend_warned:
+        _backend_warned = True  # once per process: the reason does not change
         warnings.warn(f"dgeval: {warning}", BackendWarning, stacklevel=2)
 
     result: Result = {c.name: raw[c.name] for c in _COLUMNS}
@@ -461,3 +480,99 @@ def generate_uniform(
     else:
         actions = [int(k) for k in dims]
     return _core.generate_uniform(actions, int(games), int(seed), int(first_game), float(low), float(high), int(threads))
+
+
+# --------------------------------------------------------------------------------------------
+# Files: Gambit .nfg, NumPy .npy / .npz (the CLI's readers and rules)
+# --------------------------------------------------------------------------------------------
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def read_nfg(path: PathLike, *, allow_nonfinite: bool = False, labels: bool = False):
+    """One side (agents or principals) of one game from a Gambit .nfg file ("NFG 1").
+
+    Returns the payoffs as float64 [n, k_1, ..., k_n] in dgeval's C order (the reader
+    transposes the file's player-1-fastest order). With ``labels=True`` returns
+    ``(payoffs, info)`` with info = {"title", "players", "strategies", "comment"} (strategies:
+    labels per player, or [] when the file gives counts). Malformed files raise :class:`Error`
+    naming the file, line and column; NaN/Inf are refused unless ``allow_nonfinite``.
+    """
+    payoffs, title, players, strategies, comment = _core.read_nfg(os.fspath(path), bool(allow_nonfinite))
+    if labels:
+        return payoffs, {"title": title, "players": list(players), "strategies": [list(s) for s in strategies],
+                         "comment": comment}
+    return payoffs
+
+
+def write_nfg(
+    path: PathLike,
+    payoffs: Any,
+    *,
+    title: str = "",
+    players: Optional[Sequence[str]] = None,
+    strategies: Optional[Sequence[Sequence[str]]] = None,
+    comment: str = "",
+) -> None:
+    """Write one side of one game, float [n, k_1, ..., k_n], as a Gambit .nfg file (payoff form,
+    shortest round-trip decimals), atomically. ``players`` names the n players (default
+    "Player 1", ...); ``strategies`` optionally labels each player's actions."""
+    x = np.ascontiguousarray(np.asarray(payoffs, dtype=np.float64))
+    if x.ndim < 2 or x.shape[0] != x.ndim - 1:
+        raise Error(f"write_nfg: shape {_shape_text(x.shape)} is not {_SINGLE_FORM}")
+    _core.write_nfg(
+        os.fspath(path),
+        x.ravel(),
+        [int(k) for k in x.shape[1:]],
+        str(title),
+        [str(p) for p in players] if players is not None else [],
+        [[str(label) for label in s] for s in strategies] if strategies is not None else [],
+        str(comment),
+    )
+
+
+class Games(NamedTuple):
+    """Games read from files: agents and principals [B, n, k_1..k_n] (float32 or float64, as
+    stored), and the strategy stored with them as :func:`evaluate` keywords (or None)."""
+
+    agents: np.ndarray
+    principals: np.ndarray
+    strategy: Optional[Dict[str, Any]]
+
+    def evaluate(self, **kwargs: Any) -> Result:
+        """``evaluate(agents, principals, batch=True, **strategy, **kwargs)``."""
+        return evaluate(self.agents, self.principals, batch=True, **{**(self.strategy or {}), **kwargs})
+
+
+def read_games(
+    path: PathLike,
+    principals: Optional[PathLike] = None,
+    *,
+    single_game: bool = False,
+    allow_nonfinite: bool = False,
+) -> Games:
+    """Read games as the CLI's ``--input`` does, all into memory.
+
+    * one path: an .npz with arrays ``agents`` and ``principals`` (and optionally
+      ``strategy_pure`` / ``strategy_correlated`` / ``strategy_product``), or a single .npy /
+      .nfg used as both sides;
+    * two paths: agents and principals, each .npy or .nfg.
+
+    Arrays are [B, n, k_1..k_n] or [n, k_1..k_n]; a shape that reads both ways is read as a
+    batch (with a warning) unless ``single_game``. The result is always in batch form.
+    """
+    a, p, notes, kind, actions, weights, per_game = _core.read_games(
+        os.fspath(path), os.fspath(principals) if principals is not None else "", bool(single_game),
+        bool(allow_nonfinite)
+    )
+    for note in notes:
+        warnings.warn(note.replace("give --single-game", "pass single_game=True"), stacklevel=2)
+    strategy = None
+    if kind:
+        games = a.shape[0]
+        strategy = {"strategy": kind}
+        if kind == "pure":
+            strategy["strategy_actions"] = actions.reshape(games, -1) if per_game else actions
+        else:
+            strategy["strategy_weights"] = weights.reshape(games, -1) if per_game else weights
+    return Games(a, p, strategy)

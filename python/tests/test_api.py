@@ -150,17 +150,17 @@ def test_mixed_dtypes_are_read_as_float64():
 
 def test_shape_forms_and_ambiguity():
     a, p = random_batch(dims=(2, 2), games=3)  # (3, 2, 2, 2): also one game of 3 players
-    with pytest.warns(UserWarning, match="reads both as a batch"):
+    with pytest.warns(UserWarning, match=r"shape \(3, 2, 2, 2\) read as 3 games of 2 players \(2x2\); if it is one game, pass batch=False"):
         r = dgeval.evaluate(a, p)
     assert r["ia"].shape == (3, 2)
     r = dgeval.evaluate(a, p, batch=False)
     assert r["ia"].shape == (3,)
     r = dgeval.evaluate(a, p, batch=True)
     assert r["ia"].shape == (3, 2)
-    with pytest.raises(dgeval.Error, match="not one game"):
+    with pytest.raises(dgeval.Error, match=r"is not \[n, k_1, ..., k_n\] .*\(batch=False\)"):
         dgeval.evaluate(a[:2], p[:2], batch=False)
     one_a, one_p = a[0], p[0]
-    with pytest.raises(dgeval.Error, match="not a batch"):
+    with pytest.raises(dgeval.Error, match=r"is not \[B, n, k_1, ..., k_n\] .*\(batch=True\)"):
         dgeval.evaluate(one_a, one_p, batch=True)
 
 
@@ -188,11 +188,12 @@ def test_error_is_a_value_error():
 @pytest.mark.parametrize(
     "shape, match",
     [
-        ((4,), "fits neither"),
-        ((2, 2), "fits neither"),
-        ((3, 3, 3), "fits neither"),
-        ((5, 3, 2, 2), "fits neither"),
-        ((), "fits neither"),
+        ((4,), r"agents: shape \(4,\) is not \[B, n, k_1, ..., k_n\] \(a batch: n = shape\[1\] players need n \+ 2"),
+        ((2, 2), r"is not \[B, n, .*\) or \[n, k_1, ..., k_n\] \(one game: n = shape\[0\] players need n \+ 1 axes\)"),
+        ((3, 3, 3), r"shape \(3, 3, 3\) is not"),
+        ((5, 3, 2, 2), r"shape \(5, 3, 2, 2\) is not"),
+        ((40, 2, 2), "at most 32 players are supported"),
+        ((), r"shape \(\) is not"),
     ],
 )
 def test_wrong_shapes(shape, match):
@@ -250,7 +251,7 @@ def test_too_many_players():
 
 def test_no_actions():
     x = np.zeros((2, 0, 3))
-    with pytest.raises(dgeval.Error, match="player 0 has 0 actions"):
+    with pytest.raises(dgeval.Error, match=r"agents: shape \(2, 0, 3\): game dims: player 0 has 0 actions"):
         dgeval.evaluate(x, x)
 
 
@@ -372,21 +373,38 @@ def test_version_and_flags():
 # ---- progress, cancellation, GIL ------------------------------------------------------------
 
 
-def test_progress_callback_and_cancel():
+BACKENDS = ["cpu"] + (["cuda"] if dgeval.cuda_available() else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_progress_callback_and_cancel(backend):
     a, p = random_batch(dims=(4, 4, 4), games=2000, seed=2)
     calls = []
-    dgeval.evaluate(a, p, progress=lambda done, total: calls.append((done, total)))
+    dgeval.evaluate(a, p, backend=backend, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1] == (2000, 2000)
     with pytest.raises(dgeval.Cancelled, match="progress callback returned False"):
-        dgeval.evaluate(a, p, progress=lambda done, total: False)
+        dgeval.evaluate(a, p, backend=backend, progress=lambda done, total: False)
 
     def boom(done, total):
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
-        dgeval.evaluate(a, p, progress=boom)
+        dgeval.evaluate(a, p, backend=backend, progress=boom)
     # The module is still usable afterwards.
-    assert dgeval.example("mammoth").evaluate()["bound"] == 8.0
+    assert dgeval.example("mammoth").evaluate(backend=backend)["bound"] == 8.0
+
+
+@pytest.mark.skipif(not dgeval.cuda_available(), reason="no usable CUDA device")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cuda_matches_cpu(dtype):
+    # Integer payoffs: ties are exact on both backends, so equilibrium sets must match exactly.
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 20, size=(301, 3, 3, 5, 2)).astype(dtype)
+    p = rng.integers(0, 20, size=(301, 3, 3, 5, 2)).astype(dtype)
+    kwargs = dict(list_equilibria=True, distance_matrix=True, ic=0.8, strategy="uniform-eps-ne")
+    cpu = dgeval.evaluate(a, p, backend="cpu", **kwargs)
+    gpu = dgeval.evaluate(a, p, backend="cuda", **kwargs)
+    assert_results_equal(cpu, gpu, rtol=1e-9, atol=20 * 1e-9)
 
 
 def test_gil_is_released_during_evaluation():
@@ -409,3 +427,69 @@ def test_gil_is_released_during_evaluation():
     inside = [s for s in stamps if span["start"] + 0.2 * duration < s < span["end"] - 0.2 * duration]
     # With the GIL held for the whole evaluation, this thread could not run in between.
     assert len(inside) >= 3, (duration, len(stamps))
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+
+def test_nfg_round_trip(tmp_path):
+    ex = dgeval.example("misaligned")
+    path = tmp_path / "agents.nfg"
+    dgeval.write_nfg(path, ex.agents, title="misaligned agents", players=["Ann", "Bob"],
+                     strategies=[["fruit", "mammoth"], ["fruit", "mammoth"]], comment="spec §8 B")
+    back, info = dgeval.read_nfg(path, labels=True)
+    np.testing.assert_array_equal(back, ex.agents)
+    assert info == {"title": "misaligned agents", "players": ["Ann", "Bob"],
+                    "strategies": [["fruit", "mammoth"], ["fruit", "mammoth"]], "comment": "spec §8 B"}
+    # An asymmetric 3-player game keeps its C order through the file's player-1-fastest order.
+    a, _ = dgeval.generate_uniform((2, 3, 4), 1, seed=2)
+    dgeval.write_nfg(str(tmp_path / "g.nfg"), a[0])
+    np.testing.assert_array_equal(dgeval.read_nfg(tmp_path / "g.nfg"), a[0])
+    g = dgeval.read_games(tmp_path / "agents.nfg", tmp_path / "agents.nfg")
+    assert g.agents.shape == (1, 2, 2, 2) and g.strategy is None
+
+
+def test_nfg_errors(tmp_path):
+    bad = tmp_path / "bad.nfg"
+    bad.write_text('NFG 1 R "x" { "A" "B" } { 2 2 }\n1 2 3\n')
+    with pytest.raises(dgeval.Error, match="bad.nfg"):
+        dgeval.read_nfg(bad)
+    with pytest.raises(dgeval.Error, match="cannot open"):
+        dgeval.read_nfg(tmp_path / "missing.nfg")
+    with pytest.raises(dgeval.Error, match="write_nfg: shape"):
+        dgeval.write_nfg(tmp_path / "x.nfg", np.zeros((3, 2, 2)))
+
+
+def test_read_games_npz_npy(tmp_path):
+    a, p = random_batch(games=6)
+    np.savez(tmp_path / "games.npz", agents=a.astype(np.float32), principals=p.astype(np.float32),
+             strategy_pure=np.array([1, 0, 2]))
+    g = dgeval.read_games(tmp_path / "games.npz")
+    assert g.agents.dtype == np.float32 and g.agents.shape == a.shape
+    np.testing.assert_array_equal(g.agents, a.astype(np.float32))
+    np.testing.assert_array_equal(g.principals, p.astype(np.float32))
+    assert g.strategy["strategy"] == "pure"
+    np.testing.assert_array_equal(g.strategy["strategy_actions"], [1, 0, 2])
+    r = g.evaluate()
+    expected = dgeval.evaluate(a.astype(np.float32), p.astype(np.float32), strategy="pure", strategy_actions=[1, 0, 2])
+    assert_results_equal(r, expected)
+
+    np.save(tmp_path / "a.npy", np.asfortranarray(a))
+    np.save(tmp_path / "p.npy", p.astype(">f8"))
+    g = dgeval.read_games(tmp_path / "a.npy", tmp_path / "p.npy")
+    np.testing.assert_array_equal(g.agents, a)
+    np.testing.assert_array_equal(g.principals, p)
+    assert g.strategy is None
+
+    np.save(tmp_path / "amb.npy", a[:4])  # (4, 3, 3, 2, 4): 4 games of 3 players, or one 4-player game
+    with pytest.warns(UserWarning) as record:  # the CLI's notes, as warnings
+        assert dgeval.read_games(tmp_path / "amb.npy").agents.shape == (4, 3, 3, 2, 4)
+    notes = " | ".join(str(w.message) for w in record)
+    assert "read as 4 games of 3 players" in notes and "single_game=True" in notes and "used as both" in notes
+    with pytest.warns(UserWarning, match="used as both"):  # one file for both sides: the CLI's note
+        assert dgeval.read_games(tmp_path / "amb.npy", single_game=True).agents.shape == (1, 4, 3, 3, 2, 4)
+    with pytest.raises(dgeval.Error, match="a.npy"):
+        dgeval.read_games(tmp_path / "a.npy", tmp_path / "amb.npy")
+    np.save(tmp_path / "int.npy", np.zeros((2, 2, 2), dtype=np.int32))
+    with pytest.raises(dgeval.Error, match="int.npy"):
+        dgeval.read_games(tmp_path / "int.npy")

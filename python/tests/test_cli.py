@@ -92,6 +92,24 @@ def test_random_games_equal_cli(flags, kwargs):
     compare_rows(rows, per_game(r, games))
 
 
+def test_files_equal_cli(tmp_path):
+    a, p = dgeval.generate_uniform((2, 3, 2), 30, seed=4)
+    w = np.full((30, 2 + 3 + 2), 0.0)
+    w[:, [0, 3, 5]] = 1.0  # one-hot product strategies, per game
+    w[::2] = np.r_[[0.5, 0.5], [1 / 3] * 3, [0.25, 0.75]]
+    np.savez(tmp_path / "games.npz", agents=a.astype(np.float32), principals=p, strategy_product=w)
+    rows = cli_jsonl("--input", str(tmp_path / "games.npz"), "--list-equilibria")
+    g = dgeval.read_games(tmp_path / "games.npz")
+    assert g.strategy["strategy"] == "product" and g.strategy["strategy_weights"].shape == (30, 7)
+    compare_rows(rows, per_game(g.evaluate(backend="cpu", list_equilibria=True), 30))
+
+    ex = dgeval.example("misaligned")
+    dgeval.write_nfg(tmp_path / "a.nfg", ex.agents)
+    dgeval.write_nfg(tmp_path / "p.nfg", ex.principals)
+    rows = cli_jsonl("--agents", str(tmp_path / "a.nfg"), "--principals", str(tmp_path / "p.nfg"))
+    compare_rows(rows, [ex.evaluate(backend="cpu")])
+
+
 def test_csv_header_equals_to_frame_columns():
     pytest.importorskip("pandas")
     header = cli("evaluate", "--example", "misaligned", "--format", "csv", "-q", "--backend", "cpu").stdout.splitlines()[0]
