@@ -240,7 +240,7 @@ Strategy slice_strategy(const Strategy& full, std::int64_t games, std::int64_t f
 const char* kEvaluateExamples =
     "examples:\n"
     "  dgeval evaluate --example mammoth\n"
-    "  dgeval evaluate --example all --format csv\n"
+    "  dgeval evaluate --example all --format jsonl\n"
     "  dgeval evaluate --input games.npz --output results.csv\n"
     "  dgeval evaluate --agents agents.npy --principals principals.npy --output results.npz\n"
     "  dgeval evaluate --agents a.nfg --principals p.nfg --list-equilibria --format jsonl\n"
@@ -411,7 +411,14 @@ int evaluate_command(int argc, char** argv) {
   if (!warning.empty() && !quiet) std::fprintf(stderr, "dgeval: %s\n", warning.c_str());
 
   std::int64_t total_games = 0;
-  for (const Input& in : inputs) total_games += in.source->games();
+  for (const Input& in : inputs) {
+    total_games += in.source->games();
+    if ((format == OutputFormat::csv || format == OutputFormat::npz) &&
+        in.source->dims().players() != inputs.front().source->dims().players()) {
+      throw usage_error("the inputs have different numbers of players, so their " + std::string(to_string(format)) +
+                        " columns differ; use --format jsonl or text");
+    }
+  }
 
   Summary summary;
   std::int64_t games_done = 0;
