@@ -233,6 +233,7 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
 }
 
 void convert_to_double(const NpyHeader& h, const void* src, std::int64_t count, double* dst) {
+  if (count <= 0) return;  // (an empty array may have null pointers)
   const auto* p = static_cast<const unsigned char*>(src);
   const bool swap = h.big_endian;
   const std::int64_t w = h.itemsize;

@@ -78,6 +78,7 @@ void utility_shape(const std::vector<std::int64_t>& shape, ShapeRule rule, const
 
 Batch copy_games(const BatchView& v, std::int64_t first, std::int64_t count) {
   Batch b(v.dims, count);
+  if (count <= 0) return b;
   const std::int64_t per = v.values_per_game();
   for (int side = 0; side < 2; ++side) {
     const void* src = side == 0 ? v.agents : v.principals;
@@ -148,6 +149,7 @@ void gather(const unsigned char* base, const Layout& L, std::int64_t first, std:
   const std::int64_t N = L.dims.outcomes();
   const std::int64_t per = n * N;
   const std::int64_t w = h.itemsize;
+  if (count <= 0) return;
   if (!h.fortran_order) {
     const unsigned char* src = base + first * per * w;
     const std::int64_t total = count * per;
