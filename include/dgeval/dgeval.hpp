@@ -7,6 +7,7 @@
 #include "dgeval/format.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/generate.hpp"
+#include "dgeval/io.hpp"
 #include "dgeval/options.hpp"
 #include "dgeval/results.hpp"
 #include "dgeval/tolerances.hpp"
