@@ -36,6 +36,8 @@ int evaluate_command(int argc, char** argv);
 int generate_command(int argc, char** argv);
 int convert_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
+int infer_command(int argc, char** argv);                 // cmd_infer.cpp
+int experiment_inference_command(int argc, char** argv);  // cmd_infer.cpp
 
 /// Ctrl-C / SIGTERM set a flag instead of killing the process, so that a run stops between
 /// steps and its output files are discarded (no partial output is left behind).

@@ -22,6 +22,8 @@ void usage(std::FILE* to) {
                "  generate   write a batch of generated games (.npz, .npy or .nfg)\n"
                "  convert    convert games between Gambit .nfg, NumPy .npy and .npz\n"
                "  bench      time the evaluation of random games\n"
+               "  infer      estimate IA, CA, IC, CC with bootstrap intervals from observed outcomes\n"
+               "  experiment inference   the inference experiment of spec §6 (error curves)\n"
                "  version    print the version\n\n"
                "Run `dgeval <command> --help` for a command's options and examples.\n",
                dgeval::version());
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
     if (command == "convert") return dgeval::cli::convert_command(argc - 1, argv + 1);
     if (command == "bench") return dgeval::cli::bench_command(argc - 1, argv + 1);
+    if (command == "infer") return dgeval::cli::infer_command(argc - 1, argv + 1);
+    if (command == "experiment" && argc > 2 && std::strcmp(argv[2], "inference") == 0) {
+      return dgeval::cli::experiment_inference_command(argc - 2, argv + 2);
+    }
     std::fprintf(stderr, "dgeval: unknown command \"%s\"\n\n", command.c_str());
     usage(stderr);
     return 2;

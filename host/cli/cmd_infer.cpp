@@ -1,0 +1,250 @@
+// `dgeval infer`: estimates IA, CA, IC and CC with bootstrap intervals from one data set of
+// observations (a CSV or .npz file, or outcomes sampled from a game), both the authors'
+// estimators and the corrected ones (docs/INFERENCE.md).
+// `dgeval experiment inference`: the inference experiment of spec §6, as error curves (CSV)
+// for scripts/plots/inference.py.
+#include <cxxopts.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "dgeval/dgeval.hpp"
+#include "dgeval/inference.hpp"
+#include "dgeval/io.hpp"
+#include "progress.hpp"
+
+namespace dgeval {
+namespace cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<double> parse_levels(const std::string& text, const char* what) {
+  std::vector<double> v;
+  for (const std::string& item : split_list(text)) {
+    char* end = nullptr;
+    const double x = std::strtod(item.c_str(), &end);
+    if (*end != '\0') throw usage_error(std::string("--") + what + ": \"" + item + "\" is not a number");
+    v.push_back(x);
+  }
+  if (v.empty()) throw usage_error(std::string("--") + what + ": no value");
+  return v;
+}
+
+/// One game as a Batch: from an example or game g of a games file.
+Batch load_game(const cxxopts::ParseResult& p) {
+  if (p.count("example")) return make_example(p["example"].as<std::string>()).batch;
+  const std::string path = p["game"].as<std::string>();
+  auto source = open_game_file(path);
+  const std::int64_t g = p["game-index"].as<std::int64_t>();
+  if (g < 0 || g >= source->games()) {
+    throw dgeval::error(path + ": --game-index " + std::to_string(g) + " is outside [0, " +
+                        std::to_string(source->games()) + ")");
+  }
+  const BatchView v = source->read(0, g + 1);
+  return copy_games(v, g, 1);
+}
+
+void emit(const cxxopts::ParseResult& p, const std::function<void(std::ostream&)>& fill) {
+  if (p.count("output")) {
+    write_file_atomically(p["output"].as<std::string>(), fill);
+  } else {
+    fill(std::cout);
+  }
+}
+
+}  // namespace
+
+int infer_command(int argc, char** argv) {
+  cxxopts::Options o("dgeval infer",
+                     "Estimate IA, CA, IC and CC, with bootstrap intervals, from observed outcomes (spec §6).");
+  o.custom_help("(--input OBS.csv|OBS.npz | --game GAMES | --example NAME --sample SET[,SET..]) [options]");
+  o.add_options("input")
+      ("i,input", "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
+                  "(arrays actions or outcome, agents, principals, optional set, dims)",
+       cxxopts::value<std::string>())
+      ("dims", "the game's action counts, e.g. 3x3 (to detect unknown outcome indices and read a flat outcome "
+               "column; default: the largest index of each player plus one)",
+       cxxopts::value<std::string>())
+      ("set", "set of rows without a set column: all | ne | eps_ne | played",
+       cxxopts::value<std::string>()->default_value("played"));
+  o.add_options("sampling from a game")
+      ("game", "games file (.npz, .npy, .nfg) to sample observations from", cxxopts::value<std::string>())
+      ("game-index", "which game of --game", cxxopts::value<std::int64_t>()->default_value("0"))
+      ("example", "a built-in example game to sample from (see dgeval evaluate --help)", cxxopts::value<std::string>())
+      ("sample", "the set(s) to sample from, comma separated: all, ne, eps_ne, played (J samples from each)",
+       cxxopts::value<std::string>()->default_value("all"))
+      ("samples", "J, samples per set", cxxopts::value<std::int64_t>()->default_value("1000"))
+      ("ic", "the agents' IC level for eps_ne and played: one for all players or one per player",
+       cxxopts::value<std::string>()->default_value("1"))
+      ("cc", "the CC level of the played set", cxxopts::value<double>()->default_value("0"))
+      ("write-observations", "also write the sampled observations to this CSV", cxxopts::value<std::string>());
+  o.add_options("estimation")
+      ("resamples", "bootstrap resamples (0: no intervals)", cxxopts::value<std::int64_t>()->default_value("1000"))
+      ("level", "interval level", cxxopts::value<double>()->default_value("0.95"))
+      ("seed", "seed of the sampling and of the bootstrap", cxxopts::value<std::uint64_t>()->default_value("0"))
+      ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
+      ("format", "text | csv | json", cxxopts::value<std::string>()->default_value("text"))
+      ("o,output", "write the estimates here instead of stdout", cxxopts::value<std::string>())
+      ("h,help", "this help");
+  const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
+  if (p.count("help")) {
+    std::cout << o.help({"input", "sampling from a game", "estimation"})
+              << "\nexamples:\n"
+                 "  dgeval infer --input observations.csv --dims 3x3\n"
+                 "  dgeval infer --example common-3x3 --sample all --samples 200 --format json\n"
+                 "  dgeval infer --game games.npz --game-index 4 --sample ne,eps_ne,played --ic 0.5 --cc 0.5\n"
+                 "\nThe authors' estimators (spec §6 step 4) and the corrected, affine-invariant ones are both "
+                 "printed;\nsee docs/INFERENCE.md for what each estimates, its bias, and the file formats.\n";
+    return exit_ok;
+  }
+  const int sources = static_cast<int>(p.count("input") + p.count("game") + p.count("example"));
+  if (sources != 1) throw usage_error("give exactly one of --input, --game or --example");
+  InferenceFormat format;
+  const std::string f = p["format"].as<std::string>();
+  if (f == "text") format = InferenceFormat::text;
+  else if (f == "csv") format = InferenceFormat::csv;
+  else if (f == "json" || f == "jsonl") format = InferenceFormat::json;
+  else throw usage_error("--format: unknown \"" + f + "\"; expected text, csv or json");
+
+  InferenceOptions io;
+  io.resamples = p["resamples"].as<std::int64_t>();
+  io.level = p["level"].as<double>();
+  io.seed = p["seed"].as<std::uint64_t>();
+  io.threads = p["threads"].as<int>();
+  if (io.resamples < 0) throw usage_error("--resamples must be >= 0");
+  if (!(io.level > 0.0 && io.level < 1.0)) throw usage_error("--level must lie in (0, 1)");
+
+  Observations obs;
+  if (p.count("input")) {
+    ObservationReadOptions ro;
+    if (p.count("dims")) ro.dims = Dims::parse(p["dims"].as<std::string>()), ro.has_dims = true;
+    ro.default_set = parse_observed_set(p["set"].as<std::string>());
+    obs = read_observations(p["input"].as<std::string>(), ro);
+    if (!obs.dims_known) {
+      std::fprintf(stderr, "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
+                           "indices cannot be detected\n", obs.dims.to_string().c_str());
+    }
+  } else {
+    const Batch game = load_game(p);
+    const std::vector<double> ic = parse_levels(p["ic"].as<std::string>(), "ic");
+    const double cc = p["cc"].as<double>();
+    const std::int64_t J = p["samples"].as<std::int64_t>();
+    if (J < 1) throw usage_error("--samples must be at least 1");
+    const OutcomeSets sets = outcome_sets(game, 0, ic, cc);
+    obs.dims = game.dims;
+    obs.source = p.count("game") ? p["game"].as<std::string>() : p["example"].as<std::string>();
+    for (const std::string& name : split_list(p["sample"].as<std::string>())) {
+      const Observations part = sample_observations(game, 0, sets, parse_observed_set(name), J, io.seed);
+      obs.outcome.insert(obs.outcome.end(), part.outcome.begin(), part.outcome.end());
+      obs.agents.insert(obs.agents.end(), part.agents.begin(), part.agents.end());
+      obs.principals.insert(obs.principals.end(), part.principals.begin(), part.principals.end());
+      obs.set.insert(obs.set.end(), part.set.begin(), part.set.end());
+    }
+    Results truth = evaluate(game.view(), Options{}, 1);
+    std::string ia;
+    for (int i = 0; i < game.dims.players(); ++i) ia += (i ? ", " : "") + format_double(truth.ia[static_cast<std::size_t>(i)]);
+    std::fprintf(stderr, "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
+                 ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
+                 format_double(cc).c_str());
+    if (p.count("write-observations")) {
+      write_file_atomically(p["write-observations"].as<std::string>(),
+                            [&](std::ostream& out) { write_observations_csv(out, obs); });
+    }
+  }
+  const Inference r = infer(obs, io);
+  emit(p, [&](std::ostream& out) { write_inference(out, r, format); });
+  return exit_ok;
+}
+
+int experiment_inference_command(int argc, char** argv) {
+  cxxopts::Options o("dgeval experiment inference",
+                     "The inference experiment of spec §6: estimation error against the number of samples.");
+  o.custom_help("[--sizes 3x3,5x5x4,...] [--games 25] [--samples 1000] [--every 10] [-o curves.csv]");
+  o.add_options()
+      ("sizes", "game sizes, comma separated (default: the first four paper sizes 3x3,5x5x4,6x7x4x6,7x3x8x5x12)",
+       cxxopts::value<std::string>())
+      ("games", "games per size (the paper: 25)", cxxopts::value<std::int64_t>()->default_value("25"))
+      ("samples", "J, samples per distribution (the paper: 1000)", cxxopts::value<std::int64_t>()->default_value("1000"))
+      ("every", "estimate after every this many samples (the paper: 10)",
+       cxxopts::value<std::int64_t>()->default_value("10"))
+      ("seed", "seed (game g of a size depends only on the seed, the size and g)",
+       cxxopts::value<std::uint64_t>()->default_value("1282"))
+      ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
+      ("o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
+       cxxopts::value<std::string>())
+      ("per-game", "also write every game's errors to this CSV (games x 4 distributions x 2 estimators x checkpoints rows)",
+       cxxopts::value<std::string>())
+      ("q,quiet", "no progress on stderr")
+      ("h,help", "this help");
+  const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
+  if (p.count("help")) {
+    std::cout << o.help()
+              << "\nexamples:\n"
+                 "  dgeval experiment inference -o inference_curves.csv                 # the paper's scale\n"
+                 "  dgeval experiment inference --games 25000 -o inference_curves.csv   # 1000x the games\n"
+                 "  python3 scripts/plots/inference.py inference_curves.csv --out docs/figures\n";
+    return exit_ok;
+  }
+  InferenceExperimentConfig c;
+  if (p.count("sizes")) {
+    for (const std::string& s : split_list(p["sizes"].as<std::string>())) c.sizes.push_back(Dims::parse(s));
+  }
+  c.games = p["games"].as<std::int64_t>();
+  c.samples = p["samples"].as<std::int64_t>();
+  c.every = p["every"].as<std::int64_t>();
+  c.seed = p["seed"].as<std::uint64_t>();
+  c.threads = p["threads"].as<int>();
+  if (c.games < 1) throw usage_error("--games must be at least 1");
+  if (c.samples < 1) throw usage_error("--samples must be at least 1");
+  if (c.every < 1) throw usage_error("--every must be at least 1");
+  if (c.sizes.empty()) c.sizes = {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({7, 3, 8, 5, 12})};
+
+  std::unique_ptr<std::ofstream> per_game;
+  std::string per_game_tmp;
+  if (p.count("per-game")) {
+    per_game_tmp = p["per-game"].as<std::string>() + ".tmp";
+    per_game = std::make_unique<std::ofstream>(per_game_tmp);
+    if (!*per_game) throw dgeval::error(per_game_tmp + ": cannot open for writing");
+    *per_game << "size,outcomes,game,distribution,estimator,samples";
+    for (int m = 0; m < kInferenceMeasures; ++m) *per_game << ',' << to_string(static_cast<InferenceMeasure>(m)) << "_error";
+    *per_game << '\n';
+  }
+  Progress progress("experiment inference", !p.count("quiet"));
+  const auto rows = run_inference_experiment(
+      c,
+      per_game ? std::function<void(const InferenceErrorRow&)>([&](const InferenceErrorRow& r) {
+        const Dims& d = c.sizes[static_cast<std::size_t>(r.size)];
+        *per_game << d.to_string() << ',' << d.outcomes() << ',' << r.game << ',' << to_string(r.distribution) << ','
+                  << (r.corrected ? "corrected" : "authors") << ',' << r.samples;
+        for (int m = 0; m < kInferenceMeasures; ++m) *per_game << ',' << format_double(r.error[m]);
+        *per_game << '\n';
+      })
+               : nullptr,
+      [&](std::int64_t done, std::int64_t total) { progress.update(done, total); });
+  progress.finish();
+  if (per_game) {
+    per_game->close();
+    if (!*per_game || std::rename(per_game_tmp.c_str(), p["per-game"].as<std::string>().c_str()) != 0) {
+      std::remove(per_game_tmp.c_str());
+      throw dgeval::error(p["per-game"].as<std::string>() + ": cannot write");
+    }
+  }
+  emit(p, [&](std::ostream& out) { write_inference_curves(out, c, rows); });
+  return exit_ok;
+}
+
+}  // namespace cli
+}  // namespace dgeval
