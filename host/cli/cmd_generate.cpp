@@ -54,6 +54,12 @@ const std::vector<Generator>& generators() {
          return random_uniform_games(r.dims, count, r.seed, first, p["lo"].as<double>(), p["hi"].as<double>(),
                                      r.threads);
        }},
+      {"delegation", "controlled IA, CA, calibration and pure NE (dgeval::generate_games, spec §7.1)",
+       add_delegation_options,
+       [](const cxxopts::ParseResult& p) { check_delegation(p, Dims::parse(p["dims"].as<std::string>())); },
+       [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {
+         return make_delegation(r.dims, r.games, r.seed, r.threads, p, p.count("quiet") > 0, first, count);
+       }},
   };
   return table;
 }
@@ -87,6 +93,8 @@ int generate_command(int argc, char** argv) {
                  "  dgeval generate --dims 3x3 --games 1000 --seed 1 --output games.npz\n"
                  "  dgeval generate --dims 6x7x4x6 --games 100000 --float32 --agents a.npy --principals p.npy\n"
                  "  dgeval generate --dims 2x3 --agents a.nfg --principals p.nfg\n"
+                 "  dgeval generate --dims 5x5x4 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 --output games.npz\n"
+                 "  dgeval generate --dims 3x3 --games 1000 --ia 0.2,0.9 --ca-agents 0.5 --calibration 1,2 --pure-ne plant -o g.npz\n"
                  "  dgeval evaluate --input games.npz --output results.csv\n";
     return exit_ok;
   }
@@ -96,7 +104,8 @@ int generate_command(int argc, char** argv) {
     throw usage_error("give either --output FILE.npz or --agents FILE --principals FILE");
   }
   if (!to_npz && p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
-  const std::string gname = p["generator"].as<std::string>();
+  std::string gname = p["generator"].as<std::string>();
+  if (!p.count("generator") && delegation_requested(p)) gname = "delegation";  // --ia, --ca-principals, ...
   const auto it = std::find_if(generators().begin(), generators().end(),
                                [&](const Generator& g) { return gname == g.name; });
   if (it == generators().end()) throw usage_error("--generator: unknown \"" + gname + "\"; expected " + names);

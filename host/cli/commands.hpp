@@ -14,6 +14,7 @@ class ParseResult;
 namespace dgeval {
 struct Options;
 struct BatchView;
+struct Batch;
 class Dims;
 namespace cli {
 
@@ -36,6 +37,7 @@ int evaluate_command(int argc, char** argv);
 int generate_command(int argc, char** argv);
 int convert_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
+int experiment_command(int argc, char** argv);  // cmd_experiment.cpp: grid-scan, bound-surface, throughput
 int infer_command(int argc, char** argv);                 // cmd_infer.cpp
 int experiment_inference_command(int argc, char** argv);  // cmd_infer.cpp
 
@@ -43,6 +45,16 @@ int experiment_inference_command(int argc, char** argv);  // cmd_infer.cpp
 /// steps and its output files are discarded (no partial output is left behind).
 void install_interrupt_handler();
 bool interrupted();
+
+/// The `delegation` generator of `dgeval generate` (gen_delegation.cpp).
+void add_delegation_options(cxxopts::Options& options);
+/// Whether any of its flags (--ia, --ca-principals, ...) was given.
+bool delegation_requested(const cxxopts::ParseResult& parsed);
+/// Throws usage_error if the flags do not make a valid spec for `dims`.
+void check_delegation(const cxxopts::ParseResult& parsed, const Dims& dims);
+/// Games [first, first + count) of `total`; prints a report of the targets after the last chunk.
+Batch make_delegation(const Dims& dims, std::int64_t total, std::uint64_t seed, int threads,
+                      const cxxopts::ParseResult& parsed, bool quiet, std::int64_t first, std::int64_t count);
 
 /// Parses argv with `o`, turning cxxopts errors and stray arguments into usage_error.
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);

@@ -22,6 +22,7 @@ void usage(std::FILE* to) {
                "  generate   write a batch of generated games (.npz, .npy or .nfg)\n"
                "  convert    convert games between Gambit .nfg, NumPy .npy and .npz\n"
                "  bench      time the evaluation of random games\n"
+               "  experiment grid-scan | bound-surface | throughput   the paper's experiments (spec §7)\n"
                "  infer      estimate IA, CA, IC, CC with bootstrap intervals from observed outcomes\n"
                "  experiment inference   the inference experiment of spec §6 (error curves)\n"
                "  version    print the version\n\n"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
     if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
     if (command == "convert") return dgeval::cli::convert_command(argc - 1, argv + 1);
     if (command == "bench") return dgeval::cli::bench_command(argc - 1, argv + 1);
+    if (command == "experiment" && (argc < 3 || std::strcmp(argv[2], "inference") != 0)) {
+      return dgeval::cli::experiment_command(argc - 1, argv + 1);  // grid-scan, bound-surface, throughput
+    }
     if (command == "infer") return dgeval::cli::infer_command(argc - 1, argv + 1);
     if (command == "experiment" && argc > 2 && std::strcmp(argv[2], "inference") == 0) {
       return dgeval::cli::experiment_inference_command(argc - 2, argv + 2);

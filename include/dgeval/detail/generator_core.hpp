@@ -114,6 +114,7 @@ enum StreamPurpose : std::uint64_t {
   purpose_base_offsets = 4,
   purpose_derived_offsets = 5,
   purpose_misc = 6,
+  purpose_experiment = 7,  ///< not used by generate_game: per-game draws of an experiment
 };
 
 /// a·b rounded on its own: keeps nvcc from contracting `c + a*b` into an FMA (g++ in ISO mode

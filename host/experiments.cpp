@@ -1,0 +1,441 @@
+// The grid scan (spec §7.1), the bound surface (spec §7.3) and the throughput measurement:
+// generate chunk by chunk, evaluate with the CPU backend, aggregate into rows.
+#include "dgeval/experiments.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include "dgeval/backend.hpp"
+#include "dgeval/detail/experiment_core.hpp"
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/error.hpp"
+#include "dgeval/format.hpp"
+#include "thread_pool.hpp"
+
+namespace dgeval {
+
+Measure parse_measure(const std::string& s) {
+  if (s == "ia") return Measure::ia;
+  if (s == "ic") return Measure::ic;
+  if (s == "ca") return Measure::ca;
+  if (s == "cc") return Measure::cc;
+  throw error("unknown measure \"" + s + "\"; expected one of: ia, ic, ca, cc");
+}
+
+const char* to_string(Measure m) {
+  switch (m) {
+    case Measure::ic: return "ic";
+    case Measure::ca: return "ca";
+    case Measure::cc: return "cc";
+    case Measure::ia:
+    default: return "ia";
+  }
+}
+
+namespace {
+
+/// Mean, 90% CI of the mean and 5%/95% quantiles (linear interpolation, numpy's default).
+Stats summarise(std::vector<double>& x) {
+  Stats s;
+  const std::size_t k = x.size();
+  if (k == 0) return s;
+  double sum = 0.0;
+  for (double v : x) sum += v;
+  s.mean = sum / static_cast<double>(k);
+  double ss = 0.0;
+  for (double v : x) ss += (v - s.mean) * (v - s.mean);
+  const double sd = k > 1 ? std::sqrt(ss / static_cast<double>(k - 1)) : 0.0;
+  const double half = 1.6448536269514722 * sd / std::sqrt(static_cast<double>(k));
+  s.ci_low = s.mean - half;
+  s.ci_high = s.mean + half;
+  auto quantile = [&](double q) {
+    const double pos = q * static_cast<double>(k - 1);
+    const std::size_t i = static_cast<std::size_t>(pos);
+    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(i), x.end());
+    const double a = x[i];
+    if (i + 1 >= k) return a;
+    const double b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(i) + 1, x.end());
+    return a + (pos - static_cast<double>(i)) * (b - a);
+  };
+  s.q05 = quantile(0.05);
+  s.q95 = quantile(0.95);
+  return s;
+}
+
+/// Evaluates `batch` with per-game IC levels `ic` (few distinct values): one evaluation per level.
+Results evaluate_by_ic(const Batch& batch, const Options& base, const std::vector<double>& ic, int threads) {
+  std::map<double, std::vector<std::int64_t>> groups;
+  for (std::int64_t g = 0; g < batch.games; ++g) groups[ic[static_cast<std::size_t>(g)]].push_back(g);
+  if (groups.size() == 1) {
+    Options o = base;
+    o.ic = {groups.begin()->first};
+    return evaluate(batch.view(), o, threads);
+  }
+  Results all;
+  all.resize(batch.games, batch.dims.players(), false, false);
+  const std::int64_t per = batch.dims.players() * batch.dims.outcomes();
+  for (const auto& [level, games] : groups) {
+    Batch sub(batch.dims, static_cast<std::int64_t>(games.size()));
+    for (std::size_t j = 0; j < games.size(); ++j) {
+      std::copy_n(batch.agents.begin() + games[j] * per, per, sub.agents.begin() + static_cast<std::int64_t>(j) * per);
+      std::copy_n(batch.principals.begin() + games[j] * per, per,
+                  sub.principals.begin() + static_cast<std::int64_t>(j) * per);
+    }
+    Options o = base;
+    o.ic = {level};
+    const Results r = evaluate(sub.view(), o, threads);
+    const int n = batch.dims.players();
+    for (const ColumnInfo& c : result_columns()) {
+      if (c.kind == ColumnKind::player_real || c.kind == ColumnKind::real) {
+        const int w = c.kind == ColumnKind::player_real ? n : 1;
+        const double* src = r.real_column(c.name);
+        double* dst = all.real_column(c.name);
+        for (std::size_t j = 0; j < games.size(); ++j) std::copy_n(src + j * w, w, dst + games[j] * w);
+      } else {
+        const std::int64_t* src = r.integer_column(c.name);
+        std::int64_t* dst = all.integer_column(c.name);
+        for (std::size_t j = 0; j < games.size(); ++j) dst[games[j]] = src[j];
+      }
+    }
+  }
+  return all;
+}
+
+void check_unit(double x, const char* what) {
+  if (!(x >= 0.0 && x <= 1.0)) throw error(std::string("grid scan: ") + what + " must lie in [0, 1]");
+}
+
+}  // namespace
+
+std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const ExperimentProgress& progress) {
+  if (cfg.increments < 1) throw error("grid scan: increments must be at least 1");
+  if (cfg.games_per_point < 1) throw error("grid scan: games per point must be at least 1");
+  if (cfg.sizes.empty() || cfg.variables.empty() || cfg.others.empty()) {
+    throw error("grid scan: no sizes, variables or values for the other measures");
+  }
+  for (double o : cfg.others) check_unit(o, "the other measures' values");
+  const std::int64_t points_total = static_cast<std::int64_t>(cfg.sizes.size() * cfg.variables.size() *
+                                                              cfg.others.size()) * (cfg.increments + 1);
+  const std::int64_t games_total = checked_mul(points_total, cfg.games_per_point, "grid scan games");
+  const bool authors = cfg.generator.pure_ne == PureNe::authors;
+  std::vector<GridScanPoint> out;
+  std::int64_t point_index = 0, done = 0;
+  for (const Dims& dims : cfg.sizes) {
+    const int n = dims.players();
+    for (Measure var : cfg.variables) {
+      for (double other : cfg.others) {
+        double ic_state = other;  // the authors' shared x["ic"], lowered by eps_tol (spec §7.1)
+        for (int v = 0; v <= cfg.increments; ++v, ++point_index) {
+          GridScanPoint pt;
+          pt.dims = dims;
+          pt.variable = var;
+          pt.others = other;
+          pt.value = static_cast<double>(v) / cfg.increments;
+          pt.ia_target = var == Measure::ia ? pt.value : other;
+          pt.ca_target = var == Measure::ca ? pt.value : other;
+          pt.ic = var == Measure::ic ? pt.value : other;
+          pt.cc = var == Measure::cc ? pt.value : other;
+          if (var == Measure::ic) ic_state = pt.ic;
+          GeneratorSpec spec = cfg.generator;
+          spec.ia = {pt.ia_target};
+          spec.ca_principals = pt.ca_target;
+          spec.ca_agents = NAN;
+          if (n == 1) spec.ca_principals = NAN;
+          Options opt = cfg.options;
+          opt.strategy = Strategy{};
+          opt.strategy.kind = StrategyKind::played;
+          opt.cc = pt.cc;
+          std::vector<double> q[6];  // ŵ*, ŵ_min, ŵ(σ), bound_1, bound_2, bound_r2 (normalised)
+          double measure_sum = 0.0, attempts = 0.0;
+          pt.ic_effective_min = pt.ic;
+          for (std::int64_t c0 = 0; c0 < cfg.games_per_point; c0 += cfg.chunk) {
+            const std::int64_t count = std::min(cfg.chunk, cfg.games_per_point - c0);
+            std::vector<GameInfo> info;
+            const Batch b = generate_games(dims, spec, count, cfg.seed, point_index * cfg.games_per_point + c0,
+                                           cfg.threads, &info);
+            std::vector<double> ic(static_cast<std::size_t>(count), pt.ic);
+            for (std::int64_t g = 0; g < count; ++g) {
+              const GameInfo& gi = info[static_cast<std::size_t>(g)];
+              attempts += gi.attempts;
+              pt.magnitudes_adjusted += (gi.flags & (info_magnitudes_redrawn | info_magnitudes_shrunk)) != 0;
+              if (authors) {
+                pt.eps_tol_raised += gi.eps_tol > 0.0;
+                if (gi.eps_tol > 1.0 - ic_state) ic_state = 1.0 - gi.eps_tol;  // persists (spec §7.1)
+                ic[static_cast<std::size_t>(g)] = ic_state;
+                pt.ic_effective_min = std::min(pt.ic_effective_min, ic_state);
+              }
+            }
+            const Results r = evaluate_by_ic(b, opt, ic, cfg.threads);
+            for (std::int64_t g = 0; g < count; ++g) {
+              ++pt.games;
+              double ia_mean = 0.0;
+              for (int i = 0; i < n; ++i) {
+                ia_mean += r.ia[g * n + i];
+                pt.ia_error_max = std::max(pt.ia_error_max, std::fabs(r.ia[g * n + i] - pt.ia_target));
+              }
+              ia_mean /= n;
+              if (n > 1) pt.ca_error_max = std::max(pt.ca_error_max, std::fabs(r.ca_principals[g] - pt.ca_target));
+              measure_sum += var == Measure::ia ? ia_mean : (var == Measure::ca ? r.ca_principals[g] : pt.value);
+              if (r.flags[g] & flag_strategy_undefined) continue;
+              ++pt.evaluated;
+              const double up = r.welfare_principals_utopia[g], down = r.welfare_principals_dystopia[g];
+              const double tol = detail::bound_tolerance(up, down);
+              const double pwr = r.principals_welfare_regret[g];
+              const bool fallback = (r.flags[g] & flag_played_fallback) != 0;
+              pt.r2_fail += r.bound_holds[g] == 0;
+              pt.r5_fail += r.ideal_gap[g] > r.ideal_gap_bound[g] + tol;
+              const bool r3_fails = pwr > r.bound_r3[g] + opt.played_tolerance + tol;
+              pt.fallback += fallback;
+              (fallback ? pt.r3_fail_fallback : pt.r3_fail) += r3_fails;
+              if (!(up > down)) continue;  // constant principals: nothing to normalise
+              const double w_star = r.welfare_principals_max[g];
+              auto norm = [&](double x) { return (x - down) / (up - down); };
+              q[0].push_back(norm(w_star));
+              q[1].push_back(norm(r.welfare_principals_min[g]));
+              q[2].push_back(norm(w_star - pwr));
+              q[3].push_back(norm(w_star - r.bound_r3[g]));
+              q[4].push_back(norm(up - r.ideal_gap_bound[g]));
+              q[5].push_back(norm(w_star - r.bound[g]));
+            }
+            done += count;
+            if (progress && !progress(done, games_total)) throw cancelled();
+          }
+          pt.measure_actual = measure_sum / static_cast<double>(pt.games);
+          pt.attempts_mean = attempts / static_cast<double>(pt.games);
+          pt.w_hat_max = summarise(q[0]);
+          pt.w_hat_min = summarise(q[1]);
+          pt.w_hat_avg = summarise(q[2]);
+          pt.bound_1 = summarise(q[3]);
+          pt.bound_2 = summarise(q[4]);
+          pt.bound_r2 = summarise(q[5]);
+          out.push_back(pt);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string num(double x) { return format_double(x); }
+}  // namespace
+
+void write_grid_scan_csv(std::ostream& o, const std::vector<GridScanPoint>& points) {
+  const char* summaries[] = {"w_hat_max", "w_hat_min", "w_hat_avg", "bound_1", "bound_2", "bound_r2"};
+  o << "dims,variable,others,value,ia_target,ca_target,ic,cc,games,evaluated,measure_actual,ia_error_max,"
+       "ca_error_max";
+  for (const char* s : summaries) o << ',' << s << "_mean," << s << "_ci_low," << s << "_ci_high," << s << "_q05," << s << "_q95";
+  o << ",r2_fail,r5_fail,r3_fail,fallback,r3_fail_fallback,eps_tol_raised,ic_effective_min,attempts_mean,"
+       "magnitudes_adjusted\n";
+  for (const GridScanPoint& p : points) {
+    o << p.dims.to_string() << ',' << to_string(p.variable) << ',' << num(p.others) << ',' << num(p.value) << ','
+      << num(p.ia_target) << ',' << num(p.ca_target) << ',' << num(p.ic) << ',' << num(p.cc) << ',' << p.games << ','
+      << p.evaluated << ',' << num(p.measure_actual) << ',' << num(p.ia_error_max) << ',' << num(p.ca_error_max);
+    for (const Stats* s : {&p.w_hat_max, &p.w_hat_min, &p.w_hat_avg, &p.bound_1, &p.bound_2, &p.bound_r2}) {
+      o << ',' << num(s->mean) << ',' << num(s->ci_low) << ',' << num(s->ci_high) << ',' << num(s->q05) << ','
+        << num(s->q95);
+    }
+    o << ',' << p.r2_fail << ',' << p.r5_fail << ',' << p.r3_fail << ',' << p.fallback << ',' << p.r3_fail_fallback
+      << ',' << p.eps_tol_raised << ',' << num(p.ic_effective_min) << ',' << num(p.attempts_mean) << ','
+      << p.magnitudes_adjusted << '\n';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+struct SurfaceSetup {
+  Dims dims;
+  std::vector<double> ratio, m_agent;
+  detail::StandardisationConstants k;
+  double f = 1.0;
+};
+
+SurfaceSetup surface_setup(const BoundSurfaceConfig& c) {
+  if (c.players < 1 || c.players > kMaxPlayers) throw error("bound surface: players must be in [1, 32]");
+  if (c.outcomes < 3) throw error("bound surface: at least 3 outcomes");
+  if (c.bins_x < 1 || c.bins_y < 1) throw error("bound surface: at least one bin per axis");
+  SurfaceSetup s;
+  std::vector<std::int64_t> actions(static_cast<std::size_t>(c.players), 1);
+  actions[0] = c.outcomes;
+  s.dims = Dims(actions);
+  if (c.calibration.size() == 1) {
+    s.ratio.assign(static_cast<std::size_t>(c.players), c.calibration[0]);
+  } else if (static_cast<int>(c.calibration.size()) == c.players) {
+    s.ratio = c.calibration;
+  } else {
+    throw error("bound surface: give 1 or one calibration ratio per player");
+  }
+  for (double r : s.ratio) {
+    if (!(r > 0.0 && std::isfinite(r))) throw error("bound surface: calibration ratios must be positive");
+    s.m_agent.push_back(1.0 / r);
+  }
+  s.k = detail::standardisation_constants(c.standardisation);
+  s.f = detail::welfare_factor(c.players, c.welfare);
+  return s;
+}
+
+}  // namespace
+
+double r2_surface(const BoundSurfaceConfig& c, double wr, double tm) {
+  const SurfaceSetup s = surface_setup(c);
+  const int n = c.players;
+  auto at = [&](double R) {
+    double cal = 0.0;
+    for (int i = 0; i < n; ++i) cal += s.m_agent[i] * std::fabs(R - s.ratio[i]);
+    return R * wr + 2.0 * s.k.z * s.k.K * s.f * tm + s.k.K_m * s.f * cal;
+  };
+  double best = at(0.0);
+  for (double r : s.ratio) best = std::min(best, at(r));
+  return std::min(best, s.k.K_m * s.f * n);  // cap with m̂_i = 1
+}
+
+BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const ExperimentProgress& progress) {
+  const SurfaceSetup s = surface_setup(c);
+  if (c.games < 1) throw error("bound surface: games must be at least 1");
+  const int n = c.players;
+  const std::int64_t N = c.outcomes;
+  GeneratorSpec spec;
+  spec.distribution = c.distribution;
+  spec.scale = c.standardisation;
+  spec.magnitude_min = spec.magnitude_max = 1.0;  // m̂_i = 1
+  spec.offset_min = spec.offset_max = 0.0;
+  spec.calibration = s.ratio;
+  spec.ia = std::vector<double>(static_cast<std::size_t>(n), 1.0);  // replaced per game
+  const detail::GeneratorParams base = generator_params(spec, s.dims);
+  const std::size_t scratch_size = static_cast<std::size_t>(detail::generator_scratch_doubles(base));
+
+  BoundSurfaceResult res;
+  double sum_m = 0.0;
+  for (double m : s.m_agent) sum_m += m;
+  res.wr_max = s.k.K_m * s.f * sum_m;
+  res.tm_max = n;
+  res.bins.resize(static_cast<std::size_t>(c.bins_x) * c.bins_y);
+  for (int ix = 0; ix < c.bins_x; ++ix) {
+    for (int iy = 0; iy < c.bins_y; ++iy) {
+      SurfaceBin& b = res.bins[static_cast<std::size_t>(ix) * c.bins_y + iy];
+      b.ix = ix, b.iy = iy;
+      b.wr_low = res.wr_max * ix / c.bins_x, b.wr_high = res.wr_max * (ix + 1) / c.bins_x;
+      b.tm_low = res.tm_max * iy / c.bins_y, b.tm_high = res.tm_max * (iy + 1) / c.bins_y;
+      b.bound_centre = r2_surface(c, 0.5 * (b.wr_low + b.wr_high), 0.5 * (b.tm_low + b.tm_high));
+      b.bound_upper = r2_surface(c, b.wr_high, b.tm_high);
+    }
+  }
+  std::vector<double> pwr_sum(res.bins.size(), 0.0);
+  const double cap = s.k.K_m * s.f * n;
+  detail::ThreadPool pool(c.threads);
+  std::vector<std::vector<double>> scratch(static_cast<std::size_t>(pool.size()));
+  for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {
+    const std::int64_t count = std::min(c.chunk, c.games - g0);
+    Batch b(s.dims, count);
+    Options opt;
+    opt.standardisation = c.standardisation;
+    opt.welfare = c.welfare;
+    opt.strategy.kind = StrategyKind::correlated;
+    opt.strategy.per_game = true;
+    opt.strategy.weights.assign(static_cast<std::size_t>(count * N), 0.0);
+    const std::int64_t per = n * N;
+    pool.parallel_for((count + 255) / 256, [&](std::int64_t t, int worker) {
+      std::vector<double>& sc = scratch[static_cast<std::size_t>(worker)];
+      if (sc.size() < scratch_size + N) sc.resize(scratch_size + N);
+      for (std::int64_t g = t * 256; g < std::min(count, (t + 1) * 256); ++g) {
+        const std::uint64_t game = static_cast<std::uint64_t>(g0 + g);
+        detail::GeneratorParams p = base;
+        detail::surface_ia_targets(c.seed, game, n, p.ia);
+        double* agents = b.agents.data() + g * per;
+        double* principals = b.principals.data() + g * per;
+        if (detail::generate_game(p, c.seed, game, agents, principals, sc.data(), nullptr) != detail::generate_ok) {
+          throw error("bound surface: game " + std::to_string(game) + " could not be generated");
+        }
+        double* w_hat = sc.data() + scratch_size;
+        for (std::int64_t o = 0; o < N; ++o) {
+          double sum = 0.0;
+          for (int i = 0; i < n; ++i) sum += principals[i * N + o];
+          w_hat[o] = detail::welfare_of(sum, n, c.welfare);
+        }
+        detail::surface_strategy(c.seed, game, n, w_hat, N, cap, opt.strategy.weights.data() + g * N);
+      }
+    });
+    const Results r = evaluate(b.view(), opt, c.threads);
+    for (std::int64_t g = 0; g < count; ++g) {
+      const double wr = r.agents_welfare_regret[g], pwr = r.principals_welfare_regret[g];
+      double tm = 0.0;
+      for (int i = 0; i < n; ++i) tm += r.magnitude_principals[g * n + i] * (1.0 - r.ia[g * n + i]);
+      const int ix = std::clamp(static_cast<int>(wr / res.wr_max * c.bins_x), 0, c.bins_x - 1);
+      const int iy = std::clamp(static_cast<int>(tm / res.tm_max * c.bins_y), 0, c.bins_y - 1);
+      SurfaceBin& bin = res.bins[static_cast<std::size_t>(ix) * c.bins_y + iy];
+      const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
+      const double simple = wr + 2.0 * s.k.z * s.k.K * s.f * tm;
+      const bool above_simple = pwr > simple + tol;
+      const bool above_bound = r.bound_holds[g] == 0;
+      bin.pwr_max = bin.count == 0 ? pwr : std::max(bin.pwr_max, pwr);
+      ++bin.count;
+      pwr_sum[static_cast<std::size_t>(ix) * c.bins_y + iy] += pwr;
+      bin.above_simple += above_simple;
+      bin.above_bound += above_bound;
+      res.above_simple += above_simple;
+      res.above_bound += above_bound;
+      if (static_cast<std::int64_t>(res.points.size()) < c.keep_points) res.points.push_back({wr, tm, pwr, r.bound[g]});
+    }
+    res.games += count;
+    if (progress && !progress(res.games, c.games)) throw cancelled();
+  }
+  for (std::size_t j = 0; j < res.bins.size(); ++j) {
+    SurfaceBin& b = res.bins[j];
+    if (b.count > 0) b.pwr_mean = pwr_sum[j] / static_cast<double>(b.count);
+    if (b.count > 0 && b.pwr_max > b.bound_upper + 1e-9 * (1.0 + b.bound_upper)) ++res.bin_bound_exceeded;
+  }
+  return res;
+}
+
+void write_bound_surface_csv(std::ostream& o, const BoundSurfaceResult& r) {
+  o << "ix,iy,wr_low,wr_high,tm_low,tm_high,count,pwr_mean,pwr_max,bound_centre,bound_upper,above_simple,above_bound\n";
+  for (const SurfaceBin& b : r.bins) {
+    o << b.ix << ',' << b.iy << ',' << num(b.wr_low) << ',' << num(b.wr_high) << ',' << num(b.tm_low) << ','
+      << num(b.tm_high) << ',' << b.count << ',' << num(b.pwr_mean) << ',' << num(b.pwr_max) << ','
+      << num(b.bound_centre) << ',' << num(b.bound_upper) << ',' << b.above_simple << ',' << b.above_bound << '\n';
+  }
+}
+
+void write_surface_points_csv(std::ostream& o, const BoundSurfaceResult& r) {
+  o << "agents_welfare_regret,total_misalignment,principals_welfare_regret,bound\n";
+  for (const SurfacePoint& p : r.points) {
+    o << num(p.wr) << ',' << num(p.tm) << ',' << num(p.pwr) << ',' << num(p.bound) << '\n';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::vector<ThroughputRow> measure_throughput(const std::vector<Dims>& sizes, std::int64_t games, int threads) {
+  std::vector<ThroughputRow> rows;
+  for (const Dims& d : sizes) {
+    for (int controlled = 0; controlled < 2; ++controlled) {
+      GeneratorSpec spec;
+      if (controlled) {
+        spec.ia = {0.7};
+        if (d.players() > 1) spec.ca_principals = 0.6;
+      }
+      ThroughputRow row;
+      row.dims = d;
+      row.generator = controlled ? "controlled" : "plain";
+      row.games = games;
+      generate_games(d, spec, std::min<std::int64_t>(games, 256), 1, 0, threads);  // warm-up
+      const auto t0 = std::chrono::steady_clock::now();
+      const Batch b = generate_games(d, spec, games, 1, 0, threads);
+      const auto t1 = std::chrono::steady_clock::now();
+      const Results r = evaluate(b.view(), Options{}, threads);
+      const auto t2 = std::chrono::steady_clock::now();
+      row.generate_seconds = std::chrono::duration<double>(t1 - t0).count();
+      row.evaluate_seconds = std::chrono::duration<double>(t2 - t1).count();
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+}  // namespace dgeval

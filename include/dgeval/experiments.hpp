@@ -1,0 +1,165 @@
+// The paper's experiments (spec §7.1 grid scan, §7.3 bound surface) at any scale, as library
+// functions: generate with controlled measures, evaluate with the CPU backend, aggregate.
+// Results are one row per grid point or per 2-D bin, not per game. docs/EXPERIMENTS.md shows
+// the commands, the CSV columns and the figures.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "dgeval/game.hpp"
+#include "dgeval/generators.hpp"
+#include "dgeval/options.hpp"
+
+namespace dgeval {
+
+/// The four measures a grid scan sweeps.
+enum class Measure { ia, ic, ca, cc };
+Measure parse_measure(const std::string& s);
+const char* to_string(Measure m);
+
+/// Called now and then with the games finished so far; return false to cancel (throws
+/// dgeval::cancelled).
+using ExperimentProgress = std::function<bool(std::int64_t games_done, std::int64_t games_total)>;
+
+// ---------------------------------------------------------------------------------------------
+// Grid scan (spec §7.1)
+
+struct GridScanConfig {
+  std::vector<Dims> sizes = {Dims({3, 3})};
+  std::vector<Measure> variables = {Measure::ia, Measure::ic, Measure::ca, Measure::cc};
+  /// Values of the measures not swept (IA and IC the same for every player).
+  std::vector<double> others = {0.9};
+  /// The swept values are linspace(0, 1, increments + 1).
+  int increments = 25;
+  /// Games per grid point (the paper: 25 for the main text, 10 for the appendix).
+  std::int64_t games_per_point = 25000;
+  std::uint64_t seed = 1282;
+  /// Distribution, ranges and pure-NE mode of the games (`reject` by default: E_0 ≠ ∅ is what
+  /// the protocol needs; `authors` reproduces the eps_tol protocol with its IC overwrite).
+  GeneratorSpec generator = [] {
+    GeneratorSpec g;
+    g.pure_ne = PureNe::reject;
+    return g;
+  }();
+  /// Evaluation options: welfare, CC window, tolerances. IC, CC and the strategy (the played
+  /// set of spec §4.4) are set per point.
+  Options options;
+  int threads = 0;
+  /// Games generated and evaluated at once.
+  std::int64_t chunk = 1 << 15;
+};
+
+/// Mean, 90% confidence interval of the mean, and the 5% / 95% quantiles of one quantity.
+struct Stats {
+  double mean = NAN, ci_low = NAN, ci_high = NAN, q05 = NAN, q95 = NAN;
+};
+
+/// One grid point. Welfare quantities are normalised per game to (x − ŵ⁻)/(ŵ⁺ − ŵ⁻) as in the
+/// authors' plots (spec §7.1), over the games whose strategy is defined.
+struct GridScanPoint {
+  Dims dims;
+  Measure variable = Measure::ia;
+  double others = 0, value = 0;
+  double ia_target = 0, ca_target = 0, ic = 0, cc = 0;
+  std::int64_t games = 0;      ///< generated
+  std::int64_t evaluated = 0;  ///< with a defined strategy (E_0 and E(IC) non-empty)
+  double measure_actual = NAN;  ///< mean measured IA (mean over players) or CA; nominal IC, CC
+  double ia_error_max = 0, ca_error_max = 0;  ///< max |measured − target| after evaluation
+  Stats w_hat_max;   ///< ŵ*
+  Stats w_hat_min;   ///< ŵ_min
+  Stats w_hat_avg;   ///< ŵ(σ), σ uniform over the played set
+  Stats bound_1;     ///< ŵ* − R3 (the authors' plotted bound)
+  Stats bound_2;     ///< ŵ⁺ − R5 (lower bound on ŵ*)
+  Stats bound_r2;    ///< ŵ* − R2 (the theorem bound of spec §5.2)
+  std::int64_t r2_fail = 0;       ///< PWR > R2 (a theorem: expected 0)
+  std::int64_t r5_fail = 0;       ///< ŵ⁺ − ŵ* > R5 (a theorem: expected 0)
+  std::int64_t r3_fail = 0;       ///< PWR > R3 with a non-empty played window (expected 0)
+  std::int64_t fallback = 0;      ///< the played window was empty (spec §4.4)
+  std::int64_t r3_fail_fallback = 0;  ///< PWR > R3 in the fallback case (can happen, spec §5.3)
+  std::int64_t eps_tol_raised = 0;    ///< `authors`: games accepted with eps_tol > 0
+  double ic_effective_min = NAN;      ///< `authors`: the least IC after the overwrite
+  double attempts_mean = 0;           ///< draws per game
+  std::int64_t magnitudes_adjusted = 0;  ///< CA target below what the first magnitudes allow
+};
+
+/// Runs the grid scan; points in the order sizes × variables × others × values. Game g of a
+/// point is game (point index · games_per_point + g) of the stream `seed`, so any point can be
+/// recomputed alone.
+std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& config, const ExperimentProgress& progress = {});
+
+/// CSV with a header; one row per point; summaries expand to name_mean, name_ci_low, ...
+void write_grid_scan_csv(std::ostream& out, const std::vector<GridScanPoint>& points);
+
+// ---------------------------------------------------------------------------------------------
+// Bound surface (spec §7.3)
+
+struct BoundSurfaceConfig {
+  int players = 4;
+  /// Outcomes of the flat game (dims N×1×…×1: the strategy is any distribution over outcomes).
+  std::int64_t outcomes = 4;
+  std::int64_t games = 100000;
+  std::uint64_t seed = 9622709;
+  Standardisation standardisation = Standardisation::max;
+  Welfare welfare = Welfare::sum;
+  /// Calibration ratios r_i (one value = every player): m̂_i = 1, m_i = 1 / r_i.
+  std::vector<double> calibration = {1.0};
+  Distribution distribution = Distribution::uniform;
+  int bins_x = 40;  ///< agents' welfare regret
+  int bins_y = 40;  ///< total misalignment
+  int threads = 0;
+  std::int64_t chunk = 1 << 16;
+  /// Keep the first `keep_points` games' (WR, TM, PWR, bound) for scatter plots.
+  std::int64_t keep_points = 0;
+};
+
+struct SurfaceBin {
+  int ix = 0, iy = 0;
+  double wr_low = 0, wr_high = 0, tm_low = 0, tm_high = 0;
+  std::int64_t count = 0;
+  double pwr_mean = NAN, pwr_max = NAN;
+  double bound_centre = 0;  ///< the R2 surface at the bin's centre
+  double bound_upper = 0;   ///< the R2 surface at the bin's upper corner: ≥ every PWR in the bin
+  std::int64_t above_simple = 0;  ///< PWR > R·WR + misalignment with R = 1, no calibration term
+  std::int64_t above_bound = 0;   ///< PWR > the evaluator's R2 bound (a theorem: expected 0)
+};
+
+struct SurfacePoint {
+  double wr, tm, pwr, bound;
+};
+
+struct BoundSurfaceResult {
+  double wr_max = 0, tm_max = 0;  ///< the axes' ranges (largest possible WR and TM)
+  std::vector<SurfaceBin> bins;   ///< bins_x × bins_y, row-major in (ix, iy)
+  std::int64_t games = 0, above_simple = 0, above_bound = 0, bin_bound_exceeded = 0;
+  std::vector<SurfacePoint> points;
+};
+
+/// The R2 surface (constant form, minimised over R ∈ {0} ∪ {r_i}, capped) for magnitudes
+/// m_i = 1 / r_i, m̂_i = 1, as a function of (WR, TM = Σ m̂_i (1 − IA_i)).
+double r2_surface(const BoundSurfaceConfig& config, double wr, double tm);
+
+BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress = {});
+
+/// CSV of the bins; and of the kept points.
+void write_bound_surface_csv(std::ostream& out, const BoundSurfaceResult& result);
+void write_surface_points_csv(std::ostream& out, const BoundSurfaceResult& result);
+
+// ---------------------------------------------------------------------------------------------
+// Throughput
+
+struct ThroughputRow {
+  Dims dims;
+  std::string generator;  ///< "plain" or "controlled" (IA, CA targets)
+  std::int64_t games = 0;
+  double generate_seconds = 0, evaluate_seconds = 0;
+  double games_per_second() const { return games / (generate_seconds + evaluate_seconds); }
+};
+
+/// Times generation and evaluation (default options) of `games` games per size on the CPU.
+std::vector<ThroughputRow> measure_throughput(const std::vector<Dims>& sizes, std::int64_t games, int threads = 0);
+
+}  // namespace dgeval
