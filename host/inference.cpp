@@ -400,7 +400,7 @@ Inference infer(const Observations& obs, const InferenceOptions& options) {
     if (std::isnan(e.value)) return e;
     if (B == 0) {
       e.interval_reason = "no bootstrap (0 resamples)";
-    } else if (2 * e.replicates < B) {
+    } else if (10 * e.replicates < 9 * B) {  // an interval needs the estimate in at least 90% of replicates
       e.interval_reason = "undefined in " + std::to_string(B - e.replicates) + " of " + std::to_string(B) +
                           " bootstrap replicates (too few distinct outcomes); no interval";
     } else {
