@@ -166,16 +166,15 @@ Observations sample_observations(const Batch& batch, std::int64_t g, const Outco
 // ---------------------------------------------------------------------------------------------
 
 /// A game with controlled measures for the inference protocol (spec §6 step 1): targets IA_i,
-/// IC_i, CC, CA ~ U(0, 1); CA set on the agents (agents_first), every utility shifted to minimum
-/// 0 (positive); regenerated until a pure eps_tol-NE exists, eps_tol growing by 0.01 after every
-/// 10 failures and IC lowered to 1 − eps_tol when it exceeds it.
-/// This is the minimal generator of docs/INFERENCE.md (CA is reached by bisection between a
-/// constant-sum and a common-interest configuration, not the authors' BFGS rotation).
+/// IC_i, CC, CA ~ U(0, 1); the game from the controlled generator (dgeval/generators.hpp) with
+/// IA_i exact, CA exact on the agents (agents_first) and every utility shifted to minimum 0
+/// (positive); regenerated until a pure eps_tol-NE exists, eps_tol growing by 0.01 after every 10
+/// failures and IC lowered to 1 − eps_tol when it exceeds it.
 struct InferenceGame {
   Batch game;               ///< one game
-  std::vector<double> ia;   ///< targets IA_i (met exactly up to rounding)
+  std::vector<double> ia;   ///< targets IA_i (met to 1e-12)
   std::vector<double> ic;   ///< nominal IC_i (after the eps_tol override)
-  double ca = NAN;          ///< target CA of the agents (met to 1e-9)
+  double ca = NAN;          ///< target CA of the agents (met to 1e-10)
   double cc = NAN;          ///< target CC
   double eps_tol = 0.0;     ///< the NE set is E(1 − eps_tol)
   std::int64_t attempts = 0;
