@@ -9,7 +9,9 @@
 //          of the whole output block into the slot's pinned buffer → event
 // With two slots the copies and kernels of one chunk overlap the host work and transfers of the
 // other. A batch that fits is one chunk, copied straight from the caller's memory.
+#ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -547,17 +549,55 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
 
 }  // namespace
 
+/// True if a device is present and dgeval's kernels load on it; otherwise *why says why.
+bool device_usable(std::string* why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) *why = std::string("no usable CUDA device (") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) + ")";
+    return false;
+  }
+  if (count <= 0) {
+    if (why) *why = "no CUDA device found";
+    return false;
+  }
+  // The kernels must load on the device: dgeval's fatbin holds the architectures of
+  // CMAKE_CUDA_ARCHITECTURES (sm_90 by default, plus PTX for newer devices).
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
+  cudaDeviceProp prop;
+  std::memset(&prop, 0, sizeof prop);
+  cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
+  if (pe == cudaSuccess) pe = cudaSetDevice(0);
+  if (pe == cudaSuccess) pe = prepare_kernels(static_cast<int>(prop.sharedMemPerBlockOptin));
+  (void)cudaSetDevice(previous);
+  if (pe != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) {
+      std::ostringstream m;
+      m << "CUDA device 0";
+      if (prop.major > 0) m << " (" << prop.name << ", sm_" << prop.major << prop.minor << ")";
+      m << " cannot run dgeval's kernels (" << cudaGetErrorName(pe) << ": " << cudaGetErrorString(pe)
+        << "); rebuild with CMAKE_CUDA_ARCHITECTURES set for this device";
+      *why = m.str();
+    }
+    return false;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 std::unique_ptr<Backend> make_cuda_backend(int device, const Tuning& tuning) {
   std::string why;
-  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
   return std::make_unique<CudaBackend>(device, tuning);
 }
 
 DeviceInfo device_info(int device) {
   std::string why;
-  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
   cudaDeviceProp prop;
   DGEVAL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   DeviceInfo d;
@@ -594,7 +634,7 @@ ResidentBatch::ResidentBatch(int device, const Dims& dims, DType dtype, std::int
                              const Tuning& tuning)
     : impl_(std::make_unique<Impl>()) {
   std::string why;
-  if (!cuda_available(&why)) throw error("the CUDA backend is not available: " + why);
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
   if (games < 1) throw error("resident batch: needs at least one game");
   validate(options, dims, games);
   Impl& m = *impl_;
@@ -710,44 +750,11 @@ std::size_t ResidentBatch::device_bytes() const {
 }  // namespace cuda
 
 // ---------------------------------------------------------------------------------------------
-// Public entry points (dgeval/backend.hpp).
-
-bool cuda_available(std::string* why) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    if (why) *why = std::string("no usable CUDA device (") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) + ")";
-    return false;
-  }
-  if (count <= 0) {
-    if (why) *why = "no CUDA device found";
-    return false;
-  }
-  // The kernels must load on the device: dgeval's fatbin holds the architectures of
-  // CMAKE_CUDA_ARCHITECTURES (sm_90 by default, plus PTX for newer devices).
-  int previous = 0;
-  if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
-  cudaDeviceProp prop;
-  cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
-  if (pe == cudaSuccess) pe = cudaSetDevice(0);
-  if (pe == cudaSuccess) pe = cuda::prepare_kernels(static_cast<int>(prop.sharedMemPerBlockOptin));
-  (void)cudaSetDevice(previous);
-  if (pe != cudaSuccess) {
-    (void)cudaGetLastError();
-    if (why) {
-      std::ostringstream m;
-      m << "CUDA device 0";
-      if (prop.major > 0) m << " (" << prop.name << ", sm_" << prop.major << prop.minor << ")";
-      m << " cannot run dgeval's kernels (" << cudaGetErrorName(pe) << ": " << cudaGetErrorString(pe)
-        << "); rebuild with CMAKE_CUDA_ARCHITECTURES set for this device";
-      *why = m.str();
-    }
-    return false;
-  }
-  return true;
-}
+// Public entry points (dgeval/backend.hpp). Not compiled into the CPU emulation of the tests.
+#ifndef DGEVAL_CUDA_EMULATION
+bool cuda_available(std::string* why) { return cuda::device_usable(why); }
 
 std::unique_ptr<Backend> make_cuda_backend(int device) { return cuda::make_cuda_backend(device, cuda::Tuning{}); }
+#endif
 
 }  // namespace dgeval

@@ -28,6 +28,10 @@ struct Tuning {
 
 std::unique_ptr<Backend> make_cuda_backend(int device, const Tuning& tuning);
 
+/// True if a device is present and dgeval's kernels load on it; otherwise *why says why
+/// (what dgeval::cuda_available reports).
+bool device_usable(std::string* why);
+
 /// Facts about a device (throws dgeval::error if there is none).
 struct DeviceInfo {
   std::string name;

@@ -7,7 +7,9 @@
 //                                    is reported at the launch that caused it
 #pragma once
 
+#ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime_api.h>
+#endif
 
 #include <cstdio>
 #include <sstream>

@@ -10,7 +10,11 @@
 // one thread only and need a broadcast through shared memory on top, so they are not used here.
 #pragma once
 
+#ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime.h>
+/// The block's dynamic shared memory (a macro so the CPU emulation can provide it).
+#define DGEVAL_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
 
 #include <cstdint>
 #include <cstring>

@@ -4,7 +4,12 @@
 // and never synchronises (except in Debug builds, see host/cuda_check.hpp).
 #pragma once
 
+#ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime_api.h>
+/// A kernel launch: the one spelling of <<< >>> in dgeval, used by the launchers only (the CPU
+/// emulation of tests/test_cuda_emulated.cpp runs the same launchers with its own definition).
+#define DGEVAL_LAUNCH(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
+#endif
 
 #include <cstdint>
 

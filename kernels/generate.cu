@@ -37,10 +37,10 @@ void launch_random_uniform_games(void* agents, void* principals, bool float32, s
   const std::int64_t blocks = (total + 255) / 256;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
   if (float32) {
-    random_uniform_games_kernel<float><<<grid, 256, 0, stream>>>(static_cast<float*>(agents), static_cast<float*>(principals),
+    DGEVAL_LAUNCH(random_uniform_games_kernel<float>, grid, 256, 0, stream)(static_cast<float*>(agents), static_cast<float*>(principals),
                                                                  games, values_per_game, seed, first_game, lo, hi);
   } else {
-    random_uniform_games_kernel<double><<<grid, 256, 0, stream>>>(static_cast<double*>(agents),
+    DGEVAL_LAUNCH(random_uniform_games_kernel<double>, grid, 256, 0, stream)(static_cast<double*>(agents),
                                                                   static_cast<double*>(principals), games,
                                                                   values_per_game, seed, first_game, lo, hi);
   }

@@ -280,7 +280,7 @@ template <int W, class T>
 __global__ void __launch_bounds__(256) team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out,
                                                             int games_per_block, unsigned data_stride,
                                                             unsigned mask_stride, unsigned state_stride) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char reduce_scratch[W == 0 ? 32 * kMaxPayload : 16];
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
   const i64 groups = (in.games + games_per_block - 1) / games_per_block;
@@ -321,7 +321,8 @@ void launch(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in,
             cudaStream_t stream) {
   const i64 groups = (in.games + geo.games_per_block - 1) / geo.games_per_block;
   const unsigned grid = static_cast<unsigned>(groups < (i64{1} << 30) ? groups : (i64{1} << 30));
-  team_evaluate_kernel<W, T><<<grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream>>>(
+  auto kernel = team_evaluate_kernel<W, T>;
+  DGEVAL_LAUNCH(kernel, grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)(
       p, in, out, geo.games_per_block, static_cast<unsigned>(geo.data_stride), static_cast<unsigned>(geo.mask_stride),
       static_cast<unsigned>(geo.state_stride));
   DGEVAL_CUDA_CHECK_LAUNCH();

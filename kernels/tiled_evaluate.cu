@@ -27,7 +27,10 @@ namespace cuda {
 namespace dev {
 namespace {
 
-constexpr int kThreads = 256;  // TiledGeometry::threads
+#ifndef DGEVAL_TILED_THREADS
+#define DGEVAL_TILED_THREADS 256  // TiledGeometry::threads; the CPU emulation of the tests uses fewer
+#endif
+constexpr int kThreads = DGEVAL_TILED_THREADS;
 
 struct PassArgs {
   EvalParams p;
@@ -117,7 +120,7 @@ __device__ __forceinline__ double* block_partial(const PassArgs& a, const BlockW
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
@@ -224,7 +227,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_sumsq_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
@@ -280,7 +283,7 @@ __global__ void __launch_bounds__(64) tiled_sumsq_combine_kernel(PassArgs a) {
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
@@ -356,7 +359,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
 
 /// One block per game: thread q folds item q's partials; thread 0 finishes IA and CA in player order.
 __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
   const i64 g = a.first_game + slot;
@@ -482,7 +485,7 @@ __device__ __forceinline__ I context_of(I s, I stride, I k) {
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
@@ -633,7 +636,7 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
@@ -769,20 +772,20 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
   const bool epic = a.p.standardisation == Standardisation::epic;
   const int n = a.p.n;
 
-  tiled_stats_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_LAUNCH(tiled_stats_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
-  tiled_stats_combine_kernel<<<games, 64, 0, stream>>>(a);
+  DGEVAL_LAUNCH(tiled_stats_combine_kernel, games, 64, 0, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   if (epic) {
-    tiled_sumsq_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+    DGEVAL_LAUNCH(tiled_sumsq_kernel<T>, grid, kThreads, shared, stream)(a);
     DGEVAL_CUDA_CHECK_LAUNCH();
-    tiled_sumsq_combine_kernel<<<games, 64, 0, stream>>>(a);
+    DGEVAL_LAUNCH(tiled_sumsq_combine_kernel, games, 64, 0, stream)(a);
     DGEVAL_CUDA_CHECK_LAUNCH();
   }
-  tiled_align_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_LAUNCH(tiled_align_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs(n) : 0);
-  tiled_align_combine_kernel<<<games, kThreads, static_cast<size_t>(items) * sizeof(double), stream>>>(a);
+  DGEVAL_LAUNCH(tiled_align_combine_kernel, games, kThreads, static_cast<size_t>(items) * sizeof(double), stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   for (int i = 0; i < n; ++i) {
     if (geo.fiber_offset[i] < 0) continue;
@@ -790,26 +793,26 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
     const i64 C = geo.fiber_contexts[i];
     const i64 blocks = (C + kThreads - 1) / kThreads;
     const unsigned gx = static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16);
-    tiled_fiber_kernel<T><<<dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)), kThreads, 0, stream>>>(
+    DGEVAL_LAUNCH(tiled_fiber_kernel<T>, dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)), kThreads, 0, stream)(
         a, i, segments);
     DGEVAL_CUDA_CHECK_LAUNCH();
     if (segments > 1) {
-      tiled_fiber_combine_kernel<T><<<dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream>>>(a, i, segments);
+      DGEVAL_LAUNCH(tiled_fiber_combine_kernel<T>, dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream)(a, i, segments);
       DGEVAL_CUDA_CHECK_LAUNCH();
     }
   }
-  tiled_mask_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+  DGEVAL_LAUNCH(tiled_mask_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
-  tiled_mask_combine_kernel<<<games, 64, 0, stream>>>(a);
+  DGEVAL_LAUNCH(tiled_mask_combine_kernel, games, 64, 0, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   const StrategyKind kind = a.p.strategy;
   if (kind == StrategyKind::played || kind == StrategyKind::correlated || kind == StrategyKind::product) {
-    tiled_strategy_kernel<T><<<grid, kThreads, shared, stream>>>(a);
+    DGEVAL_LAUNCH(tiled_strategy_kernel<T>, grid, kThreads, shared, stream)(a);
     DGEVAL_CUDA_CHECK_LAUNCH();
-    tiled_strategy_combine_kernel<<<games, 64, 0, stream>>>(a);
+    DGEVAL_LAUNCH(tiled_strategy_combine_kernel, games, 64, 0, stream)(a);
     DGEVAL_CUDA_CHECK_LAUNCH();
   }
-  tiled_finish_kernel<T><<<(games + 63) / 64, 64, 0, stream>>>(a, games);
+  DGEVAL_LAUNCH(tiled_finish_kernel<T>, (games + 63) / 64, 64, 0, stream)(a, games);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

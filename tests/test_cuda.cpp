@@ -20,6 +20,7 @@
 #include "dgeval/dgeval.hpp"
 #include "dgeval/detail/random.hpp"
 #include "dgeval/tolerances.hpp"
+#include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 #if DGEVAL_HAVE_CUDA
 #include "../host/cuda_backend.hpp"
@@ -56,65 +57,6 @@ bool gpu_usable(std::string* why) {
     }                                                                      \
   } while (0)
 
-/// Largest |utility| of a batch (the scale of welfare-valued results).
-double utility_scale(const BatchView& b) {
-  double m = 1.0;
-  const std::int64_t total = b.games * b.values_per_game();
-  for (const void* side : {b.agents, b.principals}) {
-    for (std::int64_t j = 0; j < total; ++j) {
-      const double y = b.dtype == DType::float32 ? static_cast<const float*>(side)[j] : static_cast<const double*>(side)[j];
-      if (std::isfinite(y)) m = std::max(m, std::fabs(y));
-    }
-  }
-  return m;
-}
-
-/// Every column of two results: reals within `relative` (floor: `scale`), the rest exactly.
-void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
-  SCOPED_TRACE(what);
-  ASSERT_EQ(cpu.games, gpu.games);
-  ASSERT_EQ(cpu.players, gpu.players);
-  int failures = 0;
-  const std::size_t games = static_cast<std::size_t>(cpu.games);
-  for (const ColumnInfo& c : result_columns()) {
-    const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
-    if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
-      const double* a = cpu.real_column(c.name);
-      const double* b = gpu.real_column(c.name);
-      for (std::size_t j = 0; j < len && failures < 12; ++j) {
-        if (!tolerances::close(a[j], b[j], relative, scale)) {
-          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
-          ++failures;
-        }
-      }
-    } else {
-      const std::int64_t* a = cpu.integer_column(c.name);
-      const std::int64_t* b = gpu.integer_column(c.name);
-      for (std::size_t j = 0; j < len && failures < 12; ++j) {
-        if (a[j] != b[j]) {
-          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
-          ++failures;
-        }
-      }
-    }
-  }
-  ASSERT_EQ(cpu.pure_ne.size(), gpu.pure_ne.size());
-  for (std::size_t g = 0; g < cpu.pure_ne.size() && failures < 12; ++g) {
-    if (cpu.pure_ne[g] != gpu.pure_ne[g]) {
-      ADD_FAILURE() << "pure NE list of game " << g << " differs (" << cpu.pure_ne[g].size() << " vs "
-                    << gpu.pure_ne[g].size() << ")";
-      ++failures;
-    }
-  }
-  ASSERT_EQ(cpu.distance_matrix.size(), gpu.distance_matrix.size());
-  for (std::size_t j = 0; j < cpu.distance_matrix.size() && failures < 12; ++j) {
-    if (!tolerances::close(cpu.distance_matrix[j], gpu.distance_matrix[j], relative, 1.0)) {
-      ADD_FAILURE() << "distance_matrix[" << j << "]: cpu " << cpu.distance_matrix[j] << ", cuda " << gpu.distance_matrix[j];
-      ++failures;
-    }
-  }
-}
-
 #if DGEVAL_HAVE_CUDA
 cuda::Tuning poisoned(int path = -1, std::int64_t tile = 0, std::int64_t blocks = 0, std::int64_t chunk = 0) {
   cuda::Tuning t;
@@ -145,7 +87,7 @@ void compare(const Batch& batch, const Options& options, bool float32, const std
   auto backend = cuda::make_cuda_backend(0, poisoned(path, tile, blocks, chunk));
   backend->evaluate(view, options, gpu);
   const double rel = float32 ? tolerances::float32_relative : tolerances::float64_relative;
-  expect_match(cpu, gpu, rel, utility_scale(view) * batch.dims.players(),
+  testing::expect_match(cpu, gpu, rel, testing::utility_scale(view) * batch.dims.players(),
                what + (float32 ? " float32" : " float64") + " " + batch.dims.to_string() + " x" +
                    std::to_string(batch.games));
 #else
@@ -454,7 +396,7 @@ TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
       Results gpu, cpu;
       rb.download(gpu);
       make_cpu_backend(2)->evaluate(back.view(), o, cpu);
-      expect_match(cpu, gpu, tolerances::float64_relative, d.players(), std::string("resident ") + dtype_name(t));
+      testing::expect_match(cpu, gpu, tolerances::float64_relative, d.players(), std::string("resident ") + dtype_name(t));
       EXPECT_EQ(rb.input_bytes(), cuda::input_bytes(d, games, dtype_size(t)));
       EXPECT_GE(rb.device_bytes(), rb.input_bytes() + rb.output_bytes());
     }
@@ -500,7 +442,7 @@ TEST(CudaVsCpu, HugeGamePastTwoToThe31Outcomes) {
   Results cpu, gpu;
   make_cpu_backend(0)->evaluate(view, o, cpu);
   cuda::make_cuda_backend(0, poisoned())->evaluate(view, o, gpu);
-  expect_match(cpu, gpu, tolerances::float32_relative, 4.0, "huge game");
+  testing::expect_match(cpu, gpu, tolerances::float32_relative, 4.0, "huge game");
 #endif
 }
 

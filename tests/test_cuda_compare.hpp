@@ -1,0 +1,77 @@
+// Comparison of two evaluations of the same batch, column by column (tests/test_cuda*.cpp):
+// reals within a relative tolerance with a floor, counts, flags and equilibrium lists exactly.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "dgeval/dgeval.hpp"
+#include "dgeval/tolerances.hpp"
+
+namespace dgeval {
+namespace testing {
+
+/// Largest |utility| of a batch (the scale of welfare-valued results).
+inline double utility_scale(const BatchView& b) {
+  double m = 1.0;
+  const std::int64_t total = b.games * b.values_per_game();
+  for (const void* side : {b.agents, b.principals}) {
+    for (std::int64_t j = 0; j < total; ++j) {
+      const double y = b.dtype == DType::float32 ? static_cast<const float*>(side)[j] : static_cast<const double*>(side)[j];
+      if (std::isfinite(y)) m = std::max(m, std::fabs(y));
+    }
+  }
+  return m;
+}
+
+/// Every column of two results: reals within `relative` (floor: `scale`), the rest exactly.
+inline void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(cpu.games, gpu.games);
+  ASSERT_EQ(cpu.players, gpu.players);
+  int failures = 0;
+  const std::size_t games = static_cast<std::size_t>(cpu.games);
+  for (const ColumnInfo& c : result_columns()) {
+    const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
+    if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
+      const double* a = cpu.real_column(c.name);
+      const double* b = gpu.real_column(c.name);
+      for (std::size_t j = 0; j < len && failures < 12; ++j) {
+        if (!tolerances::close(a[j], b[j], relative, scale)) {
+          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
+          ++failures;
+        }
+      }
+    } else {
+      const std::int64_t* a = cpu.integer_column(c.name);
+      const std::int64_t* b = gpu.integer_column(c.name);
+      for (std::size_t j = 0; j < len && failures < 12; ++j) {
+        if (a[j] != b[j]) {
+          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
+          ++failures;
+        }
+      }
+    }
+  }
+  ASSERT_EQ(cpu.pure_ne.size(), gpu.pure_ne.size());
+  for (std::size_t g = 0; g < cpu.pure_ne.size() && failures < 12; ++g) {
+    if (cpu.pure_ne[g] != gpu.pure_ne[g]) {
+      ADD_FAILURE() << "pure NE list of game " << g << " differs (" << cpu.pure_ne[g].size() << " vs "
+                    << gpu.pure_ne[g].size() << ")";
+      ++failures;
+    }
+  }
+  ASSERT_EQ(cpu.distance_matrix.size(), gpu.distance_matrix.size());
+  for (std::size_t j = 0; j < cpu.distance_matrix.size() && failures < 12; ++j) {
+    if (!tolerances::close(cpu.distance_matrix[j], gpu.distance_matrix[j], relative, 1.0)) {
+      ADD_FAILURE() << "distance_matrix[" << j << "]: cpu " << cpu.distance_matrix[j] << ", cuda " << gpu.distance_matrix[j];
+      ++failures;
+    }
+  }
+}
+
+}  // namespace testing
+}  // namespace dgeval

@@ -1,0 +1,273 @@
+// The CUDA backend's real kernels and host code, compiled as C++ against the CPU emulation of
+// tests/test_cuda_emulation.hpp, against the CPU reference backend. Runs everywhere (CI has no
+// GPU): every kernel path, the tiled path's multi-tile / multi-block combination, streaming
+// through chunks, every strategy, ties, non-finite input and the bitmask NE lists are executed
+// here. The emulated backend lives in namespace dgeval::cuda_emu, apart from the real one.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_cuda_emulation.hpp"
+
+#define cuda cuda_emu
+#define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
+#include "../host/cuda_backend.cu"
+#include "../kernels/generate.cu"
+#include "../kernels/team_evaluate.cu"
+#include "../kernels/tiled_evaluate.cu"
+#undef cuda
+
+#include "test_cuda_compare.hpp"
+#include "test_util.hpp"
+
+namespace dgeval {
+namespace {
+
+cuda_emu::Tuning emulated(int path = -1, std::int64_t tile = 0, std::int64_t blocks = 0, std::int64_t chunk = 0) {
+  cuda_emu::Tuning t;
+  t.poison = true;
+  t.force_path = path;
+  t.tile_outcomes = tile;
+  t.blocks_per_game = blocks;
+  t.max_chunk_games = chunk;
+  return t;
+}
+
+constexpr int kQuad = static_cast<int>(cuda_emu::Path::quad_team);
+constexpr int kWarp = static_cast<int>(cuda_emu::Path::warp_team);
+constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
+constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
+
+void compare(const Batch& batch, const Options& options, bool float32, const std::string& what,
+             const cuda_emu::Tuning& tuning) {
+  BatchView view = batch.view();
+  std::vector<float> a32, p32;
+  if (float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  Results cpu, gpu;
+  make_cpu_backend(1)->evaluate(view, options, cpu);
+  cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, options, gpu);
+  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative,
+                        testing::utility_scale(view) * batch.dims.players(),
+                        what + (float32 ? " float32 " : " float64 ") + batch.dims.to_string() + " x" +
+                            std::to_string(batch.games) + " path " + std::to_string(tuning.force_path) + " tile " +
+                            std::to_string(tuning.tile_outcomes) + " blocks " + std::to_string(tuning.blocks_per_game));
+}
+
+TEST(CudaEmulated, DefaultPathsMatchCpu) {
+  DGEVAL_SEEDED(rng);
+  Options o;
+  o.list_equilibria = true;
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2, 2}), Dims({13}), Dims({5, 5, 4}), Dims({1, 7}), Dims({6, 7, 4, 6}),
+                        Dims({1, 1})}) {
+    const Batch b = testing::random_batch(d, d.outcomes() > 500 ? 2 : 11, rng, 64);
+    for (bool f32 : {false, true}) compare(b, o, f32, "default", emulated());
+  }
+}
+
+TEST(CudaEmulated, EveryPathAndTilingMatchCpu) {
+  DGEVAL_SEEDED(rng);
+  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({1, 7, 1}), Dims({11, 13})}) {
+    const bool large = d.outcomes() > 100;  // multi-tile games: fewer variants (the emulation is slow)
+    const Batch b = testing::random_batch(d, large ? 2 : 3, rng, 8);
+    Options o;
+    o.list_equilibria = true;
+    o.distance_matrix = true;
+    o.ic = {0.5};
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    for (bool f32 : {false, true}) {
+      if (large && !f32) continue;
+      for (int p : {kQuad, kWarp, kBlock}) {
+        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), d.players(), d.outcomes(), f32 ? 4 : 8, lim).path !=
+            static_cast<cuda_emu::Path>(p)) {
+          continue;
+        }
+        compare(b, o, f32, "forced team", emulated(p));
+      }
+      for (std::int64_t tile : {32, 64}) {
+        for (std::int64_t blocks : {1, 3}) {
+          if (large && tile == 32 && blocks == 1) continue;
+          if (!large && d.outcomes() <= 32 && tile == 64) continue;  // one tile either way
+          compare(b, o, f32, "forced tiled", emulated(kTiled, tile, blocks));
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaEmulated, EveryStrategyMatchesCpu) {
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5})}) {
+    const std::int64_t games = 5;
+    const Batch b = testing::random_batch(d, games, rng, 16);
+    const int n = d.players();
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                           StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::pure,
+                           StrategyKind::correlated, StrategyKind::product}) {
+      Options o;
+      o.strategy.kind = k;
+      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      o.ic = {0.75};
+      o.cc = 0.5;
+      for (std::int64_t g = 0; g < games; ++g) {
+        if (k == StrategyKind::pure) {
+          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+        }
+        if (k == StrategyKind::correlated) {
+          for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+        }
+        if (k == StrategyKind::product) {
+          for (int i = 0; i < n; ++i) {
+            for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+          }
+        }
+      }
+      const std::string what = std::string("strategy ") + to_string(k);
+      compare(b, o, false, what, emulated());
+      compare(b, o, true, what, emulated(kTiled, 32, 2));
+    }
+    for (Standardisation s : {Standardisation::max, Standardisation::max_range}) {
+      Options o = testing::with(s, Welfare::sum, StrategyKind::played);
+      o.distance_matrix = true;
+      o.cc_window = CcWindow::natural;
+      o.ic.assign(static_cast<std::size_t>(n), 0.25);
+      compare(b, o, false, std::string("standardisation ") + to_string(s), emulated());
+      compare(b, o, false, std::string("standardisation ") + to_string(s), emulated(kTiled, 32, 2));
+    }
+  }
+}
+
+TEST(CudaEmulated, TiesAndFallbacks) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4})}) {
+    const Batch b = testing::random_batch(d, 9, rng, 1);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.ic = {0.5};
+      o.cc = 1.0;
+      compare(b, o, false, std::string("ties ") + to_string(k), emulated());
+      compare(b, o, false, std::string("ties ") + to_string(k), emulated(kTiled, 32, 3));
+    }
+  }
+}
+
+TEST(CudaEmulated, StreamingChunksProgressAndCancel) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({3, 3});
+  const std::int64_t games = 23;
+  const Batch b = testing::random_batch(d, games, rng, 32);
+  Options o;
+  o.list_equilibria = true;
+  o.strategy.kind = StrategyKind::correlated;
+  o.strategy.per_game = true;
+  for (std::int64_t g = 0; g < games * d.outcomes(); ++g) o.strategy.weights.push_back(1.0 / 9.0);
+  for (std::int64_t chunk : {1, 4, 7}) {
+    compare(b, o, false, "chunks " + std::to_string(chunk), emulated(-1, 0, 0, chunk));
+    compare(b, o, true, "chunks " + std::to_string(chunk), emulated(kTiled, 32, 1, chunk));
+  }
+  auto backend = cuda_emu::make_cuda_backend(0, emulated(-1, 0, 0, 5));
+  std::vector<std::int64_t> seen;
+  backend->set_progress([&](std::int64_t done, std::int64_t total) {
+    EXPECT_EQ(total, games);
+    seen.push_back(done);
+    return true;
+  });
+  Results r;
+  backend->evaluate(b.view(), Options{}, r);
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{5, 10, 15, 20, 23}));
+  backend->set_progress([](std::int64_t, std::int64_t) { return false; });
+  EXPECT_THROW(backend->evaluate(b.view(), Options{}, r), cancelled);
+}
+
+TEST(CudaEmulated, NonFiniteInput) {
+  DGEVAL_SEEDED(rng);
+  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
+    Batch b = testing::random_batch(Dims({2, 3}), 9, rng, 16);
+    b.principals[static_cast<std::size_t>(5 * 12 + 6 + 4)] = bad;  // game 5, principal 1, outcome (1,1)
+    b.agents[static_cast<std::size_t>(7 * 12 + 1)] = bad;
+    std::string cpu_message;
+    try {
+      evaluate(b.view());
+    } catch (const error& e) {
+      cpu_message = e.what();
+    }
+    ASSERT_FALSE(cpu_message.empty());
+    for (std::int64_t chunk : {0, 2}) {
+      for (int path : {-1, kTiled}) {
+        std::string gpu_message;
+        try {
+          Results r;
+          cuda_emu::make_cuda_backend(0, emulated(path, 32, 1, chunk))->evaluate(b.view(), Options{}, r);
+        } catch (const error& e) {
+          gpu_message = e.what();
+        }
+        EXPECT_EQ(gpu_message, cpu_message);
+      }
+    }
+    Options o;
+    o.allow_nonfinite = true;
+    o.list_equilibria = true;
+    o.distance_matrix = true;
+    compare(b, o, false, "allow non-finite", emulated());
+    compare(b, o, true, "allow non-finite", emulated(kTiled, 32, 2));
+  }
+}
+
+TEST(CudaEmulated, NearlyAlignedAndDegenerate) {
+  DGEVAL_SEEDED(rng);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  Batch b = testing::random_batch(Dims({4, 5}), 4, rng);
+  for (std::size_t j = 0; j < b.agents.size(); ++j) b.principals[j] = 3.0 * b.agents[j] + 1.0 + 1e-9 * normal(rng);
+  std::fill(b.agents.begin(), b.agents.begin() + 40, 0.5);  // game 0: constant agents
+  Options o;
+  o.distance_matrix = true;
+  compare(b, o, false, "nearly aligned", emulated());
+  compare(b, o, false, "nearly aligned", emulated(kTiled, 32, 1));
+}
+
+TEST(CudaEmulated, ResidentBatchAndGenerator) {
+  for (DType t : {DType::float64, DType::float32}) {
+    const Dims d({3, 4});
+    Options o;
+    o.list_equilibria = true;
+    cuda_emu::ResidentBatch rb(0, d, t, 6, o, emulated());
+    rb.fill_random(99, -1.0, 2.0);
+    const Batch host = random_uniform_games(d, 6, 99, 0, -1.0, 2.0);
+    const Batch back = rb.download_input(6);
+    for (std::size_t j = 0; j < host.agents.size(); ++j) {
+      const double a = t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
+      ASSERT_EQ(back.agents[j], a);
+    }
+    rb.evaluate();
+    Results gpu, cpu;
+    rb.download(gpu);
+    make_cpu_backend(1)->evaluate(back.view(), o, cpu);
+    testing::expect_match(cpu, gpu, tolerances::float64_relative, 4.0, "resident");
+  }
+}
+
+TEST(CudaEmulated, MemoryLimitGivesAClearError) {
+  Batch b(Dims({50, 50}), 2);
+  cuda_emu::Tuning t;
+  t.memory_limit = 1000;
+  try {
+    Results r;
+    cuda_emu::make_cuda_backend(0, t)->evaluate(b.view(), Options{}, r);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("device memory"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dgeval
