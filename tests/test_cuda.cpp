@@ -36,6 +36,12 @@ bool require_gpu() {
   return e && std::string(e) == "1";
 }
 
+/// DGEVAL_TEST_SMALL=1 (compute-sanitizer runs): fewer games per case.
+std::int64_t games_or_small(std::int64_t games) {
+  const char* e = std::getenv("DGEVAL_TEST_SMALL");
+  return e && std::string(e) == "1" ? std::min<std::int64_t>(games, 5) : games;
+}
+
 bool gpu_usable(std::string* why) {
 #if DGEVAL_HAVE_CUDA
   return cuda_available(why);
@@ -132,7 +138,7 @@ TEST(CudaVsCpu, AwkwardSizesBothDtypes) {
   for (const Dims& d : sizes) {
     for (std::int64_t games : {1, 7, 61}) {
       if (d.outcomes() > 1000 && games > 7) continue;
-      const Batch b = testing::random_batch(d, games, rng, 64);
+      const Batch b = testing::random_batch(d, games_or_small(games), rng, 64);
       for (bool f32 : {false, true}) compare(b, o, f32, "default options");
     }
   }
@@ -158,7 +164,7 @@ TEST(CudaVsCpu, EveryStrategyAndOption) {
                                            StrategyKind::played,         StrategyKind::pure,
                                            StrategyKind::correlated,     StrategyKind::product};
   for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({6, 7, 4, 6}), Dims({41, 43})}) {
-    const std::int64_t games = d.outcomes() > 1000 ? 3 : 23;
+    const std::int64_t games = d.outcomes() > 1000 ? 3 : games_or_small(23);
     const Batch b = testing::random_batch(d, games, rng, 16);
     const int n = d.players();
     for (StrategyKind k : kinds) {
@@ -224,7 +230,7 @@ TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
 #if DGEVAL_HAVE_CUDA
   const cuda::DeviceLimits lim = cuda::device_info(0).limits;
   for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 7, 1})}) {
-    const Batch b = testing::random_batch(d, 37, rng, 8);
+    const Batch b = testing::random_batch(d, games_or_small(37), rng, 8);
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::played}) {
       Options o;
       o.strategy.kind = k;
@@ -253,7 +259,7 @@ TEST(CudaVsCpu, StreamsThroughChunks) {
   DGEVAL_SEEDED(rng);
 #if DGEVAL_HAVE_CUDA
   for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4}), Dims({97, 89})}) {
-    const std::int64_t games = d.outcomes() > 1000 ? 5 : 101;
+    const std::int64_t games = d.outcomes() > 1000 ? 5 : games_or_small(101) + 6;
     const Batch b = testing::random_batch(d, games, rng, 32);
     Options o;
     o.list_equilibria = true;
@@ -290,7 +296,7 @@ TEST(CudaVsCpu, TiesBreakToTheFirstOutcome) {
   DGEVAL_NEED_GPU();
   DGEVAL_SEEDED(rng);
   for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4}), Dims({6, 7, 4, 6}), Dims({60, 70})}) {
-    const Batch b = testing::random_batch(d, d.outcomes() > 1000 ? 4 : 29, rng, 1);  // values in {-1, 0, 1}/64
+    const Batch b = testing::random_batch(d, d.outcomes() > 1000 ? 4 : games_or_small(29), rng, 1);  // values in {-1, 0, 1}/64
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
       Options o;
       o.strategy.kind = k;
