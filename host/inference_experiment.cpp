@@ -135,6 +135,9 @@ class GameRunner {
     const double cc_realised = detail::corrected_cc(played_min, sets.w_eps, sets.w_zero, sets.w_star);
 
     const std::vector<std::int64_t>* T[kDists] = {nullptr, &sets.ne, &sets.eps_ne, &sets.played};
+    // E(IC) can be empty when some IC_i > 1 − eps_tol (the authors' override looks at player 0
+    // only), and then the played set is too: such a game's errors stay NaN (undefined).
+    if (sets.eps_ne.empty() || sets.played.empty() || sets.ne.empty()) return;
     const std::uint64_t sample_seed = detail::derive_seed(seed, 2);
 
     // Own-data state per distribution, and the pooled state of the corrected IC and CC.
