@@ -12,7 +12,8 @@
 //   corrected — affine-invariant: CA weighted by centred magnitudes, IC as the position of the
 //               worst ε-NE utility in the observed per-context range, CC as the spec §4.4 level
 //               of the worst played welfare with w_0, w_ε and w* taken from the observations.
-// Each estimate has a percentile bootstrap interval (resampling the distinct observed outcomes).
+// Each estimate has a percentile bootstrap interval: the distinct observed outcomes are resampled
+// (with multiplicity weights for IA and CA; per set for IC and CC, as the sets are sampled apart).
 #pragma once
 
 #include <cmath>
