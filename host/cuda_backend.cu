@@ -421,6 +421,8 @@ class CudaBackend final : public Backend {
     Event done;
     DeviceBuffer input, output, scratch, strategy;
     PinnedBuffer pinned_in, pinned_out;
+    std::unique_ptr<char[]> host_out;  // one chunk only: plain memory (the copy back is the last step)
+    char* out_staging() const { return host_out ? host_out.get() : pinned_out.get(); }
     std::int64_t first = -1, count = 0;  // chunk in flight (first < 0: none)
   };
 
@@ -464,8 +466,12 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
     slot->output.allocate(layout.bytes, "the result columns");
     slot->scratch.allocate(plan.scratch_bytes, "the tiled path's scratch");
     if (strat_bytes) slot->strategy.allocate(strat_bytes, "the per-game strategies");
-    if (streamed) slot->pinned_in.allocate(in_bytes + strat_bytes, "staging the games");
-    slot->pinned_out.allocate(layout.bytes, "staging the results");
+    if (streamed) {
+      slot->pinned_in.allocate(in_bytes + strat_bytes, "staging the games");
+      slot->pinned_out.allocate(layout.bytes, "staging the results");
+    } else {
+      slot->host_out.reset(new char[layout.bytes]);
+    }
     slots.push_back(std::move(slot));
   }
   // A strategy shared by every game is uploaded once.
@@ -483,7 +489,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
   auto finish = [&](Slot& s) {
     if (s.first < 0) return;
     DGEVAL_CUDA_CHECK(cudaEventSynchronize(s.done.get()));
-    const char* out = s.pinned_out.get();
+    const char* out = s.out_staging();
     // The first non-finite game (chunks complete in order, so this is the batch's first).
     if (!options.allow_nonfinite) {
       const std::int64_t* flags = reinterpret_cast<const std::int64_t*>(out + layout.column_offset[flags_column]);
@@ -537,7 +543,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
     enqueue_evaluation(plan, count, d_agents, d_principals, s.output.get(), layout, s.scratch.get(),
                        plan.strategy_actions ? reinterpret_cast<const std::int64_t*>(strategy) : nullptr,
                        plan.strategy_weights ? reinterpret_cast<const double*>(strategy) : nullptr, st);
-    DGEVAL_CUDA_CHECK(cudaMemcpyAsync(s.pinned_out.get(), s.output.get(), layout.bytes, cudaMemcpyDeviceToHost, st));
+    DGEVAL_CUDA_CHECK(cudaMemcpyAsync(s.out_staging(), s.output.get(), layout.bytes, cudaMemcpyDeviceToHost, st));
     DGEVAL_CUDA_CHECK(cudaEventRecord(s.done.get(), st));
     s.first = g0;
     s.count = count;
