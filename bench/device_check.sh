@@ -101,7 +101,7 @@ sanitize() {  # sanitize TOOL FILTER LIMIT
 }
 if command -v compute-sanitizer > /dev/null; then
   sanitize memcheck 'CudaVsCpu.*:-*HugeGame*:*EveryStrategy*:*Awkward*' $(( $(left) - 150 > 30 ? 90 : 30 ))
-  sanitize racecheck 'CudaVsCpu.EveryPathForcedAtSmallSizes:CudaVsCpu.TiesBreakToTheFirstOutcome' $(( $(left) - 120 > 30 ? 75 : 30 ))
+  sanitize racecheck 'CudaVsCpu.EveryPathForcedAtSmallSizes' $(( $(left) - 120 > 30 ? 75 : 30 ))
   sanitize synccheck 'CudaVsCpu.EveryPathForcedAtSmallSizes' $(( $(left) - 100 > 20 ? 40 : 20 ))
 else
   note "FAIL compute-sanitizer not found on PATH"

@@ -229,9 +229,15 @@ TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
   DGEVAL_SEEDED(rng);
 #if DGEVAL_HAVE_CUDA
   const cuda::DeviceLimits lim = cuda::device_info(0).limits;
+  const bool small = games_or_small(37) < 37;  // under compute-sanitizer: fewer variants
+  const std::vector<StrategyKind> kinds =
+      small ? std::vector<StrategyKind>{StrategyKind::uniform_eps_ne}
+            : std::vector<StrategyKind>{StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::played};
+  const std::vector<std::int64_t> tiles = small ? std::vector<std::int64_t>{32} : std::vector<std::int64_t>{32, 64, 96};
+  const std::vector<std::int64_t> block_counts = small ? std::vector<std::int64_t>{1, 3} : std::vector<std::int64_t>{1, 2, 5};
   for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 7, 1})}) {
     const Batch b = testing::random_batch(d, games_or_small(37), rng, 8);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::played}) {
+    for (StrategyKind k : kinds) {
       Options o;
       o.strategy.kind = k;
       o.list_equilibria = true;
@@ -242,8 +248,8 @@ TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
           if (cuda::team_geometry_for(p, d.players(), d.outcomes(), f32 ? 4 : 8, lim).path != p) continue;
           compare(b, o, f32, std::string("forced ") + cuda::path_name(p), static_cast<int>(p));
         }
-        for (std::int64_t tile : {32, 64, 96}) {
-          for (std::int64_t blocks : {1, 2, 5}) {
+        for (std::int64_t tile : tiles) {
+          for (std::int64_t blocks : block_counts) {
             compare(b, o, f32, "forced tiled, tile " + std::to_string(tile) + ", " + std::to_string(blocks) + " blocks",
                     static_cast<int>(cuda::Path::tiled), tile, blocks);
           }
