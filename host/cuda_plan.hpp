@@ -250,6 +250,7 @@ inline TiledGeometry tiled_geometry(const Dims& dims, std::size_t value_bytes, b
     off += 2 * c;
     std::int64_t s = ceil_div(kTargetThreads, c * g);
     s = std::max<std::int64_t>(1, std::min<std::int64_t>({s, k / 8 + 1, 64}));
+    s = ceil_div(k, ceil_div(k, s));  // no empty segment: (s − 1)·⌈k/s⌉ < k
     t.fiber_segments[i] = static_cast<int>(s);
     if (s > 1) seg = std::max(seg, g * s * 2 * c);
   }

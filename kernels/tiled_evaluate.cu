@@ -437,6 +437,11 @@ __global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int p
   hi_out = lo_out + C;
   for (i64 c = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; c < C;
        c += static_cast<i64>(gridDim.x) * blockDim.x) {
+    if (a0 >= a1) {  // an empty segment (the planner avoids them): the identities of min and max
+      lo_out[c] = static_cast<T>(inf());
+      hi_out[c] = static_cast<T>(-inf());
+      continue;
+    }
     const i64 outer = c / stride, inner = c - outer * stride;
     const T* f = u + outer * stride * k + inner;
     T lo = f[a0 * stride], hi = lo;

@@ -145,6 +145,22 @@ TEST(CudaEmulated, EveryStrategyMatchesCpu) {
   }
 }
 
+TEST(CudaEmulated, SegmentedFibers) {
+  // Few contexts and many actions: player 0's fibers are split into segments (16 for k = 128).
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({128, 3}), Dims({100, 2})}) {
+    Batch b = testing::random_batch(d, 1, rng, 4);
+    // Player 1's utilities, stored right after player 0's, lie far above them: a fiber read that
+    // strays past player 0's vector changes its NE test.
+    for (std::int64_t s = 0; s < d.outcomes(); ++s) b.agents[static_cast<std::size_t>(d.outcomes() + s)] += 1000.0;
+    Options o;
+    o.list_equilibria = true;
+    o.ic = {0.5};
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    compare(b, o, false, "segmented fibers", emulated(kTiled, 64, 2));
+  }
+}
+
 TEST(CudaEmulated, TiesAndFallbacks) {
   DGEVAL_SEEDED(rng);
   for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4})}) {

@@ -101,6 +101,9 @@ void check_tiled(const Dims& d, std::size_t vb, bool dm, std::int64_t games, std
     EXPECT_GE(t.fiber_segments[i], 1);
     EXPECT_LE(t.fiber_segments[i], 64);
     EXPECT_LE(t.fiber_segments[i], d.actions(i));
+    // Every segment holds at least one action: (S − 1)·⌈k/S⌉ < k.
+    const std::int64_t seg_len = ceil_div(d.actions(i), t.fiber_segments[i]);
+    EXPECT_LT((t.fiber_segments[i] - 1) * seg_len, d.actions(i));
     if (t.fiber_segments[i] > 1) {
       EXPECT_GE(t.segment_values, t.games_per_pass * t.fiber_segments[i] * 2 * t.fiber_contexts[i]);
     }
@@ -123,6 +126,7 @@ TEST(CudaPlan, TiledGeometryCoversEveryOutcome) {
     check_tiled(Dims({2, 3, 5}), vb, true, 11, 40, 3);  // 40 rounds down to 32
     check_tiled(Dims({6, 7, 4, 6}), vb, false, 9, 64, 7);
     check_tiled(Dims({2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}), vb, false, 2);
+    for (std::int64_t k : {9, 64, 100, 128, 129, 1000, 4097}) check_tiled(Dims({k, 3}), vb, false, 1);  // segmented fibers
   }
   // Thirty-two players with the distance matrix: the accumulators still fit (with opt-in).
   std::vector<std::int64_t> k32(32, 2);
