@@ -161,6 +161,75 @@ TEST(CudaEmulated, SegmentedFibers) {
   }
 }
 
+TEST(CudaEmulated, RandomConfigurations) {
+  // Random shapes (1-action players, wide players with few contexts), options, paths, tiles and
+  // block counts. Each utility vector is offset by 1000·v, so a read from the wrong vector shows.
+  DGEVAL_SEEDED(rng);
+  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+  const int iterations = 30;
+  for (int it = 0; it < iterations; ++it) {
+    std::vector<std::int64_t> k;
+    const int n = 1 + pick(4);
+    std::int64_t N = 1;
+    for (int i = 0; i < n; ++i) {
+      std::int64_t ki = pick(5) == 0 ? 1 : 2 + pick(6);
+      if (pick(6) == 0) ki = 20 + pick(120);
+      if (N * ki > 600) ki = 1;
+      k.push_back(ki);
+      N *= ki;
+    }
+    const Dims d(k);
+    Batch b = testing::random_batch(d, 1 + pick(4), rng, pick(3) == 0 ? 0 : (pick(2) ? 2 : 64));
+    const bool offsets = pick(2) == 0;
+    if (offsets) {
+      for (std::int64_t g = 0; g < b.games; ++g) {
+        for (int v = 0; v < 2 * n; ++v) {
+          std::vector<double>& side = v < n ? b.agents : b.principals;
+          for (std::int64_t s = 0; s < N; ++s) side[static_cast<std::size_t>((g * n + v % n) * N + s)] += 1000.0 * v;
+        }
+      }
+    }
+    Options o;
+    o.standardisation = static_cast<Standardisation>(pick(3));
+    o.welfare = static_cast<Welfare>(pick(2));
+    o.cc_window = static_cast<CcWindow>(pick(2));
+    const StrategyKind kinds[] = {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                  StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::product};
+    o.strategy.kind = kinds[pick(6)];
+    if (o.strategy.kind == StrategyKind::product) {
+      for (int i = 0; i < n; ++i) {
+        for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+      }
+    }
+    const double levels[] = {0.0, 0.25, 0.5, 1.0};
+    for (int i = 0; i < n; ++i) o.ic.push_back(levels[pick(4)]);
+    o.cc = levels[pick(4)];
+    o.list_equilibria = pick(2) == 0;
+    o.distance_matrix = pick(3) == 0;
+    const bool f32 = pick(2) == 0;
+    int path = -1;
+    std::int64_t tile = 0, blocks = 0;
+    switch (pick(3)) {
+      case 0: break;
+      case 1: {
+        const int p = pick(3);
+        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), n, N, f32 ? 4 : 8, lim).path ==
+            static_cast<cuda_emu::Path>(p)) {
+          path = p;
+        }
+        break;
+      }
+      default:
+        path = kTiled;
+        tile = 32 * (1 + pick(4));
+        blocks = 1 + pick(4);
+    }
+    compare(b, o, f32, "random configuration " + std::to_string(it) + (offsets ? " (offsets)" : ""),
+            emulated(path, tile, blocks, pick(4) == 0 ? 1 + pick(3) : 0));
+  }
+}
+
 TEST(CudaEmulated, TiesAndFallbacks) {
   DGEVAL_SEEDED(rng);
   for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4})}) {
