@@ -181,13 +181,13 @@ struct TiledGeometry {
 
 /// Partial widths (doubles) of the tiled passes.
 inline int tiled_partial_width(int n, bool distance_matrix) {
-  const int stats = 6 * n + 8, align = 3 * n + (distance_matrix ? distance_pairs(n) : 0);
+  const int stats = 8 * n + 8, align = 3 * n + (distance_matrix ? distance_pairs(n) : 0);
   const int mask = 2 * n + 8, strategy = 2 * n + 3;
   return std::max(std::max(stats, align), std::max(mask, strategy));
 }
 /// Block accumulators (doubles) of the tiled passes: compensated sums take two doubles.
 inline int tiled_accum_doubles(int n, bool distance_matrix) {
-  const int stats = 8 * n + 8, align = 2 * (3 * n + (distance_matrix ? distance_pairs(n) : 0));
+  const int stats = 12 * n + 8, align = 2 * (3 * n + (distance_matrix ? distance_pairs(n) : 0));
   const int mask = 4 * n + 8, strategy = 4 * n + 4;
   return std::max(std::max(stats, align), std::max(mask, strategy));
 }

@@ -23,6 +23,9 @@ namespace cuda {
 namespace dev {
 namespace {
 
+static_assert(sizeof(EvalParams) + sizeof(DeviceInput) + sizeof(DeviceOutputs) + 16 <= 4096,
+              "team kernel parameters must fit the 4 KiB parameter space");
+
 /// A game staged in shared memory: vector v (agents 0..n−1, principals n..2n−1) at data + v·N.
 template <class T>
 struct Staged {

@@ -8,8 +8,7 @@
 // folds the result into block accumulators (compensated sums). It writes one partial per block;
 // a combine kernel (one block per game) folds the partials in block order, so results do not
 // depend on scheduling. Passes (reads of the input in brackets, n players, 2n vectors):
-//   stats    [2n]  per-vector sum/min/max, welfare extrema        → shift (and m for MAX)
-//   sumsq    [2n]  EPIC only: centred sums of squares              → m
+//   stats    [2n]  per-vector sum/min/max, centred sums of squares (EPIC), welfare extrema → shift, m
 //   align    [2n]  IA and CA distances per player, distance matrix → IA, CA
 //   fibers   [n]   per player with k_i ≥ 2: min and max of u_i over each context s_{-i}
 //                  (thread per context, the k_i actions optionally split into segments)
@@ -44,6 +43,9 @@ struct PassArgs {
   i64 fiber_offset[kMaxPlayers];
   i64 fiber_contexts[kMaxPlayers];
 };
+
+// Kernel parameters are limited to 4 KiB.
+static_assert(sizeof(PassArgs) <= 4096, "PassArgs must fit the kernel parameter space");
 
 /// Compensated accumulator stored as two doubles (sum, compensation) in shared memory.
 __device__ __forceinline__ void comp_add(double* acc, double x) {
@@ -115,8 +117,26 @@ __device__ __forceinline__ double* block_partial(const PassArgs& a, const BlockW
 }
 
 // ---------------------------------------------------------------------------------------------
-// stats: per-vector sum/min/max and welfare extrema.
-// Partial: [3v] sum, [3v+1] min, [3v+2] max for v < 2n; then w_max, w_min, wh_max, wh_min (2 each).
+// stats: per-vector sum/min/max, the centred sum of squares (EPIC), and welfare extrema.
+// Each tile's squares are centred on the tile's own mean; tiles, then blocks, are merged with
+// Chan's pairwise formula M2 = M2_a + M2_b + δ²·n_a·n_b/(n_a + n_b), δ = mean_b − mean_a, which
+// needs no second pass over the input and stays accurate (no large-sum cancellation).
+// Partial: [4v] sum, [4v+1] min, [4v+2] max, [4v+3] M2 for v < 2n; then w_max, w_min, wh_max,
+// wh_min (2 each).
+
+/// Merges a part of n_b values with sum sum_b and centred sum of squares m2_b into the running
+/// (sum (compensated, 2 doubles), m2, count) at acc[0..3]. One thread, in order: deterministic.
+__device__ __forceinline__ void chan_merge(double* acc, double n_b, double sum_b, double m2_b) {
+  const double n_a = acc[3];
+  if (n_a > 0.0) {
+    const double delta = sum_b / n_b - comp_value(acc) / n_a;
+    acc[2] = acc[2] + m2_b + delta * delta * (n_a * n_b / (n_a + n_b));
+  } else {
+    acc[2] = m2_b;
+  }
+  comp_add(acc, sum_b);
+  acc[3] = n_a + n_b;
+}
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
@@ -127,13 +147,15 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
   const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
   T* tile = reinterpret_cast<T*>(smem);
   double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
-  // acc: [4v] sum, [4v+1] compensation, [4v+2] min, [4v+3] max; then 4 ArgExt (8 doubles).
-  WelfareExt* wacc = reinterpret_cast<WelfareExt*>(acc + 4 * nv);
+  // acc: [6v] sum, [6v+1] compensation, [6v+2] M2, [6v+3] count, [6v+4] min, [6v+5] max;
+  // then 4 ArgExt (8 doubles).
+  WelfareExt* wacc = reinterpret_cast<WelfareExt*>(acc + 6 * nv);
+  const bool epic = a.p.standardisation == Standardisation::epic;
   if (threadIdx.x == 0) {
     for (int v = 0; v < nv; ++v) {
-      acc[4 * v] = acc[4 * v + 1] = 0.0;
-      acc[4 * v + 2] = inf();
-      acc[4 * v + 3] = -inf();
+      acc[6 * v] = acc[6 * v + 1] = acc[6 * v + 2] = acc[6 * v + 3] = 0.0;
+      acc[6 * v + 4] = inf();
+      acc[6 * v + 5] = -inf();
     }
     *wacc = welfare_empty();
   }
@@ -148,10 +170,19 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
       Stats st = stats_empty();
       for (int j = threadIdx.x; j < len; j += blockDim.x) stats_add(st, at(v, j));
       st = team.reduce(st, StatsOp());
+      double m2 = 0.0;
+      if (epic) {  // the tile is in shared memory: centring on its mean costs no global read
+        const double mean = st.sum / static_cast<double>(len);
+        for (int j = threadIdx.x; j < len; j += blockDim.x) {
+          const double d = at(v, j) - mean;
+          m2 += d * d;
+        }
+        m2 = team.reduce(m2, PlusOp());
+      }
       if (threadIdx.x == 0) {
-        comp_add(acc + 4 * v, st.sum);
-        acc[4 * v + 2] = st.lo < acc[4 * v + 2] ? st.lo : acc[4 * v + 2];
-        acc[4 * v + 3] = st.hi > acc[4 * v + 3] ? st.hi : acc[4 * v + 3];
+        chan_merge(acc + 6 * v, static_cast<double>(len), st.sum, m2);
+        acc[6 * v + 4] = st.lo < acc[6 * v + 4] ? st.lo : acc[6 * v + 4];
+        acc[6 * v + 5] = st.hi > acc[6 * v + 5] ? st.hi : acc[6 * v + 5];
       }
     }
     WelfareExt we = welfare_empty();
@@ -169,14 +200,15 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
   if (threadIdx.x == 0) {
     double* out = block_partial(a, w);
     for (int v = 0; v < nv; ++v) {
-      out[3 * v] = comp_value(acc + 4 * v);
-      out[3 * v + 1] = acc[4 * v + 2];
-      out[3 * v + 2] = acc[4 * v + 3];
+      out[4 * v] = comp_value(acc + 6 * v);
+      out[4 * v + 1] = acc[6 * v + 4];
+      out[4 * v + 2] = acc[6 * v + 5];
+      out[4 * v + 3] = acc[6 * v + 2];
     }
-    store_arg(out + 6 * n, wacc->w_max);
-    store_arg(out + 6 * n + 2, wacc->w_min);
-    store_arg(out + 6 * n + 4, wacc->wh_max);
-    store_arg(out + 6 * n + 6, wacc->wh_min);
+    store_arg(out + 8 * n, wacc->w_max);
+    store_arg(out + 8 * n + 2, wacc->w_min);
+    store_arg(out + 8 * n + 4, wacc->wh_max);
+    store_arg(out + 8 * n + 6, wacc->wh_min);
   }
 }
 
@@ -189,21 +221,23 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
   const int v = threadIdx.x;
   bool nonfinite = false;
   if (v < nv) {
-    detail::CompensatedSum cs;
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};  // sum, compensation, M2, count
     double lo = inf(), hi = -inf();
+    const i64 per_block = a.tiles_per_block * a.tile;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width + 3 * v;
+      const double* q = part + b * a.partial_width + 4 * v;
       if (!finite(q[0])) nonfinite = true;
-      cs.add(q[0]);
+      const i64 first = b * per_block, last = first + per_block < a.p.N ? first + per_block : a.p.N;
+      chan_merge(acc, static_cast<double>(last - first), q[0], q[3]);
       lo = q[1] < lo ? q[1] : lo;
       hi = q[2] > hi ? q[2] : hi;
     }
-    const double sum = cs.value();
+    const double sum = comp_value(acc);
     if (!finite(sum)) nonfinite = true;
     A.lo[v] = lo;
     A.hi[v] = hi;
     A.shift[v] = detail::shift_of(a.p.standardisation, sum, a.p.N, lo, hi);
-    A.mag[v] = detail::magnitude_of(a.p.standardisation, 0.0, lo, hi);  // EPIC: replaced by sumsq
+    A.mag[v] = detail::magnitude_of(a.p.standardisation, acc[2], lo, hi);
   }
   nonfinite = __syncthreads_or(nonfinite) != 0;
   if (threadIdx.x == 0) {
@@ -211,7 +245,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     S.nonfinite = nonfinite ? 1 : 0;
     WelfareExt we = welfare_empty();
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width + 6 * n;
+      const double* q = part + b * a.partial_width + 8 * n;
       we = WelfareOp()(we, WelfareExt{load_arg(q), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
     }
     S.w_max = we.w_max;
@@ -219,61 +253,6 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     S.wh_max = we.wh_max;
     S.wh_min = we.wh_min;
     a.sc.summaries[slot] = S;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// sumsq (EPIC): Σ (y − c)² per vector. Partial: [v] for v < 2n.
-
-template <class T>
-__global__ void __launch_bounds__(kThreads) tiled_sumsq_kernel(PassArgs a) {
-  DGEVAL_DYNAMIC_SHARED(smem);
-  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
-  const BlockTeam team{scratch};
-  const BlockWork w = block_work(a);
-  if (a.sc.summaries[w.slot].nonfinite) return;
-  const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
-  T* tile = reinterpret_cast<T*>(smem);
-  double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
-  const GameArrays A = GameArrays::at(a.sc.arrays + w.slot * state_doubles(n), n);
-  if (threadIdx.x == 0) {
-    for (int v = 0; v < 2 * nv; ++v) acc[v] = 0.0;
-  }
-  const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
-    for (int v = 0; v < nv; ++v) {
-      const double c = A.shift[v];
-      double s2 = 0.0;
-      for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        const double d = at(v, j) - c;
-        s2 += d * d;
-      }
-      s2 = team.reduce(s2, PlusOp());
-      if (threadIdx.x == 0) comp_add(acc + 2 * v, s2);
-    }
-  }
-  if (threadIdx.x == 0) {
-    double* out = block_partial(a, w);
-    for (int v = 0; v < nv; ++v) out[v] = comp_value(acc + 2 * v);
-  }
-}
-
-__global__ void __launch_bounds__(64) tiled_sumsq_combine_kernel(PassArgs a) {
-  const int n = a.p.n, nv = 2 * n;
-  const i64 slot = blockIdx.x;
-  if (a.sc.summaries[slot].nonfinite) return;
-  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
-  const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
-  const int v = threadIdx.x;
-  if (v < nv) {
-    detail::CompensatedSum cs;
-    for (i64 b = 0; b < a.blocks_per_game; ++b) cs.add(part[b * a.partial_width + v]);
-    A.mag[v] = detail::magnitude_of(a.p.standardisation, cs.value(), A.lo[v], A.hi[v]);
   }
 }
 
@@ -774,19 +753,12 @@ template <class T>
 void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(geo.blocks_per_game), static_cast<unsigned>(games));
   const size_t shared = geo.shared_bytes;
-  const bool epic = a.p.standardisation == Standardisation::epic;
   const int n = a.p.n;
 
   DGEVAL_LAUNCH(tiled_stats_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   DGEVAL_LAUNCH(tiled_stats_combine_kernel, games, 64, 0, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
-  if (epic) {
-    DGEVAL_LAUNCH(tiled_sumsq_kernel<T>, grid, kThreads, shared, stream)(a);
-    DGEVAL_CUDA_CHECK_LAUNCH();
-    DGEVAL_LAUNCH(tiled_sumsq_combine_kernel, games, 64, 0, stream)(a);
-    DGEVAL_CUDA_CHECK_LAUNCH();
-  }
   DGEVAL_LAUNCH(tiled_align_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs(n) : 0);
@@ -849,7 +821,6 @@ void launch_all(const TiledGeometry& geo, const EvalParams& p, const DeviceInput
 template <class T>
 cudaError_t raise_limits(int bytes) {
   const void* kernels[] = {reinterpret_cast<const void*>(tiled_stats_kernel<T>),
-                           reinterpret_cast<const void*>(tiled_sumsq_kernel<T>),
                            reinterpret_cast<const void*>(tiled_align_kernel<T>),
                            reinterpret_cast<const void*>(tiled_mask_kernel<T>),
                            reinterpret_cast<const void*>(tiled_strategy_kernel<T>),

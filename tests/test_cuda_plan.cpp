@@ -86,7 +86,8 @@ void check_tiled(const Dims& d, std::size_t vb, bool dm, std::int64_t games, std
   EXPECT_GE(t.games_per_pass, 1);
   EXPECT_LE(t.games_per_pass, 65535);
   EXPECT_LE(t.games_per_pass, std::max<std::int64_t>(games, 1));
-  EXPECT_GE(t.partial_width, 6 * n + 8);
+  EXPECT_GE(t.partial_width, 8 * n + 8);
+  EXPECT_GE(t.accum_doubles, 12 * n + 8);
   EXPECT_LE(tiled_kernel_shared(t, n, vb), t.shared_bytes);
   EXPECT_LE(t.shared_bytes, kH100.shared_optin);
   std::int64_t off = 0;
