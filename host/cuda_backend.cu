@@ -389,8 +389,9 @@ std::size_t memory_budget(const Tuning& t) {
   return budget;
 }
 
-void prepare_device(int device, const DeviceLimits& lim) {
-  (void)device;
+/// Raises the kernels' dynamic shared-memory limits on the current device (the attribute is
+/// per device context; `lim` comes from limits_of, which keeps 4 KiB for static shared memory).
+void prepare_current_device(const DeviceLimits& lim) {
   DGEVAL_CUDA_CHECK(prepare_kernels(static_cast<int>(lim.shared_optin + 4096)));
 }
 
@@ -409,7 +410,7 @@ class CudaBackend final : public Backend {
     }
     DeviceScope scope(device_);
     limits_ = limits_of(device_);
-    prepare_device(device_, limits_);
+    prepare_current_device(limits_);
   }
   const char* name() const override { return "cuda"; }
   void evaluate(const BatchView& batch, const Options& options, Results& results) override;
@@ -652,7 +653,7 @@ ResidentBatch::ResidentBatch(int device, const Dims& dims, DType dtype, std::int
   m.tuning = tuning;
   DeviceScope scope(device);
   const DeviceLimits lim = limits_of(device);
-  prepare_device(device, lim);
+  prepare_current_device(lim);
   m.plan = make_plan(dims, dtype, options, games, lim, tuning);
   m.layout = output_layout(dims.players(), dims.outcomes(), games, options.distance_matrix, options.list_equilibria);
   m.input.allocate(static_cast<std::size_t>(games) * m.plan.input_bytes_per_game(), "the games' utilities");
