@@ -7,6 +7,8 @@
 //   dgeval_bench --quick              small sizes, for a smoke run
 //   dgeval_bench --workloads 3x3,16384x16384 --input-gib 1 --repeats 20 --dtype float64
 //   dgeval_bench --cpu-only           the CPU backend against a memory-copy measurement
+//   dgeval_bench --workloads 3x3 --columns ia,ca_principals,principals_welfare_regret,bound
+//                                     a lean selection of result columns (flags always)
 //
 // Without a usable GPU it says so and runs the CPU part only (exit status 0).
 #include <algorithm>
@@ -53,14 +55,27 @@ struct Args {
   bool cpu_only = false;
   bool no_cpu = false;
   bool quick = false;
+  dgeval::ColumnMask columns = dgeval::kAllColumns;
+  std::string columns_text = "all";
 };
+
+/// Result bytes per game of the selected columns (flags always): the output side of the bytes model.
+std::size_t result_bytes_per_game(const Args& a, int n) {
+  const dgeval::ColumnMask mask = a.columns | dgeval::flags_column_bit();
+  std::size_t b = 0;
+  const auto& cols = dgeval::result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if ((mask >> j) & 1u) b += 8 * (cols[j].kind == dgeval::ColumnKind::player_real ? static_cast<std::size_t>(n) : 1);
+  }
+  return b;
+}
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "dgeval_bench: %s\n"
                "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
                "                    [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
-               "                    [--device N] [--cpu-only] [--no-cpu]\n"
+               "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...]\n"
                "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
                msg);
   std::exit(2);
@@ -103,6 +118,13 @@ Args parse(int argc, char** argv) {
       a.cpu_threads = std::atoi(value().c_str());
     } else if (k == "--device") {
       a.device = std::atoi(value().c_str());
+    } else if (k == "--columns") {
+      a.columns_text = value();
+      try {
+        a.columns = dgeval::parse_columns(a.columns_text);
+      } catch (const std::exception& e) {
+        usage(e.what());
+      }
     } else if (k == "--cpu-only") {
       a.cpu_only = true;
     } else if (k == "--no-cpu") {
@@ -193,15 +215,16 @@ CpuRow run_cpu(const Args& a, const dgeval::Batch& batch, dgeval::Results* out =
   const int reps = batch.dims.outcomes() > (1LL << 26) ? 1 : a.cpu_repeats;
   for (int i = 0; i < reps; ++i) {
     const auto t0 = Clock::now();
-    cpu->evaluate(view, dgeval::Options{}, res);
+    dgeval::Options options;
+    options.columns = a.columns;
+    cpu->evaluate(view, options, res);
     times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
   r.seconds = median(times);
   const std::size_t vb = dgeval::dtype_size(a.dtype);
   r.bytes = static_cast<double>(static_cast<std::size_t>(batch.games) * 2 * batch.dims.players() *
                                     static_cast<std::size_t>(batch.dims.outcomes()) * vb +
-                                static_cast<std::size_t>(batch.games) * 8 *
-                                    (dgeval::result_columns().size() + 5 * static_cast<std::size_t>(batch.dims.players() - 1)));
+                                static_cast<std::size_t>(batch.games) * result_bytes_per_game(a, batch.dims.players()));
   r.ok = true;
   if (out) *out = std::move(res);
   return r;
@@ -293,8 +316,8 @@ int run_gpu(const Args& a) {
     host_copy = host_copy_bandwidth(a.cpu_threads);
     std::printf("host memory copy (read + write): %.1f GB/s\n", host_copy / 1e9);
   }
-  std::printf("dtype %s, default options, %d timed repeats after %d warm-up, L2 flushed before each\n\n",
-              dgeval::dtype_name(a.dtype), a.repeats, a.warmup);
+  std::printf("dtype %s, default options, result columns: %s, %d timed repeats after %d warm-up, L2 flushed before each\n\n",
+              dgeval::dtype_name(a.dtype), a.columns_text.c_str(), a.repeats, a.warmup);
   std::printf("| workload | path | games | input MiB | output MiB | median ms | min ms | GB/s | %% copy | games/s | "
               "device MiB | mem target | CPU games | CPU GB/s | CPU %% copy | speed-up | check |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
@@ -313,7 +336,8 @@ int run_gpu(const Args& a) {
     const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
                                    dgeval::dtype_size(a.dtype);
     const std::int64_t games = games_for(a, w, game_bytes);
-    const dgeval::Options options;
+    dgeval::Options options;
+    options.columns = a.columns;
     const std::size_t used0 = device_used();
     std::vector<double> ms;
     std::size_t in = 0, out = 0, peak = 0;
@@ -355,7 +379,7 @@ int run_gpu(const Args& a) {
       small.evaluate(nullptr);
       small.download(gpu_res);
       bool ok = cpu_res.pure_ne_count == gpu_res.pure_ne_count && cpu_res.flags == gpu_res.flags;
-      for (std::size_t j = 0; ok && j < cpu_res.ia.size(); ++j) {
+      for (std::size_t j = 0; ok && j < cpu_res.ia.size() && j < gpu_res.ia.size(); ++j) {
         ok = std::fabs(cpu_res.ia[j] - gpu_res.ia[j]) <= 1e-6 * std::max(1.0, std::fabs(cpu_res.ia[j]));
       }
       check = ok ? "ok" : "MISMATCH";

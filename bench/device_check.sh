@@ -5,7 +5,8 @@
 #   1. configure and build in Release (sm_90, -lineinfo for readable sanitizer reports)
 #   2. the whole ctest suite with DGEVAL_REQUIRE_GPU=1 (GPU tests fail instead of skipping)
 #   3. compute-sanitizer memcheck, racecheck and synccheck over GPU tests at small sizes
-#   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md
+#   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
+#      lean selection of result columns (bench_lean.log)
 #   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
 # Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
 # when every step passed.
@@ -112,6 +113,13 @@ bench_limit=$(( $(left) - 20 ))
 [ $bench_limit -gt 150 ] && bench_limit=150
 if step bench bench.log "$bench_limit" "$build/bench/dgeval_bench" --repeats 10 --warmup 2 --cpu-gib 0.125; then
   grep '^|' "$out/bench.log" > "$out/bench.md" || true
+fi
+# Tiny games with a lean selection of result columns (the default writes ~2x the input for 3x3).
+lean_limit=$(( $(left) - 140 ))
+[ $lean_limit -gt 40 ] && lean_limit=40
+if [ $lean_limit -gt 15 ]; then
+  step "bench, lean columns" bench_lean.log "$lean_limit" "$build/bench/dgeval_bench" --workloads 3x3,5x5x4 \
+    --columns ia,ca_principals,ca_agents,principals_welfare_regret,bound --repeats 10 --warmup 2 --no-cpu || true
 fi
 
 huge_limit=$(( $(left) - 5 ))

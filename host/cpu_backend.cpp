@@ -725,6 +725,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   in.principals_regret = pwr;
   in.principals_utopia = wh_utopia;
   in.principals_dystopia = wh_dystopia;
+  in.principals_max = wh_star;
   in.ca_principals = ca_p;
   in.magnitude_agents = mag;
   in.magnitude_principals = mag + n;
@@ -739,6 +740,8 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   r.bound_r3[gi] = b.r3;
   r.bound_r4[gi] = b.r4;
   r.bound_r6[gi] = b.r6;
+  if (!(flags & flag_strategy_undefined) && !b.holds) flags |= flag_bound_violated;
+  if (!b.ideal_gap_holds) flags |= flag_ideal_gap_bound_violated;
   r.flags[gi] = flags;
   return true;
 }
@@ -753,12 +756,16 @@ class CpuBackend final : public Backend {
     if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
     validate(options, batch.dims, batch.games);
     results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
-    if (batch.games == 0) return;
+    if (batch.games == 0) {
+      results.keep_columns(options.columns);
+      return;
+    }
     if (batch.dtype == DType::float32) {
       run<float>(batch, options, results);
     } else {
       run<double>(batch, options, results);
     }
+    results.keep_columns(options.columns);  // every column is computed; unselected ones are freed
   }
 
  private:

@@ -255,8 +255,11 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
 DeviceOutputs outputs_at(char* base, const OutputLayout& L) {
   DeviceOutputs o;
   std::size_t c = 0;
-#define DGEVAL_OUT_PTR(name, kind, desc) \
-  o.name = reinterpret_cast<DGEVAL_DEVICE_COLUMN_##kind*>(base + L.column_offset[c++]);
+#define DGEVAL_OUT_PTR(name, kind, desc)                                                       \
+  o.name = L.column_offset[c] == OutputLayout::kNoColumn                                     \
+               ? nullptr                                                                      \
+               : reinterpret_cast<DGEVAL_DEVICE_COLUMN_##kind*>(base + L.column_offset[c]); \
+  ++c;
   DGEVAL_RESULT_COLUMNS(DGEVAL_OUT_PTR)
 #undef DGEVAL_OUT_PTR
   o.ne_words = L.ne_words;
@@ -313,9 +316,12 @@ void scatter_results(const char* base, const OutputLayout& L, int n, std::int64_
 #define DGEVAL_PER_real 1
 #define DGEVAL_PER_integer 1
 #define DGEVAL_PER_boolean 1
-#define DGEVAL_SCATTER(name, kind, desc)                                                                    \
-  std::memcpy(r.name.data() + static_cast<std::size_t>(g0) * DGEVAL_PER_##kind, base + L.column_offset[c++], \
-              static_cast<std::size_t>(count) * DGEVAL_PER_##kind * 8);
+#define DGEVAL_SCATTER(name, kind, desc)                                                                \
+  if (L.column_offset[c] != OutputLayout::kNoColumn) {                                                  \
+    std::memcpy(r.name.data() + static_cast<std::size_t>(g0) * DGEVAL_PER_##kind, base + L.column_offset[c], \
+                static_cast<std::size_t>(count) * DGEVAL_PER_##kind * 8);                               \
+  }                                                                                                     \
+  ++c;
   DGEVAL_RESULT_COLUMNS(DGEVAL_SCATTER)
 #undef DGEVAL_SCATTER
 #undef DGEVAL_PER_player_real
@@ -334,7 +340,8 @@ void scatter_results(const char* base, const OutputLayout& L, int n, std::int64_
       auto& list = r.pure_ne[static_cast<std::size_t>(g)];
       list.clear();
       if (r.flags[static_cast<std::size_t>(g)] & flag_nonfinite) continue;
-      list.reserve(static_cast<std::size_t>(r.pure_ne_count[static_cast<std::size_t>(g)]));
+      const bool counted = !r.pure_ne_count.empty();  // the count is a result column the user may drop
+      if (counted) list.reserve(static_cast<std::size_t>(r.pure_ne_count[static_cast<std::size_t>(g)]));
       const std::uint32_t* w = bits + j * L.ne_words;
       for (std::int64_t k = 0; k < L.ne_words; ++k) {
         std::uint32_t word = w[k];
@@ -345,7 +352,7 @@ void scatter_results(const char* base, const OutputLayout& L, int n, std::int64_
           if (s < N) list.push_back(s);
         }
       }
-      if (static_cast<std::int64_t>(list.size()) != r.pure_ne_count[static_cast<std::size_t>(g)]) {
+      if (counted && static_cast<std::int64_t>(list.size()) != r.pure_ne_count[static_cast<std::size_t>(g)]) {
         std::ostringstream m;
         m << "CUDA backend: internal error: game " << g << " lists " << list.size() << " pure NE but counts "
           << r.pure_ne_count[static_cast<std::size_t>(g)];
@@ -436,7 +443,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
   if (batch.games < 0) throw error("batch: negative game count");
   if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
   validate(options, batch.dims, batch.games);
-  results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+  results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix, options.columns);
   if (batch.games == 0) return;
   const std::int64_t games = batch.games;
   checked_mul(games, batch.values_per_game(), "batch size (games x n x N)");
@@ -446,7 +453,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
   const int n = plan.n;
   const std::int64_t N = plan.N;
   // Device bytes per game: input, result columns (+ optional parts), per-game strategy.
-  const OutputLayout one = output_layout(n, N, 1, options.distance_matrix, options.list_equilibria);
+  const OutputLayout one = output_layout(n, N, 1, options.distance_matrix, options.list_equilibria, options.columns);
   const std::size_t per_game = plan.input_bytes_per_game() + one.useful_bytes + plan.strategy_bytes_per_game();
   const std::size_t shared_strategy =
       plan.strategy_per_game ? 0 : static_cast<std::size_t>(plan.strategy_elements) * 8;
@@ -454,7 +461,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
   const ChunkPlan cp = plan_chunks(games, per_game, plan.scratch_bytes + shared_strategy + alignment_slack,
                                    memory_budget(tuning_), tuning_.max_chunk_games);
   const bool streamed = cp.chunks > 1;
-  const OutputLayout layout = output_layout(n, N, cp.chunk_games, options.distance_matrix, options.list_equilibria);
+  const OutputLayout layout = output_layout(n, N, cp.chunk_games, options.distance_matrix, options.list_equilibria, options.columns);
   const std::size_t in_bytes = static_cast<std::size_t>(cp.chunk_games) * plan.input_bytes_per_game();
   const std::size_t strat_bytes = static_cast<std::size_t>(cp.chunk_games) * plan.strategy_bytes_per_game();
 
@@ -655,7 +662,7 @@ ResidentBatch::ResidentBatch(int device, const Dims& dims, DType dtype, std::int
   const DeviceLimits lim = limits_of(device);
   prepare_current_device(lim);
   m.plan = make_plan(dims, dtype, options, games, lim, tuning);
-  m.layout = output_layout(dims.players(), dims.outcomes(), games, options.distance_matrix, options.list_equilibria);
+  m.layout = output_layout(dims.players(), dims.outcomes(), games, options.distance_matrix, options.list_equilibria, options.columns);
   m.input.allocate(static_cast<std::size_t>(games) * m.plan.input_bytes_per_game(), "the games' utilities");
   m.output.allocate(m.layout.bytes, "the result columns");
   m.scratch.allocate(m.plan.scratch_bytes, "the tiled path's scratch");
@@ -719,7 +726,7 @@ void ResidentBatch::download(Results& r) {
   Impl& m = *impl_;
   DeviceScope scope(m.device);
   DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
-  r.resize(m.games, m.dims.players(), m.options.list_equilibria, m.options.distance_matrix);
+  r.resize(m.games, m.dims.players(), m.options.list_equilibria, m.options.distance_matrix, m.options.columns);
   std::vector<char> host(m.layout.bytes);
   DGEVAL_CUDA_CHECK(cudaMemcpy(host.data(), m.output.get(), m.layout.bytes, cudaMemcpyDeviceToHost));
   scatter_results(host.data(), m.layout, m.dims.players(), m.dims.outcomes(), 0, m.games, m.options.distance_matrix,

@@ -275,31 +275,43 @@ inline std::size_t tiled_scratch_bytes(const TiledGeometry& t, int n, std::size_
 // buffer, so a chunk's results come back in a single copy).
 
 struct OutputLayout {
-  std::vector<std::size_t> column_offset;  ///< byte offset of each column, in result_columns() order
+  /// Byte offset of each column, in result_columns() order; kNoColumn for a column outside
+  /// Options::columns (no device storage, a null pointer in DeviceOutputs).
+  std::vector<std::size_t> column_offset;
   std::size_t distance_matrix_offset = 0;  ///< [games][2n][2n] doubles, if requested
   std::size_t ne_bits_offset = 0;          ///< [games][ne_words] uint32 bitmask of pure NE, if requested
   std::int64_t ne_words = 0;               ///< 32-bit words per game of the NE bitmask
   std::size_t bytes = 0;                   ///< total, each part aligned to 256 bytes
   std::size_t useful_bytes = 0;            ///< total without alignment padding (the bytes model)
+  static constexpr std::size_t kNoColumn = ~std::size_t{0};
 };
 
-/// Bytes of the per-game result columns (without the optional parts).
-inline std::size_t column_bytes_per_game(int n) {
+/// Bytes of the per-game result columns in `mask` (flags always; without the optional parts).
+inline std::size_t column_bytes_per_game(int n, ColumnMask mask = kAllColumns) {
+  mask |= flags_column_bit();
   std::size_t b = 0;
-  for (const ColumnInfo& c : result_columns()) {
-    b += (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
+  const auto& cols = result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if ((mask >> j) & 1u) b += (cols[j].kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
   }
   return b;
 }
 
 inline std::int64_t ne_words_per_game(std::int64_t N) { return ceil_div(N, 32); }
 
-inline OutputLayout output_layout(int n, std::int64_t N, std::int64_t games, bool distance_matrix, bool list_equilibria) {
+inline OutputLayout output_layout(int n, std::int64_t N, std::int64_t games, bool distance_matrix, bool list_equilibria,
+                                  ColumnMask mask = kAllColumns) {
+  mask |= flags_column_bit();
   OutputLayout o;
   const std::size_t g = static_cast<std::size_t>(games);
   std::size_t at = 0;
-  for (const ColumnInfo& c : result_columns()) {
-    const std::size_t bytes = g * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
+  const auto& cols = result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if (!((mask >> j) & 1u)) {
+      o.column_offset.push_back(OutputLayout::kNoColumn);
+      continue;
+    }
+    const std::size_t bytes = g * (cols[j].kind == ColumnKind::player_real ? static_cast<std::size_t>(n) : 1) * 8;
     o.column_offset.push_back(at);
     at += round_up(bytes, 256);
     o.useful_bytes += bytes;

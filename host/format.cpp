@@ -60,7 +60,10 @@ void for_each_field(const Results& r, const Dims& dims, std::int64_t g, bool jso
                     const std::function<void(const std::string&, const std::string&, bool vector)>& visit) {
   const int n = r.players;
   auto num = [&](double v) { return json ? json_double(v) : format_double(v); };
-  for (const ColumnInfo& c : result_columns()) {
+  const auto& cols = result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if (!r.has_column(j)) continue;
+    const ColumnInfo& c = cols[j];
     switch (c.kind) {
       case ColumnKind::player_real: {
         const double* d = r.real_column(c.name) + g * n;
@@ -114,7 +117,8 @@ std::string flags_text(std::int64_t f) {
       {flag_no_pure_ne, "no_pure_ne"},           {flag_no_eps_ne, "no_eps_ne"},
       {flag_played_fallback, "played_fallback"}, {flag_ca_out_of_range, "ca_out_of_range"},
       {flag_nonfinite, "nonfinite"},             {flag_zero_magnitude, "zero_magnitude"},
-      {flag_strategy_undefined, "strategy_undefined"}};
+      {flag_strategy_undefined, "strategy_undefined"}, {flag_bound_violated, "bound_violated"},
+      {flag_ideal_gap_bound_violated, "ideal_gap_bound_violated"}};
   std::string t;
   for (const auto& [bit, name] : names) {
     if (f & bit) t += (t.empty() ? "" : " ") + std::string(name);
@@ -161,7 +165,10 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
       for (std::int64_t g = 0; g < r.games; ++g) {
         out << "game " << first_game + g << " (" << dims.to_string() << ")\n";
         const int n = r.players;
-        for (const ColumnInfo& c : result_columns()) {
+        const auto& cols = result_columns();
+        for (std::size_t j = 0; j < cols.size(); ++j) {
+          if (!r.has_column(j)) continue;
+          const ColumnInfo& c = cols[j];
           out << "  " << c.name;
           for (std::size_t pad = std::strlen(c.name); pad < 28; ++pad) out << ' ';
           if (c.kind == ColumnKind::player_real) {
@@ -207,16 +214,16 @@ void Summary::add(const Results& r) {
     if (f & flag_played_fallback) ++played_fallbacks;
     if (f & flag_nonfinite) ++nonfinite_games;
     if (f & flag_ca_out_of_range) ++ca_out_of_range;
-    const bool defined = !(f & (flag_strategy_undefined | flag_nonfinite));
-    if (defined && !r.bound_holds[g]) ++bound_violations;
-    const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
-    if (!(f & flag_nonfinite) && r.ideal_gap[g] > r.ideal_gap_bound[g] + tol) ++ideal_gap_bound_violations;
+    if (f & flag_bound_violated) ++bound_violations;
+    if (f & flag_ideal_gap_bound_violated) ++ideal_gap_bound_violations;
   }
-  std::size_t j = 0;
-  for (const ColumnInfo& c : result_columns()) {
-    if (std::string(c.name) == "flags") continue;
-    if (columns.size() <= j) columns.push_back(ColumnStat{c.name});
-    ColumnStat& st = columns[j++];
+  const auto& cols = result_columns();
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    const ColumnInfo& c = cols[i];
+    if (!r.has_column(i) || std::string(c.name) == "flags") continue;
+    auto it = std::find_if(columns.begin(), columns.end(), [&](const ColumnStat& st) { return st.name == c.name; });
+    if (it == columns.end()) it = columns.insert(columns.end(), ColumnStat{c.name});
+    ColumnStat& st = *it;
     const bool real = c.kind == ColumnKind::real || c.kind == ColumnKind::player_real;
     const std::int64_t len = c.kind == ColumnKind::player_real ? r.games * r.players : r.games;
     for (std::int64_t k = 0; k < len; ++k) {

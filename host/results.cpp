@@ -2,7 +2,9 @@
 #include "dgeval/results.hpp"
 
 #include <cmath>
+#include <sstream>
 
+#include "dgeval/error.hpp"
 #include "dgeval/game.hpp"
 
 namespace dgeval {
@@ -16,16 +18,82 @@ const std::vector<ColumnInfo>& result_columns() {
   return columns;
 }
 
-void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distance_matrix) {
+namespace {
+#define DGEVAL_COUNT(name, kind, desc) +1
+constexpr int kColumnCount = 0 DGEVAL_RESULT_COLUMNS(DGEVAL_COUNT);
+#undef DGEVAL_COUNT
+static_assert(kColumnCount <= 64, "ColumnMask holds one bit per result column");
+}  // namespace
+
+int column_index(const std::string& name) {
+  const auto& cols = result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if (name == cols[j].name) return static_cast<int>(j);
+  }
+  return -1;
+}
+
+ColumnMask flags_column_bit() {
+  static const ColumnMask bit = ColumnMask{1} << column_index("flags");
+  return bit;
+}
+
+ColumnMask parse_columns(const std::string& list) {
+  ColumnMask mask = 0;
+  std::stringstream in(list);
+  std::string name;
+  bool any = false;
+  while (std::getline(in, name, ',')) {
+    const auto b = name.find_first_not_of(" \t");
+    const auto e = name.find_last_not_of(" \t");
+    name = b == std::string::npos ? std::string() : name.substr(b, e - b + 1);
+    if (name.empty()) continue;
+    any = true;
+    if (name == "all") {
+      mask = kAllColumns;
+      continue;
+    }
+    const int j = column_index(name);
+    if (j < 0) {
+      std::string known;
+      for (const ColumnInfo& c : result_columns()) known += std::string(known.empty() ? "" : ", ") + c.name;
+      throw error("columns: unknown result column '" + name + "' (per-player columns by their base name, e.g. 'ia'); expected 'all' or some of: " + known);
+    }
+    mask |= ColumnMask{1} << j;
+  }
+  if (!any) throw error("columns: expected a comma-separated list of result columns, got '" + list + "'");
+  return mask | flags_column_bit();
+}
+
+std::string columns_text(ColumnMask mask) {
+  std::string t;
+  const auto& cols = result_columns();
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if ((mask >> j) & 1u) t += std::string(t.empty() ? "" : ",") + cols[j].name;
+  }
+  return t;
+}
+
+bool Results::has_column(const std::string& name) const {
+  const int j = column_index(name);
+  return j >= 0 && has_column(static_cast<std::size_t>(j));
+}
+
+void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distance_matrix, ColumnMask mask) {
   games = g;
   players = n;
+  columns = mask | flags_column_bit();
   const auto per_game = static_cast<std::size_t>(g);
   const auto per_player = static_cast<std::size_t>(checked_mul(g, n, "results size"));
-#define DGEVAL_SIZE_player_real(name) name.assign(per_player, NAN);
-#define DGEVAL_SIZE_real(name) name.assign(per_game, NAN);
-#define DGEVAL_SIZE_integer(name) name.assign(per_game, 0);
-#define DGEVAL_SIZE_boolean(name) name.assign(per_game, 0);
-#define DGEVAL_SIZE(name, kind, desc) DGEVAL_SIZE_##kind(name)
+  std::size_t j = 0;
+#define DGEVAL_SIZE_player_real(name) name.assign(has_column(j) ? per_player : 0, NAN);
+#define DGEVAL_SIZE_real(name) name.assign(has_column(j) ? per_game : 0, NAN);
+#define DGEVAL_SIZE_integer(name) name.assign(has_column(j) ? per_game : 0, 0);
+#define DGEVAL_SIZE_boolean(name) name.assign(has_column(j) ? per_game : 0, 0);
+#define DGEVAL_SIZE(name, kind, desc) \
+  DGEVAL_SIZE_##kind(name);           \
+  if (!has_column(j)) name.shrink_to_fit(); \
+  ++j;
   DGEVAL_RESULT_COLUMNS(DGEVAL_SIZE)
 #undef DGEVAL_SIZE
   pure_ne.clear();
@@ -36,6 +104,19 @@ void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distanc
     distance_matrix.assign(static_cast<std::size_t>(checked_mul(g, side * side, "distance matrices")),
                            NAN);
   }
+}
+
+void Results::keep_columns(ColumnMask mask) {
+  columns &= mask | flags_column_bit();
+  std::size_t j = 0;
+#define DGEVAL_KEEP(name, kind, desc)       \
+  if (!has_column(j)) {                     \
+    name.clear();                           \
+    name.shrink_to_fit();                   \
+  }                                         \
+  ++j;
+  DGEVAL_RESULT_COLUMNS(DGEVAL_KEEP)
+#undef DGEVAL_KEEP
 }
 
 double* Results::real_column(const std::string& name) {

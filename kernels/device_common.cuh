@@ -31,6 +31,13 @@ using i64 = std::int64_t;
 
 __device__ __forceinline__ double inf() { return __longlong_as_double(0x7ff0000000000000LL); }
 __device__ __forceinline__ double nan() { return __longlong_as_double(0x7ff8000000000000LL); }
+
+/// Stores v at p[i] when the column is selected (Options::columns); unselected columns have no
+/// device storage and a null pointer.
+template <class T, class V>
+__device__ __forceinline__ void put(T* p, i64 i, V v) {
+  if (p) p[i] = static_cast<T>(v);
+}
 __device__ __forceinline__ bool finite(double x) { return isfinite(x); }
 /// Shared-memory regions are aligned to 128 bytes (host/cuda_plan.hpp reserves the slack).
 __device__ __forceinline__ size_t round_up_dev(size_t x) { return (x + 127) / 128 * 128; }
@@ -273,10 +280,10 @@ __device__ __forceinline__ unsigned ne_bits_for(const EvalParams& p, int i, doub
 __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOutputs& out, i64 g) {
   const int n = p.n;
 #define DGEVAL_NF_player_real(name) \
-  for (int i = 0; i < n; ++i) out.name[g * n + i] = nan();
-#define DGEVAL_NF_real(name) out.name[g] = nan();
-#define DGEVAL_NF_integer(name) out.name[g] = 0;
-#define DGEVAL_NF_boolean(name) out.name[g] = 0;
+  for (int i = 0; i < n; ++i) put(out.name, g * n + i, nan());
+#define DGEVAL_NF_real(name) put(out.name, g, nan());
+#define DGEVAL_NF_integer(name) put(out.name, g, 0);
+#define DGEVAL_NF_boolean(name) put(out.name, g, 0);
 #define DGEVAL_NF(name, kind, desc) DGEVAL_NF_##kind(name)
   DGEVAL_RESULT_COLUMNS(DGEVAL_NF)
 #undef DGEVAL_NF
@@ -284,7 +291,7 @@ __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOut
 #undef DGEVAL_NF_real
 #undef DGEVAL_NF_integer
 #undef DGEVAL_NF_boolean
-  out.flags[g] = flag_nonfinite;
+  put(out.flags, g, flag_nonfinite);
   if (p.distance_matrix) {
     const i64 side = 2 * n;
     for (i64 q = 0; q < side * side; ++q) out.distance_matrix[g * side * side + q] = nan();
@@ -305,15 +312,15 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
     if (A.mag[v] == 0.0) flags |= flag_zero_magnitude;
   }
   for (int i = 0; i < n; ++i) {
-    out.offset_agents[g * n + i] = A.shift[i];
-    out.magnitude_agents[g * n + i] = A.mag[i];
-    out.offset_principals[g * n + i] = A.shift[n + i];
-    out.magnitude_principals[g * n + i] = A.mag[n + i];
-    out.calibration_ratio[g * n + i] = detail::calibration_ratio_of(A.mag[n + i], A.mag[i]);
-    out.ia[g * n + i] = A.ia[i];
+    put(out.offset_agents, g * n + i, A.shift[i]);
+    put(out.magnitude_agents, g * n + i, A.mag[i]);
+    put(out.offset_principals, g * n + i, A.shift[n + i]);
+    put(out.magnitude_principals, g * n + i, A.mag[n + i]);
+    put(out.calibration_ratio, g * n + i, detail::calibration_ratio_of(A.mag[n + i], A.mag[i]));
+    put(out.ia, g * n + i, A.ia[i]);
   }
-  out.ca_agents[g] = S.ca_agents;
-  out.ca_principals[g] = S.ca_principals;
+  put(out.ca_agents, g, S.ca_agents);
+  put(out.ca_principals, g, S.ca_principals);
   constexpr double kCaSlack = 1e-12;
   if (S.ca_agents < -kCaSlack || S.ca_agents > 1 + kCaSlack || S.ca_principals < -kCaSlack ||
       S.ca_principals > 1 + kCaSlack) {
@@ -333,23 +340,23 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   const double w_dystopia = detail::welfare_of(u_sum_min, n, p.welfare);
   const double wh_utopia = detail::welfare_of(uh_sum_max, n, p.welfare);
   const double wh_dystopia = detail::welfare_of(uh_sum_min, n, p.welfare);
-  out.welfare_agents_max[g] = w_star;
-  out.welfare_agents_min[g] = S.w_min.value;
-  out.welfare_principals_max[g] = wh_star;
-  out.welfare_principals_min[g] = S.wh_min.value;
-  out.welfare_agents_utopia[g] = w_utopia;
-  out.welfare_agents_dystopia[g] = w_dystopia;
-  out.welfare_principals_utopia[g] = wh_utopia;
-  out.welfare_principals_dystopia[g] = wh_dystopia;
-  out.ideal_gap[g] = wh_utopia - wh_star;
+  put(out.welfare_agents_max, g, w_star);
+  put(out.welfare_agents_min, g, S.w_min.value);
+  put(out.welfare_principals_max, g, wh_star);
+  put(out.welfare_principals_min, g, S.wh_min.value);
+  put(out.welfare_agents_utopia, g, w_utopia);
+  put(out.welfare_agents_dystopia, g, w_dystopia);
+  put(out.welfare_principals_utopia, g, wh_utopia);
+  put(out.welfare_principals_dystopia, g, wh_dystopia);
+  put(out.ideal_gap, g, wh_utopia - wh_star);
 
   // Equilibria.
-  out.pure_ne_count[g] = S.ne;
-  out.eps_ne_count[g] = S.eps;
+  put(out.pure_ne_count, g, S.ne);
+  put(out.eps_ne_count, g, S.eps);
   const double w_zero = arg_value_or_nan(S.worst_ne);
   const double w_eps = arg_value_or_nan(S.worst_eps);
-  out.worst_ne_agents_welfare[g] = w_zero;
-  out.worst_eps_ne_agents_welfare[g] = w_eps;
+  put(out.worst_ne_agents_welfare, g, w_zero);
+  put(out.worst_eps_ne_agents_welfare, g, w_eps);
   if (S.ne == 0) flags |= flag_no_pure_ne;
   if (S.eps == 0) flags |= flag_no_eps_ne;
 
@@ -408,9 +415,9 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   const double wh_sigma = detail::welfare_of(suh, n, p.welfare);
   const double wr = w_star - w_sigma;
   const double pwr = wh_star - wh_sigma;
-  out.agents_welfare_regret[g] = wr;
-  out.principals_welfare_regret[g] = pwr;
-  out.cc_achieved[g] = detail::cc_of(w_sigma, w_star, w_zero, w_eps, p.cc_window);
+  put(out.agents_welfare_regret, g, wr);
+  put(out.principals_welfare_regret, g, pwr);
+  put(out.cc_achieved, g, detail::cc_of(w_sigma, w_star, w_zero, w_eps, p.cc_window));
 
   // Bounds (spec §5).
   double at_best[kMaxPlayers];
@@ -429,6 +436,7 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   in.principals_regret = pwr;
   in.principals_utopia = wh_utopia;
   in.principals_dystopia = wh_dystopia;
+  in.principals_max = wh_star;
   in.ca_principals = S.ca_principals;
   in.magnitude_agents = A.mag;
   in.magnitude_principals = A.mag + n;
@@ -436,14 +444,16 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   in.agents_at_best_principal_outcome = at_best;
   in.agents_expected = eu;
   const detail::BoundOutputs b = detail::compute_bounds(in);
-  out.bound[g] = b.bound;
-  out.bound_r[g] = b.bound_r;
-  out.bound_holds[g] = b.holds ? 1 : 0;
-  out.ideal_gap_bound[g] = b.ideal_gap_bound;
-  out.bound_r3[g] = b.r3;
-  out.bound_r4[g] = b.r4;
-  out.bound_r6[g] = b.r6;
-  out.flags[g] = flags;
+  put(out.bound, g, b.bound);
+  put(out.bound_r, g, b.bound_r);
+  put(out.bound_holds, g, b.holds ? 1 : 0);
+  put(out.ideal_gap_bound, g, b.ideal_gap_bound);
+  put(out.bound_r3, g, b.r3);
+  put(out.bound_r4, g, b.r4);
+  put(out.bound_r6, g, b.r6);
+  if (!(flags & flag_strategy_undefined) && !b.holds) flags |= flag_bound_violated;
+  if (!b.ideal_gap_holds) flags |= flag_ideal_gap_bound_violated;
+  put(out.flags, g, flags);
 }
 
 }  // namespace dev

@@ -298,6 +298,26 @@ TEST(CudaVsCpu, StreamsThroughChunks) {
 #endif
 }
 
+TEST(CudaVsCpu, ColumnSelection) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  // A lean selection (the device stores and copies only these and flags), a per-player column
+  // alone, and NE lists without pure_ne_count; on every path and through chunks.
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"), std::string("calibration_ratio"),
+                                 std::string("eps_ne_count,bound_r6")}) {
+    Options o;
+    o.columns = parse_columns(sel);
+    o.list_equilibria = true;
+    for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4}), Dims({61, 67})}) {
+      const Batch b = testing::random_batch(d, d.outcomes() > 1000 ? 3 : games_or_small(301), rng, 16);
+      for (bool f32 : {false, true}) compare(b, o, f32, "columns " + sel);
+      compare(b, o, true, "columns " + sel + " chunked", -1, 0, 0, 2);
+    }
+  }
+#endif
+}
+
 TEST(CudaVsCpu, TiesBreakToTheFirstOutcome) {
   DGEVAL_NEED_GPU();
   DGEVAL_SEEDED(rng);

@@ -27,15 +27,20 @@ inline double utility_scale(const BatchView& b) {
   return m;
 }
 
-/// Every column of two results: reals within `relative` (floor: `scale`), the rest exactly.
+/// Every column of two results (the same selection): reals within `relative` (floor: `scale`),
+/// the rest exactly.
 inline void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
   SCOPED_TRACE(what);
   ASSERT_EQ(cpu.games, gpu.games);
   ASSERT_EQ(cpu.players, gpu.players);
+  ASSERT_EQ(cpu.columns, gpu.columns) << "different column selections";
   int failures = 0;
   const std::size_t games = static_cast<std::size_t>(cpu.games);
-  for (const ColumnInfo& c : result_columns()) {
+  const auto& cols = result_columns();
+  for (std::size_t col = 0; col < cols.size(); ++col) {
+    const ColumnInfo& c = cols[col];
     const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
+    if (!cpu.has_column(col)) continue;  // not selected (Options::columns): empty in both
     if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
       const double* a = cpu.real_column(c.name);
       const double* b = gpu.real_column(c.name);

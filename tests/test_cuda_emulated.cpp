@@ -320,6 +320,31 @@ TEST(CudaEmulated, NearlyAlignedAndDegenerate) {
   compare(b, o, false, "nearly aligned", emulated(kTiled, 32, 1));
 }
 
+TEST(CudaEmulated, ColumnSelection) {
+  DGEVAL_SEEDED(rng);
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"), std::string("calibration_ratio"),
+                                 std::string("eps_ne_count,bound_r6")}) {
+    Options o;
+    o.columns = parse_columns(sel);
+    o.list_equilibria = true;  // the lists are rebuilt without pure_ne_count where it is not selected
+    const Batch b = testing::random_batch(Dims({3, 4}), 9, rng, 16);
+    for (int path : {kQuad, kWarp, kBlock, kTiled}) compare(b, o, false, "columns " + sel, emulated(path, 4, 2));
+    compare(b, o, true, "columns " + sel + " chunked", emulated(-1, 0, 0, 2));
+    Results gpu;
+    cuda_emu::make_cuda_backend(0, emulated())->evaluate(b.view(), o, gpu);
+    EXPECT_EQ(gpu.columns, o.columns);
+    EXPECT_EQ(gpu.flags.size(), 9u);
+    EXPECT_EQ(gpu.ia.size(), sel.find("ia") == 0 ? 9u * 2 : 0u);
+    EXPECT_TRUE(gpu.welfare_agents_max.empty());
+    EXPECT_EQ(gpu.pure_ne.size(), 9u);
+  }
+  // The device output buffer holds only the selected columns and flags.
+  const cuda_emu::OutputLayout all = cuda_emu::output_layout(2, 12, 1000, false, false);
+  const cuda_emu::OutputLayout lean = cuda_emu::output_layout(2, 12, 1000, false, false, parse_columns("ia,bound"));
+  EXPECT_EQ(lean.useful_bytes, 1000u * 8 * (2 + 1 + 1));
+  EXPECT_LT(lean.bytes, all.bytes / 8);
+}
+
 TEST(CudaEmulated, ResidentBatchAndGenerator) {
   for (DType t : {DType::float64, DType::float32}) {
     const Dims d({3, 4});

@@ -37,6 +37,9 @@ void add_evaluation_options(cxxopts::Options& o) {
        cxxopts::value<std::string>()->default_value("worst-ne"))
       ("list-equilibria", "also output each game's pure NE outcomes (pure_ne)")
       ("distance-matrix", "also output each game's 2n x 2n standardised distance matrix")
+      ("columns", "the result columns to output, comma-separated (per-player columns by base name, e.g. "
+                  "ia,ca_principals,principals_welfare_regret,bound); flags is always included",
+       cxxopts::value<std::string>()->default_value("all"))
       ("allow-nonfinite", "accept NaN/Inf utilities: the game's results become NaN and its flags say so");
 }
 
@@ -74,6 +77,11 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   o.ne_tolerance = p["ne-tolerance"].as<double>();
   o.list_equilibria = p.count("list-equilibria") > 0;
   o.distance_matrix = p.count("distance-matrix") > 0;
+  try {
+    o.columns = parse_columns(p["columns"].as<std::string>());
+  } catch (const error& e) {
+    throw usage_error(std::string("--") + e.what());  // "--columns: ..."
+  }
   o.allow_nonfinite = p.count("allow-nonfinite") > 0;
   const std::string s = p["strategy"].as<std::string>();
   if (is_builtin_strategy(s)) {
@@ -149,14 +157,17 @@ class Checker {
         }
       }
     }
+    o.columns = kAllColumns;  // the welfare columns give the comparison's scale
     Results ref;
     cpu_->evaluate(b.view(), o, ref);
     relative_ = std::max(relative_, view.dtype == DType::float32 ? tolerances::float32_relative
                                                                  : tolerances::float64_relative);
     const int n = ref.players;
-    std::size_t col = 0;
-    for (const ColumnInfo& c : result_columns()) {
-      CheckStat& st = stats_[col++];
+    const auto& cols = result_columns();
+    for (std::size_t col = 0; col < cols.size(); ++col) {
+      if (!got.has_column(col)) continue;
+      const ColumnInfo& c = cols[col];
+      CheckStat& st = stats_[col];
       for (std::size_t j = 0; j < picks.size(); ++j) {
         const std::int64_t g = picks[j];
         const std::int64_t r = static_cast<std::int64_t>(j);
@@ -201,6 +212,7 @@ class Checker {
                    static_cast<long long>(games_), backend, relative_);
       std::fprintf(stderr, "  %-28s %14s %14s %10s\n", "column", "max abs diff", "max rel diff", "beyond");
       for (const CheckStat& st : stats_) {
+        if (st.compared == 0) continue;  // a column outside --columns
         std::fprintf(stderr, "  %-28s %14.3g %14.3g %10lld\n", st.column.c_str(), st.max_abs, st.max_rel,
                      static_cast<long long>(st.beyond));
       }

@@ -31,7 +31,10 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
     im.started = true;
     im.players = r.players;
     im.game = &im.npz.begin("game", "<i8");
-    for (const ColumnInfo& c : result_columns()) {
+    const auto& cols = result_columns();
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      if (!r.has_column(j)) continue;
+      const ColumnInfo& c = cols[j];
       const char* descr = c.kind == ColumnKind::boolean ? "|b1"
                           : c.kind == ColumnKind::integer ? "<i8"
                                                           : "<f8";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dgeval/game.hpp"
+#include "dgeval/results.hpp"
 
 namespace dgeval {
 
@@ -74,6 +75,10 @@ struct Options {
   /// Accept NaN/±Inf utilities: the affected game's results become NaN and its flags say so.
   /// When false (the default) such input is refused with a dgeval::error.
   bool allow_nonfinite = false;
+  /// The result columns to return (dgeval::parse_columns); every column by default. The
+  /// others come back as empty vectors; the CUDA backend neither stores nor copies them.
+  /// `flags` is always returned, and with it the bound checks.
+  ColumnMask columns = kAllColumns;
 
   /// IC level of player i (applies the empty/broadcast rules above).
   double ic_level(int player) const;

@@ -62,6 +62,8 @@ enum ResultFlag : std::int64_t {
   flag_nonfinite = 16,        ///< the game holds NaN or ±Inf utilities (allow_nonfinite)
   flag_zero_magnitude = 32,   ///< some utility is constant (m = 0, ν := 0, spec §3.5)
   flag_strategy_undefined = 64,  ///< the strategy's set is empty: regrets and bounds are NaN
+  flag_bound_violated = 128,     ///< the strategy is defined and PWR(σ) > bound: a theorem failed
+  flag_ideal_gap_bound_violated = 256,  ///< ideal_gap > ideal_gap_bound (R5): a theorem failed
 };
 
 /// Description of one column, for writers and bindings.
@@ -74,10 +76,28 @@ struct ColumnInfo {
 /// All columns in output order.
 const std::vector<ColumnInfo>& result_columns();
 
+/// A set of result columns: bit j is result_columns()[j]. `flags` is always in a set, so the
+/// bound checks (flag_bound_violated, flag_ideal_gap_bound_violated) survive any selection.
+using ColumnMask = std::uint64_t;
+inline constexpr ColumnMask kAllColumns = ~ColumnMask{0};
+
+/// Index of `name` in result_columns(), or -1.
+int column_index(const std::string& name);
+/// The bit of the `flags` column.
+ColumnMask flags_column_bit();
+/// Parses a comma-separated list of column names ("all" for every column; per-player columns by
+/// their base name, e.g. `ia`); throws dgeval::error naming an unknown column and listing the
+/// known ones. `flags` is added.
+ColumnMask parse_columns(const std::string& list);
+/// The comma-separated names of the columns in `mask`.
+std::string columns_text(ColumnMask mask);
+
 /// Results of a batch, one std::vector per column.
 struct Results {
   std::int64_t games = 0;
   int players = 0;
+  /// The columns present; the others are empty vectors (Options::columns).
+  ColumnMask columns = kAllColumns;
 
 #define DGEVAL_DECLARE_COLUMN_player_real(name) std::vector<double> name;
 #define DGEVAL_DECLARE_COLUMN_real(name) std::vector<double> name;
@@ -94,8 +114,15 @@ struct Results {
   /// between the 2n utility functions, agents 0..n−1 first, then principals.
   std::vector<double> distance_matrix;
 
-  /// Sizes every column for `games` games of `players` players; optional parts as asked.
-  void resize(std::int64_t games, int players, bool with_pure_ne, bool with_distance_matrix);
+  /// Sizes every column of `mask` (plus flags) for `games` games of `players` players, and
+  /// empties the others; optional parts as asked.
+  void resize(std::int64_t games, int players, bool with_pure_ne, bool with_distance_matrix,
+              ColumnMask mask = kAllColumns);
+  /// Frees the columns outside `mask` (flags stays).
+  void keep_columns(ColumnMask mask);
+  /// True if column `index` of result_columns() is present.
+  bool has_column(std::size_t index) const { return (columns >> index) & 1u; }
+  bool has_column(const std::string& name) const;
 
   /// Pointer to the double data of a real or player_real column, or nullptr.
   const double* real_column(const std::string& name) const;

@@ -160,6 +160,7 @@ struct BoundInputs {
   double w_utopia, w_dystopia;            ///< w⁺, w⁻
   double agents_regret, principals_regret;  ///< WR(σ), PWR(σ)
   double principals_utopia, principals_dystopia;  ///< ŵ⁺, ŵ⁻ (tolerance scale)
+  double principals_max;                          ///< ŵ* (the ideal gap ŵ⁺ − ŵ* checked against R5)
   double ca_principals;
   const double* magnitude_agents;      ///< m_i
   const double* magnitude_principals;  ///< m̂_i
@@ -170,7 +171,8 @@ struct BoundInputs {
 
 struct BoundOutputs {
   double bound, bound_r, ideal_gap_bound, r3, r4, r6;
-  bool holds;
+  bool holds;            ///< PWR(σ) ≤ bound (up to rounding); false when PWR is NaN
+  bool ideal_gap_holds;  ///< ŵ⁺ − ŵ* ≤ R5 (up to rounding); true when either side is NaN
 };
 
 /// Tolerance for "bound holds": the computed PWR carries rounding of the welfare values'
@@ -233,8 +235,9 @@ DGEVAL_HD BoundOutputs compute_bounds(const BoundInputs& in) {
            f * calib_exact;
   out.r4 = in.agents_regret + misalignment + calib_max * (in.w_utopia - in.w_dystopia);
   out.r6 = out.ideal_gap_bound + best;
-  out.holds = in.principals_regret <=
-              out.bound + bound_tolerance(in.principals_utopia, in.principals_dystopia);
+  const double tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);
+  out.holds = in.principals_regret <= out.bound + tol;
+  out.ideal_gap_holds = !(in.principals_utopia - in.principals_max > out.ideal_gap_bound + tol);
   return out;
 }
 
