@@ -60,7 +60,7 @@ class DeviceBuffer {
       m << "CUDA backend: out of device memory allocating " << bytes_text(bytes) << " for " << what << " ("
         << cudaGetErrorName(e) << "; " << bytes_text(free_b) << " free of " << bytes_text(total_b)
         << "); use fewer games per call or the CPU backend";
-      throw error(m.str());
+      throw resource_error(m.str());
     }
     bytes_ = bytes;
   }
@@ -90,7 +90,7 @@ class PinnedBuffer {
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
       p_ = nullptr;
-      throw error("CUDA backend: cannot allocate " + bytes_text(bytes) + " of pinned host memory for " + what + " (" +
+      throw resource_error("CUDA backend: cannot allocate " + bytes_text(bytes) + " of pinned host memory for " + what + " (" +
                   cudaGetErrorName(e) + ")");
     }
     bytes_ = bytes;

@@ -211,7 +211,7 @@ inline TiledGeometry tiled_geometry(const Dims& dims, std::size_t value_bytes, b
     std::ostringstream m;
     m << "CUDA backend: a " << dims.to_string() << " game needs " << fixed + 32 * per_outcome
       << " bytes of shared memory per block, the device allows " << lim.shared_optin;
-    throw error(m.str());
+    throw resource_error(m.str());
   }
   std::int64_t tile = static_cast<std::int64_t>((budget - fixed) / per_outcome) / 32 * 32;
   tile = std::min<std::int64_t>(tile, 4096);
@@ -382,7 +382,7 @@ inline ChunkPlan plan_chunks(std::int64_t games, std::size_t per_game, std::size
     std::ostringstream m;
     m << "CUDA backend: one game needs " << pg + scratch << " bytes of device memory, but only " << budget
       << " are available";
-    throw error(m.str());
+    throw resource_error(m.str());
   }
   std::int64_t chunk = std::min<std::int64_t>(fit, games);
   chunk = std::min<std::int64_t>(chunk, std::max<std::int64_t>(1, static_cast<std::int64_t>(max_stream_chunk_bytes / pg)));

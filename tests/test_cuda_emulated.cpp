@@ -374,9 +374,47 @@ TEST(CudaEmulated, MemoryLimitGivesAClearError) {
     Results r;
     cuda_emu::make_cuda_backend(0, t)->evaluate(b.view(), Options{}, r);
     FAIL() << "no error";
-  } catch (const error& e) {
+  } catch (const resource_error& e) {
     EXPECT_NE(std::string(e.what()).find("device memory"), std::string::npos) << e.what();
   }
+}
+
+// --backend auto: a GPU that cannot hold the batch hands it, and every later one, to the CPU
+// with one warning; input errors are not resources and still fail.
+TEST(CudaEmulated, AutoFallsBackToTheCpuWhenTheDeviceIsTooSmall) {
+  DGEVAL_SEEDED(rng);
+  const Batch small = testing::random_batch(Dims({3, 3}), 4, rng, 16);
+  const Batch big = testing::random_batch(Dims({40, 40}), 2, rng, 16);
+  cuda_emu::Tuning t = emulated();
+  t.memory_limit = 48 * 1024;  // the 3x3 games fit, one 40x40 game does not
+  BackendConfig config;
+  config.threads = 1;
+  std::vector<std::string> warnings;
+  config.on_fallback = [&](const std::string& m) { warnings.push_back(m); };
+  auto backend = make_fallback_backend(cuda_emu::make_cuda_backend(0, t), config);
+  Results r, cpu;
+  backend->evaluate(small.view(), Options{}, r);
+  EXPECT_STREQ(backend->name(), "cuda");
+  EXPECT_TRUE(warnings.empty());
+  std::int64_t last = 0;
+  backend->set_progress([&](std::int64_t done, std::int64_t) { return last = done, true; });
+  backend->evaluate(big.view(), Options{}, r);
+  EXPECT_STREQ(backend->name(), "cpu");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("falling back to the CPU backend"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("device memory"), std::string::npos) << warnings[0];
+  EXPECT_EQ(last, 2) << "progress reaches the CPU backend";
+  make_cpu_backend(1)->evaluate(big.view(), Options{}, cpu);
+  testing::expect_match(cpu, r, tolerances::float64_relative, 1.0, "fallback");
+  backend->evaluate(small.view(), Options{}, r);
+  EXPECT_EQ(warnings.size(), 1u) << "one warning";
+  Batch bad = small;
+  bad.agents[5] = NAN;
+  EXPECT_THROW(backend->evaluate(bad.view(), Options{}, r), error);
+  // An input error on the GPU is not a fallback either.
+  auto fresh = make_fallback_backend(cuda_emu::make_cuda_backend(0, t), config);
+  EXPECT_THROW(fresh->evaluate(bad.view(), Options{}, r), error);
+  EXPECT_STREQ(fresh->name(), "cuda");
 }
 
 }  // namespace

@@ -43,14 +43,23 @@ struct BackendConfig {
   std::string name = "auto";  ///< "auto" (CUDA if usable, else CPU with a warning), "cpu", "cuda"
   int threads = 0;            ///< CPU worker threads; 0 = all hardware threads
   int device = 0;             ///< CUDA device ordinal
+  /// "auto" only: called once when an evaluation falls back from the GPU to the CPU (the device
+  /// ran out of memory, dgeval::resource_error); the run goes on on the CPU. Unset: the
+  /// message goes to stderr.
+  std::function<void(const std::string&)> on_fallback;
 };
 
 /// The float64 multi-threaded CPU reference backend.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
 /// The CUDA backend; throws dgeval::error when CUDA is not compiled in or no device is usable.
 std::unique_ptr<Backend> make_cuda_backend(int device = 0);
-/// Backend by name. With "auto", falls back to the CPU and writes the reason to *warning.
+/// Backend by name. With "auto": the CUDA backend when usable, else the CPU backend with the
+/// reason in *warning; an auto backend that starts on the GPU evaluates on the CPU instead (from
+/// then on) when the GPU cannot run a batch, telling config.on_fallback.
 std::unique_ptr<Backend> make_backend(const BackendConfig& config, std::string* warning = nullptr);
+/// What "auto" makes of a usable GPU backend: `gpu` until it throws dgeval::resource_error, then
+/// a CPU backend of config.threads (config.on_fallback is told once).
+std::unique_ptr<Backend> make_fallback_backend(std::unique_ptr<Backend> gpu, const BackendConfig& config);
 /// True if the CUDA backend is compiled in and a device is present; otherwise *why says why.
 bool cuda_available(std::string* why = nullptr);
 
