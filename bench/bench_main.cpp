@@ -7,6 +7,9 @@
 //   dgeval_bench --quick              small sizes, for a smoke run
 //   dgeval_bench --workloads 3x3,16384x16384 --input-gib 1 --repeats 20 --dtype float64
 //   dgeval_bench --cpu-only           the CPU backend against a memory-copy measurement
+//   dgeval_bench --generate           generate-and-evaluate throughput (3x3, 5x5x4, 6x7x4x6):
+//                                     games made on the device (uniform, the plain and a controlled
+//                                     generator) then evaluated, against evaluation alone and the CPU
 //   dgeval_bench --workloads 3x3 --columns ia,ca_principals,principals_welfare_regret,bound
 //                                     a lean selection of result columns (flags always)
 //
@@ -19,9 +22,11 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dgeval/dgeval.hpp"
+#include "dgeval/generators.hpp"
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
@@ -57,7 +62,16 @@ struct Args {
   bool quick = false;
   dgeval::ColumnMask columns = dgeval::kAllColumns;
   std::string columns_text = "all";
+  bool generate = false;
 };
+
+/// The generators of --generate: the authors' plain game and one with IA and CA targets.
+std::vector<std::pair<std::string, dgeval::GeneratorSpec>> bench_generators() {
+  dgeval::GeneratorSpec controlled;
+  controlled.ia = {0.5};
+  controlled.ca_principals = 0.5;
+  return {{"plain", dgeval::GeneratorSpec{}}, {"ia 0.5, ca_principals 0.5", controlled}};
+}
 
 /// Result bytes per game of the selected columns (flags always): the output side of the bytes model.
 std::size_t result_bytes_per_game(const Args& a, int n) {
@@ -75,7 +89,7 @@ std::size_t result_bytes_per_game(const Args& a, int n) {
                "dgeval_bench: %s\n"
                "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
                "                    [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
-               "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...]\n"
+               "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
                "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
                msg);
   std::exit(2);
@@ -125,6 +139,8 @@ Args parse(int argc, char** argv) {
       } catch (const std::exception& e) {
         usage(e.what());
       }
+    } else if (k == "--generate") {
+      a.generate = true;
     } else if (k == "--cpu-only") {
       a.cpu_only = true;
     } else if (k == "--no-cpu") {
@@ -139,6 +155,7 @@ Args parse(int argc, char** argv) {
     a.input_gib = std::min(a.input_gib, 0.125);
     a.cpu_gib = std::min(a.cpu_gib, 0.03125);
   }
+  if (a.workloads.empty() && a.generate) a.workloads = {"3x3", "5x5x4", "6x7x4x6"};
   if (a.workloads.empty()) {
     for (const Workload& w : kWorkloads) {
       if (a.quick && w.dims == "16384x16384") continue;
@@ -235,6 +252,43 @@ std::int64_t cpu_games_for(const Args& a, std::int64_t games, std::size_t game_b
   return std::max<std::int64_t>(1, std::min<std::int64_t>(games, static_cast<std::int64_t>(budget / game_bytes)));
 }
 
+/// Generate-and-evaluate on the CPU: games/s of generate_games then the CPU backend, median of
+/// cpu_repeats runs over `games` games.
+double cpu_generate_rate(const Args& a, const dgeval::Dims& d, const dgeval::GeneratorSpec* spec, std::int64_t games) {
+  auto cpu = dgeval::make_cpu_backend(a.cpu_threads);
+  dgeval::Options options;
+  options.columns = a.columns;
+  dgeval::Results res;
+  std::vector<double> times;
+  for (int i = 0; i < a.cpu_repeats; ++i) {
+    const auto t0 = Clock::now();
+    const dgeval::Batch b = spec ? dgeval::generate_games(d, *spec, games, 7 + i, 0, a.cpu_threads)
+                                 : dgeval::random_uniform_games(d, games, 7 + i);
+    cpu->evaluate(b.view(), options, res);
+    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return static_cast<double>(games) / median(times);
+}
+
+void print_cpu_generate(const Args& a) {
+  std::printf("Generate and evaluate on the CPU (%d threads), result columns: %s\n\n",
+              a.cpu_threads > 0 ? a.cpu_threads : static_cast<int>(std::thread::hardware_concurrency()),
+              a.columns_text.c_str());
+  std::printf("| workload | generator | games | games/s |\n|---|---|---:|---:|\n");
+  for (const std::string& w : a.workloads) {
+    const dgeval::Dims d = dgeval::Dims::parse(w);
+    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) * 8;
+    const std::int64_t games = cpu_games_for(a, games_for(a, w, game_bytes), game_bytes);
+    std::printf("| %s | uniform | %lld | %.4g |\n", w.c_str(), static_cast<long long>(games),
+                cpu_generate_rate(a, d, nullptr, games));
+    for (const auto& [name, spec] : bench_generators()) {
+      std::printf("| %s | %s | %lld | %.4g |\n", w.c_str(), name.c_str(), static_cast<long long>(games),
+                  cpu_generate_rate(a, d, &spec, games));
+    }
+    std::fflush(stdout);
+  }
+}
+
 void print_cpu_only(const Args& a) {
   const double copy = host_copy_bandwidth(a.cpu_threads);
   std::printf("CPU backend only. Host memory copy bandwidth (read + write, %d threads): %.1f GB/s\n\n",
@@ -298,6 +352,69 @@ std::size_t device_used() {
   std::size_t free_b = 0, total_b = 0;
   BENCH_CUDA(cudaMemGetInfo(&free_b, &total_b));
   return total_b - free_b;
+}
+
+/// --generate on the GPU: games made on the device then evaluated there, against evaluation
+/// alone on the same resident batch, and the CPU doing both.
+int run_gpu_generate(const Args& a) {
+  const dgeval::cuda::DeviceInfo info = dgeval::cuda::device_info(a.device);
+  BENCH_CUDA(cudaSetDevice(a.device));
+  std::printf("device %d: %s; generate and evaluate, dtype %s, result columns: %s, median of %d after %d warm-up\n\n",
+              a.device, info.name.c_str(), dgeval::dtype_name(a.dtype), a.columns_text.c_str(), a.repeats, a.warmup);
+  std::printf("| workload | generator | games | generate ms | evaluate ms | games/s (both) | games/s (evaluate alone) | "
+              "both / alone | CPU games | CPU games/s (both) | speed-up |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::fflush(stdout);
+  for (const std::string& w : a.workloads) {
+    const dgeval::Dims d = dgeval::Dims::parse(w);
+    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
+                                   dgeval::dtype_size(a.dtype);
+    const std::int64_t games = games_for(a, w, game_bytes);
+    dgeval::Options options;
+    options.columns = a.columns;
+    dgeval::cuda::ResidentBatch rb(a.device, d, a.dtype, games, options);
+    std::vector<std::pair<std::string, const dgeval::GeneratorSpec*>> gens = {{"uniform", nullptr}};
+    const auto specs = bench_generators();
+    for (const auto& [name, spec] : specs) gens.emplace_back(name, &spec);
+    for (const auto& [name, spec] : gens) {
+      std::vector<double> gen_ms, eval_ms;
+      for (int i = 0; i < a.warmup + a.repeats; ++i) {
+        const auto t0 = Clock::now();
+        if (spec) {
+          rb.fill_generated(*spec, 7 + i);
+        } else {
+          rb.fill_random(7 + i);
+        }
+        const auto t1 = Clock::now();
+        rb.evaluate(nullptr);
+        BENCH_CUDA(cudaDeviceSynchronize());
+        const auto t2 = Clock::now();
+        if (i >= a.warmup) {
+          gen_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          eval_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+        }
+      }
+      const double g = median(gen_ms), e = median(eval_ms);
+      const double both = static_cast<double>(games) / ((g + e) * 1e-3), alone = static_cast<double>(games) / (e * 1e-3);
+      std::string cpu_games = "-", cpu_rate = "-", speedup = "-";
+      if (!a.no_cpu) {
+        const std::int64_t k = cpu_games_for(a, games, game_bytes);
+        const double r = cpu_generate_rate(a, d, spec, k);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(k));
+        cpu_games = buf;
+        std::snprintf(buf, sizeof buf, "%.4g", r);
+        cpu_rate = buf;
+        std::snprintf(buf, sizeof buf, "%.1fx", both / r);
+        speedup = buf;
+      }
+      std::printf("| %s | %s | %lld | %.2f | %.2f | %.4g | %.4g | %.2f | %s | %s | %s |\n", w.c_str(), name.c_str(),
+                  static_cast<long long>(games), g, e, both, alone, both / alone, cpu_games.c_str(), cpu_rate.c_str(),
+                  speedup.c_str());
+      std::fflush(stdout);
+    }
+  }
+  return 0;
 }
 
 int run_gpu(const Args& a) {
@@ -419,11 +536,11 @@ int main(int argc, char** argv) {
     std::string why;
     if (a.cpu_only || !dgeval::cuda_available(&why)) {
       if (!a.cpu_only) std::printf("dgeval_bench: no usable GPU (%s); running the CPU backend only.\n", why.c_str());
-      if (!a.no_cpu) print_cpu_only(a);
+      if (!a.no_cpu) a.generate ? print_cpu_generate(a) : print_cpu_only(a);
       return 0;
     }
 #if DGEVAL_HAVE_CUDA
-    return run_gpu(a);
+    return a.generate ? run_gpu_generate(a) : run_gpu(a);
 #else
     return 0;
 #endif

@@ -6,7 +6,8 @@
 #   2. the whole ctest suite with DGEVAL_REQUIRE_GPU=1 (GPU tests fail instead of skipping)
 #   3. compute-sanitizer memcheck, racecheck and synccheck over GPU tests at small sizes
 #   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
-#      lean selection of result columns (bench_lean.log)
+#      lean selection of result columns (bench_lean.log), and generate-and-evaluate on the device
+#      (bench_generate.log)
 #   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
 # Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
 # when every step passed.
@@ -120,6 +121,14 @@ lean_limit=$(( $(left) - 140 ))
 if [ $lean_limit -gt 15 ]; then
   step "bench, lean columns" bench_lean.log "$lean_limit" "$build/bench/dgeval_bench" --workloads 3x3,5x5x4 \
     --columns ia,ca_principals,ca_agents,principals_welfare_regret,bound --repeats 10 --warmup 2 --no-cpu || true
+fi
+
+# Generate and evaluate on the device (uniform, plain and controlled generators) against evaluation alone.
+gen_limit=$(( $(left) - 100 ))
+[ $gen_limit -gt 60 ] && gen_limit=60
+if [ $gen_limit -gt 20 ]; then
+  step "bench, generate and evaluate" bench_generate.log "$gen_limit" "$build/bench/dgeval_bench" --generate \
+    --input-gib 0.5 --repeats 3 --warmup 1 --cpu-gib 0.0156 --cpu-repeats 1 || true
 fi
 
 huge_limit=$(( $(left) - 5 ))

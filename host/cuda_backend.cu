@@ -754,6 +754,83 @@ Batch ResidentBatch::download_input(std::int64_t games) {
   return b;
 }
 
+namespace {
+
+/// Games [first_game, first_game + games) of (spec, seed) generated on the current device into
+/// the device arrays `agents` and `principals` ([games][n][N] of float or double). Float64
+/// games are generated in place; float32 ones through float64 staging of at most 256 MiB.
+void generate_on_device(const Dims& dims, const GeneratorSpec& spec, std::uint64_t seed, std::int64_t first_game,
+                        std::int64_t games, char* agents, char* principals, bool float32, int multiprocessors) {
+  if (games <= 0) return;
+  const detail::GeneratorParams p = generator_params(spec, dims);
+  const std::int64_t per_side = static_cast<std::int64_t>(p.players) * p.outcomes;
+  const std::size_t scratch_bytes_per_thread = static_cast<std::size_t>(detail::generator_scratch_doubles(p)) * 8;
+  constexpr std::size_t kBudget = std::size_t{256} << 20;
+  std::int64_t threads = std::min<std::int64_t>(games, static_cast<std::int64_t>(std::max(multiprocessors, 1)) * 1024);
+  threads = std::min<std::int64_t>(threads, std::max<std::int64_t>(128, static_cast<std::int64_t>(kBudget / scratch_bytes_per_thread)));
+  threads = round_up(static_cast<std::size_t>(threads), 128);
+  const std::int64_t chunk =
+      float32 ? std::max<std::int64_t>(1, std::min<std::int64_t>(games, static_cast<std::int64_t>(kBudget / (16 * static_cast<std::size_t>(per_side)))))
+              : games;
+  DeviceBuffer scratch, staging, status;
+  scratch.allocate(static_cast<std::size_t>(threads) * scratch_bytes_per_thread, "the generator's scratch");
+  if (float32) staging.allocate(static_cast<std::size_t>(chunk) * 16 * static_cast<std::size_t>(per_side), "generated games in float64");
+  status.allocate(static_cast<std::size_t>(chunk) * sizeof(int), "the generator's status");
+  std::vector<int> host_status(static_cast<std::size_t>(chunk));
+  const std::size_t value_bytes = float32 ? 4 : 8;
+  for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
+    const std::int64_t count = std::min(chunk, games - g0);
+    const std::size_t at = static_cast<std::size_t>(g0) * static_cast<std::size_t>(per_side) * value_bytes;
+    double* a = float32 ? reinterpret_cast<double*>(staging.get()) : reinterpret_cast<double*>(agents + at);
+    double* b = float32 ? a + count * per_side : reinterpret_cast<double*>(principals + at);
+    launch_generate_games(p, seed, first_game + g0, count, a, b, reinterpret_cast<double*>(scratch.get()),
+                          static_cast<int>(std::min<std::int64_t>(threads, round_up(static_cast<std::size_t>(count), 128))),
+                          reinterpret_cast<int*>(status.get()), nullptr);
+    if (float32) {
+      launch_convert(a, agents + at, true, count * per_side, nullptr);
+      launch_convert(b, principals + at, true, count * per_side, nullptr);
+    }
+    DGEVAL_CUDA_CHECK(cudaMemcpy(host_status.data(), status.get(), static_cast<std::size_t>(count) * sizeof(int),
+                                 cudaMemcpyDeviceToHost));
+    for (std::int64_t j = 0; j < count; ++j) {
+      if (host_status[static_cast<std::size_t>(j)] != detail::generate_ok) {
+        throw error(describe_generator_failure(spec, seed, static_cast<std::uint64_t>(first_game + g0 + j)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
+                               std::uint64_t seed, std::int64_t first_game) {
+  if (games < 0 || first_game < 0) throw error("generator: negative game count or first game");
+  std::string why;
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+  validate(spec, dims);
+  DeviceScope scope(device);
+  const std::size_t side = static_cast<std::size_t>(checked_mul(games, static_cast<std::int64_t>(dims.players()) * dims.outcomes(),
+                                                                "generated batch size")) * 8;
+  Batch b(dims, games);
+  if (games == 0) return b;
+  DeviceBuffer out;
+  out.allocate(2 * side, "the generated games");
+  generate_on_device(dims, spec, seed, first_game, games, out.get(), out.get() + side, false,
+                     limits_of(device).multiprocessors);
+  DGEVAL_CUDA_CHECK(cudaMemcpy(b.agents.data(), out.get(), side, cudaMemcpyDeviceToHost));
+  DGEVAL_CUDA_CHECK(cudaMemcpy(b.principals.data(), out.get() + side, side, cudaMemcpyDeviceToHost));
+  return b;
+}
+
+void ResidentBatch::fill_generated(const GeneratorSpec& spec, std::uint64_t seed) {
+  Impl& m = *impl_;
+  DeviceScope scope(m.device);
+  const std::size_t side = m.plan.input_bytes_per_game() / 2 * static_cast<std::size_t>(m.games);
+  generate_on_device(m.dims, spec, seed, 0, m.games, m.input.get(), m.input.get() + side, m.plan.float32,
+                     limits_of(m.device).multiprocessors);
+  DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 Path ResidentBatch::path() const { return impl_->plan.path; }
 std::size_t ResidentBatch::input_bytes() const { return cuda::input_bytes(impl_->dims, impl_->games, impl_->plan.value_bytes); }
 std::size_t ResidentBatch::output_bytes() const { return impl_->layout.useful_bytes; }

@@ -12,6 +12,7 @@
 
 #include "cuda_plan.hpp"
 #include "dgeval/backend.hpp"
+#include "dgeval/generators.hpp"
 
 namespace dgeval {
 namespace cuda {
@@ -44,6 +45,11 @@ struct DeviceInfo {
 };
 DeviceInfo device_info(int device);
 
+/// dgeval::generate_games computed on `device`: the same games, bit for bit. Throws dgeval::error
+/// naming the first game that ran out of attempts.
+Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
+                               std::uint64_t seed, std::int64_t first_game = 0);
+
 /// A batch of games resident on the device, with its outputs and scratch, evaluated on the device
 /// only (the benchmark's "batch resident on the device" and a check of that path).
 class ResidentBatch {
@@ -57,6 +63,10 @@ class ResidentBatch {
   /// Fills the device input with dgeval::random_uniform_games(dims, games, seed, 0, lo, hi) in the
   /// batch's dtype (generated on the device) and waits for it.
   void fill_random(std::uint64_t seed, double lo = 0.0, double hi = 1.0);
+  /// Fills the device input with dgeval::generate_games(dims, spec, games, seed) (generated on the
+  /// device, bit-identical to the host; converted to the batch's dtype) and waits for it. Throws
+  /// dgeval::error naming the first game that ran out of attempts.
+  void fill_generated(const GeneratorSpec& spec, std::uint64_t seed);
   /// Copies a host batch (float64 values, converted to the batch's dtype) to the device.
   void upload(const Batch& batch);
   /// Enqueues the whole evaluation on `stream` (a cudaStream_t; nullptr: the default stream).

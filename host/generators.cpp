@@ -111,6 +111,13 @@ detail::GeneratorParams generator_params(const GeneratorSpec& s, const Dims& dim
   return p;
 }
 
+std::string describe_generator_failure(const GeneratorSpec& spec, std::uint64_t seed, std::uint64_t game) {
+  std::ostringstream m;
+  m << "generator: game " << game << " (seed " << seed << ") met no draw with the targets"
+    << (spec.pure_ne != PureNe::none ? " and a pure NE" : "") << " in " << spec.max_attempts << " attempts";
+  return m.str();
+}
+
 Batch generate_games(const Dims& dims, const GeneratorSpec& spec, std::int64_t games, std::uint64_t seed,
                      std::int64_t first_game, int threads, std::vector<GameInfo>* info) {
   if (games < 0 || first_game < 0) throw error("generator: negative game count or first game");
@@ -133,12 +140,7 @@ Batch generate_games(const Dims& dims, const GeneratorSpec& spec, std::int64_t g
       const std::uint64_t game = static_cast<std::uint64_t>(first_game + g);
       const int status = detail::generate_game(p, seed, game, b.agents.data() + g * per_side,
                                                b.principals.data() + g * per_side, sc.data(), &gi);
-      if (status != detail::generate_ok) {
-        std::ostringstream m;
-        m << "generator: game " << game << " (seed " << seed << ") met no draw with the targets"
-          << (p.pure_ne != PureNe::none ? " and a pure NE" : "") << " in " << p.max_attempts << " attempts";
-        throw error(m.str());
-      }
+      if (status != detail::generate_ok) throw error(describe_generator_failure(spec, seed, game));
       if (info) (*info)[static_cast<std::size_t>(g)] = gi;
     }
   });

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "../host/cuda_plan.hpp"
+#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/options.hpp"
@@ -98,6 +99,17 @@ cudaError_t prepare_kernels(int max_dynamic_shared_bytes);
 void launch_random_uniform_games(void* agents, void* principals, bool float32, std::int64_t games,
                                  std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game,
                                  double lo, double hi, cudaStream_t stream);
+
+/// Games [first_game, first_game + games) of dgeval::generate_games with parameters `p`, float64,
+/// [games][n][N] per side, on `threads` threads rounded up to whole blocks of 128, each owning
+/// generator_scratch_doubles(p) doubles of `scratch` (which holds that many for every thread of
+/// the rounded count); status[g] is a detail::GenerateStatus.
+void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed, std::int64_t first_game,
+                           std::int64_t games, double* agents, double* principals, double* scratch, int threads,
+                           int* status, cudaStream_t stream);
+
+/// out[i] = T(in[i]) for i < count, T = float or double.
+void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream);
 
 namespace dev {
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes);

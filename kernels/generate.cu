@@ -4,7 +4,16 @@
 // fma(hi − lo, philox_uniform(seed, first_game + g, e), lo) on the agents' side and the same at
 // e + n·N on the principals' side, rounded to T: bit-identical to the host generator then cast.
 // Bytes written: 2 · games · n · N · sizeof(T).
+//
+// generate_games_kernel: the controlled generator of dgeval::generate_games (host/generators.cpp)
+// on the device. Mapping: one thread per game (grid-stride), each with its own scratch of
+// generator_scratch_doubles(p) doubles; the per-game code is detail::generate_game, shared with
+// the host and written so that nvcc rounds every operation as g++ does (gen_mul, no libm), so a
+// game is bit-identical on both. Float64 output [games][n][N] per side, a status per game.
+//
+// convert_kernel: float64 → T, to fill a float32 batch from generated games.
 #include "../host/cuda_check.hpp"
+#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/random.hpp"
 #include "evaluate.cuh"
 
@@ -27,7 +36,51 @@ __global__ void __launch_bounds__(256) random_uniform_games_kernel(T* agents, T*
   }
 }
 
+__global__ void __launch_bounds__(128) generate_games_kernel(detail::GeneratorParams p, std::uint64_t seed,
+                                                             std::int64_t first_game, std::int64_t games,
+                                                             double* agents, double* principals, double* scratch,
+                                                             std::int64_t scratch_doubles, int* status) {
+  const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::int64_t per_side = static_cast<std::int64_t>(p.players) * p.outcomes;
+  double* sc = scratch + tid * scratch_doubles;
+  for (std::int64_t g = tid; g < games; g += threads) {
+    status[g] = detail::generate_game(p, seed, static_cast<std::uint64_t>(first_game + g), agents + g * per_side,
+                                      principals + g * per_side, sc, nullptr);
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, std::int64_t count) {
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = static_cast<T>(in[i]);
+  }
+}
+
 }  // namespace
+
+void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed, std::int64_t first_game,
+                           std::int64_t games, double* agents, double* principals, double* scratch, int threads,
+                           int* status, cudaStream_t stream) {
+  if (games <= 0) return;
+  const int blocks = (threads + 127) / 128;
+  DGEVAL_LAUNCH(generate_games_kernel, blocks, 128, 0, stream)(p, seed, first_game, games, agents, principals, scratch,
+                                                              detail::generator_scratch_doubles(p), status);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream) {
+  if (count <= 0) return;
+  const std::int64_t blocks = (count + 255) / 256;
+  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+  if (float32) {
+    DGEVAL_LAUNCH(convert_kernel<float>, grid, 256, 0, stream)(in, static_cast<float*>(out), count);
+  } else {
+    DGEVAL_LAUNCH(convert_kernel<double>, grid, 256, 0, stream)(in, static_cast<double*>(out), count);
+  }
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
 
 void launch_random_uniform_games(void* agents, void* principals, bool float32, std::int64_t games,
                                  std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game, double lo,

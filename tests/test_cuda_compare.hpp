@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dgeval/dgeval.hpp"
+#include "dgeval/generators.hpp"
 #include "dgeval/tolerances.hpp"
 
 namespace dgeval {
@@ -73,6 +77,55 @@ inline void expect_match(const Results& cpu, const Results& gpu, double relative
   for (std::size_t j = 0; j < cpu.distance_matrix.size() && failures < 12; ++j) {
     if (!tolerances::close(cpu.distance_matrix[j], gpu.distance_matrix[j], relative, 1.0)) {
       ADD_FAILURE() << "distance_matrix[" << j << "]: cpu " << cpu.distance_matrix[j] << ", cuda " << gpu.distance_matrix[j];
+      ++failures;
+    }
+  }
+}
+
+/// Generator specs that exercise every branch of detail::generate_game (tests of the device
+/// generator against the host's, bit for bit), for games of `players` players.
+inline std::vector<std::pair<std::string, GeneratorSpec>> generator_specs(int players) {
+  std::vector<std::pair<std::string, GeneratorSpec>> v;
+  v.emplace_back("plain normal", GeneratorSpec{});
+  GeneratorSpec s;
+  s.distribution = Distribution::uniform;
+  s.positive = true;
+  s.ia = {0.3};
+  s.ca_principals = 0.6;
+  v.emplace_back("uniform positive ia ca_principals", s);
+  s = GeneratorSpec{};
+  s.ia.clear();
+  s.calibration.clear();
+  for (int i = 0; i < players; ++i) {
+    s.ia.push_back(0.9 - 0.8 * i / std::max(players - 1, 1));
+    s.calibration.push_back(0.5 + 1.5 * i / std::max(players - 1, 1));
+  }
+  s.ca_agents = 0.25;
+  v.emplace_back("ia per player, ca_agents, calibration", s);
+  s = GeneratorSpec{};
+  s.pure_ne = PureNe::plant;
+  s.ia = {0.5};
+  v.emplace_back("planted NE", s);
+  s = GeneratorSpec{};
+  s.pure_ne = PureNe::authors;
+  v.emplace_back("authors' NE protocol", s);
+  s = GeneratorSpec{};
+  s.raw = true;
+  v.emplace_back("raw", s);
+  return v;
+}
+
+/// Expects two batches to hold the same bits.
+inline void expect_same_games(const Batch& host, const Batch& device, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(host.games, device.games);
+  ASSERT_EQ(host.agents.size(), device.agents.size());
+  int failures = 0;
+  for (std::size_t j = 0; j < host.agents.size() && failures < 8; ++j) {
+    if (std::memcmp(&host.agents[j], &device.agents[j], 8) != 0 ||
+        std::memcmp(&host.principals[j], &device.principals[j], 8) != 0) {
+      ADD_FAILURE() << "value " << j << ": host " << host.agents[j] << "/" << host.principals[j] << ", device "
+                    << device.agents[j] << "/" << device.principals[j];
       ++failures;
     }
   }

@@ -62,6 +62,9 @@ detail::GeneratorParams generator_params(const GeneratorSpec& spec, const Dims& 
 Batch generate_games(const Dims& dims, const GeneratorSpec& spec, std::int64_t games, std::uint64_t seed,
                      std::int64_t first_game = 0, int threads = 0, std::vector<GameInfo>* info = nullptr);
 
+/// The error message for game `game` of stream `seed` running out of attempts.
+std::string describe_generator_failure(const GeneratorSpec& spec, std::uint64_t seed, std::uint64_t game);
+
 Distribution parse_distribution(const std::string& s);
 PureNe parse_pure_ne(const std::string& s);
 const char* to_string(Distribution d);
