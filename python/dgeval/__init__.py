@@ -280,6 +280,17 @@ Result = Dict[str, Any]
 _backend_warned = False
 
 
+def _columns_text(columns: Union[None, str, Sequence[str]]) -> str:
+    if columns is None:
+        return "all"
+    if isinstance(columns, str):
+        return columns
+    names = [str(c) for c in columns]
+    if not names:
+        raise Error("columns: expected at least one result column name")
+    return ",".join(names)
+
+
 def evaluate(
     agents: Any,
     principals: Any,
@@ -297,6 +308,7 @@ def evaluate(
     list_equilibria: bool = False,
     distance_matrix: bool = False,
     allow_nonfinite: bool = False,
+    columns: Union[None, str, Sequence[str]] = None,
     batch: Optional[bool] = None,
     copy: bool = True,
     backend: str = "auto",
@@ -340,6 +352,11 @@ def evaluate(
     allow_nonfinite
         Accept NaN/±Inf utilities (that game's results become NaN, its flags say so); by
         default they raise :class:`Error` naming the game, side, player and outcome.
+    columns
+        The result columns to return: None (every column), or names such as
+        ``["ia", "ca_principals", "principals_welfare_regret", "bound"]`` (or one
+        comma-separated string, as the CLI's ``--columns``). ``flags`` is always returned, and
+        with it the bound checks. On the GPU the other columns are neither stored nor copied.
     batch
         None (default) infers the form from the shape; when the shape reads both ways (B = n + 1)
         it is read as a batch with a warning. True or False forces the form.
@@ -400,6 +417,7 @@ def evaluate(
         bool(list_equilibria),
         bool(distance_matrix),
         bool(allow_nonfinite),
+        _columns_text(columns),
         str(backend),
         int(threads),
         int(device),
@@ -412,7 +430,7 @@ def evaluate(
         _backend_warned = True  # once per process: the reason does not change
         warnings.warn(f"dgeval: {warning}", BackendWarning, stacklevel=2)
 
-    result: Result = {c.name: raw[c.name] for c in _COLUMNS}
+    result: Result = {c.name: raw[c.name] for c in _COLUMNS if c.name in raw}
     if list_equilibria:
         actions, offsets = raw["pure_ne_actions"], raw["pure_ne_offsets"].tolist()
         result["pure_ne"] = [actions[offsets[g] : offsets[g + 1]] for g in range(games)]
@@ -433,7 +451,7 @@ def to_frame(result: Result):
     import pandas as pd
 
     kinds = {c.name: c.kind for c in _COLUMNS}
-    single = np.ndim(result[_COLUMNS[0].name]) == 1
+    single = np.ndim(result["flags"]) == 0  # flags: always present, [B] or a scalar
     data: Dict[str, Any] = {}
     for name, value in result.items():
         if name == "pure_ne":

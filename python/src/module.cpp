@@ -72,11 +72,15 @@ nb::dict results_to_dict(dgeval::Results&& r, const dgeval::Dims& dims, const dg
   const auto B = static_cast<std::size_t>(r.games);
   const auto n = static_cast<std::size_t>(r.players);
   nb::dict out;
+  std::size_t column = 0;  // columns outside Options::columns are left out
 #define DGEVAL_PY_COLUMN_player_real(name) out[#name] = to_numpy(std::move(r.name), {B, n});
 #define DGEVAL_PY_COLUMN_real(name) out[#name] = to_numpy(std::move(r.name), {B});
 #define DGEVAL_PY_COLUMN_integer(name) out[#name] = to_numpy(std::move(r.name), {B});
 #define DGEVAL_PY_COLUMN_boolean(name) out[#name] = to_numpy_bool(r.name, {B});
-#define DGEVAL_PY_COLUMN(name, kind, desc) DGEVAL_PY_COLUMN_##kind(name)
+#define DGEVAL_PY_COLUMN(name, kind, desc) \
+  if (r.has_column(column++)) {            \
+    DGEVAL_PY_COLUMN_##kind(name)          \
+  }
   DGEVAL_RESULT_COLUMNS(DGEVAL_PY_COLUMN)
 #undef DGEVAL_PY_COLUMN
   if (o.list_equilibria) {
@@ -109,8 +113,8 @@ nb::dict evaluate(InArray agents, InArray principals, std::vector<std::int64_t> 
                   const std::string& cc_window, double ne_tolerance, double played_tolerance,
                   const std::string& strategy, nb::ndarray<const std::int64_t, nb::c_contig, nb::device::cpu> strategy_actions,
                   nb::ndarray<const double, nb::c_contig, nb::device::cpu> strategy_weights, bool strategy_per_game,
-                  bool list_equilibria, bool distance_matrix, bool allow_nonfinite, const std::string& backend,
-                  int threads, int device, nb::object progress) {
+                  bool list_equilibria, bool distance_matrix, bool allow_nonfinite, const std::string& columns,
+                  const std::string& backend, int threads, int device, nb::object progress) {
   dgeval::BatchView view;
   view.dims = dgeval::Dims(std::move(actions));
   view.games = games;
@@ -140,6 +144,7 @@ nb::dict evaluate(InArray agents, InArray principals, std::vector<std::int64_t> 
   o.list_equilibria = list_equilibria;
   o.distance_matrix = distance_matrix;
   o.allow_nonfinite = allow_nonfinite;
+  o.columns = dgeval::parse_columns(columns);
 
   dgeval::BackendConfig config;
   config.name = backend;
@@ -1036,5 +1041,5 @@ NB_MODULE(_core, m) {
   m.def("evaluate", &evaluate, "agents"_a, "principals"_a, "actions"_a, "games"_a, "standardisation"_a,
         "welfare"_a, "ic"_a, "cc"_a, "cc_window"_a, "ne_tolerance"_a, "played_tolerance"_a, "strategy"_a,
         "strategy_actions"_a, "strategy_weights"_a, "strategy_per_game"_a, "list_equilibria"_a,
-        "distance_matrix"_a, "allow_nonfinite"_a, "backend"_a, "threads"_a, "device"_a, "progress"_a.none());
+        "distance_matrix"_a, "allow_nonfinite"_a, "columns"_a, "backend"_a, "threads"_a, "device"_a, "progress"_a.none());
 }
