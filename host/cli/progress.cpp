@@ -23,7 +23,12 @@ bool Progress::update(std::int64_t done, std::int64_t total) {
   const double since = std::chrono::duration<double>(now - last_).count();
   if (t < 1.0 || since < (tty_ ? 0.2 : 5.0)) return true;
   last_ = now;
-  const double rate = done / t;
+  // The rate over the last ~30 s: work items can differ in cost (an experiment's sizes), so
+  // the average since the start would promise too early an end.
+  recent_.emplace_back(t, done);
+  while (recent_.size() > 2 && t - recent_[1].first >= 30.0) recent_.pop_front();
+  const auto& [t0, done0] = recent_.front();
+  const double rate = t - t0 >= 2.0 ? static_cast<double>(done - done0) / (t - t0) : done / t;
   const double eta = rate > 0 ? (total - done) / rate : 0.0;
   const double pct = total > 0 ? 100.0 * done / total : 100.0;
   if (tty_) {

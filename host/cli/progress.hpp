@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <utility>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +27,7 @@ class Progress {
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;
+  std::deque<std::pair<double, std::int64_t>> recent_;  ///< (seconds, done) of recent reports
 };
 
 }  // namespace cli
