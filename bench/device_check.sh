@@ -7,7 +7,7 @@
 #   3. compute-sanitizer memcheck, racecheck and synccheck over GPU tests at small sizes
 #   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
 #      lean selection of result columns (bench_lean.log), and generate-and-evaluate on the device
-#      (bench_generate.log)
+#      (bench_generate.log); the bound surface at 10^8 games on the device (surface.log)
 #   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
 # Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
 # when every step passed.
@@ -129,6 +129,14 @@ gen_limit=$(( $(left) - 100 ))
 if [ $gen_limit -gt 20 ]; then
   step "bench, generate and evaluate" bench_generate.log "$gen_limit" "$build/bench/dgeval_bench" --generate \
     --input-gib 0.5 --repeats 3 --warmup 1 --cpu-gib 0.0156 --cpu-repeats 1 || true
+fi
+
+# The bound surface at 10^8 games, generated and evaluated on the device (issue: experiments).
+surf_limit=$(( $(left) - 60 ))
+[ $surf_limit -gt 60 ] && surf_limit=60
+if [ $surf_limit -gt 20 ]; then
+  step "bound surface, 10^8 games on the GPU" surface.log "$surf_limit" "$build/dgeval" experiment bound-surface \
+    --games 100000000 --backend cuda --calibration 2,1,1,0.5 -o "$out/surface_1e8.csv" || true
 fi
 
 huge_limit=$(( $(left) - 5 ))

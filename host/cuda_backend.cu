@@ -22,6 +22,7 @@
 #include "../kernels/evaluate.cuh"
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
+#include "surface_device.hpp"
 #include "dgeval/error.hpp"
 
 namespace dgeval {
@@ -829,6 +830,88 @@ void ResidentBatch::fill_generated(const GeneratorSpec& spec, std::uint64_t seed
   generate_on_device(m.dims, spec, seed, 0, m.games, m.input.get(), m.input.get() + side, m.plan.float32,
                      limits_of(m.device).multiprocessors);
   DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+namespace {
+
+/// The bound surface's device side: buffers for `chunk` games, reused chunk after chunk.
+class SurfaceProducer {
+ public:
+  SurfaceProducer(int device, const detail::GeneratorParams& base, std::uint64_t seed, Welfare welfare, double cap,
+                  const Options& options, std::int64_t chunk)
+      : device_(device), base_(base), seed_(seed), welfare_(welfare), cap_(cap), options_(options) {
+    std::string why;
+    if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+    std::vector<std::int64_t> actions(static_cast<std::size_t>(base.players));
+    for (int i = 0; i < base.players; ++i) actions[static_cast<std::size_t>(i)] = base.actions[i];
+    dims_ = Dims(actions);
+    DeviceScope scope(device_);
+    const DeviceLimits lim = limits_of(device_);
+    prepare_current_device(lim);
+    chunk_ = chunk;
+    plan_ = make_plan(dims_, DType::float64, options_, chunk_, lim, Tuning{});
+    layout_ = output_layout(plan_.n, plan_.N, chunk_, false, false, options_.columns);
+    const std::size_t side = static_cast<std::size_t>(chunk_) * static_cast<std::size_t>(plan_.n * plan_.N) * 8;
+    input_.allocate(2 * side, "the bound surface's games");
+    weights_.allocate(static_cast<std::size_t>(chunk_) * static_cast<std::size_t>(plan_.N) * 8, "the strategies");
+    output_.allocate(layout_.bytes, "the result columns");
+    scratch_.allocate(plan_.scratch_bytes, "the tiled path's scratch");
+    status_.allocate(static_cast<std::size_t>(chunk_) * sizeof(int), "the generator's status");
+    const std::size_t per_thread = static_cast<std::size_t>(detail::surface_scratch_doubles(base_)) * 8;
+    threads_ = std::min<std::int64_t>(chunk_, static_cast<std::int64_t>(std::max(lim.multiprocessors, 1)) * 1024);
+    threads_ = std::min<std::int64_t>(threads_, std::max<std::int64_t>(128, static_cast<std::int64_t>((std::size_t{256} << 20) / per_thread)));
+    threads_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(threads_), 128));
+    gen_scratch_.allocate(static_cast<std::size_t>(threads_) * per_thread, "the generator's scratch");
+    host_out_.resize(layout_.bytes);
+    host_status_.resize(static_cast<std::size_t>(chunk_));
+  }
+
+  void operator()(std::int64_t first, std::int64_t count, Results& r) {
+    if (count > chunk_) throw error("bound surface: a chunk larger than the device producer's");
+    DeviceScope scope(device_);
+    const std::size_t side = static_cast<std::size_t>(chunk_) * static_cast<std::size_t>(plan_.n * plan_.N) * 8;
+    double* agents = reinterpret_cast<double*>(input_.get());
+    double* principals = reinterpret_cast<double*>(input_.get() + side);
+    double* weights = reinterpret_cast<double*>(weights_.get());
+    launch_surface_games(base_, seed_, first, count, welfare_, cap_, agents, principals, weights,
+                         reinterpret_cast<double*>(gen_scratch_.get()),
+                         static_cast<int>(std::min<std::int64_t>(threads_, round_up(static_cast<std::size_t>(count), 128))),
+                         reinterpret_cast<int*>(status_.get()), nullptr);
+    enqueue_evaluation(plan_, count, agents, principals, output_.get(), layout_, scratch_.get(), nullptr, weights, nullptr);
+    DGEVAL_CUDA_CHECK(cudaMemcpy(host_status_.data(), status_.get(), static_cast<std::size_t>(count) * sizeof(int),
+                                 cudaMemcpyDeviceToHost));
+    for (std::int64_t j = 0; j < count; ++j) {
+      if (host_status_[static_cast<std::size_t>(j)] != detail::generate_ok) {
+        throw error("bound surface: game " + std::to_string(first + j) + " could not be generated");
+      }
+    }
+    DGEVAL_CUDA_CHECK(cudaMemcpy(host_out_.data(), output_.get(), layout_.bytes, cudaMemcpyDeviceToHost));
+    r.resize(count, plan_.n, false, false, options_.columns);
+    scatter_results(host_out_.data(), layout_, plan_.n, plan_.N, 0, count, false, false, r);
+  }
+
+ private:
+  int device_;
+  detail::GeneratorParams base_;
+  std::uint64_t seed_;
+  Welfare welfare_;
+  double cap_;
+  Options options_;
+  Dims dims_;
+  std::int64_t chunk_ = 0, threads_ = 0;
+  Plan plan_;
+  OutputLayout layout_;
+  DeviceBuffer input_, weights_, output_, scratch_, status_, gen_scratch_;
+  std::vector<char> host_out_;
+  std::vector<int> host_status_;
+};
+
+}  // namespace
+
+detail::SurfaceChunkFn make_surface_producer(int device, const detail::GeneratorParams& base, std::uint64_t seed,
+                                             Welfare welfare, double cap, const Options& options, std::int64_t chunk) {
+  auto producer = std::make_shared<SurfaceProducer>(device, base, seed, welfare, cap, options, chunk);
+  return [producer](std::int64_t first, std::int64_t count, Results& r) { (*producer)(first, count, r); };
 }
 
 Path ResidentBatch::path() const { return impl_->plan.path; }

@@ -1,6 +1,7 @@
 // Stand-ins used when dgeval is built without the CUDA toolkit.
 #include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
+#include "surface_device.hpp"
 
 namespace dgeval {
 
@@ -12,5 +13,12 @@ bool cuda_available(std::string* why) {
 std::unique_ptr<Backend> make_cuda_backend(int) {
   throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
 }
+
+namespace cuda {
+detail::SurfaceChunkFn make_surface_producer(int, const detail::GeneratorParams&, std::uint64_t, Welfare, double,
+                                             const Options&, std::int64_t) {
+  throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
+}
+}  // namespace cuda
 
 }  // namespace dgeval

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "../host/cuda_plan.hpp"
+#include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/game.hpp"
@@ -107,6 +108,13 @@ void launch_random_uniform_games(void* agents, void* principals, bool float32, s
 void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed, std::int64_t first_game,
                            std::int64_t games, double* agents, double* principals, double* scratch, int threads,
                            int* status, cudaStream_t stream);
+
+/// Games [first_game, first_game + games) of the bound surface (detail::surface_game): float64
+/// games [games][n][N] per side and strategies [games][N]; scratch as launch_generate_games but
+/// of detail::surface_scratch_doubles(base) doubles per thread.
+void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t seed, std::int64_t first_game,
+                          std::int64_t games, Welfare welfare, double cap, double* agents, double* principals,
+                          double* weights, double* scratch, int threads, int* status, cudaStream_t stream);
 
 /// out[i] = T(in[i]) for i < count, T = float or double.
 void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream);

@@ -13,6 +13,7 @@
 //
 // convert_kernel: float64 → T, to fill a float32 batch from generated games.
 #include "../host/cuda_check.hpp"
+#include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/random.hpp"
 #include "evaluate.cuh"
@@ -50,6 +51,20 @@ __global__ void __launch_bounds__(128) generate_games_kernel(detail::GeneratorPa
   }
 }
 
+__global__ void __launch_bounds__(128) surface_games_kernel(detail::GeneratorParams base, std::uint64_t seed,
+                                                            std::int64_t first_game, std::int64_t games, Welfare welfare,
+                                                            double cap, double* agents, double* principals,
+                                                            double* weights, double* scratch, int* status) {
+  const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::int64_t per_side = static_cast<std::int64_t>(base.players) * base.outcomes;
+  double* sc = scratch + tid * detail::surface_scratch_doubles(base);
+  for (std::int64_t g = tid; g < games; g += threads) {
+    status[g] = detail::surface_game(base, seed, static_cast<std::uint64_t>(first_game + g), welfare, cap,
+                                     agents + g * per_side, principals + g * per_side, weights + g * base.outcomes, sc);
+  }
+}
+
 template <class T>
 __global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, std::int64_t count) {
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
@@ -67,6 +82,16 @@ void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed,
   const int blocks = (threads + 127) / 128;
   DGEVAL_LAUNCH(generate_games_kernel, blocks, 128, 0, stream)(p, seed, first_game, games, agents, principals, scratch,
                                                               detail::generator_scratch_doubles(p), status);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t seed, std::int64_t first_game,
+                          std::int64_t games, Welfare welfare, double cap, double* agents, double* principals,
+                          double* weights, double* scratch, int threads, int* status, cudaStream_t stream) {
+  if (games <= 0) return;
+  const int blocks = (threads + 127) / 128;
+  DGEVAL_LAUNCH(surface_games_kernel, blocks, 128, 0, stream)(base, seed, first_game, games, welfare, cap, agents,
+                                                             principals, weights, scratch, status);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

@@ -19,6 +19,7 @@
 
 #include "dgeval/dgeval.hpp"
 #include "dgeval/detail/random.hpp"
+#include "dgeval/experiments.hpp"
 #include "dgeval/tolerances.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
@@ -344,6 +345,35 @@ TEST(CudaVsCpu, GeneratorMatchesTheHostBitForBit) {
   for (std::size_t j = 0; j < host.agents.size(); ++j) {
     ASSERT_EQ(back.principals[j], static_cast<double>(static_cast<float>(host.principals[j]))) << j;
   }
+#endif
+}
+
+// The bound surface generated and evaluated on the GPU against the CPU run of the same games.
+TEST(CudaVsCpu, BoundSurfaceOnTheDevice) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  BoundSurfaceConfig c;
+  c.games = games_or_small(40000);
+  c.chunk = 7777;
+  c.calibration = {2.0, 1.0, 1.0, 0.5};
+  c.keep_points = 2000;
+  c.seed = rng();
+  c.backend = "cpu";
+  const BoundSurfaceResult cpu = run_bound_surface(c);
+  c.backend = "cuda";
+  const BoundSurfaceResult dev = run_bound_surface(c);
+  EXPECT_EQ(dev.games, c.games);
+  EXPECT_EQ(dev.above_bound, 0);
+  EXPECT_EQ(dev.bin_bound_exceeded, 0);
+  ASSERT_EQ(dev.points.size(), cpu.points.size());
+  for (std::size_t j = 0; j < cpu.points.size(); ++j) {
+    ASSERT_NEAR(dev.points[j].pwr, cpu.points[j].pwr, 1e-12) << j;
+    ASSERT_NEAR(dev.points[j].tm, cpu.points[j].tm, 1e-12) << j;
+  }
+  std::int64_t moved = 0;
+  for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
+  EXPECT_LE(moved, 10);
 #endif
 }
 

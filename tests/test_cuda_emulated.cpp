@@ -18,6 +18,7 @@
 #include "../kernels/tiled_evaluate.cu"
 #undef cuda
 
+#include "dgeval/experiments.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 
@@ -408,6 +409,40 @@ TEST(CudaEmulated, GeneratorMatchesTheHostBitForBit) {
   }
   EXPECT_NE(host_error.find("met no draw"), std::string::npos) << host_error;
   EXPECT_EQ(device_error, host_error);
+}
+
+// The bound surface with games generated and evaluated on the device: the CPU run's games (the
+// kept points agree), bins and bound checks.
+TEST(CudaEmulated, BoundSurfaceOnTheDeviceMatchesTheCpu) {
+  DGEVAL_SEEDED(rng);
+  BoundSurfaceConfig c;
+  c.games = 300;
+  c.chunk = 128;  // a partial last chunk
+  c.calibration = {2.0, 1.0, 1.0, 0.5};
+  c.bins_x = c.bins_y = 8;
+  c.keep_points = 300;
+  c.seed = rng();
+  c.backend = "cpu";
+  const BoundSurfaceResult cpu = run_bound_surface(c);
+  const BoundSurfaceResult dev = detail::run_bound_surface(
+      c, {},
+      cuda_emu::make_surface_producer(0, detail::surface_generator_params(c), c.seed, c.welfare,
+                                      detail::surface_strategy_cap(c), detail::surface_options(c), c.chunk));
+  ASSERT_EQ(dev.games, 300);
+  EXPECT_EQ(dev.above_bound, 0);
+  EXPECT_EQ(cpu.above_bound, 0);
+  EXPECT_EQ(dev.bin_bound_exceeded, 0);
+  ASSERT_EQ(dev.points.size(), cpu.points.size());
+  for (std::size_t j = 0; j < cpu.points.size(); ++j) {
+    EXPECT_NEAR(dev.points[j].wr, cpu.points[j].wr, 1e-12) << j;
+    EXPECT_NEAR(dev.points[j].tm, cpu.points[j].tm, 1e-12) << j;
+    EXPECT_NEAR(dev.points[j].pwr, cpu.points[j].pwr, 1e-12) << j;
+    EXPECT_NEAR(dev.points[j].bound, cpu.points[j].bound, 1e-12) << j;
+  }
+  std::int64_t moved = 0;
+  for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
+  EXPECT_LE(moved, 2) << "games change bins only on a bin edge";
+  EXPECT_EQ(dev.above_simple, cpu.above_simple);
 }
 
 TEST(CudaEmulated, MemoryLimitGivesAClearError) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/format.hpp"
@@ -184,6 +185,11 @@ int bound_surface(int argc, char** argv) {
       ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("9622709"))
       ("points", "also write the first --keep-points games as rows (CSV)", cxxopts::value<std::string>())
       ("keep-points", "games written to --points", cxxopts::value<std::int64_t>()->default_value("5000"))
+      ("backend", "auto | cpu | cuda: where the games are generated and evaluated (bins on the host)",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
+      ("chunk", "games generated and evaluated at once (0: 65536 on the CPU, 2097152 on a GPU)",
+       cxxopts::value<std::int64_t>()->default_value("0"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
       ("o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())
       ("q,quiet", "no progress or summary on stderr")
@@ -216,6 +222,19 @@ int bound_surface(int argc, char** argv) {
   c.threads = p["threads"].as<int>();
   c.keep_points = p.count("points") ? p["keep-points"].as<std::int64_t>() : 0;
   const bool quiet = p.count("quiet") > 0;
+  c.backend = p["backend"].as<std::string>();
+  c.device = p["device"].as<int>();
+  if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
+    throw usage_error("--backend: expected auto, cpu or cuda");
+  }
+  if (c.backend == "auto") {
+    std::string why;
+    c.backend = cuda_available(&why) ? "cuda" : "cpu";
+    if (c.backend == "cpu" && !quiet) std::fprintf(stderr, "dgeval: using the CPU backend: %s\n", why.c_str());
+  }
+  const std::int64_t chunk = p["chunk"].as<std::int64_t>();
+  if (chunk < 0) throw usage_error("--chunk: expected a non-negative number of games");
+  c.chunk = chunk > 0 ? chunk : (c.backend == "cuda" ? std::int64_t{1} << 21 : std::int64_t{1} << 16);
   Progress bar("bound-surface", !quiet);
   const BoundSurfaceResult r = run_bound_surface(c, progress_fn(bar));
   bar.finish();
@@ -233,12 +252,12 @@ int bound_surface(int argc, char** argv) {
     for (const SurfaceBin& b : r.bins) filled += b.count > 0;
     const double secs = bar.elapsed_seconds();
     std::fprintf(stderr,
-                 "bound-surface: %lld games in %.1f s (%.3g games/s), %lld of %zu bins filled\n"
+                 "bound-surface: %lld games on the %s backend in %.1f s (%.3g games/s), %lld of %zu bins filled\n"
                  "  above the R2 bound (a theorem): %lld games; bins whose largest regret exceeds the surface at "
                  "their upper corner: %lld\n"
                  "  above the simple bound R = 1 without the calibration term: %lld games (expected 0 only when "
                  "calibrated)\n",
-                 static_cast<long long>(r.games), secs, static_cast<double>(r.games) / std::max(secs, 1e-9),
+                 static_cast<long long>(r.games), c.backend.c_str(), secs, static_cast<double>(r.games) / std::max(secs, 1e-9),
                  static_cast<long long>(filled), r.bins.size(), static_cast<long long>(r.above_bound),
                  static_cast<long long>(r.bin_bound_exceeded), static_cast<long long>(r.above_simple));
   }

@@ -114,6 +114,10 @@ struct BoundSurfaceConfig {
   std::int64_t chunk = 1 << 16;
   /// Keep the first `keep_points` games' (WR, TM, PWR, bound) for scatter plots.
   std::int64_t keep_points = 0;
+  /// "cpu", "cuda" (games generated and evaluated on the device; only the columns the bins
+  /// need come back, and the host bins them in game order) or "auto" (cuda when usable).
+  std::string backend = "auto";
+  int device = 0;
 };
 
 struct SurfaceBin {
@@ -143,6 +147,20 @@ struct BoundSurfaceResult {
 double r2_surface(const BoundSurfaceConfig& config, double wr, double tm);
 
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress = {});
+
+namespace detail {
+/// Fills `results` with the evaluation of the bound surface's games [first, first + count) (the
+/// columns of surface_options).
+using SurfaceChunkFn = std::function<void(std::int64_t first, std::int64_t count, Results& results)>;
+/// run_bound_surface with the games produced by `produce` (the CPU or the device), chunk by chunk.
+BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress,
+                                     const SurfaceChunkFn& produce);
+/// The evaluation options, the generator parameters (IA targets drawn per game) and the
+/// strategies' regret range of a bound-surface run.
+Options surface_options(const BoundSurfaceConfig& config);
+GeneratorParams surface_generator_params(const BoundSurfaceConfig& config);
+double surface_strategy_cap(const BoundSurfaceConfig& config);
+}  // namespace detail
 
 /// CSV of the bins; and of the kept points.
 void write_bound_surface_csv(std::ostream& out, const BoundSurfaceResult& result);

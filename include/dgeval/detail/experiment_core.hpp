@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "dgeval/detail/generator_core.hpp"
+#include "dgeval/detail/measures.hpp"
 
 namespace dgeval {
 namespace detail {
@@ -78,6 +79,32 @@ DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, c
   double total = 0.0;  // renormalise the rounding away
   for (std::int64_t s = 0; s < N; ++s) total += weights[s];
   for (std::int64_t s = 0; s < N; ++s) weights[s] = weights[s] / total;
+}
+
+/// Doubles of scratch surface_game needs: the generator's and the principals' welfare per outcome.
+DGEVAL_HD std::int64_t surface_scratch_doubles(const GeneratorParams& base) {
+  return generator_scratch_doubles(base) + base.outcomes;
+}
+
+/// Game `game` of the bound-surface experiment (spec §7.3), host and device alike: the IA targets
+/// of surface_ia_targets, the game of generate_game with them, and the strategy of
+/// surface_strategy (N weights). Returns generate_game's status.
+DGEVAL_HD int surface_game(const GeneratorParams& base, std::uint64_t seed, std::uint64_t game, Welfare welfare,
+                           double cap, double* agents, double* principals, double* weights, double* scratch) {
+  GeneratorParams p = base;
+  const int n = p.players;
+  const std::int64_t N = p.outcomes;
+  surface_ia_targets(seed, game, n, p.ia);
+  const int status = generate_game(p, seed, game, agents, principals, scratch, nullptr);
+  if (status != generate_ok) return status;
+  double* w_hat = scratch + generator_scratch_doubles(p);
+  for (std::int64_t o = 0; o < N; ++o) {
+    double sum = 0.0;
+    for (int i = 0; i < n; ++i) sum += principals[i * N + o];
+    w_hat[o] = welfare_of(sum, n, welfare);
+  }
+  surface_strategy(seed, game, n, w_hat, N, cap, weights);
+  return generate_ok;
 }
 
 }  // namespace detail
