@@ -362,17 +362,19 @@ detail::SurfaceChunkFn cpu_surface_producer(const BoundSurfaceConfig& c, const S
 
 }  // namespace
 
-BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const ExperimentProgress& progress) {
+BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress) {
+  BoundSurfaceConfig c = config;
   const SurfaceRun run = surface_run(c);
   std::string backend = c.backend;
   if (backend == "auto") backend = cuda_available() ? "cuda" : "cpu";
+  if (c.chunk == 0) c.chunk = backend == "cuda" ? std::int64_t{1} << 21 : std::int64_t{1} << 16;
   if (backend == "cpu") return detail::run_bound_surface(c, progress, cpu_surface_producer(c, run));
   if (backend == "cuda") {
     return detail::run_bound_surface(
         c, progress,
         cuda::make_surface_producer(c.device, run.base, c.seed, c.welfare, run.cap, run.options, c.chunk));
   }
-  throw error("bound surface: unknown backend \"" + c.backend + "\"; expected one of: auto, cpu, cuda");
+  throw error("bound surface: unknown backend \"" + config.backend + "\"; expected one of: auto, cpu, cuda");
 }
 
 namespace detail {

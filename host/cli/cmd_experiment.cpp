@@ -234,7 +234,7 @@ int bound_surface(int argc, char** argv) {
   }
   const std::int64_t chunk = p["chunk"].as<std::int64_t>();
   if (chunk < 0) throw usage_error("--chunk: expected a non-negative number of games");
-  c.chunk = chunk > 0 ? chunk : (c.backend == "cuda" ? std::int64_t{1} << 21 : std::int64_t{1} << 16);
+  c.chunk = chunk;
   Progress bar("bound-surface", !quiet);
   const BoundSurfaceResult r = run_bound_surface(c, progress_fn(bar));
   bar.finish();

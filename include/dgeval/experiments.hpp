@@ -111,7 +111,8 @@ struct BoundSurfaceConfig {
   int bins_x = 40;  ///< agents' welfare regret
   int bins_y = 40;  ///< total misalignment
   int threads = 0;
-  std::int64_t chunk = 1 << 16;
+  /// Games generated and evaluated at once; 0: 2^16 on the CPU, 2^21 on a GPU.
+  std::int64_t chunk = 0;
   /// Keep the first `keep_points` games' (WR, TM, PWR, bound) for scatter plots.
   std::int64_t keep_points = 0;
   /// "cpu", "cuda" (games generated and evaluated on the device; only the columns the bins

@@ -1436,12 +1436,17 @@ def bound_surface(
     seed: int = 9622709,
     keep_points: int = 0,
     threads: int = 0,
+    backend: str = "auto",
+    device: int = 0,
+    chunk: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
     """The bound surface of spec §7.3 as ``dgeval experiment bound-surface`` computes it:
     agents' welfare regret × total misalignment × principals' regret, binned, with the R2
     surface. ``calibration``: ratios r_i (one, or one per player); ``bins``: (x, y), one int
-    for both, or "40x40".
+    for both, or "40x40". ``backend``: "auto" (the GPU when usable), "cpu" or "cuda" (games
+    generated and evaluated on the device, binned on the host); ``chunk``: games at once (0:
+    2^16 on the CPU, 2^21 on a GPU).
 
     Returns a :class:`Table` with one row per bin, the columns of the CLI's bins CSV (ix, iy,
     wr_low, wr_high, tm_low, tm_high, count, pwr_mean, pwr_max, bound_centre, bound_upper,
@@ -1475,6 +1480,9 @@ def bound_surface(
         int(seed),
         int(keep_points),
         int(threads),
+        str(backend),
+        int(device),
+        int(chunk),
         progress,
     )
     summary = dict(summary)

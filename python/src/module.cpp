@@ -801,7 +801,8 @@ nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std
 nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, std::vector<double> calibration,
                         const std::string& standardisation, const std::string& welfare,
                         const std::string& distribution, int bins_x, int bins_y, std::uint64_t seed,
-                        std::int64_t keep_points, int threads, nb::object progress) {
+                        std::int64_t keep_points, int threads, const std::string& backend, int device,
+                        std::int64_t chunk, nb::object progress) {
   dgeval::BoundSurfaceConfig c;
   c.games = games;
   c.players = players;
@@ -815,6 +816,9 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
   c.seed = seed;
   c.keep_points = keep_points;
   c.threads = threads;
+  c.backend = backend;
+  c.device = device;
+  c.chunk = chunk;
   Interruptible stop(std::move(progress), "bound surface");
   dgeval::BoundSurfaceResult r;
   stop.run([&] {
@@ -1035,7 +1039,7 @@ NB_MODULE(_core, m) {
         "seed"_a, "distribution"_a, "pure_ne"_a, "welfare"_a, "cc_window"_a, "threads"_a, "progress"_a.none());
   m.def("bound_surface", &bound_surface, "games"_a, "players"_a, "outcomes"_a, "calibration"_a,
         "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
-        "threads"_a, "progress"_a.none());
+        "threads"_a, "backend"_a, "device"_a, "chunk"_a, "progress"_a.none());
   m.def("inference_experiment", &inference_experiment, "sizes"_a, "games"_a, "samples"_a, "every"_a, "seed"_a,
         "threads"_a, "per_game"_a, "progress"_a.none());
   m.def("evaluate", &evaluate, "agents"_a, "principals"_a, "actions"_a, "games"_a, "standardisation"_a,

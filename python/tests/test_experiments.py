@@ -265,3 +265,18 @@ def test_sigint_interrupts_a_run(what):
     assert child.returncode == 0, out + err
     assert out.split() == ["interrupted", "inside", "2"], out + err
     assert waited < 5.0, waited
+
+
+def test_bound_surface_backends():
+    cpu = dgeval.bound_surface(games=3000, bins=8, seed=11, backend="cpu", chunk=1000)
+    same = dgeval.bound_surface(games=3000, bins=8, seed=11, backend="cpu")
+    np.testing.assert_array_equal(cpu["count"], same["count"])  # the chunking does not change the games
+    np.testing.assert_array_equal(cpu["pwr_max"], same["pwr_max"])
+    with pytest.raises(dgeval.Error, match="unknown backend"):
+        dgeval.bound_surface(games=10, backend="gpu")
+    if not dgeval.cuda_available():
+        with pytest.raises(dgeval.Error, match="CUDA backend is not available"):
+            dgeval.bound_surface(games=10, backend="cuda")
+    else:
+        dev = dgeval.bound_surface(games=3000, bins=8, seed=11, backend="cuda")
+        assert int(np.abs(dev["count"] - cpu["count"]).sum()) <= 2
