@@ -55,61 +55,124 @@ std::string outcome_text(const Dims& dims, std::int64_t s, bool json) {
   return t + (json ? "]" : ")");
 }
 
-// Visits every output field of game g as (name, rendered value) pairs.
-void for_each_field(const Results& r, const Dims& dims, std::int64_t g, bool json,
-                    const std::function<void(const std::string&, const std::string&, bool vector)>& visit) {
-  const int n = r.players;
-  auto num = [&](double v) { return json ? json_double(v) : format_double(v); };
+// The selected result columns of `r` with their data, looked up once per write.
+struct ColumnView {
+  const ColumnInfo* info;
+  const double* real;
+  const std::int64_t* integer;
+};
+
+std::vector<ColumnView> column_views(const Results& r) {
+  std::vector<ColumnView> v;
   const auto& cols = result_columns();
   for (std::size_t j = 0; j < cols.size(); ++j) {
     if (!r.has_column(j)) continue;
-    const ColumnInfo& c = cols[j];
-    switch (c.kind) {
+    const bool real = cols[j].kind == ColumnKind::real || cols[j].kind == ColumnKind::player_real;
+    v.push_back({&cols[j], real ? r.real_column(cols[j].name) : nullptr, real ? nullptr : r.integer_column(cols[j].name)});
+  }
+  return v;
+}
+
+void append_double(std::string& s, double v, bool json) {
+  if (std::isfinite(v)) {
+    char buf[32];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
+    s.append(buf, res.ptr);
+  } else if (json) {
+    s += "null";
+  } else {
+    s += std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  }
+}
+
+void append_integer(std::string& s, std::int64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  s.append(buf, res.ptr);
+}
+
+// The CSV header: per-player columns as name_i, distance matrices as distance_matrix_a_b.
+void append_csv_header(std::string& s, const Results& r, const std::vector<ColumnView>& views) {
+  s += "game";
+  for (const ColumnView& c : views) {
+    if (c.info->kind == ColumnKind::player_real) {
+      for (int i = 0; i < r.players; ++i) s += "," + std::string(c.info->name) + "_" + std::to_string(i);
+    } else {
+      s += ",";
+      s += c.info->name;
+    }
+  }
+  if (!r.pure_ne.empty()) s += ",pure_ne";
+  if (!r.distance_matrix.empty()) {
+    const int side = 2 * r.players;
+    for (int a = 0; a < side; ++a) {
+      for (int b = 0; b < side; ++b) s += ",distance_matrix_" + std::to_string(a) + "_" + std::to_string(b);
+    }
+  }
+  s += '\n';
+}
+
+// One game as a CSV row or a JSON object, ending with a newline.
+void append_row(std::string& s, const Results& r, const std::vector<ColumnView>& views, const Dims& dims,
+                std::int64_t g, std::int64_t first_game, bool json) {
+  const int n = r.players;
+  if (json) s += "{\"game\":";
+  append_integer(s, first_game + g);
+  for (const ColumnView& c : views) {
+    if (json) {
+      s += ",\"";
+      s += c.info->name;
+      s += "\":";
+    }
+    switch (c.info->kind) {
       case ColumnKind::player_real: {
-        const double* d = r.real_column(c.name) + g * n;
-        if (json) {
-          std::string t = "[";
-          for (int i = 0; i < n; ++i) t += (i ? "," : "") + num(d[i]);
-          visit(c.name, t + "]", true);
-        } else {
-          for (int i = 0; i < n; ++i) visit(std::string(c.name) + "_" + std::to_string(i), num(d[i]), false);
+        const double* d = c.real + g * n;
+        if (json) s += '[';
+        for (int i = 0; i < n; ++i) {
+          if (!json || i) s += ',';
+          append_double(s, d[i], json);
         }
+        if (json) s += ']';
         break;
       }
-      case ColumnKind::real: visit(c.name, num(r.real_column(c.name)[g]), false); break;
-      case ColumnKind::integer: visit(c.name, std::to_string(r.integer_column(c.name)[g]), false); break;
-      case ColumnKind::boolean: {
-        const bool b = r.integer_column(c.name)[g] != 0;
-        visit(c.name, json ? (b ? "true" : "false") : (b ? "1" : "0"), false);
+      case ColumnKind::real:
+        if (!json) s += ',';
+        append_double(s, c.real[g], json);
         break;
-      }
+      case ColumnKind::integer:
+        if (!json) s += ',';
+        append_integer(s, c.integer[g]);
+        break;
+      case ColumnKind::boolean:
+        if (!json) s += ',';
+        s += json ? (c.integer[g] ? "true" : "false") : (c.integer[g] ? "1" : "0");
+        break;
     }
   }
   if (!r.pure_ne.empty()) {
-    std::string t = json ? "[" : "";
+    s += json ? ",\"pure_ne\":[" : ",\"";
     const auto& list = r.pure_ne[static_cast<std::size_t>(g)];
-    for (std::size_t j = 0; j < list.size(); ++j) t += (j ? (json ? "," : " ") : "") + outcome_text(dims, list[j], json);
-    visit("pure_ne", json ? t + "]" : t, true);
+    for (std::size_t j = 0; j < list.size(); ++j) {
+      if (j) s += json ? "," : " ";
+      s += outcome_text(dims, list[j], json);
+    }
+    s += json ? "]" : "\"";
   }
   if (!r.distance_matrix.empty()) {
     const int side = 2 * n;
     const double* d = r.distance_matrix.data() + g * side * side;
-    if (json) {
-      std::string t = "[";
-      for (int a = 0; a < side; ++a) {
-        t += a ? ",[" : "[";
-        for (int b = 0; b < side; ++b) t += (b ? "," : "") + num(d[a * side + b]);
-        t += "]";
+    if (json) s += ",\"distance_matrix\":[";
+    for (int a = 0; a < side; ++a) {
+      if (json) s += a ? ",[" : "[";
+      for (int b = 0; b < side; ++b) {
+        if (!json || b) s += ',';
+        append_double(s, d[a * side + b], json);
       }
-      visit("distance_matrix", t + "]", true);
-    } else {
-      for (int a = 0; a < side; ++a) {
-        for (int b = 0; b < side; ++b) {
-          visit("distance_matrix_" + std::to_string(a) + "_" + std::to_string(b), num(d[a * side + b]), false);
-        }
-      }
+      if (json) s += ']';
     }
+    if (json) s += ']';
   }
+  s += json ? "}\n" : "\n";
 }
 
 std::string flags_text(std::int64_t f) {
@@ -131,32 +194,21 @@ std::string flags_text(std::int64_t f) {
 void write_results(std::ostream& out, const Results& r, const Dims& dims, OutputFormat format, std::int64_t first_game,
                    bool header) {
   switch (format) {
-    case OutputFormat::csv: {
-      if (header) {
-        out << "game";
-        for_each_field(r, dims, 0, false, [&](const std::string& name, const std::string&, bool) { out << ',' << name; });
-        out << '\n';
-      }
-      for (std::int64_t g = 0; g < r.games; ++g) {
-        out << first_game + g;
-        for_each_field(r, dims, g, false, [&](const std::string& name, const std::string& v, bool) {
-          if (name == "pure_ne") {
-            out << ",\"" << v << '"';
-          } else {
-            out << ',' << v;
-          }
-        });
-        out << '\n';
-      }
-      break;
-    }
+    case OutputFormat::csv:
     case OutputFormat::jsonl: {
+      const bool json = format == OutputFormat::jsonl;
+      const std::vector<ColumnView> views = column_views(r);
+      std::string buf;
+      buf.reserve(1 << 20);
+      if (header && !json) append_csv_header(buf, r, views);
       for (std::int64_t g = 0; g < r.games; ++g) {
-        out << "{\"game\":" << first_game + g;
-        for_each_field(r, dims, g, true,
-                       [&](const std::string& name, const std::string& v, bool) { out << ",\"" << name << "\":" << v; });
-        out << "}\n";
+        append_row(buf, r, views, dims, g, first_game, json);
+        if (buf.size() >= (1 << 20) - 65536) {
+          out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+          buf.clear();
+        }
       }
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
       break;
     }
     case OutputFormat::npz:
@@ -226,8 +278,10 @@ void Summary::add(const Results& r) {
     ColumnStat& st = *it;
     const bool real = c.kind == ColumnKind::real || c.kind == ColumnKind::player_real;
     const std::int64_t len = c.kind == ColumnKind::player_real ? r.games * r.players : r.games;
+    const double* reals = real ? r.real_column(c.name) : nullptr;
+    const std::int64_t* integers = real ? nullptr : r.integer_column(c.name);
     for (std::int64_t k = 0; k < len; ++k) {
-      const double v = real ? r.real_column(c.name)[k] : static_cast<double>(r.integer_column(c.name)[k]);
+      const double v = real ? reals[k] : static_cast<double>(integers[k]);
       if (!std::isfinite(v)) continue;
       st.min = st.count ? std::min(st.min, v) : v;
       st.max = st.count ? std::max(st.max, v) : v;
