@@ -168,6 +168,11 @@ class Checker {
       if (!got.has_column(col)) continue;
       const ColumnInfo& c = cols[col];
       CheckStat& st = stats_[col];
+      const bool real = c.kind == ColumnKind::player_real || c.kind == ColumnKind::real;
+      const double* got_real = real ? got.real_column(c.name) : nullptr;
+      const double* ref_real = real ? ref.real_column(c.name) : nullptr;
+      const std::int64_t* got_int = real ? nullptr : got.integer_column(c.name);
+      const std::int64_t* ref_int = real ? nullptr : ref.integer_column(c.name);
       for (std::size_t j = 0; j < picks.size(); ++j) {
         const std::int64_t g = picks[j];
         const std::int64_t r = static_cast<std::int64_t>(j);
@@ -177,12 +182,12 @@ class Checker {
         const int width = c.kind == ColumnKind::player_real ? n : 1;
         for (int i = 0; i < width; ++i) {
           double a, e;
-          if (c.kind == ColumnKind::player_real || c.kind == ColumnKind::real) {
-            a = got.real_column(c.name)[g * width + i];
-            e = ref.real_column(c.name)[r * width + i];
+          if (real) {
+            a = got_real[g * width + i];
+            e = ref_real[r * width + i];
           } else {
-            a = static_cast<double>(got.integer_column(c.name)[g]);
-            e = static_cast<double>(ref.integer_column(c.name)[r]);
+            a = static_cast<double>(got_int[g]);
+            e = static_cast<double>(ref_int[r]);
           }
           ++st.compared;
           const bool exact = c.kind == ColumnKind::integer || c.kind == ColumnKind::boolean;
