@@ -9,6 +9,7 @@
 
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/inference.hpp"
+#include "test_cli_util.hpp"
 #include "test_util.hpp"
 
 namespace dgeval {
@@ -434,6 +435,38 @@ TEST(Inference, GeneratedGamesMeetTheProtocol) {
     EXPECT_NEAR(r.ca_agents[0], ig.ca, 1e-9);
     EXPECT_FALSE(outcome_sets(ig.game, 0, ig.ic, ig.cc, 1.0 - ig.eps_tol).ne.empty());
   }
+}
+
+}  // namespace
+}  // namespace dgeval
+
+namespace dgeval {
+namespace {
+
+// A game without any pure ε-NE at the IC level (matching pennies at IC = 1): the sets that need
+// one are empty, sampling from them is refused with the set's name, and the estimators that
+// need them are NaN with a reason, while the alignment estimates are still defined.
+TEST(Inference, GameWithoutAnEpsNeHasEmptySetsAndExplicitNaN) {
+  const Example ex = make_example("matching-pennies");
+  const OutcomeSets sets = outcome_sets(ex.batch, 0, {1.0}, 0.5, 1.0);
+  EXPECT_TRUE(sets.ne.empty());
+  EXPECT_TRUE(sets.eps_ne.empty());
+  EXPECT_TRUE(sets.played.empty());
+  EXPECT_TRUE(std::isnan(sets.w_zero));
+  EXPECT_TRUE(std::isnan(sets.w_eps));
+  EXPECT_FALSE(std::isnan(sets.w_star));
+  for (ObservedSet which : {ObservedSet::ne, ObservedSet::eps_ne, ObservedSet::played}) {
+    dgeval_test::expect_error([&] { sample_observations(ex.batch, 0, sets, which, 10, 1, 0); },
+                              {"cannot sample from the set", to_string(which), "empty in this game"});
+  }
+  const Observations all = sample_observations(ex.batch, 0, sets, ObservedSet::all, 200, 7, 0);
+  const Inference r = infer(all, point_only());
+  EXPECT_FALSE(std::isnan(r.corrected.ia[0].value));
+  EXPECT_FALSE(std::isnan(r.corrected.ca.value));
+  EXPECT_TRUE(std::isnan(r.corrected.ic[0].value));
+  EXPECT_FALSE(r.corrected.ic[0].reason.empty());
+  EXPECT_TRUE(std::isnan(r.corrected.cc.value));
+  EXPECT_FALSE(r.corrected.cc.reason.empty());
 }
 
 }  // namespace
