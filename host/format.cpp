@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <ostream>
 #include <algorithm>
 #include <random>
@@ -16,6 +17,7 @@
 
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
+#include "thread_pool.hpp"
 
 namespace dgeval {
 
@@ -192,23 +194,39 @@ std::string flags_text(std::int64_t f) {
 }  // namespace
 
 void write_results(std::ostream& out, const Results& r, const Dims& dims, OutputFormat format, std::int64_t first_game,
-                   bool header) {
+                   bool header, int threads) {
   switch (format) {
     case OutputFormat::csv:
     case OutputFormat::jsonl: {
       const bool json = format == OutputFormat::jsonl;
       const std::vector<ColumnView> views = column_views(r);
-      std::string buf;
-      buf.reserve(1 << 20);
-      if (header && !json) append_csv_header(buf, r, views);
-      for (std::int64_t g = 0; g < r.games; ++g) {
-        append_row(buf, r, views, dims, g, first_game, json);
-        if (buf.size() >= (1 << 20) - 65536) {
-          out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-          buf.clear();
+      std::string head;
+      if (header && !json) append_csv_header(head, r, views);
+      out.write(head.data(), static_cast<std::streamsize>(head.size()));
+      // Blocks of rows formatted in parallel (a window of them at a time), written in order.
+      constexpr std::int64_t kBlock = 2048;
+      const std::int64_t blocks = (r.games + kBlock - 1) / kBlock;
+      std::unique_ptr<detail::ThreadPool> pool;
+      if (threads != 1 && blocks > 1) pool = std::make_unique<detail::ThreadPool>(threads);
+      const std::int64_t window = pool ? 4 * pool->size() : 1;
+      std::vector<std::string> text(static_cast<std::size_t>(window));
+      for (std::int64_t b0 = 0; b0 < blocks; b0 += window) {
+        const std::int64_t count = std::min(window, blocks - b0);
+        auto format_block = [&](std::int64_t t, int) {
+          std::string& s = text[static_cast<std::size_t>(t)];
+          s.clear();
+          const std::int64_t g1 = std::min(r.games, (b0 + t + 1) * kBlock);
+          for (std::int64_t g = (b0 + t) * kBlock; g < g1; ++g) append_row(s, r, views, dims, g, first_game, json);
+        };
+        if (pool) {
+          pool->parallel_for(count, format_block);
+        } else {
+          for (std::int64_t t = 0; t < count; ++t) format_block(t, 0);
+        }
+        for (std::int64_t t = 0; t < count; ++t) {
+          out.write(text[static_cast<std::size_t>(t)].data(), static_cast<std::streamsize>(text[static_cast<std::size_t>(t)].size()));
         }
       }
-      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
       break;
     }
     case OutputFormat::npz:

@@ -2,6 +2,7 @@
 // the summary's bound checks (carried by flags whatever is selected) and the CLI.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -93,6 +94,24 @@ TEST(Columns, WritersAndSummaryFollowTheSelection) {
   }
   EXPECT_EQ(s.bound_violations, 0);
   EXPECT_EQ(s.games_without_pure_ne, sf.games_without_pure_ne);
+}
+
+// Rows are formatted in parallel blocks of 2048 games: the text does not depend on the threads.
+TEST(Columns, WritersGiveTheSameTextForAnyThreadCount) {
+  DGEVAL_SEEDED(rng);
+  const Batch b = testing::random_batch(Dims({2, 3}), 5000, rng);
+  Options o;
+  o.list_equilibria = true;
+  Results r;
+  make_cpu_backend(2)->evaluate(b.view(), o, r);
+  for (OutputFormat f : {OutputFormat::csv, OutputFormat::jsonl}) {
+    std::ostringstream one, three;
+    write_results(one, r, b.dims, f, 10, true, 1);
+    write_results(three, r, b.dims, f, 10, true, 3);
+    const std::string text = one.str();
+    EXPECT_EQ(text, three.str());
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), f == OutputFormat::csv ? 5001 : 5000);
+  }
 }
 
 // The bound checks behind flag_bound_violated and flag_ideal_gap_bound_violated (the summary and

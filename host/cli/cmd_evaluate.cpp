@@ -477,7 +477,8 @@ int evaluate_command(int argc, char** argv) {
         if (npz_out) {
           npz_out->add(r, view.dims, games_done);
         } else {
-          write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv);
+          write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv,
+                        bc.threads);
         }
         summary.add(r);
         games_done += r.games;

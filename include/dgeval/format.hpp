@@ -23,9 +23,10 @@ std::string format_double(double v);
 
 /// Writes per-game rows. `first_game` is added to the game index column; `header` controls
 /// the CSV header row. Per-player columns are expanded to name_0..name_{n−1}; pure_ne and
-/// distance_matrix are written when present in `results`.
+/// distance_matrix are written when present in `results`. CSV and JSON Lines rows are formatted
+/// on `threads` threads (0: all hardware threads); the output does not depend on it.
 void write_results(std::ostream& out, const Results& results, const Dims& dims, OutputFormat format,
-                   std::int64_t first_game = 0, bool header = true);
+                   std::int64_t first_game = 0, bool header = true, int threads = 1);
 
 /// Counts, means and ranges of every column, and the checks that must hold; accumulates
 /// over any number of Results (e.g. the chunks of a long run).
