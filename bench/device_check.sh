@@ -71,7 +71,7 @@ cat "$out/machine.txt" >> "$out/summary.txt"
 # Dependencies from the prefix: CMake packages via CMAKE_PREFIX_PATH, Random123 by its include
 # directory, libzip through pkg-config (its .pc says prefix=/usr: rewrite it to the prefix).
 cmake_args=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_CUDA_FLAGS=-lineinfo"
-            -DDGEVAL_BUILD_PYTHON=OFF)
+            -DDGEVAL_BUILD_PYTHON=OFF -DDGEVAL_EMULATED_TESTS=OFF)
 if [ -d "$deps/usr" ]; then
   arch_lib="$deps/usr/lib/x86_64-linux-gnu"
   cmake_args+=("-DCMAKE_PREFIX_PATH=$deps/usr")
