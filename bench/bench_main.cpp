@@ -73,6 +73,11 @@ std::vector<std::pair<std::string, dgeval::GeneratorSpec>> bench_generators() {
   return {{"plain", dgeval::GeneratorSpec{}}, {"ia 0.5, ca_principals 0.5", controlled}};
 }
 
+/// Bytes of one game's utilities, both sides, at `value_bytes` per utility.
+std::size_t utility_bytes_per_game(const dgeval::Dims& d, std::size_t value_bytes) {
+  return 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) * value_bytes;
+}
+
 /// Result bytes per game of the selected columns (flags always): the output side of the bytes model.
 std::size_t result_bytes_per_game(const Args& a, int n) {
   const dgeval::ColumnMask mask = a.columns | dgeval::flags_column_bit();
@@ -277,7 +282,7 @@ void print_cpu_generate(const Args& a) {
   std::printf("| workload | generator | games | games/s |\n|---|---|---:|---:|\n");
   for (const std::string& w : a.workloads) {
     const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) * 8;
+    const std::size_t game_bytes = utility_bytes_per_game(d, 8);
     const std::int64_t games = cpu_games_for(a, games_for(a, w, game_bytes), game_bytes);
     std::printf("| %s | uniform | %lld | %.4g |\n", w.c_str(), static_cast<long long>(games),
                 cpu_generate_rate(a, d, nullptr, games));
@@ -297,8 +302,7 @@ void print_cpu_only(const Args& a) {
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& w : a.workloads) {
     const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
-                                   dgeval::dtype_size(a.dtype);
+    const std::size_t game_bytes = utility_bytes_per_game(d, dgeval::dtype_size(a.dtype));
     const std::int64_t games = cpu_games_for(a, games_for(a, w, game_bytes), game_bytes);
     const dgeval::Batch b = dgeval::random_uniform_games(d, games, 42);
     const CpuRow r = run_cpu(a, b);
@@ -367,8 +371,7 @@ int run_gpu_generate(const Args& a) {
   std::fflush(stdout);
   for (const std::string& w : a.workloads) {
     const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
-                                   dgeval::dtype_size(a.dtype);
+    const std::size_t game_bytes = utility_bytes_per_game(d, dgeval::dtype_size(a.dtype));
     const std::int64_t games = games_for(a, w, game_bytes);
     dgeval::Options options;
     options.columns = a.columns;
@@ -450,8 +453,7 @@ int run_gpu(const Args& a) {
 
   for (const std::string& w : a.workloads) {
     const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = 2 * static_cast<std::size_t>(d.players()) * static_cast<std::size_t>(d.outcomes()) *
-                                   dgeval::dtype_size(a.dtype);
+    const std::size_t game_bytes = utility_bytes_per_game(d, dgeval::dtype_size(a.dtype));
     const std::int64_t games = games_for(a, w, game_bytes);
     dgeval::Options options;
     options.columns = a.columns;

@@ -6,23 +6,15 @@ without it these tests skip. Both sides run the CPU backend, so results must be 
 
 import json
 import math
-import os
-import subprocess
 
 import numpy as np
 import pytest
 
 import dgeval
 
-CLI = os.environ.get("DGEVAL_CLI", "")
-pytestmark = pytest.mark.skipif(
-    not (CLI and os.path.isfile(CLI) and os.access(CLI, os.X_OK)),
-    reason="set DGEVAL_CLI to the dgeval command-line binary to compare with it",
-)
+from _util import cli, needs_cli
 
-
-def cli(*args, check=True):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, check=check, timeout=120)
+pytestmark = needs_cli
 
 
 def cli_jsonl(*args):

@@ -6,9 +6,6 @@ Ctrl-C (KeyboardInterrupt from inside the compiled run) or when the progress cal
 
 import csv
 import io
-import math
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -20,11 +17,7 @@ import pytest
 
 import dgeval
 
-CLI = os.environ.get("DGEVAL_CLI", "")
-needs_cli = pytest.mark.skipif(
-    not (CLI and os.path.isfile(CLI) and os.access(CLI, os.X_OK)),
-    reason="set DGEVAL_CLI to the dgeval command-line binary to compare with it",
-)
+from _util import CLI, interrupt_child, needs_cli
 
 GRID_COLUMNS = (
     "dims,variable,others,value,ia_target,ca_target,ic,cc,games,evaluated,measure_actual,ia_error_max,ca_error_max,"
@@ -249,20 +242,8 @@ CHILD = textwrap.dedent(
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("what", ["grid_scan", "inference_experiment", "generate"])
 def test_sigint_interrupts_a_run(what):
-    child = subprocess.Popen([sys.executable, "-c", CHILD, what], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.3)
-        sent = time.perf_counter()
-        os.kill(child.pid, signal.SIGINT)
-        out, err = child.communicate(timeout=30)
-        waited = time.perf_counter() - sent
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == 0, out + err
+    code, out, err, waited = interrupt_child(CHILD, what)
+    assert code == 0, out + err
     assert out.split() == ["interrupted", "inside", "2"], out + err
     assert waited < 5.0, waited
 

@@ -4,23 +4,14 @@ The targets are checked by evaluating the games (the evaluator recomputes every 
 utilities), the streams by comparing seeds, splits and thread counts, and the arrays against the
 CLI's .npz output bit for bit (when DGEVAL_CLI points at the binary)."""
 
-import os
-import subprocess
 
 import numpy as np
 import pytest
 
 import dgeval
 
-CLI = os.environ.get("DGEVAL_CLI", "")
-needs_cli = pytest.mark.skipif(
-    not (CLI and os.path.isfile(CLI) and os.access(CLI, os.X_OK)),
-    reason="set DGEVAL_CLI to the dgeval command-line binary to compare with it",
-)
+from _util import cli, needs_cli
 
-
-def cli(*args, check=True):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, check=check, timeout=120)
 
 
 def evaluate(g, **kw):

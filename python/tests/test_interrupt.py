@@ -5,14 +5,12 @@ checks that the KeyboardInterrupt came out of the compiled evaluation (raised by
 callback's signal check while the GIL was released), not from Python code between calls, and
 that the module still works afterwards."""
 
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
+
+from _util import interrupt_child
 
 CHILD = textwrap.dedent(
     """
@@ -38,18 +36,7 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_interrupts_a_running_evaluation():
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.5)
-        sent = time.perf_counter()
-        os.kill(child.pid, signal.SIGINT)
-        out, err = child.communicate(timeout=30)
-        waited = time.perf_counter() - sent
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == 0, out + err
+    code, out, err, waited = interrupt_child(CHILD, delay=0.5)
+    assert code == 0, out + err
     assert out.split() == ["interrupted", "inside", "8.0"], out + err
     assert waited < 5.0, waited
