@@ -22,7 +22,6 @@
 #include "../kernels/evaluate.cuh"
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
-#include "surface_device.hpp"
 #include "dgeval/error.hpp"
 
 namespace dgeval {
@@ -761,7 +760,8 @@ namespace {
 /// the device arrays `agents` and `principals` ([games][n][N] of float or double). Float64
 /// games are generated in place; float32 ones through float64 staging of at most 256 MiB.
 void generate_on_device(const Dims& dims, const GeneratorSpec& spec, std::uint64_t seed, std::int64_t first_game,
-                        std::int64_t games, char* agents, char* principals, bool float32, int multiprocessors) {
+                        std::int64_t games, char* agents, char* principals, bool float32, int multiprocessors,
+                        GameInfo* host_info = nullptr) {
   if (games <= 0) return;
   const detail::GeneratorParams p = generator_params(spec, dims);
   const std::int64_t per_side = static_cast<std::int64_t>(p.players) * p.outcomes;
@@ -773,10 +773,11 @@ void generate_on_device(const Dims& dims, const GeneratorSpec& spec, std::uint64
   const std::int64_t chunk =
       float32 ? std::max<std::int64_t>(1, std::min<std::int64_t>(games, static_cast<std::int64_t>(kBudget / (16 * static_cast<std::size_t>(per_side)))))
               : games;
-  DeviceBuffer scratch, staging, status;
+  DeviceBuffer scratch, staging, status, info;
   scratch.allocate(static_cast<std::size_t>(threads) * scratch_bytes_per_thread, "the generator's scratch");
   if (float32) staging.allocate(static_cast<std::size_t>(chunk) * 16 * static_cast<std::size_t>(per_side), "generated games in float64");
   status.allocate(static_cast<std::size_t>(chunk) * sizeof(int), "the generator's status");
+  if (host_info) info.allocate(static_cast<std::size_t>(chunk) * sizeof(GameInfo), "the generator's reports");
   std::vector<int> host_status(static_cast<std::size_t>(chunk));
   const std::size_t value_bytes = float32 ? 4 : 8;
   for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
@@ -786,7 +787,8 @@ void generate_on_device(const Dims& dims, const GeneratorSpec& spec, std::uint64
     double* b = float32 ? a + count * per_side : reinterpret_cast<double*>(principals + at);
     launch_generate_games(p, seed, first_game + g0, count, a, b, reinterpret_cast<double*>(scratch.get()),
                           static_cast<int>(std::min<std::int64_t>(threads, round_up(static_cast<std::size_t>(count), 128))),
-                          reinterpret_cast<int*>(status.get()), nullptr);
+                          reinterpret_cast<int*>(status.get()),
+                          host_info ? reinterpret_cast<GameInfo*>(info.get()) : nullptr, nullptr);
     if (float32) {
       launch_convert(a, agents + at, true, count * per_side, nullptr);
       launch_convert(b, principals + at, true, count * per_side, nullptr);
@@ -798,13 +800,17 @@ void generate_on_device(const Dims& dims, const GeneratorSpec& spec, std::uint64
         throw error(describe_generator_failure(spec, seed, static_cast<std::uint64_t>(first_game + g0 + j)));
       }
     }
+    if (host_info) {
+      DGEVAL_CUDA_CHECK(cudaMemcpy(host_info + g0, info.get(), static_cast<std::size_t>(count) * sizeof(GameInfo),
+                                   cudaMemcpyDeviceToHost));
+    }
   }
 }
 
 }  // namespace
 
 Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
-                               std::uint64_t seed, std::int64_t first_game) {
+                               std::uint64_t seed, std::int64_t first_game, std::vector<GameInfo>* info) {
   if (games < 0 || first_game < 0) throw error("generator: negative game count or first game");
   std::string why;
   if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
@@ -813,11 +819,12 @@ Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec
   const std::size_t side = static_cast<std::size_t>(checked_mul(games, static_cast<std::int64_t>(dims.players()) * dims.outcomes(),
                                                                 "generated batch size")) * 8;
   Batch b(dims, games);
+  if (info) info->assign(static_cast<std::size_t>(games), GameInfo{});
   if (games == 0) return b;
   DeviceBuffer out;
   out.allocate(2 * side, "the generated games");
   generate_on_device(dims, spec, seed, first_game, games, out.get(), out.get() + side, false,
-                     limits_of(device).multiprocessors);
+                     limits_of(device).multiprocessors, info ? info->data() : nullptr);
   DGEVAL_CUDA_CHECK(cudaMemcpy(b.agents.data(), out.get(), side, cudaMemcpyDeviceToHost));
   DGEVAL_CUDA_CHECK(cudaMemcpy(b.principals.data(), out.get() + side, side, cudaMemcpyDeviceToHost));
   return b;

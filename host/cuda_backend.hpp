@@ -13,6 +13,7 @@
 #include "cuda_plan.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/generators.hpp"
+#include "experiments_device.hpp"  // generate_games_on_device, make_surface_producer
 
 namespace dgeval {
 namespace cuda {
@@ -44,11 +45,6 @@ struct DeviceInfo {
   DeviceLimits limits;
 };
 DeviceInfo device_info(int device);
-
-/// dgeval::generate_games computed on `device`: the same games, bit for bit. Throws dgeval::error
-/// naming the first game that ran out of attempts.
-Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
-                               std::uint64_t seed, std::int64_t first_game = 0);
 
 /// A batch of games resident on the device, with its outputs and scratch, evaluated on the device
 /// only (the benchmark's "batch resident on the device" and a check of that path).

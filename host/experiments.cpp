@@ -15,7 +15,7 @@
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
-#include "surface_device.hpp"
+#include "experiments_device.hpp"
 #include "thread_pool.hpp"
 
 namespace dgeval {
@@ -68,14 +68,20 @@ Stats summarise(std::vector<double>& x) {
   return s;
 }
 
+Results run_backend(Backend& backend, const BatchView& view, const Options& options) {
+  Results r;
+  backend.evaluate(view, options, r);
+  return r;
+}
+
 /// Evaluates `batch` with per-game IC levels `ic` (few distinct values): one evaluation per level.
-Results evaluate_by_ic(const Batch& batch, const Options& base, const std::vector<double>& ic, int threads) {
+Results evaluate_by_ic(const Batch& batch, const Options& base, const std::vector<double>& ic, Backend& backend) {
   std::map<double, std::vector<std::int64_t>> groups;
   for (std::int64_t g = 0; g < batch.games; ++g) groups[ic[static_cast<std::size_t>(g)]].push_back(g);
   if (groups.size() == 1) {
     Options o = base;
     o.ic = {groups.begin()->first};
-    return evaluate(batch.view(), o, threads);
+    return run_backend(backend, batch.view(), o);
   }
   Results all;
   all.resize(batch.games, batch.dims.players(), false, false);
@@ -89,7 +95,7 @@ Results evaluate_by_ic(const Batch& batch, const Options& base, const std::vecto
     }
     Options o = base;
     o.ic = {level};
-    const Results r = evaluate(sub.view(), o, threads);
+    const Results r = run_backend(backend, sub.view(), o);
     const int n = batch.dims.players();
     for (const ColumnInfo& c : result_columns()) {
       if (c.kind == ColumnKind::player_real || c.kind == ColumnKind::real) {
@@ -124,6 +130,13 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
                                                               cfg.others.size()) * (cfg.increments + 1);
   const std::int64_t games_total = checked_mul(points_total, cfg.games_per_point, "grid scan games");
   const bool authors = cfg.generator.pure_ne == PureNe::authors;
+  std::string where = cfg.backend;
+  if (where == "auto") where = cuda_available() ? "cuda" : "cpu";
+  if (where != "cpu" && where != "cuda") {
+    throw error("grid scan: unknown backend \"" + cfg.backend + "\"; expected one of: auto, cpu, cuda");
+  }
+  const bool device = where == "cuda";
+  const std::unique_ptr<Backend> backend = device ? make_cuda_backend(cfg.device) : make_cpu_backend(cfg.threads);
   std::vector<GridScanPoint> out;
   std::int64_t point_index = 0, done = 0;
   for (const Dims& dims : cfg.sizes) {
@@ -157,8 +170,9 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
           for (std::int64_t c0 = 0; c0 < cfg.games_per_point; c0 += cfg.chunk) {
             const std::int64_t count = std::min(cfg.chunk, cfg.games_per_point - c0);
             std::vector<GameInfo> info;
-            const Batch b = generate_games(dims, spec, count, cfg.seed, point_index * cfg.games_per_point + c0,
-                                           cfg.threads, &info);
+            const std::int64_t first = point_index * cfg.games_per_point + c0;
+            const Batch b = device ? cuda::generate_games_on_device(cfg.device, dims, spec, count, cfg.seed, first, &info)
+                                   : generate_games(dims, spec, count, cfg.seed, first, cfg.threads, &info);
             std::vector<double> ic(static_cast<std::size_t>(count), pt.ic);
             for (std::int64_t g = 0; g < count; ++g) {
               const GameInfo& gi = info[static_cast<std::size_t>(g)];
@@ -171,7 +185,7 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
                 pt.ic_effective_min = std::min(pt.ic_effective_min, ic_state);
               }
             }
-            const Results r = evaluate_by_ic(b, opt, ic, cfg.threads);
+            const Results r = evaluate_by_ic(b, opt, ic, *backend);
             for (std::int64_t g = 0; g < count; ++g) {
               ++pt.games;
               double ia_mean = 0.0;

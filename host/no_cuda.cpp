@@ -1,7 +1,7 @@
 // Stand-ins used when dgeval is built without the CUDA toolkit.
 #include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
-#include "surface_device.hpp"
+#include "experiments_device.hpp"
 
 namespace dgeval {
 
@@ -15,6 +15,11 @@ std::unique_ptr<Backend> make_cuda_backend(int) {
 }
 
 namespace cuda {
+Batch generate_games_on_device(int, const Dims&, const GeneratorSpec&, std::int64_t, std::uint64_t, std::int64_t,
+                               std::vector<GameInfo>*) {
+  throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
+}
+
 detail::SurfaceChunkFn make_surface_producer(int, const detail::GeneratorParams&, std::uint64_t, Welfare, double,
                                              const Options&, std::int64_t) {
   throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");

@@ -104,10 +104,11 @@ void launch_random_uniform_games(void* agents, void* principals, bool float32, s
 /// Games [first_game, first_game + games) of dgeval::generate_games with parameters `p`, float64,
 /// [games][n][N] per side, on `threads` threads rounded up to whole blocks of 128, each owning
 /// generator_scratch_doubles(p) doubles of `scratch` (which holds that many for every thread of
-/// the rounded count); status[g] is a detail::GenerateStatus.
+/// the rounded count); status[g] is a detail::GenerateStatus, info[g] (if not null) the game's
+/// GameInfo.
 void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed, std::int64_t first_game,
                            std::int64_t games, double* agents, double* principals, double* scratch, int threads,
-                           int* status, cudaStream_t stream);
+                           int* status, GameInfo* info, cudaStream_t stream);
 
 /// Games [first_game, first_game + games) of the bound surface (detail::surface_game): float64
 /// games [games][n][N] per side and strategies [games][N]; scratch as launch_generate_games but

@@ -40,14 +40,15 @@ __global__ void __launch_bounds__(256) random_uniform_games_kernel(T* agents, T*
 __global__ void __launch_bounds__(128) generate_games_kernel(detail::GeneratorParams p, std::uint64_t seed,
                                                              std::int64_t first_game, std::int64_t games,
                                                              double* agents, double* principals, double* scratch,
-                                                             std::int64_t scratch_doubles, int* status) {
+                                                             std::int64_t scratch_doubles, int* status,
+                                                             GameInfo* info) {
   const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t per_side = static_cast<std::int64_t>(p.players) * p.outcomes;
   double* sc = scratch + tid * scratch_doubles;
   for (std::int64_t g = tid; g < games; g += threads) {
     status[g] = detail::generate_game(p, seed, static_cast<std::uint64_t>(first_game + g), agents + g * per_side,
-                                      principals + g * per_side, sc, nullptr);
+                                      principals + g * per_side, sc, info ? info + g : nullptr);
   }
 }
 
@@ -77,11 +78,11 @@ __global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, 
 
 void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed, std::int64_t first_game,
                            std::int64_t games, double* agents, double* principals, double* scratch, int threads,
-                           int* status, cudaStream_t stream) {
+                           int* status, GameInfo* info, cudaStream_t stream) {
   if (games <= 0) return;
   const int blocks = (threads + 127) / 128;
   DGEVAL_LAUNCH(generate_games_kernel, blocks, 128, 0, stream)(p, seed, first_game, games, agents, principals, scratch,
-                                                              detail::generator_scratch_doubles(p), status);
+                                                              detail::generator_scratch_doubles(p), status, info);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

@@ -329,9 +329,11 @@ TEST(CudaVsCpu, GeneratorMatchesTheHostBitForBit) {
     for (const auto& [name, spec] : testing::generator_specs(d.players())) {
       const std::int64_t games = d.outcomes() > 500 ? 7 : games_or_small(3001);
       const std::uint64_t seed = rng();
-      const Batch host = generate_games(d, spec, games, seed, 1000, 0);
-      const Batch device = cuda::generate_games_on_device(0, d, spec, games, seed, 1000);
+      std::vector<GameInfo> host_info, device_info;
+      const Batch host = generate_games(d, spec, games, seed, 1000, 0, &host_info);
+      const Batch device = cuda::generate_games_on_device(0, d, spec, games, seed, 1000, &device_info);
       testing::expect_same_games(host, device, name + " " + d.to_string());
+      testing::expect_same_info(host_info, device_info, name + " " + d.to_string());
     }
   }
   GeneratorSpec s;
@@ -374,6 +376,35 @@ TEST(CudaVsCpu, BoundSurfaceOnTheDevice) {
   std::int64_t moved = 0;
   for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
   EXPECT_LE(moved, 10);
+#endif
+}
+
+// The grid scan with games generated and evaluated on the GPU: the CPU run's games, so the same
+// targets met and the same theorem checks; the summaries agree to rounding.
+TEST(CudaVsCpu, GridScanOnTheDevice) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  GridScanConfig c;
+  c.sizes = {Dims({3, 3}), Dims({5, 5, 4})};
+  c.increments = 4;
+  c.games_per_point = games_or_small(400);
+  c.seed = rng();
+  c.generator.pure_ne = PureNe::authors;
+  c.backend = "cpu";
+  const std::vector<GridScanPoint> cpu = run_grid_scan(c);
+  c.backend = "cuda";
+  const std::vector<GridScanPoint> dev = run_grid_scan(c);
+  ASSERT_EQ(cpu.size(), dev.size());
+  for (std::size_t j = 0; j < cpu.size(); ++j) {
+    EXPECT_EQ(dev[j].games, cpu[j].games);
+    EXPECT_EQ(dev[j].evaluated, cpu[j].evaluated) << j;
+    EXPECT_EQ(dev[j].eps_tol_raised, cpu[j].eps_tol_raised) << j;
+    EXPECT_EQ(dev[j].r2_fail + dev[j].r5_fail + dev[j].r3_fail, 0) << j;
+    EXPECT_NEAR(dev[j].measure_actual, cpu[j].measure_actual, 1e-9) << j;
+    EXPECT_NEAR(dev[j].w_hat_avg.mean, cpu[j].w_hat_avg.mean, 1e-9) << j;
+    EXPECT_NEAR(dev[j].bound_r2.mean, cpu[j].bound_r2.mean, 1e-9) << j;
+  }
 #endif
 }
 

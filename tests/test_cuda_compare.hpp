@@ -115,6 +115,20 @@ inline std::vector<std::pair<std::string, GeneratorSpec>> generator_specs(int pl
   return v;
 }
 
+/// Expects the generator's reports of two runs to be the same, bit for bit.
+inline void expect_same_info(const std::vector<GameInfo>& host, const std::vector<GameInfo>& device,
+                             const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(host.size(), device.size());
+  for (std::size_t g = 0; g < host.size(); ++g) {
+    EXPECT_EQ(host[g].attempts, device[g].attempts) << g;
+    EXPECT_EQ(host[g].flags, device[g].flags) << g;
+    EXPECT_EQ(std::memcmp(&host[g].eps_tol, &device[g].eps_tol, 8), 0) << g;
+    EXPECT_EQ(std::memcmp(&host[g].ca_achieved, &device[g].ca_achieved, 8), 0) << g;
+    EXPECT_EQ(std::memcmp(&host[g].ia_error, &device[g].ia_error, 8), 0) << g;
+  }
+}
+
 /// Expects two batches to hold the same bits.
 inline void expect_same_games(const Batch& host, const Batch& device, const std::string& what) {
   SCOPED_TRACE(what);

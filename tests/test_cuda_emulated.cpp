@@ -374,9 +374,11 @@ TEST(CudaEmulated, GeneratorMatchesTheHostBitForBit) {
   const std::uint64_t seed = rng();
   for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 2})}) {
     for (const auto& [name, spec] : testing::generator_specs(d.players())) {
-      const Batch host = generate_games(d, spec, 5, seed, 11, 1);
-      const Batch device = cuda_emu::generate_games_on_device(0, d, spec, 5, seed, 11);
+      std::vector<GameInfo> host_info, device_info;
+      const Batch host = generate_games(d, spec, 5, seed, 11, 1, &host_info);
+      const Batch device = cuda_emu::generate_games_on_device(0, d, spec, 5, seed, 11, &device_info);
       testing::expect_same_games(host, device, name + " " + d.to_string());
+      testing::expect_same_info(host_info, device_info, name + " " + d.to_string());
     }
   }
   GeneratorSpec s;

@@ -62,6 +62,17 @@ ExperimentProgress progress_fn(Progress& bar) {
   };
 }
 
+/// --backend auto | cpu | cuda, with auto resolved (and a note when it falls back to the CPU).
+std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
+  const std::string b = p["backend"].as<std::string>();
+  if (b != "auto" && b != "cpu" && b != "cuda") throw usage_error("--backend: expected auto, cpu or cuda");
+  if (b != "auto") return b;
+  std::string why;
+  if (cuda_available(&why)) return "cuda";
+  if (!quiet) std::fprintf(stderr, "dgeval: using the CPU backend: %s\n", why.c_str());
+  return "cpu";
+}
+
 int grid_scan(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment grid-scan",
                      "Principal welfare against each measure with the bounds (spec §7.1), one CSV row per point.");
@@ -82,6 +93,9 @@ int grid_scan(int argc, char** argv) {
                   "overwrite of spec §7.1)", cxxopts::value<std::string>()->default_value("reject"))
       ("welfare", "average | sum", cxxopts::value<std::string>()->default_value("average"))
       ("cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))
+      ("backend", "auto | cpu | cuda: where the games are generated and evaluated (the same games on each)",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
       ("o,output", "the CSV to write (default: stdout)", cxxopts::value<std::string>())
       ("q,quiet", "no progress or summary on stderr")
@@ -132,6 +146,8 @@ int grid_scan(int argc, char** argv) {
   c.seed = p["seed"].as<std::uint64_t>();
   c.threads = p["threads"].as<int>();
   const bool quiet = p.count("quiet") > 0;
+  c.backend = resolve_backend(p, quiet);
+  c.device = p["device"].as<int>();
 
   Progress bar("grid-scan", !quiet);
   const std::vector<GridScanPoint> points = run_grid_scan(c, progress_fn(bar));
@@ -152,11 +168,12 @@ int grid_scan(int argc, char** argv) {
   if (!quiet) {
     const double secs = bar.elapsed_seconds();
     std::fprintf(stderr,
-                 "grid-scan: %zu points, %lld games (%lld with a defined played strategy) in %.1f s (%.3g games/s)\n"
+                 "grid-scan: %zu points, %lld games (%lld with a defined played strategy) on the %s backend in %.1f s "
+                 "(%.3g games/s)\n"
                  "  targets: largest |IA - target| %.2e, |CA - target| %.2e (after evaluation)\n"
                  "  theorem bounds failed: R2 %lld, R5 %lld; R3 with a non-empty played window %lld\n"
                  "  played-window fallback (spec §4.4) in %lld games, R3 failed in %lld of them\n",
-                 points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), secs,
+                 points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), c.backend.c_str(), secs,
                  static_cast<double>(games) / std::max(secs, 1e-9), ia_err, ca_err, static_cast<long long>(r2),
                  static_cast<long long>(r5), static_cast<long long>(r3), static_cast<long long>(fallback),
                  static_cast<long long>(r3f));
@@ -222,16 +239,8 @@ int bound_surface(int argc, char** argv) {
   c.threads = p["threads"].as<int>();
   c.keep_points = p.count("points") ? p["keep-points"].as<std::int64_t>() : 0;
   const bool quiet = p.count("quiet") > 0;
-  c.backend = p["backend"].as<std::string>();
+  c.backend = resolve_backend(p, quiet);
   c.device = p["device"].as<int>();
-  if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
-    throw usage_error("--backend: expected auto, cpu or cuda");
-  }
-  if (c.backend == "auto") {
-    std::string why;
-    c.backend = cuda_available(&why) ? "cuda" : "cpu";
-    if (c.backend == "cpu" && !quiet) std::fprintf(stderr, "dgeval: using the CPU backend: %s\n", why.c_str());
-  }
   const std::int64_t chunk = p["chunk"].as<std::int64_t>();
   if (chunk < 0) throw usage_error("--chunk: expected a non-negative number of games");
   c.chunk = chunk;

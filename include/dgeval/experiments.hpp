@@ -51,6 +51,10 @@ struct GridScanConfig {
   int threads = 0;
   /// Games generated and evaluated at once.
   std::int64_t chunk = 1 << 15;
+  /// "cpu", "cuda" (games generated and evaluated on the device, the same games as on the CPU)
+  /// or "auto" (cuda when usable).
+  std::string backend = "auto";
+  int device = 0;
 };
 
 /// Mean, 90% confidence interval of the mean, and the 5% / 95% quantiles of one quantity.

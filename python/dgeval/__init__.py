@@ -1361,6 +1361,8 @@ def grid_scan(
     welfare: str = "average",
     cc_window: str = "code",
     threads: int = 0,
+    backend: str = "auto",
+    device: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
     """The grid scan of spec §7.1 as ``dgeval experiment grid-scan`` runs it, with its flags as
@@ -1370,7 +1372,8 @@ def grid_scan(
     7x3x8x5x12, others 0, 0.25, 0.5, 0.75, 1, 10 games per point); ``scale`` multiplies the
     paper's games per point (default 1000, as the CLI); ``games_per_point``, ``sizes``
     ("3x3,5x5x4" or a list of dims) and ``others`` override them. ``variables``: the measures
-    to sweep; the swept values are linspace(0, 1, increments + 1).
+    to sweep; the swept values are linspace(0, 1, increments + 1). ``backend``: "auto" (the GPU
+    when usable), "cpu" or "cuda" (the same games generated and evaluated on the device).
 
     Returns a :class:`Table`: one row per grid point, the columns of the CLI's CSV (dims,
     variable, others, value, ..., w_hat_max_mean, ..., r2_fail, r5_fail, r3_fail, ...), and
@@ -1402,6 +1405,8 @@ def grid_scan(
         str(welfare),
         str(cc_window),
         int(threads),
+        str(backend),
+        int(device),
         progress,
     )
     cols = _column_dict(raw)

@@ -733,7 +733,7 @@ void stats_columns(ColumnDict& c, const char* name, const std::vector<dgeval::Gr
 nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std::string> variables,
                    std::vector<double> others, int increments, std::int64_t games_per_point, std::uint64_t seed,
                    const std::string& distribution, const std::string& pure_ne, const std::string& welfare,
-                   const std::string& cc_window, int threads, nb::object progress) {
+                   const std::string& cc_window, int threads, const std::string& backend, int device, nb::object progress) {
   dgeval::GridScanConfig c;
   c.sizes = to_sizes(sizes);
   c.variables.clear();
@@ -747,6 +747,8 @@ nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std
   c.options.welfare = dgeval::parse_welfare(welfare);
   c.options.cc_window = dgeval::parse_cc_window(cc_window);
   c.threads = threads;
+  c.backend = backend;
+  c.device = device;
   Interruptible stop(std::move(progress), "grid scan");
   std::vector<dgeval::GridScanPoint> pts;
   stop.run([&] {
@@ -1036,7 +1038,8 @@ NB_MODULE(_core, m) {
   m.def("sample_observations", &sample_observations, "agents"_a, "principals"_a, "actions"_a, "sets"_a,
         "samples"_a, "seed"_a, "ic"_a, "cc"_a, "source"_a);
   m.def("grid_scan", &grid_scan, "sizes"_a, "variables"_a, "others"_a, "increments"_a, "games_per_point"_a,
-        "seed"_a, "distribution"_a, "pure_ne"_a, "welfare"_a, "cc_window"_a, "threads"_a, "progress"_a.none());
+        "seed"_a, "distribution"_a, "pure_ne"_a, "welfare"_a, "cc_window"_a, "threads"_a, "backend"_a, "device"_a,
+        "progress"_a.none());
   m.def("bound_surface", &bound_surface, "games"_a, "players"_a, "outcomes"_a, "calibration"_a,
         "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
         "threads"_a, "backend"_a, "device"_a, "chunk"_a, "progress"_a.none());

@@ -1,15 +1,24 @@
-// The bound-surface experiment's games produced on the device (host/cuda_backend.cu), for
-// dgeval::run_bound_surface with backend "cuda". Without CUDA, host/no_cuda.cpp throws.
+// The experiments' device side (host/cuda_backend.cu): generated games, and the bound surface's
+// games evaluated on the device, for the experiments with backend "cuda". Declared in every
+// build; without CUDA, host/no_cuda.cpp throws.
+
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/experiments.hpp"
+#include "dgeval/generators.hpp"
 #include "dgeval/options.hpp"
 
 namespace dgeval {
 namespace cuda {
+
+/// dgeval::generate_games computed on `device`: the same games (and GameInfo), bit for bit.
+/// Throws dgeval::error naming the first game that ran out of attempts.
+Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
+                               std::uint64_t seed, std::int64_t first_game = 0, std::vector<GameInfo>* info = nullptr);
 
 /// A producer that generates games [first, first + count) of the bound surface
 /// (detail::surface_game: games and per-game strategies) on `device`, evaluates them there with
