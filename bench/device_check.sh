@@ -7,7 +7,8 @@
 #   3. compute-sanitizer memcheck, racecheck and synccheck over GPU tests at small sizes
 #   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
 #      lean selection of result columns (bench_lean.log), and generate-and-evaluate on the device
-#      (bench_generate.log); the bound surface at 10^8 games on the device (surface.log)
+#      (bench_generate.log); the grid scan at 1000x (grid.log) and the bound surface at 10^8 games
+#      (surface.log) on the device
 #   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
 # Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
 # when every step passed.
@@ -129,6 +130,14 @@ gen_limit=$(( $(left) - 100 ))
 if [ $gen_limit -gt 20 ]; then
   step "bench, generate and evaluate" bench_generate.log "$gen_limit" "$build/bench/dgeval_bench" --generate \
     --input-gib 0.5 --repeats 3 --warmup 1 --cpu-gib 0.0156 --cpu-repeats 1 || true
+fi
+
+# The grid scan of the main text at 1000x (2.6 million games) on the device.
+grid_limit=$(( $(left) - 90 ))
+[ $grid_limit -gt 45 ] && grid_limit=45
+if [ $grid_limit -gt 15 ]; then
+  step "grid scan, main preset at 1000x on the GPU" grid.log "$grid_limit" "$build/dgeval" experiment grid-scan \
+    --scale 1000 --backend cuda -o "$out/grid_1000x.csv" || true
 fi
 
 # The bound surface at 10^8 games, generated and evaluated on the device (issue: experiments).
