@@ -915,6 +915,33 @@ class SurfaceProducer {
 
 }  // namespace
 
+void inference_errors_on_device(int device, const detail::InferenceShape& shape, std::uint64_t seed,
+                                std::int64_t first_game, std::int64_t count, const std::vector<std::int64_t>& checkpoints,
+                                double* errors, int* status) {
+  if (count <= 0) return;
+  std::string why;
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+  DeviceScope scope(device);
+  const std::int64_t C = static_cast<std::int64_t>(checkpoints.size());
+  const std::size_t cells = static_cast<std::size_t>(detail::inference_cells(C));
+  const std::size_t per_thread = static_cast<std::size_t>(detail::inference_scratch_doubles(shape)) * 8;
+  // Threads: one per game, within 4 GiB of scratch and 32 per multiprocessor at least in reach.
+  std::int64_t threads = std::min<std::int64_t>(count, static_cast<std::int64_t>(limits_of(device).multiprocessors) * 1024);
+  threads = std::min<std::int64_t>(threads, std::max<std::int64_t>(128, static_cast<std::int64_t>((std::size_t{4} << 30) / per_thread)));
+  threads = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(threads), 128));
+  DeviceBuffer scratch, d_errors, d_status, d_checkpoints;
+  scratch.allocate(static_cast<std::size_t>(threads) * per_thread, "the inference games' scratch");
+  d_errors.allocate(static_cast<std::size_t>(count) * cells * 8, "the inference errors");
+  d_status.allocate(static_cast<std::size_t>(count) * sizeof(int), "the inference status");
+  d_checkpoints.allocate(checkpoints.size() * 8, "the checkpoints");
+  DGEVAL_CUDA_CHECK(cudaMemcpy(d_checkpoints.get(), checkpoints.data(), checkpoints.size() * 8, cudaMemcpyHostToDevice));
+  launch_inference_games(shape, seed, first_game, count, reinterpret_cast<const std::int64_t*>(d_checkpoints.get()), C,
+                         reinterpret_cast<double*>(scratch.get()), static_cast<int>(threads),
+                         reinterpret_cast<double*>(d_errors.get()), reinterpret_cast<int*>(d_status.get()), nullptr);
+  DGEVAL_CUDA_CHECK(cudaMemcpy(errors, d_errors.get(), static_cast<std::size_t>(count) * cells * 8, cudaMemcpyDeviceToHost));
+  DGEVAL_CUDA_CHECK(cudaMemcpy(status, d_status.get(), static_cast<std::size_t>(count) * sizeof(int), cudaMemcpyDeviceToHost));
+}
+
 detail::SurfaceChunkFn make_surface_producer(int device, const detail::GeneratorParams& base, std::uint64_t seed,
                                              Welfare welfare, double cap, const Options& options, std::int64_t chunk) {
   auto producer = std::make_shared<SurfaceProducer>(device, base, seed, welfare, cap, options, chunk);

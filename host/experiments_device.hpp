@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dgeval/detail/generator_core.hpp"
+#include "dgeval/detail/inference_game.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/options.hpp"
@@ -19,6 +20,12 @@ namespace cuda {
 /// Throws dgeval::error naming the first game that ran out of attempts.
 Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec& spec, std::int64_t games,
                                std::uint64_t seed, std::int64_t first_game = 0, std::vector<GameInfo>* info = nullptr);
+
+/// detail::inference_game_errors for games [first_game, first_game + count) of a size on
+/// `device`, one game per thread: errors[count][inference_cells(C)] and status[count] on the host.
+void inference_errors_on_device(int device, const detail::InferenceShape& shape, std::uint64_t seed,
+                                std::int64_t first_game, std::int64_t count, const std::vector<std::int64_t>& checkpoints,
+                                double* errors, int* status);
 
 /// A producer that generates games [first, first + count) of the bound surface
 /// (detail::surface_game: games and per-game strategies) on `device`, evaluates them there with

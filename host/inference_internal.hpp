@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dgeval/detail/inference_game.hpp"
 #include "dgeval/inference.hpp"
 
 namespace dgeval {
@@ -29,6 +30,13 @@ struct ObservationTable {
   bool in(std::int64_t k, ObservedSet s) const { return (sets[static_cast<std::size_t>(k)] >> static_cast<int>(s)) & 1; }
   const double* row(std::int64_t k) const { return x.data() + k * 2 * n; }
 };
+
+/// Dims and the generator's parameters of the experiment's games of `dims`.
+InferenceShape experiment_shape(const Dims& dims);
+/// Dims only (no generator: any game shape), for the candidate sets.
+InferenceShape sets_shape(const Dims& dims);
+/// The error message of an InferenceStatus for game `game`.
+std::string describe_inference_failure(int status, std::uint64_t game);
 
 /// Builds and checks the table (see infer() for the errors).
 ObservationTable build_table(const Observations& obs);

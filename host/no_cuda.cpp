@@ -20,6 +20,11 @@ Batch generate_games_on_device(int, const Dims&, const GeneratorSpec&, std::int6
   throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
 }
 
+void inference_errors_on_device(int, const detail::InferenceShape&, std::uint64_t, std::int64_t, std::int64_t,
+                                const std::vector<std::int64_t>&, double*, int*) {
+  throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
+}
+
 detail::SurfaceChunkFn make_surface_producer(int, const detail::GeneratorParams&, std::uint64_t, Welfare, double,
                                              const Options&, std::int64_t) {
   throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");

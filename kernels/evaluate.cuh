@@ -16,6 +16,7 @@
 #include "../host/cuda_plan.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
+#include "dgeval/detail/inference_game.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/options.hpp"
@@ -116,6 +117,13 @@ void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed,
 void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t seed, std::int64_t first_game,
                           std::int64_t games, Welfare welfare, double cap, double* agents, double* principals,
                           double* weights, double* scratch, int threads, int* status, cudaStream_t stream);
+
+/// detail::inference_game_errors for games [first_game, first_game + games), one per thread, on
+/// `threads` threads (whole blocks of 128) each owning inference_scratch_doubles(shape) doubles of
+/// `scratch`; errors [games][inference_cells(C)], status [games]; checkpoints: C on the device.
+void launch_inference_games(const detail::InferenceShape& shape, std::uint64_t seed, std::int64_t first_game,
+                            std::int64_t games, const std::int64_t* checkpoints, std::int64_t C, double* scratch,
+                            int threads, double* errors, int* status, cudaStream_t stream);
 
 /// out[i] = T(in[i]) for i < count, T = float or double.
 void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream);

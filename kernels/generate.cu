@@ -15,6 +15,7 @@
 #include "../host/cuda_check.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
+#include "dgeval/detail/inference_game.hpp"
 #include "dgeval/detail/random.hpp"
 #include "evaluate.cuh"
 
@@ -66,6 +67,21 @@ __global__ void __launch_bounds__(128) surface_games_kernel(detail::GeneratorPar
   }
 }
 
+__global__ void __launch_bounds__(128) inference_games_kernel(detail::InferenceShape shape, std::uint64_t seed,
+                                                              std::int64_t first_game, std::int64_t games,
+                                                              const std::int64_t* checkpoints, std::int64_t C,
+                                                              double* scratch, std::int64_t scratch_doubles,
+                                                              double* errors, int* status) {
+  const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::int64_t cells = detail::inference_cells(C);
+  double* sc = scratch + tid * scratch_doubles;
+  for (std::int64_t g = tid; g < games; g += threads) {
+    status[g] = detail::inference_game_errors(shape, seed, static_cast<std::uint64_t>(first_game + g), checkpoints, C,
+                                              sc, errors + g * cells);
+  }
+}
+
 template <class T>
 __global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, std::int64_t count) {
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
@@ -93,6 +109,16 @@ void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t see
   const int blocks = (threads + 127) / 128;
   DGEVAL_LAUNCH(surface_games_kernel, blocks, 128, 0, stream)(base, seed, first_game, games, welfare, cap, agents,
                                                              principals, weights, scratch, status);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+void launch_inference_games(const detail::InferenceShape& shape, std::uint64_t seed, std::int64_t first_game,
+                            std::int64_t games, const std::int64_t* checkpoints, std::int64_t C, double* scratch,
+                            int threads, double* errors, int* status, cudaStream_t stream) {
+  if (games <= 0) return;
+  const int blocks = (threads + 127) / 128;
+  DGEVAL_LAUNCH(inference_games_kernel, blocks, 128, 0, stream)(shape, seed, first_game, games, checkpoints, C, scratch,
+                                                               detail::inference_scratch_doubles(shape), errors, status);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "dgeval/dgeval.hpp"
 #include "dgeval/detail/random.hpp"
 #include "dgeval/experiments.hpp"
+#include "dgeval/inference.hpp"
 #include "dgeval/tolerances.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
@@ -405,6 +407,25 @@ TEST(CudaVsCpu, GridScanOnTheDevice) {
     EXPECT_NEAR(dev[j].w_hat_avg.mean, cpu[j].w_hat_avg.mean, 1e-9) << j;
     EXPECT_NEAR(dev[j].bound_r2.mean, cpu[j].bound_r2.mean, 1e-9) << j;
   }
+#endif
+}
+
+// The inference experiment on the GPU: the CPU run's curves, bit for bit (same per-game code).
+TEST(CudaVsCpu, InferenceExperimentOnTheDevice) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  InferenceExperimentConfig c;
+  c.sizes = {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6})};
+  c.games = games_or_small(60);
+  c.samples = 200;
+  c.seed = rng();
+  c.backend = "cpu";
+  std::ostringstream cpu, dev;
+  write_inference_curves(cpu, c, run_inference_experiment(c));
+  c.backend = "cuda";
+  write_inference_curves(dev, c, run_inference_experiment(c));
+  EXPECT_EQ(cpu.str(), dev.str());
 #endif
 }
 

@@ -5,6 +5,8 @@
 // here. The emulated backend lives in namespace dgeval::cuda_emu, apart from the real one.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #undef cuda
 
 #include "dgeval/experiments.hpp"
+#include "../host/inference_internal.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 
@@ -445,6 +448,34 @@ TEST(CudaEmulated, BoundSurfaceOnTheDeviceMatchesTheCpu) {
   for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
   EXPECT_LE(moved, 2) << "games change bins only on a bin edge";
   EXPECT_EQ(dev.above_simple, cpu.above_simple);
+}
+
+// The inference experiment's games on the device (one per thread): the CPU's errors, bit for bit.
+TEST(CudaEmulated, InferenceGamesMatchTheCpuBitForBit) {
+  DGEVAL_SEEDED(rng);
+  const std::uint64_t seed = rng();
+  const std::vector<std::int64_t> checkpoints = {5, 10, 15, 20, 25, 30, 35, 40};
+  const std::int64_t C = static_cast<std::int64_t>(checkpoints.size()), cells = detail::inference_cells(C);
+  for (const Dims& d : {Dims({3, 3}), Dims({3, 2, 2})}) {
+    const detail::InferenceShape shape = detail::experiment_shape(d);
+    const std::int64_t games = 5;
+    std::vector<double> cpu(static_cast<std::size_t>(games * cells)), dev(cpu.size(), -1.0);
+    std::vector<double> scratch(static_cast<std::size_t>(detail::inference_scratch_doubles(shape)));
+    for (std::int64_t g = 0; g < games; ++g) {
+      ASSERT_EQ(detail::inference_game_errors(shape, seed, static_cast<std::uint64_t>(7 + g), checkpoints.data(), C,
+                                              scratch.data(), cpu.data() + g * cells),
+                detail::inference_ok);
+    }
+    std::vector<int> status(static_cast<std::size_t>(games), -1);
+    cuda_emu::inference_errors_on_device(0, shape, seed, 7, games, checkpoints, dev.data(), status.data());
+    std::int64_t defined = 0;
+    for (std::size_t j = 0; j < cpu.size(); ++j) {
+      ASSERT_EQ(std::memcmp(&cpu[j], &dev[j], 8), 0) << d.to_string() << " cell " << j << ": " << cpu[j] << " vs " << dev[j];
+      defined += !std::isnan(cpu[j]);
+    }
+    EXPECT_GT(defined, games * cells / 4) << "most cells hold an error";
+    for (int s : status) EXPECT_EQ(s, detail::inference_ok);
+  }
 }
 
 TEST(CudaEmulated, MemoryLimitGivesAClearError) {

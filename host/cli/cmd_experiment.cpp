@@ -18,6 +18,17 @@
 namespace dgeval {
 namespace cli {
 
+/// --backend auto | cpu | cuda, with auto resolved (and a note when it falls back to the CPU).
+std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
+  const std::string b = p["backend"].as<std::string>();
+  if (b != "auto" && b != "cpu" && b != "cuda") throw usage_error("--backend: expected auto, cpu or cuda");
+  if (b != "auto") return b;
+  std::string why;
+  if (cuda_available(&why)) return "cuda";
+  if (!quiet) std::fprintf(stderr, "dgeval: using the CPU backend: %s\n", why.c_str());
+  return "cpu";
+}
+
 namespace {
 
 void experiment_usage(std::FILE* to) {
@@ -60,17 +71,6 @@ ExperimentProgress progress_fn(Progress& bar) {
     bar.update(done, total);
     return !interrupted();
   };
-}
-
-/// --backend auto | cpu | cuda, with auto resolved (and a note when it falls back to the CPU).
-std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
-  const std::string b = p["backend"].as<std::string>();
-  if (b != "auto" && b != "cpu" && b != "cuda") throw usage_error("--backend: expected auto, cpu or cuda");
-  if (b != "auto") return b;
-  std::string why;
-  if (cuda_available(&why)) return "cuda";
-  if (!quiet) std::fprintf(stderr, "dgeval: using the CPU backend: %s\n", why.c_str());
-  return "cpu";
 }
 
 int grid_scan(int argc, char** argv) {

@@ -183,6 +183,9 @@ int experiment_inference_command(int argc, char** argv) {
       ("seed", "seed (game g of a size depends only on the seed, the size and g)",
        cxxopts::value<std::uint64_t>()->default_value("1282"))
       ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
+      ("backend", "auto | cpu | cuda: where the games run (one per GPU thread; the same results)",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
        cxxopts::value<std::string>())
       ("per-game", "also write every game's errors to this CSV (games x 4 distributions x 2 estimators x checkpoints rows)",
@@ -207,6 +210,8 @@ int experiment_inference_command(int argc, char** argv) {
   c.every = p["every"].as<std::int64_t>();
   c.seed = p["seed"].as<std::uint64_t>();
   c.threads = p["threads"].as<int>();
+  c.backend = resolve_backend(p, p.count("quiet") > 0);
+  c.device = p["device"].as<int>();
   if (c.games < 1) throw usage_error("--games must be at least 1");
   if (c.samples < 1) throw usage_error("--samples must be at least 1");
   if (c.every < 1) throw usage_error("--every must be at least 1");

@@ -61,6 +61,9 @@ cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);
 
 /// Adds the evaluation options of the core (standardisation, welfare, IC, CC, strategy, ...).
 void add_evaluation_options(cxxopts::Options& options);
+/// The experiments' --backend auto | cpu | cuda, with auto resolved (a note on stderr, unless
+/// quiet, when it falls back to the CPU); a usage_error for anything else.
+std::string resolve_backend(const cxxopts::ParseResult& parsed, bool quiet);
 /// Reads them back into `out`. Returns the strategy file given with --strategy (empty when
 /// --strategy names a built-in kind); the caller reads it once the games' dims are known.
 std::string read_evaluation_options(const cxxopts::ParseResult& parsed, Options& out);

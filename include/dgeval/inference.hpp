@@ -195,6 +195,9 @@ struct InferenceExperimentConfig {
   std::int64_t every = 10;        ///< checkpoint after every `every` samples (and at J)
   std::uint64_t seed = 1282;
   int threads = 0;
+  /// "cpu", "cuda" (one game per GPU thread: the same errors, bit for bit) or "auto".
+  std::string backend = "auto";
+  int device = 0;
 };
 
 /// One per-game error row: the errors of one estimator family on one distribution of one game

@@ -1510,12 +1510,15 @@ def inference_experiment(
     seed: int = 1282,
     threads: int = 0,
     per_game: bool = False,
+    backend: str = "auto",
+    device: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
     """The inference experiment of spec §6 as ``dgeval experiment inference`` runs it:
     estimation error against the number of samples, for ``games`` games per size (default the
     first four paper sizes 3x3, 5x5x4, 6x7x4x6, 7x3x8x5x12), ``samples`` samples per
-    distribution, estimating after every ``every`` samples.
+    distribution, estimating after every ``every`` samples. ``backend``: "auto" (the GPU when
+    usable), "cpu" or "cuda" (one game per GPU thread; the same results bit for bit).
 
     Returns a :class:`Table` of the curves with the columns of the CLI's CSV (size, outcomes,
     distribution, estimator, measure, samples, games, undefined, mean, sd, mean_lo, mean_hi,
@@ -1531,6 +1534,8 @@ def inference_experiment(
         int(seed),
         int(threads),
         bool(per_game),
+        str(backend),
+        int(device),
         progress,
     )
     return Table(_column_dict(curves), per_game=Table(_column_dict(rows)) if rows is not None else None)

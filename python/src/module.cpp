@@ -874,7 +874,7 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
 /// errors as the columns of the CLI's --per-game CSV, or None).
 nb::tuple inference_experiment(std::vector<std::vector<std::int64_t>> sizes, std::int64_t games, std::int64_t samples,
                                std::int64_t every, std::uint64_t seed, int threads, bool per_game,
-                               nb::object progress) {
+                               const std::string& backend, int device, nb::object progress) {
   dgeval::InferenceExperimentConfig c;
   c.sizes = to_sizes(sizes);
   if (c.sizes.empty()) {
@@ -886,6 +886,8 @@ nb::tuple inference_experiment(std::vector<std::vector<std::int64_t>> sizes, std
   c.every = every;
   c.seed = seed;
   c.threads = threads;
+  c.backend = backend;
+  c.device = device;
   std::vector<dgeval::InferenceErrorRow> rows_per_game;
   std::vector<dgeval::InferenceCurveRow> rows;
   Interruptible stop(std::move(progress), "inference experiment");
@@ -1044,7 +1046,7 @@ NB_MODULE(_core, m) {
         "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
         "threads"_a, "backend"_a, "device"_a, "chunk"_a, "progress"_a.none());
   m.def("inference_experiment", &inference_experiment, "sizes"_a, "games"_a, "samples"_a, "every"_a, "seed"_a,
-        "threads"_a, "per_game"_a, "progress"_a.none());
+        "threads"_a, "per_game"_a, "backend"_a, "device"_a, "progress"_a.none());
   m.def("evaluate", &evaluate, "agents"_a, "principals"_a, "actions"_a, "games"_a, "standardisation"_a,
         "welfare"_a, "ic"_a, "cc"_a, "cc_window"_a, "ne_tolerance"_a, "played_tolerance"_a, "strategy"_a,
         "strategy_actions"_a, "strategy_weights"_a, "strategy_per_game"_a, "list_equilibria"_a,
