@@ -8,7 +8,7 @@
 #   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
 #      lean selection of result columns (bench_lean.log), and generate-and-evaluate on the device
 #      (bench_generate.log); the grid scan at 1000x (grid.log) and the bound surface at 10^8 games
-#      (surface.log) on the device
+#      (surface.log) and the inference experiment at 1000x (inference.log) on the device
 #   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
 # Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
 # when every step passed.
@@ -146,6 +146,14 @@ surf_limit=$(( $(left) - 60 ))
 if [ $surf_limit -gt 20 ]; then
   step "bound surface, 10^8 games on the GPU" surface.log "$surf_limit" "$build/dgeval" experiment bound-surface \
     --games 100000000 --backend cuda --calibration 2,1,1,0.5 -o "$out/surface_1e8.csv" || true
+fi
+
+# The inference experiment at 1000x (25,000 games per size) on the device.
+inf_limit=$(( $(left) - 30 ))
+[ $inf_limit -gt 60 ] && inf_limit=60
+if [ $inf_limit -gt 15 ]; then
+  step "inference experiment at 1000x on the GPU" inference.log "$inf_limit" "$build/dgeval" experiment inference \
+    --games 25000 --backend cuda -o "$out/inference_curves_25000.csv" || true
 fi
 
 huge_limit=$(( $(left) - 5 ))
