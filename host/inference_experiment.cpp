@@ -132,7 +132,11 @@ std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimen
   const bool device = where == "cuda";
   detail::ThreadPool pool(device ? 1 : config.threads);
   std::vector<std::vector<double>> scratch(static_cast<std::size_t>(pool.size()));
-  const std::int64_t chunk = device ? std::int64_t{1} << 14 : std::max<std::int64_t>(16, 32 * pool.size());
+  // On a GPU, as many games at a time as 256 MiB of errors hold (~7000 at the paper's 100
+  // checkpoints, 38 KiB each), at least 1024.
+  const std::int64_t chunk =
+      device ? std::max<std::int64_t>(1024, (std::int64_t{256} << 20) / (cells * 8))
+             : std::max<std::int64_t>(16, 32 * pool.size());
   std::vector<double> errors(static_cast<std::size_t>(chunk * cells));
   std::vector<int> status(static_cast<std::size_t>(chunk));
   const std::int64_t total = config.games * static_cast<std::int64_t>(config.sizes.size());
