@@ -78,6 +78,27 @@ TEST(Cli, NfgToNpyToNfgRoundTrip) {
   EXPECT_EQ(dgeval::read_nfg(d / "p.nfg").payoffs, g.payoffs);
 }
 
+// .nfg to .nfg (e.g. outcome version to payoff version) keeps the game's names and labels.
+TEST(Cli, NfgToNfgKeepsNamesAndLabels) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string src = data_dir() + "/outcome_labels.nfg";
+  ASSERT_EQ(run_cli("convert --input " + src + " --output " + d / "out.nfg", d).status, 0);
+  const dgeval::NfgGame in = dgeval::read_nfg(src), out = dgeval::read_nfg(d / "out.nfg");
+  EXPECT_EQ(out.title, in.title);
+  EXPECT_EQ(out.comment, in.comment);
+  EXPECT_EQ(out.players, in.players);
+  EXPECT_EQ(out.strategies, in.strategies);
+  ASSERT_FALSE(out.strategies.empty());
+  EXPECT_EQ(out.payoffs, in.payoffs);
+  // A pair: each side keeps its own file's names.
+  ASSERT_EQ(run_cli("convert --agents " + src + " --principals " + src + " --agents-output " + d / "a.nfg" +
+                        " --principals-output " + d / "p.nfg", d).status,
+            0);
+  EXPECT_EQ(dgeval::read_nfg(d / "a.nfg").players, in.players);
+  EXPECT_EQ(dgeval::read_nfg(d / "p.nfg").strategies, in.strategies);
+}
+
 TEST(Cli, GambitFilesEvaluateAsDelegationGames) {
   SKIP_WITHOUT_CLI();
   TempDir d;

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <cxxopts.hpp>
 #include <random>
 #include <sstream>
@@ -105,7 +106,9 @@ class NpySideWriter : public SideWriter {
 
 class NfgSideWriter : public SideWriter {
  public:
-  NfgSideWriter(const std::string& path, const Dims& dims) : path_(path), dims_(dims) {}
+  NfgSideWriter(const std::string& path, const Dims& dims, const NfgGame* labels) : path_(path), dims_(dims) {
+    if (labels && labels->dims == dims) labels_ = *labels;
+  }
   void append(const BatchView& v, int side) override {
     if (v.games != 1 || !values_.empty()) throw error(path_ + ": an .nfg file holds one game");
     std::vector<unsigned char> b;
@@ -114,7 +117,13 @@ class NfgSideWriter : public SideWriter {
     std::memcpy(values_.data(), b.data(), b.size());
   }
   void commit() override {
-    const NfgGame g = make_nfg(dims_, values_.data(), "written by dgeval");
+    NfgGame g = make_nfg(dims_, values_.data(), "written by dgeval");
+    if (labels_) {  // a conversion from .nfg keeps the game's names
+      g.title = labels_->title;
+      g.comment = labels_->comment;
+      g.players = labels_->players;
+      g.strategies = labels_->strategies;
+    }
     write_file_atomically(path_, [&](std::ostream& out) { write_nfg(out, g); });
   }
 
@@ -122,12 +131,13 @@ class NfgSideWriter : public SideWriter {
   std::string path_;
   Dims dims_;
   std::vector<double> values_;
+  std::optional<NfgGame> labels_;
 };
 
 }  // namespace
 
 std::unique_ptr<SideWriter> make_side_writer(const std::string& path, const Dims& dims, std::int64_t games,
-                                             bool float32) {
+                                             bool float32, const NfgGame* labels) {
   const std::string e = file_extension(path);
   if (e == ".npy") return std::make_unique<NpySideWriter>(path, dims, games, float32);
   if (e == ".nfg") {
@@ -135,7 +145,7 @@ std::unique_ptr<SideWriter> make_side_writer(const std::string& path, const Dims
       throw usage_error(path + ": an .nfg file holds one game, but there are " + std::to_string(games) +
                         "; pick one with --game G, or write .npy / .npz");
     }
-    return std::make_unique<NfgSideWriter>(path, dims);
+    return std::make_unique<NfgSideWriter>(path, dims, labels);
   }
   throw usage_error(path + ": cannot tell the file type from the extension \"" + e + "\"; use .npy or .nfg");
 }

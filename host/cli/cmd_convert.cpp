@@ -80,8 +80,8 @@ int convert_command(int argc, char** argv) {
   int side = 0;  // for one-side output
   if (pair_out) {
     if (one_side_in) throw usage_error("the input is one side of the games; write it with --output FILE.npy|.nfg");
-    a = make_side_writer(p["agents-output"].as<std::string>(), dims, games, float32);
-    pr = make_side_writer(p["principals-output"].as<std::string>(), dims, games, float32);
+    a = make_side_writer(p["agents-output"].as<std::string>(), dims, games, float32, src->nfg_labels(0));
+    pr = make_side_writer(p["principals-output"].as<std::string>(), dims, games, float32, src->nfg_labels(1));
   } else {
     const std::string out = p["output"].as<std::string>();
     if (file_extension(out) == ".npz") {
@@ -96,7 +96,7 @@ int convert_command(int argc, char** argv) {
         if (s != "agents" && s != "principals") throw usage_error("--side: expected agents or principals");
         side = s == "agents" ? 0 : 1;
       }
-      a = make_side_writer(out, dims, games, float32);
+      a = make_side_writer(out, dims, games, float32, src->nfg_labels(side));
     }
   }
   // Sources stream from game 0: skip to `first` chunk by chunk, then copy.

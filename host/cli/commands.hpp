@@ -16,6 +16,7 @@ struct Options;
 struct BatchView;
 struct Batch;
 class Dims;
+struct NfgGame;
 namespace cli {
 
 /// A command-line mistake (unknown flag, missing value): exit code 2.
@@ -78,8 +79,10 @@ class SideWriter {
   virtual void commit() = 0;
 };
 /// By extension: .npy (shape [B, n, k..], float64 or float32 when `float32`) or .nfg (one game).
+/// `labels` (optional): an .nfg output keeps that game's title, comment, players and strategy
+/// labels (a conversion from .nfg).
 std::unique_ptr<SideWriter> make_side_writer(const std::string& path, const Dims& dims, std::int64_t games,
-                                             bool float32);
+                                             bool float32, const NfgGame* labels = nullptr);
 
 /// Writes both sides of a batch to an .npz (arrays agents, principals [B, n, k..] and dims [n]).
 class PairNpzWriter {

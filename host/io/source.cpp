@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "dgeval/error.hpp"
@@ -380,7 +381,12 @@ class PairSource : public GameSource {
     v.principals = p_->read(first, count, dtype_);
     return v;
   }
+  const NfgGame* nfg_labels(int side) const override {
+    const auto& l = labels_[side == 0 ? 0 : 1];
+    return l ? &*l : nullptr;
+  }
   std::vector<std::string> notes_;
+  std::optional<NfgGame> labels_[2];  ///< .nfg metadata of each side (no payoffs)
 
  protected:
   Dims dims_;
@@ -553,6 +559,8 @@ std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const
   s->notes_ = label_notes;
   s->notes_.insert(s->notes_.end(), a.notes.begin(), a.notes.end());
   s->notes_.insert(s->notes_.end(), p.notes.begin(), p.notes.end());
+  if (a.is_nfg) s->labels_[0] = std::move(a.nfg);
+  if (p.is_nfg) s->labels_[1] = std::move(p.nfg);
   return s;
 }
 

@@ -220,6 +220,12 @@ class GameSource {
   /// A strategy stored with the games (npz arrays strategy_pure / _correlated / _product).
   virtual bool has_strategy() const { return false; }
   virtual Strategy strategy() { return Strategy{}; }
+  /// For a side read from a Gambit .nfg (0 agents, 1 principals): its title, comment, player
+  /// names and strategy labels (payoffs empty), so a conversion back to .nfg keeps them; else null.
+  virtual const NfgGame* nfg_labels(int side) const {
+    (void)side;
+    return nullptr;
+  }
 };
 
 /// A source over an owning Batch (examples, generated games, .nfg pairs).
