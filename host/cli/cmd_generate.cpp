@@ -26,6 +26,7 @@ struct GenerateRequest {
   std::int64_t games = 0;
   std::uint64_t seed = 0;
   int threads = 0;
+  int device = -1;  ///< the CUDA device the delegation generator runs on; -1: the CPU
 };
 
 struct Generator {
@@ -58,7 +59,7 @@ const std::vector<Generator>& generators() {
        add_delegation_options,
        [](const cxxopts::ParseResult& p) { check_delegation(p, Dims::parse(p["dims"].as<std::string>())); },
        [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {
-         return make_delegation(r.dims, r.games, r.seed, r.threads, p, p.count("quiet") > 0, first, count);
+         return make_delegation(r.dims, r.games, r.seed, r.threads, r.device, p, p.count("quiet") > 0, first, count);
        }},
   };
   return table;
@@ -82,6 +83,9 @@ int generate_command(int argc, char** argv) {
       ("float32", "store utilities as float32 (default float64)")
       ("compress", "deflate the .npz (np.savez_compressed)")
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
+      ("backend", "auto | cpu | cuda: where the delegation generator runs (the same games on each)",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("q,quiet", "no progress on stderr")
       ("h,help", "this help");
   for (const Generator& g : generators()) g.add_options(o);
@@ -116,6 +120,7 @@ int generate_command(int argc, char** argv) {
   req.games = p["games"].as<std::int64_t>();
   req.seed = p["seed"].as<std::uint64_t>();
   req.threads = p["threads"].as<int>();
+  if (gname == "delegation" && resolve_backend(p, true) == "cuda") req.device = p["device"].as<int>();
   if (req.games < 1) throw usage_error("--games must be at least 1");
   const bool float32 = p.count("float32") > 0;
 

@@ -53,8 +53,9 @@ void add_delegation_options(cxxopts::Options& options);
 bool delegation_requested(const cxxopts::ParseResult& parsed);
 /// Throws usage_error if the flags do not make a valid spec for `dims`.
 void check_delegation(const cxxopts::ParseResult& parsed, const Dims& dims);
-/// Games [first, first + count) of `total`; prints a report of the targets after the last chunk.
-Batch make_delegation(const Dims& dims, std::int64_t total, std::uint64_t seed, int threads,
+/// Games [first, first + count) of `total`, on the CPU or (device >= 0) that CUDA device, the
+/// same games either way; prints a report of the targets after the last chunk.
+Batch make_delegation(const Dims& dims, std::int64_t total, std::uint64_t seed, int threads, int device,
                       const cxxopts::ParseResult& parsed, bool quiet, std::int64_t first, std::int64_t count);
 
 /// Parses argv with `o`, turning cxxopts errors and stray arguments into usage_error.

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/generators.hpp"
+#include "../experiments_device.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -99,11 +100,12 @@ void check_delegation(const cxxopts::ParseResult& p, const Dims& dims) {
   }
 }
 
-Batch make_delegation(const Dims& dims, std::int64_t total, std::uint64_t seed, int threads,
+Batch make_delegation(const Dims& dims, std::int64_t total, std::uint64_t seed, int threads, int device,
                       const cxxopts::ParseResult& p, bool quiet, std::int64_t first, std::int64_t count) {
   const GeneratorSpec s = delegation_spec(p);
   std::vector<GameInfo> info;
-  Batch b = generate_games(dims, s, count, seed, first, threads, &info);
+  Batch b = device >= 0 ? cuda::generate_games_on_device(device, dims, s, count, seed, first, &info)
+                        : generate_games(dims, s, count, seed, first, threads, &info);
   Report& r = report();
   std::lock_guard<std::mutex> lock(r.mutex);
   if (first == 0) {
