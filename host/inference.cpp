@@ -162,7 +162,7 @@ ObservationTable build_table(const Observations& obs) {
 void estimate_all(const ObservationTable& t, const Observations& obs, const double* w, const std::uint8_t* present,
                   ObservedSet ic_set, double* out, std::vector<std::string>* reasons) {
   auto in = [&](std::int64_t p, ObservedSet s) { return (present[p] >> static_cast<int>(s)) & 1; };
-  const int n = t.n, nv = 2 * n;
+  const int n = t.n;
   const int K = slots(n);
   for (int k = 0; k < K; ++k) out[k] = NAN;
   if (reasons) reasons->assign(static_cast<std::size_t>(K), std::string());
@@ -175,38 +175,20 @@ void estimate_all(const ObservationTable& t, const Observations& obs, const doub
   };
 
   // ---- Alignment: EPIC over the observed outcomes, all sets together (three passes).
-  ObservedMoments m;
-  moments_init(m, nv);
-  for (std::int64_t p = 0; p < t.size; ++p) moments_add(m, w[p], t.row(p), nv);
-  if (m.outcomes >= 2) {
-    double shift[kMaxUtilities], mag[kMaxUtilities], css[kMaxUtilities];
-    for (int v = 0; v < nv; ++v) {
-      shift[v] = observed_shift(m, v);
-      css[v] = 0.0;
-    }
-    for (std::int64_t p = 0; p < t.size; ++p) centred_add(css, w[p], t.row(p), shift, nv);
-    double omega_c[kMaxPlayers], omega_a[kMaxPlayers], total_c = 0.0, total_a = 0.0;
-    for (int v = 0; v < nv; ++v) mag[v] = observed_magnitude(m, v, css[v]);
+  double ia[kMaxPlayers], ca[2];
+  const bool aligned = observed_alignment(
+      t.size, [&](std::int64_t p) { return w[p]; }, [&](std::int64_t p) { return t.row(p); }, n, ia, ca);
+  if (aligned) {
     for (int i = 0; i < n; ++i) {
-      omega_c[i] = mag[i];
-      omega_a[i] = observed_raw_norm(m, i);
-      total_c += omega_c[i];
-      total_a += omega_a[i];
+      out[slot_ia(n, 0, i)] = ia[i];  // the authors' IA is EPIC over O, already affine-invariant
+      out[slot_ia(n, 1, i)] = ia[i];
     }
-    AlignmentSums a;
-    alignment_init(a, n);
-    for (std::int64_t p = 0; p < t.size; ++p) {
-      alignment_add(a, w[p], t.row(p), shift, mag, omega_c, total_c, omega_a, total_a, n);
-    }
-    for (int i = 0; i < n; ++i) {
-      const double ia = observed_ia(a.ia[i]);
-      out[slot_ia(n, 0, i)] = ia;  // the authors' IA is EPIC over O, already affine-invariant
-      out[slot_ia(n, 1, i)] = ia;
-    }
-    out[slot_ca(n, 0)] = observed_ca(a.ca_authors, omega_a, n);
-    out[slot_ca(n, 1)] = observed_ca(a.ca_corrected, omega_c, n);
+    out[slot_ca(n, 0)] = ca[0];
+    out[slot_ca(n, 1)] = ca[1];
   } else {
-    const std::string r = m.outcomes == 1
+    std::int64_t observed = 0;
+    for (std::int64_t p = 0; p < t.size; ++p) observed += w[p] > 0.0;
+    const std::string r = observed == 1
                               ? "only 1 distinct outcome observed; standardising over O needs at least 2 (the "
                                 "authors' code leaves |O| = 1 unstandardised, a quirk treated as undefined)"
                               : "no outcome observed";

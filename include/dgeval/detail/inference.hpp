@@ -131,6 +131,43 @@ DGEVAL_HD double observed_ca(const double* ca_sums, const double* omega, int n) 
   return ca_from_sums(num, den);
 }
 
+/// The three passes over `count` observed outcomes: outcome j has weight weight(j) ≥ 0 and
+/// utilities row(j) (2n values). Writes IA_i (the same under both families) and CA under the
+/// authors' (ca[0]) and corrected (ca[1]) weights. Returns false, leaving them untouched, when
+/// fewer than 2 outcomes have a positive weight.
+template <class Weight, class Row>
+DGEVAL_HD bool observed_alignment(std::int64_t count, const Weight& weight, const Row& row, int n, double* ia,
+                                  double* ca) {
+  const int nv = 2 * n;
+  ObservedMoments m;
+  moments_init(m, nv);
+  for (std::int64_t j = 0; j < count; ++j) moments_add(m, weight(j), row(j), nv);
+  if (m.outcomes < 2) return false;
+  double shift[kMaxUtilities], mag[kMaxUtilities], css[kMaxUtilities];
+  for (int v = 0; v < nv; ++v) {
+    shift[v] = observed_shift(m, v);
+    css[v] = 0.0;
+  }
+  for (std::int64_t j = 0; j < count; ++j) centred_add(css, weight(j), row(j), shift, nv);
+  double omega_c[kMaxPlayers], omega_a[kMaxPlayers], total_c = 0.0, total_a = 0.0;
+  for (int v = 0; v < nv; ++v) mag[v] = observed_magnitude(m, v, css[v]);
+  for (int i = 0; i < n; ++i) {
+    omega_c[i] = mag[i];
+    omega_a[i] = observed_raw_norm(m, i);
+    total_c += omega_c[i];
+    total_a += omega_a[i];
+  }
+  AlignmentSums a;
+  alignment_init(a, n);
+  for (std::int64_t j = 0; j < count; ++j) {
+    alignment_add(a, weight(j), row(j), shift, mag, omega_c, total_c, omega_a, total_a, n);
+  }
+  for (int i = 0; i < n; ++i) ia[i] = observed_ia(a.ia[i]);
+  ca[0] = observed_ca(a.ca_authors, omega_a, n);
+  ca[1] = observed_ca(a.ca_corrected, omega_c, n);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Capabilities (spec §6 step 4 for the authors' ratios; docs/INFERENCE.md for the corrected).
 // ---------------------------------------------------------------------------------------------

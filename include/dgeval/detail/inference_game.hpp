@@ -193,32 +193,10 @@ DGEVAL_HD void inference_sets(const InferenceShape& S, const double* u, const do
 /// the outcomes O[0..count) of x ([N][2n]), weights 1; NaN when fewer than 2.
 DGEVAL_HD void inference_alignment(const double* x, const std::int64_t* O, std::int64_t count, int n, double* ia,
                                    double* ca) {
-  const int nv = 2 * n;
   for (int i = 0; i < n; ++i) ia[i] = NAN;
   ca[0] = ca[1] = NAN;
-  if (count < 2) return;
-  ObservedMoments m;
-  moments_init(m, nv);
-  for (std::int64_t j = 0; j < count; ++j) moments_add(m, 1.0, x + O[j] * nv, nv);
-  double shift[kMaxUtilities], mag[kMaxUtilities], css[kMaxUtilities];
-  for (int v = 0; v < nv; ++v) shift[v] = observed_shift(m, v), css[v] = 0.0;
-  for (std::int64_t j = 0; j < count; ++j) centred_add(css, 1.0, x + O[j] * nv, shift, nv);
-  double omega_c[kMaxPlayers], omega_a[kMaxPlayers], total_c = 0.0, total_a = 0.0;
-  for (int v = 0; v < nv; ++v) mag[v] = observed_magnitude(m, v, css[v]);
-  for (int i = 0; i < n; ++i) {
-    omega_c[i] = mag[i];
-    omega_a[i] = observed_raw_norm(m, i);
-    total_c += omega_c[i];
-    total_a += omega_a[i];
-  }
-  AlignmentSums a;
-  alignment_init(a, n);
-  for (std::int64_t j = 0; j < count; ++j) {
-    alignment_add(a, 1.0, x + O[j] * nv, shift, mag, omega_c, total_c, omega_a, total_a, n);
-  }
-  for (int i = 0; i < n; ++i) ia[i] = observed_ia(a.ia[i]);
-  ca[0] = observed_ca(a.ca_authors, omega_a, n);
-  ca[1] = observed_ca(a.ca_corrected, omega_c, n);
+  const int nv = 2 * n;
+  observed_alignment(count, [](std::int64_t) { return 1.0; }, [&](std::int64_t j) { return x + O[j] * nv; }, n, ia, ca);
 }
 
 /// Running min/max per context of every player (contexts of player i at offset[i]); `touched`
