@@ -184,6 +184,27 @@ TEST(Columns, CommandLine) {
   NpzReader z(d / "r.npz");
   EXPECT_TRUE(z.has("ca_agents") && z.has("pure_ne_count") && z.has("flags") && z.has("game"));
   EXPECT_FALSE(z.has("ia") || z.has("bound"));
+  // float32 .npz columns: the float64 run's values rounded to float.
+  ASSERT_EQ(dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --seed 4 --columns ia,bound --float32-results -q "
+                                 "--backend cpu --distance-matrix --output " + d / "f.npz", d).status, 0);
+  ASSERT_EQ(dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --seed 4 --columns ia,bound -q --backend cpu "
+                                 "--distance-matrix --output " + d / "d.npz", d).status, 0);
+  NpzReader f(d / "f.npz"), dbl(d / "d.npz");
+  for (const char* name : {"ia", "bound", "distance_matrix"}) {
+    const NpyArray a32 = f.load(name), a64 = dbl.load(name);
+    EXPECT_EQ(a32.header.descr, "<f4") << name;
+    ASSERT_EQ(a32.values.size(), a64.values.size()) << name;
+    for (std::size_t j = 0; j < a64.values.size(); ++j) {
+      const double want = static_cast<double>(static_cast<float>(a64.values[j]));
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(a32.values[j])) << name << j;
+      } else {
+        EXPECT_EQ(a32.values[j], want) << name << j;
+      }
+    }
+  }
+  EXPECT_EQ(f.load("flags").header.descr, "<i8");
+  EXPECT_EQ(dgeval_test::run_cli("evaluate --random 2 --dims 3x3 --float32-results -q", d).status, 2);
   auto bad = dgeval_test::run_cli("evaluate --random 2 --dims 3x3 --columns ia,regret -q", d);
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("--columns: unknown result column 'regret'"), std::string::npos) << bad.err;

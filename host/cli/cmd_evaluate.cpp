@@ -306,6 +306,7 @@ int evaluate_command(int argc, char** argv) {
       ("format", "text | csv | jsonl | npz (default: from --output, else text for --example and csv otherwise)",
        cxxopts::value<std::string>())
       ("compress", "deflate the .npz output")
+      ("float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")
       ("summary", "text | json | none: batch summary on stderr", cxxopts::value<std::string>()->default_value("text"))
       ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
       ("q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")
@@ -354,6 +355,9 @@ int evaluate_command(int argc, char** argv) {
     format = OutputFormat::text;
   }
   if (format == OutputFormat::npz && !p.count("output")) throw usage_error("--format npz needs --output FILE.npz");
+  if (p.count("float32-results") && format != OutputFormat::npz) {
+    throw usage_error("--float32-results applies to .npz output (CSV and JSON Lines print every value exactly)");
+  }
 
   std::optional<Checker> checker;
   if (p.count("check")) {
@@ -442,7 +446,8 @@ int evaluate_command(int argc, char** argv) {
   double seconds = 0.0;
   std::unique_ptr<ResultsNpzWriter> npz_out;
   if (format == OutputFormat::npz) {
-    npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0);
+    npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0,
+                                                 p.count("float32-results") > 0);
   }
 
   install_interrupt_handler();

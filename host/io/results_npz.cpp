@@ -7,8 +7,20 @@
 namespace dgeval {
 
 struct ResultsNpzWriter::Impl {
-  explicit Impl(const std::string& path, bool compress) : npz(path, compress) {}
+  Impl(const std::string& path, bool compress, bool f32) : npz(path, compress), float32(f32) {}
   NpzWriter npz;
+  bool float32;
+  std::vector<float> narrow;  ///< float32: a chunk's real column, rounded
+
+  /// Appends n doubles as <f8, or rounded as <f4.
+  void append_reals(NpyStreamWriter& w, const double* v, std::size_t n) {
+    if (!float32) {
+      w.append(v, n * 8);
+      return;
+    }
+    narrow.assign(v, v + n);
+    w.append(narrow.data(), n * 4);
+  }
   bool started = false;
   int players = 0;
   std::int64_t games = 0;
@@ -20,8 +32,8 @@ struct ResultsNpzWriter::Impl {
   NpyStreamWriter* distance_matrix = nullptr;
 };
 
-ResultsNpzWriter::ResultsNpzWriter(const std::string& path, bool compress)
-    : impl_(std::make_unique<Impl>(path, compress)) {}
+ResultsNpzWriter::ResultsNpzWriter(const std::string& path, bool compress, bool float32)
+    : impl_(std::make_unique<Impl>(path, compress, float32)) {}
 
 ResultsNpzWriter::~ResultsNpzWriter() = default;
 
@@ -37,7 +49,7 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
       const ColumnInfo& c = cols[j];
       const char* descr = c.kind == ColumnKind::boolean ? "|b1"
                           : c.kind == ColumnKind::integer ? "<i8"
-                                                          : "<f8";
+                                                          : (im.float32 ? "<f4" : "<f8");
       im.columns.emplace_back(&c, &im.npz.begin(c.name, descr));
     }
     if (!r.pure_ne.empty()) {
@@ -46,7 +58,7 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
       const std::int64_t zero = 0;
       im.pure_ne_offsets->append(&zero, 8);
     }
-    if (!r.distance_matrix.empty()) im.distance_matrix = &im.npz.begin("distance_matrix", "<f8");
+    if (!r.distance_matrix.empty()) im.distance_matrix = &im.npz.begin("distance_matrix", im.float32 ? "<f4" : "<f8");
   }
   if (r.players != im.players) throw error("results npz: the number of players changed between chunks");
   std::vector<std::int64_t> index(static_cast<std::size_t>(r.games));
@@ -55,9 +67,9 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
   for (auto& [c, w] : im.columns) {
     switch (c->kind) {
       case ColumnKind::player_real:
-        w->append(r.real_column(c->name), static_cast<std::size_t>(r.games * r.players) * 8);
+        im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games * r.players));
         break;
-      case ColumnKind::real: w->append(r.real_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
+      case ColumnKind::real: im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games)); break;
       case ColumnKind::integer: w->append(r.integer_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
       case ColumnKind::boolean: {
         const std::int64_t* v = r.integer_column(c->name);
@@ -84,7 +96,7 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
     if (r.distance_matrix.size() != static_cast<std::size_t>(r.games) * side * side) {
       throw error("results npz: distance matrices missing from a chunk");
     }
-    im.distance_matrix->append(r.distance_matrix.data(), r.distance_matrix.size() * 8);
+    im.append_reals(*im.distance_matrix, r.distance_matrix.data(), r.distance_matrix.size());
   }
   im.games += r.games;
 }

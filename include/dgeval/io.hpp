@@ -282,7 +282,9 @@ bool read_npz_strategy(NpzReader& npz, const Dims& dims, std::int64_t games, Str
 /// and `distance_matrix` float64 [B, 2n, 2n]. Atomic: nothing appears before commit().
 class ResultsNpzWriter {
  public:
-  ResultsNpzWriter(const std::string& path, bool compress = false);
+  /// float32: real columns (and distance matrices) stored as <f4, rounded to nearest: half the
+  /// bytes, ~7 significant digits.
+  ResultsNpzWriter(const std::string& path, bool compress = false, bool float32 = false);
   ~ResultsNpzWriter();
   void add(const Results& results, const Dims& dims, std::int64_t first_game);
   void commit();
