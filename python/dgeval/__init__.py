@@ -821,6 +821,8 @@ def generate(
     max_attempts: Optional[int] = None,
     float32: bool = False,
     threads: int = 0,
+    backend: str = "auto",
+    device: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> GeneratedGames:
     """``games`` games as ``dgeval generate`` writes them, with its flags as keywords.
@@ -859,6 +861,9 @@ def generate(
         Draws per game before giving up (default 10000).
     float32
         Return float32 utilities (as ``--float32`` stores them); default float64.
+    backend, device
+        Where the delegation generator runs: "auto" (the GPU when usable), "cpu" or "cuda"; the
+        same games bit for bit on each.
     progress
         Optional ``progress(games_done, games_total)``, called between chunks of the delegation
         generator; returning False stops it with :class:`Cancelled`. Ctrl-C stops it with
@@ -935,6 +940,8 @@ def generate(
             "none" if pure_ne is None else str(pure_ne),
             10000 if max_attempts is None else int(max_attempts),
             int(threads),
+            str(backend),
+            int(device),
             progress,
         )
         ca = ca_principals if ca_principals is not None else ca_agents

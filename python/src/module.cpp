@@ -29,6 +29,7 @@
 #include "dgeval/generators.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/io.hpp"
+#include "../../host/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -442,8 +443,13 @@ nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::u
                    const std::string& distribution, bool raw, double magnitude_min, double magnitude_max,
                    double offset_min, double offset_max, bool positive, std::vector<double> ia, double ca_principals,
                    double ca_agents, std::vector<double> calibration, const std::string& scale,
-                   const std::string& pure_ne, int max_attempts, int threads, nb::object progress) {
+                   const std::string& pure_ne, int max_attempts, int threads, const std::string& backend, int device,
+                   nb::object progress) {
   if (games < 0) throw dgeval::error("generate: the number of games must be non-negative");
+  if (backend != "auto" && backend != "cpu" && backend != "cuda") {
+    throw dgeval::error("generate: unknown backend \"" + backend + "\"; expected one of: auto, cpu, cuda");
+  }
+  const bool on_device = backend == "cuda" || (backend == "auto" && dgeval::cuda_available());
   if (first_game < 0) throw dgeval::error("generate: first_game must be non-negative");
   const dgeval::Dims dims(std::move(actions));
   dgeval::GeneratorSpec s;
@@ -476,7 +482,9 @@ nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::u
     for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
       const std::int64_t count = std::min(chunk, games - g0);
       info.clear();
-      const dgeval::Batch b = dgeval::generate_games(dims, s, count, seed, first_game + g0, threads, &info);
+      const dgeval::Batch b =
+          on_device ? dgeval::cuda::generate_games_on_device(device, dims, s, count, seed, first_game + g0, &info)
+                    : dgeval::generate_games(dims, s, count, seed, first_game + g0, threads, &info);
       std::copy(b.agents.begin(), b.agents.end(), agents.begin() + g0 * per);
       std::copy(b.principals.begin(), b.principals.end(), principals.begin() + g0 * per);
       for (std::int64_t g = 0; g < count; ++g) {
@@ -1032,7 +1040,7 @@ NB_MODULE(_core, m) {
   m.def("generate", &generate, "actions"_a, "games"_a, "seed"_a, "first_game"_a, "distribution"_a, "raw"_a,
         "magnitude_min"_a, "magnitude_max"_a, "offset_min"_a, "offset_max"_a, "positive"_a, "ia"_a,
         "ca_principals"_a, "ca_agents"_a, "calibration"_a, "scale"_a, "pure_ne"_a, "max_attempts"_a, "threads"_a,
-        "progress"_a.none());
+        "backend"_a, "device"_a, "progress"_a.none());
   m.def("read_observations", &read_observations, "path"_a, "dims"_a, "default_set"_a);
   m.def("infer", &infer, "dims"_a, "dims_known"_a, "actions"_a, "agents"_a, "principals"_a, "set"_a, "source"_a,
         "line"_a, "text_lines"_a, "resamples"_a, "level"_a, "seed"_a, "threads"_a);

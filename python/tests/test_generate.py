@@ -187,3 +187,18 @@ def test_same_messages_as_the_cli(tmp_path, args, kwargs):
     with pytest.raises(dgeval.Error) as e:
         dgeval.generate((3, 3), 1, **kwargs)
     assert f": {e.value}\n" in r.stderr, (str(e.value), r.stderr)
+
+
+def test_backends_give_the_same_games():
+    cpu = dgeval.generate((3, 3), 50, seed=3, ia=0.4, ca_principals=0.6, backend="cpu")
+    auto = dgeval.generate((3, 3), 50, seed=3, ia=0.4, ca_principals=0.6)
+    np.testing.assert_array_equal(cpu.agents, auto.agents)
+    np.testing.assert_array_equal(cpu.info.attempts, auto.info.attempts)
+    with pytest.raises(dgeval.Error, match="unknown backend"):
+        dgeval.generate((3, 3), 5, ia=0.4, backend="gpu")
+    if dgeval.cuda_available():
+        dev = dgeval.generate((3, 3), 50, seed=3, ia=0.4, ca_principals=0.6, backend="cuda")
+        np.testing.assert_array_equal(cpu.agents, dev.agents)
+    else:
+        with pytest.raises(dgeval.Error, match="CUDA backend is not available"):
+            dgeval.generate((3, 3), 5, ia=0.4, backend="cuda")
