@@ -1025,7 +1025,9 @@ NB_MODULE(_core, m) {
         nb::make_tuple("CA_OUT_OF_RANGE", std::int64_t{dgeval::flag_ca_out_of_range}),
         nb::make_tuple("NONFINITE", std::int64_t{dgeval::flag_nonfinite}),
         nb::make_tuple("ZERO_MAGNITUDE", std::int64_t{dgeval::flag_zero_magnitude}),
-        nb::make_tuple("STRATEGY_UNDEFINED", std::int64_t{dgeval::flag_strategy_undefined}));
+        nb::make_tuple("STRATEGY_UNDEFINED", std::int64_t{dgeval::flag_strategy_undefined}),
+        nb::make_tuple("BOUND_VIOLATED", std::int64_t{dgeval::flag_bound_violated}),
+        nb::make_tuple("IDEAL_GAP_BOUND_VIOLATED", std::int64_t{dgeval::flag_ideal_gap_bound_violated}));
   });
   m.def("generator_flags", [] {
     return nb::make_tuple(nb::make_tuple("MAGNITUDES_REDRAWN", std::int64_t{dgeval::info_magnitudes_redrawn}),

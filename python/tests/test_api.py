@@ -367,6 +367,7 @@ def test_threads_do_not_change_results():
 def test_version_and_flags():
     assert dgeval.__version__.count(".") == 2
     assert dgeval.Flag.NO_PURE_NE == 1 and dgeval.Flag.STRATEGY_UNDEFINED == 64
+    assert dgeval.Flag.BOUND_VIOLATED == 128 and dgeval.Flag.IDEAL_GAP_BOUND_VIOLATED == 256
     assert isinstance(dgeval.cuda_available(), bool)
 
 
