@@ -18,6 +18,12 @@
 namespace dgeval {
 namespace cli {
 
+void add_backend_options(cxxopts::Options& o, const std::string& where) {
+  o.add_options()
+      ("backend", "auto | cpu | cuda: " + where, cxxopts::value<std::string>()->default_value("auto"))
+      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"));
+}
+
 /// --backend auto | cpu | cuda, with auto resolved (and a note when it falls back to the CPU).
 std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
   const std::string b = p["backend"].as<std::string>();
@@ -93,13 +99,11 @@ int grid_scan(int argc, char** argv) {
                   "overwrite of spec §7.1)", cxxopts::value<std::string>()->default_value("reject"))
       ("welfare", "average | sum", cxxopts::value<std::string>()->default_value("average"))
       ("cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))
-      ("backend", "auto | cpu | cuda: where the games are generated and evaluated (the same games on each)",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
       ("o,output", "the CSV to write (default: stdout)", cxxopts::value<std::string>())
       ("q,quiet", "no progress or summary on stderr")
       ("h,help", "this help");
+  add_backend_options(o, "where the games are generated and evaluated (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()
@@ -202,15 +206,13 @@ int bound_surface(int argc, char** argv) {
       ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("9622709"))
       ("points", "also write the first --keep-points games as rows (CSV)", cxxopts::value<std::string>())
       ("keep-points", "games written to --points", cxxopts::value<std::int64_t>()->default_value("5000"))
-      ("backend", "auto | cpu | cuda: where the games are generated and evaluated (bins on the host)",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("chunk", "games generated and evaluated at once (0: 65536 on the CPU, 2097152 on a GPU)",
        cxxopts::value<std::int64_t>()->default_value("0"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
       ("o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())
       ("q,quiet", "no progress or summary on stderr")
       ("h,help", "this help");
+  add_backend_options(o, "where the games are generated and evaluated (bins on the host)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()

@@ -83,12 +83,10 @@ int generate_command(int argc, char** argv) {
       ("float32", "store utilities as float32 (default float64)")
       ("compress", "deflate the .npz (np.savez_compressed)")
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("backend", "auto | cpu | cuda: where the delegation generator runs (the same games on each)",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("q,quiet", "no progress on stderr")
       ("h,help", "this help");
   for (const Generator& g : generators()) g.add_options(o);
+  add_backend_options(o, "where the delegation generator runs (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help() << "\ngenerators:\n";

@@ -183,15 +183,13 @@ int experiment_inference_command(int argc, char** argv) {
       ("seed", "seed (game g of a size depends only on the seed, the size and g)",
        cxxopts::value<std::uint64_t>()->default_value("1282"))
       ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
-      ("backend", "auto | cpu | cuda: where the games run (one per GPU thread; the same results)",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
       ("o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
        cxxopts::value<std::string>())
       ("per-game", "also write every game's errors to this CSV (games x 4 distributions x 2 estimators x checkpoints rows)",
        cxxopts::value<std::string>())
       ("q,quiet", "no progress on stderr")
       ("h,help", "this help");
+  add_backend_options(o, "where the games run (one per GPU thread; the same results)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()

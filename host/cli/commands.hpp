@@ -63,6 +63,8 @@ cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);
 
 /// Adds the evaluation options of the core (standardisation, welfare, IC, CC, strategy, ...).
 void add_evaluation_options(cxxopts::Options& options);
+/// Adds --backend auto | cpu | cuda (described as `where`) and --device, read by resolve_backend.
+void add_backend_options(cxxopts::Options& options, const std::string& where);
 /// The experiments' --backend auto | cpu | cuda, with auto resolved (a note on stderr, unless
 /// quiet, when it falls back to the CPU); a usage_error for anything else.
 std::string resolve_backend(const cxxopts::ParseResult& parsed, bool quiet);

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -39,3 +40,25 @@ def interrupt_child(script, *args, delay=0.3):
             child.kill()
             child.communicate()
     return child.returncode, out, err, waited
+
+
+def ticks_inside(run):
+    """Runs `run()` on a thread while this one ticks every millisecond; returns (the run's
+    duration, how many ticks fell in its middle 60%). A run that held the GIL throughout would
+    leave no ticks there."""
+    span = {}
+
+    def work():
+        span["start"] = time.perf_counter()
+        run()
+        span["end"] = time.perf_counter()
+
+    t = threading.Thread(target=work)
+    stamps = []
+    t.start()
+    while t.is_alive():
+        stamps.append(time.perf_counter())
+        time.sleep(0.001)
+    t.join()
+    duration = span["end"] - span["start"]
+    return duration, len([s for s in stamps if span["start"] + 0.2 * duration < s < span["end"] - 0.2 * duration])

@@ -1,12 +1,11 @@
 """The Python API: array forms, layouts, dtypes, results, errors, strategies, helpers."""
 
-import threading
-import time
 
 import numpy as np
 import pytest
 
 import dgeval
+from _util import ticks_inside
 
 
 def random_batch(dims=(3, 2, 4), games=25, seed=3):
@@ -410,24 +409,9 @@ def test_cuda_matches_cpu(dtype):
 
 def test_gil_is_released_during_evaluation():
     a, p = dgeval.generate_uniform((5, 5, 5, 5), 1500, seed=4)
-    span = {}
-
-    def work():
-        span["start"] = time.perf_counter()
-        dgeval.evaluate(a, p, backend="cpu", threads=1)
-        span["end"] = time.perf_counter()
-
-    t = threading.Thread(target=work)
-    stamps = []
-    t.start()
-    while t.is_alive():
-        stamps.append(time.perf_counter())
-        time.sleep(0.001)
-    t.join()
-    duration = span["end"] - span["start"]
-    inside = [s for s in stamps if span["start"] + 0.2 * duration < s < span["end"] - 0.2 * duration]
+    duration, inside = ticks_inside(lambda: dgeval.evaluate(a, p, backend="cpu", threads=1))
     # With the GIL held for the whole evaluation, this thread could not run in between.
-    assert len(inside) >= 3, (duration, len(stamps))
+    assert inside >= 3, (duration, inside)
 
 
 # ---- files ---------------------------------------------------------------------------------

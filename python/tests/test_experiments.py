@@ -9,15 +9,13 @@ import io
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 
 import numpy as np
 import pytest
 
 import dgeval
 
-from _util import CLI, interrupt_child, needs_cli
+from _util import CLI, interrupt_child, needs_cli, ticks_inside
 
 GRID_COLUMNS = (
     "dims,variable,others,value,ia_target,ca_target,ic,cc,games,evaluated,measure_actual,ia_error_max,ca_error_max,"
@@ -146,24 +144,11 @@ def test_progress_and_cancel(run, what):
 
 
 def test_gil_is_released_during_a_run():
-    span = {}
-
-    def work():
-        span["start"] = time.perf_counter()
-        dgeval.grid_scan(games_per_point=20000, increments=1, variables="ia", threads=1)
-        span["end"] = time.perf_counter()
-
-    t = threading.Thread(target=work)
-    stamps = []
-    t.start()
-    while t.is_alive():
-        stamps.append(time.perf_counter())
-        time.sleep(0.001)
-    t.join()
-    duration = span["end"] - span["start"]
-    inside = [s for s in stamps if span["start"] + 0.2 * duration < s < span["end"] - 0.2 * duration]
+    duration, inside = ticks_inside(
+        lambda: dgeval.grid_scan(games_per_point=20000, increments=1, variables="ia", threads=1)
+    )
     # The run polls (with the GIL) only between its two points: a held GIL would leave no gaps.
-    assert len(inside) >= 10, (duration, len(stamps))
+    assert inside >= 10, (duration, inside)
 
 
 # ---- against the CLI ---------------------------------------------------------------------------
