@@ -82,15 +82,8 @@ cuda::Tuning poisoned(int path = -1, std::int64_t tile = 0, std::int64_t blocks 
 void compare(const Batch& batch, const Options& options, bool float32, const std::string& what, int path = -1,
              std::int64_t tile = 0, std::int64_t blocks = 0, std::int64_t chunk = 0) {
 #if DGEVAL_HAVE_CUDA
-  BatchView view = batch.view();
   std::vector<float> a32, p32;
-  if (float32) {
-    a32.assign(batch.agents.begin(), batch.agents.end());
-    p32.assign(batch.principals.begin(), batch.principals.end());
-    view.dtype = DType::float32;
-    view.agents = a32.data();
-    view.principals = p32.data();
-  }
+  const BatchView view = testing::view_as(batch, float32, a32, p32);
   Results cpu, gpu;
   make_cpu_backend(2)->evaluate(view, options, cpu);
   auto backend = cuda::make_cuda_backend(0, poisoned(path, tile, blocks, chunk));

@@ -31,6 +31,19 @@ inline double utility_scale(const BatchView& b) {
   return m;
 }
 
+/// A view of `batch` as float64, or as float32 through the buffers a32 / p32 (kept by the caller).
+inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a32, std::vector<float>& p32) {
+  BatchView view = batch.view();
+  if (float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  return view;
+}
+
 /// Every column of two results (the same selection): reals within `relative` (floor: `scale`),
 /// the rest exactly.
 inline void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {

@@ -45,15 +45,8 @@ constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 
 void compare(const Batch& batch, const Options& options, bool float32, const std::string& what,
              const cuda_emu::Tuning& tuning) {
-  BatchView view = batch.view();
   std::vector<float> a32, p32;
-  if (float32) {
-    a32.assign(batch.agents.begin(), batch.agents.end());
-    p32.assign(batch.principals.begin(), batch.principals.end());
-    view.dtype = DType::float32;
-    view.agents = a32.data();
-    view.principals = p32.data();
-  }
+  const BatchView view = testing::view_as(batch, float32, a32, p32);
   Results cpu, gpu;
   make_cpu_backend(1)->evaluate(view, options, cpu);
   cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, options, gpu);
