@@ -574,10 +574,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   const double ca_p = detail::ca_from_sums(ca_num_p, weight_p);
   r.ca_agents[gi] = ca_a;
   r.ca_principals[gi] = ca_p;
-  constexpr double kCaSlack = 1e-12;
-  if (ca_a < -kCaSlack || ca_a > 1 + kCaSlack || ca_p < -kCaSlack || ca_p > 1 + kCaSlack) {
-    flags |= flag_ca_out_of_range;
-  }
+  if (detail::ca_out_of_range(ca_a, ca_p)) flags |= flag_ca_out_of_range;
   if (opt_.distance_matrix) {
     double* dm = r.distance_matrix.data() + gi * nv * nv;
     std::size_t q = 0;
@@ -591,18 +588,10 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   }
 
   // Welfare (spec §2).
-  double u_sum_max = 0.0, u_sum_min = 0.0, uh_sum_max = 0.0, uh_sum_min = 0.0;
-  for (int i = 0; i < n; ++i) {
-    u_sum_max += a.hi[i];
-    u_sum_min += a.lo[i];
-    uh_sum_max += a.hi[n + i];
-    uh_sum_min += a.lo[n + i];
-  }
   const double w_star = a.w_max.value, wh_star = a.wh_max.value;
-  const double w_utopia = detail::welfare_of(u_sum_max, n, opt_.welfare);
-  const double w_dystopia = detail::welfare_of(u_sum_min, n, opt_.welfare);
-  const double wh_utopia = detail::welfare_of(uh_sum_max, n, opt_.welfare);
-  const double wh_dystopia = detail::welfare_of(uh_sum_min, n, opt_.welfare);
+  const detail::UtopiaPoints up = detail::utopia_points(a.lo.data(), a.hi.data(), n, opt_.welfare);
+  const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
+  const double wh_utopia = up.principals_utopia, wh_dystopia = up.principals_dystopia;
   r.welfare_agents_max[gi] = w_star;
   r.welfare_agents_min[gi] = a.w_min.value;
   r.welfare_principals_max[gi] = wh_star;

@@ -321,25 +321,13 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   }
   put(out.ca_agents, g, S.ca_agents);
   put(out.ca_principals, g, S.ca_principals);
-  constexpr double kCaSlack = 1e-12;
-  if (S.ca_agents < -kCaSlack || S.ca_agents > 1 + kCaSlack || S.ca_principals < -kCaSlack ||
-      S.ca_principals > 1 + kCaSlack) {
-    flags |= flag_ca_out_of_range;
-  }
+  if (detail::ca_out_of_range(S.ca_agents, S.ca_principals)) flags |= flag_ca_out_of_range;
 
   // Welfare (spec §2).
-  double u_sum_max = 0.0, u_sum_min = 0.0, uh_sum_max = 0.0, uh_sum_min = 0.0;
-  for (int i = 0; i < n; ++i) {
-    u_sum_max += A.hi[i];
-    u_sum_min += A.lo[i];
-    uh_sum_max += A.hi[n + i];
-    uh_sum_min += A.lo[n + i];
-  }
   const double w_star = S.w_max.value, wh_star = S.wh_max.value;
-  const double w_utopia = detail::welfare_of(u_sum_max, n, p.welfare);
-  const double w_dystopia = detail::welfare_of(u_sum_min, n, p.welfare);
-  const double wh_utopia = detail::welfare_of(uh_sum_max, n, p.welfare);
-  const double wh_dystopia = detail::welfare_of(uh_sum_min, n, p.welfare);
+  const detail::UtopiaPoints up = detail::utopia_points(A.lo, A.hi, n, p.welfare);
+  const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
+  const double wh_utopia = up.principals_utopia, wh_dystopia = up.principals_dystopia;
   put(out.welfare_agents_max, g, w_star);
   put(out.welfare_agents_min, g, S.w_min.value);
   put(out.welfare_principals_max, g, wh_star);

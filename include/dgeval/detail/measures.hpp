@@ -150,6 +150,28 @@ DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_e
   }
 }
 
+/// w⁺, w⁻, ŵ⁺, ŵ⁻ (spec §2): the welfare of every agent's (principal's) own maximum and minimum,
+/// from the per-vector extrema lo, hi [2n] (agents 0..n−1, then principals).
+struct UtopiaPoints {
+  double agents_utopia, agents_dystopia, principals_utopia, principals_dystopia;
+};
+DGEVAL_HD UtopiaPoints utopia_points(const double* lo, const double* hi, int n, Welfare w) {
+  double u_max = 0.0, u_min = 0.0, uh_max = 0.0, uh_min = 0.0;
+  for (int i = 0; i < n; ++i) {
+    u_max += hi[i];
+    u_min += lo[i];
+    uh_max += hi[n + i];
+    uh_min += lo[n + i];
+  }
+  return {welfare_of(u_max, n, w), welfare_of(u_min, n, w), welfare_of(uh_max, n, w), welfare_of(uh_min, n, w)};
+}
+
+/// Whether a computed CA lies outside [0, 1] beyond rounding (possible under MAX, spec §4.2).
+DGEVAL_HD bool ca_out_of_range(double ca_agents, double ca_principals) {
+  constexpr double kSlack = 1e-12;
+  return ca_agents < -kSlack || ca_agents > 1 + kSlack || ca_principals < -kSlack || ca_principals > 1 + kSlack;
+}
+
 /// Per-game quantities the bounds of spec §5 need. Per-player arrays have `players` entries.
 struct BoundInputs {
   int players;
