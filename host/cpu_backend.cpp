@@ -4,16 +4,24 @@
 //
 // Determinism: every pass walks the outcomes in fixed chunks of kChunk outcomes. Each chunk's
 // partial result goes to its own slot and the slots are combined in chunk order, so the result
-// is bit-identical for any number of threads and either parallel mode.
+// is bit-identical for any number of threads and either parallel mode. Inside a chunk, sums
+// run in kLanes interleaved partial sums (outcome j of a block goes to lane j mod kLanes),
+// combined in a fixed tree: the compiler can vectorise them and the order never depends on
+// the machine's threads.
 //
 // Passes per game (each a loop over the game's outcomes):
-//   A  per utility vector: sum, min, max; per outcome: agents' and principals' welfare extrema
-//   B  (EPIC only) centred sums of squares → magnitudes
+//   A  per utility vector: sum, min, max and (EPIC) the mean and centred sum of squares of
+//      the deviations from the vector's first value, merged across chunks with Chan's
+//      formula; per outcome: agents' and principals' welfare extrema
 //   C  standardised vectors: IA distances, CA distances to the weighted mean, distance matrix
-//   D  the ε-Nash mask: per player, per context s_{-i}, the slice min/max and the test
+//   D  the ε-Nash mask: per player, per context s_{-i}, the fiber's min/max, its two
+//      thresholds, and the test of every outcome of the fiber
 //   E  NE and ε-NE counts, worst/best NE welfare, worst ε-NE welfare, sums over the sets
 //   F  (played set, correlated or product strategies) expectations under σ
+// A chunk of one vector is at most 128 KiB, so A's later loops (the moments) read it
+// from cache: the input is read from memory about 2.5 times (A, C, and D for the agents).
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -36,6 +44,14 @@ using detail::StandardisationConstants;
 /// Outcomes per chunk. Fixed (never derived from the thread count) so results are
 /// bit-identical for any number of threads.
 constexpr std::int64_t kChunk = std::int64_t{1} << 14;
+/// Interleaved partial sums per accumulator (a multiple of every SIMD width in doubles).
+constexpr int kLanes = 8;
+/// Outcomes per block of the standardised-vector and welfare scratch (a multiple of kLanes).
+constexpr std::int64_t kBlock = 256;
+/// Contexts per task of pass D along an axis with stride > 1: rows of at least this many
+/// consecutive values, so the strided fibers are read a cache line at a time.
+constexpr std::int64_t kContextsPerRow = 512;
+constexpr int kMaxVectors = 2 * kMaxPlayers;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -43,9 +59,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 struct Exec {
   detail::ThreadPool* pool = nullptr;
   int workers() const { return pool ? pool->size() : 1; }
-  void run(std::int64_t count, const std::function<void(std::int64_t, int)>& fn) const {
+  template <class F>
+  void run(std::int64_t count, F&& fn) const {
     if (pool && count > 1) {
-      pool->parallel_for(count, fn);
+      pool->parallel_for(count, [&](std::int64_t t, int w) { fn(t, w); });
     } else {
       for (std::int64_t t = 0; t < count; ++t) fn(t, 0);
     }
@@ -71,6 +88,128 @@ struct ArgExt {
   double value_or_nan() const { return index >= 0 ? value : NAN; }
 };
 
+/// Lanes of partial results, combined in a fixed tree.
+double combine_sum(const double* l) {
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+double combine_max(const double* l) {
+  double m = l[0];
+  for (int q = 1; q < kLanes; ++q) m = l[q] > m ? l[q] : m;
+  return m;
+}
+double combine_min(const double* l) {
+  double m = l[0];
+  for (int q = 1; q < kLanes; ++q) m = l[q] < m ? l[q] : m;
+  return m;
+}
+static_assert(kLanes == 8, "combine_sum is written for 8 lanes");
+
+/// Sum, minimum and maximum of x[0, len) in float64. NaN never becomes the min or max (the
+/// caller detects non-finite input from the sum).
+template <class T>
+void sum_min_max(const T* __restrict x, std::int64_t len, double* sum, double* lo, double* hi) {
+  double s[kLanes], l[kLanes], h[kLanes];
+  for (int q = 0; q < kLanes; ++q) s[q] = 0.0, l[q] = kInf, h[q] = -kInf;
+  std::int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    for (int q = 0; q < kLanes; ++q) {
+      const double y = static_cast<double>(x[j + q]);
+      s[q] += y;
+      l[q] = y < l[q] ? y : l[q];
+      h[q] = y > h[q] ? y : h[q];
+    }
+  }
+  for (int q = 0; j < len; ++j, ++q) {
+    const double y = static_cast<double>(x[j]);
+    s[q] += y;
+    l[q] = y < l[q] ? y : l[q];
+    h[q] = y > h[q] ? y : h[q];
+  }
+  *sum = combine_sum(s);
+  *lo = combine_min(l);
+  *hi = combine_max(h);
+}
+
+/// Count, mean and centred sum of squares of x[0, len) − pivot: the deviations from a pivot
+/// (the vector's first value) are small where the values share a large offset, so the chunk
+/// means merged by Chan's formula carry no error of the offset's size.
+struct Moments {
+  double count = 0.0, mean = 0.0, m2 = 0.0;
+};
+template <class T>
+Moments pivoted_moments(const T* __restrict x, std::int64_t len, double pivot) {
+  double s[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    for (int q = 0; q < kLanes; ++q) s[q] += static_cast<double>(x[j + q]) - pivot;
+  }
+  for (int q = 0; j < len; ++j, ++q) s[q] += static_cast<double>(x[j]) - pivot;
+  const double mean = combine_sum(s) / static_cast<double>(len);
+  for (int q = 0; q < kLanes; ++q) s[q] = 0.0;
+  j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    for (int q = 0; q < kLanes; ++q) {
+      const double d = (static_cast<double>(x[j + q]) - pivot) - mean;
+      s[q] += d * d;
+    }
+  }
+  for (int q = 0; j < len; ++j, ++q) {
+    const double d = (static_cast<double>(x[j]) - pivot) - mean;
+    s[q] += d * d;
+  }
+  return {static_cast<double>(len), mean, combine_sum(s)};
+}
+
+/// Chan, Golub and LeVeque's pairwise update: the moments of the union of a and b.
+Moments merge_moments(const Moments& a, const Moments& b) {
+  if (a.count == 0.0) return b;
+  const double total = a.count + b.count, delta = b.mean - a.mean;
+  return {total, a.mean + delta * (b.count / total), a.m2 + b.m2 + delta * delta * (a.count * b.count / total)};
+}
+
+/// acc[lane] = accumulate_norm(acc[lane], a[j] − b[j]) over j in [0, len), lane = j mod kLanes.
+template <bool L2>
+void accumulate_differences(const double* __restrict a, const double* __restrict b, std::int64_t len,
+                            double* __restrict acc) {
+  double t[kLanes];
+  for (int q = 0; q < kLanes; ++q) t[q] = acc[q];
+  std::int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    for (int q = 0; q < kLanes; ++q) t[q] = detail::accumulate_norm(t[q], a[j + q] - b[j + q], L2);
+  }
+  for (int q = 0; j < len; ++j, ++q) t[q] = detail::accumulate_norm(t[q], a[j] - b[j], L2);
+  for (int q = 0; q < kLanes; ++q) acc[q] = t[q];
+}
+
+/// The first (least index) maximum and minimum of w[0, len) into running extrema; s0 is the
+/// outcome index of w[0]. Values are finite or ±Inf, never NaN.
+void block_extrema(const double* __restrict w, std::int64_t len, std::int64_t s0, ArgExt& mx, ArgExt& mn) {
+  double l[kLanes], h[kLanes];
+  for (int q = 0; q < kLanes; ++q) l[q] = kInf, h[q] = -kInf;
+  std::int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    for (int q = 0; q < kLanes; ++q) {
+      l[q] = w[j + q] < l[q] ? w[j + q] : l[q];
+      h[q] = w[j + q] > h[q] ? w[j + q] : h[q];
+    }
+  }
+  for (int q = 0; j < len; ++j, ++q) {
+    l[q] = w[j] < l[q] ? w[j] : l[q];
+    h[q] = w[j] > h[q] ? w[j] : h[q];
+  }
+  const double hi = combine_max(h), lo = combine_min(l);
+  if (mx.index < 0 || hi > mx.value) {
+    std::int64_t k = 0;
+    while (w[k] != hi) ++k;
+    mx.value = hi, mx.index = s0 + k;
+  }
+  if (mn.index < 0 || lo < mn.value) {
+    std::int64_t k = 0;
+    while (w[k] != lo) ++k;
+    mn.value = lo, mn.index = s0 + k;
+  }
+}
+
 /// Reference to one game's input, either dtype.
 template <class T>
 struct GameData {
@@ -85,25 +224,35 @@ struct GameData {
 };
 
 struct PassA {
-  std::vector<double> sum, lo, hi;  // [2n]
+  std::int64_t count = 0;  // outcomes of the chunk
+  double sum[kMaxVectors], lo[kMaxVectors], hi[kMaxVectors];
+  Moments moments[kMaxVectors];  // EPIC: of the deviations from the vector's first value
   ArgExt w_max, w_min, wh_max, wh_min;
   bool nonfinite = false;
 };
 
 struct PassC {
-  std::vector<double> ia, ca_a, ca_p, dm;  // norm accumulators
+  std::vector<double> acc;  // [3n + pairs] finished-over-lanes accumulators: IA, CA agents, CA principals, dm
 };
 
 struct PassE {
   std::int64_t ne = 0, eps = 0;
   ArgExt worst_ne, best_ne, worst_eps;
-  std::vector<double> su, suh;  // sums of u_i, û_i over the strategy's set [n] each
+  double su[kMaxPlayers], suh[kMaxPlayers];  // sums of u_i, û_i over the strategy's set
 };
 
 struct PassF {
   std::int64_t count = 0;  // played-set size
   ArgExt closest;          // fallback: least |w − mid| outside the window
-  std::vector<double> su, suh;
+  double su[kMaxPlayers], suh[kMaxPlayers];
+};
+
+/// Per-worker scratch of the blocked loops.
+struct Scratch {
+  std::vector<double> nu;   // [2n][kBlock] standardised values (pass C); welfare [2][kBlock] (pass A)
+  std::vector<double> mu;   // [2][kBlock] weighted means (pass C)
+  std::vector<double> acc;  // [(3n + pairs) · kLanes] lane accumulators (pass C)
+  std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (pass D)
 };
 
 /// Evaluates games one at a time; owns the scratch reused across games.
@@ -119,6 +268,9 @@ class GameEvaluator {
       for (int i = 0; i < n_; ++i) per_strategy_ += d.actions(i);
     }
     chunks_ = (N_ + kChunk - 1) / kChunk;
+    const int nv = 2 * n_;
+    pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
+    accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
   }
 
   /// Evaluates game g into results. Returns false (and fills *bad) if the game holds a
@@ -130,9 +282,10 @@ class GameEvaluator {
   template <class T>
   void pass_a(const GameData<T>& game, const Exec& exec, PassA& out);
   template <class T>
-  void pass_b(const GameData<T>& game, const Exec& exec, const double* shift, double* sumsq);
-  template <class T>
   void pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag, PassC& out);
+  template <class T, bool L2>
+  void pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
+                    Scratch& sc, double* part);
   template <class T>
   void pass_d(const GameData<T>& game, const Exec& exec);
   template <class T>
@@ -144,6 +297,13 @@ class GameEvaluator {
 
   std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
   std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
+  Scratch& scratch(int worker) {
+    if (scratch_.size() <= static_cast<std::size_t>(worker)) scratch_.resize(static_cast<std::size_t>(worker) + 1);
+    return scratch_[static_cast<std::size_t>(worker)];
+  }
+  void prepare_scratch(const Exec& exec) {
+    if (scratch_.size() < static_cast<std::size_t>(exec.workers())) scratch_.resize(static_cast<std::size_t>(exec.workers()));
+  }
 
   const Options& opt_;
   const Dims& dims_;
@@ -151,214 +311,268 @@ class GameEvaluator {
   std::int64_t N_;
   std::int64_t chunks_;
   std::int64_t per_strategy_;
+  std::size_t pairs_, accumulators_;
   StandardisationConstants k_;
   double ic_[kMaxPlayers];
   std::vector<std::uint8_t> mask_;  // bit 0: pure NE, bit 1: ε-NE
   std::vector<PassA> a_parts_;
-  std::vector<PassC> c_parts_;
+  std::vector<double> c_parts_;     // [chunks][accumulators]
+  PassC c_out_;
   std::vector<PassE> e_parts_;
   std::vector<PassF> f_parts_;
-  std::vector<std::vector<double>> b_parts_;
-  std::vector<std::vector<double>> slice_buffers_;  // per worker: lo/hi of the contexts of a task
+  std::vector<Scratch> scratch_;    // per worker
 };
 
 template <class T>
 void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out) {
-  const int nv = 2 * n_;
+  const int n = n_, nv = 2 * n_;
+  const bool epic = opt_.standardisation == Standardisation::epic;
   a_parts_.resize(static_cast<std::size_t>(chunks_));
-  exec.run(chunks_, [&](std::int64_t c, int) {
+  prepare_scratch(exec);
+  exec.run(chunks_, [&](std::int64_t c, int worker) {
     PassA& p = a_parts_[static_cast<std::size_t>(c)];
-    p.sum.assign(nv, 0.0);
-    p.lo.assign(nv, kInf);
-    p.hi.assign(nv, -kInf);
     p.w_max = p.w_min = p.wh_max = p.wh_min = ArgExt{};
     p.nonfinite = false;
-    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c), len = s1 - s0;
+    p.count = len;
     for (int v = 0; v < nv; ++v) {
-      const T* x = game.vec(v);
-      double sum = 0.0, lo = kInf, hi = -kInf;
-      for (std::int64_t s = s0; s < s1; ++s) {
-        const double y = static_cast<double>(x[s]);
-        sum += y;
-        lo = y < lo ? y : lo;
-        hi = y > hi ? y : hi;
-      }
-      if (!std::isfinite(sum)) p.nonfinite = true;
-      p.sum[v] = sum;
-      p.lo[v] = lo;
-      p.hi[v] = hi;
+      const T* x = game.vec(v) + s0;
+      sum_min_max(x, len, &p.sum[v], &p.lo[v], &p.hi[v]);
+      if (!std::isfinite(p.sum[v])) p.nonfinite = true;
+      p.moments[v] = epic && !p.nonfinite ? pivoted_moments(x, len, static_cast<double>(game.vec(v)[0])) : Moments{};
     }
     if (p.nonfinite) return;
-    for (std::int64_t s = s0; s < s1; ++s) {
-      double a = 0.0, b = 0.0;
-      for (int i = 0; i < n_; ++i) {
-        a += static_cast<double>(game.vec(i)[s]);
-        b += static_cast<double>(game.vec(n_ + i)[s]);
+    // Welfare per outcome: players summed in order 0..n−1 in float64 (as every backend does).
+    Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+    if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
+    double* __restrict wa = sc.nu.data();
+    double* __restrict wp = sc.nu.data() + kBlock;
+    for (std::int64_t b0 = s0; b0 < s1; b0 += kBlock) {
+      const std::int64_t bl = std::min(kBlock, s1 - b0);
+      for (std::int64_t j = 0; j < bl; ++j) wa[j] = wp[j] = 0.0;
+      for (int i = 0; i < n; ++i) {
+        const T* __restrict xa = game.vec(i) + b0;
+        const T* __restrict xp = game.vec(n + i) + b0;
+        for (std::int64_t j = 0; j < bl; ++j) {
+          wa[j] += static_cast<double>(xa[j]);
+          wp[j] += static_cast<double>(xp[j]);
+        }
       }
-      const double w = detail::welfare_of(a, n_, opt_.welfare);
-      const double wh = detail::welfare_of(b, n_, opt_.welfare);
-      p.w_max.max_with(w, s);
-      p.w_min.min_with(w, s);
-      p.wh_max.max_with(wh, s);
-      p.wh_min.min_with(wh, s);
+      for (std::int64_t j = 0; j < bl; ++j) {
+        wa[j] = detail::welfare_of(wa[j], n, opt_.welfare);
+        wp[j] = detail::welfare_of(wp[j], n, opt_.welfare);
+      }
+      block_extrema(wa, bl, b0, p.w_max, p.w_min);
+      block_extrema(wp, bl, b0, p.wh_max, p.wh_min);
     }
   });
-  out.lo.assign(nv, kInf);
-  out.hi.assign(nv, -kInf);
-  out.sum.assign(nv, 0.0);
   out.nonfinite = false;
+  out.count = 0;
   out.w_max = out.w_min = out.wh_max = out.wh_min = ArgExt{};
-  std::vector<CompensatedSum> sums(static_cast<std::size_t>(nv));
   for (const PassA& p : a_parts_) {
     out.nonfinite = out.nonfinite || p.nonfinite;
-    for (int v = 0; v < nv; ++v) {
-      sums[v].add(p.sum[v]);
-      out.lo[v] = std::min(out.lo[v], p.lo[v]);
-      out.hi[v] = std::max(out.hi[v], p.hi[v]);
-    }
+    out.count += p.count;
     out.w_max.max_with(p.w_max);
     out.w_min.min_with(p.w_min);
     out.wh_max.max_with(p.wh_max);
     out.wh_min.min_with(p.wh_min);
   }
-  for (int v = 0; v < nv; ++v) out.sum[v] = sums[v].value();
+  for (int v = 0; v < nv; ++v) {
+    CompensatedSum sum;
+    double lo = kInf, hi = -kInf;
+    Moments moments;
+    for (const PassA& p : a_parts_) {
+      sum.add(p.sum[v]);
+      lo = std::min(lo, p.lo[v]);
+      hi = std::max(hi, p.hi[v]);
+      moments = merge_moments(moments, p.moments[v]);  // in chunk order
+    }
+    out.sum[v] = sum.value();
+    out.lo[v] = lo;
+    out.hi[v] = hi;
+    out.moments[v] = moments;
+  }
 }
 
-template <class T>
-void GameEvaluator::pass_b(const GameData<T>& game, const Exec& exec, const double* shift, double* sumsq) {
-  const int nv = 2 * n_;
-  b_parts_.resize(static_cast<std::size_t>(chunks_));
-  exec.run(chunks_, [&](std::int64_t c, int) {
-    std::vector<double>& p = b_parts_[static_cast<std::size_t>(c)];
-    p.assign(nv, 0.0);
-    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+template <class T, bool L2>
+void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
+                                 Scratch& sc, double* part) {
+  const int n = n_, nv = 2 * n_;
+  double weight_a = 0.0, weight_p = 0.0;
+  for (int i = 0; i < n; ++i) {
+    weight_a += mag[i];
+    weight_p += mag[n + i];
+  }
+  const double inv_weight_a = detail::inverse_magnitude_of(weight_a);
+  const double inv_weight_p = detail::inverse_magnitude_of(weight_p);
+  const std::size_t need_nu = static_cast<std::size_t>(nv) * kBlock;
+  if (sc.nu.size() < need_nu) sc.nu.resize(need_nu);
+  if (sc.mu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.mu.resize(2 * kBlock);
+  sc.acc.assign(accumulators_ * kLanes, 0.0);
+  double* __restrict mu_a = sc.mu.data();
+  double* __restrict mu_p = sc.mu.data() + kBlock;
+  const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
+  for (std::int64_t b0 = s0; b0 < s1; b0 += kBlock) {
+    const std::int64_t bl = std::min(kBlock, s1 - b0);
     for (int v = 0; v < nv; ++v) {
-      const T* x = game.vec(v);
-      double acc = 0.0;
-      for (std::int64_t s = s0; s < s1; ++s) {
-        const double d = static_cast<double>(x[s]) - shift[v];
-        acc += d * d;
+      const T* __restrict x = game.vec(v) + b0;
+      double* __restrict nu = sc.nu.data() + static_cast<std::size_t>(v) * kBlock;
+      const double sh = shift[v], inv = detail::inverse_magnitude_of(mag[v]);
+      if (inv > 0.0) {
+        for (std::int64_t j = 0; j < bl; ++j) nu[j] = detail::standardised_by_inverse(static_cast<double>(x[j]), sh, inv);
+      } else {
+        for (std::int64_t j = 0; j < bl; ++j) nu[j] = 0.0;
       }
-      p[v] = acc;
     }
-  });
-  for (int v = 0; v < nv; ++v) {
-    CompensatedSum s;
-    for (const auto& p : b_parts_) s.add(p[v]);
-    sumsq[v] = s.value();
+    // μ = Σ_i m_i ν_i / Σ_i m_i, players in order (spec §4.2).
+    for (std::int64_t j = 0; j < bl; ++j) mu_a[j] = mu_p[j] = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double* __restrict na = sc.nu.data() + static_cast<std::size_t>(i) * kBlock;
+      const double* __restrict np = sc.nu.data() + static_cast<std::size_t>(n + i) * kBlock;
+      const double ma = mag[i], mp = mag[n + i];
+      for (std::int64_t j = 0; j < bl; ++j) {
+        mu_a[j] += ma * na[j];
+        mu_p[j] += mp * np[j];
+      }
+    }
+    for (std::int64_t j = 0; j < bl; ++j) {
+      mu_a[j] *= inv_weight_a;
+      mu_p[j] *= inv_weight_p;
+    }
+    const double* nu = sc.nu.data();
+    double* acc = sc.acc.data();
+    for (int i = 0; i < n; ++i) {
+      const double* na = nu + static_cast<std::size_t>(i) * kBlock;
+      const double* np = nu + static_cast<std::size_t>(n + i) * kBlock;
+      accumulate_differences<L2>(na, np, bl, acc + static_cast<std::size_t>(i) * kLanes);
+      accumulate_differences<L2>(na, mu_a, bl, acc + static_cast<std::size_t>(n + i) * kLanes);
+      accumulate_differences<L2>(np, mu_p, bl, acc + static_cast<std::size_t>(2 * n + i) * kLanes);
+    }
+    if (pairs_ > 0) {
+      std::size_t q = 3 * static_cast<std::size_t>(n);
+      for (int a = 0; a < nv; ++a) {
+        for (int b = a + 1; b < nv; ++b, ++q) {
+          accumulate_differences<L2>(nu + static_cast<std::size_t>(a) * kBlock,
+                                     nu + static_cast<std::size_t>(b) * kBlock, bl, acc + q * kLanes);
+        }
+      }
+    }
+  }
+  for (std::size_t q = 0; q < accumulators_; ++q) {
+    part[q] = L2 ? combine_sum(sc.acc.data() + q * kLanes) : combine_max(sc.acc.data() + q * kLanes);
   }
 }
 
 template <class T>
 void GameEvaluator::pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag,
                            PassC& out) {
-  const int n = n_, nv = 2 * n_;
   const bool l2 = k_.l2;
-  const bool want_dm = opt_.distance_matrix;
-  const std::size_t pairs = want_dm ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
-  double weight_a = 0.0, weight_p = 0.0;
-  for (int i = 0; i < n; ++i) {
-    weight_a += mag[i];
-    weight_p += mag[n + i];
-  }
-  c_parts_.resize(static_cast<std::size_t>(chunks_));
-  exec.run(chunks_, [&](std::int64_t c, int) {
-    PassC& p = c_parts_[static_cast<std::size_t>(c)];
-    p.ia.assign(n, 0.0);
-    p.ca_a.assign(n, 0.0);
-    p.ca_p.assign(n, 0.0);
-    p.dm.assign(pairs, 0.0);
-    double nu[2 * kMaxPlayers];
-    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
-    for (std::int64_t s = s0; s < s1; ++s) {
-      for (int v = 0; v < nv; ++v) {
-        nu[v] = detail::standardised(static_cast<double>(game.vec(v)[s]), shift[v], mag[v]);
-      }
-      double mu_a = 0.0, mu_p = 0.0;
-      for (int i = 0; i < n; ++i) {
-        mu_a += mag[i] * nu[i];
-        mu_p += mag[n + i] * nu[n + i];
-      }
-      mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
-      mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
-      for (int i = 0; i < n; ++i) {
-        p.ia[i] = detail::accumulate_norm(p.ia[i], nu[i] - nu[n + i], l2);
-        p.ca_a[i] = detail::accumulate_norm(p.ca_a[i], nu[i] - mu_a, l2);
-        p.ca_p[i] = detail::accumulate_norm(p.ca_p[i], nu[n + i] - mu_p, l2);
-      }
-      if (want_dm) {
-        std::size_t q = 0;
-        for (int a = 0; a < nv; ++a) {
-          for (int b = a + 1; b < nv; ++b, ++q) p.dm[q] = detail::accumulate_norm(p.dm[q], nu[a] - nu[b], l2);
-        }
-      }
+  c_parts_.resize(static_cast<std::size_t>(chunks_) * accumulators_);
+  prepare_scratch(exec);
+  exec.run(chunks_, [&](std::int64_t c, int worker) {
+    double* part = c_parts_.data() + static_cast<std::size_t>(c) * accumulators_;
+    Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+    if (l2) {
+      pass_c_chunk<T, true>(game, c, shift, mag, sc, part);
+    } else {
+      pass_c_chunk<T, false>(game, c, shift, mag, sc, part);
     }
   });
   // Combine in chunk order: compensated for L2 sums, max for L∞.
-  auto combine = [&](std::vector<double> PassC::*field, std::size_t len, std::vector<double>& dst) {
-    dst.assign(len, 0.0);
-    for (std::size_t j = 0; j < len; ++j) {
-      if (l2) {
-        CompensatedSum s;
-        for (const PassC& p : c_parts_) s.add((p.*field)[j]);
-        dst[j] = s.value();
-      } else {
-        double m = 0.0;
-        for (const PassC& p : c_parts_) m = detail::combine_norm(m, (p.*field)[j], false);
-        dst[j] = m;
+  out.acc.resize(accumulators_);
+  for (std::size_t q = 0; q < accumulators_; ++q) {
+    if (l2) {
+      CompensatedSum s;
+      for (std::int64_t c = 0; c < chunks_; ++c) s.add(c_parts_[static_cast<std::size_t>(c) * accumulators_ + q]);
+      out.acc[q] = s.value();
+    } else {
+      double m = 0.0;
+      for (std::int64_t c = 0; c < chunks_; ++c) {
+        m = detail::combine_norm(m, c_parts_[static_cast<std::size_t>(c) * accumulators_ + q], false);
       }
+      out.acc[q] = m;
     }
-  };
-  combine(&PassC::ia, n, out.ia);
-  combine(&PassC::ca_a, n, out.ca_a);
-  combine(&PassC::ca_p, n, out.ca_p);
-  combine(&PassC::dm, pairs, out.dm);
+  }
 }
 
 template <class T>
 void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
   mask_.assign(static_cast<std::size_t>(N_), 3);
   const double tol = opt_.ne_tolerance;
-  slice_buffers_.resize(static_cast<std::size_t>(exec.workers()));
+  prepare_scratch(exec);
   for (int i = 0; i < n_; ++i) {
     const std::int64_t k = dims_.actions(i);
     const std::int64_t stride = dims_.stride(i);
-    const std::int64_t contexts = N_ / k;  // (outer, inner) pairs; context c = outer * stride + inner
-    const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
-    const std::int64_t tasks = (contexts + per_task - 1) / per_task;
     const T* u = game.vec(i);
     const double ic = ic_[i];
-    exec.run(tasks, [&](std::int64_t t, int worker) {
-      const std::int64_t c0 = t * per_task, c1 = std::min(contexts, c0 + per_task);
-      std::vector<double>& buf = slice_buffers_[static_cast<std::size_t>(worker)];
-      if (static_cast<std::int64_t>(buf.size()) < 2 * per_task) buf.resize(static_cast<std::size_t>(2 * per_task));
-      double* lo = buf.data();
-      double* hi = buf.data() + per_task;
-      for (std::int64_t outer = c0 / stride; outer * stride < c1; ++outer) {
-        const std::int64_t in0 = std::max<std::int64_t>(c0 - outer * stride, 0);
-        const std::int64_t in1 = std::min<std::int64_t>(c1 - outer * stride, stride);
-        const std::int64_t base = outer * stride * k;
-        const std::int64_t len = in1 - in0;
-        for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
-        for (std::int64_t a = 0; a < k; ++a) {
-          const T* row = u + base + a * stride + in0;
-          for (std::int64_t j = 0; j < len; ++j) {
-            const double y = static_cast<double>(row[j]);
-            lo[j] = y < lo[j] ? y : lo[j];
-            hi[j] = y > hi[j] ? y : hi[j];
+    std::uint8_t* mask = mask_.data();
+    if (stride == 1) {
+      // The last player's fibers are contiguous runs of k outcomes.
+      const std::int64_t fibers = N_ / k;
+      const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
+      const std::int64_t tasks = (fibers + per_task - 1) / per_task;
+      exec.run(tasks, [&](std::int64_t t, int) {
+        const std::int64_t f1 = std::min(fibers, (t + 1) * per_task);
+        for (std::int64_t f = t * per_task; f < f1; ++f) {
+          const T* __restrict x = u + f * k;
+          std::uint8_t* __restrict m = mask + f * k;
+          double lo = kInf, hi = -kInf;
+          if (k >= 4 * kLanes) {
+            double sum;
+            sum_min_max(x, k, &sum, &lo, &hi);
+          } else {
+            for (std::int64_t a = 0; a < k; ++a) {
+              const double y = static_cast<double>(x[a]);
+              lo = y < lo ? y : lo;
+              hi = y > hi ? y : hi;
+            }
+          }
+          const double t1 = detail::ic_threshold(lo, hi, 1.0);
+          const double te = detail::ic_threshold(lo, hi, ic);
+          for (std::int64_t a = 0; a < k; ++a) {
+            const double y = static_cast<double>(x[a]);
+            m[a] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1, tol) ? 1 : 0) |
+                                              (detail::meets_threshold(y, te, tol) ? 2 : 0));
           }
         }
-        for (std::int64_t a = 0; a < k; ++a) {
-          const std::int64_t off = base + a * stride + in0;
-          const T* row = u + off;
-          std::uint8_t* m = mask_.data() + off;
-          for (std::int64_t j = 0; j < len; ++j) {
-            const double y = static_cast<double>(row[j]);
-            const std::uint8_t keep = static_cast<std::uint8_t>(
-                (detail::meets_ic(y, lo[j], hi[j], 1.0, tol) ? 1 : 0) |
-                (detail::meets_ic(y, lo[j], hi[j], ic, tol) ? 2 : 0));
-            m[j] &= keep;
-          }
+      });
+      continue;
+    }
+    // Strided fibers: a task takes one outer index and a run of up to `width` consecutive
+    // inner indices, and walks the k rows of that run.
+    const std::int64_t outer_count = N_ / (k * stride);
+    const std::int64_t width = std::min(stride, std::max(kContextsPerRow, kChunk / k));
+    const std::int64_t runs = (stride + width - 1) / width;
+    exec.run(outer_count * runs, [&](std::int64_t t, int worker) {
+      const std::int64_t outer = t / runs, in0 = (t % runs) * width;
+      const std::int64_t len = std::min(stride, in0 + width) - in0;
+      Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+      if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
+      double* __restrict lo = sc.ctx.data();
+      double* __restrict hi = lo + width;
+      double* __restrict t1 = hi + width;
+      double* __restrict te = t1 + width;
+      const std::int64_t base = outer * stride * k + in0;
+      for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
+      for (std::int64_t a = 0; a < k; ++a) {
+        const T* __restrict row = u + base + a * stride;
+        for (std::int64_t j = 0; j < len; ++j) {
+          const double y = static_cast<double>(row[j]);
+          lo[j] = y < lo[j] ? y : lo[j];
+          hi[j] = y > hi[j] ? y : hi[j];
+        }
+      }
+      for (std::int64_t j = 0; j < len; ++j) {
+        t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
+        te[j] = detail::ic_threshold(lo[j], hi[j], ic);
+      }
+      for (std::int64_t a = 0; a < k; ++a) {
+        const T* __restrict row = u + base + a * stride;
+        std::uint8_t* __restrict m = mask + base + a * stride;
+        for (std::int64_t j = 0; j < len; ++j) {
+          const double y = static_cast<double>(row[j]);
+          m[j] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1[j], tol) ? 1 : 0) |
+                                            (detail::meets_threshold(y, te[j], tol) ? 2 : 0));
         }
       }
     });
@@ -376,8 +590,7 @@ void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out
     PassE& p = e_parts_[static_cast<std::size_t>(c)];
     p.ne = p.eps = 0;
     p.worst_ne = p.best_ne = p.worst_eps = ArgExt{};
-    p.su.assign(n_, 0.0);
-    p.suh.assign(n_, 0.0);
+    for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
     for (std::int64_t s = s0; s < s1; ++s) {
       const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
@@ -404,20 +617,19 @@ void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out
   });
   out.ne = out.eps = 0;
   out.worst_ne = out.best_ne = out.worst_eps = ArgExt{};
-  std::vector<CompensatedSum> su(n_), suh(n_);
   for (const PassE& p : e_parts_) {
     out.ne += p.ne;
     out.eps += p.eps;
     out.worst_ne.min_with(p.worst_ne);
     out.best_ne.max_with(p.best_ne);
     out.worst_eps.min_with(p.worst_eps);
-    for (int i = 0; i < n_; ++i) su[i].add(p.su[i]), suh[i].add(p.suh[i]);
   }
-  out.su.resize(n_);
-  out.suh.resize(n_);
-  for (int i = 0; i < n_; ++i) out.su[i] = su[i].value(), out.suh[i] = suh[i].value();
+  for (int i = 0; i < n_; ++i) {
+    CompensatedSum su, suh;
+    for (const PassE& p : e_parts_) su.add(p.su[i]), suh.add(p.suh[i]);
+    out.su[i] = su.value(), out.suh[i] = suh.value();
+  }
 }
-
 template <class T>
 void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi,
                            PassF& out) {
@@ -433,8 +645,7 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
     PassF& p = f_parts_[static_cast<std::size_t>(c)];
     p.count = 0;
     p.closest = ArgExt{};
-    p.su.assign(n_, 0.0);
-    p.suh.assign(n_, 0.0);
+    for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
     if (kind == StrategyKind::played) {
       for (std::int64_t s = s0; s < s1; ++s) {
@@ -486,15 +697,15 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
   });
   out.count = 0;
   out.closest = ArgExt{};
-  std::vector<CompensatedSum> su(n_), suh(n_);
   for (const PassF& p : f_parts_) {
     out.count += p.count;
     out.closest.min_with(p.closest);
-    for (int i = 0; i < n_; ++i) su[i].add(p.su[i]), suh[i].add(p.suh[i]);
   }
-  out.su.resize(n_);
-  out.suh.resize(n_);
-  for (int i = 0; i < n_; ++i) out.su[i] = su[i].value(), out.suh[i] = suh[i].value();
+  for (int i = 0; i < n_; ++i) {
+    CompensatedSum su, suh;
+    for (const PassF& p : f_parts_) su.add(p.su[i]), suh.add(p.suh[i]);
+    out.su[i] = su.value(), out.suh[i] = suh.value();
+  }
 }
 
 template <class T>
@@ -542,9 +753,8 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], sumsq[2 * kMaxPlayers];
   for (int v = 0; v < nv; ++v) {
     shift[v] = detail::shift_of(opt_.standardisation, a.sum[v], N_, a.lo[v], a.hi[v]);
-    sumsq[v] = 0.0;
+    sumsq[v] = a.moments[v].m2;  // EPIC's centred sum of squares (unused by MAX)
   }
-  if (opt_.standardisation == Standardisation::epic) pass_b(game, exec, shift, sumsq);
   for (int v = 0; v < nv; ++v) {
     mag[v] = detail::magnitude_of(opt_.standardisation, sumsq[v], a.lo[v], a.hi[v]);
     if (mag[v] == 0.0) flags |= flag_zero_magnitude;
@@ -558,15 +768,19 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   }
 
   // Alignment (spec §4.1, §4.2).
-  PassC c;
+  PassC& c = c_out_;
   pass_c(game, exec, shift, mag, c);
+  const double* c_ia = c.acc.data();
+  const double* c_ca_a = c_ia + n;
+  const double* c_ca_p = c_ia + 2 * n;
+  const double* c_dm = c_ia + 3 * n;
   double ia[kMaxPlayers];
   double ca_num_a = 0.0, ca_num_p = 0.0, weight_a = 0.0, weight_p = 0.0;
   for (int i = 0; i < n; ++i) {
-    ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(c.ia[i], k_.l2), k_));
+    ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(c_ia[i], k_.l2), k_));
     r.ia[gp + i] = ia[i];
-    ca_num_a += mag[i] * detail::finish_norm(c.ca_a[i], k_.l2);
-    ca_num_p += mag[n + i] * detail::finish_norm(c.ca_p[i], k_.l2);
+    ca_num_a += mag[i] * detail::finish_norm(c_ca_a[i], k_.l2);
+    ca_num_p += mag[n + i] * detail::finish_norm(c_ca_p[i], k_.l2);
     weight_a += mag[i];
     weight_p += mag[n + i];
   }
@@ -581,7 +795,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
     for (int x = 0; x < nv; ++x) {
       dm[x * nv + x] = 0.0;
       for (int y = x + 1; y < nv; ++y, ++q) {
-        const double d = detail::distance_from_norm(detail::finish_norm(c.dm[q], k_.l2), k_);
+        const double d = detail::distance_from_norm(detail::finish_norm(c_dm[q], k_.l2), k_);
         dm[x * nv + y] = dm[y * nv + x] = d;
       }
     }
@@ -589,7 +803,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
 
   // Welfare (spec §2).
   const double w_star = a.w_max.value, wh_star = a.wh_max.value;
-  const detail::UtopiaPoints up = detail::utopia_points(a.lo.data(), a.hi.data(), n, opt_.welfare);
+  const detail::UtopiaPoints up = detail::utopia_points(a.lo, a.hi, n, opt_.welfare);
   const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
   const double wh_utopia = up.principals_utopia, wh_dystopia = up.principals_dystopia;
   r.welfare_agents_max[gi] = w_star;
@@ -632,7 +846,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
       euh[i] = static_cast<double>(game.vec(n + i)[s]);
     }
   };
-  auto averaged = [&](const std::vector<double>& su, const std::vector<double>& suh, std::int64_t count) {
+  auto averaged = [&](const double* su, const double* suh, std::int64_t count) {
     for (int i = 0; i < n; ++i) {
       eu[i] = su[i] / static_cast<double>(count);
       euh[i] = suh[i] / static_cast<double>(count);

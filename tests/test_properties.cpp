@@ -418,6 +418,53 @@ TEST(Properties, WelfareExtremaMatchNaive) {
   }
 }
 
+TEST(Properties, MultiChunkGameMatchesLongDoubleReference) {
+  // 40 x 1000 = 40,000 outcomes: three of the CPU backend's chunks (its per-chunk sums and
+  // centred squares are merged with Chan's formula) and two column runs per context of
+  // player 0's fibers. Utilities sit on a large offset, so a naive Σx² − (Σx)²/N would lose
+  // every digit; the magnitudes, IA, CA and welfare extrema must match a long-double reference.
+  DGEVAL_SEEDED(rng);
+  const Dims dims({40, 1000});
+  const std::int64_t N = dims.outcomes();
+  for (int grid : {0, 8}) {
+    Batch b = random_batch(dims, 2, rng, grid);
+    for (double& x : b.agents) x += 1e6;
+    const Results r = evaluate(b.view(), Options{}, 2);
+    for (std::int64_t g = 0; g < 2; ++g) {
+      long double shift[4], mag[4];
+      for (int v = 0; v < 4; ++v) {
+        const double* x = side(b, v < 2, g, v % 2);
+        long double m = 0, c = 0;
+        for (std::int64_t s = 0; s < N; ++s) m += x[s];
+        m /= N;
+        for (std::int64_t s = 0; s < N; ++s) c += (x[s] - m) * (x[s] - m);
+        shift[v] = m, mag[v] = std::sqrt(c);
+      }
+      auto nu = [&](int v, std::int64_t s) { return (side(b, v < 2, g, v % 2)[s] - shift[v]) / mag[v]; };
+      long double ca_num = 0;
+      for (int i = 0; i < 2; ++i) {
+        EXPECT_NEAR(r.offset_agents[2 * g + i], static_cast<double>(shift[i]), 1e-15 * 1e6);
+        EXPECT_NEAR(r.magnitude_agents[2 * g + i] / static_cast<double>(mag[i]), 1.0, 1e-12);
+        EXPECT_NEAR(r.magnitude_principals[2 * g + i] / static_cast<double>(mag[2 + i]), 1.0, 1e-12);
+        long double d2 = 0, c2 = 0;
+        for (std::int64_t s = 0; s < N; ++s) {
+          const long double d = nu(i, s) - nu(2 + i, s);
+          const long double mu = (mag[2] * nu(2, s) + mag[3] * nu(3, s)) / (mag[2] + mag[3]);
+          const long double c = nu(2 + i, s) - mu;
+          d2 += d * d, c2 += c * c;
+        }
+        EXPECT_NEAR(r.ia[2 * g + i], static_cast<double>(1 - std::sqrt(d2) / 2), 1e-13);
+        ca_num += mag[2 + i] * std::sqrt(c2);
+      }
+      EXPECT_NEAR(r.ca_principals[g], static_cast<double>(1 - ca_num / (mag[2] + mag[3])), 1e-13);
+      Naive naive(b, g);
+      EXPECT_EQ(r.welfare_agents_max[g], *std::max_element(naive.w.begin(), naive.w.end()));
+      EXPECT_EQ(r.welfare_principals_min[g], *std::min_element(naive.wh.begin(), naive.wh.end()));
+      if (grid > 0) EXPECT_EQ(r.pure_ne_count[g], static_cast<std::int64_t>(Naive::eps_ne(b, g, {1.0}).size()));
+    }
+  }
+}
+
 TEST(Properties, PaperSizesIncludingSixPlayers) {
   // The paper's largest size, 15x7x3x7x9x5 (99,225 outcomes), two games: bounds hold and the
   // NE count matches brute force.

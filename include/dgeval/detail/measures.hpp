@@ -76,6 +76,13 @@ DGEVAL_HD double standardised(double v, double shift, double magnitude) {
   return magnitude > 0.0 ? (v - shift) / magnitude : 0.0;
 }
 
+/// ν(v)(s) from the reciprocal 1/m, 0 when m = 0: within an ulp of standardised(). The CPU
+/// backend's vectorised loops use it, since a multiply costs a fraction of a divide.
+DGEVAL_HD double inverse_magnitude_of(double magnitude) { return magnitude > 0.0 ? 1.0 / magnitude : 0.0; }
+DGEVAL_HD double standardised_by_inverse(double v, double shift, double inverse_magnitude) {
+  return (v - shift) * inverse_magnitude;
+}
+
 /// Adds one coordinate difference to a norm accumulator: L2 keeps Σ d², L∞ keeps max |d|.
 DGEVAL_HD double accumulate_norm(double acc, double difference, bool l2) {
   return l2 ? acc + difference * difference : ::fmax(acc, ::fabs(difference));
@@ -113,11 +120,21 @@ DGEVAL_HD double welfare_factor(int players, Welfare w) {
   return w == Welfare::average ? 1.0 / static_cast<double>(players) : 1.0;
 }
 
+/// Threshold of the range-normalised ε-Nash test of spec §1.4 for one context s_{-i} whose
+/// fiber has minimum lo and maximum hi: lo + IC·(hi − lo), as one fused multiply-add on both
+/// backends, so it rounds identically under g++ and nvcc.
+DGEVAL_HD double ic_threshold(double lo, double hi, double ic) { return ::fma(ic, hi - lo, lo); }
+
+/// The ε-Nash test of one utility u against its context's threshold: u + tol ≥ threshold.
+DGEVAL_HD bool meets_threshold(double u, double threshold, double tolerance) {
+  return u + tolerance >= threshold;
+}
+
 /// Range-normalised ε-Nash test for one player at one outcome (spec §1.4):
-/// u + tol ≥ lo + IC·(hi − lo). The threshold is one fused multiply-add on both backends,
-/// so the test rounds identically under g++ and nvcc. IC = 1 gives the Nash test.
+/// u + tol ≥ lo + IC·(hi − lo). IC = 1 gives the Nash test. A loop over one context may
+/// compute ic_threshold once and call meets_threshold per outcome: the same test.
 DGEVAL_HD bool meets_ic(double u, double lo, double hi, double ic, double tolerance) {
-  return u + tolerance >= ::fma(ic, hi - lo, lo);
+  return meets_threshold(u, ic_threshold(lo, hi, ic), tolerance);
 }
 
 /// Collective capability of a strategy of welfare w_sigma (spec §4.4; NaN if undefined).
