@@ -7,7 +7,7 @@
 // is bit-identical for any number of threads and either parallel mode. Inside a chunk, sums
 // run in kLanes interleaved partial sums (outcome j of a block goes to lane j mod kLanes),
 // combined in a fixed tree: the compiler can vectorise them and the order never depends on
-// the machine's threads.
+// the machine's threads. Games of fewer than kNarrow outcomes sum in one lane.
 //
 // Passes per game (each a loop over the game's outcomes):
 //   A  per utility vector: sum, min, max and (EPIC) the mean and centred sum of squares of
@@ -51,6 +51,9 @@ constexpr std::int64_t kBlock = 256;
 /// Contexts per task of pass D along an axis with stride > 1: rows of at least this many
 /// consecutive values, so the strided fibers are read a cache line at a time.
 constexpr std::int64_t kContextsPerRow = 512;
+/// Games of fewer outcomes than this sum in one lane: for them the lanes' set-up and
+/// combining would cost more than the loop. Fixed per shape, so still deterministic.
+constexpr std::int64_t kNarrow = 64;
 constexpr int kMaxVectors = 2 * kMaxPlayers;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -88,31 +91,35 @@ struct ArgExt {
   double value_or_nan() const { return index >= 0 ? value : NAN; }
 };
 
-/// Lanes of partial results, combined in a fixed tree.
+/// L lanes of partial results (L = 1 or kLanes), combined in a fixed tree.
+template <int L>
 double combine_sum(const double* l) {
+  static_assert(L == 1 || L == 8, "combine_sum is written for 1 or 8 lanes");
+  if (L == 1) return l[0];
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
+template <int L>
 double combine_max(const double* l) {
   double m = l[0];
-  for (int q = 1; q < kLanes; ++q) m = l[q] > m ? l[q] : m;
+  for (int q = 1; q < L; ++q) m = l[q] > m ? l[q] : m;
   return m;
 }
+template <int L>
 double combine_min(const double* l) {
   double m = l[0];
-  for (int q = 1; q < kLanes; ++q) m = l[q] < m ? l[q] : m;
+  for (int q = 1; q < L; ++q) m = l[q] < m ? l[q] : m;
   return m;
 }
-static_assert(kLanes == 8, "combine_sum is written for 8 lanes");
 
-/// Sum, minimum and maximum of x[0, len) in float64. NaN never becomes the min or max (the
-/// caller detects non-finite input from the sum).
-template <class T>
+/// Sum, minimum and maximum of x[0, len) in float64, in L lanes. NaN never becomes the min or
+/// max (the caller detects non-finite input from the sum).
+template <int L, class T>
 void sum_min_max(const T* __restrict x, std::int64_t len, double* sum, double* lo, double* hi) {
-  double s[kLanes], l[kLanes], h[kLanes];
-  for (int q = 0; q < kLanes; ++q) s[q] = 0.0, l[q] = kInf, h[q] = -kInf;
+  double s[L], l[L], h[L];
+  for (int q = 0; q < L; ++q) s[q] = 0.0, l[q] = kInf, h[q] = -kInf;
   std::int64_t j = 0;
-  for (; j + kLanes <= len; j += kLanes) {
-    for (int q = 0; q < kLanes; ++q) {
+  for (; j + L <= len; j += L) {
+    for (int q = 0; q < L; ++q) {
       const double y = static_cast<double>(x[j + q]);
       s[q] += y;
       l[q] = y < l[q] ? y : l[q];
@@ -125,9 +132,9 @@ void sum_min_max(const T* __restrict x, std::int64_t len, double* sum, double* l
     l[q] = y < l[q] ? y : l[q];
     h[q] = y > h[q] ? y : h[q];
   }
-  *sum = combine_sum(s);
-  *lo = combine_min(l);
-  *hi = combine_max(h);
+  *sum = combine_sum<L>(s);
+  *lo = combine_min<L>(l);
+  *hi = combine_max<L>(h);
 }
 
 /// Count, mean and centred sum of squares of x[0, len) − pivot: the deviations from a pivot
@@ -136,19 +143,19 @@ void sum_min_max(const T* __restrict x, std::int64_t len, double* sum, double* l
 struct Moments {
   double count = 0.0, mean = 0.0, m2 = 0.0;
 };
-template <class T>
+template <int L, class T>
 Moments pivoted_moments(const T* __restrict x, std::int64_t len, double pivot) {
-  double s[kLanes] = {};
+  double s[L] = {};
   std::int64_t j = 0;
-  for (; j + kLanes <= len; j += kLanes) {
-    for (int q = 0; q < kLanes; ++q) s[q] += static_cast<double>(x[j + q]) - pivot;
+  for (; j + L <= len; j += L) {
+    for (int q = 0; q < L; ++q) s[q] += static_cast<double>(x[j + q]) - pivot;
   }
   for (int q = 0; j < len; ++j, ++q) s[q] += static_cast<double>(x[j]) - pivot;
-  const double mean = combine_sum(s) / static_cast<double>(len);
-  for (int q = 0; q < kLanes; ++q) s[q] = 0.0;
+  const double mean = combine_sum<L>(s) / static_cast<double>(len);
+  for (int q = 0; q < L; ++q) s[q] = 0.0;
   j = 0;
-  for (; j + kLanes <= len; j += kLanes) {
-    for (int q = 0; q < kLanes; ++q) {
+  for (; j + L <= len; j += L) {
+    for (int q = 0; q < L; ++q) {
       const double d = (static_cast<double>(x[j + q]) - pivot) - mean;
       s[q] += d * d;
     }
@@ -157,7 +164,7 @@ Moments pivoted_moments(const T* __restrict x, std::int64_t len, double pivot) {
     const double d = (static_cast<double>(x[j]) - pivot) - mean;
     s[q] += d * d;
   }
-  return {static_cast<double>(len), mean, combine_sum(s)};
+  return {static_cast<double>(len), mean, combine_sum<L>(s)};
 }
 
 /// Chan, Golub and LeVeque's pairwise update: the moments of the union of a and b.
@@ -167,28 +174,29 @@ Moments merge_moments(const Moments& a, const Moments& b) {
   return {total, a.mean + delta * (b.count / total), a.m2 + b.m2 + delta * delta * (a.count * b.count / total)};
 }
 
-/// acc[lane] = accumulate_norm(acc[lane], a[j] − b[j]) over j in [0, len), lane = j mod kLanes.
-template <bool L2>
+/// acc[lane] = accumulate_norm(acc[lane], a[j] − b[j]) over j in [0, len), lane = j mod L.
+template <bool L2, int L>
 void accumulate_differences(const double* __restrict a, const double* __restrict b, std::int64_t len,
                             double* __restrict acc) {
-  double t[kLanes];
-  for (int q = 0; q < kLanes; ++q) t[q] = acc[q];
+  double t[L];
+  for (int q = 0; q < L; ++q) t[q] = acc[q];
   std::int64_t j = 0;
-  for (; j + kLanes <= len; j += kLanes) {
-    for (int q = 0; q < kLanes; ++q) t[q] = detail::accumulate_norm(t[q], a[j + q] - b[j + q], L2);
+  for (; j + L <= len; j += L) {
+    for (int q = 0; q < L; ++q) t[q] = detail::accumulate_norm(t[q], a[j + q] - b[j + q], L2);
   }
   for (int q = 0; j < len; ++j, ++q) t[q] = detail::accumulate_norm(t[q], a[j] - b[j], L2);
-  for (int q = 0; q < kLanes; ++q) acc[q] = t[q];
+  for (int q = 0; q < L; ++q) acc[q] = t[q];
 }
 
 /// The first (least index) maximum and minimum of w[0, len) into running extrema; s0 is the
 /// outcome index of w[0]. Values are finite or ±Inf, never NaN.
+template <int L>
 void block_extrema(const double* __restrict w, std::int64_t len, std::int64_t s0, ArgExt& mx, ArgExt& mn) {
-  double l[kLanes], h[kLanes];
-  for (int q = 0; q < kLanes; ++q) l[q] = kInf, h[q] = -kInf;
+  double l[L], h[L];
+  for (int q = 0; q < L; ++q) l[q] = kInf, h[q] = -kInf;
   std::int64_t j = 0;
-  for (; j + kLanes <= len; j += kLanes) {
-    for (int q = 0; q < kLanes; ++q) {
+  for (; j + L <= len; j += L) {
+    for (int q = 0; q < L; ++q) {
       l[q] = w[j + q] < l[q] ? w[j + q] : l[q];
       h[q] = w[j + q] > h[q] ? w[j + q] : h[q];
     }
@@ -197,7 +205,7 @@ void block_extrema(const double* __restrict w, std::int64_t len, std::int64_t s0
     l[q] = w[j] < l[q] ? w[j] : l[q];
     h[q] = w[j] > h[q] ? w[j] : h[q];
   }
-  const double hi = combine_max(h), lo = combine_min(l);
+  const double hi = combine_max<L>(h), lo = combine_min<L>(l);
   if (mx.index < 0 || hi > mx.value) {
     std::int64_t k = 0;
     while (w[k] != hi) ++k;
@@ -271,6 +279,7 @@ class GameEvaluator {
     const int nv = 2 * n_;
     pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
     accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
+    narrow_ = N_ < kNarrow;
   }
 
   /// Evaluates game g into results. Returns false (and fills *bad) if the game holds a
@@ -283,7 +292,9 @@ class GameEvaluator {
   void pass_a(const GameData<T>& game, const Exec& exec, PassA& out);
   template <class T>
   void pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag, PassC& out);
-  template <class T, bool L2>
+  template <int L, class T>
+  void pass_a_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, PassA& p);
+  template <class T, bool L2, int L>
   void pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
                     Scratch& sc, double* part);
   template <class T>
@@ -312,6 +323,7 @@ class GameEvaluator {
   std::int64_t chunks_;
   std::int64_t per_strategy_;
   std::size_t pairs_, accumulators_;
+  bool narrow_;  // a game of fewer than kNarrow outcomes sums in one lane
   StandardisationConstants k_;
   double ic_[kMaxPlayers];
   std::vector<std::uint8_t> mask_;  // bit 0: pure NE, bit 1: ε-NE
@@ -323,47 +335,57 @@ class GameEvaluator {
   std::vector<Scratch> scratch_;    // per worker
 };
 
-template <class T>
-void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out) {
+template <int L, class T>
+void GameEvaluator::pass_a_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, PassA& p) {
   const int n = n_, nv = 2 * n_;
   const bool epic = opt_.standardisation == Standardisation::epic;
+  p.w_max = p.w_min = p.wh_max = p.wh_min = ArgExt{};
+  p.nonfinite = false;
+  const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c), len = s1 - s0;
+  p.count = len;
+  for (int v = 0; v < nv; ++v) {
+    const T* x = game.vec(v) + s0;
+    sum_min_max<L>(x, len, &p.sum[v], &p.lo[v], &p.hi[v]);
+    if (!std::isfinite(p.sum[v])) p.nonfinite = true;
+    p.moments[v] = epic && !p.nonfinite ? pivoted_moments<L>(x, len, static_cast<double>(game.vec(v)[0])) : Moments{};
+  }
+  if (p.nonfinite) return;
+  // Welfare per outcome: players summed in order 0..n−1 in float64 (as every backend does).
+  if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
+  double* __restrict wa = sc.nu.data();
+  double* __restrict wp = sc.nu.data() + kBlock;
+  for (std::int64_t b0 = s0; b0 < s1; b0 += kBlock) {
+    const std::int64_t bl = std::min(kBlock, s1 - b0);
+    for (std::int64_t j = 0; j < bl; ++j) wa[j] = wp[j] = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const T* __restrict xa = game.vec(i) + b0;
+      const T* __restrict xp = game.vec(n + i) + b0;
+      for (std::int64_t j = 0; j < bl; ++j) {
+        wa[j] += static_cast<double>(xa[j]);
+        wp[j] += static_cast<double>(xp[j]);
+      }
+    }
+    for (std::int64_t j = 0; j < bl; ++j) {
+      wa[j] = detail::welfare_of(wa[j], n, opt_.welfare);
+      wp[j] = detail::welfare_of(wp[j], n, opt_.welfare);
+    }
+    block_extrema<L>(wa, bl, b0, p.w_max, p.w_min);
+    block_extrema<L>(wp, bl, b0, p.wh_max, p.wh_min);
+  }
+}
+
+template <class T>
+void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out) {
+  const int nv = 2 * n_;
   a_parts_.resize(static_cast<std::size_t>(chunks_));
   prepare_scratch(exec);
   exec.run(chunks_, [&](std::int64_t c, int worker) {
     PassA& p = a_parts_[static_cast<std::size_t>(c)];
-    p.w_max = p.w_min = p.wh_max = p.wh_min = ArgExt{};
-    p.nonfinite = false;
-    const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c), len = s1 - s0;
-    p.count = len;
-    for (int v = 0; v < nv; ++v) {
-      const T* x = game.vec(v) + s0;
-      sum_min_max(x, len, &p.sum[v], &p.lo[v], &p.hi[v]);
-      if (!std::isfinite(p.sum[v])) p.nonfinite = true;
-      p.moments[v] = epic && !p.nonfinite ? pivoted_moments(x, len, static_cast<double>(game.vec(v)[0])) : Moments{};
-    }
-    if (p.nonfinite) return;
-    // Welfare per outcome: players summed in order 0..n−1 in float64 (as every backend does).
     Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
-    if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
-    double* __restrict wa = sc.nu.data();
-    double* __restrict wp = sc.nu.data() + kBlock;
-    for (std::int64_t b0 = s0; b0 < s1; b0 += kBlock) {
-      const std::int64_t bl = std::min(kBlock, s1 - b0);
-      for (std::int64_t j = 0; j < bl; ++j) wa[j] = wp[j] = 0.0;
-      for (int i = 0; i < n; ++i) {
-        const T* __restrict xa = game.vec(i) + b0;
-        const T* __restrict xp = game.vec(n + i) + b0;
-        for (std::int64_t j = 0; j < bl; ++j) {
-          wa[j] += static_cast<double>(xa[j]);
-          wp[j] += static_cast<double>(xp[j]);
-        }
-      }
-      for (std::int64_t j = 0; j < bl; ++j) {
-        wa[j] = detail::welfare_of(wa[j], n, opt_.welfare);
-        wp[j] = detail::welfare_of(wp[j], n, opt_.welfare);
-      }
-      block_extrema(wa, bl, b0, p.w_max, p.w_min);
-      block_extrema(wp, bl, b0, p.wh_max, p.wh_min);
+    if (narrow_) {
+      pass_a_chunk<1>(game, c, sc, p);
+    } else {
+      pass_a_chunk<kLanes>(game, c, sc, p);
     }
   });
   out.nonfinite = false;
@@ -394,7 +416,7 @@ void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out
   }
 }
 
-template <class T, bool L2>
+template <class T, bool L2, int L>
 void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
                                  Scratch& sc, double* part) {
   const int n = n_, nv = 2 * n_;
@@ -444,22 +466,22 @@ void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const 
     for (int i = 0; i < n; ++i) {
       const double* na = nu + static_cast<std::size_t>(i) * kBlock;
       const double* np = nu + static_cast<std::size_t>(n + i) * kBlock;
-      accumulate_differences<L2>(na, np, bl, acc + static_cast<std::size_t>(i) * kLanes);
-      accumulate_differences<L2>(na, mu_a, bl, acc + static_cast<std::size_t>(n + i) * kLanes);
-      accumulate_differences<L2>(np, mu_p, bl, acc + static_cast<std::size_t>(2 * n + i) * kLanes);
+      accumulate_differences<L2, L>(na, np, bl, acc + static_cast<std::size_t>(i) * kLanes);
+      accumulate_differences<L2, L>(na, mu_a, bl, acc + static_cast<std::size_t>(n + i) * kLanes);
+      accumulate_differences<L2, L>(np, mu_p, bl, acc + static_cast<std::size_t>(2 * n + i) * kLanes);
     }
     if (pairs_ > 0) {
       std::size_t q = 3 * static_cast<std::size_t>(n);
       for (int a = 0; a < nv; ++a) {
         for (int b = a + 1; b < nv; ++b, ++q) {
-          accumulate_differences<L2>(nu + static_cast<std::size_t>(a) * kBlock,
+          accumulate_differences<L2, L>(nu + static_cast<std::size_t>(a) * kBlock,
                                      nu + static_cast<std::size_t>(b) * kBlock, bl, acc + q * kLanes);
         }
       }
     }
   }
   for (std::size_t q = 0; q < accumulators_; ++q) {
-    part[q] = L2 ? combine_sum(sc.acc.data() + q * kLanes) : combine_max(sc.acc.data() + q * kLanes);
+    part[q] = L2 ? combine_sum<L>(sc.acc.data() + q * kLanes) : combine_max<L>(sc.acc.data() + q * kLanes);
   }
 }
 
@@ -472,10 +494,11 @@ void GameEvaluator::pass_c(const GameData<T>& game, const Exec& exec, const doub
   exec.run(chunks_, [&](std::int64_t c, int worker) {
     double* part = c_parts_.data() + static_cast<std::size_t>(c) * accumulators_;
     Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
-    if (l2) {
-      pass_c_chunk<T, true>(game, c, shift, mag, sc, part);
+    if (narrow_) {
+      l2 ? pass_c_chunk<T, true, 1>(game, c, shift, mag, sc, part) : pass_c_chunk<T, false, 1>(game, c, shift, mag, sc, part);
     } else {
-      pass_c_chunk<T, false>(game, c, shift, mag, sc, part);
+      l2 ? pass_c_chunk<T, true, kLanes>(game, c, shift, mag, sc, part)
+         : pass_c_chunk<T, false, kLanes>(game, c, shift, mag, sc, part);
     }
   });
   // Combine in chunk order: compensated for L2 sums, max for L∞.
@@ -519,7 +542,7 @@ void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
           double lo = kInf, hi = -kInf;
           if (k >= 4 * kLanes) {
             double sum;
-            sum_min_max(x, k, &sum, &lo, &hi);
+            sum_min_max<kLanes>(x, k, &sum, &lo, &hi);
           } else {
             for (std::int64_t a = 0; a < k; ++a) {
               const double y = static_cast<double>(x[a]);
