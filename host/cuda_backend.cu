@@ -845,8 +845,8 @@ namespace {
 class SurfaceProducer {
  public:
   SurfaceProducer(int device, const detail::GeneratorParams& base, std::uint64_t seed, Welfare welfare, double cap,
-                  const Options& options, std::int64_t chunk)
-      : device_(device), base_(base), seed_(seed), welfare_(welfare), cap_(cap), options_(options) {
+                  const Options& options, std::int64_t chunk, const detail::SurfaceBinning& binning)
+      : device_(device), base_(base), seed_(seed), welfare_(welfare), cap_(cap), options_(options), binning_(binning) {
     std::string why;
     if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
     std::vector<std::int64_t> actions(static_cast<std::size_t>(base.players));
@@ -869,11 +869,12 @@ class SurfaceProducer {
     threads_ = std::min<std::int64_t>(threads_, std::max<std::int64_t>(128, static_cast<std::int64_t>((std::size_t{256} << 20) / per_thread)));
     threads_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(threads_), 128));
     gen_scratch_.allocate(static_cast<std::size_t>(threads_) * per_thread, "the generator's scratch");
-    host_out_.resize(layout_.bytes);
+    cells_ = static_cast<std::size_t>(binning_.bins_x) * static_cast<std::size_t>(binning_.bins_y);
+    bins_.allocate((detail::surface_fields * cells_ + 2) * sizeof(std::uint64_t), "the bound surface's bins");
     host_status_.resize(static_cast<std::size_t>(chunk_));
   }
 
-  void operator()(std::int64_t first, std::int64_t count, Results& r) {
+  void operator()(std::int64_t first, std::int64_t count, std::int64_t points_wanted, detail::SurfaceChunk& chunk) {
     if (count > chunk_) throw error("bound surface: a chunk larger than the device producer's");
     DeviceScope scope(device_);
     const std::size_t side = static_cast<std::size_t>(chunk_) * static_cast<std::size_t>(plan_.n * plan_.N) * 8;
@@ -892,24 +893,70 @@ class SurfaceProducer {
         throw error("bound surface: game " + std::to_string(first + j) + " could not be generated");
       }
     }
-    DGEVAL_CUDA_CHECK(cudaMemcpy(host_out_.data(), output_.get(), layout_.bytes, cudaMemcpyDeviceToHost));
-    r.resize(count, plan_.n, false, false, options_.columns);
-    scatter_results(host_out_.data(), layout_, plan_.n, plan_.N, 0, count, false, false, r);
+    // Bin on the device; only the bins come back (and the invalid count, least invalid index).
+    const std::size_t bin_bytes = (detail::surface_fields * cells_ + 2) * sizeof(std::uint64_t);
+    DGEVAL_CUDA_CHECK(cudaMemsetAsync(bins_.get(), 0, bin_bytes - sizeof(std::uint64_t), nullptr));
+    DGEVAL_CUDA_CHECK(cudaMemsetAsync(bins_.get() + bin_bytes - sizeof(std::uint64_t), 0xff, sizeof(std::uint64_t), nullptr));
+    launch_surface_bins(binning_, columns(), count, reinterpret_cast<std::uint64_t*>(bins_.get()), nullptr);
+    std::vector<std::uint64_t> host_bins(detail::surface_fields * cells_ + 2);
+    DGEVAL_CUDA_CHECK(cudaMemcpy(host_bins.data(), bins_.get(), bin_bytes, cudaMemcpyDeviceToHost));
+    chunk.invalid = static_cast<std::int64_t>(host_bins[detail::surface_fields * cells_]);
+    chunk.first_invalid = chunk.invalid > 0 ? static_cast<std::int64_t>(host_bins[detail::surface_fields * cells_ + 1]) : -1;
+    host_bins.resize(detail::surface_fields * cells_);
+    chunk.bins = std::move(host_bins);
+    chunk.points.clear();
+    if (points_wanted <= 0) return;
+    // The points: the selected columns of the first `points_wanted` games.
+    const std::int64_t kept = std::min(points_wanted, count);
+    const OutputLayout part = output_layout(plan_.n, plan_.N, kept, false, false, options_.columns);
+    std::vector<char> host(part.bytes);
+    const auto& cols = result_columns();
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      if (layout_.column_offset[j] == OutputLayout::kNoColumn) continue;
+      const std::size_t width = (cols[j].kind == ColumnKind::player_real ? static_cast<std::size_t>(plan_.n) : 1) * 8;
+      DGEVAL_CUDA_CHECK(cudaMemcpy(host.data() + part.column_offset[j], output_.get() + layout_.column_offset[j],
+                                   static_cast<std::size_t>(kept) * width, cudaMemcpyDeviceToHost));
+    }
+    Results r;
+    r.resize(kept, plan_.n, false, false, options_.columns);
+    scatter_results(host.data(), part, plan_.n, plan_.N, 0, kept, false, false, r);
+    detail::SurfaceChunk points;
+    detail::bin_surface_results(binning_, r, kept, kept, points);
+    chunk.points = std::move(points.points);
   }
 
  private:
+  /// The device columns the binning reads (all among surface_options' selection).
+  SurfaceColumns columns() const {
+    auto col = [&](const char* name) {
+      const std::size_t off = layout_.column_offset[static_cast<std::size_t>(column_index(name))];
+      if (off == OutputLayout::kNoColumn) throw error(std::string("bound surface: column ") + name + " is not selected");
+      return output_.get() + off;
+    };
+    SurfaceColumns c;
+    c.agents_welfare_regret = reinterpret_cast<const double*>(col("agents_welfare_regret"));
+    c.principals_welfare_regret = reinterpret_cast<const double*>(col("principals_welfare_regret"));
+    c.magnitude_principals = reinterpret_cast<const double*>(col("magnitude_principals"));
+    c.ia = reinterpret_cast<const double*>(col("ia"));
+    c.welfare_principals_utopia = reinterpret_cast<const double*>(col("welfare_principals_utopia"));
+    c.welfare_principals_dystopia = reinterpret_cast<const double*>(col("welfare_principals_dystopia"));
+    c.bound_holds = reinterpret_cast<const std::int64_t*>(col("bound_holds"));
+    return c;
+  }
+
   int device_;
   detail::GeneratorParams base_;
   std::uint64_t seed_;
   Welfare welfare_;
   double cap_;
   Options options_;
+  detail::SurfaceBinning binning_;
   Dims dims_;
   std::int64_t chunk_ = 0, threads_ = 0;
+  std::size_t cells_ = 0;
   Plan plan_;
   OutputLayout layout_;
-  DeviceBuffer input_, weights_, output_, scratch_, status_, gen_scratch_;
-  std::vector<char> host_out_;
+  DeviceBuffer input_, weights_, output_, scratch_, status_, gen_scratch_, bins_;
   std::vector<int> host_status_;
 };
 
@@ -943,9 +990,12 @@ void inference_errors_on_device(int device, const detail::InferenceShape& shape,
 }
 
 detail::SurfaceChunkFn make_surface_producer(int device, const detail::GeneratorParams& base, std::uint64_t seed,
-                                             Welfare welfare, double cap, const Options& options, std::int64_t chunk) {
-  auto producer = std::make_shared<SurfaceProducer>(device, base, seed, welfare, cap, options, chunk);
-  return [producer](std::int64_t first, std::int64_t count, Results& r) { (*producer)(first, count, r); };
+                                             Welfare welfare, double cap, const Options& options, std::int64_t chunk,
+                                             const detail::SurfaceBinning& binning) {
+  auto producer = std::make_shared<SurfaceProducer>(device, base, seed, welfare, cap, options, chunk, binning);
+  return [producer](std::int64_t first, std::int64_t count, std::int64_t points_wanted, detail::SurfaceChunk& c) {
+    (*producer)(first, count, points_wanted, c);
+  };
 }
 
 Path ResidentBatch::path() const { return impl_->plan.path; }

@@ -29,10 +29,12 @@ void inference_errors_on_device(int device, const detail::InferenceShape& shape,
 
 /// A producer that generates games [first, first + count) of the bound surface
 /// (detail::surface_game: games and per-game strategies) on `device`, evaluates them there with
-/// `options` (the selected columns only) and copies those columns back. Chunks of up to `chunk`
-/// games; the device buffers live as long as the producer.
+/// `options` (the selected columns only) and bins them there (detail::surface_record, integer
+/// atomics): only the bins come back, and the columns of the games kept as points. Chunks of up
+/// to `chunk` games; the device buffers live as long as the producer.
 detail::SurfaceChunkFn make_surface_producer(int device, const detail::GeneratorParams& base, std::uint64_t seed,
-                                             Welfare welfare, double cap, const Options& options, std::int64_t chunk);
+                                             Welfare welfare, double cap, const Options& options, std::int64_t chunk,
+                                             const detail::SurfaceBinning& binning);
 
 }  // namespace cuda
 }  // namespace dgeval

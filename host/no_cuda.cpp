@@ -26,7 +26,7 @@ void inference_errors_on_device(int, const detail::InferenceShape&, std::uint64_
 }
 
 detail::SurfaceChunkFn make_surface_producer(int, const detail::GeneratorParams&, std::uint64_t, Welfare, double,
-                                             const Options&, std::int64_t) {
+                                             const Options&, std::int64_t, const detail::SurfaceBinning&) {
   throw error("the CUDA backend is not available: dgeval was built without CUDA (nvcc was not found)");
 }
 }  // namespace cuda

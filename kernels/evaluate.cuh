@@ -18,6 +18,7 @@
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
 #include "dgeval/detail/measures.hpp"
+#include "dgeval/detail/surface_bins.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/options.hpp"
 #include "dgeval/results.hpp"
@@ -124,6 +125,24 @@ void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t see
 void launch_inference_games(const detail::InferenceShape& shape, std::uint64_t seed, std::int64_t first_game,
                             std::int64_t games, const std::int64_t* checkpoints, std::int64_t C, double* scratch,
                             int threads, double* errors, int* status, cudaStream_t stream);
+
+/// The device columns the bound surface's binning reads (games [count], per-player [count][n]).
+struct SurfaceColumns {
+  const double* agents_welfare_regret;
+  const double* principals_welfare_regret;
+  const double* magnitude_principals;
+  const double* ia;
+  const double* welfare_principals_utopia;
+  const double* welfare_principals_dystopia;
+  const std::int64_t* bound_holds;
+};
+
+/// Adds games [0, count) to the bins' accumulators `bins` (detail::surface_fields arrays of
+/// bins_x · bins_y, then the count of invalid games and the least invalid index), with
+/// detail::surface_record and integer atomics. The caller zeroes `bins` (the least invalid
+/// index to all ones) before the first chunk it adds.
+void launch_surface_bins(const detail::SurfaceBinning& binning, const SurfaceColumns& columns, std::int64_t count,
+                         std::uint64_t* bins, cudaStream_t stream);
 
 /// out[i] = T(in[i]) for i < count, T = float or double.
 void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream);

@@ -11,12 +11,21 @@
 // the host and written so that nvcc rounds every operation as g++ does (gen_mul, no libm), so a
 // game is bit-identical on both. Float64 output [games][n][N] per side, a status per game.
 //
+// surface_bins_kernel: the bound surface's binning of a chunk of evaluated games, on the device.
+// Mapping: one thread per game (grid-stride); detail::surface_record gives its bin and bound
+// checks from its result columns, and integer atomics add it to its bin (count, 128-bit
+// fixed-point Σ PWR as a low word and its carries into a high word, max PWR as ordered bits,
+// the two bound checks). Integer sums and maxima do not depend
+// on the order of the atomics, so the bins are the same on every run and equal the CPU's for
+// the same PWR values. Bytes: reads (6 + 2n) · 8 per game; the bins stay in L2.
+//
 // convert_kernel: float64 → T, to fill a float32 batch from generated games.
 #include "../host/cuda_check.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
 #include "dgeval/detail/random.hpp"
+#include "dgeval/detail/surface_bins.hpp"
 #include "evaluate.cuh"
 
 namespace dgeval {
@@ -82,6 +91,33 @@ __global__ void __launch_bounds__(128) inference_games_kernel(detail::InferenceS
   }
 }
 
+__global__ void __launch_bounds__(256) surface_bins_kernel(detail::SurfaceBinning b, SurfaceColumns c, std::int64_t count,
+                                                           unsigned long long* bins) {
+  const std::int64_t cells = static_cast<std::int64_t>(b.bins_x) * b.bins_y;
+  unsigned long long* invalid = bins + detail::surface_fields * cells;
+  for (std::int64_t g = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; g < count;
+       g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double pwr = c.principals_welfare_regret[g];
+    const detail::SurfaceRecord r =
+        detail::surface_record(b, c.agents_welfare_regret[g], pwr, c.magnitude_principals + g * b.players,
+                               c.ia + g * b.players, c.welfare_principals_utopia[g], c.welfare_principals_dystopia[g],
+                               c.bound_holds[g] != 0);
+    if (!r.valid) {
+      atomicAdd(invalid, 1ull);
+      atomicMin(invalid + 1, static_cast<unsigned long long>(g));
+      continue;
+    }
+    atomicAdd(bins + detail::surface_count * cells + r.bin, 1ull);
+    const std::uint64_t q = detail::surface_fixed(pwr, b.fixed_scale);
+    const unsigned long long old_low = atomicAdd(bins + detail::surface_sum_low * cells + r.bin, static_cast<unsigned long long>(q));
+    const std::uint64_t high = detail::surface_high_increment(old_low, q);
+    if (high != 0) atomicAdd(bins + detail::surface_sum_high * cells + r.bin, static_cast<unsigned long long>(high));
+    atomicMax(bins + detail::surface_max * cells + r.bin, static_cast<unsigned long long>(detail::surface_orderable(pwr)));
+    if (r.above_simple) atomicAdd(bins + detail::surface_above_simple * cells + r.bin, 1ull);
+    if (r.above_bound) atomicAdd(bins + detail::surface_above_bound * cells + r.bin, 1ull);
+  }
+}
+
 template <class T>
 __global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, std::int64_t count) {
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
@@ -119,6 +155,16 @@ void launch_inference_games(const detail::InferenceShape& shape, std::uint64_t s
   const int blocks = (threads + 127) / 128;
   DGEVAL_LAUNCH(inference_games_kernel, blocks, 128, 0, stream)(shape, seed, first_game, games, checkpoints, C, scratch,
                                                                detail::inference_scratch_doubles(shape), errors, status);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+void launch_surface_bins(const detail::SurfaceBinning& binning, const SurfaceColumns& columns, std::int64_t count,
+                         std::uint64_t* bins, cudaStream_t stream) {
+  if (count <= 0) return;
+  const std::int64_t blocks = (count + 255) / 256;
+  const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+  DGEVAL_LAUNCH(surface_bins_kernel, grid, 256, 0, stream)(binning, columns, count,
+                                                         reinterpret_cast<unsigned long long*>(bins));
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

@@ -422,10 +422,23 @@ TEST(CudaEmulated, BoundSurfaceOnTheDeviceMatchesTheCpu) {
   c.seed = rng();
   c.backend = "cpu";
   const BoundSurfaceResult cpu = run_bound_surface(c);
-  const BoundSurfaceResult dev = detail::run_bound_surface(
-      c, {},
-      cuda_emu::make_surface_producer(0, detail::surface_generator_params(c), c.seed, c.welfare,
-                                      detail::surface_strategy_cap(c), detail::surface_options(c), c.chunk));
+  auto on_device = [&](std::int64_t chunk) {
+    BoundSurfaceConfig d = c;
+    d.chunk = chunk;
+    return detail::run_bound_surface(
+        d, {},
+        cuda_emu::make_surface_producer(0, detail::surface_generator_params(d), d.seed, d.welfare,
+                                        detail::surface_strategy_cap(d), detail::surface_options(d), d.chunk,
+                                        detail::surface_binning(d)));
+  };
+  const BoundSurfaceResult dev = on_device(c.chunk);
+  // Binned with integer atomics: another chunking gives the same bins, bit for bit.
+  const BoundSurfaceResult dev_other = on_device(97);
+  for (std::size_t j = 0; j < dev.bins.size(); ++j) {
+    EXPECT_EQ(dev.bins[j].count, dev_other.bins[j].count) << j;
+    EXPECT_EQ(std::memcmp(&dev.bins[j].pwr_mean, &dev_other.bins[j].pwr_mean, sizeof(double)), 0) << j;
+    EXPECT_EQ(std::memcmp(&dev.bins[j].pwr_max, &dev_other.bins[j].pwr_max, sizeof(double)), 0) << j;
+  }
   ASSERT_EQ(dev.games, 300);
   EXPECT_EQ(dev.above_bound, 0);
   EXPECT_EQ(cpu.above_bound, 0);
@@ -438,7 +451,13 @@ TEST(CudaEmulated, BoundSurfaceOnTheDeviceMatchesTheCpu) {
     EXPECT_NEAR(dev.points[j].bound, cpu.points[j].bound, 1e-12) << j;
   }
   std::int64_t moved = 0;
-  for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
+  for (std::size_t j = 0; j < cpu.bins.size(); ++j) {
+    moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
+    if (cpu.bins[j].count > 0 && cpu.bins[j].count == dev.bins[j].count) {
+      EXPECT_NEAR(dev.bins[j].pwr_mean, cpu.bins[j].pwr_mean, 1e-9) << j;
+      EXPECT_NEAR(dev.bins[j].pwr_max, cpu.bins[j].pwr_max, 1e-12) << j;
+    }
+  }
   EXPECT_LE(moved, 2) << "games change bins only on a bin edge";
   EXPECT_EQ(dev.above_simple, cpu.above_simple);
 }

@@ -2,7 +2,8 @@
 // code (kernels/*.cu, host/cuda_backend.cu) run in tests on machines without a GPU (CI).
 //
 // Every thread of a block is a cooperative coroutine (ucontext); blocks run one after another.
-// Emulated: __syncthreads, __syncthreads_or, __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
+// Emulated: atomicAdd/Min/Max on 64-bit integers, __syncthreads, __syncthreads_or,
+// __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
 // barriers over exactly the lanes named in the mask (a lane outside its mask, or a barrier some
 // lane never reaches, is reported as an error instead of hanging), dynamic shared memory of exactly
 // the requested size (filled with garbage, with a canary checked after each block), the launch
@@ -329,6 +330,23 @@ inline int __syncthreads_or(int p) { return emu::syncthreads_or(p); }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { emu::syncwarp(mask); }
 inline int __shfl_xor_sync(unsigned mask, int v, int lane_mask, int width = 32) {
   return emu::shfl_xor(mask, v, lane_mask, width);
+}
+// Atomics: the emulated threads of a block run one at a time between barriers, so a plain
+// read-modify-write is atomic here.
+inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
+  const unsigned long long old = *p;
+  *p = old + v;
+  return old;
+}
+inline unsigned long long atomicMax(unsigned long long* p, unsigned long long v) {
+  const unsigned long long old = *p;
+  if (v > old) *p = v;
+  return old;
+}
+inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
+  const unsigned long long old = *p;
+  if (v < old) *p = v;
+  return old;
 }
 inline double __longlong_as_double(long long x) {
   double d;

@@ -3,12 +3,15 @@
 // simple bound fails only for miscalibrated games; the CLI writes the CSVs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "dgeval/experiments.hpp"
 #include "test_util.hpp"
@@ -109,6 +112,125 @@ TEST(Experiments, BoundSurfaceBinsRespectTheSurface) {
     if (ratios.size() == 1) EXPECT_EQ(r.above_simple, 0);  // calibrated: R = 1 needs no calibration term
     for (const SurfacePoint& p : r.points) EXPECT_LE(p.pwr, p.bound + 1e-9);
   }
+}
+
+TEST(Experiments, BoundSurfaceBinsDoNotDependOnChunksOrThreads) {
+  // The bins accumulate in integers (fixed-point Σ PWR, ordered bits for max PWR), so any
+  // chunking and thread count give the same bins bit for bit, and they match the kept points.
+  BoundSurfaceConfig c;
+  c.games = 3000;
+  c.calibration = {2.0, 1.0, 1.0, 0.5};
+  c.bins_x = c.bins_y = 7;
+  c.keep_points = c.games;
+  c.seed = testing::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(c.seed));
+  c.chunk = 1000;
+  c.threads = 1;
+  const BoundSurfaceResult a = run_bound_surface(c);
+  c.chunk = 333;
+  c.threads = 2;
+  const BoundSurfaceResult b = run_bound_surface(c);
+  ASSERT_EQ(a.bins.size(), b.bins.size());
+  for (std::size_t j = 0; j < a.bins.size(); ++j) {
+    EXPECT_EQ(a.bins[j].count, b.bins[j].count) << j;
+    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_mean, &b.bins[j].pwr_mean, sizeof(double)), 0) << j;
+    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_max, &b.bins[j].pwr_max, sizeof(double)), 0) << j;
+    EXPECT_EQ(a.bins[j].above_simple, b.bins[j].above_simple) << j;
+  }
+  // Against the points, binned here independently in long double.
+  ASSERT_EQ(a.points.size(), 3000u);
+  std::vector<long double> sum(a.bins.size(), 0.0L);
+  std::vector<double> max(a.bins.size(), -INFINITY);
+  std::vector<std::int64_t> count(a.bins.size(), 0);
+  for (const SurfacePoint& p : a.points) {
+    const int ix = std::min(c.bins_x - 1, static_cast<int>(p.wr / a.wr_max * c.bins_x));
+    const int iy = std::min(c.bins_y - 1, static_cast<int>(p.tm / a.tm_max * c.bins_y));
+    const std::size_t j = static_cast<std::size_t>(ix * c.bins_y + iy);
+    sum[j] += p.pwr, max[j] = std::max(max[j], p.pwr), ++count[j];
+  }
+  const double resolution = 1.0 / detail::surface_binning(c).fixed_scale;
+  for (std::size_t j = 0; j < a.bins.size(); ++j) {
+    EXPECT_EQ(a.bins[j].count, count[j]) << j;
+    if (count[j] == 0) {
+      EXPECT_TRUE(std::isnan(a.bins[j].pwr_mean));
+      continue;
+    }
+    // The fixed-point sum is exact to `resolution` per game; the two roundings to double
+    // (the sum, then the division by the count) add an ulp or two.
+    const double mean = static_cast<double>(sum[j] / count[j]);
+    EXPECT_NEAR(a.bins[j].pwr_mean, mean, resolution + 4e-16 * std::fabs(mean)) << j;
+    EXPECT_EQ(a.bins[j].pwr_max, max[j]) << j;
+  }
+}
+
+TEST(Experiments, SurfaceIntegerImagesOrderAndRound) {
+  const double xs[] = {-INFINITY, -1e300, -2.5, -1e-300, -0.0, 0.0, 4.9e-324, 1e-300, 0.75, 3.0, 1e300, INFINITY};
+  for (std::size_t a = 0; a < std::size(xs); ++a) {
+    const double back = detail::surface_from_orderable(detail::surface_orderable(xs[a]));
+    EXPECT_EQ(std::memcmp(&back, &xs[a], sizeof(double)), 0) << xs[a];
+    EXPECT_GT(detail::surface_orderable(xs[a]), 0u);
+    for (std::size_t b = a + 1; b < std::size(xs); ++b) {
+      EXPECT_LT(detail::surface_orderable(xs[a]), detail::surface_orderable(xs[b])) << xs[a] << " " << xs[b];
+    }
+  }
+  const double scale = 1024.0;
+  EXPECT_EQ(static_cast<std::int64_t>(detail::surface_fixed(0.75, scale)), 768);
+  EXPECT_EQ(static_cast<std::int64_t>(detail::surface_fixed(-0.75, scale)), -768);
+  EXPECT_EQ(static_cast<std::int64_t>(detail::surface_fixed(1.0 / 2048, scale)), 0);  // a tie rounds to even
+  EXPECT_EQ(static_cast<std::int64_t>(detail::surface_fixed(3.0 / 2048, scale)), 2);
+  // The scale keeps one game, at twice the limit, below 2^62, and is the largest that does.
+  for (double limit : {0.5, 1.4142135623730951, 8.0, 64.0, 1e6}) {
+    const double s = detail::surface_fixed_scale(limit);
+    EXPECT_LT(2.0 * limit * s, std::ldexp(1.0, 62)) << limit;
+    EXPECT_TRUE(s == std::ldexp(1.0, 60) || 4.0 * limit * s >= std::ldexp(1.0, 62)) << limit;  // capped at 2^60
+  }
+  // 128-bit sums from a low word and its carries: any order gives the same two words.
+  const std::uint64_t qs[] = {detail::surface_fixed(3.5, std::ldexp(1.0, 60)), detail::surface_fixed(-1.25, std::ldexp(1.0, 60)),
+                              detail::surface_fixed(3.75, std::ldexp(1.0, 60)), detail::surface_fixed(-7.0, std::ldexp(1.0, 60)),
+                              detail::surface_fixed(3.0, std::ldexp(1.0, 60))};
+  auto add_all = [&](const std::vector<int>& order) {
+    std::uint64_t low = 0, high = 0;
+    for (int k : order) {
+      high += detail::surface_high_increment(low, qs[k]);
+      low += qs[k];
+    }
+    return (static_cast<unsigned __int128>(high) << 64) | low;
+  };
+  const unsigned __int128 forward = add_all({0, 1, 2, 3, 4}), backward = add_all({4, 3, 2, 1, 0});
+  EXPECT_TRUE(forward == backward);
+  EXPECT_EQ(static_cast<double>(static_cast<__int128>(forward)) / std::ldexp(1.0, 60), 2.0);  // 3.5 − 1.25 + 3.75 − 7 + 3
+}
+
+TEST(Experiments, SurfaceRefusesNonFiniteRegrets) {
+  BoundSurfaceConfig c;
+  c.games = 10;
+  c.chunk = 4;
+  const detail::SurfaceBinning binning = detail::surface_binning(c);
+  // A producer whose second chunk holds a game with a NaN regret (as a broken evaluation would).
+  auto produce = [&](std::int64_t first, std::int64_t count, std::int64_t, detail::SurfaceChunk& chunk) {
+    Results r;
+    r.resize(count, c.players, false, false);
+    for (std::int64_t g = 0; g < count; ++g) {
+      r.agents_welfare_regret[g] = 0.1;
+      r.principals_welfare_regret[g] = first + g == 5 ? NAN : 0.2;
+      r.welfare_principals_utopia[g] = 1.0;
+      r.welfare_principals_dystopia[g] = -1.0;
+      r.bound_holds[g] = 1;
+      r.bound[g] = 1.0;
+      for (int i = 0; i < c.players; ++i) r.magnitude_principals[g * c.players + i] = 1.0, r.ia[g * c.players + i] = 0.9;
+    }
+    detail::bin_surface_results(binning, r, count, 0, chunk);
+  };
+  try {
+    detail::run_bound_surface(c, {}, produce);
+    FAIL() << "expected an error";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("game 5 has a non-finite"), std::string::npos) << e.what();
+  }
+  c.chunk = -1;
+  EXPECT_THROW(run_bound_surface(c), error);
+  c.chunk = std::int64_t{1} << 31;
+  EXPECT_THROW(run_bound_surface(c), error);
 }
 
 TEST(Experiments, ThroughputMeasuresEverySize) {

@@ -212,7 +212,7 @@ int bound_surface(int argc, char** argv) {
       ("o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())
       ("q,quiet", "no progress or summary on stderr")
       ("h,help", "this help");
-  add_backend_options(o, "where the games are generated and evaluated (bins on the host)");
+  add_backend_options(o, "where the games are generated, evaluated and binned");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()

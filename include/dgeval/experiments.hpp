@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dgeval/detail/surface_bins.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/options.hpp"
@@ -119,8 +120,8 @@ struct BoundSurfaceConfig {
   std::int64_t chunk = 0;
   /// Keep the first `keep_points` games' (WR, TM, PWR, bound) for scatter plots.
   std::int64_t keep_points = 0;
-  /// "cpu", "cuda" (games generated and evaluated on the device; only the columns the bins
-  /// need come back, and the host bins them in game order) or "auto" (cuda when usable).
+  /// "cpu", "cuda" (games generated, evaluated and binned on the device: only the bins come
+  /// back, and the kept points' columns) or "auto" (cuda when usable).
   std::string backend = "auto";
   int device = 0;
 };
@@ -154,9 +155,25 @@ double r2_surface(const BoundSurfaceConfig& config, double wr, double tm);
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress = {});
 
 namespace detail {
-/// Fills `results` with the evaluation of the bound surface's games [first, first + count) (the
-/// columns of surface_options).
-using SurfaceChunkFn = std::function<void(std::int64_t first, std::int64_t count, Results& results)>;
+/// One chunk's contribution to the bound surface: the bins' integer accumulators
+/// (detail/surface_bins.hpp: surface_fields arrays of bins_x · bins_y), the chunk's first games
+/// as points (as many as asked for), and the games whose regrets came out non-finite.
+struct SurfaceChunk {
+  std::vector<std::uint64_t> bins;
+  std::vector<SurfacePoint> points;
+  std::int64_t invalid = 0;
+  std::int64_t first_invalid = -1;  ///< index in the chunk of the first invalid game
+};
+/// Bins the bound surface's games [first, first + count), keeping the first `points_wanted`
+/// of them as points.
+using SurfaceChunkFn =
+    std::function<void(std::int64_t first, std::int64_t count, std::int64_t points_wanted, SurfaceChunk& chunk)>;
+/// The binning of a run (axes, bins, the simple bound's factor and the fixed-point scale).
+SurfaceBinning surface_binning(const BoundSurfaceConfig& config);
+/// The CPU side of a chunk: adds games [0, count) of `results` (the columns of
+/// surface_options) to `chunk` with detail::surface_record, as the device kernel does.
+void bin_surface_results(const SurfaceBinning& binning, const Results& results, std::int64_t count,
+                         std::int64_t points_wanted, SurfaceChunk& chunk);
 /// run_bound_surface with the games produced by `produce` (the CPU or the device), chunk by chunk.
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress,
                                      const SurfaceChunkFn& produce);
