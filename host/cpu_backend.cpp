@@ -205,16 +205,17 @@ void block_extrema(const double* __restrict w, std::int64_t len, std::int64_t s0
     l[q] = w[j] < l[q] ? w[j] : l[q];
     h[q] = w[j] > h[q] ? w[j] : h[q];
   }
+  // The first index holding the extremum, and its value (so a zero keeps that outcome's sign).
   const double hi = combine_max<L>(h), lo = combine_min<L>(l);
   if (mx.index < 0 || hi > mx.value) {
     std::int64_t k = 0;
     while (w[k] != hi) ++k;
-    mx.value = hi, mx.index = s0 + k;
+    mx.value = w[k], mx.index = s0 + k;
   }
   if (mn.index < 0 || lo < mn.value) {
     std::int64_t k = 0;
     while (w[k] != lo) ++k;
-    mn.value = lo, mn.index = s0 + k;
+    mn.value = w[k], mn.index = s0 + k;
   }
 }
 
