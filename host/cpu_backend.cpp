@@ -21,7 +21,6 @@
 // A chunk of one vector is at most 128 KiB, so A's later loops (the moments) read it
 // from cache: the input is read from memory about 2.5 times (A, C, and D for the agents).
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -309,10 +308,6 @@ class GameEvaluator {
 
   std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
   std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
-  Scratch& scratch(int worker) {
-    if (scratch_.size() <= static_cast<std::size_t>(worker)) scratch_.resize(static_cast<std::size_t>(worker) + 1);
-    return scratch_[static_cast<std::size_t>(worker)];
-  }
   void prepare_scratch(const Exec& exec) {
     if (scratch_.size() < static_cast<std::size_t>(exec.workers())) scratch_.resize(static_cast<std::size_t>(exec.workers()));
   }
