@@ -1457,7 +1457,7 @@ def bound_surface(
     agents' welfare regret × total misalignment × principals' regret, binned, with the R2
     surface. ``calibration``: ratios r_i (one, or one per player); ``bins``: (x, y), one int
     for both, or "40x40". ``backend``: "auto" (the GPU when usable), "cpu" or "cuda" (games
-    generated and evaluated on the device, binned on the host); ``chunk``: games at once (0:
+    generated, evaluated and binned on the device); ``chunk``: games at once (0:
     2^16 on the CPU, 2^21 on a GPU).
 
     Returns a :class:`Table` with one row per bin, the columns of the CLI's bins CSV (ix, iy,
