@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/dgeval.hpp"
@@ -415,6 +416,19 @@ TEST(Properties, WelfareExtremaMatchNaive) {
         EXPECT_GE(r.ideal_gap[g], 0.0);
       }
     }
+  }
+}
+
+TEST(Properties, NashThresholdWithoutFmaIsTheFmaThreshold) {
+  // ic_threshold skips fma at IC = 1: lo + 1·(hi − lo) rounds once either way.
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::uniform_int_distribution<int> e(-60, 60);
+  for (int k = 0; k < 100000; ++k) {
+    double lo = std::ldexp(u(rng), e(rng)), hi = std::ldexp(u(rng), e(rng));
+    if (lo > hi) std::swap(lo, hi);
+    const double a = detail::ic_threshold(lo, hi, 1.0), b = std::fma(1.0, hi - lo, lo);
+    ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0) << lo << " " << hi;
   }
 }
 

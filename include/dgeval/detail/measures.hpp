@@ -122,8 +122,12 @@ DGEVAL_HD double welfare_factor(int players, Welfare w) {
 
 /// Threshold of the range-normalised ε-Nash test of spec §1.4 for one context s_{-i} whose
 /// fiber has minimum lo and maximum hi: lo + IC·(hi − lo), as one fused multiply-add on both
-/// backends, so it rounds identically under g++ and nvcc.
-DGEVAL_HD double ic_threshold(double lo, double hi, double ic) { return ::fma(ic, hi - lo, lo); }
+/// backends, so it rounds identically under g++ and nvcc. At IC = 1 (the Nash test) the
+/// product is exact, so one rounded addition gives the same bits without a call to fma (which
+/// g++ makes through libm on an x86-64 baseline build).
+DGEVAL_HD double ic_threshold(double lo, double hi, double ic) {
+  return ic == 1.0 ? (hi - lo) + lo : ::fma(ic, hi - lo, lo);
+}
 
 /// The ε-Nash test of one utility u against its context's threshold: u + tol ≥ threshold.
 DGEVAL_HD bool meets_threshold(double u, double threshold, double tolerance) {
