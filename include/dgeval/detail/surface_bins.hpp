@@ -55,18 +55,19 @@ struct SurfaceRecord {
 /// IA_i ([players] each), ŵ⁺ and ŵ⁻ (the tolerance scale) and bound_holds.
 DGEVAL_HD SurfaceRecord surface_record(const SurfaceBinning& b, double wr, double pwr, const double* m_hat,
                                        const double* ia, double wh_utopia, double wh_dystopia, bool bound_holds) {
+  // Products through mul_rn, so nvcc does not contract them into FMAs the host does not make.
   SurfaceRecord r;
   double tm = 0.0;
-  for (int i = 0; i < b.players; ++i) tm += m_hat[i] * (1.0 - ia[i]);
+  for (int i = 0; i < b.players; ++i) tm += mul_rn(m_hat[i], 1.0 - ia[i]);
   r.tm = tm;
-  r.valid = !is_nan(wr) && !is_nan(tm) && ::fabs(wr) <= 1e300 && ::fabs(tm) <= 1e300 && ::fabs(pwr) <= 2.0 * b.pwr_limit;
+  r.valid = ::fabs(wr) <= 1e300 && ::fabs(tm) <= 1e300 && ::fabs(pwr) <= 2.0 * b.pwr_limit;  // false for NaN
   const double fx = r.valid ? wr / b.wr_max * b.bins_x : 0.0;
   const double fy = r.valid ? tm / b.tm_max * b.bins_y : 0.0;
-  int ix = fx < 0.0 ? 0 : (fx >= b.bins_x ? b.bins_x - 1 : static_cast<int>(fx));
-  int iy = fy < 0.0 ? 0 : (fy >= b.bins_y ? b.bins_y - 1 : static_cast<int>(fy));
+  const int ix = fx < 0.0 ? 0 : (fx >= b.bins_x ? b.bins_x - 1 : static_cast<int>(fx));
+  const int iy = fy < 0.0 ? 0 : (fy >= b.bins_y ? b.bins_y - 1 : static_cast<int>(fy));
   r.bin = ix * b.bins_y + iy;
   const double tol = bound_tolerance(wh_utopia, wh_dystopia);
-  r.above_simple = pwr > wr + b.simple_factor * tm + tol;
+  r.above_simple = pwr > wr + mul_rn(b.simple_factor, tm) + tol;
   r.above_bound = !bound_holds;
   return r;
 }
