@@ -443,7 +443,9 @@ TEST(Properties, MultiChunkGameMatchesLongDoubleReference) {
   for (int grid : {0, 8}) {
     Batch b = random_batch(dims, 2, rng, grid);
     for (double& x : b.agents) x += 1e6;
-    const Results r = evaluate(b.view(), Options{}, 2);
+    Options o;
+    o.ic = {0.75};  // dyadic: the ε-thresholds of grid payoffs are exact
+    const Results r = evaluate(b.view(), o, 2);
     for (std::int64_t g = 0; g < 2; ++g) {
       long double shift[4], mag[4];
       for (int v = 0; v < 4; ++v) {
@@ -474,7 +476,10 @@ TEST(Properties, MultiChunkGameMatchesLongDoubleReference) {
       Naive naive(b, g);
       EXPECT_EQ(r.welfare_agents_max[g], *std::max_element(naive.w.begin(), naive.w.end()));
       EXPECT_EQ(r.welfare_principals_min[g], *std::min_element(naive.wh.begin(), naive.wh.end()));
-      if (grid > 0) EXPECT_EQ(r.pure_ne_count[g], static_cast<std::int64_t>(Naive::eps_ne(b, g, {1.0}).size()));
+      if (grid > 0) {
+        EXPECT_EQ(r.pure_ne_count[g], static_cast<std::int64_t>(Naive::eps_ne(b, g, {1.0}).size()));
+        EXPECT_EQ(r.eps_ne_count[g], static_cast<std::int64_t>(Naive::eps_ne(b, g, {0.75}).size()));
+      }
     }
   }
 }
