@@ -188,6 +188,22 @@ std::int64_t games_for(const Args& a, const std::string& dims, std::size_t game_
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(a.input_gib * 1073741824.0 / static_cast<double>(game_bytes)));
 }
 
+/// A GPU workload: its dims, bytes per game in the bench's dtype, batch size and options (the
+/// selected columns).
+struct DeviceWorkload {
+  dgeval::Dims dims;
+  std::size_t game_bytes;
+  std::int64_t games;
+  dgeval::Options options;
+};
+DeviceWorkload device_workload(const Args& a, const std::string& w) {
+  DeviceWorkload dw{dgeval::Dims::parse(w), 0, 0, dgeval::Options{}};
+  dw.game_bytes = utility_bytes_per_game(dw.dims, dgeval::dtype_size(a.dtype));
+  dw.games = games_for(a, w, dw.game_bytes);
+  dw.options.columns = a.columns;
+  return dw;
+}
+
 /// Multi-threaded memcpy bandwidth (bytes read + written per second), best of a few runs.
 double host_copy_bandwidth(int threads) {
   const std::size_t bytes = std::size_t{512} << 20;
@@ -370,11 +386,11 @@ int run_gpu_generate(const Args& a) {
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
   for (const std::string& w : a.workloads) {
-    const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = utility_bytes_per_game(d, dgeval::dtype_size(a.dtype));
-    const std::int64_t games = games_for(a, w, game_bytes);
-    dgeval::Options options;
-    options.columns = a.columns;
+    const DeviceWorkload dw = device_workload(a, w);
+    const dgeval::Dims& d = dw.dims;
+    const std::size_t game_bytes = dw.game_bytes;
+    const std::int64_t games = dw.games;
+    const dgeval::Options& options = dw.options;
     dgeval::cuda::ResidentBatch rb(a.device, d, a.dtype, games, options);
     std::vector<std::pair<std::string, const dgeval::GeneratorSpec*>> gens = {{"uniform", nullptr}};
     const auto specs = bench_generators();
@@ -452,11 +468,11 @@ int run_gpu(const Args& a) {
   BENCH_CUDA(cudaEventCreate(&e1));
 
   for (const std::string& w : a.workloads) {
-    const dgeval::Dims d = dgeval::Dims::parse(w);
-    const std::size_t game_bytes = utility_bytes_per_game(d, dgeval::dtype_size(a.dtype));
-    const std::int64_t games = games_for(a, w, game_bytes);
-    dgeval::Options options;
-    options.columns = a.columns;
+    const DeviceWorkload dw = device_workload(a, w);
+    const dgeval::Dims& d = dw.dims;
+    const std::size_t game_bytes = dw.game_bytes;
+    const std::int64_t games = dw.games;
+    const dgeval::Options& options = dw.options;
     const std::size_t used0 = device_used();
     std::vector<double> ms;
     std::size_t in = 0, out = 0, peak = 0;

@@ -363,22 +363,13 @@ TEST(CudaVsCpu, BoundSurfaceOnTheDevice) {
   EXPECT_EQ(dev.games, c.games);
   EXPECT_EQ(dev.above_bound, 0);
   EXPECT_EQ(dev.bin_bound_exceeded, 0);
-  ASSERT_EQ(dev.points.size(), cpu.points.size());
-  for (std::size_t j = 0; j < cpu.points.size(); ++j) {
-    ASSERT_NEAR(dev.points[j].pwr, cpu.points[j].pwr, 1e-12) << j;
-    ASSERT_NEAR(dev.points[j].tm, cpu.points[j].tm, 1e-12) << j;
-  }
+  testing::expect_points_near(dev, cpu, 1e-12);
   std::int64_t moved = 0;
   for (std::size_t j = 0; j < cpu.bins.size(); ++j) moved += std::llabs(cpu.bins[j].count - dev.bins[j].count);
   EXPECT_LE(moved, 10);
   // Binned on the device with integer atomics: another chunking gives the same bins bit for bit.
   c.chunk = 5000;
-  const BoundSurfaceResult dev_other = run_bound_surface(c);
-  for (std::size_t j = 0; j < dev.bins.size(); ++j) {
-    EXPECT_EQ(dev.bins[j].count, dev_other.bins[j].count) << j;
-    EXPECT_EQ(std::memcmp(&dev.bins[j].pwr_mean, &dev_other.bins[j].pwr_mean, sizeof(double)), 0) << j;
-    EXPECT_EQ(std::memcmp(&dev.bins[j].pwr_max, &dev_other.bins[j].pwr_max, sizeof(double)), 0) << j;
-  }
+  testing::expect_identical_bins(dev, run_bound_surface(c));
 #endif
 }
 

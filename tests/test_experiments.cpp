@@ -130,13 +130,7 @@ TEST(Experiments, BoundSurfaceBinsDoNotDependOnChunksOrThreads) {
   c.chunk = 333;
   c.threads = 2;
   const BoundSurfaceResult b = run_bound_surface(c);
-  ASSERT_EQ(a.bins.size(), b.bins.size());
-  for (std::size_t j = 0; j < a.bins.size(); ++j) {
-    EXPECT_EQ(a.bins[j].count, b.bins[j].count) << j;
-    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_mean, &b.bins[j].pwr_mean, sizeof(double)), 0) << j;
-    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_max, &b.bins[j].pwr_max, sizeof(double)), 0) << j;
-    EXPECT_EQ(a.bins[j].above_simple, b.bins[j].above_simple) << j;
-  }
+  testing::expect_identical_bins(a, b);
   // Against the points, binned here independently in long double.
   ASSERT_EQ(a.points.size(), 3000u);
   std::vector<long double> sum(a.bins.size(), 0.0L);

@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "dgeval/dgeval.hpp"
+#include "dgeval/experiments.hpp"
 
 namespace dgeval {
 namespace testing {
@@ -130,6 +132,29 @@ inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKin
 inline std::vector<Dims> test_sizes() {
   return {Dims({3, 3}),    Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({1, 7}), Dims({7, 1}),
           Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};
+}
+
+/// Two bound-surface runs with the same bins, bit for bit (counts, mean and max PWR, checks).
+inline void expect_identical_bins(const BoundSurfaceResult& a, const BoundSurfaceResult& b) {
+  ASSERT_EQ(a.bins.size(), b.bins.size());
+  for (std::size_t j = 0; j < a.bins.size(); ++j) {
+    EXPECT_EQ(a.bins[j].count, b.bins[j].count) << j;
+    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_mean, &b.bins[j].pwr_mean, sizeof(double)), 0) << j;
+    EXPECT_EQ(std::memcmp(&a.bins[j].pwr_max, &b.bins[j].pwr_max, sizeof(double)), 0) << j;
+    EXPECT_EQ(a.bins[j].above_simple, b.bins[j].above_simple) << j;
+    EXPECT_EQ(a.bins[j].above_bound, b.bins[j].above_bound) << j;
+  }
+}
+
+/// Two bound-surface runs of the same games with the same kept points, to `tolerance`.
+inline void expect_points_near(const BoundSurfaceResult& a, const BoundSurfaceResult& b, double tolerance) {
+  ASSERT_EQ(a.points.size(), b.points.size());
+  for (std::size_t j = 0; j < a.points.size(); ++j) {
+    EXPECT_NEAR(a.points[j].wr, b.points[j].wr, tolerance) << j;
+    EXPECT_NEAR(a.points[j].tm, b.points[j].tm, tolerance) << j;
+    EXPECT_NEAR(a.points[j].pwr, b.points[j].pwr, tolerance) << j;
+    EXPECT_NEAR(a.points[j].bound, b.points[j].bound, tolerance) << j;
+  }
 }
 
 }  // namespace testing
