@@ -1,4 +1,4 @@
-// The CPU reference backend: every measure of ../shared/spec/measures.md for a batch of
+// The CPU reference backend: every measure of docs/MATH.md for a batch of
 // games, float64 accumulation whatever the input type, multi-threaded over games or, for a
 // few large games, over outcome chunks of one game.
 //
@@ -442,7 +442,7 @@ void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const 
         for (std::int64_t j = 0; j < bl; ++j) nu[j] = 0.0;
       }
     }
-    // μ = Σ_i m_i ν_i / Σ_i m_i, players in order (spec §4.2).
+    // μ = Σ_i m_i ν_i / Σ_i m_i, players in order (docs/MATH.md §4.2).
     for (std::int64_t j = 0; j < bl; ++j) mu_a[j] = mu_p[j] = 0.0;
     for (int i = 0; i < n; ++i) {
       const double* __restrict na = sc.nu.data() + static_cast<std::size_t>(i) * kBlock;
@@ -768,7 +768,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
     return true;
   }
 
-  // Standardisation (spec §3).
+  // Standardisation (docs/MATH.md §3).
   double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], sumsq[2 * kMaxPlayers];
   for (int v = 0; v < nv; ++v) {
     shift[v] = detail::shift_of(opt_.standardisation, a.sum[v], N_, a.lo[v], a.hi[v]);
@@ -786,7 +786,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
     r.calibration_ratio[gp + i] = detail::calibration_ratio_of(mag[n + i], mag[i]);
   }
 
-  // Alignment (spec §4.1, §4.2).
+  // Alignment (docs/MATH.md §4.1, §4.2).
   PassC& c = c_out_;
   pass_c(game, exec, shift, mag, c);
   const double* c_ia = c.acc.data();
@@ -820,7 +820,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
     }
   }
 
-  // Welfare (spec §2).
+  // Welfare (docs/MATH.md §2).
   const double w_star = a.w_max.value, wh_star = a.wh_max.value;
   const detail::UtopiaPoints up = detail::utopia_points(a.lo, a.hi, n, opt_.welfare);
   const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
@@ -835,7 +835,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   r.welfare_principals_dystopia[gi] = wh_dystopia;
   r.ideal_gap[gi] = wh_utopia - wh_star;
 
-  // Equilibria (spec §1.4, §4.3).
+  // Equilibria (docs/MATH.md §1.4, §4.3).
   pass_d(game, exec);
   PassE e;
   pass_e(game, exec, e);
@@ -930,7 +930,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   r.principals_welfare_regret[gi] = pwr;
   r.cc_achieved[gi] = detail::cc_of(w_sigma, w_star, w_zero, w_eps, opt_.cc_window);
 
-  // Bounds (spec §5).
+  // Bounds (docs/MATH.md §5).
   double at_best[kMaxPlayers];
   for (int i = 0; i < n; ++i) at_best[i] = static_cast<double>(game.vec(i)[a.wh_max.index]);
   detail::BoundInputs in;

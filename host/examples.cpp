@@ -1,4 +1,4 @@
-// The worked examples of spec §8 as built-in games.
+// The worked examples of docs/MATH.md §8 as built-in games.
 #include "dgeval/examples.hpp"
 
 #include "dgeval/error.hpp"
@@ -34,30 +34,30 @@ Example make_example(const std::string& name) {
   // Outcome order for 2x2 games: (F,F), (F,M), (M,F), (M,M); F = fruit (0), M = mammoth (1).
   const std::vector<double> mammoth = {2, 1, 1, 10};
   if (name == "mammoth") {
-    return make(name, "spec §8 Example A: common-payoff mammoth game, agents identical to principals", {2, 2},
+    return make(name, "docs/MATH.md §8 Example A: common-payoff mammoth game, agents identical to principals", {2, 2},
                 {mammoth, mammoth}, {mammoth, mammoth});
   }
   if (name == "mammoth-negated") {
     const std::vector<double> neg = {-2, -1, -1, -10};
-    return make(name, "spec §8 Example A, necessity of IA: agents' utilities are the principals' negated", {2, 2},
+    return make(name, "docs/MATH.md §8 Example A, necessity of IA: agents' utilities are the principals' negated", {2, 2},
                 {neg, neg}, {mammoth, mammoth});
   }
   if (name == "misaligned") {
-    return make(name, "spec §8 Example B: agent 2 only likes gathering fruit", {2, 2}, {mammoth, {2, 1, 2, 1}},
+    return make(name, "docs/MATH.md §8 Example B: agent 2 only likes gathering fruit", {2, 2}, {mammoth, {2, 1, 2, 1}},
                 {mammoth, mammoth});
   }
   if (name == "matching-pennies") {
     const std::vector<double> p1 = {1, -1, -1, 1}, p2 = {-1, 1, 1, -1};
-    return make(name, "spec §8 Example C: zero-sum principals (CA = 0); agents identical", {2, 2}, {p1, p2},
+    return make(name, "docs/MATH.md §8 Example C: zero-sum principals (CA = 0); agents identical", {2, 2}, {p1, p2},
                 {p1, p2});
   }
   if (name == "common-3x3") {
     const std::vector<double> u = {4, 3, 0, 3, 2, 1, 0, 1, 10};
-    return make(name, "spec §8 Example D: 3x3 common payoff, for IC and CC", {3, 3}, {u, u}, {u, u});
+    return make(name, "docs/MATH.md §8 Example D: 3x3 common payoff, for IC and CC", {3, 3}, {u, u}, {u, u});
   }
   if (name == "max-ca-negative") {
     const std::vector<std::vector<double>> nu = {{1, -1, 1}, {1, 1, -1}, {-1, 1, 1}};
-    Example e = make(name, "spec §8 Example E: 3 players, 3 outcomes, CA under MAX is -1/3", {3, 1, 1}, nu, nu);
+    Example e = make(name, "docs/MATH.md §8 Example E: 3 players, 3 outcomes, CA under MAX is -1/3", {3, 1, 1}, nu, nu);
     e.options.standardisation = Standardisation::max;
     return e;
   }

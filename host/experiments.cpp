@@ -1,4 +1,4 @@
-// The grid scan (spec §7.1), the bound surface (spec §7.3) and the throughput measurement:
+// The grid scan (docs/MATH.md §7.1), the bound surface (docs/MATH.md §7.3) and the throughput measurement:
 // generate chunk by chunk, evaluate with the CPU backend, aggregate into rows.
 #include "dgeval/experiments.hpp"
 
@@ -143,7 +143,7 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
     const int n = dims.players();
     for (Measure var : cfg.variables) {
       for (double other : cfg.others) {
-        double ic_state = other;  // the authors' shared x["ic"], lowered by eps_tol (spec §7.1)
+        double ic_state = other;  // the authors' shared x["ic"], lowered by eps_tol (docs/MATH.md §7.1)
         for (int v = 0; v <= cfg.increments; ++v, ++point_index) {
           GridScanPoint pt;
           pt.dims = dims;
@@ -180,7 +180,7 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
               pt.magnitudes_adjusted += (gi.flags & (info_magnitudes_redrawn | info_magnitudes_shrunk)) != 0;
               if (authors) {
                 pt.eps_tol_raised += gi.eps_tol > 0.0;
-                if (gi.eps_tol > 1.0 - ic_state) ic_state = 1.0 - gi.eps_tol;  // persists (spec §7.1)
+                if (gi.eps_tol > 1.0 - ic_state) ic_state = 1.0 - gi.eps_tol;  // persists (docs/MATH.md §7.1)
                 ic[static_cast<std::size_t>(g)] = ic_state;
                 pt.ic_effective_min = std::min(pt.ic_effective_min, ic_state);
               }

@@ -1,4 +1,4 @@
-// infer(): the estimators of spec §6 step 4 (authors) and their affine-invariant corrections over
+// infer(): the estimators of docs/MATH.md §6 step 4 (authors) and their affine-invariant corrections over
 // the distinct observed outcomes, with percentile bootstrap intervals; and its writers.
 //
 // Determinism: bootstrap replicate b resamples with stream b of a seed derived from the user's,

@@ -1,4 +1,4 @@
-// The inference experiment of spec §6: per game, the four candidate sets, J samples from each,
+// The inference experiment of docs/MATH.md §6: per game, the four candidate sets, J samples from each,
 // and every estimator after every `every` samples, with errors against the truth; aggregated
 // over the games of each size into curves (mean, its 90% interval, quantiles).
 //

@@ -1,4 +1,4 @@
-// Games for the inference experiment (spec §6 step 1): per game, targets IA_i, IC_i, CC, CA ~
+// Games for the inference experiment (docs/MATH.md §6 step 1): per game, targets IA_i, IC_i, CC, CA ~
 // U(0, 1) in the order of the authors' run_one; the game from the shared controlled generator
 // (dgeval/generators.hpp) with IA_i exact, CA exact on the agents (agents_first) and every
 // utility shifted to minimum 0 (positive); regenerated until a pure eps_tol-NE exists, eps_tol

@@ -1,5 +1,5 @@
-// The candidate outcome sets of spec §6 step 2 (pure NE, ε-NE at IC, the played set) and i.i.d.
-// uniform sampling from them with the counter-based RNG (spec §6 step 3).
+// The candidate outcome sets of docs/MATH.md §6 step 2 (pure NE, ε-NE at IC, the played set) and i.i.d.
+// uniform sampling from them with the counter-based RNG (docs/MATH.md §6 step 3).
 #include <algorithm>
 #include <cmath>
 

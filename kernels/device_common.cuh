@@ -269,7 +269,7 @@ __device__ __forceinline__ double strategy_weight(const EvalParams& p, i64 g, i6
   return sigma;
 }
 
-/// Bit 0: s passes the Nash test for player i; bit 1: the ε-Nash test at IC_i (spec §1.4).
+/// Bit 0: s passes the Nash test for player i; bit 1: the ε-Nash test at IC_i (docs/MATH.md §1.4).
 __device__ __forceinline__ unsigned ne_bits_for(const EvalParams& p, int i, double y, double lo, double hi) {
   return (detail::meets_ic(y, lo, hi, 1.0, p.ne_tolerance) ? 1u : 0u) |
          (detail::meets_ic(y, lo, hi, p.ic[i], p.ne_tolerance) ? 2u : 0u);
@@ -323,7 +323,7 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   put(out.ca_principals, g, S.ca_principals);
   if (detail::ca_out_of_range(S.ca_agents, S.ca_principals)) flags |= flag_ca_out_of_range;
 
-  // Welfare (spec §2).
+  // Welfare (docs/MATH.md §2).
   const double w_star = S.w_max.value, wh_star = S.wh_max.value;
   const detail::UtopiaPoints up = detail::utopia_points(A.lo, A.hi, n, p.welfare);
   const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
@@ -407,7 +407,7 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   put(out.principals_welfare_regret, g, pwr);
   put(out.cc_achieved, g, detail::cc_of(w_sigma, w_star, w_zero, w_eps, p.cc_window));
 
-  // Bounds (spec §5).
+  // Bounds (docs/MATH.md §5).
   double at_best[kMaxPlayers];
   for (int i = 0; i < n; ++i) at_best[i] = at(i, S.wh_max.index);
   detail::BoundInputs in;

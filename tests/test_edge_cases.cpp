@@ -51,7 +51,7 @@ TEST(EdgeCases, ConstantValueWithInexactMeanStandardisesToZero) {
   const Results r = evaluate(b.view());
   EXPECT_EQ(r.magnitude_agents[0], 0.0);
   EXPECT_EQ(r.magnitude_agents[1], 0.0);
-  EXPECT_EQ(r.ca_agents[0], 1.0);  // every weight 0: CA := 1 (spec §3.5)
+  EXPECT_EQ(r.ca_agents[0], 1.0);  // every weight 0: CA := 1 (docs/MATH.md §3.5)
   EXPECT_EQ(r.pure_ne_count[0], 21);
 }
 

@@ -1,4 +1,4 @@
-// `dgeval evaluate --example mammoth` prints the spec §8 values (issue: core library, "done when").
+// `dgeval evaluate --example mammoth` prints the docs/MATH.md §8 values (issue: core library, "done when").
 #include <gtest/gtest.h>
 
 #include <cstdio>

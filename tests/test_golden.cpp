@@ -1,4 +1,4 @@
-// The worked examples of spec §8, to 1e-9 (tolerances::golden_absolute).
+// The worked examples of docs/MATH.md §8, to 1e-9 (tolerances::golden_absolute).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -145,7 +145,7 @@ TEST(GoldenB, MisalignedAgentMax) {
   Options o;
   o.standardisation = Standardisation::max;
   const Results r = run("misaligned", o);
-  EXPECT_NEAR(r.ia[1], 0.0, kTol);  // not opposites, yet IA_MAX = 0 (spec §4.1)
+  EXPECT_NEAR(r.ia[1], 0.0, kTol);  // not opposites, yet IA_MAX = 0 (docs/MATH.md §4.1)
   EXPECT_NEAR(r.ca_agents[0], 0.64, kTol);
   EXPECT_NEAR(r.magnitude_agents[0], 4.5, kTol);
   EXPECT_NEAR(r.magnitude_agents[1], 0.5, kTol);

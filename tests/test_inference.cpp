@@ -1,5 +1,5 @@
 // Inference (docs/INFERENCE.md): exactness once every outcome is observed, the authors'
-// estimators on hand-computed values (spec §8 Examples B and D), affine invariance of the
+// estimators on hand-computed values (docs/MATH.md §8 Examples B and D), affine invariance of the
 // corrected estimators, bootstrap coverage on simulated data, determinism across thread counts,
 // and agreement of the experiment's incremental estimates with infer().
 #include <gtest/gtest.h>
@@ -215,7 +215,7 @@ TEST(Inference, CorrectedEstimatorsAreAffineInvariant) {
     }
     const Inference before = infer(o, point_only());
     // IA: any positive affine map of any utility. IC: of any agent. CA: one common scale a and
-    // per-player shifts (like the true CA, spec §4.2). CC: a common positive affine map.
+    // per-player shifts (like the true CA, docs/MATH.md §4.2). CC: a common positive affine map.
     Observations t = o;
     const double a = scale(rng);
     for (int i = 0; i < 3; ++i) {

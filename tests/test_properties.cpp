@@ -1,4 +1,4 @@
-// Properties of the measures on fresh random games (spec §3–§5): invariances, ranges,
+// Properties of the measures on fresh random games (docs/MATH.md §3–§5): invariances, ranges,
 // identities, the bounds holding, equilibrium sets against brute force.
 #include <gtest/gtest.h>
 
@@ -92,7 +92,7 @@ TEST(Properties, CaInvariantToIndividualShiftsAndCommonScale) {
 }
 
 TEST(Properties, CaChangesWhenOnePlayerIsRescaled) {
-  // Deliberately not invariant (spec §4.2): the weights are the magnitudes.
+  // Deliberately not invariant (docs/MATH.md §4.2): the weights are the magnitudes.
   DGEVAL_SEEDED(rng);
   const Dims dims({4, 5});
   Batch b = random_batch(dims, 1, rng);

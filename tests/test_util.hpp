@@ -68,7 +68,7 @@ struct Naive {
     }
   }
 
-  /// Pointwise IC of player i at pure outcome s (spec §1.4), computed by enumerating deviations.
+  /// Pointwise IC of player i at pure outcome s (docs/MATH.md §1.4), computed by enumerating deviations.
   static double pointwise_ic(const Batch& b, std::int64_t g, int i, std::int64_t s) {
     const double* u = side(b, true, g, i);
     const std::int64_t stride = b.dims.stride(i), k = b.dims.actions(i);
@@ -128,7 +128,7 @@ inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKin
   return o;
 }
 
-/// The paper's game sizes (spec §7.1) without the 6-player one, plus awkward shapes.
+/// The paper's game sizes (docs/MATH.md §7.1) without the 6-player one, plus awkward shapes.
 inline std::vector<Dims> test_sizes() {
   return {Dims({3, 3}),    Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({1, 7}), Dims({7, 1}),
           Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};

@@ -1,5 +1,5 @@
 // `dgeval evaluate`: games from built-in examples, the random generator, .npz / .npy / .nfg
-// files; every measure of the spec; results as text, CSV, JSON Lines or .npz; a summary; and
+// files; every measure of docs/MATH.md; results as text, CSV, JSON Lines or .npz; a summary; and
 // `--check`, which re-evaluates a sample on the CPU reference and compares.
 #include <cxxopts.hpp>
 
@@ -22,14 +22,14 @@ namespace cli {
 
 void add_evaluation_options(cxxopts::Options& o) {
   o.add_options("measures")
-      ("standardisation", "epic | max | max-range (spec §3.3)", cxxopts::value<std::string>()->default_value("epic"))
-      ("welfare", "average | sum (spec §2)", cxxopts::value<std::string>()->default_value("average"))
+      ("standardisation", "epic | max | max-range (docs/MATH.md §3.3)", cxxopts::value<std::string>()->default_value("epic"))
+      ("welfare", "average | sum (docs/MATH.md §2)", cxxopts::value<std::string>()->default_value("average"))
       ("ic", "IC level, one for all players or one per player: 0.9 or 1,0.75 (ε_i = 1 - IC_i)",
        cxxopts::value<std::string>()->default_value("1"))
       ("cc", "CC level in [0,1] for the played set and the R3 bound", cxxopts::value<double>()->default_value("0"))
-      ("cc-window", "code | natural: the played-set window of spec §4.4 / §11.3",
+      ("cc-window", "code | natural: the played-set window of docs/MATH.md §4.4 / §11.3",
        cxxopts::value<std::string>()->default_value("code"))
-      ("ne-tolerance", "additive slack of the ε-Nash test (spec §1.4)",
+      ("ne-tolerance", "additive slack of the ε-Nash test (docs/MATH.md §1.4)",
        cxxopts::value<double>()->default_value("1e-10"))
       ("strategy",
        "what the agents play: worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a FILE "
@@ -275,7 +275,7 @@ const char* kEvaluateExamples =
 }  // namespace
 
 int evaluate_command(int argc, char** argv) {
-  cxxopts::Options o("dgeval evaluate", "Compute every measure of the spec for a batch of delegation games.");
+  cxxopts::Options o("dgeval evaluate", "Compute every measure of docs/MATH.md for a batch of delegation games.");
   o.custom_help(
       "(--input FILE | --agents FILE --principals FILE | --example NAME | --random B --dims KxKx...) [options]");
   o.add_options("input")
@@ -284,7 +284,7 @@ int evaluate_command(int argc, char** argv) {
       ("agents", "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg", cxxopts::value<std::string>())
       ("principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())
       ("single-game", "read an .npy/.npz array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")
-      ("example", "a built-in example of spec §8: mammoth, mammoth-negated, misaligned, matching-pennies, "
+      ("example", "a built-in example of docs/MATH.md §8: mammoth, mammoth-negated, misaligned, matching-pennies, "
                   "common-3x3, max-ca-negative, or all", cxxopts::value<std::string>())
       ("random", "evaluate B random games (i.i.d. uniform utilities in [0,1))", cxxopts::value<std::int64_t>())
       ("dims", "action counts of the random games, e.g. 6x7x4x6", cxxopts::value<std::string>())

@@ -1,4 +1,4 @@
-// `dgeval experiment grid-scan | bound-surface | throughput`: the paper's experiments (spec §7.1,
+// `dgeval experiment grid-scan | bound-surface | throughput`: the paper's experiments (docs/MATH.md §7.1,
 // §7.3) at any scale, as CSV; progress on stderr and a summary at the end. Exit status 3 when a
 // bound that is a theorem failed. (`dgeval experiment inference` lives in cmd_infer.cpp.)
 #include <cxxopts.hpp>
@@ -40,10 +40,10 @@ namespace {
 void experiment_usage(std::FILE* to) {
   std::fprintf(to,
                "usage: dgeval experiment <name> [options]\n\n"
-               "  grid-scan      principal welfare against IA, IC, CA, CC with the bounds R3, R5, R2 (spec §7.1)\n"
-               "  bound-surface  agents' regret x misalignment x principals' regret, binned, with R2 (spec §7.3)\n"
+               "  grid-scan      principal welfare against IA, IC, CA, CC with the bounds R3, R5, R2 (docs/MATH.md §7.1)\n"
+               "  bound-surface  agents' regret x misalignment x principals' regret, binned, with R2 (docs/MATH.md §7.3)\n"
                "  throughput     generate-and-evaluate games/s on the CPU\n"
-               "  inference      the inference experiment (spec §6)\n\n"
+               "  inference      the inference experiment (docs/MATH.md §6)\n\n"
                "Run `dgeval experiment <name> --help` for its options.\n");
 }
 
@@ -81,7 +81,7 @@ ExperimentProgress progress_fn(Progress& bar) {
 
 int grid_scan(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment grid-scan",
-                     "Principal welfare against each measure with the bounds (spec §7.1), one CSV row per point.");
+                     "Principal welfare against each measure with the bounds (docs/MATH.md §7.1), one CSV row per point.");
   o.custom_help("[--preset main|appendix] [--scale K] [options] -o grid.csv");
   o.add_options()
       ("preset", "main: 3x3, others 0.9, 25 games per point; appendix: 5x5x4, 6x7x4x6, 7x3x8x5x12, others "
@@ -96,7 +96,7 @@ int grid_scan(int argc, char** argv) {
       ("seed", "seed of the games", cxxopts::value<std::uint64_t>()->default_value("1282"))
       ("distribution", "normal | uniform draws", cxxopts::value<std::string>()->default_value("normal"))
       ("pure-ne", "reject | plant | authors | none: how a pure NE is ensured (authors: eps_tol and the IC "
-                  "overwrite of spec §7.1)", cxxopts::value<std::string>()->default_value("reject"))
+                  "overwrite of docs/MATH.md §7.1)", cxxopts::value<std::string>()->default_value("reject"))
       ("welfare", "average | sum", cxxopts::value<std::string>()->default_value("average"))
       ("cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))
       ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
@@ -176,7 +176,7 @@ int grid_scan(int argc, char** argv) {
                  "(%.3g games/s)\n"
                  "  targets: largest |IA - target| %.2e, |CA - target| %.2e (after evaluation)\n"
                  "  theorem bounds failed: R2 %lld, R5 %lld; R3 with a non-empty played window %lld\n"
-                 "  played-window fallback (spec §4.4) in %lld games, R3 failed in %lld of them\n",
+                 "  played-window fallback (docs/MATH.md §4.4) in %lld games, R3 failed in %lld of them\n",
                  points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), c.backend.c_str(), secs,
                  static_cast<double>(games) / std::max(secs, 1e-9), ia_err, ca_err, static_cast<long long>(r2),
                  static_cast<long long>(r5), static_cast<long long>(r3), static_cast<long long>(fallback),
@@ -191,7 +191,7 @@ int grid_scan(int argc, char** argv) {
 int bound_surface(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment bound-surface",
                      "Agents' welfare regret x total misalignment x principals' regret with the R2 surface "
-                     "(spec §7.3), aggregated into 2-D bins.");
+                     "(docs/MATH.md §7.3), aggregated into 2-D bins.");
   o.custom_help("[--games B] [--calibration r,...] [options] -o surface.csv");
   o.add_options()
       ("games", "games (the paper: 100000)", cxxopts::value<std::int64_t>()->default_value("100000"))

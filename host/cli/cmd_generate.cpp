@@ -55,7 +55,7 @@ const std::vector<Generator>& generators() {
          return random_uniform_games(r.dims, count, r.seed, first, p["lo"].as<double>(), p["hi"].as<double>(),
                                      r.threads);
        }},
-      {"delegation", "controlled IA, CA, calibration and pure NE (dgeval::generate_games, spec §7.1)",
+      {"delegation", "controlled IA, CA, calibration and pure NE (dgeval::generate_games, docs/MATH.md §7.1)",
        add_delegation_options,
        [](const cxxopts::ParseResult& p) { check_delegation(p, Dims::parse(p["dims"].as<std::string>())); },
        [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {

@@ -1,7 +1,7 @@
 // `dgeval infer`: estimates IA, CA, IC and CC with bootstrap intervals from one data set of
 // observations (a CSV or .npz file, or outcomes sampled from a game), both the authors'
 // estimators and the corrected ones (docs/INFERENCE.md).
-// `dgeval experiment inference`: the inference experiment of spec §6, as error curves (CSV)
+// `dgeval experiment inference`: the inference experiment of docs/MATH.md §6, as error curves (CSV)
 // for scripts/plots/inference.py.
 #include <cxxopts.hpp>
 
@@ -69,7 +69,7 @@ void emit(const cxxopts::ParseResult& p, const std::function<void(std::ostream&)
 
 int infer_command(int argc, char** argv) {
   cxxopts::Options o("dgeval infer",
-                     "Estimate IA, CA, IC and CC, with bootstrap intervals, from observed outcomes (spec §6).");
+                     "Estimate IA, CA, IC and CC, with bootstrap intervals, from observed outcomes (docs/MATH.md §6).");
   o.custom_help("(--input OBS.csv|OBS.npz | --game GAMES | --example NAME --sample SET[,SET..]) [options]");
   o.add_options("input")
       ("i,input", "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
@@ -106,7 +106,7 @@ int infer_command(int argc, char** argv) {
                  "  dgeval infer --input observations.csv --dims 3x3\n"
                  "  dgeval infer --example common-3x3 --sample all --samples 200 --format json\n"
                  "  dgeval infer --game games.npz --game-index 4 --sample ne,eps_ne,played --ic 0.5 --cc 0.5\n"
-                 "\nThe authors' estimators (spec §6 step 4) and the corrected, affine-invariant ones are both "
+                 "\nThe authors' estimators (docs/MATH.md §6 step 4) and the corrected, affine-invariant ones are both "
                  "printed;\nsee docs/INFERENCE.md for what each estimates, its bias, and the file formats.\n";
     return exit_ok;
   }
@@ -171,7 +171,7 @@ int infer_command(int argc, char** argv) {
 
 int experiment_inference_command(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment inference",
-                     "The inference experiment of spec §6: estimation error against the number of samples.");
+                     "The inference experiment of docs/MATH.md §6: estimation error against the number of samples.");
   o.custom_help("[--sizes 3x3,5x5x4,...] [--games 25] [--samples 1000] [--every 10] [-o curves.csv]");
   o.add_options()
       ("sizes", "game sizes, comma separated (default: the first four paper sizes 3x3,5x5x4,6x7x4x6,7x3x8x5x12)",

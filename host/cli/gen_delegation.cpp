@@ -1,5 +1,5 @@
 // The `delegation` generator of `dgeval generate`: games with controlled measures
-// (dgeval::generate_games, spec §7.1). Chosen automatically when one of its flags is given.
+// (dgeval::generate_games, docs/MATH.md §7.1). Chosen automatically when one of its flags is given.
 #include <cxxopts.hpp>
 
 #include <algorithm>
@@ -42,7 +42,7 @@ Report& report() {
 }  // namespace
 
 void add_delegation_options(cxxopts::Options& o) {
-  o.add_options("delegation generator (spec §7.1; chosen when any of these is given)")
+  o.add_options("delegation generator (docs/MATH.md §7.1; chosen when any of these is given)")
       ("distribution", "normal | uniform: the i.i.d. draws behind every utility direction",
        cxxopts::value<std::string>()->default_value("normal"))
       ("raw", "utilities are the raw draws (no magnitudes, offsets or targets)")

@@ -22,9 +22,9 @@ void usage(std::FILE* to) {
                "  generate   write a batch of generated games (.npz, .npy or .nfg)\n"
                "  convert    convert games between Gambit .nfg, NumPy .npy and .npz\n"
                "  bench      time the evaluation of random games\n"
-               "  experiment grid-scan | bound-surface | throughput   the paper's experiments (spec §7)\n"
+               "  experiment grid-scan | bound-surface | throughput   the paper's experiments (docs/MATH.md §7)\n"
                "  infer      estimate IA, CA, IC, CC with bootstrap intervals from observed outcomes\n"
-               "  experiment inference   the inference experiment of spec §6 (error curves)\n"
+               "  experiment inference   the inference experiment of docs/MATH.md §6 (error curves)\n"
                "  version    print the version\n\n"
                "Run `dgeval <command> --help` for a command's options and examples.\n",
                dgeval::version());

@@ -1,4 +1,4 @@
-// dgeval: batch evaluation of delegation games (../shared/spec/measures.md). Umbrella header.
+// dgeval: batch evaluation of delegation games (docs/MATH.md). Umbrella header.
 #pragma once
 
 #include "dgeval/backend.hpp"

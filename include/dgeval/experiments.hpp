@@ -1,4 +1,4 @@
-// The paper's experiments (spec §7.1 grid scan, §7.3 bound surface) at any scale, as library
+// The paper's experiments (docs/MATH.md §7.1 grid scan, §7.3 bound surface) at any scale, as library
 // functions: generate with controlled measures, evaluate with the CPU backend, aggregate.
 // Results are one row per grid point or per 2-D bin, not per game. docs/EXPERIMENTS.md shows
 // the commands, the CSV columns and the figures.
@@ -27,7 +27,7 @@ const char* to_string(Measure m);
 using ExperimentProgress = std::function<bool(std::int64_t games_done, std::int64_t games_total)>;
 
 // ---------------------------------------------------------------------------------------------
-// Grid scan (spec §7.1)
+// Grid scan (docs/MATH.md §7.1)
 
 struct GridScanConfig {
   std::vector<Dims> sizes = {Dims({3, 3})};
@@ -47,7 +47,7 @@ struct GridScanConfig {
     return g;
   }();
   /// Evaluation options: welfare, CC window, tolerances. IC, CC and the strategy (the played
-  /// set of spec §4.4) are set per point.
+  /// set of docs/MATH.md §4.4) are set per point.
   Options options;
   int threads = 0;
   /// Games generated and evaluated at once.
@@ -64,7 +64,7 @@ struct Stats {
 };
 
 /// One grid point. Welfare quantities are normalised per game to (x − ŵ⁻)/(ŵ⁺ − ŵ⁻) as in the
-/// authors' plots (spec §7.1), over the games whose strategy is defined.
+/// authors' plots (docs/MATH.md §7.1), over the games whose strategy is defined.
 struct GridScanPoint {
   Dims dims;
   Measure variable = Measure::ia;
@@ -79,12 +79,12 @@ struct GridScanPoint {
   Stats w_hat_avg;   ///< ŵ(σ), σ uniform over the played set
   Stats bound_1;     ///< ŵ* − R3 (the authors' plotted bound)
   Stats bound_2;     ///< ŵ⁺ − R5 (lower bound on ŵ*)
-  Stats bound_r2;    ///< ŵ* − R2 (the theorem bound of spec §5.2)
+  Stats bound_r2;    ///< ŵ* − R2 (the theorem bound of docs/MATH.md §5.2)
   std::int64_t r2_fail = 0;       ///< PWR > R2 (a theorem: expected 0)
   std::int64_t r5_fail = 0;       ///< ŵ⁺ − ŵ* > R5 (a theorem: expected 0)
   std::int64_t r3_fail = 0;       ///< PWR > R3 with a non-empty played window (expected 0)
-  std::int64_t fallback = 0;      ///< the played window was empty (spec §4.4)
-  std::int64_t r3_fail_fallback = 0;  ///< PWR > R3 in the fallback case (can happen, spec §5.3)
+  std::int64_t fallback = 0;      ///< the played window was empty (docs/MATH.md §4.4)
+  std::int64_t r3_fail_fallback = 0;  ///< PWR > R3 in the fallback case (can happen, docs/MATH.md §5.3)
   std::int64_t eps_tol_raised = 0;    ///< `authors`: games accepted with eps_tol > 0
   double ic_effective_min = NAN;      ///< `authors`: the least IC after the overwrite
   double attempts_mean = 0;           ///< draws per game
@@ -100,7 +100,7 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& config, const Exp
 void write_grid_scan_csv(std::ostream& out, const std::vector<GridScanPoint>& points);
 
 // ---------------------------------------------------------------------------------------------
-// Bound surface (spec §7.3)
+// Bound surface (docs/MATH.md §7.3)
 
 struct BoundSurfaceConfig {
   int players = 4;

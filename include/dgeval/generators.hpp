@@ -1,4 +1,4 @@
-// Generators of delegation games with controlled measures (spec §7.1), counter-based.
+// Generators of delegation games with controlled measures (docs/MATH.md §7.1), counter-based.
 //
 // Game g of a run is a pure function of (seed, g, spec): the same bits for any thread count,
 // any split of the run (first_game), and on the device (detail/generator_core.hpp holds the
@@ -19,7 +19,7 @@
 
 namespace dgeval {
 
-/// What to generate. Defaults: the authors' plain game (spec §7.1 steps 1, 3 with no targets):
+/// What to generate. Defaults: the authors' plain game (docs/MATH.md §7.1 steps 1, 3 with no targets):
 /// normal directions, magnitudes U(0.5, 1.5), offsets U(−1, 1), both sides independent.
 struct GeneratorSpec {
   Distribution distribution = Distribution::normal;
@@ -28,7 +28,7 @@ struct GeneratorSpec {
   bool raw = false;
   double magnitude_min = 0.5, magnitude_max = 1.5;  ///< m ~ U(min, max); min > 0
   double offset_min = -1.0, offset_max = 1.0;       ///< c ~ U(min, max)
-  /// Shift every utility so its minimum is 0 (spec §7.1 step 5; replaces the offsets).
+  /// Shift every utility so its minimum is 0 (docs/MATH.md §7.1 step 5; replaces the offsets).
   bool positive = false;
   /// The standardisation whose magnitude the draws are scaled to (so calibration ratios are
   /// exact under it). IA targets are exact under EPIC whatever this is; CA needs `epic`.

@@ -1,16 +1,16 @@
-// Inference of IA, CA, IC and CC from limited observations (../shared/spec/measures.md §6;
+// Inference of IA, CA, IC and CC from limited observations (docs/MATH.md §6;
 // docs/INFERENCE.md has every estimator, its bias and how it converges).
 //
-// An observation is one outcome s (flat C-order index, spec §1.1) with the agents' utilities
+// An observation is one outcome s (flat C-order index, docs/MATH.md §1.1) with the agents' utilities
 // u_i(s) and the principals' û_i(s), tagged with the set it was drawn from: all outcomes, pure
 // NE, ε-NE at the agents' IC, or the played set P(IC, CC). Observations come from a file (CSV or
 // .npz) or are sampled from a game with the counter-based RNG (reproducible, thread-count
 // independent). Two families of estimators are computed:
-//   authors   — the code behind the paper (spec §6 step 4): EPIC IA over the observed outcomes,
+//   authors   — the code behind the paper (docs/MATH.md §6 step 4): EPIC IA over the observed outcomes,
 //               CA weighted by the raw uncentred norms, IC and CC as min/max ratios (non-negative
 //               utilities only); |O| = 1 is undefined rather than the code's unstandardised quirk.
 //   corrected — affine-invariant: CA weighted by centred magnitudes, IC as the position of the
-//               worst ε-NE utility in the observed per-context range, CC as the spec §4.4 level
+//               worst ε-NE utility in the observed per-context range, CC as the docs/MATH.md §4.4 level
 //               of the worst played welfare with w_0, w_ε and w* taken from the observations.
 // Each estimate has a percentile bootstrap interval: the distinct observed outcomes are resampled
 // (with multiplicity weights for IA and CA; per set for IC and CC, as the sets are sampled apart).
@@ -27,7 +27,7 @@
 
 namespace dgeval {
 
-/// The set an observed outcome was drawn from (spec §6 step 2).
+/// The set an observed outcome was drawn from (docs/MATH.md §6 step 2).
 enum class ObservedSet : std::uint8_t {
   all = 0,     ///< any outcome (uniform over S)
   ne = 1,      ///< a pure Nash equilibrium E_0
@@ -101,7 +101,7 @@ struct Estimate {
 /// The four measures under one family of estimators.
 struct EstimateSet {
   std::vector<Estimate> ia;  ///< IA_i, i = 0..n-1
-  Estimate ca;               ///< CA of the agents (spec §6 controls CA on the agents)
+  Estimate ca;               ///< CA of the agents (docs/MATH.md §6 controls CA on the agents)
   std::vector<Estimate> ic;  ///< IC_i
   Estimate cc;
 };
@@ -136,12 +136,12 @@ enum class InferenceFormat { text, csv, json };
 void write_inference(std::ostream& out, const Inference& inference, InferenceFormat format);
 
 // ---------------------------------------------------------------------------------------------
-// Sampling observations from a game (spec §6 steps 2–3)
+// Sampling observations from a game (docs/MATH.md §6 steps 2–3)
 // ---------------------------------------------------------------------------------------------
 
 /// The candidate outcome sets of one game (flat indices, ascending). `all` is implicit.
 struct OutcomeSets {
-  std::vector<std::int64_t> ne;      ///< E at level ne_level (1 = pure NE; 1 − eps_tol in spec §6)
+  std::vector<std::int64_t> ne;      ///< E at level ne_level (1 = pure NE; 1 − eps_tol in docs/MATH.md §6)
   std::vector<std::int64_t> eps_ne;  ///< E(IC)
   std::vector<std::int64_t> played;  ///< P(IC, CC), code window with the nearest-outcome fallback
   bool played_fallback = false;
@@ -155,7 +155,7 @@ struct OutcomeSets {
 OutcomeSets outcome_sets(const Batch& batch, std::int64_t g, const std::vector<double>& ic, double cc,
                          double ne_level = 1.0);
 
-/// `samples` outcomes drawn i.i.d. uniformly, with replacement, from `which` (spec §6 step 3),
+/// `samples` outcomes drawn i.i.d. uniformly, with replacement, from `which` (docs/MATH.md §6 step 3),
 /// with their utilities from game `g` of `batch`. Draw j is uniform j of stream `stream` under
 /// `seed`; every set uses the same uniforms, as the authors reset their RNG before each set.
 /// Throws dgeval::error if the set is empty.
@@ -163,10 +163,10 @@ Observations sample_observations(const Batch& batch, std::int64_t g, const Outco
                                  std::int64_t samples, std::uint64_t seed, std::uint64_t stream = 0);
 
 // ---------------------------------------------------------------------------------------------
-// The inference experiment (spec §6)
+// The inference experiment (docs/MATH.md §6)
 // ---------------------------------------------------------------------------------------------
 
-/// A game with controlled measures for the inference protocol (spec §6 step 1): targets IA_i,
+/// A game with controlled measures for the inference protocol (docs/MATH.md §6 step 1): targets IA_i,
 /// IC_i, CC, CA ~ U(0, 1); the game from the controlled generator (dgeval/generators.hpp) with
 /// IA_i exact, CA exact on the agents (agents_first) and every utility shifted to minimum 0
 /// (positive); regenerated until a pure eps_tol-NE exists, eps_tol growing by 0.01 after every 10
@@ -189,7 +189,7 @@ inline constexpr int kInferenceMeasures = 6;
 const char* to_string(InferenceMeasure m);
 
 struct InferenceExperimentConfig {
-  std::vector<Dims> sizes;        ///< default: the first four paper SIZES (spec §7.1)
+  std::vector<Dims> sizes;        ///< default: the first four paper SIZES (docs/MATH.md §7.1)
   std::int64_t games = 25;        ///< games per size
   std::int64_t samples = 1000;    ///< J
   std::int64_t every = 10;        ///< checkpoint after every `every` samples (and at J)

@@ -1,4 +1,4 @@
-// Evaluation options. Defaults follow ../shared/spec/measures.md §11: EPIC
+// Evaluation options. Defaults follow docs/MATH.md §11: EPIC
 // standardisation, average welfare, IC = 1 (the agents play pure Nash equilibria), CC = 0,
 // the authors' ε-Nash tolerance 1e-10, and the worst pure NE as the agents' strategy.
 #pragma once
@@ -12,20 +12,20 @@
 
 namespace dgeval {
 
-/// Shift/scale pair of spec §3.3.
+/// Shift/scale pair of docs/MATH.md §3.3.
 enum class Standardisation {
   epic,       ///< mean shift, L2 scale; distance ‖ν−ν'‖₂/2 (default)
   max,        ///< midrange shift, half-range (L∞) scale; distance ‖ν−ν'‖∞/2
   max_range,  ///< midrange shift, full-range scale; distance ‖ν−ν'‖∞
 };
 
-/// Welfare function of spec §2.
+/// Welfare function of docs/MATH.md §2.
 enum class Welfare {
   average,  ///< w = (1/n) Σ_i u_i (default, the paper's)
   sum,      ///< w = Σ_i u_i (the authors' regret_bounds convention)
 };
 
-/// The CC window of spec §4.4 and §11.3.
+/// The CC window of docs/MATH.md §4.4 and §11.3.
 enum class CcWindow {
   code,     ///< [w_ε + CC(w*−w_0), w_ε + (w*−w_0)] (default, the authors' code)
   natural,  ///< [w_ε + CC(w*−w_ε), w*]
@@ -37,7 +37,7 @@ enum class StrategyKind {
   best_ne,         ///< the pure NE of greatest agents' welfare, first in C order on ties
   uniform_ne,      ///< uniform over the pure NE set E_0
   uniform_eps_ne,  ///< uniform over the pure ε-NE set E(IC)
-  played,          ///< uniform over the played set P(IC, CC) of spec §4.4
+  played,          ///< uniform over the played set P(IC, CC) of docs/MATH.md §4.4
   pure,            ///< a user-supplied pure outcome
   correlated,      ///< a user-supplied distribution over outcomes (N weights)
   product,         ///< a user-supplied product of mixed strategies (Σ_i k_i weights)
@@ -65,7 +65,7 @@ struct Options {
   CcWindow cc_window = CcWindow::code;
   /// Additive slack of the ε-Nash test: s passes when u_i(s) + tol ≥ lo + IC_i (hi − lo).
   double ne_tolerance = 1e-10;
-  /// Slack of the played-set window (spec §4.4: lo − tol < w(s) < hi + tol).
+  /// Slack of the played-set window (docs/MATH.md §4.4: lo − tol < w(s) < hi + tol).
   double played_tolerance = 1e-6;
   Strategy strategy;
   /// Also return the list of pure NE outcomes of each game.
@@ -84,7 +84,7 @@ struct Options {
   double ic_level(int player) const;
 };
 
-/// Parse/print helpers shared by the CLI and the Python API (names as in the spec).
+/// Parse/print helpers shared by the CLI and the Python API (names as in docs/MATH.md).
 Standardisation parse_standardisation(const std::string& s);
 Welfare parse_welfare(const std::string& s);
 StrategyKind parse_strategy_kind(const std::string& s);

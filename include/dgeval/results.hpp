@@ -1,6 +1,6 @@
 // Per-game results, stored column by column. The column names are the names used
 // everywhere: C++ fields, CLI/CSV columns (per-player columns expand to name_0, name_1, ...),
-// JSON keys and the Python API. Meanings follow ../shared/spec/measures.md; every welfare
+// JSON keys and the Python API. Meanings follow docs/MATH.md; every welfare
 // quantity is in the chosen welfare scale (average by default).
 #pragma once
 
@@ -20,12 +20,12 @@ enum class ColumnKind {
 
 // X(name, kind, description). The order is the output order.
 #define DGEVAL_RESULT_COLUMNS(X)                                                                   \
-  X(offset_agents, player_real, "shift c(u_i) of agent i's utility (spec §3.1)")                  \
+  X(offset_agents, player_real, "shift c(u_i) of agent i's utility (docs/MATH.md §3.1)")                  \
   X(magnitude_agents, player_real, "magnitude m_i of agent i's utility (0 if constant)")          \
   X(offset_principals, player_real, "shift ĉ_i of principal i's utility")                         \
   X(magnitude_principals, player_real, "magnitude m̂_i of principal i's utility")                  \
-  X(ia, player_real, "individual alignment IA_i = 1 − ‖ν_i − ν̂_i‖/z (spec §4.1)")                 \
-  X(ca_principals, real, "collective alignment CA(û) of the principals (spec §4.2)")              \
+  X(ia, player_real, "individual alignment IA_i = 1 − ‖ν_i − ν̂_i‖/z (docs/MATH.md §4.1)")                 \
+  X(ca_principals, real, "collective alignment CA(û) of the principals (docs/MATH.md §4.2)")              \
   X(ca_agents, real, "collective alignment CA(u) of the agents")                                  \
   X(welfare_agents_max, real, "w* = max_s w(s)")                                                  \
   X(welfare_agents_min, real, "w_min = min_s w(s)")                                               \
@@ -42,15 +42,15 @@ enum class ColumnKind {
   X(agents_welfare_regret, real, "WR(σ) = w* − w(σ) at the agents' strategy σ")                   \
   X(principals_welfare_regret, real, "PWR(σ) = ŵ* − ŵ(σ)")                                        \
   X(calibration_ratio, player_real, "r_i = m̂_i / m_i (NaN if m_i = 0)")                           \
-  X(bound, real, "R2 minimised over R in {0} ∪ {r_i}, capped by R8 (spec §5.2, §5.7, §5.8)")      \
+  X(bound, real, "R2 minimised over R in {0} ∪ {r_i}, capped by R8 (docs/MATH.md §5.2, §5.7, §5.8)")      \
   X(bound_r, real, "the R attaining the R2 minimum")                                              \
   X(bound_holds, boolean, "PWR(σ) ≤ bound")                                                       \
   X(ideal_gap, real, "ŵ⁺ − ŵ*")                                                                   \
   X(ideal_gap_bound, real, "R5: (K/n)(1 − CA(û)) Σ m̂_i")                                          \
   X(cc_achieved, real, "CC(σ) of the strategy played (NaN where the denominator is 0)")           \
-  X(bound_r3, real, "R3: the grid-scan bound at the target CC (spec §5.3)")                       \
-  X(bound_r4, real, "R4: WR + misalignment + max_i |r_i − 1| (w⁺ − w⁻) (spec §5.4)")              \
-  X(bound_r6, real, "R6: bound on ŵ⁺ − ŵ(σ), R5 plus the uncapped R2 minimum (spec §5.6)")        \
+  X(bound_r3, real, "R3: the grid-scan bound at the target CC (docs/MATH.md §5.3)")                       \
+  X(bound_r4, real, "R4: WR + misalignment + max_i |r_i − 1| (w⁺ − w⁻) (docs/MATH.md §5.4)")              \
+  X(bound_r6, real, "R6: bound on ŵ⁺ − ŵ(σ), R5 plus the uncapped R2 minimum (docs/MATH.md §5.6)")        \
   X(flags, integer, "bit set of ResultFlag values")
 
 /// Bits of the `flags` column.
@@ -58,9 +58,9 @@ enum ResultFlag : std::int64_t {
   flag_no_pure_ne = 1,        ///< E_0 is empty: w_0 and NE-based strategies are NaN
   flag_no_eps_ne = 2,         ///< E(IC) is empty: w_ε is NaN
   flag_played_fallback = 4,   ///< the played window was empty; the closest outcome was used
-  flag_ca_out_of_range = 8,   ///< a CA fell outside [0, 1] (possible under MAX, spec §4.2)
+  flag_ca_out_of_range = 8,   ///< a CA fell outside [0, 1] (possible under MAX, docs/MATH.md §4.2)
   flag_nonfinite = 16,        ///< the game holds NaN or ±Inf utilities (allow_nonfinite)
-  flag_zero_magnitude = 32,   ///< some utility is constant (m = 0, ν := 0, spec §3.5)
+  flag_zero_magnitude = 32,   ///< some utility is constant (m = 0, ν := 0, docs/MATH.md §3.5)
   flag_strategy_undefined = 64,  ///< the strategy's set is empty: regrets and bounds are NaN
   flag_bound_violated = 128,     ///< the strategy is defined and PWR(σ) > bound: a theorem failed
   flag_ideal_gap_bound_violated = 256,  ///< ideal_gap > ideal_gap_bound (R5): a theorem failed

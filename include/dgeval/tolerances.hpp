@@ -12,7 +12,7 @@ namespace tolerances {
 inline constexpr double float32_relative = 1e-5;
 /// Relative tolerance for real-valued results computed from float64 input on another backend.
 inline constexpr double float64_relative = 1e-9;
-/// Golden values of spec §8 (hand-computed to 10 decimals).
+/// Golden values of docs/MATH.md §8 (hand-computed to 10 decimals).
 inline constexpr double golden_absolute = 1e-9;
 
 /// |a − b| ≤ relative · max(|a|, |b|, scale), where `scale` is the size of the quantities

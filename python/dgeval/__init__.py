@@ -4,7 +4,7 @@ A delegation game has n principals, each delegating to one agent; the agents pla
 normal-form game with action counts k_1..k_n and the principals live with the outcome.
 Utilities are arrays of shape [B, n, k_1, ..., k_n] (a batch of B games) or [n, k_1, ..., k_n]
 (one game): entry [b, i, s_1, ..., s_n] is player i's utility at outcome (s_1, ..., s_n) of
-game b. The measures (IA, CA, IC, CC, welfare, regrets, bounds) are those of the spec
+game b. The measures (IA, CA, IC, CC, welfare, regrets, bounds) are those of docs/MATH.md
 (see docs/MEASURES.md in the repository).
 
     >>> import dgeval
@@ -482,8 +482,8 @@ def to_frame(result: Result):
 
 @dataclass(frozen=True)
 class Example:
-    """A worked game of spec §8: one game, agents and principals [n, k_1..k_n] float64, and the
-    keyword arguments of :func:`evaluate` the spec evaluates it with."""
+    """A worked game of docs/MATH.md §8: one game, agents and principals [n, k_1..k_n] float64, and the
+    keyword arguments of :func:`evaluate` docs/MATH.md §8 evaluates it with."""
 
     name: str
     description: str
@@ -504,7 +504,7 @@ def example(name: str) -> Example:
 
 
 def examples() -> List[Example]:
-    """Every built-in example, in spec order."""
+    """Every built-in example, in the order of docs/MATH.md §8."""
     return [example(name) for name in _core.example_names()]
 
 
@@ -833,7 +833,7 @@ def generate(
 
     generator
         "uniform": i.i.d. uniform utilities in [``lo``, ``hi``) (default [0, 1)) on both sides;
-        "delegation": controlled measures (spec §7.1). By default "uniform", or "delegation"
+        "delegation": controlled measures (docs/MATH.md §7.1). By default "uniform", or "delegation"
         when any of its options below is given (as the CLI chooses).
     distribution
         "normal" (default) or "uniform": the i.i.d. draws behind every utility direction.
@@ -998,7 +998,7 @@ def _set_codes(s: Any, rows: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Observations:
-    """Observed outcomes (spec §6): per row the action tuple, the agents' utilities u_i(s), the
+    """Observed outcomes (docs/MATH.md §6): per row the action tuple, the agents' utilities u_i(s), the
     principals' û_i(s) and the set the outcome came from ("all", "ne", "eps_ne", "played").
 
     ``dims`` are the game's action counts; ``dims_known`` is False when they were taken from the
@@ -1311,7 +1311,7 @@ def outcome_sets(
     cc: float = 0.0,
     ne_level: float = 1.0,
 ) -> Dict[str, Any]:
-    """The candidate sets that :func:`sample_observations` draws from (spec §6 step 2), for one
+    """The candidate sets that :func:`sample_observations` draws from (docs/MATH.md §6 step 2), for one
     game (an :class:`Example`, :class:`Games` with ``game_index``, a games file, or agents and
     principals arrays): "ne" (E at ``ne_level``), "eps_ne" (E(IC)) and "played" (P(IC, CC)) as
     action tuples int64 [E, n], "played_fallback", and the agents' average welfare "w_star"
@@ -1372,7 +1372,7 @@ def grid_scan(
     device: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
-    """The grid scan of spec §7.1 as ``dgeval experiment grid-scan`` runs it, with its flags as
+    """The grid scan of docs/MATH.md §7.1 as ``dgeval experiment grid-scan`` runs it, with its flags as
     keywords: principal welfare against each measure with the bounds R3, R5, R2.
 
     ``preset`` "main" (3x3, others 0.9, 25 games per point) or "appendix" (5x5x4, 6x7x4x6,
@@ -1453,7 +1453,7 @@ def bound_surface(
     chunk: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
-    """The bound surface of spec §7.3 as ``dgeval experiment bound-surface`` computes it:
+    """The bound surface of docs/MATH.md §7.3 as ``dgeval experiment bound-surface`` computes it:
     agents' welfare regret × total misalignment × principals' regret, binned, with the R2
     surface. ``calibration``: ratios r_i (one, or one per player); ``bins``: (x, y), one int
     for both, or "40x40". ``backend``: "auto" (the GPU when usable), "cpu" or "cuda" (games
@@ -1521,7 +1521,7 @@ def inference_experiment(
     device: int = 0,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Table:
-    """The inference experiment of spec §6 as ``dgeval experiment inference`` runs it:
+    """The inference experiment of docs/MATH.md §6 as ``dgeval experiment inference`` runs it:
     estimation error against the number of samples, for ``games`` games per size (default the
     first four paper sizes 3x3, 5x5x4, 6x7x4x6, 7x3x8x5x12), ``samples`` samples per
     distribution, estimating after every ``every`` samples. ``backend``: "auto" (the GPU when

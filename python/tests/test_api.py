@@ -421,11 +421,11 @@ def test_nfg_round_trip(tmp_path):
     ex = dgeval.example("misaligned")
     path = tmp_path / "agents.nfg"
     dgeval.write_nfg(path, ex.agents, title="misaligned agents", players=["Ann", "Bob"],
-                     strategies=[["fruit", "mammoth"], ["fruit", "mammoth"]], comment="spec §8 B")
+                     strategies=[["fruit", "mammoth"], ["fruit", "mammoth"]], comment="docs/MATH.md §8 B")
     back, info = dgeval.read_nfg(path, labels=True)
     np.testing.assert_array_equal(back, ex.agents)
     assert info == {"title": "misaligned agents", "players": ["Ann", "Bob"],
-                    "strategies": [["fruit", "mammoth"], ["fruit", "mammoth"]], "comment": "spec §8 B"}
+                    "strategies": [["fruit", "mammoth"], ["fruit", "mammoth"]], "comment": "docs/MATH.md §8 B"}
     # An asymmetric 3-player game keeps its C order through the file's player-1-fastest order.
     a, _ = dgeval.generate_uniform((2, 3, 4), 1, seed=2)
     dgeval.write_nfg(str(tmp_path / "g.nfg"), a[0])

@@ -1,6 +1,6 @@
-"""The worked examples of spec §8 (../shared/spec/measures.md), evaluated from Python.
+"""The worked examples of docs/MATH.md §8 (docs/MATH.md), evaluated from Python.
 
-Every number below is the spec's, to 1e-9 (the spec rounds to 10 decimals)."""
+Every number below is that of docs/MATH.md §8, to 1e-9 (it rounds to 10 decimals)."""
 
 import math
 

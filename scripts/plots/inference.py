@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Error curves of the inference experiment (spec §6, docs/INFERENCE.md), plotted like the paper.
+"""Error curves of the inference experiment (docs/MATH.md §6, docs/INFERENCE.md), plotted like the paper.
 
 Input: the curves CSV of `dgeval experiment inference` (one row per size, distribution,
 estimator, measure and checkpoint, with the mean error over games, its 90% interval and
@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# The paper's y limits (spec §6 step 6).
+# The paper's y limits (docs/MATH.md §6 step 6).
 YMAX = {"ia": 0.1, "ca": 0.1, "ic": 0.6, "cc": 0.6}
 DISTRIBUTION = {"ia": "all", "ca": "all", "ic": "eps_ne", "cc": "played"}
 TITLE = {"ia": "IA (mean over players)", "ca": "CA (agents)", "ic": "IC (mean over players)", "cc": "CC"}

@@ -1,4 +1,4 @@
-// Per-game draws of the bound-surface experiment (spec §7.3), __host__ __device__ like the
+// Per-game draws of the bound-surface experiment (docs/MATH.md §7.3), __host__ __device__ like the
 // generator, so a device port can draw the same targets and strategies from (seed, game).
 // They use stream purpose 7 of attempt 0, which generate_game never touches.
 #pragma once
@@ -11,7 +11,7 @@
 namespace dgeval {
 namespace detail {
 
-/// The misalignment targets of spec §7.3: a total T ~ U(0, n) split by a Dirichlet(1, …, 1)
+/// The misalignment targets of docs/MATH.md §7.3: a total T ~ U(0, n) split by a Dirichlet(1, …, 1)
 /// draw; if a share exceeds 1, shares ← c·shares + (1 − c)·T/n with c ~ U(0, c_max), the
 /// largest c keeping every share ≤ 1 (the notebook adds (1 − c)/n, which loses the total: a
 /// quirk not reproduced). IA_i = 1 − share_i.
@@ -39,7 +39,7 @@ DGEVAL_HD void surface_ia_targets(std::uint64_t seed, std::uint64_t game, int n,
   }
 }
 
-/// The strategy of spec §7.3 for one game: a target principals' regret ~ U(0, cap), reached by
+/// The strategy of docs/MATH.md §7.3 for one game: a target principals' regret ~ U(0, cap), reached by
 /// mixing a uniform random point of the simplex with the optimal (uniform over argmax ŵ) or the
 /// pessimal (uniform over argmin ŵ) strategy; the pessimal one when the target exceeds its
 /// regret. w_hat: the principals' welfare per outcome (N values). weights: N outputs.
@@ -86,7 +86,7 @@ DGEVAL_HD std::int64_t surface_scratch_doubles(const GeneratorParams& base) {
   return generator_scratch_doubles(base) + base.outcomes;
 }
 
-/// Game `game` of the bound-surface experiment (spec §7.3), host and device alike: the IA targets
+/// Game `game` of the bound-surface experiment (docs/MATH.md §7.3), host and device alike: the IA targets
 /// of surface_ia_targets, the game of generate_game with them, and the strategy of
 /// surface_strategy (N weights). Returns generate_game's status.
 DGEVAL_HD int surface_game(const GeneratorParams& base, std::uint64_t seed, std::uint64_t game, Welfare welfare,

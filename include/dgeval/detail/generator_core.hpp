@@ -8,7 +8,7 @@
 // polynomials here), and sums over outcomes in sequential order s = 0, 1, ..., N−1. So one
 // thread that runs generate_game() on the device writes the same bits as the CPU.
 //
-// Construction (spec §7.1, with exact targets; docs/EXPERIMENTS.md explains each step):
+// Construction (docs/MATH.md §7.1, with exact targets; docs/EXPERIMENTS.md explains each step):
 //   1. The "base" side (principals, or agents when CA is controlled on the agents) gets
 //      magnitudes m_i ~ U(magnitude range) and standardised directions ν_i (i.i.d. normal or
 //      uniform draws, mean removed, L2-normalised: EPIC).
@@ -27,7 +27,7 @@
 //   5. Pure NE: `reject` regenerates (attempt + 1) until the agents' game has a pure NE;
 //      `plant` applies one permutation of the outcomes to all 2n utilities (which changes no
 //      measure) that puts an NE at a random outcome, regenerating if none is found; `authors`
-//      regenerates and raises eps_tol by 0.01 after every 5 failures (spec §7.1).
+//      regenerates and raises eps_tol by 0.01 after every 5 failures (docs/MATH.md §7.1).
 #pragma once
 
 #include <math.h>
@@ -308,7 +308,7 @@ DGEVAL_HD bool coef_normalise(const double* G, int n, double* y) {
   return true;
 }
 
-/// CA = 1 − Σ p_i ‖y_i − μ‖ of the unit rows Y (spec §4.2), p the normalised weights.
+/// CA = 1 − Σ p_i ‖y_i − μ‖ of the unit rows Y (docs/MATH.md §4.2), p the normalised weights.
 /// `work` holds 2n doubles.
 DGEVAL_HD double coef_ca(const double* G, int n, const double* p, const double* Y, double* work) {
   double* mu = work;
@@ -563,7 +563,7 @@ DGEVAL_HD bool rotate_to_ia(const double* v, double* r, std::int64_t N, double i
   return true;
 }
 
-/// Whether agents' utilities u ([n][N]) have a pure ε-NE (spec §1.4, the evaluator's predicate).
+/// Whether agents' utilities u ([n][N]) have a pure ε-NE (docs/MATH.md §1.4, the evaluator's predicate).
 DGEVAL_HD bool has_pure_eps_ne(const double* u, const GeneratorParams& p, double eps) {
   const int n = p.players;
   const std::int64_t N = p.outcomes;

@@ -1,4 +1,4 @@
-// Per-observation math of the inference estimators (../shared/spec/measures.md §6,
+// Per-observation math of the inference estimators (docs/MATH.md §6,
 // docs/INFERENCE.md), shared by the CPU implementation (host/inference*.cpp) and a later CUDA
 // one. Only the loops live elsewhere: every rule that decides an estimate is here once.
 //
@@ -23,7 +23,7 @@ namespace detail {
 inline constexpr int kMaxUtilities = 2 * kMaxPlayers;
 
 // ---------------------------------------------------------------------------------------------
-// Alignment: EPIC over the observed outcomes (spec §6 step 4, §3.5 last item). Three passes.
+// Alignment: EPIC over the observed outcomes (docs/MATH.md §6 step 4, §3.5 last item). Three passes.
 // ---------------------------------------------------------------------------------------------
 
 /// Pass 1: weighted count, sums, uncentred sums of squares, min and max of each utility.
@@ -31,7 +31,7 @@ struct ObservedMoments {
   double weight;                     ///< Σ w_s
   std::int64_t outcomes;             ///< outcomes with w_s > 0
   double sum[kMaxUtilities];         ///< Σ w_s x_v(s)
-  double raw_sumsq[kMaxUtilities];   ///< Σ w_s x_v(s)²: the authors' uncentred magnitude (spec §10.9)
+  double raw_sumsq[kMaxUtilities];   ///< Σ w_s x_v(s)²: the authors' uncentred magnitude (docs/MATH.md §10.9)
   double lo[kMaxUtilities];
   double hi[kMaxUtilities];
 };
@@ -60,7 +60,7 @@ DGEVAL_HD void moments_add(ObservedMoments& m, double w, const double* x, int nv
 }
 
 /// EPIC shift over the observed outcomes: the weighted mean, or the value itself when every
-/// observed value is equal (so the vector standardises to exactly 0, spec §3.5).
+/// observed value is equal (so the vector standardises to exactly 0, docs/MATH.md §3.5).
 DGEVAL_HD double observed_shift(const ObservedMoments& m, int v) {
   return m.lo[v] == m.hi[v] ? m.lo[v] : m.sum[v] / m.weight;
 }
@@ -79,7 +79,7 @@ DGEVAL_HD double observed_magnitude(const ObservedMoments& m, int v, double cent
   return magnitude_of(Standardisation::epic, centred_sumsq, m.lo[v], m.hi[v]);
 }
 
-/// The authors' CA weight: the L2 norm of the raw, uncentred observed vector (spec §6 step 4).
+/// The authors' CA weight: the L2 norm of the raw, uncentred observed vector (docs/MATH.md §6 step 4).
 DGEVAL_HD double observed_raw_norm(const ObservedMoments& m, int v) { return ::sqrt(m.raw_sumsq[v]); }
 
 /// Pass 3 accumulators: Σ w (ν_i − ν̂_i)² for IA, and Σ w (ν_i − μ)² for the agents' CA under the
@@ -169,7 +169,7 @@ DGEVAL_HD bool observed_alignment(std::int64_t count, const Weight& weight, cons
 }
 
 // ---------------------------------------------------------------------------------------------
-// Capabilities (spec §6 step 4 for the authors' ratios; docs/INFERENCE.md for the corrected).
+// Capabilities (docs/MATH.md §6 step 4 for the authors' ratios; docs/INFERENCE.md for the corrected).
 // ---------------------------------------------------------------------------------------------
 
 /// The authors' ratio min/max of non-negative observed values (IC per context, CC over the
@@ -181,7 +181,7 @@ DGEVAL_HD double authors_ratio(double lo, double hi) { return lo == hi ? 1.0 : l
 /// observed range [lo, hi] of the context, (u − lo) / (hi − lo). The caller requires hi > lo.
 DGEVAL_HD double range_position(double u, double lo, double hi) { return (u - lo) / (hi - lo); }
 
-/// Corrected CC: the spec §4.4 level (w(σ) − w_ε)/(w* − w_0) of the worst observed played
+/// Corrected CC: the docs/MATH.md §4.4 level (w(σ) − w_ε)/(w* − w_0) of the worst observed played
 /// welfare, with w_ε, w_0 and w* replaced by the worst observed ε-NE welfare, the worst observed
 /// NE welfare and the best observed welfare. NaN when w* ≤ w_0 (no observed span).
 DGEVAL_HD double corrected_cc(double played_min, double w_eps, double w_zero, double w_star) {

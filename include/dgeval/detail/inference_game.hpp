@@ -1,4 +1,4 @@
-// One game of the inference experiment (spec §6, docs/INFERENCE.md), __host__ __device__: the
+// One game of the inference experiment (docs/MATH.md §6, docs/INFERENCE.md), __host__ __device__: the
 // targets and the game (the shared controlled generator with the 10-failure eps_tol protocol),
 // its candidate outcome sets, J samples from each, and every estimator's error at every
 // checkpoint. The CPU (host/inference_experiment.cpp, one game per worker) and the GPU
@@ -83,7 +83,7 @@ DGEVAL_HD int inference_generate(const InferenceShape& S, std::uint64_t seed, st
 }
 
 // ---------------------------------------------------------------------------------------------
-// Candidate sets (spec §6 step 2)
+// Candidate sets (docs/MATH.md §6 step 2)
 
 /// numpy.allclose(a, b) with its default tolerances (rtol 1e-5, atol 1e-8), as the authors'
 /// run_one uses it to pick the special cases of E(IC).
@@ -120,7 +120,7 @@ DGEVAL_HD void inference_sets(const InferenceShape& S, const double* u, const do
     for (std::int64_t s = 0; s < N; ++s) w[s] += u[i * N + s];
   }
   for (std::int64_t s = 0; s < N; ++s) w[s] = welfare_of(w[s], n, Welfare::average);
-  // Masks: bit 0 NE at ne_level, bit 1 ε-NE at ic (spec §1.4, the shared predicate).
+  // Masks: bit 0 NE at ne_level, bit 1 ε-NE at ic (docs/MATH.md §1.4, the shared predicate).
   for (std::int64_t s = 0; s < N; ++s) mask[s] = 3;
   for (int i = 0; i < n; ++i) {
     const std::int64_t k = S.k[i], st = S.stride[i];

@@ -1,5 +1,5 @@
 // Per-element and per-game math shared by the CPU reference and the CUDA backend
-// (../shared/spec/measures.md). Only the loops differ between backends; every rule that
+// (docs/MATH.md). Only the loops differ between backends; every rule that
 // decides a result — the zero-magnitude convention, the ε-Nash predicate and its rounding,
 // the welfare scale, the distances, IA and CA finishing, and the bound formulas — is here once.
 #pragma once
@@ -18,7 +18,7 @@ namespace detail {
 /// NaN test that does not depend on <cmath> macros (host and device).
 DGEVAL_HD bool is_nan(double x) { return x != x; }
 
-/// Constants of spec §3.4 for a standardisation, plus which norm it uses.
+/// Constants of docs/MATH.md §3.4 for a standardisation, plus which norm it uses.
 struct StandardisationConstants {
   double z;    ///< largest distance between two standardised vectors, sup ‖ν − ν'‖
   double K;    ///< sup ‖x‖∞ / ‖x‖
@@ -52,7 +52,7 @@ struct CompensatedSum {
   DGEVAL_HD double value() const { return sum + c; }
 };
 
-/// Shift c(v) from the vector's sum, length, min and max (spec §3.3, §3.5). A constant vector
+/// Shift c(v) from the vector's sum, length, min and max (docs/MATH.md §3.3, §3.5). A constant vector
 /// (lo == hi) gets its value exactly, so it standardises to the zero vector without residue.
 DGEVAL_HD double shift_of(Standardisation s, double sum, std::int64_t n, double lo, double hi) {
   if (lo == hi) return lo;
@@ -71,7 +71,7 @@ DGEVAL_HD double magnitude_of(Standardisation s, double centred_sum_squares, dou
   }
 }
 
-/// ν(v)(s) = (v(s) − c)/m, or 0 when m = 0 (spec §3.5).
+/// ν(v)(s) = (v(s) − c)/m, or 0 when m = 0 (docs/MATH.md §3.5).
 DGEVAL_HD double standardised(double v, double shift, double magnitude) {
   return magnitude > 0.0 ? (v - shift) / magnitude : 0.0;
 }
@@ -103,7 +103,7 @@ DGEVAL_HD double ia_from_distance(double d) {
   return ia < 0.0 ? 0.0 : (ia > 1.0 ? 1.0 : ia);
 }
 
-/// CA = 1 − Σ m_i ‖ν_i − μ‖ / Σ m_i (spec §4.2, no z), with CA := 1 when every weight is 0.
+/// CA = 1 − Σ m_i ‖ν_i − μ‖ / Σ m_i (docs/MATH.md §4.2, no z), with CA := 1 when every weight is 0.
 DGEVAL_HD double ca_from_sums(double weighted_distance_sum, double weight_sum) {
   return weight_sum > 0.0 ? 1.0 - weighted_distance_sum / weight_sum : 1.0;
 }
@@ -120,7 +120,7 @@ DGEVAL_HD double welfare_factor(int players, Welfare w) {
   return w == Welfare::average ? 1.0 / static_cast<double>(players) : 1.0;
 }
 
-/// Threshold of the range-normalised ε-Nash test of spec §1.4 for one context s_{-i} whose
+/// Threshold of the range-normalised ε-Nash test of docs/MATH.md §1.4 for one context s_{-i} whose
 /// fiber has minimum lo and maximum hi: lo + IC·(hi − lo), as one fused multiply-add on both
 /// backends, so it rounds identically under g++ and nvcc. At IC = 1 (the Nash test) the
 /// product is exact, so one rounded addition gives the same bits without a call to fma (which
@@ -134,14 +134,14 @@ DGEVAL_HD bool meets_threshold(double u, double threshold, double tolerance) {
   return u + tolerance >= threshold;
 }
 
-/// Range-normalised ε-Nash test for one player at one outcome (spec §1.4):
+/// Range-normalised ε-Nash test for one player at one outcome (docs/MATH.md §1.4):
 /// u + tol ≥ lo + IC·(hi − lo). IC = 1 gives the Nash test. A loop over one context may
 /// compute ic_threshold once and call meets_threshold per outcome: the same test.
 DGEVAL_HD bool meets_ic(double u, double lo, double hi, double ic, double tolerance) {
   return meets_threshold(u, ic_threshold(lo, hi, ic), tolerance);
 }
 
-/// Collective capability of a strategy of welfare w_sigma (spec §4.4; NaN if undefined).
+/// Collective capability of a strategy of welfare w_sigma (docs/MATH.md §4.4; NaN if undefined).
 DGEVAL_HD double cc_of(double w_sigma, double w_star, double w_zero, double w_eps, CcWindow window) {
   const double span = window == CcWindow::code ? w_star - w_zero : w_star - w_eps;
   return span != 0.0 ? (w_sigma - w_eps) / span : NAN;
@@ -158,7 +158,7 @@ DGEVAL_HD double mul_rn(double a, double b) {
 #endif
 }
 
-/// Played-set window [lo, hi] of spec §4.4 (code) or §11.3 (natural). The membership test
+/// Played-set window [lo, hi] of docs/MATH.md §4.4 (code) or §11.3 (natural). The membership test
 /// compares welfare values with these bounds, so they are computed without contraction.
 DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_eps, CcWindow window,
                              double* lo, double* hi) {
@@ -171,7 +171,7 @@ DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_e
   }
 }
 
-/// w⁺, w⁻, ŵ⁺, ŵ⁻ (spec §2): the welfare of every agent's (principal's) own maximum and minimum,
+/// w⁺, w⁻, ŵ⁺, ŵ⁻ (docs/MATH.md §2): the welfare of every agent's (principal's) own maximum and minimum,
 /// from the per-vector extrema lo, hi [2n] (agents 0..n−1, then principals).
 struct UtopiaPoints {
   double agents_utopia, agents_dystopia, principals_utopia, principals_dystopia;
@@ -187,13 +187,13 @@ DGEVAL_HD UtopiaPoints utopia_points(const double* lo, const double* hi, int n, 
   return {welfare_of(u_max, n, w), welfare_of(u_min, n, w), welfare_of(uh_max, n, w), welfare_of(uh_min, n, w)};
 }
 
-/// Whether a computed CA lies outside [0, 1] beyond rounding (possible under MAX, spec §4.2).
+/// Whether a computed CA lies outside [0, 1] beyond rounding (possible under MAX, docs/MATH.md §4.2).
 DGEVAL_HD bool ca_out_of_range(double ca_agents, double ca_principals) {
   constexpr double kSlack = 1e-12;
   return ca_agents < -kSlack || ca_agents > 1 + kSlack || ca_principals < -kSlack || ca_principals > 1 + kSlack;
 }
 
-/// Per-game quantities the bounds of spec §5 need. Per-player arrays have `players` entries.
+/// Per-game quantities the bounds of docs/MATH.md §5 need. Per-player arrays have `players` entries.
 struct BoundInputs {
   int players;
   Welfare welfare;
@@ -224,11 +224,11 @@ DGEVAL_HD double bound_tolerance(double principals_utopia, double principals_dys
   return 1e-9 * (1.0 + ::fmax(::fabs(principals_utopia), ::fabs(principals_dystopia)));
 }
 
-/// Calibration ratio r_i = m̂_i / m_i; NaN when the agent's magnitude is 0 (spec §3.5).
+/// Calibration ratio r_i = m̂_i / m_i; NaN when the agent's magnitude is 0 (docs/MATH.md §3.5).
 DGEVAL_HD double calibration_ratio_of(double m_hat, double m) { return m > 0.0 ? m_hat / m : NAN; }
 
 /// R2 (constant form) at gross ratio R: R·WR + 2zK·f·TM + K_m·f·C(R), with f the welfare
-/// factor, TM = Σ m̂_i(1 − IA_i) and C(R) = Σ_{m_i>0} m_i|R − r_i| (spec §5.2, §4.5).
+/// factor, TM = Σ m̂_i(1 − IA_i) and C(R) = Σ_{m_i>0} m_i|R − r_i| (docs/MATH.md §5.2, §4.5).
 DGEVAL_HD double bound_r2_at(const BoundInputs& in, double R) {
   const double f = welfare_factor(in.players, in.welfare);
   double tm = 0.0, c = 0.0;
@@ -243,7 +243,7 @@ DGEVAL_HD double bound_r2_at(const BoundInputs& in, double R) {
          in.constants.K_m * f * c;
 }
 
-/// Every bound of spec §5 for one game.
+/// Every bound of docs/MATH.md §5 for one game.
 DGEVAL_HD BoundOutputs compute_bounds(const BoundInputs& in) {
   const int n = in.players;
   const double f = welfare_factor(n, in.welfare);

@@ -1,4 +1,4 @@
-// The bound surface's binning (spec §7.3), shared by the CPU and the device: one game's bin and
+// The bound surface's binning (docs/MATH.md §7.3), shared by the CPU and the device: one game's bin and
 // bound checks from its result columns, and the integer accumulators of a bin.
 //
 // A bin keeps its count, Σ PWR, max PWR and two bound-check counts as unsigned 64-bit integers:
