@@ -419,17 +419,102 @@ TEST(Properties, WelfareExtremaMatchNaive) {
   }
 }
 
-TEST(Properties, NashThresholdWithoutFmaIsTheFmaThreshold) {
-  // ic_threshold skips fma at IC = 1: lo + 1·(hi − lo) rounds once either way.
+TEST(Properties, NashThresholdIsAnchoredAtTheBestReply) {
+  // docs/MATH.md §1.4: IC = 1 gives exactly hi and IC = 0 exactly lo, for payoffs of any range;
+  // between them the threshold lies in [lo, hi] and within two roundings (of 1 − IC and of the
+  // result) of the long-double value hi − (1 − IC)(hi − lo).
   DGEVAL_SEEDED(rng);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  std::uniform_int_distribution<int> e(-60, 60);
+  std::uniform_real_distribution<double> u(-1.0, 1.0), level(0.0, 1.0);
+  std::uniform_int_distribution<int> e(-300, 300);
   for (int k = 0; k < 100000; ++k) {
     double lo = std::ldexp(u(rng), e(rng)), hi = std::ldexp(u(rng), e(rng));
     if (lo > hi) std::swap(lo, hi);
-    const double a = detail::ic_threshold(lo, hi, 1.0), b = std::fma(1.0, hi - lo, lo);
-    ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0) << lo << " " << hi;
+    ASSERT_EQ(detail::ic_threshold(lo, hi, 1.0), hi) << lo << " " << hi;
+    ASSERT_EQ(detail::ic_threshold(lo, hi, 0.0), lo) << lo << " " << hi;
+    const double ic = level(rng), t = detail::ic_threshold(lo, hi, ic);
+    ASSERT_GE(t, lo) << lo << " " << hi << " " << ic;
+    ASSERT_LE(t, hi) << lo << " " << hi << " " << ic;
+    const long double ref = static_cast<long double>(hi) -
+                            (1.0L - static_cast<long double>(ic)) * (static_cast<long double>(hi) - lo);
+    const long double scale = std::max(std::fabs(lo), std::fabs(hi)) + (static_cast<long double>(hi) - lo);
+    ASSERT_LE(std::fabs(static_cast<long double>(t) - ref), 0x1p-52L * scale) << lo << " " << hi << " " << ic;
   }
+}
+
+TEST(Properties, NashThresholdWhenTheSpanOverflows) {
+  // hi − lo = +inf: the threshold is still finite, inside [lo, hi], and exact at IC 0 and 1.
+  const double lo = -1.5e308, hi = 1.6e308;
+  ASSERT_TRUE(std::isinf(hi - lo));
+  EXPECT_EQ(detail::ic_threshold(lo, hi, 1.0), hi);
+  EXPECT_EQ(detail::ic_threshold(lo, hi, 0.0), lo);
+  for (double ic : {0.25, 0.5, 0.9, 0.999}) {
+    const double t = detail::ic_threshold(lo, hi, ic);
+    ASSERT_TRUE(std::isfinite(t)) << ic;
+    EXPECT_GE(t, lo);
+    EXPECT_LE(t, hi);
+    const long double ref = static_cast<long double>(hi) - (1.0L - ic) * (static_cast<long double>(hi) - lo);
+    EXPECT_LE(std::fabs(static_cast<long double>(t) - ref), 1e-15L * 3.1e308L) << ic;
+  }
+  // A game with such payoffs: the best reply is the only NE of its fiber.
+  Batch b(Dims({2, 1}), 1);
+  b.agents = {lo, hi, 0.0, 0.0};
+  b.principals = b.agents;
+  Options o;
+  o.ne_tolerance = 0.0;
+  const Results r = evaluate(b.view(), o, 1);
+  EXPECT_EQ(r.pure_ne_count[0], 1);
+}
+
+TEST(Properties, ExactNashForPayoffsOfAnyRange) {
+  // --ne-tolerance 0: the IC = 1 set is exactly the pure Nash set (u_i(s) = max over i's
+  // deviations), whatever the payoffs' range: magnitudes spread over 10^±20 with random signs,
+  // and ties (payoffs drawn from a few values). Checked against brute force on both the
+  // batched (3x3, 2x3x2) and large-game (40x60) paths.
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> mant(0.5, 1.0);
+  std::uniform_int_distribution<int> ex(-66, 66), coin(0, 1), few(0, 3);
+  const double pool[4] = {-2.7, 0.6, 1e20, -1e-20};
+  for (const Dims& dims : {Dims({3, 3}), Dims({2, 3, 2}), Dims({40, 60})}) {
+    for (int ties = 0; ties < 2; ++ties) {
+      const std::int64_t games = dims.outcomes() > 1000 ? 4 : 2000;
+      Batch b(dims, games);
+      for (double& x : b.agents)
+        x = ties ? pool[few(rng)] : (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), ex(rng));
+      b.principals = b.agents;
+      Options o;
+      o.ne_tolerance = 0.0;
+      const Results r = evaluate(b.view(), o, 2);
+      const int n = dims.players();
+      const std::int64_t N = dims.outcomes();
+      for (std::int64_t g = 0; g < games; ++g) {
+        std::int64_t count = 0;
+        for (std::int64_t s = 0; s < N; ++s) {
+          bool ne = true;
+          for (int i = 0; i < n && ne; ++i) {
+            const double* ui = side(b, true, g, i);
+            const std::int64_t stride = dims.stride(i), k = dims.actions(i);
+            const std::int64_t base = s - ((s / stride) % k) * stride;
+            for (std::int64_t a = 0; a < k; ++a) ne = ne && ui[base + a * stride] <= ui[s];
+          }
+          count += ne;
+        }
+        ASSERT_EQ(r.pure_ne_count[g], count) << "game " << g << " of " << dims.to_string() << " ties " << ties;
+      }
+    }
+  }
+}
+
+TEST(Properties, ExactNashAgainstANegativeBestReply) {
+  // The case the lo-anchored form got wrong: 0.6 against −2.7 gives 0.6000000000000001 as
+  // lo + 1·(hi − lo), so the best reply 0.6 failed an exact Nash test.
+  Batch b(Dims({2, 1}), 1);
+  b.agents = {0.6, -2.7, 0.0, 0.0};
+  b.principals = b.agents;
+  Options o;
+  o.ne_tolerance = 0.0;
+  const Results r = evaluate(b.view(), o, 1);
+  EXPECT_EQ(r.pure_ne_count[0], 1);
+  EXPECT_EQ(detail::ic_threshold(-2.7, 0.6, 1.0), 0.6);
 }
 
 TEST(Properties, MultiChunkGameMatchesLongDoubleReference) {

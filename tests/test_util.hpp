@@ -97,7 +97,7 @@ struct Naive {
           hi = std::max(hi, u[base + a * stride]);
         }
         const double level = ic.size() == 1 ? ic[0] : ic[static_cast<std::size_t>(i)];
-        ok = u[s] + 1e-10 >= lo + level * (hi - lo);
+        ok = u[s] + 1e-10 >= hi - (1.0 - level) * (hi - lo);  // docs/MATH.md §1.4
       }
       if (ok) out.push_back(s);
     }

@@ -63,7 +63,8 @@ struct Options {
   /// CC level in [0, 1]: the played set's window and the R3 bound use it.
   double cc = 0.0;
   CcWindow cc_window = CcWindow::code;
-  /// Additive slack of the ε-Nash test: s passes when u_i(s) + tol ≥ lo + IC_i (hi − lo).
+  /// Additive slack of the ε-Nash test: s passes when u_i(s) + tol ≥ hi − (1 − IC_i)(hi − lo)
+  /// (docs/MATH.md §1.4). With 0, the IC = 1 set is exactly the pure Nash set for any payoffs.
   double ne_tolerance = 1e-10;
   /// Slack of the played-set window (docs/MATH.md §4.4: lo − tol < w(s) < hi + tol).
   double played_tolerance = 1e-6;

@@ -121,12 +121,22 @@ DGEVAL_HD double welfare_factor(int players, Welfare w) {
 }
 
 /// Threshold of the range-normalised ε-Nash test of docs/MATH.md §1.4 for one context s_{-i} whose
-/// fiber has minimum lo and maximum hi: lo + IC·(hi − lo), as one fused multiply-add on both
-/// backends, so it rounds identically under g++ and nvcc. At IC = 1 (the Nash test) the
-/// product is exact, so one rounded addition gives the same bits without a call to fma (which
-/// g++ makes through libm on an x86-64 baseline build).
+/// fiber has minimum lo and maximum hi, anchored at the best reply: hi − (1 − IC)·(hi − lo).
+/// - IC = 1 gives exactly hi, so the IC = 1 set with tolerance 0 is exactly the pure Nash set,
+///   for any payoff range (the authors' form lo + IC·(hi − lo) is not hi in floating point
+///   when |lo| ≫ |hi|). IC = 0 gives exactly lo: every outcome passes.
+/// - Otherwise one fused multiply-add on both backends, so g++ and nvcc round it identically.
+/// - If hi − lo overflows to infinity (payoffs beyond ±DBL_MAX/2 of opposite signs), the
+///   threshold is computed from the halved payoffs, which is exact in scale: the result is
+///   finite and lies in [lo, hi]. NaN payoffs give a NaN threshold (no outcome passes).
 DGEVAL_HD double ic_threshold(double lo, double hi, double ic) {
-  return ic == 1.0 ? (hi - lo) + lo : ::fma(ic, hi - lo, lo);
+  if (ic >= 1.0) return hi;
+  if (ic <= 0.0) return lo;
+  const double eps = 1.0 - ic;
+  const double span = hi - lo;
+  if (span <= 1.7976931348623157e308) return ::fma(-eps, span, hi);
+  const double half_hi = 0.5 * hi;
+  return 2.0 * ::fma(-eps, half_hi - 0.5 * lo, half_hi);
 }
 
 /// The ε-Nash test of one utility u against its context's threshold: u + tol ≥ threshold.
@@ -135,7 +145,7 @@ DGEVAL_HD bool meets_threshold(double u, double threshold, double tolerance) {
 }
 
 /// Range-normalised ε-Nash test for one player at one outcome (docs/MATH.md §1.4):
-/// u + tol ≥ lo + IC·(hi − lo). IC = 1 gives the Nash test. A loop over one context may
+/// u + tol ≥ hi − (1 − IC)·(hi − lo). IC = 1 gives the Nash test. A loop over one context may
 /// compute ic_threshold once and call meets_threshold per outcome: the same test.
 DGEVAL_HD bool meets_ic(double u, double lo, double hi, double ic, double tolerance) {
   return meets_threshold(u, ic_threshold(lo, hi, ic), tolerance);
