@@ -334,6 +334,43 @@ TEST(NpyBad, NpzProblems) {
   expect_error([&] { dgeval::open_game_file(d / "cut.npz"); }, {"cut.npz"});
 }
 
+TEST(NpyBad, NpzMemberWithAFlippedByteIsRefusedByItsCrc) {
+  // A flipped data byte in a stored member, or in the data of a deflated member (random
+  // doubles do not compress, so deflate stores them and the flip inflates without error),
+  // must be refused by the member's CRC-32, naming the array; the intact file reads.
+  TempDir d;
+  std::vector<double> a(2 * 2 * 2 * 500), p(a.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    a[k] = std::sin(1.0 + static_cast<double>(k)) * 1e3;
+    p[k] = std::cos(2.0 + static_cast<double>(k)) * 1e3;
+  }
+  for (bool compress : {false, true}) {
+    SCOPED_TRACE(compress ? "deflated" : "stored");
+    const std::string name = compress ? "z.npz" : "s.npz";
+    {
+      dgeval::NpzWriter z(d / name, compress);
+      z.add("agents", {500, 2, 2, 2}, "<f8", a.data());
+      z.add("principals", {500, 2, 2, 2}, "<f8", p.data());
+      z.commit();
+    }
+    const std::string good = dgeval_test::read_file(d / name);
+    auto src = dgeval::open_game_file(d / name);
+    EXPECT_NO_THROW(src->read(0, 500));
+    // The first member's data: past its local header and the .npy header, about half-way.
+    std::string bad = good;
+    const std::size_t at = good.find("agents.npy") + 10 + 128 + 2000;
+    ASSERT_LT(at, good.find("principals.npy"));
+    bad[at] = static_cast<char>(bad[at] ^ 0x10);
+    dgeval_test::write_file(d / ("bad_" + name), bad);
+    expect_error(
+        [&] {
+          auto s = dgeval::open_game_file(d / ("bad_" + name));
+          s->read(0, 500);
+        },
+        {"bad_" + name, "array 'agents'", "CRC-32"});
+  }
+}
+
 TEST(NpyBad, NonFiniteUtilitiesNamedByGameAndOutcome) {
   dgeval::Batch b(dgeval::Dims({2, 2}), 3);
   b.principals[1 * 8 + 4 + 3] = NAN;  // game 1, principal 1, outcome (1,1)

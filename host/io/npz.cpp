@@ -2,6 +2,7 @@
 // and an atomic writer that stages each array in a temporary .npy file beside the output.
 #include <unistd.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <cstring>
@@ -21,9 +22,13 @@ std::string array_label(const std::string& npz, const std::string& array) {
   return npz + ": array '" + array + "'";
 }
 
+/// One member's bytes, streamed. The member's CRC-32 is accumulated as the bytes pass (zlib's
+/// crc32, no second pass over the data) and checked against the archive's when the last byte
+/// of the member has been read: a corrupt member is refused by name instead of evaluated.
 class ZipStream : public NpzReader::Stream {
  public:
-  ZipStream(zip_file_t* f, std::string label, std::int64_t offset) : f_(f), label_(std::move(label)), offset_(offset) {}
+  ZipStream(zip_file_t* f, std::string label, std::int64_t size, bool has_crc, std::uint32_t crc)
+      : f_(f), label_(std::move(label)), size_(size), has_crc_(has_crc), expected_crc_(crc) {}
   ~ZipStream() override { zip_fclose(f_); }
   void read(void* dst, std::size_t bytes) override {
     auto* p = static_cast<char*>(dst);
@@ -37,9 +42,16 @@ class ZipStream : public NpzReader::Stream {
         throw error(label_ + ": byte " + std::to_string(offset_) + ": truncated: the entry ends " +
                     std::to_string(bytes) + " bytes early");
       }
+      crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(p), static_cast<z_size_t>(got));
       p += got;
       bytes -= static_cast<std::size_t>(got);
       offset_ += got;
+    }
+    if (has_crc_ && offset_ == size_ && crc_ != expected_crc_) {
+      char text[64];
+      std::snprintf(text, sizeof text, "archive says 0x%08x, the data gives 0x%08x", static_cast<unsigned>(expected_crc_),
+                    static_cast<unsigned>(crc_));
+      throw error(label_ + ": CRC-32 mismatch, the entry is corrupt (" + text + ")");
     }
   }
   std::int64_t offset() const { return offset_; }
@@ -47,7 +59,11 @@ class ZipStream : public NpzReader::Stream {
  private:
   zip_file_t* f_;
   std::string label_;
-  std::int64_t offset_;
+  std::int64_t size_;
+  bool has_crc_;
+  std::uint32_t expected_crc_;
+  std::int64_t offset_ = 0;
+  uLong crc_ = crc32_z(0L, Z_NULL, 0);
 };
 
 }  // namespace
@@ -135,9 +151,10 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   }
   zip_file_t* f = zip_fopen_index(impl_->za, it->second, 0);
   if (!f) throw error(label + ": cannot open the entry: " + zip_strerror(impl_->za));
-  auto stream = std::make_unique<ZipStream>(f, label, 0);
   // The header: magic and version, then its length, then the dict.
   const std::int64_t entry_size = (st.valid & ZIP_STAT_SIZE) ? static_cast<std::int64_t>(st.size) : -1;
+  auto stream = std::make_unique<ZipStream>(f, label, entry_size, (st.valid & ZIP_STAT_CRC) != 0 && entry_size >= 0,
+                                            static_cast<std::uint32_t>(st.crc));
   std::string head(12, '\0');
   const std::size_t first = entry_size >= 0 && entry_size < 12 ? static_cast<std::size_t>(entry_size) : 12;
   stream->read(head.data(), first);
