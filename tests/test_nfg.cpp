@@ -1,6 +1,7 @@
 // Gambit .nfg reader and writer: both body versions, both strategy forms, number syntaxes, the
-// transposition to C order on asymmetric dims, every malformed input refused with a position,
-// and every real Gambit file of ../shared/data/gambit-nfg.
+// transposition to C order on asymmetric dims, every malformed input refused with a position;
+// the small Gambit-style files of tests/data/nfg (each feature of the real files, exact payoffs)
+// always, and every real Gambit file of ../shared/data/gambit-nfg when that folder exists.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -174,7 +175,135 @@ TEST(NfgBad, FuzzRegressions) {
   }
 }
 
-// --- the real Gambit files ---
+// --- tests/data/nfg: small files written for dgeval with the features of real Gambit files ---
+// Each payoff vector below is [player][C-order outcome], transposed by hand from the file's
+// contingency order (player 1 fastest).
+
+namespace {
+
+std::string nfg_fixture(const std::string& name) { return dgeval_test::data_dir() + "/nfg/" + name; }
+
+// Evaluates g as a delegation game with itself as principals and agents: every IA is 1 and,
+// where the default strategy (worst pure NE) exists, the bound holds.
+void expect_self_delegation_consistent(const NfgGame& g) {
+  ASSERT_EQ(static_cast<std::int64_t>(g.payoffs.size()), g.dims.players() * g.dims.outcomes());
+  dgeval::Batch b(g.dims, 1);
+  b.agents = g.payoffs;
+  b.principals = g.payoffs;
+  const dgeval::Results r = dgeval::evaluate(b.view());
+  for (int i = 0; i < g.dims.players(); ++i) EXPECT_NEAR(r.ia[static_cast<std::size_t>(i)], 1.0, 1e-12) << i;
+  if (!(r.flags[0] & dgeval::flag_strategy_undefined)) EXPECT_EQ(r.bound_holds[0], 1);
+}
+
+}  // namespace
+
+TEST(NfgFixtures, Outcome3x3x1WithNamesLabelsRationalsNullOutcomeAndMultilineComment) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("outcome_3x3x1.nfg"));
+  EXPECT_EQ(g.title, "A 3x3x1 game: Carol's single strategy");
+  EXPECT_EQ(g.players, (std::vector<std::string>{"Alice", "Bob", "Carol"}));
+  ASSERT_EQ(g.dims, dgeval::Dims({3, 3, 1}));
+  EXPECT_EQ(g.strategies,
+            (std::vector<std::vector<std::string>>{{"Up", "Mid", "Down"}, {"Left", "Centre", "Right"}, {"Only"}}));
+  EXPECT_EQ(g.comment,
+            "Outcome version with a comment over\ntwo lines: {braces}, `backticks` and an escaped \"quote\".");
+  // Outcomes win (3/2, -7/4, 1), lose (-1, 2, 0.5), "" (5, -2.5e1, -3/8), tie (2/7, 2, 4); the
+  // contingency list 1 2 0 3 4 2 1 1 3 puts them at C indices 0 3 6 1 4 7 2 5 8 (6: the null outcome).
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1.5, 5, 1.5, -1, 2.0 / 7, 1.5, 0, -1, 5,           //
+                                            -1.75, -25, -1.75, 2, 2, -1.75, 0, 2, -25,          //
+                                            1, -0.375, 1, 0.5, 4, 1, 0, 0.5, -0.375}));
+}
+
+TEST(NfgFixtures, PayoffVersionTypeDWithLabelsAndNoComment) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("payoff_type_d_labels_2x2x2.nfg"));
+  EXPECT_EQ(g.title, "Payoff version, number type D, labelled strategies and no comment");
+  EXPECT_EQ(g.players, (std::vector<std::string>{"P1", "P2", "P3"}));
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 2, 2}));
+  EXPECT_EQ(g.strategies, (std::vector<std::vector<std::string>>{{"a", "b"}, {"c", "d"}, {"e", "f"}}));
+  EXPECT_EQ(g.comment, "");
+  // Contingency c (file order) pays -(10 c + i + 1) to player i; C index s holds c = 0 4 2 6 1 5 3 7.
+  EXPECT_EQ(g.payoffs, (std::vector<double>{-1, -41, -21, -61, -11, -51, -31, -71,  //
+                                            -2, -42, -22, -62, -12, -52, -32, -72,  //
+                                            -3, -43, -23, -63, -13, -53, -33, -73}));
+}
+
+TEST(NfgFixtures, PayoffVersionCountsEmptyNamesNoCommentRationals) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("payoff_counts_3x2.nfg"));
+  EXPECT_EQ(g.title, "");
+  EXPECT_EQ(g.players, (std::vector<std::string>{"", ""}));
+  ASSERT_EQ(g.dims, dgeval::Dims({3, 2}));
+  EXPECT_TRUE(g.strategies.empty());
+  EXPECT_EQ(g.comment, "");
+  // Pairs (1,-1) (5/2,0) (-7/4,3) (0,2) (4,-4) (1/8,6) at C indices 0 2 4 1 3 5.
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1, 0, 2.5, 4, -1.75, 0.125, -1, 2, 0, -4, 3, 6}));
+}
+
+TEST(NfgFixtures, PayoffVersionWithMultilineCommentHoldingBraces) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("payoff_multiline_comment_2x2x2.nfg"));
+  EXPECT_EQ(g.title, "Payoff version with strategy counts and a long comment");
+  EXPECT_EQ(g.players, (std::vector<std::string>{"Player 1", "Player 2", "Player 3"}));
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 2, 2}));
+  EXPECT_EQ(g.comment.rfind("\n- The comment spans several lines and holds {braces}, commas, and numbers: 1 2 3\n", 0), 0u)
+      << g.comment;
+  EXPECT_EQ(g.comment.size() - g.comment.rfind("2 1 1:  1 2 -1\n"), std::string("2 1 1:  1 2 -1\n").size());
+  EXPECT_EQ(g.payoffs, (std::vector<double>{0, 2, 3, -2, 1, 4, -1, 0.5,  //
+                                            0, 1, -2, 0, 2, 4, 5, -0.5,  //
+                                            0, -3, 2, 6, -1, 4, 1, 7}));
+}
+
+TEST(NfgFixtures, OutcomeVersionFivePlayers) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("outcome_5_players.nfg"));
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 2, 2, 2, 2}));
+  EXPECT_EQ(g.players.size(), 5u);
+  EXPECT_EQ(g.strategies.size(), 5u);
+  EXPECT_EQ(g.comment, "");
+  // Outcome 1 (1..5) where player 1 plays his first strategy (C indices 0..15), outcome 2 (-1..-5) elsewhere.
+  std::vector<double> want;
+  for (int i = 0; i < 5; ++i) {
+    for (int s = 0; s < 32; ++s) want.push_back(s < 16 ? i + 1.0 : -(i + 1.0));
+  }
+  EXPECT_EQ(g.payoffs, want);
+}
+
+TEST(NfgFixtures, OutcomeVersionNoCommentNoCommasRepeatedLabels) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("outcome_no_comment_2x3.nfg"));
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 3}));
+  EXPECT_EQ(g.players, (std::vector<std::string>{"Row", "Col"}));
+  EXPECT_EQ(g.strategies, (std::vector<std::vector<std::string>>{{"1*1", "2*1"}, {"same", "same", "other"}}));
+  EXPECT_EQ(g.comment, "");
+  // x (6,7), y (7.32,6), z (1,4); the list 3 2 1 1 2 3 puts z y x x y z at C indices 0 3 1 4 2 5.
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1, 6, 7.32, 7.32, 6, 1, 4, 7, 6, 6, 7, 4}));
+}
+
+TEST(NfgFixtures, AllZeroPayoffs) {
+  const NfgGame g = dgeval::read_nfg(nfg_fixture("zero_2x2.nfg"));
+  ASSERT_EQ(g.dims, dgeval::Dims({2, 2}));
+  EXPECT_EQ(g.players, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(g.payoffs, std::vector<double>(8, 0.0));
+}
+
+TEST(NfgFixtures, EveryFileEvaluatesAndRoundTrips) {
+  const std::filesystem::path dir = dgeval_test::data_dir() + "/nfg";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".nfg") continue;
+    ++files;
+    SCOPED_TRACE(e.path().string());
+    const NfgGame g = dgeval::read_nfg(e.path().string());
+    expect_self_delegation_consistent(g);
+    std::ostringstream out;
+    dgeval::write_nfg(out, g);
+    const NfgGame h = parse(out.str());
+    EXPECT_EQ(h.dims, g.dims);
+    EXPECT_EQ(h.payoffs, g.payoffs);
+    EXPECT_EQ(h.title, g.title);
+    EXPECT_EQ(h.players, g.players);
+    EXPECT_EQ(h.strategies, g.strategies);
+    EXPECT_EQ(h.comment, g.comment);
+  }
+  EXPECT_EQ(files, 7);
+}
+
+// --- the real Gambit files (an extra check, run only where ../shared/data/gambit-nfg exists) ---
 
 TEST(NfgGambit, EveryFileParsesAndEvaluates) {
   const std::filesystem::path dir = dgeval_test::gambit_dir();
@@ -184,16 +313,7 @@ TEST(NfgGambit, EveryFileParsesAndEvaluates) {
     if (e.path().extension() != ".nfg") continue;
     ++files;
     SCOPED_TRACE(e.path().string());
-    const NfgGame g = dgeval::read_nfg(e.path().string());
-    ASSERT_EQ(static_cast<std::int64_t>(g.payoffs.size()), g.dims.players() * g.dims.outcomes());
-    // Each evaluated as a delegation game with itself as principals and agents.
-    dgeval::Batch b(g.dims, 1);
-    b.agents = g.payoffs;
-    b.principals = g.payoffs;
-    const dgeval::Results r = dgeval::evaluate(b.view());
-    for (int i = 0; i < g.dims.players(); ++i) EXPECT_NEAR(r.ia[static_cast<std::size_t>(i)], 1.0, 1e-12);
-    // Games without a pure NE leave the default strategy (worst NE) undefined.
-    if (!(r.flags[0] & dgeval::flag_strategy_undefined)) EXPECT_EQ(r.bound_holds[0], 1);
+    expect_self_delegation_consistent(dgeval::read_nfg(e.path().string()));
   }
   EXPECT_EQ(files, 60);
 }
