@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang and runs each parser's target (.nfg, .npy,
-# .npz) for SECONDS seconds (default 60), starting from a seed corpus: fuzz/seeds, the fixtures
-# of tests/data, and the real Gambit files in ../shared/data/gambit-nfg when present.
+# .npz) for SECONDS seconds (default 60), starting from a seed corpus: fuzz/seeds/<target>, the
+# fixtures of tests/data (tests/data/nfg: small files with every feature of real Gambit files)
+# and the regression inputs of tests/data/fuzz-regressions/<target>.
 # A crash stops the script with a non-zero status; the crashing input is left in
 # build-fuzz/crash-*: fix the bug, then keep the input in tests/data/fuzz-regressions/<target>/
 # (run by the normal test suite).
@@ -27,11 +28,8 @@ for target in nfg npy npz; do
   mkdir -p "$corpus"
   [ -d "fuzz/seeds/$target" ] && cp -f fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
   cp -f tests/data/*."$target" "$corpus"/ 2>/dev/null || true
+  [ -d "tests/data/$target" ] && cp -f tests/data/"$target"/*."$target" "$corpus"/ 2>/dev/null || true
   [ -d "tests/data/fuzz-regressions/$target" ] && cp -f tests/data/fuzz-regressions/"$target"/* "$corpus"/ 2>/dev/null || true
-  if [ "$target" = nfg ] && [ -d ../shared/data/gambit-nfg ]; then
-    cp -f ../shared/data/gambit-nfg/*.nfg "$corpus"/
-    chmod u+w "$corpus"/*
-  fi
   echo "== fuzz_$target for ${seconds}s"
   log="build-fuzz/fuzz_$target.log"
   if ! "./build-fuzz/fuzz_$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
