@@ -190,6 +190,25 @@ TEST(InferenceIo, ReadsNpzAndRefusesBadArrays) {
   expect_error([&] { read_observations(dir / "obs.parquet"); }, {"unknown observations format"});
 }
 
+// The example files the README and docs/INFERENCE.md use: the .npz holds the CSV's rows.
+TEST(InferenceIo, ExampleObservationsCsvAndNpzAgree) {
+  const std::string dir = std::string(DGEVAL_SOURCE_DIR) + "/examples/";
+  const Observations c = read_observations(dir + "observations.csv");
+  const Observations z = read_observations(dir + "observations.npz");
+  EXPECT_EQ(c.rows(), 200);
+  EXPECT_EQ(c.dims, Dims({3, 3}));
+  EXPECT_FALSE(c.dims_known);  // the CSV carries no dims: the docs pass --dims 3x3
+  EXPECT_TRUE(z.dims_known);   // the .npz has a dims array
+  EXPECT_EQ(z.dims, c.dims);
+  EXPECT_EQ(z.outcome, c.outcome);
+  EXPECT_EQ(z.agents, c.agents);
+  EXPECT_EQ(z.principals, c.principals);
+  EXPECT_EQ(z.set, c.set);
+  int per_set[kObservedSets] = {};
+  for (ObservedSet s : c.set) ++per_set[static_cast<int>(s)];
+  for (int s = 0; s < kObservedSets; ++s) EXPECT_EQ(per_set[s], 50) << s;
+}
+
 TEST(InferenceCli, InferPrintsEstimatesWithIntervals) {
   TempDir dir;
   write_file(dir / "obs.csv", kGood);
