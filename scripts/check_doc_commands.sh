@@ -126,14 +126,14 @@ run_checks() {
       ms=$(( ($(date +%s%N) - t0) / 1000000 ))
       total_ms=$((total_ms + ms))
       if [ "$status" -ne "$expected" ]; then
-        printf 'FAIL %5d.%01ds  %s  %s%s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$where" "$code" "$note"
+        printf 'FAIL %4d.%02ds  %s  %s%s\n' $((ms / 1000)) $((ms % 1000 / 10)) "$where" "$code" "$note"
         echo "     exit status $status, expected $expected; output (last 40 lines):"
         tail -n 40 "$tmp/out" | sed 's/^/     | /'
         echo "     (the rest of $doc is skipped)"
         failures=$((failures + 1))
         break
       fi
-      printf 'ok   %5d.%01ds  %s  %s%s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$where" "$code" "$note"
+      printf 'ok   %4d.%02ds  %s  %s%s\n' $((ms / 1000)) $((ms % 1000 / 10)) "$where" "$code" "$note"
     done < <(extract "$root/$doc" "$doc")
     local written
     written="$(cd "$copy" && git diff --name-only && git -c core.excludesFile=/dev/null ls-files --others --exclude-standard)"
@@ -169,6 +169,8 @@ EOF
 dgeval ok first
 dgeval fail expected        # exits 1: an error shown on purpose
 dgeval ok --games 5000 --scale=3000 --random 20 --seed 7   # about 30 s
+dgeval ok --games-per-point 10 --dims 5x5   # 1 min on 2 cores
+dgeval ok --games 2000      # 5 s: short, run as written
 dgeval ok continued \
     --flag
 dgeval write ignored.out
@@ -204,6 +206,8 @@ EOF
   expect_log "ok first
 fail expected
 ok --games 5 --scale=3 --random 1 --seed 7
+ok --games-per-point 1 --dims 5x5
+ok --games 2000
 ok continued --flag
 write ignored.out"
   # Full size on request.

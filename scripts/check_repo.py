@@ -64,7 +64,7 @@ def check_shared(root, files):
             continue
         for no, line in enumerate(data.split(b"\n"), 1):
             if needle in line:
-                problems.append((rel, no, "mentions %s (a folder outside the repository; only tests/ may)" % SHARED))
+                problems.append((rel, no, "shared", "mentions %s (a folder outside the repository; only tests/ may)" % SHARED))
     return problems
 
 
@@ -228,7 +228,7 @@ def check_links(root, files):
                 if own_anchors is None:
                     own_anchors = anchors(text)
                 if urllib.parse.unquote(anchor).lower() not in own_anchors and anchor not in own_anchors:
-                    problems.append((rel, no, "link #%s: no such heading in %s" % (anchor, rel)))
+                    problems.append((rel, no, "anchor", "link #%s: no such heading in %s" % (anchor, rel)))
                 continue
             path = urllib.parse.unquote(path)
             if path.startswith("/"):
@@ -236,10 +236,12 @@ def check_links(root, files):
             else:
                 resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), path))
             if resolved == ".." or resolved.startswith("../"):
-                problems.append((rel, no, "link %s leaves the repository" % target))
+                problems.append((rel, no, "escapes", "link %s leaves the repository" % target))
             elif resolved not in tracked and resolved not in folders and resolved != ".":
-                where = "exists but is not tracked" if os.path.exists(os.path.join(root, resolved)) else "does not exist"
-                problems.append((rel, no, "link %s: %s %s" % (target, resolved, where)))
+                if os.path.exists(os.path.join(root, resolved)):
+                    problems.append((rel, no, "untracked", "link %s: %s exists but is not tracked" % (target, resolved)))
+                else:
+                    problems.append((rel, no, "missing", "link %s: %s does not exist" % (target, resolved)))
     return problems
 
 
@@ -249,7 +251,7 @@ def check(root):
 
 
 def report(problems, out=sys.stderr):
-    for rel, no, what in problems:
+    for rel, no, _, what in problems:
         print("  %s:%d: %s" % (rel, no, what), file=out)
 
 
@@ -257,7 +259,9 @@ def report(problems, out=sys.stderr):
 
 
 def self_test():
-    with tempfile.TemporaryDirectory(prefix="check_repo_") as root:
+    with tempfile.TemporaryDirectory(prefix="check_repo_") as tmp:
+        root = os.path.join(tmp, "repo")
+
         def write(rel, content):
             path = os.path.join(root, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -280,6 +284,12 @@ def self_test():
             "```sh",
             "[in a block](docs/missing.md)",
             "```",
+            "Setext heading",
+            "--------------",
+            "## Title",
+            "## Pure ε-NE *and* café",
+            "[setext](#setext-heading) [second title](#title-1) [letters](#pure-ε-ne-and-café)",
+            "[no third title](#title-2)",
             "",
         ]))
         write("notes.md", "not tracked\n")
@@ -287,10 +297,12 @@ def self_test():
         write("tests/test.sh", "ls %s/data\n" % SHARED)  # allowed under tests/
         write("data.bin", b"\0" + SHARED.encode())  # binary: skipped
         subprocess.run(["git", "-C", root, "add", "README.md", "docs", "scripts", "tests", "data.bin"], check=True)
-        with open(os.path.join(root, "outside.md"), "w") as f:  # exists, outside the checkout
+        with open(os.path.join(tmp, "outside.md"), "w") as f:  # exists, beside the checkout
             f.write("x\n")
-        got = sorted((rel, no) for rel, no, _ in check(root))
-        want = sorted([("scripts/run.sh", 1), ("README.md", 5), ("README.md", 6), ("README.md", 7), ("README.md", 8)])
+        got = sorted((rel, no, kind) for rel, no, kind, _ in check(root))
+        want = sorted([("scripts/run.sh", 1, "shared"), ("README.md", 5, "missing"), ("README.md", 6, "anchor"),
+                       ("README.md", 7, "escapes"), ("README.md", 8, "untracked"),
+                       ("README.md", 18, "anchor")])
         if got != want:
             print("check_repo.py --self-test: FAILED", file=sys.stderr)
             print("  expected problems at %s" % want, file=sys.stderr)
