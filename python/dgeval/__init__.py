@@ -128,20 +128,38 @@ def cuda_available() -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def _real_array(x: Any, name: str) -> np.ndarray:
+    """x as an ndarray of real numbers, not yet converted: float, integer or boolean (nested
+    lists of numbers read as float64). Complex, string, object and other dtypes raise
+    :class:`Error`."""
+    try:
+        v = np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise Error(f"{name}: cannot be read as an array of numbers ({e})") from None
+    if v.dtype.kind == "c":
+        raise Error(f"{name}: dtype {v.dtype} is not supported; expected real numbers (pass {name}.real if the "
+                    "imaginary parts are zero)")
+    if v.dtype.kind not in "biuf":
+        raise Error(f"{name}: dtype {v.dtype} is not supported; expected real numbers: a float, integer or "
+                    "boolean array")
+    if isinstance(x, (list, tuple)) and v.dtype != np.float64:
+        v = v.astype(np.float64)
+    return v
+
+
+def _float64_array(x: Any, name: str) -> np.ndarray:
+    """x as a C-contiguous float64 ndarray (:func:`_real_array`'s dtypes cast as NumPy casts)."""
+    return np.ascontiguousarray(_real_array(x, name), dtype=np.float64)
+
+
 def _utility_array(x: Any, name: str, copy: bool) -> np.ndarray:
-    """x as a C-contiguous, native-endian float32/float64 ndarray (a view where possible)."""
-    if isinstance(x, (list, tuple)):
-        try:
-            x = np.asarray(x, dtype=np.float64)
-        except (ValueError, TypeError) as e:
-            raise Error(f"{name}: cannot be read as a float64 array ({e})") from None
-    else:
-        x = np.asarray(x)
+    """x as a C-contiguous, native-endian float32/float64 ndarray (a view where possible):
+    integer, boolean and other float arrays are cast to float64, unless ``copy=False``."""
+    x = _real_array(x, name)
     if x.dtype.kind != "f" or x.dtype.itemsize not in (4, 8):
-        raise Error(
-            f"{name}: dtype {x.dtype} is not supported; utilities must be float32 or float64 "
-            f"(convert with {name}.astype(np.float64))"
-        )
+        if not copy:
+            raise Error(f"{name}: dtype {x.dtype} needs converting to float64, and copy=False forbids converting it")
+        x = x.astype(np.float64)
     if not x.dtype.isnative:
         if not copy:
             raise Error(f"{name}: the array is not in native byte order and copy=False forbids converting it")
@@ -236,11 +254,8 @@ def _strategy_arrays(
             lengths = tuple(len(w) for w in weights)
             if lengths != dims:
                 raise Error(f"strategy_weights: per-player lengths {lengths}; expected the action counts {dims}")
-            weights = np.concatenate([np.asarray(w, dtype=np.float64) for w in weights])
-        w = np.asarray(weights)
-        if w.dtype.kind not in "fiu":
-            raise Error(f"strategy_weights: dtype {w.dtype} is not a real type")
-        w = np.ascontiguousarray(w, dtype=np.float64)
+            weights = np.concatenate([_float64_array(w, "strategy_weights") for w in weights])
+        w = _float64_array(weights, "strategy_weights")
         if kind == "correlated":
             N = int(np.prod(dims))
             shared = (tuple(dims), (N,))
@@ -321,11 +336,12 @@ def evaluate(
     Parameters
     ----------
     agents, principals
-        Utilities u (agents) and û (principals), float32 or float64 arrays of the same shape:
-        [B, n, k_1, ..., k_n] for B games or [n, k_1, ..., k_n] for one game. C-contiguous
-        arrays are used in place (no copy); other layouts and byte orders are copied, unless
-        ``copy=False``, which raises instead. If the dtypes differ, both are read as float64.
-        Nested lists are read as float64; arrays of other dtypes (int, complex, ...) are refused.
+        Utilities u (agents) and û (principals), arrays of the same shape: [B, n, k_1, ..., k_n]
+        for B games or [n, k_1, ..., k_n] for one game. C-contiguous float32 and float64 arrays
+        are used in place (no copy); integer, boolean and other float arrays are cast to float64
+        (as NumPy casts them), other layouts and byte orders copied, unless ``copy=False``, which
+        raises instead. If the dtypes differ, both are read as float64. Nested lists are read as
+        float64; complex, string and object arrays raise :class:`Error`.
     standardisation
         "epic" (mean / L2, default), "max" (midrange / half-range) or "max-range".
     welfare
@@ -563,10 +579,10 @@ def write_nfg(
     strategies: Optional[Sequence[Sequence[str]]] = None,
     comment: str = "",
 ) -> None:
-    """Write one side of one game, float [n, k_1, ..., k_n], as a Gambit .nfg file (payoff form,
-    shortest round-trip decimals), atomically. ``players`` names the n players (default
+    """Write one side of one game, real numbers [n, k_1, ..., k_n] (integer and boolean arrays cast
+    to float64), as a Gambit .nfg file (payoff form, shortest round-trip decimals), atomically. ``players`` names the n players (default
     "Player 1", ...); ``strategies`` optionally labels each player's actions."""
-    x = np.ascontiguousarray(np.asarray(payoffs, dtype=np.float64))
+    x = _float64_array(payoffs, "payoffs")
     if x.ndim < 2 or x.shape[0] != x.ndim - 1:
         raise Error(f"write_nfg: shape {_shape_text(x.shape)} is not {_SINGLE_FORM}")
     _core.write_nfg(
@@ -1151,13 +1167,6 @@ def _inference(raw: Dict[str, Any]) -> Inference:
     )
 
 
-def _observation_array(x: Any, name: str) -> np.ndarray:
-    v = np.asarray(x)
-    if v.dtype.kind not in "fiu":
-        raise Error(f"{name}: dtype {v.dtype} is not a real type")
-    return np.ascontiguousarray(v, dtype=np.float64)
-
-
 def infer(
     observations: Any,
     agents: Any = None,
@@ -1220,8 +1229,8 @@ def infer(
         if acts.ndim != 2:
             raise Error(f"actions: shape {_shape_text(acts.shape)}; expected [S, n] action tuples")
         S, n = acts.shape
-        a = _observation_array(agents, "agents")
-        p = _observation_array(principals, "principals")
+        a = _float64_array(agents, "agents")
+        p = _float64_array(principals, "principals")
         for name, v in (("agents", a), ("principals", p)):
             if v.shape != (S, n):
                 raise Error(f"{name}: shape {_shape_text(v.shape)}; expected [S, n] = ({S}, {n}) as the actions")
@@ -1253,8 +1262,8 @@ def infer(
         list(obs.dims),
         bool(obs.dims_known),
         np.ascontiguousarray(obs.actions, dtype=np.int64),
-        np.ascontiguousarray(obs.agents, dtype=np.float64),
-        np.ascontiguousarray(obs.principals, dtype=np.float64),
+        _float64_array(obs.agents, "agents"),
+        _float64_array(obs.principals, "principals"),
         _set_codes(obs.set, obs.rows),
         obs.source,
         np.ascontiguousarray(line, dtype=np.int64),
