@@ -13,9 +13,10 @@ game b. The measures (IA, CA, IC, CC, welfare, regrets, bounds) are those of doc
     >>> float(r["principals_welfare_regret"])
     8.0
 
-The main entry points are :func:`evaluate`, :func:`to_frame`, :func:`examples`,
-:func:`example`, :func:`generate_uniform` and :func:`result_columns`. Beside them, as the
-CLI's other commands:
+The main entry points are :func:`evaluate` (a :class:`Result`: a dict of NumPy arrays with
+``.to_frame()``), :func:`to_frame` (a pandas DataFrame of any result or table),
+:func:`examples`, :func:`example`, :func:`generate_uniform` and :func:`result_columns`.
+Beside them, as the CLI's other commands:
 
 * :func:`generate` (``dgeval generate``): games with controlled IA, CA, calibration and pure NE,
   with what the generator achieved (:class:`GenerateInfo`);
@@ -40,6 +41,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import numpy as np
 
 from . import _core
+from ._frame import Result, to_frame
 
 __all__ = [
     "__version__",
@@ -59,6 +61,7 @@ __all__ = [
     "read_nfg",
     "write_nfg",
     "result_columns",
+    "Result",
     "to_frame",
     # dgeval generate
     "generate",
@@ -291,7 +294,6 @@ def _ic_levels(ic: Any) -> List[float]:
 # Evaluation
 # --------------------------------------------------------------------------------------------
 
-Result = Dict[str, Any]
 _backend_warned = False
 
 
@@ -386,15 +388,16 @@ def evaluate(
 
     Returns
     -------
-    dict
-        One NumPy array per result column (see :func:`result_columns`), in column order: per
-        player columns float64 [B, n], per-game columns [B] (float64, int64, or bool for
-        ``bound_holds``). For a single-game input ([n, k_1..k_n], or ``batch=False``) the game
-        axis is dropped: per-player columns are [n] and per-game columns NumPy scalars, and
-        ``pure_ne`` / ``distance_matrix`` are one [E, n] / [2n, 2n] array. ``pure_ne`` and
-        ``distance_matrix`` come after the columns when requested. ``pandas.DataFrame(r)``
-        works on the per-game columns; :func:`to_frame` gives one row per game with per-player
-        columns expanded to ``ia_0, ia_1, ...`` as in the CLI's CSV.
+    Result
+        A dict with one NumPy array per result column (see :func:`result_columns`), in column
+        order: per-player columns float64 [B, n], per-game columns [B] (of the dtype their kind
+        says). For a single-game input ([n, k_1..k_n], or ``batch=False``) the game axis is
+        dropped: per-player columns are [n] and per-game columns NumPy scalars, and ``pure_ne``
+        / ``distance_matrix`` are one [E, n] / [2n, 2n] array. ``pure_ne`` and
+        ``distance_matrix`` come after the columns when requested. ``r.to_frame()`` (or
+        :func:`to_frame`) gives a pandas DataFrame with one row per game, per-player columns
+        expanded to ``ia_0, ia_1, ...`` as in the CLI's CSV; ``pandas.DataFrame(r)`` does not
+        work (per-player columns are 2-D).
 
     The GIL is released while the backend runs.
     """
@@ -446,49 +449,15 @@ def evaluate(
         _backend_warned = True  # once per process: the reason does not change
         warnings.warn(f"dgeval: {warning}", BackendWarning, stacklevel=2)
 
-    result: Result = {c.name: raw[c.name] for c in _COLUMNS if c.name in raw}
+    result = Result((c.name, raw[c.name]) for c in _COLUMNS if c.name in raw)
     if list_equilibria:
         actions, offsets = raw["pure_ne_actions"], raw["pure_ne_offsets"].tolist()
         result["pure_ne"] = [actions[offsets[g] : offsets[g + 1]] for g in range(games)]
     if distance_matrix:
         result["distance_matrix"] = raw["distance_matrix"]
     if not is_batch:
-        result = {name: value[0] for name, value in result.items()}
+        result = Result((name, value[0]) for name, value in result.items())
     return result
-
-
-def to_frame(result: Result):
-    """A pandas DataFrame with one row per game, indexed by ``game``, laid out like the CLI's CSV.
-
-    Per-player columns expand to ``name_0 .. name_{n-1}``; ``pure_ne`` (if present) becomes a
-    column of lists of action tuples and ``distance_matrix`` expands to
-    ``distance_matrix_a_b``. Accepts the result of a batch or of a single game.
-    """
-    import pandas as pd
-
-    kinds = {c.name: c.kind for c in _COLUMNS}
-    single = np.ndim(result["flags"]) == 0  # flags: always present, [B] or a scalar
-    data: Dict[str, Any] = {}
-    for name, value in result.items():
-        if name == "pure_ne":
-            lists = [value] if single else value
-            data[name] = [[tuple(int(x) for x in row) for row in ne] for ne in lists]
-            continue
-        v = np.asarray(value)
-        if single:
-            v = v[np.newaxis]
-        if name == "distance_matrix":
-            side = v.shape[1]
-            for i in range(side):
-                for j in range(side):
-                    data[f"{name}_{i}_{j}"] = v[:, i, j]
-        elif kinds.get(name) == "player_real":
-            for i in range(v.shape[1]):
-                data[f"{name}_{i}"] = v[:, i]
-        else:
-            data[name] = v
-    games = len(next(iter(data.values()))) if data else 0
-    return pd.DataFrame(data, index=pd.RangeIndex(games, name="game"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -710,9 +679,10 @@ def _column_dict(raw: Dict[str, Any]) -> Dict[str, np.ndarray]:
 
 
 class Table(dict):
-    """A dict of equal-length NumPy columns, named and ordered as the columns of the CSV the CLI
-    writes (``pandas.DataFrame(table)`` makes the table), with more results as attributes:
-    ``summary`` (a dict of totals) and, depending on the function, further tables."""
+    """A dict of equal-length 1-D NumPy columns, named and ordered as the columns of the CSV the
+    CLI writes (``table.to_frame()``, :func:`to_frame` or ``pandas.DataFrame(table)`` make the
+    DataFrame), with more results as attributes: ``summary`` (a dict of totals) and, depending
+    on the function, further tables."""
 
     summary: Dict[str, Any]
 
@@ -795,6 +765,14 @@ class GenerateInfo:
     def eps_tol_raised(self) -> int:
         """Games accepted with eps_tol > 0 (``pure_ne="authors"``)."""
         return int(np.count_nonzero(self.eps_tol > 0))
+
+    def to_frame(self):
+        """A pandas DataFrame with one row per game, indexed by ``game``: attempts, flags,
+        eps_tol, ca_achieved, ia_error (the targets stay attributes)."""
+        import pandas as pd
+
+        names = ("attempts", "flags", "eps_tol", "ca_achieved", "ia_error")
+        return pd.DataFrame({n: getattr(self, n) for n in names}, index=pd.RangeIndex(len(self.attempts), name="game"))
 
 
 class GeneratedGames(Games):

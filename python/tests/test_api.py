@@ -74,27 +74,6 @@ def test_single_game_drops_the_game_axis():
         np.testing.assert_array_equal(one["distance_matrix"], batch["distance_matrix"][g])
 
 
-def test_pandas_dataframe_and_to_frame():
-    pd = pytest.importorskip("pandas")
-    a, p = random_batch()
-    r = dgeval.evaluate(a, p, list_equilibria=True)
-    per_game = {c.name: r[c.name] for c in dgeval.result_columns() if c.kind != "player_real"}
-    df = pd.DataFrame(per_game)
-    assert len(df) == 25 and list(df.columns) == list(per_game)
-
-    f = dgeval.to_frame(r)
-    assert f.index.name == "game" and len(f) == 25
-    assert list(f.columns[:4]) == ["offset_agents_0", "offset_agents_1", "offset_agents_2", "magnitude_agents_0"]
-    np.testing.assert_array_equal(f["ia_2"].to_numpy(), r["ia"][:, 2])
-    np.testing.assert_array_equal(f["bound"].to_numpy(), r["bound"])
-    assert f["pure_ne"].iloc[0] == [tuple(int(x) for x in row) for row in r["pure_ne"][0]]
-
-    one = dgeval.example("misaligned").evaluate(distance_matrix=True)
-    f1 = dgeval.to_frame(one)
-    assert len(f1) == 1 and f1["ia_1"].iloc[0] == one["ia"][1]
-    assert f1["distance_matrix_1_2"].iloc[0] == one["distance_matrix"][1, 2]
-
-
 # ---- input forms, layouts, dtypes ----------------------------------------------------------
 
 
