@@ -94,6 +94,7 @@ Error.__module__ = "dgeval"
 #: Raised when the ``progress`` callback of :func:`evaluate` returns False.
 Cancelled = _core.Cancelled
 Cancelled.__module__ = "dgeval"
+Result.__module__ = "dgeval"
 
 
 class BackendWarning(UserWarning):
