@@ -13,9 +13,10 @@ game b. The measures (IA, CA, IC, CC, welfare, regrets, bounds) are those of doc
     >>> float(r["principals_welfare_regret"])
     8.0
 
-The main entry points are :func:`evaluate`, :func:`to_frame`, :func:`examples`,
-:func:`example`, :func:`generate_uniform` and :func:`result_columns`. Beside them, as the
-CLI's other commands:
+The main entry points are :func:`evaluate` (a :class:`Result`: a dict of NumPy arrays with
+``.to_frame()``), :func:`to_frame` (a pandas DataFrame of any result or table),
+:func:`examples`, :func:`example`, :func:`generate_uniform` and :func:`result_columns`.
+Beside them, as the CLI's other commands:
 
 * :func:`generate` (``dgeval generate``): games with controlled IA, CA, calibration and pure NE,
   with what the generator achieved (:class:`GenerateInfo`);
@@ -40,6 +41,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import numpy as np
 
 from . import _core
+from ._frame import Result, to_frame
 
 __all__ = [
     "__version__",
@@ -59,6 +61,7 @@ __all__ = [
     "read_nfg",
     "write_nfg",
     "result_columns",
+    "Result",
     "to_frame",
     # dgeval generate
     "generate",
@@ -91,6 +94,7 @@ Error.__module__ = "dgeval"
 #: Raised when the ``progress`` callback of :func:`evaluate` returns False.
 Cancelled = _core.Cancelled
 Cancelled.__module__ = "dgeval"
+Result.__module__ = "dgeval"
 
 
 class BackendWarning(UserWarning):
@@ -128,20 +132,38 @@ def cuda_available() -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def _real_array(x: Any, name: str) -> np.ndarray:
+    """x as an ndarray of real numbers, not yet converted: float, integer or boolean (nested
+    lists of numbers read as float64). Complex, string, object and other dtypes raise
+    :class:`Error`."""
+    try:
+        v = np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise Error(f"{name}: cannot be read as an array of numbers ({e})") from None
+    if v.dtype.kind == "c":
+        raise Error(f"{name}: dtype {v.dtype} is not supported; expected real numbers (pass {name}.real if the "
+                    "imaginary parts are zero)")
+    if v.dtype.kind not in "biuf":
+        raise Error(f"{name}: dtype {v.dtype} is not supported; expected real numbers: a float, integer or "
+                    "boolean array")
+    if isinstance(x, (list, tuple)) and v.dtype != np.float64:
+        v = v.astype(np.float64)
+    return v
+
+
+def _float64_array(x: Any, name: str) -> np.ndarray:
+    """x as a C-contiguous float64 ndarray (:func:`_real_array`'s dtypes cast as NumPy casts)."""
+    return np.ascontiguousarray(_real_array(x, name), dtype=np.float64)
+
+
 def _utility_array(x: Any, name: str, copy: bool) -> np.ndarray:
-    """x as a C-contiguous, native-endian float32/float64 ndarray (a view where possible)."""
-    if isinstance(x, (list, tuple)):
-        try:
-            x = np.asarray(x, dtype=np.float64)
-        except (ValueError, TypeError) as e:
-            raise Error(f"{name}: cannot be read as a float64 array ({e})") from None
-    else:
-        x = np.asarray(x)
+    """x as a C-contiguous, native-endian float32/float64 ndarray (a view where possible):
+    integer, boolean and other float arrays are cast to float64, unless ``copy=False``."""
+    x = _real_array(x, name)
     if x.dtype.kind != "f" or x.dtype.itemsize not in (4, 8):
-        raise Error(
-            f"{name}: dtype {x.dtype} is not supported; utilities must be float32 or float64 "
-            f"(convert with {name}.astype(np.float64))"
-        )
+        if not copy:
+            raise Error(f"{name}: dtype {x.dtype} needs converting to float64, and copy=False forbids converting it")
+        x = x.astype(np.float64)
     if not x.dtype.isnative:
         if not copy:
             raise Error(f"{name}: the array is not in native byte order and copy=False forbids converting it")
@@ -236,11 +258,8 @@ def _strategy_arrays(
             lengths = tuple(len(w) for w in weights)
             if lengths != dims:
                 raise Error(f"strategy_weights: per-player lengths {lengths}; expected the action counts {dims}")
-            weights = np.concatenate([np.asarray(w, dtype=np.float64) for w in weights])
-        w = np.asarray(weights)
-        if w.dtype.kind not in "fiu":
-            raise Error(f"strategy_weights: dtype {w.dtype} is not a real type")
-        w = np.ascontiguousarray(w, dtype=np.float64)
+            weights = np.concatenate([_float64_array(w, "strategy_weights") for w in weights])
+        w = _float64_array(weights, "strategy_weights")
         if kind == "correlated":
             N = int(np.prod(dims))
             shared = (tuple(dims), (N,))
@@ -276,7 +295,6 @@ def _ic_levels(ic: Any) -> List[float]:
 # Evaluation
 # --------------------------------------------------------------------------------------------
 
-Result = Dict[str, Any]
 _backend_warned = False
 
 
@@ -321,11 +339,12 @@ def evaluate(
     Parameters
     ----------
     agents, principals
-        Utilities u (agents) and û (principals), float32 or float64 arrays of the same shape:
-        [B, n, k_1, ..., k_n] for B games or [n, k_1, ..., k_n] for one game. C-contiguous
-        arrays are used in place (no copy); other layouts and byte orders are copied, unless
-        ``copy=False``, which raises instead. If the dtypes differ, both are read as float64.
-        Nested lists are read as float64; arrays of other dtypes (int, complex, ...) are refused.
+        Utilities u (agents) and û (principals), arrays of the same shape: [B, n, k_1, ..., k_n]
+        for B games or [n, k_1, ..., k_n] for one game. C-contiguous float32 and float64 arrays
+        are used in place (no copy); integer, boolean and other float arrays are cast to float64
+        (as NumPy casts them), other layouts and byte orders copied, unless ``copy=False``, which
+        raises instead. If the dtypes differ, both are read as float64. Nested lists are read as
+        float64; complex, string and object arrays raise :class:`Error`.
     standardisation
         "epic" (mean / L2, default), "max" (midrange / half-range) or "max-range".
     welfare
@@ -370,15 +389,16 @@ def evaluate(
 
     Returns
     -------
-    dict
-        One NumPy array per result column (see :func:`result_columns`), in column order: per
-        player columns float64 [B, n], per-game columns [B] (float64, int64, or bool for
-        ``bound_holds``). For a single-game input ([n, k_1..k_n], or ``batch=False``) the game
-        axis is dropped: per-player columns are [n] and per-game columns NumPy scalars, and
-        ``pure_ne`` / ``distance_matrix`` are one [E, n] / [2n, 2n] array. ``pure_ne`` and
-        ``distance_matrix`` come after the columns when requested. ``pandas.DataFrame(r)``
-        works on the per-game columns; :func:`to_frame` gives one row per game with per-player
-        columns expanded to ``ia_0, ia_1, ...`` as in the CLI's CSV.
+    Result
+        A dict with one NumPy array per result column (see :func:`result_columns`), in column
+        order: per-player columns float64 [B, n], per-game columns [B] (of the dtype their kind
+        says). For a single-game input ([n, k_1..k_n], or ``batch=False``) the game axis is
+        dropped: per-player columns are [n] and per-game columns NumPy scalars, and ``pure_ne``
+        / ``distance_matrix`` are one [E, n] / [2n, 2n] array. ``pure_ne`` and
+        ``distance_matrix`` come after the columns when requested. ``r.to_frame()`` (or
+        :func:`to_frame`) gives a pandas DataFrame with one row per game, per-player columns
+        expanded to ``ia_0, ia_1, ...`` as in the CLI's CSV; ``pandas.DataFrame(r)`` does not
+        work (per-player columns are 2-D).
 
     The GIL is released while the backend runs.
     """
@@ -430,49 +450,15 @@ def evaluate(
         _backend_warned = True  # once per process: the reason does not change
         warnings.warn(f"dgeval: {warning}", BackendWarning, stacklevel=2)
 
-    result: Result = {c.name: raw[c.name] for c in _COLUMNS if c.name in raw}
+    result = Result((c.name, raw[c.name]) for c in _COLUMNS if c.name in raw)
     if list_equilibria:
         actions, offsets = raw["pure_ne_actions"], raw["pure_ne_offsets"].tolist()
         result["pure_ne"] = [actions[offsets[g] : offsets[g + 1]] for g in range(games)]
     if distance_matrix:
         result["distance_matrix"] = raw["distance_matrix"]
     if not is_batch:
-        result = {name: value[0] for name, value in result.items()}
+        result = Result((name, value[0]) for name, value in result.items())
     return result
-
-
-def to_frame(result: Result):
-    """A pandas DataFrame with one row per game, indexed by ``game``, laid out like the CLI's CSV.
-
-    Per-player columns expand to ``name_0 .. name_{n-1}``; ``pure_ne`` (if present) becomes a
-    column of lists of action tuples and ``distance_matrix`` expands to
-    ``distance_matrix_a_b``. Accepts the result of a batch or of a single game.
-    """
-    import pandas as pd
-
-    kinds = {c.name: c.kind for c in _COLUMNS}
-    single = np.ndim(result["flags"]) == 0  # flags: always present, [B] or a scalar
-    data: Dict[str, Any] = {}
-    for name, value in result.items():
-        if name == "pure_ne":
-            lists = [value] if single else value
-            data[name] = [[tuple(int(x) for x in row) for row in ne] for ne in lists]
-            continue
-        v = np.asarray(value)
-        if single:
-            v = v[np.newaxis]
-        if name == "distance_matrix":
-            side = v.shape[1]
-            for i in range(side):
-                for j in range(side):
-                    data[f"{name}_{i}_{j}"] = v[:, i, j]
-        elif kinds.get(name) == "player_real":
-            for i in range(v.shape[1]):
-                data[f"{name}_{i}"] = v[:, i]
-        else:
-            data[name] = v
-    games = len(next(iter(data.values()))) if data else 0
-    return pd.DataFrame(data, index=pd.RangeIndex(games, name="game"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,10 +549,10 @@ def write_nfg(
     strategies: Optional[Sequence[Sequence[str]]] = None,
     comment: str = "",
 ) -> None:
-    """Write one side of one game, float [n, k_1, ..., k_n], as a Gambit .nfg file (payoff form,
-    shortest round-trip decimals), atomically. ``players`` names the n players (default
+    """Write one side of one game, real numbers [n, k_1, ..., k_n] (integer and boolean arrays cast
+    to float64), as a Gambit .nfg file (payoff form, shortest round-trip decimals), atomically. ``players`` names the n players (default
     "Player 1", ...); ``strategies`` optionally labels each player's actions."""
-    x = np.ascontiguousarray(np.asarray(payoffs, dtype=np.float64))
+    x = _float64_array(payoffs, "payoffs")
     if x.ndim < 2 or x.shape[0] != x.ndim - 1:
         raise Error(f"write_nfg: shape {_shape_text(x.shape)} is not {_SINGLE_FORM}")
     _core.write_nfg(
@@ -694,9 +680,10 @@ def _column_dict(raw: Dict[str, Any]) -> Dict[str, np.ndarray]:
 
 
 class Table(dict):
-    """A dict of equal-length NumPy columns, named and ordered as the columns of the CSV the CLI
-    writes (``pandas.DataFrame(table)`` makes the table), with more results as attributes:
-    ``summary`` (a dict of totals) and, depending on the function, further tables."""
+    """A dict of equal-length 1-D NumPy columns, named and ordered as the columns of the CSV the
+    CLI writes (``table.to_frame()``, :func:`to_frame` or ``pandas.DataFrame(table)`` make the
+    DataFrame), with more results as attributes: ``summary`` (a dict of totals) and, depending
+    on the function, further tables."""
 
     summary: Dict[str, Any]
 
@@ -779,6 +766,14 @@ class GenerateInfo:
     def eps_tol_raised(self) -> int:
         """Games accepted with eps_tol > 0 (``pure_ne="authors"``)."""
         return int(np.count_nonzero(self.eps_tol > 0))
+
+    def to_frame(self):
+        """A pandas DataFrame with one row per game, indexed by ``game``: attempts, flags,
+        eps_tol, ca_achieved, ia_error (the targets stay attributes)."""
+        import pandas as pd
+
+        names = ("attempts", "flags", "eps_tol", "ca_achieved", "ia_error")
+        return pd.DataFrame({n: getattr(self, n) for n in names}, index=pd.RangeIndex(len(self.attempts), name="game"))
 
 
 class GeneratedGames(Games):
@@ -1151,13 +1146,6 @@ def _inference(raw: Dict[str, Any]) -> Inference:
     )
 
 
-def _observation_array(x: Any, name: str) -> np.ndarray:
-    v = np.asarray(x)
-    if v.dtype.kind not in "fiu":
-        raise Error(f"{name}: dtype {v.dtype} is not a real type")
-    return np.ascontiguousarray(v, dtype=np.float64)
-
-
 def infer(
     observations: Any,
     agents: Any = None,
@@ -1220,8 +1208,8 @@ def infer(
         if acts.ndim != 2:
             raise Error(f"actions: shape {_shape_text(acts.shape)}; expected [S, n] action tuples")
         S, n = acts.shape
-        a = _observation_array(agents, "agents")
-        p = _observation_array(principals, "principals")
+        a = _float64_array(agents, "agents")
+        p = _float64_array(principals, "principals")
         for name, v in (("agents", a), ("principals", p)):
             if v.shape != (S, n):
                 raise Error(f"{name}: shape {_shape_text(v.shape)}; expected [S, n] = ({S}, {n}) as the actions")
@@ -1253,8 +1241,8 @@ def infer(
         list(obs.dims),
         bool(obs.dims_known),
         np.ascontiguousarray(obs.actions, dtype=np.int64),
-        np.ascontiguousarray(obs.agents, dtype=np.float64),
-        np.ascontiguousarray(obs.principals, dtype=np.float64),
+        _float64_array(obs.agents, "agents"),
+        _float64_array(obs.principals, "principals"),
         _set_codes(obs.set, obs.rows),
         obs.source,
         np.ascontiguousarray(line, dtype=np.int64),

@@ -74,27 +74,6 @@ def test_single_game_drops_the_game_axis():
         np.testing.assert_array_equal(one["distance_matrix"], batch["distance_matrix"][g])
 
 
-def test_pandas_dataframe_and_to_frame():
-    pd = pytest.importorskip("pandas")
-    a, p = random_batch()
-    r = dgeval.evaluate(a, p, list_equilibria=True)
-    per_game = {c.name: r[c.name] for c in dgeval.result_columns() if c.kind != "player_real"}
-    df = pd.DataFrame(per_game)
-    assert len(df) == 25 and list(df.columns) == list(per_game)
-
-    f = dgeval.to_frame(r)
-    assert f.index.name == "game" and len(f) == 25
-    assert list(f.columns[:4]) == ["offset_agents_0", "offset_agents_1", "offset_agents_2", "magnitude_agents_0"]
-    np.testing.assert_array_equal(f["ia_2"].to_numpy(), r["ia"][:, 2])
-    np.testing.assert_array_equal(f["bound"].to_numpy(), r["bound"])
-    assert f["pure_ne"].iloc[0] == [tuple(int(x) for x in row) for row in r["pure_ne"][0]]
-
-    one = dgeval.example("misaligned").evaluate(distance_matrix=True)
-    f1 = dgeval.to_frame(one)
-    assert len(f1) == 1 and f1["ia_1"].iloc[0] == one["ia"][1]
-    assert f1["distance_matrix_1_2"].iloc[0] == one["distance_matrix"][1, 2]
-
-
 # ---- input forms, layouts, dtypes ----------------------------------------------------------
 
 
@@ -210,14 +189,6 @@ def test_mismatched_agents_and_principals():
         dgeval.evaluate(a, q)
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.complex128, np.float16, np.bool_, object, "U3"])
-def test_wrong_dtypes(dtype):
-    a, p = random_batch()
-    bad = np.zeros(a.shape, dtype=dtype)
-    with pytest.raises(dgeval.Error, match="dtype .* is not supported; utilities must be float32 or float64"):
-        dgeval.evaluate(bad, p)
-    with pytest.raises(dgeval.Error, match="principals: dtype"):
-        dgeval.evaluate(a, bad)
 
 
 def test_nan_and_inf_are_refused_with_their_position():
