@@ -21,14 +21,16 @@ Lines and bands: the mean with the 90% interval of the mean over games (the pape
 band), or with --band quantile the median with the 5%-95% range of the games' errors (robust
 to the heavy tail of the corrected CC, whose observed span w* - w_0 can be tiny early on).
 The y axis reaches the paper's limit (0.1 for IA and CA, 0.6 for IC and CC) or, where a line or
-band goes higher, far enough to show all of it; with --paper-limits it stops at the paper's
-limit and a triangle marks where a line leaves (the panel title names the clipped sizes).
+band goes higher, far enough to show all of it (up to 2: the corrected CC can exceed its truth
+by more than 1 while w* is unseen); with --paper-limits it stops at the paper's limit, a
+triangle marks where a line leaves and the panel title names the sizes whose line or band is cut.
 """
 
 import argparse
 import os
 import subprocess
 import sys
+import textwrap
 
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
@@ -39,7 +41,7 @@ import _style
 
 # The paper's y limits (docs/MATH.md §6 step 6).
 YMAX = {"ia": 0.1, "ca": 0.1, "ic": 0.6, "cc": 0.6}
-NICE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+NICE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.6, 2.0)
 DISTRIBUTION = {"ia": "all", "ca": "all", "ic": "eps_ne", "cc": "played"}
 TITLE = {"ia": "IA (mean over players)", "ca": "CA (agents)", "ic": "IC (mean over players)", "cc": "CC"}
 
@@ -64,12 +66,12 @@ def y_limit(d, measures, band, paper_limits, measure):
     if paper_limits:
         return YMAX[measure]
     top = max(d[d.measure.isin(measures)][drawn(d, band)].max().max(), 0.0)
-    return max(YMAX[measure], next((v for v in NICE if v >= 1.02 * top), 1.0))
+    return max(YMAX[measure], next((v for v in NICE if v >= 1.02 * top), NICE[-1]))
 
 
 def panel(ax, df, measure, estimator, band, ymax, title):
     sub = df[(df.measure == measure) & (df.estimator == estimator)]
-    clipped = []
+    lines, bands = [], []  # sizes whose line, or else the top of whose band, leaves the axes
     for k, (size, g) in enumerate(sub.groupby("size", sort=False)):
         g = g.sort_values("samples")
         colour = f"C{k}"
@@ -81,13 +83,18 @@ def panel(ax, df, measure, estimator, band, ymax, title):
             ax.plot(g.samples, g.q95, color=colour, lw=0.9, ls=":")
             ax.plot(g.samples, g.q05, color=colour, lw=0.9, ls=":")
         if _style.mark_clipped(ax, g.samples, centre, 0.0, ymax, colour) is not None:
-            clipped.append(size)
+            lines.append(size)
+        elif (g[drawn(g, band)[2]] > ymax).any():
+            bands.append(size)
     ax.set_xscale("log")
     ax.set_xlim(10, df.samples.max())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_ylim(0, ymax)
-    if clipped:
-        title += "\n▲ " + ", ".join(clipped) + f" above {ymax:g}"
+    sizes = sub["size"].nunique()
+    cut = ([f"▲ line of {', '.join(lines)}"] if lines else []) + \
+          ([f"band of {'every size' if len(bands) == sizes else ', '.join(bands)}"] if bands else [])
+    if cut:
+        title += "\n" + textwrap.fill(f"cut at {ymax:g}: " + "; ".join(cut), 48)
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3, lw=0.5)
 
