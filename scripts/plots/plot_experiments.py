@@ -14,7 +14,8 @@ and 1 = ŵ⁺ (the best), against each swept measure (IA, IC, CA, CC), like the 
 of the games (the 90% confidence interval of the mean is narrower than the line at these
 counts). The y range reaches down to the lowest mean of every line but bound 1 (at most to
 --ymin-floor); a line that leaves it is marked by a triangle where it leaves, and the panel
-title gives its extreme value.
+title gives its extreme mean (also for lines that never enter it). The figure's title counts
+bound failures, R3's with an empty played window apart (MATH.md §5.3).
 
 surface: the R2 bound surface over (agents' welfare regret, total misalignment), with the largest
 principals' regret of each 2-D bin as points (and a sample of games if --points is given), and
