@@ -7,9 +7,10 @@
 #   scripts/plots/update_docs_figures.sh [--dgeval build/dgeval] [--python python3] [--keep] [PART ...]
 #
 # PART: grid (3x3 main text, 15 s; 5x5x4 and 6x7x4x6 appendix, 80 s), surface (20 s),
-# inference (25 games per size, 1 s), inference-2500 (2,500 games per size, about 3 min),
-# inference-25000 (25,000 games per size, 15-25 min on 2 cores; a GPU takes seconds).
-# Default: all of them. Times are this project's 2-core CPU machine.
+# inference (25 games per size, 1 s), inference-2500 (2,500 games per size, about 3 min);
+# default: these, the figures committed today (about 5 minutes on this project's 2-core machine).
+# inference-25000 (25,000 games per size, about 25 min on 2 cores) adds inference_*_25000.png,
+# which are not committed; on a GPU, plot the CSV of bench/device_check.sh with inference.py.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,12 +24,12 @@ while [ $# -gt 0 ]; do
     --dgeval) dgeval=$(realpath "$2"); shift 2 ;;
     --python) python=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     grid|surface|inference|inference-2500|inference-25000) parts+=("$1"); shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[ ${#parts[@]} -gt 0 ] || parts=(grid surface inference inference-2500 inference-25000)
+[ ${#parts[@]} -gt 0 ] || parts=(grid surface inference inference-2500)
 [ -x "$dgeval" ] || { echo "no dgeval binary at $dgeval (build it, or --dgeval PATH)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dgeval-docs-figures.XXXXXX")
