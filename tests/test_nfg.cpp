@@ -3,6 +3,7 @@
 // and every real Gambit file of ../shared/data/gambit-nfg.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -193,7 +194,11 @@ TEST(NfgGambit, EveryFileParsesAndEvaluates) {
     const dgeval::Results r = dgeval::evaluate(b.view());
     for (int i = 0; i < g.dims.players(); ++i) EXPECT_NEAR(r.ia[static_cast<std::size_t>(i)], 1.0, 1e-12);
     // Games without a pure NE leave the default strategy (worst NE) undefined.
-    if (!(r.flags[0] & dgeval::flag_strategy_undefined)) EXPECT_EQ(r.bound_holds[0], 1);
+    if (r.flags[0] & dgeval::flag_strategy_undefined) {
+      EXPECT_TRUE(std::isnan(r.bound_holds[0]));
+    } else {
+      EXPECT_EQ(r.bound_holds[0], 1.0);
+    }
   }
   EXPECT_EQ(files, 60);
 }

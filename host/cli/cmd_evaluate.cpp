@@ -168,7 +168,7 @@ class Checker {
       if (!got.has_column(col)) continue;
       const ColumnInfo& c = cols[col];
       CheckStat& st = stats_[col];
-      const bool real = c.kind == ColumnKind::player_real || c.kind == ColumnKind::real;
+      const bool real = stored_as_double(c.kind);
       const double* got_real = real ? got.real_column(c.name) : nullptr;
       const double* ref_real = real ? ref.real_column(c.name) : nullptr;
       const std::int64_t* got_int = real ? nullptr : got.integer_column(c.name);
@@ -191,7 +191,9 @@ class Checker {
           }
           ++st.compared;
           const bool exact = c.kind == ColumnKind::integer || c.kind == ColumnKind::boolean;
-          const bool ok = exact ? a == e : tolerances::close(a, e, relative_, scale);
+          // Exact: the same count, or the same 1 / 0 / NaN (undefined) of a boolean.
+          const bool ok =
+              exact ? a == e || (std::isnan(a) && std::isnan(e)) : tolerances::close(a, e, relative_, scale);
           if (!ok) ++st.beyond;
           if (std::isnan(a) != std::isnan(e) || (std::isinf(a) || std::isinf(e)) && a != e) {
             st.max_abs = st.max_rel = INFINITY;
@@ -442,6 +444,9 @@ int evaluate_command(int argc, char** argv) {
   }
 
   Summary summary;
+  // Built-in strategies are undefined without a pure NE (E_0 lies in E(IC), so played needs one
+  // too), uniform-eps-ne without an eps-NE; user strategies never are.
+  summary.undefined_reason = options.strategy.kind == StrategyKind::uniform_eps_ne ? "no eps-NE" : "no pure NE";
   std::int64_t games_done = 0;
   double seconds = 0.0;
   std::unique_ptr<ResultsNpzWriter> npz_out;

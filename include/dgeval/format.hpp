@@ -24,7 +24,9 @@ std::string format_double(double v);
 /// Writes per-game rows. `first_game` is added to the game index column; `header` controls
 /// the CSV header row. Per-player columns are expanded to name_0..name_{n−1}; pure_ne and
 /// distance_matrix are written when present in `results`. CSV and JSON Lines rows are formatted
-/// on `threads` threads (0: all hardware threads); the output does not depend on it.
+/// on `threads` threads (0: all hardware threads); the output does not depend on it. Boolean
+/// columns (1, 0 or NaN = undefined) are written as 1 / 0 / an empty field (CSV), true / false /
+/// null (JSON Lines) and 1 / 0 / undefined (text).
 void write_results(std::ostream& out, const Results& results, const Dims& dims, OutputFormat format,
                    std::int64_t first_game = 0, bool header = true, int threads = 1);
 
@@ -33,7 +35,7 @@ void write_results(std::ostream& out, const Results& results, const Dims& dims, 
 struct Summary {
   struct ColumnStat {
     std::string name;
-    std::int64_t count = 0;  ///< finite values seen
+    std::int64_t count = 0;  ///< finite values seen (a boolean column: its defined values)
     double sum = 0.0, min = 0.0, max = 0.0;
   };
   std::int64_t games = 0;
@@ -41,10 +43,16 @@ struct Summary {
   std::int64_t games_with_undefined_strategy = 0;
   std::int64_t played_fallbacks = 0;
   std::int64_t nonfinite_games = 0;
+  /// Games whose bound_holds is defined (1 or 0): neither an undefined strategy nor a
+  /// non-finite game. The R2 check's denominator; the others are left out of it.
+  std::int64_t bound_holds_defined = 0;
   std::int64_t bound_violations = 0;            ///< PWR > bound (R2), among defined games: must be 0
   std::int64_t ideal_gap_bound_violations = 0;  ///< ideal gap > R5 bound: must be 0
   std::int64_t ca_out_of_range = 0;
   std::vector<ColumnStat> columns;              ///< one per result column but flags
+  /// Why a strategy can be undefined, for the text summary ("no pure NE" for the NE-based and
+  /// played strategies, "no eps-NE" for uniform-eps-ne); set by whoever knows the strategy.
+  std::string undefined_reason = "the strategy's set is empty";
 
   /// Adds every game of `results`.
   void add(const Results& results);
