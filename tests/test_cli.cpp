@@ -275,3 +275,20 @@ TEST(Cli, SummaryLeavesUndefinedGamesOutOfTheBoundCheck) {
       run_cli("evaluate --random 300 --dims 3x3 --seed 5 --backend cpu --format csv --strategy uniform-eps-ne", d);
   EXPECT_TRUE(has(eps.err, " undefined: no eps-NE); R2 violated in 0 of them")) << eps.err;
 }
+
+TEST(CliBad, UnknownStrategyListsTheNames) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --example mammoth --strategy best", d);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(has(r.err, "unknown strategy 'best': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | "
+                         "played, or a strategy FILE (.npy, .npz or text")) << r.err;
+  EXPECT_FALSE(has(r.err, "cannot open")) << r.err;
+  // A file of any name is still a strategy file; a KIND:FILE that is missing says so.
+  dgeval_test::write_file(d / "best", "pure 1 1\n");
+  auto file = run_cli("evaluate --example mammoth --backend cpu -q --format csv --strategy " + d / "best", d);
+  EXPECT_EQ(file.status, 0) << file.err;
+  auto missing = run_cli("evaluate --example mammoth --strategy pure:" + d / "missing.txt", d);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(has(missing.err, "cannot open " + d / "missing.txt")) << missing.err;
+}

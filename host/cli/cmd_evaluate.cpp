@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -90,6 +91,17 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   }
   if (s == "pure" || s == "correlated" || s == "product") {
     throw usage_error("--strategy " + s + ": a " + s + " strategy is read from a file: --strategy " + s + ":FILE");
+  }
+  // Anything else is a strategy FILE or KIND:FILE; a name that is neither (a typo) is refused here,
+  // with the names, rather than later as a file that cannot be opened.
+  const std::string::size_type colon = s.find(':');
+  const std::string prefix = colon == std::string::npos ? "" : s.substr(0, colon);
+  const bool kind_given = prefix == "pure" || prefix == "correlated" || prefix == "product";
+  std::error_code ec;
+  if (!kind_given && !std::filesystem::exists(s, ec)) {
+    throw usage_error("--strategy: unknown strategy '" + s +
+                      "': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a strategy FILE "
+                      "(.npy, .npz or text; KIND:FILE with KIND pure, correlated or product)");
   }
   return s;
 }
