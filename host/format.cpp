@@ -46,6 +46,22 @@ std::string format_double(double v) {
   return std::string(buf, res.ptr);
 }
 
+std::string duration_text(double seconds) {
+  char buf[48];
+  const double s = seconds > 0 ? seconds : 0.0;
+  // Each unit from where its 3-digit rounding reaches 1 (0.9995 ms prints as 1 ms, not 1e+03 µs).
+  if (s >= 99.95) {
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  } else if (s >= 0.9995) {
+    std::snprintf(buf, sizeof buf, "%.3g s", s);
+  } else if (s >= 0.9995e-3) {
+    std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g \u00b5s", s * 1e6);
+  }
+  return buf;
+}
+
 namespace {
 
 // A boolean column's value (1, 0 or NaN = undefined) as `format` writes it.

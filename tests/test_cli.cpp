@@ -276,6 +276,22 @@ TEST(Cli, SummaryLeavesUndefinedGamesOutOfTheBoundCheck) {
   EXPECT_TRUE(has(eps.err, " undefined: no eps-NE); R2 violated in 0 of them")) << eps.err;
 }
 
+// The timing line counts the whole run and keeps 3 significant digits in a fitting unit, so a
+// single game's time is not "0.000 s".
+TEST(Cli, TimingLineIsUsefulForOneGame) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --example mammoth --backend cpu --format csv", d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m,
+                                std::regex("dgeval: 1 game on the cpu backend in ([0-9.]+) (s|ms|\u00b5s), reading and "
+                                           "writing included \\(([0-9.e+]+) games/s\\)\n")))
+      << r.err;
+  EXPECT_GT(std::stod(m[1]), 0.0) << m[0];
+  EXPECT_LE(m[1].str().size(), 4u) << "3 significant digits: " << m[0];
+}
+
 TEST(CliBad, UnknownStrategyListsTheNames) {
   SKIP_WITHOUT_CLI();
   TempDir d;

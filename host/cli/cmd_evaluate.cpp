@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -341,6 +342,7 @@ int evaluate_command(int argc, char** argv) {
     std::cout << o.help() << '\n' << kEvaluateExamples;
     return exit_ok;
   }
+  const auto started = std::chrono::steady_clock::now();  // the timing line counts reading and writing
 
   const bool quiet = p.count("quiet") > 0;
   Options options;
@@ -460,7 +462,6 @@ int evaluate_command(int argc, char** argv) {
   // too), uniform-eps-ne without an eps-NE; user strategies never are.
   summary.undefined_reason = options.strategy.kind == StrategyKind::uniform_eps_ne ? "no eps-NE" : "no pure NE";
   std::int64_t games_done = 0;
-  double seconds = 0.0;
   std::unique_ptr<ResultsNpzWriter> npz_out;
   if (format == OutputFormat::npz) {
     npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0,
@@ -508,7 +509,6 @@ int evaluate_command(int argc, char** argv) {
       }
     }
     progress.finish();
-    seconds = progress.elapsed_seconds();
   };
   if (npz_out) {
     run(nullptr);
@@ -520,13 +520,16 @@ int evaluate_command(int argc, char** argv) {
     std::cout.flush();
   }
 
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
   if (p.count("summary-output")) {
     write_file_atomically(p["summary-output"].as<std::string>(), [&](std::ostream& out) { summary.write(out, true); });
   }
   if (!quiet && summary_mode != "none") summary.write(std::cerr, summary_mode == "json");
   if (!quiet) {
-    std::fprintf(stderr, "dgeval: %lld games on the %s backend in %.3f s (%.4g games/s)\n",
-                 static_cast<long long>(games_done), backend->name(), seconds, seconds > 0 ? games_done / seconds : 0.0);
+    std::fprintf(stderr, "dgeval: %lld game%s on the %s backend in %s, reading and writing included (%.3g games/s)\n",
+                 static_cast<long long>(games_done), games_done == 1 ? "" : "s", backend->name(),
+                 duration_text(seconds).c_str(), seconds > 0 ? games_done / seconds : 0.0);
   }
   const bool check_ok = !checker || checker->report(quiet, backend->name());
   const std::int64_t violations = summary.bound_violations + summary.ideal_gap_bound_violations;

@@ -13,6 +13,10 @@
 
 namespace dgeval {
 
+/// A duration with 3 significant digits in a fitting unit: "1.23 s", "45.6 ms", "789 µs"
+/// (whole seconds from 100 s on); negative or NaN as 0.
+std::string duration_text(double seconds);
+
 /// npz (an .npz of columns) is written by ResultsNpzWriter (dgeval/io.hpp), not by write_results.
 enum class OutputFormat { text, csv, jsonl, npz };
 OutputFormat parse_output_format(const std::string& s);
