@@ -276,6 +276,21 @@ TEST(Cli, SummaryLeavesUndefinedGamesOutOfTheBoundCheck) {
   EXPECT_TRUE(has(eps.err, " undefined: no eps-NE); R2 violated in 0 of them")) << eps.err;
 }
 
+TEST(Cli, SingleGameHasNoSummaryUnlessAsked) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto one = run_cli("evaluate --example mammoth --backend cpu", d);
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_FALSE(has(one.err, "summary:")) << one.err;
+  EXPECT_FALSE(has(one.err, "checks:")) << one.err;
+  EXPECT_TRUE(has(one.err, "dgeval: 1 game on the cpu backend in ")) << one.err;
+  EXPECT_TRUE(has(run_cli("evaluate --example mammoth --backend cpu --summary text", d).err, "summary: 1 games;"));
+  EXPECT_TRUE(has(run_cli("evaluate --example mammoth --backend cpu --summary json", d).err, "{\"games\":1,"));
+  auto two = run_cli("evaluate --random 2 --dims 2x2 --backend cpu --format csv", d);
+  EXPECT_TRUE(has(two.err, "summary: 2 games;")) << two.err;
+  EXPECT_TRUE(has(two.err, "dgeval: 2 games on the cpu backend in ")) << two.err;
+}
+
 // The timing line counts the whole run and keeps 3 significant digits in a fitting unit, so a
 // single game's time is not "0.000 s".
 TEST(Cli, TimingLineIsUsefulForOneGame) {

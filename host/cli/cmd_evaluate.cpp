@@ -322,7 +322,8 @@ int evaluate_command(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("compress", "deflate the .npz output")
       ("float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")
-      ("summary", "text | json | none: batch summary on stderr", cxxopts::value<std::string>()->default_value("text"))
+      ("summary", "text | json | none: batch summary on stderr (for a single game only when given)",
+       cxxopts::value<std::string>()->default_value("text"))
       ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
       ("q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")
       ("h,help", "this help");
@@ -525,7 +526,9 @@ int evaluate_command(int argc, char** argv) {
   if (p.count("summary-output")) {
     write_file_atomically(p["summary-output"].as<std::string>(), [&](std::ostream& out) { summary.write(out, true); });
   }
-  if (!quiet && summary_mode != "none") summary.write(std::cerr, summary_mode == "json");
+  // A single game's rows already say everything: its summary only when --summary asks for it.
+  const bool summary_wanted = summary_mode != "none" && (total_games > 1 || p.count("summary") > 0);
+  if (!quiet && summary_wanted) summary.write(std::cerr, summary_mode == "json");
   if (!quiet) {
     std::fprintf(stderr, "dgeval: %lld game%s on the %s backend in %s, reading and writing included (%.3g games/s)\n",
                  static_cast<long long>(games_done), games_done == 1 ? "" : "s", backend->name(),
