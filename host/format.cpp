@@ -46,6 +46,14 @@ std::string format_double(double v) {
   return std::string(buf, res.ptr);
 }
 
+std::string format_double(double v, int digits) {
+  if (digits <= 0 || !std::isfinite(v)) return format_double(v);
+  if (digits > kMaxDigits) throw error("format_double: at most " + std::to_string(kMaxDigits) + " significant digits");
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
 std::string duration_text(double seconds) {
   char buf[48];
   const double s = seconds > 0 ? seconds : 0.0;
@@ -220,7 +228,7 @@ std::string flags_text(std::int64_t f) {
 }  // namespace
 
 void write_results(std::ostream& out, const Results& r, const Dims& dims, OutputFormat format, std::int64_t first_game,
-                   bool header, int threads) {
+                   bool header, int threads, int digits) {
   switch (format) {
     case OutputFormat::csv:
     case OutputFormat::jsonl: {
@@ -270,10 +278,10 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
           if (c.kind == ColumnKind::player_real) {
             const double* d = r.real_column(c.name) + g * n;
             out << '[';
-            for (int i = 0; i < n; ++i) out << (i ? ", " : "") << format_double(d[i]);
+            for (int i = 0; i < n; ++i) out << (i ? ", " : "") << format_double(d[i], digits);
             out << ']';
           } else if (c.kind == ColumnKind::real) {
-            out << format_double(r.real_column(c.name)[g]);
+            out << format_double(r.real_column(c.name)[g], digits);
           } else if (c.kind == ColumnKind::boolean) {
             out << boolean_text(r.real_column(c.name)[g], OutputFormat::text);
           } else {
@@ -293,7 +301,9 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
           out << "  distance_matrix (agents 0.." << n - 1 << ", then principals)\n";
           for (int a = 0; a < side; ++a) {
             out << "   ";
-            for (int b = 0; b < side; ++b) out << ' ' << format_double(r.distance_matrix[(g * side + a) * side + b]);
+            for (int b = 0; b < side; ++b) {
+              out << ' ' << format_double(r.distance_matrix[(g * side + a) * side + b], digits);
+            }
             out << '\n';
           }
         }

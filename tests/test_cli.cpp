@@ -323,3 +323,21 @@ TEST(CliBad, UnknownStrategyListsTheNames) {
   EXPECT_EQ(missing.status, 1);
   EXPECT_TRUE(has(missing.err, "cannot open " + d / "missing.txt")) << missing.err;
 }
+
+TEST(Cli, DigitsForText) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto three = run_cli("evaluate --example misaligned --backend cpu -q --digits 3", d);
+  ASSERT_EQ(three.status, 0) << three.err;
+  EXPECT_TRUE(has(three.out, "  ia                          [1, 0.125]\n")) << three.out;
+  EXPECT_TRUE(has(run_cli("evaluate --example misaligned --backend cpu -q", d).out, "[1, 0.125410684141"));
+  for (const char* bad : {"0", "18", "-2"}) {
+    auto r = run_cli(std::string("evaluate --example misaligned --digits=") + bad, d);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_TRUE(has(r.err, std::string("--digits: expected a number of significant digits from 1 to 17, got ") + bad))
+        << r.err;
+  }
+  auto csv = run_cli("evaluate --example misaligned --digits 3 --format csv", d);
+  EXPECT_EQ(csv.status, 2);
+  EXPECT_TRUE(has(csv.err, "--digits applies to text output")) << csv.err;
+}

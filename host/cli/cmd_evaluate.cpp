@@ -322,6 +322,9 @@ int evaluate_command(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("compress", "deflate the .npz output")
       ("float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")
+      ("digits", "text output only: print reals with N significant digits, 1..17 (default: every value exactly, "
+                 "in the shortest text that reads back to it; CSV, JSON Lines and .npz always do so)",
+       cxxopts::value<int>())
       ("summary", "text | json | none: batch summary on stderr (for a single game only when given)",
        cxxopts::value<std::string>()->default_value("text"))
       ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
@@ -374,6 +377,18 @@ int evaluate_command(int argc, char** argv) {
   if (format == OutputFormat::npz && !p.count("output")) throw usage_error("--format npz needs --output FILE.npz");
   if (p.count("float32-results") && format != OutputFormat::npz) {
     throw usage_error("--float32-results applies to .npz output (CSV and JSON Lines print every value exactly)");
+  }
+  int digits = 0;  // text: the shortest text that reads back exactly
+  if (p.count("digits")) {
+    digits = p["digits"].as<int>();
+    if (digits < 1 || digits > kMaxDigits) {
+      throw usage_error("--digits: expected a number of significant digits from 1 to " + std::to_string(kMaxDigits) +
+                        ", got " + std::to_string(digits));
+    }
+    if (format != OutputFormat::text) {
+      throw usage_error(std::string("--digits applies to text output; ") + to_string(format) +
+                        " output keeps every digit (shortest round-trip text, or float64)");
+    }
   }
 
   std::optional<Checker> checker;
@@ -502,7 +517,7 @@ int evaluate_command(int argc, char** argv) {
           npz_out->add(r, view.dims, games_done);
         } else {
           write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv,
-                        bc.threads);
+                        bc.threads, digits);
         }
         summary.add(r);
         games_done += r.games;

@@ -24,15 +24,21 @@ const char* to_string(OutputFormat f);
 
 /// Shortest text that reads back to the same double ("nan", "inf", "-inf" for non-finite).
 std::string format_double(double v);
+/// The most significant digits format_double(v, digits) takes: 17 read back any double exactly.
+inline constexpr int kMaxDigits = 17;
+/// v with `digits` significant digits (printf's %.{digits}g), 1..kMaxDigits; 0 gives the
+/// shortest text that reads back exactly, as format_double(v). Non-finite as format_double(v).
+std::string format_double(double v, int digits);
 
 /// Writes per-game rows. `first_game` is added to the game index column; `header` controls
 /// the CSV header row. Per-player columns are expanded to name_0..name_{n−1}; pure_ne and
 /// distance_matrix are written when present in `results`. CSV and JSON Lines rows are formatted
 /// on `threads` threads (0: all hardware threads); the output does not depend on it. Boolean
 /// columns (1, 0 or NaN = undefined) are written as 1 / 0 / an empty field (CSV), true / false /
-/// null (JSON Lines) and 1 / 0 / undefined (text).
+/// null (JSON Lines) and 1 / 0 / undefined (text). `digits` (text only): significant digits of
+/// reals, as format_double(v, digits); 0, the default, prints each exactly (shortest round trip).
 void write_results(std::ostream& out, const Results& results, const Dims& dims, OutputFormat format,
-                   std::int64_t first_game = 0, bool header = true, int threads = 1);
+                   std::int64_t first_game = 0, bool header = true, int threads = 1, int digits = 0);
 
 /// Counts, means and ranges of every column, and the checks that must hold; accumulates
 /// over any number of Results (e.g. the chunks of a long run).
