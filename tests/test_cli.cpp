@@ -341,3 +341,13 @@ TEST(Cli, DigitsForText) {
   EXPECT_EQ(csv.status, 2);
   EXPECT_TRUE(has(csv.err, "--digits applies to text output")) << csv.err;
 }
+
+TEST(CliBad, PandasIndexColumnGetsAHint) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  dgeval_test::write_file(d / "obs.csv", ",action_0,action_1,agent_0,agent_1,principal_0,principal_1\n0,0,0,1,1,1,1\n");
+  auto r = run_cli("infer --input " + d / "obs.csv", d);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(has(r.err, "obs.csv, line 1, column 1: unknown column \"\"")) << r.err;
+  EXPECT_TRUE(has(r.err, "(a pandas index column? write the CSV with index=False)")) << r.err;
+}
