@@ -144,6 +144,7 @@ def test_matching_pennies():
     assert r["welfare_principals_utopia"] == approx(1.0)
     assert r["ideal_gap"] == approx(1.0)
     assert r["ideal_gap_bound"] == approx(2.0)  # R5: 1 ≤ (1/2)(1 − 0)(2 + 2)
+    assert math.isnan(r["bound_holds"])  # no pure NE: undefined (NaN), not False
 
 
 # ---- Example D: 3x3 common payoff ---------------------------------------------------------
