@@ -764,7 +764,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
       return false;
     }
     r.flags[gi] = flag_nonfinite;  // every other column stays NaN / 0 (Results::resize)
-    r.bound_holds[gi] = 0;
+    r.bound_holds[gi] = NAN;  // undefined: nothing to check
     return true;
   }
 
@@ -957,7 +957,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   const detail::BoundOutputs b = detail::compute_bounds(in);
   r.bound[gi] = b.bound;
   r.bound_r[gi] = b.bound_r;
-  r.bound_holds[gi] = b.holds ? 1 : 0;
+  r.bound_holds[gi] = detail::bound_holds_value(!(flags & flag_strategy_undefined), b.holds);
   r.ideal_gap_bound[gi] = b.ideal_gap_bound;
   r.bound_r3[gi] = b.r3;
   r.bound_r4[gi] = b.r4;

@@ -940,7 +940,7 @@ class SurfaceProducer {
     c.ia = reinterpret_cast<const double*>(col("ia"));
     c.welfare_principals_utopia = reinterpret_cast<const double*>(col("welfare_principals_utopia"));
     c.welfare_principals_dystopia = reinterpret_cast<const double*>(col("welfare_principals_dystopia"));
-    c.bound_holds = reinterpret_cast<const std::int64_t*>(col("bound_holds"));
+    c.bound_holds = reinterpret_cast<const double*>(col("bound_holds"));
     return c;
   }
 

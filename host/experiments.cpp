@@ -98,7 +98,7 @@ Results evaluate_by_ic(const Batch& batch, const Options& base, const std::vecto
     const Results r = run_backend(backend, sub.view(), o);
     const int n = batch.dims.players();
     for (const ColumnInfo& c : result_columns()) {
-      if (c.kind == ColumnKind::player_real || c.kind == ColumnKind::real) {
+      if (stored_as_double(c.kind)) {
         const int w = c.kind == ColumnKind::player_real ? n : 1;
         const double* src = r.real_column(c.name);
         double* dst = all.real_column(c.name);
@@ -202,7 +202,7 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
               const double tol = detail::bound_tolerance(up, down);
               const double pwr = r.principals_welfare_regret[g];
               const bool fallback = (r.flags[g] & flag_played_fallback) != 0;
-              pt.r2_fail += r.bound_holds[g] == 0;
+              pt.r2_fail += r.bound_holds[g] == 0.0;  // defined here: 1 or 0
               pt.r5_fail += r.ideal_gap[g] > r.ideal_gap_bound[g] + tol;
               const bool r3_fails = pwr > r.bound_r3[g] + opt.played_tolerance + tol;
               pt.fallback += fallback;
@@ -436,7 +436,7 @@ void bin_surface_results(const SurfaceBinning& binning, const Results& r, std::i
     const double wr = r.agents_welfare_regret[g], pwr = r.principals_welfare_regret[g];
     const SurfaceRecord rec = surface_record(binning, wr, pwr, r.magnitude_principals.data() + g * n, r.ia.data() + g * n,
                                              r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g],
-                                             r.bound_holds[g] != 0);
+                                             r.bound_holds[g]);
     if (g < points_wanted) chunk.points.push_back({wr, rec.tm, pwr, r.bound[g]});
     if (!rec.valid) {
       if (chunk.invalid++ == 0) chunk.first_invalid = g;

@@ -46,7 +46,41 @@ std::string format_double(double v) {
   return std::string(buf, res.ptr);
 }
 
+std::string format_double(double v, int digits) {
+  if (digits <= 0 || !std::isfinite(v)) return format_double(v);
+  if (digits > kMaxDigits) throw error("format_double: at most " + std::to_string(kMaxDigits) + " significant digits");
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+std::string duration_text(double seconds) {
+  char buf[48];
+  const double s = seconds > 0 ? seconds : 0.0;
+  // Each unit from where its 3-digit rounding reaches 1 (0.9995 ms prints as 1 ms, not 1e+03 µs).
+  if (s >= 99.95) {
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  } else if (s >= 0.9995) {
+    std::snprintf(buf, sizeof buf, "%.3g s", s);
+  } else if (s >= 0.9995e-3) {
+    std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g \u00b5s", s * 1e6);
+  }
+  return buf;
+}
+
 namespace {
+
+// A boolean column's value (1, 0 or NaN = undefined) as `format` writes it.
+const char* boolean_text(double v, OutputFormat format) {
+  const bool undefined = std::isnan(v);
+  switch (format) {
+    case OutputFormat::jsonl: return undefined ? "null" : (v != 0.0 ? "true" : "false");
+    case OutputFormat::text: return undefined ? "undefined" : (v != 0.0 ? "1" : "0");
+    default: return undefined ? "" : (v != 0.0 ? "1" : "0");  // CSV: an empty field
+  }
+}
 
 std::string json_double(double v) { return std::isfinite(v) ? format_double(v) : "null"; }
 
@@ -69,7 +103,7 @@ std::vector<ColumnView> column_views(const Results& r) {
   const auto& cols = result_columns();
   for (std::size_t j = 0; j < cols.size(); ++j) {
     if (!r.has_column(j)) continue;
-    const bool real = cols[j].kind == ColumnKind::real || cols[j].kind == ColumnKind::player_real;
+    const bool real = stored_as_double(cols[j].kind);
     v.push_back({&cols[j], real ? r.real_column(cols[j].name) : nullptr, real ? nullptr : r.integer_column(cols[j].name)});
   }
   return v;
@@ -147,7 +181,7 @@ void append_row(std::string& s, const Results& r, const std::vector<ColumnView>&
         break;
       case ColumnKind::boolean:
         if (!json) s += ',';
-        s += json ? (c.integer[g] ? "true" : "false") : (c.integer[g] ? "1" : "0");
+        s += boolean_text(c.real[g], json ? OutputFormat::jsonl : OutputFormat::csv);
         break;
     }
   }
@@ -194,7 +228,7 @@ std::string flags_text(std::int64_t f) {
 }  // namespace
 
 void write_results(std::ostream& out, const Results& r, const Dims& dims, OutputFormat format, std::int64_t first_game,
-                   bool header, int threads) {
+                   bool header, int threads, int digits) {
   switch (format) {
     case OutputFormat::csv:
     case OutputFormat::jsonl: {
@@ -244,10 +278,12 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
           if (c.kind == ColumnKind::player_real) {
             const double* d = r.real_column(c.name) + g * n;
             out << '[';
-            for (int i = 0; i < n; ++i) out << (i ? ", " : "") << format_double(d[i]);
+            for (int i = 0; i < n; ++i) out << (i ? ", " : "") << format_double(d[i], digits);
             out << ']';
           } else if (c.kind == ColumnKind::real) {
-            out << format_double(r.real_column(c.name)[g]);
+            out << format_double(r.real_column(c.name)[g], digits);
+          } else if (c.kind == ColumnKind::boolean) {
+            out << boolean_text(r.real_column(c.name)[g], OutputFormat::text);
           } else {
             const std::int64_t v = r.integer_column(c.name)[g];
             out << v;
@@ -265,7 +301,9 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
           out << "  distance_matrix (agents 0.." << n - 1 << ", then principals)\n";
           for (int a = 0; a < side; ++a) {
             out << "   ";
-            for (int b = 0; b < side; ++b) out << ' ' << format_double(r.distance_matrix[(g * side + a) * side + b]);
+            for (int b = 0; b < side; ++b) {
+              out << ' ' << format_double(r.distance_matrix[(g * side + a) * side + b], digits);
+            }
             out << '\n';
           }
         }
@@ -283,6 +321,7 @@ void Summary::add(const Results& r) {
     if (f & flag_strategy_undefined) ++games_with_undefined_strategy;
     if (f & flag_played_fallback) ++played_fallbacks;
     if (f & flag_nonfinite) ++nonfinite_games;
+    if (!(f & (flag_strategy_undefined | flag_nonfinite))) ++bound_holds_defined;
     if (f & flag_ca_out_of_range) ++ca_out_of_range;
     if (f & flag_bound_violated) ++bound_violations;
     if (f & flag_ideal_gap_bound_violated) ++ideal_gap_bound_violations;
@@ -294,7 +333,7 @@ void Summary::add(const Results& r) {
     auto it = std::find_if(columns.begin(), columns.end(), [&](const ColumnStat& st) { return st.name == c.name; });
     if (it == columns.end()) it = columns.insert(columns.end(), ColumnStat{c.name});
     ColumnStat& st = *it;
-    const bool real = c.kind == ColumnKind::real || c.kind == ColumnKind::player_real;
+    const bool real = stored_as_double(c.kind);  // a boolean's NaN (undefined) is left out below
     const std::int64_t len = c.kind == ColumnKind::player_real ? r.games * r.players : r.games;
     const double* reals = real ? r.real_column(c.name) : nullptr;
     const std::int64_t* integers = real ? nullptr : r.integer_column(c.name);
@@ -321,7 +360,8 @@ void Summary::write(std::ostream& out, bool json) const {
     out << "{\"games\":" << games << ",\"games_without_pure_ne\":" << games_without_pure_ne
         << ",\"games_with_undefined_strategy\":" << games_with_undefined_strategy
         << ",\"played_fallbacks\":" << played_fallbacks << ",\"nonfinite_games\":" << nonfinite_games
-        << ",\"ca_out_of_range\":" << ca_out_of_range << ",\"bound_violations\":" << bound_violations
+        << ",\"ca_out_of_range\":" << ca_out_of_range << ",\"bound_holds_defined\":" << bound_holds_defined
+        << ",\"bound_violations\":" << bound_violations
         << ",\"ideal_gap_bound_violations\":" << ideal_gap_bound_violations << ",\"columns\":{";
     for (std::size_t j = 0; j < columns.size(); ++j) {
       const ColumnStat& st = columns[j];
@@ -335,9 +375,19 @@ void Summary::write(std::ostream& out, bool json) const {
   out << "summary: " << games << " games; " << games_without_pure_ne << " without a pure NE; "
       << games_with_undefined_strategy << " with an undefined strategy; " << played_fallbacks
       << " played-set fallbacks; " << nonfinite_games << " non-finite\n";
-  out << "checks: bound (R2) violated in " << bound_violations << " games, ideal-gap bound (R5) in "
-      << ideal_gap_bound_violations << " games (both must be 0); CA outside [0,1] in " << ca_out_of_range
-      << " games\n";
+  // The R2 check counts the games whose bound_holds is defined; the others are named with why.
+  std::string why;
+  if (games_with_undefined_strategy > 0) why = undefined_reason;
+  if (nonfinite_games > 0) {
+    if (!why.empty()) why = std::to_string(games_with_undefined_strategy) + " " + why + ", ";
+    why += std::to_string(nonfinite_games) + " non-finite";
+  }
+  out << "checks: bound_holds (R2) in " << bound_holds_defined - bound_violations << "/" << bound_holds_defined
+      << " games with a defined strategy";
+  if (games > bound_holds_defined) out << " (" << games - bound_holds_defined << " undefined: " << why << ")";
+  out << "; R2 violated in " << bound_violations << " of them\n";
+  out << "        ideal-gap bound (R5) violated in " << ideal_gap_bound_violations << " of " << games
+      << " games (R2 and R5 must never fail); CA outside [0,1] in " << ca_out_of_range << " games\n";
   char line[160];
   std::snprintf(line, sizeof line, "  %-28s %12s %14s %14s %14s\n", "column", "count", "mean", "min", "max");
   out << line;

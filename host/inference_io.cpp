@@ -163,8 +163,11 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
     } else if (h == "outcome") {
       outcome_col = static_cast<int>(c);
     } else if (indexed(h, "action_") < 0 && indexed(h, "agent_") < 0 && indexed(h, "principal_") < 0) {
-      throw error(name + ", line " + std::to_string(header_line) + ": unknown column \"" + h +
-                  "\" (expected action_i, outcome, agent_i, principal_i and optionally set)");
+      // pandas' to_csv writes its index first, under an empty name (read back as "Unnamed: 0").
+      const bool pandas_index = c == 0 && (h.empty() || h.rfind("Unnamed:", 0) == 0);
+      throw error(name + ", line " + std::to_string(header_line) + ", column " + std::to_string(c + 1) +
+                  ": unknown column \"" + h + "\" (expected action_i, outcome, agent_i, principal_i and optionally " +
+                  "set)" + (pandas_index ? " (a pandas index column? write the CSV with index=False)" : ""));
     }
   }
   const auto agent_cols = family(header, "agent_", name);

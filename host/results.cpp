@@ -89,7 +89,7 @@ void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distanc
 #define DGEVAL_SIZE_player_real(name) name.assign(has_column(j) ? per_player : 0, NAN);
 #define DGEVAL_SIZE_real(name) name.assign(has_column(j) ? per_game : 0, NAN);
 #define DGEVAL_SIZE_integer(name) name.assign(has_column(j) ? per_game : 0, 0);
-#define DGEVAL_SIZE_boolean(name) name.assign(has_column(j) ? per_game : 0, 0);
+#define DGEVAL_SIZE_boolean(name) name.assign(has_column(j) ? per_game : 0, NAN);
 #define DGEVAL_SIZE(name, kind, desc) \
   DGEVAL_SIZE_##kind(name);           \
   if (!has_column(j)) name.shrink_to_fit(); \
@@ -123,7 +123,7 @@ double* Results::real_column(const std::string& name) {
 #define DGEVAL_REAL_player_real(col) if (name == #col) return col.data();
 #define DGEVAL_REAL_real(col) if (name == #col) return col.data();
 #define DGEVAL_REAL_integer(col)
-#define DGEVAL_REAL_boolean(col)
+#define DGEVAL_REAL_boolean(col) if (name == #col) return col.data();
 #define DGEVAL_REAL(col, kind, desc) DGEVAL_REAL_##kind(col)
   DGEVAL_RESULT_COLUMNS(DGEVAL_REAL)
 #undef DGEVAL_REAL
@@ -134,7 +134,7 @@ std::int64_t* Results::integer_column(const std::string& name) {
 #define DGEVAL_INT_player_real(col)
 #define DGEVAL_INT_real(col)
 #define DGEVAL_INT_integer(col) if (name == #col) return col.data();
-#define DGEVAL_INT_boolean(col) if (name == #col) return col.data();
+#define DGEVAL_INT_boolean(col)
 #define DGEVAL_INT(col, kind, desc) DGEVAL_INT_##kind(col)
   DGEVAL_RESULT_COLUMNS(DGEVAL_INT)
 #undef DGEVAL_INT

@@ -275,7 +275,7 @@ __device__ __forceinline__ unsigned ne_bits_for(const EvalParams& p, int i, doub
          (detail::meets_ic(y, lo, hi, p.ic[i], p.ne_tolerance) ? 2u : 0u);
 }
 
-/// Writes game g as a non-finite game: every real column NaN, every count 0, flags = nonfinite
+/// Writes game g as a non-finite game: every real and boolean column NaN, every count 0, flags = nonfinite
 /// (what the CPU backend leaves for such a game). One thread.
 __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOutputs& out, i64 g) {
   const int n = p.n;
@@ -283,7 +283,7 @@ __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOut
   for (int i = 0; i < n; ++i) put(out.name, g * n + i, nan());
 #define DGEVAL_NF_real(name) put(out.name, g, nan());
 #define DGEVAL_NF_integer(name) put(out.name, g, 0);
-#define DGEVAL_NF_boolean(name) put(out.name, g, 0);
+#define DGEVAL_NF_boolean(name) put(out.name, g, nan());
 #define DGEVAL_NF(name, kind, desc) DGEVAL_NF_##kind(name)
   DGEVAL_RESULT_COLUMNS(DGEVAL_NF)
 #undef DGEVAL_NF
@@ -434,7 +434,7 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   const detail::BoundOutputs b = detail::compute_bounds(in);
   put(out.bound, g, b.bound);
   put(out.bound_r, g, b.bound_r);
-  put(out.bound_holds, g, b.holds ? 1 : 0);
+  put(out.bound_holds, g, detail::bound_holds_value(!(flags & flag_strategy_undefined), b.holds));
   put(out.ideal_gap_bound, g, b.ideal_gap_bound);
   put(out.bound_r3, g, b.r3);
   put(out.bound_r4, g, b.r4);

@@ -55,7 +55,7 @@ struct EvalParams {
 #define DGEVAL_DEVICE_COLUMN_player_real double
 #define DGEVAL_DEVICE_COLUMN_real double
 #define DGEVAL_DEVICE_COLUMN_integer std::int64_t
-#define DGEVAL_DEVICE_COLUMN_boolean std::int64_t
+#define DGEVAL_DEVICE_COLUMN_boolean double
 
 /// Device pointers of every result column of a chunk, indexed by the game's index in the chunk.
 struct DeviceOutputs {
@@ -134,7 +134,7 @@ struct SurfaceColumns {
   const double* ia;
   const double* welfare_principals_utopia;
   const double* welfare_principals_dystopia;
-  const std::int64_t* bound_holds;
+  const double* bound_holds;  ///< 1, 0 or NaN (undefined)
 };
 
 /// Adds games [0, count) to the bins' accumulators `bins` (detail::surface_fields arrays of

@@ -101,7 +101,7 @@ __global__ void __launch_bounds__(256) surface_bins_kernel(detail::SurfaceBinnin
     const detail::SurfaceRecord r =
         detail::surface_record(b, c.agents_welfare_regret[g], pwr, c.magnitude_principals + g * b.players,
                                c.ia + g * b.players, c.welfare_principals_utopia[g], c.welfare_principals_dystopia[g],
-                               c.bound_holds[g] != 0);
+                               c.bound_holds[g]);
     if (!r.valid) {
       atomicAdd(invalid, 1ull);
       atomicMin(invalid + 1, static_cast<unsigned long long>(g));

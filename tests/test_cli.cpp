@@ -3,7 +3,11 @@
 // (clear message, non-zero exit, no partial output).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <regex>
+#include <sstream>
 
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
@@ -206,4 +210,144 @@ TEST(CliBad, MalformedFilesNameTheFileAndPosition) {
   EXPECT_TRUE(has(dims.err, "player 1 has 0 actions")) << dims.err;
   auto usage = run_cli("evaluate --agents " + data_dir() + "/a_f8.npy", d);
   EXPECT_EQ(usage.status, 2);
+}
+
+// --- bound_holds undefined, the summary, --strategy names, --digits, the timing line ---
+
+// A game without a pure NE (matching pennies) leaves the default strategy, and so bound_holds,
+// undefined: never false, in any format.
+TEST(Cli, BoundHoldsUndefinedInEveryFormat) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string base = "evaluate --example matching-pennies --backend cpu -q ";
+  auto text = run_cli(base, d);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_TRUE(has(text.out, "  bound_holds                 undefined\n")) << text.out;
+  auto csv = run_cli(base + "--format csv --columns bound,bound_holds", d);
+  ASSERT_EQ(csv.status, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("game,bound,bound_holds,flags\n0,nan,,", 0), 0u) << csv.out;
+  auto jsonl = run_cli(base + "--format jsonl", d);
+  EXPECT_TRUE(has(jsonl.out, "\"bound_holds\":null,")) << jsonl.out;
+  ASSERT_EQ(run_cli(base + "--output " + d / "r.npz", d).status, 0);
+  dgeval::NpzReader z(d / "r.npz");
+  EXPECT_EQ(z.header("bound_holds").descr, "<f8");
+  EXPECT_TRUE(std::isnan(z.load("bound_holds").values.at(0)));
+  // The mammoth game's is defined: 1 / true.
+  auto mammoth = run_cli("evaluate --example mammoth --backend cpu -q --format jsonl", d);
+  EXPECT_TRUE(has(mammoth.out, "\"bound_holds\":true,")) << mammoth.out;
+}
+
+TEST(Cli, SummaryLeavesUndefinedGamesOutOfTheBoundCheck) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --random 300 --dims 3x3 --seed 5 --backend cpu --output " + d / "r.csv", d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m,
+                                std::regex("bound_holds \\(R2\\) in ([0-9]+)/([0-9]+) games with a defined strategy "
+                                           "\\(([0-9]+) undefined: no pure NE\\); R2 violated in 0 of them\n")))
+      << r.err;
+  const long holds = std::stol(m[1]), defined = std::stol(m[2]), undefined = std::stol(m[3]);
+  EXPECT_EQ(holds, defined);
+  EXPECT_EQ(defined + undefined, 300);
+  EXPECT_GT(undefined, 0) << "3x3 games without a pure NE are common; seed 5 has some";
+  // The column's row counts the same games, and the CSV leaves exactly the undefined ones empty.
+  const std::regex row("\n  bound_holds +" + std::to_string(defined) + " +1 +1 +1\n");
+  EXPECT_TRUE(std::regex_search(r.err, row)) << r.err;
+  const std::string csv = dgeval_test::read_file(d / "r.csv");
+  std::stringstream lines(csv);
+  std::string line, header;
+  std::getline(lines, header);
+  const std::string before = header.substr(0, header.find(",bound_holds,"));
+  const long at = std::count(before.begin(), before.end(), ',') + 1;
+  long empty = 0;
+  while (std::getline(lines, line)) {
+    std::stringstream fields(line);
+    std::string f;
+    for (long j = 0; j <= at; ++j) std::getline(fields, f, ',');
+    empty += f.empty();
+  }
+  EXPECT_EQ(empty, undefined);
+  auto json = run_cli("evaluate --random 300 --dims 3x3 --seed 5 --backend cpu --format csv --summary json", d);
+  EXPECT_TRUE(has(json.err, "\"bound_holds_defined\":" + std::to_string(defined) + ",")) << json.err;
+  // uniform-eps-ne names its own reason.
+  auto eps =
+      run_cli("evaluate --random 300 --dims 3x3 --seed 5 --backend cpu --format csv --strategy uniform-eps-ne", d);
+  EXPECT_TRUE(has(eps.err, " undefined: no eps-NE); R2 violated in 0 of them")) << eps.err;
+}
+
+TEST(Cli, SingleGameHasNoSummaryUnlessAsked) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto one = run_cli("evaluate --example mammoth --backend cpu", d);
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_FALSE(has(one.err, "summary:")) << one.err;
+  EXPECT_FALSE(has(one.err, "checks:")) << one.err;
+  EXPECT_TRUE(has(one.err, "dgeval: 1 game on the cpu backend in ")) << one.err;
+  EXPECT_TRUE(has(run_cli("evaluate --example mammoth --backend cpu --summary text", d).err, "summary: 1 games;"));
+  EXPECT_TRUE(has(run_cli("evaluate --example mammoth --backend cpu --summary json", d).err, "{\"games\":1,"));
+  auto two = run_cli("evaluate --random 2 --dims 2x2 --backend cpu --format csv", d);
+  EXPECT_TRUE(has(two.err, "summary: 2 games;")) << two.err;
+  EXPECT_TRUE(has(two.err, "dgeval: 2 games on the cpu backend in ")) << two.err;
+}
+
+// The timing line counts the whole run and keeps 3 significant digits in a fitting unit, so a
+// single game's time is not "0.000 s".
+TEST(Cli, TimingLineIsUsefulForOneGame) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --example mammoth --backend cpu --format csv", d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m,
+                                std::regex("dgeval: 1 game on the cpu backend in ([0-9.]+) (s|ms|\u00b5s), reading and "
+                                           "writing included \\(([0-9.e+]+) games/s\\)\n")))
+      << r.err;
+  EXPECT_GT(std::stod(m[1]), 0.0) << m[0];
+  EXPECT_LE(m[1].str().size(), 4u) << "3 significant digits: " << m[0];
+}
+
+TEST(CliBad, UnknownStrategyListsTheNames) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto r = run_cli("evaluate --example mammoth --strategy best", d);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(has(r.err, "unknown strategy 'best': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | "
+                         "played, or a strategy FILE (.npy, .npz or text")) << r.err;
+  EXPECT_FALSE(has(r.err, "cannot open")) << r.err;
+  // A file of any name is still a strategy file; a KIND:FILE that is missing says so.
+  dgeval_test::write_file(d / "best", "pure 1 1\n");
+  auto file = run_cli("evaluate --example mammoth --backend cpu -q --format csv --strategy " + d / "best", d);
+  EXPECT_EQ(file.status, 0) << file.err;
+  auto missing = run_cli("evaluate --example mammoth --strategy pure:" + d / "missing.txt", d);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(has(missing.err, "cannot open " + d / "missing.txt")) << missing.err;
+}
+
+TEST(Cli, DigitsForText) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  auto three = run_cli("evaluate --example misaligned --backend cpu -q --digits 3", d);
+  ASSERT_EQ(three.status, 0) << three.err;
+  EXPECT_TRUE(has(three.out, "  ia                          [1, 0.125]\n")) << three.out;
+  EXPECT_TRUE(has(run_cli("evaluate --example misaligned --backend cpu -q", d).out, "[1, 0.125410684141"));
+  for (const char* bad : {"0", "18", "-2"}) {
+    auto r = run_cli(std::string("evaluate --example misaligned --digits=") + bad, d);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_TRUE(has(r.err, std::string("--digits: expected a number of significant digits from 1 to 17, got ") + bad))
+        << r.err;
+  }
+  auto csv = run_cli("evaluate --example misaligned --digits 3 --format csv", d);
+  EXPECT_EQ(csv.status, 2);
+  EXPECT_TRUE(has(csv.err, "--digits applies to text output")) << csv.err;
+}
+
+TEST(CliBad, PandasIndexColumnGetsAHint) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  dgeval_test::write_file(d / "obs.csv", ",action_0,action_1,agent_0,agent_1,principal_0,principal_1\n0,0,0,1,1,1,1\n");
+  auto r = run_cli("infer --input " + d / "obs.csv", d);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(has(r.err, "obs.csv, line 1, column 1: unknown column \"\"")) << r.err;
+  EXPECT_TRUE(has(r.err, "(a pandas index column? write the CSV with index=False)")) << r.err;
 }

@@ -508,6 +508,20 @@ TEST(CudaVsCpu, NonFiniteInput) {
 #endif
 }
 
+// bound_holds is NaN (undefined) in the same games as on the CPU: no pure NE, or non-finite.
+TEST(CudaVsCpu, BoundHoldsUndefinedInTheSameGames) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+  const Batch b = testing::undefined_strategy_batch(testing::random_batch(Dims({2, 2}), 8, rng, 4));
+  Options o;
+  o.allow_nonfinite = true;
+  compare(b, o, false, "default path");
+  compare(b, o, false, "tiled", kTiledPath, 32, 2);
+  Results gpu;
+  make_cuda_backend(0)->evaluate(b.view(), o, gpu);
+  testing::expect_undefined_bound_holds(gpu, "cuda");
+}
+
 TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
   DGEVAL_NEED_GPU();
 #if DGEVAL_HAVE_CUDA

@@ -44,6 +44,37 @@ inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a
   return view;
 }
 
+/// 2x2 games for the bound_holds checks (with Options::allow_nonfinite): game 0 the mammoth game
+/// (defined, bound_holds 1); games 1 and 4 matching pennies (no pure NE: the default strategy is
+/// undefined); game 6 non-finite; the others `fill`'s random games.
+inline Batch undefined_strategy_batch(Batch fill) {
+  const Batch pennies = make_example("matching-pennies").batch, mammoth = make_example("mammoth").batch;
+  const std::size_t per = pennies.agents.size();
+  EXPECT_EQ(fill.dims.actions(), pennies.dims.actions());
+  EXPECT_GE(fill.games, 7);
+  for (std::size_t g : {0, 1, 4}) {
+    const Batch& src = g == 0 ? mammoth : pennies;
+    std::copy(src.agents.begin(), src.agents.end(), fill.agents.begin() + static_cast<std::ptrdiff_t>(g * per));
+    std::copy(src.principals.begin(), src.principals.end(),
+              fill.principals.begin() + static_cast<std::ptrdiff_t>(g * per));
+  }
+  fill.agents[6 * per + 2] = std::nan("");
+  return fill;
+}
+
+/// bound_holds of undefined_strategy_batch's games: NaN exactly where the strategy is undefined or
+/// the game non-finite (games 1, 4 and 6 among them), 1 elsewhere.
+inline void expect_undefined_bound_holds(const Results& r, const std::string& what) {
+  SCOPED_TRACE(what);
+  for (std::int64_t g = 0; g < r.games; ++g) {
+    const bool undefined = (r.flags[g] & (flag_strategy_undefined | flag_nonfinite)) != 0;
+    if (g == 0) EXPECT_FALSE(undefined);
+    if (g == 1 || g == 4 || g == 6) EXPECT_TRUE(undefined) << "game " << g;
+    EXPECT_EQ(std::isnan(r.bound_holds[g]), undefined) << "game " << g;
+    if (!undefined) EXPECT_EQ(r.bound_holds[g], 1.0) << "game " << g;
+  }
+}
+
 /// Every column of two results (the same selection): reals within `relative` (floor: `scale`),
 /// the rest exactly.
 inline void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
@@ -58,11 +89,14 @@ inline void expect_match(const Results& cpu, const Results& gpu, double relative
     const ColumnInfo& c = cols[col];
     const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
     if (!cpu.has_column(col)) continue;  // not selected (Options::columns): empty in both
-    if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
+    if (stored_as_double(c.kind)) {
       const double* a = cpu.real_column(c.name);
       const double* b = gpu.real_column(c.name);
+      const bool exact = c.kind == ColumnKind::boolean;  // the same 1, 0 or NaN (undefined)
       for (std::size_t j = 0; j < len && failures < 12; ++j) {
-        if (!tolerances::close(a[j], b[j], relative, scale)) {
+        const bool same = exact ? a[j] == b[j] || (std::isnan(a[j]) && std::isnan(b[j]))
+                                : tolerances::close(a[j], b[j], relative, scale);
+        if (!same) {
           ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
           ++failures;
         }

@@ -305,6 +305,26 @@ TEST(CudaEmulated, NonFiniteInput) {
   }
 }
 
+// bound_holds is NaN (undefined) in the same games as on the CPU, on every path: those whose
+// strategy is undefined (matching pennies has no pure NE) and a non-finite one; 1 elsewhere.
+TEST(CudaEmulated, BoundHoldsUndefinedInTheSameGames) {
+  DGEVAL_SEEDED(rng);
+  const Batch b = testing::undefined_strategy_batch(testing::random_batch(Dims({2, 2}), 8, rng, 4));
+  Options o;
+  o.allow_nonfinite = true;
+  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
+  for (int p : {-1, kQuad, kWarp, kBlock, kTiled}) {
+    const auto path = static_cast<cuda_emu::Path>(p);
+    if (p >= 0 && p != kTiled && cuda_emu::team_geometry_for(path, 2, 4, 8, lim).path != path) continue;
+    const std::string what = "path " + std::to_string(p);
+    const cuda_emu::Tuning tuning = p == kTiled ? emulated(kTiled, 32, 2) : emulated(p);
+    compare(b, o, false, what, tuning);  // the same 1, 0 or NaN as the CPU's, game by game
+    Results gpu;
+    cuda_emu::make_cuda_backend(0, tuning)->evaluate(b.view(), o, gpu);
+    testing::expect_undefined_bound_holds(gpu, what);
+  }
+}
+
 TEST(CudaEmulated, NearlyAlignedAndDegenerate) {
   DGEVAL_SEEDED(rng);
   std::normal_distribution<double> normal(0.0, 1.0);

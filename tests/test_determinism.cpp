@@ -16,7 +16,7 @@ void expect_identical(const Results& a, const Results& b) {
   ASSERT_EQ(a.games, b.games);
   for (const ColumnInfo& c : result_columns()) {
     const std::size_t len = static_cast<std::size_t>(c.kind == ColumnKind::player_real ? a.games * a.players : a.games);
-    if (c.kind == ColumnKind::real || c.kind == ColumnKind::player_real) {
+    if (stored_as_double(c.kind)) {
       EXPECT_EQ(std::memcmp(a.real_column(c.name), b.real_column(c.name), len * sizeof(double)), 0) << c.name;
     } else {
       EXPECT_EQ(std::memcmp(a.integer_column(c.name), b.integer_column(c.name), len * sizeof(std::int64_t)), 0)

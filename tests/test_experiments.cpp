@@ -209,7 +209,7 @@ TEST(Experiments, SurfaceRefusesNonFiniteRegrets) {
       r.principals_welfare_regret[g] = first + g == 5 ? NAN : 0.2;
       r.welfare_principals_utopia[g] = 1.0;
       r.welfare_principals_dystopia[g] = -1.0;
-      r.bound_holds[g] = 1;
+      r.bound_holds[g] = 1.0;
       r.bound[g] = 1.0;
       for (int i = 0; i < c.players; ++i) r.magnitude_principals[g * c.players + i] = 1.0, r.ia[g * c.players + i] = 0.9;
     }

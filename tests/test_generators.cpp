@@ -265,7 +265,7 @@ TEST(Generators, TheoremBoundsNeverFailOnGeneratedGames) {
       for (std::int64_t g = 0; g < b.games; ++g) {
         const double scale = 1.0 + std::max(std::fabs(r.welfare_principals_utopia[g]),
                                             std::fabs(r.welfare_principals_dystopia[g]));
-        ASSERT_EQ(r.bound_holds[g], 1);
+        ASSERT_EQ(r.bound_holds[g], 1.0);
         ASSERT_LE(r.ideal_gap[g], r.ideal_gap_bound[g] + 1e-9 * scale);
         ASSERT_LE(r.principals_welfare_regret[g], r.bound_r4[g] + 1e-9 * scale);
         ASSERT_LE(r.welfare_principals_utopia[g] - (r.welfare_principals_max[g] - r.principals_welfare_regret[g]),

@@ -74,7 +74,7 @@ TEST(GoldenA, MammothEquilibriaWelfareAndRegret) {
   EXPECT_NEAR(r.agents_welfare_regret[0], 8.0, kTol);
   EXPECT_NEAR(r.principals_welfare_regret[0], 8.0, kTol);
   EXPECT_NEAR(r.bound_r3[0], 8.0, kTol);
-  EXPECT_TRUE(r.bound_holds[0]);
+  EXPECT_EQ(r.bound_holds[0], 1.0);
   EXPECT_EQ(r.flags[0], 0);
 }
 
@@ -112,7 +112,7 @@ TEST(GoldenA, NecessityOfIA) {
   EXPECT_NEAR(r.principals_welfare_regret[0], 9.0, kTol);
   EXPECT_EQ(r.ia[0], 0.0);
   EXPECT_EQ(r.ia[1], 0.0);
-  EXPECT_TRUE(r.bound_holds[0]);
+  EXPECT_EQ(r.bound_holds[0], 1.0);
 }
 
 TEST(GoldenB, MisalignedAgentEpic) {
@@ -138,7 +138,7 @@ TEST(GoldenB, MisalignedAgentEpic) {
   EXPECT_NEAR(r.bound_r3[0], 13.4310918495, kTol);
   // Average-welfare R2 is half the sum form's: the cap 21.3541565041 / 2 binds.
   EXPECT_NEAR(r.bound[0], 21.3541565041 / 2, kTol);
-  EXPECT_TRUE(r.bound_holds[0]);
+  EXPECT_EQ(r.bound_holds[0], 1.0);
 }
 
 TEST(GoldenB, MisalignedAgentMax) {
@@ -194,7 +194,7 @@ TEST(GoldenB, SumFormR2AtEachCandidateR) {
   EXPECT_NEAR(detail::bound_r2_at(in, kRoot57), 149.1939539845, 1e-8);
   EXPECT_NEAR(r.bound[0], 21.3541565041, kTol);  // the cap 2√57·√2
   EXPECT_NEAR(r.bound_r[0], 1.0, kTol);
-  EXPECT_TRUE(r.bound_holds[0]);
+  EXPECT_EQ(r.bound_holds[0], 1.0);
 }
 
 TEST(GoldenB, PlayedSetAtCcZero) {

@@ -105,7 +105,18 @@ TEST(InferenceIo, MalformedCsvIsRefusedWithItsPosition) {
   expect_error([&] { parse("action_0,action_1,agent_0,agent_1,principal_0\n"); },
                {"line 1", "2 agent_ columns but 1 principal_ columns"});
   expect_error([&] { parse("action_0,agent_0,agent_2,principal_0\n"); }, {"column agent_1 is missing"});
-  expect_error([&] { parse("action_0,agent_0,principal_0,utility\n"); }, {"unknown column \"utility\""});
+  expect_error([&] { parse("action_0,agent_0,principal_0,utility\n"); }, {"column 4: unknown column \"utility\""});
+  // pandas' index column (to_csv without index=False), unnamed or read back as "Unnamed: 0".
+  for (const char* head : {",action_0,agent_0,principal_0\n0,0,1,1\n", "Unnamed: 0,action_0,agent_0,principal_0\n"}) {
+    expect_error([&] { parse(head); },
+                 {"line 1, column 1: unknown column", "(a pandas index column? write the CSV with index=False)"});
+  }
+  try {  // no hint for an unknown column that is not first
+    parse("action_0,agent_0,principal_0,\n");
+    ADD_FAILURE() << "accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()).find("pandas"), std::string::npos) << e.what();
+  }
   expect_error([&] { parse("agent_0,principal_0\n"); }, {"give the outcome either as action_0"});
   expect_error([&] { parse("action_0,agent_0,principal_0,set\n0,1,1,equilibrium\n"); },
                {"line 2, column set", "unknown observed set \"equilibrium\""});

@@ -261,13 +261,14 @@ TEST(Properties, BoundsR2R4R5R6NeverViolated) {
       for (std::int64_t g = 0; g < r.games; ++g) {
         if (r.flags[g] & flag_strategy_undefined) {
           EXPECT_TRUE(std::isnan(r.bound[g]));
+          EXPECT_TRUE(std::isnan(r.bound_holds[g]));  // undefined, not false
           continue;
         }
         const double tol = detail::bound_tolerance(r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g]);
         const double pwr = r.principals_welfare_regret[g];
         EXPECT_GE(pwr, -tol);
         EXPECT_GE(r.agents_welfare_regret[g], -tol);
-        EXPECT_TRUE(r.bound_holds[g]);
+        EXPECT_EQ(r.bound_holds[g], 1.0);
         EXPECT_LE(pwr, r.bound[g] + tol);
         EXPECT_LE(pwr, r.bound_r4[g] + tol);
         EXPECT_LE(r.ideal_gap[g], r.ideal_gap_bound[g] + tol);
@@ -580,7 +581,11 @@ TEST(Properties, PaperSizesIncludingSixPlayers) {
   const Results r = evaluate(b.view(), o);
   for (std::int64_t g = 0; g < 2; ++g) {
     EXPECT_EQ(r.pure_ne[g], Naive::eps_ne(b, g, {1.0}));
-    if (!(r.flags[g] & flag_strategy_undefined)) EXPECT_TRUE(r.bound_holds[g]);
+    if (r.flags[g] & flag_strategy_undefined) {
+      EXPECT_TRUE(std::isnan(r.bound_holds[g]));
+    } else {
+      EXPECT_EQ(r.bound_holds[g], 1.0);
+    }
   }
 }
 

@@ -4,8 +4,10 @@
 #include <cxxopts.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -91,6 +93,17 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   if (s == "pure" || s == "correlated" || s == "product") {
     throw usage_error("--strategy " + s + ": a " + s + " strategy is read from a file: --strategy " + s + ":FILE");
   }
+  // Anything else is a strategy FILE or KIND:FILE; a name that is neither (a typo) is refused here,
+  // with the names, rather than later as a file that cannot be opened.
+  const std::string::size_type colon = s.find(':');
+  const std::string prefix = colon == std::string::npos ? "" : s.substr(0, colon);
+  const bool kind_given = prefix == "pure" || prefix == "correlated" || prefix == "product";
+  std::error_code ec;
+  if (!kind_given && !std::filesystem::exists(s, ec)) {
+    throw usage_error("--strategy: unknown strategy '" + s +
+                      "': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a strategy FILE "
+                      "(.npy, .npz or text; KIND:FILE with KIND pure, correlated or product)");
+  }
   return s;
 }
 
@@ -168,7 +181,7 @@ class Checker {
       if (!got.has_column(col)) continue;
       const ColumnInfo& c = cols[col];
       CheckStat& st = stats_[col];
-      const bool real = c.kind == ColumnKind::player_real || c.kind == ColumnKind::real;
+      const bool real = stored_as_double(c.kind);
       const double* got_real = real ? got.real_column(c.name) : nullptr;
       const double* ref_real = real ? ref.real_column(c.name) : nullptr;
       const std::int64_t* got_int = real ? nullptr : got.integer_column(c.name);
@@ -191,7 +204,9 @@ class Checker {
           }
           ++st.compared;
           const bool exact = c.kind == ColumnKind::integer || c.kind == ColumnKind::boolean;
-          const bool ok = exact ? a == e : tolerances::close(a, e, relative_, scale);
+          // Exact: the same count, or the same 1 / 0 / NaN (undefined) of a boolean.
+          const bool ok =
+              exact ? a == e || (std::isnan(a) && std::isnan(e)) : tolerances::close(a, e, relative_, scale);
           if (!ok) ++st.beyond;
           if (std::isnan(a) != std::isnan(e) || (std::isinf(a) || std::isinf(e)) && a != e) {
             st.max_abs = st.max_rel = INFINITY;
@@ -307,7 +322,11 @@ int evaluate_command(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("compress", "deflate the .npz output")
       ("float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")
-      ("summary", "text | json | none: batch summary on stderr", cxxopts::value<std::string>()->default_value("text"))
+      ("digits", "text output only: print reals with N significant digits, 1..17 (default: every value exactly, "
+                 "in the shortest text that reads back to it; CSV, JSON Lines and .npz always do so)",
+       cxxopts::value<int>())
+      ("summary", "text | json | none: batch summary on stderr (for a single game only when given)",
+       cxxopts::value<std::string>()->default_value("text"))
       ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
       ("q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")
       ("h,help", "this help");
@@ -327,6 +346,7 @@ int evaluate_command(int argc, char** argv) {
     std::cout << o.help() << '\n' << kEvaluateExamples;
     return exit_ok;
   }
+  const auto started = std::chrono::steady_clock::now();  // the timing line counts reading and writing
 
   const bool quiet = p.count("quiet") > 0;
   Options options;
@@ -357,6 +377,18 @@ int evaluate_command(int argc, char** argv) {
   if (format == OutputFormat::npz && !p.count("output")) throw usage_error("--format npz needs --output FILE.npz");
   if (p.count("float32-results") && format != OutputFormat::npz) {
     throw usage_error("--float32-results applies to .npz output (CSV and JSON Lines print every value exactly)");
+  }
+  int digits = 0;  // text: the shortest text that reads back exactly
+  if (p.count("digits")) {
+    digits = p["digits"].as<int>();
+    if (digits < 1 || digits > kMaxDigits) {
+      throw usage_error("--digits: expected a number of significant digits from 1 to " + std::to_string(kMaxDigits) +
+                        ", got " + std::to_string(digits));
+    }
+    if (format != OutputFormat::text) {
+      throw usage_error(std::string("--digits applies to text output; ") + to_string(format) +
+                        " output keeps every digit (shortest round-trip text, or float64)");
+    }
   }
 
   std::optional<Checker> checker;
@@ -442,8 +474,10 @@ int evaluate_command(int argc, char** argv) {
   }
 
   Summary summary;
+  // Built-in strategies are undefined without a pure NE (E_0 lies in E(IC), so played needs one
+  // too), uniform-eps-ne without an eps-NE; user strategies never are.
+  summary.undefined_reason = options.strategy.kind == StrategyKind::uniform_eps_ne ? "no eps-NE" : "no pure NE";
   std::int64_t games_done = 0;
-  double seconds = 0.0;
   std::unique_ptr<ResultsNpzWriter> npz_out;
   if (format == OutputFormat::npz) {
     npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0,
@@ -483,7 +517,7 @@ int evaluate_command(int argc, char** argv) {
           npz_out->add(r, view.dims, games_done);
         } else {
           write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv,
-                        bc.threads);
+                        bc.threads, digits);
         }
         summary.add(r);
         games_done += r.games;
@@ -491,7 +525,6 @@ int evaluate_command(int argc, char** argv) {
       }
     }
     progress.finish();
-    seconds = progress.elapsed_seconds();
   };
   if (npz_out) {
     run(nullptr);
@@ -503,13 +536,18 @@ int evaluate_command(int argc, char** argv) {
     std::cout.flush();
   }
 
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
   if (p.count("summary-output")) {
     write_file_atomically(p["summary-output"].as<std::string>(), [&](std::ostream& out) { summary.write(out, true); });
   }
-  if (!quiet && summary_mode != "none") summary.write(std::cerr, summary_mode == "json");
+  // A single game's rows already say everything: its summary only when --summary asks for it.
+  const bool summary_wanted = summary_mode != "none" && (total_games > 1 || p.count("summary") > 0);
+  if (!quiet && summary_wanted) summary.write(std::cerr, summary_mode == "json");
   if (!quiet) {
-    std::fprintf(stderr, "dgeval: %lld games on the %s backend in %.3f s (%.4g games/s)\n",
-                 static_cast<long long>(games_done), backend->name(), seconds, seconds > 0 ? games_done / seconds : 0.0);
+    std::fprintf(stderr, "dgeval: %lld game%s on the %s backend in %s, reading and writing included (%.3g games/s)\n",
+                 static_cast<long long>(games_done), games_done == 1 ? "" : "s", backend->name(),
+                 duration_text(seconds).c_str(), seconds > 0 ? games_done / seconds : 0.0);
   }
   const bool check_ok = !checker || checker->report(quiet, backend->name());
   const std::int64_t violations = summary.bound_violations + summary.ideal_gap_bound_violations;

@@ -172,12 +172,13 @@ int grid_scan(int argc, char** argv) {
   if (!quiet) {
     const double secs = bar.elapsed_seconds();
     std::fprintf(stderr,
-                 "grid-scan: %zu points, %lld games (%lld with a defined played strategy) on the %s backend in %.1f s "
+                 "grid-scan: %zu points, %lld games (%lld with a defined played strategy) on the %s backend in %s "
                  "(%.3g games/s)\n"
                  "  targets: largest |IA - target| %.2e, |CA - target| %.2e (after evaluation)\n"
                  "  theorem bounds failed: R2 %lld, R5 %lld; R3 with a non-empty played window %lld\n"
                  "  played-window fallback (docs/MATH.md §4.4) in %lld games, R3 failed in %lld of them\n",
-                 points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), c.backend.c_str(), secs,
+                 points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), c.backend.c_str(),
+                 duration_text(secs).c_str(),
                  static_cast<double>(games) / std::max(secs, 1e-9), ia_err, ca_err, static_cast<long long>(r2),
                  static_cast<long long>(r5), static_cast<long long>(r3), static_cast<long long>(fallback),
                  static_cast<long long>(r3f));
@@ -263,12 +264,13 @@ int bound_surface(int argc, char** argv) {
     for (const SurfaceBin& b : r.bins) filled += b.count > 0;
     const double secs = bar.elapsed_seconds();
     std::fprintf(stderr,
-                 "bound-surface: %lld games on the %s backend in %.1f s (%.3g games/s), %lld of %zu bins filled\n"
+                 "bound-surface: %lld games on the %s backend in %s (%.3g games/s), %lld of %zu bins filled\n"
                  "  above the R2 bound (a theorem): %lld games; bins whose largest regret exceeds the surface at "
                  "their upper corner: %lld\n"
                  "  above the simple bound R = 1 without the calibration term: %lld games (expected 0 only when "
                  "calibrated)\n",
-                 static_cast<long long>(r.games), c.backend.c_str(), secs, static_cast<double>(r.games) / std::max(secs, 1e-9),
+                 static_cast<long long>(r.games), c.backend.c_str(), duration_text(secs).c_str(),
+                 static_cast<double>(r.games) / std::max(secs, 1e-9),
                  static_cast<long long>(filled), r.bins.size(), static_cast<long long>(r.above_bound),
                  static_cast<long long>(r.bin_bound_exceeded), static_cast<long long>(r.above_simple));
   }

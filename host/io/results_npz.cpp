@@ -47,7 +47,8 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
     for (std::size_t j = 0; j < cols.size(); ++j) {
       if (!r.has_column(j)) continue;
       const ColumnInfo& c = cols[j];
-      const char* descr = c.kind == ColumnKind::boolean ? "|b1"
+      // boolean: float64 1, 0 or NaN (undefined) whatever --float32-results says.
+      const char* descr = c.kind == ColumnKind::boolean   ? "<f8"
                           : c.kind == ColumnKind::integer ? "<i8"
                                                           : (im.float32 ? "<f4" : "<f8");
       im.columns.emplace_back(&c, &im.npz.begin(c.name, descr));
@@ -71,13 +72,7 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
         break;
       case ColumnKind::real: im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games)); break;
       case ColumnKind::integer: w->append(r.integer_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
-      case ColumnKind::boolean: {
-        const std::int64_t* v = r.integer_column(c->name);
-        std::vector<unsigned char> b(static_cast<std::size_t>(r.games));
-        for (std::int64_t g = 0; g < r.games; ++g) b[static_cast<std::size_t>(g)] = v[g] != 0;
-        w->append(b.data(), b.size());
-        break;
-      }
+      case ColumnKind::boolean: w->append(r.real_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
     }
   }
   if (im.pure_ne) {

@@ -15,8 +15,12 @@ enum class ColumnKind {
   player_real,  ///< double, one per player: [games][n]
   real,         ///< double, one per game
   integer,      ///< int64, one per game
-  boolean,      ///< int64 holding 0/1, one per game
+  boolean,      ///< double holding 1 (true), 0 (false) or NaN (undefined), one per game
 };
+
+/// Whether a column of `kind` is stored as doubles (every kind but integer): Results::real_column
+/// gives its data; integer columns are int64, through Results::integer_column.
+inline bool stored_as_double(ColumnKind kind) { return kind != ColumnKind::integer; }
 
 // X(name, kind, description). The order is the output order.
 #define DGEVAL_RESULT_COLUMNS(X)                                                                   \
@@ -44,7 +48,7 @@ enum class ColumnKind {
   X(calibration_ratio, player_real, "r_i = m̂_i / m_i (NaN if m_i = 0)")                           \
   X(bound, real, "R2 minimised over R in {0} ∪ {r_i}, capped by R8 (docs/MATH.md §5.2, §5.7, §5.8)")      \
   X(bound_r, real, "the R attaining the R2 minimum")                                              \
-  X(bound_holds, boolean, "PWR(σ) ≤ bound")                                                       \
+  X(bound_holds, boolean, "PWR(σ) ≤ bound: 1 or 0; NaN if undefined (strategy undefined, game non-finite)") \
   X(ideal_gap, real, "ŵ⁺ − ŵ*")                                                                   \
   X(ideal_gap_bound, real, "R5: (K/n)(1 − CA(û)) Σ m̂_i")                                          \
   X(cc_achieved, real, "CC(σ) of the strategy played (NaN where the denominator is 0)")           \
@@ -102,7 +106,7 @@ struct Results {
 #define DGEVAL_DECLARE_COLUMN_player_real(name) std::vector<double> name;
 #define DGEVAL_DECLARE_COLUMN_real(name) std::vector<double> name;
 #define DGEVAL_DECLARE_COLUMN_integer(name) std::vector<std::int64_t> name;
-#define DGEVAL_DECLARE_COLUMN_boolean(name) std::vector<std::int64_t> name;
+#define DGEVAL_DECLARE_COLUMN_boolean(name) std::vector<double> name;
 #define DGEVAL_DECLARE_COLUMN(name, kind, desc) DGEVAL_DECLARE_COLUMN_##kind(name)
   DGEVAL_RESULT_COLUMNS(DGEVAL_DECLARE_COLUMN)
 #undef DGEVAL_DECLARE_COLUMN
@@ -124,9 +128,9 @@ struct Results {
   bool has_column(std::size_t index) const { return (columns >> index) & 1u; }
   bool has_column(const std::string& name) const;
 
-  /// Pointer to the double data of a real or player_real column, or nullptr.
+  /// Pointer to the double data of a real, player_real or boolean column, or nullptr.
   const double* real_column(const std::string& name) const;
-  /// Pointer to the int64 data of an integer or boolean column, or nullptr.
+  /// Pointer to the int64 data of an integer column, or nullptr.
   const std::int64_t* integer_column(const std::string& name) const;
   double* real_column(const std::string& name);
   std::int64_t* integer_column(const std::string& name);

@@ -104,7 +104,7 @@ class BackendWarning(UserWarning):
 
 class Column(NamedTuple):
     """One result column: ``kind`` is "player_real" (float64 [B, n]), "real" (float64 [B]),
-    "integer" (int64 [B]) or "boolean" (bool [B])."""
+    "integer" (int64 [B]) or "boolean" (float64 [B]: 1.0, 0.0, or NaN where undefined)."""
 
     name: str
     kind: str

@@ -47,15 +47,6 @@ nb::object to_numpy(std::vector<T>&& v, std::vector<std::size_t> shape) {
   return nb::ndarray<nb::numpy, T>(owner->data(), shape.size(), shape.data(), keep).cast(nb::rv_policy::reference);
 }
 
-/// A NumPy bool array from 0/1 integers (copies: the dtype differs).
-nb::object to_numpy_bool(const std::vector<std::int64_t>& v, std::vector<std::size_t> shape) {
-  auto* owner = new std::vector<std::uint8_t>(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) (*owner)[i] = v[i] != 0;
-  nb::capsule keep(owner, [](void* p) noexcept { delete static_cast<std::vector<std::uint8_t>*>(p); });
-  return nb::ndarray<nb::numpy, bool>(reinterpret_cast<bool*>(owner->data()), shape.size(), shape.data(), keep)
-      .cast(nb::rv_policy::reference);
-}
-
 dgeval::DType utility_dtype(const InArray& a, const char* name) {
   if (a.dtype() == nb::dtype<double>()) return dgeval::DType::float64;
   if (a.dtype() == nb::dtype<float>()) return dgeval::DType::float32;
@@ -77,7 +68,7 @@ nb::dict results_to_dict(dgeval::Results&& r, const dgeval::Dims& dims, const dg
 #define DGEVAL_PY_COLUMN_player_real(name) out[#name] = to_numpy(std::move(r.name), {B, n});
 #define DGEVAL_PY_COLUMN_real(name) out[#name] = to_numpy(std::move(r.name), {B});
 #define DGEVAL_PY_COLUMN_integer(name) out[#name] = to_numpy(std::move(r.name), {B});
-#define DGEVAL_PY_COLUMN_boolean(name) out[#name] = to_numpy_bool(r.name, {B});
+#define DGEVAL_PY_COLUMN_boolean(name) out[#name] = to_numpy(std::move(r.name), {B});  // float64 1, 0 or NaN
 #define DGEVAL_PY_COLUMN(name, kind, desc) \
   if (r.has_column(column++)) {            \
     DGEVAL_PY_COLUMN_##kind(name)          \

@@ -40,7 +40,7 @@ def test_result_columns_match_result_keys_shapes_and_dtypes():
             assert v.shape == (25, 3) and v.dtype == np.float64, c.name
         else:
             assert v.shape == (25,), c.name
-            assert v.dtype == {"real": np.float64, "integer": np.int64, "boolean": np.bool_}[c.kind], c.name
+            assert v.dtype == {"real": np.float64, "integer": np.int64, "boolean": np.float64}[c.kind], c.name
     assert len(r["pure_ne"]) == 25
     for g, ne in enumerate(r["pure_ne"]):
         assert ne.shape == (r["pure_ne_count"][g], 3) and ne.dtype == np.int64

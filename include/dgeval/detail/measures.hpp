@@ -234,6 +234,12 @@ DGEVAL_HD double bound_tolerance(double principals_utopia, double principals_dys
   return 1e-9 * (1.0 + ::fmax(::fabs(principals_utopia), ::fabs(principals_dystopia)));
 }
 
+/// The bound_holds column: 1 (PWR(σ) ≤ bound) or 0, or NaN (undefined) when the strategy is
+/// undefined (flag_strategy_undefined: PWR and the bound are NaN, nothing to check).
+DGEVAL_HD double bound_holds_value(bool strategy_defined, bool holds) {
+  return strategy_defined ? (holds ? 1.0 : 0.0) : NAN;
+}
+
 /// Calibration ratio r_i = m̂_i / m_i; NaN when the agent's magnitude is 0 (docs/MATH.md §3.5).
 DGEVAL_HD double calibration_ratio_of(double m_hat, double m) { return m > 0.0 ? m_hat / m : NAN; }
 

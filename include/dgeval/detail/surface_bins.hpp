@@ -52,9 +52,10 @@ struct SurfaceRecord {
 };
 
 /// The record of a game from its result columns: WR, PWR, the principals' magnitudes m̂_i and
-/// IA_i ([players] each), ŵ⁺ and ŵ⁻ (the tolerance scale) and bound_holds.
+/// IA_i ([players] each), ŵ⁺ and ŵ⁻ (the tolerance scale) and bound_holds (1, 0 or NaN: only 0
+/// is a failed check; an undefined strategy's game has a NaN PWR and is not valid anyway).
 DGEVAL_HD SurfaceRecord surface_record(const SurfaceBinning& b, double wr, double pwr, const double* m_hat,
-                                       const double* ia, double wh_utopia, double wh_dystopia, bool bound_holds) {
+                                       const double* ia, double wh_utopia, double wh_dystopia, double bound_holds) {
   // Products through mul_rn, so nvcc does not contract them into FMAs the host does not make.
   SurfaceRecord r;
   double tm = 0.0;
@@ -68,7 +69,7 @@ DGEVAL_HD SurfaceRecord surface_record(const SurfaceBinning& b, double wr, doubl
   r.bin = ix * b.bins_y + iy;
   const double tol = bound_tolerance(wh_utopia, wh_dystopia);
   r.above_simple = pwr > wr + mul_rn(b.simple_factor, tm) + tol;
-  r.above_bound = !bound_holds;
+  r.above_bound = bound_holds == 0.0;
   return r;
 }
 
