@@ -833,24 +833,34 @@ TEST(Cli, SizeLieUnderUlimit) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Inputs that once crashed the fuzz target fuzz_read_games (fuzz/fuzz_read_games.cpp): each is
-// opened and read whole within a 256 MiB budget, and either read or refused.
+// Inputs that once crashed a fuzz target (fuzz/, scripts/fuzz_ci.sh), every one of them also
+// through the whole reading path of fuzz_read_games: opened as `--input FILE` is, read whole
+// within a 256 MiB budget, and either read or refused.
 
 TEST(FuzzRegressions, ReadGames) {
   LimitGuard guard;
   dgeval::set_memory_limit(std::int64_t{256} << 20);
-  const std::filesystem::path dir = data_dir() + "/fuzz-regressions/read_games";
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no regression inputs";
   TempDir d;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    const std::string copy = d / "input";
-    std::filesystem::copy_file(e.path(), copy, std::filesystem::copy_options::overwrite_existing);
-    try {
-      auto s = dgeval::open_game_file(copy);
-      read_all(*s);
-    } catch (const dgeval::error&) {
+  int inputs = 0;
+  for (const char* target : {"nfg", "npy", "npz", "read_games"}) {
+    const std::filesystem::path dir = data_dir() + "/fuzz-regressions/" + target;
+    if (!std::filesystem::exists(dir)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string copy = d / "input";  // no extension: the type is told by the bytes
+      std::filesystem::copy_file(e.path(), copy, std::filesystem::copy_options::overwrite_existing);
+      ++inputs;
+      try {
+        auto s = dgeval::open_game_file(copy);
+        read_all(*s);
+      } catch (const dgeval::error&) {
+      }
+      try {
+        dgeval::read_strategy_file(copy, dgeval::Dims({2, 3}), 4);
+      } catch (const dgeval::error&) {
+      }
     }
   }
+  EXPECT_GT(inputs, 0);
 }
 
 }  // namespace
