@@ -22,6 +22,7 @@ namespace dgeval {
 namespace {
 
 constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kSmall = std::int64_t{1} << 20;
 
 std::mutex g_mutex;
 std::int64_t g_limit = -1;  // guarded by g_mutex
@@ -292,6 +293,13 @@ std::string describe_bytes(std::int64_t bytes) {
 
 void check_memory(std::int64_t bytes, const std::string& what) {
   if (bytes <= 0) return;
+  if (bytes < kSmall) {
+    // Below 1 MiB only a budget that was given is checked: detecting the machine's limits (a
+    // few /proc and cgroup files) costs more than such an allocation.
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const char* env = std::getenv("DGEVAL_MEMORY_LIMIT");
+    if (g_limit < 0 && !(env && *env)) return;
+  }
   const MemoryBudget b = memory_budget();
   if (bytes <= b.bytes) return;
   throw error(what + ": needs " + describe_bytes(bytes) + " of memory, more than the memory budget of " +

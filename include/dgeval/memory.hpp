@@ -37,7 +37,8 @@ std::string describe_bytes(std::int64_t bytes);
 
 /// Throws a dgeval::error unless `bytes` fits in memory_budget(). `what` names the file and
 /// the array (e.g. "games.npz: array 'agents' (shape (2, 3, 3), read whole)"); the message adds
-/// the size needed, the budget, where it comes from and how to raise it.
+/// the size needed, the budget, where it comes from and how to raise it. Below 1 MiB only a
+/// budget that was given (set_memory_limit, DGEVAL_MEMORY_LIMIT) is checked.
 void check_memory(std::int64_t bytes, const std::string& what);
 
 namespace detail {
