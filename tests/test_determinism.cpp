@@ -11,22 +11,24 @@
 namespace dgeval {
 namespace {
 
+// Bitwise equality of n bytes (memcmp, whose pointers must not be null even for n = 0: an
+// empty column or distance matrix has a null data()).
+bool same_bytes(const void* a, const void* b, std::size_t n) { return n == 0 || std::memcmp(a, b, n) == 0; }
+
 // Bitwise equality of every column (NaN payloads included).
 void expect_identical(const Results& a, const Results& b) {
   ASSERT_EQ(a.games, b.games);
   for (const ColumnInfo& c : result_columns()) {
     const std::size_t len = static_cast<std::size_t>(c.kind == ColumnKind::player_real ? a.games * a.players : a.games);
     if (stored_as_double(c.kind)) {
-      EXPECT_EQ(std::memcmp(a.real_column(c.name), b.real_column(c.name), len * sizeof(double)), 0) << c.name;
+      EXPECT_TRUE(same_bytes(a.real_column(c.name), b.real_column(c.name), len * sizeof(double))) << c.name;
     } else {
-      EXPECT_EQ(std::memcmp(a.integer_column(c.name), b.integer_column(c.name), len * sizeof(std::int64_t)), 0)
-          << c.name;
+      EXPECT_TRUE(same_bytes(a.integer_column(c.name), b.integer_column(c.name), len * sizeof(std::int64_t))) << c.name;
     }
   }
   EXPECT_EQ(a.pure_ne, b.pure_ne);
   ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
-  EXPECT_EQ(std::memcmp(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)),
-            0);
+  EXPECT_TRUE(same_bytes(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)));
 }
 
 Results run(const Batch& b, const Options& o, int threads) {

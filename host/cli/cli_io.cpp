@@ -31,6 +31,12 @@ void install_interrupt_handler() {
 bool interrupted() { return g_interrupted; }
 
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv) {
+  // Every command takes --memory-limit, the budget of the readers (dgeval/memory.hpp).
+  o.add_options("input")(
+      "memory-limit",
+      "the most memory that reading input may take, e.g. 512M or 4G (default: DGEVAL_MEMORY_LIMIT, else the "
+      "smallest of ulimit -v, the cgroup limit and MemAvailable, less what is in use)",
+      cxxopts::value<std::string>(), "SIZE");
   cxxopts::ParseResult p;
   try {
     p = o.parse(argc, argv);
@@ -38,6 +44,13 @@ cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv) 
     throw usage_error(e.what());
   }
   if (!p.unmatched().empty()) throw usage_error("unexpected argument \"" + p.unmatched()[0] + "\"");
+  if (p.count("memory-limit")) {
+    try {
+      set_memory_limit(parse_memory_size(p["memory-limit"].as<std::string>(), "--memory-limit"));
+    } catch (const error& e) {
+      throw usage_error(e.what());
+    }
+  }
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,10 @@
 
 namespace dgeval {
 namespace {
+
+using detail::bytes_of;
+using detail::checked_assign;
+using detail::checked_push;
 
 constexpr std::size_t kBufferBytes = std::size_t{1} << 16;
 constexpr std::size_t kMaxWord = 400;           // longest number token accepted
@@ -265,18 +270,19 @@ class Parser {
         t = lex_.take();
         if (t.kind == Tok::rbrace) break;
         if (t.kind != Tok::lbrace) lex_.fail(t, "'{' opening a player's strategy labels, or '}'");
-        if (g.strategies.size() >= n) lex_.fail(t, "'}' (strategy lists for " + std::to_string(n) + " players)");
-        std::vector<std::string> labels;
+        if (label_lists_.size() >= n) lex_.fail(t, "'}' (strategy lists for " + std::to_string(n) + " players)");
         const Token open = t;
+        std::int64_t count = 0;
         for (;;) {
           t = lex_.take();
           if (t.kind == Tok::rbrace) break;
           if (t.kind != Tok::string) lex_.fail(t, "a quoted strategy label or '}'");
-          labels.push_back(t.text);
+          labels_.add(t.text, lex_.name());
+          ++count;
         }
-        actions.push_back(static_cast<std::int64_t>(labels.size()));
+        actions.push_back(count);
         action_at.push_back(open);
-        g.strategies.push_back(std::move(labels));
+        label_lists_.push_back(count);
       }
     } else {
       for (;;) {
@@ -303,6 +309,22 @@ class Parser {
       g.dims = Dims(actions);
     } catch (const error& e) {
       lex_.fail(players_at.line, players_at.column, e.what());
+    }
+    if (!label_lists_.empty()) {
+      // The labels, kept compact while they were read (a file of short labels would otherwise
+      // take many times its size), become strings once the strategy counts are known to be a
+      // game whose payoffs fit.
+      const std::int64_t payoffs = checked_mul(g.dims.players(), g.dims.outcomes(), "payoffs (players x outcomes)");
+      check_fits(g.dims.outcomes(), "contingencies");
+      check_memory(checked_add(bytes_of(payoffs, sizeof(double), lex_.name()), labels_.string_bytes()),
+                   lex_.name() + ": the game " + g.dims.to_string() + " (its payoffs and strategy labels)");
+      std::int64_t k = 0;
+      g.strategies.resize(label_lists_.size());
+      for (std::size_t i = 0; i < label_lists_.size(); ++i) {
+        g.strategies[i].reserve(static_cast<std::size_t>(label_lists_[i]));
+        for (std::int64_t j = 0; j < label_lists_[i]; ++j) g.strategies[i].push_back(labels_.get(k++));
+      }
+      labels_ = LabelStore();
     }
 
     // Optional comment.
@@ -365,13 +387,8 @@ class Parser {
 
   void allocate(NfgGame& g) {
     const std::int64_t total = checked_mul(g.dims.players(), g.dims.outcomes(), "payoffs (players x outcomes)");
-    try {
-      g.payoffs.assign(static_cast<std::size_t>(total), 0.0);
-    } catch (const std::bad_alloc&) {
-      throw error(lex_.name() + ": the game's " + std::to_string(total) + " payoffs do not fit in memory");
-    } catch (const std::length_error&) {
-      throw error(lex_.name() + ": the game's " + std::to_string(total) + " payoffs do not fit in memory");
-    }
+    checked_assign(g.payoffs, total, lex_.name() + ": the " + std::to_string(total) + " payoffs of the game " +
+                                         g.dims.to_string());
   }
 
   // Visits the contingencies in file order (player 1 fastest) with their C-order flat index.
@@ -434,7 +451,8 @@ class Parser {
         if (t.kind == Tok::comma) continue;
         if (t.kind == Tok::rbrace) break;
         if (got == n) lex_.fail(t, "'}' after the outcome's " + std::to_string(n) + " payoffs");
-        outcomes.push_back(number(t, "a payoff (a number such as 3, -1.5e2 or 3/2) or '}'"));
+        checked_push(outcomes, number(t, "a payoff (a number such as 3, -1.5e2 or 3/2) or '}'"),
+                     lex_.name() + ": the outcome list");
         ++got;
       }
       if (got != n) {
@@ -472,9 +490,48 @@ class Parser {
     });
   }
 
+  // Strategy labels as read: their bytes end to end, and where each ends.
+  class LabelStore {
+   public:
+    void add(const std::string& label, const std::string& name) {
+      const std::string what = name + ": the strategy labels";
+      if (bytes_.size() + label.size() > bytes_.capacity()) {
+        const std::int64_t cap = static_cast<std::int64_t>(std::max(bytes_.capacity() * 2, bytes_.size() + label.size()));
+        check_memory(cap, what);
+        try {
+          bytes_.reserve(static_cast<std::size_t>(cap));
+        } catch (const std::bad_alloc&) {
+          throw error(what + ": out of memory allocating " + describe_bytes(cap));
+        }
+      }
+      bytes_ += label;
+      if (bytes_.size() > UINT32_MAX) throw error(what + ": more than 4 GiB of strategy labels");
+      checked_push(ends_, static_cast<std::uint32_t>(bytes_.size()), what);
+    }
+    std::string get(std::int64_t k) const {
+      const std::size_t b = k == 0 ? 0 : ends_[static_cast<std::size_t>(k - 1)];
+      return bytes_.substr(b, ends_[static_cast<std::size_t>(k)] - b);
+    }
+    /// The memory the labels take as std::string (short labels live inside the string).
+    std::int64_t string_bytes() const {
+      return static_cast<std::int64_t>(ends_.size() * sizeof(std::string) + bytes_.size());
+    }
+
+   private:
+    std::string bytes_;
+    std::vector<std::uint32_t> ends_;
+  };
+
+  static std::int64_t checked_add(std::int64_t a, std::int64_t b) {
+    if (a > INT64_MAX - b) throw error("size overflows a 64-bit integer");
+    return a + b;
+  }
+
   Lexer& lex_;
   const ReadOptions& opt_;
   std::int64_t size_;
+  LabelStore labels_;
+  std::vector<std::int64_t> label_lists_;  // the number of labels of each player
   std::int64_t expected_ = 0;
   bool outcome_version_ = false;
 };
@@ -497,12 +554,12 @@ NfgGame parse_nfg(std::istream& in, const std::string& name, const ReadOptions& 
 }
 
 NfgGame read_nfg(const std::string& path, const ReadOptions& options) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw error("cannot open " + path + ": " + std::strerror(errno));
-  f.seekg(0, std::ios::end);
-  const std::int64_t size = f.good() ? static_cast<std::int64_t>(f.tellg()) : -1;
-  f.seekg(0, std::ios::beg);
-  return parse_nfg(f, path, options, size);
+  // Opened once and read in order: a pipe or FIFO is read as it comes (its size is unknown, so
+  // only the memory budget bounds what its header may declare).
+  detail::InputFile f(path);
+  detail::InputStreamBuf buf(f);
+  std::istream in(&buf);
+  return parse_nfg(in, path, options, f.size());
 }
 
 NfgGame make_nfg(const Dims& dims, const double* payoffs, const std::string& title) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <ostream>
 #include <sstream>
 
@@ -17,6 +18,7 @@ namespace dgeval {
 namespace {
 
 const char kMagic[] = "\x93NUMPY";
+constexpr std::size_t kMaxRank = 64;  // NumPy allows 64 dimensions (32 before NumPy 2)
 
 [[noreturn]] void fail(const std::string& name, std::size_t offset, const std::string& what) {
   std::ostringstream m;
@@ -68,6 +70,9 @@ class DictParser {
           if (peek() == ')') {
             ++i_;
             break;
+          }
+          if (h.shape.size() >= kMaxRank) {
+            fail(name_, base_ + i_, "more than " + std::to_string(kMaxRank) + " dimensions in the shape");
           }
           h.shape.push_back(integer());
           ws();
@@ -264,10 +269,12 @@ void convert_to_double(const NpyHeader& h, const void* src, std::int64_t count, 
 
 namespace detail {
 
-std::vector<double> fortran_to_c(const std::vector<double>& f, const std::vector<std::int64_t>& shape) {
+std::vector<double> fortran_to_c(const std::vector<double>& f, const std::vector<std::int64_t>& shape,
+                                 const std::string& what) {
   const std::size_t r = shape.size();
   if (r <= 1 || f.empty()) return f;
-  std::vector<double> c(f.size());
+  std::vector<double> c;
+  checked_assign(c, static_cast<std::int64_t>(f.size()), what + " (its C-order copy)");
   std::vector<std::int64_t> idx(r, 0), fstride(r, 1);
   for (std::size_t j = 1; j < r; ++j) fstride[j] = fstride[j - 1] * shape[j - 1];
   std::int64_t off = 0;
@@ -283,6 +290,74 @@ std::vector<double> fortran_to_c(const std::vector<double>& f, const std::vector
     }
   }
   return c;
+}
+
+NpyHeader read_npy_header(InputFile& f) {
+  std::string head(12, '\0');
+  head.resize(f.read_full(&head[0], 10));
+  const auto magic_ok = [&]() { return head.size() >= 8 && std::memcmp(head.data(), kMagic, 6) == 0; };
+  if (head.size() == 10 && magic_ok() && static_cast<unsigned char>(head[6]) >= 2) {
+    head.resize(12);
+    head.resize(10 + f.read_full(&head[10], 2));
+  }
+  // The header's length, when the magic and version are there (parse_npy_header says what is
+  // wrong otherwise); the header is then read in steps, so that a length beyond the end of a
+  // stream allocates no more than the bytes that came.
+  std::size_t total = head.size();
+  if (magic_ok() && head.size() >= 10) {
+    const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+    const bool wide = p[6] >= 2;
+    if (!wide || head.size() >= 12) {
+      std::size_t len = p[8] | (std::size_t{p[9]} << 8);
+      if (wide) len |= (std::size_t{p[10]} << 16) | (std::size_t{p[11]} << 24);
+      if (len <= (std::size_t{1} << 24)) total = (wide ? 12 : 10) + len;
+    }
+  }
+  while (head.size() < total) {
+    const std::size_t at = head.size();
+    const std::size_t step = std::min<std::size_t>(total - at, std::size_t{1} << 16);
+    head.resize(at + step);
+    const std::size_t got = f.read_full(&head[at], step);
+    head.resize(at + got);
+    if (got < step) break;
+  }
+  return parse_npy_header(head.data(), head.size(), f.path());
+}
+
+NpyArray read_npy_file(const std::string& path, const std::function<void(const NpyHeader&)>& check_header) {
+  InputFile f(path);
+  NpyArray a;
+  a.header = read_npy_header(f);
+  if (check_header) check_header(a.header);
+  const NpyHeader& h = a.header;
+  const std::int64_t need = h.data_bytes();
+  if (f.regular()) {
+    const std::int64_t have = f.size() - h.data_offset;
+    if (have < need) {
+      fail(path, static_cast<std::size_t>(f.size()),
+           "truncated: shape " + h.shape_text() + " needs " + std::to_string(need) + " data bytes after byte " +
+               std::to_string(h.data_offset) + ", the file has " + std::to_string(have));
+    }
+    if (have > need) {
+      fail(path, static_cast<std::size_t>(h.data_offset + need),
+           std::to_string(have - need) + " unexpected bytes after the array data (shape " + h.shape_text() + ")");
+    }
+  }
+  const std::string what = path + " (shape " + h.shape_text() + ")";
+  {
+    Buffer raw;
+    raw.reserve(need, what);
+    read_exact(f, raw.data(), need, "the array data (shape " + h.shape_text() + ")");
+    char extra;
+    if (f.read(&extra, 1) != 0) {
+      fail(path, static_cast<std::size_t>(h.data_offset + need),
+           "unexpected bytes after the array data (shape " + h.shape_text() + ")");
+    }
+    checked_assign(a.values, h.elements(), what + " as float64");
+    convert_to_double(h, raw.data(), h.elements(), a.values.data());
+  }
+  if (h.fortran_order) a.values = fortran_to_c(a.values, h.shape, what);
+  return a;
 }
 
 }  // namespace detail
@@ -301,19 +376,15 @@ NpyArray parse_npy(const void* data, std::size_t size, const std::string& name) 
     fail(name, static_cast<std::size_t>(a.header.data_offset + need),
          std::to_string(have - need) + " unexpected bytes after the array data (shape " + a.header.shape_text() + ")");
   }
-  a.values.resize(static_cast<std::size_t>(a.header.elements()));
+  const std::string what = name + " (shape " + a.header.shape_text() + ")";
+  detail::checked_assign(a.values, a.header.elements(), what + " as float64");
   convert_to_double(a.header, static_cast<const unsigned char*>(data) + a.header.data_offset, a.header.elements(),
                     a.values.data());
-  if (a.header.fortran_order) a.values = detail::fortran_to_c(a.values, a.header.shape);
+  if (a.header.fortran_order) a.values = detail::fortran_to_c(a.values, a.header.shape, what);
   return a;
 }
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw error("cannot open " + path + ": " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  return parse_npy(bytes.data(), bytes.size(), path);
-}
+NpyArray read_npy(const std::string& path) { return detail::read_npy_file(path, nullptr); }
 
 namespace {
 

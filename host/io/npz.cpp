@@ -4,6 +4,7 @@
 #include <zip.h>
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -70,6 +71,7 @@ class ZipStream : public NpzReader::Stream {
 
 struct NpzReader::Impl {
   zip_t* za = nullptr;
+  std::int64_t archive_bytes = 0;  // the size of the archive (bounds each member's compressed size)
   std::vector<std::string> order;
   std::map<std::string, zip_uint64_t> index;
   ~Impl() {
@@ -96,6 +98,15 @@ void index_entries(NpzReader::Impl& im, zip_t* za, const std::string& name) {
 }  // namespace
 
 NpzReader::NpzReader(const std::string& path) : name_(path), impl_(std::make_unique<Impl>()) {
+  {
+    // libzip reads the directory at the end of the archive first: it needs a file it can seek.
+    const detail::InputFile f(path);
+    if (!f.regular()) {
+      throw error(path + ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
+                  "write it to a file first");
+    }
+    impl_->archive_bytes = f.size();
+  }
   int err = 0;
   zip_t* za = zip_open(path.c_str(), ZIP_RDONLY, &err);
   if (!za) {
@@ -111,6 +122,7 @@ NpzReader::NpzReader(const std::string& path) : name_(path), impl_(std::make_uni
 
 NpzReader::NpzReader(const void* data, std::size_t size, const std::string& name)
     : name_(name), impl_(std::make_unique<Impl>()) {
+  impl_->archive_bytes = static_cast<std::int64_t>(size);
   zip_error_t e;
   zip_error_init(&e);
   zip_source_t* src = zip_source_buffer_create(data, size, 0, &e);
@@ -149,10 +161,35 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   if (zip_stat_index(impl_->za, it->second, 0, &st) != 0) {
     throw error(label + ": cannot read the entry: " + zip_strerror(impl_->za));
   }
+  // The sizes in the zip directory, checked against the bytes there are before anything is
+  // allocated from them: a member's compressed bytes lie inside the archive; a stored member's
+  // size is its compressed size; a deflated member expands at most 1032 times (a 258-byte match
+  // in 2 bits). The .npy header inside must then agree with the size (below).
+  const zip_uint64_t need_valid = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
+  if ((st.valid & need_valid) != need_valid) throw error(label + ": the zip directory does not give the entry's sizes");
+  const std::int64_t archive = impl_->archive_bytes;
+  if (st.comp_size > static_cast<zip_uint64_t>(archive) || st.size > static_cast<zip_uint64_t>(INT64_MAX)) {
+    throw error(label + ": the zip directory says the entry holds " + std::to_string(st.comp_size) +
+                " compressed bytes, but the archive has " + std::to_string(archive) + " bytes");
+  }
+  if (st.comp_method == ZIP_CM_STORE) {
+    if (st.size != st.comp_size) {
+      throw error(label + ": the zip directory gives the stored entry " + std::to_string(st.size) + " bytes but " +
+                  std::to_string(st.comp_size) + " bytes in the archive; the archive is corrupt");
+    }
+  } else if (st.comp_method == ZIP_CM_DEFLATE) {
+    if (st.size / 1032 > st.comp_size || (st.size / 1032 == st.comp_size && st.size % 1032 != 0)) {
+      throw error(label + ": the zip directory says the entry inflates from " + std::to_string(st.comp_size) + " to " +
+                  std::to_string(st.size) + " bytes, more than deflate can expand (1032 times); the archive is corrupt");
+    }
+  } else {
+    throw error(label + ": compression method " + std::to_string(st.comp_method) +
+                " is not supported; expected a stored or deflated entry (np.savez, np.savez_compressed)");
+  }
   zip_file_t* f = zip_fopen_index(impl_->za, it->second, 0);
   if (!f) throw error(label + ": cannot open the entry: " + zip_strerror(impl_->za));
   // The header: magic and version, then its length, then the dict.
-  const std::int64_t entry_size = (st.valid & ZIP_STAT_SIZE) ? static_cast<std::int64_t>(st.size) : -1;
+  const std::int64_t entry_size = static_cast<std::int64_t>(st.size);
   auto stream = std::make_unique<ZipStream>(f, label, entry_size, (st.valid & ZIP_STAT_CRC) != 0 && entry_size >= 0,
                                             static_cast<std::uint32_t>(st.crc));
   std::string head(12, '\0');
@@ -204,11 +241,16 @@ NpyHeader NpzReader::header(const std::string& array) {
 NpyArray NpzReader::load(const std::string& array) {
   NpyArray a;
   auto s = open(array, &a.header);
-  std::vector<unsigned char> raw(static_cast<std::size_t>(a.header.data_bytes()));
-  s->read(raw.data(), raw.size());
-  a.values.resize(static_cast<std::size_t>(a.header.elements()));
-  convert_to_double(a.header, raw.data(), a.header.elements(), a.values.data());
-  if (a.header.fortran_order) a.values = detail::fortran_to_c(a.values, a.header.shape);
+  const std::string what = array_label(name_, array) + " (shape " + a.header.shape_text() + ")";
+  {
+    detail::Buffer raw;
+    const std::int64_t bytes = a.header.data_bytes();
+    raw.reserve(bytes, what);
+    s->read(raw.data(), static_cast<std::size_t>(bytes));
+    detail::checked_assign(a.values, a.header.elements(), what + " as float64");
+    convert_to_double(a.header, raw.data(), a.header.elements(), a.values.data());
+  }
+  if (a.header.fortran_order) a.values = detail::fortran_to_c(a.values, a.header.shape, what);
   return a;
 }
 

@@ -1,25 +1,23 @@
 // Game sources: batches of delegation games read chunk by chunk from memory, the random
-// generator, .npy pairs (memory-mapped), .npz archives (streamed) and .nfg pairs.
+// generator, .npy pairs (read with pread, or streamed from a pipe), .npz archives (streamed)
+// and .nfg pairs.
 //
-// Each side (agents or principals) is read by a Side; a chunk of a C-order little-endian array
-// in the dtype the evaluation wants is handed out in place (zero copy from the mapping);
-// anything else (Fortran order, big endian, mixed dtypes) is converted into a chunk buffer.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// Each side (agents or principals) is read by a Side into a chunk buffer: a chunk of a C-order
+// little-endian array in the dtype the evaluation wants is handed out as read; anything else
+// (Fortran order, big endian, mixed dtypes) is converted into a second buffer. Every buffer is
+// sized from the file only after the file is known to hold the data, within the memory budget.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <istream>
 #include <optional>
 #include <sstream>
 
 #include "dgeval/error.hpp"
 #include "dgeval/generate.hpp"
 #include "dgeval/io.hpp"
+#include "io_internal.hpp"
 
 namespace dgeval {
 
@@ -202,35 +200,44 @@ class Side {
 // A helper holding the conversion buffer of a side.
 class BufferedSide : public Side {
  protected:
-  void* buffer(std::int64_t elements, DType want) {
-    const std::size_t bytes = static_cast<std::size_t>(elements) * dtype_size(want);
-    if (buf_.size() < bytes) buf_.assign(bytes, 0);
-    return buf_.data();
+  void* buffer(std::int64_t elements, DType want, const std::string& what) {
+    return buf_.reserve(detail::bytes_of(elements, dtype_size(want), what), what + " (a chunk converted to float)");
   }
-  std::vector<unsigned char> buf_;
+  detail::Buffer buf_;
 };
 
-class MappedNpySide : public BufferedSide {
+std::string ambiguous_note(const std::string& path, const Layout& L) {
+  return path + ": shape " + L.header.shape_text() + " read as " + std::to_string(L.games) + " games of " +
+         std::to_string(L.dims.players()) + " players (" + L.dims.to_string() +
+         "); if it is one game, give --single-game or save it with a leading axis of 1";
+}
+
+// The layout of an utility .npy from its header.
+Layout npy_layout(const NpyHeader& h, const std::string& path, ShapeRule rule, std::vector<std::string>* notes) {
+  Layout L;
+  L.header = h;
+  L.header.utility_dtype(path);
+  bool ambiguous = false;
+  utility_shape(L.header.shape, rule, path, &L.dims, &L.games, &ambiguous);
+  L.single = L.games == 1 && !(rule == ShapeRule::automatic && L.header.shape.size() >= 3 &&
+                               L.header.shape[1] + 2 == static_cast<std::int64_t>(L.header.shape.size()));
+  if (ambiguous && notes) notes->push_back(ambiguous_note(path, L));
+  return L;
+}
+
+// An .npy in a regular file, read chunk by chunk with pread into a buffer of the side (the
+// file is not mapped: a file truncated while it is read gives an error naming the byte offset
+// instead of a SIGBUS). A C-order chunk is one read; a Fortran-order chunk is gathered from the
+// runs of consecutive games that each (player, outcome) has, read through a window.
+class FileNpySide : public BufferedSide {
  public:
-  MappedNpySide(const std::string& path, ShapeRule rule, std::vector<std::string>* notes) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw error("cannot open " + path + ": " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) throw error("cannot stat " + path + ": " + std::strerror(errno));
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ == 0) throw error(path + ": byte 0: the file is empty; expected a NumPy .npy array");
-    map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (map_ == MAP_FAILED) {
-      map_ = nullptr;
-      throw error("cannot map " + path + ": " + std::strerror(errno));
-    }
-    ::madvise(map_, size_, MADV_SEQUENTIAL);
-    L_.header = parse_npy_header(map_, size_, path);
-    L_.header.utility_dtype(path);
-    bool ambiguous = false;
-    utility_shape(L_.header.shape, rule, path, &L_.dims, &L_.games, &ambiguous);
+  FileNpySide(std::shared_ptr<detail::InputFile> f, ShapeRule rule, std::vector<std::string>* notes)
+      : f_(std::move(f)) {
+    const std::string& path = f_->path();
+    if (f_->size() == 0) throw error(path + ": byte 0: the file is empty; expected a NumPy .npy array");
+    L_ = npy_layout(detail::read_npy_header(*f_), path, rule, notes);
     const std::int64_t need = L_.header.data_offset + L_.header.data_bytes();
-    const std::int64_t have = static_cast<std::int64_t>(size_);
+    const std::int64_t have = f_->size();
     if (have < need) {
       throw error(path + ": byte " + std::to_string(have) + ": truncated: shape " + L_.header.shape_text() +
                   " needs " + std::to_string(L_.header.data_bytes()) + " data bytes after byte " +
@@ -241,79 +248,139 @@ class MappedNpySide : public BufferedSide {
       throw error(path + ": byte " + std::to_string(need) + ": " + std::to_string(have - need) +
                   " unexpected bytes after the array data (shape " + L_.header.shape_text() + ")");
     }
-    L_.single = L_.games == 1 && !(rule == ShapeRule::automatic && L_.header.shape.size() >= 3 &&
-                                   L_.header.shape[1] + 2 == static_cast<std::int64_t>(L_.header.shape.size()));
-    if (ambiguous && notes) {
-      notes->push_back(path + ": shape " + L_.header.shape_text() + " read as " + std::to_string(L_.games) +
-                       " games of " + std::to_string(L_.dims.players()) + " players (" + L_.dims.to_string() +
-                       "); if it is one game, give --single-game or save it with a leading axis of 1");
-    }
-  }
-  ~MappedNpySide() override {
-    if (map_) ::munmap(map_, size_);
-    if (fd_ >= 0) ::close(fd_);
   }
   const Layout& layout() const { return L_; }
   bool float32() const override { return L_.header.kind == 'f' && L_.header.itemsize == 4; }
 
   const void* read(std::int64_t first, std::int64_t count, DType want) override {
-    release_previous();
-    const unsigned char* base = static_cast<const unsigned char*>(map_) + L_.header.data_offset;
     const std::int64_t per = L_.dims.players() * L_.dims.outcomes();
-    const bool direct = !L_.header.fortran_order && !L_.header.big_endian &&
-                        static_cast<std::size_t>(L_.header.itemsize) == dtype_size(want) &&
-                        reinterpret_cast<std::uintptr_t>(base) % dtype_size(want) == 0;
-    const std::size_t bytes = static_cast<std::size_t>(count * per * L_.header.itemsize);
+    const std::int64_t w = L_.header.itemsize;
+    const std::string what = f_->path() + " (games " + std::to_string(first) + " to " + std::to_string(first + count - 1) + ")";
+    if (count <= 0) return buf_.reserve(0, what);
     if (!L_.header.fortran_order) {
-      prev_begin_ = static_cast<std::size_t>(L_.header.data_offset + first * per * L_.header.itemsize);
-      prev_end_ = prev_begin_ + bytes;
+      const std::int64_t bytes = detail::bytes_of(count * per, static_cast<std::size_t>(w), what);
+      unsigned char* raw = raw_.reserve(bytes, what);
+      read_range(raw, bytes, L_.header.data_offset + first * per * w);
+      if (!L_.header.big_endian && static_cast<std::size_t>(w) == dtype_size(want)) return raw;
+      void* out = buffer(count * per, want, what);
+      if (want == DType::float64) {
+        gather(raw, L_, 0, count, static_cast<double*>(out));
+      } else {
+        gather(raw, L_, 0, count, static_cast<float*>(out));
+      }
+      return out;
     }
-    if (direct) return base + first * per * L_.header.itemsize;
-    void* out = buffer(count * per, want);
+    void* out = buffer(count * per, want, what);
     if (want == DType::float64) {
-      gather(base, L_, first, count, static_cast<double*>(out));
+      fortran_runs(first, count, static_cast<double*>(out), what);
     } else {
-      gather(base, L_, first, count, static_cast<float*>(out));
+      fortran_runs(first, count, static_cast<float*>(out), what);
     }
     return out;
   }
 
  private:
-  // Drops the pages of the previous chunk from this process (they stay in the page cache), so
-  // the resident memory of a pass over a file bigger than RAM stays bounded.
-  void release_previous() {
-    if (prev_end_ <= prev_begin_) return;
-    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const std::size_t b = prev_begin_ / page * page;
-    const std::size_t e = std::min(size_, (prev_end_ + page - 1) / page * page);
-    if (e > b) ::madvise(static_cast<char*>(map_) + b, e - b, MADV_DONTNEED);
-    prev_begin_ = prev_end_ = 0;
+  // Reads file bytes [offset, offset + bytes), or throws naming the byte where the file ended
+  // (it was checked to hold the whole array when opened: it has been truncated since).
+  void read_range(unsigned char* dst, std::int64_t bytes, std::int64_t offset) {
+    const std::size_t got = f_->read_at(dst, static_cast<std::size_t>(bytes), offset);
+    if (static_cast<std::int64_t>(got) < bytes) {
+      const std::int64_t now = f_->current_size();
+      throw error(f_->path() + ": byte " + std::to_string(offset + static_cast<std::int64_t>(got)) +
+                  ": the file ended while being read (truncated to " + std::to_string(now) + " bytes; it had " +
+                  std::to_string(f_->size()) + " when opened); expected the array data up to byte " +
+                  std::to_string(L_.header.data_offset + L_.header.data_bytes()));
+    }
   }
 
-  std::string path_;
-  int fd_ = -1;
-  void* map_ = nullptr;
-  std::size_t size_ = 0;
+  // Fortran order: element (g, i, a_1..a_n) is at g + B (i + n (a_1 + k_1 (a_2 + ...))) (B = 1
+  // for the single-game form), so for each (player, outcome) index f, in file order, the games
+  // of the chunk are one run of `count` elements. Runs close together are read through a window
+  // of kWindow bytes; far apart, one by one.
+  template <class T>
+  void fortran_runs(std::int64_t first, std::int64_t count, T* dst, const std::string& what) {
+    constexpr std::int64_t kWindow = std::int64_t{16} << 20, kMaxGap = std::int64_t{64} << 10;
+    const NpyHeader& h = L_.header;
+    const int n = L_.dims.players();
+    const std::int64_t N = L_.dims.outcomes();
+    const std::int64_t w = h.itemsize;
+    const std::int64_t B = L_.single ? 1 : L_.games;
+    const std::int64_t len = count * w, gap = (B - count) * w;
+    const std::int64_t end = h.data_offset + h.data_bytes();
+    std::int64_t wb = 0, we = 0;  // the window holds the file's bytes [wb, we)
+    std::int64_t a[kMaxPlayers] = {};
+    std::int64_t flat = 0;  // the C-order outcome index of a
+    int i = 0;
+    for (std::int64_t f = 0; f < n * N; ++f) {
+      const std::int64_t off = h.data_offset + (f * B + first) * w;
+      if (off < wb || off + len > we) {
+        wb = off;
+        we = std::min(end, off + (gap <= kMaxGap ? std::max(kWindow, len) : len));
+        read_range(raw_.reserve(we - wb, what), we - wb, wb);
+      }
+      const unsigned char* src = raw_.data() + (off - wb);
+      T* out = dst + i * N + flat;
+      for (std::int64_t g = 0; g < count; ++g) out[g * n * N] = load_as<T>(src + g * w, h);
+      if (++i < n) continue;
+      i = 0;
+      for (int j = 0; j < n; ++j) {
+        if (++a[j] < L_.dims.actions(j)) {
+          flat += L_.dims.stride(j);
+          break;
+        }
+        a[j] = 0;
+        flat -= (L_.dims.actions(j) - 1) * L_.dims.stride(j);
+      }
+    }
+  }
+
+  std::shared_ptr<detail::InputFile> f_;
   Layout L_;
-  std::size_t prev_begin_ = 0, prev_end_ = 0;
+  detail::Buffer raw_;
 };
 
+// The data of an .npy read in order from a pipe or FIFO.
+class FileStream : public NpzReader::Stream {
+ public:
+  FileStream(std::shared_ptr<detail::InputFile> f, std::string what) : f_(std::move(f)), what_(std::move(what)) {}
+  void read(void* dst, std::size_t bytes) override {
+    detail::read_exact(*f_, dst, static_cast<std::int64_t>(bytes), what_);
+  }
+  // After the last byte of the array: the stream must end there.
+  void expect_end(std::int64_t data_end) {
+    char c;
+    if (f_->read(&c, 1) != 0) {
+      throw error(f_->path() + ": byte " + std::to_string(data_end) + ": unexpected bytes after the array data");
+    }
+  }
+
+ private:
+  std::shared_ptr<detail::InputFile> f_;
+  std::string what_;
+};
+
+// An array read in order from a stream (an .npz member, or an .npy from a pipe).
 class StreamNpySide : public BufferedSide {
  public:
-  StreamNpySide(std::unique_ptr<NpzReader::Stream> s, Layout L, std::string label)
-      : stream_(std::move(s)), L_(std::move(L)), label_(std::move(label)) {}
+  StreamNpySide(std::unique_ptr<NpzReader::Stream> s, Layout L, std::string label, FileStream* pipe = nullptr)
+      : stream_(std::move(s)), L_(std::move(L)), label_(std::move(label)), pipe_(pipe) {}
   bool float32() const override { return L_.header.kind == 'f' && L_.header.itemsize == 4; }
 
   const void* read(std::int64_t first, std::int64_t count, DType want) override {
     const std::int64_t per = L_.dims.players() * L_.dims.outcomes();
     const std::int64_t w = L_.header.itemsize;
     if (L_.header.fortran_order) {
-      // The games are interleaved: load the whole array once, then gather.
-      if (whole_.empty()) {
-        whole_.resize(static_cast<std::size_t>(L_.header.data_bytes()));
-        stream_->read(whole_.data(), whole_.size());
+      // The games are interleaved: load the whole array once (within the memory budget), then
+      // gather. The buffer is not initialised: its pages are committed as the data arrives.
+      if (!loaded_) {
+        const std::int64_t bytes = L_.header.data_bytes();
+        whole_.reserve(bytes, label_ + " (shape " + L_.header.shape_text() +
+                                  ", Fortran order, which is read whole; saved in C order it would be streamed)");
+        stream_->read(whole_.data(), static_cast<std::size_t>(bytes));
+        if (pipe_) pipe_->expect_end(L_.header.data_offset + bytes);
+        loaded_ = true;
       }
-      void* out = buffer(count * per, want);
+      void* out = buffer(count * per, want, label_);
       if (want == DType::float64) {
         gather(whole_.data(), L_, first, count, static_cast<double*>(out));
       } else {
@@ -323,17 +390,17 @@ class StreamNpySide : public BufferedSide {
     }
     if (first != next_) throw error(label_ + ": internal error: games must be read in order");
     next_ = first + count;
-    const std::size_t bytes = static_cast<std::size_t>(count * per * w);
-    if (raw_.size() < bytes) raw_.assign(bytes, 0);
-    stream_->read(raw_.data(), bytes);
+    const std::int64_t bytes = detail::bytes_of(count * per, static_cast<std::size_t>(w), label_);
+    unsigned char* raw = raw_.reserve(bytes, label_ + " (a chunk of " + std::to_string(count) + " games)");
+    stream_->read(raw, static_cast<std::size_t>(bytes));
+    if (pipe_ && next_ == L_.games) pipe_->expect_end(L_.header.data_offset + L_.header.data_bytes());
     const bool direct = !L_.header.big_endian && static_cast<std::size_t>(w) == dtype_size(want);
-    if (direct) return raw_.data();
-    Layout chunk = L_;
-    void* out = buffer(count * per, want);
+    if (direct) return raw;
+    void* out = buffer(count * per, want, label_);
     if (want == DType::float64) {
-      gather(raw_.data(), chunk, 0, count, static_cast<double*>(out));
+      gather(raw, L_, 0, count, static_cast<double*>(out));
     } else {
-      gather(raw_.data(), chunk, 0, count, static_cast<float*>(out));
+      gather(raw, L_, 0, count, static_cast<float*>(out));
     }
     return out;
   }
@@ -342,9 +409,11 @@ class StreamNpySide : public BufferedSide {
   std::unique_ptr<NpzReader::Stream> stream_;
   Layout L_;
   std::string label_;
+  FileStream* pipe_;  // the stream, when it is a pipe whose end is checked (owned by stream_)
   std::int64_t next_ = 0;
-  std::vector<unsigned char> raw_;
-  std::vector<unsigned char> whole_;
+  detail::Buffer raw_;
+  detail::Buffer whole_;
+  bool loaded_ = false;
 };
 
 class MemorySide : public Side {
@@ -365,7 +434,8 @@ class PairSource : public GameSource {
  public:
   PairSource(Dims dims, std::int64_t games, std::unique_ptr<Side> a, std::unique_ptr<Side> p, std::string what)
       : dims_(std::move(dims)), games_(games), a_(std::move(a)), p_(std::move(p)), what_(std::move(what)) {
-    dtype_ = a_->float32() && p_->float32() ? DType::float32 : DType::float64;
+    // p == null: the principals' game is the agents' (one file used for both, read once).
+    dtype_ = a_->float32() && (!p_ || p_->float32()) ? DType::float32 : DType::float64;
   }
   const Dims& dims() const override { return dims_; }
   std::int64_t games() const override { return games_; }
@@ -378,7 +448,7 @@ class PairSource : public GameSource {
     v.dims = dims_;
     v.games = count;
     v.agents = a_->read(first, count, dtype_);
-    v.principals = p_->read(first, count, dtype_);
+    v.principals = p_ ? p_->read(first, count, dtype_) : v.agents;
     return v;
   }
   const NfgGame* nfg_labels(int side) const override {
@@ -468,24 +538,26 @@ struct OpenedSide {
   std::vector<std::string> notes;
 };
 
-std::string sniff(const std::string& path) {
-  const std::string e = file_extension(path);
+// The file type: by extension, else by the first bytes (peeked: a pipe is read only once).
+std::string sniff(detail::InputFile& f) {
+  const std::string e = file_extension(f.path());
   if (e == ".npy" || e == ".npz" || e == ".nfg") return e;
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw error("cannot open " + path + ": " + std::strerror(errno));
-  char head[6] = {};
-  f.read(head, 6);
-  if (std::memcmp(head, "\x93NUMPY", 6) == 0) return ".npy";
-  if (std::memcmp(head, "PK", 2) == 0) return ".npz";
-  if (std::memcmp(head, "NFG", 3) == 0) return ".nfg";
-  throw error(path + ": byte 0: unknown file type; expected a Gambit .nfg, a NumPy .npy or an .npz file");
+  const std::string head = f.peek(6);
+  if (head.size() >= 6 && std::memcmp(head.data(), "\x93NUMPY", 6) == 0) return ".npy";
+  if (head.size() >= 2 && std::memcmp(head.data(), "PK", 2) == 0) return ".npz";
+  if (head.size() >= 3 && std::memcmp(head.data(), "NFG", 3) == 0) return ".nfg";
+  throw error(f.path() + ": byte 0: unknown file type; expected a Gambit .nfg, a NumPy .npy or an .npz file");
 }
 
-OpenedSide open_side(const std::string& path, ShapeRule rule, const ReadOptions& options) {
+// One side from `f` (opened, nothing read yet but peeked bytes) of type `kind`.
+OpenedSide open_side(const std::shared_ptr<detail::InputFile>& f, const std::string& kind, ShapeRule rule,
+                     const ReadOptions& options) {
   OpenedSide o;
-  const std::string kind = sniff(path);
+  const std::string& path = f->path();
   if (kind == ".nfg") {
-    o.nfg = read_nfg(path, options);
+    detail::InputStreamBuf buf(*f);
+    std::istream in(&buf);
+    o.nfg = parse_nfg(in, path, options, f->size());
     o.dims = o.nfg.dims;
     o.games = 1;
     o.is_nfg = true;
@@ -493,14 +565,30 @@ OpenedSide open_side(const std::string& path, ShapeRule rule, const ReadOptions&
     o.side = std::make_unique<MemorySide>(std::move(o.nfg.payoffs), per);
     o.nfg.payoffs.clear();
   } else if (kind == ".npy") {
-    auto m = std::make_unique<MappedNpySide>(path, rule, &o.notes);
-    o.dims = m->layout().dims;
-    o.games = m->layout().games;
-    o.side = std::move(m);
+    if (f->regular()) {
+      auto m = std::make_unique<FileNpySide>(f, rule, &o.notes);
+      o.dims = m->layout().dims;
+      o.games = m->layout().games;
+      o.side = std::move(m);
+    } else {
+      // A pipe or FIFO: streamed in order (a Fortran-order array is read whole, within the budget).
+      const Layout L = npy_layout(detail::read_npy_header(*f), path, rule, &o.notes);
+      auto stream = std::make_unique<FileStream>(f, "the array data (shape " + L.header.shape_text() + ")");
+      FileStream* pipe = stream.get();
+      o.dims = L.dims;
+      o.games = L.games;
+      o.side = std::make_unique<StreamNpySide>(std::move(stream), L, path, pipe);
+    }
   } else {
     throw error(path + ": an .npz holds both sides; give it with --input, not as one side");
   }
   return o;
+}
+
+OpenedSide open_side(const std::string& path, ShapeRule rule, const ReadOptions& options) {
+  auto f = std::make_shared<detail::InputFile>(path);
+  const std::string kind = sniff(*f);
+  return open_side(f, kind, rule, options);
 }
 
 // Strategies labelled in both files must carry the same labels (else the payoffs would be paired
@@ -565,13 +653,26 @@ std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const
 }
 
 std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule rule, const ReadOptions& options) {
-  const std::string kind = sniff(path);
+  auto f = std::make_shared<detail::InputFile>(path);
+  const std::string kind = sniff(*f);
+  if (kind == ".npz" && !f->regular()) {
+    throw error(path + ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
+                "write it to a file first");
+  }
   if (kind != ".npz") {
-    auto s = open_game_pair(path, path, rule, options);
-    auto* pair = static_cast<PairSource*>(s.get());
-    pair->notes_.push_back(path + " is used as both the agents' and the principals' game");
+    // One side, opened and read once (so that a pipe works), is both the agents' and the
+    // principals' game.
+    OpenedSide a = open_side(f, kind, rule, options);
+    auto s = std::make_unique<PairSource>(a.dims, a.games, std::move(a.side), nullptr, path + " / " + path);
+    s->notes_ = a.notes;
+    s->notes_.push_back(path + " is used as both the agents' and the principals' game");
+    if (a.is_nfg) {
+      s->labels_[1] = a.nfg;
+      s->labels_[0] = std::move(a.nfg);
+    }
     return s;
   }
+  f.reset();
   auto npz = std::make_shared<NpzReader>(path);
   const std::string la = path + ": array 'agents'", lp = path + ": array 'principals'";
   NpyHeader ha, hp;
@@ -588,7 +689,14 @@ std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule ru
   bool ambiguous = false;
   ShapeRule r = rule;
   if (npz->has("dims")) {
-    // Written by dgeval: the action counts settle the batch/single reading.
+    // Written by dgeval: the action counts settle the batch/single reading. Its shape must be
+    // (m,) with m < the rank of 'agents' (and at most kMaxPlayers) before it is loaded.
+    const NpyHeader dh = npz->header("dims");
+    if (dh.shape.size() != 1 || dh.shape[0] < 1 || dh.shape[0] > kMaxPlayers ||
+        dh.shape[0] + 1 > static_cast<std::int64_t>(ha.shape.size())) {
+      throw error(path + ": array 'dims' has shape " + dh.shape_text() + ", which does not match the shape " +
+                  ha.shape_text() + " of 'agents'; expected (n,) with the n players' action counts");
+    }
     const NpyArray d = npz->load("dims");
     std::vector<std::int64_t> actions;
     for (double x : d.values) {
@@ -612,11 +720,7 @@ std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule ru
   Lp.header = hp;
   auto source = std::make_unique<NpzSource>(npz, L.dims, L.games, std::make_unique<StreamNpySide>(std::move(sa), L, la),
                                             std::make_unique<StreamNpySide>(std::move(sp), Lp, lp));
-  if (ambiguous) {
-    source->notes_.push_back(path + ": shape " + ha.shape_text() + " read as " + std::to_string(L.games) + " games of " +
-                             std::to_string(L.dims.players()) + " players (" + L.dims.to_string() +
-                             "); if it is one game, give --single-game or save it with a leading axis of 1");
-  }
+  if (ambiguous) source->notes_.push_back(ambiguous_note(path, L));
   return source;
 }
 

@@ -16,6 +16,7 @@
 
 #include "dgeval/format.hpp"
 #include "dgeval/game.hpp"
+#include "dgeval/memory.hpp"
 #include "dgeval/options.hpp"
 
 namespace dgeval {
@@ -233,12 +234,13 @@ std::unique_ptr<GameSource> make_memory_source(Batch batch, std::string descript
 /// Random i.i.d. uniform games generated chunk by chunk (random_uniform_games).
 std::unique_ptr<GameSource> make_random_source(const Dims& dims, std::int64_t games, std::uint64_t seed,
                                                int threads = 0);
-/// Agents and principals from two files, each .npy (memory-mapped) or .nfg. Shapes, dims and
-/// game counts must match.
+/// Agents and principals from two files, each .npy (read chunk by chunk; from a pipe or FIFO,
+/// in order) or .nfg. Shapes, dims and game counts must match.
 std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const std::string& principals_path,
                                            ShapeRule rule = ShapeRule::automatic, const ReadOptions& options = {});
-/// One file: .npz with arrays `agents` and `principals` (streamed); or a single .nfg / .npy,
-/// used as both the agents and the principals.
+/// One file: .npz with arrays `agents` and `principals` (streamed; a regular file, as a zip is
+/// read by seeking); or a single .nfg / .npy (also from a pipe or FIFO), read once and used as
+/// both the agents and the principals.
 std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule rule = ShapeRule::automatic,
                                            const ReadOptions& options = {});
 
