@@ -128,22 +128,39 @@ TEST(Generators, PlainGamesRespectRangesAndPositive) {
 }
 
 TEST(Generators, RawDrawsHaveTheirDistribution) {
+  // n = 400,000 independent draws per check. Each of the five checks has a tolerance from its
+  // statistic's sampling distribution with a two-sided false-failure probability of at most 2e-10,
+  // so a correct generator fails this test with probability below 1e-9 per run (t = ln(1e10)):
+  // - normal mean: sd 1/sqrt(n) = 0.00158; 6.4 sd = 0.0101 (Gaussian, two-sided 1.6e-10);
+  // - normal second moment: Laurent-Massart, |mean(x²) − 1| ≤ (2 sqrt(n t) + 2t)/n = 0.0153;
+  // - the shape beyond the variance (what a fourth moment would check, but x⁴ is too heavy-tailed
+  //   for a tight bound): the fractions of |x| > 1 and |x| > 2, bounded indicators, against
+  //   0.3173105 and 0.0455003 with Bernstein's inequality, the tolerance solving
+  //   n x² = 2t (p(1 − p) + x/3): 0.0050 and 0.00226;
+  // - uniform mean: Bernstein with variance 1/12 and range 1: 0.00312.
+  const double n = 400000;
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (DGEVAL_TEST_SEED)");
   GeneratorSpec s;
   s.raw = true;
-  const Batch b = generate_games(Dims({10, 10}), s, 200, fresh_seed());
-  double sum = 0, sum2 = 0, sum4 = 0;
-  for (double x : b.agents) sum += x, sum2 += x * x, sum4 += x * x * x * x;
-  const double count = static_cast<double>(b.agents.size());
-  EXPECT_NEAR(sum / count, 0.0, 0.02);
-  EXPECT_NEAR(sum2 / count, 1.0, 0.03);
-  EXPECT_NEAR(sum4 / count, 3.0, 0.15);  // normal kurtosis
+  const Batch b = generate_games(Dims({10, 10}), s, 2000, seed);
+  ASSERT_EQ(static_cast<double>(b.agents.size()), n);
+  double sum = 0, sum2 = 0, over1 = 0, over2 = 0;
+  for (double x : b.agents) {
+    sum += x, sum2 += x * x;
+    over1 += std::fabs(x) > 1.0, over2 += std::fabs(x) > 2.0;
+  }
+  EXPECT_NEAR(sum / n, 0.0, 0.0101);
+  EXPECT_NEAR(sum2 / n, 1.0, 0.0153);
+  EXPECT_NEAR(over1 / n, 0.3173105, 0.0050);
+  EXPECT_NEAR(over2 / n, 0.0455003, 0.00226);
   s.distribution = Distribution::uniform;
-  const Batch u = generate_games(Dims({10, 10}), s, 200, fresh_seed());
+  const Batch u = generate_games(Dims({10, 10}), s, 2000, seed + 1);
   double lo = 1, hi = 0, mean = 0;
   for (double x : u.principals) lo = std::min(lo, x), hi = std::max(hi, x), mean += x;
   EXPECT_GE(lo, 0.0);
   EXPECT_LT(hi, 1.0);
-  EXPECT_NEAR(mean / static_cast<double>(u.principals.size()), 0.5, 0.01);
+  EXPECT_NEAR(mean / static_cast<double>(u.principals.size()), 0.5, 0.00312);
 }
 
 TEST(Generators, DeterministicAcrossThreadsAndSplits) {
