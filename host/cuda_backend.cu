@@ -107,6 +107,15 @@ class PinnedBuffer {
   std::size_t bytes_ = 0;
 };
 
+/// Copies `bytes` from host memory to the device and waits for the copy, so that work queued
+/// afterwards on any stream sees the data. cudaMemcpy alone is not enough: from pageable memory it
+/// returns once the bytes are staged, before the device has them, and the backend's kernels run on
+/// non-blocking streams, which do not wait for the legacy stream that cudaMemcpy uses.
+void copy_to_device_now(void* dst, const void* src, std::size_t bytes, cudaStream_t stream) {
+  DGEVAL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  DGEVAL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
 class Stream {
  public:
   Stream() { DGEVAL_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
@@ -482,12 +491,12 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
     }
     slots.push_back(std::move(slot));
   }
-  // A strategy shared by every game is uploaded once.
+  // A strategy shared by every game is uploaded once, and waited for: every slot's stream reads it.
   if (shared_strategy) {
     shared_strategy_buf.allocate(shared_strategy, "the strategy");
     const void* src = plan.strategy_actions ? static_cast<const void*>(options.strategy.actions.data())
                                             : static_cast<const void*>(options.strategy.weights.data());
-    DGEVAL_CUDA_CHECK(cudaMemcpy(shared_strategy_buf.get(), src, shared_strategy, cudaMemcpyHostToDevice));
+    copy_to_device_now(shared_strategy_buf.get(), src, shared_strategy, slots.front()->stream.get());
   }
 
   const std::size_t side_bytes = static_cast<std::size_t>(n) * static_cast<std::size_t>(N) * plan.value_bytes;
@@ -672,7 +681,7 @@ ResidentBatch::ResidentBatch(int device, const Dims& dims, DType dtype, std::int
     m.strategy.allocate(b, "the strategy");
     const void* src = m.plan.strategy_actions ? static_cast<const void*>(options.strategy.actions.data())
                                               : static_cast<const void*>(options.strategy.weights.data());
-    DGEVAL_CUDA_CHECK(cudaMemcpy(m.strategy.get(), src, b, cudaMemcpyHostToDevice));
+    copy_to_device_now(m.strategy.get(), src, b, nullptr);  // evaluate() may run on any stream
   }
 }
 
@@ -698,13 +707,15 @@ void ResidentBatch::upload(const Batch& batch) {
   DeviceScope scope(m.device);
   const std::size_t values = batch.agents.size();
   const std::size_t side = values * m.plan.value_bytes;
+  // Complete on return: evaluate() may run on a non-blocking stream, which would not wait for
+  // a cudaMemcpy on the legacy stream.
   if (m.plan.float32) {
     std::vector<float> a(batch.agents.begin(), batch.agents.end()), p(batch.principals.begin(), batch.principals.end());
-    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get(), a.data(), side, cudaMemcpyHostToDevice));
-    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get() + side, p.data(), side, cudaMemcpyHostToDevice));
+    copy_to_device_now(m.input.get(), a.data(), side, nullptr);
+    copy_to_device_now(m.input.get() + side, p.data(), side, nullptr);
   } else {
-    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get(), batch.agents.data(), side, cudaMemcpyHostToDevice));
-    DGEVAL_CUDA_CHECK(cudaMemcpy(m.input.get() + side, batch.principals.data(), side, cudaMemcpyHostToDevice));
+    copy_to_device_now(m.input.get(), batch.agents.data(), side, nullptr);
+    copy_to_device_now(m.input.get() + side, batch.principals.data(), side, nullptr);
   }
 }
 

@@ -550,5 +550,53 @@ TEST(CudaEmulated, AutoFallsBackToTheCpuWhenTheDeviceIsTooSmall) {
   EXPECT_STREQ(fresh->name(), "cuda");
 }
 
+
+// Copies the backend makes before kernels on its non-blocking streams must be complete before
+// those kernels read them. cudaMemcpy from pageable memory returns before the device has the
+// bytes, and a non-blocking stream does not wait for the legacy stream, so a resident batch
+// uploaded with cudaMemcpy, or a strategy shared by every game copied that way, was read as the
+// garbage cudaMalloc left. The emulation runs streams as queues with those semantics (the top of
+// test_cuda_emulation.hpp); both cases failed there before the copies moved onto the consuming
+// stream (or were waited for).
+TEST(CudaEmulated, CopiesAreOrderedBeforeKernelsOnNonBlockingStreams) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({3, 4});
+  const Batch b = testing::random_batch(d, 7, rng, 64);
+  for (DType t : {DType::float64, DType::float32}) {
+    const bool f32 = t == DType::float32;
+    Options o;
+    o.list_equilibria = true;
+    o.strategy.kind = StrategyKind::correlated;  // shared by every game: uploaded by the resident batch
+    for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(static_cast<double>(s + 1));
+    double total = 0.0;
+    for (double w : o.strategy.weights) total += w;
+    for (double& w : o.strategy.weights) w /= total;
+    std::vector<float> a32, p32;
+    const BatchView view = testing::view_as(b, f32, a32, p32);
+    Results cpu, resident, backend;
+    make_cpu_backend(1)->evaluate(view, o, cpu);
+
+    cuda_emu::ResidentBatch rb(0, d, t, b.games, o, emulated());
+    rb.upload(b);
+    cudaStream_t st = nullptr;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+    rb.evaluate(st);
+    ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+    rb.download(resident);
+    ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+    testing::expect_match(cpu, resident, f32 ? tolerances::float32_relative : tolerances::float64_relative,
+                          testing::utility_scale(view) * d.players(), std::string("resident batch on a non-blocking stream ") + dtype_name(t));
+
+    // The backend: one chunk (the shared strategy's copy) and several (the streamed path).
+    for (std::int64_t chunk : {std::int64_t{0}, std::int64_t{3}}) {
+      cuda_emu::make_cuda_backend(0, emulated(-1, 0, 0, chunk))->evaluate(view, o, backend);
+      testing::expect_match(cpu, backend, f32 ? tolerances::float32_relative : tolerances::float64_relative,
+                            testing::utility_scale(view) * d.players(),
+                            std::string("backend, shared strategy, chunk ") + std::to_string(chunk) + " " + dtype_name(t));
+    }
+  }
+  EXPECT_EQ(emu::pending(), 0u) << "work left queued";
+}
+
 }  // namespace
 }  // namespace dgeval

@@ -9,8 +9,21 @@
 // the requested size (filled with garbage, with a canary checked after each block), the launch
 // limits (block size, grid.y/z, dynamic shared memory against cudaFuncSetAttribute), and the
 // runtime calls the backend makes (allocations against a fake device memory size, copies, memsets,
-// streams and events as synchronous no-ops). The order in which threads run between barriers is
-// shuffled per block, so a missing barrier tends to show up as a wrong result.
+// streams and events). The order in which threads run between barriers is shuffled per block, so a
+// missing barrier tends to show up as a wrong result.
+//
+// Streams are queues. Kernels, asynchronous copies, memsets and event records are queued on their
+// stream and run only when something waits for them: cudaStreamSynchronize, cudaEventSynchronize,
+// cudaDeviceSynchronize, a synchronous cudaMemcpy on the legacy stream, cudaStreamWaitEvent, or an
+// implicit dependency. The legacy (NULL) stream and streams created without cudaStreamNonBlocking
+// ("blocking" streams) wait for each other; a cudaStreamNonBlocking stream waits for neither, so
+// its work may run before work queued earlier on the legacy stream, and does here:
+// cudaDeviceSynchronize runs the non-blocking streams first. Copies follow the runtime's documented
+// host synchronisation: cudaMemcpy from pageable memory to the device returns once the bytes are
+// staged, before the device has them (the copy runs with the legacy stream's next work); copies to
+// pageable host memory have completed on return; an asynchronous copy from pinned memory
+// (cudaMallocHost) reads it when it runs. So a kernel on a non-blocking stream that reads what a
+// cudaMemcpy on the legacy stream wrote reads the garbage that cudaMalloc left, as it can on a GPU.
 //
 // Not emulated: true concurrency (data races between barriers are not detected; compute-sanitizer
 // racecheck on the GPU machine covers them), the memory model, timing.
@@ -30,10 +43,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -45,7 +62,7 @@
 #define __align__(n) __attribute__((aligned(n)))
 #define __shared__ static
 #define DGEVAL_DYNAMIC_SHARED(name) unsigned char* name = ::emu::dynamic_shared()
-#define DGEVAL_LAUNCH(kernel, grid, block, shared, stream) ((void)(stream), ::emu::launcher(kernel, grid, block, shared))
+#define DGEVAL_LAUNCH(kernel, grid, block, shared, stream) ::emu::launcher(kernel, grid, block, shared, stream)
 
 struct dim3 {
   unsigned x, y, z;
@@ -64,12 +81,27 @@ enum cudaError_t {
   cudaErrorMemoryAllocation = 2,
   cudaErrorLaunchFailure = 719,
   cudaErrorInvalidConfiguration = 9,
+  cudaErrorNotReady = 600,
 };
-using cudaStream_t = struct EmuStream*;
-using cudaEvent_t = struct EmuEvent*;
+
+/// A stream: a queue of work that runs when something waits for it (see the top of the file).
+struct EmuStream {
+  bool legacy = false;    ///< the NULL stream
+  bool blocking = true;   ///< waits for (and is waited for by) the legacy stream
+  std::deque<std::function<void()>> queue;
+  unsigned long long enqueued = 0, completed = 0;
+};
+/// An event: complete once its stream has run `after` operations.
+struct EmuEvent {
+  EmuStream* stream = nullptr;  ///< null: never recorded (complete)
+  unsigned long long after = 0;
+};
+using cudaStream_t = EmuStream*;
+using cudaEvent_t = EmuEvent*;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 enum cudaDeviceAttr { cudaDevAttrMemoryClockRate, cudaDevAttrGlobalMemoryBusWidth };
+constexpr unsigned cudaStreamDefault = 0;
 constexpr unsigned cudaStreamNonBlocking = 1;
 constexpr unsigned cudaEventDisableTiming = 2;
 struct cudaDeviceProp {
@@ -131,6 +163,13 @@ struct State {
   long long blocks_run = 0;
   std::vector<std::vector<char>> stacks;  // one per thread slot, reused across blocks
   std::string thread_fault;               // a fault raised inside a thread (rethrown by the scheduler)
+  // Streams and events
+  EmuStream legacy_stream{true, false, {}, 0, 0};
+  std::vector<EmuStream*> streams;  // created ones, in creation order
+  std::vector<EmuEvent*> events;
+  std::map<const char*, std::size_t> pinned;  // cudaMallocHost allocations
+  cudaError_t async_error = cudaSuccess;      // a fault of queued work, reported by the next sync
+  long long deferred_ops = 0;                 // operations that were queued (not run at once)
 };
 
 inline State& state() {
@@ -224,10 +263,8 @@ inline void thread_entry() {
 constexpr std::size_t kCanary = 64;
 constexpr std::size_t kStack = 128 * 1024;
 
-template <class F>
-void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const void* kernel) {
+inline void check_launch(dim3 grid, dim3 block, std::size_t shared, const void* kernel) {
   State& s = state();
-  ++s.launches;
   const unsigned threads = block.x * block.y * block.z;
   if (threads == 0 || threads > 1024 || block.z > 64) throw fault("invalid block size");
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) throw fault("invalid grid size");
@@ -237,6 +274,14 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
   if (shared > limit) {
     throw fault("dynamic shared memory " + std::to_string(shared) + " over the kernel's limit " + std::to_string(limit));
   }
+}
+
+template <class F>
+void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const void* kernel) {
+  State& s = state();
+  ++s.launches;
+  check_launch(grid, block, shared, kernel);
+  const unsigned threads = block.x * block.y * block.z;
   s.grid_dim = grid;
   s.block_dim = block;
   s.body = &body;
@@ -296,26 +341,118 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Streams: queues run on demand.
+
+inline EmuStream& stream_of(cudaStream_t st) { return st ? *st : state().legacy_stream; }
+
+/// Runs the next queued operation of `s`. A fault is printed and kept for the next
+/// synchronising call, as a GPU reports a kernel's fault.
+inline void run_next(EmuStream& s) {
+  std::function<void()> op = std::move(s.queue.front());
+  s.queue.pop_front();
+  try {
+    op();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    if (state().async_error == cudaSuccess) state().async_error = cudaErrorLaunchFailure;
+  }
+  ++s.completed;
+}
+/// Runs `s` until it has completed `upto` operations.
+inline void run_until(EmuStream& s, unsigned long long upto) {
+  while (s.completed < upto && !s.queue.empty()) run_next(s);
+}
+inline void run_all(EmuStream& s) { run_until(s, s.enqueued); }
+/// Everything queued anywhere: the non-blocking streams first (nothing orders them after the
+/// legacy stream), then the blocking ones and the legacy stream.
+inline void run_everything() {
+  State& S = state();
+  for (EmuStream* st : S.streams) {
+    if (!st->blocking) run_all(*st);
+  }
+  for (EmuStream* st : S.streams) {
+    if (st->blocking) run_all(*st);
+  }
+  run_all(S.legacy_stream);
+}
+/// Queues `op` on `st` after the implicit dependencies: work on the legacy stream waits for every
+/// blocking stream, work on a blocking stream for the legacy stream (run first here); work on a
+/// non-blocking stream waits for nothing but its own stream.
+inline void enqueue(cudaStream_t st, std::function<void()> op) {
+  State& S = state();
+  EmuStream& s = stream_of(st);
+  if (s.legacy) {
+    for (EmuStream* b : S.streams) {
+      if (b->blocking) run_all(*b);
+    }
+  } else if (s.blocking) {
+    run_all(S.legacy_stream);
+  }
+  s.queue.push_back(std::move(op));
+  ++s.enqueued;
+  ++S.deferred_ops;
+}
+/// The fault of queued work since the last report, if any (and clears it).
+inline cudaError_t take_async_error() {
+  const cudaError_t e = state().async_error;
+  state().async_error = cudaSuccess;
+  return e;
+}
+/// Operations queued and not yet run, on every stream.
+inline std::size_t pending() {
+  std::size_t n = state().legacy_stream.queue.size();
+  for (EmuStream* st : state().streams) n += st->queue.size();
+  return n;
+}
+/// True if [p, p + n) lies in a cudaMallocHost allocation.
+inline bool is_pinned(const void* p, std::size_t n) {
+  const auto& m = state().pinned;
+  const char* c = static_cast<const char*>(p);
+  auto it = m.upper_bound(c);
+  if (it == m.begin()) return false;
+  --it;
+  return c >= it->first && c + n <= it->first + it->second;
+}
+/// True if p lies in a cudaMalloc allocation.
+inline bool is_device(const void* p) {
+  const auto& m = state().allocations;
+  auto it = m.upper_bound(const_cast<void*>(p));
+  if (it == m.begin()) return false;
+  --it;
+  return static_cast<const char*>(p) < static_cast<const char*>(it->first) + it->second;
+}
+
 template <class... P>
 struct Launcher {
   void (*kernel)(P...);
   dim3 grid, block;
   std::size_t shared;
+  cudaStream_t stream;
+  /// Checks the launch now (a bad configuration is an error of the launch itself) and queues the
+  /// grid on the stream with its arguments copied, as CUDA copies them at launch.
   template <class... A>
   void operator()(const A&... args) const {
-    auto body = [&]() { kernel(static_cast<P>(args)...); };
     try {
-      run_grid(body, grid, block, shared, reinterpret_cast<const void*>(kernel));
+      check_launch(grid, block, shared, reinterpret_cast<const void*>(kernel));
     } catch (const std::exception& f) {
       std::fprintf(stderr, "%s\n", f.what());
       state().last_error = cudaErrorLaunchFailure;
       throw;
     }
+    auto values = std::make_tuple(static_cast<P>(args)...);
+    void (*k)(P...) = kernel;
+    const dim3 g = grid, b = block;
+    const std::size_t sh = shared;
+    enqueue(stream, [k, g, b, sh, values]() {
+      auto body = [&]() { std::apply(k, values); };
+      run_grid(body, g, b, sh, reinterpret_cast<const void*>(k));
+    });
   }
 };
 template <class... P>
-Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t shared) {
-  return Launcher<P...>{kernel, grid, block, shared};
+Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t shared, cudaStream_t stream) {
+  return Launcher<P...>{kernel, grid, block, shared, stream};
 }
 
 }  // namespace emu
@@ -366,6 +503,7 @@ inline const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
     default: return "cudaErrorInvalidValue";
   }
 }
@@ -373,9 +511,12 @@ inline const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e
 inline cudaError_t cudaGetLastError() {
   const cudaError_t e = emu::state().last_error;
   emu::state().last_error = cudaSuccess;
-  return e;
+  return e != cudaSuccess ? e : emu::take_async_error();
 }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() {
+  emu::run_everything();
+  return emu::take_async_error();
+}
 inline cudaError_t cudaGetDeviceCount(int* c) {
   *c = 1;
   return cudaSuccess;
@@ -423,6 +564,7 @@ inline cudaError_t cudaFree(void* p) {
   emu::State& s = emu::state();
   const auto it = s.allocations.find(p);
   if (it == s.allocations.end()) return cudaErrorInvalidValue;
+  emu::run_everything();  // cudaFree synchronises the device
   s.device_used -= it->second;
   s.allocations.erase(it);
   std::free(p);
@@ -430,43 +572,144 @@ inline cudaError_t cudaFree(void* p) {
 }
 inline cudaError_t cudaMallocHost(void** p, std::size_t bytes) {
   *p = std::malloc(bytes ? bytes : 1);
+  emu::state().pinned[static_cast<const char*>(*p)] = bytes;
   return cudaSuccess;
 }
 inline cudaError_t cudaFreeHost(void* p) {
+  emu::State& s = emu::state();
+  const auto it = s.pinned.find(static_cast<const char*>(p));
+  if (it == s.pinned.end()) return cudaErrorInvalidValue;
+  emu::run_everything();  // as cudaFree
+  s.pinned.erase(it);
   std::free(p);
   return cudaSuccess;
 }
-inline cudaError_t cudaMemcpy(void* d, const void* s, std::size_t n, cudaMemcpyKind) {
-  std::memcpy(d, s, n);
+
+namespace emu {
+inline cudaMemcpyKind copy_kind(cudaMemcpyKind kind, const void* d, const void* s) {
+  if (kind != cudaMemcpyDefault) return kind;
+  const bool dd = is_device(d), sd = is_device(s);
+  return dd && sd ? cudaMemcpyDeviceToDevice : dd ? cudaMemcpyHostToDevice : sd ? cudaMemcpyDeviceToHost : cudaMemcpyDefault;
+}
+/// A copy whose source is read when the call is made (pageable memory staged by the driver).
+inline std::function<void()> staged_copy(void* d, const void* s, std::size_t n) {
+  auto bytes = std::make_shared<std::vector<char>>(static_cast<const char*>(s), static_cast<const char*>(s) + n);
+  return [d, bytes]() { std::memcpy(d, bytes->data(), bytes->size()); };
+}
+inline std::function<void()> plain_copy(void* d, const void* s, std::size_t n) {
+  return [d, s, n]() { std::memcpy(d, s, n); };
+}
+}  // namespace emu
+
+/// The legacy stream, with the runtime's documented host synchronisation (see the top of the file).
+inline cudaError_t cudaMemcpy(void* d, const void* s, std::size_t n, cudaMemcpyKind kind) {
+  emu::State& S = emu::state();
+  switch (emu::copy_kind(kind, d, s)) {
+    case cudaMemcpyHostToDevice:
+      if (emu::is_pinned(s, n)) {
+        emu::enqueue(nullptr, emu::plain_copy(d, s, n));
+        emu::run_all(S.legacy_stream);
+      } else {
+        // The legacy stream is synchronised, the bytes staged; the device gets them later.
+        emu::run_all(S.legacy_stream);
+        emu::enqueue(nullptr, emu::staged_copy(d, s, n));
+      }
+      break;
+    case cudaMemcpyDeviceToHost:
+      emu::enqueue(nullptr, emu::plain_copy(d, s, n));
+      emu::run_all(S.legacy_stream);
+      break;
+    case cudaMemcpyDeviceToDevice:
+      emu::enqueue(nullptr, emu::plain_copy(d, s, n));
+      break;
+    default:
+      std::memcpy(d, s, n);
+  }
+  return emu::take_async_error();
+}
+/// Queued on `st`. From pageable memory the source is read at the call; from pinned memory when
+/// the copy runs. To pageable memory the copy has completed on return.
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, std::size_t n, cudaMemcpyKind kind, cudaStream_t st) {
+  switch (emu::copy_kind(kind, d, s)) {
+    case cudaMemcpyHostToDevice:
+      emu::enqueue(st, emu::is_pinned(s, n) ? emu::plain_copy(d, s, n) : emu::staged_copy(d, s, n));
+      break;
+    case cudaMemcpyDeviceToHost:
+      emu::enqueue(st, emu::plain_copy(d, s, n));
+      if (!emu::is_pinned(d, n)) emu::run_all(emu::stream_of(st));
+      break;
+    case cudaMemcpyDeviceToDevice:
+      emu::enqueue(st, emu::plain_copy(d, s, n));
+      break;
+    default:
+      std::memcpy(d, s, n);
+  }
   return cudaSuccess;
 }
-inline cudaError_t cudaMemcpyAsync(void* d, const void* s, std::size_t n, cudaMemcpyKind, cudaStream_t) {
-  std::memcpy(d, s, n);
+inline cudaError_t cudaMemsetAsync(void* d, int v, std::size_t n, cudaStream_t st) {
+  emu::enqueue(st, [d, v, n]() { std::memset(d, v, n); });
   return cudaSuccess;
 }
-inline cudaError_t cudaMemsetAsync(void* d, int v, std::size_t n, cudaStream_t) {
-  std::memset(d, v, n);
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
+  *s = new EmuStream{false, (flags & cudaStreamNonBlocking) == 0, {}, 0, 0};
+  emu::state().streams.push_back(*s);
   return cudaSuccess;
 }
-inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  *s = reinterpret_cast<cudaStream_t>(new char);
-  return cudaSuccess;
-}
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, cudaStreamDefault); }
+/// Queued work still runs (here: now); events recorded on the stream become complete.
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
-  delete reinterpret_cast<char*>(s);
+  emu::State& S = emu::state();
+  const auto it = std::find(S.streams.begin(), S.streams.end(), s);
+  if (!s || it == S.streams.end()) return cudaErrorInvalidValue;
+  emu::run_all(*s);
+  S.streams.erase(it);
+  for (EmuEvent* e : S.events) {
+    if (e->stream == s) e->stream = nullptr;
+  }
+  delete s;
   return cudaSuccess;
 }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  emu::run_all(emu::stream_of(s));
+  return emu::take_async_error();
+}
 inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
-  *e = reinterpret_cast<cudaEvent_t>(new char);
+  *e = new EmuEvent{};
+  emu::state().events.push_back(*e);
   return cudaSuccess;
 }
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, 0); }
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
-  delete reinterpret_cast<char*>(e);
+  emu::State& S = emu::state();
+  const auto it = std::find(S.events.begin(), S.events.end(), e);
+  if (it == S.events.end()) return cudaErrorInvalidValue;
+  S.events.erase(it);
+  delete e;
   return cudaSuccess;
 }
-inline cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+/// The event completes when the work queued on `st` before it has run.
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t st) {
+  emu::enqueue(st, []() {});
+  e->stream = &emu::stream_of(st);
+  e->after = e->stream->enqueued;
+  return cudaSuccess;
+}
+inline cudaError_t cudaEventQuery(cudaEvent_t e) {
+  return !e->stream || e->stream->completed >= e->after ? cudaSuccess : cudaErrorNotReady;
+}
+inline cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  if (e->stream) emu::run_until(*e->stream, e->after);
+  return emu::take_async_error();
+}
+/// Later work on `st` waits for the work queued before the event's record.
+inline cudaError_t cudaStreamWaitEvent(cudaStream_t st, cudaEvent_t e, unsigned = 0) {
+  EmuStream* on = e->stream;
+  const unsigned long long after = e->after;
+  emu::enqueue(st, [on, after]() {
+    if (on) emu::run_until(*on, after);
+  });
+  return cudaSuccess;
+}
 template <class F>
 cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F) {
   a->sharedSizeBytes = 2048;

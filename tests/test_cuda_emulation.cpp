@@ -1,0 +1,179 @@
+// The stream semantics of the CUDA emulation (tests/test_cuda_emulation.hpp), on a tiny kernel:
+// work is queued and runs when waited for; the legacy stream and blocking streams wait for each
+// other, non-blocking streams do not; cudaMemcpy from pageable memory reaches the device only with
+// the legacy stream's next work; asynchronous copies read pageable memory at the call and pinned
+// memory when they run; events order streams; a fault of queued work is reported by the next
+// synchronisation. tests/test_cuda_emulated.cpp relies on these to catch ordering bugs of the
+// backend's host code.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "test_cuda_emulation.hpp"
+
+namespace {
+
+__global__ void add_one(const int* in, int* out, int n) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) out[i] = in[i] + 1;
+}
+
+__global__ void exits_before_the_barrier() {
+  if (threadIdx.x == 0) return;
+  __syncthreads();
+}
+
+constexpr int kN = 40;
+
+/// Device buffers in and out, and the host values 0..kN-1.
+struct Buffers {
+  int* in = nullptr;
+  int* out = nullptr;
+  std::vector<int> host;
+  Buffers() : host(kN) {
+    for (int i = 0; i < kN; ++i) host[static_cast<std::size_t>(i)] = i;
+    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&in), kN * sizeof(int)), cudaSuccess);
+    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), kN * sizeof(int)), cudaSuccess);
+  }
+  ~Buffers() {
+    EXPECT_EQ(cudaFree(in), cudaSuccess);
+    EXPECT_EQ(cudaFree(out), cudaSuccess);
+    EXPECT_EQ(emu::pending(), 0u);
+  }
+  void launch(cudaStream_t st) { DGEVAL_LAUNCH(add_one, 2, 32, 0, st)(in, out, kN); }
+  /// True if out holds host + 1, read back with a synchronous copy.
+  bool incremented() {
+    std::vector<int> back(kN);
+    EXPECT_EQ(cudaMemcpy(back.data(), out, kN * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+    for (int i = 0; i < kN; ++i) {
+      if (back[static_cast<std::size_t>(i)] != i + 1) return false;
+    }
+    return true;
+  }
+};
+
+TEST(CudaEmulation, WorkRunsWhenWaitedFor) {
+  Buffers b;
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice, st), cudaSuccess);
+  b.launch(st);
+  cudaEvent_t done = nullptr;
+  ASSERT_EQ(cudaEventCreateWithFlags(&done, 0), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(done, st), cudaSuccess);
+  EXPECT_EQ(emu::pending(), 3u);
+  EXPECT_EQ(cudaEventQuery(done), cudaErrorNotReady);
+  EXPECT_EQ(b.out[0], static_cast<int>(0xC3C3C3C3)) << "nothing ran before a wait";
+  ASSERT_EQ(cudaEventSynchronize(done), cudaSuccess);
+  EXPECT_EQ(cudaEventQuery(done), cudaSuccess);
+  EXPECT_EQ(emu::pending(), 0u);
+  EXPECT_TRUE(b.incremented());
+  ASSERT_EQ(cudaEventDestroy(done), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+TEST(CudaEmulation, NonBlockingStreamDoesNotWaitForTheLegacyStream) {
+  Buffers b;
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  // cudaMemcpy from pageable memory: staged, on the legacy stream; the kernel does not wait for it.
+  ASSERT_EQ(cudaMemcpy(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+  b.launch(st);
+  ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_FALSE(b.incremented()) << "the kernel read the input before the copy reached it";
+  // The copy on the consuming stream is ordered.
+  ASSERT_EQ(cudaMemcpyAsync(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice, st), cudaSuccess);
+  b.launch(st);
+  ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_TRUE(b.incremented());
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+TEST(CudaEmulation, LegacyAndBlockingStreamsWaitForEachOther) {
+  Buffers b;
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&st), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+  b.launch(st);
+  ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_TRUE(b.incremented());
+  // The other way: a kernel on the blocking stream, then a copy back on the legacy stream.
+  ASSERT_EQ(cudaMemsetAsync(b.out, 0, kN * sizeof(int), nullptr), cudaSuccess);
+  b.launch(st);
+  EXPECT_TRUE(b.incremented());
+  // The legacy stream alone is ordered with itself.
+  ASSERT_EQ(cudaMemsetAsync(b.out, 0, kN * sizeof(int), nullptr), cudaSuccess);
+  b.launch(nullptr);
+  EXPECT_TRUE(b.incremented());
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+TEST(CudaEmulation, DeviceSynchronizeRunsNonBlockingStreamsFirst) {
+  Buffers b;
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+  b.launch(st);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_FALSE(b.incremented());
+  // An event on the legacy stream orders the copy before the kernel.
+  ASSERT_EQ(cudaMemcpy(b.in, b.host.data(), kN * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+  cudaEvent_t copied = nullptr;
+  ASSERT_EQ(cudaEventCreateWithFlags(&copied, 0), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(copied, nullptr), cudaSuccess);
+  ASSERT_EQ(cudaStreamWaitEvent(st, copied, 0), cudaSuccess);
+  b.launch(st);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_TRUE(b.incremented());
+  ASSERT_EQ(cudaEventDestroy(copied), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+TEST(CudaEmulation, PageableSourcesAreReadAtTheCallPinnedOnesWhenTheCopyRuns) {
+  Buffers b;
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  std::vector<int> pageable(b.host);
+  ASSERT_EQ(cudaMemcpyAsync(b.in, pageable.data(), kN * sizeof(int), cudaMemcpyHostToDevice, st), cudaSuccess);
+  pageable.assign(kN, -7);
+  b.launch(st);
+  ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_TRUE(b.incremented()) << "a pageable source is staged by the call";
+
+  int* pinned = nullptr;
+  ASSERT_EQ(cudaMallocHost(reinterpret_cast<void**>(&pinned), kN * sizeof(int)), cudaSuccess);
+  std::memcpy(pinned, b.host.data(), kN * sizeof(int));
+  ASSERT_EQ(cudaMemcpyAsync(b.in, pinned, kN * sizeof(int), cudaMemcpyHostToDevice, st), cudaSuccess);
+  for (int i = 0; i < kN; ++i) pinned[i] = -7;  // a bug: the copy has not run yet
+  b.launch(st);
+  ASSERT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_FALSE(b.incremented()) << "a pinned source is read when the copy runs";
+
+  // Results copied to pinned memory arrive when waited for; to pageable memory, on return.
+  for (int i = 0; i < kN; ++i) pinned[i] = 5;  // the device input holds -7 now
+  std::vector<int> back(kN, 0);
+  ASSERT_EQ(cudaMemcpyAsync(pinned, b.in, kN * sizeof(int), cudaMemcpyDeviceToHost, st), cudaSuccess);
+  EXPECT_EQ(pinned[0], 5) << "not yet";
+  ASSERT_EQ(cudaMemcpyAsync(back.data(), b.in, kN * sizeof(int), cudaMemcpyDeviceToHost, st), cudaSuccess);
+  EXPECT_EQ(back[0], -7) << "copied on return";
+  EXPECT_EQ(pinned[0], -7) << "the copy queued before it ran first";
+  ASSERT_EQ(cudaFreeHost(pinned), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+TEST(CudaEmulation, FaultsOfQueuedWorkAreReportedByTheNextSynchronisation) {
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  DGEVAL_LAUNCH(exits_before_the_barrier, 1, 2, 0, st)();
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the launch itself is valid";
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure);
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaSuccess) << "reported once";
+  // A bad configuration is an error of the launch.
+  EXPECT_THROW(DGEVAL_LAUNCH(exits_before_the_barrier, 1, 2048, 0, st)(), emu::fault);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_EQ(emu::pending(), 0u);
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+}  // namespace
