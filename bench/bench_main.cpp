@@ -12,8 +12,14 @@
 //                                     generator) then evaluated, against evaluation alone and the CPU
 //   dgeval_bench --workloads 3x3 --columns ia,ca_principals,principals_welfare_regret,bound
 //                                     a lean selection of result columns (flags always)
+//   dgeval_bench --agents a.npy --principals p.npy [--json]
+//                                     the games of two .npy files, in memory: the CPU backend and the
+//                                     batch resident on the GPU (bench/compare_baseline.py times the
+//                                     vectorised baseline, bench/baseline.py, on the same files)
 //
-// Without a usable GPU it says so and runs the CPU part only (exit status 0).
+// Without a usable GPU it says so and runs the CPU part only (exit status 0); with --require-gpu
+// it says so in one line on stderr and exits with status 1 instead, so a broken GPU setup cannot
+// read as a successful run.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,6 +33,7 @@
 
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
+#include "dgeval/io.hpp"
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
@@ -63,6 +70,9 @@ struct Args {
   dgeval::ColumnMask columns = dgeval::kAllColumns;
   std::string columns_text = "all";
   bool generate = false;
+  bool require_gpu = false;
+  std::string agents_path, principals_path;  ///< files mode (--agents, --principals)
+  bool json = false;                         ///< files mode: one JSON object per line
 };
 
 /// The generators of --generate: the authors' plain game and one with IA and CA targets.
@@ -95,6 +105,7 @@ std::size_t result_bytes_per_game(const Args& a, int n) {
                "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
                "                    [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
                "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
+               "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]]\n"
                "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
                msg);
   std::exit(2);
@@ -146,6 +157,14 @@ Args parse(int argc, char** argv) {
       }
     } else if (k == "--generate") {
       a.generate = true;
+    } else if (k == "--require-gpu") {
+      a.require_gpu = true;
+    } else if (k == "--agents") {
+      a.agents_path = value();
+    } else if (k == "--principals") {
+      a.principals_path = value();
+    } else if (k == "--json") {
+      a.json = true;
     } else if (k == "--cpu-only") {
       a.cpu_only = true;
     } else if (k == "--no-cpu") {
@@ -155,6 +174,12 @@ Args parse(int argc, char** argv) {
     } else {
       usage(("unknown argument " + k).c_str());
     }
+  }
+  if (a.require_gpu && a.cpu_only) usage("--require-gpu and --cpu-only contradict each other");
+  if (a.agents_path.empty() != a.principals_path.empty()) usage("--agents and --principals go together");
+  if (a.json && a.agents_path.empty()) usage("--json needs --agents and --principals");
+  if (!a.agents_path.empty() && (a.generate || !a.workloads.empty())) {
+    usage("--agents/--principals replace the workloads (no --workloads, no --generate)");
   }
   if (a.quick) {
     a.input_gib = std::min(a.input_gib, 0.125);
@@ -328,6 +353,80 @@ void print_cpu_only(const Args& a) {
                 100.0 * r.bytes / r.seconds / copy, static_cast<double>(games) / r.seconds);
     std::fflush(stdout);
   }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Files mode (--agents A.npy --principals P.npy): the games of two files, held in memory in the
+// files' dtype, evaluated by the CPU backend and by the batch resident on the GPU with the
+// selected columns. The timings exclude reading the files, as the baseline's (bench/baseline.py)
+// exclude loading them.
+
+struct FileGames {
+  dgeval::Dims dims;
+  std::int64_t games = 0;
+  dgeval::DType dtype = dgeval::DType::float64;
+  std::vector<char> agents, principals;
+  dgeval::BatchView view() const {
+    dgeval::BatchView v;
+    v.dtype = dtype;
+    v.agents = agents.data();
+    v.principals = principals.data();
+    v.games = games;
+    v.dims = dims;
+    return v;
+  }
+  std::size_t input_bytes() const { return agents.size() + principals.size(); }
+};
+
+FileGames load_files(const Args& a) {
+  auto src = dgeval::open_game_pair(a.agents_path, a.principals_path);
+  FileGames f;
+  f.dims = src->dims();
+  f.games = src->games();
+  const dgeval::BatchView v = src->read(0, f.games);
+  f.dtype = v.dtype;
+  const std::size_t bytes =
+      static_cast<std::size_t>(f.games) * static_cast<std::size_t>(v.values_per_game()) * dgeval::dtype_size(v.dtype);
+  f.agents.assign(static_cast<const char*>(v.agents), static_cast<const char*>(v.agents) + bytes);
+  f.principals.assign(static_cast<const char*>(v.principals), static_cast<const char*>(v.principals) + bytes);
+  return f;
+}
+
+/// One measurement of files mode, as a table row or a JSON line.
+void print_file_row(const Args& a, const FileGames& f, const char* backend, const std::vector<double>& seconds) {
+  const double med = median(seconds), best = *std::min_element(seconds.begin(), seconds.end());
+  if (a.json) {
+    std::printf("{\"dims\": \"%s\", \"games\": %lld, \"dtype\": \"%s\", \"input_bytes\": %zu, \"backend\": \"%s\", "
+                "\"columns\": \"%s\", \"repeats\": %zu, \"median_s\": %.9g, \"min_s\": %.9g}\n",
+                f.dims.to_string().c_str(), static_cast<long long>(f.games), dgeval::dtype_name(f.dtype), f.input_bytes(),
+                backend, a.columns_text.c_str(), seconds.size(), med, best);
+  } else {
+    std::printf("| %s | %s | %lld | %.1f | %s | %.6f | %.6f | %.4g |\n", f.dims.to_string().c_str(), backend,
+                static_cast<long long>(f.games), static_cast<double>(f.input_bytes()) / 1048576.0, a.columns_text.c_str(),
+                med, best, static_cast<double>(f.games) / med);
+  }
+  std::fflush(stdout);
+}
+
+void run_files_cpu(const Args& a, const FileGames& f) {
+  auto cpu = dgeval::make_cpu_backend(a.cpu_threads);
+  dgeval::Options options;
+  options.columns = a.columns;
+  dgeval::Results res;
+  std::vector<double> times;
+  for (int i = 0; i < a.warmup + a.cpu_repeats; ++i) {
+    const auto t0 = Clock::now();
+    cpu->evaluate(f.view(), options, res);
+    if (i >= a.warmup) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  print_file_row(a, f, "dgeval-cpu", times);
+}
+
+void print_files_header(const Args& a) {
+  if (a.json) return;
+  std::printf("| dims | backend | games | input MiB | columns | median s | min s | games/s |\n");
+  std::printf("|---|---|---:|---:|---|---:|---:|---:|\n");
 }
 
 #if DGEVAL_HAVE_CUDA
@@ -544,6 +643,47 @@ int run_gpu(const Args& a) {
   BENCH_CUDA(cudaStreamDestroy(st));
   return 0;
 }
+
+/// Files mode on the GPU: the games uploaded once into a resident batch, then evaluate() timed
+/// with CUDA events on a non-blocking stream (no L2 flush: the baseline's timings have none).
+void run_files_gpu(const Args& a, const FileGames& f) {
+  BENCH_CUDA(cudaSetDevice(a.device));
+  cudaStream_t st;
+  BENCH_CUDA(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  dgeval::Options options;
+  options.columns = a.columns;
+  {
+    dgeval::cuda::ResidentBatch rb(a.device, f.dims, f.dtype, f.games, options);
+    rb.upload(dgeval::copy_games(f.view(), 0, f.games));
+    cudaEvent_t e0, e1;
+    BENCH_CUDA(cudaEventCreate(&e0));
+    BENCH_CUDA(cudaEventCreate(&e1));
+    std::vector<double> seconds;
+    for (int i = 0; i < a.warmup + a.repeats; ++i) {
+      BENCH_CUDA(cudaEventRecord(e0, st));
+      rb.evaluate(st);
+      BENCH_CUDA(cudaEventRecord(e1, st));
+      BENCH_CUDA(cudaEventSynchronize(e1));
+      float ms = 0.0f;
+      BENCH_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+      if (i >= a.warmup) seconds.push_back(ms * 1e-3);
+    }
+    BENCH_CUDA(cudaEventDestroy(e0));
+    BENCH_CUDA(cudaEventDestroy(e1));
+    print_file_row(a, f, "dgeval-cuda", seconds);
+  }
+  // From host memory to host memory: the CUDA backend's evaluate() with its copies.
+  auto backend = dgeval::make_cuda_backend(a.device);
+  dgeval::Results res;
+  std::vector<double> seconds;
+  for (int i = 0; i < a.warmup + a.repeats; ++i) {
+    const auto t0 = Clock::now();
+    backend->evaluate(f.view(), options, res);
+    if (i >= a.warmup) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  print_file_row(a, f, "dgeval-cuda-from-host", seconds);
+  BENCH_CUDA(cudaStreamDestroy(st));
+}
 #endif
 
 }  // namespace
@@ -552,7 +692,22 @@ int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   try {
     std::string why;
-    if (a.cpu_only || !dgeval::cuda_available(&why)) {
+    const bool gpu = !a.cpu_only && dgeval::cuda_available(&why);
+    if (a.require_gpu && !gpu) {
+      std::fprintf(stderr, "dgeval_bench: --require-gpu: no usable GPU (%s)\n", why.c_str());
+      return 1;
+    }
+    if (!a.agents_path.empty()) {
+      const FileGames f = load_files(a);
+      if (!gpu && !a.cpu_only && !a.json) std::printf("dgeval_bench: no usable GPU (%s); the CPU backend only.\n\n", why.c_str());
+      print_files_header(a);
+      if (!a.no_cpu) run_files_cpu(a, f);
+#if DGEVAL_HAVE_CUDA
+      if (gpu) run_files_gpu(a, f);
+#endif
+      return 0;
+    }
+    if (!gpu) {
       if (!a.cpu_only) std::printf("dgeval_bench: no usable GPU (%s); running the CPU backend only.\n", why.c_str());
       if (!a.no_cpu) a.generate ? print_cpu_generate(a) : print_cpu_only(a);
       return 0;
