@@ -1,168 +1,309 @@
 #!/usr/bin/env bash
-# device_check.sh OUTDIR [DEPS_PREFIX]
+# device_check.sh OUT
 #
-# The CUDA backend's check on a GPU machine, within 8 minutes on an H100:
-#   1. configure and build in Release (sm_90, -lineinfo for readable sanitizer reports)
-#   2. the whole ctest suite with DGEVAL_REQUIRE_GPU=1 (GPU tests fail instead of skipping)
-#   3. compute-sanitizer memcheck, racecheck and synccheck over GPU tests at small sizes
-#   4. the benchmark (bench/dgeval_bench), its table in OUTDIR/bench.md; tiny games again with a
-#      lean selection of result columns (bench_lean.log), and generate-and-evaluate on the device
-#      (bench_generate.log); the grid scan at 1000x (grid.log) and the bound surface at 10^8 games
-#      (surface.log) and the inference experiment at 1000x (inference.log) on the device
-#   5. if time is left, the > 2^31-outcome game test (DGEVAL_TEST_HUGE=1)
-# Every log goes to OUTDIR; OUTDIR/summary.txt lists each step's status and time. Exit status 0
-# when every step passed.
+# The CUDA backend's check on a GPU machine, in one run that ends within 6 minutes and cannot lose
+# its results. Nothing is built there: bench/prepare_device.sh builds the binaries here into
+# .device/ (binaries and the shared libraries the machine lacks), and the device tool carries that
+# folder with the working tree. docs/PERFORMANCE.md, "Running the check on a GPU machine", gives
+# the two steps.
 #
-# DEPS_PREFIX (default: .deps in the repository) is a folder of unpacked Debian packages for
-# what the GPU machine lacks (Random123, libzip; also GoogleTest and cxxopts). Prepare it on a
-# machine with apt:
-#   mkdir -p .deps/debs && cd .deps/debs && \
-#   apt-get download librandom123-dev libzip-dev libzip4 libgtest-dev libcxxopts-dev && \
-#   for f in *.deb; do dpkg -x "$f" ..; done
-# (.deps is git-ignored: the device tool must be told to carry it.)
+# Steps, each under `timeout` with a limit taken from the time left (a global deadline):
+#   1. preflight: .device is there, nvidia-smi sees a GPU, `ldd` of every binary (with
+#      LD_LIBRARY_PATH=.device/lib) finds every library, and dgeval_bench --require-gpu can use the
+#      GPU. If any of these fails the run stops there, with one line saying why in OUT/summary.txt.
+#   2. the benchmark at --quick sizes (--require-gpu): its table is OUT/bench.md
+#   3. the GPU tests (dgeval_tests: Cuda.*, CudaVsCpu.*, and TestPaths.*, which checks that the tests
+#      find tests/data here) with DGEVAL_REQUIRE_GPU=1
+#   4. one small case (CudaVsCpu.EveryPathForcedAtSmallSizes, DGEVAL_TEST_SMALL=1) under each
+#      compute-sanitizer tool: memcheck, racecheck, synccheck, initcheck. SKIP, not FAIL, when no
+#      time is left, when a tool does not finish within its share of the time, or when
+#      compute-sanitizer is missing or refuses the device.
+#   5. if time is left, in order: the vectorised baseline against dgeval on the same inputs
+#      (bench/compare_baseline.sh; JAX on the GPU if importable), the benchmark at full size, the
+#      lean columns, generate-and-evaluate, and the experiments on the device (grid scan at 1000x,
+#      bound surface at 10^8 games, inference at 1000x).
+#
+# OUT gets three files, written as placeholders first and rewritten after every step:
+#   summary.txt  RESULT line, one line per step (ok / FAIL / SKIP / not run, with times), the
+#                machine (GPU, driver, nvcc, compute-sanitizer) and the build (.device/BUILD_INFO)
+#   bench.md     the benchmark tables (quick; baseline comparison, full size if they ran)
+#   logs.tgz     every step's log and the experiments' CSV files
+# The summary and bench.md are printed last, so they are what the device tool's output tail shows.
+#
+# Exit status: 0 when every step ran and passed; 1 when one failed (the preflight included);
+# 2 when none failed but some did not run (no time left, no compute-sanitizer).
+#
+# Environment: DGEVAL_CHECK_SECONDS (the deadline, default 360), DGEVAL_DEVICE_DIR (default .device).
 set -uo pipefail
 
-if [ $# -lt 1 ]; then
-  echo "usage: $0 OUTDIR [DEPS_PREFIX]" >&2
-  exit 2
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUT" >&2
+  exit 64
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
-deps=${2:-$root/.deps}
-build=${DGEVAL_CHECK_BUILD:-$root/build-device}
-budget=${DGEVAL_CHECK_SECONDS:-470}
+dev=${DGEVAL_DEVICE_DIR:-$root/.device}
+budget=${DGEVAL_CHECK_SECONDS:-360}
+reserve=12  # seconds kept for packing the logs and printing
 start=$SECONDS
-status=0
-: > "$out/summary.txt"
+logs=$(mktemp -d "${TMPDIR:-/tmp}/dgeval-check.XXXXXX")
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-note() { echo "[$((SECONDS - start))s] $*" | tee -a "$out/summary.txt"; }
-left() { echo $((budget - (SECONDS - start))); }
-# step NAME LOG TIMEOUT CMD...: runs CMD with a timeout, logs to OUTDIR/LOG, records the status.
-step() {
+printf 'dgeval device check started %s: did not finish (killed before its end?); logs.tgz has the logs so far\n' \
+  "$started" > "$out/summary.txt"
+printf '# dgeval_bench\n\nNot run: see summary.txt.\n' > "$out/bench.md"
+
+steps=()        # one line per step, in order
+failed=0
+notrun=0
+stop_reason=""  # set when the preflight stops the run
+bin="$dev/bin"
+# dgeval's binaries, and only they (and compute-sanitizer, which hands its environment to them),
+# run with the carried libraries first on the search path.
+libs=(env "LD_LIBRARY_PATH=$dev/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+
+elapsed() { echo $((SECONDS - start)); }
+left() { echo $((budget - reserve - (SECONDS - start))); }
+say() { echo "[$(elapsed)s] $*"; }
+
+write_summary() {
+  local result
+  if [ -n "$stop_reason" ]; then
+    result="FAIL: $stop_reason"
+  elif [ "$failed" -gt 0 ]; then
+    result="FAIL: $failed step(s) failed"
+    [ "$notrun" -gt 0 ] && result="$result, $notrun not run"
+  elif [ "$notrun" -gt 0 ]; then
+    result="INCOMPLETE: nothing failed, $notrun step(s) not run"
+  else
+    result="PASS: every step ran and passed"
+  fi
+  {
+    echo "RESULT: $result"
+    echo "dgeval device check, started $started, $(elapsed)s of a ${budget}s deadline"
+    echo
+    printf '%s\n' "${steps[@]}"
+    echo
+    [ -f "$logs/machine.txt" ] && cat "$logs/machine.txt"
+  } > "$out/summary.txt"
+}
+pack_logs() { tar -czf "$out/logs.tgz.part" -C "$logs" . 2>/dev/null && mv -f "$out/logs.tgz.part" "$out/logs.tgz"; }
+record() {  # record LINE [EXCERPT_FILE]: a step's line (and a few lines of its log)
+  steps+=("$1")
+  say "$1"
+  if [ $# -gt 1 ] && [ -s "$2" ]; then
+    while IFS= read -r l; do steps+=("      ${l:0:200}"); done < "$2"
+  fi
+  write_summary
+  pack_logs
+}
+not_run() { notrun=$((notrun + 1)); record "SKIP $1"; }
+
+# cap CAP MIN: the limit for a step, from the time left (0 when under MIN)
+cap() {
+  local c=$1 l
+  l=$(left)
+  [ "$l" -lt "$c" ] && c=$l
+  [ "$c" -lt "$2" ] && c=0
+  echo "$c"
+}
+
+# run NAME LOG LIMIT CMD...: runs CMD under timeout, logging to LOG; sets rc and took.
+run() {
   local name=$1 log=$2 limit=$3
   shift 3
-  if [ "$limit" -le 5 ]; then
-    note "SKIP $name (no time left)"
-    status=1
-    return 1
-  fi
-  note "run  $name (timeout ${limit}s) > $log"
+  say "run  $name (limit ${limit}s)"
   local t0=$SECONDS
-  timeout --signal=INT --kill-after=10 "$limit" "$@" > "$out/$log" 2>&1
-  local rc=$?
-  if [ $rc -eq 0 ]; then
-    note "ok   $name ($((SECONDS - t0))s)"
-  else
-    note "FAIL $name (exit $rc, $((SECONDS - t0))s): see $log"
-    tail -n 30 "$out/$log" | sed 's/^/       /' | tee -a "$out/summary.txt" > /dev/null
-    status=1
-  fi
-  return $rc
+  timeout --kill-after=5 "$limit" "$@" > "$logs/$log" 2>&1
+  rc=$?
+  took=$((SECONDS - t0))
 }
+
+# step NAME LOG CAP MIN CMD...: a plain step, ok or FAIL (SKIP when no time is left).
+step() {
+  local name=$1 log=$2 limit
+  limit=$(cap "$3" "$4")
+  shift 4
+  if [ "$limit" -eq 0 ]; then
+    not_run "$name: no time left ($(left)s)"
+    return 2
+  fi
+  run "$name" "$log" "$limit" "$@"
+  if [ "$rc" -eq 0 ]; then
+    record "ok   $name (${took}s)"
+    return 0
+  fi
+  failed=$((failed + 1))
+  local why="exit $rc"
+  [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && why="timed out at ${limit}s"
+  grep -E '^\[  FAILED  \]|: Failure$|error' "$logs/$log" | head -n 8 > "$logs/.excerpt" || true
+  [ -s "$logs/.excerpt" ] || tail -n 8 "$logs/$log" > "$logs/.excerpt"
+  record "FAIL $name ($why, ${took}s): see $log in logs.tgz" "$logs/.excerpt"
+  return 1
+}
+
+finish() {
+  trap - EXIT INT TERM
+  write_summary
+  # bench.md: the quick table, then the others that ran.
+  {
+    if [ -s "$logs/bench_quick.md" ]; then
+      echo "# dgeval_bench --quick"
+      echo
+      cat "$logs/bench_quick.md"
+    else
+      echo "# dgeval_bench"
+      echo
+      echo "Not run or failed: see summary.txt."
+    fi
+    for part in baseline:"Vectorised baseline against dgeval (bench/compare_baseline.sh)" \
+                bench_full:"dgeval_bench, full size" bench_lean:"dgeval_bench, lean columns" \
+                bench_generate:"dgeval_bench --generate"; do
+      [ -s "$logs/${part%%:*}.md" ] || continue
+      echo
+      echo "## ${part#*:}"
+      echo
+      cat "$logs/${part%%:*}.md"
+    done
+  } > "$out/bench.md"
+  pack_logs
+  rm -rf "$logs"
+  echo
+  echo "==================== $out/summary.txt"
+  cat "$out/summary.txt"
+  echo "==================== $out/bench.md"
+  cat "$out/bench.md"
+  if [ "$failed" -gt 0 ] || [ -n "$stop_reason" ]; then exit 1; fi
+  [ "$notrun" -gt 0 ] && exit 2
+  exit 0
+}
+trap 'stop_reason="${stop_reason:-interrupted}"; finish' INT TERM
+trap finish EXIT
+
+# Stops the run in the preflight: one clear line, and every later step listed as not run.
+stop() {
+  stop_reason=$1
+  record "FAIL preflight: $1"
+  for s in "benchmark (--quick)" "GPU tests" "compute-sanitizer memcheck" "compute-sanitizer racecheck" \
+           "compute-sanitizer synccheck" "compute-sanitizer initcheck"; do
+    notrun=$((notrun + 1))
+    steps+=("SKIP $s: not run (preflight failed)")
+  done
+  finish
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Preflight
 
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
-  nvcc --version 2>&1 | tail -n 2 || true
-} > "$out/machine.txt"
-cat "$out/machine.txt" >> "$out/summary.txt"
+  echo "machine: $(uname -n), $(nproc) CPUs, $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), $(ldd --version 2>/dev/null | head -n 1)"
+  echo "gpu: $(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 2 | paste -sd ';' || true)"
+  echo "nvcc: $(nvcc --version 2>/dev/null | tail -n 1 || echo none)"
+  echo "compute-sanitizer: $(compute-sanitizer --version 2>/dev/null | tail -n 1 || echo none)"
+  if [ -f "$dev/BUILD_INFO" ]; then sed 's/^/build: /' "$dev/BUILD_INFO"; else echo "build: no $dev/BUILD_INFO"; fi
+} > "$logs/machine.txt" 2>&1
 
-# Dependencies from the prefix: CMake packages via CMAKE_PREFIX_PATH, Random123 by its include
-# directory, libzip through pkg-config (its .pc says prefix=/usr: rewrite it to the prefix).
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_CUDA_FLAGS=-lineinfo"
-            -DDGEVAL_BUILD_PYTHON=OFF -DDGEVAL_EMULATED_TESTS=OFF)
-if [ -d "$deps/usr" ]; then
-  arch_lib="$deps/usr/lib/x86_64-linux-gnu"
-  cmake_args+=("-DCMAKE_PREFIX_PATH=$deps/usr")
-  [ -f "$deps/usr/include/Random123/philox.h" ] && cmake_args+=("-DRANDOM123_INCLUDE_DIR=$deps/usr/include")
-  if [ -d "$arch_lib/pkgconfig" ]; then
-    mkdir -p "$out/pkgconfig"
-    for pc in "$arch_lib"/pkgconfig/*.pc; do
-      sed "s|^prefix=.*|prefix=$deps/usr|" "$pc" > "$out/pkgconfig/$(basename "$pc")"
-    done
-    export PKG_CONFIG_PATH="$out/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-  fi
-  export LD_LIBRARY_PATH="$arch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  note "dependencies from $deps"
+for b in dgeval dgeval_tests dgeval_bench; do
+  [ -x "$bin/$b" ] || stop "$bin/$b is missing: run bash bench/prepare_device.sh on the build machine and carry .device"
+done
+if ! command -v nvidia-smi > /dev/null; then
+  stop "no GPU: nvidia-smi not found"
+fi
+if ! timeout 20 nvidia-smi -L > "$logs/nvidia-smi.log" 2>&1 || ! grep -q '^GPU ' "$logs/nvidia-smi.log"; then
+  stop "no GPU: nvidia-smi lists none ($(head -n 1 "$logs/nvidia-smi.log"))"
+fi
+missing=""
+for b in dgeval dgeval_tests dgeval_bench; do
+  "${libs[@]}" ldd "$bin/$b" > "$logs/ldd-$b.log" 2>&1
+  m=$(awk '/not found/ { print $1 }' "$logs/ldd-$b.log" | paste -sd ' ')
+  [ -n "$m" ] && missing="$missing $m (needed by $b);"
+done
+[ -n "$missing" ] && stop "missing libraries:$missing add them to .device/lib (bench/prepare_device.sh)"
+if ! timeout 60 "${libs[@]}" "$bin/dgeval_bench" --require-gpu --no-cpu --workloads 3x3 --input-gib 0.0001 --repeats 1 --warmup 0 \
+     > "$logs/probe.log" 2>&1; then
+  stop "dgeval cannot use the GPU: $(grep -m 1 -E 'dgeval_bench|error' "$logs/probe.log" || tail -n 1 "$logs/probe.log")"
+fi
+record "ok   preflight: $(head -n 1 "$logs/nvidia-smi.log"), every library found, dgeval runs its kernels"
+
+# ---------------------------------------------------------------------------------------------
+# 2. The benchmark at quick sizes
+
+if step "benchmark (--quick)" bench_quick.log 90 20 "${libs[@]}" "$bin/dgeval_bench" --require-gpu --quick --repeats 10 --warmup 2 \
+     --cpu-gib 0.0156 --cpu-repeats 1; then
+  grep -v '^|' "$logs/bench_quick.log" | grep -v '^$' | sed 's/^/    /' > "$logs/bench_quick.md"
+  echo >> "$logs/bench_quick.md"
+  grep '^|' "$logs/bench_quick.log" >> "$logs/bench_quick.md"
 fi
 
-jobs=$(nproc 2>/dev/null || echo 4)
-step configure configure.log 120 cmake -B "$build" -S "$root" "${cmake_args[@]}" || { note "configure failed"; exit 1; }
-step build build.log $(( $(left) - 240 > 60 ? $(left) - 240 : 60 )) cmake --build "$build" -j"$jobs" ||
-  { note "build failed"; exit 1; }
+# ---------------------------------------------------------------------------------------------
+# 3. The GPU tests
 
-tests="$build/tests/dgeval_tests"
-export DGEVAL_REQUIRE_GPU=1
-step ctest ctest.log $(( $(left) > 150 ? 150 : $(left) )) \
-  ctest --test-dir "$build" --output-on-failure -j4 -E 'HugeGame'
+export DGEVAL_SOURCE_DIR="$root" DGEVAL_TEST_CLI="$bin/dgeval"
+step "GPU tests (Cuda.*, CudaVsCpu.*, TestPaths.*; DGEVAL_REQUIRE_GPU=1)" gpu_tests.log 150 30 \
+  "${libs[@]}" DGEVAL_REQUIRE_GPU=1 "$bin/dgeval_tests" --gtest_filter='Cuda.*:CudaVsCpu.*:TestPaths.*:-*HugeGame*'
 
-sanitize() {  # sanitize TOOL FILTER LIMIT
-  step "compute-sanitizer $1" "sanitizer-$1.log" "$3" env DGEVAL_TEST_SMALL=1 \
-    compute-sanitizer --tool "$1" --error-exitcode 86 --print-limit 20 "$tests" --gtest_filter="$2"
-}
-if command -v compute-sanitizer > /dev/null; then
-  sanitize memcheck 'CudaVsCpu.*:-*HugeGame*:*EveryStrategy*:*Awkward*' $(( $(left) - 150 > 30 ? 90 : 30 ))
-  sanitize racecheck 'CudaVsCpu.EveryPathForcedAtSmallSizes' $(( $(left) - 120 > 30 ? 75 : 30 ))
-  sanitize synccheck 'CudaVsCpu.EveryPathForcedAtSmallSizes' $(( $(left) - 100 > 20 ? 40 : 20 ))
+# ---------------------------------------------------------------------------------------------
+# 4. compute-sanitizer, one small case per tool
+
+tools=(memcheck racecheck synccheck initcheck)
+sanitizer_case='CudaVsCpu.EveryPathForcedAtSmallSizes'
+if ! command -v compute-sanitizer > /dev/null; then
+  for t in "${tools[@]}"; do not_run "compute-sanitizer $t: compute-sanitizer not found"; done
 else
-  note "FAIL compute-sanitizer not found on PATH"
-  status=1
+  i=0
+  for t in "${tools[@]}"; do
+    share=$(( $(left) / (${#tools[@]} - i) ))
+    i=$((i + 1))
+    [ "$share" -gt 75 ] && share=75
+    if [ "$share" -lt 15 ]; then
+      not_run "compute-sanitizer $t: no time left ($(left)s)"
+      continue
+    fi
+    run "compute-sanitizer $t" "sanitizer-$t.log" "$share" "${libs[@]}" DGEVAL_TEST_SMALL=1 DGEVAL_REQUIRE_GPU=1 \
+      compute-sanitizer --tool "$t" --error-exitcode 86 --print-limit 20 "$bin/dgeval_tests" --gtest_filter="$sanitizer_case"
+    log="$logs/sanitizer-$t.log"
+    if [ "$rc" -eq 0 ]; then
+      record "ok   compute-sanitizer $t, $sanitizer_case (${took}s): $(grep -m 1 'ERROR SUMMARY' "$log" | sed 's/^=* *//')"
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      not_run "compute-sanitizer $t: did not finish within its ${share}s share of the time"
+    elif [ "$rc" -eq 86 ]; then
+      failed=$((failed + 1))
+      grep -E '^=+ (Invalid|Race|Barrier|Uninitialized|Program hit|ERROR SUMMARY|[A-Z][a-z]+ (error|hazard))' "$log" | head -n 8 > "$logs/.excerpt"
+      record "FAIL compute-sanitizer $t: errors reported (${took}s): see sanitizer-$t.log in logs.tgz" "$logs/.excerpt"
+    elif grep -qiE 'not supported|unsupported|Internal Sanitizer Error|Unable to (attach|find|load|initialize)|Could not|permission' "$log"; then
+      grep -m 1 -iE 'not supported|unsupported|Internal Sanitizer Error|Unable to|Could not|permission' "$log" > "$logs/.excerpt"
+      not_run "compute-sanitizer $t: refused the device: $(head -c 200 "$logs/.excerpt")"
+    else
+      failed=$((failed + 1))
+      { grep -E '^\[  FAILED  \]' "$log" | head -n 4; tail -n 4 "$log"; } > "$logs/.excerpt"
+      record "FAIL compute-sanitizer $t: the test failed under the tool (exit $rc, ${took}s): see sanitizer-$t.log" "$logs/.excerpt"
+    fi
+  done
 fi
 
-bench_limit=$(( $(left) - 20 ))
-[ $bench_limit -gt 150 ] && bench_limit=150
-if step bench bench.log "$bench_limit" "$build/bench/dgeval_bench" --repeats 10 --warmup 2 --cpu-gib 0.125; then
-  grep '^|' "$out/bench.log" > "$out/bench.md" || true
-fi
-# Tiny games with a lean selection of result columns (the default writes ~2x the input for 3x3).
-lean_limit=$(( $(left) - 140 ))
-[ $lean_limit -gt 40 ] && lean_limit=40
-if [ $lean_limit -gt 15 ]; then
-  step "bench, lean columns" bench_lean.log "$lean_limit" "$build/bench/dgeval_bench" --workloads 3x3,5x5x4 \
-    --columns ia,ca_principals,ca_agents,principals_welfare_regret,bound --repeats 10 --warmup 2 --no-cpu || true
-fi
+# ---------------------------------------------------------------------------------------------
+# 5. The rest, while time is left
 
-# Generate and evaluate on the device (uniform, plain and controlled generators) against evaluation alone.
-gen_limit=$(( $(left) - 100 ))
-[ $gen_limit -gt 60 ] && gen_limit=60
-if [ $gen_limit -gt 20 ]; then
-  step "bench, generate and evaluate" bench_generate.log "$gen_limit" "$build/bench/dgeval_bench" --generate \
-    --input-gib 0.5 --repeats 3 --warmup 1 --cpu-gib 0.0156 --cpu-repeats 1 || true
+if step "baseline against dgeval (bench/compare_baseline.sh --quick)" baseline.log 100 45 \
+     bash "$root/bench/compare_baseline.sh" --bench "$bin/dgeval_bench" --lib "$dev/lib" --quick --md "$logs/baseline.md"; then :; fi
+if step "benchmark, full size" bench_full.log 120 60 "${libs[@]}" "$bin/dgeval_bench" --require-gpu --repeats 10 --warmup 2 \
+     --cpu-gib 0.0625 --cpu-repeats 1; then
+  grep '^|' "$logs/bench_full.log" > "$logs/bench_full.md"
 fi
-
-# The grid scan of the main text at 1000x (2.6 million games) on the device.
-grid_limit=$(( $(left) - 90 ))
-[ $grid_limit -gt 45 ] && grid_limit=45
-if [ $grid_limit -gt 15 ]; then
-  step "grid scan, main preset at 1000x on the GPU" grid.log "$grid_limit" "$build/dgeval" experiment grid-scan \
-    --scale 1000 --backend cuda -o "$out/grid_1000x.csv" || true
+if step "benchmark, lean columns (3x3, 5x5x4)" bench_lean.log 40 15 "${libs[@]}" "$bin/dgeval_bench" --require-gpu \
+     --workloads 3x3,5x5x4 --columns ia,ca_principals,ca_agents,principals_welfare_regret,bound --repeats 10 --warmup 2 --no-cpu; then
+  grep '^|' "$logs/bench_lean.log" > "$logs/bench_lean.md"
 fi
-
-# The bound surface at 10^8 games, generated and evaluated on the device (issue: experiments).
-surf_limit=$(( $(left) - 60 ))
-[ $surf_limit -gt 60 ] && surf_limit=60
-if [ $surf_limit -gt 20 ]; then
-  step "bound surface, 10^8 games on the GPU" surface.log "$surf_limit" "$build/dgeval" experiment bound-surface \
-    --games 100000000 --backend cuda --calibration 2,1,1,0.5 -o "$out/surface_1e8.csv" || true
+if step "benchmark, generate and evaluate" bench_generate.log 60 20 "${libs[@]}" "$bin/dgeval_bench" --require-gpu --generate \
+     --input-gib 0.5 --repeats 3 --warmup 1 --cpu-gib 0.0156 --cpu-repeats 1; then
+  grep '^|' "$logs/bench_generate.log" > "$logs/bench_generate.md"
 fi
+step "grid scan, main preset at 1000x on the GPU" grid.log 45 15 "${libs[@]}" "$bin/dgeval" experiment grid-scan \
+  --scale 1000 --backend cuda -o "$logs/grid_1000x.csv"
+step "bound surface, 10^8 games on the GPU" surface.log 60 20 "${libs[@]}" "$bin/dgeval" experiment bound-surface \
+  --games 100000000 --backend cuda --calibration 2,1,1,0.5 -o "$logs/surface_1e8.csv"
+step "inference experiment at 1000x on the GPU" inference.log 60 15 "${libs[@]}" "$bin/dgeval" experiment inference \
+  --games 25000 --backend cuda -o "$logs/inference_curves_25000.csv"
 
-# The inference experiment at 1000x (25,000 games per size) on the device.
-inf_limit=$(( $(left) - 30 ))
-[ $inf_limit -gt 60 ] && inf_limit=60
-if [ $inf_limit -gt 15 ]; then
-  step "inference experiment at 1000x on the GPU" inference.log "$inf_limit" "$build/dgeval" experiment inference \
-    --games 25000 --backend cuda -o "$out/inference_curves_25000.csv" || true
-fi
-
-huge_limit=$(( $(left) - 5 ))
-if [ "$huge_limit" -gt 120 ]; then
-  step "huge game (> 2^31 outcomes)" huge.log "$huge_limit" env DGEVAL_TEST_HUGE=1 "$tests" \
-    --gtest_filter='CudaVsCpu.HugeGamePastTwoToThe31Outcomes' || true
-else
-  note "skip huge game test (${huge_limit}s left; run it alone: DGEVAL_TEST_HUGE=1 $tests --gtest_filter='*HugeGame*')"
-fi
-
-note "done, status $status"
-exit $status
+finish

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/device_check.sh fails quickly and plainly where it cannot check a GPU, and never loses its
+# results: bench/prepare_device.sh collects the binaries of build/ (--no-build: no second build)
+# into a temporary .device, then device_check.sh runs with no nvidia-smi (if this machine has
+# none), with an nvidia-smi that cannot reach a driver, with one that lists a GPU dgeval cannot
+# use (when there is no usable GPU here), and without .device. Each run must end within a minute
+# with a non-zero exit status, OUT/summary.txt whose first line says why (e.g. "no GPU"),
+# OUT/bench.md and OUT/logs.tgz, at most 8 files 2 levels deep, and the summary printed last.
+# Run by scripts/test.sh after ctest, hence by .ci/run; a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ -x build/bench/dgeval_bench ] || { echo "device-check.sh: build/ is not built (run scripts/test.sh)" >&2; exit 1; }
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/dgeval-devcheck.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+# The build/ of CI may hold every architecture and the emulated tests: no 40 MiB limit here.
+bash bench/prepare_device.sh --build build --no-build --out "$tmp/device" --max-mib 400
+for f in bin/dgeval bin/dgeval_tests bin/dgeval_bench BUILD_INFO; do
+  [ -e "$tmp/device/$f" ] || { echo "device-check.sh: prepare_device.sh made no $f" >&2; exit 1; }
+done
+LD_LIBRARY_PATH="$tmp/device/lib" "$tmp/device/bin/dgeval" evaluate --example mammoth -q > /dev/null
+
+fail() { echo "device-check.sh: $*" >&2; exit 1; }
+# expect NAME PATTERN [env...]: runs the check, which must fail within 60 s saying PATTERN.
+expect() {
+  local name=$1 pattern=$2
+  shift 2
+  local out="$tmp/out-$name" t0=$SECONDS rc=0
+  env "$@" DGEVAL_DEVICE_DIR="${DEVICE_DIR:-$tmp/device}" timeout 90 bash bench/device_check.sh "$out" \
+    > "$tmp/$name.log" 2>&1 || rc=$?
+  local took=$((SECONDS - t0))
+  [ "$rc" -ne 0 ] || fail "$name: exit status 0"
+  [ "$rc" -ne 124 ] || fail "$name: did not end within 90 s"
+  [ "$took" -lt 60 ] || fail "$name: took ${took}s"
+  [ -s "$out/summary.txt" ] && [ -s "$out/bench.md" ] && [ -s "$out/logs.tgz" ] || fail "$name: OUT lacks a file: $(ls "$out")"
+  [ "$(find "$out" -type f | wc -l)" -le 8 ] || fail "$name: more than 8 files in OUT"
+  [ -z "$(find "$out" -mindepth 3)" ] || fail "$name: OUT deeper than 2 levels"
+  grep -m 1 . "$out/summary.txt" | grep "^RESULT: FAIL: .*$pattern" > /dev/null || fail "$name: summary does not say '$pattern': $(head -n 1 "$out/summary.txt")"
+  [[ "$(tar -tzf "$out/logs.tgz")" == *machine.txt* ]] || fail "$name: logs.tgz has no machine.txt"
+  [[ "$(tail -n 30 "$tmp/$name.log")" == *$'\n'"RESULT: FAIL"* ]] || fail "$name: the summary is not printed last"
+  echo "device-check.sh: $name: exit $rc in ${took}s: $(head -n 1 "$out/summary.txt")"
+}
+
+stubs="$tmp/stubs"
+mkdir -p "$stubs/broken" "$stubs/listed"
+printf '#!/bin/sh\necho "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver."\nexit 9\n' \
+  > "$stubs/broken/nvidia-smi"
+printf '#!/bin/sh\ncase "$*" in *-L*) echo "GPU 0: NVIDIA Stub (UUID: GPU-0)";; *) echo "NVIDIA Stub, 0.0, 1 MiB";; esac\n' \
+  > "$stubs/listed/nvidia-smi"
+chmod +x "$stubs"/*/nvidia-smi
+
+if ! command -v nvidia-smi > /dev/null; then
+  expect no-nvidia-smi "no GPU: nvidia-smi not found"
+fi
+expect driver-unreachable "no GPU: nvidia-smi lists none" PATH="$stubs/broken:$PATH"
+if ! "$tmp/device/bin/dgeval_bench" --require-gpu --no-cpu --workloads 3x3 --input-gib 0.0001 --repeats 1 --warmup 0 \
+     > /dev/null 2>&1; then
+  expect gpu-unusable "dgeval cannot use the GPU: dgeval_bench: --require-gpu: no usable GPU" PATH="$stubs/listed:$PATH"
+fi
+DEVICE_DIR="$tmp/nothing" expect no-device-folder "bin/dgeval is missing"
+echo "device-check.sh: OK"
