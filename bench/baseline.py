@@ -110,15 +110,18 @@ def jax_backends():
     try:
         import jax
         import jax.numpy as jnp
-    except ImportError:
+
+        jax.config.update("jax_enable_x64", True)
+    except Exception as e:  # not installed, or a broken install: NumPy alone
+        if not isinstance(e, ImportError):
+            print(f"baseline.py: JAX unusable ({type(e).__name__}: {e}); NumPy only", file=sys.stderr)
         return []
-    jax.config.update("jax_enable_x64", True)
     fn = jax.jit(lambda a, p: evaluate(jnp, a, p))
     out = []
     for platform in ("cpu", "gpu"):
         try:
             dev = jax.devices(platform)[0]
-        except RuntimeError:
+        except Exception:  # RuntimeError: no such platform (no GPU, or JAX without CUDA)
             continue
         out.append((f"jax-{platform}", fn, lambda x, d=dev: jax.device_put(x, d),
                     lambda r: jax.tree_util.tree_map(lambda y: y.block_until_ready(), r)))

@@ -6,6 +6,8 @@
 # use (when there is no usable GPU here), and without .device. Each run must end within a minute
 # with a non-zero exit status, OUT/summary.txt whose first line says why (e.g. "no GPU"),
 # OUT/bench.md and OUT/logs.tgz, at most 8 files 2 levels deep, and the summary printed last.
+# Then a whole run on stubs of a GPU machine (binaries, nvidia-smi, compute-sanitizer) reports
+# every step: passed, failed and skipped.
 # Run by scripts/test.sh after ctest, hence by .ci/run; a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,4 +60,48 @@ if ! "$tmp/device/bin/dgeval_bench" --require-gpu --no-cpu --workloads 3x3 --inp
   expect gpu-unusable "dgeval cannot use the GPU: dgeval_bench: --require-gpu: no usable GPU" PATH="$stubs/listed:$PATH"
 fi
 DEVICE_DIR="$tmp/nothing" expect no-device-folder "bin/dgeval is missing"
+
+# The whole run, on stubs of a GPU machine: binaries that succeed, a compute-sanitizer whose
+# memcheck and initcheck pass, whose racecheck reports errors and which refuses synccheck, and a
+# Python without NumPy for the baseline. Every step must be reported, the tables gathered.
+fake="$tmp/fake"
+mkdir -p "$fake/bin" "$fake/lib" "$stubs/gpu"
+printf '#!/bin/sh
+echo "device 0: Stub"
+echo "| workload | path |"
+echo "|---|---|"
+echo "| 3x3 | quad team |"
+' \
+  > "$fake/bin/dgeval_bench"
+printf '#!/bin/sh
+echo "[  PASSED  ] 7 tests."
+' > "$fake/bin/dgeval_tests"
+printf '#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = -o ] && echo "x,y" > "$2"; shift; done
+' > "$fake/bin/dgeval"
+cat > "$stubs/gpu/compute-sanitizer" <<'STUB'
+#!/bin/sh
+case "$*" in
+  *--version*) echo "Stub compute-sanitizer";;
+  *memcheck*|*initcheck*) echo "========= ERROR SUMMARY: 0 errors";;
+  *racecheck*) echo "========= Error: Race reported between Write access and Read access"; echo "========= ERROR SUMMARY: 1 error"; exit 86;;
+  *synccheck*) echo "========= Internal Sanitizer Error: Device not supported"; exit 1;;
+esac
+STUB
+cp "$stubs/listed/nvidia-smi" "$stubs/gpu/"
+chmod +x "$fake"/bin/* "$stubs"/gpu/*
+rc=0
+env PATH="$stubs/gpu:$PATH" DGEVAL_DEVICE_DIR="$fake" DGEVAL_BENCH_PYTHON=/bin/false timeout 90 \
+  bash bench/device_check.sh "$tmp/out-stubbed" > "$tmp/stubbed.log" 2>&1 || rc=$?
+summary="$(cat "$tmp/out-stubbed/summary.txt")"
+for line in "RESULT: FAIL: 2 step(s) failed, 1 not run" "ok   preflight: GPU 0: NVIDIA Stub" "ok   benchmark (--quick)" \
+            "ok   GPU tests" "ok   compute-sanitizer memcheck" "FAIL compute-sanitizer racecheck: errors reported" \
+            "Race reported" "SKIP compute-sanitizer synccheck: refused the device" "ok   compute-sanitizer initcheck" \
+            "FAIL baseline against dgeval" "ok   benchmark, full size" "ok   inference experiment"; do
+  [[ "$summary" == *"$line"* ]] || { cat "$tmp/stubbed.log" >&2; fail "stubbed-gpu: the summary lacks '$line'"; }
+done
+[ "$rc" = 1 ] || fail "stubbed-gpu: exit status $rc, not 1"
+[ "$(grep -c '^| 3x3 | quad team |' "$tmp/out-stubbed/bench.md")" = 4 ] || fail "stubbed-gpu: bench.md lacks a table"
+[[ "$(tar -tzf "$tmp/out-stubbed/logs.tgz")" == *grid_1000x.csv* ]] || fail "stubbed-gpu: logs.tgz lacks the grid CSV"
+echo "device-check.sh: stubbed-gpu: exit $rc: $(head -n 1 "$tmp/out-stubbed/summary.txt")"
 echo "device-check.sh: OK"
