@@ -1,6 +1,9 @@
 // NumPy .npy: header parsing (format versions 1.0, 2.0, 3.0), element conversion, and writers.
 // Reference: numpy/lib/format.py. The header is a Python dict literal with the keys 'descr',
 // 'fortran_order' and 'shape'; it is parsed strictly (any other content is refused).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -363,9 +366,28 @@ NpyStreamWriter::NpyStreamWriter(const std::string& path, std::string descr)
     : path_(path), descr_(std::move(descr)), itemsize_(itemsize_of(descr_)) {
   file_ = std::fopen(path.c_str(), "wb");
   if (!file_) throw error("cannot create " + path + ": " + std::strerror(errno));
+  reserve_header();
+}
+
+NpyStreamWriter::NpyStreamWriter(int fd, std::string name, std::string descr)
+    : path_(std::move(name)), descr_(std::move(descr)), itemsize_(itemsize_of(descr_)) {
+  // A descriptor of our own (the caller's stays open, holding the file once this one closes).
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (own < 0 || ::lseek(own, 0, SEEK_SET) != 0 || ::ftruncate(own, 0) != 0 || !(file_ = ::fdopen(own, "wb"))) {
+    const int e = errno;
+    if (own >= 0 && !file_) ::close(own);
+    throw error("cannot write " + path_ + ": " + std::strerror(e));
+  }
+  reserve_header();
+}
+
+void NpyStreamWriter::reserve_header() {
   const std::string placeholder(kStreamHeaderBytes, ' ');
   if (std::fwrite(placeholder.data(), 1, placeholder.size(), file_) != placeholder.size()) {
-    throw error("writing " + path + " failed: " + std::strerror(errno));
+    const int e = errno;
+    std::fclose(file_);
+    file_ = nullptr;
+    throw error("writing " + path_ + " failed: " + std::strerror(e));
   }
 }
 
