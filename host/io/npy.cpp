@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "io_internal.hpp"
@@ -82,7 +83,7 @@ class DictParser {
         }
         have_shape = true;
       } else {
-        fail(name_, base_ + key_at, "unexpected key '" + key + "' in the header; expected 'descr', 'fortran_order', 'shape'");
+        fail(name_, base_ + key_at, "unexpected key '" + printable(key.substr(0, 40)) + "' in the header; expected 'descr', 'fortran_order', 'shape'");
       }
       ws();
       if (peek() == ',') {
@@ -169,7 +170,7 @@ std::string NpyHeader::shape_text() const {
 DType NpyHeader::utility_dtype(const std::string& name) const {
   if (kind == 'f' && itemsize == 8) return DType::float64;
   if (kind == 'f' && itemsize == 4) return DType::float32;
-  throw error(name + ": unsupported dtype '" + descr +
+  throw error(name + ": unsupported dtype '" + printable(descr.substr(0, 40)) +
               "' for utilities; expected float32 or float64 ('<f4', '<f8', '>f4' or '>f8')");
 }
 
@@ -223,7 +224,7 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
     if (ok && order == '|' && h.itemsize != 1) ok = false;
   }
   if (!ok) {
-    fail(name, start, "unsupported dtype '" + d +
+    fail(name, start, "unsupported dtype '" + printable(d.substr(0, 40)) +
                           "'; expected float32 or float64 (e.g. '<f8'), or for strategies an integer or bool dtype");
   }
   h.big_endian = order == '>' && h.itemsize > 1;

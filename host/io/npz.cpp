@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
@@ -25,7 +26,7 @@ namespace dgeval {
 namespace {
 
 std::string array_label(const std::string& npz, const std::string& array) {
-  return npz + ": array '" + array + "'";
+  return npz + ": array '" + printable(array) + "'";
 }
 
 /// One member's bytes, streamed. The member's CRC-32 is accumulated as the bytes pass (zlib's
@@ -93,7 +94,7 @@ void index_entries(NpzReader::Impl& im, zip_t* za, const std::string& name) {
     if (!entry) continue;
     std::string s = entry;
     if (s.size() > 4 && s.compare(s.size() - 4, 4, ".npy") == 0) s.resize(s.size() - 4);
-    if (im.index.count(s)) throw error(name + ": array '" + s + "' appears twice in the archive");
+    if (im.index.count(s)) throw error(name + ": array '" + printable(s) + "' appears twice in the archive");
     im.index[s] = static_cast<zip_uint64_t>(i);
     im.order.push_back(s);
   }
@@ -147,8 +148,8 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   const std::string label = array_label(name_, array);
   if (it == impl_->index.end()) {
     std::string found;
-    for (const std::string& a : impl_->order) found += (found.empty() ? "" : ", ") + a;
-    throw error(name_ + ": no array '" + array + "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
+    for (const std::string& a : impl_->order) found += (found.empty() ? "" : ", ") + printable(a);
+    throw error(name_ + ": no array '" + printable(array) + "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
   }
   zip_stat_t st;
   zip_stat_init(&st);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "io_internal.hpp"
@@ -129,14 +130,14 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
       const std::string at = path + ":" + std::to_string(line_no) + ":" + std::to_string(start + 1);
       if (!have_kind) {
         if (!parse_kind(tok, &kind)) {
-          throw error(at + ": expected the strategy kind (pure, correlated or product), found \"" + tok + "\"");
+          throw error(at + ": expected the strategy kind (pure, correlated or product), found \"" + printable(tok.substr(0, 40)) + "\"");
         }
         have_kind = true;
         continue;
       }
       double v = 0;
       if (!detail::parse_number(tok, &v)) {
-        throw error(at + ": expected a number (such as 0.25 or 1/3), found \"" + tok.substr(0, 40) + "\"");
+        throw error(at + ": expected a number (such as 0.25 or 1/3), found \"" + printable(tok.substr(0, 40)) + "\"");
       }
       values.push_back(v);
     }
