@@ -51,6 +51,24 @@ int convert_command(int argc, char** argv) {
     throw usage_error("--agents-output and --principals-output go together");
   }
 
+  // The run's files, checked before anything is read: no output may be a folder, an input or
+  // another output.
+  RunFiles files;
+  if (pair_in) {
+    files.input("agents", p["agents"].as<std::string>());
+    files.input("principals", p["principals"].as<std::string>());
+  } else {
+    files.input("input", p["input"].as<std::string>());
+  }
+  StagedOutput* out_a = nullptr;
+  StagedOutput* out_p = nullptr;
+  if (pair_out) {
+    out_a = &files.output("agents-output", p["agents-output"].as<std::string>());
+    out_p = &files.output("principals-output", p["principals-output"].as<std::string>());
+  } else {
+    out_a = &files.output("output", p["output"].as<std::string>());
+  }
+
   ReadOptions ro;
   ro.allow_nonfinite = p.count("allow-nonfinite") > 0;
   const ShapeRule rule = p.count("single-game") ? ShapeRule::single_game : ShapeRule::automatic;
@@ -80,15 +98,17 @@ int convert_command(int argc, char** argv) {
   int side = 0;  // for one-side output
   if (pair_out) {
     if (one_side_in) throw usage_error("the input is one side of the games; write it with --output FILE.npy|.nfg");
-    a = make_side_writer(p["agents-output"].as<std::string>(), dims, games, float32, src->nfg_labels(0));
-    pr = make_side_writer(p["principals-output"].as<std::string>(), dims, games, float32, src->nfg_labels(1));
+    check_side_path("agents-output", p["agents-output"].as<std::string>(), games);
+    check_side_path("principals-output", p["principals-output"].as<std::string>(), games);
+    a = make_side_writer(*out_a, dims, games, float32, src->nfg_labels(0));
+    pr = make_side_writer(*out_p, dims, games, float32, src->nfg_labels(1));
   } else {
     const std::string out = p["output"].as<std::string>();
     if (file_extension(out) == ".npz") {
       if (one_side_in) {
         throw usage_error("the input is one side of the games; an .npz needs both: give --agents A --principals P");
       }
-      npz = std::make_unique<PairNpzWriter>(out, dims, p.count("compress") > 0, float32);
+      npz = std::make_unique<PairNpzWriter>(*out_a, dims, p.count("compress") > 0, float32);
     } else {
       if (!one_side_in) {
         if (!p.count("side")) throw usage_error("the input has both sides; say which to write with --side agents|principals");
@@ -96,11 +116,11 @@ int convert_command(int argc, char** argv) {
         if (s != "agents" && s != "principals") throw usage_error("--side: expected agents or principals");
         side = s == "agents" ? 0 : 1;
       }
-      a = make_side_writer(out, dims, games, float32, src->nfg_labels(side));
+      check_side_path("output", out, games);
+      a = make_side_writer(*out_a, dims, games, float32, src->nfg_labels(side));
     }
   }
   // Sources stream from game 0: skip to `first` chunk by chunk, then copy.
-  install_interrupt_handler();
   const std::int64_t chunk = games_per_chunk(dims);
   const std::int64_t end = first + games;
   for (std::int64_t g0 = 0; g0 < end; g0 += chunk) {
@@ -126,6 +146,7 @@ int convert_command(int argc, char** argv) {
   if (npz) npz->commit();
   if (a) a->commit();
   if (pr) pr->commit();
+  files.commit();
   return exit_ok;
 }
 
