@@ -206,6 +206,30 @@ TEST(Outputs, DescriptorPathsWriteToTheDescriptor) {
   EXPECT_EQ(read_file(d / "log.csv").rfind("before\ngame,", 0), 0u);
 }
 
+TEST(Outputs, DashIsStandardInputAndOutput) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string nfg = dgeval_test::data_dir() + "/asym_payoff.nfg";
+  const auto file = run("evaluate --input " + q(nfg) + " --format csv -q --backend cpu");
+  const auto piped = run("evaluate --input - -o - --format csv -q --backend cpu <" + q(nfg));
+  ASSERT_EQ(file.status, 0) << file.err;
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.out, file.out);
+  // convert keeps the piped game's names; infer reads an observations CSV.
+  EXPECT_EQ(run("convert --input - -o " + q(d / "x.nfg") + " <" + q(dgeval_test::data_dir() + "/outcome_labels.nfg")).status, 0);
+  EXPECT_TRUE(has(read_file(d / "x.nfg"), "\"Row\" \"Column\""));
+  ASSERT_EQ(run("infer --example common-3x3 --samples 30 --resamples 0 --write-observations " + q(d / "o.csv")).status, 0);
+  const auto a = run("infer --input " + q(d / "o.csv") + " --dims 3x3 --resamples 20 --format csv");
+  const auto b = run("infer --input - --dims 3x3 --resamples 20 --format csv <" + q(d / "o.csv"));
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  // Where a file is needed, "-" is refused clearly.
+  const auto pair = run("evaluate --agents - --principals " + q(nfg) + " <" + q(nfg));
+  EXPECT_EQ(pair.status, 2);
+  EXPECT_TRUE(has(pair.err, "standard input is read by --input only")) << pair.err;
+}
+
 TEST(Outputs, FifoTargetIsWrittenDirectly) {
   SKIP_WITHOUT_CLI();
   TempDir d;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <optional>
 #include <cxxopts.hpp>
 #include <sstream>
@@ -113,6 +114,47 @@ StagedOutput& RunFiles::output(const std::string& flag, const std::string& path)
 void RunFiles::commit() {
   set_.commit();
   g_outputs_committed = true;
+}
+
+namespace {
+
+/// The game of a Gambit .nfg read from standard input, with its names (for a conversion to .nfg).
+class StdinNfgSource : public GameSource {
+ public:
+  explicit StdinNfgSource(NfgGame g) : labels_(std::move(g)) {
+    Batch b(labels_.dims, 1);
+    b.agents = labels_.payoffs;  // [n][N]: one game, used for both sides as a file's .nfg is
+    b.principals = labels_.payoffs;
+    labels_.payoffs.clear();
+    memory_ = make_memory_source(std::move(b), "standard input");
+  }
+  const Dims& dims() const override { return memory_->dims(); }
+  std::int64_t games() const override { return memory_->games(); }
+  BatchView read(std::int64_t first, std::int64_t count) override { return memory_->read(first, count); }
+  std::string describe() const override { return "standard input"; }
+  const NfgGame* nfg_labels(int) const override { return &labels_; }
+
+ private:
+  NfgGame labels_;
+  std::unique_ptr<GameSource> memory_;
+};
+
+}  // namespace
+
+std::unique_ptr<GameSource> open_input(const std::string& flag, const std::string& path, ShapeRule rule,
+                                       const ReadOptions& options) {
+  if (path != "-") return open_game_file(path, rule, options);
+  if (::isatty(0)) {
+    throw usage_error("--" + flag + " -: standard input is a terminal; pipe a Gambit .nfg into it (... < game.nfg)");
+  }
+  return std::make_unique<StdinNfgSource>(parse_nfg(std::cin, "standard input", options));
+}
+
+void refuse_stdin(const std::string& flag, const std::string& path) {
+  if (path == "-") {
+    throw usage_error("--" + flag + " -: standard input is read by --input only (a Gambit .nfg, the one game format "
+                      "that streams); give a file here");
+  }
 }
 
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv) {

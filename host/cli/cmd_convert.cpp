@@ -15,7 +15,8 @@ int convert_command(int argc, char** argv) {
   cxxopts::Options o("dgeval convert", "Convert games between .nfg, .npy and .npz.");
   o.custom_help("(--input FILE | --agents A --principals P) (--output FILE | --agents-output A --principals-output P)");
   o.add_options()
-      ("input", "an .nfg or .npy (one side of the games) or an .npz (both sides)", cxxopts::value<std::string>())
+      ("input", "an .nfg or .npy (one side of the games) or an .npz (both sides); - : an .nfg from standard input",
+       cxxopts::value<std::string>())
       ("agents", "the agents' side: .nfg or .npy (with --principals)", cxxopts::value<std::string>())
       ("principals", "the principals' side: .nfg or .npy", cxxopts::value<std::string>())
       ("o,output", "an .npz (both sides), or an .npy / .nfg (one side: see --side)", cxxopts::value<std::string>())
@@ -75,11 +76,13 @@ int convert_command(int argc, char** argv) {
   std::unique_ptr<GameSource> src;
   bool one_side_in = false;
   if (pair_in) {
+    refuse_stdin("agents", p["agents"].as<std::string>());
+    refuse_stdin("principals", p["principals"].as<std::string>());
     src = open_game_pair(p["agents"].as<std::string>(), p["principals"].as<std::string>(), rule, ro);
   } else {
     const std::string in = p["input"].as<std::string>();
-    src = open_game_file(in, rule, ro);
-    one_side_in = file_extension(in) != ".npz";
+    src = open_input("input", in, rule, ro);
+    one_side_in = in == "-" || file_extension(in) != ".npz";
   }
   std::int64_t first = 0, games = src->games();
   if (p.count("game")) {

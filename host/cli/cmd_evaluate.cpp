@@ -328,7 +328,8 @@ int evaluate_command(int argc, char** argv) {
   o.custom_help(
       "(--input FILE | --agents FILE --principals FILE | --example NAME | --random B --dims KxKx...) [options]");
   o.add_options("input")
-      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides",
+      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides "
+                "(- : an .nfg from standard input)",
        cxxopts::value<std::string>())
       ("agents", "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg", cxxopts::value<std::string>())
       ("principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())
@@ -480,8 +481,10 @@ int evaluate_command(int argc, char** argv) {
       const Dims dims = option_value("dims", [&] { return Dims::parse(p["dims"].as<std::string>()); });
       in.source = make_random_source(dims, games, p["seed"].as<std::uint64_t>(), threads);
     } else if (p.count("input")) {
-      in.source = open_game_file(p["input"].as<std::string>(), rule, read_options);
+      in.source = open_input("input", p["input"].as<std::string>(), rule, read_options);
     } else {
+      refuse_stdin("agents", p["agents"].as<std::string>());
+      refuse_stdin("principals", p["principals"].as<std::string>());
       in.source = open_game_pair(p["agents"].as<std::string>(), p["principals"].as<std::string>(), rule, read_options);
     }
     inputs.push_back(std::move(in));

@@ -5,6 +5,8 @@
 // for scripts/plots/inference.py.
 #include <cxxopts.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -56,7 +58,7 @@ Batch load_game(const cxxopts::ParseResult& p) {
   }
   const std::string path = p["game"].as<std::string>();
   const std::int64_t g = int64_option(p, "game-index", 0, std::numeric_limits<std::int64_t>::max());
-  auto source = open_game_file(path);
+  auto source = open_input("game", path, ShapeRule::automatic, ReadOptions{});
   if (g >= source->games()) {
     throw usage_error("--game-index " + std::to_string(g) + ": " + printable(path) + " holds games 0 to " +
                       std::to_string(source->games() - 1));
@@ -81,7 +83,7 @@ int infer_command(int argc, char** argv) {
   o.custom_help("(--input OBS.csv|OBS.npz | --game GAMES | --example NAME --sample SET[,SET..]) [options]");
   o.add_options("input")
       ("i,input", "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
-                  "(arrays actions or outcome, agents, principals, optional set, dims)",
+                  "(arrays actions or outcome, agents, principals, optional set, dims); - : a CSV from standard input",
        cxxopts::value<std::string>())
       ("dims", "the game's action counts, e.g. 3x3 (to detect unknown outcome indices and read a flat outcome "
                "column; default: the largest index of each player plus one)",
@@ -156,7 +158,13 @@ int infer_command(int argc, char** argv) {
     } catch (const error& e) {
       throw usage_error(std::string("--set: ") + e.what());
     }
-    obs = read_observations(p["input"].as<std::string>(), ro);
+    const std::string in = p["input"].as<std::string>();
+    if (in == "-") {
+      if (::isatty(0)) throw usage_error("--input -: standard input is a terminal; pipe an observations CSV into it");
+      obs = parse_observations_csv(std::cin, "standard input", ro);
+    } else {
+      obs = read_observations(in, ro);
+    }
     if (!obs.dims_known) {
       std::fprintf(stderr, "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
                            "indices cannot be detected\n", obs.dims.to_string().c_str());

@@ -17,6 +17,9 @@ class ParseResult;
 
 namespace dgeval {
 struct Options;
+struct ReadOptions;
+class GameSource;
+enum class ShapeRule;
 struct BatchView;
 struct Batch;
 class Dims;
@@ -102,6 +105,13 @@ double real_option(const cxxopts::ParseResult& p, const std::string& name, doubl
 /// --threads (0 = every core, up to 65536) and --device (a CUDA ordinal, 0..1023).
 int threads_option(const cxxopts::ParseResult& p);
 int device_option(const cxxopts::ParseResult& p);
+
+/// The games of an input flag: open_game_file(path), or for "-" a Gambit .nfg read from
+/// standard input (the one game format that streams), used for both sides.
+std::unique_ptr<GameSource> open_input(const std::string& flag, const std::string& path, ShapeRule rule,
+                                       const ReadOptions& options);
+/// usage_error for "-" given to an input flag that needs a file (.npy is memory-mapped, .npz seeks).
+void refuse_stdin(const std::string& flag, const std::string& path);
 
 /// Parses argv with `o`, turning cxxopts errors and stray arguments into usage_error.
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& o, int argc, char** argv);
