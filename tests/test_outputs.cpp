@@ -394,6 +394,9 @@ void run_signal_case(const SignalCase& c, int sig, const std::vector<std::string
   }
   Child child(args, env);
   ASSERT_TRUE(child.wait_for(c.progress, 60)) << c.name << ": no progress; stderr:\n" << child.err();
+  if (!env.empty()) {  // named staging: the hidden staging files are there while the run goes
+    EXPECT_GT(names_in(dir).size(), c.outputs.size()) << c.name;
+  }
   for (int k = 0; k < signals; ++k) child.signal(sig);
   const int status = child.finish(60);
   EXPECT_EQ(status, 128 + sig) << c.name << " signal " << sig << " (1000 + N: killed by N; -1: hung)\n" << child.err();

@@ -59,10 +59,7 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
     if (item.empty() || *end != '\0') {
       throw usage_error(std::string("--") + what + ": \"" + printable(item) + "\" is not a number");
     }
-    if (!(x >= 0.0 && x <= 1.0)) {
-      throw usage_error(std::string("--") + what + ": " + printable(item) + " is outside [0, 1]");
-    }
-    v.push_back(x);
+    v.push_back(x);  // the range and the count: validate(), once the players are known
   }
   if (v.empty()) throw usage_error(std::string("--") + what + ": no level given");
   return v;
@@ -94,12 +91,9 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   o.standardisation = option_value("standardisation", [&] { return parse_standardisation(p["standardisation"].as<std::string>()); });
   o.welfare = option_value("welfare", [&] { return parse_welfare(p["welfare"].as<std::string>()); });
   o.ic = parse_levels(p["ic"].as<std::string>(), "ic");
-  o.cc = real_option(p, "cc", 0.0, 1.0);
+  o.cc = p["cc"].as<double>();  // checked by validate() with the other levels
   o.cc_window = option_value("cc-window", [&] { return parse_cc_window(p["cc-window"].as<std::string>()); });
   o.ne_tolerance = p["ne-tolerance"].as<double>();
-  if (!(o.ne_tolerance >= 0.0 && std::isfinite(o.ne_tolerance))) {
-    throw usage_error("--ne-tolerance: expected a finite, non-negative slack, got " + format_double(o.ne_tolerance));
-  }
   o.list_equilibria = p.count("list-equilibria") > 0;
   o.distance_matrix = p.count("distance-matrix") > 0;
   try {
@@ -495,10 +489,14 @@ int evaluate_command(int argc, char** argv) {
     }
     const Dims& dims = in.source->dims();
     const std::int64_t games = in.source->games();
-    if (in.options.ic.size() != 1 && in.options.ic.size() != static_cast<std::size_t>(dims.players())) {
-      throw usage_error("--ic: " + std::to_string(in.options.ic.size()) + " levels for the " +
-                        std::to_string(dims.players()) + " players of " + in.source->describe() +
-                        "; give one level, or one per player");
+    // The levels and tolerances against the players (a bad option value: exit 2), before the
+    // strategy, whose file is input (exit 1). The library's messages, as the Python module's.
+    try {
+      Options levels = in.options;
+      levels.strategy = Strategy{};
+      validate(levels, dims, games);
+    } catch (const error& e) {
+      throw usage_error(e.what());
     }
     if (!strategy_file.empty()) {
       in.options.strategy = read_strategy_file(strategy_file, dims, games);
@@ -516,6 +514,9 @@ int evaluate_command(int argc, char** argv) {
   bc.name = p["backend"].as<std::string>();
   bc.threads = threads;
   bc.device = device;
+  if (bc.name != "auto" && bc.name != "cpu" && bc.name != "cuda") {
+    option_value("backend", [&] { return make_backend(bc, nullptr); });  // the library's message
+  }
   std::string warning;
   auto backend = make_backend(bc, &warning);
   if (!warning.empty() && !quiet) std::fprintf(stderr, "dgeval: %s\n", warning.c_str());
