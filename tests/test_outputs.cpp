@@ -457,6 +457,23 @@ TEST(OutputSignals, CtrlCStopsEveryLongCommand) {
   for (const SignalCase& c : cases) run_signal_case(c, SIGINT);
 }
 
+TEST(OutputSignals, CtrlCWhileTheNpzIsPackedKeepsTheOldFile) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  for (int sig : {SIGINT, SIGTERM}) {
+    write_file(d / "r.npz", "old");
+    write_file(d / "s.json", "old");
+    const auto r = run_shell("DGEVAL_TEST_SIGNAL_WHEN_PACKING=" + std::to_string(sig) + " '" + cli() +
+                             "' evaluate --random 20000 --dims 3x3 --backend cpu -q -o " + q(d / "r.npz") +
+                             " --summary-output " + q(d / "s.json"));
+    EXPECT_EQ(r.status, 128 + sig) << r.err;
+    EXPECT_TRUE(has(r.err, "interrupted by")) << r.err;
+    EXPECT_EQ(read_file(d / "r.npz"), "old");
+    EXPECT_EQ(read_file(d / "s.json"), "old");
+    EXPECT_EQ(names_in(d.path()), (std::vector<std::string>{"r.npz", "s.json"}));
+  }
+}
+
 TEST(OutputSignals, SecondCtrlCLeavesNoTemporaryFile) {
   SKIP_WITHOUT_CLI();
   // Staging under hidden names (as on a file system without O_TMPFILE): the names exist while

@@ -80,6 +80,11 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("DGEVAL_TEST_NAMED_STAGING"); t && *t == '1') {
     dgeval::detail::set_output_fallbacks(true, false);
   }
+  // Tests: raise signal N as an .npz starts being packed (a Ctrl-C at that exact moment).
+  if (const char* t = std::getenv("DGEVAL_TEST_SIGNAL_WHEN_PACKING"); t && std::atoi(t) > 0) {
+    const int sig = std::atoi(t);
+    dgeval::detail::set_npz_pack_hook([sig] { std::raise(sig); });
+  }
   if (argc < 2) {
     usage(stderr);
     return 2;
