@@ -449,7 +449,9 @@ void StagedOutput::open_staging() {
   if (keep_mode) {
     // The replacement keeps the old file's permission bits (and, for root, its owner and group;
     // chown first, as it clears set-user-ID bits).
-    if (::geteuid() == 0 && ::fchown(fd_, old.st_uid, old.st_gid) != 0) {
+    // EPERM / EINVAL: a file system that does not let root give files away (NFS with root
+    // squashing, an unmapped ID in a user namespace) keeps the new file's owner, as for anyone.
+    if (::geteuid() == 0 && ::fchown(fd_, old.st_uid, old.st_gid) != 0 && errno != EPERM && errno != EINVAL) {
       throw error(nm + ": cannot give the new file the old one's owner: " + why(errno));
     }
     if (::fchmod(fd_, old.st_mode & 07777) != 0) {
