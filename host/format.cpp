@@ -1,18 +1,15 @@
-// Text, CSV and JSON Lines writers for Results, the batch summary, and atomic file output.
+// Text, CSV and JSON Lines writers for Results and the batch summary (atomic file output:
+// host/output.cpp).
 #include "dgeval/format.hpp"
-
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <ostream>
 #include <algorithm>
-#include <random>
 #include <sstream>
 
 #include "dgeval/detail/measures.hpp"
@@ -395,26 +392,6 @@ void Summary::write(std::ostream& out, bool json) const {
     std::snprintf(line, sizeof line, "  %-28s %12lld %14.6g %14.6g %14.6g\n", st.name.c_str(),
                   static_cast<long long>(st.count), mean(st), st.count ? st.min : NAN, st.count ? st.max : NAN);
     out << line;
-  }
-}
-
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill) {
-  std::random_device rd;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
-  try {
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      if (!f) throw error("cannot create " + tmp + ": " + std::strerror(errno));
-      fill(f);
-      f.flush();
-      if (!f) throw error("writing " + tmp + " failed: " + std::strerror(errno));
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      throw error("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-    }
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
@@ -25,7 +26,7 @@ ObservedSet parse_observed_set(const std::string& s) {
   if (s == "ne") return ObservedSet::ne;
   if (s == "eps_ne" || s == "eps-ne") return ObservedSet::eps_ne;
   if (s == "played") return ObservedSet::played;
-  throw error("unknown observed set \"" + s + "\"; expected one of: all, ne, eps_ne, played");
+  throw error("unknown observed set \"" + printable(s.substr(0, 40)) + "\"; expected one of: all, ne, eps_ne, played");
 }
 
 const char* to_string(ObservedSet s) {

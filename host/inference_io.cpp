@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
 #include "dgeval/inference.hpp"
@@ -166,7 +167,7 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
       // pandas' to_csv writes its index first, under an empty name (read back as "Unnamed: 0").
       const bool pandas_index = c == 0 && (h.empty() || h.rfind("Unnamed:", 0) == 0);
       throw error(name + ", line " + std::to_string(header_line) + ", column " + std::to_string(c + 1) +
-                  ": unknown column \"" + h + "\" (expected action_i, outcome, agent_i, principal_i and optionally " +
+                  ": unknown column \"" + printable(h.substr(0, 40)) + "\" (expected action_i, outcome, agent_i, principal_i and optionally " +
                   "set)" + (pandas_index ? " (a pandas index column? write the CSV with index=False)" : ""));
     }
   }
@@ -202,8 +203,8 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
     auto real = [&](int c) {
       double v;
       if (!detail::parse_number(f[static_cast<std::size_t>(c)], &v)) {
-        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": \"" + f[static_cast<std::size_t>(c)] +
-                    "\" is not a number");
+        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": \"" +
+                    printable(f[static_cast<std::size_t>(c)].substr(0, 40)) + "\" is not a number");
       }
       if (!std::isfinite(v)) {
         throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": utility is " + f[static_cast<std::size_t>(c)] +
@@ -214,8 +215,8 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
     auto integer = [&](int c) {
       std::int64_t v;
       if (!parse_integer(f[static_cast<std::size_t>(c)], &v)) {
-        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": \"" + f[static_cast<std::size_t>(c)] +
-                    "\" is not an integer index");
+        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": \"" +
+                    printable(f[static_cast<std::size_t>(c)].substr(0, 40)) + "\" is not an integer index");
       }
       return v;
     };

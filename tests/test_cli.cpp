@@ -206,7 +206,7 @@ TEST(CliBad, MalformedFilesNameTheFileAndPosition) {
   EXPECT_EQ(s.status, 1);
   EXPECT_TRUE(has(s.err, "s.txt") && has(s.err, "probability distribution")) << s.err;
   auto dims = run_cli("evaluate --random 2 --dims 3x0", d);
-  EXPECT_EQ(dims.status, 1);
+  EXPECT_EQ(dims.status, 2);  // a bad option value: a bad command line, as everywhere
   EXPECT_TRUE(has(dims.err, "player 1 has 0 actions")) << dims.err;
   auto usage = run_cli("evaluate --agents " + data_dir() + "/a_f8.npy", d);
   EXPECT_EQ(usage.status, 2);

@@ -34,23 +34,33 @@ int bench_command(int argc, char** argv) {
                  "  dgeval bench --dims 6x7x4x6 --games 10000 --backend both\n";
     return exit_ok;
   }
-  const std::int64_t games = p["games"].as<std::int64_t>();
-  const int repeats = p["repeats"].as<int>();
-  if (games < 1 || repeats < 1) throw usage_error("--games and --repeats must be at least 1");
+  const std::int64_t games = int64_option(p, "games", 1, std::int64_t{1} << 40);
+  const int repeats = int_option(p, "repeats", 1, 1 << 20);
+  const int threads = threads_option(p);
+  const int device = device_option(p);
   const std::string which = p["backend"].as<std::string>();
+  if (which != "auto" && which != "cpu" && which != "cuda" && which != "both") {
+    throw usage_error("--backend: expected auto, cpu, cuda or both");
+  }
+  std::vector<Dims> all_dims;
+  for (const std::string& dims_text : p["dims"].as<std::vector<std::string>>()) {
+    try {
+      all_dims.push_back(Dims::parse(dims_text));
+    } catch (const error& e) {
+      throw usage_error(std::string("--dims: ") + e.what());
+    }
+  }
   std::vector<std::string> names = which == "both" ? std::vector<std::string>{"cpu", "cuda"} : std::vector<std::string>{which};
   std::printf("%-8s %-14s %10s %12s %10s %12s %12s %14s %9s\n", "backend", "dims", "games", "outcomes", "MB read",
               "median s", "min s", "games/s", "GB/s");
-  for (const std::string& dims_text : p["dims"].as<std::vector<std::string>>()) {
-    const Dims dims = Dims::parse(dims_text);
-    const Batch batch = random_uniform_games(dims, games, p["seed"].as<std::uint64_t>(), 0, 0.0, 1.0,
-                                             p["threads"].as<int>());
+  for (const Dims& dims : all_dims) {
+    const Batch batch = random_uniform_games(dims, games, p["seed"].as<std::uint64_t>(), 0, 0.0, 1.0, threads);
     const double bytes = 2.0 * static_cast<double>(batch.agents.size()) * sizeof(double);
     for (const std::string& name : names) {
       BackendConfig bc;
       bc.name = name;
-      bc.threads = p["threads"].as<int>();
-      bc.device = p["device"].as<int>();
+      bc.threads = threads;
+      bc.device = device;
       std::string warning;
       std::unique_ptr<Backend> backend;
       try {
@@ -61,9 +71,11 @@ int bench_command(int argc, char** argv) {
       }
       Options options;
       Results r;
+      backend->set_progress([](std::int64_t, std::int64_t) { return !interrupted(); });
       backend->evaluate(batch.view(), options, r);  // warm-up
       std::vector<double> t;
       for (int k = 0; k < repeats; ++k) {
+        if (interrupted()) throw cancelled();
         const auto t0 = std::chrono::steady_clock::now();
         backend->evaluate(batch.view(), options, r);
         t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -15,7 +15,8 @@ int convert_command(int argc, char** argv) {
   cxxopts::Options o("dgeval convert", "Convert games between .nfg, .npy and .npz.");
   o.custom_help("(--input FILE | --agents A --principals P) (--output FILE | --agents-output A --principals-output P)");
   o.add_options()
-      ("input", "an .nfg or .npy (one side of the games) or an .npz (both sides)", cxxopts::value<std::string>())
+      ("input", "an .nfg or .npy (one side of the games) or an .npz (both sides); - : an .nfg from standard input",
+       cxxopts::value<std::string>())
       ("agents", "the agents' side: .nfg or .npy (with --principals)", cxxopts::value<std::string>())
       ("principals", "the principals' side: .nfg or .npy", cxxopts::value<std::string>())
       ("o,output", "an .npz (both sides), or an .npy / .nfg (one side: see --side)", cxxopts::value<std::string>())
@@ -51,17 +52,37 @@ int convert_command(int argc, char** argv) {
     throw usage_error("--agents-output and --principals-output go together");
   }
 
+  // The run's files, checked before anything is read: no output may be a folder, an input or
+  // another output.
+  RunFiles files;
+  if (pair_in) {
+    files.input("agents", p["agents"].as<std::string>());
+    files.input("principals", p["principals"].as<std::string>());
+  } else {
+    files.input("input", p["input"].as<std::string>());
+  }
+  StagedOutput* out_a = nullptr;
+  StagedOutput* out_p = nullptr;
+  if (pair_out) {
+    out_a = &files.output("agents-output", p["agents-output"].as<std::string>());
+    out_p = &files.output("principals-output", p["principals-output"].as<std::string>());
+  } else {
+    out_a = &files.output("output", p["output"].as<std::string>());
+  }
+
   ReadOptions ro;
   ro.allow_nonfinite = p.count("allow-nonfinite") > 0;
   const ShapeRule rule = p.count("single-game") ? ShapeRule::single_game : ShapeRule::automatic;
   std::unique_ptr<GameSource> src;
   bool one_side_in = false;
   if (pair_in) {
+    refuse_stdin("agents", p["agents"].as<std::string>());
+    refuse_stdin("principals", p["principals"].as<std::string>());
     src = open_game_pair(p["agents"].as<std::string>(), p["principals"].as<std::string>(), rule, ro);
   } else {
     const std::string in = p["input"].as<std::string>();
-    src = open_game_file(in, rule, ro);
-    one_side_in = file_extension(in) != ".npz";
+    src = open_input("input", in, rule, ro);
+    one_side_in = in == "-" || file_extension(in) != ".npz";
   }
   std::int64_t first = 0, games = src->games();
   if (p.count("game")) {
@@ -80,15 +101,17 @@ int convert_command(int argc, char** argv) {
   int side = 0;  // for one-side output
   if (pair_out) {
     if (one_side_in) throw usage_error("the input is one side of the games; write it with --output FILE.npy|.nfg");
-    a = make_side_writer(p["agents-output"].as<std::string>(), dims, games, float32, src->nfg_labels(0));
-    pr = make_side_writer(p["principals-output"].as<std::string>(), dims, games, float32, src->nfg_labels(1));
+    check_side_path("agents-output", p["agents-output"].as<std::string>(), games);
+    check_side_path("principals-output", p["principals-output"].as<std::string>(), games);
+    a = make_side_writer(*out_a, dims, games, float32, src->nfg_labels(0));
+    pr = make_side_writer(*out_p, dims, games, float32, src->nfg_labels(1));
   } else {
     const std::string out = p["output"].as<std::string>();
     if (file_extension(out) == ".npz") {
       if (one_side_in) {
         throw usage_error("the input is one side of the games; an .npz needs both: give --agents A --principals P");
       }
-      npz = std::make_unique<PairNpzWriter>(out, dims, p.count("compress") > 0, float32);
+      npz = std::make_unique<PairNpzWriter>(*out_a, dims, p.count("compress") > 0, float32);
     } else {
       if (!one_side_in) {
         if (!p.count("side")) throw usage_error("the input has both sides; say which to write with --side agents|principals");
@@ -96,11 +119,11 @@ int convert_command(int argc, char** argv) {
         if (s != "agents" && s != "principals") throw usage_error("--side: expected agents or principals");
         side = s == "agents" ? 0 : 1;
       }
-      a = make_side_writer(out, dims, games, float32, src->nfg_labels(side));
+      check_side_path("output", out, games);
+      a = make_side_writer(*out_a, dims, games, float32, src->nfg_labels(side));
     }
   }
   // Sources stream from game 0: skip to `first` chunk by chunk, then copy.
-  install_interrupt_handler();
   const std::int64_t chunk = games_per_chunk(dims);
   const std::int64_t end = first + games;
   for (std::int64_t g0 = 0; g0 < end; g0 += chunk) {
@@ -126,6 +149,7 @@ int convert_command(int argc, char** argv) {
   if (npz) npz->commit();
   if (a) a->commit();
   if (pr) pr->commit();
+  files.commit();
   return exit_ok;
 }
 

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <sstream>
 
 #include "commands.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/tolerances.hpp"
@@ -54,10 +56,25 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     const double x = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0') throw usage_error(std::string("--") + what + ": \"" + item + "\" is not a number");
-    v.push_back(x);
+    if (item.empty() || *end != '\0') {
+      throw usage_error(std::string("--") + what + ": \"" + printable(item) + "\" is not a number");
+    }
+    v.push_back(x);  // the range and the count: validate(), once the players are known
   }
+  if (v.empty()) throw usage_error(std::string("--") + what + ": no level given");
   return v;
+}
+
+/// A dgeval::error from interpreting `--flag`'s value becomes a usage_error.
+template <class F>
+auto option_value(const char* flag, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const usage_error&) {
+    throw;
+  } catch (const error& e) {
+    throw usage_error(std::string("--") + flag + ": " + e.what());
+  }
 }
 
 bool is_builtin_strategy(const std::string& s) {
@@ -71,11 +88,11 @@ bool is_builtin_strategy(const std::string& s) {
 }  // namespace
 
 std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
-  o.standardisation = parse_standardisation(p["standardisation"].as<std::string>());
-  o.welfare = parse_welfare(p["welfare"].as<std::string>());
+  o.standardisation = option_value("standardisation", [&] { return parse_standardisation(p["standardisation"].as<std::string>()); });
+  o.welfare = option_value("welfare", [&] { return parse_welfare(p["welfare"].as<std::string>()); });
   o.ic = parse_levels(p["ic"].as<std::string>(), "ic");
-  o.cc = p["cc"].as<double>();
-  o.cc_window = parse_cc_window(p["cc-window"].as<std::string>());
+  o.cc = p["cc"].as<double>();  // checked by validate() with the other levels
+  o.cc_window = option_value("cc-window", [&] { return parse_cc_window(p["cc-window"].as<std::string>()); });
   o.ne_tolerance = p["ne-tolerance"].as<double>();
   o.list_equilibria = p.count("list-equilibria") > 0;
   o.distance_matrix = p.count("distance-matrix") > 0;
@@ -93,6 +110,7 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   if (s == "pure" || s == "correlated" || s == "product") {
     throw usage_error("--strategy " + s + ": a " + s + " strategy is read from a file: --strategy " + s + ":FILE");
   }
+  if (s.empty()) throw usage_error("--strategy: an empty name");
   // Anything else is a strategy FILE or KIND:FILE; a name that is neither (a typo) is refused here,
   // with the names, rather than later as a file that cannot be opened.
   const std::string::size_type colon = s.find(':');
@@ -100,7 +118,7 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
   const bool kind_given = prefix == "pure" || prefix == "correlated" || prefix == "product";
   std::error_code ec;
   if (!kind_given && !std::filesystem::exists(s, ec)) {
-    throw usage_error("--strategy: unknown strategy '" + s +
+    throw usage_error("--strategy: unknown strategy '" + printable(s) +
                       "': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a strategy FILE "
                       "(.npy, .npz or text; KIND:FILE with KIND pure, correlated or product)");
   }
@@ -108,6 +126,14 @@ std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
 }
 
 namespace {
+
+/// The file of a --strategy [KIND:]FILE.
+std::string strategy_file_path(const std::string& spec) {
+  const std::string::size_type colon = spec.find(':');
+  if (colon == std::string::npos) return spec;
+  const std::string prefix = spec.substr(0, colon);
+  return prefix == "pure" || prefix == "correlated" || prefix == "product" ? spec.substr(colon + 1) : spec;
+}
 
 // One input of the run: a source and the options it is evaluated with.
 struct Input {
@@ -284,8 +310,10 @@ const char* kEvaluateExamples =
     "inputs: an .npz holds arrays 'agents' and 'principals' of shape [B, n, k_1..k_n] (or [n, k_1..k_n] for one\n"
     "game), float32 or float64, and optionally strategy_pure / strategy_correlated / strategy_product.\n"
     "A strategy text file starts with pure, correlated or product, then the numbers (C order).\n"
+    "outputs: - is standard output; a device, FIFO or socket is written directly; a file is replaced only once the\n"
+    "whole run has succeeded (docs/FORMATS.md, \"Guarantees on output\").\n"
     "exit status: 0 ok, 1 bad input or I/O error, 2 bad command line, 3 a theorem bound failed (a bug),\n"
-    "4 --check found differences beyond tolerance.\n";
+    "4 --check found differences beyond tolerance, 128+N stopped by signal N (130 Ctrl-C).\n";
 
 }  // namespace
 
@@ -294,7 +322,8 @@ int evaluate_command(int argc, char** argv) {
   o.custom_help(
       "(--input FILE | --agents FILE --principals FILE | --example NAME | --random B --dims KxKx...) [options]");
   o.add_options("input")
-      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides",
+      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides "
+                "(- : an .nfg from standard input)",
        cxxopts::value<std::string>())
       ("agents", "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg", cxxopts::value<std::string>())
       ("principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())
@@ -316,7 +345,8 @@ int evaluate_command(int argc, char** argv) {
                 "the largest differences per column; exit 4 if beyond tolerance",
        cxxopts::value<std::string>()->implicit_value("100"));
   o.add_options("output")
-      ("o,output", "write results to FILE (atomically); the format follows the extension (.csv .jsonl .npz .txt)",
+      ("o,output", "write results to FILE (atomically; - for standard output); the format follows the extension "
+                   "(.csv .jsonl .npz .txt)",
        cxxopts::value<std::string>())
       ("format", "text | csv | jsonl | npz (default: from --output, else text for --example and csv otherwise)",
        cxxopts::value<std::string>())
@@ -366,15 +396,18 @@ int evaluate_command(int argc, char** argv) {
   if (p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
   if (p.count("dims") && !p.count("random")) throw usage_error("--dims goes with --random");
 
+  const std::string output_path = p.count("output") ? p["output"].as<std::string>() : "-";
   OutputFormat format = OutputFormat::csv;
   if (p.count("format")) {
-    format = parse_output_format(p["format"].as<std::string>());
-  } else if (p.count("output")) {
-    format = output_format_for_path(p["output"].as<std::string>());
+    format = option_value("format", [&] { return parse_output_format(p["format"].as<std::string>()); });
+  } else if (output_path != "-") {
+    format = option_value("output", [&] { return output_format_for_path(output_path); });
   } else if (p.count("example")) {
     format = OutputFormat::text;
   }
-  if (format == OutputFormat::npz && !p.count("output")) throw usage_error("--format npz needs --output FILE.npz");
+  if (format == OutputFormat::npz && !p.count("output")) {
+    throw usage_error("--format npz needs --output FILE.npz (or --output - for standard output)");
+  }
   if (p.count("float32-results") && format != OutputFormat::npz) {
     throw usage_error("--float32-results applies to .npz output (CSV and JSON Lines print every value exactly)");
   }
@@ -400,10 +433,22 @@ int evaluate_command(int argc, char** argv) {
       n = std::strtoll(c.c_str(), &end, 10);
       if (c.empty() || *end != '\0' || n < 1) throw usage_error("--check: expected a positive number of games or 'all'");
     }
-    checker.emplace(n, c == "all", p["threads"].as<int>());
+    checker.emplace(n, c == "all", threads_option(p));
   }
-  const std::int64_t chunk_games = p["chunk-games"].as<std::int64_t>();
-  if (chunk_games < 0) throw usage_error("--chunk-games must be >= 0");
+  const std::int64_t chunk_games = int64_option(p, "chunk-games", 0, std::int64_t{1} << 40, "0: automatic");
+  const int threads = threads_option(p);
+  const int device = device_option(p);
+
+  // The run's files, checked before anything is read or computed: no output may be a folder,
+  // an input, or another output.
+  RunFiles files;
+  if (p.count("input")) files.input("input", p["input"].as<std::string>());
+  if (p.count("agents")) files.input("agents", p["agents"].as<std::string>());
+  if (p.count("principals")) files.input("principals", p["principals"].as<std::string>());
+  if (!strategy_file.empty()) files.input("strategy", strategy_file_path(strategy_file));
+  StagedOutput& main_out = files.output("output", output_path);
+  StagedOutput* summary_out = p.count("summary-output") ? &files.output("summary-output", p["summary-output"].as<std::string>())
+                                                        : nullptr;
 
   // Inputs.
   ReadOptions read_options;
@@ -413,7 +458,7 @@ int evaluate_command(int argc, char** argv) {
   if (p.count("example")) {
     const std::string name = p["example"].as<std::string>();
     for (const std::string& n : name == "all" ? example_names() : std::vector<std::string>{name}) {
-      Example e = make_example(n);
+      Example e = option_value("example", [&] { return make_example(n); });
       Input in;
       in.options = options;
       if (!p.count("standardisation")) in.options.standardisation = e.options.standardisation;
@@ -426,13 +471,14 @@ int evaluate_command(int argc, char** argv) {
     in.options = options;
     if (p.count("random")) {
       if (!p.count("dims")) throw usage_error("--random needs --dims, e.g. --dims 6x7x4x6");
-      const std::int64_t games = p["random"].as<std::int64_t>();
-      if (games < 1) throw usage_error("--random: the number of games must be at least 1");
-      in.source = make_random_source(Dims::parse(p["dims"].as<std::string>()), games, p["seed"].as<std::uint64_t>(),
-                                     p["threads"].as<int>());
+      const std::int64_t games = int64_option(p, "random", 1, std::numeric_limits<std::int64_t>::max());
+      const Dims dims = option_value("dims", [&] { return Dims::parse(p["dims"].as<std::string>()); });
+      in.source = make_random_source(dims, games, p["seed"].as<std::uint64_t>(), threads);
     } else if (p.count("input")) {
-      in.source = open_game_file(p["input"].as<std::string>(), rule, read_options);
+      in.source = open_input("input", p["input"].as<std::string>(), rule, read_options);
     } else {
+      refuse_stdin("agents", p["agents"].as<std::string>());
+      refuse_stdin("principals", p["principals"].as<std::string>());
       in.source = open_game_pair(p["agents"].as<std::string>(), p["principals"].as<std::string>(), rule, read_options);
     }
     inputs.push_back(std::move(in));
@@ -443,6 +489,15 @@ int evaluate_command(int argc, char** argv) {
     }
     const Dims& dims = in.source->dims();
     const std::int64_t games = in.source->games();
+    // The levels and tolerances against the players (a bad option value: exit 2), before the
+    // strategy, whose file is input (exit 1). The library's messages, as the Python module's.
+    try {
+      Options levels = in.options;
+      levels.strategy = Strategy{};
+      validate(levels, dims, games);
+    } catch (const error& e) {
+      throw usage_error(e.what());
+    }
     if (!strategy_file.empty()) {
       in.options.strategy = read_strategy_file(strategy_file, dims, games);
     } else if (!strategy_given && in.source->has_strategy()) {
@@ -457,8 +512,11 @@ int evaluate_command(int argc, char** argv) {
 
   BackendConfig bc;
   bc.name = p["backend"].as<std::string>();
-  bc.threads = p["threads"].as<int>();
-  bc.device = p["device"].as<int>();
+  bc.threads = threads;
+  bc.device = device;
+  if (bc.name != "auto" && bc.name != "cpu" && bc.name != "cuda") {
+    option_value("backend", [&] { return make_backend(bc, nullptr); });  // the library's message
+  }
   std::string warning;
   auto backend = make_backend(bc, &warning);
   if (!warning.empty() && !quiet) std::fprintf(stderr, "dgeval: %s\n", warning.c_str());
@@ -480,11 +538,9 @@ int evaluate_command(int argc, char** argv) {
   std::int64_t games_done = 0;
   std::unique_ptr<ResultsNpzWriter> npz_out;
   if (format == OutputFormat::npz) {
-    npz_out = std::make_unique<ResultsNpzWriter>(p["output"].as<std::string>(), p.count("compress") > 0,
-                                                 p.count("float32-results") > 0);
+    npz_out = std::make_unique<ResultsNpzWriter>(main_out, p.count("compress") > 0, p.count("float32-results") > 0);
   }
 
-  install_interrupt_handler();
   auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);
     for (Input& in : inputs) {
@@ -528,19 +584,15 @@ int evaluate_command(int argc, char** argv) {
   };
   if (npz_out) {
     run(nullptr);
-    npz_out->commit();
-  } else if (p.count("output")) {
-    write_file_atomically(p["output"].as<std::string>(), [&](std::ostream& out) { run(&out); });
+    npz_out->commit();  // the archive, complete in its staging
   } else {
-    run(&std::cout);
-    std::cout.flush();
+    run(&main_out.stream());
   }
+  if (summary_out) summary.write(summary_out->stream(), true);
+  files.commit();  // every output together, only now that all of them are complete
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  if (p.count("summary-output")) {
-    write_file_atomically(p["summary-output"].as<std::string>(), [&](std::ostream& out) { summary.write(out, true); });
-  }
   // A single game's rows already say everything: its summary only when --summary asks for it.
   const bool summary_wanted = summary_mode != "none" && (total_games > 1 || p.count("summary") > 0);
   if (!quiet && summary_wanted) summary.write(std::cerr, summary_mode == "json");

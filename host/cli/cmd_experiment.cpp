@@ -3,13 +3,16 @@
 // bound that is a theorem failed. (`dgeval experiment inference` lives in cmd_infer.cpp.)
 #include <cxxopts.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <iostream>
 #include <sstream>
 
 #include "commands.hpp"
 #include "dgeval/backend.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/format.hpp"
@@ -57,18 +60,33 @@ std::vector<double> parse_list(const std::string& text, const char* flag) {
       out.push_back(std::stod(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw usage_error(std::string("--") + flag + ": not a number: \"" + item + "\"");
+      throw usage_error(std::string("--") + flag + ": not a number: \"" + printable(item) + "\"");
     }
   }
   if (out.empty()) throw usage_error(std::string("--") + flag + ": empty list");
   return out;
 }
 
+std::vector<Dims> parse_sizes(const std::string& text, const char* flag);
+
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+std::vector<Dims> parse_sizes(const std::string& text, const char* flag) {
+  std::vector<Dims> out;
+  for (const std::string& d : split(text)) {
+    try {
+      out.push_back(Dims::parse(d));
+    } catch (const error& e) {
+      throw usage_error(std::string("--") + flag + ": " + e.what());
+    }
+  }
+  if (out.empty()) throw usage_error(std::string("--") + flag + ": no size given");
   return out;
 }
 
@@ -128,14 +146,15 @@ int grid_scan(int argc, char** argv) {
   } else {
     throw usage_error("--preset: expected main or appendix");
   }
-  const std::int64_t scale = p["scale"].as<std::int64_t>();
-  if (scale < 1) throw usage_error("--scale must be at least 1");
-  c.games_per_point = p.count("games-per-point") ? p["games-per-point"].as<std::int64_t>() : paper_games * scale;
-  if (p.count("sizes")) {
-    c.sizes.clear();
-    for (const std::string& d : split(p["sizes"].as<std::string>())) c.sizes.push_back(Dims::parse(d));
-  }
+  const std::int64_t scale = int64_option(p, "scale", 1, std::int64_t{1} << 40);
+  c.games_per_point = p.count("games-per-point")
+                          ? int64_option(p, "games-per-point", 1, std::int64_t{1} << 40)
+                          : paper_games * scale;
+  if (p.count("sizes")) c.sizes = parse_sizes(p["sizes"].as<std::string>(), "sizes");
   if (p.count("others")) c.others = parse_list(p["others"].as<std::string>(), "others");
+  for (double v : c.others) {
+    if (!(v >= 0.0 && v <= 1.0)) throw usage_error("--others: " + format_double(v) + " is outside [0, 1]");
+  }
   c.variables.clear();
   try {
     for (const std::string& v : split(p["variables"].as<std::string>())) c.variables.push_back(parse_measure(v));
@@ -146,22 +165,20 @@ int grid_scan(int argc, char** argv) {
   } catch (const error& e) {
     throw usage_error(e.what());
   }
-  c.increments = p["increments"].as<int>();
+  c.increments = int_option(p, "increments", 1, 1 << 20);
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = p["threads"].as<int>();
+  c.threads = threads_option(p);
+  c.device = device_option(p);
   const bool quiet = p.count("quiet") > 0;
   c.backend = resolve_backend(p, quiet);
-  c.device = p["device"].as<int>();
 
+  RunFiles files;
+  StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
   Progress bar("grid-scan", !quiet);
   const std::vector<GridScanPoint> points = run_grid_scan(c, progress_fn(bar));
   bar.finish();
-  auto fill = [&](std::ostream& out) { write_grid_scan_csv(out, points); };
-  if (p.count("output")) {
-    write_file_atomically(p["output"].as<std::string>(), fill);
-  } else {
-    fill(std::cout);
-  }
+  write_grid_scan_csv(out.stream(), points);
+  files.commit();
   std::int64_t games = 0, evaluated = 0, r2 = 0, r5 = 0, r3 = 0, fallback = 0, r3f = 0, raised = 0;
   double ia_err = 0, ca_err = 0;
   for (const GridScanPoint& pt : points) {
@@ -223,42 +240,47 @@ int bound_surface(int argc, char** argv) {
     return exit_ok;
   }
   BoundSurfaceConfig c;
-  c.games = p["games"].as<std::int64_t>();
-  c.players = p["players"].as<int>();
-  c.outcomes = p["outcomes"].as<std::int64_t>();
+  c.games = int64_option(p, "games", 1, std::numeric_limits<std::int64_t>::max());
+  c.players = int_option(p, "players", 1, kMaxPlayers);
+  c.outcomes = int64_option(p, "outcomes", 3, std::int64_t{1} << 40);
   c.calibration = parse_list(p["calibration"].as<std::string>(), "calibration");
+  for (double r : c.calibration) {
+    if (!(r > 0.0 && std::isfinite(r))) throw usage_error("--calibration: " + format_double(r) + " is not a positive ratio");
+  }
+  if (c.calibration.size() != 1 && static_cast<int>(c.calibration.size()) != c.players) {
+    throw usage_error("--calibration: " + std::to_string(c.calibration.size()) + " ratios for " +
+                      std::to_string(c.players) + " players; give one, or one per player");
+  }
   try {
     c.standardisation = parse_standardisation(p["standardisation"].as<std::string>());
     c.welfare = parse_welfare(p["welfare"].as<std::string>());
     c.distribution = parse_distribution(p["distribution"].as<std::string>());
     const Dims bins = Dims::parse(p["bins"].as<std::string>());
     if (bins.players() != 2) throw error("--bins: expected AxB");
+    if (bins.actions(0) > (1 << 20) || bins.actions(1) > (1 << 20)) throw error("--bins: at most 1048576 bins per axis");
     c.bins_x = static_cast<int>(bins.actions(0));
     c.bins_y = static_cast<int>(bins.actions(1));
   } catch (const error& e) {
     throw usage_error(e.what());
   }
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = p["threads"].as<int>();
-  c.keep_points = p.count("points") ? p["keep-points"].as<std::int64_t>() : 0;
+  c.threads = threads_option(p);
+  c.device = device_option(p);
+  const std::int64_t keep = int64_option(p, "keep-points", 0, std::int64_t{1} << 40);
+  c.keep_points = p.count("points") ? keep : 0;
   const bool quiet = p.count("quiet") > 0;
   c.backend = resolve_backend(p, quiet);
-  c.device = p["device"].as<int>();
-  const std::int64_t chunk = p["chunk"].as<std::int64_t>();
-  if (chunk < 0) throw usage_error("--chunk: expected a non-negative number of games");
-  c.chunk = chunk;
+  c.chunk = int64_option(p, "chunk", 0, (std::int64_t{1} << 31) - 1, "0: automatic");
+
+  RunFiles files;
+  StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
+  StagedOutput* points_out = p.count("points") ? &files.output("points", p["points"].as<std::string>()) : nullptr;
   Progress bar("bound-surface", !quiet);
   const BoundSurfaceResult r = run_bound_surface(c, progress_fn(bar));
   bar.finish();
-  auto fill = [&](std::ostream& out) { write_bound_surface_csv(out, r); };
-  if (p.count("output")) {
-    write_file_atomically(p["output"].as<std::string>(), fill);
-  } else {
-    fill(std::cout);
-  }
-  if (p.count("points")) {
-    write_file_atomically(p["points"].as<std::string>(), [&](std::ostream& out) { write_surface_points_csv(out, r); });
-  }
+  write_bound_surface_csv(out.stream(), r);
+  if (points_out) write_surface_points_csv(points_out->stream(), r);
+  files.commit();
   if (!quiet) {
     std::int64_t filled = 0;
     for (const SurfaceBin& b : r.bins) filled += b.count > 0;
@@ -289,13 +311,12 @@ int throughput(int argc, char** argv) {
     std::cout << o.help();
     return exit_ok;
   }
-  std::vector<Dims> sizes;
-  for (const std::string& d : split(p["sizes"].as<std::string>())) sizes.push_back(Dims::parse(d));
-  const std::int64_t games = p["games"].as<std::int64_t>();
-  if (games < 1) throw usage_error("--games must be at least 1");
+  const std::vector<Dims> sizes = parse_sizes(p["sizes"].as<std::string>(), "sizes");
+  const std::int64_t games = int64_option(p, "games", 1, std::int64_t{1} << 40);
+  const int threads = threads_option(p);
   std::printf("%-12s %-11s %10s %14s %14s %16s\n", "dims", "generator", "games", "generate g/s", "evaluate g/s",
               "both games/s");
-  for (const ThroughputRow& r : measure_throughput(sizes, games, p["threads"].as<int>())) {
+  for (const ThroughputRow& r : measure_throughput(sizes, games, threads)) {
     std::printf("%-12s %-11s %10lld %14.4g %14.4g %16.4g\n", r.dims.to_string().c_str(), r.generator.c_str(),
                 static_cast<long long>(r.games), r.games / r.generate_seconds, r.games / r.evaluate_seconds,
                 r.games_per_second());

@@ -6,11 +6,14 @@
 #include <cxxopts.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "commands.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "progress.hpp"
@@ -49,7 +52,9 @@ const std::vector<Generator>& generators() {
              ("hi", "uniform: upper end of the utilities", cxxopts::value<double>()->default_value("1"));
        },
        [](const cxxopts::ParseResult& p) {
-         if (!(p["hi"].as<double>() > p["lo"].as<double>())) throw usage_error("--hi must be greater than --lo");
+         const double lo = p["lo"].as<double>(), hi = p["hi"].as<double>();
+         if (!std::isfinite(lo) || !std::isfinite(hi)) throw usage_error("--lo and --hi must be finite numbers");
+         if (!(hi > lo)) throw usage_error("--hi must be greater than --lo");
        },
        [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {
          return random_uniform_games(r.dims, count, r.seed, first, p["lo"].as<double>(), p["hi"].as<double>(),
@@ -101,6 +106,12 @@ int generate_command(int argc, char** argv) {
     return exit_ok;
   }
   if (!p.count("dims")) throw usage_error("--dims is required, e.g. --dims 3x3");
+  Dims dims;
+  try {
+    dims = Dims::parse(p["dims"].as<std::string>());
+  } catch (const error& e) {
+    throw usage_error(std::string("--dims: ") + e.what());
+  }
   const bool to_npz = p.count("output") > 0;
   if (to_npz == (p.count("agents") || p.count("principals"))) {
     throw usage_error("give either --output FILE.npz or --agents FILE --principals FILE");
@@ -114,26 +125,32 @@ int generate_command(int argc, char** argv) {
   it->check(p);
 
   GenerateRequest req;
-  req.dims = Dims::parse(p["dims"].as<std::string>());
-  req.games = p["games"].as<std::int64_t>();
+  req.dims = dims;
+  req.games = int64_option(p, "games", 1, std::numeric_limits<std::int64_t>::max());
   req.seed = p["seed"].as<std::uint64_t>();
-  req.threads = p["threads"].as<int>();
-  if (gname == "delegation" && resolve_backend(p, true) == "cuda") req.device = p["device"].as<int>();
-  if (req.games < 1) throw usage_error("--games must be at least 1");
+  req.threads = threads_option(p);
+  const int device = device_option(p);
+  if (gname == "delegation" && resolve_backend(p, true) == "cuda") req.device = device;
   const bool float32 = p.count("float32") > 0;
 
+  // The outputs, checked and staged before any game is made; committed together at the end.
+  RunFiles files;
   std::unique_ptr<PairNpzWriter> npz;
   std::unique_ptr<SideWriter> a, pr;
   if (to_npz) {
     const std::string out = p["output"].as<std::string>();
-    if (file_extension(out) != ".npz") throw usage_error("--output " + out + ": expected an .npz file name");
-    npz = std::make_unique<PairNpzWriter>(out, req.dims, p.count("compress") > 0, float32);
+    StagedOutput& staged = files.output("output", out);
+    if (out != "-" && file_extension(out) != ".npz") {
+      throw usage_error("--output " + printable(out) + ": expected an .npz file name (or - for standard output)");
+    }
+    npz = std::make_unique<PairNpzWriter>(staged, req.dims, p.count("compress") > 0, float32);
   } else {
-    a = make_side_writer(p["agents"].as<std::string>(), req.dims, req.games, float32);
-    pr = make_side_writer(p["principals"].as<std::string>(), req.dims, req.games, float32);
+    check_side_path("agents", p["agents"].as<std::string>(), req.games);
+    check_side_path("principals", p["principals"].as<std::string>(), req.games);
+    a = make_side_writer(files.output("agents", p["agents"].as<std::string>()), req.dims, req.games, float32);
+    pr = make_side_writer(files.output("principals", p["principals"].as<std::string>()), req.dims, req.games, float32);
   }
   Progress progress("generate", !p.count("quiet"));
-  install_interrupt_handler();
   const std::int64_t chunk = games_per_chunk(req.dims);
   for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
     const std::int64_t count = std::min(chunk, req.games - g0);
@@ -154,6 +171,7 @@ int generate_command(int argc, char** argv) {
     a->commit();
     pr->commit();
   }
+  files.commit();
   progress.finish();
   return exit_ok;
 }

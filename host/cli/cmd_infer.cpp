@@ -5,12 +5,15 @@
 // for scripts/plots/inference.py.
 #include <cxxopts.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
-#include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "commands.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/io.hpp"
@@ -36,7 +39,8 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
   for (const std::string& item : split_list(text)) {
     char* end = nullptr;
     const double x = std::strtod(item.c_str(), &end);
-    if (*end != '\0') throw usage_error(std::string("--") + what + ": \"" + item + "\" is not a number");
+    if (*end != '\0') throw usage_error(std::string("--") + what + ": \"" + printable(item) + "\" is not a number");
+    if (!(x >= 0.0 && x <= 1.0)) throw usage_error(std::string("--") + what + ": " + printable(item) + " is outside [0, 1]");
     v.push_back(x);
   }
   if (v.empty()) throw usage_error(std::string("--") + what + ": no value");
@@ -45,23 +49,29 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
 
 /// One game as a Batch: from an example or game g of a games file.
 Batch load_game(const cxxopts::ParseResult& p) {
-  if (p.count("example")) return make_example(p["example"].as<std::string>()).batch;
+  if (p.count("example")) {
+    try {
+      return make_example(p["example"].as<std::string>()).batch;
+    } catch (const error& e) {
+      throw usage_error(std::string("--example: ") + e.what());
+    }
+  }
   const std::string path = p["game"].as<std::string>();
-  auto source = open_game_file(path);
-  const std::int64_t g = p["game-index"].as<std::int64_t>();
-  if (g < 0 || g >= source->games()) {
-    throw dgeval::error(path + ": --game-index " + std::to_string(g) + " is outside [0, " +
-                        std::to_string(source->games()) + ")");
+  const std::int64_t g = int64_option(p, "game-index", 0, std::numeric_limits<std::int64_t>::max());
+  auto source = open_input("game", path, ShapeRule::automatic, ReadOptions{});
+  if (g >= source->games()) {
+    throw usage_error("--game-index " + std::to_string(g) + ": " + printable(path) + " holds games 0 to " +
+                      std::to_string(source->games() - 1));
   }
   const BatchView v = source->read(0, g + 1);
   return copy_games(v, g, 1);
 }
 
-void emit(const cxxopts::ParseResult& p, const std::function<void(std::ostream&)>& fill) {
-  if (p.count("output")) {
-    write_file_atomically(p["output"].as<std::string>(), fill);
-  } else {
-    fill(std::cout);
+Dims dims_option(const cxxopts::ParseResult& p, const std::string& name, const std::string& text) {
+  try {
+    return Dims::parse(text);
+  } catch (const error& e) {
+    throw usage_error("--" + name + ": " + e.what());
   }
 }
 
@@ -73,7 +83,7 @@ int infer_command(int argc, char** argv) {
   o.custom_help("(--input OBS.csv|OBS.npz | --game GAMES | --example NAME --sample SET[,SET..]) [options]");
   o.add_options("input")
       ("i,input", "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
-                  "(arrays actions or outcome, agents, principals, optional set, dims)",
+                  "(arrays actions or outcome, agents, principals, optional set, dims); - : a CSV from standard input",
        cxxopts::value<std::string>())
       ("dims", "the game's action counts, e.g. 3x3 (to detect unknown outcome indices and read a flat outcome "
                "column; default: the largest index of each player plus one)",
@@ -120,19 +130,41 @@ int infer_command(int argc, char** argv) {
   else throw usage_error("--format: unknown \"" + f + "\"; expected text, csv or json");
 
   InferenceOptions io;
-  io.resamples = p["resamples"].as<std::int64_t>();
+  io.resamples = int64_option(p, "resamples", 0, std::int64_t{1} << 40, "0: no intervals");
   io.level = p["level"].as<double>();
   io.seed = p["seed"].as<std::uint64_t>();
-  io.threads = p["threads"].as<int>();
-  if (io.resamples < 0) throw usage_error("--resamples must be >= 0");
+  io.threads = threads_option(p);
   if (!(io.level > 0.0 && io.level < 1.0)) throw usage_error("--level must lie in (0, 1)");
+  if (!p.count("input")) {
+    parse_levels(p["ic"].as<std::string>(), "ic");
+    real_option(p, "cc", 0.0, 1.0);
+    int64_option(p, "samples", 1, std::int64_t{1} << 40);
+  }
+
+  // The run's files, checked before anything is read or computed.
+  RunFiles files;
+  if (p.count("input")) files.input("input", p["input"].as<std::string>());
+  if (p.count("game")) files.input("game", p["game"].as<std::string>());
+  StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
+  StagedOutput* observations_out =
+      p.count("write-observations") ? &files.output("write-observations", p["write-observations"].as<std::string>()) : nullptr;
 
   Observations obs;
   if (p.count("input")) {
     ObservationReadOptions ro;
-    if (p.count("dims")) ro.dims = Dims::parse(p["dims"].as<std::string>()), ro.has_dims = true;
-    ro.default_set = parse_observed_set(p["set"].as<std::string>());
-    obs = read_observations(p["input"].as<std::string>(), ro);
+    if (p.count("dims")) ro.dims = dims_option(p, "dims", p["dims"].as<std::string>()), ro.has_dims = true;
+    try {
+      ro.default_set = parse_observed_set(p["set"].as<std::string>());
+    } catch (const error& e) {
+      throw usage_error(std::string("--set: ") + e.what());
+    }
+    const std::string in = p["input"].as<std::string>();
+    if (in == "-") {
+      if (::isatty(0)) throw usage_error("--input -: standard input is a terminal; pipe an observations CSV into it");
+      obs = parse_observations_csv(std::cin, "standard input", ro);
+    } else {
+      obs = read_observations(in, ro);
+    }
     if (!obs.dims_known) {
       std::fprintf(stderr, "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
                            "indices cannot be detected\n", obs.dims.to_string().c_str());
@@ -142,12 +174,24 @@ int infer_command(int argc, char** argv) {
     const std::vector<double> ic = parse_levels(p["ic"].as<std::string>(), "ic");
     const double cc = p["cc"].as<double>();
     const std::int64_t J = p["samples"].as<std::int64_t>();
-    if (J < 1) throw usage_error("--samples must be at least 1");
+    if (ic.size() != 1 && ic.size() != static_cast<std::size_t>(game.dims.players())) {
+      throw usage_error("--ic: " + std::to_string(ic.size()) + " levels for a game of " +
+                        std::to_string(game.dims.players()) + " players; give one level, or one per player");
+    }
     const OutcomeSets sets = outcome_sets(game, 0, ic, cc);
     obs.dims = game.dims;
     obs.source = p.count("game") ? p["game"].as<std::string>() : p["example"].as<std::string>();
+    std::vector<ObservedSet> which;
     for (const std::string& name : split_list(p["sample"].as<std::string>())) {
-      const Observations part = sample_observations(game, 0, sets, parse_observed_set(name), J, io.seed);
+      try {
+        which.push_back(parse_observed_set(name));
+      } catch (const error& e) {
+        throw usage_error(std::string("--sample: ") + e.what());
+      }
+    }
+    if (which.empty()) throw usage_error("--sample: no set given");
+    for (const ObservedSet set : which) {
+      const Observations part = sample_observations(game, 0, sets, set, J, io.seed);
       obs.outcome.insert(obs.outcome.end(), part.outcome.begin(), part.outcome.end());
       obs.agents.insert(obs.agents.end(), part.agents.begin(), part.agents.end());
       obs.principals.insert(obs.principals.end(), part.principals.begin(), part.principals.end());
@@ -159,13 +203,13 @@ int infer_command(int argc, char** argv) {
     std::fprintf(stderr, "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
                  ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
                  format_double(cc).c_str());
-    if (p.count("write-observations")) {
-      write_file_atomically(p["write-observations"].as<std::string>(),
-                            [&](std::ostream& out) { write_observations_csv(out, obs); });
-    }
+    if (observations_out) write_observations_csv(observations_out->stream(), obs);
   }
+  throw_if_stop_requested();
   const Inference r = infer(obs, io);
-  emit(p, [&](std::ostream& out) { write_inference(out, r, format); });
+  throw_if_stop_requested();
+  write_inference(out.stream(), r, format);
+  files.commit();
   return exit_ok;
 }
 
@@ -201,26 +245,23 @@ int experiment_inference_command(int argc, char** argv) {
   }
   InferenceExperimentConfig c;
   if (p.count("sizes")) {
-    for (const std::string& s : split_list(p["sizes"].as<std::string>())) c.sizes.push_back(Dims::parse(s));
+    for (const std::string& s : split_list(p["sizes"].as<std::string>())) c.sizes.push_back(dims_option(p, "sizes", s));
   }
-  c.games = p["games"].as<std::int64_t>();
-  c.samples = p["samples"].as<std::int64_t>();
-  c.every = p["every"].as<std::int64_t>();
+  c.games = int64_option(p, "games", 1, std::int64_t{1} << 40);
+  c.samples = int64_option(p, "samples", 1, std::int64_t{1} << 40);
+  c.every = int64_option(p, "every", 1, std::int64_t{1} << 40);
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = p["threads"].as<int>();
+  c.threads = threads_option(p);
+  c.device = device_option(p);
   c.backend = resolve_backend(p, p.count("quiet") > 0);
-  c.device = p["device"].as<int>();
-  if (c.games < 1) throw usage_error("--games must be at least 1");
-  if (c.samples < 1) throw usage_error("--samples must be at least 1");
-  if (c.every < 1) throw usage_error("--every must be at least 1");
   if (c.sizes.empty()) c.sizes = {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({7, 3, 8, 5, 12})};
 
-  std::unique_ptr<std::ofstream> per_game;
-  std::string per_game_tmp;
-  if (p.count("per-game")) {
-    per_game_tmp = p["per-game"].as<std::string>() + ".tmp";
-    per_game = std::make_unique<std::ofstream>(per_game_tmp);
-    if (!*per_game) throw dgeval::error(per_game_tmp + ": cannot open for writing");
+  // The outputs, checked and staged before the run; committed together at its end.
+  RunFiles files;
+  StagedOutput& curves_out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
+  std::ostream* per_game = p.count("per-game") ? &files.output("per-game", p["per-game"].as<std::string>()).stream()
+                                                : nullptr;
+  if (per_game) {
     *per_game << "size,outcomes,game,distribution,estimator,samples";
     for (int m = 0; m < kInferenceMeasures; ++m) *per_game << ',' << to_string(static_cast<InferenceMeasure>(m)) << "_error";
     *per_game << '\n';
@@ -236,16 +277,13 @@ int experiment_inference_command(int argc, char** argv) {
         *per_game << '\n';
       })
                : nullptr,
-      [&](std::int64_t done, std::int64_t total) { progress.update(done, total); });
+      [&](std::int64_t done, std::int64_t total) {
+        progress.update(done, total);
+        throw_if_stop_requested();
+      });
   progress.finish();
-  if (per_game) {
-    per_game->close();
-    if (!*per_game || std::rename(per_game_tmp.c_str(), p["per-game"].as<std::string>().c_str()) != 0) {
-      std::remove(per_game_tmp.c_str());
-      throw dgeval::error(p["per-game"].as<std::string>() + ": cannot write");
-    }
-  }
-  emit(p, [&](std::ostream& out) { write_inference_curves(out, c, rows); });
+  write_inference_curves(curves_out.stream(), c, rows);
+  files.commit();
   return exit_ok;
 }
 

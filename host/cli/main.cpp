@@ -1,6 +1,9 @@
 // The dgeval command line: `dgeval <command> [options]`. Each command lives in its own
-// cmd_*.cpp; this file dispatches and turns every error into a message and a non-zero exit.
+// cmd_*.cpp; this file dispatches and is the one exit path: every error and every stop signal
+// becomes one message on stderr and a non-zero exit status.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -8,7 +11,9 @@
 
 #include "commands.hpp"
 #include "dgeval/backend.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
+#include "dgeval/output.hpp"
 #include "dgeval/version.hpp"
 
 namespace {
@@ -30,51 +35,86 @@ void usage(std::FILE* to) {
                dgeval::version());
 }
 
+int dispatch(const std::string& command, int argc, char** argv) {
+  if (command == "--help" || command == "-h" || command == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::printf("dgeval %s\n", dgeval::version());
+    return 0;
+  }
+  if (command == "evaluate") return dgeval::cli::evaluate_command(argc - 1, argv + 1);
+  if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
+  if (command == "convert") return dgeval::cli::convert_command(argc - 1, argv + 1);
+  if (command == "bench") return dgeval::cli::bench_command(argc - 1, argv + 1);
+  if (command == "experiment" && (argc < 3 || std::strcmp(argv[2], "inference") != 0)) {
+    return dgeval::cli::experiment_command(argc - 1, argv + 1);  // grid-scan, bound-surface, throughput
+  }
+  if (command == "infer") return dgeval::cli::infer_command(argc - 1, argv + 1);
+  if (command == "experiment" && argc > 2 && std::strcmp(argv[2], "inference") == 0) {
+    return dgeval::cli::experiment_inference_command(argc - 2, argv + 2);
+  }
+  std::fprintf(stderr, "dgeval: unknown command \"%s\"\n\n", dgeval::printable(command).c_str());
+  usage(stderr);
+  return 2;
+}
+
+/// One message on a fresh line of stderr and the exit status. A run that a signal stopped (its
+/// error, if any, a consequence of the stop) reports the signal instead: 128 + N.
+int fail(const std::string& command, int status, const std::string& message) {
+  namespace cli = dgeval::cli;
+  if (dgeval::stop_signal() != 0 && !cli::outputs_committed()) return cli::exit_interrupted(command);
+  cli::fresh_stderr_line();
+  std::fputs(message.c_str(), stderr);
+  return status;
+}
+
 }  // namespace
 
+// The one exit path: every command returns or throws here, after its RunFiles (and with them
+// every staged output) has been destroyed, i.e. discarded unless committed.
 int main(int argc, char** argv) {
+  dgeval::cli::install_signal_handlers();
+  // Tests: stage outputs under hidden names, as on a file system without O_TMPFILE.
+  if (const char* t = std::getenv("DGEVAL_TEST_NAMED_STAGING"); t && *t == '1') {
+    dgeval::detail::set_output_fallbacks(true, false);
+  }
+  // Tests: raise signal N as an .npz starts being packed (a Ctrl-C at that exact moment).
+  if (const char* t = std::getenv("DGEVAL_TEST_SIGNAL_WHEN_PACKING"); t && std::atoi(t) > 0) {
+    const int sig = std::atoi(t);
+    dgeval::detail::set_npz_pack_hook([sig] { std::raise(sig); });
+  }
   if (argc < 2) {
     usage(stderr);
     return 2;
   }
   const std::string command = argv[1];
+  const std::string name = dgeval::printable(command);
+  int status;
   try {
-    if (command == "--help" || command == "-h" || command == "help") {
-      usage(stdout);
-      return 0;
-    }
-    if (command == "--version" || command == "version") {
-      std::printf("dgeval %s\n", dgeval::version());
-      return 0;
-    }
-    if (command == "evaluate") return dgeval::cli::evaluate_command(argc - 1, argv + 1);
-    if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
-    if (command == "convert") return dgeval::cli::convert_command(argc - 1, argv + 1);
-    if (command == "bench") return dgeval::cli::bench_command(argc - 1, argv + 1);
-    if (command == "experiment" && (argc < 3 || std::strcmp(argv[2], "inference") != 0)) {
-      return dgeval::cli::experiment_command(argc - 1, argv + 1);  // grid-scan, bound-surface, throughput
-    }
-    if (command == "infer") return dgeval::cli::infer_command(argc - 1, argv + 1);
-    if (command == "experiment" && argc > 2 && std::strcmp(argv[2], "inference") == 0) {
-      return dgeval::cli::experiment_inference_command(argc - 2, argv + 2);
-    }
-    std::fprintf(stderr, "dgeval: unknown command \"%s\"\n\n", command.c_str());
-    usage(stderr);
-    return 2;
+    status = dispatch(command, argc, argv);
   } catch (const dgeval::cli::usage_error& e) {
-    std::fprintf(stderr, "dgeval %s: %s\n(see `dgeval %s --help`)\n", command.c_str(), e.what(), command.c_str());
-    return 2;
-  } catch (const dgeval::error& e) {
-    std::fprintf(stderr, "dgeval %s: error: %s\n", command.c_str(), e.what());
-    return 1;
+    // printable(): whatever a message quotes (a path, an argument) reaches stderr escaped.
+    return fail(command, 2,
+                "dgeval " + name + ": " + dgeval::printable(e.what()) + "\n(see `dgeval " + name + " --help`)\n");
   } catch (const dgeval::cancelled&) {
-    std::fprintf(stderr, "dgeval %s: cancelled\n", command.c_str());
-    return 130;
+    if (dgeval::stop_signal() == 0) dgeval::request_stop(SIGINT);  // a stop with no signal reads as Ctrl-C
+    return fail(command, 130, "");
+  } catch (const dgeval::error& e) {
+    return fail(command, 1, "dgeval " + name + ": error: " + dgeval::printable(e.what()) + "\n");
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "dgeval %s: error: out of memory\n", command.c_str());
-    return 1;
+    return fail(command, 1, "dgeval " + name + ": error: out of memory\n");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dgeval %s: error: %s\n", command.c_str(), e.what());
-    return 1;
+    return fail(command, 1, "dgeval " + name + ": error: " + dgeval::printable(e.what()) + "\n");
   }
+  // A command that finished although a signal came: its outputs were committed (the signal came
+  // too late to undo the run, which says so), or it had none to commit.
+  if (dgeval::stop_signal() != 0) {
+    if (!dgeval::cli::outputs_committed()) return dgeval::cli::exit_interrupted(command);
+    dgeval::cli::fresh_stderr_line();
+    std::fprintf(stderr, "dgeval %s: note: a signal arrived once the outputs were being committed; they are complete\n",
+                 name.c_str());
+  }
+  return status;
 }

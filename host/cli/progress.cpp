@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "commands.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,7 +23,9 @@ bool Progress::update(std::int64_t done, std::int64_t total) {
   const auto now = std::chrono::steady_clock::now();
   const double t = std::chrono::duration<double>(now - start_).count();
   const double since = std::chrono::duration<double>(now - last_).count();
-  if (t < 1.0 || since < (tty_ ? 0.2 : 5.0)) return true;
+  // The first report once a second has passed, then one every 0.2 s (a bar) or 5 s (lines).
+  if (t < 1.0 || (reported_ && since < (tty_ ? 0.2 : 5.0))) return true;
+  reported_ = true;
   last_ = now;
   // The rate over the last ~30 s: work items can differ in cost (an experiment's sizes), so
   // the average since the start would promise too early an end.
@@ -39,6 +43,7 @@ bool Progress::update(std::int64_t done, std::int64_t total) {
     std::fprintf(stderr, "\r%s [%s] %5.1f%% %lld/%lld games, %.3g games/s, ETA %.0fs   ", what_.c_str(),
                  bar.c_str(), pct, static_cast<long long>(done), static_cast<long long>(total), rate, eta);
     drawn_ = true;
+    set_stderr_mid_line(true);
   } else {
     std::fprintf(stderr, "%s: %lld/%lld games (%.1f%%), %.3g games/s, ETA %.0fs\n", what_.c_str(),
                  static_cast<long long>(done), static_cast<long long>(total), pct, rate, eta);
@@ -49,6 +54,7 @@ bool Progress::update(std::int64_t done, std::int64_t total) {
 
 void Progress::finish() {
   if (drawn_) std::fprintf(stderr, "\r%80s\r", "");
+  if (drawn_) set_stderr_mid_line(false);
   drawn_ = false;
 }
 

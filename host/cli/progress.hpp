@@ -25,6 +25,7 @@ class Progress {
   bool enabled_;
   bool tty_;
   bool drawn_ = false;
+  bool reported_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;
   std::deque<std::pair<double, std::int64_t>> recent_;  ///< (seconds, done) of recent reports

@@ -17,6 +17,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "io_internal.hpp"
@@ -64,7 +65,7 @@ class Lexer {
     throw error(m.str());
   }
   [[noreturn]] void fail(const Token& t, const std::string& expected) const {
-    std::string found = t.kind == Tok::word || t.kind == Tok::string ? "\"" + t.text.substr(0, 40) + "\""
+    std::string found = t.kind == Tok::word || t.kind == Tok::string ? "\"" + printable(t.text.substr(0, 40)) + "\""
                                                                      : std::string(tok_name(t.kind));
     if (t.kind == Tok::string) found = "the string " + found;
     fail(t.line, t.column, "expected " + expected + ", found " + found);
@@ -353,7 +354,9 @@ class Parser {
     if (neg || (!s.empty() && s[0] == '+')) ++b;
     const auto r = std::from_chars(b, s.data() + s.size(), v);
     if (b == s.data() + s.size() || *b < '0' || *b > '9' || r.ptr != s.data() + s.size() || r.ec != std::errc()) {
-      if (r.ec == std::errc::result_out_of_range) lex_.fail(t.line, t.column, "integer \"" + s + "\" is too large");
+      if (r.ec == std::errc::result_out_of_range) {
+        lex_.fail(t.line, t.column, "integer \"" + printable(s.substr(0, 40)) + "\" is too large");
+      }
       lex_.fail(t, what);
     }
     return neg ? -v : v;
@@ -365,7 +368,7 @@ class Parser {
     if (!detail::parse_number(t.text, &v)) lex_.fail(t, what);
     if (!std::isfinite(v) && !opt_.allow_nonfinite) {
       lex_.fail(t.line, t.column,
-                "payoff \"" + t.text +
+                "payoff \"" + printable(t.text.substr(0, 40)) +
                     "\" is not finite; utilities must be finite numbers (allow non-finite input to accept it)");
     }
     return v;

@@ -1,6 +1,9 @@
 // NumPy .npy: header parsing (format versions 1.0, 2.0, 3.0), element conversion, and writers.
 // Reference: numpy/lib/format.py. The header is a Python dict literal with the keys 'descr',
 // 'fortran_order' and 'shape'; it is parsed strictly (any other content is refused).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "io_internal.hpp"
@@ -84,7 +88,7 @@ class DictParser {
         }
         have_shape = true;
       } else {
-        fail(name_, base_ + key_at, "unexpected key '" + key + "' in the header; expected 'descr', 'fortran_order', 'shape'");
+        fail(name_, base_ + key_at, "unexpected key '" + printable(key.substr(0, 40)) + "' in the header; expected 'descr', 'fortran_order', 'shape'");
       }
       ws();
       if (peek() == ',') {
@@ -171,7 +175,7 @@ std::string NpyHeader::shape_text() const {
 DType NpyHeader::utility_dtype(const std::string& name) const {
   if (kind == 'f' && itemsize == 8) return DType::float64;
   if (kind == 'f' && itemsize == 4) return DType::float32;
-  throw error(name + ": unsupported dtype '" + descr +
+  throw error(name + ": unsupported dtype '" + printable(descr.substr(0, 40)) +
               "' for utilities; expected float32 or float64 ('<f4', '<f8', '>f4' or '>f8')");
 }
 
@@ -225,7 +229,7 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
     if (ok && order == '|' && h.itemsize != 1) ok = false;
   }
   if (!ok) {
-    fail(name, start, "unsupported dtype '" + d +
+    fail(name, start, "unsupported dtype '" + printable(d.substr(0, 40)) +
                           "'; expected float32 or float64 (e.g. '<f8'), or for strategies an integer or bool dtype");
   }
   h.big_endian = order == '>' && h.itemsize > 1;
@@ -434,9 +438,28 @@ NpyStreamWriter::NpyStreamWriter(const std::string& path, std::string descr)
     : path_(path), descr_(std::move(descr)), itemsize_(itemsize_of(descr_)) {
   file_ = std::fopen(path.c_str(), "wb");
   if (!file_) throw error("cannot create " + path + ": " + std::strerror(errno));
+  reserve_header();
+}
+
+NpyStreamWriter::NpyStreamWriter(int fd, std::string name, std::string descr)
+    : path_(std::move(name)), descr_(std::move(descr)), itemsize_(itemsize_of(descr_)) {
+  // A descriptor of our own (the caller's stays open, holding the file once this one closes).
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (own < 0 || ::lseek(own, 0, SEEK_SET) != 0 || ::ftruncate(own, 0) != 0 || !(file_ = ::fdopen(own, "wb"))) {
+    const int e = errno;
+    if (own >= 0 && !file_) ::close(own);
+    throw error("cannot write " + path_ + ": " + std::strerror(e));
+  }
+  reserve_header();
+}
+
+void NpyStreamWriter::reserve_header() {
   const std::string placeholder(kStreamHeaderBytes, ' ');
   if (std::fwrite(placeholder.data(), 1, placeholder.size(), file_) != placeholder.size()) {
-    throw error("writing " + path + " failed: " + std::strerror(errno));
+    const int e = errno;
+    std::fclose(file_);
+    file_ = nullptr;
+    throw error("writing " + path_ + " failed: " + std::strerror(e));
   }
 }
 

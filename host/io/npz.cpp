@@ -1,18 +1,25 @@
 // NumPy .npz (a zip of .npy entries, stored or deflated) through libzip: a streaming reader
-// and an atomic writer that stages each array in a temporary .npy file beside the output.
+// and a writer that stages each array in an unnamed temporary file and zips them into one of a
+// run's outputs (dgeval/output.hpp).
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
-#include <random>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
+#include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
+#include "dgeval/output.hpp"
 #include "io_internal.hpp"
 
 namespace dgeval {
@@ -20,7 +27,7 @@ namespace dgeval {
 namespace {
 
 std::string array_label(const std::string& npz, const std::string& array) {
-  return npz + ": array '" + array + "'";
+  return npz + ": array '" + printable(array) + "'";
 }
 
 /// One member's bytes, streamed. The member's CRC-32 is accumulated as the bytes pass (zlib's
@@ -89,7 +96,7 @@ void index_entries(NpzReader::Impl& im, zip_t* za, const std::string& name) {
     if (!entry) continue;
     std::string s = entry;
     if (s.size() > 4 && s.compare(s.size() - 4, 4, ".npy") == 0) s.resize(s.size() - 4);
-    if (im.index.count(s)) throw error(name + ": array '" + s + "' appears twice in the archive");
+    if (im.index.count(s)) throw error(name + ": array '" + printable(s) + "' appears twice in the archive");
     im.index[s] = static_cast<zip_uint64_t>(i);
     im.order.push_back(s);
   }
@@ -153,8 +160,8 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   const std::string label = array_label(name_, array);
   if (it == impl_->index.end()) {
     std::string found;
-    for (const std::string& a : impl_->order) found += (found.empty() ? "" : ", ") + a;
-    throw error(name_ + ": no array '" + array + "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
+    for (const std::string& a : impl_->order) found += (found.empty() ? "" : ", ") + printable(a);
+    throw error(name_ + ": no array '" + printable(array) + "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
   }
   zip_stat_t st;
   zip_stat_init(&st);
@@ -256,29 +263,179 @@ NpyArray NpzReader::load(const std::string& array) {
 
 // ---------------------------------------------------------------------------------------------
 
-NpzWriter::NpzWriter(std::string path, bool compress) : path_(std::move(path)), compress_(compress) {}
+namespace {
 
-NpzWriter::~NpzWriter() {
-  for (auto& e : entries_) {
-    const std::string p = e.second->path();
-    e.second.reset();
-    std::remove(p.c_str());
+// libzip sources over descriptors: the archive is written into the output's seekable staging
+// descriptor and each member is read from its unnamed staging file, so that no file with a
+// name is ever created (libzip's own zip_open(path) writes "path.XXXXXX" beside the target).
+// Both poll the stop flag, which ends zip_close with ZIP_ER_CANCELLED.
+
+struct ZipSink {
+  int fd = -1;
+  bool written = false;
+  zip_error_t error;
+};
+
+zip_int64_t zip_sink_callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  auto* s = static_cast<ZipSink*>(state);
+  switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS:
+      return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+                                            ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
+                                            ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE, ZIP_SOURCE_COMMIT_WRITE,
+                                            ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE, ZIP_SOURCE_SEEK_WRITE,
+                                            ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
+    case ZIP_SOURCE_STAT:  // "no archive yet": zip_open_from_source starts an empty one
+      zip_error_set(&s->error, ZIP_ER_READ, ENOENT);
+      return -1;
+    case ZIP_SOURCE_ERROR: return zip_error_to_data(&s->error, data, len);
+    case ZIP_SOURCE_BEGIN_WRITE:
+      if (::ftruncate(s->fd, 0) != 0 || ::lseek(s->fd, 0, SEEK_SET) != 0) {
+        zip_error_set(&s->error, ZIP_ER_WRITE, errno);
+        return -1;
+      }
+      return 0;
+    case ZIP_SOURCE_WRITE: {
+      const char* p = static_cast<const char*>(data);
+      zip_uint64_t left = len;
+      while (left > 0) {
+        if (stop_signal() != 0) {
+          zip_error_set(&s->error, ZIP_ER_CANCELLED, 0);
+          return -1;
+        }
+        const ssize_t n = ::write(s->fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          zip_error_set(&s->error, ZIP_ER_WRITE, n < 0 ? errno : ENOSPC);
+          return -1;
+        }
+        p += n;
+        left -= static_cast<zip_uint64_t>(n);
+      }
+      return static_cast<zip_int64_t>(len);
+    }
+    case ZIP_SOURCE_SEEK_WRITE: {
+      auto* args = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &s->error);
+      if (!args) return -1;
+      if (::lseek(s->fd, static_cast<off_t>(args->offset), args->whence) < 0) {
+        zip_error_set(&s->error, ZIP_ER_SEEK, errno);
+        return -1;
+      }
+      return 0;
+    }
+    case ZIP_SOURCE_TELL_WRITE: {
+      const off_t at = ::lseek(s->fd, 0, SEEK_CUR);
+      if (at < 0) zip_error_set(&s->error, ZIP_ER_TELL, errno);
+      return at;
+    }
+    case ZIP_SOURCE_COMMIT_WRITE: s->written = true; return 0;
+    case ZIP_SOURCE_ROLLBACK_WRITE:
+    case ZIP_SOURCE_REMOVE:
+    case ZIP_SOURCE_OPEN:
+    case ZIP_SOURCE_CLOSE:
+    case ZIP_SOURCE_READ:
+    case ZIP_SOURCE_SEEK:
+    case ZIP_SOURCE_TELL:
+    case ZIP_SOURCE_FREE: return 0;
+    default: zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0); return -1;
   }
 }
 
-namespace {
-std::string temp_name(const std::string& base, const std::string& suffix) {
-  std::random_device rd;
-  return base + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd()) + suffix;
+struct ZipMember {
+  int fd = -1;
+  zip_uint64_t size = 0;
+  zip_uint64_t at = 0;
+  zip_error_t error;
+};
+
+zip_int64_t zip_member_callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  auto* m = static_cast<ZipMember*>(state);
+  switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS: return ZIP_SOURCE_SUPPORTS_SEEKABLE;
+    case ZIP_SOURCE_OPEN: m->at = 0; return 0;
+    case ZIP_SOURCE_READ: {
+      if (stop_signal() != 0) {
+        zip_error_set(&m->error, ZIP_ER_CANCELLED, 0);
+        return -1;
+      }
+      const zip_uint64_t want = std::min(len, m->size - std::min(m->at, m->size));
+      zip_uint64_t got = 0;
+      while (got < want) {
+        const ssize_t n = ::pread(m->fd, static_cast<char*>(data) + got, want - got, static_cast<off_t>(m->at + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          zip_error_set(&m->error, ZIP_ER_READ, n < 0 ? errno : EIO);
+          return -1;
+        }
+        got += static_cast<zip_uint64_t>(n);
+      }
+      m->at += got;
+      return static_cast<zip_int64_t>(got);
+    }
+    case ZIP_SOURCE_CLOSE: return 0;
+    case ZIP_SOURCE_STAT: {
+      auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &m->error);
+      if (!st) return -1;
+      zip_stat_init(st);
+      st->size = m->size;
+      st->valid |= ZIP_STAT_SIZE;
+      return sizeof(zip_stat_t);
+    }
+    case ZIP_SOURCE_SEEK: {
+      const zip_int64_t to = zip_source_seek_compute_offset(m->at, m->size, data, len, &m->error);
+      if (to < 0) return -1;
+      m->at = static_cast<zip_uint64_t>(to);
+      return 0;
+    }
+    case ZIP_SOURCE_TELL: return static_cast<zip_int64_t>(m->at);
+    case ZIP_SOURCE_ERROR: return zip_error_to_data(&m->error, data, len);
+    case ZIP_SOURCE_FREE:
+      zip_error_fini(&m->error);
+      delete m;
+      return 0;
+    default: zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0); return -1;
+  }
 }
+
+std::function<void()> g_pack_hook;  // tests: called as the packing of an archive starts
+
 }  // namespace
 
-NpyStreamWriter& NpzWriter::begin(const std::string& array, const std::string& descr) {
-  for (const auto& e : entries_) {
-    if (e.first == array) throw error("npz writer: array '" + array + "' added twice");
+namespace detail {
+void set_npz_pack_hook(std::function<void()> hook) { g_pack_hook = std::move(hook); }
+}  // namespace detail
+
+NpzWriter::NpzWriter(std::string path, bool compress)
+    : path_(std::move(path)), compress_(compress), own_(std::make_unique<OutputSet>()) {
+  out_ = &own_->add(path_);
+  path_ = out_->name();
+}
+
+NpzWriter::NpzWriter(StagedOutput& output, bool compress) : path_(output.name()), compress_(compress), out_(&output) {}
+
+NpzWriter::~NpzWriter() {
+  for (Entry& e : entries_) {
+    e.writer.reset();
+    if (e.fd >= 0) ::close(e.fd);  // unnamed: closing it frees it
   }
-  entries_.emplace_back(array, std::make_unique<NpyStreamWriter>(temp_name(path_, "." + array + ".npy"), descr));
-  return *entries_.back().second;
+}
+
+NpyStreamWriter& NpzWriter::begin(const std::string& array, const std::string& descr) {
+  if (committed_) throw error("npz writer: " + path_ + " already written");
+  for (const Entry& e : entries_) {
+    if (e.array == array) throw error("npz writer: array '" + array + "' added twice");
+  }
+  Entry e;
+  e.array = array;
+  e.fd = unnamed_file(out_->scratch_folder());
+  try {
+    e.writer = std::make_unique<NpyStreamWriter>(e.fd, path_ + " (array '" + array + "')", descr);
+  } catch (...) {
+    ::close(e.fd);
+    throw;
+  }
+  entries_.push_back(std::move(e));
+  return *entries_.back().writer;
 }
 
 void NpzWriter::add(const std::string& array, const std::vector<std::int64_t>& shape, const std::string& descr,
@@ -294,44 +451,70 @@ void NpzWriter::add(const std::string& array, const std::vector<std::int64_t>& s
 void NpzWriter::commit() {
   if (committed_) throw error("npz writer: " + path_ + " already written");
   if (entries_.empty()) throw error("npz writer: " + path_ + ": no arrays to write");
-  for (const auto& e : entries_) {
-    if (!e.second->finished()) throw error("npz writer: array '" + e.first + "' was not finished");
+  for (const Entry& e : entries_) {
+    if (!e.writer->finished()) throw error("npz writer: array '" + e.array + "' was not finished");
   }
-  const std::string tmp = temp_name(path_, ".npz");
-  int err = 0;
-  zip_t* za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  throw_if_stop_requested();
+  ZipSink sink;
+  sink.fd = out_->seekable_descriptor();
+  zip_error_init(&sink.error);
+  struct Fini {
+    zip_error_t* e;
+    ~Fini() { zip_error_fini(e); }
+  } fini{&sink.error};
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* target = zip_source_function_create(zip_sink_callback, &sink, &err);
+  zip_t* za = target ? zip_open_from_source(target, ZIP_CREATE | ZIP_TRUNCATE, &err) : nullptr;
   if (!za) {
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, err);
-    const std::string why = zip_error_strerror(&ze);
-    zip_error_fini(&ze);
-    throw error("cannot create " + tmp + ": " + why);
+    if (target) zip_source_free(target);
+    const std::string why = zip_error_strerror(&err);
+    zip_error_fini(&err);
+    throw error("cannot write " + path_ + ": " + why);
   }
+  zip_error_fini(&err);
+  zip_register_progress_callback_with_state(
+      za, 0.01, [](zip_t*, double, void*) { if (g_pack_hook) g_pack_hook(); }, nullptr, nullptr);
+  zip_register_cancel_callback_with_state(za, [](zip_t*, void*) { return stop_signal() != 0 ? 1 : 0; }, nullptr,
+                                          nullptr);
   try {
-    for (const auto& e : entries_) {
-      zip_source_t* src = zip_source_file(za, e.second->path().c_str(), 0, 0);
-      if (!src) throw error("npz writer: " + e.second->path() + ": " + zip_strerror(za));
-      const zip_int64_t idx = zip_file_add(za, (e.first + ".npy").c_str(), src, ZIP_FL_ENC_UTF_8);
+    for (const Entry& e : entries_) {
+      struct stat st;
+      if (::fstat(e.fd, &st) != 0) throw error("npz writer: array '" + e.array + "': " + std::strerror(errno));
+      auto* member = new ZipMember;
+      member->fd = e.fd;
+      member->size = static_cast<zip_uint64_t>(st.st_size);
+      zip_error_init(&member->error);
+      zip_source_t* src = zip_source_function(za, zip_member_callback, member);
+      if (!src) {
+        zip_error_fini(&member->error);
+        delete member;
+        throw error("npz writer: " + path_ + ": " + zip_strerror(za));
+      }
+      const zip_int64_t idx = zip_file_add(za, (e.array + ".npy").c_str(), src, ZIP_FL_ENC_UTF_8);
       if (idx < 0) {
         zip_source_free(src);
-        throw error("npz writer: cannot add '" + e.first + "': " + zip_strerror(za));
+        throw error("npz writer: cannot add '" + e.array + "': " + zip_strerror(za));
       }
       if (zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), compress_ ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0) {
         throw error("npz writer: cannot set compression: " + std::string(zip_strerror(za)));
       }
     }
-    if (zip_close(za) != 0) throw error("writing " + path_ + " failed: " + zip_strerror(za));
+    if (zip_close(za) != 0) {
+      throw_if_stop_requested();  // ZIP_ER_CANCELLED: a stop, not a failure
+      throw error("writing " + path_ + " failed: " + zip_strerror(za));
+    }
   } catch (...) {
     zip_discard(za);
-    std::remove(tmp.c_str());
     throw;
   }
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw error("cannot rename " + tmp + " to " + path_ + ": " + why);
-  }
   committed_ = true;
+  for (Entry& e : entries_) {  // the staged arrays are no longer needed: free their space now
+    e.writer.reset();
+    ::close(e.fd);
+    e.fd = -1;
+  }
+  if (own_) own_->commit();
 }
 
 }  // namespace dgeval

@@ -8,6 +8,7 @@ namespace dgeval {
 
 struct ResultsNpzWriter::Impl {
   Impl(const std::string& path, bool compress, bool f32) : npz(path, compress), float32(f32) {}
+  Impl(StagedOutput& output, bool compress, bool f32) : npz(output, compress), float32(f32) {}
   NpzWriter npz;
   bool float32;
   std::vector<float> narrow;  ///< float32: a chunk's real column, rounded
@@ -34,6 +35,9 @@ struct ResultsNpzWriter::Impl {
 
 ResultsNpzWriter::ResultsNpzWriter(const std::string& path, bool compress, bool float32)
     : impl_(std::make_unique<Impl>(path, compress, float32)) {}
+
+ResultsNpzWriter::ResultsNpzWriter(StagedOutput& output, bool compress, bool float32)
+    : impl_(std::make_unique<Impl>(output, compress, float32)) {}
 
 ResultsNpzWriter::~ResultsNpzWriter() = default;
 

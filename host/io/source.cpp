@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/generate.hpp"
 #include "dgeval/io.hpp"
@@ -599,7 +600,8 @@ void check_same_labels(const OpenedSide& a, const OpenedSide& p, const std::stri
   for (std::size_t i = 0; i < a.nfg.players.size() && i < p.nfg.players.size(); ++i) {
     if (a.nfg.players[i] != p.nfg.players[i]) {
       notes->push_back(an + " and " + pn + " name player " + std::to_string(i + 1) + " differently (\"" +
-                       a.nfg.players[i] + "\" and \"" + p.nfg.players[i] + "\"); they are paired by position");
+                       printable(a.nfg.players[i]) + "\" and \"" + printable(p.nfg.players[i]) +
+                       "\"); they are paired by position");
       break;
     }
   }
@@ -608,8 +610,8 @@ void check_same_labels(const OpenedSide& a, const OpenedSide& p, const std::stri
       for (std::size_t j = 0; j < a.nfg.strategies[i].size(); ++j) {
         if (a.nfg.strategies[i][j] != p.nfg.strategies[i][j]) {
           throw error(an + " and " + pn + " label strategy " + std::to_string(j + 1) + " of player " +
-                      std::to_string(i + 1) + " differently (\"" + a.nfg.strategies[i][j] + "\" and \"" +
-                      p.nfg.strategies[i][j] + "\"); a delegation game needs identical strategies");
+                      std::to_string(i + 1) + " differently (\"" + printable(a.nfg.strategies[i][j]) + "\" and \"" +
+                      printable(p.nfg.strategies[i][j]) + "\"); a delegation game needs identical strategies");
         }
       }
     }

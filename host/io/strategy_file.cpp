@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "io_internal.hpp"
@@ -153,7 +154,7 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
     if (!have_kind) {
       if (!parse_kind(tok, &kind)) {
         throw error(at(tok_line, tok_col) + ": expected the strategy kind (pure, correlated or product), found \"" +
-                    tok.substr(0, 40) + "\"");
+                    printable(tok.substr(0, 40)) + "\"");
       }
       have_kind = true;
       max_numbers = saturating_mul(per_game_size(kind, dims), games);
@@ -162,7 +163,7 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
     }
     double v = 0;
     if (!detail::parse_number(tok, &v)) {
-      throw error(at(tok_line, tok_col) + ": expected a number (such as 0.25 or 1/3), found \"" + tok.substr(0, 40) + "\"");
+      throw error(at(tok_line, tok_col) + ": expected a number (such as 0.25 or 1/3), found \"" + printable(tok.substr(0, 40)) + "\"");
     }
     if (static_cast<std::int64_t>(values.size()) >= max_numbers) {
       std::ostringstream m;

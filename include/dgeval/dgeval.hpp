@@ -9,6 +9,7 @@
 #include "dgeval/generate.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/options.hpp"
+#include "dgeval/output.hpp"
 #include "dgeval/results.hpp"
 #include "dgeval/tolerances.hpp"
 #include "dgeval/version.hpp"

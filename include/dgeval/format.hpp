@@ -73,9 +73,10 @@ struct Summary {
 /// The summary of one Results.
 Summary summarise(const Results& results);
 
-/// Writes a file atomically: `fill` writes to a temporary file beside `path`, which is then
-/// flushed and renamed over `path`. On any error the temporary file is removed and `path`
-/// is left untouched; throws dgeval::error naming the path.
+/// Writes `fill`'s bytes to `path` as a one-output dgeval::OutputSet (dgeval/output.hpp): a
+/// regular file is replaced atomically and durably (on any error it is left untouched), "-" is
+/// standard output, a device, FIFO or socket is written directly. Throws dgeval::error naming
+/// the path.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill);
 
 }  // namespace dgeval

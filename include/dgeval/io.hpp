@@ -21,6 +21,9 @@
 
 namespace dgeval {
 
+class OutputSet;     // dgeval/output.hpp
+class StagedOutput;
+
 /// Options shared by the readers.
 struct ReadOptions {
   /// Accept NaN/±Inf utilities (otherwise a text reader refuses them at their position; binary
@@ -114,6 +117,9 @@ class NpyStreamWriter {
  public:
   /// Creates `path` (truncating). `descr` as in write_npy.
   NpyStreamWriter(const std::string& path, std::string descr);
+  /// Writes into the open, seekable descriptor `fd` from byte 0 (truncating it); `fd` stays the
+  /// caller's, open after finish(). `name` is used in messages.
+  NpyStreamWriter(int fd, std::string name, std::string descr);
   ~NpyStreamWriter();
   NpyStreamWriter(const NpyStreamWriter&) = delete;
   NpyStreamWriter& operator=(const NpyStreamWriter&) = delete;
@@ -124,6 +130,7 @@ class NpyStreamWriter {
   bool finished() const { return file_ == nullptr; }
 
  private:
+  void reserve_header();
   std::string path_;
   std::string descr_;
   int itemsize_;
@@ -168,12 +175,17 @@ class NpzReader {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Builds an .npz atomically: arrays are staged in temporary .npy files beside `path`, zipped
-/// (stored, or deflated when `compress`), and renamed over `path` by commit(). Without
-/// commit() (e.g. after an exception) nothing is left behind.
+/// Builds an .npz: each array is staged in an unnamed temporary file (dgeval::unnamed_file) on
+/// the output's file system, then commit() zips them (stored, or deflated when `compress`)
+/// into the output. Without commit() (an exception, a stop) nothing is left behind, and a
+/// process killed outright leaves no file either.
 class NpzWriter {
  public:
+  /// Writes `path` on its own: commit() also commits it (dgeval::write_file_atomically's rules).
   NpzWriter(std::string path, bool compress = false);
+  /// Writes into `output`, one of a run's outputs: commit() completes the archive there, and
+  /// the run's OutputSet commits it with the others.
+  NpzWriter(StagedOutput& output, bool compress = false);
   ~NpzWriter();
   NpzWriter(const NpzWriter&) = delete;
   NpzWriter& operator=(const NpzWriter&) = delete;
@@ -182,12 +194,20 @@ class NpzWriter {
            const void* data);
   /// Starts an array written in chunks; finish it with NpyStreamWriter::finish before commit().
   NpyStreamWriter& begin(const std::string& array, const std::string& descr);
+  /// Zips the arrays (all finished) into the output; polls the stop flag (dgeval::cancelled).
   void commit();
 
  private:
+  struct Entry {
+    std::string array;
+    int fd = -1;  ///< the unnamed staging file
+    std::unique_ptr<NpyStreamWriter> writer;
+  };
   std::string path_;
   bool compress_;
-  std::vector<std::pair<std::string, std::unique_ptr<NpyStreamWriter>>> entries_;
+  std::unique_ptr<OutputSet> own_;  ///< set when the writer owns its output
+  StagedOutput* out_ = nullptr;
+  std::vector<Entry> entries_;
   bool committed_ = false;
 };
 
@@ -287,6 +307,8 @@ class ResultsNpzWriter {
   /// float32: real columns (and distance matrices) stored as <f4, rounded to nearest: half the
   /// bytes, ~7 significant digits.
   ResultsNpzWriter(const std::string& path, bool compress = false, bool float32 = false);
+  /// Into one of a run's outputs (see NpzWriter): its OutputSet commits the file.
+  ResultsNpzWriter(StagedOutput& output, bool compress = false, bool float32 = false);
   ~ResultsNpzWriter();
   void add(const Results& results, const Dims& dims, std::int64_t first_game);
   void commit();
