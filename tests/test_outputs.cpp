@@ -401,7 +401,9 @@ void run_signal_case(const SignalCase& c, int sig, const std::vector<std::string
   const int status = child.finish(60);
   EXPECT_EQ(status, 128 + sig) << c.name << " signal " << sig << " (1000 + N: killed by N; -1: hung)\n" << child.err();
   const std::string name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGQUIT";
-  EXPECT_TRUE(has(child.err(), "\ndgeval ") && has(child.err(), name)) << c.name << "\n" << child.err();
+  // On a fresh line: "dgeval <command>: interrupted by ..." or, when a second signal arrives
+  // before the run has seen the first, "dgeval: stopped at once by a second signal (...)".
+  EXPECT_TRUE(has(child.err(), "\ndgeval") && has(child.err(), name)) << c.name << "\n" << child.err();
   for (const std::string& o : c.outputs) {
     EXPECT_EQ(read_file(dir + "/" + o), "old " + o + "\n") << c.name << " signal " << sig << ": " << o << " changed";
   }
@@ -559,7 +561,9 @@ TEST(Outputs, MessagesEscapeBinaryFileContent) {
   write_file(d / "s.txt", std::string("correlated 0.5 \0\x01x\n", 19));
   r = run("evaluate --example mammoth --strategy " + q(d / "s.txt"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(has(r.err, "found \"\\x00\\x01x\"\n")) << r.err;
+  // The strategy reader refuses a control byte where it stands, naming it in hex.
+  EXPECT_TRUE(has(r.err, "s.txt:1:16: unexpected byte 0x00")) << r.err;
+  EXPECT_EQ(r.err.find('\0'), std::string::npos) << r.err;
   write_file(d / "obs.csv", "action_0,action_1,agent_0,agent_1,principal_0,principal_1\n0,0,1\x1b[31mred,1,1,1\n");
   r = run("infer --input " + q(d / "obs.csv"));
   EXPECT_EQ(r.status, 1);
