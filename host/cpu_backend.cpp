@@ -221,6 +221,8 @@ struct GameData {
     return v < n ? agents + static_cast<std::int64_t>(v) * N
                  : principals + static_cast<std::int64_t>(v - n) * N;
   }
+  /// Vector v at outcome s as a double: the accessor of the shared definitions (detail/finish.hpp).
+  double operator()(int v, std::int64_t s) const { return static_cast<double>(vec(v)[s]); }
 };
 
 struct PassA {
@@ -532,8 +534,7 @@ void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
           const double te = detail::ic_threshold(lo, hi, ic);
           for (std::int64_t a = 0; a < k; ++a) {
             const double y = static_cast<double>(x[a]);
-            m[a] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1, tol) ? 1 : 0) |
-                                              (detail::meets_threshold(y, te, tol) ? 2 : 0));
+            m[a] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1, te, tol));
           }
         }
       });
@@ -572,8 +573,7 @@ void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
         std::uint8_t* __restrict m = mask + base + a * stride;
         for (std::int64_t j = 0; j < len; ++j) {
           const double y = static_cast<double>(row[j]);
-          m[j] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1[j], tol) ? 1 : 0) |
-                                            (detail::meets_threshold(y, te[j], tol) ? 2 : 0));
+          m[j] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1[j], te[j], tol));
         }
       }
     });
@@ -596,9 +596,7 @@ void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out
     for (std::int64_t s = s0; s < s1; ++s) {
       const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
       if (!m) continue;
-      double a = 0.0;
-      for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
-      const double w = detail::welfare_of(a, n_, opt_.welfare);
+      const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
       if (m & 1) {
         ++p.ne;
         p.worst_ne = detail::arg_min(p.worst_ne, ArgExt{w, s});
@@ -650,9 +648,7 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
     if (kind == StrategyKind::played) {
       for (std::int64_t s = s0; s < s1; ++s) {
-        double a = 0.0;
-        for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
-        const double w = detail::welfare_of(a, n_, opt_.welfare);
+        const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
         if (lo - tol < w && w < hi + tol) {
           ++p.count;
           for (int i = 0; i < n_; ++i) {
@@ -803,8 +799,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
 
   // Every column (detail/finish.hpp).
   const detail::GameArrays A{a.lo, a.hi, shift, mag, ia, su, suh};
-  const auto at = [&](int v, std::int64_t s) { return static_cast<double>(game.vec(v)[s]); };
-  auto finish = [&](auto players) { detail::finish_game(settings_, players, g, pure_outcome, S, A, at, out); };
+  auto finish = [&](auto players) { detail::finish_game(settings_, players, g, pure_outcome, S, A, game, out); };
   switch (n) {  // the common player counts at compile time (unrolled loops), the rest at run time
     case 2: finish(detail::Players<2>{}); break;
     case 3: finish(detail::Players<3>{}); break;

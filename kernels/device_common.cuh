@@ -228,12 +228,10 @@ __device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
   return a;
 }
 
-/// Welfare of one side at one outcome: players summed in order 0..n−1 in float64 (as the CPU).
+/// Welfare of one side at one outcome (detail::welfare_at).
 template <class At>
 __device__ __forceinline__ double welfare_at(const EvalParams& p, const At& at, int first_vector, i64 s) {
-  double a = 0.0;
-  for (int i = 0; i < p.n; ++i) a += at(first_vector + i, s);
-  return detail::welfare_of(a, p.n, p.welfare);
+  return detail::welfare_at<double>(p.n, p.welfare, at, first_vector, s);
 }
 
 /// σ(s) of a correlated or product strategy for game g (chunk-local).
@@ -247,8 +245,7 @@ __device__ __forceinline__ double strategy_weight(const EvalParams& p, i64 g, i6
 
 /// Bit 0: s passes the Nash test for player i; bit 1: the ε-Nash test at IC_i (docs/MATH.md §1.4).
 __device__ __forceinline__ unsigned ne_bits_for(const EvalParams& p, int i, double y, double lo, double hi) {
-  return (detail::meets_ic(y, lo, hi, 1.0, p.ne_tolerance) ? 1u : 0u) |
-         (detail::meets_ic(y, lo, hi, p.ic[i], p.ne_tolerance) ? 2u : 0u);
+  return detail::ne_bits(y, detail::ic_threshold(lo, hi, 1.0), detail::ic_threshold(lo, hi, p.ic[i]), p.ne_tolerance);
 }
 
 /// Writes game g as a non-finite game (detail::finish_nonfinite_game, and a NaN distance matrix).

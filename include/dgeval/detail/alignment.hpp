@@ -36,14 +36,23 @@ DGEVAL_HD V ca_weight(P players, const M& m) {
   return w;
 }
 
+/// μ at one outcome accumulated player by player, in order: add(m_i, ν_i) for i = 0..n−1, then
+/// value(1/W) (see ca_mean).
+template <class V>
+struct CaMean {
+  V acc = V(0.0);
+  DGEVAL_HD void add(double m, V nu) { acc = acc + mul_rn(m, nu); }
+  DGEVAL_HD V value(double inverse_weight) const { return acc * inverse_weight; }
+};
+
 /// μ = (Σ_i m_i·ν_i)·(1/W) at one outcome, with `inverse_weight` = inverse_magnitude_of(W)
 /// computed once per game: one rounding for the mean on every backend, no division per outcome
 /// (μ = 0 when W = 0, every ν_i then being 0 too).
 template <class V, class P, class M, class Nu>
 DGEVAL_HD V ca_mean(P players, const M& m, const Nu& nu, double inverse_weight) {
-  V acc = V(0.0);
-  for (int i = 0; i < players_of(players); ++i) acc = acc + mul_rn(m[i], nu(i));
-  return acc * inverse_weight;
+  CaMean<V> mean;
+  for (int i = 0; i < players_of(players); ++i) mean.add(m[i], nu(i));
+  return mean.value(inverse_weight);
 }
 
 /// IA = 1 − d, clamped to [0, 1] (its mathematical range; rounding can step outside by an ulp).

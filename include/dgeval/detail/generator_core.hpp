@@ -298,18 +298,25 @@ DGEVAL_HD bool coef_normalise(const double* G, int n, double* y) {
   return true;
 }
 
-/// CA of the unit rows Y with weights p (docs/MATH.md §4.2; detail/alignment.hpp).
+/// CA = 1 − Σ p_i ‖y_i − μ‖ of the unit rows Y (docs/MATH.md §4.2), p the normalised weights: the
+/// search's model in coefficient space. The CA the generator reports and polishes to is full_ca's,
+/// the evaluator's definitions (detail/alignment.hpp) on the full vectors.
 /// `work` holds 2n doubles.
 DGEVAL_HD double coef_ca(const double* G, int n, const double* p, const double* Y, double* work) {
   double* mu = work;
   double* d = work + n;
-  const double inverse_weight = inverse_magnitude_of(ca_weight<double>(n, p));
-  for (int j = 0; j < n; ++j) mu[j] = ca_mean<double>(n, p, [&](int i) { return Y[i * n + j]; }, inverse_weight);
-  return collective_alignment<double>(n, p, [&](int i) {
+  for (int j = 0; j < n; ++j) {
+    double acc = 0.0;
+    for (int i = 0; i < n; ++i) acc += mul_rn(p[i], Y[i * n + j]);
+    mu[j] = acc;
+  }
+  double spread = 0.0;
+  for (int i = 0; i < n; ++i) {
     for (int j = 0; j < n; ++j) d[j] = Y[i * n + j] - mu[j];
     const double q = coef_inner(G, n, d, d);
-    return ::sqrt(q > 0.0 ? q : 0.0);
-  });
+    spread += mul_rn(p[i], ::sqrt(q > 0.0 ? q : 0.0));
+  }
+  return 1.0 - spread;
 }
 
 /// Rows of the family member at s ∈ [−1, 1]: normalise((1 − |s|) e_i + |s| end_i), with end the
@@ -345,9 +352,12 @@ DGEVAL_HD void coef_flow(const double* G, int n, const double* p, double* Z, dou
   for (int i = 0; i < n * n; ++i) Z[i] = 0.0;
   for (int i = 0; i < n; ++i) Z[i * n + i] = 1.0;
   double previous = 4.0;
-  const double inverse_weight = inverse_magnitude_of(ca_weight<double>(n, p));
   for (int it = 0; it < max_iterations; ++it) {
-    for (int j = 0; j < n; ++j) mu[j] = ca_mean<double>(n, p, [&](int i) { return Z[i * n + j]; }, inverse_weight);
+    for (int j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (int i = 0; i < n; ++i) acc += mul_rn(p[i], Z[i * n + j]);
+      mu[j] = acc;
+    }
     const double q = coef_inner(G, n, mu, mu);
     if (q <= 1e-22 || !(q < previous * (1.0 - 1e-13))) return;  // converged, or no more progress
     previous = q;

@@ -102,8 +102,14 @@ DGEVAL_HD void alignment_add(AlignmentSums& a, double w, const double* x, const 
                              const double* omega_a, double inverse_total_a, int n) {
   if (!(w > 0.0)) return;
   const auto nu = [&](int v) { return standardised_by_inverse(x[v], shift[v], inverse_magnitude[v]); };
-  const double mu_c = ca_mean<double>(n, omega_c, nu, inverse_total_c);
-  const double mu_a = ca_mean<double>(n, omega_a, nu, inverse_total_a);
+  CaMean<double> corrected, authors;  // ca_mean under both weightings, in one pass
+  for (int i = 0; i < n; ++i) {
+    const double nu_i = nu(i);
+    corrected.add(omega_c[i], nu_i);
+    authors.add(omega_a[i], nu_i);
+  }
+  const double mu_c = corrected.value(inverse_total_c);
+  const double mu_a = authors.value(inverse_total_a);
   for (int i = 0; i < n; ++i) {
     const double nu_i = nu(i), nu_hat = nu(n + i);
     const double d = nu_i - nu_hat, dc = nu_i - mu_c, da = nu_i - mu_a;

@@ -34,6 +34,16 @@ DGEVAL_HD V welfare_of(V utility_sum, int players, Welfare w) {
   return w == Welfare::average ? utility_sum / static_cast<double>(players) : utility_sum;
 }
 
+/// Welfare of one side at outcome s: the utilities at(first_vector + i, s) summed over the players
+/// in order 0..n−1, then welfare_of. (The CPU backend's pass over all outcomes makes the same sums
+/// a block of outcomes at a time.)
+template <class V, class P, class At>
+DGEVAL_HD V welfare_at(P players, Welfare w, const At& at, int first_vector, std::int64_t s) {
+  V a = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) a = a + at(first_vector + i, s);
+  return welfare_of(a, players_of(players), w);
+}
+
 /// 1/n for average welfare, 1 for sum: the factor in front of the per-player terms of §5.
 DGEVAL_HD double welfare_factor(int players, Welfare w) {
   return w == Welfare::average ? 1.0 / static_cast<double>(players) : 1.0;
@@ -72,6 +82,13 @@ DGEVAL_HD Mask<V> meets_threshold(V u, V threshold, double tolerance) {
 template <class V>
 DGEVAL_HD Mask<V> meets_ic(V u, V lo, V hi, double ic, double tolerance) {
   return meets_threshold(u, ic_threshold(lo, hi, ic), tolerance);
+}
+
+/// The ε-Nash mask of a player's utility u at one outcome, from its context's thresholds
+/// t_ne = ic_threshold(lo, hi, 1) and t_eps = ic_threshold(lo, hi, IC_i): bit 0 the Nash test,
+/// bit 1 the ε-Nash test. An outcome's mask is the AND over the players.
+DGEVAL_HD unsigned ne_bits(double u, double t_ne, double t_eps, double tolerance) {
+  return (meets_threshold(u, t_ne, tolerance) ? 1u : 0u) | (meets_threshold(u, t_eps, tolerance) ? 2u : 0u);
 }
 
 /// Collective capability of a strategy of welfare w_sigma (docs/MATH.md §4.4; NaN if undefined).
