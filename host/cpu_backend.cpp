@@ -725,7 +725,7 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], ia[kMaxPlayers];
   for (int v = 0; v < nv; ++v) {
     shift[v] = detail::shift_of(opt_.standardisation, a.sum[v], N_, a.lo[v], a.hi[v]);
-    // EPIC's centred sum of squares (0, unused, for the others)
+    // (the centred sum of squares where the standardisation asks for it, else 0 and unused)
     mag[v] = detail::magnitude_of(opt_.standardisation, a.moments[v].m2, a.lo[v], a.hi[v]);
   }
 
