@@ -27,9 +27,10 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
-#include <sstream>
 
 #include "dgeval/backend.hpp"
+#include "dgeval/detail/finish.hpp"
+#include "dgeval/detail/lanes.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
 #include "thread_pool.hpp"
@@ -37,6 +38,7 @@
 namespace dgeval {
 namespace {
 
+using detail::ArgExt;
 using detail::CompensatedSum;
 using detail::StandardisationConstants;
 
@@ -71,31 +73,20 @@ struct Exec {
   }
 };
 
-/// Running (value, first index) extremum; strict comparison keeps the first in C order.
-struct ArgExt {
-  double value;
-  std::int64_t index = -1;
-  void max_with(double v, std::int64_t i) {
-    if (index < 0 || v > value) value = v, index = i;
-  }
-  void min_with(double v, std::int64_t i) {
-    if (index < 0 || v < value) value = v, index = i;
-  }
-  void max_with(const ArgExt& o) {
-    if (o.index >= 0) max_with(o.value, o.index);
-  }
-  void min_with(const ArgExt& o) {
-    if (o.index >= 0) min_with(o.value, o.index);
-  }
-  double value_or_nan() const { return index >= 0 ? value : NAN; }
-};
-
 /// L lanes of partial results (L = 1 or kLanes), combined in a fixed tree.
 template <int L>
 double combine_sum(const double* l) {
   static_assert(L == 1 || L == 8, "combine_sum is written for 1 or 8 lanes");
   if (L == 1) return l[0];
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+/// L lanes of norm partials, combined in the same fixed tree.
+template <class Norm, int L>
+double combine_lanes(const double* l) {
+  static_assert(L == 1 || L == 8, "combine_lanes is written for 1 or 8 lanes");
+  if (L == 1) return l[0];
+  return Norm::combine(Norm::combine(Norm::combine(l[0], l[1]), Norm::combine(l[2], l[3])),
+                       Norm::combine(Norm::combine(l[4], l[5]), Norm::combine(l[6], l[7])));
 }
 template <int L>
 double combine_max(const double* l) {
@@ -173,17 +164,17 @@ Moments merge_moments(const Moments& a, const Moments& b) {
   return {total, a.mean + delta * (b.count / total), a.m2 + b.m2 + delta * delta * (a.count * b.count / total)};
 }
 
-/// acc[lane] = accumulate_norm(acc[lane], a[j] − b[j]) over j in [0, len), lane = j mod L.
-template <bool L2, int L>
+/// acc[lane] = Norm::accumulate(acc[lane], a[j] − b[j]) over j in [0, len), lane = j mod L.
+template <class Norm, int L>
 void accumulate_differences(const double* __restrict a, const double* __restrict b, std::int64_t len,
                             double* __restrict acc) {
   double t[L];
   for (int q = 0; q < L; ++q) t[q] = acc[q];
   std::int64_t j = 0;
   for (; j + L <= len; j += L) {
-    for (int q = 0; q < L; ++q) t[q] = detail::accumulate_norm(t[q], a[j + q] - b[j + q], L2);
+    for (int q = 0; q < L; ++q) t[q] = Norm::accumulate(t[q], a[j + q] - b[j + q]);
   }
-  for (int q = 0; j < len; ++j, ++q) t[q] = detail::accumulate_norm(t[q], a[j] - b[j], L2);
+  for (int q = 0; j < len; ++j, ++q) t[q] = Norm::accumulate(t[q], a[j] - b[j]);
   for (int q = 0; q < L; ++q) acc[q] = t[q];
 }
 
@@ -206,6 +197,7 @@ void block_extrema(const double* __restrict w, std::int64_t len, std::int64_t s0
   }
   // The first index holding the extremum, and its value (so a zero keeps that outcome's sign).
   const double hi = combine_max<L>(h), lo = combine_min<L>(l);
+  // The block's outcomes follow the running extrema's, so a tie keeps those (detail::arg_max's rule).
   if (mx.index < 0 || hi > mx.value) {
     std::int64_t k = 0;
     while (w[k] != hi) ++k;
@@ -229,6 +221,8 @@ struct GameData {
     return v < n ? agents + static_cast<std::int64_t>(v) * N
                  : principals + static_cast<std::int64_t>(v - n) * N;
   }
+  /// Vector v at outcome s as a double: the accessor of the shared definitions (detail/finish.hpp).
+  double operator()(int v, std::int64_t s) const { return static_cast<double>(vec(v)[s]); }
 };
 
 struct PassA {
@@ -268,6 +262,7 @@ class GameEvaluator {
  public:
   GameEvaluator(const Options& o, const Dims& d) : opt_(o), dims_(d), n_(d.players()), N_(d.outcomes()) {
     k_ = detail::standardisation_constants(o.standardisation);
+    settings_ = detail::FinishSettings{n_, o.welfare, k_, o.cc, o.cc_window, o.strategy.kind};
     for (int i = 0; i < n_; ++i) ic_[i] = o.ic_level(i);
     per_strategy_ = 0;
     if (o.strategy.kind == StrategyKind::pure) per_strategy_ = n_;
@@ -282,10 +277,11 @@ class GameEvaluator {
     narrow_ = N_ < kNarrow;
   }
 
-  /// Evaluates game g into results. Returns false (and fills *bad) if the game holds a
-  /// non-finite value and the options refuse them.
+  /// Evaluates game g into the columns `out` (and the equilibrium lists and distance matrices of
+  /// r). Returns false if the game holds a non-finite value and the options refuse them.
   template <class T>
-  bool evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, Results& r, std::string* bad);
+  bool evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, const detail::ColumnPointers& out,
+                Results& r);
 
  private:
   template <class T>
@@ -294,7 +290,7 @@ class GameEvaluator {
   void pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag, PassC& out);
   template <int L, class T>
   void pass_a_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, PassA& p);
-  template <class T, bool L2, int L>
+  template <class T, class Norm, int L>
   void pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
                     Scratch& sc, double* part);
   template <class T>
@@ -303,8 +299,6 @@ class GameEvaluator {
   void pass_e(const GameData<T>& game, const Exec& exec, PassE& out);
   template <class T>
   void pass_f(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi, PassF& out);
-  template <class T>
-  std::string describe_nonfinite(const GameData<T>& game, std::int64_t g) const;
 
   std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
   std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
@@ -321,6 +315,7 @@ class GameEvaluator {
   std::size_t pairs_, accumulators_;
   bool narrow_;  // a game of fewer than kNarrow outcomes sums in one lane
   StandardisationConstants k_;
+  detail::FinishSettings settings_;
   double ic_[kMaxPlayers];
   std::vector<std::uint8_t> mask_;  // bit 0: pure NE, bit 1: ε-NE
   std::vector<PassA> a_parts_;
@@ -334,8 +329,8 @@ class GameEvaluator {
 template <int L, class T>
 void GameEvaluator::pass_a_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, PassA& p) {
   const int n = n_, nv = 2 * n_;
-  const bool epic = opt_.standardisation == Standardisation::epic;
-  p.w_max = p.w_min = p.wh_max = p.wh_min = ArgExt{};
+  const bool centred = detail::needs_centred_squares(opt_.standardisation);
+  p.w_max = p.w_min = p.wh_max = p.wh_min = detail::arg_empty();
   p.nonfinite = false;
   const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c), len = s1 - s0;
   p.count = len;
@@ -343,7 +338,7 @@ void GameEvaluator::pass_a_chunk(const GameData<T>& game, std::int64_t c, Scratc
     const T* x = game.vec(v) + s0;
     sum_min_max<L>(x, len, &p.sum[v], &p.lo[v], &p.hi[v]);
     if (!std::isfinite(p.sum[v])) p.nonfinite = true;
-    p.moments[v] = epic && !p.nonfinite ? pivoted_moments<L>(x, len, static_cast<double>(game.vec(v)[0])) : Moments{};
+    p.moments[v] = centred && !p.nonfinite ? pivoted_moments<L>(x, len, static_cast<double>(game.vec(v)[0])) : Moments{};
   }
   if (p.nonfinite) return;
   // Welfare per outcome: players summed in order 0..n−1 in float64 (as every backend does).
@@ -386,14 +381,14 @@ void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out
   });
   out.nonfinite = false;
   out.count = 0;
-  out.w_max = out.w_min = out.wh_max = out.wh_min = ArgExt{};
+  out.w_max = out.w_min = out.wh_max = out.wh_min = detail::arg_empty();
   for (const PassA& p : a_parts_) {
     out.nonfinite = out.nonfinite || p.nonfinite;
     out.count += p.count;
-    out.w_max.max_with(p.w_max);
-    out.w_min.min_with(p.w_min);
-    out.wh_max.max_with(p.wh_max);
-    out.wh_min.min_with(p.wh_min);
+    out.w_max = detail::arg_max(out.w_max, p.w_max);
+    out.w_min = detail::arg_min(out.w_min, p.w_min);
+    out.wh_max = detail::arg_max(out.wh_max, p.wh_max);
+    out.wh_min = detail::arg_min(out.wh_min, p.wh_min);
   }
   for (int v = 0; v < nv; ++v) {
     CompensatedSum sum;
@@ -412,17 +407,14 @@ void GameEvaluator::pass_a(const GameData<T>& game, const Exec& exec, PassA& out
   }
 }
 
-template <class T, bool L2, int L>
+template <class T, class Norm, int L>
 void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag,
                                  Scratch& sc, double* part) {
   const int n = n_, nv = 2 * n_;
-  double weight_a = 0.0, weight_p = 0.0;
-  for (int i = 0; i < n; ++i) {
-    weight_a += mag[i];
-    weight_p += mag[n + i];
-  }
-  const double inv_weight_a = detail::inverse_magnitude_of(weight_a);
-  const double inv_weight_p = detail::inverse_magnitude_of(weight_p);
+  const double* mag_a = mag;
+  const double* mag_p = mag + n;
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_a));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_p));
   const std::size_t need_nu = static_cast<std::size_t>(nv) * kBlock;
   if (sc.nu.size() < need_nu) sc.nu.resize(need_nu);
   if (sc.mu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.mu.resize(2 * kBlock);
@@ -442,76 +434,68 @@ void GameEvaluator::pass_c_chunk(const GameData<T>& game, std::int64_t c, const 
         for (std::int64_t j = 0; j < bl; ++j) nu[j] = 0.0;
       }
     }
-    // μ = Σ_i m_i ν_i / Σ_i m_i, players in order (docs/MATH.md §4.2).
-    for (std::int64_t j = 0; j < bl; ++j) mu_a[j] = mu_p[j] = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double* __restrict na = sc.nu.data() + static_cast<std::size_t>(i) * kBlock;
-      const double* __restrict np = sc.nu.data() + static_cast<std::size_t>(n + i) * kBlock;
-      const double ma = mag[i], mp = mag[n + i];
-      for (std::int64_t j = 0; j < bl; ++j) {
-        mu_a[j] += ma * na[j];
-        mu_p[j] += mp * np[j];
-      }
-    }
-    for (std::int64_t j = 0; j < bl; ++j) {
-      mu_a[j] *= inv_weight_a;
-      mu_p[j] *= inv_weight_p;
-    }
+    // μ (docs/MATH.md §4.2) by detail::ca_mean, kLanes outcomes at a time, then one by one.
     const double* nu = sc.nu.data();
+    std::int64_t j = 0;
+    for (; j + kLanes <= bl; j += kLanes) {
+      using V = detail::Lanes<kLanes>;
+      auto at_a = [&](int i) { return V::load(nu + static_cast<std::size_t>(i) * kBlock + j); };
+      auto at_p = [&](int i) { return V::load(nu + static_cast<std::size_t>(n + i) * kBlock + j); };
+      detail::ca_mean<V>(n, mag_a, at_a, inv_weight_a).store(mu_a + j);
+      detail::ca_mean<V>(n, mag_p, at_p, inv_weight_p).store(mu_p + j);
+    }
+    for (; j < bl; ++j) {
+      mu_a[j] = detail::ca_mean<double>(n, mag_a, [&](int i) { return nu[static_cast<std::size_t>(i) * kBlock + j]; },
+                                        inv_weight_a);
+      mu_p[j] = detail::ca_mean<double>(
+          n, mag_p, [&](int i) { return nu[static_cast<std::size_t>(n + i) * kBlock + j]; }, inv_weight_p);
+    }
     double* acc = sc.acc.data();
     for (int i = 0; i < n; ++i) {
       const double* na = nu + static_cast<std::size_t>(i) * kBlock;
       const double* np = nu + static_cast<std::size_t>(n + i) * kBlock;
-      accumulate_differences<L2, L>(na, np, bl, acc + static_cast<std::size_t>(i) * kLanes);
-      accumulate_differences<L2, L>(na, mu_a, bl, acc + static_cast<std::size_t>(n + i) * kLanes);
-      accumulate_differences<L2, L>(np, mu_p, bl, acc + static_cast<std::size_t>(2 * n + i) * kLanes);
+      accumulate_differences<Norm, L>(na, np, bl, acc + static_cast<std::size_t>(i) * kLanes);
+      accumulate_differences<Norm, L>(na, mu_a, bl, acc + static_cast<std::size_t>(n + i) * kLanes);
+      accumulate_differences<Norm, L>(np, mu_p, bl, acc + static_cast<std::size_t>(2 * n + i) * kLanes);
     }
     if (pairs_ > 0) {
       std::size_t q = 3 * static_cast<std::size_t>(n);
       for (int a = 0; a < nv; ++a) {
         for (int b = a + 1; b < nv; ++b, ++q) {
-          accumulate_differences<L2, L>(nu + static_cast<std::size_t>(a) * kBlock,
-                                     nu + static_cast<std::size_t>(b) * kBlock, bl, acc + q * kLanes);
+          accumulate_differences<Norm, L>(nu + static_cast<std::size_t>(a) * kBlock,
+                                          nu + static_cast<std::size_t>(b) * kBlock, bl, acc + q * kLanes);
         }
       }
     }
   }
-  for (std::size_t q = 0; q < accumulators_; ++q) {
-    part[q] = L2 ? combine_sum<L>(sc.acc.data() + q * kLanes) : combine_max<L>(sc.acc.data() + q * kLanes);
-  }
+  for (std::size_t q = 0; q < accumulators_; ++q) part[q] = combine_lanes<Norm, L>(sc.acc.data() + q * kLanes);
 }
 
 template <class T>
 void GameEvaluator::pass_c(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag,
                            PassC& out) {
-  const bool l2 = k_.l2;
-  c_parts_.resize(static_cast<std::size_t>(chunks_) * accumulators_);
-  prepare_scratch(exec);
-  exec.run(chunks_, [&](std::int64_t c, int worker) {
-    double* part = c_parts_.data() + static_cast<std::size_t>(c) * accumulators_;
-    Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
-    if (narrow_) {
-      l2 ? pass_c_chunk<T, true, 1>(game, c, shift, mag, sc, part) : pass_c_chunk<T, false, 1>(game, c, shift, mag, sc, part);
-    } else {
-      l2 ? pass_c_chunk<T, true, kLanes>(game, c, shift, mag, sc, part)
-         : pass_c_chunk<T, false, kLanes>(game, c, shift, mag, sc, part);
-    }
-  });
-  // Combine in chunk order: compensated for L2 sums, max for L∞.
-  out.acc.resize(accumulators_);
-  for (std::size_t q = 0; q < accumulators_; ++q) {
-    if (l2) {
-      CompensatedSum s;
-      for (std::int64_t c = 0; c < chunks_; ++c) s.add(c_parts_[static_cast<std::size_t>(c) * accumulators_ + q]);
-      out.acc[q] = s.value();
-    } else {
-      double m = 0.0;
-      for (std::int64_t c = 0; c < chunks_; ++c) {
-        m = detail::combine_norm(m, c_parts_[static_cast<std::size_t>(c) * accumulators_ + q], false);
+  detail::visit_standardisation(opt_.standardisation, [&](auto op) {
+    using Norm = typename decltype(op)::Norm;
+    c_parts_.resize(static_cast<std::size_t>(chunks_) * accumulators_);
+    prepare_scratch(exec);
+    exec.run(chunks_, [&](std::int64_t c, int worker) {
+      double* part = c_parts_.data() + static_cast<std::size_t>(c) * accumulators_;
+      Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+      if (narrow_) {
+        pass_c_chunk<T, Norm, 1>(game, c, shift, mag, sc, part);
+      } else {
+        pass_c_chunk<T, Norm, kLanes>(game, c, shift, mag, sc, part);
       }
-      out.acc[q] = m;
+    });
+    // Fold the chunks' partials in chunk order (Norm::fold: compensated sums for L2).
+    out.acc.resize(accumulators_);
+    for (std::size_t q = 0; q < accumulators_; ++q) {
+      double state[2] = {0.0, 0.0};
+      for (std::int64_t c = 0; c < chunks_; ++c) Norm::fold(state, c_parts_[static_cast<std::size_t>(c) * accumulators_ + q]);
+      out.acc[q] = Norm::folded(state);
     }
-  }
+    return 0;
+  });
 }
 
 template <class T>
@@ -550,8 +534,7 @@ void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
           const double te = detail::ic_threshold(lo, hi, ic);
           for (std::int64_t a = 0; a < k; ++a) {
             const double y = static_cast<double>(x[a]);
-            m[a] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1, tol) ? 1 : 0) |
-                                              (detail::meets_threshold(y, te, tol) ? 2 : 0));
+            m[a] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1, te, tol));
           }
         }
       });
@@ -590,8 +573,7 @@ void GameEvaluator::pass_d(const GameData<T>& game, const Exec& exec) {
         std::uint8_t* __restrict m = mask + base + a * stride;
         for (std::int64_t j = 0; j < len; ++j) {
           const double y = static_cast<double>(row[j]);
-          m[j] &= static_cast<std::uint8_t>((detail::meets_threshold(y, t1[j], tol) ? 1 : 0) |
-                                            (detail::meets_threshold(y, te[j], tol) ? 2 : 0));
+          m[j] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1[j], te[j], tol));
         }
       }
     });
@@ -608,23 +590,21 @@ void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out
   exec.run(chunks_, [&](std::int64_t c, int) {
     PassE& p = e_parts_[static_cast<std::size_t>(c)];
     p.ne = p.eps = 0;
-    p.worst_ne = p.best_ne = p.worst_eps = ArgExt{};
+    p.worst_ne = p.best_ne = p.worst_eps = detail::arg_empty();
     for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
     for (std::int64_t s = s0; s < s1; ++s) {
       const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
       if (!m) continue;
-      double a = 0.0;
-      for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
-      const double w = detail::welfare_of(a, n_, opt_.welfare);
+      const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
       if (m & 1) {
         ++p.ne;
-        p.worst_ne.min_with(w, s);
-        p.best_ne.max_with(w, s);
+        p.worst_ne = detail::arg_min(p.worst_ne, ArgExt{w, s});
+        p.best_ne = detail::arg_max(p.best_ne, ArgExt{w, s});
       }
       if (m & 2) {
         ++p.eps;
-        p.worst_eps.min_with(w, s);
+        p.worst_eps = detail::arg_min(p.worst_eps, ArgExt{w, s});
       }
       if ((sum_ne || sum_eps) && (m & want)) {
         for (int i = 0; i < n_; ++i) {
@@ -635,13 +615,13 @@ void GameEvaluator::pass_e(const GameData<T>& game, const Exec& exec, PassE& out
     }
   });
   out.ne = out.eps = 0;
-  out.worst_ne = out.best_ne = out.worst_eps = ArgExt{};
+  out.worst_ne = out.best_ne = out.worst_eps = detail::arg_empty();
   for (const PassE& p : e_parts_) {
     out.ne += p.ne;
     out.eps += p.eps;
-    out.worst_ne.min_with(p.worst_ne);
-    out.best_ne.max_with(p.best_ne);
-    out.worst_eps.min_with(p.worst_eps);
+    out.worst_ne = detail::arg_min(out.worst_ne, p.worst_ne);
+    out.best_ne = detail::arg_max(out.best_ne, p.best_ne);
+    out.worst_eps = detail::arg_min(out.worst_eps, p.worst_eps);
   }
   for (int i = 0; i < n_; ++i) {
     CompensatedSum su, suh;
@@ -663,14 +643,12 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
   exec.run(chunks_, [&](std::int64_t c, int) {
     PassF& p = f_parts_[static_cast<std::size_t>(c)];
     p.count = 0;
-    p.closest = ArgExt{};
+    p.closest = detail::arg_empty();
     for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
     if (kind == StrategyKind::played) {
       for (std::int64_t s = s0; s < s1; ++s) {
-        double a = 0.0;
-        for (int i = 0; i < n_; ++i) a += static_cast<double>(game.vec(i)[s]);
-        const double w = detail::welfare_of(a, n_, opt_.welfare);
+        const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
         if (lo - tol < w && w < hi + tol) {
           ++p.count;
           for (int i = 0; i < n_; ++i) {
@@ -678,7 +656,7 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
             p.suh[i] += static_cast<double>(game.vec(n_ + i)[s]);
           }
         } else {
-          p.closest.min_with(std::fabs(w - mid), s);
+          p.closest = detail::arg_min(p.closest, ArgExt{std::fabs(w - mid), s});
         }
       }
       return;
@@ -715,10 +693,10 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
     }
   });
   out.count = 0;
-  out.closest = ArgExt{};
+  out.closest = detail::arg_empty();
   for (const PassF& p : f_parts_) {
     out.count += p.count;
-    out.closest.min_with(p.closest);
+    out.closest = detail::arg_min(out.closest, p.closest);
   }
   for (int i = 0; i < n_; ++i) {
     CompensatedSum su, suh;
@@ -728,62 +706,27 @@ void GameEvaluator::pass_f(const GameData<T>& game, const Exec& exec, std::int64
 }
 
 template <class T>
-std::string GameEvaluator::describe_nonfinite(const GameData<T>& game, std::int64_t g) const {
-  for (int v = 0; v < 2 * n_; ++v) {
-    const T* x = game.vec(v);
-    for (std::int64_t s = 0; s < N_; ++s) {
-      const double y = static_cast<double>(x[s]);
-      if (!std::isfinite(y)) {
-        std::ostringstream m;
-        m << "game " << g << ", " << (v < n_ ? "agent" : "principal") << " " << (v % n_) << ", outcome (";
-        const auto a = dims_.unflatten(s);
-        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
-        m << "): utility is " << y << "; utilities must be finite (allow non-finite input to propagate NaN)";
-        return m.str();
-      }
-    }
-  }
-  std::ostringstream m;
-  m << "game " << g << ": utilities are finite but their sum overflows float64; rescale the game";
-  return m.str();
-}
-
-template <class T>
-bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, Results& r,
-                             std::string* bad) {
+bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec,
+                             const detail::ColumnPointers& out, Results& r) {
   const int n = n_, nv = 2 * n_;
-  const std::size_t gp = static_cast<std::size_t>(g) * n;
   const std::size_t gi = static_cast<std::size_t>(g);
-  std::int64_t flags = 0;
+  detail::GameSummary S = detail::summary_empty();
 
   PassA a;
   pass_a(game, exec, a);
   if (a.nonfinite) {
-    if (!opt_.allow_nonfinite) {
-      *bad = describe_nonfinite(game, g);
-      return false;
-    }
-    r.flags[gi] = flag_nonfinite;  // every other column stays NaN / 0 (Results::resize)
-    r.bound_holds[gi] = NAN;  // undefined: nothing to check
+    if (!opt_.allow_nonfinite) return false;
+    detail::finish_nonfinite_game(n, out, g);
     return true;
   }
+  S.w_max = a.w_max, S.w_min = a.w_min, S.wh_max = a.wh_max, S.wh_min = a.wh_min;
 
   // Standardisation (docs/MATH.md §3).
-  double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], sumsq[2 * kMaxPlayers];
+  double shift[2 * kMaxPlayers], mag[2 * kMaxPlayers], ia[kMaxPlayers];
   for (int v = 0; v < nv; ++v) {
     shift[v] = detail::shift_of(opt_.standardisation, a.sum[v], N_, a.lo[v], a.hi[v]);
-    sumsq[v] = a.moments[v].m2;  // EPIC's centred sum of squares (unused by MAX)
-  }
-  for (int v = 0; v < nv; ++v) {
-    mag[v] = detail::magnitude_of(opt_.standardisation, sumsq[v], a.lo[v], a.hi[v]);
-    if (mag[v] == 0.0) flags |= flag_zero_magnitude;
-  }
-  for (int i = 0; i < n; ++i) {
-    r.offset_agents[gp + i] = shift[i];
-    r.magnitude_agents[gp + i] = mag[i];
-    r.offset_principals[gp + i] = shift[n + i];
-    r.magnitude_principals[gp + i] = mag[n + i];
-    r.calibration_ratio[gp + i] = detail::calibration_ratio_of(mag[n + i], mag[i]);
+    // (the centred sum of squares where the standardisation asks for it, else 0 and unused)
+    mag[v] = detail::magnitude_of(opt_.standardisation, a.moments[v].m2, a.lo[v], a.hi[v]);
   }
 
   // Alignment (docs/MATH.md §4.1, §4.2).
@@ -793,60 +736,28 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
   const double* c_ca_a = c_ia + n;
   const double* c_ca_p = c_ia + 2 * n;
   const double* c_dm = c_ia + 3 * n;
-  double ia[kMaxPlayers];
-  double ca_num_a = 0.0, ca_num_p = 0.0, weight_a = 0.0, weight_p = 0.0;
-  for (int i = 0; i < n; ++i) {
-    ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(c_ia[i], k_.l2), k_));
-    r.ia[gp + i] = ia[i];
-    ca_num_a += mag[i] * detail::finish_norm(c_ca_a[i], k_.l2);
-    ca_num_p += mag[n + i] * detail::finish_norm(c_ca_p[i], k_.l2);
-    weight_a += mag[i];
-    weight_p += mag[n + i];
-  }
-  const double ca_a = detail::ca_from_sums(ca_num_a, weight_a);
-  const double ca_p = detail::ca_from_sums(ca_num_p, weight_p);
-  r.ca_agents[gi] = ca_a;
-  r.ca_principals[gi] = ca_p;
-  if (detail::ca_out_of_range(ca_a, ca_p)) flags |= flag_ca_out_of_range;
+  const detail::AnyNorm norm{opt_.standardisation};
+  for (int i = 0; i < n; ++i) ia[i] = detail::ia_from_norm(norm.finish(c_ia[i]), k_);
+  S.ca_agents = detail::collective_alignment<double>(n, mag, [&](int i) { return norm.finish(c_ca_a[i]); });
+  S.ca_principals = detail::collective_alignment<double>(n, mag + n, [&](int i) { return norm.finish(c_ca_p[i]); });
   if (opt_.distance_matrix) {
     double* dm = r.distance_matrix.data() + gi * nv * nv;
     std::size_t q = 0;
     for (int x = 0; x < nv; ++x) {
       dm[x * nv + x] = 0.0;
       for (int y = x + 1; y < nv; ++y, ++q) {
-        const double d = detail::distance_from_norm(detail::finish_norm(c_dm[q], k_.l2), k_);
+        const double d = detail::distance_from_norm(norm.finish(c_dm[q]), k_);
         dm[x * nv + y] = dm[y * nv + x] = d;
       }
     }
   }
 
-  // Welfare (docs/MATH.md §2).
-  const double w_star = a.w_max.value, wh_star = a.wh_max.value;
-  const detail::UtopiaPoints up = detail::utopia_points(a.lo, a.hi, n, opt_.welfare);
-  const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
-  const double wh_utopia = up.principals_utopia, wh_dystopia = up.principals_dystopia;
-  r.welfare_agents_max[gi] = w_star;
-  r.welfare_agents_min[gi] = a.w_min.value;
-  r.welfare_principals_max[gi] = wh_star;
-  r.welfare_principals_min[gi] = a.wh_min.value;
-  r.welfare_agents_utopia[gi] = w_utopia;
-  r.welfare_agents_dystopia[gi] = w_dystopia;
-  r.welfare_principals_utopia[gi] = wh_utopia;
-  r.welfare_principals_dystopia[gi] = wh_dystopia;
-  r.ideal_gap[gi] = wh_utopia - wh_star;
-
   // Equilibria (docs/MATH.md §1.4, §4.3).
   pass_d(game, exec);
   PassE e;
   pass_e(game, exec, e);
-  r.pure_ne_count[gi] = e.ne;
-  r.eps_ne_count[gi] = e.eps;
-  const double w_zero = e.worst_ne.value_or_nan();
-  const double w_eps = e.worst_eps.value_or_nan();
-  r.worst_ne_agents_welfare[gi] = w_zero;
-  r.worst_eps_ne_agents_welfare[gi] = w_eps;
-  if (e.ne == 0) flags |= flag_no_pure_ne;
-  if (e.eps == 0) flags |= flag_no_eps_ne;
+  S.ne = e.ne, S.eps = e.eps;
+  S.worst_ne = e.worst_ne, S.best_ne = e.best_ne, S.worst_eps = e.worst_eps;
   if (opt_.list_equilibria) {
     auto& list = r.pure_ne[gi];
     list.clear();
@@ -856,115 +767,44 @@ bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec
     }
   }
 
-  // The agents' strategy σ: expectations ū_i = E_σ u_i and E_σ û_i.
-  double eu[kMaxPlayers], euh[kMaxPlayers];
-  bool defined = true;
-  auto at_outcome = [&](std::int64_t s) {
-    for (int i = 0; i < n; ++i) {
-      eu[i] = static_cast<double>(game.vec(i)[s]);
-      euh[i] = static_cast<double>(game.vec(n + i)[s]);
-    }
-  };
-  auto averaged = [&](const double* su, const double* suh, std::int64_t count) {
-    for (int i = 0; i < n; ++i) {
-      eu[i] = su[i] / static_cast<double>(count);
-      euh[i] = suh[i] / static_cast<double>(count);
-    }
-  };
+  // The sums over the agents' strategy's set (or σ-weighted), where a pass gathers them.
+  double* su = e.su;
+  double* suh = e.suh;
+  std::int64_t pure_outcome = 0;
+  PassF f;
   switch (opt_.strategy.kind) {
-    case StrategyKind::worst_ne:
-    case StrategyKind::best_ne: {
-      const ArgExt& x = opt_.strategy.kind == StrategyKind::worst_ne ? e.worst_ne : e.best_ne;
-      if (x.index >= 0) at_outcome(x.index);
-      defined = x.index >= 0;
-      break;
-    }
-    case StrategyKind::uniform_ne:
-    case StrategyKind::uniform_eps_ne: {
-      const std::int64_t count = opt_.strategy.kind == StrategyKind::uniform_ne ? e.ne : e.eps;
-      if (count > 0) averaged(e.su, e.suh, count);
-      defined = count > 0;
-      break;
-    }
     case StrategyKind::played: {
-      defined = e.ne > 0 && e.eps > 0;
-      if (!defined) break;
+      if (e.ne == 0 || e.eps == 0) break;  // undefined
       double lo, hi;
-      detail::played_window(opt_.cc, w_star, w_zero, w_eps, opt_.cc_window, &lo, &hi);
-      PassF f;
+      detail::played_window(opt_.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, opt_.cc_window, &lo, &hi);
       pass_f(game, exec, g, lo, hi, f);
-      if (f.count > 0) {
-        averaged(f.su, f.suh, f.count);
-      } else {
-        flags |= flag_played_fallback;
-        at_outcome(f.closest.index);
-      }
-      break;
-    }
-    case StrategyKind::pure: {
-      const std::int64_t* act = opt_.strategy.actions.data() + (opt_.strategy.per_game ? g * n : 0);
-      std::int64_t s = 0;
-      for (int i = 0; i < n; ++i) s += act[i] * dims_.stride(i);
-      at_outcome(s);
+      S.played_count = f.count;
+      S.closest = f.closest;
+      su = f.su, suh = f.suh;
       break;
     }
     case StrategyKind::correlated:
-    case StrategyKind::product: {
-      PassF f;
+    case StrategyKind::product:
       pass_f(game, exec, g, 0.0, 0.0, f);
-      for (int i = 0; i < n; ++i) eu[i] = f.su[i], euh[i] = f.suh[i];
+      su = f.su, suh = f.suh;
+      break;
+    case StrategyKind::pure: {
+      const std::int64_t* act = opt_.strategy.actions.data() + (opt_.strategy.per_game ? g * n : 0);
+      for (int i = 0; i < n; ++i) pure_outcome += act[i] * dims_.stride(i);
       break;
     }
+    default:
+      break;
   }
-  if (!defined) {
-    flags |= flag_strategy_undefined;
-    for (int i = 0; i < n; ++i) eu[i] = euh[i] = NAN;
-  }
-  double su = 0.0, suh = 0.0;
-  for (int i = 0; i < n; ++i) su += eu[i], suh += euh[i];
-  const double w_sigma = detail::welfare_of(su, n, opt_.welfare);
-  const double wh_sigma = detail::welfare_of(suh, n, opt_.welfare);
-  const double wr = w_star - w_sigma;
-  const double pwr = wh_star - wh_sigma;
-  r.agents_welfare_regret[gi] = wr;
-  r.principals_welfare_regret[gi] = pwr;
-  r.cc_achieved[gi] = detail::cc_of(w_sigma, w_star, w_zero, w_eps, opt_.cc_window);
 
-  // Bounds (docs/MATH.md §5).
-  double at_best[kMaxPlayers];
-  for (int i = 0; i < n; ++i) at_best[i] = static_cast<double>(game.vec(i)[a.wh_max.index]);
-  detail::BoundInputs in;
-  in.players = n;
-  in.welfare = opt_.welfare;
-  in.constants = k_;
-  in.cc_target = opt_.cc;
-  in.w_star = w_star;
-  in.w_zero = w_zero;
-  in.w_eps = w_eps;
-  in.w_utopia = w_utopia;
-  in.w_dystopia = w_dystopia;
-  in.agents_regret = wr;
-  in.principals_regret = pwr;
-  in.principals_utopia = wh_utopia;
-  in.principals_dystopia = wh_dystopia;
-  in.principals_max = wh_star;
-  in.ca_principals = ca_p;
-  in.magnitude_agents = mag;
-  in.magnitude_principals = mag + n;
-  in.ia = ia;
-  in.agents_at_best_principal_outcome = at_best;
-  in.agents_expected = eu;
-  const detail::BoundOutputs b = detail::compute_bounds(in);
-  r.bound[gi] = b.bound;
-  r.bound_r[gi] = b.bound_r;
-  r.bound_holds[gi] = detail::bound_holds_value(!(flags & flag_strategy_undefined), b.holds);
-  r.ideal_gap_bound[gi] = b.ideal_gap_bound;
-  r.bound_r3[gi] = b.r3;
-  r.bound_r4[gi] = b.r4;
-  r.bound_r6[gi] = b.r6;
-  if (!(flags & flag_strategy_undefined) && !b.holds) flags |= flag_bound_violated;
-  if (!b.ideal_gap_holds) flags |= flag_ideal_gap_bound_violated;
-  r.flags[gi] = flags;
+  // Every column (detail/finish.hpp).
+  const detail::GameArrays A{a.lo, a.hi, shift, mag, ia, su, suh};
+  auto finish = [&](auto players) { detail::finish_game(settings_, players, g, pure_outcome, S, A, game, out); };
+  switch (n) {  // the common player counts at compile time (unrolled loops), the rest at run time
+    case 2: finish(detail::Players<2>{}); break;
+    case 3: finish(detail::Players<3>{}); break;
+    default: finish(n);
+  }
   return true;
 }
 
@@ -1002,12 +842,16 @@ class CpuBackend final : public Backend {
       return GameData<T>{agents + g * per_game, principals + g * per_game, batch.dims.players(), N};
     };
 
-    std::string first_bad;
+    detail::ColumnPointers out;
+#define DGEVAL_CPU_COLUMN(name, kind, desc) out.name = results.name.empty() ? nullptr : results.name.data();
+    DGEVAL_RESULT_COLUMNS(DGEVAL_CPU_COLUMN)
+#undef DGEVAL_CPU_COLUMN
+
     std::int64_t first_bad_game = -1;
     std::mutex bad_mutex;
-    auto note_bad = [&](std::int64_t g, std::string msg) {
+    auto note_bad = [&](std::int64_t g) {
       std::lock_guard<std::mutex> lock(bad_mutex);
-      if (first_bad_game < 0 || g < first_bad_game) first_bad_game = g, first_bad = std::move(msg);
+      if (first_bad_game < 0 || g < first_bad_game) first_bad_game = g;
     };
 
     std::atomic<std::int64_t> done{0};
@@ -1034,8 +878,7 @@ class CpuBackend final : public Backend {
         if (!ev) ev = std::make_unique<GameEvaluator>(options, batch.dims);
         const std::int64_t g0 = t * games_per_task, g1 = std::min(batch.games, g0 + games_per_task);
         for (std::int64_t g = g0; g < g1; ++g) {
-          std::string bad;
-          if (!ev->evaluate(game_at(g), g, Exec{}, results, &bad)) note_bad(g, std::move(bad));
+          if (!ev->evaluate(game_at(g), g, Exec{}, out, results)) note_bad(g);
         }
         done += g1 - g0;
         if (worker == 0) report(false);
@@ -1044,16 +887,15 @@ class CpuBackend final : public Backend {
       // Few large games: one at a time, each pass spread over all threads.
       GameEvaluator ev(options, batch.dims);
       for (std::int64_t g = 0; g < batch.games && !stop; ++g) {
-        std::string bad;
-        if (!ev.evaluate(game_at(g), g, Exec{&pool_}, results, &bad)) {
-          note_bad(g, std::move(bad));
+        if (!ev.evaluate(game_at(g), g, Exec{&pool_}, out, results)) {
+          note_bad(g);
           break;
         }
         ++done;
         report(false);
       }
     }
-    if (first_bad_game >= 0) throw error(first_bad);
+    if (first_bad_game >= 0) throw error(nonfinite_game_message(batch, first_bad_game));
     if (stop) throw cancelled();
     report(true);
   }

@@ -371,31 +371,6 @@ void scatter_results(const char* base, const OutputLayout& L, int n, std::int64_
   }
 }
 
-/// The CPU backend's message for a non-finite game (host/cpu_backend.cpp describe_nonfinite).
-std::string describe_nonfinite(const BatchView& b, std::int64_t g) {
-  const int n = b.dims.players();
-  const std::int64_t N = b.dims.outcomes();
-  const std::int64_t per_game = b.values_per_game();
-  for (int v = 0; v < 2 * n; ++v) {
-    const std::int64_t first = g * per_game + static_cast<std::int64_t>(v % n) * N;
-    const void* side = v < n ? b.agents : b.principals;
-    for (std::int64_t s = 0; s < N; ++s) {
-      const double y = b.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(side)[first + s])
-                                                 : static_cast<const double*>(side)[first + s];
-      if (!std::isfinite(y)) {
-        std::ostringstream m;
-        m << "game " << g << ", " << (v < n ? "agent" : "principal") << " " << (v % n) << ", outcome (";
-        const auto a = b.dims.unflatten(s);
-        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
-        m << "): utility is " << y << "; utilities must be finite (allow non-finite input to propagate NaN)";
-        return m.str();
-      }
-    }
-  }
-  std::ostringstream m;
-  m << "game " << g << ": utilities are finite but their sum overflows float64; rescale the game";
-  return m.str();
-}
 
 std::size_t memory_budget(const Tuning& t) {
   std::size_t free_b = 0, total_b = 0;
@@ -511,7 +486,7 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
     if (!options.allow_nonfinite) {
       const std::int64_t* flags = reinterpret_cast<const std::int64_t*>(out + layout.column_offset[flags_column]);
       for (std::int64_t j = 0; j < s.count; ++j) {
-        if (flags[j] & flag_nonfinite) throw error(describe_nonfinite(batch, s.first + j));
+        if (flags[j] & flag_nonfinite) throw error(nonfinite_game_message(batch, s.first + j));
       }
     }
     scatter_results(out, layout, n, N, s.first, s.count, options.distance_matrix, options.list_equilibria, results);

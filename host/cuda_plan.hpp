@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "dgeval/detail/finish.hpp"
 #include "dgeval/detail/hd.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/game.hpp"
@@ -34,27 +35,12 @@ namespace cuda {
 // ---------------------------------------------------------------------------------------------
 // Per-game summary shared by the tiled kernels (plain data; lives in device global memory).
 
-/// (value, flat outcome index) of an extremum; index < 0 means "no element yet".
-struct ArgExt {
-  double value;
-  std::int64_t index;
-};
+using ArgExt = detail::ArgExt;            ///< (value, flat outcome index) of an extremum
+using GameSummary = detail::GameSummary;  ///< game-level quantities between the passes
 
-/// Game-level quantities between the passes of the tiled path (and the finishing step).
-struct GameSummary {
-  std::int64_t flags;  ///< ResultFlag bits gathered so far
-  std::int64_t nonfinite;
-  std::int64_t strategy_defined;
-  std::int64_t ne, eps;
-  std::int64_t played_count;
-  ArgExt w_max, w_min, wh_max, wh_min;
-  ArgExt worst_ne, best_ne, worst_eps;
-  ArgExt closest;  ///< played-set fallback
-  double ca_agents, ca_principals;
-};
-
-/// Doubles of per-game arrays: lo, hi, shift, mag [2n each], ia, eu, euh [n each].
-DGEVAL_HD int state_doubles(int n) { return 11 * n; }
+/// Doubles of per-game arrays (kernels/device_common.cuh game_arrays_at): lo, hi, shift, mag and
+/// the inverse magnitudes [2n each], ia, su, suh [n each].
+DGEVAL_HD int state_doubles(int n) { return 13 * n; }
 
 // ---------------------------------------------------------------------------------------------
 // Device facts the planner needs (filled from cudaDeviceProp; defaults are an H100 SXM).

@@ -1,6 +1,7 @@
 // Dims, BatchView and Batch: construction with overflow checks and the flat-index helpers.
 #include "dgeval/game.hpp"
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -134,6 +135,34 @@ BatchView Batch::view() const {
   v.games = games;
   v.dims = dims;
   return v;
+}
+
+std::string nonfinite_utility_message(const BatchView& view, std::int64_t g, std::int64_t first_game) {
+  const std::int64_t N = view.dims.outcomes();
+  const std::int64_t per = view.values_per_game();
+  for (int side = 0; side < 2; ++side) {
+    const void* src = side == 0 ? view.agents : view.principals;
+    for (std::int64_t e = 0; e < per; ++e) {
+      const std::int64_t k = g * per + e;
+      const double x = view.dtype == DType::float64 ? static_cast<const double*>(src)[k]
+                                                    : static_cast<double>(static_cast<const float*>(src)[k]);
+      if (std::isfinite(x)) continue;
+      std::ostringstream m;
+      m << "game " << first_game + g << ", " << (side == 0 ? "agent" : "principal") << " " << e / N << ", outcome (";
+      const auto a = view.dims.unflatten(e % N);
+      for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
+      m << "): utility is " << x
+        << "; utilities must be finite (allow_nonfinite, --allow-nonfinite, propagates NaN instead)";
+      return m.str();
+    }
+  }
+  return "";
+}
+
+std::string nonfinite_game_message(const BatchView& view, std::int64_t g) {
+  std::string m = nonfinite_utility_message(view, g);
+  if (m.empty()) m = "game " + std::to_string(g) + ": utilities are finite but their sum overflows float64; rescale the game";
+  return m;
 }
 
 }  // namespace dgeval

@@ -21,10 +21,17 @@ namespace {
 }  // namespace
 
 Standardisation parse_standardisation(const std::string& s) {
-  if (s == "epic") return Standardisation::epic;
-  if (s == "max") return Standardisation::max;
-  if (s == "max-range" || s == "max_range") return Standardisation::max_range;
-  bad_name("standardisation", s, "epic, max, max-range");
+  std::string t = s;  // "max_range" for "max-range"
+  for (char& c : t) c = c == '_' ? '-' : c;
+#define DGEVAL_PARSE_STANDARDISATION(e, name, op, desc) \
+  if (t == name) return Standardisation::e;
+  DGEVAL_STANDARDISATIONS(DGEVAL_PARSE_STANDARDISATION)
+#undef DGEVAL_PARSE_STANDARDISATION
+  std::string names;
+#define DGEVAL_NAME_STANDARDISATION(e, name, op, desc) names += names.empty() ? name : ", " name;
+  DGEVAL_STANDARDISATIONS(DGEVAL_NAME_STANDARDISATION)
+#undef DGEVAL_NAME_STANDARDISATION
+  bad_name("standardisation", s, names.c_str());
 }
 Welfare parse_welfare(const std::string& s) {
   if (s == "average") return Welfare::average;
@@ -56,10 +63,13 @@ StrategyKind parse_strategy_kind(const std::string& s) {
 
 const char* to_string(Standardisation s) {
   switch (s) {
-    case Standardisation::max: return "max";
-    case Standardisation::max_range: return "max-range";
-    default: return "epic";
+#define DGEVAL_STANDARDISATION_NAME(e, name, op, desc) \
+  case Standardisation::e:                             \
+    return name;
+    DGEVAL_STANDARDISATIONS(DGEVAL_STANDARDISATION_NAME)
+#undef DGEVAL_STANDARDISATION_NAME
   }
+  return "epic";
 }
 const char* to_string(Welfare w) { return w == Welfare::sum ? "sum" : "average"; }
 const char* to_string(CcWindow c) { return c == CcWindow::natural ? "natural" : "code"; }

@@ -1,11 +1,16 @@
 // The result-column registry and Results storage.
 #include "dgeval/results.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
+#include "dgeval/compare.hpp"
+#include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/game.hpp"
+#include "dgeval/tolerances.hpp"
 
 namespace dgeval {
 
@@ -146,6 +151,121 @@ const double* Results::real_column(const std::string& name) const {
 }
 const std::int64_t* Results::integer_column(const std::string& name) const {
   return const_cast<Results*>(this)->integer_column(name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison of two evaluations (dgeval/compare.hpp).
+
+double comparison_scale(const BatchView& games, std::int64_t g, Welfare welfare) {
+  const int n = games.dims.players();
+  const std::int64_t N = games.dims.outcomes();
+  const std::int64_t per = games.values_per_game();
+  double lo[2 * kMaxPlayers], hi[2 * kMaxPlayers];
+  for (int v = 0; v < 2 * n; ++v) {
+    const void* side = v < n ? games.agents : games.principals;
+    const std::int64_t first = g * per + static_cast<std::int64_t>(v % n) * N;
+    lo[v] = std::numeric_limits<double>::infinity();
+    hi[v] = -lo[v];
+    for (std::int64_t s = 0; s < N; ++s) {
+      const double y = games.dtype == DType::float32 ? static_cast<double>(static_cast<const float*>(side)[first + s])
+                                                     : static_cast<const double*>(side)[first + s];
+      lo[v] = y < lo[v] ? y : lo[v];
+      hi[v] = y > hi[v] ? y : hi[v];
+    }
+  }
+  const detail::UtopiaPoints u = detail::utopia_points(lo, hi, n, welfare);
+  double scale = 1.0;
+  for (double x : {u.agents_utopia, u.agents_dystopia, u.principals_utopia, u.principals_dystopia}) {
+    if (std::isfinite(x)) scale = std::max(scale, std::fabs(x));
+  }
+  return scale;
+}
+
+std::int64_t Comparison::beyond() const {
+  std::int64_t b = 0;
+  for (const ColumnComparison& c : columns) b += c.beyond;
+  return b;
+}
+
+void ColumnComparison::add(const ColumnComparison& o) {
+  max_abs = std::max(max_abs, o.max_abs);
+  max_rel = std::max(max_rel, o.max_rel);
+  compared += o.compared;
+  beyond += o.beyond;
+}
+
+Comparison compare_results(const Results& reference, const Results& other, const BatchView& games,
+                           const Options& options, double relative, const std::int64_t* other_index,
+                           std::size_t max_mismatches) {
+  Comparison c;
+  const int n = reference.players;
+  const std::int64_t G = reference.games;
+  std::vector<double> scale(static_cast<std::size_t>(G));
+  for (std::int64_t j = 0; j < G; ++j) scale[static_cast<std::size_t>(j)] = comparison_scale(games, j, options.welfare);
+  auto other_game = [&](std::int64_t j) { return other_index ? other_index[j] : j; };
+  // One value: exact or within tolerance of the floor; statistics as the CLI's --check reports them.
+  auto record = [&](ColumnComparison& st, std::int64_t j, std::int64_t entry, double a, double b, bool ok,
+                    double floor) {
+    ++st.compared;
+    if (std::isnan(a) != std::isnan(b) || ((std::isinf(a) || std::isinf(b)) && a != b)) {
+      st.max_abs = st.max_rel = std::numeric_limits<double>::infinity();
+    } else if (std::isfinite(a) && std::isfinite(b)) {
+      const double d = std::fabs(a - b);
+      st.max_abs = std::max(st.max_abs, d);
+      st.max_rel = std::max(st.max_rel, d / std::max({std::fabs(a), std::fabs(b), floor}));
+    }
+    if (!ok) {
+      ++st.beyond;
+      if (c.mismatches.size() < max_mismatches) c.mismatches.push_back(Mismatch{st.column, j, entry, a, b});
+    }
+  };
+  auto compare = [&](ColumnComparison& st, std::int64_t j, std::int64_t entry, double a, double b, bool exact,
+                     double floor) {
+    const bool ok = exact ? a == b || (std::isnan(a) && std::isnan(b)) : tolerances::close(a, b, relative, floor);
+    record(st, j, entry, a, b, ok, floor);
+  };
+  const auto& cols = result_columns();
+  for (std::size_t col = 0; col < cols.size(); ++col) {
+    const ColumnInfo& info = cols[col];
+    c.columns.push_back(ColumnComparison{info.name});
+    ColumnComparison& st = c.columns.back();
+    if (!reference.has_column(col) || !other.has_column(col)) continue;
+    const int width = info.kind == ColumnKind::player_real ? n : 1;
+    const bool exact = info.kind == ColumnKind::integer || info.kind == ColumnKind::boolean;
+    const bool real = stored_as_double(info.kind);
+    const double* ra = real ? reference.real_column(info.name) : nullptr;
+    const double* oa = real ? other.real_column(info.name) : nullptr;
+    const std::int64_t* ri = real ? nullptr : reference.integer_column(info.name);
+    const std::int64_t* oi = real ? nullptr : other.integer_column(info.name);
+    for (std::int64_t j = 0; j < G; ++j) {
+      for (int i = 0; i < width; ++i) {
+        const std::int64_t at = j * width + i, o_at = other_game(j) * width + i;
+        const double a = real ? ra[at] : static_cast<double>(ri[at]);
+        const double b = real ? oa[o_at] : static_cast<double>(oi[o_at]);
+        compare(st, j, i, a, b, exact, scale[static_cast<std::size_t>(j)]);
+      }
+    }
+  }
+  c.columns.push_back(ColumnComparison{"distance_matrix"});
+  if (!reference.distance_matrix.empty() && !other.distance_matrix.empty()) {
+    const std::int64_t entries = 4 * static_cast<std::int64_t>(n) * n;
+    for (std::int64_t j = 0; j < G; ++j) {
+      for (std::int64_t q = 0; q < entries; ++q) {
+        compare(c.columns.back(), j, q, reference.distance_matrix[static_cast<std::size_t>(j * entries + q)],
+                other.distance_matrix[static_cast<std::size_t>(other_game(j) * entries + q)], false, 1.0);
+      }
+    }
+  }
+  c.columns.push_back(ColumnComparison{"pure_ne"});
+  if (!reference.pure_ne.empty() && !other.pure_ne.empty()) {
+    for (std::int64_t j = 0; j < G; ++j) {
+      const auto& a = reference.pure_ne[static_cast<std::size_t>(j)];
+      const auto& b = other.pure_ne[static_cast<std::size_t>(other_game(j))];
+      // The same list, or a mismatch reported by the lists' sizes.
+      record(c.columns.back(), j, 0, static_cast<double>(a.size()), static_cast<double>(b.size()), a == b, 1.0);
+    }
+  }
+  return c;
 }
 
 }  // namespace dgeval

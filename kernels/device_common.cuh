@@ -1,7 +1,8 @@
 // Device building blocks shared by the team kernels (kernels/team_evaluate.cu) and the tiled
 // kernels (kernels/tiled_evaluate.cu): teams of threads with all-reductions, the reduction
-// payloads, the ε-Nash fiber test, and the finishing step that turns a game's gathered
-// quantities into every result column exactly as host/cpu_backend.cpp defines them.
+// payloads, the ε-Nash fiber test, and the call of the finishing step (detail/finish.hpp, the
+// same definition the CPU backend calls) that turns a game's gathered quantities into every
+// result column.
 //
 // Reductions are all-reductions: every member of a team gets the same bits. Within a warp this is
 // an xor butterfly (partners combine the same two operands in swapped order, and every combining
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dgeval/detail/finish.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/results.hpp"
 #include "evaluate.cuh"
@@ -32,33 +34,18 @@ using i64 = std::int64_t;
 __device__ __forceinline__ double inf() { return __longlong_as_double(0x7ff0000000000000LL); }
 __device__ __forceinline__ double nan() { return __longlong_as_double(0x7ff8000000000000LL); }
 
-/// Stores v at p[i] when the column is selected (Options::columns); unselected columns have no
-/// device storage and a null pointer.
-template <class T, class V>
-__device__ __forceinline__ void put(T* p, i64 i, V v) {
-  if (p) p[i] = static_cast<T>(v);
-}
 __device__ __forceinline__ bool finite(double x) { return isfinite(x); }
 /// Shared-memory regions are aligned to 128 bytes (host/cuda_plan.hpp reserves the slack).
 __device__ __forceinline__ size_t round_up_dev(size_t x) { return (x + 127) / 128 * 128; }
 __device__ __forceinline__ int distance_pairs_dev(int n) { return n * (2 * n - 1); }
 
 // ---------------------------------------------------------------------------------------------
-// Arg-extrema with the CPU's tie rule: the first (smallest) outcome index wins. Both are
-// commutative and associative for non-NaN values.
+// Arg-extrema (detail/arg_ext.hpp: the first, smallest, outcome index wins ties).
 
-__device__ __forceinline__ ArgExt arg_empty() { return ArgExt{0.0, -1}; }
-__device__ __forceinline__ ArgExt arg_min(const ArgExt& a, const ArgExt& b) {
-  if (a.index < 0) return b;
-  if (b.index < 0) return a;
-  return (b.value < a.value || (b.value == a.value && b.index < a.index)) ? b : a;
-}
-__device__ __forceinline__ ArgExt arg_max(const ArgExt& a, const ArgExt& b) {
-  if (a.index < 0) return b;
-  if (b.index < 0) return a;
-  return (b.value > a.value || (b.value == a.value && b.index < a.index)) ? b : a;
-}
-__device__ __forceinline__ double arg_value_or_nan(const ArgExt& a) { return a.index >= 0 ? a.value : nan(); }
+using detail::arg_empty;
+using detail::arg_max;
+using detail::arg_min;
+using detail::arg_value_or_nan;
 
 /// ArgExt stored as two doubles in a partial buffer (the index bit-cast, so it is exact).
 __device__ __forceinline__ void store_arg(double* p, const ArgExt& a) {
@@ -105,16 +92,16 @@ __device__ __forceinline__ WelfareExt welfare_empty() {
 struct Acc3 {
   double a, b, c;
 };
-/// Norm accumulators: sums of squares (L2) or maxima (L∞).
+/// Norm partials (detail/standardisation.hpp), combined by the standardisation's norm.
 struct NormOp3 {
-  bool l2;
+  detail::AnyNorm norm;
   __device__ Acc3 operator()(const Acc3& x, const Acc3& y) const {
-    return Acc3{detail::combine_norm(x.a, y.a, l2), detail::combine_norm(x.b, y.b, l2), detail::combine_norm(x.c, y.c, l2)};
+    return Acc3{norm.combine(x.a, y.a), norm.combine(x.b, y.b), norm.combine(x.c, y.c)};
   }
 };
 struct NormOp1 {
-  bool l2;
-  __device__ double operator()(double x, double y) const { return detail::combine_norm(x, y, l2); }
+  detail::AnyNorm norm;
+  __device__ double operator()(double x, double y) const { return norm.combine(x, y); }
 };
 struct PlusOp {
   __device__ double operator()(double x, double y) const { return x + y; }
@@ -219,45 +206,32 @@ struct BlockTeam {
 // ---------------------------------------------------------------------------------------------
 // Per-game state arrays (shared memory on the team path, global memory on the tiled path).
 
-struct GameArrays {
-  double* lo;     ///< [2n] min of each utility vector
-  double* hi;     ///< [2n] max
-  double* shift;  ///< [2n] c(v)
-  double* mag;    ///< [2n] m(v°)
-  double* ia;     ///< [n]
-  double* eu;     ///< [n] E_σ u_i (strategies gathered by a pass)
-  double* euh;    ///< [n] E_σ û_i
-  __device__ static GameArrays at(double* base, int n) {
-    GameArrays a;
-    a.lo = base;
-    a.hi = base + 2 * n;
-    a.shift = base + 4 * n;
-    a.mag = base + 6 * n;
-    a.ia = base + 8 * n;
-    a.eu = base + 9 * n;
-    a.euh = base + 10 * n;
-    return a;
-  }
+using detail::summary_empty;
+
+/// A game's arrays on the device: detail::GameArrays (what the finishing step reads) and the
+/// inverse magnitudes 1/m [2n] the alignment passes multiply by.
+struct GameArrays : detail::GameArrays {
+  double* inv;
 };
 
-__device__ __forceinline__ GameSummary summary_empty() {
-  GameSummary s;
-  s.flags = 0;
-  s.nonfinite = 0;
-  s.strategy_defined = 0;
-  s.ne = s.eps = s.played_count = 0;
-  s.w_max = s.w_min = s.wh_max = s.wh_min = arg_empty();
-  s.worst_ne = s.best_ne = s.worst_eps = s.closest = arg_empty();
-  s.ca_agents = s.ca_principals = 0.0;
-  return s;
+/// The GameArrays of one game carved from state_doubles(n) doubles at `base`.
+__device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
+  GameArrays a;
+  a.lo = base;
+  a.hi = base + 2 * n;
+  a.shift = base + 4 * n;
+  a.mag = base + 6 * n;
+  a.inv = base + 8 * n;
+  a.ia = base + 10 * n;
+  a.su = base + 11 * n;
+  a.suh = base + 12 * n;
+  return a;
 }
 
-/// Welfare of one side at one outcome: players summed in order 0..n−1 in float64 (as the CPU).
+/// Welfare of one side at one outcome (detail::welfare_at).
 template <class At>
 __device__ __forceinline__ double welfare_at(const EvalParams& p, const At& at, int first_vector, i64 s) {
-  double a = 0.0;
-  for (int i = 0; i < p.n; ++i) a += at(first_vector + i, s);
-  return detail::welfare_of(a, p.n, p.welfare);
+  return detail::welfare_at<double>(p.n, p.welfare, at, first_vector, s);
 }
 
 /// σ(s) of a correlated or product strategy for game g (chunk-local).
@@ -271,177 +245,32 @@ __device__ __forceinline__ double strategy_weight(const EvalParams& p, i64 g, i6
 
 /// Bit 0: s passes the Nash test for player i; bit 1: the ε-Nash test at IC_i (docs/MATH.md §1.4).
 __device__ __forceinline__ unsigned ne_bits_for(const EvalParams& p, int i, double y, double lo, double hi) {
-  return (detail::meets_ic(y, lo, hi, 1.0, p.ne_tolerance) ? 1u : 0u) |
-         (detail::meets_ic(y, lo, hi, p.ic[i], p.ne_tolerance) ? 2u : 0u);
+  return detail::ne_bits(y, detail::ic_threshold(lo, hi, 1.0), detail::ic_threshold(lo, hi, p.ic[i]), p.ne_tolerance);
 }
 
-/// Writes game g as a non-finite game: every real and boolean column NaN, every count 0, flags = nonfinite
-/// (what the CPU backend leaves for such a game). One thread.
+/// Writes game g as a non-finite game (detail::finish_nonfinite_game, and a NaN distance matrix).
+/// One thread.
 __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOutputs& out, i64 g) {
-  const int n = p.n;
-#define DGEVAL_NF_player_real(name) \
-  for (int i = 0; i < n; ++i) put(out.name, g * n + i, nan());
-#define DGEVAL_NF_real(name) put(out.name, g, nan());
-#define DGEVAL_NF_integer(name) put(out.name, g, 0);
-#define DGEVAL_NF_boolean(name) put(out.name, g, nan());
-#define DGEVAL_NF(name, kind, desc) DGEVAL_NF_##kind(name)
-  DGEVAL_RESULT_COLUMNS(DGEVAL_NF)
-#undef DGEVAL_NF
-#undef DGEVAL_NF_player_real
-#undef DGEVAL_NF_real
-#undef DGEVAL_NF_integer
-#undef DGEVAL_NF_boolean
-  put(out.flags, g, flag_nonfinite);
+  detail::finish_nonfinite_game(p.n, out, g);
   if (p.distance_matrix) {
-    const i64 side = 2 * n;
+    const i64 side = 2 * p.n;
     for (i64 q = 0; q < side * side; ++q) out.distance_matrix[g * side * side + q] = nan();
   }
 }
 
-/// Everything after the data passes, for a finite game (one thread): the strategy's expectations
-/// where they come from single outcomes, regrets, CC, bounds, flags, and every result column
-/// (host/cpu_backend.cpp GameEvaluator::evaluate, from "Standardisation" on).
-/// `at(v, s)` reads utility vector v (agents 0..n−1, principals n..2n−1) at outcome s.
+/// Everything after the data passes, for a finite game (one thread): detail::finish_game, the
+/// definition the CPU backend calls, reading the device's arrays A and utilities `at(v, s)`
+/// (agents 0..n−1, principals n..2n−1) and writing the device's column pointers.
 template <class At>
 __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g, const GameSummary& S,
                             const GameArrays& A, const At& at) {
-  const int n = p.n;
-  i64 flags = S.flags;
-
-  for (int v = 0; v < 2 * n; ++v) {
-    if (A.mag[v] == 0.0) flags |= flag_zero_magnitude;
+  const detail::FinishSettings cfg{p.n, p.welfare, p.constants, p.cc, p.cc_window, p.strategy};
+  i64 pure_outcome = 0;
+  if (p.strategy == StrategyKind::pure) {
+    const i64* act = p.actions + g * p.strategy_stride;
+    for (int i = 0; i < p.n; ++i) pure_outcome += act[i] * p.stride[i];
   }
-  for (int i = 0; i < n; ++i) {
-    put(out.offset_agents, g * n + i, A.shift[i]);
-    put(out.magnitude_agents, g * n + i, A.mag[i]);
-    put(out.offset_principals, g * n + i, A.shift[n + i]);
-    put(out.magnitude_principals, g * n + i, A.mag[n + i]);
-    put(out.calibration_ratio, g * n + i, detail::calibration_ratio_of(A.mag[n + i], A.mag[i]));
-    put(out.ia, g * n + i, A.ia[i]);
-  }
-  put(out.ca_agents, g, S.ca_agents);
-  put(out.ca_principals, g, S.ca_principals);
-  if (detail::ca_out_of_range(S.ca_agents, S.ca_principals)) flags |= flag_ca_out_of_range;
-
-  // Welfare (docs/MATH.md §2).
-  const double w_star = S.w_max.value, wh_star = S.wh_max.value;
-  const detail::UtopiaPoints up = detail::utopia_points(A.lo, A.hi, n, p.welfare);
-  const double w_utopia = up.agents_utopia, w_dystopia = up.agents_dystopia;
-  const double wh_utopia = up.principals_utopia, wh_dystopia = up.principals_dystopia;
-  put(out.welfare_agents_max, g, w_star);
-  put(out.welfare_agents_min, g, S.w_min.value);
-  put(out.welfare_principals_max, g, wh_star);
-  put(out.welfare_principals_min, g, S.wh_min.value);
-  put(out.welfare_agents_utopia, g, w_utopia);
-  put(out.welfare_agents_dystopia, g, w_dystopia);
-  put(out.welfare_principals_utopia, g, wh_utopia);
-  put(out.welfare_principals_dystopia, g, wh_dystopia);
-  put(out.ideal_gap, g, wh_utopia - wh_star);
-
-  // Equilibria.
-  put(out.pure_ne_count, g, S.ne);
-  put(out.eps_ne_count, g, S.eps);
-  const double w_zero = arg_value_or_nan(S.worst_ne);
-  const double w_eps = arg_value_or_nan(S.worst_eps);
-  put(out.worst_ne_agents_welfare, g, w_zero);
-  put(out.worst_eps_ne_agents_welfare, g, w_eps);
-  if (S.ne == 0) flags |= flag_no_pure_ne;
-  if (S.eps == 0) flags |= flag_no_eps_ne;
-
-  // The agents' strategy σ.
-  double eu[kMaxPlayers], euh[kMaxPlayers];
-  bool defined = true;
-  auto at_outcome = [&](i64 s) {
-    for (int i = 0; i < n; ++i) {
-      eu[i] = at(i, s);
-      euh[i] = at(n + i, s);
-    }
-  };
-  auto gathered = [&]() {
-    for (int i = 0; i < n; ++i) {
-      eu[i] = A.eu[i];
-      euh[i] = A.euh[i];
-    }
-  };
-  switch (p.strategy) {
-    case StrategyKind::worst_ne:
-    case StrategyKind::best_ne: {
-      const ArgExt x = p.strategy == StrategyKind::worst_ne ? S.worst_ne : S.best_ne;
-      defined = x.index >= 0;
-      if (defined) at_outcome(x.index);
-      break;
-    }
-    case StrategyKind::pure: {
-      const i64* act = p.actions + g * p.strategy_stride;
-      i64 s = 0;
-      for (int i = 0; i < n; ++i) s += act[i] * p.stride[i];
-      at_outcome(s);
-      break;
-    }
-    case StrategyKind::played:
-      defined = S.strategy_defined != 0;
-      if (defined) {
-        if (S.played_count > 0) {
-          gathered();
-        } else {
-          flags |= flag_played_fallback;
-          at_outcome(S.closest.index);
-        }
-      }
-      break;
-    default:  // uniform_ne, uniform_eps_ne, correlated, product: gathered by a pass
-      defined = S.strategy_defined != 0;
-      if (defined) gathered();
-  }
-  if (!defined) {
-    flags |= flag_strategy_undefined;
-    for (int i = 0; i < n; ++i) eu[i] = euh[i] = nan();
-  }
-  double su = 0.0, suh = 0.0;
-  for (int i = 0; i < n; ++i) su += eu[i], suh += euh[i];
-  const double w_sigma = detail::welfare_of(su, n, p.welfare);
-  const double wh_sigma = detail::welfare_of(suh, n, p.welfare);
-  const double wr = w_star - w_sigma;
-  const double pwr = wh_star - wh_sigma;
-  put(out.agents_welfare_regret, g, wr);
-  put(out.principals_welfare_regret, g, pwr);
-  put(out.cc_achieved, g, detail::cc_of(w_sigma, w_star, w_zero, w_eps, p.cc_window));
-
-  // Bounds (docs/MATH.md §5).
-  double at_best[kMaxPlayers];
-  for (int i = 0; i < n; ++i) at_best[i] = at(i, S.wh_max.index);
-  detail::BoundInputs in;
-  in.players = n;
-  in.welfare = p.welfare;
-  in.constants = p.constants;
-  in.cc_target = p.cc;
-  in.w_star = w_star;
-  in.w_zero = w_zero;
-  in.w_eps = w_eps;
-  in.w_utopia = w_utopia;
-  in.w_dystopia = w_dystopia;
-  in.agents_regret = wr;
-  in.principals_regret = pwr;
-  in.principals_utopia = wh_utopia;
-  in.principals_dystopia = wh_dystopia;
-  in.principals_max = wh_star;
-  in.ca_principals = S.ca_principals;
-  in.magnitude_agents = A.mag;
-  in.magnitude_principals = A.mag + n;
-  in.ia = A.ia;
-  in.agents_at_best_principal_outcome = at_best;
-  in.agents_expected = eu;
-  const detail::BoundOutputs b = detail::compute_bounds(in);
-  put(out.bound, g, b.bound);
-  put(out.bound_r, g, b.bound_r);
-  put(out.bound_holds, g, detail::bound_holds_value(!(flags & flag_strategy_undefined), b.holds));
-  put(out.ideal_gap_bound, g, b.ideal_gap_bound);
-  put(out.bound_r3, g, b.r3);
-  put(out.bound_r4, g, b.r4);
-  put(out.bound_r6, g, b.r6);
-  if (!(flags & flag_strategy_undefined) && !b.holds) flags |= flag_bound_violated;
-  if (!b.ideal_gap_holds) flags |= flag_ideal_gap_bound_violated;
-  put(out.flags, g, flags);
+  detail::finish_game(cfg, p.n, g, pure_outcome, S, A, at, out);
 }
 
 }  // namespace dev

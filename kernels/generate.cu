@@ -8,7 +8,7 @@
 // generate_games_kernel: the controlled generator of dgeval::generate_games (host/generators.cpp)
 // on the device. Mapping: one thread per game (grid-stride), each with its own scratch of
 // generator_scratch_doubles(p) doubles; the per-game code is detail::generate_game, shared with
-// the host and written so that nvcc rounds every operation as g++ does (gen_mul, no libm), so a
+// the host and written so that nvcc rounds every operation as g++ does (mul_rn, no libm), so a
 // game is bit-identical on both. Float64 output [games][n][N] per side, a status per game.
 //
 // surface_bins_kernel: the bound surface's binning of a chunk of evaluated games, on the device.

@@ -11,7 +11,8 @@
 //   A per vector sum/min/max → shift; welfare extrema      B (EPIC) centred sums of squares → m
 //   C per player IA and CA distances (and the distance matrix)
 //   D ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts, worst/best NE
-//   E strategy expectations (uniform over a set, played set, correlated, product), then finish.
+//   E strategy sums (over a uniform set or the played set; σ-weighted for correlated, product),
+//     then the finishing step of detail/finish.hpp (the CPU backend's).
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
 // (host/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
 // result columns written.
@@ -39,10 +40,10 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
                                    const T* data, unsigned char* mask, double* state) {
   const int n = p.n, nv = 2 * n;
   const int N = static_cast<int>(p.N);
-  const bool l2 = p.constants.l2;
+  const detail::AnyNorm norm{p.standardisation};
   const int rank = team.rank(), size = team.size();
   const Staged<T> at{data, N};
-  const GameArrays A = GameArrays::at(state, n);
+  const GameArrays A = game_arrays_at(state, n);
   GameSummary S = summary_empty();
 
   // A: per-vector sum, min, max → shift.
@@ -79,8 +80,8 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   }
   team.sync();
 
-  // B: magnitudes.
-  if (p.standardisation == Standardisation::epic) {
+  // B: magnitudes and their inverses.
+  if (detail::needs_centred_squares(p.standardisation)) {
     for (int v = 0; v < nv; ++v) {
       const double c = A.shift[v];
       double acc = 0.0;
@@ -89,55 +90,51 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
         acc += d * d;
       }
       acc = team.reduce(acc, PlusOp());
-      if (rank == 0) A.mag[v] = detail::magnitude_of(p.standardisation, acc, A.lo[v], A.hi[v]);
+      if (rank == 0) {
+        A.mag[v] = detail::magnitude_of(p.standardisation, acc, A.lo[v], A.hi[v]);
+        A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+      }
     }
   } else if (rank == 0) {
-    for (int v = 0; v < nv; ++v) A.mag[v] = detail::magnitude_of(p.standardisation, 0.0, A.lo[v], A.hi[v]);
+    for (int v = 0; v < nv; ++v) {
+      A.mag[v] = detail::magnitude_of(p.standardisation, 0.0, A.lo[v], A.hi[v]);
+      A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+    }
   }
   team.sync();
 
-  // C: alignment.
-  double weight_a = 0.0, weight_p = 0.0;
-  for (int i = 0; i < n; ++i) {
-    weight_a += A.mag[i];
-    weight_p += A.mag[n + i];
-  }
-  auto nu = [&](int v, int s) { return detail::standardised(at(v, s), A.shift[v], A.mag[v]); };
-  double ca_num_a = 0.0, ca_num_p = 0.0;
+  // C: alignment (detail/alignment.hpp).
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
+  auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), A.shift[v], A.inv[v]); };
+  detail::CaSum<double> ca_a, ca_p;
   for (int i = 0; i < n; ++i) {
     Acc3 acc{0.0, 0.0, 0.0};
     for (int s = rank; s < N; s += size) {
-      double mu_a = 0.0, mu_p = 0.0;
-      for (int j = 0; j < n; ++j) {
-        mu_a += A.mag[j] * nu(j, s);
-        mu_p += A.mag[n + j] * nu(n + j, s);
-      }
-      mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
-      mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
+      const double mu_a = detail::ca_mean<double>(n, A.mag, [&](int j) { return nu(j, s); }, inv_weight_a);
+      const double mu_p = detail::ca_mean<double>(n, A.mag + n, [&](int j) { return nu(n + j, s); }, inv_weight_p);
       const double a = nu(i, s), b = nu(n + i, s);
-      acc.a = detail::accumulate_norm(acc.a, a - b, l2);
-      acc.b = detail::accumulate_norm(acc.b, a - mu_a, l2);
-      acc.c = detail::accumulate_norm(acc.c, b - mu_p, l2);
+      acc.a = norm.accumulate(acc.a, a - b);
+      acc.b = norm.accumulate(acc.b, a - mu_a);
+      acc.c = norm.accumulate(acc.c, b - mu_p);
     }
-    acc = team.reduce(acc, NormOp3{l2});
-    if (rank == 0) {
-      A.ia[i] = detail::ia_from_distance(detail::distance_from_norm(detail::finish_norm(acc.a, l2), p.constants));
-    }
-    ca_num_a += A.mag[i] * detail::finish_norm(acc.b, l2);
-    ca_num_p += A.mag[n + i] * detail::finish_norm(acc.c, l2);
+    acc = team.reduce(acc, NormOp3{norm});
+    if (rank == 0) A.ia[i] = detail::ia_from_norm(norm.finish(acc.a), p.constants);
+    ca_a.add(A.mag[i], norm.finish(acc.b));
+    ca_p.add(A.mag[n + i], norm.finish(acc.c));
   }
-  S.ca_agents = detail::ca_from_sums(ca_num_a, weight_a);
-  S.ca_principals = detail::ca_from_sums(ca_num_p, weight_p);
+  S.ca_agents = ca_a.value();
+  S.ca_principals = ca_p.value();
   if (p.distance_matrix) {
     double* dm = out.distance_matrix + g * nv * nv;
     for (int x = 0; x < nv; ++x) {
       if (rank == 0) dm[x * nv + x] = 0.0;
       for (int y = x + 1; y < nv; ++y) {
         double acc = 0.0;
-        for (int s = rank; s < N; s += size) acc = detail::accumulate_norm(acc, nu(x, s) - nu(y, s), l2);
-        acc = team.reduce(acc, NormOp1{l2});
+        for (int s = rank; s < N; s += size) acc = norm.accumulate(acc, nu(x, s) - nu(y, s));
+        acc = team.reduce(acc, NormOp1{norm});
         if (rank == 0) {
-          const double d = detail::distance_from_norm(detail::finish_norm(acc, l2), p.constants);
+          const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
           dm[x * nv + y] = d;
           dm[y * nv + x] = d;
         }
@@ -215,8 +212,8 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
         }
         acc = team.reduce(acc, Plus2Op());
         if (rank == 0) {
-          A.eu[i] = acc.a / static_cast<double>(count);
-          A.euh[i] = acc.b / static_cast<double>(count);
+          A.su[i] = acc.a;
+          A.suh[i] = acc.b;
         }
       }
     }
@@ -251,8 +248,8 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
           }
           acc = team.reduce(acc, Plus2Op());
           if (rank == 0) {
-            A.eu[i] = acc.a / static_cast<double>(pe.count);
-            A.euh[i] = acc.b / static_cast<double>(pe.count);
+            A.su[i] = acc.a;
+            A.suh[i] = acc.b;
           }
         }
       }
@@ -269,8 +266,8 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
       acc = team.reduce(acc, Plus2Op());
       if (rank == 0) {
-        A.eu[i] = acc.a;
-        A.euh[i] = acc.b;
+        A.su[i] = acc.a;
+        A.suh[i] = acc.b;
       }
     }
   }

@@ -15,7 +15,7 @@
 //   mask     [n]   ε-Nash test per outcome against the fibers: counts, worst/best NE, NE bitmask,
 //                  sums over the NE / ε-NE set for the uniform strategies (+[n] principals then)
 //   strategy [2n]  played set, correlated or product strategies (only those strategies)
-//   finish         one thread per game: every result column (device_common.cuh finish_game)
+//   finish         one thread per game: every result column (detail/finish.hpp, as the CPU backend)
 // Shared memory of a pass block: tile · (2n·sizeof(T) + 1) + block accumulators
 // (host/cuda_plan.hpp tiled_geometry).
 #include "../host/cuda_check.hpp"
@@ -150,7 +150,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
   // acc: [6v] sum, [6v+1] compensation, [6v+2] M2, [6v+3] count, [6v+4] min, [6v+5] max;
   // then 4 ArgExt (8 doubles).
   WelfareExt* wacc = reinterpret_cast<WelfareExt*>(acc + 6 * nv);
-  const bool epic = a.p.standardisation == Standardisation::epic;
+  const bool centred = detail::needs_centred_squares(a.p.standardisation);
   if (threadIdx.x == 0) {
     for (int v = 0; v < nv; ++v) {
       acc[6 * v] = acc[6 * v + 1] = acc[6 * v + 2] = acc[6 * v + 3] = 0.0;
@@ -171,7 +171,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
       for (int j = threadIdx.x; j < len; j += blockDim.x) stats_add(st, at(v, j));
       st = team.reduce(st, StatsOp());
       double m2 = 0.0;
-      if (epic) {  // the tile is in shared memory: centring on its mean costs no global read
+      if (centred) {  // the tile is in shared memory: centring on its mean costs no global read
         const double mean = st.sum / static_cast<double>(len);
         for (int j = threadIdx.x; j < len; j += blockDim.x) {
           const double d = at(v, j) - mean;
@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
   const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
-  const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+  const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
   const int v = threadIdx.x;
   bool nonfinite = false;
   if (v < nv) {
@@ -238,6 +238,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     A.hi[v] = hi;
     A.shift[v] = detail::shift_of(a.p.standardisation, sum, a.p.N, lo, hi);
     A.mag[v] = detail::magnitude_of(a.p.standardisation, acc[2], lo, hi);
+    A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
   }
   nonfinite = __syncthreads_or(nonfinite) != 0;
   if (threadIdx.x == 0) {
@@ -268,28 +269,19 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
   const BlockWork w = block_work(a);
   if (a.sc.summaries[w.slot].nonfinite) return;
   const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
-  const bool l2 = a.p.constants.l2;
+  const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   T* tile = reinterpret_cast<T*>(smem);
   double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
-  const GameArrays A = GameArrays::at(a.sc.arrays + w.slot * state_doubles(n), n);
+  const GameArrays A = game_arrays_at(a.sc.arrays + w.slot * state_doubles(n), n);
   if (threadIdx.x == 0) {
     for (int q = 0; q < 2 * items; ++q) acc[q] = 0.0;
   }
-  double weight_a = 0.0, weight_p = 0.0;
-  for (int i = 0; i < n; ++i) {
-    weight_a += A.mag[i];
-    weight_p += A.mag[n + i];
-  }
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
   const TileAt<T> at{tile, L};
-  auto nu = [&](int v, int j) { return detail::standardised(at(v, j), A.shift[v], A.mag[v]); };
-  auto fold = [&](int q, double x) {  // thread 0 only
-    if (l2) {
-      comp_add(acc + 2 * q, x);
-    } else {
-      acc[2 * q] = detail::combine_norm(acc[2 * q], x, false);
-    }
-  };
+  auto nu = [&](int v, int j) { return detail::standardised_by_inverse(at(v, j), A.shift[v], A.inv[v]); };
+  auto fold = [&](int q, double x) { norm.fold(acc + 2 * q, x); };  // thread 0 only
   for (i64 t = w.t_begin; t < w.t_end; ++t) {
     const i64 t0 = t * a.tile;
     const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
@@ -299,19 +291,14 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
     for (int i = 0; i < n; ++i) {
       Acc3 x{0.0, 0.0, 0.0};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        double mu_a = 0.0, mu_p = 0.0;
-        for (int m = 0; m < n; ++m) {
-          mu_a += A.mag[m] * nu(m, j);
-          mu_p += A.mag[n + m] * nu(n + m, j);
-        }
-        mu_a = weight_a > 0.0 ? mu_a / weight_a : 0.0;
-        mu_p = weight_p > 0.0 ? mu_p / weight_p : 0.0;
+        const double mu_a = detail::ca_mean<double>(n, A.mag, [&](int m) { return nu(m, j); }, inv_weight_a);
+        const double mu_p = detail::ca_mean<double>(n, A.mag + n, [&](int m) { return nu(n + m, j); }, inv_weight_p);
         const double u = nu(i, j), uh = nu(n + i, j);
-        x.a = detail::accumulate_norm(x.a, u - uh, l2);
-        x.b = detail::accumulate_norm(x.b, u - mu_a, l2);
-        x.c = detail::accumulate_norm(x.c, uh - mu_p, l2);
+        x.a = norm.accumulate(x.a, u - uh);
+        x.b = norm.accumulate(x.b, u - mu_a);
+        x.c = norm.accumulate(x.c, uh - mu_p);
       }
-      x = team.reduce(x, NormOp3{l2});
+      x = team.reduce(x, NormOp3{norm});
       if (threadIdx.x == 0) {
         fold(3 * i, x.a);
         fold(3 * i + 1, x.b);
@@ -323,8 +310,8 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
       for (int x = 0; x < nv; ++x) {
         for (int y = x + 1; y < nv; ++y, ++q) {
           double d = 0.0;
-          for (int j = threadIdx.x; j < len; j += blockDim.x) d = detail::accumulate_norm(d, nu(x, j) - nu(y, j), l2);
-          d = team.reduce(d, NormOp1{l2});
+          for (int j = threadIdx.x; j < len; j += blockDim.x) d = norm.accumulate(d, nu(x, j) - nu(y, j));
+          d = team.reduce(d, NormOp1{norm});
           if (threadIdx.x == 0) fold(q, d);
         }
       }
@@ -332,7 +319,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
   }
   if (threadIdx.x == 0) {
     double* out = block_partial(a, w);
-    for (int q = 0; q < items; ++q) out[q] = l2 ? comp_value(acc + 2 * q) : acc[2 * q];
+    for (int q = 0; q < items; ++q) out[q] = norm.folded(acc + 2 * q);
   }
 }
 
@@ -343,21 +330,14 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
   const i64 slot = blockIdx.x;
   const i64 g = a.first_game + slot;
   if (a.sc.summaries[slot].nonfinite) return;
-  const bool l2 = a.p.constants.l2;
+  const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   double* norms = reinterpret_cast<double*>(smem);  // [items]
   const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
   for (int q = threadIdx.x; q < items; q += blockDim.x) {
-    double r;
-    if (l2) {
-      detail::CompensatedSum cs;
-      for (i64 b = 0; b < a.blocks_per_game; ++b) cs.add(part[b * a.partial_width + q]);
-      r = cs.value();
-    } else {
-      r = 0.0;
-      for (i64 b = 0; b < a.blocks_per_game; ++b) r = detail::combine_norm(r, part[b * a.partial_width + q], false);
-    }
-    norms[q] = detail::finish_norm(r, l2);
+    double state[2] = {0.0, 0.0};
+    for (i64 b = 0; b < a.blocks_per_game; ++b) norm.fold(state, part[b * a.partial_width + q]);
+    norms[q] = norm.finish(norm.folded(state));
   }
   __syncthreads();
   if (a.p.distance_matrix) {
@@ -374,18 +354,11 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
     }
   }
   if (threadIdx.x == 0) {
-    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
-    double ca_num_a = 0.0, ca_num_p = 0.0, weight_a = 0.0, weight_p = 0.0;
-    for (int i = 0; i < n; ++i) {
-      A.ia[i] = detail::ia_from_distance(detail::distance_from_norm(norms[3 * i], a.p.constants));
-      ca_num_a += A.mag[i] * norms[3 * i + 1];
-      ca_num_p += A.mag[n + i] * norms[3 * i + 2];
-      weight_a += A.mag[i];
-      weight_p += A.mag[n + i];
-    }
+    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
+    for (int i = 0; i < n; ++i) A.ia[i] = detail::ia_from_norm(norms[3 * i], a.p.constants);
     GameSummary& S = a.sc.summaries[slot];
-    S.ca_agents = detail::ca_from_sums(ca_num_a, weight_a);
-    S.ca_principals = detail::ca_from_sums(ca_num_p, weight_p);
+    S.ca_agents = detail::collective_alignment<double>(n, A.mag, [&](int i) { return norms[3 * i + 1]; });
+    S.ca_principals = detail::collective_alignment<double>(n, A.mag + n, [&](int i) { return norms[3 * i + 2]; });
   }
 }
 
@@ -602,14 +575,14 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
   const i64 count = count_sh;
   const int i = threadIdx.x;
   if (count > 0 && i < n) {
-    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
     detail::CompensatedSum su, suh;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       su.add(part[b * a.partial_width + 8 + 2 * i]);
       suh.add(part[b * a.partial_width + 9 + 2 * i]);
     }
-    A.eu[i] = su.value() / static_cast<double>(count);
-    A.euh[i] = suh.value() / static_cast<double>(count);
+    A.su[i] = su.value();
+    A.suh[i] = suh.value();
   }
 }
 
@@ -718,14 +691,14 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
   const i64 count = count_sh;
   const int i = threadIdx.x;
   if (count > 0 && i < n) {
-    const GameArrays A = GameArrays::at(a.sc.arrays + slot * state_doubles(n), n);
+    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
     detail::CompensatedSum su, suh;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       su.add(part[b * a.partial_width + 3 + 2 * i]);
       suh.add(part[b * a.partial_width + 4 + 2 * i]);
     }
-    A.eu[i] = played ? su.value() / static_cast<double>(count) : su.value();
-    A.euh[i] = played ? suh.value() / static_cast<double>(count) : suh.value();
+    A.su[i] = su.value();
+    A.suh[i] = suh.value();
   }
 }
 
@@ -742,7 +715,7 @@ __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games)
     write_nonfinite_game(a.p, a.out, g);
     return;
   }
-  const GameArrays A = GameArrays::at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
+  const GameArrays A = game_arrays_at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
   const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
   finish_game(a.p, a.out, g, S, A, at);
 }

@@ -89,7 +89,7 @@ void compare(const Batch& batch, const Options& options, bool float32, const std
   auto backend = cuda::make_cuda_backend(0, poisoned(path, tile, blocks, chunk));
   backend->evaluate(view, options, gpu);
   const double rel = float32 ? tolerances::float32_relative : tolerances::float64_relative;
-  testing::expect_match(cpu, gpu, rel, testing::utility_scale(view) * batch.dims.players(),
+  testing::expect_match(cpu, gpu, rel, view, options,
                what + (float32 ? " float32" : " float64") + " " + batch.dims.to_string() + " x" +
                    std::to_string(batch.games));
 #else
@@ -545,7 +545,7 @@ TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
       Results gpu, cpu;
       rb.download(gpu);
       make_cpu_backend(2)->evaluate(back.view(), o, cpu);
-      testing::expect_match(cpu, gpu, tolerances::float64_relative, d.players(), std::string("resident ") + dtype_name(t));
+      testing::expect_match(cpu, gpu, tolerances::float64_relative, back.view(), o, std::string("resident ") + dtype_name(t));
       EXPECT_EQ(rb.input_bytes(), cuda::input_bytes(d, games, dtype_size(t)));
       EXPECT_GE(rb.device_bytes(), rb.input_bytes() + rb.output_bytes());
     }
@@ -591,7 +591,7 @@ TEST(CudaVsCpu, HugeGamePastTwoToThe31Outcomes) {
   Results cpu, gpu;
   make_cpu_backend(0)->evaluate(view, o, cpu);
   cuda::make_cuda_backend(0, poisoned())->evaluate(view, o, gpu);
-  testing::expect_match(cpu, gpu, tolerances::float32_relative, 4.0, "huge game");
+  testing::expect_match(cpu, gpu, tolerances::float32_relative, view, o, "huge game");
 #endif
 }
 

@@ -1,5 +1,5 @@
-// Comparison of two evaluations of the same batch, column by column (tests/test_cuda*.cpp):
-// reals within a relative tolerance with a floor, counts, flags and equilibrium lists exactly.
+// Comparison of two evaluations of the same batch, column by column (tests/test_cuda*.cpp), by
+// dgeval::compare_results (dgeval/compare.hpp), the CLI's --check rule.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,19 +17,6 @@
 
 namespace dgeval {
 namespace testing {
-
-/// Largest |utility| of a batch (the scale of welfare-valued results).
-inline double utility_scale(const BatchView& b) {
-  double m = 1.0;
-  const std::int64_t total = b.games * b.values_per_game();
-  for (const void* side : {b.agents, b.principals}) {
-    for (std::int64_t j = 0; j < total; ++j) {
-      const double y = b.dtype == DType::float32 ? static_cast<const float*>(side)[j] : static_cast<const double*>(side)[j];
-      if (std::isfinite(y)) m = std::max(m, std::fabs(y));
-    }
-  }
-  return m;
-}
 
 /// A view of `batch` as float64, or as float32 through the buffers a32 / p32 (kept by the caller).
 inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a32, std::vector<float>& p32) {
@@ -75,58 +62,24 @@ inline void expect_undefined_bound_holds(const Results& r, const std::string& wh
   }
 }
 
-/// Every column of two results (the same selection): reals within `relative` (floor: `scale`),
-/// the rest exactly.
-inline void expect_match(const Results& cpu, const Results& gpu, double relative, double scale, const std::string& what) {
+/// Every column of two evaluations of `games` under `options` (the same selection), by
+/// dgeval::compare_results, the rule of the CLI's --check: reals within `relative` of
+/// max(|a|, |b|, the game's welfare scale), counts, flags, booleans and equilibrium lists exactly,
+/// distances with floor 1. Each value beyond it is a failure.
+inline void expect_match(const Results& cpu, const Results& gpu, double relative, const BatchView& games,
+                         const Options& options, const std::string& what) {
   SCOPED_TRACE(what);
   ASSERT_EQ(cpu.games, gpu.games);
   ASSERT_EQ(cpu.players, gpu.players);
   ASSERT_EQ(cpu.columns, gpu.columns) << "different column selections";
-  int failures = 0;
-  const std::size_t games = static_cast<std::size_t>(cpu.games);
-  const auto& cols = result_columns();
-  for (std::size_t col = 0; col < cols.size(); ++col) {
-    const ColumnInfo& c = cols[col];
-    const std::size_t len = games * (c.kind == ColumnKind::player_real ? static_cast<std::size_t>(cpu.players) : 1);
-    if (!cpu.has_column(col)) continue;  // not selected (Options::columns): empty in both
-    if (stored_as_double(c.kind)) {
-      const double* a = cpu.real_column(c.name);
-      const double* b = gpu.real_column(c.name);
-      const bool exact = c.kind == ColumnKind::boolean;  // the same 1, 0 or NaN (undefined)
-      for (std::size_t j = 0; j < len && failures < 12; ++j) {
-        const bool same = exact ? a[j] == b[j] || (std::isnan(a[j]) && std::isnan(b[j]))
-                                : tolerances::close(a[j], b[j], relative, scale);
-        if (!same) {
-          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
-          ++failures;
-        }
-      }
-    } else {
-      const std::int64_t* a = cpu.integer_column(c.name);
-      const std::int64_t* b = gpu.integer_column(c.name);
-      for (std::size_t j = 0; j < len && failures < 12; ++j) {
-        if (a[j] != b[j]) {
-          ADD_FAILURE() << "column " << c.name << "[" << j << "]: cpu " << a[j] << ", cuda " << b[j];
-          ++failures;
-        }
-      }
-    }
-  }
   ASSERT_EQ(cpu.pure_ne.size(), gpu.pure_ne.size());
-  for (std::size_t g = 0; g < cpu.pure_ne.size() && failures < 12; ++g) {
-    if (cpu.pure_ne[g] != gpu.pure_ne[g]) {
-      ADD_FAILURE() << "pure NE list of game " << g << " differs (" << cpu.pure_ne[g].size() << " vs "
-                    << gpu.pure_ne[g].size() << ")";
-      ++failures;
-    }
-  }
   ASSERT_EQ(cpu.distance_matrix.size(), gpu.distance_matrix.size());
-  for (std::size_t j = 0; j < cpu.distance_matrix.size() && failures < 12; ++j) {
-    if (!tolerances::close(cpu.distance_matrix[j], gpu.distance_matrix[j], relative, 1.0)) {
-      ADD_FAILURE() << "distance_matrix[" << j << "]: cpu " << cpu.distance_matrix[j] << ", cuda " << gpu.distance_matrix[j];
-      ++failures;
-    }
+  const Comparison c = compare_results(cpu, gpu, games, options, relative);
+  for (const Mismatch& m : c.mismatches) {
+    ADD_FAILURE() << "column " << m.column << ", game " << m.game << ", entry " << m.entry << ": cpu " << m.reference
+                  << ", cuda " << m.other;
   }
+  EXPECT_EQ(c.beyond(), static_cast<std::int64_t>(c.mismatches.size())) << "values beyond tolerance in all";
 }
 
 /// Generator specs that exercise every branch of detail::generate_game (tests of the device

@@ -50,8 +50,8 @@ void compare(const Batch& batch, const Options& options, bool float32, const std
   Results cpu, gpu;
   make_cpu_backend(1)->evaluate(view, options, cpu);
   cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, options, gpu);
-  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative,
-                        testing::utility_scale(view) * batch.dims.players(),
+  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative, view,
+                        options,
                         what + (float32 ? " float32 " : " float64 ") + batch.dims.to_string() + " x" +
                             std::to_string(batch.games) + " path " + std::to_string(tuning.force_path) + " tile " +
                             std::to_string(tuning.tile_outcomes) + " blocks " + std::to_string(tuning.blocks_per_game));
@@ -379,7 +379,7 @@ TEST(CudaEmulated, ResidentBatchAndGenerator) {
     Results gpu, cpu;
     rb.download(gpu);
     make_cpu_backend(1)->evaluate(back.view(), o, cpu);
-    testing::expect_match(cpu, gpu, tolerances::float64_relative, 4.0, "resident");
+    testing::expect_match(cpu, gpu, tolerances::float64_relative, back.view(), o, "resident");
   }
 }
 
@@ -538,7 +538,7 @@ TEST(CudaEmulated, AutoFallsBackToTheCpuWhenTheDeviceIsTooSmall) {
   EXPECT_NE(warnings[0].find("device memory"), std::string::npos) << warnings[0];
   EXPECT_EQ(last, 2) << "progress reaches the CPU backend";
   make_cpu_backend(1)->evaluate(big.view(), Options{}, cpu);
-  testing::expect_match(cpu, r, tolerances::float64_relative, 1.0, "fallback");
+  testing::expect_match(cpu, r, tolerances::float64_relative, big.view(), Options{}, "fallback");
   backend->evaluate(small.view(), Options{}, r);
   EXPECT_EQ(warnings.size(), 1u) << "one warning";
   Batch bad = small;

@@ -50,7 +50,7 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
           EXPECT_GE(g.data_stride, static_cast<std::size_t>(2 * n * N) * vb);
           EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
           EXPECT_EQ(g.mask_stride % 8, 0u);
-          EXPECT_EQ(g.state_stride, static_cast<std::size_t>(11 * n) * 8);
+          EXPECT_EQ(g.state_stride, static_cast<std::size_t>(13 * n) * 8);
           EXPECT_EQ((g.data_stride) % 8, 0u);  // the state region after data and mask stays 8-aligned
           EXPECT_LE(g.shared_bytes, kH100.shared_optin);
           if (p == Path::quad_team) {

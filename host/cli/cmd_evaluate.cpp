@@ -142,19 +142,13 @@ struct Input {
   std::string heading;  // text output: a line before the games (examples)
 };
 
-// Per-column comparison of the main backend with the CPU reference (--check).
-struct CheckStat {
-  std::string column;
-  double max_abs = 0.0, max_rel = 0.0;
-  std::int64_t compared = 0, beyond = 0;
-};
+// Per-column comparison of the main backend with the CPU reference (--check): compare_results,
+// the tests' comparison.
 
 class Checker {
  public:
   Checker(std::int64_t per_source_sample, bool all, int threads)
-      : sample_(per_source_sample), all_(all), cpu_(make_cpu_backend(threads)) {
-    for (const ColumnInfo& c : result_columns()) stats_.push_back(CheckStat{c.name});
-  }
+      : sample_(per_source_sample), all_(all), cpu_(make_cpu_backend(threads)) {}
 
   // Re-evaluates the sampled games among [first, first + view.games) of a source of `total`
   // games and compares with `got` (the main backend's results for the chunk).
@@ -201,48 +195,11 @@ class Checker {
     cpu_->evaluate(b.view(), o, ref);
     relative_ = std::max(relative_, view.dtype == DType::float32 ? tolerances::float32_relative
                                                                  : tolerances::float64_relative);
-    const int n = ref.players;
-    const auto& cols = result_columns();
-    for (std::size_t col = 0; col < cols.size(); ++col) {
-      if (!got.has_column(col)) continue;
-      const ColumnInfo& c = cols[col];
-      CheckStat& st = stats_[col];
-      const bool real = stored_as_double(c.kind);
-      const double* got_real = real ? got.real_column(c.name) : nullptr;
-      const double* ref_real = real ? ref.real_column(c.name) : nullptr;
-      const std::int64_t* got_int = real ? nullptr : got.integer_column(c.name);
-      const std::int64_t* ref_int = real ? nullptr : ref.integer_column(c.name);
-      for (std::size_t j = 0; j < picks.size(); ++j) {
-        const std::int64_t g = picks[j];
-        const std::int64_t r = static_cast<std::int64_t>(j);
-        const double scale = std::max({1.0, std::fabs(ref.welfare_agents_utopia[r]), std::fabs(ref.welfare_agents_dystopia[r]),
-                                       std::fabs(ref.welfare_principals_utopia[r]),
-                                       std::fabs(ref.welfare_principals_dystopia[r])});
-        const int width = c.kind == ColumnKind::player_real ? n : 1;
-        for (int i = 0; i < width; ++i) {
-          double a, e;
-          if (real) {
-            a = got_real[g * width + i];
-            e = ref_real[r * width + i];
-          } else {
-            a = static_cast<double>(got_int[g]);
-            e = static_cast<double>(ref_int[r]);
-          }
-          ++st.compared;
-          const bool exact = c.kind == ColumnKind::integer || c.kind == ColumnKind::boolean;
-          // Exact: the same count, or the same 1 / 0 / NaN (undefined) of a boolean.
-          const bool ok =
-              exact ? a == e || (std::isnan(a) && std::isnan(e)) : tolerances::close(a, e, relative_, scale);
-          if (!ok) ++st.beyond;
-          if (std::isnan(a) != std::isnan(e) || (std::isinf(a) || std::isinf(e)) && a != e) {
-            st.max_abs = st.max_rel = INFINITY;
-          } else if (std::isfinite(a) && std::isfinite(e)) {
-            const double d = std::fabs(a - e);
-            st.max_abs = std::max(st.max_abs, d);
-            st.max_rel = std::max(st.max_rel, d / std::max({std::fabs(a), std::fabs(e), scale}));
-          }
-        }
-      }
+    const Comparison cmp = compare_results(ref, got, b.view(), o, relative_, picks.data(), 0);
+    if (stats_.empty()) {
+      stats_ = cmp.columns;
+    } else {
+      for (std::size_t col = 0; col < stats_.size(); ++col) stats_[col].add(cmp.columns[col]);
     }
     games_ += static_cast<std::int64_t>(picks.size());
   }
@@ -250,14 +207,14 @@ class Checker {
   // Prints the table; returns true when every value is within tolerance.
   bool report(bool quiet, const char* backend) const {
     std::int64_t beyond = 0;
-    for (const CheckStat& st : stats_) beyond += st.beyond;
+    for (const ColumnComparison& st : stats_) beyond += st.beyond;
     if (!quiet || beyond) {
       std::fprintf(stderr,
                    "check: %lld games re-evaluated on the CPU reference and compared with the %s backend "
                    "(relative tolerance %g of max(|value|, welfare scale); counts and flags exactly)\n",
                    static_cast<long long>(games_), backend, relative_);
       std::fprintf(stderr, "  %-28s %14s %14s %10s\n", "column", "max abs diff", "max rel diff", "beyond");
-      for (const CheckStat& st : stats_) {
+      for (const ColumnComparison& st : stats_) {
         if (st.compared == 0) continue;  // a column outside --columns
         std::fprintf(stderr, "  %-28s %14.3g %14.3g %10lld\n", st.column.c_str(), st.max_abs, st.max_rel,
                      static_cast<long long>(st.beyond));
@@ -271,7 +228,7 @@ class Checker {
   std::int64_t sample_;
   bool all_;
   std::unique_ptr<Backend> cpu_;
-  std::vector<CheckStat> stats_;
+  std::vector<ColumnComparison> stats_;
   std::int64_t games_ = 0;
   double relative_ = tolerances::float64_relative;
 };

@@ -95,27 +95,9 @@ Batch copy_games(const BatchView& v, std::int64_t first, std::int64_t count) {
 }
 
 std::string find_nonfinite(const BatchView& v, std::int64_t first_game) {
-  const int n = v.dims.players();
-  const std::int64_t N = v.dims.outcomes();
-  const std::int64_t per = v.values_per_game();
   for (std::int64_t g = 0; g < v.games; ++g) {
-    for (int side = 0; side < 2; ++side) {
-      const void* src = side == 0 ? v.agents : v.principals;
-      for (std::int64_t e = 0; e < per; ++e) {
-        const std::int64_t k = g * per + e;
-        const double x = v.dtype == DType::float64 ? static_cast<const double*>(src)[k]
-                                                   : static_cast<double>(static_cast<const float*>(src)[k]);
-        if (std::isfinite(x)) continue;
-        std::ostringstream m;
-        m << "game " << first_game + g << ", " << (side == 0 ? "agent" : "principal") << " " << e / N
-          << ", outcome (";
-        const auto a = v.dims.unflatten(e % N);
-        for (std::size_t j = 0; j < a.size(); ++j) m << (j ? "," : "") << a[j];
-        m << "): utility is " << x << "; utilities must be finite (--allow-nonfinite propagates NaN instead)";
-        (void)n;
-        return m.str();
-      }
-    }
+    std::string m = nonfinite_utility_message(v, g, first_game);
+    if (!m.empty()) return m;
   }
   return "";
 }

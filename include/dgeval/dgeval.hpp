@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dgeval/backend.hpp"
+#include "dgeval/compare.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/examples.hpp"
 #include "dgeval/format.hpp"

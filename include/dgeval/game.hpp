@@ -86,4 +86,12 @@ struct Batch {
 /// a * b for non-negative 64-bit values; throws dgeval::error naming `what` on overflow.
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what);
 
+/// The one wording of a non-finite utility, for every backend and reader: the first non-finite
+/// utility of game g of `view` in storage order (agents, then principals), the game named
+/// first_game + g. Empty when every utility of the game is finite.
+std::string nonfinite_utility_message(const BatchView& view, std::int64_t g, std::int64_t first_game = 0);
+/// What a backend reports for game g, found non-finite while evaluating it: its first non-finite
+/// utility or, when every utility is finite, that their sum overflows float64.
+std::string nonfinite_game_message(const BatchView& view, std::int64_t g);
+
 }  // namespace dgeval

@@ -7,17 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "dgeval/detail/standardisation.hpp"  // enum Standardisation (its one definition)
 #include "dgeval/game.hpp"
 #include "dgeval/results.hpp"
 
 namespace dgeval {
-
-/// Shift/scale pair of docs/MATH.md §3.3.
-enum class Standardisation {
-  epic,       ///< mean shift, L2 scale; distance ‖ν−ν'‖₂/2 (default)
-  max,        ///< midrange shift, half-range (L∞) scale; distance ‖ν−ν'‖∞/2
-  max_range,  ///< midrange shift, full-range scale; distance ‖ν−ν'‖∞
-};
 
 /// Welfare function of docs/MATH.md §2.
 enum class Welfare {

@@ -17,7 +17,7 @@ namespace detail {
 /// quirk not reproduced). IA_i = 1 − share_i.
 DGEVAL_HD void surface_ia_targets(std::uint64_t seed, std::uint64_t game, int n, double* ia) {
   const GameStream rng{seed, game, 0};
-  const double total = gen_mul(rng.uniform(purpose_experiment, 0), static_cast<double>(n));
+  const double total = mul_rn(rng.uniform(purpose_experiment, 0), static_cast<double>(n));
   double sum = 0.0, e[kMaxPlayers];
   for (int i = 0; i < n; ++i) {
     e[i] = -gen_log(1.0 - rng.uniform(purpose_experiment, 1 + i));  // Exp(1); 1 − u ∈ (0, 1]
@@ -25,13 +25,13 @@ DGEVAL_HD void surface_ia_targets(std::uint64_t seed, std::uint64_t game, int n,
   }
   double largest = 0.0;
   for (int i = 0; i < n; ++i) {
-    e[i] = sum > 0.0 ? gen_mul(total, e[i] / sum) : total / n;
+    e[i] = sum > 0.0 ? mul_rn(total, e[i] / sum) : total / n;
     largest = e[i] > largest ? e[i] : largest;
   }
   if (largest > 1.0) {
     const double even = total / n;
-    const double c = gen_mul(rng.uniform(purpose_experiment, 1 + n), (1.0 - even) / (largest - even));
-    for (int i = 0; i < n; ++i) e[i] = gen_mul(c, e[i]) + gen_mul(1.0 - c, even);
+    const double c = mul_rn(rng.uniform(purpose_experiment, 1 + n), (1.0 - even) / (largest - even));
+    for (int i = 0; i < n; ++i) e[i] = mul_rn(c, e[i]) + mul_rn(1.0 - c, even);
   }
   for (int i = 0; i < n; ++i) {
     const double share = e[i] < 1.0 ? e[i] : 1.0;
@@ -46,7 +46,7 @@ DGEVAL_HD void surface_ia_targets(std::uint64_t seed, std::uint64_t game, int n,
 DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, const double* w_hat,
                                 std::int64_t N, double cap, double* weights) {
   const GameStream rng{seed, game, 0};
-  const double target = gen_mul(rng.uniform(purpose_experiment, 2 + n), cap);
+  const double target = mul_rn(rng.uniform(purpose_experiment, 2 + n), cap);
   double hi = w_hat[0], lo = w_hat[0];
   for (std::int64_t s = 1; s < N; ++s) hi = w_hat[s] > hi ? w_hat[s] : hi, lo = w_hat[s] < lo ? w_hat[s] : lo;
   std::int64_t n_hi = 0, n_lo = 0;
@@ -60,7 +60,7 @@ DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, c
   double regret_r = 0.0;
   for (std::int64_t s = 0; s < N; ++s) {
     weights[s] = weights[s] / sum;
-    regret_r += gen_mul(weights[s], hi - w_hat[s]);
+    regret_r += mul_rn(weights[s], hi - w_hat[s]);
   }
   const double regret_pess = hi - lo;
   if (target >= regret_pess) {
@@ -68,12 +68,12 @@ DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, c
   } else if (target < regret_r) {
     const double lambda = target / regret_r;  // λ σ_r + (1 − λ) σ*
     for (std::int64_t s = 0; s < N; ++s) {
-      weights[s] = gen_mul(lambda, weights[s]) + (w_hat[s] == hi ? (1.0 - lambda) / n_hi : 0.0);
+      weights[s] = mul_rn(lambda, weights[s]) + (w_hat[s] == hi ? (1.0 - lambda) / n_hi : 0.0);
     }
   } else {
     const double lambda = (target - regret_r) / (regret_pess - regret_r);  // (1 − λ) σ_r + λ σ_pess
     for (std::int64_t s = 0; s < N; ++s) {
-      weights[s] = gen_mul(1.0 - lambda, weights[s]) + (w_hat[s] == lo ? lambda / n_lo : 0.0);
+      weights[s] = mul_rn(1.0 - lambda, weights[s]) + (w_hat[s] == lo ? lambda / n_lo : 0.0);
     }
   }
   double total = 0.0;  // renormalise the rounding away

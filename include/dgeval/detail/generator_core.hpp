@@ -3,7 +3,7 @@
 // A game is a pure function of (seed, game index, GeneratorParams): every random number comes
 // from the counter-based Philox stream of detail/random.hpp, addressed by (attempt, purpose,
 // element), and every floating-point operation is one that g++ and nvcc round identically:
-// +, −, ×, ÷ and sqrt (IEEE, correctly rounded), products that feed a sum through gen_mul (no
+// +, −, ×, ÷ and sqrt (IEEE, correctly rounded), products that feed a sum through mul_rn (no
 // FMA contraction on the device), no libm transcendentals (log and sin/cos for Box–Muller are
 // polynomials here), and sums over outcomes in sequential order s = 0, 1, ..., N−1. So one
 // thread that runs generate_game() on the device writes the same bits as the CPU.
@@ -117,16 +117,6 @@ enum StreamPurpose : std::uint64_t {
   purpose_experiment = 7,  ///< not used by generate_game: per-game draws of an experiment
 };
 
-/// a·b rounded on its own: keeps nvcc from contracting `c + a*b` into an FMA (g++ in ISO mode
-/// does not contract), so host and device round every sum of products identically.
-DGEVAL_HD double gen_mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
 /// The bits of a double and back (exact, host and device).
 DGEVAL_HD std::uint64_t gen_bits(double x) {
 #if defined(__CUDA_ARCH__)
@@ -158,39 +148,39 @@ DGEVAL_HD double gen_log(double x) {
     e -= 1;
   }
   const double s = (m - 1.0) / (m + 1.0);  // |s| ≤ 0.1716, s² ≤ 0.0295
-  const double s2 = gen_mul(s, s);
+  const double s2 = mul_rn(s, s);
   double p = 1.0 / 21.0;  // Σ_{k≤10} s^{2k} / (2k + 1); the next term is below 1e-17 relative
-  for (int k = 19; k >= 1; k -= 2) p = gen_mul(p, s2) + 1.0 / static_cast<double>(k);
-  const double log_m = gen_mul(2.0 * s, p);
+  for (int k = 19; k >= 1; k -= 2) p = mul_rn(p, s2) + 1.0 / static_cast<double>(k);
+  const double log_m = mul_rn(2.0 * s, p);
   const double de = static_cast<double>(e);
-  return gen_mul(de, 6.93147180369123816490e-01) + (gen_mul(de, 1.90821492927058770002e-10) + log_m);
+  return mul_rn(de, 6.93147180369123816490e-01) + (mul_rn(de, 1.90821492927058770002e-10) + log_m);
 }
 
 /// sin(2πu) and cos(2πu) for u ∈ [0, 1) from +, × only (deterministic; ~1 ulp).
 DGEVAL_HD void gen_sincos_2pi(double u, double* sin_out, double* cos_out) {
   const double q = ::floor(u * 4.0 + 0.5);        // quadrant 0..4; u*4 is exact
   const double f = u - q * 0.25;                  // exact, |f| ≤ 1/8
-  const double r = gen_mul(f, 6.28318530717958647692);  // |r| ≤ π/4
-  const double r2 = gen_mul(r, r);
+  const double r = mul_rn(f, 6.28318530717958647692);  // |r| ≤ π/4
+  const double r2 = mul_rn(r, r);
   // Taylor to r^17 (sin) and r^16 (cos): the next terms are below 1e-17.
   double sp = 1.0 / 355687428096000.0;  // 1/17!
-  sp = gen_mul(sp, r2) - 1.0 / 1307674368000.0;
-  sp = gen_mul(sp, r2) + 1.0 / 6227020800.0;
-  sp = gen_mul(sp, r2) - 1.0 / 39916800.0;
-  sp = gen_mul(sp, r2) + 1.0 / 362880.0;
-  sp = gen_mul(sp, r2) - 1.0 / 5040.0;
-  sp = gen_mul(sp, r2) + 1.0 / 120.0;
-  sp = gen_mul(sp, r2) - 1.0 / 6.0;
-  const double s = r + gen_mul(gen_mul(r, r2), sp);
+  sp = mul_rn(sp, r2) - 1.0 / 1307674368000.0;
+  sp = mul_rn(sp, r2) + 1.0 / 6227020800.0;
+  sp = mul_rn(sp, r2) - 1.0 / 39916800.0;
+  sp = mul_rn(sp, r2) + 1.0 / 362880.0;
+  sp = mul_rn(sp, r2) - 1.0 / 5040.0;
+  sp = mul_rn(sp, r2) + 1.0 / 120.0;
+  sp = mul_rn(sp, r2) - 1.0 / 6.0;
+  const double s = r + mul_rn(mul_rn(r, r2), sp);
   double cp = 1.0 / 20922789888000.0;  // 1/16!
-  cp = gen_mul(cp, r2) - 1.0 / 87178291200.0;
-  cp = gen_mul(cp, r2) + 1.0 / 479001600.0;
-  cp = gen_mul(cp, r2) - 1.0 / 3628800.0;
-  cp = gen_mul(cp, r2) + 1.0 / 40320.0;
-  cp = gen_mul(cp, r2) - 1.0 / 720.0;
-  cp = gen_mul(cp, r2) + 1.0 / 24.0;
-  cp = gen_mul(cp, r2) - 0.5;
-  const double c = 1.0 + gen_mul(r2, cp);
+  cp = mul_rn(cp, r2) - 1.0 / 87178291200.0;
+  cp = mul_rn(cp, r2) + 1.0 / 479001600.0;
+  cp = mul_rn(cp, r2) - 1.0 / 3628800.0;
+  cp = mul_rn(cp, r2) + 1.0 / 40320.0;
+  cp = mul_rn(cp, r2) - 1.0 / 720.0;
+  cp = mul_rn(cp, r2) + 1.0 / 24.0;
+  cp = mul_rn(cp, r2) - 0.5;
+  const double c = 1.0 + mul_rn(r2, cp);
   switch (static_cast<int>(q) & 3) {
     case 0: *sin_out = s, *cos_out = c; break;
     case 1: *sin_out = c, *cos_out = -s; break;
@@ -222,7 +212,7 @@ struct GameStream {
     const double rad = ::sqrt(-2.0 * gen_log(u1));
     double s, c;
     gen_sincos_2pi(u2, &s, &c);
-    return gen_mul(rad, (e & 1) ? s : c);
+    return mul_rn(rad, (e & 1) ? s : c);
   }
   /// Fills x[0..count) with elements [first, first + count) of `purpose` in `dist`.
   DGEVAL_HD void fill(Distribution dist, std::uint64_t purpose, std::uint64_t first, std::int64_t count,
@@ -252,15 +242,15 @@ struct GameStream {
     const double rad = ::sqrt(-2.0 * gen_log(u1));
     double s, c;
     gen_sincos_2pi(u2, &s, &c);
-    *even = gen_mul(rad, c);
-    *odd = gen_mul(rad, s);
+    *even = mul_rn(rad, c);
+    *odd = mul_rn(rad, s);
   }
 };
 
 /// Σ_s x[s] y[s], sequential.
 DGEVAL_HD double gen_dot(const double* x, const double* y, std::int64_t N) {
   double acc = 0.0;
-  for (std::int64_t s = 0; s < N; ++s) acc += gen_mul(x[s], y[s]);
+  for (std::int64_t s = 0; s < N; ++s) acc += mul_rn(x[s], y[s]);
   return acc;
 }
 
@@ -277,12 +267,12 @@ DGEVAL_HD bool gen_standardise(double* x, std::int64_t N) {
   return true;
 }
 
-/// Scale of a standardised direction under `scale`: 1 (EPIC), its half-range (MAX) or range.
+/// Magnitude under `scale` of a direction x standardised by gen_standardise (mean 0, so its
+/// centred sum of squares is its squared L2 norm, 1): 1 (EPIC), its half-range (MAX) or range.
 DGEVAL_HD double gen_direction_scale(const double* x, std::int64_t N, Standardisation scale) {
-  if (scale == Standardisation::epic) return 1.0;
   double lo = x[0], hi = x[0];
   for (std::int64_t s = 1; s < N; ++s) lo = x[s] < lo ? x[s] : lo, hi = x[s] > hi ? x[s] : hi;
-  return scale == Standardisation::max ? 0.5 * (hi - lo) : hi - lo;
+  return magnitude_of(scale, 1.0, lo, hi);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,8 +283,8 @@ DGEVAL_HD double coef_inner(const double* G, int n, const double* y, const doubl
   double acc = 0.0;
   for (int j = 0; j < n; ++j) {
     double gz = 0.0;
-    for (int k = 0; k < n; ++k) gz += gen_mul(G[j * n + k], z[k]);
-    acc += gen_mul(y[j], gz);
+    for (int k = 0; k < n; ++k) gz += mul_rn(G[j * n + k], z[k]);
+    acc += mul_rn(y[j], gz);
   }
   return acc;
 }
@@ -308,21 +298,23 @@ DGEVAL_HD bool coef_normalise(const double* G, int n, double* y) {
   return true;
 }
 
-/// CA = 1 − Σ p_i ‖y_i − μ‖ of the unit rows Y (docs/MATH.md §4.2), p the normalised weights.
+/// CA = 1 − Σ p_i ‖y_i − μ‖ of the unit rows Y (docs/MATH.md §4.2), p the normalised weights: the
+/// search's model in coefficient space. The CA the generator reports and polishes to is full_ca's,
+/// the evaluator's definitions (detail/alignment.hpp) on the full vectors.
 /// `work` holds 2n doubles.
 DGEVAL_HD double coef_ca(const double* G, int n, const double* p, const double* Y, double* work) {
   double* mu = work;
   double* d = work + n;
   for (int j = 0; j < n; ++j) {
     double acc = 0.0;
-    for (int i = 0; i < n; ++i) acc += gen_mul(p[i], Y[i * n + j]);
+    for (int i = 0; i < n; ++i) acc += mul_rn(p[i], Y[i * n + j]);
     mu[j] = acc;
   }
   double spread = 0.0;
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < n; ++j) d[j] = Y[i * n + j] - mu[j];
     const double q = coef_inner(G, n, d, d);
-    spread += gen_mul(p[i], ::sqrt(q > 0.0 ? q : 0.0));
+    spread += mul_rn(p[i], ::sqrt(q > 0.0 ? q : 0.0));
   }
   return 1.0 - spread;
 }
@@ -336,7 +328,7 @@ DGEVAL_HD bool coef_family(const double* G, int n, const double* axis, const dou
     double* y = Y + i * n;
     for (int j = 0; j < n; ++j) {
       const double end = s > 0.0 ? axis[j] : Z[i * n + j];
-      y[j] = gen_mul(1.0 - t, i == j ? 1.0 : 0.0) + gen_mul(t, end);
+      y[j] = mul_rn(1.0 - t, i == j ? 1.0 : 0.0) + mul_rn(t, end);
     }
     if (!coef_normalise(G, n, y)) return false;
   }
@@ -349,7 +341,7 @@ DGEVAL_HD double least_ca_for_weights(const double* p, int n) {
   double pmax = 0.0;
   for (int i = 0; i < n; ++i) pmax = p[i] > pmax ? p[i] : pmax;
   const double excess = 2.0 * pmax - 1.0;
-  return excess > 0.0 ? gen_mul(excess, excess) : 0.0;
+  return excess > 0.0 ? mul_rn(excess, excess) : 0.0;
 }
 
 /// Flow z_i ← normalise(z_i − μ(z)) from Z = I until ‖μ‖² ≤ 1e-22, stops decreasing, or
@@ -363,7 +355,7 @@ DGEVAL_HD void coef_flow(const double* G, int n, const double* p, double* Z, dou
   for (int it = 0; it < max_iterations; ++it) {
     for (int j = 0; j < n; ++j) {
       double acc = 0.0;
-      for (int i = 0; i < n; ++i) acc += gen_mul(p[i], Z[i * n + j]);
+      for (int i = 0; i < n; ++i) acc += mul_rn(p[i], Z[i * n + j]);
       mu[j] = acc;
     }
     const double q = coef_inner(G, n, mu, mu);
@@ -380,21 +372,20 @@ DGEVAL_HD void coef_flow(const double* G, int n, const double* p, double* Z, dou
 // ---------------------------------------------------------------------------------------------
 // Full vectors.
 
-/// CA of n unit vectors V ([n][N]) with weights p (the evaluator's formula, explicit differences).
+/// CA of n unit vectors V ([n][N]) with weights p: the evaluator's definitions (detail/alignment.hpp)
+/// with explicit differences.
 DGEVAL_HD double full_ca(const double* V, int n, std::int64_t N, const double* p) {
   double dist2[kMaxPlayers];
   for (int i = 0; i < n; ++i) dist2[i] = 0.0;
+  const double inverse_weight = inverse_magnitude_of(ca_weight<double>(n, p));
   for (std::int64_t s = 0; s < N; ++s) {
-    double mu = 0.0;
-    for (int i = 0; i < n; ++i) mu += gen_mul(p[i], V[i * N + s]);
+    const double mu = ca_mean<double>(n, p, [&](int i) { return V[i * N + s]; }, inverse_weight);
     for (int i = 0; i < n; ++i) {
       const double d = V[i * N + s] - mu;
-      dist2[i] += gen_mul(d, d);
+      dist2[i] += mul_rn(d, d);
     }
   }
-  double spread = 0.0;
-  for (int i = 0; i < n; ++i) spread += gen_mul(p[i], ::sqrt(dist2[i]));
-  return 1.0 - spread;
+  return collective_alignment<double>(n, p, [&](int i) { return ::sqrt(dist2[i]); });
 }
 
 /// out_i = normalise(Σ_j Y_ij V_j) for every i ([n][N] each). Returns false on a zero row.
@@ -403,7 +394,7 @@ DGEVAL_HD bool materialise(const double* V, const double* Y, int n, std::int64_t
     double* o = out + i * N;
     for (std::int64_t s = 0; s < N; ++s) {
       double acc = 0.0;
-      for (int j = 0; j < n; ++j) acc += gen_mul(Y[i * n + j], V[j * N + s]);
+      for (int j = 0; j < n; ++j) acc += mul_rn(Y[i * n + j], V[j * N + s]);
       o[s] = acc;
     }
     if (!gen_standardise(o, N)) return false;
@@ -499,7 +490,7 @@ DGEVAL_HD bool adjust_ca(const GeneratorParams& prm, const double* p, double tar
     }
     // Illinois (modified regula falsi) on the bracket [lo_s, hi_s], f_lo < 0 < f_hi.
     for (int it = 0, side = 0; search && it < 200; ++it) {
-      double s = (gen_mul(lo_s, f_hi) - gen_mul(hi_s, f_lo)) / (f_hi - f_lo);
+      double s = (mul_rn(lo_s, f_hi) - mul_rn(hi_s, f_lo)) / (f_hi - f_lo);
       if (!(s > lo_s && s < hi_s)) s = 0.5 * (lo_s + hi_s);
       const double f = ca_at(s, &ok) - target;
       if (!ok) return false;
@@ -533,7 +524,7 @@ DGEVAL_HD bool adjust_ca(const GeneratorParams& prm, const double* p, double tar
     const double c1 = ca_at(s1, &ok1);
     const double c0 = ca_at(s, &ok2);
     if (!ok1 || !ok2 || c1 == c0) break;
-    double next = s - gen_mul(err, (s1 - s) / (c1 - c0));
+    double next = s - mul_rn(err, (s1 - s) / (c1 - c0));
     next = next < -1.0 ? -1.0 : (next > 1.0 ? 1.0 : next);
     if (next == s) break;
     s = next;
@@ -547,18 +538,18 @@ DGEVAL_HD bool adjust_ca(const GeneratorParams& prm, const double* p, double tar
 /// r is parallel to v (probability 0).
 DGEVAL_HD bool rotate_to_ia(const double* v, double* r, std::int64_t N, double ia, double* out) {
   const double d = 1.0 - ia;
-  const double cos_minus_one = -2.0 * gen_mul(d, d);
-  const double sin_theta = 2.0 * gen_mul(d, ::sqrt(1.0 - gen_mul(d, d)));
+  const double cos_minus_one = -2.0 * mul_rn(d, d);
+  const double sin_theta = 2.0 * mul_rn(d, ::sqrt(1.0 - mul_rn(d, d)));
   if (sin_theta == 0.0) {  // IA = 1 (out = v) or IA = 0 (out = −v)
-    for (std::int64_t s = 0; s < N; ++s) out[s] = v[s] + gen_mul(cos_minus_one, v[s]);
+    for (std::int64_t s = 0; s < N; ++s) out[s] = v[s] + mul_rn(cos_minus_one, v[s]);
     return true;
   }
   const double proj = gen_dot(r, v, N);
-  for (std::int64_t s = 0; s < N; ++s) r[s] = r[s] - gen_mul(proj, v[s]);
+  for (std::int64_t s = 0; s < N; ++s) r[s] = r[s] - mul_rn(proj, v[s]);
   const double norm = ::sqrt(gen_dot(r, r, N));
   if (!(norm > 1e-8)) return false;
   for (std::int64_t s = 0; s < N; ++s) {
-    out[s] = v[s] + gen_mul(cos_minus_one, v[s]) + gen_mul(sin_theta, r[s] / norm);
+    out[s] = v[s] + mul_rn(cos_minus_one, v[s]) + mul_rn(sin_theta, r[s] / norm);
   }
   return true;
 }
@@ -742,7 +733,7 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
       const double m_span = p.magnitude_max - p.magnitude_min;
       double total = 0.0;
       for (int i = 0; i < n; ++i) {
-        m_base[i] = p.magnitude_min + gen_mul(m_span, rng.uniform(purpose_base_magnitudes, i));
+        m_base[i] = p.magnitude_min + mul_rn(m_span, rng.uniform(purpose_base_magnitudes, i));
         total += m_base[i];
       }
       for (int i = 0; i < n; ++i) weights[i] = m_base[i] / total;
@@ -754,7 +745,7 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
           total = 0.0;
           for (int i = 0; i < n; ++i) {
             m_base[i] = p.magnitude_min +
-                        gen_mul(m_span, rng.uniform(purpose_base_magnitudes, static_cast<std::uint64_t>(redraw) * 64 + i));
+                        mul_rn(m_span, rng.uniform(purpose_base_magnitudes, static_cast<std::uint64_t>(redraw) * 64 + i));
             total += m_base[i];
           }
           for (int i = 0; i < n; ++i) weights[i] = m_base[i] / total;
@@ -771,7 +762,7 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
           const double mean_m = total / n;
           total = 0.0;
           for (int i = 0; i < n; ++i) {
-            m_base[i] = mean_m + gen_mul(kappa, m_base[i] - mean_m);
+            m_base[i] = mean_m + mul_rn(kappa, m_base[i] - mean_m);
             total += m_base[i];
           }
           for (int i = 0; i < n; ++i) weights[i] = m_base[i] / total;
@@ -798,7 +789,7 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
             double d2 = 0.0;
             for (std::int64_t s = 0; s < N; ++s) {
               const double diff = derived[i * N + s] - base[i * N + s];
-              d2 += gen_mul(diff, diff);
+              d2 += mul_rn(diff, diff);
             }
             const double err = ::fabs(1.0 - 0.5 * ::sqrt(d2) - p.ia[i]);
             ia_error = err > ia_error ? err : ia_error;
@@ -812,9 +803,9 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
       for (int i = 0; i < n; ++i) {
         if (p.control_calibration) {
           // r_i = m̂_i / m_i: agents' magnitude m̂_i / r_i, or principals' r_i m_i.
-          m_derived[i] = p.base_is_agents ? gen_mul(p.calibration[i], m_base[i]) : m_base[i] / p.calibration[i];
+          m_derived[i] = p.base_is_agents ? mul_rn(p.calibration[i], m_base[i]) : m_base[i] / p.calibration[i];
         } else {
-          m_derived[i] = p.magnitude_min + gen_mul(m_span, rng.uniform(purpose_derived_magnitudes, i));
+          m_derived[i] = p.magnitude_min + mul_rn(m_span, rng.uniform(purpose_derived_magnitudes, i));
         }
       }
       // 4. Utilities u = m ν / scale(ν) + c.
@@ -831,11 +822,11 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
           if (p.positive) {
             double lo = v[0];
             for (std::int64_t s = 1; s < N; ++s) lo = v[s] < lo ? v[s] : lo;
-            c = -gen_mul(mi, lo);
+            c = -mul_rn(mi, lo);
           } else {
-            c = p.offset_min + gen_mul(c_span, rng.uniform(purpose, i));
+            c = p.offset_min + mul_rn(c_span, rng.uniform(purpose, i));
           }
-          for (std::int64_t s = 0; s < N; ++s) v[s] = gen_mul(mi, v[s]) + c;
+          for (std::int64_t s = 0; s < N; ++s) v[s] = mul_rn(mi, v[s]) + c;
         }
       }
     }

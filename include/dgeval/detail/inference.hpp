@@ -94,24 +94,25 @@ DGEVAL_HD void alignment_init(AlignmentSums& a, int n) {
   for (int i = 0; i < n; ++i) a.ia[i] = a.ca_corrected[i] = a.ca_authors[i] = 0.0;
 }
 
-/// Adds one observed outcome. `shift` and `magnitude` have 2n entries (agents then principals);
-/// `omega_c`, `omega_a` are the agents' CA weights (n entries) with totals `total_c`, `total_a`.
+/// Adds one observed outcome. `shift` and `inverse_magnitude` (inverse_magnitude_of) have 2n
+/// entries (agents then principals); `omega_c`, `omega_a` are the agents' CA weights (n entries)
+/// and `inverse_total_c`, `inverse_total_a` the inverses of their totals (detail/alignment.hpp).
 DGEVAL_HD void alignment_add(AlignmentSums& a, double w, const double* x, const double* shift,
-                             const double* magnitude, const double* omega_c, double total_c, const double* omega_a,
-                             double total_a, int n) {
+                             const double* inverse_magnitude, const double* omega_c, double inverse_total_c,
+                             const double* omega_a, double inverse_total_a, int n) {
   if (!(w > 0.0)) return;
-  double nu[kMaxPlayers];
-  double mu_c = 0.0, mu_a = 0.0;
+  const auto nu = [&](int v) { return standardised_by_inverse(x[v], shift[v], inverse_magnitude[v]); };
+  CaMean<double> corrected, authors;  // ca_mean under both weightings, in one pass
   for (int i = 0; i < n; ++i) {
-    nu[i] = standardised(x[i], shift[i], magnitude[i]);
-    mu_c += omega_c[i] * nu[i];
-    mu_a += omega_a[i] * nu[i];
+    const double nu_i = nu(i);
+    corrected.add(omega_c[i], nu_i);
+    authors.add(omega_a[i], nu_i);
   }
-  mu_c = total_c > 0.0 ? mu_c / total_c : 0.0;
-  mu_a = total_a > 0.0 ? mu_a / total_a : 0.0;
+  const double mu_c = corrected.value(inverse_total_c);
+  const double mu_a = authors.value(inverse_total_a);
   for (int i = 0; i < n; ++i) {
-    const double nu_hat = standardised(x[n + i], shift[n + i], magnitude[n + i]);
-    const double d = nu[i] - nu_hat, dc = nu[i] - mu_c, da = nu[i] - mu_a;
+    const double nu_i = nu(i), nu_hat = nu(n + i);
+    const double d = nu_i - nu_hat, dc = nu_i - mu_c, da = nu_i - mu_a;
     a.ia[i] += w * d * d;
     a.ca_corrected[i] += w * dc * dc;
     a.ca_authors[i] += w * da * da;
@@ -119,16 +120,11 @@ DGEVAL_HD void alignment_add(AlignmentSums& a, double w, const double* x, const 
 }
 
 /// IA_i from its pass-3 sum: 1 − ‖ν_i − ν̂_i‖₂ / 2, clamped to [0, 1].
-DGEVAL_HD double observed_ia(double ia_sum) { return ia_from_distance(::sqrt(ia_sum) / 2.0); }
+DGEVAL_HD double observed_ia(double ia_sum) { return ia_from_norm(L2Norm::finish(ia_sum), Epic::constants()); }
 
 /// CA = 1 − Σ ω_i ‖ν_i − μ‖ / Σ ω_i from the pass-3 sums (CA := 1 when every ω is 0).
 DGEVAL_HD double observed_ca(const double* ca_sums, const double* omega, int n) {
-  double num = 0.0, den = 0.0;
-  for (int i = 0; i < n; ++i) {
-    num += omega[i] * ::sqrt(ca_sums[i]);
-    den += omega[i];
-  }
-  return ca_from_sums(num, den);
+  return collective_alignment<double>(n, omega, [&](int i) { return L2Norm::finish(ca_sums[i]); });
 }
 
 /// The three passes over `count` observed outcomes: outcome j has weight weight(j) ≥ 0 and
@@ -143,24 +139,25 @@ DGEVAL_HD bool observed_alignment(std::int64_t count, const Weight& weight, cons
   moments_init(m, nv);
   for (std::int64_t j = 0; j < count; ++j) moments_add(m, weight(j), row(j), nv);
   if (m.outcomes < 2) return false;
-  double shift[kMaxUtilities], mag[kMaxUtilities], css[kMaxUtilities];
+  double shift[kMaxUtilities], inv[kMaxUtilities], css[kMaxUtilities];
   for (int v = 0; v < nv; ++v) {
     shift[v] = observed_shift(m, v);
     css[v] = 0.0;
   }
   for (std::int64_t j = 0; j < count; ++j) centred_add(css, weight(j), row(j), shift, nv);
-  double omega_c[kMaxPlayers], omega_a[kMaxPlayers], total_c = 0.0, total_a = 0.0;
-  for (int v = 0; v < nv; ++v) mag[v] = observed_magnitude(m, v, css[v]);
-  for (int i = 0; i < n; ++i) {
-    omega_c[i] = mag[i];
-    omega_a[i] = observed_raw_norm(m, i);
-    total_c += omega_c[i];
-    total_a += omega_a[i];
+  double omega_c[kMaxPlayers], omega_a[kMaxPlayers];
+  for (int v = 0; v < nv; ++v) {
+    const double magnitude = observed_magnitude(m, v, css[v]);
+    if (v < n) omega_c[v] = magnitude;
+    inv[v] = inverse_magnitude_of(magnitude);
   }
+  for (int i = 0; i < n; ++i) omega_a[i] = observed_raw_norm(m, i);
+  const double inverse_total_c = inverse_magnitude_of(ca_weight<double>(n, omega_c));
+  const double inverse_total_a = inverse_magnitude_of(ca_weight<double>(n, omega_a));
   AlignmentSums a;
   alignment_init(a, n);
   for (std::int64_t j = 0; j < count; ++j) {
-    alignment_add(a, weight(j), row(j), shift, mag, omega_c, total_c, omega_a, total_a, n);
+    alignment_add(a, weight(j), row(j), shift, inv, omega_c, inverse_total_c, omega_a, inverse_total_a, n);
   }
   for (int i = 0; i < n; ++i) ia[i] = observed_ia(a.ia[i]);
   ca[0] = observed_ca(a.ca_authors, omega_a, n);

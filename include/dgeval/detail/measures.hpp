@@ -1,7 +1,14 @@
 // Per-element and per-game math shared by the CPU reference and the CUDA backend
-// (docs/MATH.md). Only the loops differ between backends; every rule that
-// decides a result — the zero-magnitude convention, the ε-Nash predicate and its rounding,
-// the welfare scale, the distances, IA and CA finishing, and the bound formulas — is here once.
+// (docs/MATH.md). Only the loops differ between backends; every rule that decides a result — the
+// zero-magnitude convention, the ε-Nash predicate and its rounding, the welfare scale, the
+// distances, IA and CA finishing, and the bound formulas — is defined once, here and in the
+// headers it includes (values.hpp: the arithmetic; standardisation.hpp: shifts, magnitudes and
+// norms; alignment.hpp: IA and CA; arg_ext.hpp: extrema). The per-game finishing step that
+// puts them together is detail/finish.hpp.
+//
+// Functions are templates over the value type V (a double, or a batch of doubles: see
+// values.hpp); branches on values are select()s. Per-game settings (welfare, window, IC levels)
+// stay plain scalars.
 #pragma once
 
 #include <math.h>
@@ -9,110 +16,32 @@
 #include <cmath>
 #include <cstdint>
 
+#include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/arg_ext.hpp"
 #include "dgeval/detail/hd.hpp"
+#include "dgeval/detail/standardisation.hpp"
+#include "dgeval/detail/values.hpp"
 #include "dgeval/options.hpp"
 
 namespace dgeval {
 namespace detail {
 
-/// NaN test that does not depend on <cmath> macros (host and device).
-DGEVAL_HD bool is_nan(double x) { return x != x; }
-
-/// Constants of docs/MATH.md §3.4 for a standardisation, plus which norm it uses.
-struct StandardisationConstants {
-  double z;    ///< largest distance between two standardised vectors, sup ‖ν − ν'‖
-  double K;    ///< sup ‖x‖∞ / ‖x‖
-  double K_d;  ///< z·K: largest L∞ difference per unit of normalised distance d
-  double K_m;  ///< largest max − min of a standardised vector
-  bool l2;     ///< true: L2 norm (EPIC); false: L∞ norm (MAX, MAX-range)
-};
-
-DGEVAL_HD StandardisationConstants standardisation_constants(Standardisation s) {
-  switch (s) {
-    case Standardisation::max: return {2.0, 1.0, 2.0, 2.0, false};
-    case Standardisation::max_range: return {1.0, 1.0, 1.0, 1.0, false};
-    case Standardisation::epic:
-    default: return {2.0, 1.0, 2.0, 1.4142135623730951, true};
-  }
-}
-
-/// Neumaier-compensated running sum (deterministic, order-dependent like any float sum).
-struct CompensatedSum {
-  double sum = 0.0;
-  double c = 0.0;
-  DGEVAL_HD void add(double x) {
-    const double t = sum + x;
-    if (::fabs(sum) >= ::fabs(x)) {
-      c += (sum - t) + x;
-    } else {
-      c += (x - t) + sum;
-    }
-    sum = t;
-  }
-  DGEVAL_HD double value() const { return sum + c; }
-};
-
-/// Shift c(v) from the vector's sum, length, min and max (docs/MATH.md §3.3, §3.5). A constant vector
-/// (lo == hi) gets its value exactly, so it standardises to the zero vector without residue.
-DGEVAL_HD double shift_of(Standardisation s, double sum, std::int64_t n, double lo, double hi) {
-  if (lo == hi) return lo;
-  if (s == Standardisation::epic) return sum / static_cast<double>(n);
-  return 0.5 * lo + 0.5 * hi;  // midrange; halves first so ±DBL_MAX cannot overflow
-}
-
-/// Magnitude m(v°): EPIC from the centred sum of squares, MAX from the range. 0 iff constant.
-DGEVAL_HD double magnitude_of(Standardisation s, double centred_sum_squares, double lo, double hi) {
-  if (lo == hi) return 0.0;
-  switch (s) {
-    case Standardisation::max: return 0.5 * (hi - lo);
-    case Standardisation::max_range: return hi - lo;
-    case Standardisation::epic:
-    default: return ::sqrt(centred_sum_squares);
-  }
-}
-
-/// ν(v)(s) = (v(s) − c)/m, or 0 when m = 0 (docs/MATH.md §3.5).
-DGEVAL_HD double standardised(double v, double shift, double magnitude) {
-  return magnitude > 0.0 ? (v - shift) / magnitude : 0.0;
-}
-
-/// ν(v)(s) from the reciprocal 1/m, 0 when m = 0: within an ulp of standardised(). The CPU
-/// backend's vectorised loops use it, since a multiply costs a fraction of a divide.
-DGEVAL_HD double inverse_magnitude_of(double magnitude) { return magnitude > 0.0 ? 1.0 / magnitude : 0.0; }
-DGEVAL_HD double standardised_by_inverse(double v, double shift, double inverse_magnitude) {
-  return (v - shift) * inverse_magnitude;
-}
-
-/// Adds one coordinate difference to a norm accumulator: L2 keeps Σ d², L∞ keeps max |d|.
-DGEVAL_HD double accumulate_norm(double acc, double difference, bool l2) {
-  return l2 ? acc + difference * difference : ::fmax(acc, ::fabs(difference));
-}
-/// Combines two partial accumulators of accumulate_norm.
-DGEVAL_HD double combine_norm(double a, double b, bool l2) { return l2 ? a + b : ::fmax(a, b); }
-/// The norm from a finished accumulator.
-DGEVAL_HD double finish_norm(double acc, bool l2) { return l2 ? ::sqrt(acc) : acc; }
-
-/// Standardised distance d = ‖ν_a − ν_b‖ / z ∈ [0, 1].
-DGEVAL_HD double distance_from_norm(double norm, const StandardisationConstants& k) {
-  return norm / k.z;
-}
-
-/// IA = 1 − d, clamped to [0, 1] (its mathematical range; rounding can step outside by an ulp).
-DGEVAL_HD double ia_from_distance(double d) {
-  const double ia = 1.0 - d;
-  return ia < 0.0 ? 0.0 : (ia > 1.0 ? 1.0 : ia);
-}
-
-/// CA = 1 − Σ m_i ‖ν_i − μ‖ / Σ m_i (docs/MATH.md §4.2, no z), with CA := 1 when every weight is 0.
-DGEVAL_HD double ca_from_sums(double weighted_distance_sum, double weight_sum) {
-  return weight_sum > 0.0 ? 1.0 - weighted_distance_sum / weight_sum : 1.0;
-}
-
 /// Welfare from the sum of the players' utilities at one outcome (or in expectation):
 /// average divides by n, sum returns it. Both backends sum players in order 0..n−1 in
 /// float64 and then call this, so welfare ties break identically.
-DGEVAL_HD double welfare_of(double utility_sum, int players, Welfare w) {
+template <class V>
+DGEVAL_HD V welfare_of(V utility_sum, int players, Welfare w) {
   return w == Welfare::average ? utility_sum / static_cast<double>(players) : utility_sum;
+}
+
+/// Welfare of one side at outcome s: the utilities at(first_vector + i, s) summed over the players
+/// in order 0..n−1, then welfare_of. (The CPU backend's pass over all outcomes makes the same sums
+/// a block of outcomes at a time.)
+template <class V, class P, class At>
+DGEVAL_HD V welfare_at(P players, Welfare w, const At& at, int first_vector, std::int64_t s) {
+  V a = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) a = a + at(first_vector + i, s);
+  return welfare_of(a, players_of(players), w);
 }
 
 /// 1/n for average welfare, 1 for sum: the factor in front of the per-player terms of §5.
@@ -129,49 +58,50 @@ DGEVAL_HD double welfare_factor(int players, Welfare w) {
 /// - If hi − lo overflows to infinity (payoffs beyond ±DBL_MAX/2 of opposite signs), the
 ///   threshold is computed from the halved payoffs, which is exact in scale: the result is
 ///   finite and lies in [lo, hi]. NaN payoffs give a NaN threshold (no outcome passes).
-DGEVAL_HD double ic_threshold(double lo, double hi, double ic) {
+template <class V>
+DGEVAL_HD V ic_threshold(V lo, V hi, double ic) {
   if (ic >= 1.0) return hi;
   if (ic <= 0.0) return lo;
   const double eps = 1.0 - ic;
-  const double span = hi - lo;
-  if (span <= 1.7976931348623157e308) return ::fma(-eps, span, hi);
-  const double half_hi = 0.5 * hi;
-  return 2.0 * ::fma(-eps, half_hi - 0.5 * lo, half_hi);
+  const V span = hi - lo;
+  const Mask<V> finite_span = span <= 1.7976931348623157e308;
+  if (all(finite_span)) return vfma(-eps, span, hi);
+  const V half_hi = 0.5 * hi;
+  return select(finite_span, vfma(-eps, span, hi), 2.0 * vfma(-eps, half_hi - 0.5 * lo, half_hi));
 }
 
 /// The ε-Nash test of one utility u against its context's threshold: u + tol ≥ threshold.
-DGEVAL_HD bool meets_threshold(double u, double threshold, double tolerance) {
+template <class V>
+DGEVAL_HD Mask<V> meets_threshold(V u, V threshold, double tolerance) {
   return u + tolerance >= threshold;
 }
 
 /// Range-normalised ε-Nash test for one player at one outcome (docs/MATH.md §1.4):
 /// u + tol ≥ hi − (1 − IC)·(hi − lo). IC = 1 gives the Nash test. A loop over one context may
 /// compute ic_threshold once and call meets_threshold per outcome: the same test.
-DGEVAL_HD bool meets_ic(double u, double lo, double hi, double ic, double tolerance) {
+template <class V>
+DGEVAL_HD Mask<V> meets_ic(V u, V lo, V hi, double ic, double tolerance) {
   return meets_threshold(u, ic_threshold(lo, hi, ic), tolerance);
 }
 
-/// Collective capability of a strategy of welfare w_sigma (docs/MATH.md §4.4; NaN if undefined).
-DGEVAL_HD double cc_of(double w_sigma, double w_star, double w_zero, double w_eps, CcWindow window) {
-  const double span = window == CcWindow::code ? w_star - w_zero : w_star - w_eps;
-  return span != 0.0 ? (w_sigma - w_eps) / span : NAN;
+/// The ε-Nash mask of a player's utility u at one outcome, from its context's thresholds
+/// t_ne = ic_threshold(lo, hi, 1) and t_eps = ic_threshold(lo, hi, IC_i): bit 0 the Nash test,
+/// bit 1 the ε-Nash test. An outcome's mask is the AND over the players.
+DGEVAL_HD unsigned ne_bits(double u, double t_ne, double t_eps, double tolerance) {
+  return (meets_threshold(u, t_ne, tolerance) ? 1u : 0u) | (meets_threshold(u, t_eps, tolerance) ? 2u : 0u);
 }
 
-/// a·b rounded on its own. nvcc contracts `c + a*b` into one fused multiply-add by default and
-/// g++ (ISO C++ mode) does not; a product that feeds an exact comparison goes through this so
-/// both backends round it identically.
-DGEVAL_HD double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
+/// Collective capability of a strategy of welfare w_sigma (docs/MATH.md §4.4; NaN if undefined).
+template <class V>
+DGEVAL_HD V cc_of(V w_sigma, V w_star, V w_zero, V w_eps, CcWindow window) {
+  const V span = window == CcWindow::code ? w_star - w_zero : w_star - w_eps;
+  return select(span != 0.0, (w_sigma - w_eps) / span, V(NAN));
 }
 
 /// Played-set window [lo, hi] of docs/MATH.md §4.4 (code) or §11.3 (natural). The membership test
 /// compares welfare values with these bounds, so they are computed without contraction.
-DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_eps, CcWindow window,
-                             double* lo, double* hi) {
+template <class V>
+DGEVAL_HD void played_window(double cc, V w_star, V w_zero, V w_eps, CcWindow window, V* lo, V* hi) {
   if (window == CcWindow::code) {
     *lo = w_eps + mul_rn(cc, w_star - w_zero);
     *hi = w_eps + (w_star - w_zero);
@@ -183,55 +113,98 @@ DGEVAL_HD void played_window(double cc, double w_star, double w_zero, double w_e
 
 /// w⁺, w⁻, ŵ⁺, ŵ⁻ (docs/MATH.md §2): the welfare of every agent's (principal's) own maximum and minimum,
 /// from the per-vector extrema lo, hi [2n] (agents 0..n−1, then principals).
-struct UtopiaPoints {
-  double agents_utopia, agents_dystopia, principals_utopia, principals_dystopia;
+template <class V>
+struct UtopiaPointsOf {
+  V agents_utopia, agents_dystopia, principals_utopia, principals_dystopia;
 };
-DGEVAL_HD UtopiaPoints utopia_points(const double* lo, const double* hi, int n, Welfare w) {
-  double u_max = 0.0, u_min = 0.0, uh_max = 0.0, uh_min = 0.0;
-  for (int i = 0; i < n; ++i) {
-    u_max += hi[i];
-    u_min += lo[i];
-    uh_max += hi[n + i];
-    uh_min += lo[n + i];
+using UtopiaPoints = UtopiaPointsOf<double>;
+template <class V, class P, class Lo, class Hi>
+DGEVAL_HD UtopiaPointsOf<V> utopia_points(const Lo& lo, const Hi& hi, P players, Welfare w) {
+  const int n = players_of(players);
+  V u_max = V(0.0), u_min = V(0.0), uh_max = V(0.0), uh_min = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) {
+    u_max = u_max + hi[i];
+    u_min = u_min + lo[i];
+    uh_max = uh_max + hi[n + i];
+    uh_min = uh_min + lo[n + i];
   }
   return {welfare_of(u_max, n, w), welfare_of(u_min, n, w), welfare_of(uh_max, n, w), welfare_of(uh_min, n, w)};
 }
-
-/// Whether a computed CA lies outside [0, 1] beyond rounding (possible under MAX, docs/MATH.md §4.2).
-DGEVAL_HD bool ca_out_of_range(double ca_agents, double ca_principals) {
-  constexpr double kSlack = 1e-12;
-  return ca_agents < -kSlack || ca_agents > 1 + kSlack || ca_principals < -kSlack || ca_principals > 1 + kSlack;
+DGEVAL_HD UtopiaPoints utopia_points(const double* lo, const double* hi, int n, Welfare w) {
+  return utopia_points<double>(lo, hi, n, w);
 }
 
-/// Per-game quantities the bounds of docs/MATH.md §5 need. Per-player arrays have `players` entries.
-struct BoundInputs {
+/// Whether a computed CA lies outside [0, 1] beyond rounding (possible under MAX, docs/MATH.md §4.2).
+template <class V>
+DGEVAL_HD Mask<V> ca_out_of_range(V ca_agents, V ca_principals) {
+  constexpr double kSlack = 1e-12;
+  return (ca_agents < -kSlack) | (ca_agents > 1 + kSlack) | (ca_principals < -kSlack) | (ca_principals > 1 + kSlack);
+}
+
+/// Calibration ratio r_i = m̂_i / m_i; NaN when the agent's magnitude is 0 (docs/MATH.md §3.5).
+template <class V>
+DGEVAL_HD V calibration_ratio_of(V m_hat, V m) {
+  return select(m > 0.0, m_hat / m, V(NAN));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds (docs/MATH.md §5).
+
+/// Per-game quantities the bounds need, besides the per-player terms.
+template <class V>
+struct BoundScalarsOf {
   int players;
   Welfare welfare;
   StandardisationConstants constants;
-  double cc_target;          ///< the CC level of the options (R3 uses the target, as the code does)
-  double w_star, w_zero, w_eps;
-  double w_utopia, w_dystopia;            ///< w⁺, w⁻
-  double agents_regret, principals_regret;  ///< WR(σ), PWR(σ)
-  double principals_utopia, principals_dystopia;  ///< ŵ⁺, ŵ⁻ (tolerance scale)
-  double principals_max;                          ///< ŵ* (the ideal gap ŵ⁺ − ŵ* checked against R5)
-  double ca_principals;
-  const double* magnitude_agents;      ///< m_i
-  const double* magnitude_principals;  ///< m̂_i
-  const double* ia;                    ///< IA_i
-  const double* agents_at_best_principal_outcome;  ///< u_i(ŝ*)
-  const double* agents_expected;       ///< ū_i = E_σ u_i
+  double cc_target;  ///< the CC level of the options (R3 uses the target, as the code does)
+  V w_star, w_zero, w_eps;
+  V w_utopia, w_dystopia;                  ///< w⁺, w⁻
+  V agents_regret, principals_regret;      ///< WR(σ), PWR(σ)
+  V principals_utopia, principals_dystopia;  ///< ŵ⁺, ŵ⁻ (tolerance scale)
+  V principals_max;                        ///< ŵ* (the ideal gap ŵ⁺ − ŵ* checked against R5)
+  V ca_principals;
 };
 
-struct BoundOutputs {
-  double bound, bound_r, ideal_gap_bound, r3, r4, r6;
-  bool holds;            ///< PWR(σ) ≤ bound (up to rounding); false when PWR is NaN
-  bool ideal_gap_holds;  ///< ŵ⁺ − ŵ* ≤ R5 (up to rounding); true when either side is NaN
+/// The per-player terms the bounds read, as arrays of `players` entries. Any type with the same
+/// five member functions serves (the finishing step reads u_i(ŝ*) and ū_i where they are).
+struct BoundPlayerArrays {
+  const double* magnitude_agents;                  ///< m_i
+  const double* magnitude_principals;              ///< m̂_i
+  const double* ia_values;                         ///< IA_i
+  const double* agents_at_best_principal_outcome;  ///< u_i(ŝ*)
+  const double* agents_expected;                   ///< ū_i = E_σ u_i
+  DGEVAL_HD double m(int i) const { return magnitude_agents[i]; }
+  DGEVAL_HD double m_hat(int i) const { return magnitude_principals[i]; }
+  DGEVAL_HD double ia(int i) const { return ia_values[i]; }
+  DGEVAL_HD double at_best(int i) const { return agents_at_best_principal_outcome[i]; }
+  DGEVAL_HD double expected(int i) const { return agents_expected[i]; }
 };
+
+/// Everything for the bounds of one game as arrays (tests and callers that hold arrays).
+struct BoundInputs : BoundScalarsOf<double> {
+  const double* magnitude_agents;
+  const double* magnitude_principals;
+  const double* ia;
+  const double* agents_at_best_principal_outcome;
+  const double* agents_expected;
+  DGEVAL_HD BoundPlayerArrays terms() const {
+    return {magnitude_agents, magnitude_principals, ia, agents_at_best_principal_outcome, agents_expected};
+  }
+};
+
+template <class V>
+struct BoundOutputsOf {
+  V bound, bound_r, ideal_gap_bound, r3, r4, r6;
+  Mask<V> holds;            ///< PWR(σ) ≤ bound (up to rounding); false when PWR is NaN
+  Mask<V> ideal_gap_holds;  ///< ŵ⁺ − ŵ* ≤ R5 (up to rounding); true when either side is NaN
+};
+using BoundOutputs = BoundOutputsOf<double>;
 
 /// Tolerance for "bound holds": the computed PWR carries rounding of the welfare values'
 /// size, so the slack scales with them.
-DGEVAL_HD double bound_tolerance(double principals_utopia, double principals_dystopia) {
-  return 1e-9 * (1.0 + ::fmax(::fabs(principals_utopia), ::fabs(principals_dystopia)));
+template <class V>
+DGEVAL_HD V bound_tolerance(V principals_utopia, V principals_dystopia) {
+  return 1e-9 * (1.0 + vmax(vabs(principals_utopia), vabs(principals_dystopia)));
 }
 
 /// The bound_holds column: 1 (PWR(σ) ≤ bound) or 0, or NaN (undefined) when the strategy is
@@ -240,65 +213,62 @@ DGEVAL_HD double bound_holds_value(bool strategy_defined, bool holds) {
   return strategy_defined ? (holds ? 1.0 : 0.0) : NAN;
 }
 
-/// Calibration ratio r_i = m̂_i / m_i; NaN when the agent's magnitude is 0 (docs/MATH.md §3.5).
-DGEVAL_HD double calibration_ratio_of(double m_hat, double m) { return m > 0.0 ? m_hat / m : NAN; }
-
 /// R2 (constant form) at gross ratio R: R·WR + 2zK·f·TM + K_m·f·C(R), with f the welfare
 /// factor, TM = Σ m̂_i(1 − IA_i) and C(R) = Σ_{m_i>0} m_i|R − r_i| (docs/MATH.md §5.2, §4.5).
-DGEVAL_HD double bound_r2_at(const BoundInputs& in, double R) {
+template <class V, class P, class Terms>
+DGEVAL_HD V bound_r2_at(const BoundScalarsOf<V>& in, P players, const Terms& t, V R) {
   const double f = welfare_factor(in.players, in.welfare);
-  double tm = 0.0, c = 0.0;
-  for (int i = 0; i < in.players; ++i) {
-    tm += in.magnitude_principals[i] * (1.0 - in.ia[i]);
-    if (in.magnitude_agents[i] > 0.0) {
-      const double r = in.magnitude_principals[i] / in.magnitude_agents[i];
-      c += in.magnitude_agents[i] * ::fabs(R - r);
-    }
+  V tm = V(0.0), c = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) {
+    const V m = t.m(i), mh = t.m_hat(i);
+    tm = tm + mh * (1.0 - t.ia(i));
+    c = c + select(m > 0.0, m * vabs(R - mh / m), V(0.0));
   }
-  return R * in.agents_regret + 2.0 * in.constants.z * in.constants.K * f * tm +
-         in.constants.K_m * f * c;
+  return R * in.agents_regret + 2.0 * in.constants.z * in.constants.K * f * tm + in.constants.K_m * f * c;
 }
+DGEVAL_HD double bound_r2_at(const BoundInputs& in, double R) { return bound_r2_at(in, in.players, in.terms(), R); }
 
 /// Every bound of docs/MATH.md §5 for one game.
-DGEVAL_HD BoundOutputs compute_bounds(const BoundInputs& in) {
-  const int n = in.players;
-  const double f = welfare_factor(n, in.welfare);
+template <class V, class P, class Terms>
+DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P players, const Terms& t) {
+  const double f = welfare_factor(in.players, in.welfare);
   const StandardisationConstants& k = in.constants;
-  BoundOutputs out;
+  BoundOutputsOf<V> out;
 
   // R2 minimised over R ∈ {0} ∪ {r_i} (R7); first minimum in that order.
-  double best = bound_r2_at(in, 0.0);
-  double best_r = 0.0;
-  double tm = 0.0, sum_m_hat = 0.0, calib_exact = 0.0, calib_max = 0.0;
-  for (int i = 0; i < n; ++i) {
-    const double m = in.magnitude_agents[i], mh = in.magnitude_principals[i];
-    tm += mh * (1.0 - in.ia[i]);
-    sum_m_hat += mh;
-    if (m > 0.0) {
-      const double r = mh / m;
-      const double v = bound_r2_at(in, r);
-      if (v < best) {
-        best = v;
-        best_r = r;
-      }
-      calib_exact += (r - 1.0) * (in.agents_at_best_principal_outcome[i] - in.agents_expected[i]);
-      calib_max = ::fmax(calib_max, ::fabs(r - 1.0));
+  V best = bound_r2_at(in, players, t, V(0.0));
+  V best_r = V(0.0);
+  V tm = V(0.0), sum_m_hat = V(0.0), calib_exact = V(0.0), calib_max = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) {
+    const V m = t.m(i), mh = t.m_hat(i);
+    tm = tm + mh * (1.0 - t.ia(i));
+    sum_m_hat = sum_m_hat + mh;
+    const Mask<V> positive = m > 0.0;
+    if (any(positive)) {
+      const V r = mh / m;
+      const V v = bound_r2_at(in, players, t, r);
+      const Mask<V> better = positive & (v < best);
+      best = select(better, v, best);
+      best_r = select(better, r, best_r);
+      calib_exact = select(positive, calib_exact + (r - 1.0) * (t.at_best(i) - t.expected(i)), calib_exact);
+      calib_max = select(positive, vmax(calib_max, vabs(r - 1.0)), calib_max);
     }
   }
-  const double misalignment = 2.0 * k.z * k.K * f * tm;
-  const double cap = k.K_m * f * sum_m_hat;  // R8
-  out.bound = is_nan(best) ? NAN : ::fmin(best, cap);
-  out.bound_r = is_nan(best) ? NAN : best_r;
+  const V misalignment = 2.0 * k.z * k.K * f * tm;
+  const V cap = k.K_m * f * sum_m_hat;  // R8
+  out.bound = select(is_nan(best), V(NAN), vmin(best, cap));
+  out.bound_r = select(is_nan(best), V(NAN), best_r);
   out.ideal_gap_bound = k.K * f * (1.0 - in.ca_principals) * sum_m_hat;  // R5
   out.r3 = (1.0 - in.cc_target) * (in.w_star - in.w_zero) + (in.w_zero - in.w_eps) + misalignment +
            f * calib_exact;
   out.r4 = in.agents_regret + misalignment + calib_max * (in.w_utopia - in.w_dystopia);
   out.r6 = out.ideal_gap_bound + best;
-  const double tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);
+  const V tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);
   out.holds = in.principals_regret <= out.bound + tol;
   out.ideal_gap_holds = !(in.principals_utopia - in.principals_max > out.ideal_gap_bound + tol);
   return out;
 }
+DGEVAL_HD BoundOutputs compute_bounds(const BoundInputs& in) { return compute_bounds(in, in.players, in.terms()); }
 
 }  // namespace detail
 }  // namespace dgeval
