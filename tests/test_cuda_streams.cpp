@@ -55,7 +55,7 @@ TEST(CudaVsCpu, UploadsAreCompleteBeforeKernelsOnNonBlockingStreams) {
     rb.download(gpu);
   }
   ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
-  testing::expect_match(cpu, gpu, tolerances::float32_relative, testing::utility_scale(view) * d.players(),
+  testing::expect_match(cpu, gpu, tolerances::float32_relative, view, o,
                         "resident batch evaluated on a non-blocking stream right after upload");
 #endif
 }
