@@ -284,6 +284,7 @@ TEST(Outputs, AnOutputThatIsAnInputOrAnotherOutputIsRefused) {
       {"infer --example common-3x3 --write-observations " + q(d / "o.csv") + " -o " + q(d / "o.csv"),
        "are the same file"},
       {"infer --game " + q(d / "g.npz") + " --write-observations " + q(d / "g.npz"), "same file as the input"},
+      {"infer --example common-3x3 --write-observations " + q(d / "obs.npz"), "observations are written as CSV"},
       {"experiment inference --games 1 --sizes 3x3 -o " + q(d / "c.csv") + " --per-game " + q(d / "c.csv"),
        "are the same file"},
       {"experiment bound-surface --games 10 -o " + q(d / "s.csv") + " --points " + q(d / "s.csv"), "are the same file"},

@@ -148,6 +148,15 @@ int infer_command(int argc, char** argv) {
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
   StagedOutput* observations_out =
       p.count("write-observations") ? &files.output("write-observations", p["write-observations"].as<std::string>()) : nullptr;
+  if (p.count("write-observations")) {
+    // Observations are written as CSV only: a name that says another format would mislead.
+    const std::string w = p["write-observations"].as<std::string>();
+    const auto dot = w.rfind('.'), slash = w.rfind('/');
+    const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : w.substr(dot);
+    if (!ext.empty() && ext != ".csv" && ext != ".CSV") {
+      throw usage_error("--write-observations " + printable(w) + ": observations are written as CSV; name the file .csv");
+    }
+  }
 
   Observations obs;
   if (p.count("input")) {
