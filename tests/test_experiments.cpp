@@ -45,8 +45,12 @@ TEST(Experiments, GridScanHitsTargetsAndNoTheoremBoundFails) {
     EXPECT_EQ(p.r2_fail, 0);
     EXPECT_EQ(p.r5_fail, 0);
     EXPECT_EQ(p.r3_fail, 0);
-    if (p.variable == Measure::ia) EXPECT_NEAR(p.measure_actual, p.value, 1e-9);
-    if (p.variable == Measure::ca) EXPECT_NEAR(p.measure_actual, p.value, 1e-9);
+    if (p.variable == Measure::ia) {
+      EXPECT_NEAR(p.measure_actual, p.value, 1e-9);
+    }
+    if (p.variable == Measure::ca) {
+      EXPECT_NEAR(p.measure_actual, p.value, 1e-9);
+    }
     // Normalised welfare lies in [0, 1] and the bounds sit below what they bound on average.
     EXPECT_GE(p.w_hat_avg.q05, -1e-12);
     EXPECT_LE(p.w_hat_max.q95, 1 + 1e-12);
@@ -81,7 +85,9 @@ TEST(Experiments, GridScanAuthorsProtocolLowersIc) {
   for (const GridScanPoint& p : points) {
     raised += p.eps_tol_raised;
     EXPECT_LE(p.ic_effective_min, p.ic);
-    if (p.eps_tol_raised > 0) EXPECT_LT(p.ic_effective_min, 1.0);
+    if (p.eps_tol_raised > 0) {
+      EXPECT_LT(p.ic_effective_min, 1.0);
+    }
     EXPECT_EQ(p.r2_fail, 0);
   }
   // With CA 0 principals and IA 1, 2x2 agents are zero-sum: many lack a pure NE.
@@ -106,10 +112,14 @@ TEST(Experiments, BoundSurfaceBinsRespectTheSurface) {
     for (const SurfaceBin& b : r.bins) {
       total += b.count;
       EXPECT_LE(b.bound_centre, b.bound_upper + 1e-12);
-      if (b.count) EXPECT_LE(b.pwr_max, b.bound_upper + 1e-9);
+      if (b.count) {
+        EXPECT_LE(b.pwr_max, b.bound_upper + 1e-9);
+      }
     }
     EXPECT_EQ(total, 4000);
-    if (ratios.size() == 1) EXPECT_EQ(r.above_simple, 0);  // calibrated: R = 1 needs no calibration term
+    if (ratios.size() == 1) {
+      EXPECT_EQ(r.above_simple, 0);  // calibrated: R = 1 needs no calibration term
+    }
     for (const SurfacePoint& p : r.points) EXPECT_LE(p.pwr, p.bound + 1e-9);
   }
 }
@@ -265,8 +275,12 @@ TEST(ExperimentsCli, GenerateWithTargetsThenEvaluate) {
     std::stringstream l(line);
     std::string cell;
     for (std::size_t k = 0; std::getline(l, cell, ','); ++k) {
-      if (names[k].rfind("ia_", 0) == 0) EXPECT_NEAR(std::stod(cell), 0.3, 1e-9) << names[k];
-      if (names[k] == "ca_principals") EXPECT_NEAR(std::stod(cell), 0.6, 1e-9);
+      if (names[k].rfind("ia_", 0) == 0) {
+        EXPECT_NEAR(std::stod(cell), 0.3, 1e-9) << names[k];
+      }
+      if (names[k] == "ca_principals") {
+        EXPECT_NEAR(std::stod(cell), 0.6, 1e-9);
+      }
     }
     ++rows;
   }

@@ -203,7 +203,9 @@ TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
         ASSERT_GE(r.pure_ne_count[g], 1) << d.to_string() << " " << to_string(mode) << " game " << g;
         ASSERT_NEAR(r.ia[g * d.players()], s.ia[0], kTarget);  // planting changes no measure
         ASSERT_NEAR(r.ca_principals[g], s.ca_principals, kTarget);
-        if (mode == PureNe::plant) ASSERT_EQ(info[g].attempts, 1);  // no regeneration needed
+        if (mode == PureNe::plant) {
+          ASSERT_EQ(info[g].attempts, 1);  // no regeneration needed
+        }
       }
     }
   }
@@ -258,7 +260,9 @@ TEST(Generators, AuthorsProtocolRaisesEpsTolAfterEveryFiveFailures) {
   int raised = 0;
   for (std::int64_t g = 0; g < b.games; ++g) {
     ASSERT_DOUBLE_EQ(info[g].eps_tol, 0.01 * ((info[g].attempts - 1) / 5));  // accepted at the last draw
-    if (info[g].eps_tol == 0.0) ASSERT_GE(r.pure_ne_count[g], 1);
+    if (info[g].eps_tol == 0.0) {
+      ASSERT_GE(r.pure_ne_count[g], 1);
+    }
     raised += info[g].eps_tol > 0.0;
   }
   EXPECT_GT(raised, 0);
@@ -330,8 +334,12 @@ TEST(Generators, CaFamilyIsMonotone) {
       const double s = -1.0 + k / 100.0;
       ASSERT_TRUE(detail::coef_family(G.data(), n, axis.data(), Z.data(), s, Y.data()));
       const double ca = detail::coef_ca(G.data(), n, p.data(), Y.data(), work.data());
-      if (k == 0) EXPECT_NEAR(ca, detail::least_ca_for_weights(p.data(), n), 1e-6);
-      if (k == 200) EXPECT_NEAR(ca, 1.0, 1e-12);
+      if (k == 0) {
+        EXPECT_NEAR(ca, detail::least_ca_for_weights(p.data(), n), 1e-6);
+      }
+      if (k == 200) {
+        EXPECT_NEAR(ca, 1.0, 1e-12);
+      }
       if (ca < previous - 1e-12) bad = true, worst = std::max(worst, previous - ca);
       previous = ca;
     }
@@ -361,10 +369,9 @@ TEST(Generators, RefusesSpecsThatCannotBeMet) {
   s.ca_principals = NAN;
   s.ia = {0.5};
   EXPECT_THROW(generate_games(Dims({2}), s, 1, 1), error);  // too few outcomes
-  EXPECT_THROW(generate_games(Dims({3, 3}), GeneratorSpec{{}, false, 0.5, 1.5, -1, 1, false, Standardisation::epic,
-                                                          {0.1, 0.2, 0.3}},
-                              1, 1),
-               error);  // three IA values for two players
+  GeneratorSpec three;
+  three.ia = {0.1, 0.2, 0.3};
+  EXPECT_THROW(generate_games(Dims({3, 3}), three, 1, 1), error);  // three IA values for two players
   s.ia = {1.5};
   EXPECT_THROW(generate_games(Dims({3, 3}), s, 1, 1), error);
   s.ia = {0.5};

@@ -399,14 +399,20 @@ TEST(Inference, ExperimentMatchesInferOnTheSameRows) {
         const EstimateSet& f = row.corrected ? e.corrected : e.authors;
         double ia = 0;
         for (int i = 0; i < 3; ++i) ia += std::fabs(truth.ia[i] - f.ia[i].value);
-        if (!std::isnan(row.error[0])) EXPECT_NEAR(row.error[0], ia / 3, 1e-12);
-        if (!std::isnan(row.error[1])) EXPECT_NEAR(row.error[1], std::fabs(truth.ca_agents[0] - f.ca.value), 1e-12);
+        if (!std::isnan(row.error[0])) {
+          EXPECT_NEAR(row.error[0], ia / 3, 1e-12);
+        }
+        if (!std::isnan(row.error[1])) {
+          EXPECT_NEAR(row.error[1], std::fabs(truth.ca_agents[0] - f.ca.value), 1e-12);
+        }
         if (!row.corrected && s == ObservedSet::eps_ne) {
           double ic = 0;
           for (int i = 0; i < 3; ++i) ic += std::fabs(ig.ic[i] - f.ic[i].value);
           EXPECT_NEAR(row.error[2], ic / 3, 1e-12);
         }
-        if (!row.corrected && s == ObservedSet::played) EXPECT_NEAR(row.error[3], std::fabs(ig.cc - f.cc.value), 1e-12);
+        if (!row.corrected && s == ObservedSet::played) {
+          EXPECT_NEAR(row.error[3], std::fabs(ig.cc - f.cc.value), 1e-12);
+        }
       }
     }
     const Inference p = infer(pooled, point_only());

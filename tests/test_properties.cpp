@@ -381,7 +381,9 @@ TEST(Properties, EpsilonSetsNestAsEpsilonGrows) {
         EXPECT_TRUE(std::includes(set.begin(), set.end(), previous[g].begin(), previous[g].end()));
         EXPECT_EQ(r.eps_ne_count[g], static_cast<std::int64_t>(set.size()));
         EXPECT_GE(r.eps_ne_count[g], previous_count[g]);
-        if (r.eps_ne_count[g] > 0) EXPECT_LE(r.worst_eps_ne_agents_welfare[g], previous_worst[g]);
+        if (r.eps_ne_count[g] > 0) {
+          EXPECT_LE(r.worst_eps_ne_agents_welfare[g], previous_worst[g]);
+        }
         previous[g] = set;
         previous_count[g] = r.eps_ne_count[g];
         if (r.eps_ne_count[g] > 0) previous_worst[g] = r.worst_eps_ne_agents_welfare[g];

@@ -234,7 +234,7 @@ class Checker {
           const bool ok =
               exact ? a == e || (std::isnan(a) && std::isnan(e)) : tolerances::close(a, e, relative_, scale);
           if (!ok) ++st.beyond;
-          if (std::isnan(a) != std::isnan(e) || (std::isinf(a) || std::isinf(e)) && a != e) {
+          if (std::isnan(a) != std::isnan(e) || ((std::isinf(a) || std::isinf(e)) && a != e)) {
             st.max_abs = st.max_rel = INFINITY;
           } else if (std::isfinite(a) && std::isfinite(e)) {
             const double d = std::fabs(a - e);
