@@ -214,11 +214,16 @@ TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
 TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
   // Zero-sum agents (CA 0 on the agents) often lack a pure NE; plant must still find one, and
   // every utility vector keeps its multiset of values (one common permutation of the outcomes).
+  // planted > 0: such a 3x3 game lacks a pure NE with probability 0.70 (0.7 exactly for a
+  // zero-sum game with exchangeable payoffs: a saddle point with probability 3!3!/5! = 0.3;
+  // measured 0.7008 ± 0.0005 over 10^6 generated games), so all 300 games having one, and
+  // nothing to plant, has probability 0.3^300 < 1e-156.
   GeneratorSpec s;
   s.ia = {0.7};
   s.ca_agents = 0.0;
   const Dims d({3, 3});
   const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (DGEVAL_TEST_SEED)");
   const Batch plain = generate_games(d, s, 300, seed, 0, 2);
   s.pure_ne = PureNe::plant;
   std::vector<GameInfo> info;
@@ -248,14 +253,20 @@ TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
 }
 
 TEST(Generators, AuthorsProtocolRaisesEpsTolAfterEveryFiveFailures) {
-  // Zero-sum 2x2 agents (CA 0 on the agents, principals identical): about half lack a pure NE,
-  // so a few percent of games need more than five draws.
+  // Zero-sum 2x2 agents (CA 0 on the agents, principals identical): a third lack a pure NE (a
+  // saddle point with probability 2!2!/3! = 2/3 for exchangeable payoffs), so a game needs more
+  // than five draws with probability p = (1/3)^5 = 1/243 = 0.00412 (measured 0.00405 ± 0.00006
+  // over 10^6 games). raised > 0 fails only if none of the 8000 games does: (1 − p)^8000 =
+  // exp(−33) < 1e-14, and still below 1e-12 at p = 0.0037, six standard errors under the
+  // measurement.
   GeneratorSpec s;
   s.ia = {1.0};
   s.ca_agents = 0.0;
   s.pure_ne = PureNe::authors;
   std::vector<GameInfo> info;
-  const Batch b = generate_games(Dims({2, 2}), s, 3000, fresh_seed(), 0, 2, &info);
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (DGEVAL_TEST_SEED)");
+  const Batch b = generate_games(Dims({2, 2}), s, 8000, seed, 0, 2, &info);
   const Results r = evaluate(b.view(), Options{}, 2);
   int raised = 0;
   for (std::int64_t g = 0; g < b.games; ++g) {
