@@ -192,7 +192,7 @@ TEST(Outputs, DevicesAsRootAreWrittenNotReplaced) {
 TEST(Outputs, DescriptorPathsWriteToTheDescriptor) {
   SKIP_WITHOUT_CLI();
   TempDir d;
-  for (const std::string& target : {"/proc/self/fd/1", "/dev/fd/1", "-"}) {
+  for (const std::string target : {"/proc/self/fd/1", "/dev/fd/1", "-"}) {
     const auto r = run("evaluate --example mammoth --format csv -q --backend cpu -o " + target);
     EXPECT_EQ(r.status, 0) << target << ": " << r.err;
     EXPECT_TRUE(has(r.out, "game,offset_agents_0")) << target;
