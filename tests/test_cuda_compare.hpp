@@ -55,10 +55,16 @@ inline void expect_undefined_bound_holds(const Results& r, const std::string& wh
   SCOPED_TRACE(what);
   for (std::int64_t g = 0; g < r.games; ++g) {
     const bool undefined = (r.flags[g] & (flag_strategy_undefined | flag_nonfinite)) != 0;
-    if (g == 0) EXPECT_FALSE(undefined);
-    if (g == 1 || g == 4 || g == 6) EXPECT_TRUE(undefined) << "game " << g;
+    if (g == 0) {
+      EXPECT_FALSE(undefined);
+    }
+    if (g == 1 || g == 4 || g == 6) {
+      EXPECT_TRUE(undefined) << "game " << g;
+    }
     EXPECT_EQ(std::isnan(r.bound_holds[g]), undefined) << "game " << g;
-    if (!undefined) EXPECT_EQ(r.bound_holds[g], 1.0) << "game " << g;
+    if (!undefined) {
+      EXPECT_EQ(r.bound_holds[g], 1.0) << "game " << g;
+    }
   }
 }
 

@@ -46,7 +46,9 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
           EXPECT_GE(g.games_per_block, 1);
           EXPECT_EQ(g.threads % 32, 0);
           EXPECT_LE(g.threads, 256);
-          if (p != Path::block_team) EXPECT_EQ(g.threads, g.team_width * g.games_per_block);
+          if (p != Path::block_team) {
+            EXPECT_EQ(g.threads, g.team_width * g.games_per_block);
+          }
           EXPECT_GE(g.data_stride, static_cast<std::size_t>(2 * n * N) * vb);
           EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
           EXPECT_EQ(g.mask_stride % 8, 0u);

@@ -22,13 +22,6 @@ Results run(const std::string& example) {
   return evaluate(e.batch.view(), e.options);
 }
 
-// The game of an example with its agents replaced.
-Batch with_agents(const std::string& example, const std::vector<double>& agents) {
-  Batch b = make_example(example).batch;
-  b.agents = agents;
-  return b;
-}
-
 TEST(GoldenA, MammothEpicStandardisation) {
   const Results r = run("mammoth");
   for (int i = 0; i < 2; ++i) {

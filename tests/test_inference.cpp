@@ -279,32 +279,37 @@ TEST(Inference, MissingSetsGiveNaNWithAReason) {
 }
 
 /// Coverage of the percentile bootstrap for the smooth estimators (IA, corrected CA).
-/// Simulation: a 40x50 game (N = 2000) whose principals are noisy copies of the agents (IA
-/// near 0.6-0.8); 200 data sets of J = 200 uniform draws from all outcomes; 90% intervals from
-/// 200 resamples. With J ≪ N the resampled distinct outcomes are nearly i.i.d. draws, where the
-/// percentile bootstrap is first-order correct (docs/INFERENCE.md), so coverage should be near
-/// 0.90 (a little above from the finite population). Criterion [0.80, 0.98]: the Monte Carlo
-/// standard error of a coverage of 0.9 over 200 data sets is 0.021, so this allows 4.7 standard
-/// errors below and 3.8 above; an interval of the wrong scale fails it (a bootstrap of the
-/// distinct outcomes *without* multiplicity weights is ~0.76 times too narrow and covers ~0.79).
-/// Everything is seeded, so the outcome is deterministic.
+/// Simulation: M = 2000 data sets, each of a fresh 40x50 game (N = 2000) whose principals are
+/// noisy copies of the agents (IA near 0.6-0.8) and J = 200 uniform draws from all its outcomes;
+/// 90% intervals from 200 resamples. With J ≪ N the resampled distinct outcomes are nearly i.i.d.
+/// draws, where the percentile bootstrap is first-order correct (docs/INFERENCE.md), so coverage
+/// is near 0.90: measured over 60,000 data sets of this design, 0.9026 (IA_0), 0.9012 (IA_1) and
+/// 0.9031 (CA), each ± 0.0012 (one standard error): every p lies in [0.895, 0.909], at least 4.9
+/// standard errors from each measurement.
+/// The data sets are independent, so each estimate's count of covering intervals is Binomial(M, p).
+/// Criterion [0.846, 0.949] on the rate: by Chernoff, P(rate ≤ a) ≤ exp(−M KL(a ‖ 0.895)) =
+/// exp(−22.69) = 1.4e-10 and P(rate ≥ b) ≤ exp(−M KL(b ‖ 0.909)) = exp(−22.67) = 1.4e-10, so the
+/// six ways to fail (three estimates, two sides) add up to less than 1e-9 per run. An interval of
+/// the wrong scale fails it: a bootstrap of the distinct outcomes *without* multiplicity weights is
+/// ~0.76 times too narrow and covers ~0.79, which passes with probability below
+/// exp(−M KL(0.846 ‖ 0.79)) = 1.5e-9. Replay a run with DGEVAL_TEST_SEED.
 TEST(Inference, BootstrapCoversTheTruthNearTheNominalRate) {
-  std::mt19937_64 rng(20240611);
+  DGEVAL_SEEDED(rng);
   const Dims d({40, 50});
-  Batch b = testing::random_batch(d, 1, rng);
   std::normal_distribution<double> noise(0.0, 0.8);
-  for (std::size_t k = 0; k < b.principals.size(); ++k) b.principals[k] = b.agents[k] + noise(rng);
-  const Results truth = evaluate(b.view());
   OutcomeSets sets;  // `all` only
-  const int datasets = 200;
+  const int datasets = 2000;
   int covered[3] = {0, 0, 0};
   InferenceOptions io;
   io.resamples = 200;
   io.level = 0.9;
   io.threads = 1;
   for (int m = 0; m < datasets; ++m) {
-    const Observations o = sample_observations(b, 0, sets, ObservedSet::all, 200, 77, static_cast<std::uint64_t>(m));
-    io.seed = static_cast<std::uint64_t>(m);
+    Batch b = testing::random_batch(d, 1, rng);
+    for (std::size_t k = 0; k < b.principals.size(); ++k) b.principals[k] = b.agents[k] + noise(rng);
+    const Results truth = evaluate(b.view(), Options{}, 1);
+    const Observations o = sample_observations(b, 0, sets, ObservedSet::all, 200, rng());
+    io.seed = rng();
     const Inference r = infer(o, io);
     const Estimate* e[3] = {&r.corrected.ia[0], &r.corrected.ia[1], &r.corrected.ca};
     const double t[3] = {truth.ia[0], truth.ia[1], truth.ca_agents[0]};
@@ -313,8 +318,8 @@ TEST(Inference, BootstrapCoversTheTruthNearTheNominalRate) {
   for (int k = 0; k < 3; ++k) {
     const double rate = static_cast<double>(covered[k]) / datasets;
     RecordProperty("coverage_" + std::to_string(k), std::to_string(rate));
-    EXPECT_GE(rate, 0.80) << "estimate " << k;
-    EXPECT_LE(rate, 0.98) << "estimate " << k;
+    EXPECT_GE(rate, 0.846) << "estimate " << k;
+    EXPECT_LE(rate, 0.949) << "estimate " << k;
   }
 }
 
@@ -399,14 +404,20 @@ TEST(Inference, ExperimentMatchesInferOnTheSameRows) {
         const EstimateSet& f = row.corrected ? e.corrected : e.authors;
         double ia = 0;
         for (int i = 0; i < 3; ++i) ia += std::fabs(truth.ia[i] - f.ia[i].value);
-        if (!std::isnan(row.error[0])) EXPECT_NEAR(row.error[0], ia / 3, 1e-12);
-        if (!std::isnan(row.error[1])) EXPECT_NEAR(row.error[1], std::fabs(truth.ca_agents[0] - f.ca.value), 1e-12);
+        if (!std::isnan(row.error[0])) {
+          EXPECT_NEAR(row.error[0], ia / 3, 1e-12);
+        }
+        if (!std::isnan(row.error[1])) {
+          EXPECT_NEAR(row.error[1], std::fabs(truth.ca_agents[0] - f.ca.value), 1e-12);
+        }
         if (!row.corrected && s == ObservedSet::eps_ne) {
           double ic = 0;
           for (int i = 0; i < 3; ++i) ic += std::fabs(ig.ic[i] - f.ic[i].value);
           EXPECT_NEAR(row.error[2], ic / 3, 1e-12);
         }
-        if (!row.corrected && s == ObservedSet::played) EXPECT_NEAR(row.error[3], std::fabs(ig.cc - f.cc.value), 1e-12);
+        if (!row.corrected && s == ObservedSet::played) {
+          EXPECT_NEAR(row.error[3], std::fabs(ig.cc - f.cc.value), 1e-12);
+        }
       }
     }
     const Inference p = infer(pooled, point_only());

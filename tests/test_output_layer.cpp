@@ -76,7 +76,9 @@ TEST(OutputLayer, ReplacedFileKeepsItsPermissionsAndOwner) {
   write_file(d / "old.csv", "old\n");
   ASSERT_EQ(::chmod((d / "old.csv").c_str(), 0604), 0);
   const bool root = ::geteuid() == 0;
-  if (root) ASSERT_EQ(::chown((d / "old.csv").c_str(), 1234, 5678), 0);
+  if (root) {
+    ASSERT_EQ(::chown((d / "old.csv").c_str(), 1234, 5678), 0);
+  }
   dgeval::write_file_atomically(d / "old.csv", [](std::ostream& o) { o << "new\n"; });
   EXPECT_EQ(read_file(d / "old.csv"), "new\n");
   const struct stat st = stat_of(d / "old.csv");

@@ -192,7 +192,7 @@ TEST(Outputs, DevicesAsRootAreWrittenNotReplaced) {
 TEST(Outputs, DescriptorPathsWriteToTheDescriptor) {
   SKIP_WITHOUT_CLI();
   TempDir d;
-  for (const std::string& target : {"/proc/self/fd/1", "/dev/fd/1", "-"}) {
+  for (const std::string target : {"/proc/self/fd/1", "/dev/fd/1", "-"}) {
     const auto r = run("evaluate --example mammoth --format csv -q --backend cpu -o " + target);
     EXPECT_EQ(r.status, 0) << target << ": " << r.err;
     EXPECT_TRUE(has(r.out, "game,offset_agents_0")) << target;
@@ -284,6 +284,7 @@ TEST(Outputs, AnOutputThatIsAnInputOrAnotherOutputIsRefused) {
       {"infer --example common-3x3 --write-observations " + q(d / "o.csv") + " -o " + q(d / "o.csv"),
        "are the same file"},
       {"infer --game " + q(d / "g.npz") + " --write-observations " + q(d / "g.npz"), "same file as the input"},
+      {"infer --example common-3x3 --write-observations " + q(d / "obs.npz"), "observations are written as CSV"},
       {"experiment inference --games 1 --sizes 3x3 -o " + q(d / "c.csv") + " --per-game " + q(d / "c.csv"),
        "are the same file"},
       {"experiment bound-surface --games 10 -o " + q(d / "s.csv") + " --points " + q(d / "s.csv"), "are the same file"},

@@ -67,7 +67,7 @@ Batch load_game(const cxxopts::ParseResult& p) {
   return copy_games(v, g, 1);
 }
 
-Dims dims_option(const cxxopts::ParseResult& p, const std::string& name, const std::string& text) {
+Dims dims_option(const std::string& name, const std::string& text) {
   try {
     return Dims::parse(text);
   } catch (const error& e) {
@@ -148,11 +148,20 @@ int infer_command(int argc, char** argv) {
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
   StagedOutput* observations_out =
       p.count("write-observations") ? &files.output("write-observations", p["write-observations"].as<std::string>()) : nullptr;
+  if (p.count("write-observations")) {
+    // Observations are written as CSV only: a name that says another format would mislead.
+    const std::string w = p["write-observations"].as<std::string>();
+    const auto dot = w.rfind('.'), slash = w.rfind('/');
+    const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : w.substr(dot);
+    if (!ext.empty() && ext != ".csv" && ext != ".CSV") {
+      throw usage_error("--write-observations " + printable(w) + ": observations are written as CSV; name the file .csv");
+    }
+  }
 
   Observations obs;
   if (p.count("input")) {
     ObservationReadOptions ro;
-    if (p.count("dims")) ro.dims = dims_option(p, "dims", p["dims"].as<std::string>()), ro.has_dims = true;
+    if (p.count("dims")) ro.dims = dims_option("dims", p["dims"].as<std::string>()), ro.has_dims = true;
     try {
       ro.default_set = parse_observed_set(p["set"].as<std::string>());
     } catch (const error& e) {
@@ -245,7 +254,7 @@ int experiment_inference_command(int argc, char** argv) {
   }
   InferenceExperimentConfig c;
   if (p.count("sizes")) {
-    for (const std::string& s : split_list(p["sizes"].as<std::string>())) c.sizes.push_back(dims_option(p, "sizes", s));
+    for (const std::string& s : split_list(p["sizes"].as<std::string>())) c.sizes.push_back(dims_option("sizes", s));
   }
   c.games = int64_option(p, "games", 1, std::int64_t{1} << 40);
   c.samples = int64_option(p, "samples", 1, std::int64_t{1} << 40);
