@@ -18,6 +18,7 @@
 #include "../kernels/generate.cu"
 #include "../kernels/team_evaluate.cu"
 #include "../kernels/tiled_evaluate.cu"
+#include "../host/cuda_cost_model.hpp"
 #undef cuda
 
 #include "dgeval/experiments.hpp"
@@ -787,6 +788,67 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     }
   }
   std::printf("The figures as kRecordedBytes holds them:\n%s", table.c_str());
+}
+
+/// The launches of one chunk of `games` games on an H100, by a dry run of the backend's planner
+/// (make_plan) and launch sequence (enqueue_evaluation): no kernel runs, no memory is touched.
+long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::int64_t games,
+                           const cuda_emu::ChunkModel& model) {
+  const cuda_emu::Plan plan = cuda_emu::make_plan(d, dtype, o, games, cuda_emu::h100_limits(), cuda_emu::Tuning{});
+  EXPECT_EQ(plan.path, model.path) << d.to_string();
+  if (plan.path == cuda_emu::Path::tiled) {
+    EXPECT_EQ(plan.tiled.games_per_pass, model.tiled.games_per_pass) << d.to_string();
+    EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
+    EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
+    EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
+  } else {
+    EXPECT_EQ(plan.team.games_per_block, model.team.games_per_block) << d.to_string();
+  }
+  const cuda_emu::OutputLayout layout = cuda_emu::output_layout(d.players(), d.outcomes(), model.chunks.chunk_games,
+                                                                o.distance_matrix, o.list_equilibria, o.columns);
+  // Addresses that are never dereferenced (the kernels do not run).
+  char* fake = reinterpret_cast<char*>(std::uintptr_t{1} << 44);
+  emu::State& s = emu::state();
+  s.dry_run = true;
+  const long long before = s.dry_launches;
+  try {
+    cuda_emu::enqueue_evaluation(plan, model.chunks.chunk_games, fake, fake, fake, layout, fake, nullptr, nullptr, nullptr);
+  } catch (...) {
+    s.dry_run = false;
+    throw;
+  }
+  s.dry_run = false;
+  return s.dry_launches - before;
+}
+
+TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
+  // dgeval_bench's workloads (bench/bench_main.cpp): float32, 2 GiB of input, the two huge games
+  // 8 and 1 games; recorded launches per chunk (a ratchet: lower them when they go down).
+  struct Workload {
+    Dims dims;
+    std::int64_t fixed_games;
+    long long recorded;
+  };
+  const Workload workloads[] = {
+      {Dims({3, 3}), 0, 1},              {Dims({5, 5, 4}), 0, 1},           {Dims({6, 7, 4, 6}), 0, 1},
+      {Dims({7, 3, 8, 5, 12}), 0, 1148}, {Dims({15, 7, 3, 7, 9, 5}), 0, 1350}, {Dims({4096, 4096}), 8, 88},
+      {Dims({16384, 16384}), 1, 11},
+  };
+  const Options o;
+  for (const Workload& w : workloads) {
+    const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, 4);
+    const std::int64_t games =
+        w.fixed_games > 0 ? w.fixed_games : static_cast<std::int64_t>((std::size_t{2} << 30) / game_bytes);
+    const cuda_emu::ChunkModel m = cuda_emu::model_chunk(w.dims, 4, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
+    const long long dry = dry_run_launches(w.dims, DType::float32, o, games, m);
+    std::printf("%-16s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
+                w.dims.to_string().c_str(), static_cast<long long>(games), cuda_emu::path_name(m.path),
+                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
+                static_cast<long long>(m.passes_per_chunk), dry);
+    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string() << ": host/cuda_cost_model.hpp disagrees with the launches";
+    EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
+    if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
+  }
 }
 
 }  // namespace

@@ -30,6 +30,8 @@
 // each launch appends an emu::LaunchAccess (the kernel, its grid, and the bytes read and written
 // per class of memory: input, strategy, output, scratch) to emu::state().access_log.
 //
+// A dry run (emu::state().dry_run) checks and counts launches without queueing them.
+//
 // Not emulated: true concurrency (data races between barriers are not detected; compute-sanitizer
 // racecheck on the GPU machine covers them), the memory model, timing.
 #pragma once
@@ -192,6 +194,10 @@ struct State {
   bool count_accesses = false;
   std::vector<LaunchAccess> access_log;  // one per launch run while count_accesses is set
   LaunchAccess* counting = nullptr;      // the running launch's entry, if counted
+  // A dry run: launches are checked and counted, never queued nor run (the launch sequence of a
+  // batch too large to run here; the pointers they are given are never read).
+  bool dry_run = false;
+  long long dry_launches = 0;
 };
 
 inline State& state() {
@@ -470,6 +476,10 @@ struct Launcher {
       std::fprintf(stderr, "%s\n", f.what());
       state().last_error = cudaErrorLaunchFailure;
       throw;
+    }
+    if (state().dry_run) {
+      ++state().dry_launches;
+      return;
     }
     auto values = std::make_tuple(static_cast<P>(args)...);
     void (*k)(P...) = kernel;
