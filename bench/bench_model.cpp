@@ -75,11 +75,13 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
   const std::map<std::string, Resources> res = read_resources(&from);
   const std::size_t vb = dgeval::dtype_size(dtype);
   const std::string t = vb == 4 ? "float" : "double";
-  std::printf("The kernels' cost on an H100 (sm_90), without running them: %s input, worst-ne strategy,\n"
-              "perfect kernel at %.2f TB/s; registers from %s.\n\n",
-              dgeval::dtype_name(dtype), bandwidth / 1e12, from.c_str());
-  std::printf("| workload | games | path | read B/game | written B/game | launches/chunk | kernel | regs | spill B | "
-              "stack B | occupancy | perfect kernel |\n");
+  std::printf(
+      "The kernels' cost on an H100 (sm_90), without running them: %s input, worst-ne strategy,\n"
+      "perfect kernel at %.2f TB/s; registers from %s.\n\n",
+      dgeval::dtype_name(dtype), bandwidth / 1e12, from.c_str());
+  std::printf(
+      "| workload | games | path | read B/game | written B/game | launches/chunk | kernel | regs | spill B | "
+      "stack B | occupancy | perfect kernel |\n");
   std::printf("|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
   dgeval::Options o;
   o.columns = columns;
@@ -88,7 +90,8 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
     const std::int64_t games = w.second;
     const cu::ChunkModel m = cu::model_chunk(d, vb, o, games, cu::h100_limits(), cu::kH100MemoryBudget);
     const double in = static_cast<double>(cu::input_bytes(d, 1, vb));
-    const double out = static_cast<double>(cu::output_layout(d.players(), d.outcomes(), 1, false, false, columns).useful_bytes);
+    const double out =
+        static_cast<double>(cu::output_layout(d.players(), d.outcomes(), 1, false, false, columns).useful_bytes);
     const double read = in * input_reads(m.path, o.strategy.kind);
     // The kernels of the path that carry the data (the tiled path's tile kernels: the worst of them).
     std::vector<std::pair<std::string, std::pair<int, std::size_t>>> kernels;  // name, threads, dynamic shared
@@ -98,7 +101,8 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
       }
     } else {
       const int width = m.path == cu::Path::quad_team ? 4 : m.path == cu::Path::warp_team ? 32 : 0;
-      kernels.push_back({"team_evaluate_kernel<" + std::to_string(width) + ", " + t + ">", {m.team.threads, m.team.shared_bytes}});
+      kernels.push_back(
+          {"team_evaluate_kernel<" + std::to_string(width) + ", " + t + ">", {m.team.threads, m.team.shared_bytes}});
     }
     std::string name = "?";
     Resources worst;
@@ -106,8 +110,8 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
     for (const auto& k : kernels) {
       const auto it = res.find(k.first);
       if (it == res.end()) continue;
-      const cu::Occupancy occ =
-          cu::sm90_occupancy(it->second.registers, k.second.first, k.second.second + static_cast<std::size_t>(it->second.shared));
+      const cu::Occupancy occ = cu::sm90_occupancy(it->second.registers, k.second.first,
+                                                   k.second.second + static_cast<std::size_t>(it->second.shared));
       if (name == "?" || occ.fraction < occupancy || it->second.registers > worst.registers) {
         name = k.first;
         worst = it->second;
@@ -121,9 +125,10 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
                 static_cast<long long>(m.launches_per_chunk), name.c_str(), worst.registers, worst.spills, worst.stack,
                 100.0 * occupancy, seconds * 1e3);
   }
-  std::printf("\nread: the input read %s (the ratchet CudaCost.BytesMovedPerPathOnlyGoDown); written: the result "
-              "columns once. perfect kernel: (input + output bytes) / bandwidth.\n",
-              "1x by the team paths, 3x by the tiled path");
+  std::printf(
+      "\nread: the input read %s (the ratchet CudaCost.BytesMovedPerPathOnlyGoDown); written: the result "
+      "columns once. perfect kernel: (input + output bytes) / bandwidth.\n",
+      "1x by the team paths, 3x by the tiled path");
   return 0;
 #else
   (void)workloads;
