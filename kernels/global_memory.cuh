@@ -6,8 +6,9 @@
 // bound-surface kernels of generate.cu run code of include/dgeval/detail shared with the host on
 // raw pointers, and are not counted.
 //
-// On the GPU each is the plain access, inlined: the kernels' SASS is the same instruction for
-// instruction as with raw pointers (docs/PERFORMANCE.md, "The kernels' cost without a GPU").
+// On the GPU each is the plain access, inlined (DGEVAL_GLOBAL_ACCESS is empty): the team kernels'
+// PTX has the same instructions as with raw pointers; a few tiled kernels differ in address
+// arithmetic only (docs/PERFORMANCE.md, "The kernels' cost without a GPU").
 // Under the CPU emulation of the tests (tests/test_cuda_emulation.hpp defines
 // DGEVAL_GLOBAL_ACCESS before this file is read) each access also adds its bytes to the running
 // launch's count of its class, so a test can say how many bytes each path reads and writes.
