@@ -7,6 +7,9 @@
 //   dgeval_bench --quick              small sizes, for a smoke run
 //   dgeval_bench --workloads 3x3,16384x16384 --input-gib 1 --repeats 20 --dtype float64
 //   dgeval_bench --cpu-only           the CPU backend against a memory-copy measurement
+//   dgeval_bench --model              the kernels' cost on an H100 without running them (no GPU
+//                                     needed): bytes per game, launches per chunk, registers,
+//                                     occupancy, a perfect kernel's time (bench/bench_model.cpp)
 //   dgeval_bench --generate           generate-and-evaluate throughput (3x3, 5x5x4, 6x7x4x6):
 //                                     games made on the device (uniform, the plain and a controlled
 //                                     generator) then evaluated, against evaluation alone and the CPU
@@ -34,6 +37,7 @@
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/io.hpp"
+#include "bench_model.hpp"
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
@@ -71,6 +75,7 @@ struct Args {
   std::string columns_text = "all";
   bool generate = false;
   bool require_gpu = false;
+  bool model = false;  ///< --model: the kernels' cost without running them
   std::string agents_path, principals_path;  ///< files mode (--agents, --principals)
   bool json = false;                         ///< files mode: one JSON object per line
 };
@@ -103,7 +108,7 @@ std::size_t result_bytes_per_game(const Args& a, int n) {
   std::fprintf(stderr,
                "dgeval_bench: %s\n"
                "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
-               "                    [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
+               "                    [--model] [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
                "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
                "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]]\n"
                "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
@@ -159,6 +164,8 @@ Args parse(int argc, char** argv) {
       a.generate = true;
     } else if (k == "--require-gpu") {
       a.require_gpu = true;
+    } else if (k == "--model") {
+      a.model = true;
     } else if (k == "--agents") {
       a.agents_path = value();
     } else if (k == "--principals") {
@@ -691,6 +698,13 @@ void run_files_gpu(const Args& a, const FileGames& f) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   try {
+    if (a.model) {
+      std::vector<std::pair<std::string, std::int64_t>> w;
+      for (const std::string& d : a.workloads) {
+        w.push_back({d, games_for(a, d, utility_bytes_per_game(dgeval::Dims::parse(d), dgeval::dtype_size(a.dtype)))});
+      }
+      return dgeval_bench::print_model(w, a.dtype, a.columns, 3e12);
+    }
     std::string why;
     const bool gpu = !a.cpu_only && dgeval::cuda_available(&why);
     if (a.require_gpu && !gpu) {

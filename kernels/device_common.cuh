@@ -47,12 +47,13 @@ using detail::arg_max;
 using detail::arg_min;
 using detail::arg_value_or_nan;
 
-/// ArgExt stored as two doubles in a partial buffer (the index bit-cast, so it is exact).
-__device__ __forceinline__ void store_arg(double* p, const ArgExt& a) {
-  p[0] = a.value;
-  p[1] = __longlong_as_double(static_cast<long long>(a.index));
+/// ArgExt stored as two doubles in a partial buffer of the tiled path's scratch (the index
+/// bit-cast, so it is exact).
+__device__ __forceinline__ void store_arg(Global<Mem::scratch, double> p, const ArgExt& a) {
+  p.store(0, a.value);
+  p.store(1, __longlong_as_double(static_cast<long long>(a.index)));
 }
-__device__ __forceinline__ ArgExt load_arg(const double* p) {
+__device__ __forceinline__ ArgExt load_arg(Global<Mem::scratch, double> p) {
   return ArgExt{p[0], static_cast<i64>(__double_as_longlong(p[1]))};
 }
 __device__ __forceinline__ double int_bits(i64 x) { return __longlong_as_double(static_cast<long long>(x)); }
@@ -209,14 +210,34 @@ struct BlockTeam {
 using detail::summary_empty;
 
 /// A game's arrays on the device: detail::GameArrays (what the finishing step reads) and the
-/// inverse magnitudes 1/m [2n] the alignment passes multiply by.
+/// inverse magnitudes 1/m [2n] the alignment passes multiply by. In shared memory (team path).
 struct GameArrays : detail::GameArrays {
   double* inv;
+};
+
+/// The same arrays in global memory (the tiled path's scratch): a[i] loads, a.store(i, v) stores.
+struct GlobalGameArrays {
+  using P = Global<Mem::scratch, double>;
+  P lo, hi, shift, mag, inv, ia, su, suh;
 };
 
 /// The GameArrays of one game carved from state_doubles(n) doubles at `base`.
 __device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
   GameArrays a;
+  a.lo = base;
+  a.hi = base + 2 * n;
+  a.shift = base + 4 * n;
+  a.mag = base + 6 * n;
+  a.inv = base + 8 * n;
+  a.ia = base + 10 * n;
+  a.su = base + 11 * n;
+  a.suh = base + 12 * n;
+  return a;
+}
+
+/// The GlobalGameArrays of one game carved from state_doubles(n) doubles at `base` (as above).
+__device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, double> base, int n) {
+  GlobalGameArrays a;
   a.lo = base;
   a.hi = base + 2 * n;
   a.shift = base + 4 * n;
@@ -237,9 +258,9 @@ __device__ __forceinline__ double welfare_at(const EvalParams& p, const At& at, 
 /// σ(s) of a correlated or product strategy for game g (chunk-local).
 __device__ __forceinline__ double strategy_weight(const EvalParams& p, i64 g, i64 s) {
   const double* w = p.weights + g * p.strategy_stride;
-  if (p.strategy == StrategyKind::correlated) return w[s];
+  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
   double sigma = 1.0;
-  for (int j = 0; j < p.n; ++j) sigma *= w[p.product_offset[j] + (s / p.stride[j]) % p.k[j]];
+  for (int j = 0; j < p.n; ++j) sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / p.stride[j]) % p.k[j]);
   return sigma;
 }
 
@@ -254,21 +275,22 @@ __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOut
   detail::finish_nonfinite_game(p.n, out, g);
   if (p.distance_matrix) {
     const i64 side = 2 * p.n;
-    for (i64 q = 0; q < side * side; ++q) out.distance_matrix[g * side * side + q] = nan();
+    for (i64 q = 0; q < side * side; ++q) out.distance_matrix.store(g * side * side + q, nan());
   }
 }
 
 /// Everything after the data passes, for a finite game (one thread): detail::finish_game, the
-/// definition the CPU backend calls, reading the device's arrays A and utilities `at(v, s)`
-/// (agents 0..n−1, principals n..2n−1) and writing the device's column pointers.
-template <class At>
+/// definition the CPU backend calls, reading the device's arrays A (GameArrays in shared memory,
+/// GlobalGameArrays in global memory) and utilities `at(v, s)` (agents 0..n−1, principals
+/// n..2n−1) and writing the device's column pointers.
+template <class Arrays, class At>
 __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g, const GameSummary& S,
-                            const GameArrays& A, const At& at) {
+                            const Arrays& A, const At& at) {
   const detail::FinishSettings cfg{p.n, p.welfare, p.constants, p.cc, p.cc_window, p.strategy};
   i64 pure_outcome = 0;
   if (p.strategy == StrategyKind::pure) {
     const i64* act = p.actions + g * p.strategy_stride;
-    for (int i = 0; i < p.n; ++i) pure_outcome += act[i] * p.stride[i];
+    for (int i = 0; i < p.n; ++i) pure_outcome += load<Mem::strategy>(act + i) * p.stride[i];
   }
   detail::finish_game(cfg, p.n, g, pure_outcome, S, A, at, out);
 }

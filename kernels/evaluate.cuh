@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "../host/cuda_plan.hpp"
+#include "global_memory.cuh"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
@@ -57,13 +58,14 @@ struct EvalParams {
 #define DGEVAL_DEVICE_COLUMN_integer std::int64_t
 #define DGEVAL_DEVICE_COLUMN_boolean double
 
-/// Device pointers of every result column of a chunk, indexed by the game's index in the chunk.
+/// Device pointers of every result column of a chunk, indexed by the game's index in the chunk
+/// (Global: the load/store layer of kernels/global_memory.cuh, assigned from raw pointers).
 struct DeviceOutputs {
-#define DGEVAL_DEVICE_COLUMN(name, kind, desc) DGEVAL_DEVICE_COLUMN_##kind* name = nullptr;
+#define DGEVAL_DEVICE_COLUMN(name, kind, desc) Global<Mem::output, DGEVAL_DEVICE_COLUMN_##kind> name = nullptr;
   DGEVAL_RESULT_COLUMNS(DGEVAL_DEVICE_COLUMN)
 #undef DGEVAL_DEVICE_COLUMN
-  double* distance_matrix = nullptr;  ///< [games][2n][2n] if requested
-  std::uint32_t* ne_bits = nullptr;   ///< [games][ne_words] pure-NE bitmask if requested
+  Global<Mem::output, double> distance_matrix = nullptr;  ///< [games][2n][2n] if requested
+  Global<Mem::output, std::uint32_t> ne_bits = nullptr;   ///< [games][ne_words] pure-NE bitmask if requested
   std::int64_t ne_words = 0;
 };
 
@@ -77,9 +79,9 @@ struct DeviceInput {
 
 /// Scratch of the tiled path (one slot), carved from one allocation by the host.
 struct TiledScratch {
-  GameSummary* summaries = nullptr;  ///< [games_per_pass]
-  double* arrays = nullptr;          ///< [games_per_pass][state_doubles(n)]
-  double* partials = nullptr;        ///< [games_per_pass][blocks_per_game][partial_width]
+  GameSummary* summaries = nullptr;                  ///< [games_per_pass] (read and written field by field)
+  Global<Mem::scratch, double> arrays = nullptr;     ///< [games_per_pass][state_doubles(n)]
+  Global<Mem::scratch, double> partials = nullptr;   ///< [games_per_pass][blocks_per_game][partial_width]
   void* fibers = nullptr;            ///< [games_per_pass][fiber_values_per_game] of T
   void* segments = nullptr;          ///< segmented-fiber scratch of T
 };

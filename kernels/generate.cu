@@ -41,9 +41,10 @@ __global__ void __launch_bounds__(256) random_uniform_games_kernel(T* agents, T*
        idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t g = idx / per_side, e = idx - g * per_side;
     const std::uint64_t game = static_cast<std::uint64_t>(first_game + g);
-    agents[idx] = static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(e)), lo));
-    principals[idx] =
-        static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(per_side + e)), lo));
+    store<Mem::input>(agents + idx,
+                      static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(e)), lo)));
+    store<Mem::input>(principals + idx, static_cast<T>(fma(
+                                            hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(per_side + e)), lo)));
   }
 }
 
@@ -122,7 +123,7 @@ template <class T>
 __global__ void __launch_bounds__(256) convert_kernel(const double* in, T* out, std::int64_t count) {
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = static_cast<T>(in[i]);
+    store<Mem::input>(out + i, static_cast<T>(load<Mem::input>(in + i)));
   }
 }
 

@@ -15,7 +15,8 @@
 //     then the finishing step of detail/finish.hpp (the CPU backend's).
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
 // (host/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
-// result columns written.
+// result columns written (every global access goes through kernels/global_memory.cuh, which the
+// tests' CPU emulation counts).
 #include "../host/cuda_check.hpp"
 #include "device_common.cuh"
 
@@ -126,17 +127,17 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   S.ca_agents = ca_a.value();
   S.ca_principals = ca_p.value();
   if (p.distance_matrix) {
-    double* dm = out.distance_matrix + g * nv * nv;
+    const Global<Mem::output, double> dm = out.distance_matrix + g * nv * nv;
     for (int x = 0; x < nv; ++x) {
-      if (rank == 0) dm[x * nv + x] = 0.0;
+      if (rank == 0) dm.store(x * nv + x, 0.0);
       for (int y = x + 1; y < nv; ++y) {
         double acc = 0.0;
         for (int s = rank; s < N; s += size) acc = norm.accumulate(acc, nu(x, s) - nu(y, s));
         acc = team.reduce(acc, NormOp1{norm});
         if (rank == 0) {
           const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
-          dm[x * nv + y] = d;
-          dm[y * nv + x] = d;
+          dm.store(x * nv + y, d);
+          dm.store(y * nv + x, d);
         }
       }
     }
@@ -184,14 +185,14 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   team.sync();  // the mask is complete
   if (p.list_equilibria) {
     const int words = (N + 31) / 32;
-    std::uint32_t* bits = out.ne_bits + g * out.ne_words;
+    const Global<Mem::output, std::uint32_t> bits = out.ne_bits + g * out.ne_words;
     for (int wd = rank; wd < words; wd += size) {
       std::uint32_t word = 0u;
       for (int b = 0; b < 32; ++b) {
         const int s = wd * 32 + b;
         if (s < N && (mask[s] & 1u)) word |= 1u << b;
       }
-      bits[wd] = word;
+      bits.store(wd, word);
     }
   }
 
@@ -298,8 +299,8 @@ __global__ void __launch_bounds__(256) team_evaluate_kernel(EvalParams p, Device
     for (unsigned idx = threadIdx.x; idx < total; idx += blockDim.x) {
       const unsigned j = idx / nN, r = idx - j * nN;
       T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
-      dst[r] = ga[idx];
-      dst[nN + r] = gp[idx];
+      dst[r] = load<Mem::input>(ga + idx);
+      dst[nN + r] = load<Mem::input>(gp + idx);
     }
     __syncthreads();
     const int team_index = W == 0 ? 0 : static_cast<int>(threadIdx.x) / (W == 0 ? 1 : W);

@@ -88,7 +88,7 @@ __device__ void stage_tile(const PassArgs& a, i64 g, int v0, int count, i64 t0, 
   for (int v = v0; v < v0 + count; ++v) {
     const T* src = side_ptr<T>(a, g, v < n) + static_cast<i64>(v < n ? v : v - n) * N + t0;
     T* dst = tile + static_cast<i64>(v) * L;
-    for (int j = threadIdx.x; j < len; j += blockDim.x) dst[j] = src[j];
+    for (int j = threadIdx.x; j < len; j += blockDim.x) dst[j] = load<Mem::input>(src + j);
   }
 }
 
@@ -108,11 +108,11 @@ struct GlobalAt {
   int n;
   i64 N;
   __device__ double operator()(int v, i64 s) const {
-    return static_cast<double>(v < n ? agents[v * N + s] : principals[(v - n) * N + s]);
+    return static_cast<double>(v < n ? load<Mem::input>(agents + v * N + s) : load<Mem::input>(principals + (v - n) * N + s));
   }
 };
 
-__device__ __forceinline__ double* block_partial(const PassArgs& a, const BlockWork& w) {
+__device__ __forceinline__ Global<Mem::scratch, double> block_partial(const PassArgs& a, const BlockWork& w) {
   return a.sc.partials + (w.slot * a.blocks_per_game + blockIdx.x) * a.partial_width;
 }
 
@@ -198,12 +198,12 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     if (threadIdx.x == 0) *wacc = WelfareOp()(*wacc, we);
   }
   if (threadIdx.x == 0) {
-    double* out = block_partial(a, w);
+    const Global<Mem::scratch, double> out = block_partial(a, w);
     for (int v = 0; v < nv; ++v) {
-      out[4 * v] = comp_value(acc + 6 * v);
-      out[4 * v + 1] = acc[6 * v + 4];
-      out[4 * v + 2] = acc[6 * v + 5];
-      out[4 * v + 3] = acc[6 * v + 2];
+      out.store(4 * v, comp_value(acc + 6 * v));
+      out.store(4 * v + 1, acc[6 * v + 4]);
+      out.store(4 * v + 2, acc[6 * v + 5]);
+      out.store(4 * v + 3, acc[6 * v + 2]);
     }
     store_arg(out + 8 * n, wacc->w_max);
     store_arg(out + 8 * n + 2, wacc->w_min);
@@ -216,8 +216,8 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
 __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
-  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
-  const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
+  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
   const int v = threadIdx.x;
   bool nonfinite = false;
   if (v < nv) {
@@ -225,7 +225,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     double lo = inf(), hi = -inf();
     const i64 per_block = a.tiles_per_block * a.tile;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width + 4 * v;
+      const Global<Mem::scratch, double> q = part + b * a.partial_width + 4 * v;
       if (!finite(q[0])) nonfinite = true;
       const i64 first = b * per_block, last = first + per_block < a.p.N ? first + per_block : a.p.N;
       chan_merge(acc, static_cast<double>(last - first), q[0], q[3]);
@@ -234,11 +234,11 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     }
     const double sum = comp_value(acc);
     if (!finite(sum)) nonfinite = true;
-    A.lo[v] = lo;
-    A.hi[v] = hi;
-    A.shift[v] = detail::shift_of(a.p.standardisation, sum, a.p.N, lo, hi);
-    A.mag[v] = detail::magnitude_of(a.p.standardisation, acc[2], lo, hi);
-    A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+    A.lo.store(v, lo);
+    A.hi.store(v, hi);
+    A.shift.store(v, detail::shift_of(a.p.standardisation, sum, a.p.N, lo, hi));
+    A.mag.store(v, detail::magnitude_of(a.p.standardisation, acc[2], lo, hi));
+    A.inv.store(v, detail::inverse_magnitude_of(A.mag[v]));
   }
   nonfinite = __syncthreads_or(nonfinite) != 0;
   if (threadIdx.x == 0) {
@@ -246,14 +246,14 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
     S.nonfinite = nonfinite ? 1 : 0;
     WelfareExt we = welfare_empty();
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width + 8 * n;
+      const Global<Mem::scratch, double> q = part + b * a.partial_width + 8 * n;
       we = WelfareOp()(we, WelfareExt{load_arg(q), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
     }
     S.w_max = we.w_max;
     S.w_min = we.w_min;
     S.wh_max = we.wh_max;
     S.wh_min = we.wh_min;
-    a.sc.summaries[slot] = S;
+    store<Mem::scratch>(a.sc.summaries + slot, S);
   }
 }
 
@@ -267,13 +267,13 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
-  if (a.sc.summaries[w.slot].nonfinite) return;
+  if (load<Mem::scratch>(&a.sc.summaries[w.slot].nonfinite)) return;
   const int n = a.p.n, nv = 2 * n, L = static_cast<int>(a.tile);
   const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   T* tile = reinterpret_cast<T*>(smem);
   double* acc = reinterpret_cast<double*>(smem + round_up_dev(static_cast<size_t>(nv) * L * sizeof(T)));
-  const GameArrays A = game_arrays_at(a.sc.arrays + w.slot * state_doubles(n), n);
+  const GlobalGameArrays A = game_arrays_at(a.sc.arrays + w.slot * state_doubles(n), n);
   if (threadIdx.x == 0) {
     for (int q = 0; q < 2 * items; ++q) acc[q] = 0.0;
   }
@@ -318,8 +318,8 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
     }
   }
   if (threadIdx.x == 0) {
-    double* out = block_partial(a, w);
-    for (int q = 0; q < items; ++q) out[q] = norm.folded(acc + 2 * q);
+    const Global<Mem::scratch, double> out = block_partial(a, w);
+    for (int q = 0; q < items; ++q) out.store(q, norm.folded(acc + 2 * q));
   }
 }
 
@@ -329,11 +329,11 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
   const i64 g = a.first_game + slot;
-  if (a.sc.summaries[slot].nonfinite) return;
+  if (load<Mem::scratch>(&a.sc.summaries[slot].nonfinite)) return;
   const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   double* norms = reinterpret_cast<double*>(smem);  // [items]
-  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
   for (int q = threadIdx.x; q < items; q += blockDim.x) {
     double state[2] = {0.0, 0.0};
     for (i64 b = 0; b < a.blocks_per_game; ++b) norm.fold(state, part[b * a.partial_width + q]);
@@ -341,24 +341,25 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
   }
   __syncthreads();
   if (a.p.distance_matrix) {
-    double* dm = a.out.distance_matrix + g * nv * nv;
+    const Global<Mem::output, double> dm = a.out.distance_matrix + g * nv * nv;
     for (int x = threadIdx.x; x < nv; x += blockDim.x) {
-      dm[x * nv + x] = 0.0;
+      dm.store(x * nv + x, 0.0);
       // pair (x, y), y > x, has index 3n + x·nv − x(x+1)/2 + (y − x − 1)
       const int row = 3 * n + x * nv - x * (x + 1) / 2;
       for (int y = x + 1; y < nv; ++y) {
         const double d = detail::distance_from_norm(norms[row + (y - x - 1)], a.p.constants);
-        dm[x * nv + y] = d;
-        dm[y * nv + x] = d;
+        dm.store(x * nv + y, d);
+        dm.store(y * nv + x, d);
       }
     }
   }
   if (threadIdx.x == 0) {
-    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
-    for (int i = 0; i < n; ++i) A.ia[i] = detail::ia_from_norm(norms[3 * i], a.p.constants);
+    const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
+    for (int i = 0; i < n; ++i) A.ia.store(i, detail::ia_from_norm(norms[3 * i], a.p.constants));
     GameSummary& S = a.sc.summaries[slot];
-    S.ca_agents = detail::collective_alignment<double>(n, A.mag, [&](int i) { return norms[3 * i + 1]; });
-    S.ca_principals = detail::collective_alignment<double>(n, A.mag + n, [&](int i) { return norms[3 * i + 2]; });
+    store<Mem::scratch>(&S.ca_agents, detail::collective_alignment<double>(n, A.mag, [&](int i) { return norms[3 * i + 1]; }));
+    store<Mem::scratch>(&S.ca_principals,
+                        detail::collective_alignment<double>(n, A.mag + n, [&](int i) { return norms[3 * i + 2]; }));
   }
 }
 
@@ -390,20 +391,20 @@ __global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int p
   for (i64 c = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; c < C;
        c += static_cast<i64>(gridDim.x) * blockDim.x) {
     if (a0 >= a1) {  // an empty segment (the planner avoids them): the identities of min and max
-      lo_out[c] = static_cast<T>(inf());
-      hi_out[c] = static_cast<T>(-inf());
+      store<Mem::scratch>(lo_out + c, static_cast<T>(inf()));
+      store<Mem::scratch>(hi_out + c, static_cast<T>(-inf()));
       continue;
     }
     const i64 outer = c / stride, inner = c - outer * stride;
     const T* f = u + outer * stride * k + inner;
-    T lo = f[a0 * stride], hi = lo;
+    T lo = load<Mem::input>(f + a0 * stride), hi = lo;
     for (i64 x = a0 + 1; x < a1; ++x) {
-      const T y = f[x * stride];
+      const T y = load<Mem::input>(f + x * stride);
       lo = y < lo ? y : lo;
       hi = y > hi ? y : hi;
     }
-    lo_out[c] = lo;
-    hi_out[c] = hi;
+    store<Mem::scratch>(lo_out + c, lo);
+    store<Mem::scratch>(hi_out + c, hi);
   }
 }
 
@@ -416,14 +417,15 @@ __global__ void __launch_bounds__(kThreads) tiled_fiber_combine_kernel(PassArgs 
   T* hi_out = lo_out + C;
   for (i64 c = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; c < C;
        c += static_cast<i64>(gridDim.x) * blockDim.x) {
-    T lo = seg[c], hi = seg[C + c];
+    T lo = load<Mem::scratch>(seg + c), hi = load<Mem::scratch>(seg + C + c);
     for (int j = 1; j < segments; ++j) {
-      const T l = seg[static_cast<i64>(j) * 2 * C + c], h = seg[static_cast<i64>(j) * 2 * C + C + c];
+      const T l = load<Mem::scratch>(seg + static_cast<i64>(j) * 2 * C + c);
+      const T h = load<Mem::scratch>(seg + static_cast<i64>(j) * 2 * C + C + c);
       lo = l < lo ? l : lo;
       hi = h > hi ? h : hi;
     }
-    lo_out[c] = lo;
-    hi_out[c] = hi;
+    store<Mem::scratch>(lo_out + c, lo);
+    store<Mem::scratch>(hi_out + c, hi);
   }
 }
 
@@ -446,7 +448,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
-  if (a.sc.summaries[w.slot].nonfinite) return;
+  if (load<Mem::scratch>(&a.sc.summaries[w.slot].nonfinite)) return;
   const EvalParams& p = a.p;
   const int n = p.n, nv = 2 * n, L = static_cast<int>(a.tile);
   const bool uniform = p.strategy == StrategyKind::uniform_ne || p.strategy == StrategyKind::uniform_eps_ne;
@@ -482,7 +484,8 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
                                                                      static_cast<unsigned>(p.k[i])))
                              : context_of<i64>(s, p.stride[i], p.k[i]);
         const T* f = fib + a.fiber_offset[i];
-        m &= ne_bits_for(p, i, at(i, j), static_cast<double>(f[c]), static_cast<double>(f[a.fiber_contexts[i] + c]));
+        m &= ne_bits_for(p, i, at(i, j), static_cast<double>(load<Mem::scratch>(f + c)),
+                         static_cast<double>(load<Mem::scratch>(f + a.fiber_contexts[i] + c)));
       }
       mask[j] = static_cast<unsigned char>(m);
       if (m != 0u) {
@@ -501,7 +504,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     e = team.reduce(e, NeOp());  // ends with __syncthreads: the tile's mask is complete
     if (threadIdx.x == 0) *eacc = NeOp()(*eacc, e);
     if (p.list_equilibria) {
-      std::uint32_t* bits = a.out.ne_bits + w.game * a.out.ne_words + t0 / 32;  // t0 is a multiple of 32
+      const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + w.game * a.out.ne_words + t0 / 32;  // t0: a multiple of 32
       const int words = (len + 31) / 32;
       for (int wd = threadIdx.x; wd < words; wd += blockDim.x) {
         std::uint32_t word = 0u;
@@ -509,7 +512,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
           const int j = wd * 32 + b;
           if (j < len && (mask[j] & 1u)) word |= 1u << b;
         }
-        bits[wd] = word;
+        bits.store(wd, word);
       }
     }
     if (uniform) {
@@ -530,15 +533,15 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     }
   }
   if (threadIdx.x == 0) {
-    double* out = block_partial(a, w);
-    out[0] = int_bits(eacc->ne);
-    out[1] = int_bits(eacc->eps);
+    const Global<Mem::scratch, double> out = block_partial(a, w);
+    out.store(0, int_bits(eacc->ne));
+    out.store(1, int_bits(eacc->eps));
     store_arg(out + 2, eacc->worst_ne);
     store_arg(out + 4, eacc->best_ne);
     store_arg(out + 6, eacc->worst_eps);
     for (int i = 0; i < n; ++i) {
-      out[8 + 2 * i] = comp_value(sums + 4 * i);
-      out[9 + 2 * i] = comp_value(sums + 4 * i + 2);
+      out.store(8 + 2 * i, comp_value(sums + 4 * i));
+      out.store(9 + 2 * i, comp_value(sums + 4 * i + 2));
     }
   }
 }
@@ -547,42 +550,42 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
   const int n = a.p.n;
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
-  if (S.nonfinite) return;
-  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  if (load<Mem::scratch>(&S.nonfinite)) return;
+  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
     NeExt e = ne_empty();
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width;
+      const Global<Mem::scratch, double> q = part + b * a.partial_width;
       e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
     }
-    S.ne = e.ne;
-    S.eps = e.eps;
-    S.worst_ne = e.worst_ne;
-    S.best_ne = e.best_ne;
-    S.worst_eps = e.worst_eps;
+    store<Mem::scratch>(&S.ne, e.ne);
+    store<Mem::scratch>(&S.eps, e.eps);
+    store<Mem::scratch>(&S.worst_ne, e.worst_ne);
+    store<Mem::scratch>(&S.best_ne, e.best_ne);
+    store<Mem::scratch>(&S.worst_eps, e.worst_eps);
     const StrategyKind kind = a.p.strategy;
     if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
       count_sh = kind == StrategyKind::uniform_ne ? e.ne : e.eps;
-      S.strategy_defined = count_sh > 0;
+      store<Mem::scratch>(&S.strategy_defined, count_sh > 0);
     } else {
       count_sh = 0;
-      if (kind == StrategyKind::played) S.strategy_defined = e.ne > 0 && e.eps > 0;
-      if (kind == StrategyKind::correlated || kind == StrategyKind::product) S.strategy_defined = 1;
+      if (kind == StrategyKind::played) store<Mem::scratch>(&S.strategy_defined, e.ne > 0 && e.eps > 0);
+      if (kind == StrategyKind::correlated || kind == StrategyKind::product) store<Mem::scratch>(&S.strategy_defined, 1);
     }
   }
   __syncthreads();
   const i64 count = count_sh;
   const int i = threadIdx.x;
   if (count > 0 && i < n) {
-    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
+    const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
     detail::CompensatedSum su, suh;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       su.add(part[b * a.partial_width + 8 + 2 * i]);
       suh.add(part[b * a.partial_width + 9 + 2 * i]);
     }
-    A.su[i] = su.value();
-    A.suh[i] = suh.value();
+    A.su.store(i, su.value());
+    A.suh.store(i, suh.value());
   }
 }
 
@@ -597,7 +600,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   const BlockTeam team{scratch};
   const BlockWork w = block_work(a);
-  const GameSummary S = a.sc.summaries[w.slot];
+  const GameSummary S = load<Mem::scratch>(a.sc.summaries + w.slot);
   if (S.nonfinite || !S.strategy_defined) return;
   const EvalParams& p = a.p;
   const int n = p.n, nv = 2 * n, L = static_cast<int>(a.tile);
@@ -657,12 +660,12 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
     }
   }
   if (threadIdx.x == 0) {
-    double* out = block_partial(a, w);
-    out[0] = int_bits(pacc->count);
+    const Global<Mem::scratch, double> out = block_partial(a, w);
+    out.store(0, int_bits(pacc->count));
     store_arg(out + 1, pacc->closest);
     for (int i = 0; i < n; ++i) {
-      out[3 + 2 * i] = comp_value(sums + 4 * i);
-      out[4 + 2 * i] = comp_value(sums + 4 * i + 2);
+      out.store(3 + 2 * i, comp_value(sums + 4 * i));
+      out.store(4 + 2 * i, comp_value(sums + 4 * i + 2));
     }
   }
 }
@@ -671,19 +674,19 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
   const int n = a.p.n;
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
-  if (S.nonfinite || !S.strategy_defined) return;
-  const double* part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  if (load<Mem::scratch>(&S.nonfinite) || !load<Mem::scratch>(&S.strategy_defined)) return;
+  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
   const bool played = a.p.strategy == StrategyKind::played;
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
     PlayedExt pe{0, arg_empty()};
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      const double* q = part + b * a.partial_width;
+      const Global<Mem::scratch, double> q = part + b * a.partial_width;
       pe = PlayedOp()(pe, PlayedExt{bits_int(q[0]), load_arg(q + 1)});
     }
     if (played) {
-      S.played_count = pe.count;
-      S.closest = pe.closest;
+      store<Mem::scratch>(&S.played_count, pe.count);
+      store<Mem::scratch>(&S.closest, pe.closest);
     }
     count_sh = played ? pe.count : 1;
   }
@@ -691,14 +694,14 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
   const i64 count = count_sh;
   const int i = threadIdx.x;
   if (count > 0 && i < n) {
-    const GameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
+    const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
     detail::CompensatedSum su, suh;
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       su.add(part[b * a.partial_width + 3 + 2 * i]);
       suh.add(part[b * a.partial_width + 4 + 2 * i]);
     }
-    A.su[i] = su.value();
-    A.suh[i] = suh.value();
+    A.su.store(i, su.value());
+    A.suh.store(i, suh.value());
   }
 }
 
@@ -710,12 +713,12 @@ __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games)
   const int slot = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (slot >= games) return;
   const i64 g = a.first_game + slot;
-  const GameSummary S = a.sc.summaries[slot];
+  const GameSummary S = load<Mem::scratch>(a.sc.summaries + slot);
   if (S.nonfinite) {
     write_nonfinite_game(a.p, a.out, g);
     return;
   }
-  const GameArrays A = game_arrays_at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
+  const GlobalGameArrays A = game_arrays_at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
   const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
   finish_game(a.p, a.out, g, S, A, at);
 }

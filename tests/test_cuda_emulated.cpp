@@ -18,6 +18,7 @@
 #include "../kernels/generate.cu"
 #include "../kernels/team_evaluate.cu"
 #include "../kernels/tiled_evaluate.cu"
+#include "../host/cuda_cost_model.hpp"
 #undef cuda
 
 #include "dgeval/experiments.hpp"
@@ -599,6 +600,255 @@ TEST(CudaEmulated, CopiesAreOrderedBeforeKernelsOnNonBlockingStreams) {
     }
   }
   EXPECT_EQ(emu::pending(), 0u) << "work left queued";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernels' cost without a GPU (docs/PERFORMANCE.md, "The kernels' cost without a GPU"): the
+// bytes each path moves in global memory, counted by the emulation through the kernels'
+// load/store layer (kernels/global_memory.cuh). The counts depend only on the games, the options
+// and the plan, never on the emulation's thread order: the figures are exact and the tests cannot
+// fail by chance. They are ratchets: a figure may go down (then lower the recorded one), never up.
+
+/// Global-memory traffic of one evaluation, summed over its launches.
+struct Traffic {
+  double input_bytes = 0, output_bytes = 0;  // the batch's utilities; the result columns (written once)
+  double read[cuda_emu::kMemClasses] = {}, written[cuda_emu::kMemClasses] = {};
+  long long launches = 0;
+};
+
+Traffic traffic_of(const Batch& b, const Options& o, bool f32, const cuda_emu::Tuning& tuning) {
+  std::vector<float> a32, p32;
+  const BatchView view = testing::view_as(b, f32, a32, p32);
+  emu::State& s = emu::state();
+  s.access_log.clear();
+  s.count_accesses = true;
+  Results r;
+  try {
+    cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, o, r);
+  } catch (...) {
+    s.count_accesses = false;
+    throw;
+  }
+  s.count_accesses = false;
+  Traffic t;
+  t.input_bytes = static_cast<double>(cuda_emu::input_bytes(b.dims, b.games, f32 ? 4 : 8));
+  t.output_bytes = static_cast<double>(
+      cuda_emu::output_layout(b.dims.players(), b.dims.outcomes(), b.games, o.distance_matrix, o.list_equilibria, o.columns)
+          .useful_bytes);
+  for (const emu::LaunchAccess& l : s.access_log) {
+    for (int c = 0; c < cuda_emu::kMemClasses; ++c) {
+      t.read[c] += static_cast<double>(l.read[c]);
+      t.written[c] += static_cast<double>(l.written[c]);
+    }
+  }
+  t.launches = static_cast<long long>(s.access_log.size());
+  s.access_log.clear();
+  return t;
+}
+
+/// A case of the bytes ratchet and its recorded figures: per class (input, strategy, output,
+/// scratch), bytes read ÷ the input's bytes and bytes written ÷ the output's bytes.
+struct BytesCase {
+  const char* name;
+  double read[cuda_emu::kMemClasses];
+  double written[cuda_emu::kMemClasses];
+};
+
+// Recorded from the figures the test prints (ratios, rounded up in the 4th decimal).
+// clang-format off
+const BytesCase kRecordedBytes[] = {
+    {"quad 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"quad 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"warp 2x3x5 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"block 5x5x4 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 5x5x4 f32 tile 32 x3 blocks", {3.0100, 0.0000, 0.0000, 47.3356}, {0.0000, 0.0000, 1.0000, 3.3171}},
+    {"tiled 5x5x4 f64 tile 64 x1 block", {3.0100, 0.0000, 0.0000, 22.9712}, {0.0000, 0.0000, 1.0000, 3.2561}},
+    {"tiled 96x64 f32 (planned tiles)", {3.0004, 0.0000, 0.0000, 16.7524}, {0.0000, 0.0000, 1.0000, 49.4211}},
+    {"warp 2x3x5 f64 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks worst-ne", {3.0584, 0.0000, 0.0000, 31.7556}, {0.0000, 0.0000, 1.0000, 3.4773}},
+    {"warp 2x3x5 f64 best-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks best-ne", {3.0584, 0.0000, 0.0000, 31.7556}, {0.0000, 0.0000, 1.0000, 3.4773}},
+    {"warp 2x3x5 f64 uniform-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks uniform-ne", {3.5167, 0.0000, 0.0000, 31.8945}, {0.0000, 0.0000, 1.0000, 3.6137}},
+    {"warp 2x3x5 f64 uniform-eps-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks uniform-eps-ne", {3.5167, 0.0000, 0.0000, 31.9223}, {0.0000, 0.0000, 1.0000, 3.6364}},
+    {"warp 2x3x5 f64 played", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks played", {3.8500, 0.0000, 0.0000, 50.4112}, {0.0000, 0.0000, 1.0000, 3.8410}},
+    {"warp 2x3x5 f64 pure", {1.0000, 0.0167, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks pure", {3.0667, 0.0334, 0.0000, 31.7556}, {0.0000, 0.0000, 1.0000, 3.4773}},
+    {"warp 2x3x5 f64 correlated", {1.0000, 0.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks correlated", {4.0167, 1.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
+    {"warp 2x3x5 f64 product", {1.0000, 1.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
+};
+// clang-format on
+
+const BytesCase* recorded_bytes(const std::string& name) {
+  for (const BytesCase& c : kRecordedBytes) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  Options o;
+  o.strategy.kind = k;
+  o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+  o.ic = {0.75};
+  o.cc = 0.5;
+  const int n = d.players();
+  for (std::int64_t g = 0; g < games; ++g) {
+    if (k == StrategyKind::pure) {
+      for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+    }
+    if (k == StrategyKind::correlated) {
+      for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+    }
+    if (k == StrategyKind::product) {
+      for (int i = 0; i < n; ++i) {
+        for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+      }
+    }
+  }
+  return o;
+}
+
+TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
+  std::mt19937_64 rng(16);  // fixed: the figures are those of these games
+  struct Case {
+    std::string name;
+    Batch batch;
+    Options options;
+    bool f32;
+    cuda_emu::Tuning tuning;
+  };
+  std::vector<Case> cases;
+  Options all;
+  all.list_equilibria = true;
+  all.distance_matrix = true;
+  all.ic = {0.5};
+  const Batch b33 = testing::random_batch(Dims({3, 3}), 8, rng);
+  const Batch b235 = testing::random_batch(Dims({2, 3, 5}), 6, rng);
+  const Batch b554 = testing::random_batch(Dims({5, 5, 4}), 3, rng);
+  const Batch huge = testing::random_batch(Dims({96, 64}), 1, rng);
+  cases.push_back({"quad 3x3 f64", b33, all, false, emulated(kQuad)});
+  cases.push_back({"quad 3x3 f32", b33, all, true, emulated(kQuad)});
+  cases.push_back({"warp 2x3x5 f64", b235, all, false, emulated(kWarp)});
+  cases.push_back({"block 5x5x4 f32", b554, all, true, emulated(kBlock)});
+  cases.push_back({"tiled 5x5x4 f32 tile 32 x3 blocks", b554, all, true, emulated(kTiled, 32, 3)});
+  cases.push_back({"tiled 5x5x4 f64 tile 64 x1 block", b554, all, false, emulated(kTiled, 64, 1)});
+  cases.push_back({"tiled 96x64 f32 (planned tiles)", huge, Options{}, true, emulated(kTiled)});
+  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                         StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::pure,
+                         StrategyKind::correlated, StrategyKind::product}) {
+    const Options o = strategy_options(k, b235.dims, b235.games, rng);
+    cases.push_back({std::string("warp 2x3x5 f64 ") + to_string(k), b235, o, false, emulated(kWarp)});
+    cases.push_back({std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true,
+                     emulated(kTiled, 32, 2)});
+  }
+  const char* classes[] = {"input", "strategy", "output", "scratch"};
+  std::printf("%-48s %8s | reads / input bytes: %-33s | writes / output bytes: %-33s\n", "case", "launches", "", "");
+  std::printf("%-48s %8s |", "", "");
+  for (int half = 0; half < 2; ++half) {
+    for (const char* c : classes) std::printf(" %9s", c);
+    std::printf(" |");
+  }
+  std::printf("\n");
+  std::string table;
+  for (const Case& c : cases) {
+    const Traffic t = traffic_of(c.batch, c.options, c.f32, c.tuning);
+    double r[cuda_emu::kMemClasses], w[cuda_emu::kMemClasses];
+    for (int k = 0; k < cuda_emu::kMemClasses; ++k) {
+      r[k] = t.read[k] / t.input_bytes;
+      w[k] = t.written[k] / t.output_bytes;
+    }
+    std::printf("%-48s %8lld |", c.name.c_str(), t.launches);
+    for (double x : r) std::printf(" %9.4f", x);
+    std::printf(" |");
+    for (double x : w) std::printf(" %9.4f", x);
+    std::printf(" |\n");
+    char line[512];
+    auto up = [](double x) { return x <= 0.0 ? 0.0 : std::ceil(x * 1e4 - 1e-9) / 1e4; };
+    std::snprintf(line, sizeof line, "    {\"%s\", {%.4f, %.4f, %.4f, %.4f}, {%.4f, %.4f, %.4f, %.4f}},\n", c.name.c_str(),
+                  up(r[0]), up(r[1]), up(r[2]), up(r[3]), up(w[0]), up(w[1]), up(w[2]), up(w[3]));
+    table += line;
+    EXPECT_EQ(t.read[static_cast<int>(cuda_emu::Mem::output)], 0.0) << c.name << ": the kernels read back a result";
+    const BytesCase* rec = recorded_bytes(c.name);
+    if (!rec) {
+      ADD_FAILURE() << "no recorded figures for \"" << c.name << "\": add them to kRecordedBytes";
+      continue;
+    }
+    for (int k = 0; k < cuda_emu::kMemClasses; ++k) {
+      EXPECT_LE(r[k], rec->read[k] + 1e-9) << c.name << ": " << classes[k] << " bytes read per input byte went up";
+      EXPECT_LE(w[k], rec->written[k] + 1e-9) << c.name << ": " << classes[k] << " bytes written per output byte went up";
+      if (r[k] < rec->read[k] - 1e-4 || w[k] < rec->written[k] - 1e-4) {
+        std::printf("  %s: %s went down: lower its recorded figures\n", c.name.c_str(), classes[k]);
+      }
+    }
+  }
+  std::printf("The figures as kRecordedBytes holds them:\n%s", table.c_str());
+}
+
+/// The launches of one chunk of `games` games on an H100, by a dry run of the backend's planner
+/// (make_plan) and launch sequence (enqueue_evaluation): no kernel runs, no memory is touched.
+long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::int64_t games,
+                           const cuda_emu::ChunkModel& model) {
+  const cuda_emu::Plan plan = cuda_emu::make_plan(d, dtype, o, games, cuda_emu::h100_limits(), cuda_emu::Tuning{});
+  EXPECT_EQ(plan.path, model.path) << d.to_string();
+  if (plan.path == cuda_emu::Path::tiled) {
+    EXPECT_EQ(plan.tiled.games_per_pass, model.tiled.games_per_pass) << d.to_string();
+    EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
+    EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
+    EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
+  } else {
+    EXPECT_EQ(plan.team.games_per_block, model.team.games_per_block) << d.to_string();
+  }
+  const cuda_emu::OutputLayout layout = cuda_emu::output_layout(d.players(), d.outcomes(), model.chunks.chunk_games,
+                                                                o.distance_matrix, o.list_equilibria, o.columns);
+  // Addresses that are never dereferenced (the kernels do not run).
+  char* fake = reinterpret_cast<char*>(std::uintptr_t{1} << 44);
+  emu::State& s = emu::state();
+  s.dry_run = true;
+  const long long before = s.dry_launches;
+  try {
+    cuda_emu::enqueue_evaluation(plan, model.chunks.chunk_games, fake, fake, fake, layout, fake, nullptr, nullptr, nullptr);
+  } catch (...) {
+    s.dry_run = false;
+    throw;
+  }
+  s.dry_run = false;
+  return s.dry_launches - before;
+}
+
+TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
+  // dgeval_bench's workloads (bench/bench_main.cpp): float32, 2 GiB of input, the two huge games
+  // 8 and 1 games; recorded launches per chunk (a ratchet: lower them when they go down).
+  struct Workload {
+    Dims dims;
+    std::int64_t fixed_games;
+    long long recorded;
+  };
+  const Workload workloads[] = {
+      {Dims({3, 3}), 0, 1},              {Dims({5, 5, 4}), 0, 1},           {Dims({6, 7, 4, 6}), 0, 1},
+      {Dims({7, 3, 8, 5, 12}), 0, 1148}, {Dims({15, 7, 3, 7, 9, 5}), 0, 1350}, {Dims({4096, 4096}), 8, 88},
+      {Dims({16384, 16384}), 1, 11},
+  };
+  const Options o;
+  for (const Workload& w : workloads) {
+    const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, 4);
+    const std::int64_t games =
+        w.fixed_games > 0 ? w.fixed_games : static_cast<std::int64_t>((std::size_t{2} << 30) / game_bytes);
+    const cuda_emu::ChunkModel m = cuda_emu::model_chunk(w.dims, 4, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
+    const long long dry = dry_run_launches(w.dims, DType::float32, o, games, m);
+    std::printf("%-16s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
+                w.dims.to_string().c_str(), static_cast<long long>(games), cuda_emu::path_name(m.path),
+                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
+                static_cast<long long>(m.passes_per_chunk), dry);
+    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string() << ": host/cuda_cost_model.hpp disagrees with the launches";
+    EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
+    if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
+  }
 }
 
 }  // namespace

@@ -25,6 +25,13 @@
 // (cudaMallocHost) reads it when it runs. So a kernel on a non-blocking stream that reads what a
 // cudaMemcpy on the legacy stream wrote reads the garbage that cudaMalloc left, as it can on a GPU.
 //
+// Global-memory traffic: the kernels' load/store layer (kernels/global_memory.cuh) calls
+// DGEVAL_GLOBAL_ACCESS, defined here, on every access; while emu::state().count_accesses is set,
+// each launch appends an emu::LaunchAccess (the kernel, its grid, and the bytes read and written
+// per class of memory: input, strategy, output, scratch) to emu::state().access_log.
+//
+// A dry run (emu::state().dry_run) checks and counts launches without queueing them.
+//
 // Not emulated: true concurrency (data races between barriers are not detected; compute-sanitizer
 // racecheck on the GPU machine covers them), the memory model, timing.
 #pragma once
@@ -128,6 +135,15 @@ struct fault : std::runtime_error {
   explicit fault(const std::string& m) : std::runtime_error("CUDA emulation: " + m) {}
 };
 
+/// The bytes one launch read and wrote in global memory, per class (cuda::Mem: input, strategy,
+/// output, scratch), as the kernels' load/store layer reports them.
+struct LaunchAccess {
+  const void* kernel = nullptr;
+  unsigned long long blocks = 0, threads_per_block = 0;
+  unsigned long long read[4] = {0, 0, 0, 0};
+  unsigned long long written[4] = {0, 0, 0, 0};
+};
+
 struct Thread {
   ucontext_t ctx;
   uint3 tid;
@@ -174,6 +190,14 @@ struct State {
   std::map<const char*, std::size_t> pinned;  // cudaMallocHost allocations
   cudaError_t async_error = cudaSuccess;      // a fault of queued work, reported by the next sync
   long long deferred_ops = 0;                 // operations that were queued (not run at once)
+  // Global-memory traffic (see the top of the file)
+  bool count_accesses = false;
+  std::vector<LaunchAccess> access_log;  // one per launch run while count_accesses is set
+  LaunchAccess* counting = nullptr;      // the running launch's entry, if counted
+  // A dry run: launches are checked and counted, never queued nor run (the launch sequence of a
+  // batch too large to run here; the pointers they are given are never read).
+  bool dry_run = false;
+  long long dry_launches = 0;
 };
 
 inline State& state() {
@@ -286,6 +310,15 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
   ++s.launches;
   check_launch(grid, block, shared, kernel);
   const unsigned threads = block.x * block.y * block.z;
+  s.counting = nullptr;
+  if (s.count_accesses) {
+    LaunchAccess entry;
+    entry.kernel = kernel;
+    entry.blocks = static_cast<unsigned long long>(grid.x) * grid.y * grid.z;
+    entry.threads_per_block = threads;
+    s.access_log.push_back(entry);
+    s.counting = &s.access_log.back();
+  }
   s.grid_dim = grid;
   s.block_dim = block;
   s.body = &body;
@@ -342,7 +375,7 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
         }
       }
     }
-  }
+  }  s.counting = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,6 +477,10 @@ struct Launcher {
       state().last_error = cudaErrorLaunchFailure;
       throw;
     }
+    if (state().dry_run) {
+      ++state().dry_launches;
+      return;
+    }
     auto values = std::make_tuple(static_cast<P>(args)...);
     void (*k)(P...) = kernel;
     const dim3 g = grid, b = block;
@@ -459,7 +496,15 @@ Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t
   return Launcher<P...>{kernel, grid, block, shared, stream};
 }
 
+/// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
+inline void count_access(int cls, bool write, unsigned long long bytes) {
+  LaunchAccess* c = state().counting;
+  if (c) (write ? c->written : c->read)[cls] += bytes;
+}
+
 }  // namespace emu
+
+#define DGEVAL_GLOBAL_ACCESS(cls, write, bytes) ::emu::count_access(static_cast<int>(cls), (write), (bytes))
 
 #define threadIdx (::emu::current().tid)
 #define blockIdx (::emu::state().block_idx)
