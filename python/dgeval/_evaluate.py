@@ -204,31 +204,23 @@ def evaluate(
     dims, games, is_batch = _read_shape(a.shape, batch, "agents")
     s_actions, s_weights, s_per_game = _strategy_arrays(strategy, strategy_actions, strategy_weights, dims, games)
 
-    raw = _core.evaluate(
-        a,
-        p,
-        list(dims),
-        games,
-        str(standardisation),
-        str(welfare),
-        _ic_levels(ic),
-        float(cc),
-        str(cc_window),
-        float(ne_tolerance),
-        float(played_tolerance),
-        str(strategy),
-        s_actions,
-        s_weights,
-        s_per_game,
-        bool(list_equilibria),
-        bool(distance_matrix),
-        bool(allow_nonfinite),
-        _columns_text(columns),
-        str(backend),
-        int(threads),
-        int(device),
-        progress,
-    )
+    options = _core.EvaluateOptions()  # every option by name (python/src/evaluate.cpp)
+    options.standardisation = str(standardisation)
+    options.welfare = str(welfare)
+    options.ic = _ic_levels(ic)
+    options.cc = float(cc)
+    options.cc_window = str(cc_window)
+    options.ne_tolerance = float(ne_tolerance)
+    options.played_tolerance = float(played_tolerance)
+    options.set_strategy(str(strategy), s_actions, s_weights, s_per_game)
+    options.list_equilibria = bool(list_equilibria)
+    options.distance_matrix = bool(distance_matrix)
+    options.allow_nonfinite = bool(allow_nonfinite)
+    options.columns = _columns_text(columns)
+    options.backend = str(backend)
+    options.threads = int(threads)
+    options.device = int(device)
+    raw = _core.evaluate(a, p, list(dims), games, options, progress)
     raw.pop("__backend__")
     warning = raw.pop("__warning__")
     global _backend_warned
