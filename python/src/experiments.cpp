@@ -48,7 +48,8 @@ void stats_columns(ColumnDict& c, const char* name, const std::vector<dgeval::Gr
 nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std::string> variables,
                    std::vector<double> others, int increments, std::int64_t games_per_point, std::uint64_t seed,
                    const std::string& distribution, const std::string& pure_ne, const std::string& welfare,
-                   const std::string& cc_window, int threads, const std::string& backend, int device, nb::object progress) {
+                   const std::string& cc_window, int threads, const std::string& backend, int device,
+                   nb::object progress) {
   dgeval::GridScanConfig c;
   c.sizes = to_sizes(sizes);
   c.variables.clear();
@@ -116,10 +117,9 @@ nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std
 /// dgeval.bound_surface: (bins as the columns of write_bound_surface_csv, kept points as those
 /// of write_surface_points_csv, summary).
 nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, std::vector<double> calibration,
-                        const std::string& standardisation, const std::string& welfare,
-                        const std::string& distribution, int bins_x, int bins_y, std::uint64_t seed,
-                        std::int64_t keep_points, int threads, const std::string& backend, int device,
-                        std::int64_t chunk, nb::object progress) {
+                        const std::string& standardisation, const std::string& welfare, const std::string& distribution,
+                        int bins_x, int bins_y, std::uint64_t seed, std::int64_t keep_points, int threads,
+                        const std::string& backend, int device, std::int64_t chunk, nb::object progress) {
   dgeval::BoundSurfaceConfig c;
   c.games = games;
   c.players = players;
@@ -282,12 +282,12 @@ nb::tuple inference_experiment(std::vector<std::vector<std::int64_t>> sizes, std
 }  // namespace
 
 void bind_experiments(nb::module_& m) {
-  m.def("grid_scan", &grid_scan, "sizes"_a, "variables"_a, "others"_a, "increments"_a, "games_per_point"_a,
-        "seed"_a, "distribution"_a, "pure_ne"_a, "welfare"_a, "cc_window"_a, "threads"_a, "backend"_a, "device"_a,
+  m.def("grid_scan", &grid_scan, "sizes"_a, "variables"_a, "others"_a, "increments"_a, "games_per_point"_a, "seed"_a,
+        "distribution"_a, "pure_ne"_a, "welfare"_a, "cc_window"_a, "threads"_a, "backend"_a, "device"_a,
         "progress"_a.none());
-  m.def("bound_surface", &bound_surface, "games"_a, "players"_a, "outcomes"_a, "calibration"_a,
-        "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
-        "threads"_a, "backend"_a, "device"_a, "chunk"_a, "progress"_a.none());
+  m.def("bound_surface", &bound_surface, "games"_a, "players"_a, "outcomes"_a, "calibration"_a, "standardisation"_a,
+        "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a, "threads"_a, "backend"_a,
+        "device"_a, "chunk"_a, "progress"_a.none());
   m.def("inference_experiment", &inference_experiment, "sizes"_a, "games"_a, "samples"_a, "every"_a, "seed"_a,
         "threads"_a, "per_game"_a, "backend"_a, "device"_a, "progress"_a.none());
 }

@@ -11,12 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "../../host/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
 #include "interrupt.hpp"
-#include "../../host/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 
 namespace dgeval_python {
 namespace {
@@ -140,9 +140,9 @@ void bind_generators(nb::module_& m) {
   m.def("generate_uniform", &generate_uniform, "actions"_a, "games"_a, "seed"_a, "first_game"_a, "low"_a, "high"_a,
         "threads"_a);
   m.def("generate", &generate, "actions"_a, "games"_a, "seed"_a, "first_game"_a, "distribution"_a, "raw"_a,
-        "magnitude_min"_a, "magnitude_max"_a, "offset_min"_a, "offset_max"_a, "positive"_a, "ia"_a,
-        "ca_principals"_a, "ca_agents"_a, "calibration"_a, "scale"_a, "pure_ne"_a, "max_attempts"_a, "threads"_a,
-        "backend"_a, "device"_a, "progress"_a.none());
+        "magnitude_min"_a, "magnitude_max"_a, "offset_min"_a, "offset_max"_a, "positive"_a, "ia"_a, "ca_principals"_a,
+        "ca_agents"_a, "calibration"_a, "scale"_a, "pure_ne"_a, "max_attempts"_a, "threads"_a, "backend"_a, "device"_a,
+        "progress"_a.none());
 }
 
 }  // namespace dgeval_python

@@ -40,9 +40,8 @@ nb::tuple observations_to_python(dgeval::Observations&& obs) {
   for (std::size_t r = 0; r < R; ++r) set[r] = static_cast<std::uint8_t>(obs.set[r]);
   const std::size_t L = obs.line.size();
   return nb::make_tuple(to_numpy(std::move(acts), {R, un}), to_numpy(std::move(obs.agents), {R, un}),
-                        to_numpy(std::move(obs.principals), {R, un}), to_numpy(std::move(set), {R}),
-                        obs.dims.actions(), obs.dims_known, obs.source, to_numpy(std::move(obs.line), {L}),
-                        obs.text_lines);
+                        to_numpy(std::move(obs.principals), {R, un}), to_numpy(std::move(set), {R}), obs.dims.actions(),
+                        obs.dims_known, obs.source, to_numpy(std::move(obs.line), {L}), obs.text_lines);
 }
 
 nb::tuple read_observations(const std::string& path, std::vector<std::int64_t> dims, const std::string& default_set) {
@@ -115,8 +114,8 @@ nb::tuple estimate_tuple(const char* measure, int player, const dgeval::Estimate
 nb::dict infer(std::vector<std::int64_t> dims, bool dims_known, IntArray actions, RealArray agents,
                RealArray principals, SetArray set, const std::string& source, IntArray line, bool text_lines,
                std::int64_t resamples, double level, std::uint64_t seed, int threads) {
-  const dgeval::Observations obs = observations_from_python(std::move(dims), dims_known, actions, agents, principals,
-                                                            set, source, line, text_lines);
+  const dgeval::Observations obs =
+      observations_from_python(std::move(dims), dims_known, actions, agents, principals, set, source, line, text_lines);
   dgeval::InferenceOptions io;
   io.resamples = resamples;
   io.level = level;
@@ -177,8 +176,8 @@ nb::object flat_to_actions(const dgeval::Dims& dims, const std::vector<std::int6
 }
 
 /// dgeval.outcome_sets: the candidate sets of one game (action tuples [E, n]) and the welfare levels.
-nb::dict outcome_sets(RealArray agents, RealArray principals, std::vector<std::int64_t> actions,
-                      std::vector<double> ic, double cc, double ne_level) {
+nb::dict outcome_sets(RealArray agents, RealArray principals, std::vector<std::int64_t> actions, std::vector<double> ic,
+                      double cc, double ne_level) {
   const dgeval::Batch game = one_game(agents, principals, std::move(actions));
   dgeval::OutcomeSets sets;
   {
@@ -230,8 +229,8 @@ void bind_inference(nb::module_& m) {
   m.def("infer", &infer, "dims"_a, "dims_known"_a, "actions"_a, "agents"_a, "principals"_a, "set"_a, "source"_a,
         "line"_a, "text_lines"_a, "resamples"_a, "level"_a, "seed"_a, "threads"_a);
   m.def("outcome_sets", &outcome_sets, "agents"_a, "principals"_a, "actions"_a, "ic"_a, "cc"_a, "ne_level"_a);
-  m.def("sample_observations", &sample_observations, "agents"_a, "principals"_a, "actions"_a, "sets"_a,
-        "samples"_a, "seed"_a, "ic"_a, "cc"_a, "source"_a);
+  m.def("sample_observations", &sample_observations, "agents"_a, "principals"_a, "actions"_a, "sets"_a, "samples"_a,
+        "seed"_a, "ic"_a, "cc"_a, "source"_a);
 }
 
 }  // namespace dgeval_python

@@ -53,9 +53,11 @@ NB_MODULE(_core, m) {
     const bool ok = dgeval::cuda_available(&why);
     return nb::make_tuple(ok, why);
   });
-  m.def("dims_text", [](std::vector<std::int64_t> actions) { return dgeval::Dims(std::move(actions)).to_string(); },
-        "actions"_a);
-  m.def("parse_dims", [](const std::string& text) { return dgeval::Dims::parse(text).actions(); }, "text"_a);
+  m.def(
+      "dims_text", [](std::vector<std::int64_t> actions) { return dgeval::Dims(std::move(actions)).to_string(); },
+      "actions"_a);
+  m.def(
+      "parse_dims", [](const std::string& text) { return dgeval::Dims::parse(text).actions(); }, "text"_a);
   m.def("max_players", [] { return dgeval::kMaxPlayers; });
 
   dgeval_python::bind_evaluate(m);
