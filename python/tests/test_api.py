@@ -353,7 +353,7 @@ def test_progress_callback_and_cancel(backend):
     calls = []
     dgeval.evaluate(a, p, backend=backend, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1] == (2000, 2000)
-    with pytest.raises(dgeval.Cancelled, match="progress callback returned False"):
+    with pytest.raises(dgeval.Cancelled, match="^evaluation cancelled: the progress callback returned False$"):
         dgeval.evaluate(a, p, backend=backend, progress=lambda done, total: False)
 
     def boom(done, total):
