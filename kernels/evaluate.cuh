@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "../host/cuda_plan.hpp"
+#include "backends/cuda/cuda_plan.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"

@@ -20,7 +20,7 @@
 // the same PWR values. Bytes: reads (6 + 2n) · 8 per game; the bins stay in L2.
 //
 // convert_kernel: float64 → T, to fill a float32 batch from generated games.
-#include "../host/cuda_check.hpp"
+#include "backends/cuda/cuda_check.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"

@@ -16,7 +16,7 @@
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
 // (host/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
 // result columns written.
-#include "../host/cuda_check.hpp"
+#include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
 
 namespace dgeval {

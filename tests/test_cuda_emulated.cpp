@@ -14,14 +14,14 @@
 
 #define cuda cuda_emu
 #define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
-#include "../host/cuda_backend.cu"
-#include "../kernels/generate.cu"
-#include "../kernels/team_evaluate.cu"
-#include "../kernels/tiled_evaluate.cu"
+#include "backends/cuda/cuda_backend.cu"
+#include "generate.cu"  // kernels/generate.cu
+#include "team_evaluate.cu"  // kernels/team_evaluate.cu
+#include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
 #undef cuda
 
 #include "dgeval/experiments.hpp"
-#include "../host/inference_internal.hpp"
+#include "inference/inference_internal.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 

@@ -29,7 +29,7 @@
 #include "dgeval/generators.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/io.hpp"
-#include "../../host/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
+#include "experiments/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 
 namespace nb = nanobind;
 using namespace nb::literals;

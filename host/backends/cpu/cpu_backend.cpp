@@ -33,7 +33,7 @@
 #include "dgeval/detail/lanes.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 namespace {

@@ -19,9 +19,9 @@
 #include <sstream>
 #include <vector>
 
-#include "../kernels/evaluate.cuh"
-#include "cuda_backend.hpp"
-#include "cuda_check.hpp"
+#include "evaluate.cuh"  // kernels/evaluate.cuh
+#include "backends/cuda/cuda_backend.hpp"
+#include "backends/cuda/cuda_check.hpp"
 #include "dgeval/error.hpp"
 
 namespace dgeval {

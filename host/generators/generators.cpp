@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "dgeval/error.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
