@@ -15,6 +15,10 @@
 #define cuda cuda_emu
 #define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
 #include "backends/cuda/cuda_backend.cu"
+#include "backends/cuda/device_probe.cu"
+#include "backends/cuda/evaluation.cu"
+#include "backends/cuda/experiments_device.cu"
+#include "backends/cuda/resident_batch.cu"
 #include "generate.cu"  // kernels/generate.cu
 #include "team_evaluate.cu"  // kernels/team_evaluate.cu
 #include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
