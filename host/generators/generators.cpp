@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/error.hpp"
 #include "core/thread_pool.hpp"
 
