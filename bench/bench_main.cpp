@@ -41,7 +41,7 @@
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
-#include "../host/cuda_backend.hpp"
+#include "backends/cuda/cuda_backend.hpp"
 #endif
 
 namespace {

@@ -1,5 +1,5 @@
 // dgeval_bench --model (docs/PERFORMANCE.md, "The kernels' cost without a GPU"): per workload, the
-// plan on an H100 (host/cuda_cost_model.hpp, the backend's planner and launch sequence as the
+// plan on an H100 (host/backends/cuda/cuda_cost_model.hpp, the backend's planner and launch sequence as the
 // emulated test CudaCost checks them), the bytes per game (the input read the number of times the
 // path reads it, CudaCost.BytesMovedPerPathOnlyGoDown; the result columns written once), the
 // registers of the path's kernels (ptxas -v for sm_90, build/kernel_resources.tsv) and the
@@ -13,7 +13,7 @@
 #include <sstream>
 
 #if DGEVAL_HAVE_CUDA
-#include "../host/cuda_cost_model.hpp"
+#include "backends/cuda/cuda_cost_model.hpp"
 #endif
 
 namespace dgeval_bench {

@@ -35,7 +35,7 @@ __device__ __forceinline__ double inf() { return __longlong_as_double(0x7ff00000
 __device__ __forceinline__ double nan() { return __longlong_as_double(0x7ff8000000000000LL); }
 
 __device__ __forceinline__ bool finite(double x) { return isfinite(x); }
-/// Shared-memory regions are aligned to 128 bytes (host/cuda_plan.hpp reserves the slack).
+/// Shared-memory regions are aligned to 128 bytes (host/backends/cuda/cuda_plan.hpp reserves the slack).
 __device__ __forceinline__ size_t round_up_dev(size_t x) { return (x + 127) / 128 * 128; }
 __device__ __forceinline__ int distance_pairs_dev(int n) { return n * (2 * n - 1); }
 

@@ -1,4 +1,4 @@
-// Contract between the CUDA backend's host side (host/cuda_backend.cu) and its kernels: the
+// Contract between the CUDA backend's host side (host/backends/cuda/) and its kernels: the
 // plain-data parameter blocks passed by value to every kernel, and the launchers (the only
 // callers of <<< >>>). Each launcher takes a stream, enqueues its kernels, checks every launch,
 // and never synchronises (except in Debug builds, see host/cuda_check.hpp).
@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "../host/cuda_plan.hpp"
+#include "backends/cuda/cuda_plan.hpp"
 #include "global_memory.cuh"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"

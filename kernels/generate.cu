@@ -1,11 +1,11 @@
 // random_uniform_games_kernel: the counter-based uniform games of dgeval::random_uniform_games
-// (host/generate.cpp), generated on the device so the benchmark need not upload gigabytes.
+// (host/generators/generate.cpp), generated on the device so the benchmark need not upload gigabytes.
 // Mapping: one thread per element of a side (grid-stride, 64-bit indices); element e of game g is
 // fma(hi − lo, philox_uniform(seed, first_game + g, e), lo) on the agents' side and the same at
 // e + n·N on the principals' side, rounded to T: bit-identical to the host generator then cast.
 // Bytes written: 2 · games · n · N · sizeof(T).
 //
-// generate_games_kernel: the controlled generator of dgeval::generate_games (host/generators.cpp)
+// generate_games_kernel: the controlled generator of dgeval::generate_games (host/generators/generators.cpp)
 // on the device. Mapping: one thread per game (grid-stride), each with its own scratch of
 // generator_scratch_doubles(p) doubles; the per-game code is detail::generate_game, shared with
 // the host and written so that nvcc rounds every operation as g++ does (mul_rn, no libm), so a
@@ -20,7 +20,7 @@
 // the same PWR values. Bytes: reads (6 + 2n) · 8 per game; the bins stay in L2.
 //
 // convert_kernel: float64 → T, to fill a float32 batch from generated games.
-#include "../host/cuda_check.hpp"
+#include "backends/cuda/cuda_check.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"

@@ -7,17 +7,20 @@
 //   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
 //   block team           one game per 256-thread block   games up to ~112 KiB staged
 // Blocks walk the game groups in a grid-stride loop. Passes per game (each a strided loop of the
-// team over the outcomes, then an all-reduction), mirroring host/cpu_backend.cpp:
-//   A per vector sum/min/max → shift; welfare extrema      B (EPIC) centred sums of squares → m
-//   C per player IA and CA distances (and the distance matrix)
-//   D ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts, worst/best NE
-//   E strategy sums (over a uniform set or the played set; σ-weighted for correlated, product),
-//     then the finishing step of detail/finish.hpp (the CPU backend's).
+// team over the outcomes, then an all-reduction), named as on the CPU (host/backends/cpu/) and
+// the tiled path:
+//   stats       per vector sum/min/max → shift; welfare extrema; (EPIC) centred sums of squares → m
+//   align       per player IA and CA distances (and the distance matrix)
+//   equilibria  ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts,
+//               worst/best NE
+//   strategy    strategy sums (over a uniform set or the played set; σ-weighted for correlated,
+//               product)
+//   finish      the finishing step of detail/finish.hpp (the CPU backend's)
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
-// (host/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
+// (host/backends/cuda/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
 // result columns written (every global access goes through kernels/global_memory.cuh, which the
 // tests' CPU emulation counts).
-#include "../host/cuda_check.hpp"
+#include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
 
 namespace dgeval {
@@ -47,7 +50,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   const GameArrays A = game_arrays_at(state, n);
   GameSummary S = summary_empty();
 
-  // A: per-vector sum, min, max → shift.
+  // stats: per-vector sum, min, max → shift.
   bool nonfinite = false;
   for (int v = 0; v < nv; ++v) {
     Stats st = stats_empty();
@@ -81,7 +84,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   }
   team.sync();
 
-  // B: magnitudes and their inverses.
+  // stats: magnitudes and their inverses.
   if (detail::needs_centred_squares(p.standardisation)) {
     for (int v = 0; v < nv; ++v) {
       const double c = A.shift[v];
@@ -104,7 +107,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   }
   team.sync();
 
-  // C: alignment (detail/alignment.hpp).
+  // align: alignment (detail/alignment.hpp).
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
   auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), A.shift[v], A.inv[v]); };
@@ -143,7 +146,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     }
   }
 
-  // D: the ε-Nash mask (bit 0 pure NE, bit 1 ε-NE at IC), counts and worst/best equilibria.
+  // equilibria: the ε-Nash mask (bit 0 pure NE, bit 1 ε-NE at IC), counts and worst/best equilibria.
   {
     NeExt e = ne_empty();
     for (int s = rank; s < N; s += size) {
@@ -196,7 +199,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     }
   }
 
-  // E: strategies gathered from the outcomes.
+  // strategy: strategies gathered from the outcomes.
   const StrategyKind kind = p.strategy;
   if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
     const unsigned want = kind == StrategyKind::uniform_ne ? 1u : 2u;

@@ -17,8 +17,8 @@
 //   strategy [2n]  played set, correlated or product strategies (only those strategies)
 //   finish         one thread per game: every result column (detail/finish.hpp, as the CPU backend)
 // Shared memory of a pass block: tile · (2n·sizeof(T) + 1) + block accumulators
-// (host/cuda_plan.hpp tiled_geometry).
-#include "../host/cuda_check.hpp"
+// (host/backends/cuda/cuda_plan.hpp tiled_geometry).
+#include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
 
 namespace dgeval {

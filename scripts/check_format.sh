@@ -10,7 +10,7 @@
 #                                                 the git revision BASE (committed or not)
 #
 # CI (.ci/run) checks scripts/format-checked.txt, the files that conform today: the tree is not
-# reformatted while include/dgeval/detail, host/cpu_backend.cpp and kernels/ are being refactored;
+# reformatted while include/dgeval/detail and kernels/ are being refactored;
 # once it is, the list becomes every source file. To format a file: clang-format-14 -i FILE.
 # CLANG_FORMAT names another binary (at your own risk if it is not version 14).
 set -euo pipefail

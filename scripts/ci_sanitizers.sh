@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI's sanitizer stages (run by .ci/run after the Release build and its tests), from the presets
-# of CMakePresets.json (clang++-14, -O1 -g, without the CUDA backend, so host/no_cuda.cpp is
+# of CMakePresets.json (clang++-14, -O1 -g, without the CUDA backend, so host/backends/cuda/no_cuda.cpp is
 # compiled as on a machine without nvcc; warnings are errors, as in the Release build):
 #   asan-ubsan  the library, the CLI and the tests under AddressSanitizer (leaks included) and
 #               UndefinedBehaviorSanitizer: the whole ctest suite, the emulated CUDA tests

@@ -26,7 +26,7 @@
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 #if DGEVAL_HAVE_CUDA
-#include "../host/cuda_backend.hpp"
+#include "backends/cuda/cuda_backend.hpp"
 #endif
 
 namespace dgeval {

@@ -14,15 +14,19 @@
 
 #define cuda cuda_emu
 #define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
-#include "../host/cuda_backend.cu"
-#include "../kernels/generate.cu"
-#include "../kernels/team_evaluate.cu"
-#include "../kernels/tiled_evaluate.cu"
-#include "../host/cuda_cost_model.hpp"
+#include "backends/cuda/cuda_backend.cu"
+#include "backends/cuda/device_probe.cu"
+#include "backends/cuda/evaluation.cu"
+#include "backends/cuda/experiments_device.cu"
+#include "backends/cuda/resident_batch.cu"
+#include "generate.cu"  // kernels/generate.cu
+#include "team_evaluate.cu"  // kernels/team_evaluate.cu
+#include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
+#include "backends/cuda/cuda_cost_model.hpp"
 #undef cuda
 
 #include "dgeval/experiments.hpp"
-#include "../host/inference_internal.hpp"
+#include "inference/inference_internal.hpp"
 #include "test_cuda_compare.hpp"
 #include "test_util.hpp"
 
@@ -845,7 +849,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
                 w.dims.to_string().c_str(), static_cast<long long>(games), cuda_emu::path_name(m.path),
                 static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
                 static_cast<long long>(m.passes_per_chunk), dry);
-    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string() << ": host/cuda_cost_model.hpp disagrees with the launches";
+    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string() << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
     if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
   }

@@ -1,5 +1,5 @@
 // A small CPU emulation of the CUDA execution model, so the CUDA backend's real kernels and host
-// code (kernels/*.cu, host/cuda_backend.cu) run in tests on machines without a GPU (CI).
+// code (kernels/*.cu, host/backends/cuda/*.cu) run in tests on machines without a GPU (CI).
 //
 // Every thread of a block is a cooperative coroutine (ucontext); blocks run one after another.
 // Emulated: atomicAdd/Min/Max on 64-bit integers, __syncthreads, __syncthreads_or,

@@ -1,4 +1,4 @@
-// The CUDA backend's host-side planning (host/cuda_plan.hpp): path choice, shared-memory layouts,
+// The CUDA backend's host-side planning (host/backends/cuda/cuda_plan.hpp): path choice, shared-memory layouts,
 // tiled geometry, output layout and chunk planning. Plain C++: runs on machines without a GPU.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../host/cuda_plan.hpp"
+#include "backends/cuda/cuda_plan.hpp"
 #include "dgeval/dgeval.hpp"
 
 namespace dgeval {

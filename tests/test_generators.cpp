@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/generators.hpp"
 #include "test_util.hpp"
 

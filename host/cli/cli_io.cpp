@@ -12,7 +12,7 @@
 #include <cxxopts.hpp>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/dgeval.hpp"
 
 namespace dgeval {

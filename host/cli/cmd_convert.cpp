@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 

@@ -14,12 +14,12 @@
 #include <optional>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/tolerances.hpp"
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {

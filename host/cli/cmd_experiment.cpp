@@ -10,13 +10,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/format.hpp"
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {

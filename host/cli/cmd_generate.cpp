@@ -12,11 +12,11 @@
 #include <iostream>
 #include <limits>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {

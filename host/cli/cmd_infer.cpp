@@ -12,12 +12,12 @@
 #include <limits>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/io.hpp"
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {

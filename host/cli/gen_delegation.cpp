@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <mutex>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/generators.hpp"
-#include "../experiments_device.hpp"
+#include "experiments/experiments_device.hpp"
 
 namespace dgeval {
 namespace cli {

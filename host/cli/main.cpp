@@ -9,7 +9,7 @@
 #include <iostream>
 #include <string>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"

@@ -1,6 +1,6 @@
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 #include <unistd.h>
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "io_internal.hpp"
+#include "io/io_internal.hpp"
 
 namespace dgeval {
 namespace detail {

@@ -15,7 +15,7 @@
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
-#include "io_internal.hpp"
+#include "io/io_internal.hpp"
 
 namespace dgeval {
 

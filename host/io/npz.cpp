@@ -20,7 +20,7 @@
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/output.hpp"
-#include "io_internal.hpp"
+#include "io/io_internal.hpp"
 
 namespace dgeval {
 

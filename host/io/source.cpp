@@ -18,7 +18,7 @@
 #include "dgeval/error.hpp"
 #include "dgeval/generate.hpp"
 #include "dgeval/io.hpp"
-#include "io_internal.hpp"
+#include "io/io_internal.hpp"
 
 namespace dgeval {
 

@@ -19,6 +19,8 @@ namespace dgeval {
 
 /// The four measures a grid scan sweeps.
 enum class Measure { ia, ic, ca, cc };
+/// The measure's name as the CLI takes it; parse_measure throws dgeval::error naming the
+/// accepted values.
 Measure parse_measure(const std::string& s);
 const char* to_string(Measure m);
 

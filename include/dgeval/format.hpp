@@ -19,6 +19,8 @@ std::string duration_text(double seconds);
 
 /// npz (an .npz of columns) is written by ResultsNpzWriter (dgeval/io.hpp), not by write_results.
 enum class OutputFormat { text, csv, jsonl, npz };
+/// The format's name as the CLI's --format takes it; parse_output_format throws dgeval::error
+/// naming the accepted values.
 OutputFormat parse_output_format(const std::string& s);
 const char* to_string(OutputFormat f);
 

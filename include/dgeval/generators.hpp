@@ -2,7 +2,8 @@
 //
 // Game g of a run is a pure function of (seed, g, spec): the same bits for any thread count,
 // any split of the run (first_game), and on the device (detail/generator_core.hpp holds the
-// per-game code, __host__ __device__). Every target is exact under EPIC, the standardisation
+// per-game code, __host__ __device__; this header includes only its plain-data types,
+// dgeval/generator_types.hpp). Every target is exact under EPIC, the standardisation
 // of the paper's experiments: IA_i and CA (of the principals or of the agents) to 1e-12 as the
 // generator computes them, and to ~1e-15 more once the evaluator recomputes them from the
 // rounded utilities; calibration ratios r_i = m̂_i / m_i to rounding. docs/EXPERIMENTS.md
@@ -13,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/game.hpp"
+#include "dgeval/generator_types.hpp"
 #include "dgeval/options.hpp"
 
 namespace dgeval {
@@ -65,6 +66,8 @@ Batch generate_games(const Dims& dims, const GeneratorSpec& spec, std::int64_t g
 /// The error message for game `game` of stream `seed` running out of attempts.
 std::string describe_generator_failure(const GeneratorSpec& spec, std::uint64_t seed, std::uint64_t game);
 
+/// Names as the CLI's flags take them ("normal", "uniform"; "none", "reject", "plant",
+/// "authors"). The parsers throw dgeval::error naming the accepted values.
 Distribution parse_distribution(const std::string& s);
 PureNe parse_pure_ne(const std::string& s);
 const char* to_string(Distribution d);

@@ -79,7 +79,9 @@ struct Options {
   double ic_level(int player) const;
 };
 
-/// Parse/print helpers shared by the CLI and the Python API (names as in docs/MATH.md).
+/// Parse/print helpers shared by the CLI and the Python API (names as in docs/MATH.md). The
+/// parsers throw dgeval::error naming the accepted values when `s` is none of them; to_string
+/// gives the name the parser accepts.
 Standardisation parse_standardisation(const std::string& s);
 Welfare parse_welfare(const std::string& s);
 StrategyKind parse_strategy_kind(const std::string& s);

@@ -11,11 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "../../host/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
+#include "experiments/experiments_device.hpp"  // dgeval::cuda::generate_games_on_device
 #include "interrupt.hpp"
 
 namespace dgeval_python {

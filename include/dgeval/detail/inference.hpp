@@ -1,5 +1,5 @@
 // Per-observation math of the inference estimators (docs/MATH.md §6,
-// docs/INFERENCE.md), shared by the CPU implementation (host/inference*.cpp) and a later CUDA
+// docs/INFERENCE.md), shared by the CPU implementation (host/inference/*.cpp) and a later CUDA
 // one. Only the loops live elsewhere: every rule that decides an estimate is here once.
 //
 // Observed outcomes are visited one at a time with a weight w_s ≥ 0: 1 for a point estimate

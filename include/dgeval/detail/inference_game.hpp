@@ -1,7 +1,7 @@
 // One game of the inference experiment (docs/MATH.md §6, docs/INFERENCE.md), __host__ __device__: the
 // targets and the game (the shared controlled generator with the 10-failure eps_tol protocol),
 // its candidate outcome sets, J samples from each, and every estimator's error at every
-// checkpoint. The CPU (host/inference_experiment.cpp, one game per worker) and the GPU
+// checkpoint. The CPU (host/inference/inference_experiment.cpp, one game per worker) and the GPU
 // (kernels/generate.cu, one game per thread) run this same code on a scratch arena, so a game's
 // errors are the same bits on both.
 #pragma once

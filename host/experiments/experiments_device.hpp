@@ -1,6 +1,6 @@
-// The experiments' device side (host/cuda_backend.cu): generated games, and the bound surface's
+// The experiments' device side (host/backends/cuda/experiments_device.cu): generated games, and the bound surface's
 // games evaluated on the device, for the experiments with backend "cuda". Declared in every
-// build; without CUDA, host/no_cuda.cpp throws.
+// build; without CUDA, host/backends/cuda/no_cuda.cpp throws.
 
 #pragma once
 

@@ -15,8 +15,8 @@
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
-#include "experiments_device.hpp"
-#include "thread_pool.hpp"
+#include "experiments/experiments_device.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

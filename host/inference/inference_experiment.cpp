@@ -22,9 +22,9 @@
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
 #include "dgeval/inference.hpp"
-#include "experiments_device.hpp"
-#include "inference_internal.hpp"
-#include "thread_pool.hpp"
+#include "experiments/experiments_device.hpp"
+#include "inference/inference_internal.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "dgeval/detail/generator_core.hpp"
 #include "dgeval/error.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

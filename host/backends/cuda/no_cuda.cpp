@@ -1,7 +1,7 @@
 // Stand-ins used when dgeval is built without the CUDA toolkit.
 #include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
-#include "experiments_device.hpp"
+#include "experiments/experiments_device.hpp"
 
 namespace dgeval {
 

@@ -11,7 +11,7 @@
 #include "dgeval/error.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/inference.hpp"
-#include "inference_internal.hpp"
+#include "inference/inference_internal.hpp"
 
 namespace dgeval {
 

@@ -5,7 +5,7 @@
 
 #include "dgeval/detail/random.hpp"
 #include "dgeval/error.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

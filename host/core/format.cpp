@@ -1,5 +1,5 @@
 // Text, CSV and JSON Lines writers for Results and the batch summary (atomic file output:
-// host/output.cpp).
+// host/core/output.cpp).
 #include "dgeval/format.hpp"
 
 #include <cerrno>
@@ -14,7 +14,7 @@
 
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

@@ -16,8 +16,8 @@
 #include "dgeval/format.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/tolerances.hpp"
-#include "inference_internal.hpp"
-#include "thread_pool.hpp"
+#include "inference/inference_internal.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 

@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "cuda_plan.hpp"
+#include "backends/cuda/cuda_plan.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/generators.hpp"
-#include "experiments_device.hpp"  // generate_games_on_device, make_surface_producer
+#include "experiments/experiments_device.hpp"  // generate_games_on_device, make_surface_producer
 
 namespace dgeval {
 namespace cuda {

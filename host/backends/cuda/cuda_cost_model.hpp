@@ -1,6 +1,6 @@
 // The CUDA backend's cost without a GPU (docs/PERFORMANCE.md, "The kernels' cost without a GPU"):
 // the plan of a batch (path, geometry, chunks) and the kernel launches of one chunk, as the backend
-// makes them (host/cuda_backend.cu: make_plan, CudaBackend::evaluate; kernels/*.cu: the launch
+// makes them (host/backends/cuda/: make_plan, CudaBackend::evaluate; kernels/*.cu: the launch
 // sequences), and the theoretical occupancy of a kernel on an H100 (sm_90).
 //
 // Nothing here touches a device. tests/test_cuda_emulated.cpp (CudaCost) checks that model_chunk
@@ -19,7 +19,7 @@
 namespace dgeval {
 namespace cuda {
 
-/// An H100 SXM (sm_90) as the planner sees it (host/cuda_backend.cu limits_of): 227 KiB of
+/// An H100 SXM (sm_90) as the planner sees it (host/backends/cuda/ limits_of): 227 KiB of
 /// opt-in shared memory per block less 4 KiB kept for static shared memory, 48 KiB by default
 /// less 2 KiB, 132 SMs, 50 MiB of L2.
 inline DeviceLimits h100_limits() {

@@ -6,7 +6,7 @@
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/inference.hpp"
-#include "inference_internal.hpp"
+#include "inference/inference_internal.hpp"
 
 namespace dgeval {
 

@@ -1,4 +1,4 @@
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace dgeval {
 namespace detail {

@@ -1,0 +1,132 @@
+// The CPU reference backend: every measure of docs/MATH.md for a batch of games, float64
+// accumulation whatever the input type, multi-threaded over games or, for a few large games,
+// over outcome chunks of one game. This file schedules the games on the thread pool; the
+// per-game passes are in backends/cpu/game_evaluator.{hpp,cpp}, their SIMD-lane loops in
+// backends/cpu/lane_sums.hpp. Results are bit-identical for any number of threads and either
+// parallel mode (game_evaluator.hpp says how).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+#include "backends/cpu/game_evaluator.hpp"
+#include "core/thread_pool.hpp"
+#include "dgeval/backend.hpp"
+#include "dgeval/error.hpp"
+
+namespace dgeval {
+namespace {
+
+using cpu::Exec;
+using cpu::GameData;
+using cpu::GameEvaluator;
+using cpu::kChunk;
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : pool_(threads) {}
+  const char* name() const override { return "cpu"; }
+
+  void evaluate(const BatchView& batch, const Options& options, Results& results) override {
+    if (batch.games < 0) throw error("batch: negative game count");
+    if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
+    validate(options, batch.dims, batch.games);
+    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+    if (batch.games == 0) {
+      results.keep_columns(options.columns);
+      return;
+    }
+    if (batch.dtype == DType::float32) {
+      run<float>(batch, options, results);
+    } else {
+      run<double>(batch, options, results);
+    }
+    results.keep_columns(options.columns);  // every column is computed; unselected ones are freed
+  }
+
+ private:
+  template <class T>
+  void run(const BatchView& batch, const Options& options, Results& results) {
+    const std::int64_t per_game = batch.values_per_game();
+    checked_mul(batch.games, per_game, "batch size (games x n x N)");
+    const std::int64_t N = batch.dims.outcomes();
+    const T* agents = static_cast<const T*>(batch.agents);
+    const T* principals = static_cast<const T*>(batch.principals);
+    auto game_at = [&](std::int64_t g) {
+      return GameData<T>{agents + g * per_game, principals + g * per_game, batch.dims.players(), N};
+    };
+
+    detail::ColumnPointers out;
+#define DGEVAL_CPU_COLUMN(name, kind, desc) out.name = results.name.empty() ? nullptr : results.name.data();
+    DGEVAL_RESULT_COLUMNS(DGEVAL_CPU_COLUMN)
+#undef DGEVAL_CPU_COLUMN
+
+    std::int64_t first_bad_game = -1;
+    std::mutex bad_mutex;
+    auto note_bad = [&](std::int64_t g) {
+      std::lock_guard<std::mutex> lock(bad_mutex);
+      if (first_bad_game < 0 || g < first_bad_game) first_bad_game = g;
+    };
+
+    std::atomic<std::int64_t> done{0};
+    std::atomic<bool> stop{false};
+    auto last_report = std::chrono::steady_clock::now();
+    auto report = [&](bool force) {
+      if (!progress_) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (!force && now - last_report < std::chrono::milliseconds(200)) return;
+      last_report = now;
+      if (!progress_(done.load(), batch.games)) stop = true;
+    };
+
+    const int threads = pool_.size();
+    const bool per_game_parallel = threads == 1 || N <= kChunk || batch.games >= 4 * threads;
+    if (per_game_parallel) {
+      // Many games: each worker evaluates whole games with its own evaluator.
+      std::vector<std::unique_ptr<GameEvaluator>> evaluators(static_cast<std::size_t>(threads));
+      const std::int64_t games_per_task = std::max<std::int64_t>(1, std::min<std::int64_t>(256, kChunk / N));
+      const std::int64_t tasks = (batch.games + games_per_task - 1) / games_per_task;
+      pool_.parallel_for(tasks, [&](std::int64_t t, int worker) {
+        if (stop) return;
+        auto& ev = evaluators[static_cast<std::size_t>(worker)];
+        if (!ev) ev = std::make_unique<GameEvaluator>(options, batch.dims);
+        const std::int64_t g0 = t * games_per_task, g1 = std::min(batch.games, g0 + games_per_task);
+        for (std::int64_t g = g0; g < g1; ++g) {
+          if (!ev->evaluate(game_at(g), g, Exec{}, out, results)) note_bad(g);
+        }
+        done += g1 - g0;
+        if (worker == 0) report(false);
+      });
+    } else {
+      // Few large games: one at a time, each pass spread over all threads.
+      GameEvaluator ev(options, batch.dims);
+      for (std::int64_t g = 0; g < batch.games && !stop; ++g) {
+        if (!ev.evaluate(game_at(g), g, Exec{&pool_}, out, results)) {
+          note_bad(g);
+          break;
+        }
+        ++done;
+        report(false);
+      }
+    }
+    if (first_bad_game >= 0) throw error(nonfinite_game_message(batch, first_bad_game));
+    if (stop) throw cancelled();
+    report(true);
+  }
+
+  detail::ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+Results evaluate(const BatchView& batch, const Options& options, int threads) {
+  auto backend = make_cpu_backend(threads);
+  Results r;
+  backend->evaluate(batch, options, r);
+  return r;
+}
+
+}  // namespace dgeval

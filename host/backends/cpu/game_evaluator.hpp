@@ -1,0 +1,185 @@
+// The CPU backend's per-game evaluator: every measure of docs/MATH.md for one game, its passes
+// over the outcomes run serially or, for a large game, spread over a thread pool (Exec).
+//
+// Determinism: every pass walks the outcomes in fixed chunks of kChunk outcomes. Each chunk's
+// partial result goes to its own slot and the slots are combined in chunk order, so the result
+// is bit-identical for any number of threads and either parallel mode. Inside a chunk, sums run
+// in kLanes interleaved partial sums (backends/cpu/lane_sums.hpp). Games of fewer than kNarrow
+// outcomes sum in one lane.
+//
+// Passes per game (each a loop over the game's outcomes; the same names as the GPU's):
+//   stats       per utility vector: sum, min, max and (EPIC) the mean and centred sum of squares
+//               of the deviations from the vector's first value, merged across chunks with Chan's
+//               formula; per outcome: agents' and principals' welfare extrema
+//   align       standardised vectors: IA distances, CA distances to the weighted mean, distance
+//               matrix
+//   equilibria  the ε-Nash mask (pass_equilibria_mask: per player, per context s_{-i}, the
+//               fiber's min/max, its two thresholds, and the test of every outcome of the fiber),
+//               then (pass_equilibria) NE and ε-NE counts, worst/best NE welfare, worst ε-NE
+//               welfare, sums over the sets
+//   strategy    (played set, correlated or product strategies) expectations under σ
+//   finish      every column from what the passes gathered (detail/finish.hpp, shared with the GPU)
+// A chunk of one vector is at most 128 KiB, so the stats pass's later loops (the moments) read it
+// from cache: the input is read from memory about 2.5 times (stats, align, and the equilibria
+// mask for the agents).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backends/cpu/lane_sums.hpp"
+#include "core/thread_pool.hpp"
+#include "dgeval/detail/finish.hpp"
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/options.hpp"
+#include "dgeval/results.hpp"
+
+namespace dgeval {
+namespace cpu {
+
+using detail::CompensatedSum;
+using detail::StandardisationConstants;
+
+/// Contexts per task of the equilibria mask along an axis with stride > 1: rows of at least this many
+/// consecutive values, so the strided fibers are read a cache line at a time.
+inline constexpr std::int64_t kContextsPerRow = 512;
+inline constexpr int kMaxVectors = 2 * kMaxPlayers;
+
+/// Runs tasks serially, or on the pool when evaluating one large game with all threads.
+struct Exec {
+  detail::ThreadPool* pool = nullptr;
+  int workers() const { return pool ? pool->size() : 1; }
+  template <class F>
+  void run(std::int64_t count, F&& fn) const {
+    if (pool && count > 1) {
+      pool->parallel_for(count, [&](std::int64_t t, int w) { fn(t, w); });
+    } else {
+      for (std::int64_t t = 0; t < count; ++t) fn(t, 0);
+    }
+  }
+};
+
+/// Reference to one game's input, either dtype.
+template <class T>
+struct GameData {
+  const T* agents;      // [n][N]
+  const T* principals;  // [n][N]
+  int n;
+  std::int64_t N;
+  const T* vec(int v) const {  // v < n: agent v; else principal v − n
+    return v < n ? agents + static_cast<std::int64_t>(v) * N : principals + static_cast<std::int64_t>(v - n) * N;
+  }
+  /// Vector v at outcome s as a double: the accessor of the shared definitions (detail/finish.hpp).
+  double operator()(int v, std::int64_t s) const { return static_cast<double>(vec(v)[s]); }
+};
+
+struct StatsPass {
+  std::int64_t count = 0;  // outcomes of the chunk
+  double sum[kMaxVectors], lo[kMaxVectors], hi[kMaxVectors];
+  Moments moments[kMaxVectors];  // EPIC: of the deviations from the vector's first value
+  ArgExt w_max, w_min, wh_max, wh_min;
+  bool nonfinite = false;
+};
+
+struct AlignPass {
+  std::vector<double> acc;  // [3n + pairs] finished-over-lanes accumulators: IA, CA agents, CA principals, dm
+};
+
+struct EquilibriaPass {
+  std::int64_t ne = 0, eps = 0;
+  ArgExt worst_ne, best_ne, worst_eps;
+  double su[kMaxPlayers], suh[kMaxPlayers];  // sums of u_i, û_i over the strategy's set
+};
+
+struct StrategyPass {
+  std::int64_t count = 0;  // played-set size
+  ArgExt closest;          // fallback: least |w − mid| outside the window
+  double su[kMaxPlayers], suh[kMaxPlayers];
+};
+
+/// Per-worker scratch of the blocked loops.
+struct Scratch {
+  std::vector<double> nu;   // [2n][kBlock] standardised values (align pass); welfare [2][kBlock] (stats pass)
+  std::vector<double> mu;   // [2][kBlock] weighted means (align pass)
+  std::vector<double> acc;  // [(3n + pairs) · kLanes] lane accumulators (align pass)
+  std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (equilibria mask)
+};
+
+/// Evaluates games one at a time; owns the scratch reused across games.
+class GameEvaluator {
+ public:
+  GameEvaluator(const Options& o, const Dims& d) : opt_(o), dims_(d), n_(d.players()), N_(d.outcomes()) {
+    k_ = detail::standardisation_constants(o.standardisation);
+    settings_ = detail::FinishSettings{n_, o.welfare, k_, o.cc, o.cc_window, o.strategy.kind};
+    for (int i = 0; i < n_; ++i) ic_[i] = o.ic_level(i);
+    per_strategy_ = 0;
+    if (o.strategy.kind == StrategyKind::pure) per_strategy_ = n_;
+    if (o.strategy.kind == StrategyKind::correlated) per_strategy_ = N_;
+    if (o.strategy.kind == StrategyKind::product) {
+      for (int i = 0; i < n_; ++i) per_strategy_ += d.actions(i);
+    }
+    chunks_ = (N_ + kChunk - 1) / kChunk;
+    const int nv = 2 * n_;
+    pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
+    accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
+    narrow_ = N_ < kNarrow;
+  }
+
+  /// Evaluates game g into the columns `out` (and the equilibrium lists and distance matrices of
+  /// r). Returns false if the game holds a non-finite value and the options refuse them.
+  template <class T>
+  bool evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec, const detail::ColumnPointers& out,
+                Results& r);
+
+ private:
+  template <class T>
+  void pass_stats(const GameData<T>& game, const Exec& exec, StatsPass& out);
+  template <class T>
+  void pass_align(const GameData<T>& game, const Exec& exec, const double* shift, const double* mag, AlignPass& out);
+  template <int L, class T>
+  void stats_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, StatsPass& p);
+  template <class T, class Norm, int L>
+  void align_chunk(const GameData<T>& game, std::int64_t c, const double* shift, const double* mag, Scratch& sc,
+                   double* part);
+  template <class T>
+  void pass_equilibria_mask(const GameData<T>& game, const Exec& exec);
+  template <class T>
+  void pass_equilibria(const GameData<T>& game, const Exec& exec, EquilibriaPass& out);
+  template <class T>
+  void pass_strategy(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi,
+                     StrategyPass& out);
+
+  std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
+  std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
+  void prepare_scratch(const Exec& exec) {
+    if (scratch_.size() < static_cast<std::size_t>(exec.workers()))
+      scratch_.resize(static_cast<std::size_t>(exec.workers()));
+  }
+
+  const Options& opt_;
+  const Dims& dims_;
+  int n_;
+  std::int64_t N_;
+  std::int64_t chunks_;
+  std::int64_t per_strategy_;
+  std::size_t pairs_, accumulators_;
+  bool narrow_;  // a game of fewer than kNarrow outcomes sums in one lane
+  StandardisationConstants k_;
+  detail::FinishSettings settings_;
+  double ic_[kMaxPlayers];
+  std::vector<std::uint8_t> mask_;  // bit 0: pure NE, bit 1: ε-NE
+  std::vector<StatsPass> stats_parts_;
+  std::vector<double> align_parts_;  // [chunks][accumulators]
+  AlignPass align_out_;
+  std::vector<EquilibriaPass> equilibria_parts_;
+  std::vector<StrategyPass> strategy_parts_;
+  std::vector<Scratch> scratch_;  // per worker
+};
+
+extern template bool GameEvaluator::evaluate<float>(const GameData<float>&, std::int64_t, const Exec&,
+                                                    const detail::ColumnPointers&, Results&);
+extern template bool GameEvaluator::evaluate<double>(const GameData<double>&, std::int64_t, const Exec&,
+                                                     const detail::ColumnPointers&, Results&);
+
+}  // namespace cpu
+}  // namespace dgeval

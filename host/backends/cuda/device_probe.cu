@@ -1,0 +1,82 @@
+// The device probe: whether a device is present and dgeval's kernels load on it
+// (dgeval::cuda_available), and the facts about a device the benchmark reports.
+#ifndef DGEVAL_CUDA_EMULATION
+#include <cuda_runtime_api.h>
+#endif
+
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "backends/cuda/cuda_backend.hpp"
+#include "backends/cuda/cuda_check.hpp"
+#include "backends/cuda/evaluation.hpp"
+#include "dgeval/error.hpp"
+#include "evaluate.cuh"  // kernels/evaluate.cuh: prepare_kernels
+
+namespace dgeval {
+namespace cuda {
+
+/// True if a device is present and dgeval's kernels load on it; otherwise *why says why.
+bool device_usable(std::string* why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) *why = std::string("no usable CUDA device (") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) + ")";
+    return false;
+  }
+  if (count <= 0) {
+    if (why) *why = "no CUDA device found";
+    return false;
+  }
+  // The kernels must load on the device: dgeval's fatbin holds the architectures of
+  // CMAKE_CUDA_ARCHITECTURES (sm_90 by default, plus PTX for newer devices).
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
+  cudaDeviceProp prop;
+  std::memset(&prop, 0, sizeof prop);
+  cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
+  if (pe == cudaSuccess) pe = cudaSetDevice(0);
+  if (pe == cudaSuccess) pe = prepare_kernels(static_cast<int>(prop.sharedMemPerBlockOptin));
+  (void)cudaSetDevice(previous);
+  if (pe != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (why) {
+      std::ostringstream m;
+      m << "CUDA device 0";
+      if (prop.major > 0) m << " (" << prop.name << ", sm_" << prop.major << prop.minor << ")";
+      m << " cannot run dgeval's kernels (" << cudaGetErrorName(pe) << ": " << cudaGetErrorString(pe)
+        << "); rebuild with CMAKE_CUDA_ARCHITECTURES set for this device";
+      *why = m.str();
+    }
+    return false;
+  }
+  return true;
+}
+
+DeviceInfo device_info(int device) {
+  std::string why;
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+  cudaDeviceProp prop;
+  DGEVAL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  DeviceInfo d;
+  d.name = prop.name;
+  d.major = prop.major;
+  d.minor = prop.minor;
+  d.multiprocessors = prop.multiProcessorCount;
+  d.total_memory = prop.totalGlobalMem;
+  d.l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, device) == cudaSuccess &&
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device) == cudaSuccess) {
+    d.peak_bandwidth_gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+  } else {
+    (void)cudaGetLastError();
+  }
+  d.limits = limits_of(device);
+  return d;
+}
+
+}  // namespace cuda
+}  // namespace dgeval
