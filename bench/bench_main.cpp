@@ -228,7 +228,7 @@ struct DeviceWorkload {
   std::int64_t games;
   dgeval::Options options;
 };
-DeviceWorkload device_workload(const Args& a, const std::string& w) {
+[[maybe_unused]] DeviceWorkload device_workload(const Args& a, const std::string& w) {  // GPU loops only
   DeviceWorkload dw{dgeval::Dims::parse(w), 0, 0, dgeval::Options{}};
   dw.game_bytes = utility_bytes_per_game(dw.dims, dgeval::dtype_size(a.dtype));
   dw.games = games_for(a, w, dw.game_bytes);

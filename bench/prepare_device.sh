@@ -68,7 +68,7 @@ for b in "${bins[@]}"; do
   strip --strip-unneeded "$out/bin/$(basename "$b")"
 done
 
-# Libraries: everything the binaries load except what any Ubuntu 24.04 has (glibc's libraries,
+# Libraries (libzip, Google Highway's libhwy, ...): everything the binaries load except what any Ubuntu 24.04 has (glibc's libraries,
 # the C++ runtime, and zlib, bzip2, xz, zstd, which dpkg itself links). Carrying libstdc++ would
 # also shadow the machine's newer one for compute-sanitizer, which runs with the same
 # LD_LIBRARY_PATH.

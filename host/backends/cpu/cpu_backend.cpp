@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "backends/cpu/game_evaluator.hpp"
+#include "backends/cpu/small_games.hpp"
 #include "core/thread_pool.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/error.hpp"
@@ -22,6 +23,82 @@ using cpu::Exec;
 using cpu::GameData;
 using cpu::GameEvaluator;
 using cpu::kChunk;
+
+/// Per-worker scratch of the small-game SIMD path.
+struct SmallScratch {
+  std::vector<double> buf;
+  std::vector<std::uint8_t> ne_masks;
+  std::vector<double> ic;
+};
+
+/// Games [g0, g0 + count) (count ≤ the SIMD lanes) through the small-game kernel, then each game's
+/// finishing step (detail/finish.hpp) as the scalar evaluator does it; a game with a non-finite
+/// value goes to the scalar evaluator `ev`, which decides what becomes of it.
+template <class GameAt, class NoteBad>
+void evaluate_small_block(const BatchView& batch, const Options& options, std::int64_t g0, int count,
+                          SmallScratch& scratch, GameEvaluator& ev, const GameAt& game_at,
+                          const detail::ColumnPointers& out, Results& results, const NoteBad& note_bad) {
+  const Dims& dims = batch.dims;
+  const int n = dims.players();
+  const std::int64_t per_game = batch.values_per_game();
+  const std::size_t size = batch.dtype == DType::float32 ? sizeof(float) : sizeof(double);
+  scratch.ic.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) scratch.ic[static_cast<std::size_t>(i)] = options.ic_level(i);
+  cpu::SmallBlock block;
+  block.agents = static_cast<const char*>(batch.agents) + static_cast<std::size_t>(g0 * per_game) * size;
+  block.principals = static_cast<const char*>(batch.principals) + static_cast<std::size_t>(g0 * per_game) * size;
+  block.float32 = batch.dtype == DType::float32;
+  block.per_game = per_game;
+  block.count = count;
+  block.options = &options;
+  block.dims = &dims;
+  block.ic = scratch.ic.data();
+  block.buf = &scratch.buf;
+  block.ne_masks = options.list_equilibria ? &scratch.ne_masks : nullptr;
+  cpu::evaluate_small_block(block);
+  const int lanes = cpu::simd_lanes();
+  const detail::FinishSettings settings{
+      n,          options.welfare,   detail::standardisation_constants(options.standardisation),
+      options.cc, options.cc_window, options.strategy.kind};
+  for (int q = 0; q < count; ++q) {
+    const std::int64_t g = g0 + q;
+    cpu::SmallBlock::Lane& L = block.lane[q];
+    if (L.nonfinite) {
+      if (!ev.evaluate(game_at(g), g, Exec{}, out, results)) note_bad(g);
+      continue;
+    }
+    detail::GameSummary S = detail::summary_empty();
+    S.w_max = L.w_max, S.w_min = L.w_min, S.wh_max = L.wh_max, S.wh_min = L.wh_min;
+    S.ca_agents = L.ca_agents, S.ca_principals = L.ca_principals;
+    S.ne = L.ne, S.eps = L.eps;
+    S.worst_ne = L.worst_ne, S.best_ne = L.best_ne, S.worst_eps = L.worst_eps;
+    if (options.list_equilibria) {
+      auto& list = results.pure_ne[static_cast<std::size_t>(g)];
+      list.clear();
+      for (std::int64_t s = 0; s < dims.outcomes(); ++s) {
+        if (scratch.ne_masks[static_cast<std::size_t>(s * lanes + q)]) list.push_back(s);
+      }
+    }
+    std::int64_t pure_outcome = 0;
+    if (options.strategy.kind == StrategyKind::pure) {
+      const std::int64_t* act = options.strategy.actions.data() + (options.strategy.per_game ? g * n : 0);
+      for (int i = 0; i < n; ++i) pure_outcome += act[i] * dims.stride(i);
+    }
+    const detail::GameArrays A{L.lo, L.hi, L.shift, L.mag, L.ia, L.su, L.suh};
+    const auto game = game_at(g);
+    auto finish = [&](auto players) { detail::finish_game(settings, players, g, pure_outcome, S, A, game, out); };
+    switch (n) {  // as the scalar evaluator
+      case 2:
+        finish(detail::Players<2>{});
+        break;
+      case 3:
+        finish(detail::Players<3>{});
+        break;
+      default:
+        finish(n);
+    }
+  }
+}
 
 class CpuBackend final : public Backend {
  public:
@@ -83,8 +160,12 @@ class CpuBackend final : public Backend {
     const int threads = pool_.size();
     const bool per_game_parallel = threads == 1 || N <= kChunk || batch.games >= 4 * threads;
     if (per_game_parallel) {
-      // Many games: each worker evaluates whole games with its own evaluator.
+      // Many games: each worker evaluates whole games with its own evaluator; small games a block
+      // of one game per SIMD lane at a time (backends/cpu/small_games.hpp), the same bits.
       std::vector<std::unique_ptr<GameEvaluator>> evaluators(static_cast<std::size_t>(threads));
+      std::vector<SmallScratch> small(static_cast<std::size_t>(threads));
+      const bool simd = cpu::small_games_simd(options, batch.dims);
+      const int lanes = simd ? cpu::simd_lanes() : 1;
       const std::int64_t games_per_task = std::max<std::int64_t>(1, std::min<std::int64_t>(256, kChunk / N));
       const std::int64_t tasks = (batch.games + games_per_task - 1) / games_per_task;
       pool_.parallel_for(tasks, [&](std::int64_t t, int worker) {
@@ -92,8 +173,16 @@ class CpuBackend final : public Backend {
         auto& ev = evaluators[static_cast<std::size_t>(worker)];
         if (!ev) ev = std::make_unique<GameEvaluator>(options, batch.dims);
         const std::int64_t g0 = t * games_per_task, g1 = std::min(batch.games, g0 + games_per_task);
-        for (std::int64_t g = g0; g < g1; ++g) {
+        for (std::int64_t g = g0; g < g1;) {
+          if (simd) {
+            const int count = static_cast<int>(std::min<std::int64_t>(lanes, g1 - g));
+            evaluate_small_block(batch, options, g, count, small[static_cast<std::size_t>(worker)], *ev, game_at, out,
+                                 results, note_bad);
+            g += count;
+            continue;
+          }
           if (!ev->evaluate(game_at(g), g, Exec{}, out, results)) note_bad(g);
+          ++g;
         }
         done += g1 - g0;
         if (worker == 0) report(false);

@@ -38,18 +38,26 @@ DGEVAL_HD V ca_weight(P players, const M& m) {
 
 /// μ at one outcome accumulated player by player, in order: add(m_i, ν_i) for i = 0..n−1, then
 /// value(1/W) (see ca_mean).
+/// The weights m_i and 1/W are doubles, or values of type V where each element is its own game's
+/// (the CPU backend's small-game path, one game per SIMD lane).
 template <class V>
 struct CaMean {
   V acc = V(0.0);
-  DGEVAL_HD void add(double m, V nu) { acc = acc + mul_rn(m, nu); }
-  DGEVAL_HD V value(double inverse_weight) const { return acc * inverse_weight; }
+  template <class M>
+  DGEVAL_HD void add(const M& m, V nu) {
+    acc = acc + mul_rn(m, nu);
+  }
+  template <class W>
+  DGEVAL_HD V value(const W& inverse_weight) const {
+    return acc * inverse_weight;
+  }
 };
 
 /// μ = (Σ_i m_i·ν_i)·(1/W) at one outcome, with `inverse_weight` = inverse_magnitude_of(W)
 /// computed once per game: one rounding for the mean on every backend, no division per outcome
 /// (μ = 0 when W = 0, every ν_i then being 0 too).
-template <class V, class P, class M, class Nu>
-DGEVAL_HD V ca_mean(P players, const M& m, const Nu& nu, double inverse_weight) {
+template <class V, class P, class M, class Nu, class W = double>
+DGEVAL_HD V ca_mean(P players, const M& m, const Nu& nu, const W& inverse_weight) {
   CaMean<V> mean;
   for (int i = 0; i < players_of(players); ++i) mean.add(m[i], nu(i));
   return mean.value(inverse_weight);
