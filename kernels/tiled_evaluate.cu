@@ -160,6 +160,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     *wacc = welfare_empty();
   }
   const TileAt<T> at{tile, L};
+  const detail::WelfareScale ws = detail::welfare_scale(n, a.p.welfare);
   for (i64 t = w.t_begin; t < w.t_end; ++t) {
     const i64 t0 = t * a.tile;
     const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
@@ -188,7 +189,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     WelfareExt we = welfare_empty();
     for (int j = threadIdx.x; j < len; j += blockDim.x) {
       const i64 s = t0 + j;
-      const double wa = welfare_at(a.p, at, 0, j), wp = welfare_at(a.p, at, n, j);
+      const double wa = welfare_at(a.p, ws, at, 0, j), wp = welfare_at(a.p, ws, at, n, j);
       we.w_max = arg_max(we.w_max, ArgExt{wa, s});
       we.w_min = arg_min(we.w_min, ArgExt{wa, s});
       we.wh_max = arg_max(we.wh_max, ArgExt{wp, s});
@@ -467,6 +468,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
   const T* fib = static_cast<const T*>(a.sc.fibers) + w.slot * a.fiber_values_per_game;
   const bool narrow = p.N <= 0xffffffffLL;
   const TileAt<T> at{tile, L};
+  const detail::WelfareScale ws = detail::welfare_scale(n, a.p.welfare);
   for (i64 t = w.t_begin; t < w.t_end; ++t) {
     const i64 t0 = t * a.tile;
     const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
@@ -489,7 +491,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
       }
       mask[j] = static_cast<unsigned char>(m);
       if (m != 0u) {
-        const double wa = welfare_at(p, at, 0, j);
+        const double wa = welfare_at(p, ws, at, 0, j);
         if (m & 1u) {
           ++e.ne;
           e.worst_ne = arg_min(e.worst_ne, ArgExt{wa, s});
@@ -617,6 +619,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
   if (played) detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
   const double tol = p.played_tolerance, mid = (lo + hi) / 2;
   const TileAt<T> at{tile, L};
+  const detail::WelfareScale ws = detail::welfare_scale(n, a.p.welfare);
   for (i64 t = w.t_begin; t < w.t_end; ++t) {
     const i64 t0 = t * a.tile;
     const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
@@ -626,7 +629,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
     if (played) {
       PlayedExt pe{0, arg_empty()};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        const double wa = welfare_at(p, at, 0, j);
+        const double wa = welfare_at(p, ws, at, 0, j);
         if (lo - tol < wa && wa < hi + tol) {
           ++pe.count;
         } else {
@@ -640,7 +643,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
       Acc2 x{0.0, 0.0};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
         if (played) {
-          const double wa = welfare_at(p, at, 0, j);
+          const double wa = welfare_at(p, ws, at, 0, j);
           if (lo - tol < wa && wa < hi + tol) {
             x.a += at(i, j);
             x.b += at(n + i, j);
