@@ -249,10 +249,17 @@ __device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, 
   return a;
 }
 
-/// Welfare of one side at one outcome (detail::welfare_at).
+/// Welfare of one side at one outcome (detail::welfare_at; the tiled kernels).
 template <class At>
 __device__ __forceinline__ double welfare_at(const EvalParams& p, const At& at, int first_vector, i64 s) {
   return detail::welfare_at<double>(p.n, p.welfare, at, first_vector, s);
+}
+/// The same with the game's scale made once (the team kernels:
+/// detail::welfare_scale(p.n, p.welfare), no division per outcome).
+template <class At>
+__device__ __forceinline__ double welfare_at(const EvalParams& p, const detail::WelfareScale& scale, const At& at,
+                                             int first_vector, i64 s) {
+  return detail::welfare_at(p.n, scale, at, first_vector, s);
 }
 
 /// σ(s) of a correlated or product strategy for game g (chunk-local).

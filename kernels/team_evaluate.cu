@@ -10,16 +10,20 @@
 // team over the outcomes, then an all-reduction), named as on the CPU (host/backends/cpu/) and
 // the tiled path:
 //   stats       per vector sum/min/max → shift; welfare extrema; (EPIC) centred sums of squares → m
-//   align       per player IA and CA distances (and the distance matrix)
+//   align       the CA means μ of both sides once per outcome (into the per-outcome scratch), then
+//               per player the IA and CA distances (the distance matrix, where asked for, last of all)
 //   equilibria  ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts,
 //               worst/best NE
 //   strategy    strategy sums (over a uniform set or the played set; σ-weighted for correlated,
 //               product)
 //   finish      the finishing step of detail/finish.hpp (the CPU backend's)
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
-// (host/backends/cuda/cuda_plan.hpp team_geometry). Bytes moved: 2·n·N·sizeof(T) read per game plus the
-// result columns written (every global access goes through kernels/global_memory.cuh, which the
-// tests' CPU emulation counts).
+// (host/backends/cuda/cuda_plan.hpp team_geometry); the "mask" region holds μ (16 bytes per
+// outcome) during align, the ε-Nash mask from equilibria on, and the game's GameSummary at its end
+// (kept out of registers). No division per outcome: standardised values multiply by 1/m, welfare
+// divides by n through detail::divide (the same bits as the division). Bytes moved: 2·n·N·sizeof(T)
+// read per game plus the result columns written (every global access goes through
+// kernels/global_memory.cuh, which the tests' CPU emulation counts).
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
 
@@ -41,14 +45,20 @@ struct Staged {
 
 template <class Team, class T>
 __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, i64 g,
-                                   const T* data, unsigned char* mask, double* state) {
+                                   const T* data, unsigned char* scratch, GameSummary* summary, double* state) {
   const int n = p.n, nv = 2 * n;
   const int N = static_cast<int>(p.N);
   const detail::AnyNorm norm{p.standardisation};
   const int rank = team.rank(), size = team.size();
   const Staged<T> at{data, N};
-  const GameArrays A = game_arrays_at(state, n);
-  GameSummary S = summary_empty();
+  // The per-game arrays (game_arrays_at's layout), addressed from `state` where they are used so
+  // that no pointer per array stays live across the passes.
+  enum : int { kLo = 0, kHi = 2, kShift = 4, kMag = 6, kInv = 8, kIa = 10, kSu = 11, kSuh = 12 };
+  auto at_state = [state, n](int array, int v) -> double& { return state[array * n + v]; };
+  // The summary lives in shared memory (not in registers across the passes): rank 0 writes each
+  // field after its reduction, the team reads it after a sync.
+  GameSummary& S = *summary;
+  if (rank == 0) S = summary_empty();
 
   // stats: per-vector sum, min, max → shift.
   bool nonfinite = false;
@@ -58,9 +68,9 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     st = team.reduce(st, StatsOp());
     nonfinite = nonfinite || !finite(st.sum);
     if (rank == 0) {
-      A.lo[v] = st.lo;
-      A.hi[v] = st.hi;
-      A.shift[v] = detail::shift_of(p.standardisation, st.sum, N, st.lo, st.hi);
+      at_state(kLo, v) = st.lo;
+      at_state(kHi, v) = st.hi;
+      at_state(kShift, v) = detail::shift_of(p.standardisation, st.sum, N, st.lo, st.hi);
     }
   }
   if (nonfinite) {  // uniform across the team: every member holds the same sums
@@ -68,26 +78,29 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     return;
   }
   {
+    const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
     WelfareExt we = welfare_empty();
     for (int s = rank; s < N; s += size) {
-      const double w = welfare_at(p, at, 0, s), wh = welfare_at(p, at, n, s);
+      const double w = welfare_at(p, ws, at, 0, s), wh = welfare_at(p, ws, at, n, s);
       we.w_max = arg_max(we.w_max, ArgExt{w, s});
       we.w_min = arg_min(we.w_min, ArgExt{w, s});
       we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
       we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
     }
     we = team.reduce(we, WelfareOp());
-    S.w_max = we.w_max;
-    S.w_min = we.w_min;
-    S.wh_max = we.wh_max;
-    S.wh_min = we.wh_min;
+    if (rank == 0) {
+      S.w_max = we.w_max;
+      S.w_min = we.w_min;
+      S.wh_max = we.wh_max;
+      S.wh_min = we.wh_min;
+    }
   }
   team.sync();
 
   // stats: magnitudes and their inverses.
   if (detail::needs_centred_squares(p.standardisation)) {
     for (int v = 0; v < nv; ++v) {
-      const double c = A.shift[v];
+      const double c = at_state(kShift, v);
       double acc = 0.0;
       for (int s = rank; s < N; s += size) {
         const double d = at(v, s) - c;
@@ -95,59 +108,60 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
       acc = team.reduce(acc, PlusOp());
       if (rank == 0) {
-        A.mag[v] = detail::magnitude_of(p.standardisation, acc, A.lo[v], A.hi[v]);
-        A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+        at_state(kMag, v) = detail::magnitude_of(p.standardisation, acc, at_state(kLo, v), at_state(kHi, v));
+        at_state(kInv, v) = detail::inverse_magnitude_of(at_state(kMag, v));
       }
     }
   } else if (rank == 0) {
     for (int v = 0; v < nv; ++v) {
-      A.mag[v] = detail::magnitude_of(p.standardisation, 0.0, A.lo[v], A.hi[v]);
-      A.inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+      at_state(kMag, v) = detail::magnitude_of(p.standardisation, 0.0, at_state(kLo, v), at_state(kHi, v));
+      at_state(kInv, v) = detail::inverse_magnitude_of(at_state(kMag, v));
     }
   }
   team.sync();
 
-  // align: alignment (detail/alignment.hpp).
-  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
-  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
-  auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), A.shift[v], A.inv[v]); };
+  // align: alignment (detail/alignment.hpp). The CA means μ of both sides once per outcome, into the
+  // per-outcome scratch (two doubles per outcome; each member reads back only its own outcomes),
+  // then one pass per player.
+  auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v)); };
+  double* mu = reinterpret_cast<double*>(scratch);
+  {
+    const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
+    const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n + n));
+    for (int s = rank; s < N; s += size) {
+      detail::CaMean<double> mean_a, mean_p;
+      for (int j = 0; j < n; ++j) {
+        mean_a.add(at_state(kMag, j), nu(j, s));
+        mean_p.add(at_state(kMag, n + j), nu(n + j, s));
+      }
+      mu[2 * s] = mean_a.value(inv_weight_a);
+      mu[2 * s + 1] = mean_p.value(inv_weight_p);
+    }
+  }
   detail::CaSum<double> ca_a, ca_p;
   for (int i = 0; i < n; ++i) {
     Acc3 acc{0.0, 0.0, 0.0};
     for (int s = rank; s < N; s += size) {
-      const double mu_a = detail::ca_mean<double>(n, A.mag, [&](int j) { return nu(j, s); }, inv_weight_a);
-      const double mu_p = detail::ca_mean<double>(n, A.mag + n, [&](int j) { return nu(n + j, s); }, inv_weight_p);
       const double a = nu(i, s), b = nu(n + i, s);
       acc.a = norm.accumulate(acc.a, a - b);
-      acc.b = norm.accumulate(acc.b, a - mu_a);
-      acc.c = norm.accumulate(acc.c, b - mu_p);
+      acc.b = norm.accumulate(acc.b, a - mu[2 * s]);
+      acc.c = norm.accumulate(acc.c, b - mu[2 * s + 1]);
     }
     acc = team.reduce(acc, NormOp3{norm});
-    if (rank == 0) A.ia[i] = detail::ia_from_norm(norm.finish(acc.a), p.constants);
-    ca_a.add(A.mag[i], norm.finish(acc.b));
-    ca_p.add(A.mag[n + i], norm.finish(acc.c));
+    if (rank == 0) at_state(kIa, i) = detail::ia_from_norm(norm.finish(acc.a), p.constants);
+    ca_a.add(at_state(kMag, i), norm.finish(acc.b));
+    ca_p.add(at_state(kMag, n + i), norm.finish(acc.c));
   }
-  S.ca_agents = ca_a.value();
-  S.ca_principals = ca_p.value();
-  if (p.distance_matrix) {
-    const Global<Mem::output, double> dm = out.distance_matrix + g * nv * nv;
-    for (int x = 0; x < nv; ++x) {
-      if (rank == 0) dm.store(x * nv + x, 0.0);
-      for (int y = x + 1; y < nv; ++y) {
-        double acc = 0.0;
-        for (int s = rank; s < N; s += size) acc = norm.accumulate(acc, nu(x, s) - nu(y, s));
-        acc = team.reduce(acc, NormOp1{norm});
-        if (rank == 0) {
-          const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
-          dm.store(x * nv + y, d);
-          dm.store(y * nv + x, d);
-        }
-      }
-    }
+  if (rank == 0) {
+    S.ca_agents = ca_a.value();
+    S.ca_principals = ca_p.value();
   }
+  team.sync();  // the mask below overwrites the scratch of μ
 
   // equilibria: the ε-Nash mask (bit 0 pure NE, bit 1 ε-NE at IC), counts and worst/best equilibria.
+  unsigned char* mask = scratch;
   {
+    const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
     NeExt e = ne_empty();
     for (int s = rank; s < N; s += size) {
       unsigned m = 3u;
@@ -166,7 +180,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
       mask[s] = static_cast<unsigned char>(m);
       if (m != 0u) {
-        const double w = welfare_at(p, at, 0, s);
+        const double w = welfare_at(p, ws, at, 0, s);
         if (m & 1u) {
           ++e.ne;
           e.worst_ne = arg_min(e.worst_ne, ArgExt{w, s});
@@ -179,13 +193,15 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
     }
     e = team.reduce(e, NeOp());
-    S.ne = e.ne;
-    S.eps = e.eps;
-    S.worst_ne = e.worst_ne;
-    S.best_ne = e.best_ne;
-    S.worst_eps = e.worst_eps;
+    if (rank == 0) {
+      S.ne = e.ne;
+      S.eps = e.eps;
+      S.worst_ne = e.worst_ne;
+      S.best_ne = e.best_ne;
+      S.worst_eps = e.worst_eps;
+    }
   }
-  team.sync();  // the mask is complete
+  team.sync();  // the mask and the summary are complete
   if (p.list_equilibria) {
     const int words = (N + 31) / 32;
     const Global<Mem::output, std::uint32_t> bits = out.ne_bits + g * out.ne_words;
@@ -204,7 +220,6 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
     const unsigned want = kind == StrategyKind::uniform_ne ? 1u : 2u;
     const i64 count = kind == StrategyKind::uniform_ne ? S.ne : S.eps;
-    S.strategy_defined = count > 0;
     if (count > 0) {
       for (int i = 0; i < n; ++i) {
         Acc2 acc{0.0, 0.0};
@@ -216,21 +231,22 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
         }
         acc = team.reduce(acc, Plus2Op());
         if (rank == 0) {
-          A.su[i] = acc.a;
-          A.suh[i] = acc.b;
+          at_state(kSu, i) = acc.a;
+          at_state(kSuh, i) = acc.b;
         }
       }
     }
+    if (rank == 0) S.strategy_defined = count > 0;
   } else if (kind == StrategyKind::played) {
-    S.strategy_defined = S.ne > 0 && S.eps > 0;
-    if (S.strategy_defined) {
+    if (S.ne > 0 && S.eps > 0) {
       double lo, hi;
       detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
       const double tol = p.played_tolerance;
+      const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
       const double mid = (lo + hi) / 2;
       PlayedExt pe{0, arg_empty()};
       for (int s = rank; s < N; s += size) {
-        const double w = welfare_at(p, at, 0, s);
+        const double w = welfare_at(p, ws, at, 0, s);
         if (lo - tol < w && w < hi + tol) {
           ++pe.count;
         } else {
@@ -238,13 +254,11 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
         }
       }
       pe = team.reduce(pe, PlayedOp());
-      S.played_count = pe.count;
-      S.closest = pe.closest;
       if (pe.count > 0) {
         for (int i = 0; i < n; ++i) {
           Acc2 acc{0.0, 0.0};
           for (int s = rank; s < N; s += size) {
-            const double w = welfare_at(p, at, 0, s);
+            const double w = welfare_at(p, ws, at, 0, s);
             if (lo - tol < w && w < hi + tol) {
               acc.a += at(i, s);
               acc.b += at(n + i, s);
@@ -252,14 +266,19 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
           }
           acc = team.reduce(acc, Plus2Op());
           if (rank == 0) {
-            A.su[i] = acc.a;
-            A.suh[i] = acc.b;
+            at_state(kSu, i) = acc.a;
+            at_state(kSuh, i) = acc.b;
           }
         }
       }
+      team.sync();  // every member has read the window from the summary
+      if (rank == 0) {
+        S.strategy_defined = 1;
+        S.played_count = pe.count;
+        S.closest = pe.closest;
+      }
     }
   } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
-    S.strategy_defined = 1;
     for (int i = 0; i < n; ++i) {
       Acc2 acc{0.0, 0.0};
       for (int s = rank; s < N; s += size) {
@@ -270,18 +289,38 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
       acc = team.reduce(acc, Plus2Op());
       if (rank == 0) {
-        A.su[i] = acc.a;
-        A.suh[i] = acc.b;
+        at_state(kSu, i) = acc.a;
+        at_state(kSuh, i) = acc.b;
+      }
+    }
+    if (rank == 0) S.strategy_defined = 1;
+  }
+  team.sync();
+  if (rank == 0) finish_game(p, out, g, S, game_arrays_at(state, n), at);
+  if (p.distance_matrix) {  // last: the fewest values live across it
+    const Global<Mem::output, double> dm = out.distance_matrix + g * nv * nv;
+    for (int x = 0; x < nv; ++x) {
+      if (rank == 0) dm.store(x * nv + x, 0.0);
+      for (int y = x + 1; y < nv; ++y) {
+        double acc = 0.0;
+        for (int s = rank; s < N; s += size) acc = norm.accumulate(acc, nu(x, s) - nu(y, s));
+        acc = team.reduce(acc, NormOp1{norm});
+        if (rank == 0) {
+          const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
+          dm.store(x * nv + y, d);
+          dm.store(y * nv + x, d);
+        }
       }
     }
   }
-  team.sync();
-  if (rank == 0) finish_game(p, out, g, S, A, at);
 }
 
-/// W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game.
+/// W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game. Register targets (ptxas,
+/// sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256 threads per SM); the block
+/// team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it spills
+/// more (docs/PERFORMANCE.md).
 template <int W, class T>
-__global__ void __launch_bounds__(256) team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out,
+__global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4 ? 6 : W == 32 ? 3 : 1) team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out,
                                                             int games_per_block, unsigned data_stride,
                                                             unsigned mask_stride, unsigned state_stride) {
   DGEVAL_DYNAMIC_SHARED(smem);
@@ -309,12 +348,13 @@ __global__ void __launch_bounds__(256) team_evaluate_kernel(EvalParams p, Device
     const int team_index = W == 0 ? 0 : static_cast<int>(threadIdx.x) / (W == 0 ? 1 : W);
     if (team_index < count) {
       const T* data = reinterpret_cast<const T*>(smem + static_cast<size_t>(team_index) * data_stride);
-      unsigned char* mask = mask_base + static_cast<size_t>(team_index) * mask_stride;
+      unsigned char* scratch = mask_base + static_cast<size_t>(team_index) * mask_stride;
+      GameSummary* summary = reinterpret_cast<GameSummary*>(scratch + mask_stride - sizeof(GameSummary));
       double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
       if constexpr (W == 0) {
-        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, mask, state);
+        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
       } else {
-        evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, mask, state);
+        evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, scratch, summary, state);
       }
     }
   }

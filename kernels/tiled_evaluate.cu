@@ -11,7 +11,8 @@
 //   stats    [2n]  per-vector sum/min/max, centred sums of squares (EPIC), welfare extrema → shift, m
 //   align    [2n]  IA and CA distances per player, distance matrix → IA, CA
 //   fibers   [n]   per player with k_i ≥ 2: min and max of u_i over each context s_{-i}
-//                  (thread per context, the k_i actions optionally split into segments)
+//                  (thread per context; one launch for every player whose k_i actions are whole,
+//                  a launch and a combine per player whose actions are split into segments)
 //   mask     [n]   ε-Nash test per outcome against the fibers: counts, worst/best NE, NE bitmask,
 //                  sums over the NE / ε-NE set for the uniform strategies (+[n] principals then)
 //   strategy [2n]  played set, correlated or product strategies (only those strategies)
@@ -42,6 +43,7 @@ struct PassArgs {
   i64 fiber_values_per_game;
   i64 fiber_offset[kMaxPlayers];
   i64 fiber_contexts[kMaxPlayers];
+  int fiber_segments[kMaxPlayers];
 };
 
 // Kernel parameters are limited to 4 KiB.
@@ -372,7 +374,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
 // segments[(slot·S + j)·2·C_i + c] and [... + C_i + c], folded by tiled_fiber_combine_kernel.
 
 template <class T>
-__global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int player, int segments) {
+__device__ __forceinline__ void fiber_extrema(const PassArgs& a, int player, int segments) {
   const i64 C = a.fiber_contexts[player];
   const i64 k = a.p.k[player], stride = a.p.stride[player];
   const i64 slot = blockIdx.z;
@@ -405,6 +407,21 @@ __global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int p
     }
     store<Mem::scratch>(lo_out + c, lo);
     store<Mem::scratch>(hi_out + c, hi);
+  }
+}
+
+/// One player's fibers (split into `segments` segments of its actions, blockIdx.y the segment).
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_fiber_kernel(PassArgs a, int player, int segments) {
+  fiber_extrema<T>(a, player, segments);
+}
+
+/// The fibers of every player whose fibers are not split into segments, in one launch (the
+/// players one after the other in each block; blockIdx.y is 0).
+template <class T>
+__global__ void __launch_bounds__(kThreads) tiled_fibers_kernel(PassArgs a) {
+  for (int i = 0; i < a.p.n; ++i) {
+    if (a.fiber_offset[i] >= 0 && a.fiber_segments[i] == 1) fiber_extrema<T>(a, i, 1);
   }
 }
 
@@ -740,8 +757,22 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs(n) : 0);
   DGEVAL_LAUNCH(tiled_align_combine_kernel, games, kThreads, static_cast<size_t>(items) * sizeof(double), stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
+  // The players whose fibers are whole: one launch for all of them.
+  i64 whole_blocks = 0;
   for (int i = 0; i < n; ++i) {
-    if (geo.fiber_offset[i] < 0) continue;
+    if (geo.fiber_offset[i] < 0 || geo.fiber_segments[i] > 1) continue;
+    const i64 blocks = (geo.fiber_contexts[i] + kThreads - 1) / kThreads;
+    whole_blocks = blocks > whole_blocks ? blocks : whole_blocks;
+  }
+  if (whole_blocks > 0) {
+    const unsigned gx = static_cast<unsigned>(whole_blocks < 65535 * 16 ? whole_blocks : 65535 * 16);
+    DGEVAL_LAUNCH(tiled_fibers_kernel<T>, dim3(gx, 1u, static_cast<unsigned>(games)), kThreads, 0, stream)(a);
+    DGEVAL_CUDA_CHECK_LAUNCH();
+  }
+  // Players whose fibers are split into segments (the segments' scratch is one player's): a fiber
+  // launch and a combine each.
+  for (int i = 0; i < n; ++i) {
+    if (geo.fiber_offset[i] < 0 || geo.fiber_segments[i] == 1) continue;
     const int segments = geo.fiber_segments[i];
     const i64 C = geo.fiber_contexts[i];
     const i64 blocks = (C + kThreads - 1) / kThreads;
@@ -749,10 +780,8 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
     DGEVAL_LAUNCH(tiled_fiber_kernel<T>, dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)), kThreads, 0, stream)(
         a, i, segments);
     DGEVAL_CUDA_CHECK_LAUNCH();
-    if (segments > 1) {
-      DGEVAL_LAUNCH(tiled_fiber_combine_kernel<T>, dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream)(a, i, segments);
-      DGEVAL_CUDA_CHECK_LAUNCH();
-    }
+    DGEVAL_LAUNCH(tiled_fiber_combine_kernel<T>, dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream)(a, i, segments);
+    DGEVAL_CUDA_CHECK_LAUNCH();
   }
   DGEVAL_LAUNCH(tiled_mask_kernel<T>, grid, kThreads, shared, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
@@ -786,6 +815,7 @@ void launch_all(const TiledGeometry& geo, const EvalParams& p, const DeviceInput
   for (int i = 0; i < kMaxPlayers; ++i) {
     a.fiber_offset[i] = i < p.n ? geo.fiber_offset[i] : -1;
     a.fiber_contexts[i] = i < p.n ? geo.fiber_contexts[i] : 0;
+    a.fiber_segments[i] = i < p.n ? geo.fiber_segments[i] : 1;
   }
   for (i64 g0 = 0; g0 < in.games; g0 += geo.games_per_pass) {
     const i64 games = in.games - g0 < geo.games_per_pass ? in.games - g0 : geo.games_per_pass;

@@ -835,7 +835,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
   };
   const Workload workloads[] = {
       {Dims({3, 3}), 0, 1},              {Dims({5, 5, 4}), 0, 1},           {Dims({6, 7, 4, 6}), 0, 1},
-      {Dims({7, 3, 8, 5, 12}), 0, 1148}, {Dims({15, 7, 3, 7, 9, 5}), 0, 1350}, {Dims({4096, 4096}), 8, 88},
+      {Dims({7, 3, 8, 5, 12}), 0, 984}, {Dims({15, 7, 3, 7, 9, 5}), 0, 1080}, {Dims({4096, 4096}), 8, 88},
       {Dims({16384, 16384}), 1, 11},
   };
   const Options o;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -138,6 +139,36 @@ struct TermsOne {
   double at_best(int i) const { return d.at_fn(i).v[q]; }
   double expected(int i) const { return d.ex_fn(i).v[q]; }
 };
+
+// detail::divide (the device's welfare without a division per outcome) gives the bits of x / d
+// for every player count, on random values of every scale and on the awkward ones.
+TEST(SharedDefinitions, DivisionByReciprocalIsTheDivision) {
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::uniform_int_distribution<int> exponent(-1074, 1023);
+  const double awkward[] = {0.0, -0.0, 1.0, -1.0, 3.0, 1.0 / 3.0, 0x1p-900, 0x1p1000, 0x1.fffffffffffffp999,
+                            0x1p-1022, 0x1p-1074, std::numeric_limits<double>::max(), -std::numeric_limits<double>::max(),
+                            std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (int n = 1; n <= kMaxPlayers; ++n) {
+    const detail::Divisor d = detail::divisor_of(static_cast<double>(n));
+    auto check = [&](double x) {
+      const double want = x / static_cast<double>(n), got = detail::divide(x, d);
+      ASSERT_EQ(std::memcmp(&want, &got, sizeof want), 0) << std::hexfloat << x << " / " << n << ": " << got << " vs " << want;
+    };
+    for (double x : awkward) check(x);
+    check(std::numeric_limits<double>::quiet_NaN());
+    for (int q = 0; q < 200000; ++q) check(std::ldexp(unit(rng), q % 4 == 0 ? exponent(rng) : q % 64 - 32));
+    // Sums of a few utilities, as welfare_at makes them.
+    for (int q = 0; q < 50000; ++q) check(unit(rng) + unit(rng) + unit(rng));
+    for (Welfare w : {Welfare::average, Welfare::sum}) {
+      const detail::WelfareScale scale = detail::welfare_scale(n, w);
+      for (int q = 0; q < 1000; ++q) {
+        const double x = unit(rng) * 1e3, want = detail::welfare_of(x, n, w), got = detail::welfare_of(x, scale);
+        ASSERT_EQ(std::memcmp(&want, &got, sizeof want), 0);
+      }
+    }
+  }
+}
 
 TEST(SharedDefinitions, BoundsAndAlignmentOnLanesAndFixedPlayerCounts) {
   DGEVAL_SEEDED(rng);

@@ -34,14 +34,21 @@ inline DeviceLimits h100_limits() {
 constexpr std::size_t kH100MemoryBudget = std::size_t{78} << 30;
 
 /// Launches of one pass of the tiled path (kernels/tiled_evaluate.cu, launch_pass): stats and its
-/// combine, align and its combine, one fiber launch per player with k_i >= 2 (two when its fibers
-/// are split into segments), mask and its combine, strategy and its combine for the played,
-/// correlated and product strategies, finish.
+/// combine, align and its combine, one fiber launch for every player with k_i >= 2 whose fibers
+/// are whole and two per player whose fibers are split into segments, mask and its combine,
+/// strategy and its combine for the played, correlated and product strategies, finish.
 inline std::int64_t tiled_launches_per_pass(const TiledGeometry& t, int n, StrategyKind k) {
   std::int64_t l = 7;
+  bool whole = false;
   for (int i = 0; i < n; ++i) {
-    if (t.fiber_offset[i] >= 0) l += t.fiber_segments[i] > 1 ? 2 : 1;
+    if (t.fiber_offset[i] < 0) continue;
+    if (t.fiber_segments[i] > 1) {
+      l += 2;
+    } else {
+      whole = true;
+    }
   }
+  if (whole) ++l;
   if (k == StrategyKind::played || k == StrategyKind::correlated || k == StrategyKind::product) l += 2;
   return l;
 }

@@ -78,7 +78,8 @@ struct TeamGeometry {
   int threads = 0;             ///< threads per block
   int games_per_block = 0;
   std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded)
-  std::size_t mask_stride = 0;   ///< bytes of the per-outcome ε-Nash mask per game
+  std::size_t mask_stride = 0;   ///< bytes per game of the per-outcome scratch (the CA means μ of both
+                                 ///< sides, 16 bytes per outcome, then the ε-Nash mask) and the summary
   std::size_t state_stride = 0;  ///< bytes of per-game state arrays
   std::size_t shared_bytes = 0;  ///< dynamic shared memory per block
 };
@@ -93,7 +94,7 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
   g.threads = path == Path::block_team ? 256 : g.team_width * g.games_per_block;
   const std::size_t data = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
   g.data_stride = round_up(data, 128) + (g.team_width < 32 ? static_cast<std::size_t>(g.team_width) * value_bytes : 0);
-  g.mask_stride = round_up(static_cast<std::size_t>(N), 8);
+  g.mask_stride = round_up(16 * static_cast<std::size_t>(N), 8) + sizeof(GameSummary);
   g.state_stride = static_cast<std::size_t>(state_doubles(n)) * sizeof(double);
   g.shared_bytes = static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride);
   return g;

@@ -44,6 +44,46 @@ DGEVAL_HD V welfare_at(P players, Welfare w, const At& at, int first_vector, std
   return welfare_of(a, players_of(players), w);
 }
 
+/// A divisor used for many quotients (the player count of average welfare): d and r = 1/d.
+struct Divisor {
+  double d, r;
+};
+DGEVAL_HD Divisor divisor_of(double d) { return Divisor{d, 1.0 / d}; }
+
+/// x / d, correctly rounded (the same bits as the division), without a division: q = x·r, then two
+/// corrections q + fma(−q, d, x)·r, the residual of each exact. After the first, q is within one
+/// ulp of x / d; the second then rounds correctly (Markstein's theorem: r is 1/d correctly rounded,
+/// the residual exact). Zero, huge, tiny (where a residual could underflow), infinite and NaN
+/// numerators take the division itself. Device loops over outcomes call it with a Divisor made once
+/// per game (tests/test_shared_definitions.cpp checks it against x / d for every player count).
+DGEVAL_HD double divide(double x, const Divisor& q) {
+  const double a = vabs(x);
+  if (!(a >= 0x1p-900 && a <= 0x1p1000)) return x / q.d;
+  double y = x * q.r;
+  y = vfma(vfma(-y, q.d, x), q.r, y);
+  return vfma(vfma(-y, q.d, x), q.r, y);
+}
+
+/// The scale of a game's welfare made once per game: welfare_of(sum, scale) is welfare_of(sum, n, w)
+/// bit for bit, with divide() in place of the division (for loops over outcomes on the device).
+struct WelfareScale {
+  bool average;
+  Divisor n;
+};
+DGEVAL_HD WelfareScale welfare_scale(int players, Welfare w) {
+  return WelfareScale{w == Welfare::average, divisor_of(static_cast<double>(players))};
+}
+DGEVAL_HD double welfare_of(double utility_sum, const WelfareScale& scale) {
+  return scale.average ? divide(utility_sum, scale.n) : utility_sum;
+}
+/// welfare_at with the game's WelfareScale (the same players' sum, the same bits).
+template <class P, class At>
+DGEVAL_HD double welfare_at(P players, const WelfareScale& scale, const At& at, int first_vector, std::int64_t s) {
+  double a = 0.0;
+  for (int i = 0; i < players_of(players); ++i) a = a + at(first_vector + i, s);
+  return welfare_of(a, scale);
+}
+
 /// 1/n for average welfare, 1 for sum: the factor in front of the per-player terms of §5.
 DGEVAL_HD double welfare_factor(int players, Welfare w) {
   return w == Welfare::average ? 1.0 / static_cast<double>(players) : 1.0;
