@@ -34,10 +34,10 @@
 #include <utility>
 #include <vector>
 
+#include "bench_model.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/io.hpp"
-#include "bench_model.hpp"
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
@@ -54,8 +54,8 @@ struct Workload {
 };
 
 const std::vector<Workload> kWorkloads = {
-    {"3x3", 0},       {"5x5x4", 0},          {"6x7x4x6", 0},         {"7x3x8x5x12", 0},
-    {"15x7x3x7x9x5", 0}, {"4096x4096", 8},   {"16384x16384", 1},
+    {"3x3", 0},          {"5x5x4", 0},     {"6x7x4x6", 0},     {"7x3x8x5x12", 0},
+    {"15x7x3x7x9x5", 0}, {"4096x4096", 8}, {"16384x16384", 1},
 };
 
 struct Args {
@@ -75,7 +75,7 @@ struct Args {
   std::string columns_text = "all";
   bool generate = false;
   bool require_gpu = false;
-  bool model = false;  ///< --model: the kernels' cost without running them
+  bool model = false;                        ///< --model: the kernels' cost without running them
   std::string agents_path, principals_path;  ///< files mode (--agents, --principals)
   bool json = false;                         ///< files mode: one JSON object per line
 };
@@ -105,14 +105,15 @@ std::size_t result_bytes_per_game(const Args& a, int n) {
 }
 
 [[noreturn]] void usage(const char* msg) {
-  std::fprintf(stderr,
-               "dgeval_bench: %s\n"
-               "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
-               "                    [--model] [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
-               "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
-               "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]]\n"
-               "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
-               msg);
+  std::fprintf(
+      stderr,
+      "dgeval_bench: %s\n"
+      "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
+      "                    [--model] [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
+      "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
+      "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]]\n"
+      "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
+      msg);
   std::exit(2);
 }
 
@@ -214,10 +215,12 @@ std::int64_t games_for(const Args& a, const std::string& dims, std::size_t game_
       if (!a.quick) return w.fixed_games;
       // Quick: scale the fixed batch to the reduced budget (at least one game).
       const double budget = a.input_gib * 1073741824.0;
-      return std::max<std::int64_t>(1, std::min<std::int64_t>(w.fixed_games, static_cast<std::int64_t>(budget / game_bytes)));
+      return std::max<std::int64_t>(
+          1, std::min<std::int64_t>(w.fixed_games, static_cast<std::int64_t>(budget / game_bytes)));
     }
   }
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(a.input_gib * 1073741824.0 / static_cast<double>(game_bytes)));
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(a.input_gib * 1073741824.0 / static_cast<double>(game_bytes)));
 }
 
 /// A GPU workload: its dims, bytes per game in the bench's dtype, batch size and options (the
@@ -362,7 +365,6 @@ void print_cpu_only(const Args& a) {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Files mode (--agents A.npy --principals P.npy): the games of two files, held in memory in the
 // files' dtype, evaluated by the CPU backend and by the batch resident on the GPU with the
@@ -404,14 +406,15 @@ FileGames load_files(const Args& a) {
 void print_file_row(const Args& a, const FileGames& f, const char* backend, const std::vector<double>& seconds) {
   const double med = median(seconds), best = *std::min_element(seconds.begin(), seconds.end());
   if (a.json) {
-    std::printf("{\"dims\": \"%s\", \"games\": %lld, \"dtype\": \"%s\", \"input_bytes\": %zu, \"backend\": \"%s\", "
-                "\"columns\": \"%s\", \"repeats\": %zu, \"median_s\": %.9g, \"min_s\": %.9g}\n",
-                f.dims.to_string().c_str(), static_cast<long long>(f.games), dgeval::dtype_name(f.dtype), f.input_bytes(),
-                backend, a.columns_text.c_str(), seconds.size(), med, best);
+    std::printf(
+        "{\"dims\": \"%s\", \"games\": %lld, \"dtype\": \"%s\", \"input_bytes\": %zu, \"backend\": \"%s\", "
+        "\"columns\": \"%s\", \"repeats\": %zu, \"median_s\": %.9g, \"min_s\": %.9g}\n",
+        f.dims.to_string().c_str(), static_cast<long long>(f.games), dgeval::dtype_name(f.dtype), f.input_bytes(),
+        backend, a.columns_text.c_str(), seconds.size(), med, best);
   } else {
     std::printf("| %s | %s | %lld | %.1f | %s | %.6f | %.6f | %.4g |\n", f.dims.to_string().c_str(), backend,
-                static_cast<long long>(f.games), static_cast<double>(f.input_bytes()) / 1048576.0, a.columns_text.c_str(),
-                med, best, static_cast<double>(f.games) / med);
+                static_cast<long long>(f.games), static_cast<double>(f.input_bytes()) / 1048576.0,
+                a.columns_text.c_str(), med, best, static_cast<double>(f.games) / med);
   }
   std::fflush(stdout);
 }
@@ -437,13 +440,13 @@ void print_files_header(const Args& a) {
 }
 
 #if DGEVAL_HAVE_CUDA
-#define BENCH_CUDA(call)                                                                                    \
-  do {                                                                                                      \
-    const cudaError_t e_ = (call);                                                                          \
-    if (e_ != cudaSuccess) {                                                                                \
-      std::fprintf(stderr, "dgeval_bench: %s failed: %s\n", #call, cudaGetErrorString(e_));                 \
-      std::exit(1);                                                                                         \
-    }                                                                                                       \
+#define BENCH_CUDA(call)                                                                    \
+  do {                                                                                      \
+    const cudaError_t e_ = (call);                                                          \
+    if (e_ != cudaSuccess) {                                                                \
+      std::fprintf(stderr, "dgeval_bench: %s failed: %s\n", #call, cudaGetErrorString(e_)); \
+      std::exit(1);                                                                         \
+    }                                                                                       \
   } while (0)
 
 double device_copy_bandwidth(cudaStream_t st, int repeats) {
@@ -487,8 +490,9 @@ int run_gpu_generate(const Args& a) {
   BENCH_CUDA(cudaSetDevice(a.device));
   std::printf("device %d: %s; generate and evaluate, dtype %s, result columns: %s, median of %d after %d warm-up\n\n",
               a.device, info.name.c_str(), dgeval::dtype_name(a.dtype), a.columns_text.c_str(), a.repeats, a.warmup);
-  std::printf("| workload | generator | games | generate ms | evaluate ms | games/s (both) | games/s (evaluate alone) | "
-              "both / alone | CPU games | CPU games/s (both) | speed-up |\n");
+  std::printf(
+      "| workload | generator | games | generate ms | evaluate ms | games/s (both) | games/s (evaluate alone) | "
+      "both / alone | CPU games | CPU games/s (both) | speed-up |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
   for (const std::string& w : a.workloads) {
@@ -520,7 +524,8 @@ int run_gpu_generate(const Args& a) {
         }
       }
       const double g = median(gen_ms), e = median(eval_ms);
-      const double both = static_cast<double>(games) / ((g + e) * 1e-3), alone = static_cast<double>(games) / (e * 1e-3);
+      const double both = static_cast<double>(games) / ((g + e) * 1e-3),
+                   alone = static_cast<double>(games) / (e * 1e-3);
       std::string cpu_games = "-", cpu_rate = "-", speedup = "-";
       if (!a.no_cpu) {
         const std::int64_t k = cpu_games_for(a, games, game_bytes);
@@ -558,10 +563,12 @@ int run_gpu(const Args& a) {
     host_copy = host_copy_bandwidth(a.cpu_threads);
     std::printf("host memory copy (read + write): %.1f GB/s\n", host_copy / 1e9);
   }
-  std::printf("dtype %s, default options, result columns: %s, %d timed repeats after %d warm-up, L2 flushed before each\n\n",
-              dgeval::dtype_name(a.dtype), a.columns_text.c_str(), a.repeats, a.warmup);
-  std::printf("| workload | path | games | input MiB | output MiB | median ms | min ms | GB/s | %% copy | games/s | "
-              "device MiB | mem target | CPU games | CPU GB/s | CPU %% copy | speed-up | check |\n");
+  std::printf(
+      "dtype %s, default options, result columns: %s, %d timed repeats after %d warm-up, L2 flushed before each\n\n",
+      dgeval::dtype_name(a.dtype), a.columns_text.c_str(), a.repeats, a.warmup);
+  std::printf(
+      "| workload | path | games | input MiB | output MiB | median ms | min ms | GB/s | %% copy | games/s | "
+      "device MiB | mem target | CPU games | CPU GB/s | CPU %% copy | speed-up | check |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
   std::fflush(stdout);
 
@@ -636,12 +643,13 @@ int run_gpu(const Args& a) {
       std::snprintf(buf, sizeof buf, "%.1fx", cpu_per_game / gpu_per_game);
       speedup = buf;
     }
-    std::printf("| %s | %s | %lld | %.1f | %.1f | %.3f | %.3f | %.1f | %.1f | %.4g | %.1f | %s | %s | %s | %s | %s | %s |\n",
-                w.c_str(), path.c_str(), static_cast<long long>(games), static_cast<double>(in) / 1048576.0,
-                static_cast<double>(out) / 1048576.0, med, best, gbs, 100.0 * gbs * 1e9 / copy,
-                static_cast<double>(games) / (med * 1e-3), static_cast<double>(peak) / 1048576.0,
-                static_cast<double>(peak) <= target ? "ok" : "OVER", cpu_games.c_str(), cpu_gbs.c_str(), cpu_pct.c_str(),
-                speedup.c_str(), check.c_str());
+    std::printf(
+        "| %s | %s | %lld | %.1f | %.1f | %.3f | %.3f | %.1f | %.1f | %.4g | %.1f | %s | %s | %s | %s | %s | %s |\n",
+        w.c_str(), path.c_str(), static_cast<long long>(games), static_cast<double>(in) / 1048576.0,
+        static_cast<double>(out) / 1048576.0, med, best, gbs, 100.0 * gbs * 1e9 / copy,
+        static_cast<double>(games) / (med * 1e-3), static_cast<double>(peak) / 1048576.0,
+        static_cast<double>(peak) <= target ? "ok" : "OVER", cpu_games.c_str(), cpu_gbs.c_str(), cpu_pct.c_str(),
+        speedup.c_str(), check.c_str());
     std::fflush(stdout);
   }
   BENCH_CUDA(cudaEventDestroy(e0));
@@ -713,7 +721,8 @@ int main(int argc, char** argv) {
     }
     if (!a.agents_path.empty()) {
       const FileGames f = load_files(a);
-      if (!gpu && !a.cpu_only && !a.json) std::printf("dgeval_bench: no usable GPU (%s); the CPU backend only.\n\n", why.c_str());
+      if (!gpu && !a.cpu_only && !a.json)
+        std::printf("dgeval_bench: no usable GPU (%s); the CPU backend only.\n\n", why.c_str());
       print_files_header(a);
       if (!a.no_cpu) run_files_cpu(a, f);
 #if DGEVAL_HAVE_CUDA

@@ -291,8 +291,8 @@ __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOut
 /// GlobalGameArrays in global memory) and utilities `at(v, s)` (agents 0..n−1, principals
 /// n..2n−1) and writing the device's column pointers.
 template <class Arrays, class At>
-__device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g, const GameSummary& S,
-                            const Arrays& A, const At& at) {
+__device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g, const GameSummary& S, const Arrays& A,
+                            const At& at) {
   const detail::FinishSettings cfg{p.n, p.welfare, p.constants, p.cc, p.cc_window, p.strategy};
   i64 pure_outcome = 0;
   if (p.strategy == StrategyKind::pure) {

@@ -14,7 +14,6 @@
 #include <cstdint>
 
 #include "backends/cuda/cuda_plan.hpp"
-#include "global_memory.cuh"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
@@ -23,17 +22,18 @@
 #include "dgeval/game.hpp"
 #include "dgeval/options.hpp"
 #include "dgeval/results.hpp"
+#include "global_memory.cuh"
 
 namespace dgeval {
 namespace cuda {
 
 /// Everything a kernel needs to know about the options and the game shape (by value, < 2 KiB).
 struct EvalParams {
-  int n = 0;                        ///< players
-  std::int64_t N = 0;               ///< outcomes
-  std::int64_t k[kMaxPlayers];      ///< actions per player
-  std::int64_t stride[kMaxPlayers]; ///< ∏_{j>i} k_j
-  double ic[kMaxPlayers];           ///< IC level per player
+  int n = 0;                         ///< players
+  std::int64_t N = 0;                ///< outcomes
+  std::int64_t k[kMaxPlayers];       ///< actions per player
+  std::int64_t stride[kMaxPlayers];  ///< ∏_{j>i} k_j
+  double ic[kMaxPlayers];            ///< IC level per player
   Standardisation standardisation = Standardisation::epic;
   Welfare welfare = Welfare::average;
   CcWindow cc_window = CcWindow::code;
@@ -79,11 +79,11 @@ struct DeviceInput {
 
 /// Scratch of the tiled path (one slot), carved from one allocation by the host.
 struct TiledScratch {
-  GameSummary* summaries = nullptr;                  ///< [games_per_pass] (read and written field by field)
-  Global<Mem::scratch, double> arrays = nullptr;     ///< [games_per_pass][state_doubles(n)]
-  Global<Mem::scratch, double> partials = nullptr;   ///< [games_per_pass][blocks_per_game][partial_width]
-  void* fibers = nullptr;            ///< [games_per_pass][fiber_values_per_game] of T
-  void* segments = nullptr;          ///< segmented-fiber scratch of T
+  GameSummary* summaries = nullptr;                 ///< [games_per_pass] (read and written field by field)
+  Global<Mem::scratch, double> arrays = nullptr;    ///< [games_per_pass][state_doubles(n)]
+  Global<Mem::scratch, double> partials = nullptr;  ///< [games_per_pass][blocks_per_game][partial_width]
+  void* fibers = nullptr;                           ///< [games_per_pass][fiber_values_per_game] of T
+  void* segments = nullptr;                         ///< segmented-fiber scratch of T
 };
 
 /// Evaluates every game of `in` with one team per game (quad, warp or block team).
@@ -102,8 +102,8 @@ cudaError_t prepare_kernels(int max_dynamic_shared_bytes);
 /// Fills a device batch with the counter-based uniform games of dgeval::random_uniform_games
 /// (same values, bit for bit, converted to T): the benchmark generates its input on the device.
 void launch_random_uniform_games(void* agents, void* principals, bool float32, std::int64_t games,
-                                 std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game,
-                                 double lo, double hi, cudaStream_t stream);
+                                 std::int64_t values_per_game, std::uint64_t seed, std::int64_t first_game, double lo,
+                                 double hi, cudaStream_t stream);
 
 /// Games [first_game, first_game + games) of dgeval::generate_games with parameters `p`, float64,
 /// [games][n][N] per side, on `threads` threads rounded up to whole blocks of 128, each owning

@@ -33,26 +33,27 @@ namespace cuda {
 namespace {
 
 template <class T>
-__global__ void __launch_bounds__(256) random_uniform_games_kernel(T* agents, T* principals, std::int64_t games,
-                                                                   std::int64_t per_side, std::uint64_t seed,
-                                                                   std::int64_t first_game, double lo, double hi) {
+__global__ void __launch_bounds__(256)
+    random_uniform_games_kernel(T* agents, T* principals, std::int64_t games, std::int64_t per_side, std::uint64_t seed,
+                                std::int64_t first_game, double lo, double hi) {
   const std::int64_t total = games * per_side;
   for (std::int64_t idx = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
        idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t g = idx / per_side, e = idx - g * per_side;
     const std::uint64_t game = static_cast<std::uint64_t>(first_game + g);
-    store<Mem::input>(agents + idx,
-                      static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(e)), lo)));
-    store<Mem::input>(principals + idx, static_cast<T>(fma(
-                                            hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(per_side + e)), lo)));
+    store<Mem::input>(
+        agents + idx,
+        static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(e)), lo)));
+    store<Mem::input>(
+        principals + idx,
+        static_cast<T>(fma(hi - lo, detail::philox_uniform(seed, game, static_cast<std::uint64_t>(per_side + e)), lo)));
   }
 }
 
-__global__ void __launch_bounds__(128) generate_games_kernel(detail::GeneratorParams p, std::uint64_t seed,
-                                                             std::int64_t first_game, std::int64_t games,
-                                                             double* agents, double* principals, double* scratch,
-                                                             std::int64_t scratch_doubles, int* status,
-                                                             GameInfo* info) {
+__global__ void __launch_bounds__(128)
+    generate_games_kernel(detail::GeneratorParams p, std::uint64_t seed, std::int64_t first_game, std::int64_t games,
+                          double* agents, double* principals, double* scratch, std::int64_t scratch_doubles,
+                          int* status, GameInfo* info) {
   const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t per_side = static_cast<std::int64_t>(p.players) * p.outcomes;
@@ -63,10 +64,10 @@ __global__ void __launch_bounds__(128) generate_games_kernel(detail::GeneratorPa
   }
 }
 
-__global__ void __launch_bounds__(128) surface_games_kernel(detail::GeneratorParams base, std::uint64_t seed,
-                                                            std::int64_t first_game, std::int64_t games, Welfare welfare,
-                                                            double cap, double* agents, double* principals,
-                                                            double* weights, double* scratch, int* status) {
+__global__ void __launch_bounds__(128)
+    surface_games_kernel(detail::GeneratorParams base, std::uint64_t seed, std::int64_t first_game, std::int64_t games,
+                         Welfare welfare, double cap, double* agents, double* principals, double* weights,
+                         double* scratch, int* status) {
   const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t per_side = static_cast<std::int64_t>(base.players) * base.outcomes;
@@ -77,11 +78,10 @@ __global__ void __launch_bounds__(128) surface_games_kernel(detail::GeneratorPar
   }
 }
 
-__global__ void __launch_bounds__(128) inference_games_kernel(detail::InferenceShape shape, std::uint64_t seed,
-                                                              std::int64_t first_game, std::int64_t games,
-                                                              const std::int64_t* checkpoints, std::int64_t C,
-                                                              double* scratch, std::int64_t scratch_doubles,
-                                                              double* errors, int* status) {
+__global__ void __launch_bounds__(128)
+    inference_games_kernel(detail::InferenceShape shape, std::uint64_t seed, std::int64_t first_game,
+                           std::int64_t games, const std::int64_t* checkpoints, std::int64_t C, double* scratch,
+                           std::int64_t scratch_doubles, double* errors, int* status) {
   const std::int64_t tid = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const std::int64_t threads = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t cells = detail::inference_cells(C);
@@ -92,17 +92,16 @@ __global__ void __launch_bounds__(128) inference_games_kernel(detail::InferenceS
   }
 }
 
-__global__ void __launch_bounds__(256) surface_bins_kernel(detail::SurfaceBinning b, SurfaceColumns c, std::int64_t count,
-                                                           unsigned long long* bins) {
+__global__ void __launch_bounds__(256)
+    surface_bins_kernel(detail::SurfaceBinning b, SurfaceColumns c, std::int64_t count, unsigned long long* bins) {
   const std::int64_t cells = static_cast<std::int64_t>(b.bins_x) * b.bins_y;
   unsigned long long* invalid = bins + detail::surface_fields * cells;
   for (std::int64_t g = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; g < count;
        g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const double pwr = c.principals_welfare_regret[g];
-    const detail::SurfaceRecord r =
-        detail::surface_record(b, c.agents_welfare_regret[g], pwr, c.magnitude_principals + g * b.players,
-                               c.ia + g * b.players, c.welfare_principals_utopia[g], c.welfare_principals_dystopia[g],
-                               c.bound_holds[g]);
+    const detail::SurfaceRecord r = detail::surface_record(
+        b, c.agents_welfare_regret[g], pwr, c.magnitude_principals + g * b.players, c.ia + g * b.players,
+        c.welfare_principals_utopia[g], c.welfare_principals_dystopia[g], c.bound_holds[g]);
     if (!r.valid) {
       atomicAdd(invalid, 1ull);
       atomicMin(invalid + 1, static_cast<unsigned long long>(g));
@@ -110,10 +109,12 @@ __global__ void __launch_bounds__(256) surface_bins_kernel(detail::SurfaceBinnin
     }
     atomicAdd(bins + detail::surface_count * cells + r.bin, 1ull);
     const std::uint64_t q = detail::surface_fixed(pwr, b.fixed_scale);
-    const unsigned long long old_low = atomicAdd(bins + detail::surface_sum_low * cells + r.bin, static_cast<unsigned long long>(q));
+    const unsigned long long old_low =
+        atomicAdd(bins + detail::surface_sum_low * cells + r.bin, static_cast<unsigned long long>(q));
     const std::uint64_t high = detail::surface_high_increment(old_low, q);
     if (high != 0) atomicAdd(bins + detail::surface_sum_high * cells + r.bin, static_cast<unsigned long long>(high));
-    atomicMax(bins + detail::surface_max * cells + r.bin, static_cast<unsigned long long>(detail::surface_orderable(pwr)));
+    atomicMax(bins + detail::surface_max * cells + r.bin,
+              static_cast<unsigned long long>(detail::surface_orderable(pwr)));
     if (r.above_simple) atomicAdd(bins + detail::surface_above_simple * cells + r.bin, 1ull);
     if (r.above_bound) atomicAdd(bins + detail::surface_above_bound * cells + r.bin, 1ull);
   }
@@ -134,8 +135,8 @@ void launch_generate_games(const detail::GeneratorParams& p, std::uint64_t seed,
                            int* status, GameInfo* info, cudaStream_t stream) {
   if (games <= 0) return;
   const int blocks = (threads + 127) / 128;
-  DGEVAL_LAUNCH(generate_games_kernel, blocks, 128, 0, stream)(p, seed, first_game, games, agents, principals, scratch,
-                                                              detail::generator_scratch_doubles(p), status, info);
+  DGEVAL_LAUNCH(generate_games_kernel, blocks, 128, 0, stream)
+  (p, seed, first_game, games, agents, principals, scratch, detail::generator_scratch_doubles(p), status, info);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
@@ -144,8 +145,8 @@ void launch_surface_games(const detail::GeneratorParams& base, std::uint64_t see
                           double* weights, double* scratch, int threads, int* status, cudaStream_t stream) {
   if (games <= 0) return;
   const int blocks = (threads + 127) / 128;
-  DGEVAL_LAUNCH(surface_games_kernel, blocks, 128, 0, stream)(base, seed, first_game, games, welfare, cap, agents,
-                                                             principals, weights, scratch, status);
+  DGEVAL_LAUNCH(surface_games_kernel, blocks, 128, 0, stream)
+  (base, seed, first_game, games, welfare, cap, agents, principals, weights, scratch, status);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
@@ -154,8 +155,8 @@ void launch_inference_games(const detail::InferenceShape& shape, std::uint64_t s
                             int threads, double* errors, int* status, cudaStream_t stream) {
   if (games <= 0) return;
   const int blocks = (threads + 127) / 128;
-  DGEVAL_LAUNCH(inference_games_kernel, blocks, 128, 0, stream)(shape, seed, first_game, games, checkpoints, C, scratch,
-                                                               detail::inference_scratch_doubles(shape), errors, status);
+  DGEVAL_LAUNCH(inference_games_kernel, blocks, 128, 0, stream)
+  (shape, seed, first_game, games, checkpoints, C, scratch, detail::inference_scratch_doubles(shape), errors, status);
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
@@ -164,8 +165,8 @@ void launch_surface_bins(const detail::SurfaceBinning& binning, const SurfaceCol
   if (count <= 0) return;
   const std::int64_t blocks = (count + 255) / 256;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  DGEVAL_LAUNCH(surface_bins_kernel, grid, 256, 0, stream)(binning, columns, count,
-                                                         reinterpret_cast<unsigned long long*>(bins));
+  DGEVAL_LAUNCH(surface_bins_kernel, grid, 256, 0, stream)
+  (binning, columns, count, reinterpret_cast<unsigned long long*>(bins));
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
@@ -189,12 +190,11 @@ void launch_random_uniform_games(void* agents, void* principals, bool float32, s
   const std::int64_t blocks = (total + 255) / 256;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
   if (float32) {
-    DGEVAL_LAUNCH(random_uniform_games_kernel<float>, grid, 256, 0, stream)(static_cast<float*>(agents), static_cast<float*>(principals),
-                                                                 games, values_per_game, seed, first_game, lo, hi);
+    DGEVAL_LAUNCH(random_uniform_games_kernel<float>, grid, 256, 0, stream)
+    (static_cast<float*>(agents), static_cast<float*>(principals), games, values_per_game, seed, first_game, lo, hi);
   } else {
-    DGEVAL_LAUNCH(random_uniform_games_kernel<double>, grid, 256, 0, stream)(static_cast<double*>(agents),
-                                                                  static_cast<double*>(principals), games,
-                                                                  values_per_game, seed, first_game, lo, hi);
+    DGEVAL_LAUNCH(random_uniform_games_kernel<double>, grid, 256, 0, stream)
+    (static_cast<double*>(agents), static_cast<double*>(principals), games, values_per_game, seed, first_game, lo, hi);
   }
   DGEVAL_CUDA_CHECK_LAUNCH();
 }

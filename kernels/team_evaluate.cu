@@ -123,7 +123,9 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   // align: alignment (detail/alignment.hpp). The CA means μ of both sides once per outcome, into the
   // per-outcome scratch (two doubles per outcome; each member reads back only its own outcomes),
   // then one pass per player.
-  auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v)); };
+  auto nu = [&](int v, int s) {
+    return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v));
+  };
   double* mu = reinterpret_cast<double*>(scratch);
   {
     const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
@@ -320,9 +322,11 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
 /// team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it spills
 /// more (docs/PERFORMANCE.md).
 template <int W, class T>
-__global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4 ? 6 : W == 32 ? 3 : 1) team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out,
-                                                            int games_per_block, unsigned data_stride,
-                                                            unsigned mask_stride, unsigned state_stride) {
+__global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
+                                                      : W == 32 ? 3
+                                                                : 1)
+    team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out, int games_per_block, unsigned data_stride,
+                         unsigned mask_stride, unsigned state_stride) {
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char reduce_scratch[W == 0 ? 32 * kMaxPayload : 16];
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
@@ -366,9 +370,9 @@ void launch(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in,
   const i64 groups = (in.games + geo.games_per_block - 1) / geo.games_per_block;
   const unsigned grid = static_cast<unsigned>(groups < (i64{1} << 30) ? groups : (i64{1} << 30));
   auto kernel = team_evaluate_kernel<W, T>;
-  DGEVAL_LAUNCH(kernel, grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)(
-      p, in, out, geo.games_per_block, static_cast<unsigned>(geo.data_stride), static_cast<unsigned>(geo.mask_stride),
-      static_cast<unsigned>(geo.state_stride));
+  DGEVAL_LAUNCH(kernel, grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)
+  (p, in, out, geo.games_per_block, static_cast<unsigned>(geo.data_stride), static_cast<unsigned>(geo.mask_stride),
+   static_cast<unsigned>(geo.state_stride));
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

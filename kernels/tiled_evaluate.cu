@@ -110,7 +110,8 @@ struct GlobalAt {
   int n;
   i64 N;
   __device__ double operator()(int v, i64 s) const {
-    return static_cast<double>(v < n ? load<Mem::input>(agents + v * N + s) : load<Mem::input>(principals + (v - n) * N + s));
+    return static_cast<double>(v < n ? load<Mem::input>(agents + v * N + s)
+                                     : load<Mem::input>(principals + (v - n) * N + s));
   }
 };
 
@@ -293,8 +294,10 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
     for (int i = 0; i < n; ++i) {
       Acc3 x{0.0, 0.0, 0.0};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        const double mu_a = detail::ca_mean<double>(n, A.mag, [&](int m) { return nu(m, j); }, inv_weight_a);
-        const double mu_p = detail::ca_mean<double>(n, A.mag + n, [&](int m) { return nu(n + m, j); }, inv_weight_p);
+        const double mu_a = detail::ca_mean<double>(
+            n, A.mag, [&](int m) { return nu(m, j); }, inv_weight_a);
+        const double mu_p = detail::ca_mean<double>(
+            n, A.mag + n, [&](int m) { return nu(n + m, j); }, inv_weight_p);
         const double u = nu(i, j), uh = nu(n + i, j);
         x.a = norm.accumulate(x.a, u - uh);
         x.b = norm.accumulate(x.b, u - mu_a);
@@ -359,7 +362,8 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
     const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
     for (int i = 0; i < n; ++i) A.ia.store(i, detail::ia_from_norm(norms[3 * i], a.p.constants));
     GameSummary& S = a.sc.summaries[slot];
-    store<Mem::scratch>(&S.ca_agents, detail::collective_alignment<double>(n, A.mag, [&](int i) { return norms[3 * i + 1]; }));
+    store<Mem::scratch>(&S.ca_agents,
+                        detail::collective_alignment<double>(n, A.mag, [&](int i) { return norms[3 * i + 1]; }));
     store<Mem::scratch>(&S.ca_principals,
                         detail::collective_alignment<double>(n, A.mag + n, [&](int i) { return norms[3 * i + 2]; }));
   }
@@ -496,10 +500,10 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
       unsigned m = 3u;
       for (int i = 0; i < n && m != 0u; ++i) {
         if (a.fiber_offset[i] < 0) continue;  // k_i = 1 always passes
-        const i64 c = narrow ? static_cast<i64>(context_of<unsigned>(static_cast<unsigned>(s),
-                                                                     static_cast<unsigned>(p.stride[i]),
-                                                                     static_cast<unsigned>(p.k[i])))
-                             : context_of<i64>(s, p.stride[i], p.k[i]);
+        const i64 c =
+            narrow ? static_cast<i64>(context_of<unsigned>(static_cast<unsigned>(s), static_cast<unsigned>(p.stride[i]),
+                                                           static_cast<unsigned>(p.k[i])))
+                   : context_of<i64>(s, p.stride[i], p.k[i]);
         const T* f = fib + a.fiber_offset[i];
         m &= ne_bits_for(p, i, at(i, j), static_cast<double>(load<Mem::scratch>(f + c)),
                          static_cast<double>(load<Mem::scratch>(f + a.fiber_contexts[i] + c)));
@@ -521,7 +525,8 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     e = team.reduce(e, NeOp());  // ends with __syncthreads: the tile's mask is complete
     if (threadIdx.x == 0) *eacc = NeOp()(*eacc, e);
     if (p.list_equilibria) {
-      const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + w.game * a.out.ne_words + t0 / 32;  // t0: a multiple of 32
+      const Global<Mem::output, std::uint32_t> bits =
+          a.out.ne_bits + w.game * a.out.ne_words + t0 / 32;  // t0: a multiple of 32
       const int words = (len + 31) / 32;
       for (int wd = threadIdx.x; wd < words; wd += blockDim.x) {
         std::uint32_t word = 0u;
@@ -588,7 +593,8 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
     } else {
       count_sh = 0;
       if (kind == StrategyKind::played) store<Mem::scratch>(&S.strategy_defined, e.ne > 0 && e.eps > 0);
-      if (kind == StrategyKind::correlated || kind == StrategyKind::product) store<Mem::scratch>(&S.strategy_defined, 1);
+      if (kind == StrategyKind::correlated || kind == StrategyKind::product)
+        store<Mem::scratch>(&S.strategy_defined, 1);
     }
   }
   __syncthreads();
@@ -777,10 +783,12 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
     const i64 C = geo.fiber_contexts[i];
     const i64 blocks = (C + kThreads - 1) / kThreads;
     const unsigned gx = static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16);
-    DGEVAL_LAUNCH(tiled_fiber_kernel<T>, dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)), kThreads, 0, stream)(
-        a, i, segments);
+    DGEVAL_LAUNCH(tiled_fiber_kernel<T>, dim3(gx, static_cast<unsigned>(segments), static_cast<unsigned>(games)),
+                  kThreads, 0, stream)
+    (a, i, segments);
     DGEVAL_CUDA_CHECK_LAUNCH();
-    DGEVAL_LAUNCH(tiled_fiber_combine_kernel<T>, dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream)(a, i, segments);
+    DGEVAL_LAUNCH(tiled_fiber_combine_kernel<T>, dim3(gx, static_cast<unsigned>(games)), kThreads, 0, stream)
+    (a, i, segments);
     DGEVAL_CUDA_CHECK_LAUNCH();
   }
   DGEVAL_LAUNCH(tiled_mask_kernel<T>, grid, kThreads, shared, stream)(a);
@@ -826,16 +834,16 @@ void launch_all(const TiledGeometry& geo, const EvalParams& p, const DeviceInput
 
 template <class T>
 cudaError_t raise_limits(int bytes) {
-  const void* kernels[] = {reinterpret_cast<const void*>(tiled_stats_kernel<T>),
-                           reinterpret_cast<const void*>(tiled_align_kernel<T>),
-                           reinterpret_cast<const void*>(tiled_mask_kernel<T>),
-                           reinterpret_cast<const void*>(tiled_strategy_kernel<T>),
-                           reinterpret_cast<const void*>(tiled_align_combine_kernel)};
+  const void* kernels[] = {
+      reinterpret_cast<const void*>(tiled_stats_kernel<T>), reinterpret_cast<const void*>(tiled_align_kernel<T>),
+      reinterpret_cast<const void*>(tiled_mask_kernel<T>), reinterpret_cast<const void*>(tiled_strategy_kernel<T>),
+      reinterpret_cast<const void*>(tiled_align_combine_kernel)};
   for (const void* k : kernels) {
     cudaFuncAttributes attr;
     cudaError_t e = cudaFuncGetAttributes(&attr, k);
     if (e != cudaSuccess) return e;
-    e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes - static_cast<int>(attr.sharedSizeBytes));
+    e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             bytes - static_cast<int>(attr.sharedSizeBytes));
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;

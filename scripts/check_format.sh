@@ -8,10 +8,11 @@
 #   bash scripts/check_format.sh --list LIST      the files named in LIST (one a line; # comments)
 #   bash scripts/check_format.sh --changed BASE   the .cpp/.hpp/.cu/.cuh/.h files that differ from
 #                                                 the git revision BASE (committed or not)
+#   bash scripts/check_format.sh --all            every tracked .cpp/.hpp/.cu/.cuh/.h file
+#                                                 (tests/data and the install test's consumer aside)
 #
-# CI (.ci/run) checks scripts/format-checked.txt, the files that conform today: the tree is not
-# reformatted while include/dgeval/detail and kernels/ are being refactored;
-# once it is, the list becomes every source file. To format a file: clang-format-14 -i FILE.
+# CI (.ci/run) checks --all. To format a file: clang-format-14 -i FILE; the whole tree:
+#   git ls-files '*.cpp' '*.hpp' '*.cu' '*.cuh' '*.h' | xargs clang-format-14 -i
 # CLANG_FORMAT names another binary (at your own risk if it is not version 14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,11 @@ case "$1" in
     [ $# -eq 2 ] || usage
     while IFS= read -r f; do files+=("$f"); done < <(git diff --name-only --diff-filter=d "$2" -- \
       '*.cpp' '*.hpp' '*.cu' '*.cuh' '*.h' ':!tests/data/**')
+    ;;
+  --all)
+    [ $# -eq 1 ] || usage
+    while IFS= read -r f; do files+=("$f"); done < <(git ls-files -- '*.cpp' '*.hpp' '*.cu' '*.cuh' '*.h' \
+      ':!tests/data/**')
     ;;
   -*) usage ;;
   *) files=("$@") ;;

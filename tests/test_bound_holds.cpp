@@ -25,7 +25,8 @@ Batch mixed_batch() {
   for (std::size_t g = 0; g < 3; ++g) {
     const Batch& src = g == 1 ? pennies : mammoth;
     std::copy(src.agents.begin(), src.agents.end(), b.agents.begin() + static_cast<std::ptrdiff_t>(g * per));
-    std::copy(src.principals.begin(), src.principals.end(), b.principals.begin() + static_cast<std::ptrdiff_t>(g * per));
+    std::copy(src.principals.begin(), src.principals.end(),
+              b.principals.begin() + static_cast<std::ptrdiff_t>(g * per));
   }
   return b;
 }

@@ -52,12 +52,17 @@ TEST(Cli, GenerateNpzEvaluateMatchesInMemoryRandomGames) {
   ASSERT_EQ(in_memory.status, 0);
   EXPECT_EQ(from_file.out, in_memory.out);
   // Compressed, float64; and as a pair of .npy files.
-  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --compress --output " + d / "c.npz" + " -q", d).status, 0);
+  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --compress --output " + d / "c.npz" + " -q", d).status,
+            0);
   EXPECT_EQ(run_cli("evaluate --input " + d / "c.npz" + " --backend cpu --format csv -q", d).out, in_memory.out);
-  ASSERT_EQ(run_cli("generate --dims 3x2x2 --games 7 --seed 11 --agents " + d / "a.npy" + " --principals " + d / "p.npy",
-                    d).status, 0);
-  EXPECT_EQ(run_cli("evaluate --agents " + d / "a.npy" + " --principals " + d / "p.npy" + " --backend cpu --format csv -q",
-                    d).out, in_memory.out);
+  ASSERT_EQ(
+      run_cli("generate --dims 3x2x2 --games 7 --seed 11 --agents " + d / "a.npy" + " --principals " + d / "p.npy", d)
+          .status,
+      0);
+  EXPECT_EQ(
+      run_cli("evaluate --agents " + d / "a.npy" + " --principals " + d / "p.npy" + " --backend cpu --format csv -q", d)
+          .out,
+      in_memory.out);
   // Chunk by chunk (one game at a time) gives the same rows.
   EXPECT_EQ(run_cli("evaluate --input " + d / "g.npz" + " --chunk-games 2 --backend cpu --format csv -q", d).out,
             in_memory.out);
@@ -75,10 +80,14 @@ TEST(Cli, NfgToNpyToNfgRoundTrip) {
   EXPECT_EQ(back.dims, g.dims);
   EXPECT_EQ(back.payoffs, g.payoffs);
   // Two .nfg sides -> .npz -> one game's sides back.
-  ASSERT_EQ(run_cli("convert --agents " + src + " --principals " + d / "back.nfg" + " --output " + d / "pair.npz", d).status,
-            0);
+  ASSERT_EQ(
+      run_cli("convert --agents " + src + " --principals " + d / "back.nfg" + " --output " + d / "pair.npz", d).status,
+      0);
   ASSERT_EQ(run_cli("convert --input " + d / "pair.npz" + " --game 0 --agents-output " + d / "a.nfg" +
-                        " --principals-output " + d / "p.nfg", d).status, 0);
+                        " --principals-output " + d / "p.nfg",
+                    d)
+                .status,
+            0);
   EXPECT_EQ(dgeval::read_nfg(d / "p.nfg").payoffs, g.payoffs);
 }
 
@@ -97,7 +106,9 @@ TEST(Cli, NfgToNfgKeepsNamesAndLabels) {
   EXPECT_EQ(out.payoffs, in.payoffs);
   // A pair: each side keeps its own file's names.
   ASSERT_EQ(run_cli("convert --agents " + src + " --principals " + src + " --agents-output " + d / "a.nfg" +
-                        " --principals-output " + d / "p.nfg", d).status,
+                        " --principals-output " + d / "p.nfg",
+                    d)
+                .status,
             0);
   EXPECT_EQ(dgeval::read_nfg(d / "a.nfg").players, in.players);
   EXPECT_EQ(dgeval::read_nfg(d / "p.nfg").strategies, in.strategies);
@@ -107,7 +118,8 @@ TEST(Cli, GambitFilesEvaluateAsDelegationGames) {
   SKIP_WITHOUT_CLI();
   TempDir d;
   auto r = run_cli("evaluate --agents " + data_dir() + "/outcome_labels.nfg --principals " + data_dir() +
-                       "/outcome_labels.nfg --backend cpu --format jsonl --list-equilibria -q", d);
+                       "/outcome_labels.nfg --backend cpu --format jsonl --list-equilibria -q",
+                   d);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(has(r.out, "\"ia\":[1,1]"));
   EXPECT_TRUE(has(r.out, "\"pure_ne\":"));
@@ -312,8 +324,10 @@ TEST(CliBad, UnknownStrategyListsTheNames) {
   TempDir d;
   auto r = run_cli("evaluate --example mammoth --strategy best", d);
   EXPECT_EQ(r.status, 2);
-  EXPECT_TRUE(has(r.err, "unknown strategy 'best': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | "
-                         "played, or a strategy FILE (.npy, .npz or text")) << r.err;
+  EXPECT_TRUE(has(r.err,
+                  "unknown strategy 'best': expected worst-ne | best-ne | uniform-ne | uniform-eps-ne | "
+                  "played, or a strategy FILE (.npy, .npz or text"))
+      << r.err;
   EXPECT_FALSE(has(r.err, "cannot open")) << r.err;
   // A file of any name is still a strategy file; a KIND:FILE that is missing says so.
   dgeval_test::write_file(d / "best", "pure 1 1\n");

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string>
 
-#include "dgeval/dgeval.hpp"
 #include "dgeval/detail/measures.hpp"
+#include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "test_cli_util.hpp"
 #include "test_util.hpp"
@@ -182,15 +182,27 @@ TEST(Columns, CommandLine) {
   EXPECT_EQ(field(row(r.out, 7), 3), field(row(full.out, 7), bound));
 
   ASSERT_EQ(dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --columns ca_agents,pure_ne_count -q --backend cpu "
-                                 "--check all --output " + d / "r.npz", d).status, 0);
+                                 "--check all --output " +
+                                     d / "r.npz",
+                                 d)
+                .status,
+            0);
   NpzReader z(d / "r.npz");
   EXPECT_TRUE(z.has("ca_agents") && z.has("pure_ne_count") && z.has("flags") && z.has("game"));
   EXPECT_FALSE(z.has("ia") || z.has("bound"));
   // float32 .npz columns: the float64 run's values rounded to float.
   ASSERT_EQ(dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --seed 4 --columns ia,bound --float32-results -q "
-                                 "--backend cpu --distance-matrix --output " + d / "f.npz", d).status, 0);
+                                 "--backend cpu --distance-matrix --output " +
+                                     d / "f.npz",
+                                 d)
+                .status,
+            0);
   ASSERT_EQ(dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --seed 4 --columns ia,bound -q --backend cpu "
-                                 "--distance-matrix --output " + d / "d.npz", d).status, 0);
+                                 "--distance-matrix --output " +
+                                     d / "d.npz",
+                                 d)
+                .status,
+            0);
   NpzReader f(d / "f.npz"), dbl(d / "d.npz");
   for (const char* name : {"ia", "bound", "distance_matrix"}) {
     const NpyArray a32 = f.load(name), a64 = dbl.load(name);

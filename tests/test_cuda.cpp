@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "dgeval/dgeval.hpp"
 #include "dgeval/detail/random.hpp"
+#include "dgeval/dgeval.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/tolerances.hpp"
@@ -54,16 +54,16 @@ bool gpu_usable(std::string* why) {
 #endif
 }
 
-#define DGEVAL_NEED_GPU()                                                  \
-  do {                                                                     \
-    std::string why_;                                                      \
-    if (!gpu_usable(&why_)) {                                              \
-      if (require_gpu()) {                                                 \
-        FAIL() << "DGEVAL_REQUIRE_GPU=1 but no usable GPU: " << why_;      \
-      } else {                                                             \
-        GTEST_SKIP() << "no usable GPU: " << why_;                         \
-      }                                                                    \
-    }                                                                      \
+#define DGEVAL_NEED_GPU()                                             \
+  do {                                                                \
+    std::string why_;                                                 \
+    if (!gpu_usable(&why_)) {                                         \
+      if (require_gpu()) {                                            \
+        FAIL() << "DGEVAL_REQUIRE_GPU=1 but no usable GPU: " << why_; \
+      } else {                                                        \
+        GTEST_SKIP() << "no usable GPU: " << why_;                    \
+      }                                                               \
+    }                                                                 \
   } while (0)
 
 #if DGEVAL_HAVE_CUDA
@@ -89,9 +89,9 @@ void compare(const Batch& batch, const Options& options, bool float32, const std
   auto backend = cuda::make_cuda_backend(0, poisoned(path, tile, blocks, chunk));
   backend->evaluate(view, options, gpu);
   const double rel = float32 ? tolerances::float32_relative : tolerances::float64_relative;
-  testing::expect_match(cpu, gpu, rel, view, options,
-               what + (float32 ? " float32" : " float64") + " " + batch.dims.to_string() + " x" +
-                   std::to_string(batch.games));
+  testing::expect_match(
+      cpu, gpu, rel, view, options,
+      what + (float32 ? " float32" : " float64") + " " + batch.dims.to_string() + " x" + std::to_string(batch.games));
 #else
   (void)batch, (void)options, (void)float32, (void)what, (void)path, (void)tile, (void)blocks, (void)chunk;
 #endif
@@ -125,9 +125,9 @@ TEST(CudaVsCpu, AwkwardSizesBothDtypes) {
   DGEVAL_NEED_GPU();
   DGEVAL_SEEDED(rng);
   std::vector<Dims> sizes = testing::test_sizes();
-  sizes.push_back(Dims({37, 41}));     // block team, prime actions
-  sizes.push_back(Dims({97, 89}));     // tiled (float32 and float64)
-  sizes.push_back(Dims({1, 1}));       // one outcome
+  sizes.push_back(Dims({37, 41}));  // block team, prime actions
+  sizes.push_back(Dims({97, 89}));  // tiled (float32 and float64)
+  sizes.push_back(Dims({1, 1}));    // one outcome
   sizes.push_back(Dims({2, 1, 3, 1, 2}));
   Options o;
   o.list_equilibria = true;
@@ -155,17 +155,17 @@ TEST(CudaVsCpu, ContinuousUtilities) {
 TEST(CudaVsCpu, EveryStrategyAndOption) {
   DGEVAL_NEED_GPU();
   DGEVAL_SEEDED(rng);
-  const std::vector<StrategyKind> kinds = {StrategyKind::worst_ne,       StrategyKind::best_ne,
-                                           StrategyKind::uniform_ne,     StrategyKind::uniform_eps_ne,
-                                           StrategyKind::played,         StrategyKind::pure,
-                                           StrategyKind::correlated,     StrategyKind::product};
+  const std::vector<StrategyKind> kinds = {
+      StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+      StrategyKind::played,   StrategyKind::pure,    StrategyKind::correlated, StrategyKind::product};
   for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({6, 7, 4, 6}), Dims({41, 43})}) {
     const std::int64_t games = d.outcomes() > 1000 ? 3 : games_or_small(23);
     const Batch b = testing::random_batch(d, games, rng, 16);
     const int n = d.players();
     for (StrategyKind k : kinds) {
       for (bool per_game : {false, true}) {
-        if (per_game && (k != StrategyKind::pure && k != StrategyKind::correlated && k != StrategyKind::product)) continue;
+        if (per_game && (k != StrategyKind::pure && k != StrategyKind::correlated && k != StrategyKind::product))
+          continue;
         Options o;
         o.strategy.kind = k;
         o.strategy.per_game = per_game;
@@ -176,7 +176,8 @@ TEST(CudaVsCpu, EveryStrategyAndOption) {
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         if (k == StrategyKind::pure) {
           for (std::int64_t g = 0; g < copies; ++g) {
-            for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+            for (int i = 0; i < n; ++i)
+              o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
           }
         }
         auto distribution = [&](std::int64_t len) {
@@ -230,8 +231,10 @@ TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
       small ? std::vector<StrategyKind>{StrategyKind::uniform_eps_ne}
             : std::vector<StrategyKind>{StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::played};
   const std::vector<std::int64_t> tiles = small ? std::vector<std::int64_t>{32} : std::vector<std::int64_t>{32, 64, 96};
-  const std::vector<std::int64_t> block_counts = small ? std::vector<std::int64_t>{1, 3} : std::vector<std::int64_t>{1, 2, 5};
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 7, 1})}) {
+  const std::vector<std::int64_t> block_counts =
+      small ? std::vector<std::int64_t>{1, 3} : std::vector<std::int64_t>{1, 2, 5};
+  for (const Dims& d :
+       {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 7, 1})}) {
     const Batch b = testing::random_batch(d, games_or_small(37), rng, 8);
     for (StrategyKind k : kinds) {
       Options o;
@@ -268,7 +271,8 @@ TEST(CudaVsCpu, StreamsThroughChunks) {
     o.strategy.kind = StrategyKind::correlated;
     o.strategy.per_game = true;
     for (std::int64_t g = 0; g < games; ++g) {
-      for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+      for (std::int64_t s = 0; s < d.outcomes(); ++s)
+        o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
     }
     for (std::int64_t chunk : {1, 2, 7}) {
       for (bool f32 : {false, true}) compare(b, o, f32, "chunks of " + std::to_string(chunk), -1, 0, 0, chunk);
@@ -300,8 +304,8 @@ TEST(CudaVsCpu, ColumnSelection) {
 #if DGEVAL_HAVE_CUDA
   // A lean selection (the device stores and copies only these and flags), a per-player column
   // alone, and NE lists without pure_ne_count; on every path and through chunks.
-  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"), std::string("calibration_ratio"),
-                                 std::string("eps_ne_count,bound_r6")}) {
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"),
+                                 std::string("calibration_ratio"), std::string("eps_ne_count,bound_r6")}) {
     Options o;
     o.columns = parse_columns(sel);
     o.list_equilibria = true;
@@ -425,7 +429,8 @@ TEST(CudaVsCpu, TiesBreakToTheFirstOutcome) {
   DGEVAL_NEED_GPU();
   DGEVAL_SEEDED(rng);
   for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4}), Dims({6, 7, 4, 6}), Dims({60, 70})}) {
-    const Batch b = testing::random_batch(d, d.outcomes() > 1000 ? 4 : games_or_small(29), rng, 1);  // values in {-1, 0, 1}/64
+    const Batch b =
+        testing::random_batch(d, d.outcomes() > 1000 ? 4 : games_or_small(29), rng, 1);  // values in {-1, 0, 1}/64
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
       Options o;
       o.strategy.kind = k;
@@ -460,7 +465,7 @@ TEST(CudaVsCpu, ZeroMagnitudesAndDegenerateGames) {
   for (const Dims& d : {Dims({3, 3}), Dims({1, 1}), Dims({13}), Dims({6, 7, 4, 6}), Dims({1, 2000})}) {
     Batch b = testing::random_batch(d, 5, rng, 4);
     const std::int64_t per = b.dims.players() * b.dims.outcomes();
-    std::fill(b.agents.begin(), b.agents.begin() + per, 0.25);             // game 0: constant agents
+    std::fill(b.agents.begin(), b.agents.begin() + per, 0.25);                    // game 0: constant agents
     std::fill(b.principals.begin() + per, b.principals.begin() + 2 * per, -1.0);  // game 1: constant principals
     for (Standardisation s : {Standardisation::epic, Standardisation::max}) {
       Options o = testing::with(s, Welfare::average, StrategyKind::uniform_ne);
@@ -535,7 +540,8 @@ TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
       const Batch host = random_uniform_games(d, games, 1234, 0, -1.0, 1.0);
       const Batch back = rb.download_input(games);
       for (std::size_t j = 0; j < host.agents.size(); ++j) {
-        const double expect_a = t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
+        const double expect_a =
+            t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
         const double expect_p =
             t == DType::float32 ? static_cast<double>(static_cast<float>(host.principals[j])) : host.principals[j];
         ASSERT_EQ(back.agents[j], expect_a) << j;
@@ -545,7 +551,8 @@ TEST(CudaVsCpu, ResidentBatchMatchesHostGenerator) {
       Results gpu, cpu;
       rb.download(gpu);
       make_cpu_backend(2)->evaluate(back.view(), o, cpu);
-      testing::expect_match(cpu, gpu, tolerances::float64_relative, back.view(), o, std::string("resident ") + dtype_name(t));
+      testing::expect_match(cpu, gpu, tolerances::float64_relative, back.view(), o,
+                            std::string("resident ") + dtype_name(t));
       EXPECT_EQ(rb.input_bytes(), cuda::input_bytes(d, games, dtype_size(t)));
       EXPECT_GE(rb.device_bytes(), rb.input_bytes() + rb.output_bytes());
     }

@@ -15,14 +15,14 @@
 #define cuda cuda_emu
 #define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
 #include "backends/cuda/cuda_backend.cu"
+#include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
 #include "backends/cuda/evaluation.cu"
 #include "backends/cuda/experiments_device.cu"
 #include "backends/cuda/resident_batch.cu"
-#include "generate.cu"  // kernels/generate.cu
-#include "team_evaluate.cu"  // kernels/team_evaluate.cu
+#include "generate.cu"        // kernels/generate.cu
+#include "team_evaluate.cu"   // kernels/team_evaluate.cu
 #include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
-#include "backends/cuda/cuda_cost_model.hpp"
 #undef cuda
 
 #include "dgeval/experiments.hpp"
@@ -55,8 +55,7 @@ void compare(const Batch& batch, const Options& options, bool float32, const std
   Results cpu, gpu;
   make_cpu_backend(1)->evaluate(view, options, cpu);
   cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, options, gpu);
-  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative, view,
-                        options,
+  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative, view, options,
                         what + (float32 ? " float32 " : " float64 ") + batch.dims.to_string() + " x" +
                             std::to_string(batch.games) + " path " + std::to_string(tuning.force_path) + " tile " +
                             std::to_string(tuning.tile_outcomes) + " blocks " + std::to_string(tuning.blocks_per_game));
@@ -87,8 +86,8 @@ TEST(CudaEmulated, EveryPathAndTilingMatchCpu) {
     for (bool f32 : {false, true}) {
       if (large && !f32) continue;
       for (int p : {kQuad, kWarp, kBlock}) {
-        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), d.players(), d.outcomes(), f32 ? 4 : 8, lim).path !=
-            static_cast<cuda_emu::Path>(p)) {
+        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), d.players(), d.outcomes(), f32 ? 4 : 8, lim)
+                .path != static_cast<cuda_emu::Path>(p)) {
           continue;
         }
         compare(b, o, f32, "forced team", emulated(p));
@@ -111,9 +110,9 @@ TEST(CudaEmulated, EveryStrategyMatchesCpu) {
     const std::int64_t games = 5;
     const Batch b = testing::random_batch(d, games, rng, 16);
     const int n = d.players();
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                           StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::pure,
-                           StrategyKind::correlated, StrategyKind::product}) {
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
       Options o;
       o.strategy.kind = k;
       o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
@@ -124,11 +123,13 @@ TEST(CudaEmulated, EveryStrategyMatchesCpu) {
           for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
         }
         if (k == StrategyKind::correlated) {
-          for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+          for (std::int64_t s = 0; s < d.outcomes(); ++s)
+            o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
         }
         if (k == StrategyKind::product) {
           for (int i = 0; i < n; ++i) {
-            for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+            for (std::int64_t a = 0; a < d.actions(i); ++a)
+              o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
           }
         }
       }
@@ -196,12 +197,13 @@ TEST(CudaEmulated, RandomConfigurations) {
     o.standardisation = static_cast<Standardisation>(pick(3));
     o.welfare = static_cast<Welfare>(pick(2));
     o.cc_window = static_cast<CcWindow>(pick(2));
-    const StrategyKind kinds[] = {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                                  StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::product};
+    const StrategyKind kinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                  StrategyKind::uniform_eps_ne, StrategyKind::played,  StrategyKind::product};
     o.strategy.kind = kinds[pick(6)];
     if (o.strategy.kind == StrategyKind::product) {
       for (int i = 0; i < n; ++i) {
-        for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+        for (std::int64_t a = 0; a < d.actions(i); ++a)
+          o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
       }
     }
     const double levels[] = {0.0, 0.25, 0.5, 1.0};
@@ -213,7 +215,8 @@ TEST(CudaEmulated, RandomConfigurations) {
     int path = -1;
     std::int64_t tile = 0, blocks = 0;
     switch (pick(3)) {
-      case 0: break;
+      case 0:
+        break;
       case 1: {
         const int p = pick(3);
         if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), n, N, f32 ? 4 : 8, lim).path ==
@@ -344,8 +347,8 @@ TEST(CudaEmulated, NearlyAlignedAndDegenerate) {
 
 TEST(CudaEmulated, ColumnSelection) {
   DGEVAL_SEEDED(rng);
-  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"), std::string("calibration_ratio"),
-                                 std::string("eps_ne_count,bound_r6")}) {
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"),
+                                 std::string("calibration_ratio"), std::string("eps_ne_count,bound_r6")}) {
     Options o;
     o.columns = parse_columns(sel);
     o.list_equilibria = true;  // the lists are rebuilt without pure_ne_count where it is not selected
@@ -496,7 +499,8 @@ TEST(CudaEmulated, InferenceGamesMatchTheCpuBitForBit) {
     cuda_emu::inference_errors_on_device(0, shape, seed, 7, games, checkpoints, dev.data(), status.data());
     std::int64_t defined = 0;
     for (std::size_t j = 0; j < cpu.size(); ++j) {
-      ASSERT_EQ(std::memcmp(&cpu[j], &dev[j], 8), 0) << d.to_string() << " cell " << j << ": " << cpu[j] << " vs " << dev[j];
+      ASSERT_EQ(std::memcmp(&cpu[j], &dev[j], 8), 0)
+          << d.to_string() << " cell " << j << ": " << cpu[j] << " vs " << dev[j];
       defined += !std::isnan(cpu[j]);
     }
     // Not a vacuous comparison: of a game's 384 cells, at least 124 held an error in each of
@@ -559,7 +563,6 @@ TEST(CudaEmulated, AutoFallsBackToTheCpuWhenTheDeviceIsTooSmall) {
   EXPECT_STREQ(fresh->name(), "cuda");
 }
 
-
 // Copies the backend makes before kernels on its non-blocking streams must be complete before
 // those kernels read them. cudaMemcpy from pageable memory returns before the device has the
 // bytes, and a non-blocking stream does not wait for the legacy stream, so a resident batch
@@ -599,8 +602,9 @@ TEST(CudaEmulated, CopiesAreOrderedBeforeKernelsOnNonBlockingStreams) {
     // The backend: one chunk (the shared strategy's copy) and several (the streamed path).
     for (std::int64_t chunk : {std::int64_t{0}, std::int64_t{3}}) {
       cuda_emu::make_cuda_backend(0, emulated(-1, 0, 0, chunk))->evaluate(view, o, backend);
-      testing::expect_match(cpu, backend, f32 ? tolerances::float32_relative : tolerances::float64_relative, view, o,
-                            std::string("backend, shared strategy, chunk ") + std::to_string(chunk) + " " + dtype_name(t));
+      testing::expect_match(
+          cpu, backend, f32 ? tolerances::float32_relative : tolerances::float64_relative, view, o,
+          std::string("backend, shared strategy, chunk ") + std::to_string(chunk) + " " + dtype_name(t));
     }
   }
   EXPECT_EQ(emu::pending(), 0u) << "work left queued";
@@ -636,9 +640,9 @@ Traffic traffic_of(const Batch& b, const Options& o, bool f32, const cuda_emu::T
   s.count_accesses = false;
   Traffic t;
   t.input_bytes = static_cast<double>(cuda_emu::input_bytes(b.dims, b.games, f32 ? 4 : 8));
-  t.output_bytes = static_cast<double>(
-      cuda_emu::output_layout(b.dims.players(), b.dims.outcomes(), b.games, o.distance_matrix, o.list_equilibria, o.columns)
-          .useful_bytes);
+  t.output_bytes = static_cast<double>(cuda_emu::output_layout(b.dims.players(), b.dims.outcomes(), b.games,
+                                                               o.distance_matrix, o.list_equilibria, o.columns)
+                                           .useful_bytes);
   for (const emu::LaunchAccess& l : s.access_log) {
     for (int c = 0; c < cuda_emu::kMemClasses; ++c) {
       t.read[c] += static_cast<double>(l.read[c]);
@@ -707,11 +711,13 @@ Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std:
       for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
     }
     if (k == StrategyKind::correlated) {
-      for (std::int64_t s = 0; s < d.outcomes(); ++s) o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
+      for (std::int64_t s = 0; s < d.outcomes(); ++s)
+        o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
     }
     if (k == StrategyKind::product) {
       for (int i = 0; i < n; ++i) {
-        for (std::int64_t a = 0; a < d.actions(i); ++a) o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
+        for (std::int64_t a = 0; a < d.actions(i); ++a)
+          o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
       }
     }
   }
@@ -743,13 +749,13 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"tiled 5x5x4 f32 tile 32 x3 blocks", b554, all, true, emulated(kTiled, 32, 3)});
   cases.push_back({"tiled 5x5x4 f64 tile 64 x1 block", b554, all, false, emulated(kTiled, 64, 1)});
   cases.push_back({"tiled 96x64 f32 (planned tiles)", huge, Options{}, true, emulated(kTiled)});
-  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                         StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::pure,
-                         StrategyKind::correlated, StrategyKind::product}) {
+  for (StrategyKind k :
+       {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+        StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
     const Options o = strategy_options(k, b235.dims, b235.games, rng);
     cases.push_back({std::string("warp 2x3x5 f64 ") + to_string(k), b235, o, false, emulated(kWarp)});
-    cases.push_back({std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true,
-                     emulated(kTiled, 32, 2)});
+    cases.push_back(
+        {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
   std::printf("%-48s %8s | reads / input bytes: %-33s | writes / output bytes: %-33s\n", "case", "launches", "", "");
@@ -774,8 +780,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     std::printf(" |\n");
     char line[512];
     auto up = [](double x) { return x <= 0.0 ? 0.0 : std::ceil(x * 1e4 - 1e-9) / 1e4; };
-    std::snprintf(line, sizeof line, "    {\"%s\", {%.4f, %.4f, %.4f, %.4f}, {%.4f, %.4f, %.4f, %.4f}},\n", c.name.c_str(),
-                  up(r[0]), up(r[1]), up(r[2]), up(r[3]), up(w[0]), up(w[1]), up(w[2]), up(w[3]));
+    std::snprintf(line, sizeof line, "    {\"%s\", {%.4f, %.4f, %.4f, %.4f}, {%.4f, %.4f, %.4f, %.4f}},\n",
+                  c.name.c_str(), up(r[0]), up(r[1]), up(r[2]), up(r[3]), up(w[0]), up(w[1]), up(w[2]), up(w[3]));
     table += line;
     EXPECT_EQ(t.read[static_cast<int>(cuda_emu::Mem::output)], 0.0) << c.name << ": the kernels read back a result";
     const BytesCase* rec = recorded_bytes(c.name);
@@ -785,7 +791,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     }
     for (int k = 0; k < cuda_emu::kMemClasses; ++k) {
       EXPECT_LE(r[k], rec->read[k] + 1e-9) << c.name << ": " << classes[k] << " bytes read per input byte went up";
-      EXPECT_LE(w[k], rec->written[k] + 1e-9) << c.name << ": " << classes[k] << " bytes written per output byte went up";
+      EXPECT_LE(w[k], rec->written[k] + 1e-9)
+          << c.name << ": " << classes[k] << " bytes written per output byte went up";
       if (r[k] < rec->read[k] - 1e-4 || w[k] < rec->written[k] - 1e-4) {
         std::printf("  %s: %s went down: lower its recorded figures\n", c.name.c_str(), classes[k]);
       }
@@ -816,7 +823,8 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
   s.dry_run = true;
   const long long before = s.dry_launches;
   try {
-    cuda_emu::enqueue_evaluation(plan, model.chunks.chunk_games, fake, fake, fake, layout, fake, nullptr, nullptr, nullptr);
+    cuda_emu::enqueue_evaluation(plan, model.chunks.chunk_games, fake, fake, fake, layout, fake, nullptr, nullptr,
+                                 nullptr);
   } catch (...) {
     s.dry_run = false;
     throw;
@@ -834,8 +842,12 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     long long recorded;
   };
   const Workload workloads[] = {
-      {Dims({3, 3}), 0, 1},              {Dims({5, 5, 4}), 0, 1},           {Dims({6, 7, 4, 6}), 0, 1},
-      {Dims({7, 3, 8, 5, 12}), 0, 984}, {Dims({15, 7, 3, 7, 9, 5}), 0, 1080}, {Dims({4096, 4096}), 8, 88},
+      {Dims({3, 3}), 0, 1},
+      {Dims({5, 5, 4}), 0, 1},
+      {Dims({6, 7, 4, 6}), 0, 1},
+      {Dims({7, 3, 8, 5, 12}), 0, 984},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
+      {Dims({4096, 4096}), 8, 88},
       {Dims({16384, 16384}), 1, 11},
   };
   const Options o;
@@ -843,13 +855,15 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, 4);
     const std::int64_t games =
         w.fixed_games > 0 ? w.fixed_games : static_cast<std::int64_t>((std::size_t{2} << 30) / game_bytes);
-    const cuda_emu::ChunkModel m = cuda_emu::model_chunk(w.dims, 4, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
+    const cuda_emu::ChunkModel m =
+        cuda_emu::model_chunk(w.dims, 4, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
     const long long dry = dry_run_launches(w.dims, DType::float32, o, games, m);
     std::printf("%-16s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
                 w.dims.to_string().c_str(), static_cast<long long>(games), cuda_emu::path_name(m.path),
                 static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
                 static_cast<long long>(m.passes_per_chunk), dry);
-    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string() << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
+    EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string()
+                                         << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
     if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
   }

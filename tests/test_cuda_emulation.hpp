@@ -97,8 +97,8 @@ enum cudaError_t {
 
 /// A stream: a queue of work that runs when something waits for it (see the top of the file).
 struct EmuStream {
-  bool legacy = false;    ///< the NULL stream
-  bool blocking = true;   ///< waits for (and is waited for by) the legacy stream
+  bool legacy = false;   ///< the NULL stream
+  bool blocking = true;  ///< waits for (and is waited for by) the legacy stream
   std::deque<std::function<void()>> queue;
   unsigned long long enqueued = 0, completed = 0;
 };
@@ -251,7 +251,8 @@ inline void syncwarp(unsigned mask) {
   State& s = state();
   const int t = current().linear;
   const int warp = t / 32, lane = t % 32;
-  if (!((mask >> lane) & 1u)) throw fault("lane " + std::to_string(lane) + " calls a warp primitive with a mask without it");
+  if (!((mask >> lane) & 1u))
+    throw fault("lane " + std::to_string(lane) + " calls a warp primitive with a mask without it");
   const int warp_base = warp * 32;
   for (int l = 0; l < 32; ++l) {
     if (((mask >> l) & 1u) && warp_base + l >= static_cast<int>(s.threads.size())) {
@@ -300,7 +301,8 @@ inline void check_launch(dim3 grid, dim3 block, std::size_t shared, const void* 
   const auto it = s.max_dynamic_shared.find(kernel);
   if (it != s.max_dynamic_shared.end()) limit = it->second;
   if (shared > limit) {
-    throw fault("dynamic shared memory " + std::to_string(shared) + " over the kernel's limit " + std::to_string(limit));
+    throw fault("dynamic shared memory " + std::to_string(shared) + " over the kernel's limit " +
+                std::to_string(limit));
   }
 }
 
@@ -375,7 +377,8 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
         }
       }
     }
-  }  s.counting = nullptr;
+  }
+  s.counting = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,12 +551,18 @@ inline long long __double_as_longlong(double x) {
 // Runtime API (inline, C++ linkage: no clash with the real C symbols of cudart in the same binary).
 inline const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorNotReady: return "cudaErrorNotReady";
-    default: return "cudaErrorInvalidValue";
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorLaunchFailure:
+      return "cudaErrorLaunchFailure";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
+    case cudaErrorNotReady:
+      return "cudaErrorNotReady";
+    default:
+      return "cudaErrorInvalidValue";
   }
 }
 inline const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
@@ -638,7 +647,10 @@ namespace emu {
 inline cudaMemcpyKind copy_kind(cudaMemcpyKind kind, const void* d, const void* s) {
   if (kind != cudaMemcpyDefault) return kind;
   const bool dd = is_device(d), sd = is_device(s);
-  return dd && sd ? cudaMemcpyDeviceToDevice : dd ? cudaMemcpyHostToDevice : sd ? cudaMemcpyDeviceToHost : cudaMemcpyDefault;
+  return dd && sd ? cudaMemcpyDeviceToDevice
+         : dd     ? cudaMemcpyHostToDevice
+         : sd     ? cudaMemcpyDeviceToHost
+                  : cudaMemcpyDefault;
 }
 /// A copy whose source is read when the call is made (pageable memory staged by the driver).
 inline std::function<void()> staged_copy(void* d, const void* s, std::size_t n) {

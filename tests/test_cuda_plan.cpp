@@ -83,8 +83,8 @@ void check_tiled(const Dims& d, std::size_t vb, bool dm, std::int64_t games, std
   EXPECT_GE(t.tiles * t.tile, N);
   EXPECT_LT((t.tiles - 1) * t.tile, N);
   EXPECT_GE(t.blocks_per_game, 1);
-  EXPECT_GE(t.blocks_per_game * t.tiles_per_block, t.tiles);          // every tile is covered
-  EXPECT_LT((t.blocks_per_game - 1) * t.tiles_per_block, t.tiles);    // and no block is empty
+  EXPECT_GE(t.blocks_per_game * t.tiles_per_block, t.tiles);        // every tile is covered
+  EXPECT_LT((t.blocks_per_game - 1) * t.tiles_per_block, t.tiles);  // and no block is empty
   EXPECT_GE(t.games_per_pass, 1);
   EXPECT_LE(t.games_per_pass, 65535);
   EXPECT_LE(t.games_per_pass, std::max<std::int64_t>(games, 1));
@@ -129,7 +129,8 @@ TEST(CudaPlan, TiledGeometryCoversEveryOutcome) {
     check_tiled(Dims({2, 3, 5}), vb, true, 11, 40, 3);  // 40 rounds down to 32
     check_tiled(Dims({6, 7, 4, 6}), vb, false, 9, 64, 7);
     check_tiled(Dims({2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}), vb, false, 2);
-    for (std::int64_t k : {9, 64, 100, 128, 129, 1000, 4097}) check_tiled(Dims({k, 3}), vb, false, 1);  // segmented fibers
+    for (std::int64_t k : {9, 64, 100, 128, 129, 1000, 4097})
+      check_tiled(Dims({k, 3}), vb, false, 1);  // segmented fibers
   }
   // Thirty-two players with the distance matrix: the accumulators still fit (with opt-in).
   std::vector<std::int64_t> k32(32, 2);
@@ -159,7 +160,8 @@ TEST(CudaPlan, OutputLayoutIsAlignedAndDisjoint) {
       ASSERT_EQ(L.column_offset.size(), cols.size());
       std::size_t expect_useful = 0, end = 0;
       for (std::size_t c = 0; c < cols.size(); ++c) {
-        const std::size_t bytes = static_cast<std::size_t>(games) * (cols[c].kind == ColumnKind::player_real ? n : 1) * 8;
+        const std::size_t bytes =
+            static_cast<std::size_t>(games) * (cols[c].kind == ColumnKind::player_real ? n : 1) * 8;
         EXPECT_EQ(L.column_offset[c] % 256, 0u);
         EXPECT_GE(L.column_offset[c], end);
         end = L.column_offset[c] + bytes;
@@ -192,8 +194,8 @@ TEST(CudaPlan, BytesModel) {
   EXPECT_EQ(input_bytes(Dims({3, 3}), 1, 4), 144u);  // the 3x3 game: 144 bytes of float32
   EXPECT_EQ(input_bytes(Dims({16384, 16384}), 1, 4), std::size_t{4} << 30);
   const auto& cols = result_columns();
-  const std::size_t per_player = static_cast<std::size_t>(std::count_if(
-      cols.begin(), cols.end(), [](const ColumnInfo& c) { return c.kind == ColumnKind::player_real; }));
+  const std::size_t per_player = static_cast<std::size_t>(
+      std::count_if(cols.begin(), cols.end(), [](const ColumnInfo& c) { return c.kind == ColumnKind::player_real; }));
   EXPECT_EQ(per_player, 6u);
   EXPECT_EQ(column_bytes_per_game(2), (cols.size() + per_player) * 8);  // 3x3: 296 bytes, twice the input
 }

@@ -28,7 +28,8 @@ void expect_identical(const Results& a, const Results& b) {
   }
   EXPECT_EQ(a.pure_ne, b.pure_ne);
   ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
-  EXPECT_TRUE(same_bytes(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)));
+  EXPECT_TRUE(
+      same_bytes(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)));
 }
 
 Results run(const Batch& b, const Options& o, int threads) {
@@ -78,7 +79,7 @@ TEST(Determinism, ThreeAxisLargeGameMatchesItsPieces) {
   std::copy(b.principals.begin() + per, b.principals.begin() + 2 * per, second.principals.begin());
   const Results alone = run(second, o, 2);
   auto same = [](double x, double y) { return std::memcmp(&x, &y, sizeof x) == 0; };  // NaN-safe
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(same(alone.ia[i], all.ia[3 + i])) << i;  // game 1 of 3 players
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(same(alone.ia[i], all.ia[3 + i])) << i;     // game 1 of 3 players
   EXPECT_TRUE(same(alone.ca_principals[0], all.ca_principals[1]));
   EXPECT_TRUE(same(alone.bound[0], all.bound[1]));
   EXPECT_TRUE(same(alone.worst_ne_agents_welfare[0], all.worst_ne_agents_welfare[1]));

@@ -135,7 +135,7 @@ TEST(EdgeCases, NoPureEquilibriumIsReportedNotCrashed) {
     EXPECT_TRUE(std::isnan(r.principals_welfare_regret[0]));
     EXPECT_TRUE(std::isnan(r.bound[0]));
     EXPECT_TRUE(std::isnan(r.bound_holds[0]));  // undefined, not false
-    EXPECT_FALSE(std::isnan(r.ia[0]));  // what does not need an NE is still there
+    EXPECT_FALSE(std::isnan(r.ia[0]));          // what does not need an NE is still there
     EXPECT_FALSE(std::isnan(r.ideal_gap_bound[0]));
   }
   // A user strategy does not need an NE.

@@ -195,9 +195,10 @@ TEST(Experiments, SurfaceIntegerImagesOrderAndRound) {
     EXPECT_TRUE(s == std::ldexp(1.0, 60) || 4.0 * limit * s >= std::ldexp(1.0, 62)) << limit;  // capped at 2^60
   }
   // 128-bit sums from a low word and its carries: any order gives the same two words.
-  const std::uint64_t qs[] = {detail::surface_fixed(3.5, std::ldexp(1.0, 60)), detail::surface_fixed(-1.25, std::ldexp(1.0, 60)),
-                              detail::surface_fixed(3.75, std::ldexp(1.0, 60)), detail::surface_fixed(-7.0, std::ldexp(1.0, 60)),
-                              detail::surface_fixed(3.0, std::ldexp(1.0, 60))};
+  const std::uint64_t qs[] = {
+      detail::surface_fixed(3.5, std::ldexp(1.0, 60)), detail::surface_fixed(-1.25, std::ldexp(1.0, 60)),
+      detail::surface_fixed(3.75, std::ldexp(1.0, 60)), detail::surface_fixed(-7.0, std::ldexp(1.0, 60)),
+      detail::surface_fixed(3.0, std::ldexp(1.0, 60))};
   auto add_all = [&](const std::vector<int>& order) {
     std::uint64_t low = 0, high = 0;
     for (int k : order) {
@@ -208,7 +209,8 @@ TEST(Experiments, SurfaceIntegerImagesOrderAndRound) {
   };
   const unsigned __int128 forward = add_all({0, 1, 2, 3, 4}), backward = add_all({4, 3, 2, 1, 0});
   EXPECT_TRUE(forward == backward);
-  EXPECT_EQ(static_cast<double>(static_cast<__int128>(forward)) / std::ldexp(1.0, 60), 2.0);  // 3.5 − 1.25 + 3.75 − 7 + 3
+  EXPECT_EQ(static_cast<double>(static_cast<__int128>(forward)) / std::ldexp(1.0, 60),
+            2.0);  // 3.5 − 1.25 + 3.75 − 7 + 3
 }
 
 TEST(Experiments, SurfaceRefusesNonFiniteRegrets) {
@@ -227,7 +229,8 @@ TEST(Experiments, SurfaceRefusesNonFiniteRegrets) {
       r.welfare_principals_dystopia[g] = -1.0;
       r.bound_holds[g] = 1.0;
       r.bound[g] = 1.0;
-      for (int i = 0; i < c.players; ++i) r.magnitude_principals[g * c.players + i] = 1.0, r.ia[g * c.players + i] = 0.9;
+      for (int i = 0; i < c.players; ++i)
+        r.magnitude_principals[g * c.players + i] = 1.0, r.ia[g * c.players + i] = 0.9;
     }
     detail::bin_surface_results(binning, r, count, 0, chunk);
   };

@@ -21,8 +21,8 @@ using testing::fresh_seed;
 constexpr double kTarget = 1e-9;
 
 std::vector<Dims> awkward_sizes() {
-  return {Dims({3, 3}), Dims({5, 5, 4}), Dims({2, 3, 5}), Dims({11, 3}), Dims({3, 3, 3}),
-          Dims({2, 2, 2, 2}), Dims({1, 7}), Dims({2, 2}), Dims({4, 1, 1, 1}), Dims({6, 7, 4, 6})};
+  return {Dims({3, 3}),       Dims({5, 5, 4}), Dims({2, 3, 5}), Dims({11, 3}),      Dims({3, 3, 3}),
+          Dims({2, 2, 2, 2}), Dims({1, 7}),    Dims({2, 2}),    Dims({4, 1, 1, 1}), Dims({6, 7, 4, 6})};
 }
 
 /// Games per size: fewer for the large ones so the suite stays fast.
@@ -296,8 +296,8 @@ TEST(Generators, TheoremBoundsNeverFailOnGeneratedGames) {
       o.cc = unit(rng);
       const Results r = evaluate(b.view(), o, 2);
       for (std::int64_t g = 0; g < b.games; ++g) {
-        const double scale = 1.0 + std::max(std::fabs(r.welfare_principals_utopia[g]),
-                                            std::fabs(r.welfare_principals_dystopia[g]));
+        const double scale =
+            1.0 + std::max(std::fabs(r.welfare_principals_utopia[g]), std::fabs(r.welfare_principals_dystopia[g]));
         ASSERT_EQ(r.bound_holds[g], 1.0);
         ASSERT_LE(r.ideal_gap[g], r.ideal_gap_bound[g] + 1e-9 * scale);
         ASSERT_LE(r.principals_welfare_regret[g], r.bound_r4[g] + 1e-9 * scale);
@@ -323,8 +323,7 @@ TEST(Generators, CaFamilyIsMonotone) {
   for (int trial = 0; trial < 400; ++trial) {
     const int n = 2 + static_cast<int>(rng() % 5);
     const std::int64_t N = std::vector<std::int64_t>{3, 4, 9, 20, 100}[rng() % 5];
-    std::vector<double> V(static_cast<std::size_t>(n * N)), p(n), G(n * n), Z(n * n), Y(n * n), axis(n),
-        work(2 * n);
+    std::vector<double> V(static_cast<std::size_t>(n * N)), p(n), G(n * n), Z(n * n), Y(n * n), axis(n), work(2 * n);
     double total = 0;
     for (int i = 0; i < n; ++i) {
       for (std::int64_t s = 0; s < N; ++s) V[i * N + s] = normal(rng);
@@ -364,7 +363,8 @@ TEST(Generators, DeterministicMathIsAccurate) {
   double worst_log = 0, worst_trig = 0;
   for (int k = 1; k <= 200000; ++k) {
     const double u = k / 200001.0;
-    worst_log = std::max(worst_log, std::fabs(detail::gen_log(u) - std::log(u)) / std::max(1.0, std::fabs(std::log(u))));
+    worst_log =
+        std::max(worst_log, std::fabs(detail::gen_log(u) - std::log(u)) / std::max(1.0, std::fabs(std::log(u))));
     double s, c;
     detail::gen_sincos_2pi(u, &s, &c);
     worst_trig = std::max({worst_trig, std::fabs(s - std::sin(2 * M_PI * u)), std::fabs(c - std::cos(2 * M_PI * u))});

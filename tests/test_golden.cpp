@@ -243,15 +243,15 @@ TEST(GoldenD, PlayedSetsOfTheCode) {
     double ic, cc, regret;
     bool fallback;
   } rows[] = {
-      {1, 0, 10 - 7.0, false},           // {(0,0), (2,2)}
-      {1, 0.5, 0.0, false},              // {(2,2)}
-      {1, 1, 0.0, false},                // {(2,2)}
-      {0.5, 0, 10 - 3.0, false},         // {(0,0), (0,1), (1,0), (1,1)}
-      {0.5, 0.5, 10 - 4.0, true},        // empty → closest to 6.5: (0,0)
-      {0.5, 1, 0.0, true},               // empty → closest to 8: (2,2)
-      {0, 0, 10 - 14.0 / 8, false},      // all but (2,2): the optimum is excluded
-      {0, 0.5, 10 - 10.0 / 3, false},    // {(0,0), (0,1), (1,0)}
-      {0, 1, 10 - 4.0, true},            // empty → closest to 6: (0,0)
+      {1, 0, 10 - 7.0, false},         // {(0,0), (2,2)}
+      {1, 0.5, 0.0, false},            // {(2,2)}
+      {1, 1, 0.0, false},              // {(2,2)}
+      {0.5, 0, 10 - 3.0, false},       // {(0,0), (0,1), (1,0), (1,1)}
+      {0.5, 0.5, 10 - 4.0, true},      // empty → closest to 6.5: (0,0)
+      {0.5, 1, 0.0, true},             // empty → closest to 8: (2,2)
+      {0, 0, 10 - 14.0 / 8, false},    // all but (2,2): the optimum is excluded
+      {0, 0.5, 10 - 10.0 / 3, false},  // {(0,0), (0,1), (1,0)}
+      {0, 1, 10 - 4.0, true},          // empty → closest to 6: (0,0)
   };
   for (const auto& row : rows) {
     Options o;

@@ -58,7 +58,8 @@ std::string le32(std::uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
 
 // An .npy: header dict padded to 64 bytes, then `data`.
 std::string npy(const std::string& descr, bool fortran, const std::string& shape, const std::string& data) {
-  std::string h = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  std::string h =
+      "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
   while ((10 + h.size() + 1) % 64) h += ' ';
   h += '\n';
   return std::string("\x93NUMPY\x01\x00", 8) + le16(static_cast<unsigned>(h.size())) + h + data;
@@ -102,7 +103,8 @@ Member stored(const std::string& name, const std::string& bytes) {
   m.name = name;
   m.data = bytes;
   m.size = static_cast<std::uint32_t>(bytes.size());
-  m.crc = static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+  m.crc = static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
   return m;
 }
 
@@ -322,8 +324,11 @@ TEST(MemoryBudget, DetectsEachLimit) {
   write_file(d / "statm", "100 50 0 0 0 0 0\n");
   write_file(d / "mountinfo",
              "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-             "35 31 0:32 / " + root + "/v1 rw,relatime - cgroup cgroup rw,memory\n"
-             "41 31 0:38 / " + root + "/v2 rw,relatime - cgroup2 cgroup2 rw\n");
+             "35 31 0:32 / " +
+                 root +
+                 "/v1 rw,relatime - cgroup cgroup rw,memory\n"
+                 "41 31 0:38 / " +
+                 root + "/v2 rw,relatime - cgroup2 cgroup2 rw\n");
   write_file(d / "cgroup", "4:memory:/x\n0::/a/b\n");
   dgeval::detail::MemoryProbe probe;
   probe.meminfo = d / "meminfo";
@@ -379,10 +384,12 @@ TEST(SizeLies, FortranNpzMemberClaimingGigabytesFromAFewBytes) {
   const std::string path = d / "lie.npz";
   const std::string h = npy("<f8", true, "(54687500, 2, 2, 2)", "");
   write_file(path, zip({lying("agents.npy", h, claim, 0), lying("principals.npy", h, claim, 0)}));
-  expect_refused(in_child([&] {
-                   auto s = dgeval::open_game_file(path);
-                   read_all(*s);
-                 }, kHeadroom),
+  expect_refused(in_child(
+                     [&] {
+                       auto s = dgeval::open_game_file(path);
+                       read_all(*s);
+                     },
+                     kHeadroom),
                  {path + ": array 'agents'", "inflates from", "to 3500000", "more than deflate can expand"});
 }
 
@@ -395,18 +402,22 @@ TEST(SizeLies, FortranNpzMemberBeyondTheBudget) {
   const std::string h = npy("<f8", true, "(54687500, 2, 2, 2)", "");
   const std::string path = d / "big.npz";
   write_file(path, zip({lying("agents.npy", h, claim, claim / 1000), lying("principals.npy", h, claim, claim / 1000)}));
-  expect_refused(in_child([&] {
-                   auto s = dgeval::open_game_file(path);
-                   read_all(*s, 1);
-                 }, kHeadroom),
-                 {path + ": array 'agents'", "Fortran order", "needs 3.3 GiB (3500000000 bytes)",
-                  "address-space limit", "--memory-limit", "DGEVAL_MEMORY_LIMIT"});
+  expect_refused(in_child(
+                     [&] {
+                       auto s = dgeval::open_game_file(path);
+                       read_all(*s, 1);
+                     },
+                     kHeadroom),
+                 {path + ": array 'agents'", "Fortran order", "needs 3.3 GiB (3500000000 bytes)", "address-space limit",
+                  "--memory-limit", "DGEVAL_MEMORY_LIMIT"});
   // With a budget given: the same refusal, naming it.
-  expect_refused(in_child([&] {
-                   dgeval::set_memory_limit(std::int64_t{1} << 30);
-                   auto s = dgeval::open_game_file(path);
-                   s->read(0, 1);
-                 }, kHeadroom),
+  expect_refused(in_child(
+                     [&] {
+                       dgeval::set_memory_limit(std::int64_t{1} << 30);
+                       auto s = dgeval::open_game_file(path);
+                       s->read(0, 1);
+                     },
+                     kHeadroom),
                  {"array 'agents'", "budget of 1.0 GiB", "(--memory-limit)"});
 }
 
@@ -431,14 +442,20 @@ TEST(SizeLies, StrategyArrayClaimingGigabytes) {
   const std::string st = npy("<f8", false, "(67108864, 2, 2)", "");
   write_file(path, zip({stored("agents.npy", game_npy(false)), stored("principals.npy", game_npy(true)),
                         lying("strategy_correlated.npy", st, 1u << 31, (1u << 31) / 1000)}));
-  expect_refused(in_child([&] {
-                   auto s = dgeval::open_game_file(path);
-                   if (!s->has_strategy()) throw std::runtime_error("no strategy");
-                   s->strategy();
-                 }, kHeadroom),
+  expect_refused(in_child(
+                     [&] {
+                       auto s = dgeval::open_game_file(path);
+                       if (!s->has_strategy()) throw std::runtime_error("no strategy");
+                       s->strategy();
+                     },
+                     kHeadroom),
                  {path + ": array 'strategy_correlated'", "shape (67108864, 2, 2) does not fit", "expected (2, 2)"});
   // The same through --strategy FILE.
-  expect_refused(in_child([&] { dgeval::read_strategy_file(path, dgeval::Dims({2, 2}), 1); }, kHeadroom),
+  expect_refused(in_child(
+                     [&] {
+                       dgeval::read_strategy_file(path, dgeval::Dims({2, 2}), 1);
+                     },
+                     kHeadroom),
                  {"array 'strategy_correlated'", "does not fit"});
 }
 
@@ -455,7 +472,8 @@ TEST(SizeLies, ZipDirectoryChecks) {
   Member p = deflated("principals.npy", game_npy(true));
   p.size -= 8;
   write_file(d / "b.npz", zip({stored("agents.npy", game_npy(false)), p}));
-  expect_error([&] { dgeval::open_game_file(d / "b.npz"); }, {"array 'principals'", "truncated", "needs 64 data bytes"});
+  expect_error([&] { dgeval::open_game_file(d / "b.npz"); },
+               {"array 'principals'", "truncated", "needs 64 data bytes"});
 }
 
 // An .nfg of 2,000,000 short strategy labels (6 MB) used to take about 14 times its size as
@@ -470,16 +488,18 @@ TEST(SizeLies, NfgStrategyLabelsKeptCompact) {
   text += " } { \"x\" \"y\" } }\n";
   const std::string path = d / "labels.nfg";
   write_file(path, text);
-  expect_refused(in_child([&] { dgeval::read_nfg(path); }, std::int64_t{48} << 20),
-                 {path, "the header declares 4000000 contingencies", "the file is truncated or the strategy counts are wrong"});
+  expect_refused(
+      in_child([&] { dgeval::read_nfg(path); }, std::int64_t{48} << 20),
+      {path, "the header declares 4000000 contingencies", "the file is truncated or the strategy counts are wrong"});
 }
 
 // Labels are still read back exactly.
 TEST(SizeLies, NfgLabelsRoundTrip) {
   TempDir d;
   const std::string path = d / "l.nfg";
-  write_file(path, "NFG 1 R \"t\" { \"A\" \"B\" }\n{ { \"\" \"a b\" \"\\\"q\\\"\" } { \"x\" \"\" } }\n\"c\"\n"
-                   "1 2 3 4 5 6 7 8 9 10 11 12\n");
+  write_file(path,
+             "NFG 1 R \"t\" { \"A\" \"B\" }\n{ { \"\" \"a b\" \"\\\"q\\\"\" } { \"x\" \"\" } }\n\"c\"\n"
+             "1 2 3 4 5 6 7 8 9 10 11 12\n");
   const dgeval::NfgGame g = dgeval::read_nfg(path);
   ASSERT_EQ(g.strategies.size(), 2u);
   EXPECT_EQ(g.strategies[0], (std::vector<std::string>{"", "a b", "\"q\""}));
@@ -514,24 +534,33 @@ constexpr std::int64_t kEndlessHeadroom = kHeadroom;
 #endif
 
 TEST(UnboundedReads, StrategyFromDevZero) {
-  expect_refused(in_child([] { dgeval::read_strategy_file("correlated:/dev/zero", dgeval::Dims({2, 2}), 1); },
-                          kEndlessHeadroom, 20),
+  expect_refused(in_child(
+                     [] {
+                       dgeval::read_strategy_file("correlated:/dev/zero", dgeval::Dims({2, 2}), 1);
+                     },
+                     kEndlessHeadroom, 20),
                  {"/dev/zero:1:1: unexpected byte 0x00", "a strategy file is text"});
 }
 
 TEST(UnboundedReads, StrategyFromAnEndlessStreamOfNumbers) {
   TempDir d;
   FifoWriter w(d / "yes", repeat("0\n", 2048), true);  // `yes 0`
-  expect_refused(in_child([&] { dgeval::read_strategy_file("correlated:" + d / "yes", dgeval::Dims({2, 2}), 3); },
-                          kEndlessHeadroom, 20),
+  expect_refused(in_child(
+                     [&] {
+                       dgeval::read_strategy_file("correlated:" + d / "yes", dgeval::Dims({2, 2}), 3);
+                     },
+                     kEndlessHeadroom, 20),
                  {d / "yes" + ":13:1: more than 12 numbers", "correlated strategy for 3 games 2x2 has 4 or 12"});
 }
 
 TEST(UnboundedReads, StrategyFromAnEndlessStreamOfBlankLines) {
   TempDir d;
   FifoWriter w(d / "blank", std::string(4096, '\n'), true);  // `yes ''`
-  expect_refused(in_child([&] { dgeval::read_strategy_file("product:" + d / "blank", dgeval::Dims({2, 2}), 1); },
-                          kEndlessHeadroom, 20),
+  expect_refused(in_child(
+                     [&] {
+                       dgeval::read_strategy_file("product:" + d / "blank", dgeval::Dims({2, 2}), 1);
+                     },
+                     kEndlessHeadroom, 20),
                  {d / "blank" + ": byte 1050624: the file is longer than a strategy for 1 games 2x2 can be"});
 }
 
@@ -541,8 +570,11 @@ TEST(UnboundedReads, StrategyTextStillReads) {
   const dgeval::Strategy s = dgeval::read_strategy_file(d / "s.txt", dgeval::Dims({2, 2}), 1);
   EXPECT_EQ(s.weights, (std::vector<double>{0.25, 0.25, 0.25, 0.25}));
   write_file(d / "long.txt", "pure " + std::string(500, '1'));
-  expect_error([&] { dgeval::read_strategy_file(d / "long.txt", dgeval::Dims({2, 2}), 1); },
-               {d / "long.txt:1:6: a word longer than 400 characters"});
+  expect_error(
+      [&] {
+        dgeval::read_strategy_file(d / "long.txt", dgeval::Dims({2, 2}), 1);
+      },
+      {d / "long.txt:1:6: a word longer than 400 characters"});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,7 +641,8 @@ TwoOrders two_orders(std::int64_t B, const std::vector<std::int64_t>& k) {
   const std::int64_t n = dims.players(), N = dims.outcomes();
   TwoOrders t;
   t.values.resize(static_cast<std::size_t>(B * n * N));
-  for (std::size_t j = 0; j < t.values.size(); ++j) t.values[j] = static_cast<double>(j % 9973) - 0.5 * static_cast<double>(j % 7);
+  for (std::size_t j = 0; j < t.values.size(); ++j)
+    t.values[j] = static_cast<double>(j % 9973) - 0.5 * static_cast<double>(j % 7);
   std::vector<std::int64_t> shape{B, n};
   shape.insert(shape.end(), k.begin(), k.end());
   std::vector<double> f(t.values.size());
@@ -696,14 +729,17 @@ TEST(Pipes, CliReadsStdin) {
   const std::string cli = DGEVAL_CLI_PATH;
   if (cli.empty()) GTEST_SKIP() << "no CLI built";
   const std::string out = d / "out", err = d / "err";
-  int rc = std::system(("cat '" + d / "g.nfg" + "' | '" + cli + "' evaluate --backend cpu --input /dev/stdin --output '" +
-                        d / "r.csv' >'" + out + "' 2>'" + err + "'").c_str());
+  int rc =
+      std::system(("cat '" + d / "g.nfg" + "' | '" + cli + "' evaluate --backend cpu --input /dev/stdin --output '" +
+                   d / "r.csv' >'" + out + "' 2>'" + err + "'")
+                      .c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 0) << dgeval_test::read_file(err);
   EXPECT_TRUE(std::filesystem::exists(d / "r.csv"));
   const TwoOrders t = two_orders(3, {2, 2});
   write_file(d / "g.npy", t.f);
-  rc = std::system(("cat '" + d / "g.npy" + "' | '" + cli + "' convert --input /dev/stdin --output '" + d / "c.npy' >'" +
-                    out + "' 2>'" + err + "'").c_str());
+  rc = std::system(("cat '" + d / "g.npy" + "' | '" + cli + "' convert --input /dev/stdin --output '" +
+                    d / "c.npy' >'" + out + "' 2>'" + err + "'")
+                       .c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 0) << dgeval_test::read_file(err);
   auto s = dgeval::open_game_file(d / "c.npy");
   expect_values(*s, t.values, 3);
@@ -733,7 +769,7 @@ void truncate_while_reading(bool fortran) {
       },
       -1, 30);
   expect_refused(r, {path + ": byte " + std::to_string(cut) + ": the file ended while being read (truncated to " +
-                         std::to_string(cut) + " bytes"});
+                     std::to_string(cut) + " bytes"});
   (void)fortran;
 }
 
@@ -784,13 +820,15 @@ TEST(Cli, MemoryLimitFlag) {
   if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "no CLI built";
   TempDir d;
   const std::string path = fortran_npz(d);
-  auto r = dgeval_test::run_cli("evaluate --backend cpu --memory-limit 1M --input '" + path + "' --output '" + d / "r.csv'", d);
+  auto r = dgeval_test::run_cli(
+      "evaluate --backend cpu --memory-limit 1M --input '" + path + "' --output '" + d / "r.csv'", d);
   EXPECT_EQ(r.status, 1) << r.err;
   for (const char* part : {"array 'agents'", "Fortran order", "needs 1.2 MiB (1280000 bytes)", "budget of 1.0 MiB",
                            "--memory-limit SIZE"}) {
     EXPECT_NE(r.err.find(part), std::string::npos) << r.err << "\nlacks: " << part;
   }
-  r = dgeval_test::run_cli("evaluate --backend cpu --memory-limit 2M --input '" + path + "' --output '" + d / "r.csv'", d);
+  r = dgeval_test::run_cli("evaluate --backend cpu --memory-limit 2M --input '" + path + "' --output '" + d / "r.csv'",
+                           d);
   EXPECT_EQ(r.status, 0) << r.err;
   r = dgeval_test::run_cli("convert --memory-limit lots --input '" + path + "' --output '" + d / "x.npz'", d);
   EXPECT_EQ(r.status, 2) << r.err;
@@ -822,8 +860,10 @@ TEST(Cli, SizeLieUnderUlimit) {
   write_file(path, zip({lying("agents.npy", h, claim, claim / 1000), lying("principals.npy", h, claim, claim / 1000)}));
   // Run under `ulimit -v` (2 GiB of address space).
   const std::string out = d / "o", err = d / "e";
-  const int rc = std::system(("ulimit -v 2097152; '" + std::string(DGEVAL_CLI_PATH) + "' evaluate --backend cpu --input '" +
-                              path + "' --output '" + d / "r.csv' >'" + out + "' 2>'" + err + "'").c_str());
+  const int rc =
+      std::system(("ulimit -v 2097152; '" + std::string(DGEVAL_CLI_PATH) + "' evaluate --backend cpu --input '" + path +
+                   "' --output '" + d / "r.csv' >'" + out + "' 2>'" + err + "'")
+                      .c_str());
   ASSERT_TRUE(WIFEXITED(rc));
   EXPECT_EQ(WEXITSTATUS(rc), 1);
   const std::string e = dgeval_test::read_file(err);

@@ -113,7 +113,7 @@ TEST(Inference, AuthorsCaIsBiasedWithOffsetsCorrectedIsNot) {
   const double d = 0.8745893159;
   EXPECT_NEAR(r.corrected.ia[1].value, 0.1254106841, 1e-9);
   EXPECT_NEAR(r.corrected.ia[0].value, 1.0, 1e-12);
-  EXPECT_NEAR(r.corrected.ca.value, 0.6386848457, 1e-9);  // golden, centred magnitudes √57 and 1
+  EXPECT_NEAR(r.corrected.ca.value, 0.6386848457, 1e-9);     // golden, centred magnitudes √57 and 1
   const double w1 = std::sqrt(106.0), w2 = std::sqrt(10.0);  // raw norms of u_1, u_2
   EXPECT_NEAR(r.authors.ca.value, 1 - 4 * w1 * w2 / ((w1 + w2) * (w1 + w2)) * d, 1e-9);
   EXPECT_GT(std::fabs(r.authors.ca.value - r.corrected.ca.value), 0.2);
@@ -185,7 +185,8 @@ TEST(Inference, OneDistinctOutcomeIsUndefinedNotTheCodesQuirk) {
 void transform(Observations& o, int side, int i, double a, double b) {
   std::vector<double>& v = side ? o.principals : o.agents;
   const int n = o.players();
-  for (std::int64_t r = 0; r < o.rows(); ++r) v[static_cast<std::size_t>(r * n + i)] = a * v[static_cast<std::size_t>(r * n + i)] + b;
+  for (std::int64_t r = 0; r < o.rows(); ++r)
+    v[static_cast<std::size_t>(r * n + i)] = a * v[static_cast<std::size_t>(r * n + i)] + b;
 }
 
 /// Equal within 1e-9 (the estimates are ratios of O(1) quantities), or both NaN.
@@ -332,7 +333,8 @@ TEST(Inference, SameResultsForAnyThreadCount) {
   for (ObservedSet s : {ObservedSet::all, ObservedSet::ne, ObservedSet::eps_ne, ObservedSet::played}) {
     const Observations part = sample_observations(ex.batch, 0, sets, s, 30, 5);
     if (o.rows() == 0) o.dims = part.dims;
-    for (std::int64_t r = 0; r < part.rows(); ++r) o.add(part.outcome[r], part.agents.data() + 2 * r, part.principals.data() + 2 * r, s);
+    for (std::int64_t r = 0; r < part.rows(); ++r)
+      o.add(part.outcome[r], part.agents.data() + 2 * r, part.principals.data() + 2 * r, s);
   }
   InferenceOptions io;
   io.resamples = 300;
@@ -397,7 +399,8 @@ TEST(Inference, ExperimentMatchesInferOnTheSameRows) {
     for (int d = 0; d < kObservedSets; ++d) {
       const auto s = static_cast<ObservedSet>(d);
       const Observations own = sample_observations(ig.game, 0, sets, s, c.samples, seed, static_cast<std::uint64_t>(g));
-      for (std::int64_t r = 0; r < own.rows(); ++r) pooled.add(own.outcome[r], own.agents.data() + 3 * r, own.principals.data() + 3 * r, s);
+      for (std::int64_t r = 0; r < own.rows(); ++r)
+        pooled.add(own.outcome[r], own.agents.data() + 3 * r, own.principals.data() + 3 * r, s);
       const Inference e = infer(own, point_only());
       for (const InferenceErrorRow& row : rows) {
         if (row.game != g || row.distribution != s) continue;

@@ -61,14 +61,14 @@ TEST(InferenceIo, FlatOutcomeColumnNeedsDims) {
   const Observations o = parse(text, "3");
   EXPECT_EQ(o.outcome, (std::vector<std::int64_t>{0, 2}));
   expect_error([&] { parse(text); }, {"obs.csv", "flat `outcome` index needs the game's dims"});
-  expect_error([&] { parse(text, "2"); }, {"obs.csv, line 3, column outcome", "outcome index 2 is outside [0, 2)",
-                                           "unknown outcome"});
+  expect_error([&] { parse(text, "2"); },
+               {"obs.csv, line 3, column outcome", "outcome index 2 is outside [0, 2)", "unknown outcome"});
 }
 
 TEST(InferenceIo, UnknownOutcomeIndicesAreRefused) {
   const std::string text = "action_0,action_1,agent_0,agent_1,principal_0,principal_1\n0,0,1,1,1,1\n0,3,1,1,1,1\n";
-  expect_error([&] { parse(text, "3x3"); },
-               {"obs.csv, line 3, column action_1", "action 3 of player 1 is outside [0, 3)", "3x3", "unknown outcome"});
+  expect_error([&] { parse(text, "3x3"); }, {"obs.csv, line 3, column action_1",
+                                             "action 3 of player 1 is outside [0, 3)", "3x3", "unknown outcome"});
   const std::string negative = "action_0,action_1,agent_0,agent_1,principal_0,principal_1\n-1,0,1,1,1,1\n";
   expect_error([&] { parse(negative); }, {"line 2, column action_0", "action -1"});
   expect_error([&] { parse(text, "3x3x3"); }, {"2 players", "3x3x3"});
@@ -179,7 +179,8 @@ TEST(InferenceIo, ReadsNpzAndRefusesBadArrays) {
     w.add("principals", {2, 2, 2, 2}, "<f8", g.data());
     w.commit();
   }
-  expect_error([&] { read_observations(dir / "games.npz"); }, {"no array `actions`", "hold games: pass them with --game"});
+  expect_error([&] { read_observations(dir / "games.npz"); },
+               {"no array `actions`", "hold games: pass them with --game"});
   {
     NpzWriter w(dir / "shape.npz");
     w.add("actions", {3, 2}, "<f8", actions.data());
@@ -227,12 +228,15 @@ TEST(InferenceCli, InferPrintsEstimatesWithIntervals) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("family,measure,player,estimate,lo,hi,level,replicates,reason"), std::string::npos);
   EXPECT_NE(r.out.find("corrected,ca,,"), std::string::npos) << r.out;
-  r = run_cli("infer --example common-3x3 --sample all,ne,eps_ne,played --ic 0.5 --samples 100 --resamples 100 --format json -o '" +
-                  dir / "est.json" + "' --write-observations '" + dir / "sampled.csv" + "'",
-              dir);
+  r = run_cli(
+      "infer --example common-3x3 --sample all,ne,eps_ne,played --ic 0.5 --samples 100 --resamples 100 --format json "
+      "-o '" +
+          dir / "est.json" + "' --write-observations '" + dir / "sampled.csv" + "'",
+      dir);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("truth (evaluated on the whole game"), std::string::npos);
-  EXPECT_NE(dgeval_test::read_file(dir / "est.json").find("\"family\":\"corrected\",\"measure\":\"ic\""), std::string::npos);
+  EXPECT_NE(dgeval_test::read_file(dir / "est.json").find("\"family\":\"corrected\",\"measure\":\"ic\""),
+            std::string::npos);
   EXPECT_EQ(read_observations(dir / "sampled.csv").rows(), 400);
   // Bad input: exit status 1 and the position in the message.
   write_file(dir / "bad.csv", "action_0,action_1,agent_0,agent_1,principal_0,principal_1\n0,5,1,1,1,1\n");

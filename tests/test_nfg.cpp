@@ -72,8 +72,7 @@ TEST(Nfg, WriterRoundTripKeepsPayoffsAndLabels) {
 }
 
 TEST(Nfg, CommasAndSpacesInOutcomes) {
-  const NfgGame g = parse(
-      "NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } { \"b\" 3, 4 } }\n2 1\n");
+  const NfgGame g = parse("NFG 1 R \"\" { \"1\" \"2\" } { 1 2 }\n{ { \"a\" 1 2 } { \"b\" 3, 4 } }\n2 1\n");
   EXPECT_EQ(g.payoffs, (std::vector<double>{3, 1, 4, 2}));
 }
 
@@ -214,9 +213,9 @@ TEST(NfgFixtures, Outcome3x3x1WithNamesLabelsRationalsNullOutcomeAndMultilineCom
             "Outcome version with a comment over\ntwo lines: {braces}, `backticks` and an escaped \"quote\".");
   // Outcomes win (3/2, -7/4, 1), lose (-1, 2, 0.5), "" (5, -2.5e1, -3/8), tie (2/7, 2, 4); the
   // contingency list 1 2 0 3 4 2 1 1 3 puts them at C indices 0 3 6 1 4 7 2 5 8 (6: the null outcome).
-  EXPECT_EQ(g.payoffs, (std::vector<double>{1.5, 5, 1.5, -1, 2.0 / 7, 1.5, 0, -1, 5,           //
-                                            -1.75, -25, -1.75, 2, 2, -1.75, 0, 2, -25,          //
-                                            1, -0.375, 1, 0.5, 4, 1, 0, 0.5, -0.375}));
+  EXPECT_EQ(g.payoffs, (std::vector<double>{1.5,   5,      1.5,   -1,  2.0 / 7, 1.5,   0, -1,  5,    //
+                                            -1.75, -25,    -1.75, 2,   2,       -1.75, 0, 2,   -25,  //
+                                            1,     -0.375, 1,     0.5, 4,       1,     0, 0.5, -0.375}));
 }
 
 TEST(NfgFixtures, PayoffVersionTypeDWithLabelsAndNoComment) {
@@ -248,12 +247,13 @@ TEST(NfgFixtures, PayoffVersionWithMultilineCommentHoldingBraces) {
   EXPECT_EQ(g.title, "Payoff version with strategy counts and a long comment");
   EXPECT_EQ(g.players, (std::vector<std::string>{"Player 1", "Player 2", "Player 3"}));
   ASSERT_EQ(g.dims, dgeval::Dims({2, 2, 2}));
-  EXPECT_EQ(g.comment.rfind("\n- The comment spans several lines and holds {braces}, commas, and numbers: 1 2 3\n", 0), 0u)
+  EXPECT_EQ(g.comment.rfind("\n- The comment spans several lines and holds {braces}, commas, and numbers: 1 2 3\n", 0),
+            0u)
       << g.comment;
   EXPECT_EQ(g.comment.size() - g.comment.rfind("2 1 1:  1 2 -1\n"), std::string("2 1 1:  1 2 -1\n").size());
-  EXPECT_EQ(g.payoffs, (std::vector<double>{0, 2, 3, -2, 1, 4, -1, 0.5,  //
-                                            0, 1, -2, 0, 2, 4, 5, -0.5,  //
-                                            0, -3, 2, 6, -1, 4, 1, 7}));
+  EXPECT_EQ(g.payoffs, (std::vector<double>{0, 2,  3,  -2, 1,  4, -1, 0.5,   //
+                                            0, 1,  -2, 0,  2,  4, 5,  -0.5,  //
+                                            0, -3, 2,  6,  -1, 4, 1,  7}));
 }
 
 TEST(NfgFixtures, OutcomeVersionFivePlayers) {
@@ -336,7 +336,7 @@ TEST(NfgGambit, KnownValues) {
   // Rationals: Todd's example has 2/7, 3/19, 7/38.
   const NfgGame t = dgeval::read_nfg((dir / "contrib_games_todd3.nfg").string());
   EXPECT_EQ(t.dims, dgeval::Dims({7, 4}));
-  EXPECT_DOUBLE_EQ(t.payoffs[1 * 4 + 0], 0.0);     // (2,1) is the 2nd contingency: outcome { "" 0, 1 }
+  EXPECT_DOUBLE_EQ(t.payoffs[1 * 4 + 0], 0.0);      // (2,1) is the 2nd contingency: outcome { "" 0, 1 }
   EXPECT_DOUBLE_EQ(t.payoffs[4 * 4 + 0], 2.0 / 7);  // (5,1)
   EXPECT_DOUBLE_EQ(t.payoffs[5 * 4 + 0], 3.0 / 19);
   // Payoff version, 3x2: contingencies (1,1) (2,1) (3,1) (1,2) ...

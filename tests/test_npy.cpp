@@ -262,11 +262,13 @@ TEST(NpyBad, UnsupportedDtype) {
   expect_error([&] { dgeval::open_game_pair(data_dir() + "/a_i4.npy", data_dir() + "/p_f8.npy"); },
                {"a_i4.npy", "unsupported dtype '<i4'", "float32 or float64"});
   for (const char* descr : {"<f2", "<c16", "|O", "<U3"}) {
-    const std::string p = npy_file(d, "t.npy",
-                                   make_npy(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2, 1, 1), }", 64));
+    const std::string p =
+        npy_file(d, "t.npy",
+                 make_npy(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2, 1, 1), }", 64));
     expect_error([&] { dgeval::open_game_file(p); }, {"t.npy: byte 10", "unsupported dtype"});
   }
-  const std::string s = npy_file(d, "s.npy", make_npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", 8));
+  const std::string s =
+      npy_file(d, "s.npy", make_npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", 8));
   expect_error([&] { dgeval::open_game_file(s); }, {"s.npy: byte", "structured"});
 }
 

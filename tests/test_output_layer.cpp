@@ -1,8 +1,8 @@
 // The output layer (dgeval/output.hpp) on its own: how each kind of target is written, what a
 // replaced file keeps, staging that leaves nothing behind, commits that are all or nothing, the
 // stop flag, the fallbacks for file systems without O_TMPFILE, and printable().
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -312,7 +312,8 @@ TEST(OutputLayer, PrintableEscapesBinaryAndKeepsUtf8) {
   EXPECT_EQ(dgeval::printable("plain text: ok"), "plain text: ok");
   EXPECT_EQ(dgeval::printable(std::string("a\0b", 3)), "a\\x00b");
   EXPECT_EQ(dgeval::printable("line\nnext\ttab\x1b[31m"), "line\\x0anext\\x09tab\\x1b[31m");
-  EXPECT_EQ(dgeval::printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(dgeval::printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
   EXPECT_EQ(dgeval::printable("\x93NUMPY\xff\xc3"), "\\x93NUMPY\\xff\\xc3");
   EXPECT_EQ(dgeval::printable("\xc0\xaf \xed\xa0\x80 \x7f"), "\\xc0\\xaf \\xed\\xa0\\x80 \\x7f");
 }

@@ -5,8 +5,8 @@
 // failed --summary-output, bad option values (exit 2 everywhere), and escaped messages.
 //
 // DGEVAL_TEST_CLI (environment) runs these against another dgeval binary, e.g. an older build.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -162,18 +162,27 @@ TEST(Outputs, DevicesAsRootAreWrittenNotReplaced) {
   TempDir d;
   // A private /dev of our own (a tmpfs in a private mount namespace), so that nothing here can
   // touch the real one, whatever the binary under test does.
-  write_file(d / "script.sh",
-             "set -u\n"
-             "mount -t tmpfs tmpfs /dev && cd /dev && mknod -m 666 null c 1 3 && mknod -m 666 full c 1 7 &&\n"
-             "mknod -m 666 zero c 1 5 && mknod -m 666 urandom c 1 9 && mknod -m 666 random c 1 8 &&\n"
-             "ln -s /proc/self/fd fd && ln -s /proc/self/fd/1 stdout && ln -s /proc/self/fd/2 stderr && cd / || exit 99\n"
-             "D='" + cli() + "'; A='evaluate --example mammoth --format csv -q --backend cpu'\n"
-             "$D $A -o /dev/null; echo null=$?\n"
-             "$D $A -o /dev/null --summary-output /dev/null --summary json; echo nulls=$?\n"
-             "$D $A -o /dev/full 2>'" + d / "full.err" + "'; echo full=$?\n"
-             "$D $A -o /dev/stdout >'" + d / "stdout.csv" + "'; echo stdout=$?\n"
-             "$D $A --format npz -o /dev/full 2>>'" + d / "full.err" + "'; echo fullnpz=$?\n"
-             "stat -c '%n %F' /dev/null /dev/full /dev/stdout; ls -A /dev | tr '\\n' ' '; echo\n");
+  write_file(
+      d / "script.sh",
+      "set -u\n"
+      "mount -t tmpfs tmpfs /dev && cd /dev && mknod -m 666 null c 1 3 && mknod -m 666 full c 1 7 &&\n"
+      "mknod -m 666 zero c 1 5 && mknod -m 666 urandom c 1 9 && mknod -m 666 random c 1 8 &&\n"
+      "ln -s /proc/self/fd fd && ln -s /proc/self/fd/1 stdout && ln -s /proc/self/fd/2 stderr && cd / || exit 99\n"
+      "D='" +
+          cli() +
+          "'; A='evaluate --example mammoth --format csv -q --backend cpu'\n"
+          "$D $A -o /dev/null; echo null=$?\n"
+          "$D $A -o /dev/null --summary-output /dev/null --summary json; echo nulls=$?\n"
+          "$D $A -o /dev/full 2>'" +
+          d / "full.err" +
+          "'; echo full=$?\n"
+          "$D $A -o /dev/stdout >'" +
+          d / "stdout.csv" +
+          "'; echo stdout=$?\n"
+          "$D $A --format npz -o /dev/full 2>>'" +
+          d / "full.err" +
+          "'; echo fullnpz=$?\n"
+          "stat -c '%n %F' /dev/null /dev/full /dev/stdout; ls -A /dev | tr '\\n' ' '; echo\n");
   const auto r = run_shell("unshare -m --propagation private sh " + q(d / "script.sh"));
   const std::string& o = r.out;
   EXPECT_TRUE(has(o, "null=0")) << o;
@@ -201,7 +210,8 @@ TEST(Outputs, DescriptorPathsWriteToTheDescriptor) {
   // (/dev/stdout itself only in the private /dev of DevicesAsRootAreWrittenNotReplaced: a binary
   // that replaced it would replace the real one.)
   write_file(d / "log.csv", "before\n");
-  const auto r = run("evaluate --example mammoth --format csv -q --backend cpu -o /proc/self/fd/1 >>" + q(d / "log.csv"));
+  const auto r =
+      run("evaluate --example mammoth --format csv -q --backend cpu -o /proc/self/fd/1 >>" + q(d / "log.csv"));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_file(d / "log.csv").rfind("before\ngame,", 0), 0u);
 }
@@ -216,9 +226,12 @@ TEST(Outputs, DashIsStandardInputAndOutput) {
   EXPECT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out, file.out);
   // convert keeps the piped game's names; infer reads an observations CSV.
-  EXPECT_EQ(run("convert --input - -o " + q(d / "x.nfg") + " <" + q(dgeval_test::data_dir() + "/outcome_labels.nfg")).status, 0);
+  EXPECT_EQ(
+      run("convert --input - -o " + q(d / "x.nfg") + " <" + q(dgeval_test::data_dir() + "/outcome_labels.nfg")).status,
+      0);
   EXPECT_TRUE(has(read_file(d / "x.nfg"), "\"Row\" \"Column\""));
-  ASSERT_EQ(run("infer --example common-3x3 --samples 30 --resamples 0 --write-observations " + q(d / "o.csv")).status, 0);
+  ASSERT_EQ(run("infer --example common-3x3 --samples 30 --resamples 0 --write-observations " + q(d / "o.csv")).status,
+            0);
   const auto a = run("infer --input " + q(d / "o.csv") + " --dims 3x3 --resamples 20 --format csv");
   const auto b = run("infer --input - --dims 3x3 --resamples 20 --format csv <" + q(d / "o.csv"));
   ASSERT_EQ(a.status, 0) << a.err;
@@ -253,8 +266,11 @@ TEST(Outputs, AnOutputThatIsAnInputOrAnotherOutputIsRefused) {
   TempDir d;
   ASSERT_EQ(run("generate --dims 3x3 --games 5 -q -o " + q(d / "g.npz")).status, 0);
   ASSERT_EQ(run("convert --input " + q(d / "g.npz") + " --game 0 --agents-output " + q(d / "a.nfg") +
-                " --principals-output " + q(d / "p.nfg")).status, 0);
-  ASSERT_EQ(run("infer --example common-3x3 --samples 20 --resamples 0 --write-observations " + q(d / "obs.csv")).status, 0);
+                " --principals-output " + q(d / "p.nfg"))
+                .status,
+            0);
+  ASSERT_EQ(
+      run("infer --example common-3x3 --samples 20 --resamples 0 --write-observations " + q(d / "obs.csv")).status, 0);
   write_file(d / "s.txt", "pure 0 0\n");
   std::filesystem::create_symlink(d / "g.npz", d / "link.npz");
   std::filesystem::create_hard_link(d / "g.npz", d / "hard.npz");
@@ -271,8 +287,7 @@ TEST(Outputs, AnOutputThatIsAnInputOrAnotherOutputIsRefused) {
        "are the same file"},
       {"evaluate --format csv --agents " + q(d / "a.nfg") + " --principals " + q(d / "p.nfg") + " -o " + q(d / "a.nfg"),
        "--agents"},
-      {"evaluate --input " + q(d / "g.npz") + " --strategy " + q(d / "s.txt") + " -o " + q(d / "s.txt"),
-       "--strategy"},
+      {"evaluate --input " + q(d / "g.npz") + " --strategy " + q(d / "s.txt") + " -o " + q(d / "s.txt"), "--strategy"},
       {"generate --dims 3x3 --agents " + q(d / "n.npy") + " --principals " + q(d / "n.npy"), "are the same file"},
       {"convert --input " + q(d / "g.npz") + " -o " + q(d / "g.npz"), "same file as the input"},
       {"convert --input " + q(d / "g.npz") + " --game 0 --agents-output " + q(d / "x.nfg") + " --principals-output " +
@@ -328,15 +343,15 @@ TEST(Outputs, AFailedSummaryOutputLeavesTheMainOutputAlone) {
   write_file(d / "r.csv", "old\n");
   // A summary that cannot be written once the run is over: a device that is full.
   const std::string full = d / "full";
-  const bool device = ::mknod(full.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0 && ::access(full.c_str(), W_OK) == 0 &&
-                      [&] {
-                        const int fd = ::open(full.c_str(), O_WRONLY);
-                        if (fd >= 0) ::close(fd);
-                        return fd >= 0;
-                      }();
+  const bool device =
+      ::mknod(full.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0 && ::access(full.c_str(), W_OK) == 0 && [&] {
+        const int fd = ::open(full.c_str(), O_WRONLY);
+        if (fd >= 0) ::close(fd);
+        return fd >= 0;
+      }();
   if (device) {
-    const auto r = run("evaluate --random 100 --dims 3x3 --backend cpu -q -o " + q(d / "r.csv") + " --summary-output " +
-                       q(full));
+    const auto r =
+        run("evaluate --random 100 --dims 3x3 --backend cpu -q -o " + q(d / "r.csv") + " --summary-output " + q(full));
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_TRUE(has(r.err, "No space left on device")) << r.err;
     EXPECT_EQ(read_file(d / "r.csv"), "old\n");
@@ -378,9 +393,9 @@ namespace {
 
 struct SignalCase {
   std::string name;
-  std::vector<std::string> args;           // {OUT} and {DIR} replaced
-  std::vector<std::string> outputs;        // files in DIR that exist before and must stay unchanged
-  std::string progress;                    // what the child writes to stderr once it runs
+  std::vector<std::string> args;     // {OUT} and {DIR} replaced
+  std::vector<std::string> outputs;  // files in DIR that exist before and must stay unchanged
+  std::string progress;              // what the child writes to stderr once it runs
 };
 
 void run_signal_case(const SignalCase& c, int sig, const std::vector<std::string>& env = {}, int signals = 1) {
@@ -429,7 +444,8 @@ TEST(OutputSignals, CtrlCStopsEveryLongCommand) {
   SKIP_WITHOUT_CLI();
   const std::vector<SignalCase> cases = {
       {"evaluate npz",
-       {"evaluate", "--random", "2000000000", "--dims", "3x3", "--backend", "cpu", "--threads", "1", "-o", "{DIR}/r.npz"},
+       {"evaluate", "--random", "2000000000", "--dims", "3x3", "--backend", "cpu", "--threads", "1", "-o",
+        "{DIR}/r.npz"},
        {"r.npz"},
        kEvaluateProgress},
       {"generate npz",
@@ -576,8 +592,7 @@ TEST(Outputs, MessagesEscapeBinaryInPaths) {
   SKIP_WITHOUT_CLI();
   TempDir d;
   // A path with a newline and an escape byte in it, given to an output that cannot be made.
-  const auto r = run("evaluate --example mammoth -q -o \"$(printf '%s/no\\nsuch\\033dir/r.csv' " + q(d.path()) +
-                     ")\"");
+  const auto r = run("evaluate --example mammoth -q -o \"$(printf '%s/no\\nsuch\\033dir/r.csv' " + q(d.path()) + ")\"");
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_TRUE(has(r.err, "no\\x0asuch\\x1bdir")) << r.err;
   EXPECT_FALSE(has(r.err, "\x1b")) << r.err;

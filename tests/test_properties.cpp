@@ -223,9 +223,9 @@ std::vector<Options> bound_option_sets(const Dims& dims, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (Standardisation st : kAllStandardisations) {
     for (Welfare w : {Welfare::average, Welfare::sum}) {
-      for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                             StrategyKind::uniform_eps_ne, StrategyKind::played, StrategyKind::correlated,
-                             StrategyKind::product}) {
+      for (StrategyKind k :
+           {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+            StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
         Options o = testing::with(st, w, k);
         o.ic = {unit(rng)};
         o.cc = unit(rng);
@@ -444,8 +444,8 @@ TEST(Properties, NashThresholdIsAnchoredAtTheBestReply) {
     const double ic = level(rng), t = detail::ic_threshold(lo, hi, ic);
     ASSERT_GE(t, lo) << lo << " " << hi << " " << ic;
     ASSERT_LE(t, hi) << lo << " " << hi << " " << ic;
-    const long double ref = static_cast<long double>(hi) -
-                            (1.0L - static_cast<long double>(ic)) * (static_cast<long double>(hi) - lo);
+    const long double ref =
+        static_cast<long double>(hi) - (1.0L - static_cast<long double>(ic)) * (static_cast<long double>(hi) - lo);
     const long double scale = std::max(std::fabs(lo), std::fabs(hi)) + (static_cast<long double>(hi) - lo);
     ASSERT_LE(std::fabs(static_cast<long double>(t) - ref), 0x1p-52L * scale) << lo << " " << hi << " " << ic;
   }
@@ -488,8 +488,7 @@ TEST(Properties, ExactNashForPayoffsOfAnyRange) {
     for (int ties = 0; ties < 2; ++ties) {
       const std::int64_t games = dims.outcomes() > 1000 ? 4 : 2000;
       Batch b(dims, games);
-      for (double& x : b.agents)
-        x = ties ? pool[few(rng)] : (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), ex(rng));
+      for (double& x : b.agents) x = ties ? pool[few(rng)] : (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), ex(rng));
       b.principals = b.agents;
       Options o;
       o.ne_tolerance = 0.0;

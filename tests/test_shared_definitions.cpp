@@ -65,42 +65,72 @@ TEST(SharedDefinitions, MeasuresOnLanesRoundAsOnDoubles) {
       const L x = lanes_of(v, a), y = lanes_of(v, b), z = lanes_of(v, a + b + 1), w = lanes_of(v, 2 * a + b);
       for (double ic : {0.0, 0.25, 0.5, 0.999, 1.0}) {
         const L t = detail::ic_threshold(x, y, ic);
-        expect_lanes(t, [&](int q) { return detail::ic_threshold(x.v[q], y.v[q], ic); }, "ic_threshold");
-        expect_mask(detail::meets_ic(z, x, y, ic, 1e-10),
-                    [&](int q) { return detail::meets_ic(z.v[q], x.v[q], y.v[q], ic, 1e-10); }, "meets_ic");
+        expect_lanes(
+            t, [&](int q) { return detail::ic_threshold(x.v[q], y.v[q], ic); }, "ic_threshold");
+        expect_mask(
+            detail::meets_ic(z, x, y, ic, 1e-10),
+            [&](int q) { return detail::meets_ic(z.v[q], x.v[q], y.v[q], ic, 1e-10); }, "meets_ic");
       }
       for (CcWindow cw : {CcWindow::code, CcWindow::natural}) {
-        expect_lanes(detail::cc_of(x, y, z, w, cw), [&](int q) { return detail::cc_of(x.v[q], y.v[q], z.v[q], w.v[q], cw); },
-                     "cc_of");
+        expect_lanes(
+            detail::cc_of(x, y, z, w, cw), [&](int q) { return detail::cc_of(x.v[q], y.v[q], z.v[q], w.v[q], cw); },
+            "cc_of");
         L lo, hi;
         detail::played_window(0.3, x, y, z, cw, &lo, &hi);
-        expect_lanes(lo, [&](int q) { double l, h; detail::played_window(0.3, x.v[q], y.v[q], z.v[q], cw, &l, &h); return l; }, "played lo");
-        expect_lanes(hi, [&](int q) { double l, h; detail::played_window(0.3, x.v[q], y.v[q], z.v[q], cw, &l, &h); return h; }, "played hi");
+        expect_lanes(
+            lo,
+            [&](int q) {
+              double l, h;
+              detail::played_window(0.3, x.v[q], y.v[q], z.v[q], cw, &l, &h);
+              return l;
+            },
+            "played lo");
+        expect_lanes(
+            hi,
+            [&](int q) {
+              double l, h;
+              detail::played_window(0.3, x.v[q], y.v[q], z.v[q], cw, &l, &h);
+              return h;
+            },
+            "played hi");
       }
       for (Welfare wf : {Welfare::average, Welfare::sum}) {
-        expect_lanes(detail::welfare_of(x, 3, wf), [&](int q) { return detail::welfare_of(x.v[q], 3, wf); }, "welfare_of");
+        expect_lanes(
+            detail::welfare_of(x, 3, wf), [&](int q) { return detail::welfare_of(x.v[q], 3, wf); }, "welfare_of");
       }
-      expect_lanes(detail::calibration_ratio_of(x, y), [&](int q) { return detail::calibration_ratio_of(x.v[q], y.v[q]); },
-                   "calibration_ratio_of");
-      expect_lanes(detail::ia_from_distance(x), [&](int q) { return detail::ia_from_distance(x.v[q]); }, "ia_from_distance");
-      expect_lanes(detail::ca_from_sums(x, y), [&](int q) { return detail::ca_from_sums(x.v[q], y.v[q]); }, "ca_from_sums");
-      expect_mask(detail::ca_out_of_range(x, y), [&](int q) { return detail::ca_out_of_range(x.v[q], y.v[q]); },
-                  "ca_out_of_range");
-      expect_lanes(detail::bound_tolerance(x, y), [&](int q) { return detail::bound_tolerance(x.v[q], y.v[q]); },
-                   "bound_tolerance");
-      expect_lanes(detail::inverse_magnitude_of(x), [&](int q) { return detail::inverse_magnitude_of(x.v[q]); },
-                   "inverse_magnitude_of");
-      expect_lanes(detail::standardised_by_inverse(x, y, z),
-                   [&](int q) { return detail::standardised_by_inverse(x.v[q], y.v[q], z.v[q]); }, "standardised");
+      expect_lanes(
+          detail::calibration_ratio_of(x, y), [&](int q) { return detail::calibration_ratio_of(x.v[q], y.v[q]); },
+          "calibration_ratio_of");
+      expect_lanes(
+          detail::ia_from_distance(x), [&](int q) { return detail::ia_from_distance(x.v[q]); }, "ia_from_distance");
+      expect_lanes(
+          detail::ca_from_sums(x, y), [&](int q) { return detail::ca_from_sums(x.v[q], y.v[q]); }, "ca_from_sums");
+      expect_mask(
+          detail::ca_out_of_range(x, y), [&](int q) { return detail::ca_out_of_range(x.v[q], y.v[q]); },
+          "ca_out_of_range");
+      expect_lanes(
+          detail::bound_tolerance(x, y), [&](int q) { return detail::bound_tolerance(x.v[q], y.v[q]); },
+          "bound_tolerance");
+      expect_lanes(
+          detail::inverse_magnitude_of(x), [&](int q) { return detail::inverse_magnitude_of(x.v[q]); },
+          "inverse_magnitude_of");
+      expect_lanes(
+          detail::standardised_by_inverse(x, y, z),
+          [&](int q) { return detail::standardised_by_inverse(x.v[q], y.v[q], z.v[q]); }, "standardised");
       for (Standardisation s : {Standardisation::epic, Standardisation::max, Standardisation::max_range}) {
         detail::visit_standardisation(s, [&](auto op) {
           using Op = decltype(op);
           using Norm = typename Op::Norm;
-          expect_lanes(Op::shift(x, 7.0, y, z), [&](int q) { return Op::shift(x.v[q], 7.0, y.v[q], z.v[q]); }, "shift");
-          expect_lanes(Op::magnitude(x, y, z), [&](int q) { return Op::magnitude(x.v[q], y.v[q], z.v[q]); }, "magnitude");
-          expect_lanes(Norm::accumulate(x, y), [&](int q) { return Norm::accumulate(x.v[q], y.v[q]); }, "accumulate");
-          expect_lanes(Norm::combine(x, y), [&](int q) { return Norm::combine(x.v[q], y.v[q]); }, "combine");
-          expect_lanes(Norm::finish(x), [&](int q) { return Norm::finish(x.v[q]); }, "finish");
+          expect_lanes(
+              Op::shift(x, 7.0, y, z), [&](int q) { return Op::shift(x.v[q], 7.0, y.v[q], z.v[q]); }, "shift");
+          expect_lanes(
+              Op::magnitude(x, y, z), [&](int q) { return Op::magnitude(x.v[q], y.v[q], z.v[q]); }, "magnitude");
+          expect_lanes(
+              Norm::accumulate(x, y), [&](int q) { return Norm::accumulate(x.v[q], y.v[q]); }, "accumulate");
+          expect_lanes(
+              Norm::combine(x, y), [&](int q) { return Norm::combine(x.v[q], y.v[q]); }, "combine");
+          expect_lanes(
+              Norm::finish(x), [&](int q) { return Norm::finish(x.v[q]); }, "finish");
           return 0;
         });
       }
@@ -146,14 +176,27 @@ TEST(SharedDefinitions, DivisionByReciprocalIsTheDivision) {
   std::mt19937_64 rng(17);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   std::uniform_int_distribution<int> exponent(-1074, 1023);
-  const double awkward[] = {0.0, -0.0, 1.0, -1.0, 3.0, 1.0 / 3.0, 0x1p-900, 0x1p1000, 0x1.fffffffffffffp999,
-                            0x1p-1022, 0x1p-1074, std::numeric_limits<double>::max(), -std::numeric_limits<double>::max(),
-                            std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  const double awkward[] = {0.0,
+                            -0.0,
+                            1.0,
+                            -1.0,
+                            3.0,
+                            1.0 / 3.0,
+                            0x1p-900,
+                            0x1p1000,
+                            0x1.fffffffffffffp999,
+                            0x1p-1022,
+                            0x1p-1074,
+                            std::numeric_limits<double>::max(),
+                            -std::numeric_limits<double>::max(),
+                            std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity()};
   for (int n = 1; n <= kMaxPlayers; ++n) {
     const detail::Divisor d = detail::divisor_of(static_cast<double>(n));
     auto check = [&](double x) {
       const double want = x / static_cast<double>(n), got = detail::divide(x, d);
-      ASSERT_EQ(std::memcmp(&want, &got, sizeof want), 0) << std::hexfloat << x << " / " << n << ": " << got << " vs " << want;
+      ASSERT_EQ(std::memcmp(&want, &got, sizeof want), 0)
+          << std::hexfloat << x << " / " << n << ": " << got << " vs " << want;
     };
     for (double x : awkward) check(x);
     check(std::numeric_limits<double>::quiet_NaN());
@@ -193,9 +236,9 @@ TEST(SharedDefinitions, BoundsAndAlignmentOnLanesAndFixedPlayerCounts) {
     in.welfare = trial % 2 ? Welfare::sum : Welfare::average;
     in.constants = detail::standardisation_constants(trial % 3 == 0 ? Standardisation::epic : Standardisation::max);
     in.cc_target = unit(rng);
-    for (L* x : {&in.w_star, &in.w_zero, &in.w_eps, &in.w_utopia, &in.w_dystopia, &in.agents_regret,
-                 &in.principals_regret, &in.principals_utopia, &in.principals_dystopia, &in.principals_max,
-                 &in.ca_principals}) {
+    for (L* x :
+         {&in.w_star, &in.w_zero, &in.w_eps, &in.w_utopia, &in.w_dystopia, &in.agents_regret, &in.principals_regret,
+          &in.principals_utopia, &in.principals_dystopia, &in.principals_max, &in.ca_principals}) {
       for (int q = 0; q < W; ++q) x->v[q] = normal(rng);
     }
     for (int q = 0; q < W; ++q) {
@@ -230,14 +273,16 @@ TEST(SharedDefinitions, BoundsAndAlignmentOnLanesAndFixedPlayerCounts) {
     for (int q = 0; q < W; ++q) {
       for (int i = 0; i < n; ++i) mq[i] = m[i].v[q];
       const double inv = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mq.data()));
-      const L mean = detail::ca_mean<L>(n, mq.data(), [&](int i) { return nu[i]; }, inv);
-      const double scalar = detail::ca_mean<double>(n, mq.data(), [&](int i) { return nu[i].v[q]; }, inv);
+      const L mean = detail::ca_mean<L>(
+          n, mq.data(), [&](int i) { return nu[i]; }, inv);
+      const double scalar = detail::ca_mean<double>(
+          n, mq.data(), [&](int i) { return nu[i].v[q]; }, inv);
       EXPECT_TRUE(same_value(mean.v[q], scalar));
-      EXPECT_TRUE(same_value(scalar, detail::ca_mean<double>(detail::Players<n>{}, mq.data(),
-                                                            [&](int i) { return nu[i].v[q]; }, inv)));
+      EXPECT_TRUE(same_value(scalar, detail::ca_mean<double>(
+                                         detail::Players<n>{}, mq.data(), [&](int i) { return nu[i].v[q]; }, inv)));
       const auto norm = [&](int i) { return std::fabs(nu[i].v[q]); };
       EXPECT_TRUE(same_value(detail::collective_alignment<double>(n, mq.data(), norm),
-                            detail::collective_alignment<double>(detail::Players<n>{}, mq.data(), norm)));
+                             detail::collective_alignment<double>(detail::Players<n>{}, mq.data(), norm)));
     }
     const std::vector<L> lo = {m[0], m[1], m[2], mh[0], mh[1], mh[2]}, hi = {at[0], at[1], at[2], nu[0], nu[1], nu[2]};
     const detail::UtopiaPointsOf<L> u = detail::utopia_points<L>(lo, hi, n, in.welfare);
@@ -255,27 +300,27 @@ TEST(SharedDefinitions, BoundsAndAlignmentOnLanesAndFixedPlayerCounts) {
 // agree for every entry.
 TEST(SharedDefinitions, EveryStandardisationFromTheOneList) {
   int count = 0;
-#define DGEVAL_CHECK_STANDARDISATION(e, name, op, desc)                                                       \
-  {                                                                                                           \
-    ++count;                                                                                                  \
-    EXPECT_STREQ(to_string(Standardisation::e), name);                                                       \
-    EXPECT_EQ(parse_standardisation(name), Standardisation::e);                                              \
-    const detail::StandardisationConstants k = detail::standardisation_constants(Standardisation::e);        \
-    EXPECT_EQ(k.z, op::constants().z);                                                                        \
-    EXPECT_EQ(k.K_m, op::constants().K_m);                                                                    \
-    EXPECT_EQ(detail::needs_centred_squares(Standardisation::e), op::centred_squares);                       \
-    const detail::AnyNorm any{Standardisation::e};                                                            \
-    for (double a : {0.0, 0.5, 2.0}) {                                                                        \
-      for (double d : {-1.5, 0.0, 0.25}) {                                                                    \
-        EXPECT_EQ(any.accumulate(a, d), op::Norm::accumulate(a, d));                                          \
-        EXPECT_EQ(any.combine(a, d), op::Norm::combine(a, d));                                                \
-      }                                                                                                       \
-      EXPECT_EQ(any.finish(a), op::Norm::finish(a));                                                          \
-    }                                                                                                         \
-    EXPECT_EQ(detail::shift_of(Standardisation::e, 3.0, 4, -1.0, 2.0), op::shift(3.0, 4.0, -1.0, 2.0));      \
-    EXPECT_EQ(detail::magnitude_of(Standardisation::e, 9.0, -1.0, 2.0), op::magnitude(9.0, -1.0, 2.0));       \
-    EXPECT_EQ(op::magnitude(9.0, 2.0, 2.0), 0.0) << "a constant vector has magnitude 0";                      \
-    EXPECT_EQ(op::shift(8.0, 4.0, 2.0, 2.0), 2.0) << "and its value as shift";                                \
+#define DGEVAL_CHECK_STANDARDISATION(e, name, op, desc)                                                 \
+  {                                                                                                     \
+    ++count;                                                                                            \
+    EXPECT_STREQ(to_string(Standardisation::e), name);                                                  \
+    EXPECT_EQ(parse_standardisation(name), Standardisation::e);                                         \
+    const detail::StandardisationConstants k = detail::standardisation_constants(Standardisation::e);   \
+    EXPECT_EQ(k.z, op::constants().z);                                                                  \
+    EXPECT_EQ(k.K_m, op::constants().K_m);                                                              \
+    EXPECT_EQ(detail::needs_centred_squares(Standardisation::e), op::centred_squares);                  \
+    const detail::AnyNorm any{Standardisation::e};                                                      \
+    for (double a : {0.0, 0.5, 2.0}) {                                                                  \
+      for (double d : {-1.5, 0.0, 0.25}) {                                                              \
+        EXPECT_EQ(any.accumulate(a, d), op::Norm::accumulate(a, d));                                    \
+        EXPECT_EQ(any.combine(a, d), op::Norm::combine(a, d));                                          \
+      }                                                                                                 \
+      EXPECT_EQ(any.finish(a), op::Norm::finish(a));                                                    \
+    }                                                                                                   \
+    EXPECT_EQ(detail::shift_of(Standardisation::e, 3.0, 4, -1.0, 2.0), op::shift(3.0, 4.0, -1.0, 2.0)); \
+    EXPECT_EQ(detail::magnitude_of(Standardisation::e, 9.0, -1.0, 2.0), op::magnitude(9.0, -1.0, 2.0)); \
+    EXPECT_EQ(op::magnitude(9.0, 2.0, 2.0), 0.0) << "a constant vector has magnitude 0";                \
+    EXPECT_EQ(op::shift(8.0, 4.0, 2.0, 2.0), 2.0) << "and its value as shift";                          \
   }
   DGEVAL_STANDARDISATIONS(DGEVAL_CHECK_STANDARDISATION)
 #undef DGEVAL_CHECK_STANDARDISATION
@@ -296,8 +341,9 @@ TEST(SharedDefinitions, OneMessageForNonFiniteInput) {
   const std::int64_t per = b.view().values_per_game();
   b.principals[static_cast<std::size_t>(2 * per + 1 * 6 + 4)] = INFINITY;  // game 2, principal 1, outcome (1,1)
   const std::string m = nonfinite_utility_message(b.view(), 2);
-  EXPECT_EQ(m, "game 2, principal 1, outcome (1,1): utility is inf; utilities must be finite (allow_nonfinite, "
-               "--allow-nonfinite, propagates NaN instead)");
+  EXPECT_EQ(m,
+            "game 2, principal 1, outcome (1,1): utility is inf; utilities must be finite (allow_nonfinite, "
+            "--allow-nonfinite, propagates NaN instead)");
   EXPECT_EQ(nonfinite_game_message(b.view(), 2), m);
   EXPECT_EQ(nonfinite_utility_message(b.view(), 1), "");
   EXPECT_EQ(find_nonfinite(b.view(), 0), m);
@@ -334,8 +380,9 @@ TEST(SharedDefinitions, ComparisonOfTwoEvaluations) {
     o.distance_matrix = true;
     const Results r = evaluate(b.view(), o, 1);
     for (std::int64_t g = 0; g < r.games; ++g) {
-      const double want = std::max({1.0, std::fabs(r.welfare_agents_utopia[g]), std::fabs(r.welfare_agents_dystopia[g]),
-                                    std::fabs(r.welfare_principals_utopia[g]), std::fabs(r.welfare_principals_dystopia[g])});
+      const double want =
+          std::max({1.0, std::fabs(r.welfare_agents_utopia[g]), std::fabs(r.welfare_agents_dystopia[g]),
+                    std::fabs(r.welfare_principals_utopia[g]), std::fabs(r.welfare_principals_dystopia[g])});
       EXPECT_EQ(comparison_scale(b.view(), g, wf), want) << g;
     }
     Comparison c = compare_results(r, r, b.view(), o, 0.0);
@@ -348,7 +395,7 @@ TEST(SharedDefinitions, ComparisonOfTwoEvaluations) {
     Results other = r;
     const double s3 = comparison_scale(b.view(), 3, wf);
     // (columns that are finite in every game)
-    other.welfare_agents_max[3] += 0.5e-9 * std::max(std::fabs(r.welfare_agents_max[3]), s3);        // within
+    other.welfare_agents_max[3] += 0.5e-9 * std::max(std::fabs(r.welfare_agents_max[3]), s3);             // within
     other.ideal_gap[5] += 4e-9 * std::max(std::fabs(r.ideal_gap[5]), comparison_scale(b.view(), 5, wf));  // beyond
     other.eps_ne_count[7] += 1;
     other.distance_matrix[9 * 16 + 2] += 1e-3;

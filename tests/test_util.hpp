@@ -26,9 +26,9 @@ inline std::uint64_t fresh_seed() {
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
-#define DGEVAL_SEEDED(rng_name)                                                      \
-  const std::uint64_t rng_name##_seed = ::dgeval::testing::fresh_seed();             \
-  SCOPED_TRACE("seed " + std::to_string(rng_name##_seed) + " (DGEVAL_TEST_SEED)");  \
+#define DGEVAL_SEEDED(rng_name)                                                    \
+  const std::uint64_t rng_name##_seed = ::dgeval::testing::fresh_seed();           \
+  SCOPED_TRACE("seed " + std::to_string(rng_name##_seed) + " (DGEVAL_TEST_SEED)"); \
   std::mt19937_64 rng_name(rng_name##_seed)
 
 /// Fills a batch with random utilities: continuous normal values, or (grid > 0) integers in
@@ -56,7 +56,8 @@ struct Naive {
   std::int64_t N;
   std::vector<double> w, wh;  // welfare per outcome (average)
 
-  Naive(const Batch& b, std::int64_t g, Welfare welfare = Welfare::average) : n(b.dims.players()), N(b.dims.outcomes()) {
+  Naive(const Batch& b, std::int64_t g, Welfare welfare = Welfare::average)
+      : n(b.dims.players()), N(b.dims.outcomes()) {
     w.assign(N, 0.0);
     wh.assign(N, 0.0);
     for (std::int64_t s = 0; s < N; ++s) {

@@ -7,9 +7,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <cxxopts.hpp>
 #include <iostream>
 #include <optional>
-#include <cxxopts.hpp>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -29,11 +29,16 @@ std::atomic<bool> g_stderr_mid_line{false};
 
 const char* signal_text(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    default: return "a signal";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGQUIT:
+      return "SIGQUIT";
+    default:
+      return "a signal";
   }
 }
 
@@ -152,7 +157,8 @@ std::unique_ptr<GameSource> open_input(const std::string& flag, const std::strin
 
 void refuse_stdin(const std::string& flag, const std::string& path) {
   if (path == "-") {
-    throw usage_error("--" + flag + " -: standard input is read by --input only (a Gambit .nfg, the one game format "
+    throw usage_error("--" + flag +
+                      " -: standard input is read by --input only (a Gambit .nfg, the one game format "
                       "that streams); give a file here");
   }
 }
@@ -255,7 +261,9 @@ std::vector<std::int64_t> batch_shape(const Dims& dims, std::int64_t games) {
 class NpySideWriter : public SideWriter {
  public:
   NpySideWriter(StagedOutput& out, const Dims& dims, std::int64_t games, bool float32)
-      : dims_(dims), games_(games), float32_(float32),
+      : dims_(dims),
+        games_(games),
+        float32_(float32),
         w_(std::make_unique<NpyStreamWriter>(out.seekable_descriptor(), out.name(), float32 ? "<f4" : "<f8")) {}
   void append(const BatchView& v, int side) override {
     side_bytes(v, side, float32_, buf_);

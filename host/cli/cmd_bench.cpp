@@ -16,16 +16,14 @@ namespace cli {
 int bench_command(int argc, char** argv) {
   cxxopts::Options o("dgeval bench", "Time the evaluation of random games.");
   o.custom_help("[--dims KxKx...] [--games B] [--repeats R] [--backend auto|cpu|cuda|both]");
-  o.add_options()
-      ("dims", "action counts; repeat the flag for several workloads: --dims 3x3 --dims 6x7x4x6",
-       cxxopts::value<std::vector<std::string>>()->default_value("3x3"))
-      ("games", "games per run", cxxopts::value<std::int64_t>()->default_value("10000"))
-      ("repeats", "timed runs after one warm-up", cxxopts::value<int>()->default_value("3"))
-      ("backend", "auto | cpu | cuda | both", cxxopts::value<std::string>()->default_value("cpu"))
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
-      ("seed", "seed of the random games", cxxopts::value<std::uint64_t>()->default_value("0"))
-      ("h,help", "this help");
+  o.add_options()("dims", "action counts; repeat the flag for several workloads: --dims 3x3 --dims 6x7x4x6",
+                  cxxopts::value<std::vector<std::string>>()->default_value("3x3"))(
+      "games", "games per run", cxxopts::value<std::int64_t>()->default_value("10000"))(
+      "repeats", "timed runs after one warm-up", cxxopts::value<int>()->default_value("3"))(
+      "backend", "auto | cpu | cuda | both", cxxopts::value<std::string>()->default_value("cpu"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
+      "device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))(
+      "seed", "seed of the random games", cxxopts::value<std::uint64_t>()->default_value("0"))("h,help", "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()
@@ -50,7 +48,8 @@ int bench_command(int argc, char** argv) {
       throw usage_error(std::string("--dims: ") + e.what());
     }
   }
-  std::vector<std::string> names = which == "both" ? std::vector<std::string>{"cpu", "cuda"} : std::vector<std::string>{which};
+  std::vector<std::string> names =
+      which == "both" ? std::vector<std::string>{"cpu", "cuda"} : std::vector<std::string>{which};
   std::printf("%-8s %-14s %10s %12s %10s %12s %12s %14s %9s\n", "backend", "dims", "games", "outcomes", "MB read",
               "median s", "min s", "games/s", "GB/s");
   for (const Dims& dims : all_dims) {

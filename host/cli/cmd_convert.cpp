@@ -14,22 +14,21 @@ namespace cli {
 int convert_command(int argc, char** argv) {
   cxxopts::Options o("dgeval convert", "Convert games between .nfg, .npy and .npz.");
   o.custom_help("(--input FILE | --agents A --principals P) (--output FILE | --agents-output A --principals-output P)");
-  o.add_options()
-      ("input", "an .nfg or .npy (one side of the games) or an .npz (both sides); - : an .nfg from standard input",
-       cxxopts::value<std::string>())
-      ("agents", "the agents' side: .nfg or .npy (with --principals)", cxxopts::value<std::string>())
-      ("principals", "the principals' side: .nfg or .npy", cxxopts::value<std::string>())
-      ("o,output", "an .npz (both sides), or an .npy / .nfg (one side: see --side)", cxxopts::value<std::string>())
-      ("agents-output", "write the agents' side to this .npy / .nfg", cxxopts::value<std::string>())
-      ("principals-output", "write the principals' side to this .npy / .nfg", cxxopts::value<std::string>())
-      ("side", "agents | principals: the side written to a one-side --output when the input has both",
-       cxxopts::value<std::string>())
-      ("game", "convert only game G (0-based) of a batch (an .nfg holds one game)", cxxopts::value<std::int64_t>())
-      ("single-game", "read an array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")
-      ("float32", "store utilities as float32 (default: float64, or float32 if the input is float32)")
-      ("compress", "deflate the .npz output")
-      ("allow-nonfinite", "accept NaN/Inf payoffs in .nfg input")
-      ("h,help", "this help");
+  o.add_options()("input",
+                  "an .nfg or .npy (one side of the games) or an .npz (both sides); - : an .nfg from standard input",
+                  cxxopts::value<std::string>())("agents", "the agents' side: .nfg or .npy (with --principals)",
+                                                 cxxopts::value<std::string>())(
+      "principals", "the principals' side: .nfg or .npy", cxxopts::value<std::string>())(
+      "o,output", "an .npz (both sides), or an .npy / .nfg (one side: see --side)", cxxopts::value<std::string>())(
+      "agents-output", "write the agents' side to this .npy / .nfg", cxxopts::value<std::string>())(
+      "principals-output", "write the principals' side to this .npy / .nfg", cxxopts::value<std::string>())(
+      "side", "agents | principals: the side written to a one-side --output when the input has both",
+      cxxopts::value<std::string>())("game", "convert only game G (0-based) of a batch (an .nfg holds one game)",
+                                     cxxopts::value<std::int64_t>())(
+      "single-game", "read an array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")(
+      "float32", "store utilities as float32 (default: float64, or float32 if the input is float32)")(
+      "compress", "deflate the .npz output")("allow-nonfinite", "accept NaN/Inf payoffs in .nfg input")("h,help",
+                                                                                                        "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help()
@@ -88,7 +87,8 @@ int convert_command(int argc, char** argv) {
   if (p.count("game")) {
     first = p["game"].as<std::int64_t>();
     if (first < 0 || first >= games) {
-      throw usage_error("--game " + std::to_string(first) + ": the input holds games 0 to " + std::to_string(games - 1));
+      throw usage_error("--game " + std::to_string(first) + ": the input holds games 0 to " +
+                        std::to_string(games - 1));
     }
     games = 1;
   }
@@ -114,7 +114,8 @@ int convert_command(int argc, char** argv) {
       npz = std::make_unique<PairNpzWriter>(*out_a, dims, p.count("compress") > 0, float32);
     } else {
       if (!one_side_in) {
-        if (!p.count("side")) throw usage_error("the input has both sides; say which to write with --side agents|principals");
+        if (!p.count("side"))
+          throw usage_error("the input has both sides; say which to write with --side agents|principals");
         const std::string s = p["side"].as<std::string>();
         if (s != "agents" && s != "principals") throw usage_error("--side: expected agents or principals");
         side = s == "agents" ? 0 : 1;

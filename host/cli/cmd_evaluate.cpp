@@ -15,36 +15,37 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/tolerances.hpp"
-#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {
 
 void add_evaluation_options(cxxopts::Options& o) {
-  o.add_options("measures")
-      ("standardisation", "epic | max | max-range (docs/MATH.md §3.3)", cxxopts::value<std::string>()->default_value("epic"))
-      ("welfare", "average | sum (docs/MATH.md §2)", cxxopts::value<std::string>()->default_value("average"))
-      ("ic", "IC level, one for all players or one per player: 0.9 or 1,0.75 (ε_i = 1 - IC_i)",
-       cxxopts::value<std::string>()->default_value("1"))
-      ("cc", "CC level in [0,1] for the played set and the R3 bound", cxxopts::value<double>()->default_value("0"))
-      ("cc-window", "code | natural: the played-set window of docs/MATH.md §4.4 / §11.3",
-       cxxopts::value<std::string>()->default_value("code"))
-      ("ne-tolerance", "additive slack of the ε-Nash test (docs/MATH.md §1.4)",
-       cxxopts::value<double>()->default_value("1e-10"))
-      ("strategy",
-       "what the agents play: worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a FILE "
-       "(.npy, .npz or text; prefix pure:, correlated: or product: to say which kind)",
-       cxxopts::value<std::string>()->default_value("worst-ne"))
-      ("list-equilibria", "also output each game's pure NE outcomes (pure_ne)")
-      ("distance-matrix", "also output each game's 2n x 2n standardised distance matrix")
-      ("columns", "the result columns to output, comma-separated (per-player columns by base name, e.g. "
-                  "ia,ca_principals,principals_welfare_regret,bound); flags is always included",
-       cxxopts::value<std::string>()->default_value("all"))
-      ("allow-nonfinite", "accept NaN/Inf utilities: the game's results become NaN and its flags say so");
+  o.add_options("measures")("standardisation", "epic | max | max-range (docs/MATH.md §3.3)",
+                            cxxopts::value<std::string>()->default_value("epic"))(
+      "welfare", "average | sum (docs/MATH.md §2)", cxxopts::value<std::string>()->default_value("average"))(
+      "ic", "IC level, one for all players or one per player: 0.9 or 1,0.75 (ε_i = 1 - IC_i)",
+      cxxopts::value<std::string>()->default_value("1"))("cc", "CC level in [0,1] for the played set and the R3 bound",
+                                                         cxxopts::value<double>()->default_value("0"))(
+      "cc-window", "code | natural: the played-set window of docs/MATH.md §4.4 / §11.3",
+      cxxopts::value<std::string>()->default_value("code"))("ne-tolerance",
+                                                            "additive slack of the ε-Nash test (docs/MATH.md §1.4)",
+                                                            cxxopts::value<double>()->default_value("1e-10"))(
+      "strategy",
+      "what the agents play: worst-ne | best-ne | uniform-ne | uniform-eps-ne | played, or a FILE "
+      "(.npy, .npz or text; prefix pure:, correlated: or product: to say which kind)",
+      cxxopts::value<std::string>()->default_value("worst-ne"))("list-equilibria",
+                                                                "also output each game's pure NE outcomes (pure_ne)")(
+      "distance-matrix", "also output each game's 2n x 2n standardised distance matrix")(
+      "columns",
+      "the result columns to output, comma-separated (per-player columns by base name, e.g. "
+      "ia,ca_principals,principals_welfare_regret,bound); flags is always included",
+      cxxopts::value<std::string>()->default_value("all"))(
+      "allow-nonfinite", "accept NaN/Inf utilities: the game's results become NaN and its flags say so");
 }
 
 namespace {
@@ -88,7 +89,8 @@ bool is_builtin_strategy(const std::string& s) {
 }  // namespace
 
 std::string read_evaluation_options(const cxxopts::ParseResult& p, Options& o) {
-  o.standardisation = option_value("standardisation", [&] { return parse_standardisation(p["standardisation"].as<std::string>()); });
+  o.standardisation =
+      option_value("standardisation", [&] { return parse_standardisation(p["standardisation"].as<std::string>()); });
   o.welfare = option_value("welfare", [&] { return parse_welfare(p["welfare"].as<std::string>()); });
   o.ic = parse_levels(p["ic"].as<std::string>(), "ic");
   o.cc = p["cc"].as<double>();  // checked by validate() with the other levels
@@ -172,7 +174,8 @@ class Checker {
     for (std::size_t j = 0; j < picks.size(); ++j) {
       const Batch one = copy_games(view, picks[j], 1);
       std::copy(one.agents.begin(), one.agents.end(), b.agents.begin() + static_cast<std::ptrdiff_t>(j * per));
-      std::copy(one.principals.begin(), one.principals.end(), b.principals.begin() + static_cast<std::ptrdiff_t>(j * per));
+      std::copy(one.principals.begin(), one.principals.end(),
+                b.principals.begin() + static_cast<std::ptrdiff_t>(j * per));
     }
     Options o = chunk_options;
     if (o.strategy.per_game) {
@@ -193,8 +196,8 @@ class Checker {
     o.columns = kAllColumns;  // the welfare columns give the comparison's scale
     Results ref;
     cpu_->evaluate(b.view(), o, ref);
-    relative_ = std::max(relative_, view.dtype == DType::float32 ? tolerances::float32_relative
-                                                                 : tolerances::float64_relative);
+    relative_ =
+        std::max(relative_, view.dtype == DType::float32 ? tolerances::float32_relative : tolerances::float64_relative);
     const Comparison cmp = compare_results(ref, got, b.view(), o, relative_, picks.data(), 0);
     if (stats_.empty()) {
       stats_ = cmp.columns;
@@ -278,50 +281,55 @@ int evaluate_command(int argc, char** argv) {
   cxxopts::Options o("dgeval evaluate", "Compute every measure of docs/MATH.md for a batch of delegation games.");
   o.custom_help(
       "(--input FILE | --agents FILE --principals FILE | --example NAME | --random B --dims KxKx...) [options]");
-  o.add_options("input")
-      ("input", "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides "
-                "(- : an .nfg from standard input)",
-       cxxopts::value<std::string>())
-      ("agents", "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg", cxxopts::value<std::string>())
-      ("principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())
-      ("single-game", "read an .npy/.npz array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")
-      ("example", "a built-in example of docs/MATH.md §8: mammoth, mammoth-negated, misaligned, matching-pennies, "
-                  "common-3x3, max-ca-negative, or all", cxxopts::value<std::string>())
-      ("random", "evaluate B random games (i.i.d. uniform utilities in [0,1))", cxxopts::value<std::int64_t>())
-      ("dims", "action counts of the random games, e.g. 6x7x4x6", cxxopts::value<std::string>())
-      ("seed", "seed of the random games (game g depends only on seed and g)",
-       cxxopts::value<std::uint64_t>()->default_value("0"));
+  o.add_options("input")(
+      "input",
+      "games from FILE: an .npz with arrays agents and principals; or one .nfg / .npy used for both sides "
+      "(- : an .nfg from standard input)",
+      cxxopts::value<std::string>())("agents",
+                                     "the agents' utilities: an .npy ([B, n, k..] or [n, k..]) or a Gambit .nfg",
+                                     cxxopts::value<std::string>())(
+      "principals", "the principals' utilities, same shape as --agents", cxxopts::value<std::string>())(
+      "single-game", "read an .npy/.npz array of shape [n, k_1..k_n] as one game even when it also fits [B, n, k..]")(
+      "example",
+      "a built-in example of docs/MATH.md §8: mammoth, mammoth-negated, misaligned, matching-pennies, "
+      "common-3x3, max-ca-negative, or all",
+      cxxopts::value<std::string>())("random", "evaluate B random games (i.i.d. uniform utilities in [0,1))",
+                                     cxxopts::value<std::int64_t>())(
+      "dims", "action counts of the random games, e.g. 6x7x4x6", cxxopts::value<std::string>())(
+      "seed", "seed of the random games (game g depends only on seed and g)",
+      cxxopts::value<std::uint64_t>()->default_value("0"));
   add_evaluation_options(o);
-  o.add_options("run")
-      ("backend", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))
-      ("chunk-games", "games per chunk read and evaluated at once (0 = about 16 Mi utilities per side)",
-       cxxopts::value<std::int64_t>()->default_value("0"))
-      ("check", "re-evaluate N games (spread over the batch; 'all' for every game) on the CPU reference and report "
-                "the largest differences per column; exit 4 if beyond tolerance",
-       cxxopts::value<std::string>()->implicit_value("100"));
-  o.add_options("output")
-      ("o,output", "write results to FILE (atomically; - for standard output); the format follows the extension "
-                   "(.csv .jsonl .npz .txt)",
-       cxxopts::value<std::string>())
-      ("format", "text | csv | jsonl | npz (default: from --output, else text for --example and csv otherwise)",
-       cxxopts::value<std::string>())
-      ("compress", "deflate the .npz output")
-      ("float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")
-      ("digits", "text output only: print reals with N significant digits, 1..17 (default: every value exactly, "
-                 "in the shortest text that reads back to it; CSV, JSON Lines and .npz always do so)",
-       cxxopts::value<int>())
-      ("summary", "text | json | none: batch summary on stderr (for a single game only when given)",
-       cxxopts::value<std::string>()->default_value("text"))
-      ("summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())
-      ("q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")
-      ("h,help", "this help");
+  o.add_options("run")("backend", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
+      "device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"))(
+      "chunk-games", "games per chunk read and evaluated at once (0 = about 16 Mi utilities per side)",
+      cxxopts::value<std::int64_t>()->default_value("0"))(
+      "check",
+      "re-evaluate N games (spread over the batch; 'all' for every game) on the CPU reference and report "
+      "the largest differences per column; exit 4 if beyond tolerance",
+      cxxopts::value<std::string>()->implicit_value("100"));
+  o.add_options("output")("o,output",
+                          "write results to FILE (atomically; - for standard output); the format follows the extension "
+                          "(.csv .jsonl .npz .txt)",
+                          cxxopts::value<std::string>())(
+      "format", "text | csv | jsonl | npz (default: from --output, else text for --example and csv otherwise)",
+      cxxopts::value<std::string>())("compress", "deflate the .npz output")(
+      "float32-results", "store the .npz output's real columns as float32 (half the bytes, ~7 digits)")(
+      "digits",
+      "text output only: print reals with N significant digits, 1..17 (default: every value exactly, "
+      "in the shortest text that reads back to it; CSV, JSON Lines and .npz always do so)",
+      cxxopts::value<int>())("summary",
+                             "text | json | none: batch summary on stderr (for a single game only when given)",
+                             cxxopts::value<std::string>()->default_value("text"))(
+      "summary-output", "also write the summary as JSON to FILE (atomically)", cxxopts::value<std::string>())(
+      "q,quiet", "no progress, notes or summary on stderr (errors and --check failures still print)")("h,help",
+                                                                                                      "this help");
   // `--check N` and `--check all` (cxxopts binds an optional value only as --check=N).
   std::vector<std::string> args(argv, argv + argc);
   for (std::size_t i = 1; i + 1 < args.size(); ++i) {
     const std::string& next = args[i + 1];
-    if (args[i] == "--check" && (next == "all" || (!next.empty() && next.find_first_not_of("0123456789") == std::string::npos))) {
+    if (args[i] == "--check" &&
+        (next == "all" || (!next.empty() && next.find_first_not_of("0123456789") == std::string::npos))) {
       args[i] += "=" + next;
       args.erase(args.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     }
@@ -347,7 +355,8 @@ int evaluate_command(int argc, char** argv) {
   const int sources = (p.count("example") ? 1 : 0) + (p.count("random") ? 1 : 0) + (p.count("input") ? 1 : 0) +
                       (p.count("agents") || p.count("principals") ? 1 : 0);
   if (sources == 0) {
-    throw usage_error("no input: give --input FILE, --agents FILE --principals FILE, --example NAME, or --random B --dims KxK..");
+    throw usage_error(
+        "no input: give --input FILE, --agents FILE --principals FILE, --example NAME, or --random B --dims KxK..");
   }
   if (sources > 1) throw usage_error("give one input: --input, --agents/--principals, --example or --random");
   if (p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
@@ -388,7 +397,8 @@ int evaluate_command(int argc, char** argv) {
     if (c != "all") {
       char* end = nullptr;
       n = std::strtoll(c.c_str(), &end, 10);
-      if (c.empty() || *end != '\0' || n < 1) throw usage_error("--check: expected a positive number of games or 'all'");
+      if (c.empty() || *end != '\0' || n < 1)
+        throw usage_error("--check: expected a positive number of games or 'all'");
     }
     checker.emplace(n, c == "all", threads_option(p));
   }
@@ -404,8 +414,8 @@ int evaluate_command(int argc, char** argv) {
   if (p.count("principals")) files.input("principals", p["principals"].as<std::string>());
   if (!strategy_file.empty()) files.input("strategy", strategy_file_path(strategy_file));
   StagedOutput& main_out = files.output("output", output_path);
-  StagedOutput* summary_out = p.count("summary-output") ? &files.output("summary-output", p["summary-output"].as<std::string>())
-                                                        : nullptr;
+  StagedOutput* summary_out =
+      p.count("summary-output") ? &files.output("summary-output", p["summary-output"].as<std::string>()) : nullptr;
 
   // Inputs.
   ReadOptions read_options;
@@ -513,9 +523,8 @@ int evaluate_command(int argc, char** argv) {
         if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
         const std::int64_t before = games_done;
         if (interrupted()) throw cancelled();
-        backend->set_progress([&](std::int64_t d, std::int64_t) {
-          return progress.update(before + d, total_games) && !interrupted();
-        });
+        backend->set_progress(
+            [&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games) && !interrupted(); });
         Results r;
         try {
           backend->evaluate(view, chunk_options, r);

@@ -6,25 +6,24 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/format.hpp"
-#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {
 
 void add_backend_options(cxxopts::Options& o, const std::string& where) {
-  o.add_options()
-      ("backend", "auto | cpu | cuda: " + where, cxxopts::value<std::string>()->default_value("auto"))
-      ("device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"));
+  o.add_options()("backend", "auto | cpu | cuda: " + where, cxxopts::value<std::string>()->default_value("auto"))(
+      "device", "CUDA device ordinal", cxxopts::value<int>()->default_value("0"));
 }
 
 /// --backend auto | cpu | cuda, with auto resolved (and a note when it falls back to the CPU).
@@ -41,13 +40,14 @@ std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
 namespace {
 
 void experiment_usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: dgeval experiment <name> [options]\n\n"
-               "  grid-scan      principal welfare against IA, IC, CA, CC with the bounds R3, R5, R2 (docs/MATH.md §7.1)\n"
-               "  bound-surface  agents' regret x misalignment x principals' regret, binned, with R2 (docs/MATH.md §7.3)\n"
-               "  throughput     generate-and-evaluate games/s on the CPU\n"
-               "  inference      the inference experiment (docs/MATH.md §6)\n\n"
-               "Run `dgeval experiment <name> --help` for its options.\n");
+  std::fprintf(
+      to,
+      "usage: dgeval experiment <name> [options]\n\n"
+      "  grid-scan      principal welfare against IA, IC, CA, CC with the bounds R3, R5, R2 (docs/MATH.md §7.1)\n"
+      "  bound-surface  agents' regret x misalignment x principals' regret, binned, with R2 (docs/MATH.md §7.3)\n"
+      "  throughput     generate-and-evaluate games/s on the CPU\n"
+      "  inference      the inference experiment (docs/MATH.md §6)\n\n"
+      "Run `dgeval experiment <name> --help` for its options.\n");
 }
 
 std::vector<double> parse_list(const std::string& text, const char* flag) {
@@ -98,29 +98,31 @@ ExperimentProgress progress_fn(Progress& bar) {
 }
 
 int grid_scan(int argc, char** argv) {
-  cxxopts::Options o("dgeval experiment grid-scan",
-                     "Principal welfare against each measure with the bounds (docs/MATH.md §7.1), one CSV row per point.");
+  cxxopts::Options o(
+      "dgeval experiment grid-scan",
+      "Principal welfare against each measure with the bounds (docs/MATH.md §7.1), one CSV row per point.");
   o.custom_help("[--preset main|appendix] [--scale K] [options] -o grid.csv");
-  o.add_options()
-      ("preset", "main: 3x3, others 0.9, 25 games per point; appendix: 5x5x4, 6x7x4x6, 7x3x8x5x12, others "
-                 "0,0.25,0.5,0.75,1, 10 games per point (the paper's counts, before --scale)",
-       cxxopts::value<std::string>()->default_value("main"))
-      ("scale", "multiply the paper's games per point by K", cxxopts::value<std::int64_t>()->default_value("1000"))
-      ("games-per-point", "games per point (overrides --preset and --scale)", cxxopts::value<std::int64_t>())
-      ("sizes", "comma-separated dims, e.g. 3x3,5x5x4 (overrides the preset)", cxxopts::value<std::string>())
-      ("variables", "measures to sweep: ia,ic,ca,cc", cxxopts::value<std::string>()->default_value("ia,ic,ca,cc"))
-      ("others", "values of the measures not swept (overrides the preset)", cxxopts::value<std::string>())
-      ("increments", "the swept values are linspace(0, 1, increments + 1)", cxxopts::value<int>()->default_value("25"))
-      ("seed", "seed of the games", cxxopts::value<std::uint64_t>()->default_value("1282"))
-      ("distribution", "normal | uniform draws", cxxopts::value<std::string>()->default_value("normal"))
-      ("pure-ne", "reject | plant | authors | none: how a pure NE is ensured (authors: eps_tol and the IC "
-                  "overwrite of docs/MATH.md §7.1)", cxxopts::value<std::string>()->default_value("reject"))
-      ("welfare", "average | sum", cxxopts::value<std::string>()->default_value("average"))
-      ("cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("o,output", "the CSV to write (default: stdout)", cxxopts::value<std::string>())
-      ("q,quiet", "no progress or summary on stderr")
-      ("h,help", "this help");
+  o.add_options()("preset",
+                  "main: 3x3, others 0.9, 25 games per point; appendix: 5x5x4, 6x7x4x6, 7x3x8x5x12, others "
+                  "0,0.25,0.5,0.75,1, 10 games per point (the paper's counts, before --scale)",
+                  cxxopts::value<std::string>()->default_value("main"))(
+      "scale", "multiply the paper's games per point by K", cxxopts::value<std::int64_t>()->default_value("1000"))(
+      "games-per-point", "games per point (overrides --preset and --scale)", cxxopts::value<std::int64_t>())(
+      "sizes", "comma-separated dims, e.g. 3x3,5x5x4 (overrides the preset)", cxxopts::value<std::string>())(
+      "variables", "measures to sweep: ia,ic,ca,cc", cxxopts::value<std::string>()->default_value("ia,ic,ca,cc"))(
+      "others", "values of the measures not swept (overrides the preset)", cxxopts::value<std::string>())(
+      "increments", "the swept values are linspace(0, 1, increments + 1)", cxxopts::value<int>()->default_value("25"))(
+      "seed", "seed of the games", cxxopts::value<std::uint64_t>()->default_value("1282"))(
+      "distribution", "normal | uniform draws", cxxopts::value<std::string>()->default_value("normal"))(
+      "pure-ne",
+      "reject | plant | authors | none: how a pure NE is ensured (authors: eps_tol and the IC "
+      "overwrite of docs/MATH.md §7.1)",
+      cxxopts::value<std::string>()->default_value("reject"))("welfare", "average | sum",
+                                                              cxxopts::value<std::string>()->default_value("average"))(
+      "cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
+      "o,output", "the CSV to write (default: stdout)", cxxopts::value<std::string>())(
+      "q,quiet", "no progress or summary on stderr")("h,help", "this help");
   add_backend_options(o, "where the games are generated and evaluated (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
@@ -147,9 +149,8 @@ int grid_scan(int argc, char** argv) {
     throw usage_error("--preset: expected main or appendix");
   }
   const std::int64_t scale = int64_option(p, "scale", 1, std::int64_t{1} << 40);
-  c.games_per_point = p.count("games-per-point")
-                          ? int64_option(p, "games-per-point", 1, std::int64_t{1} << 40)
-                          : paper_games * scale;
+  c.games_per_point =
+      p.count("games-per-point") ? int64_option(p, "games-per-point", 1, std::int64_t{1} << 40) : paper_games * scale;
   if (p.count("sizes")) c.sizes = parse_sizes(p["sizes"].as<std::string>(), "sizes");
   if (p.count("others")) c.others = parse_list(p["others"].as<std::string>(), "others");
   for (double v : c.others) {
@@ -195,12 +196,12 @@ int grid_scan(int argc, char** argv) {
                  "  theorem bounds failed: R2 %lld, R5 %lld; R3 with a non-empty played window %lld\n"
                  "  played-window fallback (docs/MATH.md §4.4) in %lld games, R3 failed in %lld of them\n",
                  points.size(), static_cast<long long>(games), static_cast<long long>(evaluated), c.backend.c_str(),
-                 duration_text(secs).c_str(),
-                 static_cast<double>(games) / std::max(secs, 1e-9), ia_err, ca_err, static_cast<long long>(r2),
-                 static_cast<long long>(r5), static_cast<long long>(r3), static_cast<long long>(fallback),
-                 static_cast<long long>(r3f));
+                 duration_text(secs).c_str(), static_cast<double>(games) / std::max(secs, 1e-9), ia_err, ca_err,
+                 static_cast<long long>(r2), static_cast<long long>(r5), static_cast<long long>(r3),
+                 static_cast<long long>(fallback), static_cast<long long>(r3f));
     if (c.generator.pure_ne == PureNe::authors) {
-      std::fprintf(stderr, "  authors' protocol: %lld games accepted with eps_tol > 0\n", static_cast<long long>(raised));
+      std::fprintf(stderr, "  authors' protocol: %lld games accepted with eps_tol > 0\n",
+                   static_cast<long long>(raised));
     }
   }
   return r2 + r5 + r3 > 0 ? exit_bound_violated : exit_ok;
@@ -211,25 +212,23 @@ int bound_surface(int argc, char** argv) {
                      "Agents' welfare regret x total misalignment x principals' regret with the R2 surface "
                      "(docs/MATH.md §7.3), aggregated into 2-D bins.");
   o.custom_help("[--games B] [--calibration r,...] [options] -o surface.csv");
-  o.add_options()
-      ("games", "games (the paper: 100000)", cxxopts::value<std::int64_t>()->default_value("100000"))
-      ("players", "players n", cxxopts::value<int>()->default_value("4"))
-      ("outcomes", "outcomes of the flat game (dims Nx1x..x1)", cxxopts::value<std::int64_t>()->default_value("4"))
-      ("calibration", "calibration ratios r_i (one, or one per player): m̂_i = 1, m_i = 1/r_i",
-       cxxopts::value<std::string>()->default_value("1"))
-      ("standardisation", "epic | max | max-range", cxxopts::value<std::string>()->default_value("max"))
-      ("welfare", "average | sum", cxxopts::value<std::string>()->default_value("sum"))
-      ("distribution", "normal | uniform draws", cxxopts::value<std::string>()->default_value("uniform"))
-      ("bins", "bins of the two axes, e.g. 40x40", cxxopts::value<std::string>()->default_value("40x40"))
-      ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("9622709"))
-      ("points", "also write the first --keep-points games as rows (CSV)", cxxopts::value<std::string>())
-      ("keep-points", "games written to --points", cxxopts::value<std::int64_t>()->default_value("5000"))
-      ("chunk", "games generated and evaluated at once (0: 65536 on the CPU, 2097152 on a GPU)",
-       cxxopts::value<std::int64_t>()->default_value("0"))
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())
-      ("q,quiet", "no progress or summary on stderr")
-      ("h,help", "this help");
+  o.add_options()("games", "games (the paper: 100000)", cxxopts::value<std::int64_t>()->default_value("100000"))(
+      "players", "players n", cxxopts::value<int>()->default_value("4"))(
+      "outcomes", "outcomes of the flat game (dims Nx1x..x1)", cxxopts::value<std::int64_t>()->default_value("4"))(
+      "calibration", "calibration ratios r_i (one, or one per player): m̂_i = 1, m_i = 1/r_i",
+      cxxopts::value<std::string>()->default_value("1"))("standardisation", "epic | max | max-range",
+                                                         cxxopts::value<std::string>()->default_value("max"))(
+      "welfare", "average | sum", cxxopts::value<std::string>()->default_value("sum"))(
+      "distribution", "normal | uniform draws", cxxopts::value<std::string>()->default_value("uniform"))(
+      "bins", "bins of the two axes, e.g. 40x40", cxxopts::value<std::string>()->default_value("40x40"))(
+      "seed", "seed", cxxopts::value<std::uint64_t>()->default_value("9622709"))(
+      "points", "also write the first --keep-points games as rows (CSV)", cxxopts::value<std::string>())(
+      "keep-points", "games written to --points", cxxopts::value<std::int64_t>()->default_value("5000"))(
+      "chunk", "games generated and evaluated at once (0: 65536 on the CPU, 2097152 on a GPU)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("threads", "CPU threads (0 = all)",
+                                                          cxxopts::value<int>()->default_value("0"))(
+      "o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())(
+      "q,quiet", "no progress or summary on stderr")("h,help", "this help");
   add_backend_options(o, "where the games are generated, evaluated and binned");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
@@ -245,7 +244,8 @@ int bound_surface(int argc, char** argv) {
   c.outcomes = int64_option(p, "outcomes", 3, std::int64_t{1} << 40);
   c.calibration = parse_list(p["calibration"].as<std::string>(), "calibration");
   for (double r : c.calibration) {
-    if (!(r > 0.0 && std::isfinite(r))) throw usage_error("--calibration: " + format_double(r) + " is not a positive ratio");
+    if (!(r > 0.0 && std::isfinite(r)))
+      throw usage_error("--calibration: " + format_double(r) + " is not a positive ratio");
   }
   if (c.calibration.size() != 1 && static_cast<int>(c.calibration.size()) != c.players) {
     throw usage_error("--calibration: " + std::to_string(c.calibration.size()) + " ratios for " +
@@ -257,7 +257,8 @@ int bound_surface(int argc, char** argv) {
     c.distribution = parse_distribution(p["distribution"].as<std::string>());
     const Dims bins = Dims::parse(p["bins"].as<std::string>());
     if (bins.players() != 2) throw error("--bins: expected AxB");
-    if (bins.actions(0) > (1 << 20) || bins.actions(1) > (1 << 20)) throw error("--bins: at most 1048576 bins per axis");
+    if (bins.actions(0) > (1 << 20) || bins.actions(1) > (1 << 20))
+      throw error("--bins: at most 1048576 bins per axis");
     c.bins_x = static_cast<int>(bins.actions(0));
     c.bins_y = static_cast<int>(bins.actions(1));
   } catch (const error& e) {
@@ -292,20 +293,18 @@ int bound_surface(int argc, char** argv) {
                  "  above the simple bound R = 1 without the calibration term: %lld games (expected 0 only when "
                  "calibrated)\n",
                  static_cast<long long>(r.games), c.backend.c_str(), duration_text(secs).c_str(),
-                 static_cast<double>(r.games) / std::max(secs, 1e-9),
-                 static_cast<long long>(filled), r.bins.size(), static_cast<long long>(r.above_bound),
-                 static_cast<long long>(r.bin_bound_exceeded), static_cast<long long>(r.above_simple));
+                 static_cast<double>(r.games) / std::max(secs, 1e-9), static_cast<long long>(filled), r.bins.size(),
+                 static_cast<long long>(r.above_bound), static_cast<long long>(r.bin_bound_exceeded),
+                 static_cast<long long>(r.above_simple));
   }
   return r.above_bound + r.bin_bound_exceeded > 0 ? exit_bound_violated : exit_ok;
 }
 
 int throughput(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment throughput", "Generate-and-evaluate games/s on the CPU.");
-  o.add_options()
-      ("sizes", "comma-separated dims", cxxopts::value<std::string>()->default_value("3x3,5x5x4,6x7x4x6"))
-      ("games", "games per size", cxxopts::value<std::int64_t>()->default_value("20000"))
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("h,help", "this help");
+  o.add_options()("sizes", "comma-separated dims", cxxopts::value<std::string>()->default_value("3x3,5x5x4,6x7x4x6"))(
+      "games", "games per size", cxxopts::value<std::int64_t>()->default_value("20000"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))("h,help", "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help();

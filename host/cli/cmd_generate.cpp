@@ -13,10 +13,10 @@
 #include <limits>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
-#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -40,16 +40,17 @@ struct Generator {
   /// Checks the flags once, before anything is written (throw usage_error).
   std::function<void(const cxxopts::ParseResult&)> check;
   /// Games [first, first + count) of the batch.
-  std::function<Batch(const GenerateRequest&, const cxxopts::ParseResult&, std::int64_t first, std::int64_t count)> make;
+  std::function<Batch(const GenerateRequest&, const cxxopts::ParseResult&, std::int64_t first, std::int64_t count)>
+      make;
 };
 
 const std::vector<Generator>& generators() {
   static const std::vector<Generator> table = {
       {"uniform", "i.i.d. uniform utilities in [lo, hi) on both sides (random_uniform_games)",
        [](cxxopts::Options& o) {
-         o.add_options("generator")
-             ("lo", "uniform: lower end of the utilities", cxxopts::value<double>()->default_value("0"))
-             ("hi", "uniform: upper end of the utilities", cxxopts::value<double>()->default_value("1"));
+         o.add_options("generator")("lo", "uniform: lower end of the utilities",
+                                    cxxopts::value<double>()->default_value("0"))(
+             "hi", "uniform: upper end of the utilities", cxxopts::value<double>()->default_value("1"));
        },
        [](const cxxopts::ParseResult& p) {
          const double lo = p["lo"].as<double>(), hi = p["hi"].as<double>();
@@ -77,32 +78,32 @@ int generate_command(int argc, char** argv) {
   o.custom_help("--dims KxKx... [--games B] [--generator NAME] (--output FILE.npz | --agents A --principals P)");
   std::string names;
   for (const Generator& g : generators()) names += (names.empty() ? "" : " | ") + std::string(g.name);
-  o.add_options()
-      ("dims", "action counts, e.g. 3x3 or 6x7x4x6", cxxopts::value<std::string>())
-      ("games", "number of games B", cxxopts::value<std::int64_t>()->default_value("1"))
-      ("seed", "seed (game g depends only on the seed and g)", cxxopts::value<std::uint64_t>()->default_value("0"))
-      ("generator", names, cxxopts::value<std::string>()->default_value("uniform"))
-      ("o,output", "an .npz with arrays agents, principals [B, n, k_1..k_n] and dims [n]", cxxopts::value<std::string>())
-      ("agents", "write the agents' side instead: .npy ([B, n, k..]) or .nfg (one game)", cxxopts::value<std::string>())
-      ("principals", "write the principals' side: .npy or .nfg", cxxopts::value<std::string>())
-      ("float32", "store utilities as float32 (default float64)")
-      ("compress", "deflate the .npz (np.savez_compressed)")
-      ("threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("q,quiet", "no progress on stderr")
-      ("h,help", "this help");
+  o.add_options()("dims", "action counts, e.g. 3x3 or 6x7x4x6", cxxopts::value<std::string>())(
+      "games", "number of games B", cxxopts::value<std::int64_t>()->default_value("1"))(
+      "seed", "seed (game g depends only on the seed and g)", cxxopts::value<std::uint64_t>()->default_value("0"))(
+      "generator", names, cxxopts::value<std::string>()->default_value("uniform"))(
+      "o,output", "an .npz with arrays agents, principals [B, n, k_1..k_n] and dims [n]",
+      cxxopts::value<std::string>())("agents", "write the agents' side instead: .npy ([B, n, k..]) or .nfg (one game)",
+                                     cxxopts::value<std::string>())(
+      "principals", "write the principals' side: .npy or .nfg", cxxopts::value<std::string>())(
+      "float32", "store utilities as float32 (default float64)")("compress", "deflate the .npz (np.savez_compressed)")(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
+      "q,quiet", "no progress on stderr")("h,help", "this help");
   for (const Generator& g : generators()) g.add_options(o);
   add_backend_options(o, "where the delegation generator runs (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help() << "\ngenerators:\n";
     for (const Generator& g : generators()) std::cout << "  " << g.name << ": " << g.description << '\n';
-    std::cout << "\nexamples:\n"
-                 "  dgeval generate --dims 3x3 --games 1000 --seed 1 --output games.npz\n"
-                 "  dgeval generate --dims 6x7x4x6 --games 100000 --float32 --agents a.npy --principals p.npy\n"
-                 "  dgeval generate --dims 2x3 --agents a.nfg --principals p.nfg\n"
-                 "  dgeval generate --dims 5x5x4 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 --output games.npz\n"
-                 "  dgeval generate --dims 3x3 --games 1000 --ia 0.2,0.9 --ca-agents 0.5 --calibration 1,2 --pure-ne plant -o g.npz\n"
-                 "  dgeval evaluate --input games.npz --output results.csv\n";
+    std::cout
+        << "\nexamples:\n"
+           "  dgeval generate --dims 3x3 --games 1000 --seed 1 --output games.npz\n"
+           "  dgeval generate --dims 6x7x4x6 --games 100000 --float32 --agents a.npy --principals p.npy\n"
+           "  dgeval generate --dims 2x3 --agents a.nfg --principals p.nfg\n"
+           "  dgeval generate --dims 5x5x4 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 --output games.npz\n"
+           "  dgeval generate --dims 3x3 --games 1000 --ia 0.2,0.9 --ca-agents 0.5 --calibration 1,2 --pure-ne plant "
+           "-o g.npz\n"
+           "  dgeval evaluate --input games.npz --output results.csv\n";
     return exit_ok;
   }
   if (!p.count("dims")) throw usage_error("--dims is required, e.g. --dims 3x3");
@@ -119,8 +120,8 @@ int generate_command(int argc, char** argv) {
   if (!to_npz && p.count("agents") != p.count("principals")) throw usage_error("--agents and --principals go together");
   std::string gname = p["generator"].as<std::string>();
   if (!p.count("generator") && delegation_requested(p)) gname = "delegation";  // --ia, --ca-principals, ...
-  const auto it = std::find_if(generators().begin(), generators().end(),
-                               [&](const Generator& g) { return gname == g.name; });
+  const auto it =
+      std::find_if(generators().begin(), generators().end(), [&](const Generator& g) { return gname == g.name; });
   if (it == generators().end()) throw usage_error("--generator: unknown \"" + gname + "\"; expected " + names);
   it->check(p);
 

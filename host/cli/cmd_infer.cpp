@@ -13,11 +13,11 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/inference.hpp"
 #include "dgeval/io.hpp"
-#include "cli/progress.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -40,7 +40,8 @@ std::vector<double> parse_levels(const std::string& text, const char* what) {
     char* end = nullptr;
     const double x = std::strtod(item.c_str(), &end);
     if (*end != '\0') throw usage_error(std::string("--") + what + ": \"" + printable(item) + "\" is not a number");
-    if (!(x >= 0.0 && x <= 1.0)) throw usage_error(std::string("--") + what + ": " + printable(item) + " is outside [0, 1]");
+    if (!(x >= 0.0 && x <= 1.0))
+      throw usage_error(std::string("--") + what + ": " + printable(item) + " is outside [0, 1]");
     v.push_back(x);
   }
   if (v.empty()) throw usage_error(std::string("--") + what + ": no value");
@@ -81,34 +82,34 @@ int infer_command(int argc, char** argv) {
   cxxopts::Options o("dgeval infer",
                      "Estimate IA, CA, IC and CC, with bootstrap intervals, from observed outcomes (docs/MATH.md §6).");
   o.custom_help("(--input OBS.csv|OBS.npz | --game GAMES | --example NAME --sample SET[,SET..]) [options]");
-  o.add_options("input")
-      ("i,input", "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
-                  "(arrays actions or outcome, agents, principals, optional set, dims); - : a CSV from standard input",
-       cxxopts::value<std::string>())
-      ("dims", "the game's action counts, e.g. 3x3 (to detect unknown outcome indices and read a flat outcome "
-               "column; default: the largest index of each player plus one)",
-       cxxopts::value<std::string>())
-      ("set", "set of rows without a set column: all | ne | eps_ne | played",
-       cxxopts::value<std::string>()->default_value("played"));
-  o.add_options("sampling from a game")
-      ("game", "games file (.npz, .npy, .nfg) to sample observations from", cxxopts::value<std::string>())
-      ("game-index", "which game of --game", cxxopts::value<std::int64_t>()->default_value("0"))
-      ("example", "a built-in example game to sample from (see dgeval evaluate --help)", cxxopts::value<std::string>())
-      ("sample", "the set(s) to sample from, comma separated: all, ne, eps_ne, played (J samples from each)",
-       cxxopts::value<std::string>()->default_value("all"))
-      ("samples", "J, samples per set", cxxopts::value<std::int64_t>()->default_value("1000"))
-      ("ic", "the agents' IC level for eps_ne and played: one for all players or one per player",
-       cxxopts::value<std::string>()->default_value("1"))
-      ("cc", "the CC level of the played set", cxxopts::value<double>()->default_value("0"))
-      ("write-observations", "also write the sampled observations to this CSV", cxxopts::value<std::string>());
-  o.add_options("estimation")
-      ("resamples", "bootstrap resamples (0: no intervals)", cxxopts::value<std::int64_t>()->default_value("1000"))
-      ("level", "interval level", cxxopts::value<double>()->default_value("0.95"))
-      ("seed", "seed of the sampling and of the bootstrap", cxxopts::value<std::uint64_t>()->default_value("0"))
-      ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
-      ("format", "text | csv | json", cxxopts::value<std::string>()->default_value("text"))
-      ("o,output", "write the estimates here instead of stdout", cxxopts::value<std::string>())
-      ("h,help", "this help");
+  o.add_options("input")(
+      "i,input",
+      "observations: .csv (columns action_i or outcome, agent_i, principal_i, optional set) or .npz "
+      "(arrays actions or outcome, agents, principals, optional set, dims); - : a CSV from standard input",
+      cxxopts::value<std::string>())(
+      "dims",
+      "the game's action counts, e.g. 3x3 (to detect unknown outcome indices and read a flat outcome "
+      "column; default: the largest index of each player plus one)",
+      cxxopts::value<std::string>())("set", "set of rows without a set column: all | ne | eps_ne | played",
+                                     cxxopts::value<std::string>()->default_value("played"));
+  o.add_options("sampling from a game")("game", "games file (.npz, .npy, .nfg) to sample observations from",
+                                        cxxopts::value<std::string>())(
+      "game-index", "which game of --game", cxxopts::value<std::int64_t>()->default_value("0"))(
+      "example", "a built-in example game to sample from (see dgeval evaluate --help)", cxxopts::value<std::string>())(
+      "sample", "the set(s) to sample from, comma separated: all, ne, eps_ne, played (J samples from each)",
+      cxxopts::value<std::string>()->default_value("all"))("samples", "J, samples per set",
+                                                           cxxopts::value<std::int64_t>()->default_value("1000"))(
+      "ic", "the agents' IC level for eps_ne and played: one for all players or one per player",
+      cxxopts::value<std::string>()->default_value("1"))("cc", "the CC level of the played set",
+                                                         cxxopts::value<double>()->default_value("0"))(
+      "write-observations", "also write the sampled observations to this CSV", cxxopts::value<std::string>());
+  o.add_options("estimation")("resamples", "bootstrap resamples (0: no intervals)",
+                              cxxopts::value<std::int64_t>()->default_value("1000"))(
+      "level", "interval level", cxxopts::value<double>()->default_value("0.95"))(
+      "seed", "seed of the sampling and of the bootstrap", cxxopts::value<std::uint64_t>()->default_value("0"))(
+      "threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))(
+      "format", "text | csv | json", cxxopts::value<std::string>()->default_value("text"))(
+      "o,output", "write the estimates here instead of stdout", cxxopts::value<std::string>())("h,help", "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     std::cout << o.help({"input", "sampling from a game", "estimation"})
@@ -146,15 +147,18 @@ int infer_command(int argc, char** argv) {
   if (p.count("input")) files.input("input", p["input"].as<std::string>());
   if (p.count("game")) files.input("game", p["game"].as<std::string>());
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
-  StagedOutput* observations_out =
-      p.count("write-observations") ? &files.output("write-observations", p["write-observations"].as<std::string>()) : nullptr;
+  StagedOutput* observations_out = p.count("write-observations")
+                                       ? &files.output("write-observations", p["write-observations"].as<std::string>())
+                                       : nullptr;
   if (p.count("write-observations")) {
     // Observations are written as CSV only: a name that says another format would mislead.
     const std::string w = p["write-observations"].as<std::string>();
     const auto dot = w.rfind('.'), slash = w.rfind('/');
-    const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : w.substr(dot);
+    const std::string ext =
+        dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : w.substr(dot);
     if (!ext.empty() && ext != ".csv" && ext != ".CSV") {
-      throw usage_error("--write-observations " + printable(w) + ": observations are written as CSV; name the file .csv");
+      throw usage_error("--write-observations " + printable(w) +
+                        ": observations are written as CSV; name the file .csv");
     }
   }
 
@@ -175,8 +179,10 @@ int infer_command(int argc, char** argv) {
       obs = read_observations(in, ro);
     }
     if (!obs.dims_known) {
-      std::fprintf(stderr, "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
-                           "indices cannot be detected\n", obs.dims.to_string().c_str());
+      std::fprintf(stderr,
+                   "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
+                   "indices cannot be detected\n",
+                   obs.dims.to_string().c_str());
     }
   } else {
     const Batch game = load_game(p);
@@ -208,8 +214,10 @@ int infer_command(int argc, char** argv) {
     }
     Results truth = evaluate(game.view(), Options{}, 1);
     std::string ia;
-    for (int i = 0; i < game.dims.players(); ++i) ia += (i ? ", " : "") + format_double(truth.ia[static_cast<std::size_t>(i)]);
-    std::fprintf(stderr, "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
+    for (int i = 0; i < game.dims.players(); ++i)
+      ia += (i ? ", " : "") + format_double(truth.ia[static_cast<std::size_t>(i)]);
+    std::fprintf(stderr,
+                 "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
                  ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
                  format_double(cc).c_str());
     if (observations_out) write_observations_csv(observations_out->stream(), obs);
@@ -226,22 +234,22 @@ int experiment_inference_command(int argc, char** argv) {
   cxxopts::Options o("dgeval experiment inference",
                      "The inference experiment of docs/MATH.md §6: estimation error against the number of samples.");
   o.custom_help("[--sizes 3x3,5x5x4,...] [--games 25] [--samples 1000] [--every 10] [-o curves.csv]");
-  o.add_options()
-      ("sizes", "game sizes, comma separated (default: the first four paper sizes 3x3,5x5x4,6x7x4x6,7x3x8x5x12)",
-       cxxopts::value<std::string>())
-      ("games", "games per size (the paper: 25)", cxxopts::value<std::int64_t>()->default_value("25"))
-      ("samples", "J, samples per distribution (the paper: 1000)", cxxopts::value<std::int64_t>()->default_value("1000"))
-      ("every", "estimate after every this many samples (the paper: 10)",
-       cxxopts::value<std::int64_t>()->default_value("10"))
-      ("seed", "seed (game g of a size depends only on the seed, the size and g)",
-       cxxopts::value<std::uint64_t>()->default_value("1282"))
-      ("threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))
-      ("o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
-       cxxopts::value<std::string>())
-      ("per-game", "also write every game's errors to this CSV (games x 4 distributions x 2 estimators x checkpoints rows)",
-       cxxopts::value<std::string>())
-      ("q,quiet", "no progress on stderr")
-      ("h,help", "this help");
+  o.add_options()("sizes",
+                  "game sizes, comma separated (default: the first four paper sizes 3x3,5x5x4,6x7x4x6,7x3x8x5x12)",
+                  cxxopts::value<std::string>())("games", "games per size (the paper: 25)",
+                                                 cxxopts::value<std::int64_t>()->default_value("25"))(
+      "samples", "J, samples per distribution (the paper: 1000)",
+      cxxopts::value<std::int64_t>()->default_value("1000"))("every",
+                                                             "estimate after every this many samples (the paper: 10)",
+                                                             cxxopts::value<std::int64_t>()->default_value("10"))(
+      "seed", "seed (game g of a size depends only on the seed, the size and g)",
+      cxxopts::value<std::uint64_t>()->default_value("1282"))(
+      "threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))(
+      "o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
+      cxxopts::value<std::string>())(
+      "per-game",
+      "also write every game's errors to this CSV (games x 4 distributions x 2 estimators x checkpoints rows)",
+      cxxopts::value<std::string>())("q,quiet", "no progress on stderr")("h,help", "this help");
   add_backend_options(o, "where the games run (one per GPU thread; the same results)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
@@ -268,11 +276,12 @@ int experiment_inference_command(int argc, char** argv) {
   // The outputs, checked and staged before the run; committed together at its end.
   RunFiles files;
   StagedOutput& curves_out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
-  std::ostream* per_game = p.count("per-game") ? &files.output("per-game", p["per-game"].as<std::string>()).stream()
-                                                : nullptr;
+  std::ostream* per_game =
+      p.count("per-game") ? &files.output("per-game", p["per-game"].as<std::string>()).stream() : nullptr;
   if (per_game) {
     *per_game << "size,outcomes,game,distribution,estimator,samples";
-    for (int m = 0; m < kInferenceMeasures; ++m) *per_game << ',' << to_string(static_cast<InferenceMeasure>(m)) << "_error";
+    for (int m = 0; m < kInferenceMeasures; ++m)
+      *per_game << ',' << to_string(static_cast<InferenceMeasure>(m)) << "_error";
     *per_game << '\n';
   }
   Progress progress("experiment inference", !p.count("quiet"));

@@ -35,10 +35,10 @@ class usage_error : public std::runtime_error {
 /// Exit codes shared by the commands.
 enum ExitCode : int {
   exit_ok = 0,
-  exit_error = 1,          ///< bad input, I/O error
-  exit_usage = 2,          ///< bad command line
-  exit_bound_violated = 3, ///< a bound that is a theorem failed (a bug: please report)
-  exit_check_failed = 4,   ///< --check found differences beyond tolerance
+  exit_error = 1,           ///< bad input, I/O error
+  exit_usage = 2,           ///< bad command line
+  exit_bound_violated = 3,  ///< a bound that is a theorem failed (a bug: please report)
+  exit_check_failed = 4,    ///< --check found differences beyond tolerance
   // 128 + N: stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT)
 };
 
@@ -46,7 +46,7 @@ int evaluate_command(int argc, char** argv);
 int generate_command(int argc, char** argv);
 int convert_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
-int experiment_command(int argc, char** argv);  // cmd_experiment.cpp: grid-scan, bound-surface, throughput
+int experiment_command(int argc, char** argv);            // cmd_experiment.cpp: grid-scan, bound-surface, throughput
 int infer_command(int argc, char** argv);                 // cmd_infer.cpp
 int experiment_inference_command(int argc, char** argv);  // cmd_infer.cpp
 

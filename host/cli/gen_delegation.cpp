@@ -17,8 +17,8 @@ namespace cli {
 
 namespace {
 
-const char* const kFlags[] = {"distribution", "raw", "magnitude", "offset", "positive", "ia", "ca-principals",
-                              "ca-agents", "calibration", "scale", "pure-ne", "max-attempts"};
+const char* const kFlags[] = {"distribution",  "raw",       "magnitude",   "offset", "positive", "ia",
+                              "ca-principals", "ca-agents", "calibration", "scale",  "pure-ne",  "max-attempts"};
 
 std::pair<double, double> range(const cxxopts::ParseResult& p, const char* name) {
   const std::vector<double> v = p[name].as<std::vector<double>>();
@@ -42,26 +42,25 @@ Report& report() {
 }  // namespace
 
 void add_delegation_options(cxxopts::Options& o) {
-  o.add_options("delegation generator (docs/MATH.md §7.1; chosen when any of these is given)")
-      ("distribution", "normal | uniform: the i.i.d. draws behind every utility direction",
-       cxxopts::value<std::string>()->default_value("normal"))
-      ("raw", "utilities are the raw draws (no magnitudes, offsets or targets)")
-      ("magnitude", "LO,HI: magnitudes m ~ U(LO, HI) (EPIC L2 norm of the centred utility)",
-       cxxopts::value<std::vector<double>>()->default_value("0.5,1.5"))
-      ("offset", "LO,HI: offsets c ~ U(LO, HI)", cxxopts::value<std::vector<double>>()->default_value("-1,1"))
-      ("positive", "shift every utility so its minimum is 0 (replaces --offset)")
-      ("ia", "target IA_i: one value for every player, or one per player (comma-separated)",
-       cxxopts::value<std::vector<double>>())
-      ("ca-principals", "target CA of the principals", cxxopts::value<double>())
-      ("ca-agents", "target CA of the agents (the principals are then derived from the agents)",
-       cxxopts::value<double>())
-      ("calibration", "target calibration ratios r_i = m̂_i / m_i (one value or one per player)",
-       cxxopts::value<std::vector<double>>())
-      ("scale", "epic | max | max-range: the magnitude the draws are scaled to (CA targets need epic)",
-       cxxopts::value<std::string>()->default_value("epic"))
-      ("pure-ne", "none | reject | plant | authors: make sure the agents' game has a pure NE",
-       cxxopts::value<std::string>()->default_value("none"))
-      ("max-attempts", "draws per game before giving up", cxxopts::value<int>()->default_value("10000"));
+  o.add_options("delegation generator (docs/MATH.md §7.1; chosen when any of these is given)")(
+      "distribution", "normal | uniform: the i.i.d. draws behind every utility direction",
+      cxxopts::value<std::string>()->default_value("normal"))(
+      "raw", "utilities are the raw draws (no magnitudes, offsets or targets)")(
+      "magnitude", "LO,HI: magnitudes m ~ U(LO, HI) (EPIC L2 norm of the centred utility)",
+      cxxopts::value<std::vector<double>>()->default_value("0.5,1.5"))(
+      "offset", "LO,HI: offsets c ~ U(LO, HI)", cxxopts::value<std::vector<double>>()->default_value("-1,1"))(
+      "positive", "shift every utility so its minimum is 0 (replaces --offset)")(
+      "ia", "target IA_i: one value for every player, or one per player (comma-separated)",
+      cxxopts::value<std::vector<double>>())("ca-principals", "target CA of the principals", cxxopts::value<double>())(
+      "ca-agents", "target CA of the agents (the principals are then derived from the agents)",
+      cxxopts::value<double>())("calibration",
+                                "target calibration ratios r_i = m̂_i / m_i (one value or one per player)",
+                                cxxopts::value<std::vector<double>>())(
+      "scale", "epic | max | max-range: the magnitude the draws are scaled to (CA targets need epic)",
+      cxxopts::value<std::string>()->default_value("epic"))(
+      "pure-ne", "none | reject | plant | authors: make sure the agents' game has a pure NE",
+      cxxopts::value<std::string>()->default_value("none"))("max-attempts", "draws per game before giving up",
+                                                            cxxopts::value<int>()->default_value("10000"));
 }
 
 bool delegation_requested(const cxxopts::ParseResult& p) {

@@ -9,8 +9,7 @@
 namespace dgeval {
 namespace cli {
 
-Progress::Progress(std::string what, bool enabled)
-    : what_(std::move(what)), enabled_(enabled), tty_(::isatty(2) != 0) {
+Progress::Progress(std::string what, bool enabled) : what_(std::move(what)), enabled_(enabled), tty_(::isatty(2) != 0) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -40,8 +39,8 @@ bool Progress::update(std::int64_t done, std::int64_t total) {
     const int fill = static_cast<int>(pct / 100.0 * width);
     std::string bar(static_cast<std::size_t>(fill), '=');
     bar.resize(width, ' ');
-    std::fprintf(stderr, "\r%s [%s] %5.1f%% %lld/%lld games, %.3g games/s, ETA %.0fs   ", what_.c_str(),
-                 bar.c_str(), pct, static_cast<long long>(done), static_cast<long long>(total), rate, eta);
+    std::fprintf(stderr, "\r%s [%s] %5.1f%% %lld/%lld games, %.3g games/s, ETA %.0fs   ", what_.c_str(), bar.c_str(),
+                 pct, static_cast<long long>(done), static_cast<long long>(total), rate, eta);
     drawn_ = true;
     set_stderr_mid_line(true);
   } else {

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
-#include <utility>
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <utility>
 
 namespace dgeval {
 namespace cli {

@@ -2,6 +2,7 @@
 // host/core/output.cpp).
 #include "dgeval/format.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -9,12 +10,11 @@
 #include <cstring>
 #include <memory>
 #include <ostream>
-#include <algorithm>
 #include <sstream>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
@@ -28,10 +28,14 @@ OutputFormat parse_output_format(const std::string& s) {
 
 const char* to_string(OutputFormat f) {
   switch (f) {
-    case OutputFormat::csv: return "csv";
-    case OutputFormat::jsonl: return "jsonl";
-    case OutputFormat::npz: return "npz";
-    default: return "text";
+    case OutputFormat::csv:
+      return "csv";
+    case OutputFormat::jsonl:
+      return "jsonl";
+    case OutputFormat::npz:
+      return "npz";
+    default:
+      return "text";
   }
 }
 
@@ -73,9 +77,12 @@ namespace {
 const char* boolean_text(double v, OutputFormat format) {
   const bool undefined = std::isnan(v);
   switch (format) {
-    case OutputFormat::jsonl: return undefined ? "null" : (v != 0.0 ? "true" : "false");
-    case OutputFormat::text: return undefined ? "undefined" : (v != 0.0 ? "1" : "0");
-    default: return undefined ? "" : (v != 0.0 ? "1" : "0");  // CSV: an empty field
+    case OutputFormat::jsonl:
+      return undefined ? "null" : (v != 0.0 ? "true" : "false");
+    case OutputFormat::text:
+      return undefined ? "undefined" : (v != 0.0 ? "1" : "0");
+    default:
+      return undefined ? "" : (v != 0.0 ? "1" : "0");  // CSV: an empty field
   }
 }
 
@@ -101,7 +108,8 @@ std::vector<ColumnView> column_views(const Results& r) {
   for (std::size_t j = 0; j < cols.size(); ++j) {
     if (!r.has_column(j)) continue;
     const bool real = stored_as_double(cols[j].kind);
-    v.push_back({&cols[j], real ? r.real_column(cols[j].name) : nullptr, real ? nullptr : r.integer_column(cols[j].name)});
+    v.push_back(
+        {&cols[j], real ? r.real_column(cols[j].name) : nullptr, real ? nullptr : r.integer_column(cols[j].name)});
   }
   return v;
 }
@@ -210,10 +218,14 @@ void append_row(std::string& s, const Results& r, const std::vector<ColumnView>&
 
 std::string flags_text(std::int64_t f) {
   static const std::pair<std::int64_t, const char*> names[] = {
-      {flag_no_pure_ne, "no_pure_ne"},           {flag_no_eps_ne, "no_eps_ne"},
-      {flag_played_fallback, "played_fallback"}, {flag_ca_out_of_range, "ca_out_of_range"},
-      {flag_nonfinite, "nonfinite"},             {flag_zero_magnitude, "zero_magnitude"},
-      {flag_strategy_undefined, "strategy_undefined"}, {flag_bound_violated, "bound_violated"},
+      {flag_no_pure_ne, "no_pure_ne"},
+      {flag_no_eps_ne, "no_eps_ne"},
+      {flag_played_fallback, "played_fallback"},
+      {flag_ca_out_of_range, "ca_out_of_range"},
+      {flag_nonfinite, "nonfinite"},
+      {flag_zero_magnitude, "zero_magnitude"},
+      {flag_strategy_undefined, "strategy_undefined"},
+      {flag_bound_violated, "bound_violated"},
       {flag_ideal_gap_bound_violated, "ideal_gap_bound_violated"}};
   std::string t;
   for (const auto& [bit, name] : names) {
@@ -255,7 +267,8 @@ void write_results(std::ostream& out, const Results& r, const Dims& dims, Output
           for (std::int64_t t = 0; t < count; ++t) format_block(t, 0);
         }
         for (std::int64_t t = 0; t < count; ++t) {
-          out.write(text[static_cast<std::size_t>(t)].data(), static_cast<std::streamsize>(text[static_cast<std::size_t>(t)].size()));
+          out.write(text[static_cast<std::size_t>(t)].data(),
+                    static_cast<std::streamsize>(text[static_cast<std::size_t>(t)].size()));
         }
       }
       break;

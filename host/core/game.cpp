@@ -26,15 +26,13 @@ Dims::Dims(std::vector<std::int64_t> actions) : actions_(std::move(actions)) {
   if (actions_.empty()) throw error("game dims: a game needs at least one player");
   if (actions_.size() > static_cast<std::size_t>(kMaxPlayers)) {
     std::ostringstream m;
-    m << "game dims: " << actions_.size() << " players, but at most " << kMaxPlayers
-      << " are supported";
+    m << "game dims: " << actions_.size() << " players, but at most " << kMaxPlayers << " are supported";
     throw error(m.str());
   }
   for (std::size_t i = 0; i < actions_.size(); ++i) {
     if (actions_[i] < 1) {
       std::ostringstream m;
-      m << "game dims: player " << i << " has " << actions_[i]
-        << " actions; every player needs at least 1";
+      m << "game dims: player " << i << " has " << actions_[i] << " actions; every player needs at least 1";
       throw error(m.str());
     }
   }
@@ -99,16 +97,14 @@ std::vector<std::int64_t> Dims::unflatten(std::int64_t outcome) const {
 std::int64_t Dims::flatten(const std::vector<std::int64_t>& actions) const {
   if (actions.size() != actions_.size()) {
     std::ostringstream m;
-    m << "outcome has " << actions.size() << " actions, the game has " << actions_.size()
-      << " players";
+    m << "outcome has " << actions.size() << " actions, the game has " << actions_.size() << " players";
     throw error(m.str());
   }
   std::int64_t s = 0;
   for (std::size_t i = 0; i < actions_.size(); ++i) {
     if (actions[i] < 0 || actions[i] >= actions_[i]) {
       std::ostringstream m;
-      m << "outcome: player " << i << " action " << actions[i] << " is out of range [0, "
-        << actions_[i] << ")";
+      m << "outcome: player " << i << " action " << actions[i] << " is out of range [0, " << actions_[i] << ")";
       throw error(m.str());
     }
     s += actions[i] * strides_[i];
@@ -121,8 +117,8 @@ std::int64_t BatchView::values_per_game() const {
 }
 
 Batch::Batch(Dims d, std::int64_t g) : dims(std::move(d)), games(g) {
-  const std::int64_t total = checked_mul(g, checked_mul(dims.players(), dims.outcomes(), "n x N"),
-                                         "batch size (games x n x N)");
+  const std::int64_t total =
+      checked_mul(g, checked_mul(dims.players(), dims.outcomes(), "n x N"), "batch size (games x n x N)");
   agents.assign(static_cast<std::size_t>(total), 0.0);
   principals.assign(static_cast<std::size_t>(total), 0.0);
 }
@@ -161,7 +157,8 @@ std::string nonfinite_utility_message(const BatchView& view, std::int64_t g, std
 
 std::string nonfinite_game_message(const BatchView& view, std::int64_t g) {
   std::string m = nonfinite_utility_message(view, g);
-  if (m.empty()) m = "game " + std::to_string(g) + ": utilities are finite but their sum overflows float64; rescale the game";
+  if (m.empty())
+    m = "game " + std::to_string(g) + ": utilities are finite but their sum overflows float64; rescale the game";
   return m;
 }
 

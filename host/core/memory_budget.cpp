@@ -34,7 +34,8 @@ bool read_small(const std::string& path, std::string* out, std::size_t cap = std
   if (!f) return false;
   out->clear();
   char buf[4096];
-  while (out->size() < cap && f.read(buf, sizeof buf).gcount() > 0) out->append(buf, static_cast<std::size_t>(f.gcount()));
+  while (out->size() < cap && f.read(buf, sizeof buf).gcount() > 0)
+    out->append(buf, static_cast<std::size_t>(f.gcount()));
   return true;
 }
 
@@ -221,7 +222,8 @@ MemoryBudget detect_memory_budget(const MemoryProbe& probe) {
     if (at != std::string::npos) {
       std::istringstream s(meminfo.substr(at + 13));
       std::int64_t kb = -1;
-      if (s >> kb && kb >= 0 && kb < kUnlimited / 1024) c.offer(kb * 1024, "the available memory, MemAvailable in " + probe.meminfo);
+      if (s >> kb && kb >= 0 && kb < kUnlimited / 1024)
+        c.offer(kb * 1024, "the available memory, MemAvailable in " + probe.meminfo);
     }
   }
   MemoryBudget m;

@@ -57,8 +57,7 @@ StrategyKind parse_strategy_kind(const std::string& s) {
   if (t == "pure") return StrategyKind::pure;
   if (t == "correlated") return StrategyKind::correlated;
   if (t == "product") return StrategyKind::product;
-  bad_name("strategy", s,
-           "worst-ne, best-ne, uniform-ne, uniform-eps-ne, played, pure, correlated, product");
+  bad_name("strategy", s, "worst-ne, best-ne, uniform-ne, uniform-eps-ne, played, pure, correlated, product");
 }
 
 const char* to_string(Standardisation s) {
@@ -75,14 +74,22 @@ const char* to_string(Welfare w) { return w == Welfare::sum ? "sum" : "average";
 const char* to_string(CcWindow c) { return c == CcWindow::natural ? "natural" : "code"; }
 const char* to_string(StrategyKind k) {
   switch (k) {
-    case StrategyKind::best_ne: return "best-ne";
-    case StrategyKind::uniform_ne: return "uniform-ne";
-    case StrategyKind::uniform_eps_ne: return "uniform-eps-ne";
-    case StrategyKind::played: return "played";
-    case StrategyKind::pure: return "pure";
-    case StrategyKind::correlated: return "correlated";
-    case StrategyKind::product: return "product";
-    default: return "worst-ne";
+    case StrategyKind::best_ne:
+      return "best-ne";
+    case StrategyKind::uniform_ne:
+      return "uniform-ne";
+    case StrategyKind::uniform_eps_ne:
+      return "uniform-eps-ne";
+    case StrategyKind::played:
+      return "played";
+    case StrategyKind::pure:
+      return "pure";
+    case StrategyKind::correlated:
+      return "correlated";
+    case StrategyKind::product:
+      return "product";
+    default:
+      return "worst-ne";
   }
 }
 
@@ -123,8 +130,7 @@ void validate(const Options& o, const Dims& dims, std::int64_t games) {
   const int n = dims.players();
   if (!(o.ic.empty() || o.ic.size() == 1 || o.ic.size() == static_cast<std::size_t>(n))) {
     std::ostringstream m;
-    m << "IC: " << o.ic.size() << " levels given for " << n
-      << " players; give one level, or one per player";
+    m << "IC: " << o.ic.size() << " levels given for " << n << " players; give one level, or one per player";
     throw error(m.str());
   }
   for (std::size_t i = 0; i < o.ic.size(); ++i) {
@@ -155,8 +161,8 @@ void validate(const Options& o, const Dims& dims, std::int64_t games) {
           const std::int64_t a = s.actions[static_cast<std::size_t>(g * n + i)];
           if (a < 0 || a >= dims.actions(i)) {
             std::ostringstream m;
-            m << who << (s.per_game ? " of game " + std::to_string(g) : std::string()) << ": player "
-              << i << " action " << a << " is out of range [0, " << dims.actions(i) << ")";
+            m << who << (s.per_game ? " of game " + std::to_string(g) : std::string()) << ": player " << i << " action "
+              << a << " is out of range [0, " << dims.actions(i) << ")";
             throw error(m.str());
           }
         }

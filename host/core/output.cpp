@@ -144,9 +144,9 @@ bool descriptor_path(const std::string& path, int* fd) {
   if (s == "/dev/stdout") return *fd = 1, true;
   if (s == "/dev/stderr") return *fd = 2, true;
   std::string rest;
-  for (const std::string& prefix : {std::string("/dev/fd/"), std::string("/proc/self/fd/"),
-                                    std::string("/proc/thread-self/fd/"),
-                                    "/proc/" + std::to_string(::getpid()) + "/fd/"}) {
+  for (const std::string& prefix :
+       {std::string("/dev/fd/"), std::string("/proc/self/fd/"), std::string("/proc/thread-self/fd/"),
+        "/proc/" + std::to_string(::getpid()) + "/fd/"}) {
     if (s.compare(0, prefix.size(), prefix) == 0) rest = s.substr(prefix.size());
   }
   if (rest.empty() || rest.size() > 9 || rest.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -173,7 +173,8 @@ Resolved resolve_links(const std::string& given) {
     const ssize_t n = ::readlink(p.c_str(), target.data(), target.size());
     if (n < 0) throw error(printable(given) + ": cannot read the symbolic link " + printable(p) + ": " + why(errno));
     target.resize(static_cast<std::size_t>(n));
-    p = !target.empty() && target[0] == '/' ? target : (p.find('/') == std::string::npos ? target : folder_of(p) + "/" + target);
+    p = !target.empty() && target[0] == '/' ? target
+                                            : (p.find('/') == std::string::npos ? target : folder_of(p) + "/" + target);
   }
 }
 
@@ -271,7 +272,8 @@ OutputTarget classify_output(const std::string& path) {
     take(st);
     if (S_ISDIR(st.st_mode)) throw unusable_output(name + ": is a directory; expected a file name");
     if (S_ISBLK(st.st_mode)) {
-      throw unusable_output(name + ": is a block device; outputs are regular files, character devices, FIFOs or sockets");
+      throw unusable_output(name +
+                            ": is a block device; outputs are regular files, character devices, FIFOs or sockets");
     }
     if (S_ISREG(st.st_mode)) {
       t.kind = OutputKind::regular;
@@ -386,7 +388,8 @@ void StagedOutput::open_staging() {
     case OutputKind::standard_output:
     case OutputKind::descriptor:
       fd_ = ::fcntl(target_.descriptor, F_DUPFD_CLOEXEC, 3);
-      if (fd_ < 0) throw error(nm + ": cannot use descriptor " + std::to_string(target_.descriptor) + ": " + why(errno));
+      if (fd_ < 0)
+        throw error(nm + ": cannot use descriptor " + std::to_string(target_.descriptor) + ": " + why(errno));
       scratch_ = temporary_folder();
       return;
     case OutputKind::stream: {
@@ -395,7 +398,8 @@ void StagedOutput::open_staging() {
       if (::stat(target_.file.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
-        if (target_.file.size() >= sizeof addr.sun_path) throw error(nm + ": the socket's path is too long to connect to");
+        if (target_.file.size() >= sizeof addr.sun_path)
+          throw error(nm + ": the socket's path is too long to connect to");
         std::memcpy(addr.sun_path, target_.file.c_str(), target_.file.size() + 1);
         int e = 0;
         for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
@@ -442,7 +446,8 @@ void StagedOutput::open_staging() {
         const int e = errno;
         unregister_name(registry_slot_);
         temp_name_.clear();
-        if (e != EEXIST || attempt > 100) throw error(nm + ": cannot create a file in " + printable(folder) + ": " + why(e));
+        if (e != EEXIST || attempt > 100)
+          throw error(nm + ": cannot create a file in " + printable(folder) + ": " + why(e));
       }
     }
   }
@@ -612,7 +617,8 @@ void OutputSet::commit() {
     if (done == 0) throw;
     std::string in_place;
     for (std::size_t i = 0; i < done; ++i) {
-      if (outputs_[i]->target().kind == OutputKind::regular) in_place += (in_place.empty() ? "" : ", ") + outputs_[i]->name();
+      if (outputs_[i]->target().kind == OutputKind::regular)
+        in_place += (in_place.empty() ? "" : ", ") + outputs_[i]->name();
     }
     throw error(std::string(e.what()) + " (already replaced: " + (in_place.empty() ? "none" : in_place) + ")");
   }

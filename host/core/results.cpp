@@ -62,7 +62,8 @@ ColumnMask parse_columns(const std::string& list) {
     if (j < 0) {
       std::string known;
       for (const ColumnInfo& c : result_columns()) known += std::string(known.empty() ? "" : ", ") + c.name;
-      throw error("columns: unknown result column '" + name + "' (per-player columns by their base name, e.g. 'ia'); expected 'all' or some of: " + known);
+      throw error("columns: unknown result column '" + name +
+                  "' (per-player columns by their base name, e.g. 'ia'); expected 'all' or some of: " + known);
     }
     mask |= ColumnMask{1} << j;
   }
@@ -95,8 +96,8 @@ void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distanc
 #define DGEVAL_SIZE_real(name) name.assign(has_column(j) ? per_game : 0, NAN);
 #define DGEVAL_SIZE_integer(name) name.assign(has_column(j) ? per_game : 0, 0);
 #define DGEVAL_SIZE_boolean(name) name.assign(has_column(j) ? per_game : 0, NAN);
-#define DGEVAL_SIZE(name, kind, desc) \
-  DGEVAL_SIZE_##kind(name);           \
+#define DGEVAL_SIZE(name, kind, desc)       \
+  DGEVAL_SIZE_##kind(name);                 \
   if (!has_column(j)) name.shrink_to_fit(); \
   ++j;
   DGEVAL_RESULT_COLUMNS(DGEVAL_SIZE)
@@ -106,29 +107,31 @@ void Results::resize(std::int64_t g, int n, bool with_pure_ne, bool with_distanc
   distance_matrix.clear();
   if (with_distance_matrix) {
     const std::int64_t side = 2 * static_cast<std::int64_t>(n);
-    distance_matrix.assign(static_cast<std::size_t>(checked_mul(g, side * side, "distance matrices")),
-                           NAN);
+    distance_matrix.assign(static_cast<std::size_t>(checked_mul(g, side * side, "distance matrices")), NAN);
   }
 }
 
 void Results::keep_columns(ColumnMask mask) {
   columns &= mask | flags_column_bit();
   std::size_t j = 0;
-#define DGEVAL_KEEP(name, kind, desc)       \
-  if (!has_column(j)) {                     \
-    name.clear();                           \
-    name.shrink_to_fit();                   \
-  }                                         \
+#define DGEVAL_KEEP(name, kind, desc) \
+  if (!has_column(j)) {               \
+    name.clear();                     \
+    name.shrink_to_fit();             \
+  }                                   \
   ++j;
   DGEVAL_RESULT_COLUMNS(DGEVAL_KEEP)
 #undef DGEVAL_KEEP
 }
 
 double* Results::real_column(const std::string& name) {
-#define DGEVAL_REAL_player_real(col) if (name == #col) return col.data();
-#define DGEVAL_REAL_real(col) if (name == #col) return col.data();
+#define DGEVAL_REAL_player_real(col) \
+  if (name == #col) return col.data();
+#define DGEVAL_REAL_real(col) \
+  if (name == #col) return col.data();
 #define DGEVAL_REAL_integer(col)
-#define DGEVAL_REAL_boolean(col) if (name == #col) return col.data();
+#define DGEVAL_REAL_boolean(col) \
+  if (name == #col) return col.data();
 #define DGEVAL_REAL(col, kind, desc) DGEVAL_REAL_##kind(col)
   DGEVAL_RESULT_COLUMNS(DGEVAL_REAL)
 #undef DGEVAL_REAL
@@ -138,7 +141,8 @@ double* Results::real_column(const std::string& name) {
 std::int64_t* Results::integer_column(const std::string& name) {
 #define DGEVAL_INT_player_real(col)
 #define DGEVAL_INT_real(col)
-#define DGEVAL_INT_integer(col) if (name == #col) return col.data();
+#define DGEVAL_INT_integer(col) \
+  if (name == #col) return col.data();
 #define DGEVAL_INT_boolean(col)
 #define DGEVAL_INT(col, kind, desc) DGEVAL_INT_##kind(col)
   DGEVAL_RESULT_COLUMNS(DGEVAL_INT)

@@ -10,13 +10,13 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/format.hpp"
 #include "experiments/experiments_device.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
@@ -30,11 +30,15 @@ Measure parse_measure(const std::string& s) {
 
 const char* to_string(Measure m) {
   switch (m) {
-    case Measure::ic: return "ic";
-    case Measure::ca: return "ca";
-    case Measure::cc: return "cc";
+    case Measure::ic:
+      return "ic";
+    case Measure::ca:
+      return "ca";
+    case Measure::cc:
+      return "cc";
     case Measure::ia:
-    default: return "ia";
+    default:
+      return "ia";
   }
 }
 
@@ -126,8 +130,8 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
     throw error("grid scan: no sizes, variables or values for the other measures");
   }
   for (double o : cfg.others) check_unit(o, "the other measures' values");
-  const std::int64_t points_total = static_cast<std::int64_t>(cfg.sizes.size() * cfg.variables.size() *
-                                                              cfg.others.size()) * (cfg.increments + 1);
+  const std::int64_t points_total =
+      static_cast<std::int64_t>(cfg.sizes.size() * cfg.variables.size() * cfg.others.size()) * (cfg.increments + 1);
   const std::int64_t games_total = checked_mul(points_total, cfg.games_per_point, "grid scan games");
   const bool authors = cfg.generator.pure_ne == PureNe::authors;
   std::string where = cfg.backend;
@@ -171,8 +175,9 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
             const std::int64_t count = std::min(cfg.chunk, cfg.games_per_point - c0);
             std::vector<GameInfo> info;
             const std::int64_t first = point_index * cfg.games_per_point + c0;
-            const Batch b = device ? cuda::generate_games_on_device(cfg.device, dims, spec, count, cfg.seed, first, &info)
-                                   : generate_games(dims, spec, count, cfg.seed, first, cfg.threads, &info);
+            const Batch b = device
+                                ? cuda::generate_games_on_device(cfg.device, dims, spec, count, cfg.seed, first, &info)
+                                : generate_games(dims, spec, count, cfg.seed, first, cfg.threads, &info);
             std::vector<double> ic(static_cast<std::size_t>(count), pt.ic);
             for (std::int64_t g = 0; g < count; ++g) {
               const GameInfo& gi = info[static_cast<std::size_t>(g)];
@@ -244,7 +249,8 @@ void write_grid_scan_csv(std::ostream& o, const std::vector<GridScanPoint>& poin
   const char* summaries[] = {"w_hat_max", "w_hat_min", "w_hat_avg", "bound_1", "bound_2", "bound_r2"};
   o << "dims,variable,others,value,ia_target,ca_target,ic,cc,games,evaluated,measure_actual,ia_error_max,"
        "ca_error_max";
-  for (const char* s : summaries) o << ',' << s << "_mean," << s << "_ci_low," << s << "_ci_high," << s << "_q05," << s << "_q95";
+  for (const char* s : summaries)
+    o << ',' << s << "_mean," << s << "_ci_low," << s << "_ci_high," << s << "_q05," << s << "_q95";
   o << ",r2_fail,r5_fail,r3_fail,fallback,r3_fail_fallback,eps_tol_raised,ic_effective_min,attempts_mean,"
        "magnitudes_adjusted\n";
   for (const GridScanPoint& p : points) {
@@ -393,10 +399,9 @@ BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const Exp
   check_surface_counts(c);  // before a producer allocates a chunk's buffers
   if (backend == "cpu") return detail::run_bound_surface(c, progress, cpu_surface_producer(c, run));
   if (backend == "cuda") {
-    return detail::run_bound_surface(
-        c, progress,
-        cuda::make_surface_producer(c.device, run.base, c.seed, c.welfare, run.cap, run.options, c.chunk,
-                                    detail::surface_binning(c)));
+    return detail::run_bound_surface(c, progress,
+                                     cuda::make_surface_producer(c.device, run.base, c.seed, c.welfare, run.cap,
+                                                                 run.options, c.chunk, detail::surface_binning(c)));
   }
   throw error("bound surface: unknown backend \"" + config.backend + "\"; expected one of: auto, cpu, cuda");
 }
@@ -434,9 +439,9 @@ void bin_surface_results(const SurfaceBinning& binning, const Results& r, std::i
   std::uint64_t* acc = chunk.bins.data();
   for (std::int64_t g = 0; g < count; ++g) {
     const double wr = r.agents_welfare_regret[g], pwr = r.principals_welfare_regret[g];
-    const SurfaceRecord rec = surface_record(binning, wr, pwr, r.magnitude_principals.data() + g * n, r.ia.data() + g * n,
-                                             r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g],
-                                             r.bound_holds[g]);
+    const SurfaceRecord rec =
+        surface_record(binning, wr, pwr, r.magnitude_principals.data() + g * n, r.ia.data() + g * n,
+                       r.welfare_principals_utopia[g], r.welfare_principals_dystopia[g], r.bound_holds[g]);
     if (g < points_wanted) chunk.points.push_back({wr, rec.tm, pwr, r.bound[g]});
     if (!rec.valid) {
       if (chunk.invalid++ == 0) chunk.first_invalid = g;
@@ -478,8 +483,8 @@ BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const Experime
   SurfaceChunk chunk;
   for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {
     const std::int64_t count = std::min(c.chunk, c.games - g0);
-    const std::int64_t wanted =
-        std::min<std::int64_t>(count, std::max<std::int64_t>(0, c.keep_points - static_cast<std::int64_t>(res.points.size())));
+    const std::int64_t wanted = std::min<std::int64_t>(
+        count, std::max<std::int64_t>(0, c.keep_points - static_cast<std::int64_t>(res.points.size())));
     produce(g0, count, wanted, chunk);
     if (chunk.invalid > 0) {
       throw error("bound surface: game " + std::to_string(g0 + chunk.first_invalid) +
@@ -489,12 +494,15 @@ BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const Experime
     for (std::size_t j = 0; j < bins; ++j) {
       SurfaceBin& b = res.bins[j];
       b.count += static_cast<std::int64_t>(acc[surface_count * bins + j]);
-      fixed_sum[j] += (static_cast<unsigned __int128>(acc[surface_sum_high * bins + j]) << 64) | acc[surface_sum_low * bins + j];
+      fixed_sum[j] +=
+          (static_cast<unsigned __int128>(acc[surface_sum_high * bins + j]) << 64) | acc[surface_sum_low * bins + j];
       max_bits[j] = std::max(max_bits[j], acc[surface_max * bins + j]);
       b.above_simple += static_cast<std::int64_t>(acc[surface_above_simple * bins + j]);
       b.above_bound += static_cast<std::int64_t>(acc[surface_above_bound * bins + j]);
     }
-    res.points.insert(res.points.end(), chunk.points.begin(), chunk.points.begin() + std::min<std::int64_t>(wanted, static_cast<std::int64_t>(chunk.points.size())));
+    res.points.insert(
+        res.points.end(), chunk.points.begin(),
+        chunk.points.begin() + std::min<std::int64_t>(wanted, static_cast<std::int64_t>(chunk.points.size())));
     res.games += count;
     if (progress && !progress(res.games, c.games)) throw cancelled();
   }
@@ -503,7 +511,8 @@ BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const Experime
     res.above_simple += b.above_simple;
     res.above_bound += b.above_bound;
     if (b.count == 0) continue;
-    b.pwr_mean = static_cast<double>(static_cast<__int128>(fixed_sum[j])) / binning.fixed_scale / static_cast<double>(b.count);
+    b.pwr_mean =
+        static_cast<double>(static_cast<__int128>(fixed_sum[j])) / binning.fixed_scale / static_cast<double>(b.count);
     b.pwr_max = surface_from_orderable(max_bits[j]);
     if (b.pwr_max > b.bound_upper + 1e-9 * (1.0 + b.bound_upper)) ++res.bin_bound_exceeded;
   }

@@ -24,8 +24,8 @@ Batch generate_games_on_device(int device, const Dims& dims, const GeneratorSpec
 /// detail::inference_game_errors for games [first_game, first_game + count) of a size on
 /// `device`, one game per thread: errors[count][inference_cells(C)] and status[count] on the host.
 void inference_errors_on_device(int device, const detail::InferenceShape& shape, std::uint64_t seed,
-                                std::int64_t first_game, std::int64_t count, const std::vector<std::int64_t>& checkpoints,
-                                double* errors, int* status);
+                                std::int64_t first_game, std::int64_t count,
+                                const std::vector<std::int64_t>& checkpoints, double* errors, int* status);
 
 /// A producer that generates games [first, first + count) of the bound surface
 /// (detail::surface_game: games and per-game strategies) on `device`, evaluates them there with

@@ -39,8 +39,8 @@ Example make_example(const std::string& name) {
   }
   if (name == "mammoth-negated") {
     const std::vector<double> neg = {-2, -1, -1, -10};
-    return make(name, "docs/MATH.md §8 Example A, necessity of IA: agents' utilities are the principals' negated", {2, 2},
-                {neg, neg}, {mammoth, mammoth});
+    return make(name, "docs/MATH.md §8 Example A, necessity of IA: agents' utilities are the principals' negated",
+                {2, 2}, {neg, neg}, {mammoth, mammoth});
   }
   if (name == "misaligned") {
     return make(name, "docs/MATH.md §8 Example B: agent 2 only likes gathering fruit", {2, 2}, {mammoth, {2, 1, 2, 1}},

@@ -3,14 +3,14 @@
 
 #include <cmath>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/detail/random.hpp"
 #include "dgeval/error.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
-Batch random_uniform_games(const Dims& dims, std::int64_t games, std::uint64_t seed, std::int64_t first_game,
-                           double lo, double hi, int threads) {
+Batch random_uniform_games(const Dims& dims, std::int64_t games, std::uint64_t seed, std::int64_t first_game, double lo,
+                           double hi, int threads) {
   if (games < 0) throw error("random games: negative game count");
   if (!(hi > lo)) throw error("random games: empty utility range");
   Batch b(dims, games);

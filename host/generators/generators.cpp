@@ -6,9 +6,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/error.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
@@ -166,11 +166,15 @@ const char* to_string(Distribution d) { return d == Distribution::uniform ? "uni
 
 const char* to_string(PureNe p) {
   switch (p) {
-    case PureNe::reject: return "reject";
-    case PureNe::plant: return "plant";
-    case PureNe::authors: return "authors";
+    case PureNe::reject:
+      return "reject";
+    case PureNe::plant:
+      return "plant";
+    case PureNe::authors:
+      return "authors";
     case PureNe::none:
-    default: return "none";
+    default:
+      return "none";
   }
 }
 

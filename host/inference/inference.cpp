@@ -10,6 +10,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/error.hpp"
@@ -17,7 +18,6 @@
 #include "dgeval/inference.hpp"
 #include "dgeval/tolerances.hpp"
 #include "inference/inference_internal.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
@@ -31,11 +31,15 @@ ObservedSet parse_observed_set(const std::string& s) {
 
 const char* to_string(ObservedSet s) {
   switch (s) {
-    case ObservedSet::ne: return "ne";
-    case ObservedSet::eps_ne: return "eps_ne";
-    case ObservedSet::played: return "played";
+    case ObservedSet::ne:
+      return "ne";
+    case ObservedSet::eps_ne:
+      return "eps_ne";
+    case ObservedSet::played:
+      return "played";
     case ObservedSet::all:
-    default: return "all";
+    default:
+      return "all";
   }
 }
 
@@ -77,8 +81,8 @@ ObservationTable build_table(const Observations& obs) {
   if (n < 1) throw error(name + ": no players (dims not set)");
   if (R == 0) throw error(name + ": no observations (at least one row is needed; IA and CA need 2 distinct outcomes)");
   const auto un = static_cast<std::size_t>(n);
-  if (obs.agents.size() != static_cast<std::size_t>(R) * un || obs.principals.size() != static_cast<std::size_t>(R) * un ||
-      obs.set.size() != static_cast<std::size_t>(R)) {
+  if (obs.agents.size() != static_cast<std::size_t>(R) * un ||
+      obs.principals.size() != static_cast<std::size_t>(R) * un || obs.set.size() != static_cast<std::size_t>(R)) {
     throw error(name + ": utility or set arrays do not match the number of rows");
   }
   const std::int64_t N = obs.dims.outcomes();
@@ -227,7 +231,8 @@ void estimate_all(const ObservationTable& t, const Observations& obs, const doub
       if (hi_all > lo_all) corr = std::min(corr, range_position(lo_cap, lo_all, hi_all));
     }
     if (!any_cap) {
-      const std::string r = std::string("no observed outcome of set ") + set_name + " (IC is measured on eps_ne rows, "
+      const std::string r = std::string("no observed outcome of set ") + set_name +
+                            " (IC is measured on eps_ne rows, "
                             "or on played rows when there are none)";
       why(slot_ic(n, 0, i), r);
       why(slot_ic(n, 1, i), r);
@@ -278,8 +283,9 @@ void estimate_all(const ObservationTable& t, const Observations& obs, const doub
     out[slot_cc(n, 0)] = authors_ratio(played_lo, played_hi);
   }
   if (ne_lo == INFINITY || eps_lo == INFINITY) {
-    why(slot_cc(n, 1), std::string("the corrected CC needs observed outcomes of sets ne (for w_0) and eps_ne (for w_eps); ") +
-                           (ne_lo == INFINITY ? "none of set ne" : "none of set eps_ne"));
+    why(slot_cc(n, 1),
+        std::string("the corrected CC needs observed outcomes of sets ne (for w_0) and eps_ne (for w_eps); ") +
+            (ne_lo == INFINITY ? "none of set ne" : "none of set eps_ne"));
   } else {
     const double cc = corrected_cc(played_lo, eps_lo, ne_lo, star);
     if (std::isnan(cc)) {
@@ -314,11 +320,13 @@ Inference infer(const Observations& obs, const InferenceOptions& options) {
   res.rows = obs.rows();
   res.outcomes = t.size;
   res.options = options;
-  for (std::int64_t r = 0; r < obs.rows(); ++r) ++res.rows_per_set[static_cast<int>(obs.set[static_cast<std::size_t>(r)])];
+  for (std::int64_t r = 0; r < obs.rows(); ++r)
+    ++res.rows_per_set[static_cast<int>(obs.set[static_cast<std::size_t>(r)])];
   for (std::int64_t p = 0; p < t.size; ++p) {
     for (int s = 0; s < kObservedSets; ++s) res.outcomes_per_set[s] += t.in(p, static_cast<ObservedSet>(s));
   }
-  res.ic_set = res.outcomes_per_set[static_cast<int>(ObservedSet::eps_ne)] > 0 ? ObservedSet::eps_ne : ObservedSet::played;
+  res.ic_set =
+      res.outcomes_per_set[static_cast<int>(ObservedSet::eps_ne)] > 0 ? ObservedSet::eps_ne : ObservedSet::played;
 
   const int K = detail::slots(n);
   std::vector<double> point(static_cast<std::size_t>(K));
@@ -353,7 +361,8 @@ Inference infer(const Observations& obs, const InferenceOptions& options) {
       sc.present.assign(static_cast<std::size_t>(t.size), 0);
       const auto ub = static_cast<std::uint64_t>(b);
       for (std::int64_t r = 0; r < t.size; ++r) {
-        sc.w[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub, static_cast<std::uint64_t>(r), t.size))] += 1.0;
+        sc.w[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub, static_cast<std::uint64_t>(r), t.size))] +=
+            1.0;
       }
       std::uint64_t index = 0;
       for (int s = 0; s < kObservedSets; ++s) {
@@ -491,7 +500,8 @@ void write_inference(std::ostream& out, const Inference& r, InferenceFormat form
     return;
   }
   out << "observations: " << r.rows << " rows, " << r.outcomes << " distinct outcomes (rows per set:";
-  for (int s = 0; s < kObservedSets; ++s) out << ' ' << to_string(static_cast<ObservedSet>(s)) << ' ' << r.rows_per_set[s];
+  for (int s = 0; s < kObservedSets; ++s)
+    out << ' ' << to_string(static_cast<ObservedSet>(s)) << ' ' << r.rows_per_set[s];
   out << "); IC measured on " << to_string(r.ic_set) << " outcomes\n";
   out << "intervals: " << fixed(100.0 * level, 1) << "% percentile bootstrap, " << r.options.resamples
       << " resamples of the distinct outcomes, seed " << r.options.seed << "\n\n";

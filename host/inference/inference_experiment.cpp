@@ -17,6 +17,7 @@
 #include <memory>
 #include <ostream>
 
+#include "core/thread_pool.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/error.hpp"
@@ -24,19 +25,24 @@
 #include "dgeval/inference.hpp"
 #include "experiments/experiments_device.hpp"
 #include "inference/inference_internal.hpp"
-#include "core/thread_pool.hpp"
 
 namespace dgeval {
 
 const char* to_string(InferenceMeasure m) {
   switch (m) {
-    case InferenceMeasure::ca: return "ca";
-    case InferenceMeasure::ic: return "ic";
-    case InferenceMeasure::cc: return "cc";
-    case InferenceMeasure::ic_realised: return "ic_realised";
-    case InferenceMeasure::cc_realised: return "cc_realised";
+    case InferenceMeasure::ca:
+      return "ca";
+    case InferenceMeasure::ic:
+      return "ic";
+    case InferenceMeasure::cc:
+      return "cc";
+    case InferenceMeasure::ic_realised:
+      return "ic_realised";
+    case InferenceMeasure::cc_realised:
+      return "cc_realised";
     case InferenceMeasure::ia:
-    default: return "ia";
+    default:
+      return "ia";
   }
 }
 
@@ -96,7 +102,8 @@ struct SizeAggregate {
   double quantile(std::int64_t k, double q) const {
     const std::int64_t count = defined[static_cast<std::size_t>(k)];
     if (count == 0) return NAN;
-    const std::int64_t rank = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count))));
+    const std::int64_t rank =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count))));
     std::int64_t cum = 0;
     for (int b = 0; b < kBins; ++b) {
       cum += hist[static_cast<std::size_t>(k * kBins + b)];
@@ -108,9 +115,9 @@ struct SizeAggregate {
 
 }  // namespace
 
-std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimentConfig& config_in,
-                                                        const std::function<void(const InferenceErrorRow&)>& per_game,
-                                                        const std::function<void(std::int64_t, std::int64_t)>& progress) {
+std::vector<InferenceCurveRow> run_inference_experiment(
+    const InferenceExperimentConfig& config_in, const std::function<void(const InferenceErrorRow&)>& per_game,
+    const std::function<void(std::int64_t, std::int64_t)>& progress) {
   InferenceExperimentConfig config = config_in;
   if (config.sizes.empty()) {
     config.sizes = {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({7, 3, 8, 5, 12})};
@@ -134,9 +141,8 @@ std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimen
   std::vector<std::vector<double>> scratch(static_cast<std::size_t>(pool.size()));
   // On a GPU, as many games at a time as 256 MiB of errors hold (~7000 at the paper's 100
   // checkpoints, 38 KiB each), at least 1024.
-  const std::int64_t chunk =
-      device ? std::max<std::int64_t>(1024, (std::int64_t{256} << 20) / (cells * 8))
-             : std::max<std::int64_t>(16, 32 * pool.size());
+  const std::int64_t chunk = device ? std::max<std::int64_t>(1024, (std::int64_t{256} << 20) / (cells * 8))
+                                    : std::max<std::int64_t>(16, 32 * pool.size());
   std::vector<double> errors(static_cast<std::size_t>(chunk * cells));
   std::vector<int> status(static_cast<std::size_t>(chunk));
   const std::int64_t total = config.games * static_cast<std::int64_t>(config.sizes.size());
@@ -207,8 +213,10 @@ std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimen
             if (row.defined == 0) continue;  // not estimated here (e.g. the corrected IC off eps_ne)
             const double cnt = static_cast<double>(row.defined);
             row.mean = agg.sum[static_cast<std::size_t>(k)] / cnt;
-            const double var = row.defined > 1 ? std::max(0.0, (agg.sumsq[static_cast<std::size_t>(k)] - cnt * row.mean * row.mean) / (cnt - 1))
-                                               : 0.0;
+            const double var =
+                row.defined > 1
+                    ? std::max(0.0, (agg.sumsq[static_cast<std::size_t>(k)] - cnt * row.mean * row.mean) / (cnt - 1))
+                    : 0.0;
             row.sd = std::sqrt(var);
             const double half = 1.6448536269514722 * row.sd / std::sqrt(cnt);
             row.mean_lo = row.mean - half;

@@ -52,8 +52,8 @@ InferenceGame generate_inference_game(const Dims& dims, std::uint64_t seed, std:
   InferenceGame out;
   out.game = Batch(dims, 1);
   detail::InferenceTargets t;
-  const int status = detail::inference_generate(S, seed, game, out.game.agents.data(), out.game.principals.data(),
-                                                scratch.data(), &t);
+  const int status =
+      detail::inference_generate(S, seed, game, out.game.agents.data(), out.game.principals.data(), scratch.data(), &t);
   if (status != detail::inference_ok) throw error(detail::describe_inference_failure(status, game));
   out.ia.assign(t.ia, t.ia + n);
   out.ic.assign(t.ic, t.ic + n);

@@ -16,18 +16,20 @@ namespace detail {
 /// grouped by context s_{-i}.
 struct ObservationTable {
   int n = 0;
-  std::int64_t size = 0;                 ///< d = |O|
-  std::vector<std::int64_t> outcome;     ///< [d]
-  std::vector<double> x;                 ///< [d][2n]: agents then principals
-  std::vector<double> welfare;           ///< [d] (1/n) Σ_i u_i
-  std::vector<std::uint8_t> sets;        ///< [d] bit (1 << ObservedSet)
-  std::vector<std::int64_t> first_row;   ///< [d]
+  std::int64_t size = 0;                ///< d = |O|
+  std::vector<std::int64_t> outcome;    ///< [d]
+  std::vector<double> x;                ///< [d][2n]: agents then principals
+  std::vector<double> welfare;          ///< [d] (1/n) Σ_i u_i
+  std::vector<std::uint8_t> sets;       ///< [d] bit (1 << ObservedSet)
+  std::vector<std::int64_t> first_row;  ///< [d]
   /// Per player: outcome positions sorted by context, and the start of each context group
   /// (context_start[i] has one more entry than there are groups).
   std::vector<std::vector<std::int64_t>> context_order;
   std::vector<std::vector<std::int64_t>> context_start;
 
-  bool in(std::int64_t k, ObservedSet s) const { return (sets[static_cast<std::size_t>(k)] >> static_cast<int>(s)) & 1; }
+  bool in(std::int64_t k, ObservedSet s) const {
+    return (sets[static_cast<std::size_t>(k)] >> static_cast<int>(s)) & 1;
+  }
   const double* row(std::int64_t k) const { return x.data() + k * 2 * n; }
 };
 

@@ -50,7 +50,9 @@ std::vector<std::string> split(const std::string& line) {
 int indexed(const std::string& name, const std::string& prefix) {
   if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
   const std::string rest = name.substr(prefix.size());
-  if (rest.empty() || rest.size() > 3 || !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) return -1;
+  if (rest.empty() || rest.size() > 3 ||
+      !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return -1;
   return std::atoi(rest.c_str());
 }
 
@@ -65,8 +67,9 @@ std::vector<int> family(const std::vector<std::string>& header, const std::strin
     pos[static_cast<std::size_t>(i)] = static_cast<int>(c);
   }
   for (std::size_t i = 0; i < pos.size(); ++i) {
-    if (pos[i] < 0) throw error(name + ", line 1: column " + prefix + std::to_string(i) + " is missing (columns " + prefix +
-                                "0.." + prefix + std::to_string(pos.size() - 1) + " expected)");
+    if (pos[i] < 0)
+      throw error(name + ", line 1: column " + prefix + std::to_string(i) + " is missing (columns " + prefix + "0.." +
+                  prefix + std::to_string(pos.size() - 1) + " expected)");
   }
   return pos;
 }
@@ -87,7 +90,8 @@ bool parse_integer(const std::string& s, std::int64_t* out) {
 }
 
 /// Turns action tuples into flat outcomes: checks each against the dims, or infers the dims.
-void finish_outcomes(Observations& obs, const std::vector<std::int64_t>& actions, int n, const ObservationReadOptions& opt,
+void finish_outcomes(Observations& obs, const std::vector<std::int64_t>& actions, int n,
+                     const ObservationReadOptions& opt,
                      const std::function<std::string(std::int64_t row, int player)>& where) {
   const std::int64_t R = static_cast<std::int64_t>(actions.size()) / n;
   if (opt.has_dims) {
@@ -100,7 +104,9 @@ void finish_outcomes(Observations& obs, const std::vector<std::int64_t>& actions
   } else {
     std::vector<std::int64_t> k(static_cast<std::size_t>(n), 1);
     for (std::int64_t r = 0; r < R; ++r) {
-      for (int i = 0; i < n; ++i) k[static_cast<std::size_t>(i)] = std::max(k[static_cast<std::size_t>(i)], actions[static_cast<std::size_t>(r * n + i)] + 1);
+      for (int i = 0; i < n; ++i)
+        k[static_cast<std::size_t>(i)] =
+            std::max(k[static_cast<std::size_t>(i)], actions[static_cast<std::size_t>(r * n + i)] + 1);
     }
     obs.dims = Dims(k);
     obs.dims_known = false;
@@ -112,8 +118,8 @@ void finish_outcomes(Observations& obs, const std::vector<std::int64_t>& actions
       const std::int64_t a = actions[static_cast<std::size_t>(r * n + i)];
       if (a < 0 || a >= obs.dims.actions(i)) {
         throw error(where(r, i) + ": action " + std::to_string(a) + " of player " + std::to_string(i) +
-                    " is outside [0, " + std::to_string(obs.dims.actions(i)) + ") for the game " + obs.dims.to_string() +
-                    " (unknown outcome)");
+                    " is outside [0, " + std::to_string(obs.dims.actions(i)) + ") for the game " +
+                    obs.dims.to_string() + " (unknown outcome)");
       }
       s += a * obs.dims.stride(i);
     }
@@ -124,16 +130,18 @@ void finish_outcomes(Observations& obs, const std::vector<std::int64_t>& actions
 void check_flat(Observations& obs, const std::vector<std::int64_t>& flat, const ObservationReadOptions& opt,
                 const std::function<std::string(std::int64_t row)>& where) {
   if (!opt.has_dims) {
-    throw error(obs.source + ": a flat `outcome` index needs the game's dims (--dims, or a dims array in the .npz); "
-                             "or give the outcome as action_0..action_{n-1}");
+    throw error(obs.source +
+                ": a flat `outcome` index needs the game's dims (--dims, or a dims array in the .npz); "
+                "or give the outcome as action_0..action_{n-1}");
   }
   obs.dims = opt.dims;
   obs.dims_known = true;
   const std::int64_t N = obs.dims.outcomes();
   for (std::size_t r = 0; r < flat.size(); ++r) {
     if (flat[r] < 0 || flat[r] >= N) {
-      throw error(where(static_cast<std::int64_t>(r)) + ": outcome index " + std::to_string(flat[r]) + " is outside [0, " +
-                  std::to_string(N) + ") for the game " + obs.dims.to_string() + " (unknown outcome)");
+      throw error(where(static_cast<std::int64_t>(r)) + ": outcome index " + std::to_string(flat[r]) +
+                  " is outside [0, " + std::to_string(N) + ") for the game " + obs.dims.to_string() +
+                  " (unknown outcome)");
     }
   }
   obs.outcome = flat;
@@ -154,7 +162,8 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
     header = split(text);
     break;
   }
-  if (header.empty()) throw error(name + ": empty file; expected a header row (action_0,..., agent_0,..., principal_0,...)");
+  if (header.empty())
+    throw error(name + ": empty file; expected a header row (action_0,..., agent_0,..., principal_0,...)");
   const std::int64_t header_line = lineno;
   int set_col = -1, outcome_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
@@ -167,22 +176,24 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
       // pandas' to_csv writes its index first, under an empty name (read back as "Unnamed: 0").
       const bool pandas_index = c == 0 && (h.empty() || h.rfind("Unnamed:", 0) == 0);
       throw error(name + ", line " + std::to_string(header_line) + ", column " + std::to_string(c + 1) +
-                  ": unknown column \"" + printable(h.substr(0, 40)) + "\" (expected action_i, outcome, agent_i, principal_i and optionally " +
-                  "set)" + (pandas_index ? " (a pandas index column? write the CSV with index=False)" : ""));
+                  ": unknown column \"" + printable(h.substr(0, 40)) +
+                  "\" (expected action_i, outcome, agent_i, principal_i and optionally " + "set)" +
+                  (pandas_index ? " (a pandas index column? write the CSV with index=False)" : ""));
     }
   }
   const auto agent_cols = family(header, "agent_", name);
   const auto principal_cols = family(header, "principal_", name);
   const auto action_cols = family(header, "action_", name);
   const int n = static_cast<int>(agent_cols.size());
-  if (n == 0) throw error(name + ", line " + std::to_string(header_line) + ": no agent_0.. columns (agents' utilities)");
+  if (n == 0)
+    throw error(name + ", line " + std::to_string(header_line) + ": no agent_0.. columns (agents' utilities)");
   if (static_cast<int>(principal_cols.size()) != n) {
     throw error(name + ", line " + std::to_string(header_line) + ": " + std::to_string(n) + " agent_ columns but " +
                 std::to_string(principal_cols.size()) + " principal_ columns");
   }
   if (action_cols.empty() == (outcome_col < 0)) {
-    throw error(name + ", line " + std::to_string(header_line) +
-                ": give the outcome either as action_0..action_" + std::to_string(n - 1) + " or as one outcome column");
+    throw error(name + ", line " + std::to_string(header_line) + ": give the outcome either as action_0..action_" +
+                std::to_string(n - 1) + " or as one outcome column");
   }
   if (!action_cols.empty() && static_cast<int>(action_cols.size()) != n) {
     throw error(name + ", line " + std::to_string(header_line) + ": " + std::to_string(n) + " agent_ columns but " +
@@ -207,8 +218,8 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
                     printable(f[static_cast<std::size_t>(c)].substr(0, 40)) + "\" is not a number");
       }
       if (!std::isfinite(v)) {
-        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": utility is " + f[static_cast<std::size_t>(c)] +
-                    "; utilities must be finite");
+        throw error(at + ", column " + header[static_cast<std::size_t>(c)] + ": utility is " +
+                    f[static_cast<std::size_t>(c)] + "; utilities must be finite");
       }
       return v;
     };
@@ -240,7 +251,8 @@ Observations parse_observations_csv(std::istream& in, const std::string& name, c
   obs.text_lines = true;
   if (!action_cols.empty()) {
     finish_outcomes(obs, actions, n, opt, [&](std::int64_t r, int i) {
-      return name + ", line " + std::to_string(lines[static_cast<std::size_t>(r)]) + ", column action_" + std::to_string(i);
+      return name + ", line " + std::to_string(lines[static_cast<std::size_t>(r)]) + ", column action_" +
+             std::to_string(i);
     });
   } else {
     if (opt.has_dims && opt.dims.players() != n) {
@@ -283,12 +295,14 @@ Observations read_npz_observations(const std::string& path, ObservationReadOptio
                 agents.header.shape_text() + " as agents");
   }
   if (R == 0) throw error(path + ": no observation rows (agents has shape " + agents.header.shape_text() + ")");
-  if (n < 1 || n > kMaxPlayers) throw error(path + ", array agents: " + std::to_string(n) + " players (1 to 32 supported)");
+  if (n < 1 || n > kMaxPlayers)
+    throw error(path + ", array agents: " + std::to_string(n) + " players (1 to 32 supported)");
   if (npz.has("dims") && !opt.has_dims) {
     const NpyArray d = npz.load("dims");
     std::vector<std::int64_t> k;
     for (double v : d.values) {
-      if (v != std::floor(v) || v < 1) throw error(path + ", array dims: " + format_double(v) + " is not an action count");
+      if (v != std::floor(v) || v < 1)
+        throw error(path + ", array dims: " + format_double(v) + " is not an action count");
       k.push_back(static_cast<std::int64_t>(v));
     }
     opt.dims = Dims(k);
@@ -298,8 +312,9 @@ Observations read_npz_observations(const std::string& path, ObservationReadOptio
     for (int side = 0; side < 2; ++side) {
       const double v = (side ? principals : agents).values[static_cast<std::size_t>(j)];
       if (!std::isfinite(v)) {
-        throw error(path + ", array " + (side ? "principals" : "agents") + ", row " + std::to_string(j / n) + ", player " +
-                    std::to_string(j % n) + ": utility is " + format_double(v) + "; utilities must be finite");
+        throw error(path + ", array " + (side ? "principals" : "agents") + ", row " + std::to_string(j / n) +
+                    ", player " + std::to_string(j % n) + ": utility is " + format_double(v) +
+                    "; utilities must be finite");
       }
     }
   }
@@ -348,8 +363,8 @@ Observations read_npz_observations(const std::string& path, ObservationReadOptio
       throw error(path + ", array outcome: shape " + o.header.shape_text() + ", expected (" + std::to_string(R) + ",)");
     }
     if (opt.has_dims && opt.dims.players() != n) {
-      throw error(path + ": the observations have " + std::to_string(n) + " players but the dims " + opt.dims.to_string() +
-                  " have " + std::to_string(opt.dims.players()));
+      throw error(path + ": the observations have " + std::to_string(n) + " players but the dims " +
+                  opt.dims.to_string() + " have " + std::to_string(opt.dims.players()));
     }
     std::vector<std::int64_t> flat(static_cast<std::size_t>(R));
     for (std::int64_t r = 0; r < R; ++r) flat[static_cast<std::size_t>(r)] = integral(o, "outcome", r);

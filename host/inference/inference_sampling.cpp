@@ -51,10 +51,17 @@ Observations sample_observations(const Batch& batch, std::int64_t g, const Outco
   if (samples < 1) throw error("sample_observations: at least one sample is needed");
   const std::vector<std::int64_t>* T = nullptr;
   switch (which) {
-    case ObservedSet::ne: T = &sets.ne; break;
-    case ObservedSet::eps_ne: T = &sets.eps_ne; break;
-    case ObservedSet::played: T = &sets.played; break;
-    case ObservedSet::all: break;
+    case ObservedSet::ne:
+      T = &sets.ne;
+      break;
+    case ObservedSet::eps_ne:
+      T = &sets.eps_ne;
+      break;
+    case ObservedSet::played:
+      T = &sets.played;
+      break;
+    case ObservedSet::all:
+      break;
   }
   const std::int64_t size = T ? static_cast<std::int64_t>(T->size()) : N;
   if (size == 0) {

@@ -73,7 +73,8 @@ std::string InputFile::peek(std::size_t n) {
     do {
       got = ::read(fd_, buf, want);
     } while (got < 0 && errno == EINTR);
-    if (got < 0) throw error(path_ + ": byte " + std::to_string(pending_.size()) + ": read error: " + std::strerror(errno));
+    if (got < 0)
+      throw error(path_ + ": byte " + std::to_string(pending_.size()) + ": read error: " + std::strerror(errno));
     if (got == 0) break;
     pending_.append(buf, static_cast<std::size_t>(got));
   }

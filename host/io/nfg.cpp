@@ -30,19 +30,25 @@ using detail::checked_assign;
 using detail::checked_push;
 
 constexpr std::size_t kBufferBytes = std::size_t{1} << 16;
-constexpr std::size_t kMaxWord = 400;           // longest number token accepted
+constexpr std::size_t kMaxWord = 400;              // longest number token accepted
 constexpr std::size_t kMaxStoredString = 1 << 16;  // longer titles/labels are truncated
 
 enum class Tok { end, lbrace, rbrace, comma, string, word };
 
 const char* tok_name(Tok t) {
   switch (t) {
-    case Tok::end: return "end of file";
-    case Tok::lbrace: return "'{'";
-    case Tok::rbrace: return "'}'";
-    case Tok::comma: return "','";
-    case Tok::string: return "a quoted string";
-    default: return "a word";
+    case Tok::end:
+      return "end of file";
+    case Tok::lbrace:
+      return "'{'";
+    case Tok::rbrace:
+      return "'}'";
+    case Tok::comma:
+      return "','";
+    case Tok::string:
+      return "a quoted string";
+    default:
+      return "a word";
   }
 }
 
@@ -258,7 +264,8 @@ class Parser {
       }
       g.players.push_back(t.text);
     }
-    if (g.players.empty()) lex_.fail(players_at.line, players_at.column, "the game has no players; expected at least one");
+    if (g.players.empty())
+      lex_.fail(players_at.line, players_at.column, "the game has no players; expected at least one");
     const std::size_t n = g.players.size();
 
     // Strategies: counts { 3 2 } or labels { { "a" "b" } { "c" } }.
@@ -382,16 +389,16 @@ class Parser {
     // Each token needs at least one character and one separator (but the last).
     if (tokens > 0 && (tokens - 1) > left / 2) {
       std::ostringstream m;
-      m << lex_.name() << ": byte " << lex_.offset() << ": the header declares " << tokens << " " << what << " but only " << left
-        << " bytes follow; the file is truncated or the strategy counts are wrong";
+      m << lex_.name() << ": byte " << lex_.offset() << ": the header declares " << tokens << " " << what
+        << " but only " << left << " bytes follow; the file is truncated or the strategy counts are wrong";
       throw error(m.str());
     }
   }
 
   void allocate(NfgGame& g) {
     const std::int64_t total = checked_mul(g.dims.players(), g.dims.outcomes(), "payoffs (players x outcomes)");
-    checked_assign(g.payoffs, total, lex_.name() + ": the " + std::to_string(total) + " payoffs of the game " +
-                                         g.dims.to_string());
+    checked_assign(g.payoffs, total,
+                   lex_.name() + ": the " + std::to_string(total) + " payoffs of the game " + g.dims.to_string());
   }
 
   // Visits the contingencies in file order (player 1 fastest) with their C-order flat index.
@@ -440,7 +447,7 @@ class Parser {
     outcome_version_ = true;
     const int n = g.dims.players();
     const std::int64_t N = g.dims.outcomes();
-    Token t = lex_.take();  // '{'
+    Token t = lex_.take();         // '{'
     std::vector<double> outcomes;  // [count][n]
     for (;;) {
       t = lex_.take();
@@ -499,7 +506,8 @@ class Parser {
     void add(const std::string& label, const std::string& name) {
       const std::string what = name + ": the strategy labels";
       if (bytes_.size() + label.size() > bytes_.capacity()) {
-        const std::int64_t cap = static_cast<std::int64_t>(std::max(bytes_.capacity() * 2, bytes_.size() + label.size()));
+        const std::int64_t cap =
+            static_cast<std::int64_t>(std::max(bytes_.capacity() * 2, bytes_.size() + label.size()));
         check_memory(cap, what);
         try {
           bytes_.reserve(static_cast<std::size_t>(cap));
@@ -609,7 +617,8 @@ void write_nfg(std::ostream& out, const NfgGame& g) {
   std::int64_t a[kMaxPlayers] = {};
   std::int64_t flat = 0;
   for (std::int64_t c = 0; c < N; ++c) {
-    for (int i = 0; i < n; ++i) out << (i ? " " : "") << format_double(g.payoffs[static_cast<std::size_t>(i * N + flat)]);
+    for (int i = 0; i < n; ++i)
+      out << (i ? " " : "") << format_double(g.payoffs[static_cast<std::size_t>(i * N + flat)]);
     out << '\n';
     for (int i = 0; i < n; ++i) {
       if (++a[i] < g.dims.actions(i)) {

@@ -33,8 +33,7 @@ constexpr std::size_t kMaxRank = 64;  // NumPy allows 64 dimensions (32 before N
 // A strict parser of the header dict; `base` is the byte offset of the text in the file.
 class DictParser {
  public:
-  DictParser(const std::string& text, std::size_t base, const std::string& name)
-      : s_(text), base_(base), name_(name) {}
+  DictParser(const std::string& text, std::size_t base, const std::string& name) : s_(text), base_(base), name_(name) {}
 
   void parse(NpyHeader& h) {
     bool have_descr = false, have_order = false, have_shape = false;
@@ -52,7 +51,9 @@ class DictParser {
       expect(':', "':' after the key");
       ws();
       if (key == "descr") {
-        if (peek() == '[') fail(name_, base_ + i_, "unsupported dtype: structured arrays are not supported; expected float32 or float64");
+        if (peek() == '[')
+          fail(name_, base_ + i_,
+               "unsupported dtype: structured arrays are not supported; expected float32 or float64");
         h.descr = quoted("the dtype string, e.g. '<f8'");
         have_descr = true;
       } else if (key == "fortran_order") {
@@ -88,7 +89,9 @@ class DictParser {
         }
         have_shape = true;
       } else {
-        fail(name_, base_ + key_at, "unexpected key '" + printable(key.substr(0, 40)) + "' in the header; expected 'descr', 'fortran_order', 'shape'");
+        fail(name_, base_ + key_at,
+             "unexpected key '" + printable(key.substr(0, 40)) +
+                 "' in the header; expected 'descr', 'fortran_order', 'shape'");
       }
       ws();
       if (peek() == ',') {
@@ -100,8 +103,10 @@ class DictParser {
     ws();
     if (i_ != s_.size()) fail(name_, base_ + i_, "unexpected text after the header dict");
     if (!have_descr || !have_order || !have_shape) {
-      fail(name_, base_, "the header dict lacks " +
-                             std::string(!have_descr ? "'descr'" : !have_order ? "'fortran_order'" : "'shape'"));
+      fail(name_, base_,
+           "the header dict lacks " + std::string(!have_descr   ? "'descr'"
+                                                  : !have_order ? "'fortran_order'"
+                                                                : "'shape'"));
     }
   }
 
@@ -181,24 +186,28 @@ DType NpyHeader::utility_dtype(const std::string& name) const {
 
 NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string& name) {
   const auto* p = static_cast<const unsigned char*>(data);
-  if (size < 8) fail(name, size, "truncated: the file ends inside the .npy magic and version (needs at least 10 bytes)");
+  if (size < 8)
+    fail(name, size, "truncated: the file ends inside the .npy magic and version (needs at least 10 bytes)");
   if (std::memcmp(p, kMagic, 6) != 0) fail(name, 0, "wrong magic: not a NumPy .npy file (expected \\x93NUMPY)");
   NpyHeader h;
   h.major = p[6];
   h.minor = p[7];
   if (h.major < 1 || h.major > 3 || h.minor != 0) {
-    fail(name, 6, "unsupported .npy format version " + std::to_string(h.major) + "." + std::to_string(h.minor) +
-                      "; expected 1.0, 2.0 or 3.0");
+    fail(name, 6,
+         "unsupported .npy format version " + std::to_string(h.major) + "." + std::to_string(h.minor) +
+             "; expected 1.0, 2.0 or 3.0");
   }
   const std::size_t len_bytes = h.major == 1 ? 2 : 4;
   if (size < 8 + len_bytes) fail(name, size, "truncated: the file ends inside the header length");
   std::size_t header_len = p[8] | (std::size_t{p[9]} << 8);
   if (len_bytes == 4) header_len |= (std::size_t{p[10]} << 16) | (std::size_t{p[11]} << 24);
   const std::size_t start = 8 + len_bytes;
-  if (header_len > (std::size_t{1} << 24)) fail(name, 8, "header length " + std::to_string(header_len) + " is implausibly large");
+  if (header_len > (std::size_t{1} << 24))
+    fail(name, 8, "header length " + std::to_string(header_len) + " is implausibly large");
   if (size < start + header_len) {
-    fail(name, size, "truncated: the header needs " + std::to_string(start + header_len) + " bytes, the file has " +
-                         std::to_string(size));
+    fail(name, size,
+         "truncated: the header needs " + std::to_string(start + header_len) + " bytes, the file has " +
+             std::to_string(size));
   }
   std::string text(reinterpret_cast<const char*>(p + start), header_len);
   for (char c : text) {
@@ -219,18 +228,25 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
     ok = h.itemsize != 0;
     if (ok) {
       switch (h.kind) {
-        case 'f': ok = h.itemsize == 4 || h.itemsize == 8; break;
+        case 'f':
+          ok = h.itemsize == 4 || h.itemsize == 8;
+          break;
         case 'i':
-        case 'u': break;
-        case 'b': ok = h.itemsize == 1; break;
-        default: ok = false;
+        case 'u':
+          break;
+        case 'b':
+          ok = h.itemsize == 1;
+          break;
+        default:
+          ok = false;
       }
     }
     if (ok && order == '|' && h.itemsize != 1) ok = false;
   }
   if (!ok) {
-    fail(name, start, "unsupported dtype '" + printable(d.substr(0, 40)) +
-                          "'; expected float32 or float64 (e.g. '<f8'), or for strategies an integer or bool dtype");
+    fail(name, start,
+         "unsupported dtype '" + printable(d.substr(0, 40)) +
+             "'; expected float32 or float64 (e.g. '<f8'), or for strategies an integer or bool dtype");
   }
   h.big_endian = order == '>' && h.itemsize > 1;
   try {
@@ -253,19 +269,23 @@ void convert_to_double(const NpyHeader& h, const void* src, std::int64_t count, 
   for (std::int64_t j = 0; j < count; ++j, p += w) {
     double v = 0;
     switch (h.kind) {
-      case 'f': v = w == 8 ? load_raw<double>(p, swap) : load_raw<float>(p, swap); break;
-      case 'b': v = *p ? 1.0 : 0.0; break;
+      case 'f':
+        v = w == 8 ? load_raw<double>(p, swap) : load_raw<float>(p, swap);
+        break;
+      case 'b':
+        v = *p ? 1.0 : 0.0;
+        break;
       case 'i':
-        v = w == 1 ? static_cast<double>(static_cast<std::int8_t>(*p))
-          : w == 2 ? load_raw<std::int16_t>(p, swap)
-          : w == 4 ? load_raw<std::int32_t>(p, swap)
-                   : static_cast<double>(load_raw<std::int64_t>(p, swap));
+        v = w == 1   ? static_cast<double>(static_cast<std::int8_t>(*p))
+            : w == 2 ? load_raw<std::int16_t>(p, swap)
+            : w == 4 ? load_raw<std::int32_t>(p, swap)
+                     : static_cast<double>(load_raw<std::int64_t>(p, swap));
         break;
       default:
-        v = w == 1 ? *p
-          : w == 2 ? load_raw<std::uint16_t>(p, swap)
-          : w == 4 ? load_raw<std::uint32_t>(p, swap)
-                   : static_cast<double>(load_raw<std::uint64_t>(p, swap));
+        v = w == 1   ? *p
+            : w == 2 ? load_raw<std::uint16_t>(p, swap)
+            : w == 4 ? load_raw<std::uint32_t>(p, swap)
+                     : static_cast<double>(load_raw<std::uint64_t>(p, swap));
     }
     dst[j] = v;
   }
@@ -372,9 +392,9 @@ NpyArray parse_npy(const void* data, std::size_t size, const std::string& name) 
   const std::int64_t need = a.header.data_bytes();
   const std::int64_t have = static_cast<std::int64_t>(size) - a.header.data_offset;
   if (have < need) {
-    fail(name, size, "truncated: shape " + a.header.shape_text() + " needs " + std::to_string(need) +
-                         " data bytes after byte " + std::to_string(a.header.data_offset) + ", the file has " +
-                         std::to_string(have));
+    fail(name, size,
+         "truncated: shape " + a.header.shape_text() + " needs " + std::to_string(need) + " data bytes after byte " +
+             std::to_string(a.header.data_offset) + ", the file has " + std::to_string(have));
   }
   if (have > need) {
     fail(name, static_cast<std::size_t>(a.header.data_offset + need),

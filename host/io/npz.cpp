@@ -15,8 +15,8 @@
 #include <map>
 #include <sstream>
 
-#include "dgeval/detail/escape.hpp"
 #include "dgeval/backend.hpp"
+#include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/output.hpp"
@@ -43,8 +43,8 @@ class ZipStream : public NpzReader::Stream {
     while (bytes > 0) {
       const zip_int64_t got = zip_fread(f_, p, bytes);
       if (got < 0) {
-        throw error(label_ + ": byte " + std::to_string(offset_) + ": cannot read the entry (" +
-                    zip_file_strerror(f_) + ")");
+        throw error(label_ + ": byte " + std::to_string(offset_) + ": cannot read the entry (" + zip_file_strerror(f_) +
+                    ")");
       }
       if (got == 0) {
         throw error(label_ + ": byte " + std::to_string(offset_) + ": truncated: the entry ends " +
@@ -57,8 +57,8 @@ class ZipStream : public NpzReader::Stream {
     }
     if (has_crc_ && offset_ == size_ && crc_ != expected_crc_) {
       char text[64];
-      std::snprintf(text, sizeof text, "archive says 0x%08x, the data gives 0x%08x", static_cast<unsigned>(expected_crc_),
-                    static_cast<unsigned>(crc_));
+      std::snprintf(text, sizeof text, "archive says 0x%08x, the data gives 0x%08x",
+                    static_cast<unsigned>(expected_crc_), static_cast<unsigned>(crc_));
       throw error(label_ + ": CRC-32 mismatch, the entry is corrupt (" + text + ")");
     }
   }
@@ -109,7 +109,8 @@ NpzReader::NpzReader(const std::string& path) : name_(path), impl_(std::make_uni
     // libzip reads the directory at the end of the archive first: it needs a file it can seek.
     const detail::InputFile f(path);
     if (!f.regular()) {
-      throw error(path + ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
+      throw error(path +
+                  ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
                   "write it to a file first");
     }
     impl_->archive_bytes = f.size();
@@ -161,7 +162,8 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   if (it == impl_->index.end()) {
     std::string found;
     for (const std::string& a : impl_->order) found += (found.empty() ? "" : ", ") + printable(a);
-    throw error(name_ + ": no array '" + printable(array) + "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
+    throw error(name_ + ": no array '" + printable(array) +
+                "' (the archive holds: " + (found.empty() ? "nothing" : found) + ")");
   }
   zip_stat_t st;
   zip_stat_init(&st);
@@ -187,7 +189,8 @@ std::unique_ptr<NpzReader::Stream> NpzReader::open(const std::string& array, Npy
   } else if (st.comp_method == ZIP_CM_DEFLATE) {
     if (st.size / 1032 > st.comp_size || (st.size / 1032 == st.comp_size && st.size % 1032 != 0)) {
       throw error(label + ": the zip directory says the entry inflates from " + std::to_string(st.comp_size) + " to " +
-                  std::to_string(st.size) + " bytes, more than deflate can expand (1032 times); the archive is corrupt");
+                  std::to_string(st.size) +
+                  " bytes, more than deflate can expand (1032 times); the archive is corrupt");
     }
   } else {
     throw error(label + ": compression method " + std::to_string(st.comp_method) +
@@ -288,7 +291,8 @@ zip_int64_t zip_sink_callback(void* state, void* data, zip_uint64_t len, zip_sou
     case ZIP_SOURCE_STAT:  // "no archive yet": zip_open_from_source starts an empty one
       zip_error_set(&s->error, ZIP_ER_READ, ENOENT);
       return -1;
-    case ZIP_SOURCE_ERROR: return zip_error_to_data(&s->error, data, len);
+    case ZIP_SOURCE_ERROR:
+      return zip_error_to_data(&s->error, data, len);
     case ZIP_SOURCE_BEGIN_WRITE:
       if (::ftruncate(s->fd, 0) != 0 || ::lseek(s->fd, 0, SEEK_SET) != 0) {
         zip_error_set(&s->error, ZIP_ER_WRITE, errno);
@@ -328,7 +332,9 @@ zip_int64_t zip_sink_callback(void* state, void* data, zip_uint64_t len, zip_sou
       if (at < 0) zip_error_set(&s->error, ZIP_ER_TELL, errno);
       return at;
     }
-    case ZIP_SOURCE_COMMIT_WRITE: s->written = true; return 0;
+    case ZIP_SOURCE_COMMIT_WRITE:
+      s->written = true;
+      return 0;
     case ZIP_SOURCE_ROLLBACK_WRITE:
     case ZIP_SOURCE_REMOVE:
     case ZIP_SOURCE_OPEN:
@@ -336,8 +342,11 @@ zip_int64_t zip_sink_callback(void* state, void* data, zip_uint64_t len, zip_sou
     case ZIP_SOURCE_READ:
     case ZIP_SOURCE_SEEK:
     case ZIP_SOURCE_TELL:
-    case ZIP_SOURCE_FREE: return 0;
-    default: zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0); return -1;
+    case ZIP_SOURCE_FREE:
+      return 0;
+    default:
+      zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0);
+      return -1;
   }
 }
 
@@ -351,8 +360,11 @@ struct ZipMember {
 zip_int64_t zip_member_callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
   auto* m = static_cast<ZipMember*>(state);
   switch (cmd) {
-    case ZIP_SOURCE_SUPPORTS: return ZIP_SOURCE_SUPPORTS_SEEKABLE;
-    case ZIP_SOURCE_OPEN: m->at = 0; return 0;
+    case ZIP_SOURCE_SUPPORTS:
+      return ZIP_SOURCE_SUPPORTS_SEEKABLE;
+    case ZIP_SOURCE_OPEN:
+      m->at = 0;
+      return 0;
     case ZIP_SOURCE_READ: {
       if (stop_signal() != 0) {
         zip_error_set(&m->error, ZIP_ER_CANCELLED, 0);
@@ -372,7 +384,8 @@ zip_int64_t zip_member_callback(void* state, void* data, zip_uint64_t len, zip_s
       m->at += got;
       return static_cast<zip_int64_t>(got);
     }
-    case ZIP_SOURCE_CLOSE: return 0;
+    case ZIP_SOURCE_CLOSE:
+      return 0;
     case ZIP_SOURCE_STAT: {
       auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &m->error);
       if (!st) return -1;
@@ -387,13 +400,17 @@ zip_int64_t zip_member_callback(void* state, void* data, zip_uint64_t len, zip_s
       m->at = static_cast<zip_uint64_t>(to);
       return 0;
     }
-    case ZIP_SOURCE_TELL: return static_cast<zip_int64_t>(m->at);
-    case ZIP_SOURCE_ERROR: return zip_error_to_data(&m->error, data, len);
+    case ZIP_SOURCE_TELL:
+      return static_cast<zip_int64_t>(m->at);
+    case ZIP_SOURCE_ERROR:
+      return zip_error_to_data(&m->error, data, len);
     case ZIP_SOURCE_FREE:
       zip_error_fini(&m->error);
       delete m;
       return 0;
-    default: zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0); return -1;
+    default:
+      zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
+      return -1;
   }
 }
 
@@ -474,9 +491,13 @@ void NpzWriter::commit() {
   }
   zip_error_fini(&err);
   zip_register_progress_callback_with_state(
-      za, 0.01, [](zip_t*, double, void*) { if (g_pack_hook) g_pack_hook(); }, nullptr, nullptr);
-  zip_register_cancel_callback_with_state(za, [](zip_t*, void*) { return stop_signal() != 0 ? 1 : 0; }, nullptr,
-                                          nullptr);
+      za, 0.01,
+      [](zip_t*, double, void*) {
+        if (g_pack_hook) g_pack_hook();
+      },
+      nullptr, nullptr);
+  zip_register_cancel_callback_with_state(
+      za, [](zip_t*, void*) { return stop_signal() != 0 ? 1 : 0; }, nullptr, nullptr);
   try {
     for (const Entry& e : entries_) {
       struct stat st;
@@ -496,7 +517,8 @@ void NpzWriter::commit() {
         zip_source_free(src);
         throw error("npz writer: cannot add '" + e.array + "': " + zip_strerror(za));
       }
-      if (zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), compress_ ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0) {
+      if (zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), compress_ ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) !=
+          0) {
         throw error("npz writer: cannot set compression: " + std::string(zip_strerror(za)));
       }
     }

@@ -74,9 +74,15 @@ void ResultsNpzWriter::add(const Results& r, const Dims& dims, std::int64_t firs
       case ColumnKind::player_real:
         im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games * r.players));
         break;
-      case ColumnKind::real: im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games)); break;
-      case ColumnKind::integer: w->append(r.integer_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
-      case ColumnKind::boolean: w->append(r.real_column(c->name), static_cast<std::size_t>(r.games) * 8); break;
+      case ColumnKind::real:
+        im.append_reals(*w, r.real_column(c->name), static_cast<std::size_t>(r.games));
+        break;
+      case ColumnKind::integer:
+        w->append(r.integer_column(c->name), static_cast<std::size_t>(r.games) * 8);
+        break;
+      case ColumnKind::boolean:
+        w->append(r.real_column(c->name), static_cast<std::size_t>(r.games) * 8);
+        break;
     }
   }
   if (im.pure_ne) {

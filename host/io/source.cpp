@@ -222,8 +222,8 @@ class FileNpySide : public BufferedSide {
     const std::int64_t need = L_.header.data_offset + L_.header.data_bytes();
     const std::int64_t have = f_->size();
     if (have < need) {
-      throw error(path + ": byte " + std::to_string(have) + ": truncated: shape " + L_.header.shape_text() +
-                  " needs " + std::to_string(L_.header.data_bytes()) + " data bytes after byte " +
+      throw error(path + ": byte " + std::to_string(have) + ": truncated: shape " + L_.header.shape_text() + " needs " +
+                  std::to_string(L_.header.data_bytes()) + " data bytes after byte " +
                   std::to_string(L_.header.data_offset) + ", the file has " +
                   std::to_string(have - L_.header.data_offset));
     }
@@ -238,7 +238,8 @@ class FileNpySide : public BufferedSide {
   const void* read(std::int64_t first, std::int64_t count, DType want) override {
     const std::int64_t per = L_.dims.players() * L_.dims.outcomes();
     const std::int64_t w = L_.header.itemsize;
-    const std::string what = f_->path() + " (games " + std::to_string(first) + " to " + std::to_string(first + count - 1) + ")";
+    const std::string what =
+        f_->path() + " (games " + std::to_string(first) + " to " + std::to_string(first + count - 1) + ")";
     if (count <= 0) return buf_.reserve(0, what);
     if (!L_.header.fortran_order) {
       const std::int64_t bytes = detail::bytes_of(count * per, static_cast<std::size_t>(w), what);
@@ -618,7 +619,8 @@ std::unique_ptr<GameSource> open_game_pair(const std::string& agents_path, const
   if (a.dims != p.dims) {
     throw error("mismatched agents and principals: " + agents_path + " has dims " + a.dims.to_string() + " (" +
                 std::to_string(a.dims.players()) + " players), " + principals_path + " has " + p.dims.to_string() +
-                " (" + std::to_string(p.dims.players()) + " players); both sides must have the same players and actions");
+                " (" + std::to_string(p.dims.players()) +
+                " players); both sides must have the same players and actions");
   }
   if (a.games != p.games) {
     throw error("mismatched agents and principals: " + agents_path + " holds " + std::to_string(a.games) + " games, " +
@@ -640,7 +642,8 @@ std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule ru
   auto f = std::make_shared<detail::InputFile>(path);
   const std::string kind = sniff(*f);
   if (kind == ".npz" && !f->regular()) {
-    throw error(path + ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
+    throw error(path +
+                ": an .npz cannot be read from a pipe, FIFO or device (a zip archive is read by seeking); "
                 "write it to a file first");
   }
   if (kind != ".npz") {
@@ -685,7 +688,8 @@ std::unique_ptr<GameSource> open_game_file(const std::string& path, ShapeRule ru
     std::vector<std::int64_t> actions;
     for (double x : d.values) {
       if (!(x >= 0 && x <= 9e15 && x == std::floor(x))) {
-        throw error(path + ": array 'dims' holds " + std::to_string(x) + "; expected non-negative integer action counts");
+        throw error(path + ": array 'dims' holds " + std::to_string(x) +
+                    "; expected non-negative integer action counts");
       }
       actions.push_back(static_cast<std::int64_t>(x));
     }

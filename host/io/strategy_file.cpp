@@ -36,7 +36,7 @@ std::int64_t per_game_size(StrategyKind k, const Dims& d) {
 }
 
 const char* size_meaning(StrategyKind k) {
-  return k == StrategyKind::pure ? "one action index per player"
+  return k == StrategyKind::pure         ? "one action index per player"
          : k == StrategyKind::correlated ? "N outcome weights in C order"
                                          : "each player's k_i action weights in turn";
 }
@@ -110,8 +110,9 @@ ArrayFit fit_array(const NpyHeader& h, bool kind_given, StrategyKind kind, const
       kind = corr ? StrategyKind::correlated : StrategyKind::product;
     }
   }
-  const std::vector<std::int64_t>& want =
-      kind == StrategyKind::pure ? pure_shape : kind == StrategyKind::correlated ? k : prod_shape;
+  const std::vector<std::int64_t>& want = kind == StrategyKind::pure         ? pure_shape
+                                          : kind == StrategyKind::correlated ? k
+                                                                             : prod_shape;
   const bool shared = is(want, false);
   if (!shared && !is(want, true)) {
     std::string w = "(";
@@ -148,7 +149,9 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
   bool comment = false;
   std::string tok;
   std::int64_t tok_line = 0, tok_col = 0;
-  const auto at = [&](std::int64_t l, std::int64_t c) { return path + ":" + std::to_string(l) + ":" + std::to_string(c); };
+  const auto at = [&](std::int64_t l, std::int64_t c) {
+    return path + ":" + std::to_string(l) + ":" + std::to_string(c);
+  };
   const auto flush = [&]() {
     if (tok.empty()) return;
     if (!have_kind) {
@@ -163,7 +166,8 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
     }
     double v = 0;
     if (!detail::parse_number(tok, &v)) {
-      throw error(at(tok_line, tok_col) + ": expected a number (such as 0.25 or 1/3), found \"" + printable(tok.substr(0, 40)) + "\"");
+      throw error(at(tok_line, tok_col) + ": expected a number (such as 0.25 or 1/3), found \"" +
+                  printable(tok.substr(0, 40)) + "\"");
     }
     if (static_cast<std::int64_t>(values.size()) >= max_numbers) {
       std::ostringstream m;

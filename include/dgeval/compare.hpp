@@ -35,8 +35,8 @@ struct ColumnComparison {
 /// One value beyond tolerance.
 struct Mismatch {
   std::string column;
-  std::int64_t game;  ///< the reference's game
-  std::int64_t entry; ///< player (per-player columns), matrix entry, or 0
+  std::int64_t game;   ///< the reference's game
+  std::int64_t entry;  ///< player (per-player columns), matrix entry, or 0
   double reference, other;
 };
 

@@ -72,25 +72,25 @@ struct GridScanPoint {
   Measure variable = Measure::ia;
   double others = 0, value = 0;
   double ia_target = 0, ca_target = 0, ic = 0, cc = 0;
-  std::int64_t games = 0;      ///< generated
-  std::int64_t evaluated = 0;  ///< with a defined strategy (E_0 and E(IC) non-empty)
-  double measure_actual = NAN;  ///< mean measured IA (mean over players) or CA; nominal IC, CC
+  std::int64_t games = 0;                     ///< generated
+  std::int64_t evaluated = 0;                 ///< with a defined strategy (E_0 and E(IC) non-empty)
+  double measure_actual = NAN;                ///< mean measured IA (mean over players) or CA; nominal IC, CC
   double ia_error_max = 0, ca_error_max = 0;  ///< max |measured − target| after evaluation
-  Stats w_hat_max;   ///< ŵ*
-  Stats w_hat_min;   ///< ŵ_min
-  Stats w_hat_avg;   ///< ŵ(σ), σ uniform over the played set
-  Stats bound_1;     ///< ŵ* − R3 (the authors' plotted bound)
-  Stats bound_2;     ///< ŵ⁺ − R5 (lower bound on ŵ*)
-  Stats bound_r2;    ///< ŵ* − R2 (the theorem bound of docs/MATH.md §5.2)
-  std::int64_t r2_fail = 0;       ///< PWR > R2 (a theorem: expected 0)
-  std::int64_t r5_fail = 0;       ///< ŵ⁺ − ŵ* > R5 (a theorem: expected 0)
-  std::int64_t r3_fail = 0;       ///< PWR > R3 with a non-empty played window (expected 0)
-  std::int64_t fallback = 0;      ///< the played window was empty (docs/MATH.md §4.4)
-  std::int64_t r3_fail_fallback = 0;  ///< PWR > R3 in the fallback case (can happen, docs/MATH.md §5.3)
-  std::int64_t eps_tol_raised = 0;    ///< `authors`: games accepted with eps_tol > 0
-  double ic_effective_min = NAN;      ///< `authors`: the least IC after the overwrite
-  double attempts_mean = 0;           ///< draws per game
-  std::int64_t magnitudes_adjusted = 0;  ///< CA target below what the first magnitudes allow
+  Stats w_hat_max;                            ///< ŵ*
+  Stats w_hat_min;                            ///< ŵ_min
+  Stats w_hat_avg;                            ///< ŵ(σ), σ uniform over the played set
+  Stats bound_1;                              ///< ŵ* − R3 (the authors' plotted bound)
+  Stats bound_2;                              ///< ŵ⁺ − R5 (lower bound on ŵ*)
+  Stats bound_r2;                             ///< ŵ* − R2 (the theorem bound of docs/MATH.md §5.2)
+  std::int64_t r2_fail = 0;                   ///< PWR > R2 (a theorem: expected 0)
+  std::int64_t r5_fail = 0;                   ///< ŵ⁺ − ŵ* > R5 (a theorem: expected 0)
+  std::int64_t r3_fail = 0;                   ///< PWR > R3 with a non-empty played window (expected 0)
+  std::int64_t fallback = 0;                  ///< the played window was empty (docs/MATH.md §4.4)
+  std::int64_t r3_fail_fallback = 0;          ///< PWR > R3 in the fallback case (can happen, docs/MATH.md §5.3)
+  std::int64_t eps_tol_raised = 0;            ///< `authors`: games accepted with eps_tol > 0
+  double ic_effective_min = NAN;              ///< `authors`: the least IC after the overwrite
+  double attempts_mean = 0;                   ///< draws per game
+  std::int64_t magnitudes_adjusted = 0;       ///< CA target below what the first magnitudes allow
 };
 
 /// Runs the grid scan; points in the order sizes × variables × others × values. Game g of a
@@ -133,8 +133,8 @@ struct SurfaceBin {
   double wr_low = 0, wr_high = 0, tm_low = 0, tm_high = 0;
   std::int64_t count = 0;
   double pwr_mean = NAN, pwr_max = NAN;
-  double bound_centre = 0;  ///< the R2 surface at the bin's centre
-  double bound_upper = 0;   ///< the R2 surface at the bin's upper corner: ≥ every PWR in the bin
+  double bound_centre = 0;        ///< the R2 surface at the bin's centre
+  double bound_upper = 0;         ///< the R2 surface at the bin's upper corner: ≥ every PWR in the bin
   std::int64_t above_simple = 0;  ///< PWR > R·WR + misalignment with R = 1, no calibration term
   std::int64_t above_bound = 0;   ///< PWR > the evaluator's R2 bound (a theorem: expected 0)
 };

@@ -61,7 +61,7 @@ struct Summary {
   std::int64_t bound_violations = 0;            ///< PWR > bound (R2), among defined games: must be 0
   std::int64_t ideal_gap_bound_violations = 0;  ///< ideal gap > R5 bound: must be 0
   std::int64_t ca_out_of_range = 0;
-  std::vector<ColumnStat> columns;              ///< one per result column but flags
+  std::vector<ColumnStat> columns;  ///< one per result column but flags
   /// Why a strategy can be undefined, for the text summary ("no pure NE" for the NE-based and
   /// played strategies, "no eps-NE" for uniform-eps-ne); set by whoever knows the strategy.
   std::string undefined_reason = "the strategy's set is empty";

@@ -49,9 +49,9 @@ struct Observations {
   std::vector<double> agents;         ///< u_i(s), [rows][n]
   std::vector<double> principals;     ///< û_i(s), [rows][n]
   std::vector<ObservedSet> set;
-  std::string source;                 ///< file name for messages ("" when sampled)
-  std::vector<std::int64_t> line;     ///< per row: CSV line or .npz row (messages); empty: row index
-  bool text_lines = false;            ///< `line` holds text line numbers (CSV) rather than row indices
+  std::string source;              ///< file name for messages ("" when sampled)
+  std::vector<std::int64_t> line;  ///< per row: CSV line or .npz row (messages); empty: row index
+  bool text_lines = false;         ///< `line` holds text line numbers (CSV) rather than row indices
 
   std::int64_t rows() const { return static_cast<std::int64_t>(outcome.size()); }
   int players() const { return dims.players(); }
@@ -92,10 +92,10 @@ void write_observations_csv(std::ostream& out, const Observations& obs);
 /// One estimate with its bootstrap interval.
 struct Estimate {
   double value = NAN;
-  double lo = NAN, hi = NAN;     ///< percentile interval at InferenceOptions::level
-  std::string reason;            ///< why value is NaN; empty when it is defined
-  std::string interval_reason;   ///< why the interval is NaN (besides `reason`); empty otherwise
-  std::int64_t replicates = 0;   ///< bootstrap replicates in which the estimate was defined
+  double lo = NAN, hi = NAN;    ///< percentile interval at InferenceOptions::level
+  std::string reason;           ///< why value is NaN; empty when it is defined
+  std::string interval_reason;  ///< why the interval is NaN (besides `reason`); empty otherwise
+  std::int64_t replicates = 0;  ///< bootstrap replicates in which the estimate was defined
 };
 
 /// The four measures under one family of estimators.
@@ -116,7 +116,7 @@ struct InferenceOptions {
 struct Inference {
   int players = 0;
   std::int64_t rows = 0;
-  std::int64_t outcomes = 0;                         ///< distinct observed outcomes |O|
+  std::int64_t outcomes = 0;  ///< distinct observed outcomes |O|
   std::int64_t rows_per_set[kObservedSets] = {0, 0, 0, 0};
   std::int64_t outcomes_per_set[kObservedSets] = {0, 0, 0, 0};
   /// The set whose rows measure IC: eps_ne when present, else played (see docs/INFERENCE.md).
@@ -172,12 +172,12 @@ Observations sample_observations(const Batch& batch, std::int64_t g, const Outco
 /// (positive); regenerated until a pure eps_tol-NE exists, eps_tol growing by 0.01 after every 10
 /// failures and IC lowered to 1 − eps_tol when it exceeds it.
 struct InferenceGame {
-  Batch game;               ///< one game
-  std::vector<double> ia;   ///< targets IA_i (met to 1e-12)
-  std::vector<double> ic;   ///< nominal IC_i (after the eps_tol override)
-  double ca = NAN;          ///< target CA of the agents (met to 1e-10)
-  double cc = NAN;          ///< target CC
-  double eps_tol = 0.0;     ///< the NE set is E(1 − eps_tol)
+  Batch game;              ///< one game
+  std::vector<double> ia;  ///< targets IA_i (met to 1e-12)
+  std::vector<double> ic;  ///< nominal IC_i (after the eps_tol override)
+  double ca = NAN;         ///< target CA of the agents (met to 1e-10)
+  double cc = NAN;         ///< target CC
+  double eps_tol = 0.0;    ///< the NE set is E(1 − eps_tol)
   std::int64_t attempts = 0;
 };
 /// Game `game` of the stream `seed`; depends only on (dims, seed, game).
@@ -189,10 +189,10 @@ inline constexpr int kInferenceMeasures = 6;
 const char* to_string(InferenceMeasure m);
 
 struct InferenceExperimentConfig {
-  std::vector<Dims> sizes;        ///< default: the first four paper SIZES (docs/MATH.md §7.1)
-  std::int64_t games = 25;        ///< games per size
-  std::int64_t samples = 1000;    ///< J
-  std::int64_t every = 10;        ///< checkpoint after every `every` samples (and at J)
+  std::vector<Dims> sizes;      ///< default: the first four paper SIZES (docs/MATH.md §7.1)
+  std::int64_t games = 25;      ///< games per size
+  std::int64_t samples = 1000;  ///< J
+  std::int64_t every = 10;      ///< checkpoint after every `every` samples (and at J)
   std::uint64_t seed = 1282;
   int threads = 0;
   /// "cpu", "cuda" (one game per GPU thread: the same errors, bit for bit) or "auto".
@@ -204,11 +204,11 @@ struct InferenceExperimentConfig {
 /// after `samples` samples. Errors are |truth − estimate| (mean over players for IA and IC);
 /// NaN where the estimate is undefined or the family does not estimate that measure there.
 struct InferenceErrorRow {
-  int size = 0;                   ///< index into sizes
+  int size = 0;  ///< index into sizes
   std::int64_t game = 0;
   ObservedSet distribution = ObservedSet::all;
   bool corrected = false;
-  std::int64_t samples = 0;       ///< samples seen (the paper's axis stores this minus one)
+  std::int64_t samples = 0;  ///< samples seen (the paper's axis stores this minus one)
   double error[kInferenceMeasures];
 };
 
@@ -222,8 +222,8 @@ struct InferenceCurveRow {
   std::int64_t samples = 0;
   std::int64_t defined = 0, undefined = 0;  ///< games with a defined / NaN error
   double mean = NAN, sd = NAN;
-  double mean_lo = NAN, mean_hi = NAN;      ///< 90% normal interval of the mean over games
-  double q05 = NAN, q50 = NAN, q95 = NAN;   ///< quantiles over games (histogram, 1% relative bins)
+  double mean_lo = NAN, mean_hi = NAN;     ///< 90% normal interval of the mean over games
+  double q05 = NAN, q50 = NAN, q95 = NAN;  ///< quantiles over games (histogram, 1% relative bins)
 };
 
 /// Runs the experiment: for every size and game, generates the game, builds the four sets,

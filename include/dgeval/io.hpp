@@ -21,7 +21,7 @@
 
 namespace dgeval {
 
-class OutputSet;     // dgeval/output.hpp
+class OutputSet;  // dgeval/output.hpp
 class StagedOutput;
 
 /// Options shared by the readers.
@@ -69,10 +69,10 @@ NfgGame make_nfg(const Dims& dims, const double* payoffs, const std::string& tit
 /// The header of an .npy array.
 struct NpyHeader {
   int major = 1, minor = 0;
-  std::string descr;          ///< as in the file, e.g. "<f8"
-  char kind = 'f';            ///< 'f' float, 'i' signed, 'u' unsigned, 'b' bool
-  int itemsize = 8;           ///< bytes per element
-  bool big_endian = false;    ///< byte order of the data (false for 1-byte types)
+  std::string descr;        ///< as in the file, e.g. "<f8"
+  char kind = 'f';          ///< 'f' float, 'i' signed, 'u' unsigned, 'b' bool
+  int itemsize = 8;         ///< bytes per element
+  bool big_endian = false;  ///< byte order of the data (false for 1-byte types)
   bool fortran_order = false;
   std::vector<std::int64_t> shape;
   std::int64_t data_offset = 0;  ///< bytes from the start of the .npy to the data
@@ -108,8 +108,7 @@ NpyArray parse_npy(const void* data, std::size_t size, const std::string& name);
 
 /// Writes a C-order little-endian array. `descr` is "<f8", "<f4", "<i8" or "|b1"; `data` holds
 /// elements() * itemsize bytes.
-void write_npy(std::ostream& out, const std::vector<std::int64_t>& shape, const std::string& descr,
-               const void* data);
+void write_npy(std::ostream& out, const std::vector<std::int64_t>& shape, const std::string& descr, const void* data);
 
 /// Writes an .npy file chunk by chunk: the header is reserved first and completed by finish()
 /// once the leading dimension is known.

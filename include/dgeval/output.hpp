@@ -74,12 +74,12 @@ class unusable_output : public error {
 
 /// What a path given as an output names. Nothing is created or opened for writing.
 struct OutputTarget {
-  std::string path;        ///< as given
+  std::string path;  ///< as given
   OutputKind kind = OutputKind::regular;
-  std::string file;        ///< regular: the file replaced (symlinks resolved); stream: the path opened
-  int descriptor = -1;     ///< standard_output / descriptor: the process's descriptor
-  bool exists = false;     ///< the target exists (always true but for a new regular file)
-  dev_t device = 0;        ///< identity of an existing target (st_dev, st_ino)
+  std::string file;     ///< regular: the file replaced (symlinks resolved); stream: the path opened
+  int descriptor = -1;  ///< standard_output / descriptor: the process's descriptor
+  bool exists = false;  ///< the target exists (always true but for a new regular file)
+  dev_t device = 0;     ///< identity of an existing target (st_dev, st_ino)
   ino_t inode = 0;
   bool character_device = false;  ///< an existing character device (/dev/null, a terminal)
 };
@@ -129,9 +129,9 @@ class StagedOutput {
   explicit StagedOutput(OutputTarget target);
   void open_staging();
   void flush_stream();
-  void prepare();                ///< everything that may fail or take time before the renames
-  void link_temporary_name();    ///< regular: gives the staging a temporary name
-  void rename_into_place();      ///< regular: renames it over the target
+  void prepare();              ///< everything that may fail or take time before the renames
+  void link_temporary_name();  ///< regular: gives the staging a temporary name
+  void rename_into_place();    ///< regular: renames it over the target
   void discard() noexcept;
 
   OutputTarget target_;
@@ -141,7 +141,7 @@ class StagedOutput {
   int dir_fd_ = -1;        ///< regular: the target's folder
   std::string temp_name_;  ///< regular: the temporary name (fallback staging, or linked at commit)
   int registry_slot_ = -1;
-  bool unnamed_ = false;   ///< regular: the staging is an O_TMPFILE
+  bool unnamed_ = false;  ///< regular: the staging is an O_TMPFILE
   bool committed_ = false;
   struct Buffer;
   std::unique_ptr<Buffer> buffer_;

@@ -23,50 +23,50 @@ enum class ColumnKind {
 inline bool stored_as_double(ColumnKind kind) { return kind != ColumnKind::integer; }
 
 // X(name, kind, description). The order is the output order.
-#define DGEVAL_RESULT_COLUMNS(X)                                                                   \
-  X(offset_agents, player_real, "shift c(u_i) of agent i's utility (docs/MATH.md §3.1)")                  \
-  X(magnitude_agents, player_real, "magnitude m_i of agent i's utility (0 if constant)")          \
-  X(offset_principals, player_real, "shift ĉ_i of principal i's utility")                         \
-  X(magnitude_principals, player_real, "magnitude m̂_i of principal i's utility")                  \
-  X(ia, player_real, "individual alignment IA_i = 1 − ‖ν_i − ν̂_i‖/z (docs/MATH.md §4.1)")                 \
-  X(ca_principals, real, "collective alignment CA(û) of the principals (docs/MATH.md §4.2)")              \
-  X(ca_agents, real, "collective alignment CA(u) of the agents")                                  \
-  X(welfare_agents_max, real, "w* = max_s w(s)")                                                  \
-  X(welfare_agents_min, real, "w_min = min_s w(s)")                                               \
-  X(welfare_principals_max, real, "ŵ* = max_s ŵ(s)")                                              \
-  X(welfare_principals_min, real, "ŵ_min = min_s ŵ(s)")                                           \
-  X(welfare_agents_utopia, real, "w⁺ = welfare of each agent's own maximum")                      \
-  X(welfare_agents_dystopia, real, "w⁻ = welfare of each agent's own minimum")                    \
-  X(welfare_principals_utopia, real, "ŵ⁺")                                                        \
-  X(welfare_principals_dystopia, real, "ŵ⁻")                                                      \
-  X(pure_ne_count, integer, "|E_0|, the number of pure Nash equilibria")                          \
-  X(eps_ne_count, integer, "|E(IC)|, the number of pure ε-NE at the IC level")                    \
-  X(worst_ne_agents_welfare, real, "w_0 = min over E_0 of w (NaN if E_0 is empty)")               \
-  X(worst_eps_ne_agents_welfare, real, "w_ε = min over E(IC) of w (NaN if empty)")                \
-  X(agents_welfare_regret, real, "WR(σ) = w* − w(σ) at the agents' strategy σ")                   \
-  X(principals_welfare_regret, real, "PWR(σ) = ŵ* − ŵ(σ)")                                        \
-  X(calibration_ratio, player_real, "r_i = m̂_i / m_i (NaN if m_i = 0)")                           \
-  X(bound, real, "R2 minimised over R in {0} ∪ {r_i}, capped by R8 (docs/MATH.md §5.2, §5.7, §5.8)")      \
-  X(bound_r, real, "the R attaining the R2 minimum")                                              \
+#define DGEVAL_RESULT_COLUMNS(X)                                                                            \
+  X(offset_agents, player_real, "shift c(u_i) of agent i's utility (docs/MATH.md §3.1)")                    \
+  X(magnitude_agents, player_real, "magnitude m_i of agent i's utility (0 if constant)")                    \
+  X(offset_principals, player_real, "shift ĉ_i of principal i's utility")                                   \
+  X(magnitude_principals, player_real, "magnitude m̂_i of principal i's utility")                            \
+  X(ia, player_real, "individual alignment IA_i = 1 − ‖ν_i − ν̂_i‖/z (docs/MATH.md §4.1)")                   \
+  X(ca_principals, real, "collective alignment CA(û) of the principals (docs/MATH.md §4.2)")                \
+  X(ca_agents, real, "collective alignment CA(u) of the agents")                                            \
+  X(welfare_agents_max, real, "w* = max_s w(s)")                                                            \
+  X(welfare_agents_min, real, "w_min = min_s w(s)")                                                         \
+  X(welfare_principals_max, real, "ŵ* = max_s ŵ(s)")                                                        \
+  X(welfare_principals_min, real, "ŵ_min = min_s ŵ(s)")                                                     \
+  X(welfare_agents_utopia, real, "w⁺ = welfare of each agent's own maximum")                                \
+  X(welfare_agents_dystopia, real, "w⁻ = welfare of each agent's own minimum")                              \
+  X(welfare_principals_utopia, real, "ŵ⁺")                                                                  \
+  X(welfare_principals_dystopia, real, "ŵ⁻")                                                                \
+  X(pure_ne_count, integer, "|E_0|, the number of pure Nash equilibria")                                    \
+  X(eps_ne_count, integer, "|E(IC)|, the number of pure ε-NE at the IC level")                              \
+  X(worst_ne_agents_welfare, real, "w_0 = min over E_0 of w (NaN if E_0 is empty)")                         \
+  X(worst_eps_ne_agents_welfare, real, "w_ε = min over E(IC) of w (NaN if empty)")                          \
+  X(agents_welfare_regret, real, "WR(σ) = w* − w(σ) at the agents' strategy σ")                             \
+  X(principals_welfare_regret, real, "PWR(σ) = ŵ* − ŵ(σ)")                                                  \
+  X(calibration_ratio, player_real, "r_i = m̂_i / m_i (NaN if m_i = 0)")                                     \
+  X(bound, real, "R2 minimised over R in {0} ∪ {r_i}, capped by R8 (docs/MATH.md §5.2, §5.7, §5.8)")        \
+  X(bound_r, real, "the R attaining the R2 minimum")                                                        \
   X(bound_holds, boolean, "PWR(σ) ≤ bound: 1 or 0; NaN if undefined (strategy undefined, game non-finite)") \
-  X(ideal_gap, real, "ŵ⁺ − ŵ*")                                                                   \
-  X(ideal_gap_bound, real, "R5: (K/n)(1 − CA(û)) Σ m̂_i")                                          \
-  X(cc_achieved, real, "CC(σ) of the strategy played (NaN where the denominator is 0)")           \
-  X(bound_r3, real, "R3: the grid-scan bound at the target CC (docs/MATH.md §5.3)")                       \
-  X(bound_r4, real, "R4: WR + misalignment + max_i |r_i − 1| (w⁺ − w⁻) (docs/MATH.md §5.4)")              \
-  X(bound_r6, real, "R6: bound on ŵ⁺ − ŵ(σ), R5 plus the uncapped R2 minimum (docs/MATH.md §5.6)")        \
+  X(ideal_gap, real, "ŵ⁺ − ŵ*")                                                                             \
+  X(ideal_gap_bound, real, "R5: (K/n)(1 − CA(û)) Σ m̂_i")                                                    \
+  X(cc_achieved, real, "CC(σ) of the strategy played (NaN where the denominator is 0)")                     \
+  X(bound_r3, real, "R3: the grid-scan bound at the target CC (docs/MATH.md §5.3)")                         \
+  X(bound_r4, real, "R4: WR + misalignment + max_i |r_i − 1| (w⁺ − w⁻) (docs/MATH.md §5.4)")                \
+  X(bound_r6, real, "R6: bound on ŵ⁺ − ŵ(σ), R5 plus the uncapped R2 minimum (docs/MATH.md §5.6)")          \
   X(flags, integer, "bit set of ResultFlag values")
 
 /// Bits of the `flags` column.
 enum ResultFlag : std::int64_t {
-  flag_no_pure_ne = 1,        ///< E_0 is empty: w_0 and NE-based strategies are NaN
-  flag_no_eps_ne = 2,         ///< E(IC) is empty: w_ε is NaN
-  flag_played_fallback = 4,   ///< the played window was empty; the closest outcome was used
-  flag_ca_out_of_range = 8,   ///< a CA fell outside [0, 1] (possible under MAX, docs/MATH.md §4.2)
-  flag_nonfinite = 16,        ///< the game holds NaN or ±Inf utilities (allow_nonfinite)
-  flag_zero_magnitude = 32,   ///< some utility is constant (m = 0, ν := 0, docs/MATH.md §3.5)
-  flag_strategy_undefined = 64,  ///< the strategy's set is empty: regrets and bounds are NaN
-  flag_bound_violated = 128,     ///< the strategy is defined and PWR(σ) > bound: a theorem failed
+  flag_no_pure_ne = 1,                  ///< E_0 is empty: w_0 and NE-based strategies are NaN
+  flag_no_eps_ne = 2,                   ///< E(IC) is empty: w_ε is NaN
+  flag_played_fallback = 4,             ///< the played window was empty; the closest outcome was used
+  flag_ca_out_of_range = 8,             ///< a CA fell outside [0, 1] (possible under MAX, docs/MATH.md §4.2)
+  flag_nonfinite = 16,                  ///< the game holds NaN or ±Inf utilities (allow_nonfinite)
+  flag_zero_magnitude = 32,             ///< some utility is constant (m = 0, ν := 0, docs/MATH.md §3.5)
+  flag_strategy_undefined = 64,         ///< the strategy's set is empty: regrets and bounds are NaN
+  flag_bound_violated = 128,            ///< the strategy is defined and PWR(σ) > bound: a theorem failed
   flag_ideal_gap_bound_violated = 256,  ///< ideal_gap > ideal_gap_bound (R5): a theorem failed
 };
 

@@ -22,8 +22,8 @@ namespace cuda {
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t e, const char* call, const char* file, int line) {
   std::ostringstream m;
-  m << "CUDA error " << cudaGetErrorName(e) << " (" << cudaGetErrorString(e) << ") in `" << call << "` at "
-    << file << ":" << line;
+  m << "CUDA error " << cudaGetErrorName(e) << " (" << cudaGetErrorString(e) << ") in `" << call << "` at " << file
+    << ":" << line;
   throw error(m.str());
 }
 
@@ -35,27 +35,27 @@ inline void report_cuda_error(cudaError_t e, const char* call, const char* file,
 }  // namespace cuda
 }  // namespace dgeval
 
-#define DGEVAL_CUDA_CHECK(call)                                                            \
-  do {                                                                                     \
-    const cudaError_t dgeval_cuda_status_ = (call);                                        \
-    if (dgeval_cuda_status_ != cudaSuccess) {                                              \
-      ::dgeval::cuda::throw_cuda_error(dgeval_cuda_status_, #call, __FILE__, __LINE__);    \
-    }                                                                                      \
+#define DGEVAL_CUDA_CHECK(call)                                                         \
+  do {                                                                                  \
+    const cudaError_t dgeval_cuda_status_ = (call);                                     \
+    if (dgeval_cuda_status_ != cudaSuccess) {                                           \
+      ::dgeval::cuda::throw_cuda_error(dgeval_cuda_status_, #call, __FILE__, __LINE__); \
+    }                                                                                   \
   } while (0)
 
-#define DGEVAL_CUDA_CHECK_NOTHROW(call)                                                    \
-  do {                                                                                     \
-    const cudaError_t dgeval_cuda_status_ = (call);                                        \
-    if (dgeval_cuda_status_ != cudaSuccess) {                                              \
-      ::dgeval::cuda::report_cuda_error(dgeval_cuda_status_, #call, __FILE__, __LINE__);   \
-    }                                                                                      \
+#define DGEVAL_CUDA_CHECK_NOTHROW(call)                                                  \
+  do {                                                                                   \
+    const cudaError_t dgeval_cuda_status_ = (call);                                      \
+    if (dgeval_cuda_status_ != cudaSuccess) {                                            \
+      ::dgeval::cuda::report_cuda_error(dgeval_cuda_status_, #call, __FILE__, __LINE__); \
+    }                                                                                    \
   } while (0)
 
 #if defined(DGEVAL_CUDA_SYNC_CHECK) || !defined(NDEBUG)
-#define DGEVAL_CUDA_CHECK_LAUNCH()                    \
-  do {                                                \
-    DGEVAL_CUDA_CHECK(cudaGetLastError());            \
-    DGEVAL_CUDA_CHECK(cudaDeviceSynchronize());       \
+#define DGEVAL_CUDA_CHECK_LAUNCH()              \
+  do {                                          \
+    DGEVAL_CUDA_CHECK(cudaGetLastError());      \
+    DGEVAL_CUDA_CHECK(cudaDeviceSynchronize()); \
   } while (0)
 #else
 #define DGEVAL_CUDA_CHECK_LAUNCH() DGEVAL_CUDA_CHECK(cudaGetLastError())

@@ -46,8 +46,8 @@ DGEVAL_HD int state_doubles(int n) { return 13 * n; }
 // Device facts the planner needs (filled from cudaDeviceProp; defaults are an H100 SXM).
 
 struct DeviceLimits {
-  std::size_t shared_optin = 232448;     ///< max dynamic shared memory per block (opt-in)
-  std::size_t shared_default = 49152;    ///< without opt-in
+  std::size_t shared_optin = 232448;   ///< max dynamic shared memory per block (opt-in)
+  std::size_t shared_default = 49152;  ///< without opt-in
   int multiprocessors = 132;
   std::size_t l2_bytes = std::size_t{50} << 20;
 };
@@ -56,10 +56,14 @@ enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3 
 
 inline const char* path_name(Path p) {
   switch (p) {
-    case Path::quad_team: return "quad-team";
-    case Path::warp_team: return "warp-team";
-    case Path::block_team: return "block-team";
-    default: return "tiled";
+    case Path::quad_team:
+      return "quad-team";
+    case Path::warp_team:
+      return "warp-team";
+    case Path::block_team:
+      return "block-team";
+    default:
+      return "tiled";
   }
 }
 
@@ -74,8 +78,8 @@ inline int distance_pairs(int n) { return n * (2 * n - 1); }
 
 struct TeamGeometry {
   Path path = Path::tiled;
-  int team_width = 0;          ///< lanes per game: 4, 32, or `threads` for the block team
-  int threads = 0;             ///< threads per block
+  int team_width = 0;  ///< lanes per game: 4, 32, or `threads` for the block team
+  int threads = 0;     ///< threads per block
   int games_per_block = 0;
   std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded)
   std::size_t mask_stride = 0;   ///< bytes per game of the per-outcome scratch (the CA means μ of both
@@ -127,7 +131,8 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
   }
   const int max_games = path == Path::quad_team ? 32 : 8;
   const std::size_t budget = std::min(path == Path::quad_team ? kQuadBudget : kWarpBudget, lim.shared_optin);
-  int games = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_games), budget / std::max<std::size_t>(per_game, 1)));
+  int games = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(max_games), budget / std::max<std::size_t>(per_game, 1)));
   if (path == Path::quad_team) games = games / 8 * 8;  // whole warps of quad teams
   if (games < 1) return none;
   return team_geometry(path, n, N, value_bytes, games);
@@ -150,20 +155,21 @@ inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const De
 
 struct TiledGeometry {
   int threads = 256;
-  std::int64_t tile = 0;             ///< outcomes per tile (multiple of 32)
-  std::int64_t tiles = 0;            ///< tiles per game
+  std::int64_t tile = 0;   ///< outcomes per tile (multiple of 32)
+  std::int64_t tiles = 0;  ///< tiles per game
   std::int64_t tiles_per_block = 0;
   std::int64_t blocks_per_game = 0;
-  std::int64_t games_per_pass = 0;   ///< sub-batch size (grid.y), sized to stay in L2 where possible
-  int partial_width = 0;             ///< doubles per block partial
-  int accum_doubles = 0;             ///< block accumulators in shared memory
-  std::size_t shared_bytes = 0;      ///< dynamic shared memory of the tile kernels
+  std::int64_t games_per_pass = 0;  ///< sub-batch size (grid.y), sized to stay in L2 where possible
+  int partial_width = 0;            ///< doubles per block partial
+  int accum_doubles = 0;            ///< block accumulators in shared memory
+  std::size_t shared_bytes = 0;     ///< dynamic shared memory of the tile kernels
   // ε-Nash fibers: per player with k_i >= 2, the slice min and max of each context s_{-i}.
-  std::int64_t fiber_offset[kMaxPlayers] = {};  ///< value offset of player i's [lo | hi] in a game's fiber block, -1 if k_i = 1
-  std::int64_t fiber_contexts[kMaxPlayers] = {}; ///< N / k_i
-  int fiber_segments[kMaxPlayers] = {};          ///< the k_i actions split into this many segments
-  std::int64_t fiber_values_per_game = 0;        ///< Σ 2 N / k_i over players with k_i >= 2
-  std::int64_t segment_values = 0;               ///< scratch for segmented fibers (values, per sub-batch)
+  std::int64_t fiber_offset[kMaxPlayers] =
+      {};  ///< value offset of player i's [lo | hi] in a game's fiber block, -1 if k_i = 1
+  std::int64_t fiber_contexts[kMaxPlayers] = {};  ///< N / k_i
+  int fiber_segments[kMaxPlayers] = {};           ///< the k_i actions split into this many segments
+  std::int64_t fiber_values_per_game = 0;         ///< Σ 2 N / k_i over players with k_i >= 2
+  std::int64_t segment_values = 0;                ///< scratch for segmented fibers (values, per sub-batch)
 };
 
 /// Partial widths (doubles) of the tiled passes.
@@ -182,8 +188,8 @@ inline int tiled_accum_doubles(int n, bool distance_matrix) {
 /// Geometry of the tiled path. `tile_override` (multiple of 32) and `blocks_override` are test
 /// hooks; 0 picks the defaults. Throws dgeval::error if even a 32-outcome tile does not fit.
 inline TiledGeometry tiled_geometry(const Dims& dims, std::size_t value_bytes, bool distance_matrix,
-                                    std::int64_t chunk_games, const DeviceLimits& lim,
-                                    std::int64_t tile_override = 0, std::int64_t blocks_override = 0) {
+                                    std::int64_t chunk_games, const DeviceLimits& lim, std::int64_t tile_override = 0,
+                                    std::int64_t blocks_override = 0) {
   TiledGeometry t;
   const int n = dims.players();
   const std::int64_t N = dims.outcomes();
@@ -251,7 +257,9 @@ inline std::size_t tiled_scratch_bytes(const TiledGeometry& t, int n, std::size_
   const std::size_t g = static_cast<std::size_t>(t.games_per_pass);
   std::size_t b = round_up(g * sizeof(GameSummary), 256);
   b += round_up(g * static_cast<std::size_t>(state_doubles(n)) * sizeof(double), 256);
-  b += round_up(g * static_cast<std::size_t>(t.blocks_per_game) * static_cast<std::size_t>(t.partial_width) * sizeof(double), 256);
+  b += round_up(
+      g * static_cast<std::size_t>(t.blocks_per_game) * static_cast<std::size_t>(t.partial_width) * sizeof(double),
+      256);
   b += round_up(g * static_cast<std::size_t>(t.fiber_values_per_game) * value_bytes, 256);
   b += round_up(static_cast<std::size_t>(t.segment_values) * value_bytes, 256);
   return b;
@@ -332,8 +340,8 @@ inline std::size_t input_bytes(const Dims& dims, std::int64_t games, std::size_t
 struct ChunkPlan {
   std::int64_t chunk_games = 0;  ///< games per chunk
   std::int64_t chunks = 0;
-  int slots = 0;                 ///< 1: the batch is resident at once; 2: streamed, double-buffered
-  std::size_t slot_bytes = 0;    ///< device bytes per slot (input + output + strategy + scratch)
+  int slots = 0;               ///< 1: the batch is resident at once; 2: streamed, double-buffered
+  std::size_t slot_bytes = 0;  ///< device bytes per slot (input + output + strategy + scratch)
 };
 
 /// Splits `games` into chunks so that `slots` copies of a chunk's buffers fit in `budget` bytes.
@@ -342,7 +350,8 @@ struct ChunkPlan {
 /// chunk, and `max_stream_chunk_bytes` caps a streamed chunk's per-game bytes (pinned staging).
 /// Throws dgeval::error when a single game does not fit.
 inline ChunkPlan plan_chunks(std::int64_t games, std::size_t per_game, std::size_t scratch, std::size_t budget,
-                             std::int64_t max_chunk_games = 0, std::size_t max_stream_chunk_bytes = std::size_t{1} << 30) {
+                             std::int64_t max_chunk_games = 0,
+                             std::size_t max_stream_chunk_bytes = std::size_t{1} << 30) {
   ChunkPlan p;
   if (games <= 0) return p;
   const std::size_t pg = std::max<std::size_t>(per_game, 1);
@@ -372,7 +381,8 @@ inline ChunkPlan plan_chunks(std::int64_t games, std::size_t per_game, std::size
     throw resource_error(m.str());
   }
   std::int64_t chunk = std::min<std::int64_t>(fit, games);
-  chunk = std::min<std::int64_t>(chunk, std::max<std::int64_t>(1, static_cast<std::int64_t>(max_stream_chunk_bytes / pg)));
+  chunk =
+      std::min<std::int64_t>(chunk, std::max<std::int64_t>(1, static_cast<std::int64_t>(max_stream_chunk_bytes / pg)));
   if (max_chunk_games > 0) chunk = std::min(chunk, max_chunk_games);
   p.chunk_games = std::max<std::int64_t>(chunk, 1);
   p.chunks = ceil_div(games, p.chunk_games);

@@ -35,11 +35,11 @@ inline std::string printable(const std::string& text) {
     bool ok = len > 0 && i + len <= n;
     for (std::size_t k = 1; ok && k < len; ++k) ok = (s[i + k] & 0xc0) == 0x80;
     if (ok && len == 3) {
-      if (c == 0xe0 && s[i + 1] < 0xa0) ok = false;  // overlong
+      if (c == 0xe0 && s[i + 1] < 0xa0) ok = false;   // overlong
       if (c == 0xed && s[i + 1] >= 0xa0) ok = false;  // surrogate
     }
     if (ok && len == 4) {
-      if (c == 0xf0 && s[i + 1] < 0x90) ok = false;  // overlong
+      if (c == 0xf0 && s[i + 1] < 0x90) ok = false;   // overlong
       if (c == 0xf4 && s[i + 1] >= 0x90) ok = false;  // beyond U+10FFFF
     }
     if (ok && len == 2 && c == 0xc2 && s[i + 1] < 0xa0) ok = false;  // C1 controls U+0080..U+009F

@@ -43,8 +43,8 @@ DGEVAL_HD void surface_ia_targets(std::uint64_t seed, std::uint64_t game, int n,
 /// mixing a uniform random point of the simplex with the optimal (uniform over argmax ŵ) or the
 /// pessimal (uniform over argmin ŵ) strategy; the pessimal one when the target exceeds its
 /// regret. w_hat: the principals' welfare per outcome (N values). weights: N outputs.
-DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, const double* w_hat,
-                                std::int64_t N, double cap, double* weights) {
+DGEVAL_HD void surface_strategy(std::uint64_t seed, std::uint64_t game, int n, const double* w_hat, std::int64_t N,
+                                double cap, double* weights) {
   const GameStream rng{seed, game, 0};
   const double target = mul_rn(rng.uniform(purpose_experiment, 2 + n), cap);
   double hi = w_hat[0], lo = w_hat[0];

@@ -102,7 +102,7 @@ template <class Out>
 DGEVAL_HD void finish_nonfinite_game(int players, const Out& out, std::int64_t g) {
   const int n = players;
 #define DGEVAL_NF_player_real(name) \
-  for (int i = 0; i < n; ++i) put(out.name, g * n + i, NAN);
+  for (int i = 0; i < n; ++i) put(out.name, g* n + i, NAN);
 #define DGEVAL_NF_real(name) put(out.name, g, NAN);
 #define DGEVAL_NF_integer(name) put(out.name, g, 0);
 #define DGEVAL_NF_boolean(name) put(out.name, g, NAN);
@@ -131,10 +131,14 @@ struct Expectations {
     const bool agent = v < n;
     const int i = agent ? v : v - n;
     switch (kind) {
-      case outcome: return at(v, s);
-      case mean: return (agent ? A.su[i] : A.suh[i]) / static_cast<double>(s);
-      case sum: return agent ? A.su[i] : A.suh[i];
-      default: return NAN;
+      case outcome:
+        return at(v, s);
+      case mean:
+        return (agent ? A.su[i] : A.suh[i]) / static_cast<double>(s);
+      case sum:
+        return agent ? A.su[i] : A.suh[i];
+      default:
+        return NAN;
     }
   }
 };

@@ -104,8 +104,8 @@ DGEVAL_HD double gen_log(double x) {
 
 /// sin(2πu) and cos(2πu) for u ∈ [0, 1) from +, × only (deterministic; ~1 ulp).
 DGEVAL_HD void gen_sincos_2pi(double u, double* sin_out, double* cos_out) {
-  const double q = ::floor(u * 4.0 + 0.5);        // quadrant 0..4; u*4 is exact
-  const double f = u - q * 0.25;                  // exact, |f| ≤ 1/8
+  const double q = ::floor(u * 4.0 + 0.5);             // quadrant 0..4; u*4 is exact
+  const double f = u - q * 0.25;                       // exact, |f| ≤ 1/8
   const double r = mul_rn(f, 6.28318530717958647692);  // |r| ≤ π/4
   const double r2 = mul_rn(r, r);
   // Taylor to r^17 (sin) and r^16 (cos): the next terms are below 1e-17.
@@ -128,10 +128,18 @@ DGEVAL_HD void gen_sincos_2pi(double u, double* sin_out, double* cos_out) {
   cp = mul_rn(cp, r2) - 0.5;
   const double c = 1.0 + mul_rn(r2, cp);
   switch (static_cast<int>(q) & 3) {
-    case 0: *sin_out = s, *cos_out = c; break;
-    case 1: *sin_out = c, *cos_out = -s; break;
-    case 2: *sin_out = -s, *cos_out = -c; break;
-    default: *sin_out = -c, *cos_out = s; break;
+    case 0:
+      *sin_out = s, *cos_out = c;
+      break;
+    case 1:
+      *sin_out = c, *cos_out = -s;
+      break;
+    case 2:
+      *sin_out = -s, *cos_out = -c;
+      break;
+    default:
+      *sin_out = -c, *cos_out = s;
+      break;
   }
 }
 
@@ -325,7 +333,8 @@ DGEVAL_HD double full_ca(const double* V, int n, std::int64_t N, const double* p
   for (int i = 0; i < n; ++i) dist2[i] = 0.0;
   const double inverse_weight = inverse_magnitude_of(ca_weight<double>(n, p));
   for (std::int64_t s = 0; s < N; ++s) {
-    const double mu = ca_mean<double>(n, p, [&](int i) { return V[i * N + s]; }, inverse_weight);
+    const double mu = ca_mean<double>(
+        n, p, [&](int i) { return V[i * N + s]; }, inverse_weight);
     for (int i = 0; i < n; ++i) {
       const double d = V[i * N + s] - mu;
       dist2[i] += mul_rn(d, d);
@@ -351,20 +360,20 @@ DGEVAL_HD bool materialise(const double* V, const double* Y, int n, std::int64_t
 /// Scratch a generator needs for one game, in doubles; see GeneratorScratch.
 DGEVAL_HD std::int64_t generator_scratch_doubles(const GeneratorParams& p) {
   const std::int64_t n = p.players, N = p.outcomes;
-  std::int64_t d = n * N + N + 6 * n * n + 4 * n;  // vectors, work, small matrices
+  std::int64_t d = n * N + N + 6 * n * n + 4 * n;            // vectors, work, small matrices
   if (p.pure_ne == PureNe::plant) d += 2 * N + (N + 3) / 4;  // perm + inverse (int64), marks (2 bytes each)
   return d;
 }
 
 /// Views into one game's scratch (`generator_scratch_doubles` doubles).
 struct GeneratorScratch {
-  double* vectors;  ///< [n][N]
-  double* work;     ///< [N]
-  double* G;        ///< [n][n] Gram matrix
-  double* Z;        ///< [n][n] flow end point
-  double* Y;        ///< [n][n] family member
-  double* Y2;       ///< [n][n]
-  double* small;    ///< [2n][n]: weights, axis, ...
+  double* vectors;        ///< [n][N]
+  double* work;           ///< [N]
+  double* G;              ///< [n][n] Gram matrix
+  double* Z;              ///< [n][n] flow end point
+  double* Y;              ///< [n][n] family member
+  double* Y2;             ///< [n][n]
+  double* small;          ///< [2n][n]: weights, axis, ...
   std::int64_t* perm;     ///< [N] (plant)
   std::int64_t* inverse;  ///< [N] (plant)
   std::uint8_t* marks;    ///< [2N] (plant)
@@ -393,8 +402,8 @@ constexpr double kCaTolerance = 1e-12;
 
 /// Moves the unit base directions V ([n][N], weights p) to CA = target. On success V holds the
 /// result and *achieved its CA. Returns false when the target is out of reach of this draw.
-DGEVAL_HD bool adjust_ca(const GeneratorParams& prm, const double* p, double target, double* V,
-                         GeneratorScratch& sc, double* achieved, std::int32_t* flags) {
+DGEVAL_HD bool adjust_ca(const GeneratorParams& prm, const double* p, double target, double* V, GeneratorScratch& sc,
+                         double* achieved, std::int32_t* flags) {
   const int n = prm.players;
   const std::int64_t N = prm.outcomes;
   double* G = sc.G;
@@ -577,8 +586,8 @@ DGEVAL_HD bool assign_deviations(const double* agents, const GeneratorParams& p,
 /// planted cell) is tried among the 8 with the greatest least normalised agent utility; for
 /// each agent i, k_i − 1 distinct outcomes it likes no more than o* fill its deviations
 /// (greedy, most constrained agent first). Returns false if no candidate works.
-DGEVAL_HD bool plant_pure_ne(double* agents, double* principals, const GeneratorParams& p,
-                             const GameStream& rng, GeneratorScratch& sc) {
+DGEVAL_HD bool plant_pure_ne(double* agents, double* principals, const GeneratorParams& p, const GameStream& rng,
+                             GeneratorScratch& sc) {
   const int n = p.players;
   const std::int64_t N = p.outcomes;
   std::int64_t cell = static_cast<std::int64_t>(rng.uniform(purpose_misc, 0) * static_cast<double>(N));
@@ -690,8 +699,8 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
           out.flags |= info_magnitudes_redrawn;
           total = 0.0;
           for (int i = 0; i < n; ++i) {
-            m_base[i] = p.magnitude_min +
-                        mul_rn(m_span, rng.uniform(purpose_base_magnitudes, static_cast<std::uint64_t>(redraw) * 64 + i));
+            m_base[i] = p.magnitude_min + mul_rn(m_span, rng.uniform(purpose_base_magnitudes,
+                                                                     static_cast<std::uint64_t>(redraw) * 64 + i));
             total += m_base[i];
           }
           for (int i = 0; i < n; ++i) weights[i] = m_base[i] / total;

@@ -28,10 +28,10 @@ inline constexpr int kMaxUtilities = 2 * kMaxPlayers;
 
 /// Pass 1: weighted count, sums, uncentred sums of squares, min and max of each utility.
 struct ObservedMoments {
-  double weight;                     ///< Σ w_s
-  std::int64_t outcomes;             ///< outcomes with w_s > 0
-  double sum[kMaxUtilities];         ///< Σ w_s x_v(s)
-  double raw_sumsq[kMaxUtilities];   ///< Σ w_s x_v(s)²: the authors' uncentred magnitude (docs/MATH.md §10.9)
+  double weight;                    ///< Σ w_s
+  std::int64_t outcomes;            ///< outcomes with w_s > 0
+  double sum[kMaxUtilities];        ///< Σ w_s x_v(s)
+  double raw_sumsq[kMaxUtilities];  ///< Σ w_s x_v(s)²: the authors' uncentred magnitude (docs/MATH.md §10.9)
   double lo[kMaxUtilities];
   double hi[kMaxUtilities];
 };

@@ -68,7 +68,8 @@ DGEVAL_HD int inference_generate(const InferenceShape& S, std::uint64_t seed, st
   for (std::uint64_t retry = 0;; ++retry) {
     if (retry >> kRetryBits) return inference_no_eps_ne;
     ++t->attempts;
-    if (generate_game(p, game_seed, (game << kRetryBits) | retry, agents, principals, scratch, nullptr) != generate_ok) {
+    if (generate_game(p, game_seed, (game << kRetryBits) | retry, agents, principals, scratch, nullptr) !=
+        generate_ok) {
       return inference_out_of_attempts;
     }
     if (has_pure_eps_ne(agents, p, t->eps_tol)) return inference_ok;
@@ -196,7 +197,8 @@ DGEVAL_HD void inference_alignment(const double* x, const std::int64_t* O, std::
   for (int i = 0; i < n; ++i) ia[i] = NAN;
   ca[0] = ca[1] = NAN;
   const int nv = 2 * n;
-  observed_alignment(count, [](std::int64_t) { return 1.0; }, [&](std::int64_t j) { return x + O[j] * nv; }, n, ia, ca);
+  observed_alignment(
+      count, [](std::int64_t) { return 1.0; }, [&](std::int64_t j) { return x + O[j] * nv; }, n, ia, ca);
 }
 
 /// Running min/max per context of every player (contexts of player i at offset[i]); `touched`
@@ -285,7 +287,9 @@ DGEVAL_HD int inference_game_errors(const InferenceShape& S, std::uint64_t seed,
   const int n = S.n, nv = 2 * n;
   const std::int64_t N = S.N;
   for (std::int64_t k = 0; k < inference_cells(C); ++k) out[k] = NAN;
-  auto cell = [&](int d, int f, std::int64_t c) { return out + ((static_cast<std::int64_t>(d) * kInferenceFamilies + f) * C + c) * kInferenceErrors; };
+  auto cell = [&](int d, int f, std::int64_t c) {
+    return out + ((static_cast<std::int64_t>(d) * kInferenceFamilies + f) * C + c) * kInferenceErrors;
+  };
   const InferenceScratch L = inference_scratch(S);
   double* u = scratch + L.agents;
   double* uh = scratch + L.principals;
@@ -337,7 +341,8 @@ DGEVAL_HD int inference_game_errors(const InferenceShape& S, std::uint64_t seed,
     ic_realised[i] = m;
   }
   double played_min = INFINITY;
-  for (std::int64_t j = 0; j < sets.played_count; ++j) played_min = w[sets.played[j]] < played_min ? w[sets.played[j]] : played_min;
+  for (std::int64_t j = 0; j < sets.played_count; ++j)
+    played_min = w[sets.played[j]] < played_min ? w[sets.played[j]] : played_min;
   const double cc_realised = corrected_cc(played_min, sets.w_eps, sets.w_zero, sets.w_star);
 
   // E(IC) can be empty when some IC_i > 1 − eps_tol (the authors' override looks at player 0

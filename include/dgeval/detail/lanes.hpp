@@ -56,18 +56,18 @@ inline double lane(double a, int) {
   return a;
 }
 
-#define DGEVAL_LANES_BINARY(op)                                                                   \
-  template <int W>                                                                                \
-  inline Lanes<W> operator op(const Lanes<W>& a, const Lanes<W>& b) {                             \
-    return lanewise<W>([&](int q) { return a.v[q] op b.v[q]; });                                   \
-  }                                                                                               \
-  template <int W>                                                                                \
-  inline Lanes<W> operator op(double a, const Lanes<W>& b) {                                      \
-    return lanewise<W>([&](int q) { return a op b.v[q]; });                                        \
-  }                                                                                               \
-  template <int W>                                                                                \
-  inline Lanes<W> operator op(const Lanes<W>& a, double b) {                                      \
-    return lanewise<W>([&](int q) { return a.v[q] op b; });                                        \
+#define DGEVAL_LANES_BINARY(op)                                       \
+  template <int W>                                                    \
+  inline Lanes<W> operator op(const Lanes<W>& a, const Lanes<W>& b) { \
+    return lanewise<W>([&](int q) { return a.v[q] op b.v[q]; });      \
+  }                                                                   \
+  template <int W>                                                    \
+  inline Lanes<W> operator op(double a, const Lanes<W>& b) {          \
+    return lanewise<W>([&](int q) { return a op b.v[q]; });           \
+  }                                                                   \
+  template <int W>                                                    \
+  inline Lanes<W> operator op(const Lanes<W>& a, double b) {          \
+    return lanewise<W>([&](int q) { return a.v[q] op b; });           \
   }
 DGEVAL_LANES_BINARY(+)
 DGEVAL_LANES_BINARY(-)
@@ -75,18 +75,18 @@ DGEVAL_LANES_BINARY(*)
 DGEVAL_LANES_BINARY(/)
 #undef DGEVAL_LANES_BINARY
 
-#define DGEVAL_LANES_COMPARE(op)                                                                  \
-  template <int W>                                                                                \
-  inline LaneMask<W> operator op(const Lanes<W>& a, const Lanes<W>& b) {                          \
-    return maskwise<W>([&](int q) { return a.v[q] op b.v[q]; });                                   \
-  }                                                                                               \
-  template <int W>                                                                                \
-  inline LaneMask<W> operator op(double a, const Lanes<W>& b) {                                   \
-    return maskwise<W>([&](int q) { return a op b.v[q]; });                                        \
-  }                                                                                               \
-  template <int W>                                                                                \
-  inline LaneMask<W> operator op(const Lanes<W>& a, double b) {                                   \
-    return maskwise<W>([&](int q) { return a.v[q] op b; });                                        \
+#define DGEVAL_LANES_COMPARE(op)                                         \
+  template <int W>                                                       \
+  inline LaneMask<W> operator op(const Lanes<W>& a, const Lanes<W>& b) { \
+    return maskwise<W>([&](int q) { return a.v[q] op b.v[q]; });         \
+  }                                                                      \
+  template <int W>                                                       \
+  inline LaneMask<W> operator op(double a, const Lanes<W>& b) {          \
+    return maskwise<W>([&](int q) { return a op b.v[q]; });              \
+  }                                                                      \
+  template <int W>                                                       \
+  inline LaneMask<W> operator op(const Lanes<W>& a, double b) {          \
+    return maskwise<W>([&](int q) { return a.v[q] op b; });              \
   }
 DGEVAL_LANES_COMPARE(<)
 DGEVAL_LANES_COMPARE(<=)

@@ -198,10 +198,10 @@ struct BoundScalarsOf {
   StandardisationConstants constants;
   double cc_target;  ///< the CC level of the options (R3 uses the target, as the code does)
   V w_star, w_zero, w_eps;
-  V w_utopia, w_dystopia;                  ///< w⁺, w⁻
-  V agents_regret, principals_regret;      ///< WR(σ), PWR(σ)
+  V w_utopia, w_dystopia;                    ///< w⁺, w⁻
+  V agents_regret, principals_regret;        ///< WR(σ), PWR(σ)
   V principals_utopia, principals_dystopia;  ///< ŵ⁺, ŵ⁻ (tolerance scale)
-  V principals_max;                        ///< ŵ* (the ideal gap ŵ⁺ − ŵ* checked against R5)
+  V principals_max;                          ///< ŵ* (the ideal gap ŵ⁺ − ŵ* checked against R5)
   V ca_principals;
 };
 
@@ -299,8 +299,7 @@ DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P player
   out.bound = select(is_nan(best), V(NAN), vmin(best, cap));
   out.bound_r = select(is_nan(best), V(NAN), best_r);
   out.ideal_gap_bound = k.K * f * (1.0 - in.ca_principals) * sum_m_hat;  // R5
-  out.r3 = (1.0 - in.cc_target) * (in.w_star - in.w_zero) + (in.w_zero - in.w_eps) + misalignment +
-           f * calib_exact;
+  out.r3 = (1.0 - in.cc_target) * (in.w_star - in.w_zero) + (in.w_zero - in.w_eps) + misalignment + f * calib_exact;
   out.r4 = in.agents_regret + misalignment + calib_max * (in.w_utopia - in.w_dystopia);
   out.r6 = out.ideal_gap_bound + best;
   const V tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);

@@ -17,7 +17,7 @@
 
 // X(enumerator, name, op struct, description). The first is the default.
 #define DGEVAL_STANDARDISATIONS(X)                                                                  \
-  X(epic, "epic", ::dgeval::detail::Epic, "mean shift, L2 scale; distance ‖ν−ν'‖₂/2 (default)")       \
+  X(epic, "epic", ::dgeval::detail::Epic, "mean shift, L2 scale; distance ‖ν−ν'‖₂/2 (default)")     \
   X(max, "max", ::dgeval::detail::Max, "midrange shift, half-range (L∞) scale; distance ‖ν−ν'‖∞/2") \
   X(max_range, "max-range", ::dgeval::detail::MaxRange, "midrange shift, full-range scale; distance ‖ν−ν'‖∞")
 
@@ -46,11 +46,17 @@ struct StandardisationConstants {
 /// ‖·‖₂: partials are sums of squares, folded with compensation.
 struct L2Norm {
   template <class V>
-  DGEVAL_HD static V accumulate(V acc, V d) { return acc + d * d; }
+  DGEVAL_HD static V accumulate(V acc, V d) {
+    return acc + d * d;
+  }
   template <class V>
-  DGEVAL_HD static V combine(V a, V b) { return a + b; }
+  DGEVAL_HD static V combine(V a, V b) {
+    return a + b;
+  }
   template <class V>
-  DGEVAL_HD static V finish(V acc) { return vsqrt(acc); }
+  DGEVAL_HD static V finish(V acc) {
+    return vsqrt(acc);
+  }
   DGEVAL_HD static void fold(double* state, double partial) {
     CompensatedSum c;
     c.sum = state[0];
@@ -65,11 +71,17 @@ struct L2Norm {
 /// ‖·‖∞: partials are maxima of |d|.
 struct LInfNorm {
   template <class V>
-  DGEVAL_HD static V accumulate(V acc, V d) { return vmax(acc, vabs(d)); }
+  DGEVAL_HD static V accumulate(V acc, V d) {
+    return vmax(acc, vabs(d));
+  }
   template <class V>
-  DGEVAL_HD static V combine(V a, V b) { return vmax(a, b); }
+  DGEVAL_HD static V combine(V a, V b) {
+    return vmax(a, b);
+  }
   template <class V>
-  DGEVAL_HD static V finish(V acc) { return acc; }
+  DGEVAL_HD static V finish(V acc) {
+    return acc;
+  }
   DGEVAL_HD static void fold(double* state, double partial) { state[0] = vmax(state[0], partial); }
   DGEVAL_HD static double folded(const double* state) { return state[0]; }
 };
@@ -85,7 +97,9 @@ struct Epic {
   static constexpr bool centred_squares = true;  ///< its magnitude needs Σ (v − mean)²
   DGEVAL_HD static StandardisationConstants constants() { return {2.0, 1.0, 2.0, 1.4142135623730951}; }
   template <class V>
-  DGEVAL_HD static V shift(V sum, double count, V lo, V hi) { return select(lo == hi, lo, sum / count); }
+  DGEVAL_HD static V shift(V sum, double count, V lo, V hi) {
+    return select(lo == hi, lo, sum / count);
+  }
   template <class V>
   DGEVAL_HD static V magnitude(V centred_sum_squares, V lo, V hi) {
     return select(lo == hi, V(0.0), vsqrt(centred_sum_squares));
@@ -102,7 +116,9 @@ struct Max {
     return select(lo == hi, lo, 0.5 * lo + 0.5 * hi);  // halves first so ±DBL_MAX cannot overflow
   }
   template <class V>
-  DGEVAL_HD static V magnitude(V, V lo, V hi) { return select(lo == hi, V(0.0), 0.5 * (hi - lo)); }
+  DGEVAL_HD static V magnitude(V, V lo, V hi) {
+    return select(lo == hi, V(0.0), 0.5 * (hi - lo));
+  }
 };
 
 /// MAX-range: midrange shift, full-range magnitude.
@@ -111,9 +127,13 @@ struct MaxRange {
   static constexpr bool centred_squares = false;
   DGEVAL_HD static StandardisationConstants constants() { return {1.0, 1.0, 1.0, 1.0}; }
   template <class V>
-  DGEVAL_HD static V shift(V sum, double count, V lo, V hi) { return Max::shift(sum, count, lo, hi); }
+  DGEVAL_HD static V shift(V sum, double count, V lo, V hi) {
+    return Max::shift(sum, count, lo, hi);
+  }
   template <class V>
-  DGEVAL_HD static V magnitude(V, V lo, V hi) { return select(lo == hi, V(0.0), hi - lo); }
+  DGEVAL_HD static V magnitude(V, V lo, V hi) {
+    return select(lo == hi, V(0.0), hi - lo);
+  }
 };
 
 /// f(Op{}) for the op struct of s. Code that loops over outcomes calls it once, outside the loop,

@@ -29,8 +29,8 @@ struct SurfaceBinning {
   int bins_x = 1, bins_y = 1;
   double wr_max = 1.0, tm_max = 1.0;  ///< the axes' ranges
   double simple_factor = 0.0;         ///< 2zK·f: the misalignment term of the simple bound R·WR + 2zK·f·TM
-  double pwr_limit = 0.0;             ///< the largest |PWR| a game can have (K_m·f·Σ m̂); beyond it, twice over, a game is refused
-  double fixed_scale = 1.0;           ///< 2^bits: Σ PWR is kept as Σ round(PWR · fixed_scale)
+  double pwr_limit = 0.0;  ///< the largest |PWR| a game can have (K_m·f·Σ m̂); beyond it, twice over, a game is refused
+  double fixed_scale = 1.0;  ///< 2^bits: Σ PWR is kept as Σ round(PWR · fixed_scale)
 };
 
 /// The fixed-point scale 2^bits for PWR values up to `pwr_limit`: the largest (at most 2^60)

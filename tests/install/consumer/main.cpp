@@ -28,8 +28,7 @@ int main() {
     dgeval::Results r;
     backend->evaluate(ex.batch.view(), ex.options, r);
     if (r.games != 1 || r.players != 2) {
-      std::printf("consumer: %lld games of %d players, expected 1 of 2\n", static_cast<long long>(r.games),
-                  r.players);
+      std::printf("consumer: %lld games of %d players, expected 1 of 2\n", static_cast<long long>(r.games), r.players);
       return 1;
     }
     // Identical agents and principals: IA = CA = 1; the worst NE (F,F) has welfare 2 against
@@ -41,9 +40,8 @@ int main() {
     expect("principals_welfare_regret", r.principals_welfare_regret[0], 8.0);
     expect("bound_r3", r.bound_r3[0], 8.0);
     expect("bound_holds", static_cast<double>(r.bound_holds[0]), 1.0);
-    std::printf("consumer: dgeval %s, %s backend%s%s, mammoth: principals_welfare_regret = %g\n",
-                dgeval::version(), backend->name(), warning.empty() ? "" : ": ", warning.c_str(),
-                r.principals_welfare_regret[0]);
+    std::printf("consumer: dgeval %s, %s backend%s%s, mammoth: principals_welfare_regret = %g\n", dgeval::version(),
+                backend->name(), warning.empty() ? "" : ": ", warning.c_str(), r.principals_welfare_regret[0]);
   } catch (const std::exception& e) {
     std::printf("consumer: %s\n", e.what());
     return 1;
