@@ -405,7 +405,7 @@ std::int64_t RunJournal::games_done() const {
   return n;
 }
 
-bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
+bool RunJournal::load_bytes(std::int64_t first, std::int64_t count, std::string& bytes) {
   const auto it = done_.find(first);
   if (it == done_.end()) return false;
   const std::string path = folder_ + "/" + part_name(first);
@@ -414,13 +414,21 @@ bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
                 std::to_string(it->second.count) + " games where the run has " + std::to_string(count) +
                 "; the journal is corrupt: remove the folder " + printable(folder_) + " to start again");
   }
-  const std::string bytes = read_whole(path);
+  bytes = read_whole(path);
   if (bytes.size() != it->second.bytes || crc_of(bytes.data(), bytes.size()) != it->second.crc) {
     throw error(printable(path) +
                 ": its size or CRC-32 differs from the journal's; the journal is corrupt: remove "
                 "the folder " +
                 printable(folder_) + " to start again");
   }
+  test_kill_point("load", ++loaded_);
+  return true;
+}
+
+bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
+  std::string bytes;
+  if (!load_bytes(first, count, bytes)) return false;
+  const std::string path = folder_ + "/" + part_name(first);
   PartReader in(bytes, path);
   in.need(8);
   if (std::memcmp(bytes.data(), kPartMagic, 8) != 0) in.bad("not a dgeval part file");
@@ -439,7 +447,6 @@ bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
   in.vector(r.distance_matrix);
   if (!in.at_end()) in.bad("bytes after the results");
   if (r.games != count) in.bad("a range of another size");
-  test_kill_point("load", ++loaded_);
   return true;
 }
 
@@ -449,9 +456,10 @@ void RunJournal::append_line(const std::string& text) {
   sync_fd(fd_, journal_path_);
 }
 
-void RunJournal::record(std::int64_t first, const Results& r) {
+void RunJournal::record(std::int64_t first, const Results& r) { record_bytes(first, r.games, serialise(r)); }
+
+void RunJournal::record_bytes(std::int64_t first, std::int64_t count, const std::string& bytes) {
   const std::string path = folder_ + "/" + part_name(first);
-  const std::string bytes = serialise(r);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw error(sys_error("cannot create", path));
   try {
@@ -465,12 +473,13 @@ void RunJournal::record(std::int64_t first, const Results& r) {
   sync_fd(dir_fd_, folder_);  // the part file's name, durably, before the line that names it
   ++recorded_;
   test_kill_point("part", recorded_);
-  append_line("done " + std::to_string(first) + " " + std::to_string(r.games) + " " + std::to_string(bytes.size()) +
-              " " + hex32(crc_of(bytes.data(), bytes.size())));
+  const std::uint32_t crc = crc_of(bytes.data(), bytes.size());
+  append_line("done " + std::to_string(first) + " " + std::to_string(count) + " " + std::to_string(bytes.size()) + " " +
+              hex32(crc));
   Range range;
-  range.count = r.games;
+  range.count = count;
   range.bytes = bytes.size();
-  range.crc = crc_of(bytes.data(), bytes.size());
+  range.crc = crc;
   done_[first] = range;
   test_kill_point("record", recorded_);
 }

@@ -60,6 +60,9 @@ class RunJournal {
   /// Records range [first, first + r.games) as done: its part file, fsynced, then its line in
   /// the journal, fsynced.
   void record(std::int64_t first, const Results& r);
+  /// The same for a range whose part file holds any bytes (`generate`: the games themselves).
+  bool load_bytes(std::int64_t first, std::int64_t count, std::string& bytes);
+  void record_bytes(std::int64_t first, std::int64_t count, const std::string& bytes);
   /// The run is complete and its outputs committed: removes the journal.
   void finish();
 
