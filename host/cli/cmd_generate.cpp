@@ -143,7 +143,12 @@ int generate_command(int argc, char** argv) {
            "  dgeval generate --dims 5x5x4 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 --output games.npz\n"
            "  dgeval generate --dims 3x3 --games 1000 --ia 0.2,0.9 --ca-agents 0.5 --calibration 1,2 --pure-ne plant "
            "-o g.npz\n"
-           "  dgeval evaluate --input games.npz --output results.csv\n";
+           "  dgeval generate --dims 8x8x8 --games 10000000 --ia 0.5 -o big.npz --resume   # continue after a stop\n"
+           "  dgeval evaluate --input games.npz --output results.csv\n"
+           "\nresume: a run of more than one chunk into regular files keeps a journal, OUTPUT.dgeval-journal/ (beside\n"
+           "--agents for a pair of sides), until it has finished; after Ctrl-C, a kill or a crash the same command "
+           "with\n"
+           "--resume continues it and writes the bytes an uninterrupted run would (docs/FORMATS.md).\n";
     return exit_ok;
   }
   if (!p.count("dims")) throw usage_error("--dims is required, e.g. --dims 3x3");
