@@ -625,7 +625,18 @@ int evaluate_command(int argc, char** argv) {
     }
     throw;
   }
-  if (journal) journal->finish();  // the outputs are committed: the journal is no longer needed
+  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
+  // undo the run (a later --resume would write the same outputs again).
+  if (journal) {
+    try {
+      journal->finish();
+    } catch (const error& e) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval evaluate: warning: the outputs are complete, but the journal could not be removed: %s\n",
+                   printable(e.what()).c_str());
+    }
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

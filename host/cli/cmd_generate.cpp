@@ -269,7 +269,18 @@ int generate_command(int argc, char** argv) {
     }
     throw;
   }
-  if (journal) journal->finish();
+  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
+  // undo the run (a later --resume would write the same outputs again).
+  if (journal) {
+    try {
+      journal->finish();
+    } catch (const error& e) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval generate: warning: the outputs are complete, but the journal could not be removed: %s\n",
+                   printable(e.what()).c_str());
+    }
+  }
   return exit_ok;
 }
 
