@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -371,4 +372,23 @@ TEST(Resume, GenerateKilledAtSeededRandomPointsThenResumedGivesTheSameBytes) {
       }
     }
   }
+}
+
+TEST(Resume, CtrlCKeepsTheJournalAndResumeFinishesTheRun) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  const std::string ref = d / "ref.npz", out = d / "r.npz";
+  ASSERT_EQ(run(std::string(kRun) + "-q -o " + q(ref)).status, 0);
+  // A Ctrl-C (SIGINT raised by the test hook) once the 5th range is recorded: the one exit path,
+  // exit 130, the output not written, the journal kept and named.
+  auto r = run(std::string(kRun) + "-o " + q(out), "DGEVAL_TEST_KILL_AT=record:5:" + std::to_string(SIGINT));
+  EXPECT_EQ(r.status, 130) << r.err;
+  EXPECT_TRUE(has(r.err, "interrupted by SIGINT") && has(r.err, "r.npz.dgeval-journal keeps 1500 of 4000 games"))
+      << r.err;
+  EXPECT_EQ(names_in(d.path()), (std::vector<std::string>{"r.npz.dgeval-journal", "ref.npz"}));
+  r = run(std::string(kRun) + "-o " + q(out) + " --resume");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(ranges_done_in_note(r.err), 5) << r.err;
+  EXPECT_TRUE(read_file(out) == read_file(ref));
+  EXPECT_EQ(names_in(d.path()), (std::vector<std::string>{"r.npz", "ref.npz"}));
 }

@@ -119,17 +119,18 @@ std::string read_whole(const std::string& path) {
   return s;
 }
 
-// Tests: DGEVAL_TEST_KILL_AT=STAGE:K ends the process with SIGKILL at the K-th (1-based) moment
-// of STAGE in this process: part (a range's part file written, its line not yet), record (its
-// line written), load (a done range read back on --resume), finish (the outputs committed, the
-// journal not yet removed; K = 1).
+// Tests: DGEVAL_TEST_KILL_AT=STAGE:K[:SIG] raises signal SIG (default SIGKILL) at the K-th
+// (1-based) moment of STAGE in this process: part (a range's part file written, its line not
+// yet), record (its line written), load (a done range read back on --resume), finish (the
+// outputs committed, the journal not yet removed; K = 1). SIGINT there is a Ctrl-C at that point.
 void test_kill_point(const char* stage, int k) {
   static const char* spec = std::getenv("DGEVAL_TEST_KILL_AT");
   if (!spec || !*spec) return;
   const char* colon = std::strchr(spec, ':');
   if (!colon) return;
   if (std::string(spec, colon) != stage || std::atoi(colon + 1) != k) return;
-  std::raise(SIGKILL);
+  const char* sig = std::strchr(colon + 1, ':');
+  std::raise(sig && std::atoi(sig + 1) > 0 ? std::atoi(sig + 1) : SIGKILL);
 }
 
 // Part files: the results of one range, column by column in the order of DGEVAL_RESULT_COLUMNS,
