@@ -359,6 +359,8 @@ void RunJournal::open_existing(const JournalIdentity& identity) {
         if (key == "command") what = "another command line (only --resume, -q and --quiet may change)";
         if (key == "inputs") what = "other input files (their contents changed)";
         if (key == "backend") what = "another backend (" + body.substr(key.size() + 1) + ")";
+        if (key == "byte-order") what = "a machine of another byte order";
+        if (key == "games" || key == "ranges") what = "a run of another size (" + body + ")";
         if (key != want.substr(0, want.find(' '))) {
           throw error(where + ": line " + std::to_string(line) + ": expected \"" + want.substr(0, want.find(' ')) +
                       " ...\"; the journal is corrupt: remove the folder " + printable(folder_) + " to start again");
