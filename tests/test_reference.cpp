@@ -468,8 +468,11 @@ Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std
 }
 
 std::vector<Dims> small_shapes() {
-  return {Dims({3, 3}), Dims({5, 5}), Dims({7, 9}),          Dims({2, 3, 5}), Dims({3, 3, 3}),
-          Dims({1, 7}), Dims({13}),   Dims({2, 2, 2, 2, 2}), Dims({4, 1, 3}), Dims({31, 2})};
+  // Below 64 outcomes (one partial result per sum), and from 64 (8 partial results, as the scalar
+  // evaluator's kLanes: 64, 91 and 100 outcomes, a tail of 3, and 6x7x4x6 at the path's limit).
+  return {Dims({3, 3}), Dims({5, 5}),  Dims({7, 9}),          Dims({2, 3, 5}),   Dims({3, 3, 3}),
+          Dims({1, 7}), Dims({13}),    Dims({2, 2, 2, 2, 2}), Dims({4, 1, 3}),   Dims({31, 2}),
+          Dims({8, 8}), Dims({7, 13}), Dims({5, 5, 4}),       Dims({6, 7, 4, 6})};
 }
 
 }  // namespace simd_test
@@ -498,7 +501,7 @@ TEST(SmallGamesSimd, RandomGamesOnEveryInstructionSet) {
 TEST(SmallGamesSimd, TiesWideRangesAndFloat32OnEveryInstructionSet) {
   DGEVAL_SEEDED(rng);
   std::uniform_real_distribution<double> exponent(-6.0, 6.0), game_exponent(-140.0, 140.0);
-  for (const Dims& d : {Dims({3, 3}), Dims({5, 5}), Dims({2, 3, 5}), Dims({1, 3})}) {
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5}), Dims({2, 3, 5}), Dims({1, 3}), Dims({9, 8}), Dims({5, 5, 4})}) {
     SCOPED_TRACE(d.to_string());
     for (StrategyKind kind : simd_test::kSimdKinds) {
       SCOPED_TRACE(to_string(kind));
