@@ -8,6 +8,7 @@
 #include "backends/cpu/lane_sums.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -38,7 +39,7 @@ using MaskD = hn::Mask<D>;
 /// One double per game of the block: the value type of the shared definitions (values.hpp).
 struct HV {
   VecD v;
-  HV() : v(hn::Zero(D())) {}
+  HV() {}  // uninitialised, as a double: arrays of HV cost no stores (the shared code writes V(0.0))
   explicit HV(double x) : v(hn::Set(D(), x)) {}
   HV(VecD x) : v(x) {}  // NOLINT: a Highway vector is an HV
 };
@@ -116,7 +117,7 @@ inline HV greater(const HV& x, const HV& y) { return select(x > y, x, y); }
 
 /// Running extremum with its first outcome, per lane (detail::ArgExt, indices as doubles).
 struct ArgV {
-  HV value, index = HV(-1.0);
+  HV value = HV(0.0), index = HV(-1.0);
   /// The outcome s of value w, where `in` holds: kept when less (Less) or greater than the extremum.
   template <bool Less>
   void take(const HV& w, double s, const HM& in) {
@@ -550,7 +551,7 @@ namespace {
 
 std::mutex target_mutex;
 bool simd_off = false;
-bool target_initialised = false;
+std::atomic<bool> target_initialised{false};  // read without the lock once set (once per block)
 
 std::string upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -593,11 +594,12 @@ void apply_target(const std::string& name) {
 
 /// DGEVAL_SIMD_TARGET, applied once before the first use.
 void ensure_target() {
+  if (target_initialised.load(std::memory_order_acquire)) return;
   std::lock_guard<std::mutex> lock(target_mutex);
-  if (target_initialised) return;
-  target_initialised = true;
+  if (target_initialised.load(std::memory_order_relaxed)) return;
   const char* env = std::getenv("DGEVAL_SIMD_TARGET");
   apply_target(env ? env : "");
+  target_initialised.store(true, std::memory_order_release);
 }
 
 }  // namespace
