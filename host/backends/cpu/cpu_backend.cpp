@@ -84,7 +84,10 @@ class CpuBackend final : public Backend {
     if (batch.games < 0) throw error("batch: negative game count");
     if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
     validate(options, batch.dims, batch.games);
-    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+    // Only the selected columns are allocated: the others' pointers are null and nothing is stored
+    // to them (a reused Results then keeps its pages, instead of faulting in freed columns again).
+    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix,
+                   options.columns);
     if (batch.games == 0) {
       results.keep_columns(options.columns);
       return;
@@ -94,7 +97,7 @@ class CpuBackend final : public Backend {
     } else {
       run<double>(batch, options, results);
     }
-    results.keep_columns(options.columns);  // every column is computed; unselected ones are freed
+    results.keep_columns(options.columns);
   }
 
  private:
