@@ -452,8 +452,9 @@ void expect_every_target_matches(const Batch& b, Options o, bool as_float = fals
   }
 }
 
-const StrategyKind kSimdKinds[] = {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                                   StrategyKind::uniform_eps_ne, StrategyKind::pure};
+const StrategyKind kSimdKinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                   StrategyKind::uniform_eps_ne, StrategyKind::pure,    StrategyKind::correlated,
+                                   StrategyKind::product};
 
 Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std::int64_t games) {
   Options o = random_options(rng, d.players(), kind);
@@ -462,6 +463,25 @@ Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std
     for (std::int64_t g = 0; g < games; ++g) {
       for (int i = 0; i < d.players(); ++i)
         o.strategy.actions.push_back(std::uniform_int_distribution<std::int64_t>(0, d.actions(i) - 1)(rng));
+    }
+  }
+  if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    // Per game (or, one time in three, one σ for the batch), normalised in float64, some weights 0.
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    o.strategy.per_game = std::uniform_int_distribution<int>(0, 2)(rng) != 0;
+    auto distribution = [&](std::int64_t size) {
+      std::vector<double> w(static_cast<std::size_t>(size));
+      double sum = 0.0;
+      for (double& x : w) x = unit(rng) < 0.2 ? 0.0 : unit(rng), sum += x;
+      if (sum == 0.0) w[0] = sum = 1.0;
+      for (double& x : w) o.strategy.weights.push_back(x / sum);
+    };
+    for (std::int64_t g = 0; g < (o.strategy.per_game ? games : 1); ++g) {
+      if (kind == StrategyKind::correlated) {
+        distribution(d.outcomes());
+      } else {
+        for (int i = 0; i < d.players(); ++i) distribution(d.actions(i));
+      }
     }
   }
   return o;

@@ -348,6 +348,37 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
       }
     }
   }
+  // Correlated or product: the σ-weighted sums (pass_strategy), outcomes in order, σ(s) of each
+  // lane's game computed as the scalar evaluator does (the product's factors in player order).
+  const bool weighted = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  if (weighted) {
+    std::int64_t offset[kMaxPlayers], per_strategy = 0;
+    for (int i = 0; i < n; ++i) offset[i] = per_strategy, per_strategy += dims.actions(i);
+    if (kind == StrategyKind::correlated) per_strategy = N;
+    const double* weights[kMaxSimdLanes];
+    for (int q = 0; q < W; ++q) {
+      const std::int64_t g = b.g0 + std::min(q, b.count - 1);
+      weights[q] = o.strategy.weights.data() + (o.strategy.per_game ? g * per_strategy : 0);
+    }
+    HWY_ALIGN double sigma[hn::MaxLanes(D())];
+    for (std::int64_t s = 0; s < N; ++s) {
+      for (int q = 0; q < W; ++q) {
+        if (kind == StrategyKind::correlated) {
+          sigma[q] = weights[q][s];
+        } else {
+          double p = 1.0;
+          for (int i = 0; i < n; ++i) p *= weights[q][offset[i] + (s / dims.stride(i)) % dims.actions(i)];
+          sigma[q] = p;
+        }
+      }
+      const HV sg = load(sigma);
+      const HM nonzero = sg != 0.0;  // the scalar evaluator skips σ(s) = 0; + 0 is exact, as above
+      for (int i = 0; i < n; ++i) {
+        su[i] = su[i] + select(nonzero, sg * X(i, s), 0.0);
+        suh[i] = suh[i] + select(nonzero, sg * X(n + i, s), 0.0);
+      }
+    }
+  }
 
   // finish: every column, detail/finish.hpp's finish_game lane by lane (the same shared definitions
   // in the same order, with HV as the value type). A lane whose game holds a non-finite value stores
@@ -430,7 +461,9 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
   // The agents' strategy σ: ū_i (v = i) and E_σ û_i (v = n + i), NaN where undefined.
   HV expected[2 * kMaxPlayers];
   HM defined = finite | !finite;
-  if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
+  if (weighted) {
+    for (int i = 0; i < n; ++i) expected[i] = su[i], expected[n + i] = suh[i];
+  } else if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
     const HV count = kind == StrategyKind::uniform_ne ? ne_count : eps_count;
     defined = count > 0.0;
     for (int i = 0; i < n; ++i) {
@@ -633,7 +666,8 @@ bool small_games_simd(const Options& o, const Dims& dims) {
   if (simd_off) return false;
   const StrategyKind k = o.strategy.kind;
   const bool strategy = k == StrategyKind::worst_ne || k == StrategyKind::best_ne || k == StrategyKind::uniform_ne ||
-                        k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure;
+                        k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure || k == StrategyKind::correlated ||
+                        k == StrategyKind::product;
   // The last player's fibers: below 4·kLanes actions the scalar evaluator bounds them one value at a
   // time, as the kernel does (pass_equilibria_mask).
   const int n = dims.players();
