@@ -454,7 +454,7 @@ void expect_every_target_matches(const Batch& b, Options o, bool as_float = fals
 
 const StrategyKind kSimdKinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
                                    StrategyKind::uniform_eps_ne, StrategyKind::pure,    StrategyKind::correlated,
-                                   StrategyKind::product};
+                                   StrategyKind::product,        StrategyKind::played};
 
 Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std::int64_t games) {
   Options o = random_options(rng, d.players(), kind);

@@ -348,6 +348,26 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
       }
     }
   }
+  // Played: the set of outcomes whose agents' welfare lies in the window (detail::played_window), its
+  // size and sums, and the fallback outcome nearest the window's middle (pass_strategy), in order.
+  HV played_count(0.0);
+  ArgV closest;
+  if (kind == StrategyKind::played) {
+    HV lo_w, hi_w;
+    detail::played_window(o.cc, w_max.value, worst_ne.value, worst_eps.value, o.cc_window, &lo_w, &hi_w);
+    const double ptol = o.played_tolerance;
+    const HV mid = (lo_w + hi_w) / 2.0, lo_t = lo_w - ptol, hi_t = hi_w + ptol;
+    for (std::int64_t s = 0; s < N; ++s) {
+      const HV ws = load(at(w, s));
+      const HM in = (lo_t < ws) & (ws < hi_t);
+      played_count = played_count + select(in, 1.0, 0.0);
+      for (int i = 0; i < n; ++i) {
+        su[i] = su[i] + select(in, X(i, s), 0.0);
+        suh[i] = suh[i] + select(in, X(n + i, s), 0.0);
+      }
+      closest.take<true>(vabs(ws - mid), static_cast<double>(s), !in);
+    }
+  }
   // Correlated or product: the σ-weighted sums (pass_strategy), outcomes in order, σ(s) of each
   // lane's game computed as the scalar evaluator does (the product's factors in player order).
   const bool weighted = kind == StrategyKind::correlated || kind == StrategyKind::product;
@@ -461,8 +481,19 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
   // The agents' strategy σ: ū_i (v = i) and E_σ û_i (v = n + i), NaN where undefined.
   HV expected[2 * kMaxPlayers];
   HM defined = finite | !finite;
+  HM fallback = !defined;  // played: the set is empty, σ is the outcome nearest the window
   if (weighted) {
     for (int i = 0; i < n; ++i) expected[i] = su[i], expected[n + i] = suh[i];
+  } else if (kind == StrategyKind::played) {
+    defined = (ne_count > 0.0) & (eps_count > 0.0);
+    const HM mean = defined & (played_count > 0.0);
+    fallback = defined & !(played_count > 0.0);
+    std::int64_t idx[hn::MaxLanes(D())];
+    indices(closest.index, idx);
+    for (int v = 0; v < nv; ++v) {
+      const HV sum = v < n ? su[v] : suh[v - n];
+      expected[v] = select(mean, sum / played_count, select(fallback, gather(v, idx), nan));
+    }
   } else if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
     const HV count = kind == StrategyKind::uniform_ne ? ne_count : eps_count;
     defined = count > 0.0;
@@ -539,6 +570,7 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
     flag(ne_count == 0.0, flag_no_pure_ne);
     flag(eps_count == 0.0, flag_no_eps_ne);
     flag(!defined, flag_strategy_undefined);
+    flag(fallback, flag_played_fallback);
     flag(defined & !bo.holds, flag_bound_violated);
     flag(!bo.ideal_gap_holds, flag_ideal_gap_bound_violated);
     for (int q = 0; q < b.count; ++q) {
@@ -667,7 +699,7 @@ bool small_games_simd(const Options& o, const Dims& dims) {
   const StrategyKind k = o.strategy.kind;
   const bool strategy = k == StrategyKind::worst_ne || k == StrategyKind::best_ne || k == StrategyKind::uniform_ne ||
                         k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure || k == StrategyKind::correlated ||
-                        k == StrategyKind::product;
+                        k == StrategyKind::product || k == StrategyKind::played;
   // The last player's fibers: below 4·kLanes actions the scalar evaluator bounds them one value at a
   // time, as the kernel does (pass_equilibria_mask).
   const int n = dims.players();

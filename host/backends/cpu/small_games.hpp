@@ -15,8 +15,8 @@
 // value are handed to the scalar evaluator.
 //
 // Which games: at most kMaxLaneValues values, the last player with fewer than 4·kLanes actions,
-// the strategies worst-ne, best-ne, uniform-ne, uniform-eps-ne, pure, correlated and product, no
-// distance matrix;
+// every strategy (worst-ne, best-ne, uniform-ne, uniform-eps-ne, played, pure, correlated,
+// product), no distance matrix;
 // every other game takes the scalar path.
 //
 // The instruction set: the best the CPU has, or the one DGEVAL_SIMD_TARGET names (read once, e.g.
