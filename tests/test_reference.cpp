@@ -554,6 +554,28 @@ TEST(SmallGamesSimd, TiesWideRangesAndFloat32OnEveryInstructionSet) {
   }
 }
 
+TEST(SmallGamesSimd, PlayedFallbackOnEveryInstructionSet) {
+  // CC = 1 in the code window: the window is one welfare value, usually held by no outcome, so σ
+  // is the outcome nearest it (flag_played_fallback).
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4})}) {
+    SCOPED_TRACE(d.to_string());
+    Options o = simd_test::simd_options(rng, d, StrategyKind::played, 40);
+    o.cc = 1.0;
+    o.cc_window = CcWindow::code;
+    const Batch b = testing::random_batch(d, 40, rng);
+    {
+      simd_test::TargetGuard guard;
+      cpu::set_simd_target("off");
+      const Results scalar = simd_test::run(b, o, 1, false);
+      std::int64_t fallbacks = 0;
+      for (std::int64_t f : scalar.flags) fallbacks += (f & flag_played_fallback) != 0;
+      EXPECT_GT(fallbacks, 0) << "the case must exercise the fallback";
+    }
+    simd_test::expect_every_target_matches(b, o);
+  }
+}
+
 TEST(SmallGamesSimd, NonFiniteGamesInABlockGoToTheScalarPath) {
   DGEVAL_SEEDED(rng);
   simd_test::TargetGuard guard;
