@@ -452,8 +452,9 @@ void expect_every_target_matches(const Batch& b, Options o, bool as_float = fals
   }
 }
 
-const StrategyKind kSimdKinds[] = {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                                   StrategyKind::uniform_eps_ne, StrategyKind::pure};
+const StrategyKind kSimdKinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                   StrategyKind::uniform_eps_ne, StrategyKind::pure,    StrategyKind::correlated,
+                                   StrategyKind::product,        StrategyKind::played};
 
 Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std::int64_t games) {
   Options o = random_options(rng, d.players(), kind);
@@ -464,12 +465,34 @@ Options simd_options(std::mt19937_64& rng, const Dims& d, StrategyKind kind, std
         o.strategy.actions.push_back(std::uniform_int_distribution<std::int64_t>(0, d.actions(i) - 1)(rng));
     }
   }
+  if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    // Per game (or, one time in three, one σ for the batch), normalised in float64, some weights 0.
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    o.strategy.per_game = std::uniform_int_distribution<int>(0, 2)(rng) != 0;
+    auto distribution = [&](std::int64_t size) {
+      std::vector<double> w(static_cast<std::size_t>(size));
+      double sum = 0.0;
+      for (double& x : w) x = unit(rng) < 0.2 ? 0.0 : unit(rng), sum += x;
+      if (sum == 0.0) w[0] = sum = 1.0;
+      for (double& x : w) o.strategy.weights.push_back(x / sum);
+    };
+    for (std::int64_t g = 0; g < (o.strategy.per_game ? games : 1); ++g) {
+      if (kind == StrategyKind::correlated) {
+        distribution(d.outcomes());
+      } else {
+        for (int i = 0; i < d.players(); ++i) distribution(d.actions(i));
+      }
+    }
+  }
   return o;
 }
 
 std::vector<Dims> small_shapes() {
-  return {Dims({3, 3}), Dims({5, 5}), Dims({7, 9}),          Dims({2, 3, 5}), Dims({3, 3, 3}),
-          Dims({1, 7}), Dims({13}),   Dims({2, 2, 2, 2, 2}), Dims({4, 1, 3}), Dims({31, 2})};
+  // Below 64 outcomes (one partial result per sum), and from 64 (8 partial results, as the scalar
+  // evaluator's kLanes: 64, 91 and 100 outcomes, a tail of 3, and 6x7x4x6 at the path's limit).
+  return {Dims({3, 3}), Dims({5, 5}),  Dims({7, 9}),          Dims({2, 3, 5}),   Dims({3, 3, 3}),
+          Dims({1, 7}), Dims({13}),    Dims({2, 2, 2, 2, 2}), Dims({4, 1, 3}),   Dims({31, 2}),
+          Dims({8, 8}), Dims({7, 13}), Dims({5, 5, 4}),       Dims({6, 7, 4, 6})};
 }
 
 }  // namespace simd_test
@@ -498,7 +521,7 @@ TEST(SmallGamesSimd, RandomGamesOnEveryInstructionSet) {
 TEST(SmallGamesSimd, TiesWideRangesAndFloat32OnEveryInstructionSet) {
   DGEVAL_SEEDED(rng);
   std::uniform_real_distribution<double> exponent(-6.0, 6.0), game_exponent(-140.0, 140.0);
-  for (const Dims& d : {Dims({3, 3}), Dims({5, 5}), Dims({2, 3, 5}), Dims({1, 3})}) {
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5}), Dims({2, 3, 5}), Dims({1, 3}), Dims({9, 8}), Dims({5, 5, 4})}) {
     SCOPED_TRACE(d.to_string());
     for (StrategyKind kind : simd_test::kSimdKinds) {
       SCOPED_TRACE(to_string(kind));
@@ -528,6 +551,32 @@ TEST(SmallGamesSimd, TiesWideRangesAndFloat32OnEveryInstructionSet) {
       for (double& x : floats.principals) x = static_cast<float>(x);
       simd_test::expect_every_target_matches(floats, o, true);
     }
+  }
+}
+
+TEST(SmallGamesSimd, PlayedFallbackOnEveryInstructionSet) {
+  // CC = 1 in the code window: the window is one welfare value, usually held by no outcome, so σ
+  // is the outcome nearest it (flag_played_fallback).
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({5, 5, 4})}) {
+    SCOPED_TRACE(d.to_string());
+    // IC 0.5 for every player: the ε-NE set is then wider than the NE set (at IC = 1 they are the
+    // same, the window is w*, and w*'s outcome lies in it). Fallbacks are about 1 game in 6 for
+    // 3x3 and 1 in 2 for 5x5x4, so 200 games hold some whatever the seed.
+    Options o = simd_test::simd_options(rng, d, StrategyKind::played, 200);
+    o.cc = 1.0;
+    o.cc_window = CcWindow::code;
+    o.ic.assign(static_cast<std::size_t>(d.players()), 0.5);
+    const Batch b = testing::random_batch(d, 200, rng);
+    {
+      simd_test::TargetGuard guard;
+      cpu::set_simd_target("off");
+      const Results scalar = simd_test::run(b, o, 1, false);
+      std::int64_t fallbacks = 0;
+      for (std::int64_t f : scalar.flags) fallbacks += (f & flag_played_fallback) != 0;
+      EXPECT_GT(fallbacks, 0) << "the case must exercise the fallback";
+    }
+    simd_test::expect_every_target_matches(b, o);
   }
 }
 

@@ -31,9 +31,9 @@ struct SmallScratch {
   std::vector<double> ic;
 };
 
-/// Games [g0, g0 + count) (count ≤ the SIMD lanes) through the small-game kernel, then each game's
-/// finishing step (detail/finish.hpp) as the scalar evaluator does it; a game with a non-finite
-/// value goes to the scalar evaluator `ev`, which decides what becomes of it.
+/// Games [g0, g0 + count) (count ≤ the SIMD lanes) through the small-game kernel, which writes their
+/// columns (the finishing step across lanes); a game with a non-finite value goes to the scalar
+/// evaluator `ev`, which decides what becomes of it.
 template <class GameAt, class NoteBad>
 void evaluate_small_block(const BatchView& batch, const Options& options, std::int64_t g0, int count,
                           SmallScratch& scratch, GameEvaluator& ev, const GameAt& game_at,
@@ -55,47 +55,22 @@ void evaluate_small_block(const BatchView& batch, const Options& options, std::i
   block.ic = scratch.ic.data();
   block.buf = &scratch.buf;
   block.ne_masks = options.list_equilibria ? &scratch.ne_masks : nullptr;
+  block.g0 = g0;
+  block.out = &out;
   cpu::evaluate_small_block(block);
   const int lanes = cpu::simd_lanes();
-  const detail::FinishSettings settings{
-      n,          options.welfare,   detail::standardisation_constants(options.standardisation),
-      options.cc, options.cc_window, options.strategy.kind};
   for (int q = 0; q < count; ++q) {
     const std::int64_t g = g0 + q;
-    cpu::SmallBlock::Lane& L = block.lane[q];
-    if (L.nonfinite) {
+    if (block.nonfinite[q]) {
       if (!ev.evaluate(game_at(g), g, Exec{}, out, results)) note_bad(g);
       continue;
     }
-    detail::GameSummary S = detail::summary_empty();
-    S.w_max = L.w_max, S.w_min = L.w_min, S.wh_max = L.wh_max, S.wh_min = L.wh_min;
-    S.ca_agents = L.ca_agents, S.ca_principals = L.ca_principals;
-    S.ne = L.ne, S.eps = L.eps;
-    S.worst_ne = L.worst_ne, S.best_ne = L.best_ne, S.worst_eps = L.worst_eps;
     if (options.list_equilibria) {
       auto& list = results.pure_ne[static_cast<std::size_t>(g)];
       list.clear();
       for (std::int64_t s = 0; s < dims.outcomes(); ++s) {
         if (scratch.ne_masks[static_cast<std::size_t>(s * lanes + q)]) list.push_back(s);
       }
-    }
-    std::int64_t pure_outcome = 0;
-    if (options.strategy.kind == StrategyKind::pure) {
-      const std::int64_t* act = options.strategy.actions.data() + (options.strategy.per_game ? g * n : 0);
-      for (int i = 0; i < n; ++i) pure_outcome += act[i] * dims.stride(i);
-    }
-    const detail::GameArrays A{L.lo, L.hi, L.shift, L.mag, L.ia, L.su, L.suh};
-    const auto game = game_at(g);
-    auto finish = [&](auto players) { detail::finish_game(settings, players, g, pure_outcome, S, A, game, out); };
-    switch (n) {  // as the scalar evaluator
-      case 2:
-        finish(detail::Players<2>{});
-        break;
-      case 3:
-        finish(detail::Players<3>{});
-        break;
-      default:
-        finish(n);
     }
   }
 }
@@ -109,7 +84,10 @@ class CpuBackend final : public Backend {
     if (batch.games < 0) throw error("batch: negative game count");
     if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
     validate(options, batch.dims, batch.games);
-    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix);
+    // Only the selected columns are allocated: the others' pointers are null and nothing is stored
+    // to them (a reused Results then keeps its pages, instead of faulting in freed columns again).
+    results.resize(batch.games, batch.dims.players(), options.list_equilibria, options.distance_matrix,
+                   options.columns);
     if (batch.games == 0) {
       results.keep_columns(options.columns);
       return;
@@ -119,7 +97,7 @@ class CpuBackend final : public Backend {
     } else {
       run<double>(batch, options, results);
     }
-    results.keep_columns(options.columns);  // every column is computed; unselected ones are freed
+    results.keep_columns(options.columns);
   }
 
  private:

@@ -4,16 +4,20 @@
 // side by side), so that every per-game sum, extremum and norm is a vertical operation and nothing
 // is reduced across lanes.
 //
-// It serves the games the scalar evaluator (game_evaluator.hpp) sums in one lane: fewer than
-// kNarrow outcomes. Each lane performs exactly the scalar evaluator's operations on its game, in
-// the same order, through the same shared definitions (include/dgeval/detail/, instantiated with a
-// Highway vector as the value type; the fused multiply-add of the ε-Nash threshold is a true fused
-// multiply-add on every instruction set), so its results are bit-identical to the scalar path's, on
-// every instruction set and for any thread count. The finishing step (detail/finish.hpp) runs per
-// game, as on the scalar path. Games with a non-finite value are handed to the scalar evaluator.
+// It serves games of at most kMaxLaneValues values (2·n·N). Below kNarrow outcomes the scalar
+// evaluator (game_evaluator.hpp) sums in one partial result, from kNarrow in kLanes interleaved
+// ones combined in a fixed tree; the kernel keeps the same partial results per lane. Each lane performs exactly the
+// scalar evaluator's operations on its game, in the same order, through the same shared definitions
+// (include/dgeval/detail/, instantiated with a Highway vector as the value type; the fused multiply-add of the ε-Nash
+// threshold is a true fused multiply-add on every instruction set), so its results are bit-identical to the scalar
+// path's, on every instruction set and for any thread count. The finishing step (detail/finish.hpp's finish_game) runs
+// across the lanes too, its shared definitions on HV, and the kernel writes the result columns. Games with a non-finite
+// value are handed to the scalar evaluator.
 //
-// Which games: fewer than kNarrow outcomes, the strategies worst-ne, best-ne, uniform-ne,
-// uniform-eps-ne and pure, no distance matrix; every other game takes the scalar path.
+// Which games: at most kMaxLaneValues values, the last player with fewer than 4·kLanes actions,
+// every strategy (worst-ne, best-ne, uniform-ne, uniform-eps-ne, played, pure, correlated,
+// product), no distance matrix;
+// every other game takes the scalar path.
 //
 // The instruction set: the best the CPU has, or the one DGEVAL_SIMD_TARGET names (read once, e.g.
 // "SSE4", "AVX2", "AVX3": that one or the best below it; "SCALAR" and "EMU128" are Highway's
@@ -34,6 +38,9 @@ namespace cpu {
 
 /// The most games in one block (8 doubles in an AVX-512 register).
 inline constexpr int kMaxSimdLanes = 8;
+/// The most values (2·n·N) of a game on the path: a block of 8 games transposed is then at most
+/// 512 KiB, within a core's L2 cache (6x7x4x6 games, 8,064 values, are on it).
+inline constexpr std::int64_t kMaxLaneValues = 8192;
 
 /// Whether games of these dims, with these options, take the SIMD path (and it is not switched off).
 bool small_games_simd(const Options& options, const Dims& dims);
@@ -58,17 +65,12 @@ struct SmallBlock {
   int count;               ///< games in the block, ≤ the target's lanes (the other lanes repeat the last)
   const Options* options;
   const Dims* dims;
-  const double* ic;          ///< [n] IC level per player
-  std::vector<double>* buf;  ///< scratch (transposed values and per-outcome vectors)
+  const double* ic;                   ///< [n] IC level per player
+  std::vector<double>* buf;           ///< scratch (transposed values and per-outcome vectors)
+  std::int64_t g0;                    ///< the block's first game (its index in the output columns)
+  const detail::ColumnPointers* out;  ///< the result columns, where the kernel writes each finite game's
   // Output, per lane.
-  struct Lane {
-    bool nonfinite;
-    double lo[2 * kMaxPlayers], hi[2 * kMaxPlayers], shift[2 * kMaxPlayers], mag[2 * kMaxPlayers];
-    double ia[kMaxPlayers], su[kMaxPlayers], suh[kMaxPlayers];
-    double ca_agents, ca_principals;
-    std::int64_t ne, eps;
-    detail::ArgExt w_max, w_min, wh_max, wh_min, worst_ne, best_ne, worst_eps;
-  } lane[kMaxSimdLanes];
+  bool nonfinite[kMaxSimdLanes];        ///< the game holds a non-finite value: nothing stored (the caller's)
   std::vector<std::uint8_t>* ne_masks;  ///< [N][lanes] bit 0 pure NE (list_equilibria), or null
 };
 
