@@ -47,6 +47,7 @@ constexpr int kQuad = static_cast<int>(cuda_emu::Path::quad_team);
 constexpr int kWarp = static_cast<int>(cuda_emu::Path::warp_team);
 constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
+constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 
 void compare(const Batch& batch, const Options& options, bool float32, const std::string& what,
              const cuda_emu::Tuning& tuning) {
@@ -85,7 +86,7 @@ TEST(CudaEmulated, EveryPathAndTilingMatchCpu) {
     o.strategy.kind = StrategyKind::uniform_eps_ne;
     for (bool f32 : {false, true}) {
       if (large && !f32) continue;
-      for (int p : {kQuad, kWarp, kBlock}) {
+      for (int p : {kThread, kQuad, kWarp, kBlock}) {
         if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), d.players(), d.outcomes(), f32 ? 4 : 8, lim)
                 .path != static_cast<cuda_emu::Path>(p)) {
           continue;
@@ -321,7 +322,7 @@ TEST(CudaEmulated, BoundHoldsUndefinedInTheSameGames) {
   Options o;
   o.allow_nonfinite = true;
   const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
-  for (int p : {-1, kQuad, kWarp, kBlock, kTiled}) {
+  for (int p : {-1, kThread, kQuad, kWarp, kBlock, kTiled}) {
     const auto path = static_cast<cuda_emu::Path>(p);
     if (p >= 0 && p != kTiled && cuda_emu::team_geometry_for(path, 2, 4, 8, lim).path != path) continue;
     const std::string what = "path " + std::to_string(p);
@@ -665,6 +666,8 @@ struct BytesCase {
 // Recorded from the figures the test prints (ratios, rounded up in the 4th decimal).
 // clang-format off
 const BytesCase kRecordedBytes[] = {
+    {"thread 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"warp 2x3x5 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -742,6 +745,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   const Batch b235 = testing::random_batch(Dims({2, 3, 5}), 6, rng);
   const Batch b554 = testing::random_batch(Dims({5, 5, 4}), 3, rng);
   const Batch huge = testing::random_batch(Dims({96, 64}), 1, rng);
+  cases.push_back({"thread 3x3 f64", b33, all, false, emulated(kThread)});
+  cases.push_back({"thread 3x3 f32", b33, all, true, emulated(kThread)});
   cases.push_back({"quad 3x3 f64", b33, all, false, emulated(kQuad)});
   cases.push_back({"quad 3x3 f32", b33, all, true, emulated(kQuad)});
   cases.push_back({"warp 2x3x5 f64", b235, all, false, emulated(kWarp)});
@@ -754,6 +759,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
         StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
     const Options o = strategy_options(k, b235.dims, b235.games, rng);
     cases.push_back({std::string("warp 2x3x5 f64 ") + to_string(k), b235, o, false, emulated(kWarp)});
+    const Options o33 = strategy_options(k, b33.dims, b33.games, rng);
+    cases.push_back({std::string("thread 3x3 f32 ") + to_string(k), b33, o33, true, emulated(kThread)});
     cases.push_back(
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
   }
@@ -866,6 +873,52 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
     if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
+  }
+}
+
+// The thread path (one thread per game, the default for games of up to 16 outcomes) and the quad
+// team it was chosen ahead of, both forced on tiny games: every strategy, ties, non-finite input.
+TEST(CudaEmulated, ThreadAndQuadPathsForcedOnTinyGames) {
+  DGEVAL_SEEDED(rng);
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2, 2}), Dims({1, 7}), Dims({16})}) {
+    const Batch b = testing::random_batch(d, 37, rng, 16);  // more games than a warp: two blocks' worth
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
+      Options o = strategy_options(k, d, b.games, rng);
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::played;
+      for (int p : {kThread, kQuad}) {
+        for (bool f32 : {false, true}) compare(b, o, f32, std::string("tiny ") + to_string(k), emulated(p));
+      }
+    }
+    for (Standardisation s : {Standardisation::max, Standardisation::max_range}) {
+      Options o = testing::with(s, Welfare::sum, StrategyKind::played);
+      o.cc_window = CcWindow::natural;
+      o.ic.assign(static_cast<std::size_t>(d.players()), 0.25);
+      for (int p : {kThread, kQuad}) compare(b, o, false, std::string("tiny ") + to_string(s), emulated(p));
+    }
+    const Batch ties = testing::random_batch(d, 9, rng, 1);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.ic = {0.5};
+      o.cc = 1.0;
+      for (int p : {kThread, kQuad}) compare(ties, o, false, std::string("tiny ties ") + to_string(k), emulated(p));
+    }
+  }
+  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
+    Batch b = testing::random_batch(Dims({2, 3}), 40, rng, 16);
+    b.principals[static_cast<std::size_t>(5 * 12 + 6 + 4)] = bad;
+    b.agents[static_cast<std::size_t>(33 * 12 + 1)] = bad;
+    Options o;
+    o.allow_nonfinite = true;
+    o.list_equilibria = true;
+    o.distance_matrix = true;
+    for (int p : {kThread, kQuad}) {
+      for (bool f32 : {false, true}) compare(b, o, f32, "tiny non-finite", emulated(p));
+    }
   }
 }
 
