@@ -880,7 +880,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
 // team it was chosen ahead of, both forced on tiny games: every strategy, ties, non-finite input.
 TEST(CudaEmulated, ThreadAndQuadPathsForcedOnTinyGames) {
   DGEVAL_SEEDED(rng);
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2, 2}), Dims({1, 7}), Dims({16})}) {
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2}), Dims({4, 4}), Dims({1, 7}), Dims({16})}) {
     const Batch b = testing::random_batch(d, 37, rng, 16);  // more games than a warp: two blocks' worth
     for (StrategyKind k :
          {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,

@@ -125,6 +125,8 @@ inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::si
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
+/// The thread path: 24 KiB holds a warp of 3x3 games (32 blocks of one warp per SM at most, so
+/// small blocks lose no occupancy; the 1 KiB the SM reserves per block is the cost).
 constexpr std::size_t kThreadBudget = 24 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;
@@ -148,7 +150,9 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
     return team_geometry(path, n, N, value_bytes, 1);
   }
   const int max_games = path == Path::thread_game ? 128 : path == Path::quad_team ? 32 : 8;
-  const std::size_t budget = std::min(path == Path::thread_game ? kThreadBudget
+  // The thread path takes whole warps of games: at least 32 games, up to twice its budget.
+  const std::size_t thread_budget = std::min(std::max(kThreadBudget, 32 * per_game), 2 * kThreadBudget);
+  const std::size_t budget = std::min(path == Path::thread_game ? thread_budget
                                       : path == Path::quad_team ? kQuadBudget
                                                                 : kWarpBudget,
                                       lim.shared_optin);
