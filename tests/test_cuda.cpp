@@ -243,7 +243,8 @@ TEST(CudaVsCpu, EveryPathForcedAtSmallSizes) {
       o.distance_matrix = true;
       o.ic = {0.5};
       for (bool f32 : {false, true}) {
-        for (cuda::Path p : {cuda::Path::thread_game, cuda::Path::quad_team, cuda::Path::warp_team, cuda::Path::block_team}) {
+        for (cuda::Path p :
+             {cuda::Path::thread_game, cuda::Path::quad_team, cuda::Path::warp_team, cuda::Path::block_team}) {
           if (cuda::team_geometry_for(p, d.players(), d.outcomes(), f32 ? 4 : 8, lim).path != p) continue;
           compare(b, o, f32, std::string("forced ") + cuda::path_name(p), static_cast<int>(p));
         }
