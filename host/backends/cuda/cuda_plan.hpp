@@ -125,9 +125,9 @@ inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::si
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
-/// The thread path: 24 KiB holds a warp of 3x3 games (32 blocks of one warp per SM at most, so
-/// small blocks lose no occupancy; the 1 KiB the SM reserves per block is the cost).
-constexpr std::size_t kThreadBudget = 24 * 1024;
+/// The thread path: 48 KiB holds two warps of 3x3 games (64 per block: for float64 games 5 blocks
+/// per SM against 9 of 32 games, the 1 KiB the SM reserves per block being the difference).
+constexpr std::size_t kThreadBudget = 48 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;
 constexpr std::size_t kBlockBudget = 112 * 1024;
