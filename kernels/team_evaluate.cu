@@ -347,8 +347,8 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
 /// W = 1: one thread per game; W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game.
 /// Register targets (ptxas, sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256
 /// threads per SM); the thread kernel 128 at most (it takes 96 with no spills; at 64 it spills
-/// about 200 bytes, and its occupancy is bound by shared memory, not registers); the block team
-/// unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it
+/// 224 bytes with a 112-byte stack frame, and its occupancy is bound by shared memory, not
+/// registers); the block team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it
 /// spills more (docs/PERFORMANCE.md).
 template <int W, class T>
 __global__ void __launch_bounds__(W == 1   ? 128
