@@ -14,7 +14,7 @@
 #   2. the benchmark at --quick sizes (--require-gpu): its table is OUT/bench.md
 #   3. the GPU tests (dgeval_tests: Cuda.*, CudaVsCpu.*, and TestPaths.*, which checks that the tests
 #      find tests/data here) with DGEVAL_REQUIRE_GPU=1
-#   4. one small case (CudaVsCpu.EveryPathForcedAtSmallSizes, DGEVAL_TEST_SMALL=1) under each
+#   4. one small case (CudaVsCpu.EveryPathAndTilingMatchCpu, DGEVAL_TEST_SMALL=1) under each
 #      compute-sanitizer tool: memcheck, racecheck, synccheck, initcheck. SKIP, not FAIL, when no
 #      time is left, when a tool does not finish within its share of the time, or when
 #      compute-sanitizer is missing or refuses the device.
@@ -252,7 +252,7 @@ tools=(memcheck racecheck synccheck initcheck)
 # compute-sanitizer's own refusals (an unsupported device or driver, no debugger interface, a
 # program it could not attach to); the same test binary has passed without it above.
 refused='not supported|unsupported|not available|Internal Sanitizer Error|Unable to (attach|find|load|initialize)|Could not|permission|first instrumented API call|Debugger'
-sanitizer_case='CudaVsCpu.EveryPathForcedAtSmallSizes'
+sanitizer_case='CudaVsCpu.EveryPathAndTilingMatchCpu'
 if ! command -v compute-sanitizer > /dev/null; then
   for t in "${tools[@]}"; do not_run "compute-sanitizer $t: compute-sanitizer not found"; done
 else

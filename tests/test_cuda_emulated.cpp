@@ -1,8 +1,13 @@
 // The CUDA backend's real kernels and host code, compiled as C++ against the CPU emulation of
 // tests/test_cuda_emulation.hpp, against the CPU reference backend. Runs everywhere (CI has no
-// GPU): every kernel path, the tiled path's multi-tile / multi-block combination, streaming
-// through chunks, every strategy, ties, non-finite input and the bitmask NE lists are executed
-// here. The emulated backend lives in namespace dgeval::cuda_emu, apart from the real one.
+// GPU). The parity scenarios of tests/test_cuda_parity.hpp (every kernel path, the tiled path's
+// multi-tile / multi-block combination, streaming through chunks, every strategy, ties,
+// non-finite input, the bitmask NE lists, the device generator, ...; the same scenarios run on a
+// real GPU in tests/test_cuda.cpp) run here as the suite CudaEmulated, at the emulation's sizes;
+// beside them what the emulation alone checks: the experiments' device producers, the memory
+// limit and the fallback to the CPU, copies ordered before kernels on non-blocking streams, and
+// the kernels' cost (CudaCost). The emulated backend lives in namespace dgeval::cuda_emu, apart
+// from the real one.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,6 +33,7 @@
 #include "dgeval/experiments.hpp"
 #include "inference/inference_internal.hpp"
 #include "test_cuda_compare.hpp"
+#include "test_cuda_parity.hpp"
 #include "test_util.hpp"
 
 namespace dgeval {
@@ -49,394 +55,46 @@ constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 
-void compare(const Batch& batch, const Options& options, bool float32, const std::string& what,
-             const cuda_emu::Tuning& tuning) {
-  std::vector<float> a32, p32;
-  const BatchView view = testing::view_as(batch, float32, a32, p32);
-  Results cpu, gpu;
-  make_cpu_backend(1)->evaluate(view, options, cpu);
-  cuda_emu::make_cuda_backend(0, tuning)->evaluate(view, options, gpu);
-  testing::expect_match(cpu, gpu, float32 ? tolerances::float32_relative : tolerances::float64_relative, view, options,
-                        what + (float32 ? " float32 " : " float64 ") + batch.dims.to_string() + " x" +
-                            std::to_string(batch.games) + " path " + std::to_string(tuning.force_path) + " tile " +
-                            std::to_string(tuning.tile_outcomes) + " blocks " + std::to_string(tuning.blocks_per_game));
-}
+static_assert(kQuad == testing::parity::kQuad && kWarp == testing::parity::kWarp && kBlock == testing::parity::kBlock &&
+                  kTiled == testing::parity::kTiled && kThread == testing::parity::kThread,
+              "test_cuda_parity.hpp's path numbers are cuda::Path's");
 
-TEST(CudaEmulated, DefaultPathsMatchCpu) {
-  DGEVAL_SEEDED(rng);
-  Options o;
-  o.list_equilibria = true;
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2, 2}), Dims({13}), Dims({5, 5, 4}), Dims({1, 7}), Dims({6, 7, 4, 6}),
-                        Dims({1, 1})}) {
-    const Batch b = testing::random_batch(d, d.outcomes() > 500 ? 2 : 11, rng, 64);
-    for (bool f32 : {false, true}) compare(b, o, f32, "default", emulated());
+/// The emulated device as the parity scenarios' CUDA side.
+class EmulatedSide {
+ public:
+  using Resident = cuda_emu::ResidentBatch;
+  EmulatedSide() : limits_(cuda_emu::device_info(0).limits) {}
+  bool emulated() const { return true; }
+  int cpu_threads() const { return 1; }
+  std::int64_t games(std::int64_t n) const { return n; }
+  cuda_emu::Tuning tuning(const testing::parity::Run& r) const {
+    return dgeval::emulated(r.path, r.tile, r.blocks, r.chunk);  // poisoned
   }
-}
+  std::unique_ptr<Backend> backend(const testing::parity::Run& r) const {
+    return cuda_emu::make_cuda_backend(0, tuning(r));
+  }
+  bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const {
+    const auto p = static_cast<cuda_emu::Path>(path);
+    return cuda_emu::team_geometry_for(p, players, outcomes, value_bytes, limits_).path == p;
+  }
+  std::string path_name(int path) const { return cuda_emu::path_name(static_cast<cuda_emu::Path>(path)); }
+  Batch generate_on_device(const Dims& d, const GeneratorSpec& spec, std::int64_t games, std::uint64_t seed,
+                           std::int64_t first_game, std::vector<GameInfo>* info) const {
+    return cuda_emu::generate_games_on_device(0, d, spec, games, seed, first_game, info);
+  }
+  std::size_t input_bytes(const Dims& d, std::int64_t games, std::size_t value_bytes) const {
+    return cuda_emu::input_bytes(d, games, value_bytes);
+  }
 
-TEST(CudaEmulated, EveryPathAndTilingMatchCpu) {
-  DGEVAL_SEEDED(rng);
-  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5}), Dims({5, 5, 4}), Dims({1, 7, 1}), Dims({11, 13})}) {
-    const bool large = d.outcomes() > 100;  // multi-tile games: fewer variants (the emulation is slow)
-    const Batch b = testing::random_batch(d, large ? 2 : 3, rng, 8);
-    Options o;
-    o.list_equilibria = true;
-    o.distance_matrix = true;
-    o.ic = {0.5};
-    o.strategy.kind = StrategyKind::uniform_eps_ne;
-    for (bool f32 : {false, true}) {
-      if (large && !f32) continue;
-      for (int p : {kThread, kQuad, kWarp, kBlock}) {
-        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), d.players(), d.outcomes(), f32 ? 4 : 8, lim)
-                .path != static_cast<cuda_emu::Path>(p)) {
-          continue;
-        }
-        compare(b, o, f32, "forced team", emulated(p));
-      }
-      for (std::int64_t tile : {32, 64}) {
-        for (std::int64_t blocks : {1, 3}) {
-          if (large && tile == 32 && blocks == 1) continue;
-          if (!large && d.outcomes() <= 32 && tile == 64) continue;  // one tile either way
-          compare(b, o, f32, "forced tiled", emulated(kTiled, tile, blocks));
-        }
-      }
-    }
-  }
-}
+ private:
+  cuda_emu::DeviceLimits limits_;
+};
 
-TEST(CudaEmulated, EveryStrategyMatchesCpu) {
-  DGEVAL_SEEDED(rng);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 5})}) {
-    const std::int64_t games = 5;
-    const Batch b = testing::random_batch(d, games, rng, 16);
-    const int n = d.players();
-    for (StrategyKind k :
-         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
-          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
-      Options o;
-      o.strategy.kind = k;
-      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
-      o.ic = {0.75};
-      o.cc = 0.5;
-      for (std::int64_t g = 0; g < games; ++g) {
-        if (k == StrategyKind::pure) {
-          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-        }
-        if (k == StrategyKind::correlated) {
-          for (std::int64_t s = 0; s < d.outcomes(); ++s)
-            o.strategy.weights.push_back(1.0 / static_cast<double>(d.outcomes()));
-        }
-        if (k == StrategyKind::product) {
-          for (int i = 0; i < n; ++i) {
-            for (std::int64_t a = 0; a < d.actions(i); ++a)
-              o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
-          }
-        }
-      }
-      const std::string what = std::string("strategy ") + to_string(k);
-      compare(b, o, false, what, emulated());
-      compare(b, o, true, what, emulated(kTiled, 32, 2));
-    }
-    for (Standardisation s : {Standardisation::max, Standardisation::max_range}) {
-      Options o = testing::with(s, Welfare::sum, StrategyKind::played);
-      o.distance_matrix = true;
-      o.cc_window = CcWindow::natural;
-      o.ic.assign(static_cast<std::size_t>(n), 0.25);
-      compare(b, o, false, std::string("standardisation ") + to_string(s), emulated());
-      compare(b, o, false, std::string("standardisation ") + to_string(s), emulated(kTiled, 32, 2));
-    }
-  }
-}
+// The parity scenarios (tests/test_cuda_parity.hpp) at the emulation's sizes.
+DGEVAL_CUDA_PARITY_TESTS(CudaEmulated, EmulatedSide, (void)0)
 
-TEST(CudaEmulated, SegmentedFibers) {
-  // Few contexts and many actions: player 0's fibers are split into segments (16 for k = 128).
-  DGEVAL_SEEDED(rng);
-  for (const Dims& d : {Dims({128, 3}), Dims({100, 2})}) {
-    Batch b = testing::random_batch(d, 1, rng, 4);
-    // Player 1's utilities, stored right after player 0's, lie far above them: a fiber read that
-    // strays past player 0's vector changes its NE test.
-    for (std::int64_t s = 0; s < d.outcomes(); ++s) b.agents[static_cast<std::size_t>(d.outcomes() + s)] += 1000.0;
-    Options o;
-    o.list_equilibria = true;
-    o.ic = {0.5};
-    o.strategy.kind = StrategyKind::uniform_eps_ne;
-    compare(b, o, false, "segmented fibers", emulated(kTiled, 64, 2));
-  }
-}
-
-TEST(CudaEmulated, RandomConfigurations) {
-  // Random shapes (1-action players, wide players with few contexts), options, paths, tiles and
-  // block counts. Each utility vector is offset by 1000·v, so a read from the wrong vector shows.
-  DGEVAL_SEEDED(rng);
-  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
-  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
-  const int iterations = 30;
-  for (int it = 0; it < iterations; ++it) {
-    std::vector<std::int64_t> k;
-    const int n = 1 + pick(4);
-    std::int64_t N = 1;
-    for (int i = 0; i < n; ++i) {
-      std::int64_t ki = pick(5) == 0 ? 1 : 2 + pick(6);
-      if (pick(6) == 0) ki = 20 + pick(120);
-      if (N * ki > 600) ki = 1;
-      k.push_back(ki);
-      N *= ki;
-    }
-    const Dims d(k);
-    Batch b = testing::random_batch(d, 1 + pick(4), rng, pick(3) == 0 ? 0 : (pick(2) ? 2 : 64));
-    const bool offsets = pick(2) == 0;
-    if (offsets) {
-      for (std::int64_t g = 0; g < b.games; ++g) {
-        for (int v = 0; v < 2 * n; ++v) {
-          std::vector<double>& side = v < n ? b.agents : b.principals;
-          for (std::int64_t s = 0; s < N; ++s) side[static_cast<std::size_t>((g * n + v % n) * N + s)] += 1000.0 * v;
-        }
-      }
-    }
-    Options o;
-    o.standardisation = static_cast<Standardisation>(pick(3));
-    o.welfare = static_cast<Welfare>(pick(2));
-    o.cc_window = static_cast<CcWindow>(pick(2));
-    const StrategyKind kinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
-                                  StrategyKind::uniform_eps_ne, StrategyKind::played,  StrategyKind::product};
-    o.strategy.kind = kinds[pick(6)];
-    if (o.strategy.kind == StrategyKind::product) {
-      for (int i = 0; i < n; ++i) {
-        for (std::int64_t a = 0; a < d.actions(i); ++a)
-          o.strategy.weights.push_back(1.0 / static_cast<double>(d.actions(i)));
-      }
-    }
-    const double levels[] = {0.0, 0.25, 0.5, 1.0};
-    for (int i = 0; i < n; ++i) o.ic.push_back(levels[pick(4)]);
-    o.cc = levels[pick(4)];
-    o.list_equilibria = pick(2) == 0;
-    o.distance_matrix = pick(3) == 0;
-    const bool f32 = pick(2) == 0;
-    int path = -1;
-    std::int64_t tile = 0, blocks = 0;
-    switch (pick(3)) {
-      case 0:
-        break;
-      case 1: {
-        const int p = pick(3);
-        if (cuda_emu::team_geometry_for(static_cast<cuda_emu::Path>(p), n, N, f32 ? 4 : 8, lim).path ==
-            static_cast<cuda_emu::Path>(p)) {
-          path = p;
-        }
-        break;
-      }
-      default:
-        path = kTiled;
-        tile = 32 * (1 + pick(4));
-        blocks = 1 + pick(4);
-    }
-    compare(b, o, f32, "random configuration " + std::to_string(it) + (offsets ? " (offsets)" : ""),
-            emulated(path, tile, blocks, pick(4) == 0 ? 1 + pick(3) : 0));
-  }
-}
-
-TEST(CudaEmulated, TiesAndFallbacks) {
-  DGEVAL_SEEDED(rng);
-  for (const Dims& d : {Dims({3, 3}), Dims({4, 4, 4})}) {
-    const Batch b = testing::random_batch(d, 9, rng, 1);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
-      Options o;
-      o.strategy.kind = k;
-      o.list_equilibria = true;
-      o.ic = {0.5};
-      o.cc = 1.0;
-      compare(b, o, false, std::string("ties ") + to_string(k), emulated());
-      compare(b, o, false, std::string("ties ") + to_string(k), emulated(kTiled, 32, 3));
-    }
-  }
-}
-
-TEST(CudaEmulated, StreamingChunksProgressAndCancel) {
-  DGEVAL_SEEDED(rng);
-  const Dims d({3, 3});
-  const std::int64_t games = 23;
-  const Batch b = testing::random_batch(d, games, rng, 32);
-  Options o;
-  o.list_equilibria = true;
-  o.strategy.kind = StrategyKind::correlated;
-  o.strategy.per_game = true;
-  for (std::int64_t g = 0; g < games * d.outcomes(); ++g) o.strategy.weights.push_back(1.0 / 9.0);
-  for (std::int64_t chunk : {1, 4, 7}) {
-    compare(b, o, false, "chunks " + std::to_string(chunk), emulated(-1, 0, 0, chunk));
-    compare(b, o, true, "chunks " + std::to_string(chunk), emulated(kTiled, 32, 1, chunk));
-  }
-  auto backend = cuda_emu::make_cuda_backend(0, emulated(-1, 0, 0, 5));
-  std::vector<std::int64_t> seen;
-  backend->set_progress([&](std::int64_t done, std::int64_t total) {
-    EXPECT_EQ(total, games);
-    seen.push_back(done);
-    return true;
-  });
-  Results r;
-  backend->evaluate(b.view(), Options{}, r);
-  EXPECT_EQ(seen, (std::vector<std::int64_t>{5, 10, 15, 20, 23}));
-  backend->set_progress([](std::int64_t, std::int64_t) { return false; });
-  EXPECT_THROW(backend->evaluate(b.view(), Options{}, r), cancelled);
-}
-
-TEST(CudaEmulated, NonFiniteInput) {
-  DGEVAL_SEEDED(rng);
-  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
-    Batch b = testing::random_batch(Dims({2, 3}), 9, rng, 16);
-    b.principals[static_cast<std::size_t>(5 * 12 + 6 + 4)] = bad;  // game 5, principal 1, outcome (1,1)
-    b.agents[static_cast<std::size_t>(7 * 12 + 1)] = bad;
-    std::string cpu_message;
-    try {
-      evaluate(b.view());
-    } catch (const error& e) {
-      cpu_message = e.what();
-    }
-    ASSERT_FALSE(cpu_message.empty());
-    for (std::int64_t chunk : {0, 2}) {
-      for (int path : {-1, kTiled}) {
-        std::string gpu_message;
-        try {
-          Results r;
-          cuda_emu::make_cuda_backend(0, emulated(path, 32, 1, chunk))->evaluate(b.view(), Options{}, r);
-        } catch (const error& e) {
-          gpu_message = e.what();
-        }
-        EXPECT_EQ(gpu_message, cpu_message);
-      }
-    }
-    Options o;
-    o.allow_nonfinite = true;
-    o.list_equilibria = true;
-    o.distance_matrix = true;
-    compare(b, o, false, "allow non-finite", emulated());
-    compare(b, o, true, "allow non-finite", emulated(kTiled, 32, 2));
-  }
-}
-
-// bound_holds is NaN (undefined) in the same games as on the CPU, on every path: those whose
-// strategy is undefined (matching pennies has no pure NE) and a non-finite one; 1 elsewhere.
-TEST(CudaEmulated, BoundHoldsUndefinedInTheSameGames) {
-  DGEVAL_SEEDED(rng);
-  const Batch b = testing::undefined_strategy_batch(testing::random_batch(Dims({2, 2}), 8, rng, 4));
-  Options o;
-  o.allow_nonfinite = true;
-  const cuda_emu::DeviceLimits lim = cuda_emu::device_info(0).limits;
-  for (int p : {-1, kThread, kQuad, kWarp, kBlock, kTiled}) {
-    const auto path = static_cast<cuda_emu::Path>(p);
-    if (p >= 0 && p != kTiled && cuda_emu::team_geometry_for(path, 2, 4, 8, lim).path != path) continue;
-    const std::string what = "path " + std::to_string(p);
-    const cuda_emu::Tuning tuning = p == kTiled ? emulated(kTiled, 32, 2) : emulated(p);
-    compare(b, o, false, what, tuning);  // the same 1, 0 or NaN as the CPU's, game by game
-    Results gpu;
-    cuda_emu::make_cuda_backend(0, tuning)->evaluate(b.view(), o, gpu);
-    testing::expect_undefined_bound_holds(gpu, what);
-  }
-}
-
-TEST(CudaEmulated, NearlyAlignedAndDegenerate) {
-  DGEVAL_SEEDED(rng);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Batch b = testing::random_batch(Dims({4, 5}), 4, rng);
-  for (std::size_t j = 0; j < b.agents.size(); ++j) b.principals[j] = 3.0 * b.agents[j] + 1.0 + 1e-9 * normal(rng);
-  std::fill(b.agents.begin(), b.agents.begin() + 40, 0.5);  // game 0: constant agents
-  Options o;
-  o.distance_matrix = true;
-  compare(b, o, false, "nearly aligned", emulated());
-  compare(b, o, false, "nearly aligned", emulated(kTiled, 32, 1));
-}
-
-TEST(CudaEmulated, ColumnSelection) {
-  DGEVAL_SEEDED(rng);
-  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"),
-                                 std::string("calibration_ratio"), std::string("eps_ne_count,bound_r6")}) {
-    Options o;
-    o.columns = parse_columns(sel);
-    o.list_equilibria = true;  // the lists are rebuilt without pure_ne_count where it is not selected
-    const Batch b = testing::random_batch(Dims({3, 4}), 9, rng, 16);
-    for (int path : {kQuad, kWarp, kBlock, kTiled}) compare(b, o, false, "columns " + sel, emulated(path, 4, 2));
-    compare(b, o, true, "columns " + sel + " chunked", emulated(-1, 0, 0, 2));
-    Results gpu;
-    cuda_emu::make_cuda_backend(0, emulated())->evaluate(b.view(), o, gpu);
-    EXPECT_EQ(gpu.columns, o.columns);
-    EXPECT_EQ(gpu.flags.size(), 9u);
-    EXPECT_EQ(gpu.ia.size(), sel.find("ia") == 0 ? 9u * 2 : 0u);
-    EXPECT_TRUE(gpu.welfare_agents_max.empty());
-    EXPECT_EQ(gpu.pure_ne.size(), 9u);
-  }
-  // The device output buffer holds only the selected columns and flags.
-  const cuda_emu::OutputLayout all = cuda_emu::output_layout(2, 12, 1000, false, false);
-  const cuda_emu::OutputLayout lean = cuda_emu::output_layout(2, 12, 1000, false, false, parse_columns("ia,bound"));
-  EXPECT_EQ(lean.useful_bytes, 1000u * 8 * (2 + 1 + 1));
-  EXPECT_LT(lean.bytes, all.bytes / 8);
-}
-
-TEST(CudaEmulated, ResidentBatchAndGenerator) {
-  for (DType t : {DType::float64, DType::float32}) {
-    const Dims d({3, 4});
-    Options o;
-    o.list_equilibria = true;
-    cuda_emu::ResidentBatch rb(0, d, t, 6, o, emulated());
-    rb.fill_random(99, -1.0, 2.0);
-    const Batch host = random_uniform_games(d, 6, 99, 0, -1.0, 2.0);
-    const Batch back = rb.download_input(6);
-    for (std::size_t j = 0; j < host.agents.size(); ++j) {
-      const double a = t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
-      ASSERT_EQ(back.agents[j], a);
-    }
-    rb.evaluate();
-    Results gpu, cpu;
-    rb.download(gpu);
-    make_cpu_backend(1)->evaluate(back.view(), o, cpu);
-    testing::expect_match(cpu, gpu, tolerances::float64_relative, back.view(), o, "resident");
-  }
-}
-
-// The controlled generator on the device: the host's games bit for bit, through float32 staging
-// too, and the same error for a game that runs out of attempts.
-TEST(CudaEmulated, GeneratorMatchesTheHostBitForBit) {
-  DGEVAL_SEEDED(rng);
-  const std::uint64_t seed = rng();
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 3, 2})}) {
-    for (const auto& [name, spec] : testing::generator_specs(d.players())) {
-      std::vector<GameInfo> host_info, device_info;
-      const Batch host = generate_games(d, spec, 5, seed, 11, 1, &host_info);
-      const Batch device = cuda_emu::generate_games_on_device(0, d, spec, 5, seed, 11, &device_info);
-      testing::expect_same_games(host, device, name + " " + d.to_string());
-      testing::expect_same_info(host_info, device_info, name + " " + d.to_string());
-    }
-  }
-  GeneratorSpec s;
-  s.ia = {0.4};
-  s.ca_principals = 0.7;
-  for (DType t : {DType::float32, DType::float64}) {
-    cuda_emu::ResidentBatch rb(0, Dims({3, 2}), t, 7, Options{}, emulated());
-    rb.fill_generated(s, seed);
-    const Batch back = rb.download_input(7);
-    const Batch host = generate_games(Dims({3, 2}), s, 7, seed, 0, 1);
-    for (std::size_t j = 0; j < host.agents.size(); ++j) {
-      const double a = t == DType::float32 ? static_cast<double>(static_cast<float>(host.agents[j])) : host.agents[j];
-      ASSERT_EQ(back.agents[j], a) << j;
-    }
-  }
-  // One attempt with a required pure NE: some 2x2 games of seed 5 have none.
-  GeneratorSpec hard;
-  hard.pure_ne = PureNe::reject;
-  hard.max_attempts = 1;
-  std::string host_error, device_error;
-  try {
-    generate_games(Dims({2, 2}), hard, 64, 5, 0, 1);
-  } catch (const error& e) {
-    host_error = e.what();
-  }
-  try {
-    cuda_emu::generate_games_on_device(0, Dims({2, 2}), hard, 64, 5, 0);
-  } catch (const error& e) {
-    device_error = e.what();
-  }
-  EXPECT_NE(host_error.find("met no draw"), std::string::npos) << host_error;
-  EXPECT_EQ(device_error, host_error);
-}
+// ---------------------------------------------------------------------------------------------
+// The experiments' device side, resources and streams, on the emulation only.
 
 // The bound surface with games generated and evaluated on the device: the CPU run's games (the
 // kept points agree), bins and bound checks.
@@ -881,52 +539,6 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
     if (dry < w.recorded) std::printf("  fewer launches than recorded (%lld): lower the record\n", w.recorded);
-  }
-}
-
-// The thread path (one thread per game, the default for games of up to 16 outcomes) and the quad
-// team it was chosen ahead of, both forced on tiny games: every strategy, ties, non-finite input.
-TEST(CudaEmulated, ThreadAndQuadPathsForcedOnTinyGames) {
-  DGEVAL_SEEDED(rng);
-  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2}), Dims({4, 4}), Dims({1, 7}), Dims({16})}) {
-    const Batch b = testing::random_batch(d, 37, rng, 16);  // more games than a warp: two blocks' worth
-    for (StrategyKind k :
-         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
-          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
-      Options o = strategy_options(k, d, b.games, rng);
-      o.list_equilibria = true;
-      o.distance_matrix = k == StrategyKind::played;
-      for (int p : {kThread, kQuad}) {
-        for (bool f32 : {false, true}) compare(b, o, f32, std::string("tiny ") + to_string(k), emulated(p));
-      }
-    }
-    for (Standardisation s : {Standardisation::max, Standardisation::max_range}) {
-      Options o = testing::with(s, Welfare::sum, StrategyKind::played);
-      o.cc_window = CcWindow::natural;
-      o.ic.assign(static_cast<std::size_t>(d.players()), 0.25);
-      for (int p : {kThread, kQuad}) compare(b, o, false, std::string("tiny ") + to_string(s), emulated(p));
-    }
-    const Batch ties = testing::random_batch(d, 9, rng, 1);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
-      Options o;
-      o.strategy.kind = k;
-      o.list_equilibria = true;
-      o.ic = {0.5};
-      o.cc = 1.0;
-      for (int p : {kThread, kQuad}) compare(ties, o, false, std::string("tiny ties ") + to_string(k), emulated(p));
-    }
-  }
-  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
-    Batch b = testing::random_batch(Dims({2, 3}), 40, rng, 16);
-    b.principals[static_cast<std::size_t>(5 * 12 + 6 + 4)] = bad;
-    b.agents[static_cast<std::size_t>(33 * 12 + 1)] = bad;
-    Options o;
-    o.allow_nonfinite = true;
-    o.list_equilibria = true;
-    o.distance_matrix = true;
-    for (int p : {kThread, kQuad}) {
-      for (bool f32 : {false, true}) compare(b, o, f32, "tiny non-finite", emulated(p));
-    }
   }
 }
 

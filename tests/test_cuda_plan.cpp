@@ -196,6 +196,14 @@ TEST(CudaPlan, OutputLayoutIsAlignedAndDisjoint) {
   EXPECT_EQ(ne_words_per_game(33), 2);
 }
 
+// The device output buffer of a column selection holds only the selected columns and flags.
+TEST(CudaPlan, OutputLayoutOfASelectionHoldsOnlyItsColumns) {
+  const OutputLayout all = output_layout(2, 12, 1000, false, false);
+  const OutputLayout lean = output_layout(2, 12, 1000, false, false, parse_columns("ia,bound"));
+  EXPECT_EQ(lean.useful_bytes, 1000u * 8 * (2 + 1 + 1));
+  EXPECT_LT(lean.bytes, all.bytes / 8);
+}
+
 TEST(CudaPlan, BytesModel) {
   EXPECT_EQ(input_bytes(Dims({3, 3}), 1, 4), 144u);  // the 3x3 game: 144 bytes of float32
   EXPECT_EQ(input_bytes(Dims({16384, 16384}), 1, 4), std::size_t{4} << 30);

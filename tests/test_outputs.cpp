@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -393,9 +394,10 @@ namespace {
 
 struct SignalCase {
   std::string name;
-  std::vector<std::string> args;     // {OUT} and {DIR} replaced
-  std::vector<std::string> outputs;  // files in DIR that exist before and must stay unchanged
-  std::string progress;              // what the child writes to stderr once it runs
+  std::vector<std::string> args;       // {OUT} and {DIR} replaced
+  std::vector<std::string> outputs;    // files in DIR that exist before and must stay unchanged
+  std::string progress;                // what the child writes to stderr once it runs
+  std::vector<std::string> kept = {};  // what a stop keeps besides: the journal of a resumable run
 };
 
 void run_signal_case(const SignalCase& c, int sig, const std::vector<std::string>& env = {}, int signals = 1) {
@@ -423,7 +425,10 @@ void run_signal_case(const SignalCase& c, int sig, const std::vector<std::string
   for (const std::string& o : c.outputs) {
     EXPECT_EQ(read_file(dir + "/" + o), "old " + o + "\n") << c.name << " signal " << sig << ": " << o << " changed";
   }
-  EXPECT_EQ(names_in(dir), c.outputs) << c.name << " signal " << sig << ": something was left behind";
+  std::vector<std::string> expected = c.outputs;
+  expected.insert(expected.end(), c.kept.begin(), c.kept.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(names_in(dir), expected) << c.name << " signal " << sig << ": something was left behind";
 }
 
 const char kEvaluateProgress[] = "evaluate: ";
@@ -436,7 +441,8 @@ TEST(OutputSignals, EverySignalStopsEvaluateAndKeepsTheOldFiles) {
                      {"evaluate", "--random", "2000000000", "--dims", "6x7x4x6", "--backend", "cpu", "--threads", "1",
                       "--chunk-games", "2000", "-o", "{DIR}/r.csv", "--summary-output", "{DIR}/s.json"},
                      {"r.csv", "s.json"},
-                     kEvaluateProgress};
+                     kEvaluateProgress,
+                     {"r.csv.dgeval-journal"}};
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) run_signal_case(c, sig);
 }
 
@@ -447,17 +453,20 @@ TEST(OutputSignals, CtrlCStopsEveryLongCommand) {
        {"evaluate", "--random", "2000000000", "--dims", "3x3", "--backend", "cpu", "--threads", "1", "-o",
         "{DIR}/r.npz"},
        {"r.npz"},
-       kEvaluateProgress},
+       kEvaluateProgress,
+       {"r.npz.dgeval-journal"}},
       {"generate npz",
        {"generate", "--dims", "4x4", "--games", "2000000000", "--generator", "delegation", "--ia", "0.5", "--backend",
         "cpu", "--threads", "1", "-o", "{DIR}/g.npz"},
        {"g.npz"},
-       "generate: "},
+       "generate: ",
+       {"g.npz.dgeval-journal"}},
       {"generate npy",
        {"generate", "--dims", "4x4", "--games", "2000000000", "--generator", "delegation", "--ia", "0.5", "--backend",
         "cpu", "--threads", "1", "--agents", "{DIR}/a.npy", "--principals", "{DIR}/p.npy"},
        {"a.npy", "p.npy"},
-       "generate: "},
+       "generate: ",
+       {"a.npy.dgeval-journal"}},
       {"grid-scan",
        {"experiment", "grid-scan", "--scale", "1000000", "--backend", "cpu", "--threads", "1", "-o", "{DIR}/grid.csv"},
        {"grid.csv"},
@@ -501,7 +510,8 @@ TEST(OutputSignals, SecondCtrlCLeavesNoTemporaryFile) {
                      {"evaluate", "--random", "2000000000", "--dims", "6x7x4x6", "--backend", "cpu", "--threads", "1",
                       "--chunk-games", "2000", "-o", "{DIR}/r.csv", "--summary-output", "{DIR}/s.json"},
                      {"r.csv", "s.json"},
-                     kEvaluateProgress};
+                     kEvaluateProgress,
+                     {"r.csv.dgeval-journal"}};
   run_signal_case(c, SIGINT, {"DGEVAL_TEST_NAMED_STAGING=1"}, 2);
   run_signal_case(c, SIGTERM, {"DGEVAL_TEST_NAMED_STAGING=1"}, 1);
 }

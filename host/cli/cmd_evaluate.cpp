@@ -15,11 +15,13 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/journal.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
 #include "dgeval/tolerances.hpp"
+#include "dgeval/version.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -266,7 +268,12 @@ const char* kEvaluateExamples =
     "  dgeval evaluate --random 100000 --dims 6x7x4x6 --seed 7 --output results.csv --check 100\n"
     "  dgeval evaluate --example common-3x3 --ic 0.5 --cc 0.5 --strategy played\n"
     "  dgeval evaluate --input games.npz --strategy correlated:sigma.npy\n"
+    "  dgeval evaluate --random 20000000 --dims 6x7x4x6 -o big.csv --resume   # continue after a stop\n"
     "\n"
+    "resume: a run of more than one chunk into a regular file keeps a journal, FILE.dgeval-journal/ (the ranges\n"
+    "done and their results, flushed to disk), until it has finished; after Ctrl-C, a kill or a crash the same\n"
+    "command with --resume continues it and writes the bytes an uninterrupted run would. Another command line,\n"
+    "input or dgeval version is refused (docs/FORMATS.md, \"The journal of a resumable run\").\n"
     "inputs: an .npz holds arrays 'agents' and 'principals' of shape [B, n, k_1..k_n] (or [n, k_1..k_n] for one\n"
     "game), float32 or float64, and optionally strategy_pure / strategy_correlated / strategy_product.\n"
     "A strategy text file starts with pure, correlated or product, then the numbers (C order).\n"
@@ -307,7 +314,10 @@ int evaluate_command(int argc, char** argv) {
       "check",
       "re-evaluate N games (spread over the batch; 'all' for every game) on the CPU reference and report "
       "the largest differences per column; exit 4 if beyond tolerance",
-      cxxopts::value<std::string>()->implicit_value("100"));
+      cxxopts::value<std::string>()->implicit_value("100"))(
+      "resume",
+      "continue the interrupted run of this same command from its journal OUTPUT.dgeval-journal "
+      "(the output has the same bytes as an uninterrupted run; without a journal, start from the beginning)");
   o.add_options("output")("o,output",
                           "write results to FILE (atomically; - for standard output); the format follows the extension "
                           "(.csv .jsonl .npz .txt)",
@@ -508,6 +518,35 @@ int evaluate_command(int argc, char** argv) {
     npz_out = std::make_unique<ResultsNpzWriter>(main_out, p.count("compress") > 0, p.count("float32-results") > 0);
   }
 
+  // The journal of a resumable run (cli/journal.hpp): for a run of more than one range (chunk)
+  // into a regular file, from generated games or input files (not standard input).
+  std::int64_t total_ranges = 0;
+  for (const Input& in : inputs) {
+    const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(in.source->dims());
+    total_ranges += (in.source->games() + chunk - 1) / chunk;
+  }
+  std::vector<std::string> input_files;
+  for (const char* flag : {"input", "agents", "principals"}) {
+    if (p.count(flag)) input_files.push_back(p[flag].as<std::string>());
+  }
+  if (!strategy_file.empty()) input_files.push_back(strategy_file_path(strategy_file));
+  const bool from_stdin = std::find(input_files.begin(), input_files.end(), "-") != input_files.end();
+  const bool resume = p.count("resume") > 0;
+  if (resume && (main_out.target().kind != OutputKind::regular || from_stdin)) {
+    throw usage_error("--resume needs --output FILE (a regular file) and input files other than standard input");
+  }
+  std::unique_ptr<RunJournal> journal;
+  if (main_out.target().kind == OutputKind::regular && !from_stdin && total_ranges > 1) {
+    JournalIdentity id;
+    id.version = version();
+    id.command = hash_command_line(args);
+    id.inputs = input_files.empty() ? "none" : hash_files(input_files);
+    id.backend = backend->name();
+    id.games = total_games;
+    id.ranges = total_ranges;
+    journal = std::make_unique<RunJournal>(RunJournal::folder_for(main_out.target().file), id, resume, quiet);
+  }
+
   auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);
     for (Input& in : inputs) {
@@ -519,26 +558,36 @@ int evaluate_command(int argc, char** argv) {
       Options chunk_options = in.options;
       for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
         const std::int64_t count = std::min(chunk, games - g0);
-        const BatchView view = src.read(g0, count);
-        if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
-        const std::int64_t before = games_done;
         if (interrupted()) throw cancelled();
-        backend->set_progress(
-            [&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games) && !interrupted(); });
         Results r;
-        try {
-          backend->evaluate(view, chunk_options, r);
-        } catch (const error& e) {
-          const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
-          if (!where.empty()) throw error(src.describe() + ": " + where);
-          throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
-                      ": " + e.what());
-        }
-        if (checker) checker->check_chunk(view, chunk_options, g0, games, r);
-        if (npz_out) {
-          npz_out->add(r, view.dims, games_done);
+        if (journal && journal->load(games_done, count, r)) {  // done before the run was stopped
+          if (checker) {
+            const BatchView view = src.read(g0, count);
+            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+            checker->check_chunk(view, chunk_options, g0, games, r);
+          }
         } else {
-          write_results(*out, r, view.dims, format, games_done, games_done == 0 || format != OutputFormat::csv,
+          const BatchView view = src.read(g0, count);
+          if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+          const std::int64_t before = games_done;
+          if (interrupted()) throw cancelled();
+          backend->set_progress(
+              [&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games) && !interrupted(); });
+          try {
+            backend->evaluate(view, chunk_options, r);
+          } catch (const error& e) {
+            const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
+            if (!where.empty()) throw error(src.describe() + ": " + where);
+            throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
+                        ": " + e.what());
+          }
+          if (checker) checker->check_chunk(view, chunk_options, g0, games, r);
+          if (journal) journal->record(games_done, r);
+        }
+        if (npz_out) {
+          npz_out->add(r, src.dims(), games_done);
+        } else {
+          write_results(*out, r, src.dims(), format, games_done, games_done == 0 || format != OutputFormat::csv,
                         bc.threads, digits);
         }
         summary.add(r);
@@ -548,14 +597,46 @@ int evaluate_command(int argc, char** argv) {
     }
     progress.finish();
   };
-  if (npz_out) {
-    run(nullptr);
-    npz_out->commit();  // the archive, complete in its staging
-  } else {
-    run(&main_out.stream());
+  try {
+    if (npz_out) {
+      run(nullptr);
+      npz_out->commit();  // the archive, complete in its staging
+    } else {
+      run(&main_out.stream());
+    }
+    if (summary_out) summary.write(summary_out->stream(), true);
+    files.commit();  // every output together, only now that all of them are complete
+  } catch (...) {
+    // A stop (a signal: the one exit path) keeps the journal for --resume, and so does any error
+    // of a resumed run (the journal is reported, never deleted); any other error of a fresh run
+    // (bad input, a failed write) removes it, as the run would fail the same way again.
+    if (journal && stop_signal() == 0 && !journal->resumed()) {
+      try {
+        journal->finish();
+      } catch (const error&) {
+      }
+    } else if (journal && stop_signal() != 0 && !quiet) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval evaluate: note: the journal %s keeps %lld of %lld games; the same command with "
+                   "--resume continues the run\n",
+                   printable(journal->folder()).c_str(), static_cast<long long>(journal->games_done()),
+                   static_cast<long long>(total_games));
+    }
+    throw;
   }
-  if (summary_out) summary.write(summary_out->stream(), true);
-  files.commit();  // every output together, only now that all of them are complete
+  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
+  // undo the run (a later --resume would write the same outputs again).
+  if (journal) {
+    try {
+      journal->finish();
+    } catch (const error& e) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval evaluate: warning: the outputs are complete, but the journal could not be removed: %s\n",
+                   printable(e.what()).c_str());
+    }
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

@@ -8,15 +8,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <limits>
 
 #include "cli/commands.hpp"
+#include "cli/journal.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
 #include "dgeval/io.hpp"
+#include "dgeval/version.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -73,6 +76,39 @@ const std::vector<Generator>& generators() {
 
 }  // namespace
 
+namespace {
+
+// A generate range's part file: magic, the games, then each side's values (float64, the
+// machine's byte order).
+constexpr char kGamesMagic[8] = {'D', 'G', 'G', 'A', 'M', 'E', '1', '\0'};
+
+std::string games_part(const Batch& b) {
+  std::string s(kGamesMagic, 8);
+  const std::uint64_t games = static_cast<std::uint64_t>(b.games);
+  s.append(reinterpret_cast<const char*>(&games), 8);
+  s.append(reinterpret_cast<const char*>(b.agents.data()), b.agents.size() * sizeof(double));
+  s.append(reinterpret_cast<const char*>(b.principals.data()), b.principals.size() * sizeof(double));
+  return s;
+}
+
+Batch games_from_part(const std::string& s, const Dims& dims, std::int64_t first, std::int64_t count,
+                      const std::string& folder) {
+  Batch b(dims, count);
+  const std::size_t side = b.agents.size() * sizeof(double);
+  std::uint64_t games = 0;
+  if (s.size() >= 16) std::memcpy(&games, s.data() + 8, 8);
+  if (s.size() != 16 + 2 * side || std::memcmp(s.data(), kGamesMagic, 8) != 0 ||
+      games != static_cast<std::uint64_t>(count)) {
+    throw error(printable(folder) + "/part-" + std::to_string(first) +
+                ": not the range's games (size or header); the journal is corrupt: remove the folder to start again");
+  }
+  std::memcpy(b.agents.data(), s.data() + 16, side);
+  std::memcpy(b.principals.data(), s.data() + 16 + side, side);
+  return b;
+}
+
+}  // namespace
+
 int generate_command(int argc, char** argv) {
   cxxopts::Options o("dgeval generate", "Write a batch of generated delegation games.");
   o.custom_help("--dims KxKx... [--games B] [--generator NAME] (--output FILE.npz | --agents A --principals P)");
@@ -88,7 +124,11 @@ int generate_command(int argc, char** argv) {
       "principals", "write the principals' side: .npy or .nfg", cxxopts::value<std::string>())(
       "float32", "store utilities as float32 (default float64)")("compress", "deflate the .npz (np.savez_compressed)")(
       "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
-      "q,quiet", "no progress on stderr")("h,help", "this help");
+      "chunk-games", "games per chunk made and written at once (0 = about 16 Mi utilities per side)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("q,quiet", "no progress on stderr")(
+      "resume",
+      "continue the interrupted run of this same command from its journal OUTPUT.dgeval-journal (the same bytes as "
+      "an uninterrupted run; without a journal, start from the beginning)")("h,help", "this help");
   for (const Generator& g : generators()) g.add_options(o);
   add_backend_options(o, "where the delegation generator runs (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
@@ -103,7 +143,12 @@ int generate_command(int argc, char** argv) {
            "  dgeval generate --dims 5x5x4 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 --output games.npz\n"
            "  dgeval generate --dims 3x3 --games 1000 --ia 0.2,0.9 --ca-agents 0.5 --calibration 1,2 --pure-ne plant "
            "-o g.npz\n"
-           "  dgeval evaluate --input games.npz --output results.csv\n";
+           "  dgeval generate --dims 8x8x8 --games 10000000 --ia 0.5 -o big.npz --resume   # continue after a stop\n"
+           "  dgeval evaluate --input games.npz --output results.csv\n"
+           "\nresume: a run of more than one chunk into regular files keeps a journal, OUTPUT.dgeval-journal/ (beside\n"
+           "--agents for a pair of sides), until it has finished; after Ctrl-C, a kill or a crash the same command "
+           "with\n"
+           "--resume continues it and writes the bytes an uninterrupted run would (docs/FORMATS.md).\n";
     return exit_ok;
   }
   if (!p.count("dims")) throw usage_error("--dims is required, e.g. --dims 3x3");
@@ -151,29 +196,91 @@ int generate_command(int argc, char** argv) {
     a = make_side_writer(files.output("agents", p["agents"].as<std::string>()), req.dims, req.games, float32);
     pr = make_side_writer(files.output("principals", p["principals"].as<std::string>()), req.dims, req.games, float32);
   }
-  Progress progress("generate", !p.count("quiet"));
-  const std::int64_t chunk = games_per_chunk(req.dims);
-  for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
-    const std::int64_t count = std::min(chunk, req.games - g0);
-    if (interrupted()) throw cancelled();
-    const Batch b = it->make(req, p, g0, count);
-    const BatchView v = b.view();
-    if (npz) {
-      npz->append(v);
-    } else {
-      a->append(v, 0);
-      pr->append(v, 1);
+  const std::int64_t chunk_games = int64_option(p, "chunk-games", 0, std::int64_t{1} << 40, "0: automatic");
+  const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(req.dims);
+  // The journal of a resumable run (cli/journal.hpp), as evaluate's: each range's games in a part
+  // file, for a run of more than one range into regular files.
+  const std::int64_t ranges = (req.games + chunk - 1) / chunk;
+  bool all_regular = true;
+  for (const char* flag : {"output", "agents", "principals"}) {
+    if (!p.count(flag)) continue;
+    const OutputTarget t = classify_output(p[flag].as<std::string>());
+    all_regular = all_regular && t.kind == OutputKind::regular;
+  }
+  const bool resume = p.count("resume") > 0;
+  if (resume && !all_regular) throw usage_error("--resume needs its outputs to be regular files");
+  std::unique_ptr<RunJournal> journal;
+  if (all_regular && ranges > 1) {
+    JournalIdentity id;
+    id.version = version();
+    id.command = hash_command_line(std::vector<std::string>(argv, argv + argc));
+    id.inputs = "none";
+    id.backend = req.device >= 0 ? "cuda" : "cpu";
+    id.games = req.games;
+    id.ranges = ranges;
+    const std::string first_output = p.count("output") ? p["output"].as<std::string>() : p["agents"].as<std::string>();
+    journal = std::make_unique<RunJournal>(RunJournal::folder_for(classify_output(first_output).file), id, resume,
+                                           p.count("quiet") > 0);
+  }
+  try {
+    Progress progress("generate", !p.count("quiet"));
+    for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
+      const std::int64_t count = std::min(chunk, req.games - g0);
+      if (interrupted()) throw cancelled();
+      Batch b;
+      std::string part;
+      if (journal && journal->load_bytes(g0, count, part)) {
+        b = games_from_part(part, req.dims, g0, count, journal->folder());
+      } else {
+        b = it->make(req, p, g0, count);
+        if (journal) journal->record_bytes(g0, count, games_part(b));
+      }
+      const BatchView v = b.view();
+      if (npz) {
+        npz->append(v);
+      } else {
+        a->append(v, 0);
+        pr->append(v, 1);
+      }
+      progress.update(g0 + count, req.games);
     }
-    progress.update(g0 + count, req.games);
+    if (npz) {
+      npz->commit();
+    } else {
+      a->commit();
+      pr->commit();
+    }
+    files.commit();
+    progress.finish();
+  } catch (...) {
+    // As evaluate: a stop keeps the journal, an error of a fresh run removes it.
+    if (journal && stop_signal() == 0 && !journal->resumed()) {
+      try {
+        journal->finish();
+      } catch (const error&) {
+      }
+    } else if (journal && stop_signal() != 0 && !p.count("quiet")) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval generate: note: the journal %s keeps %lld of %lld games; the same command with --resume "
+                   "continues the run\n",
+                   printable(journal->folder()).c_str(), static_cast<long long>(journal->games_done()),
+                   static_cast<long long>(req.games));
+    }
+    throw;
   }
-  if (npz) {
-    npz->commit();
-  } else {
-    a->commit();
-    pr->commit();
+  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
+  // undo the run (a later --resume would write the same outputs again).
+  if (journal) {
+    try {
+      journal->finish();
+    } catch (const error& e) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval generate: warning: the outputs are complete, but the journal could not be removed: %s\n",
+                   printable(e.what()).c_str());
+    }
   }
-  files.commit();
-  progress.finish();
   return exit_ok;
 }
 

@@ -521,6 +521,18 @@ void NpzWriter::commit() {
           0) {
         throw error("npz writer: cannot set compression: " + std::string(zip_strerror(za)));
       }
+      // The same results give the same bytes: every member has the same fixed metadata rather
+      // than its staging file's time (libzip's default: now) — the DOS epoch, 1980-01-01 00:00
+      // (date: day 1 | month 1 << 5 | (1980 - 1980) << 9; no time zone involved), and the
+      // attributes of a regular file rw-r--r-- made on Unix. libzip adds no extra fields of its own.
+      constexpr zip_uint16_t kDosTime = 0;
+      constexpr zip_uint16_t kDosDate = (1u << 5) | 1u;
+      constexpr zip_uint32_t kUnixRegular644 = 0100644u << 16;
+      if (zip_file_set_dostime(za, static_cast<zip_uint64_t>(idx), kDosTime, kDosDate, 0) != 0 ||
+          zip_file_set_external_attributes(za, static_cast<zip_uint64_t>(idx), 0, ZIP_OPSYS_UNIX, kUnixRegular644) !=
+              0) {
+        throw error("npz writer: cannot set the metadata of '" + e.array + "': " + std::string(zip_strerror(za)));
+      }
     }
     if (zip_close(za) != 0) {
       throw_if_stop_requested();  // ZIP_ER_CANCELLED: a stop, not a failure
