@@ -651,10 +651,6 @@ void resident_batch_matches_the_host(const Side& side, std::mt19937_64& rng) {
   }
 }
 
-}  // namespace parity
-}  // namespace testing
-}  // namespace dgeval
-
 /// The thread path (one thread per game, the planner's choice for games of up to 16 outcomes) and
 /// the quad team it is chosen ahead of, both forced on tiny games of more than a warp each: every
 /// strategy (shared and per game), ties, non-finite input.
@@ -723,6 +719,10 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
     }
   }
 }
+
+}  // namespace parity
+}  // namespace testing
+}  // namespace dgeval
 
 // Every scenario above as a test of `Suite` on `Side` (a default-constructible type), each body
 // starting with `precondition` (a statement that may GTEST_SKIP or FAIL) and a fresh seed.
