@@ -100,7 +100,10 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
         kernels.push_back({std::string(k) + "<" + t + ">", {m.tiled.threads, m.tiled.shared_bytes}});
       }
     } else {
-      const int width = m.path == cu::Path::quad_team ? 4 : m.path == cu::Path::warp_team ? 32 : 0;
+      const int width = m.path == cu::Path::thread_game ? 1
+                        : m.path == cu::Path::quad_team ? 4
+                        : m.path == cu::Path::warp_team ? 32
+                                                        : 0;
       kernels.push_back(
           {"team_evaluate_kernel<" + std::to_string(width) + ", " + t + ">", {m.team.threads, m.team.shared_bytes}});
     }

@@ -158,6 +158,18 @@ __device__ __forceinline__ T shfl_xor_any(unsigned member_mask, const T& v, int 
   return r;
 }
 
+/// One thread evaluating one game (the thread path): every reduction is the thread's own value, and
+/// the thread reads back only what it wrote itself, so no barrier is needed.
+struct ThreadTeam {
+  __device__ int rank() const { return 0; }
+  __device__ int size() const { return 1; }
+  __device__ void sync() const {}
+  template <class T, class Op>
+  __device__ T reduce(T v, Op) const {
+    return v;
+  }
+};
+
 /// W consecutive lanes of a warp (W = 4 or 32) evaluating one game.
 template <int W>
 struct WarpTeam {

@@ -86,7 +86,7 @@ struct TiledScratch {
   void* segments = nullptr;                         ///< segmented-fiber scratch of T
 };
 
-/// Evaluates every game of `in` with one team per game (quad, warp or block team).
+/// Evaluates every game of `in` with one team per game (one thread, a quad, warp or block team).
 void launch_team_evaluate(const TeamGeometry& geometry, const EvalParams& params, const DeviceInput& in,
                           const DeviceOutputs& out, cudaStream_t stream);
 

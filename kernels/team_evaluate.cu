@@ -3,7 +3,8 @@
 //
 // Mapping: a block stages `games_per_block` consecutive games (both sides, [n][N] each, as T)
 // with coalesced loads, then each team evaluates one game out of shared memory:
-//   quad team  (W = 4)   32 games per 128-thread block   tiny games (N <= 32)
+//   thread     (W = 1)   up to 128 games per block       tiny games (N <= 16): no reductions
+//   quad team  (W = 4)   32 games per 128-thread block   small games (N <= 32)
 //   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
 //   block team           one game per 256-thread block   games up to ~112 KiB staged
 // Blocks walk the game groups in a grid-stride loop. Passes per game (each a strided loop of the
@@ -24,6 +25,10 @@
 // divides by n through detail::divide (the same bits as the division). Bytes moved: 2·n·N·sizeof(T)
 // read per game plus the result columns written (every global access goes through
 // kernels/global_memory.cuh, which the tests' CPU emulation counts).
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
 
@@ -34,6 +39,15 @@ namespace {
 
 static_assert(sizeof(EvalParams) + sizeof(DeviceInput) + sizeof(DeviceOutputs) + 16 <= 4096,
               "team kernel parameters must fit the 4 KiB parameter space");
+
+/// 16 bytes of utilities, loaded as one vector (the thread path's staging).
+#ifdef DGEVAL_CUDA_EMULATION
+struct alignas(16) Vec16 {
+  unsigned x, y, z, w;
+};
+#else
+using Vec16 = uint4;
+#endif
 
 /// A game staged in shared memory: vector v (agents 0..n−1, principals n..2n−1) at data + v·N.
 template <class T>
@@ -126,28 +140,41 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   auto nu = [&](int v, int s) {
     return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v));
   };
+  // The thread path (one thread per game) keeps no scratch of μ: its games are tiny (N <= 16), so it
+  // recomputes the means of an outcome in each player's pass instead of holding 16 bytes per outcome
+  // of shared memory (its occupancy is bound by shared memory, docs/PERFORMANCE.md).
+  constexpr bool kMuInline = std::is_same<Team, ThreadTeam>::value;
   double* mu = reinterpret_cast<double*>(scratch);
-  {
-    const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
-    const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n + n));
-    for (int s = rank; s < N; s += size) {
-      detail::CaMean<double> mean_a, mean_p;
-      for (int j = 0; j < n; ++j) {
-        mean_a.add(at_state(kMag, j), nu(j, s));
-        mean_p.add(at_state(kMag, n + j), nu(n + j, s));
-      }
-      mu[2 * s] = mean_a.value(inv_weight_a);
-      mu[2 * s + 1] = mean_p.value(inv_weight_p);
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n + n));
+  auto ca_means = [&](int s, double& ma, double& mp) {
+    detail::CaMean<double> mean_a, mean_p;
+#pragma unroll 1  // unrolled, the thread kernel takes 125 registers (96 rolled), the block team 105 (100)
+    for (int j = 0; j < n; ++j) {
+      mean_a.add(at_state(kMag, j), nu(j, s));
+      mean_p.add(at_state(kMag, n + j), nu(n + j, s));
     }
+    ma = mean_a.value(inv_weight_a);
+    mp = mean_p.value(inv_weight_p);
+  };
+  if (!kMuInline) {
+    for (int s = rank; s < N; s += size) ca_means(s, mu[2 * s], mu[2 * s + 1]);
   }
   detail::CaSum<double> ca_a, ca_p;
   for (int i = 0; i < n; ++i) {
     Acc3 acc{0.0, 0.0, 0.0};
     for (int s = rank; s < N; s += size) {
       const double a = nu(i, s), b = nu(n + i, s);
+      double ma, mp;
+      if (kMuInline) {
+        ca_means(s, ma, mp);
+      } else {
+        ma = mu[2 * s];
+        mp = mu[2 * s + 1];
+      }
       acc.a = norm.accumulate(acc.a, a - b);
-      acc.b = norm.accumulate(acc.b, a - mu[2 * s]);
-      acc.c = norm.accumulate(acc.c, b - mu[2 * s + 1]);
+      acc.b = norm.accumulate(acc.b, a - ma);
+      acc.c = norm.accumulate(acc.c, b - mp);
     }
     acc = team.reduce(acc, NormOp3{norm});
     if (rank == 0) at_state(kIa, i) = detail::ia_from_norm(norm.finish(acc.a), p.constants);
@@ -317,14 +344,20 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   }
 }
 
-/// W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game. Register targets (ptxas,
-/// sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256 threads per SM); the block
-/// team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it spills
-/// more (docs/PERFORMANCE.md).
+/// W = 1: one thread per game; W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game.
+/// Register targets (ptxas, sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256
+/// threads per SM); the thread kernel 128 at most (it takes 96 with no spills; at 64 it spills
+/// 224 bytes with a 112-byte stack frame, and its occupancy is bound by shared memory, not
+/// registers); the block team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it
+/// spills more (docs/PERFORMANCE.md).
 template <int W, class T>
-__global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
-                                                      : W == 32 ? 3
-                                                                : 1)
+__global__ void __launch_bounds__(W == 1   ? 128
+                                  : W == 4 ? 128
+                                           : 256,
+                                  W == 1    ? 4
+                                  : W == 4  ? 6
+                                  : W == 32 ? 3
+                                            : 1)
     team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out, int games_per_block, unsigned data_stride,
                          unsigned mask_stride, unsigned state_stride) {
   DGEVAL_DYNAMIC_SHARED(smem);
@@ -342,7 +375,30 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
     const T* ga = agents + g0 * nN;
     const T* gp = principals + g0 * nN;
     const unsigned total = static_cast<unsigned>(count) * nN;
-    for (unsigned idx = threadIdx.x; idx < total; idx += blockDim.x) {
+    unsigned first = threadIdx.x;
+    if constexpr (W == 1) {
+      // The thread path stages with 16-byte loads: the block's games are one contiguous run of each
+      // side; a run not aligned to 16 bytes (or its tail) takes the scalar loop below.
+      constexpr unsigned kPer = sizeof(Vec16) / sizeof(T);
+      const bool aligned = ((reinterpret_cast<std::uintptr_t>(ga) | reinterpret_cast<std::uintptr_t>(gp)) & 15u) == 0;
+      const unsigned vectors = aligned ? total / kPer : 0u;
+      for (unsigned v = threadIdx.x; v < vectors; v += blockDim.x) {
+        const Vec16 va = load<Mem::input>(reinterpret_cast<const Vec16*>(ga) + v);
+        const Vec16 vp = load<Mem::input>(reinterpret_cast<const Vec16*>(gp) + v);
+        T ea[kPer], ep[kPer];
+        memcpy(ea, &va, sizeof(Vec16));
+        memcpy(ep, &vp, sizeof(Vec16));
+#pragma unroll
+        for (unsigned e = 0; e < kPer; ++e) {
+          const unsigned idx = v * kPer + e, j = idx / nN, r = idx - j * nN;
+          T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
+          dst[r] = ea[e];
+          dst[nN + r] = ep[e];
+        }
+      }
+      first = vectors * kPer + threadIdx.x;
+    }
+    for (unsigned idx = first; idx < total; idx += blockDim.x) {
       const unsigned j = idx / nN, r = idx - j * nN;
       T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
       dst[r] = load<Mem::input>(ga + idx);
@@ -357,6 +413,8 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
       double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
       if constexpr (W == 0) {
         evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
+      } else if constexpr (W == 1) {
+        evaluate_team_game(ThreadTeam{}, p, out, g0 + team_index, data, scratch, summary, state);
       } else {
         evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, scratch, summary, state);
       }
@@ -393,7 +451,8 @@ cudaError_t raise_shared_limit(int bytes) {
 }  // namespace
 
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes) {
-  cudaError_t e = raise_shared_limit<4>(max_dynamic_shared_bytes);
+  cudaError_t e = raise_shared_limit<1>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_shared_limit<4>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit<32>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit<0>(max_dynamic_shared_bytes);
   return e;
@@ -405,6 +464,9 @@ void launch_team_evaluate(const TeamGeometry& geo, const EvalParams& p, const De
                           cudaStream_t stream) {
   if (in.games <= 0) return;
   switch (geo.path) {
+    case Path::thread_game:
+      in.float32 ? dev::launch<1, float>(geo, p, in, out, stream) : dev::launch<1, double>(geo, p, in, out, stream);
+      break;
     case Path::quad_team:
       in.float32 ? dev::launch<4, float>(geo, p, in, out, stream) : dev::launch<4, double>(geo, p, in, out, stream);
       break;

@@ -83,7 +83,8 @@ using testing::parity::Run;
 static_assert(static_cast<int>(cuda::Path::quad_team) == testing::parity::kQuad &&
                   static_cast<int>(cuda::Path::warp_team) == testing::parity::kWarp &&
                   static_cast<int>(cuda::Path::block_team) == testing::parity::kBlock &&
-                  static_cast<int>(cuda::Path::tiled) == testing::parity::kTiled,
+                  static_cast<int>(cuda::Path::tiled) == testing::parity::kTiled &&
+                  static_cast<int>(cuda::Path::thread_game) == testing::parity::kThread,
               "test_cuda_parity.hpp's path numbers are cuda::Path's");
 
 /// The real GPU as the parity scenarios' CUDA side (device 0; constructed once it is usable).

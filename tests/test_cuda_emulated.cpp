@@ -53,9 +53,10 @@ constexpr int kQuad = static_cast<int>(cuda_emu::Path::quad_team);
 constexpr int kWarp = static_cast<int>(cuda_emu::Path::warp_team);
 constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
+constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 
 static_assert(kQuad == testing::parity::kQuad && kWarp == testing::parity::kWarp && kBlock == testing::parity::kBlock &&
-                  kTiled == testing::parity::kTiled,
+                  kTiled == testing::parity::kTiled && kThread == testing::parity::kThread,
               "test_cuda_parity.hpp's path numbers are cuda::Path's");
 
 /// The emulated device as the parity scenarios' CUDA side.
@@ -323,6 +324,16 @@ struct BytesCase {
 // Recorded from the figures the test prints (ratios, rounded up in the 4th decimal).
 // clang-format off
 const BytesCase kRecordedBytes[] = {
+    {"thread 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 best-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 uniform-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 uniform-eps-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 played", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 pure", {1.0000, 0.1112, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 correlated", {1.0000, 1.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 product", {1.0000, 2.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"warp 2x3x5 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -400,6 +411,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   const Batch b235 = testing::random_batch(Dims({2, 3, 5}), 6, rng);
   const Batch b554 = testing::random_batch(Dims({5, 5, 4}), 3, rng);
   const Batch huge = testing::random_batch(Dims({96, 64}), 1, rng);
+  cases.push_back({"thread 3x3 f64", b33, all, false, emulated(kThread)});
+  cases.push_back({"thread 3x3 f32", b33, all, true, emulated(kThread)});
   cases.push_back({"quad 3x3 f64", b33, all, false, emulated(kQuad)});
   cases.push_back({"quad 3x3 f32", b33, all, true, emulated(kQuad)});
   cases.push_back({"warp 2x3x5 f64", b235, all, false, emulated(kWarp)});
@@ -412,6 +425,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
         StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
     const Options o = strategy_options(k, b235.dims, b235.games, rng);
     cases.push_back({std::string("warp 2x3x5 f64 ") + to_string(k), b235, o, false, emulated(kWarp)});
+    const Options o33 = strategy_options(k, b33.dims, b33.games, rng);
+    cases.push_back({std::string("thread 3x3 f32 ") + to_string(k), b33, o33, true, emulated(kThread)});
     cases.push_back(
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
   }

@@ -61,6 +61,7 @@ constexpr int kQuad = 0;
 constexpr int kWarp = 1;
 constexpr int kBlock = 2;
 constexpr int kTiled = 3;
+constexpr int kThread = 4;
 
 /// What a run forces: a path (kAuto: the planner's), the tiled path's tile and blocks per game
 /// (0: planned), and a cap on the games per chunk (0: none).
@@ -253,7 +254,7 @@ void every_path_and_tiling(const Side& side, std::mt19937_64& rng) {
       o.ic = {0.5};
       for (bool f32 : {false, true}) {
         if (large && !f32) continue;
-        for (int p : {kQuad, kWarp, kBlock}) {
+        for (int p : {kThread, kQuad, kWarp, kBlock}) {
           if (!side.team_fits(p, d.players(), d.outcomes(), f32 ? 4 : 8)) continue;
           compare(side, b, o, f32, "forced " + side.path_name(p), forced(p));
         }
@@ -466,7 +467,7 @@ void bound_holds_undefined_in_the_same_games(const Side& side, std::mt19937_64& 
   const Batch b = undefined_strategy_batch(random_batch(Dims({2, 2}), 8, rng, 4));
   Options o;
   o.allow_nonfinite = true;
-  for (int p : {kAuto, kQuad, kWarp, kBlock, kTiled}) {
+  for (int p : {kAuto, kThread, kQuad, kWarp, kBlock, kTiled}) {
     if (p >= 0 && p != kTiled && !side.team_fits(p, 2, 4, 8)) continue;
     const Run run = p == kTiled ? tiled(32, 2) : forced(p);
     const std::string what = describe(run);
@@ -540,7 +541,7 @@ void column_selection(const Side& side, std::mt19937_64& rng) {
         for (bool f32 : {false, true}) compare(side, b, o, f32, what);
       }
       compare(side, b, o, true, what, planned(2));
-      for (int p : {kQuad, kWarp, kBlock}) {
+      for (int p : {kThread, kQuad, kWarp, kBlock}) {
         if (side.team_fits(p, d.players(), d.outcomes(), 8)) compare(side, b, o, false, what, forced(p));
       }
       compare(side, b, o, false, what, tiled(32, 2));
@@ -650,6 +651,75 @@ void resident_batch_matches_the_host(const Side& side, std::mt19937_64& rng) {
   }
 }
 
+/// The thread path (one thread per game, the planner's choice for games of up to 16 outcomes) and
+/// the quad team it is chosen ahead of, both forced on tiny games of more than a warp each: every
+/// strategy (shared and per game), ties, non-finite input.
+template <class Side>
+void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2}), Dims({4, 4}), Dims({1, 7}), Dims({16})}) {
+    const std::int64_t games = 37;
+    const Batch b = random_batch(d, games, rng, 16);
+    const int n = d.players();
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
+      Options o;
+      o.strategy.kind = k;
+      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      o.ic = {0.75};
+      o.cc = 0.5;
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::played;
+      for (std::int64_t g = 0; g < (o.strategy.per_game ? games : 0); ++g) {
+        if (k == StrategyKind::pure) {
+          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+        }
+        if (k == StrategyKind::correlated) {
+          const std::vector<double> w = random_distribution(d.outcomes(), rng);
+          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+        }
+        if (k == StrategyKind::product) {
+          for (int i = 0; i < n; ++i) {
+            const std::vector<double> w = random_distribution(d.actions(i), rng);
+            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+          }
+        }
+      }
+      for (int p : {kThread, kQuad}) {
+        for (bool f32 : {false, true}) compare(side, b, o, f32, std::string("tiny ") + to_string(k), forced(p));
+      }
+    }
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+      Options o = with(st, Welfare::sum, StrategyKind::played);
+      o.cc_window = CcWindow::natural;
+      o.ic.assign(static_cast<std::size_t>(n), 0.25);
+      for (int p : {kThread, kQuad}) compare(side, b, o, false, std::string("tiny ") + to_string(st), forced(p));
+    }
+    const Batch ties = random_batch(d, 9, rng, 1);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::played}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.ic = {0.5};
+      o.cc = 1.0;
+      for (int p : {kThread, kQuad}) compare(side, ties, o, false, std::string("tiny ties ") + to_string(k), forced(p));
+    }
+  }
+  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
+    Batch b = random_batch(Dims({2, 3}), 40, rng, 16);
+    b.principals[static_cast<std::size_t>(5 * 12 + 6 + 4)] = bad;
+    b.agents[static_cast<std::size_t>(33 * 12 + 1)] = bad;
+    Options o;
+    o.allow_nonfinite = true;
+    o.list_equilibria = true;
+    o.distance_matrix = true;
+    for (int p : {kThread, kQuad}) {
+      for (bool f32 : {false, true}) compare(side, b, o, f32, "tiny non-finite", forced(p));
+    }
+  }
+}
+
 }  // namespace parity
 }  // namespace testing
 }  // namespace dgeval
@@ -671,6 +741,8 @@ void resident_batch_matches_the_host(const Side& side, std::mt19937_64& rng) {
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)        \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)               \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ThreadAndQuadPathsOnTinyGames,                      \
+                          thread_and_quad_paths_on_tiny_games)                                           \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, StreamingChunksProgressAndCancel,                   \
                           streaming_chunks_progress_and_cancel)                                          \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, NonFiniteInput, non_finite_input)                   \

@@ -23,8 +23,10 @@ std::size_t tiled_kernel_shared(const TiledGeometry& t, int n, std::size_t vb) {
 }
 
 TEST(CudaPlan, PaperShapesTakeTheExpectedPaths) {
-  EXPECT_EQ(choose_path(2, 9, 4, kH100), Path::quad_team);
-  EXPECT_EQ(choose_path(2, 9, 8, kH100), Path::quad_team);
+  EXPECT_EQ(choose_path(2, 9, 4, kH100), Path::thread_game);
+  EXPECT_EQ(choose_path(2, 9, 8, kH100), Path::thread_game);
+  EXPECT_EQ(choose_path(2, 16, 8, kH100), Path::thread_game);
+  EXPECT_EQ(choose_path(2, 25, 8, kH100), Path::quad_team);
   EXPECT_EQ(choose_path(3, 100, 4, kH100), Path::warp_team);
   EXPECT_EQ(choose_path(4, 1008, 4, kH100), Path::block_team);
   EXPECT_EQ(choose_path(4, 1008, 8, kH100), Path::block_team);
@@ -39,7 +41,7 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
   for (int n : {1, 2, 3, 4, 6}) {
     for (std::int64_t N : {1LL, 2LL, 9LL, 13LL, 32LL, 100LL, 511LL, 1008LL, 3000LL}) {
       for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
-        for (Path p : {Path::quad_team, Path::warp_team, Path::block_team}) {
+        for (Path p : {Path::thread_game, Path::quad_team, Path::warp_team, Path::block_team}) {
           const TeamGeometry g = team_geometry_for(p, n, N, vb, kH100);
           if (g.path != p) continue;  // does not fit: the planner falls through to a larger path
           SCOPED_TRACE(std::string(path_name(p)) + " n=" + std::to_string(n) + " N=" + std::to_string(N));
@@ -58,6 +60,10 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
           if (p == Path::quad_team) {
             EXPECT_EQ(g.data_stride % 128, 4 * vb);  // the 8 quads of a warp start on different banks
             EXPECT_EQ(g.games_per_block % 8, 0);
+          }
+          if (p == Path::thread_game) {
+            EXPECT_EQ(g.data_stride / 8 % 2, 1u);  // an odd number of words: a warp's games on different banks
+            EXPECT_EQ(g.games_per_block % 32, 0);
           }
           EXPECT_EQ(g.shared_bytes,
                     static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride));

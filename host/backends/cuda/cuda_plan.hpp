@@ -5,7 +5,9 @@
 //
 // Vocabulary:
 //   team path    one team of threads per game, the whole game staged in shared memory:
-//                  quad team  4 lanes per game, 32 games per 128-thread block (tiny games)
+//                  thread     one thread per game, up to 128 games per block (tiny games, no
+//                             reductions: every per-game quantity built by its own thread)
+//                  quad team  4 lanes per game, 32 games per 128-thread block (small games)
 //                  warp team  one warp per game, up to 8 games per block
 //                  block team one 256-thread block per game
 //   tiled path   a game too large for shared memory: every pass is a kernel over
@@ -52,7 +54,7 @@ struct DeviceLimits {
   std::size_t l2_bytes = std::size_t{50} << 20;
 };
 
-enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3 };
+enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3, thread_game = 4 };
 
 inline const char* path_name(Path p) {
   switch (p) {
@@ -62,6 +64,8 @@ inline const char* path_name(Path p) {
       return "warp-team";
     case Path::block_team:
       return "block-team";
+    case Path::thread_game:
+      return "thread";
     default:
       return "tiled";
   }
@@ -78,27 +82,38 @@ inline int distance_pairs(int n) { return n * (2 * n - 1); }
 
 struct TeamGeometry {
   Path path = Path::tiled;
-  int team_width = 0;  ///< lanes per game: 4, 32, or `threads` for the block team
+  int team_width = 0;  ///< lanes per game: 1, 4, 32, or `threads` for the block team
   int threads = 0;     ///< threads per block
   int games_per_block = 0;
   std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded)
   std::size_t mask_stride = 0;   ///< bytes per game of the per-outcome scratch (the CA means μ of both
-                                 ///< sides, 16 bytes per outcome, then the ε-Nash mask) and the summary
+                                 ///< sides, 16 bytes per outcome, then the ε-Nash mask; the thread path:
+                                 ///< the mask only) and the summary
   std::size_t state_stride = 0;  ///< bytes of per-game state arrays
   std::size_t shared_bytes = 0;  ///< dynamic shared memory per block
 };
 
 /// Shared-memory layout of a team block with `width`-lane teams: [data][mask][state] per game.
 /// The data stride is padded so that the teams of one warp start on different banks.
+/// The thread path packs its games (no 128-byte rounding: a thread reads only its own game) with a
+/// stride of an odd number of 8-byte words, so the 32 threads of a warp reading the same outcome
+/// of their games hit different banks.
 inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t value_bytes, int games_per_block) {
   TeamGeometry g;
   g.path = path;
-  g.team_width = path == Path::quad_team ? 4 : path == Path::warp_team ? 32 : 256;
+  g.team_width = path == Path::thread_game ? 1 : path == Path::quad_team ? 4 : path == Path::warp_team ? 32 : 256;
   g.games_per_block = path == Path::block_team ? 1 : games_per_block;
   g.threads = path == Path::block_team ? 256 : g.team_width * g.games_per_block;
   const std::size_t data = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
-  g.data_stride = round_up(data, 128) + (g.team_width < 32 ? static_cast<std::size_t>(g.team_width) * value_bytes : 0);
-  g.mask_stride = round_up(16 * static_cast<std::size_t>(N), 8) + sizeof(GameSummary);
+  if (path == Path::thread_game) {
+    g.data_stride = round_up(data, 8);
+    if ((g.data_stride / 8) % 2 == 0) g.data_stride += 8;
+  } else {
+    g.data_stride =
+        round_up(data, 128) + (g.team_width < 32 ? static_cast<std::size_t>(g.team_width) * value_bytes : 0);
+  }
+  // The thread path keeps no per-outcome scratch of μ (kernels/team_evaluate.cu): the mask only.
+  g.mask_stride = round_up((path == Path::thread_game ? 1 : 16) * static_cast<std::size_t>(N), 8) + sizeof(GameSummary);
   g.state_stride = static_cast<std::size_t>(state_doubles(n)) * sizeof(double);
   g.shared_bytes = static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride);
   return g;
@@ -110,10 +125,15 @@ inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::si
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
+/// The thread path: 48 KiB holds two warps of 3x3 games (64 per block: for float64 games 5 blocks
+/// per SM against 9 of 32 games, the 1 KiB the SM reserves per block being the difference).
+constexpr std::size_t kThreadBudget = 48 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;
 constexpr std::size_t kBlockBudget = 112 * 1024;
-/// Largest outcome counts per path (outcomes per lane stays small).
+/// Largest outcome counts per path (outcomes per lane stays small). The thread path's limit keeps a
+/// game's serial work and its shared memory (about 700 bytes for a 3x3 game) small.
+constexpr std::int64_t kThreadMaxOutcomes = 16;
 constexpr std::int64_t kQuadMaxOutcomes = 32;
 constexpr std::int64_t kWarpMaxOutcomes = 512;
 
@@ -129,17 +149,27 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
     if (per_game > budget) return none;
     return team_geometry(path, n, N, value_bytes, 1);
   }
-  const int max_games = path == Path::quad_team ? 32 : 8;
-  const std::size_t budget = std::min(path == Path::quad_team ? kQuadBudget : kWarpBudget, lim.shared_optin);
+  const int max_games = path == Path::thread_game ? 128 : path == Path::quad_team ? 32 : 8;
+  // The thread path takes whole warps of games: at least 32 games, up to twice its budget.
+  const std::size_t thread_budget = std::min(std::max(kThreadBudget, 32 * per_game), 2 * kThreadBudget);
+  const std::size_t budget = std::min(path == Path::thread_game ? thread_budget
+                                      : path == Path::quad_team ? kQuadBudget
+                                                                : kWarpBudget,
+                                      lim.shared_optin);
   int games = static_cast<int>(
       std::min<std::size_t>(static_cast<std::size_t>(max_games), budget / std::max<std::size_t>(per_game, 1)));
-  if (path == Path::quad_team) games = games / 8 * 8;  // whole warps of quad teams
+  if (path == Path::thread_game) games = games / 32 * 32;  // whole warps of games
+  if (path == Path::quad_team) games = games / 8 * 8;      // whole warps of quad teams
   if (games < 1) return none;
   return team_geometry(path, n, N, value_bytes, games);
 }
 
 /// The path the backend takes for a game shape when not forced.
 inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const DeviceLimits& lim) {
+  if (N <= kThreadMaxOutcomes &&
+      team_geometry_for(Path::thread_game, n, N, value_bytes, lim).path == Path::thread_game) {
+    return Path::thread_game;
+  }
   if (N <= kQuadMaxOutcomes && team_geometry_for(Path::quad_team, n, N, value_bytes, lim).path == Path::quad_team) {
     return Path::quad_team;
   }
