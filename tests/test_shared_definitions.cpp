@@ -428,5 +428,40 @@ TEST(SharedDefinitions, ComparisonOfTwoEvaluations) {
   }
 }
 
+// bound_r is the argmin of R2 over {0} ∪ {r_i}: another candidate is as right where it attains the
+// same minimum (bound_r6, the uncapped minimum plus R5, agrees), and wrong otherwise.
+TEST(SharedDefinitions, ComparisonAcceptsAnotherArgminOfTheSameMinimum) {
+  DGEVAL_SEEDED(rng);
+  const Batch b = testing::random_batch(Dims({3, 4}), 12, rng, 0);
+  const Options o;
+  const Results r = evaluate(b.view(), o, 1);
+  const int n = r.players;
+  std::int64_t g = -1;
+  int player = -1;
+  for (std::int64_t j = 0; j < r.games && g < 0; ++j) {
+    for (int i = 0; i < n; ++i) {
+      const double ri = r.calibration_ratio[static_cast<std::size_t>(j * n + i)];
+      if (std::isfinite(ri) && std::fabs(ri - r.bound_r[static_cast<std::size_t>(j)]) > 1e-3) {
+        g = j;
+        player = i;
+        break;
+      }
+    }
+  }
+  ASSERT_GE(g, 0) << "no game whose minimising R differs from a ratio (12 random games)";
+  const auto at = static_cast<std::size_t>(g);
+  Results other = r;
+  other.bound_r[at] = r.calibration_ratio[static_cast<std::size_t>(g * n + player)];  // another candidate
+  EXPECT_EQ(compare_results(r, other, b.view(), o, tolerances::float64_relative).beyond(), 0);
+  other.bound_r[at] = 0.5 * (r.bound_r[at] + 0.25);  // not a candidate
+  Comparison c = compare_results(r, other, b.view(), o, tolerances::float64_relative);
+  ASSERT_EQ(c.beyond(), 1);
+  EXPECT_EQ(c.mismatches[0].column, "bound_r");
+  other.bound_r[at] = r.calibration_ratio[static_cast<std::size_t>(g * n + player)];
+  other.bound_r6[at] += 1e-3 * std::max(1.0, std::fabs(r.bound_r6[at]));  // a larger minimum
+  c = compare_results(r, other, b.view(), o, tolerances::float64_relative);
+  EXPECT_EQ(c.beyond(), 2);  // bound_r and bound_r6
+}
+
 }  // namespace
 }  // namespace dgeval
