@@ -171,7 +171,7 @@ class PartReader {
     const std::uint64_t n = u64();
     if (n > (s_.size() - at_) / sizeof(T)) bad("an array longer than the file");
     v.resize(static_cast<std::size_t>(n));
-    std::memcpy(v.data(), s_.data() + at_, static_cast<std::size_t>(n) * sizeof(T));
+    if (n > 0) std::memcpy(v.data(), s_.data() + at_, static_cast<std::size_t>(n) * sizeof(T));  // data() may be null
     at_ += static_cast<std::size_t>(n) * sizeof(T);
   }
   void need(std::size_t n) {
