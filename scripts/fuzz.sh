@@ -10,26 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-cxx="${FUZZ_CXX:-}"
-if [ -z "$cxx" ]; then
-  for c in clang++-14 clang++; do
-    if command -v "$c" >/dev/null 2>&1; then cxx="$c"; break; fi
-  done
-fi
-if [ -z "$cxx" ]; then
-  echo "fuzz.sh: clang++ not found (install clang-14 and libclang-rt-14-dev: scripts/install-deps.sh)" >&2
-  exit 1
-fi
-cmake -B build-fuzz -S fuzz -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)"
+. scripts/fuzz_common.sh
+fuzz_build fuzz.sh
+export FUZZ_SEED_FIXTURE_DIRS=1
 
 for target in nfg npy npz; do
   corpus="build-fuzz/corpus/$target"
-  mkdir -p "$corpus"
-  [ -d "fuzz/seeds/$target" ] && cp -f fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
-  cp -f tests/data/*."$target" "$corpus"/ 2>/dev/null || true
-  [ -d "tests/data/$target" ] && cp -f tests/data/"$target"/*."$target" "$corpus"/ 2>/dev/null || true
-  [ -d "tests/data/fuzz-regressions/$target" ] && cp -f tests/data/fuzz-regressions/"$target"/* "$corpus"/ 2>/dev/null || true
+  fuzz_seed "$corpus" "$target"
   echo "== fuzz_$target for ${seconds}s"
   log="build-fuzz/fuzz_$target.log"
   if ! "./build-fuzz/fuzz_$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

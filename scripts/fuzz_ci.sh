@@ -14,18 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale="${1:-1}"
-cxx="${FUZZ_CXX:-}"
-if [ -z "$cxx" ]; then
-  for c in clang++-14 clang++; do
-    if command -v "$c" >/dev/null 2>&1; then cxx="$c"; break; fi
-  done
-fi
-if [ -z "$cxx" ]; then
-  echo "fuzz_ci.sh: clang++ not found (install clang-14 and libclang-rt-14-dev: scripts/install-deps.sh)" >&2
-  exit 1
-fi
-cmake -B build-fuzz -S fuzz -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)"
+. scripts/fuzz_common.sh
+fuzz_build fuzz_ci.sh
 
 # Determinism: a fixed memory budget (DGEVAL_MEMORY_LIMIT, so that no target reads the machine's
 # changing figures), no corpus reload, and address-space randomisation off where setarch allows
@@ -44,17 +34,12 @@ for spec in nfg:1000000 npy:2000000 npz:1200000 read_games:800000; do
   runs=$(( ${spec##*:} * scale ))
   work="build-fuzz/ci/$target"
   rm -rf "$work"
-  mkdir -p "$work/new" "$work/seed"
+  mkdir -p "$work/new"
   if [ "$target" = read_games ]; then
-    exts="nfg npy npz"
+    fuzz_seed "$work/seed" nfg npy npz
   else
-    exts="$target"
+    fuzz_seed "$work/seed" "$target"
   fi
-  for e in $exts; do
-    [ -d "fuzz/seeds/$e" ] && cp -f fuzz/seeds/"$e"/* "$work/seed"/ 2>/dev/null || true
-    cp -f tests/data/*."$e" "$work/seed"/ 2>/dev/null || true
-    [ -d "tests/data/fuzz-regressions/$e" ] && cp -f tests/data/fuzz-regressions/"$e"/* "$work/seed"/ 2>/dev/null || true
-  done
   [ -d "tests/data/fuzz-regressions/$target" ] && cp -f tests/data/fuzz-regressions/"$target"/* "$work/seed"/ 2>/dev/null || true
   echo "== fuzz_$target: $runs runs, seed 1"
   log="$work/log"
