@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,6 +53,24 @@ struct ColumnDict {
     nb::list l;
     for (const std::string& s : v) l.append(nb::str(s.data(), s.size()));
     d[name] = l;
+  }
+  /// Column `name` holding `f(row)` for each row, where f is a member pointer or a callable:
+  /// text for strings, int64 for integers, float64 otherwise.
+  template <class Row, class F>
+  void of(const char* name, const std::vector<Row>& rows, F f) {
+    using V = std::decay_t<std::invoke_result_t<F, const Row&>>;
+    if constexpr (std::is_convertible_v<V, std::string>) {
+      std::vector<std::string> v;
+      v.reserve(rows.size());
+      for (const Row& r : rows) v.emplace_back(std::invoke(f, r));
+      text(name, v);
+    } else {
+      using Out = std::conditional_t<std::is_integral_v<V>, std::int64_t, double>;
+      std::vector<Out> v;
+      v.reserve(rows.size());
+      for (const Row& r : rows) v.push_back(static_cast<Out>(std::invoke(f, r)));
+      num(name, std::move(v));
+    }
   }
 };
 

@@ -32,16 +32,14 @@ std::vector<dgeval::Dims> to_sizes(const std::vector<std::vector<std::int64_t>>&
 void stats_columns(ColumnDict& c, const char* name, const std::vector<dgeval::GridScanPoint>& points,
                    dgeval::Stats dgeval::GridScanPoint::*member) {
   const std::string n = name;
-  std::vector<double> mean, lo, hi, q05, q95;
-  for (const auto& p : points) {
-    const dgeval::Stats& s = p.*member;
-    mean.push_back(s.mean), lo.push_back(s.ci_low), hi.push_back(s.ci_high), q05.push_back(s.q05), q95.push_back(s.q95);
-  }
-  c.num((n + "_mean").c_str(), std::move(mean));
-  c.num((n + "_ci_low").c_str(), std::move(lo));
-  c.num((n + "_ci_high").c_str(), std::move(hi));
-  c.num((n + "_q05").c_str(), std::move(q05));
-  c.num((n + "_q95").c_str(), std::move(q95));
+  auto stat = [&](const char* suffix, double dgeval::Stats::*field) {
+    c.of((n + suffix).c_str(), points, [&](const dgeval::GridScanPoint& p) { return (p.*member).*field; });
+  };
+  stat("_mean", &dgeval::Stats::mean);
+  stat("_ci_low", &dgeval::Stats::ci_low);
+  stat("_ci_high", &dgeval::Stats::ci_high);
+  stat("_q05", &dgeval::Stats::q05);
+  stat("_q95", &dgeval::Stats::q95);
 }
 
 /// dgeval.grid_scan: run_grid_scan, as the columns of write_grid_scan_csv.
@@ -71,46 +69,35 @@ nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std
     pts = dgeval::run_grid_scan(c, [&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
   });
   ColumnDict d;
-  std::vector<std::string> dims_col, variable;
-  for (const auto& p : pts) dims_col.push_back(p.dims.to_string()), variable.push_back(dgeval::to_string(p.variable));
-  auto real = [&](const char* name, double dgeval::GridScanPoint::*m) {
-    std::vector<double> v;
-    for (const auto& p : pts) v.push_back(p.*m);
-    d.num(name, std::move(v));
-  };
-  auto integer = [&](const char* name, std::int64_t dgeval::GridScanPoint::*m) {
-    std::vector<std::int64_t> v;
-    for (const auto& p : pts) v.push_back(p.*m);
-    d.num(name, std::move(v));
-  };
-  d.text("dims", dims_col);
-  d.text("variable", variable);
-  real("others", &dgeval::GridScanPoint::others);
-  real("value", &dgeval::GridScanPoint::value);
-  real("ia_target", &dgeval::GridScanPoint::ia_target);
-  real("ca_target", &dgeval::GridScanPoint::ca_target);
-  real("ic", &dgeval::GridScanPoint::ic);
-  real("cc", &dgeval::GridScanPoint::cc);
-  integer("games", &dgeval::GridScanPoint::games);
-  integer("evaluated", &dgeval::GridScanPoint::evaluated);
-  real("measure_actual", &dgeval::GridScanPoint::measure_actual);
-  real("ia_error_max", &dgeval::GridScanPoint::ia_error_max);
-  real("ca_error_max", &dgeval::GridScanPoint::ca_error_max);
+  using P = dgeval::GridScanPoint;
+  d.of("dims", pts, [](const P& p) { return p.dims.to_string(); });
+  d.of("variable", pts, [](const P& p) { return std::string(dgeval::to_string(p.variable)); });
+  d.of("others", pts, &P::others);
+  d.of("value", pts, &P::value);
+  d.of("ia_target", pts, &P::ia_target);
+  d.of("ca_target", pts, &P::ca_target);
+  d.of("ic", pts, &P::ic);
+  d.of("cc", pts, &P::cc);
+  d.of("games", pts, &P::games);
+  d.of("evaluated", pts, &P::evaluated);
+  d.of("measure_actual", pts, &P::measure_actual);
+  d.of("ia_error_max", pts, &P::ia_error_max);
+  d.of("ca_error_max", pts, &P::ca_error_max);
   stats_columns(d, "w_hat_max", pts, &dgeval::GridScanPoint::w_hat_max);
   stats_columns(d, "w_hat_min", pts, &dgeval::GridScanPoint::w_hat_min);
   stats_columns(d, "w_hat_avg", pts, &dgeval::GridScanPoint::w_hat_avg);
   stats_columns(d, "bound_1", pts, &dgeval::GridScanPoint::bound_1);
   stats_columns(d, "bound_2", pts, &dgeval::GridScanPoint::bound_2);
   stats_columns(d, "bound_r2", pts, &dgeval::GridScanPoint::bound_r2);
-  integer("r2_fail", &dgeval::GridScanPoint::r2_fail);
-  integer("r5_fail", &dgeval::GridScanPoint::r5_fail);
-  integer("r3_fail", &dgeval::GridScanPoint::r3_fail);
-  integer("fallback", &dgeval::GridScanPoint::fallback);
-  integer("r3_fail_fallback", &dgeval::GridScanPoint::r3_fail_fallback);
-  integer("eps_tol_raised", &dgeval::GridScanPoint::eps_tol_raised);
-  real("ic_effective_min", &dgeval::GridScanPoint::ic_effective_min);
-  real("attempts_mean", &dgeval::GridScanPoint::attempts_mean);
-  integer("magnitudes_adjusted", &dgeval::GridScanPoint::magnitudes_adjusted);
+  d.of("r2_fail", pts, &P::r2_fail);
+  d.of("r5_fail", pts, &P::r5_fail);
+  d.of("r3_fail", pts, &P::r3_fail);
+  d.of("fallback", pts, &P::fallback);
+  d.of("r3_fail_fallback", pts, &P::r3_fail_fallback);
+  d.of("eps_tol_raised", pts, &P::eps_tol_raised);
+  d.of("ic_effective_min", pts, &P::ic_effective_min);
+  d.of("attempts_mean", pts, &P::attempts_mean);
+  d.of("magnitudes_adjusted", pts, &P::magnitudes_adjusted);
   return d.d;
 }
 
@@ -142,39 +129,26 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
     r = dgeval::run_bound_surface(c, [&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
   });
   ColumnDict bins;
-  auto bin_int = [&](const char* name, auto member) {
-    std::vector<std::int64_t> v;
-    for (const auto& b : r.bins) v.push_back(static_cast<std::int64_t>(b.*member));
-    bins.num(name, std::move(v));
-  };
-  auto bin_real = [&](const char* name, double dgeval::SurfaceBin::*member) {
-    std::vector<double> v;
-    for (const auto& b : r.bins) v.push_back(b.*member);
-    bins.num(name, std::move(v));
-  };
-  bin_int("ix", &dgeval::SurfaceBin::ix);
-  bin_int("iy", &dgeval::SurfaceBin::iy);
-  bin_real("wr_low", &dgeval::SurfaceBin::wr_low);
-  bin_real("wr_high", &dgeval::SurfaceBin::wr_high);
-  bin_real("tm_low", &dgeval::SurfaceBin::tm_low);
-  bin_real("tm_high", &dgeval::SurfaceBin::tm_high);
-  bin_int("count", &dgeval::SurfaceBin::count);
-  bin_real("pwr_mean", &dgeval::SurfaceBin::pwr_mean);
-  bin_real("pwr_max", &dgeval::SurfaceBin::pwr_max);
-  bin_real("bound_centre", &dgeval::SurfaceBin::bound_centre);
-  bin_real("bound_upper", &dgeval::SurfaceBin::bound_upper);
-  bin_int("above_simple", &dgeval::SurfaceBin::above_simple);
-  bin_int("above_bound", &dgeval::SurfaceBin::above_bound);
+  using B = dgeval::SurfaceBin;
+  bins.of("ix", r.bins, &B::ix);
+  bins.of("iy", r.bins, &B::iy);
+  bins.of("wr_low", r.bins, &B::wr_low);
+  bins.of("wr_high", r.bins, &B::wr_high);
+  bins.of("tm_low", r.bins, &B::tm_low);
+  bins.of("tm_high", r.bins, &B::tm_high);
+  bins.of("count", r.bins, &B::count);
+  bins.of("pwr_mean", r.bins, &B::pwr_mean);
+  bins.of("pwr_max", r.bins, &B::pwr_max);
+  bins.of("bound_centre", r.bins, &B::bound_centre);
+  bins.of("bound_upper", r.bins, &B::bound_upper);
+  bins.of("above_simple", r.bins, &B::above_simple);
+  bins.of("above_bound", r.bins, &B::above_bound);
   ColumnDict points;
-  auto point = [&](const char* name, double dgeval::SurfacePoint::*member) {
-    std::vector<double> v;
-    for (const auto& p : r.points) v.push_back(p.*member);
-    points.num(name, std::move(v));
-  };
-  point("agents_welfare_regret", &dgeval::SurfacePoint::wr);
-  point("total_misalignment", &dgeval::SurfacePoint::tm);
-  point("principals_welfare_regret", &dgeval::SurfacePoint::pwr);
-  point("bound", &dgeval::SurfacePoint::bound);
+  using Pt = dgeval::SurfacePoint;
+  points.of("agents_welfare_regret", r.points, &Pt::wr);
+  points.of("total_misalignment", r.points, &Pt::tm);
+  points.of("principals_welfare_regret", r.points, &Pt::pwr);
+  points.of("bound", r.points, &Pt::bound);
   nb::dict summary;
   summary["games"] = r.games;
   summary["above_simple"] = r.above_simple;
@@ -216,64 +190,41 @@ nb::tuple inference_experiment(std::vector<std::vector<std::int64_t>> sizes, std
   });
   ColumnDict curves;
   {
-    std::vector<std::string> size, dist, est, measure;
-    std::vector<std::int64_t> outs, smp, defined, undefined;
-    std::vector<double> mean, sd, lo, hi, q05, q50, q95;
-    for (const auto& r : rows) {
-      const dgeval::Dims& d = c.sizes[static_cast<std::size_t>(r.size)];
-      size.push_back(d.to_string());
-      outs.push_back(d.outcomes());
-      dist.push_back(dgeval::to_string(r.distribution));
-      est.push_back(r.corrected ? "corrected" : "authors");
-      measure.push_back(dgeval::to_string(r.measure));
-      smp.push_back(r.samples), defined.push_back(r.defined), undefined.push_back(r.undefined);
-      mean.push_back(r.mean), sd.push_back(r.sd), lo.push_back(r.mean_lo), hi.push_back(r.mean_hi);
-      q05.push_back(r.q05), q50.push_back(r.q50), q95.push_back(r.q95);
-    }
-    curves.text("size", size);
-    curves.num("outcomes", std::move(outs));
-    curves.text("distribution", dist);
-    curves.text("estimator", est);
-    curves.text("measure", measure);
-    curves.num("samples", std::move(smp));
-    curves.num("games", std::move(defined));
-    curves.num("undefined", std::move(undefined));
-    curves.num("mean", std::move(mean));
-    curves.num("sd", std::move(sd));
-    curves.num("mean_lo", std::move(lo));
-    curves.num("mean_hi", std::move(hi));
-    curves.num("q05", std::move(q05));
-    curves.num("q50", std::move(q50));
-    curves.num("q95", std::move(q95));
+    using R = dgeval::InferenceCurveRow;
+    auto dims = [&](const auto& r) -> const dgeval::Dims& { return c.sizes[static_cast<std::size_t>(r.size)]; };
+    curves.of("size", rows, [&](const R& r) { return dims(r).to_string(); });
+    curves.of("outcomes", rows, [&](const R& r) { return dims(r).outcomes(); });
+    curves.of("distribution", rows, [](const R& r) { return std::string(dgeval::to_string(r.distribution)); });
+    curves.of("estimator", rows, [](const R& r) { return std::string(r.corrected ? "corrected" : "authors"); });
+    curves.of("measure", rows, [](const R& r) { return std::string(dgeval::to_string(r.measure)); });
+    curves.of("samples", rows, &R::samples);
+    curves.of("games", rows, &R::defined);
+    curves.of("undefined", rows, &R::undefined);
+    curves.of("mean", rows, &R::mean);
+    curves.of("sd", rows, &R::sd);
+    curves.of("mean_lo", rows, &R::mean_lo);
+    curves.of("mean_hi", rows, &R::mean_hi);
+    curves.of("q05", rows, &R::q05);
+    curves.of("q50", rows, &R::q50);
+    curves.of("q95", rows, &R::q95);
   }
   nb::object per_game_out = nb::none();
   if (per_game) {
     ColumnDict g;
-    std::vector<std::string> size, dist, est;
-    std::vector<std::int64_t> outs, game, smp;
-    std::vector<std::vector<double>> err(dgeval::kInferenceMeasures);
-    for (const auto& r : rows_per_game) {
-      const dgeval::Dims& d = c.sizes[static_cast<std::size_t>(r.size)];
-      size.push_back(d.to_string());
-      outs.push_back(d.outcomes());
-      game.push_back(r.game);
-      dist.push_back(dgeval::to_string(r.distribution));
-      est.push_back(r.corrected ? "corrected" : "authors");
-      smp.push_back(r.samples);
-      for (int m = 0; m < dgeval::kInferenceMeasures; ++m) err[static_cast<std::size_t>(m)].push_back(r.error[m]);
+    using E = dgeval::InferenceErrorRow;
+    auto dims = [&](const E& r) -> const dgeval::Dims& { return c.sizes[static_cast<std::size_t>(r.size)]; };
+    g.of("size", rows_per_game, [&](const E& r) { return dims(r).to_string(); });
+    g.of("outcomes", rows_per_game, [&](const E& r) { return dims(r).outcomes(); });
+    g.of("game", rows_per_game, &E::game);
+    g.of("distribution", rows_per_game, [](const E& r) { return std::string(dgeval::to_string(r.distribution)); });
+    g.of("estimator", rows_per_game, [](const E& r) { return std::string(r.corrected ? "corrected" : "authors"); });
+    g.of("samples", rows_per_game, &E::samples);
+    for (int m = 0; m < dgeval::kInferenceMeasures; ++m) {
+      const std::string name = std::string(dgeval::to_string(static_cast<dgeval::InferenceMeasure>(m))) + "_error";
+      g.of(name.c_str(), rows_per_game, [m](const E& r) { return r.error[m]; });
     }
     rows_per_game.clear();
     rows_per_game.shrink_to_fit();
-    g.text("size", size);
-    g.num("outcomes", std::move(outs));
-    g.num("game", std::move(game));
-    g.text("distribution", dist);
-    g.text("estimator", est);
-    g.num("samples", std::move(smp));
-    for (int m = 0; m < dgeval::kInferenceMeasures; ++m) {
-      const std::string name = std::string(dgeval::to_string(static_cast<dgeval::InferenceMeasure>(m))) + "_error";
-      g.num(name.c_str(), std::move(err[static_cast<std::size_t>(m)]));
-    }
     per_game_out = g.d;
   }
   return nb::make_tuple(curves.d, per_game_out);
