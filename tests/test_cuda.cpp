@@ -27,7 +27,10 @@
 #include "test_cuda_parity.hpp"
 #include "test_util.hpp"
 #if DGEVAL_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
 #include "backends/cuda/cuda_backend.hpp"
+#include "test_cuda_device_games.hpp"
 #endif
 
 namespace dgeval {
@@ -109,6 +112,9 @@ class GpuSide {
   std::size_t input_bytes(const Dims& d, std::int64_t games, std::size_t value_bytes) const {
     return cuda::input_bytes(d, games, value_bytes);
   }
+  testing::parity::DeviceGames to_device(const BatchView& host, std::size_t offset) const {
+    return testing::parity::copy_to_device(host, offset);
+  }
 
  private:
   cuda::DeviceLimits limits_;
@@ -143,6 +149,9 @@ class GpuSide {
     throw error("dgeval was built without CUDA");
   }
   std::size_t input_bytes(const Dims&, std::int64_t, std::size_t) const { return 0; }
+  testing::parity::DeviceGames to_device(const BatchView&, std::size_t) const {
+    throw error("dgeval was built without CUDA");
+  }
 };
 #endif
 

@@ -33,6 +33,7 @@
 #include "dgeval/experiments.hpp"
 #include "inference/inference_internal.hpp"
 #include "test_cuda_compare.hpp"
+#include "test_cuda_device_games.hpp"
 #include "test_cuda_parity.hpp"
 #include "test_util.hpp"
 
@@ -84,6 +85,9 @@ class EmulatedSide {
   }
   std::size_t input_bytes(const Dims& d, std::int64_t games, std::size_t value_bytes) const {
     return cuda_emu::input_bytes(d, games, value_bytes);
+  }
+  testing::parity::DeviceGames to_device(const BatchView& host, std::size_t offset) const {
+    return testing::parity::copy_to_device(host, offset);
   }
 
  private:

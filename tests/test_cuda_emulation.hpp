@@ -112,6 +112,18 @@ using cudaEvent_t = EmuEvent*;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 enum cudaDeviceAttr { cudaDevAttrMemoryClockRate, cudaDevAttrGlobalMemoryBusWidth };
+enum cudaMemoryType {
+  cudaMemoryTypeUnregistered = 0,
+  cudaMemoryTypeHost = 1,
+  cudaMemoryTypeDevice = 2,
+  cudaMemoryTypeManaged = 3
+};
+struct cudaPointerAttributes {
+  cudaMemoryType type;
+  int device;
+  void* devicePointer;
+  void* hostPointer;
+};
 constexpr unsigned cudaStreamDefault = 0;
 constexpr unsigned cudaStreamNonBlocking = 1;
 constexpr unsigned cudaEventDisableTiming = 2;
@@ -462,6 +474,18 @@ inline bool is_device(const void* p) {
   --it;
   return static_cast<const char*>(p) < static_cast<const char*>(it->first) + it->second;
 }
+/// The device allocation holding p, [*base, *base + *size) (what cuMemGetAddressRange gives on a
+/// GPU); false when p is in none.
+inline bool allocation_range(const void* p, const char** base, std::size_t* size) {
+  const auto& m = state().allocations;
+  auto it = m.upper_bound(const_cast<void*>(p));
+  if (it == m.begin()) return false;
+  --it;
+  if (static_cast<const char*>(p) >= static_cast<const char*>(it->first) + it->second) return false;
+  *base = static_cast<const char*>(it->first);
+  *size = it->second;
+  return true;
+}
 
 template <class... P>
 struct Launcher {
@@ -626,6 +650,21 @@ inline cudaError_t cudaFree(void* p) {
   s.device_used -= it->second;
   s.allocations.erase(it);
   std::free(p);
+  return cudaSuccess;
+}
+/// Device memory (cudaMalloc), pinned host memory (cudaMallocHost) or unregistered host memory,
+/// as the runtime reports them since CUDA 11 (unregistered memory is not an error).
+inline cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p) {
+  *a = cudaPointerAttributes{cudaMemoryTypeUnregistered, -2, nullptr, nullptr};
+  if (emu::is_device(p)) {
+    a->type = cudaMemoryTypeDevice;
+    a->device = 0;
+    a->devicePointer = const_cast<void*>(p);
+  } else if (emu::is_pinned(p, 1)) {
+    a->type = cudaMemoryTypeHost;
+    a->device = 0;
+    a->hostPointer = const_cast<void*>(p);
+  }
   return cudaSuccess;
 }
 inline cudaError_t cudaMallocHost(void** p, std::size_t bytes) {

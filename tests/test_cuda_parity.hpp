@@ -33,6 +33,9 @@
 //   std::size_t input_bytes(const Dims&, std::int64_t games, std::size_t value_bytes) const;
 //   using Resident = ...;                           // cuda::ResidentBatch of that side
 //   Tuning tuning(const Run&) const;                // the poisoned tuning, for Resident
+//   DeviceGames to_device(const BatchView& host, std::size_t offset) const;
+//       // a copy of a host batch in the side's device memory, `offset` bytes into each allocation,
+//       // written by an asynchronous copy on a stream of its own (view.stream), not waited for
 #pragma once
 
 #include <gtest/gtest.h>
@@ -54,6 +57,13 @@
 namespace dgeval {
 namespace testing {
 namespace parity {
+
+/// A batch in a side's device memory (Side::to_device): `view` (Memory::device) stays valid while
+/// `keep` lives.
+struct DeviceGames {
+  BatchView view;
+  std::shared_ptr<void> keep;
+};
 
 // The kernel paths, as cuda::Path's values (each side checks that they agree).
 constexpr int kAuto = -1;
@@ -651,6 +661,88 @@ void resident_batch_matches_the_host(const Side& side, std::mt19937_64& rng) {
   }
 }
 
+/// A batch already in device memory (BatchView::memory == Memory::device) is evaluated in place: the
+/// same results as the host batch, on every kind of path, through chunks, with a backend reused
+/// across calls of growing and shrinking size, after the caller's stream (the copy that wrote the
+/// games is still queued when evaluate() is called); and the errors: host memory, a misaligned
+/// pointer, an allocation too short, device memory on the CPU backend, a non-finite game.
+template <class Side>
+void device_input_matches_host_input(const Side& side, std::mt19937_64& rng) {
+  const bool emu = side.emulated();
+  struct Case {
+    Dims dims;
+    std::int64_t games;
+    Run run;
+  };
+  const std::vector<Case> cases = {
+      {Dims({3, 3}), emu ? 40 : 3000, planned()},
+      {Dims({2, 3, 5}), emu ? 9 : 500, planned(emu ? 4 : 128)},
+      {Dims({5, 5, 4}), emu ? 3 : 200, planned()},
+      {Dims({40, 30}), emu ? 2 : 20, tiled(256, 2, 1)},
+  };
+  for (const Case& c : cases) {
+    for (bool f32 : {false, true}) {
+      const Batch b = random_batch(c.dims, c.games, rng, 16);
+      std::vector<float> a32, p32;
+      const BatchView host = view_as(b, f32, a32, p32);
+      Options o;
+      o.list_equilibria = true;
+      o.distance_matrix = true;
+      o.ic = {0.75};
+      Results cpu, gpu;
+      make_cpu_backend(side.cpu_threads())->evaluate(host, o, cpu);
+      const std::string what = std::string("device input ") + (f32 ? "float32 " : "float64 ") + c.dims.to_string() +
+                               " x" + std::to_string(c.games) + ", " + describe(c.run);
+      const DeviceGames dev = side.to_device(host, f32 ? 4 : 8);
+      side.backend(c.run)->evaluate(dev.view, o, gpu);
+      expect_match(cpu, gpu, f32 ? tolerances::float32_relative : tolerances::float64_relative, host, o, what);
+    }
+  }
+  // One backend, calls of growing then shrinking size: its buffers are reused and grown.
+  {
+    const std::unique_ptr<Backend> backend = side.backend(planned(emu ? 5 : 0));
+    for (std::int64_t games : {emu ? 7 : 700, emu ? 23 : 2300, emu ? 3 : 300}) {
+      const Batch b = random_batch(Dims({4, 3}), games, rng, 16);
+      Options o;
+      o.list_equilibria = true;
+      Results cpu, gpu, again;
+      make_cpu_backend(side.cpu_threads())->evaluate(b.view(), o, cpu);
+      const DeviceGames dev = side.to_device(b.view(), 0);
+      backend->evaluate(dev.view, o, gpu);
+      expect_match(cpu, gpu, tolerances::float64_relative, b.view(), o, "device input, reused backend");
+      backend->evaluate(b.view(), o, again);  // host input on the same backend
+      expect_match(cpu, again, tolerances::float64_relative, b.view(), o, "host input, reused backend");
+    }
+  }
+  // Errors, each naming what is wrong.
+  const Batch b = random_batch(Dims({3, 2}), 10, rng, 16);
+  const DeviceGames dev = side.to_device(b.view(), 0);
+  auto expect_error = [&](const BatchView& v, const std::string& text, Backend& backend) {
+    Results r;
+    try {
+      backend.evaluate(v, Options{}, r);
+      ADD_FAILURE() << "no error; expected one saying \"" << text << "\"";
+    } catch (const error& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  const std::unique_ptr<Backend> backend = side.backend(planned());
+  BatchView host_as_device = b.view();
+  host_as_device.memory = Memory::device;
+  expect_error(host_as_device, "agents: host memory, not CUDA device memory", *backend);
+  BatchView misaligned = dev.view;
+  misaligned.principals = static_cast<const char*>(misaligned.principals) + 4;
+  expect_error(misaligned, "principals: the pointer is not aligned to its dtype (8 bytes)", *backend);
+  BatchView too_long = dev.view;
+  too_long.games = 11;
+  expect_error(too_long, "agents: its allocation holds 960 bytes from this pointer, but the batch needs 1056", *backend);
+  expect_error(dev.view, "the CPU backend reads host memory", *make_cpu_backend(1));
+  Batch bad = b;
+  bad.principals[static_cast<std::size_t>(7 * 12 + 3)] = std::nan("");
+  const DeviceGames dev_bad = side.to_device(bad.view(), 0);
+  expect_error(dev_bad.view, "game 7", *backend);
+}
+
 /// The thread path (one thread per game, the planner's choice for games of up to 16 outcomes) and
 /// the quad team it is chosen ahead of, both forced on tiny games of more than a warp each: every
 /// strategy (shared and per game), ties, non-finite input.
@@ -733,25 +825,26 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
     ::dgeval::testing::parity::scenario(Side{}, rng);                      \
   }
 
-#define DGEVAL_CUDA_PARITY_TESTS(Suite, Side, precondition)                                              \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, DefaultPathsMatchCpu, default_paths_match_cpu)      \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ContinuousUtilities, continuous_utilities)          \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryStrategyMatchesCpu, every_strategy_and_option) \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryPathAndTilingMatchCpu, every_path_and_tiling)  \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                  \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)        \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)               \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ThreadAndQuadPathsOnTinyGames,                      \
-                          thread_and_quad_paths_on_tiny_games)                                           \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, StreamingChunksProgressAndCancel,                   \
-                          streaming_chunks_progress_and_cancel)                                          \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, NonFiniteInput, non_finite_input)                   \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, BoundHoldsUndefinedInTheSameGames,                  \
-                          bound_holds_undefined_in_the_same_games)                                       \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, NearlyAlignedUtilities, nearly_aligned_utilities)   \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ZeroMagnitudesAndDegenerateGames,                   \
-                          zero_magnitudes_and_degenerate_games)                                          \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ColumnSelection, column_selection)                  \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, GeneratorMatchesTheHostBitForBit,                   \
-                          generator_matches_the_host_bit_for_bit)                                        \
-  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ResidentBatchMatchesTheHost, resident_batch_matches_the_host)
+#define DGEVAL_CUDA_PARITY_TESTS(Suite, Side, precondition)                                                        \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, DefaultPathsMatchCpu, default_paths_match_cpu)                \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ContinuousUtilities, continuous_utilities)                    \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryStrategyMatchesCpu, every_strategy_and_option)           \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryPathAndTilingMatchCpu, every_path_and_tiling)            \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                            \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)                  \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)                         \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ThreadAndQuadPathsOnTinyGames,                                \
+                          thread_and_quad_paths_on_tiny_games)                                                     \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, StreamingChunksProgressAndCancel,                             \
+                          streaming_chunks_progress_and_cancel)                                                    \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, NonFiniteInput, non_finite_input)                             \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, BoundHoldsUndefinedInTheSameGames,                            \
+                          bound_holds_undefined_in_the_same_games)                                                 \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, NearlyAlignedUtilities, nearly_aligned_utilities)             \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ZeroMagnitudesAndDegenerateGames,                             \
+                          zero_magnitudes_and_degenerate_games)                                                    \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ColumnSelection, column_selection)                            \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, GeneratorMatchesTheHostBitForBit,                             \
+                          generator_matches_the_host_bit_for_bit)                                                  \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ResidentBatchMatchesTheHost, resident_batch_matches_the_host) \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, DeviceInputMatchesHostInput, device_input_matches_host_input)

@@ -26,6 +26,8 @@ class AutoBackend final : public Backend {
         gpu_->evaluate(batch, options, results);
         return;
       } catch (const resource_error& e) {
+        // Games in device memory cannot move to the CPU backend: the caller gets the GPU's error.
+        if (batch.memory != Memory::host) throw;
         const std::string message = std::string("falling back to the CPU backend: ") + e.what();
         if (config_.on_fallback) {
           config_.on_fallback(message);

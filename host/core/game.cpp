@@ -155,10 +155,11 @@ std::string nonfinite_utility_message(const BatchView& view, std::int64_t g, std
   return "";
 }
 
-std::string nonfinite_game_message(const BatchView& view, std::int64_t g) {
-  std::string m = nonfinite_utility_message(view, g);
+std::string nonfinite_game_message(const BatchView& view, std::int64_t g, std::int64_t first_game) {
+  std::string m = nonfinite_utility_message(view, g, first_game);
   if (m.empty())
-    m = "game " + std::to_string(g) + ": utilities are finite but their sum overflows float64; rescale the game";
+    m = "game " + std::to_string(first_game + g) +
+        ": utilities are finite but their sum overflows float64; rescale the game";
   return m;
 }
 

@@ -58,6 +58,12 @@ class Dims {
   std::int64_t outcomes_ = 0;
 };
 
+/// Where a BatchView's arrays live.
+enum class Memory {
+  host,    ///< host memory, readable by the CPU (every backend)
+  device,  ///< CUDA device memory (the CUDA backend only: evaluated in place, the input is not copied)
+};
+
 /// Non-owning view of a batch of games: both sides, [games][n][N] each, of one dtype.
 struct BatchView {
   DType dtype = DType::float64;
@@ -65,6 +71,14 @@ struct BatchView {
   const void* principals = nullptr;  ///< û: [games][n][N]
   std::int64_t games = 0;
   Dims dims;
+  /// Memory::device: agents and principals are device pointers (a PyTorch, CuPy or JAX array on the
+  /// GPU, say) on the CUDA backend's device, each aligned to its dtype. The backend checks that they
+  /// are device memory of that device and that each allocation holds the whole side, and waits for
+  /// `stream` before reading them.
+  Memory memory = Memory::host;
+  /// Memory::device: the cudaStream_t on which the arrays were written (nullptr: the legacy default
+  /// stream); the evaluation starts after the work enqueued on it so far. Ignored for host memory.
+  void* stream = nullptr;
 
   /// Elements per side per game, n * N. Throws dgeval::error on overflow.
   std::int64_t values_per_game() const;
@@ -91,7 +105,8 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what);
 /// first_game + g. Empty when every utility of the game is finite.
 std::string nonfinite_utility_message(const BatchView& view, std::int64_t g, std::int64_t first_game = 0);
 /// What a backend reports for game g, found non-finite while evaluating it: its first non-finite
-/// utility or, when every utility is finite, that their sum overflows float64.
-std::string nonfinite_game_message(const BatchView& view, std::int64_t g);
+/// utility or, when every utility is finite, that their sum overflows float64 (the game named
+/// first_game + g). `view` is in host memory.
+std::string nonfinite_game_message(const BatchView& view, std::int64_t g, std::int64_t first_game = 0);
 
 }  // namespace dgeval

@@ -83,6 +83,9 @@ class CpuBackend final : public Backend {
   void evaluate(const BatchView& batch, const Options& options, Results& results) override {
     if (batch.games < 0) throw error("batch: negative game count");
     if (batch.games > 0 && (!batch.agents || !batch.principals)) throw error("batch: null utility array");
+    if (batch.memory != Memory::host) {
+      throw error("the CPU backend reads host memory: these games are in CUDA device memory (use the CUDA backend)");
+    }
     validate(options, batch.dims, batch.games);
     // Only the selected columns are allocated: the others' pointers are null and nothing is stored
     // to them (a reused Results then keeps its pages, instead of faulting in freed columns again).

@@ -86,6 +86,7 @@ class PinnedBuffer {
     bytes_ = 0;
   }
   char* get() const { return static_cast<char*>(p_); }
+  std::size_t bytes() const { return bytes_; }
 
  private:
   void* p_ = nullptr;
