@@ -735,7 +735,8 @@ void device_input_matches_host_input(const Side& side, std::mt19937_64& rng) {
   expect_error(misaligned, "principals: the pointer is not aligned to its dtype (8 bytes)", *backend);
   BatchView too_long = dev.view;
   too_long.games = 11;
-  expect_error(too_long, "agents: its allocation holds 960 bytes from this pointer, but the batch needs 1056", *backend);
+  expect_error(too_long, "agents: its allocation holds 960 bytes from this pointer, but the batch needs 1056",
+               *backend);
   expect_error(dev.view, "the CPU backend reads host memory", *make_cpu_backend(1));
   Batch bad = b;
   bad.principals[static_cast<std::size_t>(7 * 12 + 3)] = std::nan("");

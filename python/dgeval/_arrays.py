@@ -59,6 +59,29 @@ def _utility_array(x: Any, name: str, copy: bool) -> np.ndarray:
     return x
 
 
+_DLPACK_CUDA = (2, 13)  # DLPack's kDLCUDA and kDLCUDAManaged
+
+
+def _on_cuda_device(x: Any, name: str) -> bool:
+    """Whether x is an array in CUDA device memory that dgeval can read in place (a PyTorch,
+    CuPy or JAX array on the GPU: DLPack, ``__dlpack_device__``)."""
+    if isinstance(x, np.ndarray):
+        return False
+    device = getattr(x, "__dlpack_device__", None)
+    if device is not None:
+        try:
+            kind = int(device()[0])
+        except Exception:  # not a usable DLPack producer: read as a host array
+            return False
+        return kind in _DLPACK_CUDA
+    if hasattr(x, "__cuda_array_interface__"):
+        raise Error(
+            f"{name}: a GPU array without DLPack (__cuda_array_interface__ only); "
+            "wrap it with cupy.asarray(x) or torch.as_tensor(x, device='cuda')"
+        )
+    return False
+
+
 def _shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._arrays import _float64_array, _read_shape, _shape_text, _utility_array
+from ._arrays import _float64_array, _on_cuda_device, _read_shape, _shape_text, _utility_array
 from ._base import _COLUMNS, BackendWarning, Error
 from ._frame import Result
 
@@ -130,7 +130,10 @@ def evaluate(
         are used in place (no copy); integer, boolean and other float arrays are cast to float64
         (as NumPy casts them), other layouts and byte orders copied, unless ``copy=False``, which
         raises instead. If the dtypes differ, both are read as float64. Nested lists are read as
-        float64; complex, string and object arrays raise :class:`Error`.
+        float64; complex, string and object arrays raise :class:`Error`. Arrays on a CUDA GPU
+        (PyTorch, CuPy, JAX: anything with ``__dlpack__``) are evaluated in place by the CUDA
+        backend, with no copy of the input and only the results brought back; they must be
+        C-contiguous float32 or float64 arrays of one dtype on one device (``device`` is theirs).
     standardisation
         "epic" (mean / L2, default), "max" (midrange / half-range) or "max-range".
     welfare
@@ -189,19 +192,26 @@ def evaluate(
     The GIL is released while the backend runs.
     """
     copy = bool(copy)
-    a = _utility_array(agents, "agents", copy)
-    p = _utility_array(principals, "principals", copy)
-    if a.shape != p.shape:
+    on_gpu = _on_cuda_device(agents, "agents") or _on_cuda_device(principals, "principals")
+    if on_gpu:
+        # Evaluated in place on the GPU: no conversion, no copy of the input.
+        if not (_on_cuda_device(agents, "agents") and _on_cuda_device(principals, "principals")):
+            raise Error("agents and principals must both be on the GPU or both in host memory")
+        a, p = agents, principals
+    else:
+        a = _utility_array(agents, "agents", copy)
+        p = _utility_array(principals, "principals", copy)
+    if tuple(a.shape) != tuple(p.shape):
         raise Error(
             f"agents and principals differ in shape: {_shape_text(a.shape)} vs {_shape_text(p.shape)}; "
             "both must be [B, n, k_1, ..., k_n] (or [n, k_1, ..., k_n]) with the same sizes"
         )
-    if a.dtype != p.dtype:
+    if a.dtype != p.dtype and not on_gpu:
         if not copy:
             raise Error(f"agents are {a.dtype} but principals {p.dtype}, and copy=False forbids converting either")
         a = a.astype(np.float64)
         p = p.astype(np.float64)
-    dims, games, is_batch = _read_shape(a.shape, batch, "agents")
+    dims, games, is_batch = _read_shape(tuple(int(k) for k in a.shape), batch, "agents")
     s_actions, s_weights, s_per_game = _strategy_arrays(strategy, strategy_actions, strategy_weights, dims, games)
 
     options = _core.EvaluateOptions()  # every option by name (python/src/evaluate.cpp)
@@ -220,7 +230,7 @@ def evaluate(
     options.backend = str(backend)
     options.threads = int(threads)
     options.device = int(device)
-    raw = _core.evaluate(a, p, list(dims), games, options, progress)
+    raw = (_core.evaluate_device if on_gpu else _core.evaluate)(a, p, list(dims), games, options, progress)
     raw.pop("__backend__")
     warning = raw.pop("__warning__")
     global _backend_warned

@@ -76,10 +76,24 @@ struct EvaluateOptions {
   }
 };
 
-dgeval::DType utility_dtype(const InArray& a, const char* name) {
+template <class Array>
+dgeval::DType utility_dtype(const Array& a, const char* name) {
   if (a.dtype() == nb::dtype<double>()) return dgeval::DType::float64;
   if (a.dtype() == nb::dtype<float>()) return dgeval::DType::float32;
   throw dgeval::error(std::string(name) + ": utilities must be float32 or float64");
+}
+
+/// Any array on a CUDA device (DLPack: PyTorch, CuPy, JAX, ...), checked by hand for clear messages.
+using CudaArray = nb::ndarray<nb::ro, nb::device::cuda>;
+
+/// Whether a is C-contiguous (strides in elements; size-1 axes may have any stride).
+bool c_contiguous(const CudaArray& a) {
+  std::int64_t expected = 1;
+  for (std::size_t i = a.ndim(); i-- > 0;) {
+    if (a.shape(i) != 1 && a.stride(i) != expected) return false;
+    expected *= static_cast<std::int64_t>(a.shape(i));
+  }
+  return true;
 }
 
 /// The Python result dict: one array per result column ([B, n] per player, [B] per game), then
@@ -125,6 +139,23 @@ nb::dict results_to_dict(dgeval::Results&& r, const dgeval::Dims& dims, const dg
   return out;
 }
 
+/// Evaluates `view` on the backend `config` names, the GIL released, Ctrl-C and `progress` heard.
+nb::dict evaluate_view(const dgeval::BatchView& view, const EvaluateOptions& options,
+                       const dgeval::BackendConfig& config, nb::object progress) {
+  const dgeval::Options o = options.options();
+  std::string warning;
+  std::unique_ptr<dgeval::Backend> engine = dgeval::make_backend(config, &warning);
+
+  Interruptible stop(std::move(progress), "evaluation");
+  engine->set_progress([&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
+  dgeval::Results results;
+  stop.run([&] { engine->evaluate(view, o, results); });
+  nb::dict out = results_to_dict(std::move(results), view.dims, o);
+  out["__backend__"] = nb::str(engine->name());
+  out["__warning__"] = nb::str(warning.c_str());
+  return out;
+}
+
 nb::dict evaluate(InArray agents, InArray principals, std::vector<std::int64_t> actions, std::int64_t games,
                   const EvaluateOptions& options, nb::object progress) {
   dgeval::BatchView view;
@@ -141,18 +172,46 @@ nb::dict evaluate(InArray agents, InArray principals, std::vector<std::int64_t> 
   view.agents = agents.data();
   view.principals = principals.data();
 
-  const dgeval::Options o = options.options();
-  std::string warning;
-  std::unique_ptr<dgeval::Backend> engine = dgeval::make_backend(options.backend_config(), &warning);
+  return evaluate_view(view, options, options.backend_config(), std::move(progress));
+}
 
-  Interruptible stop(std::move(progress), "evaluation");
-  engine->set_progress([&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
-  dgeval::Results results;
-  stop.run([&] { engine->evaluate(view, o, results); });
-  nb::dict out = results_to_dict(std::move(results), view.dims, o);
-  out["__backend__"] = nb::str(engine->name());
-  out["__warning__"] = nb::str(warning.c_str());
-  return out;
+/// dgeval.evaluate on arrays in CUDA device memory: evaluated in place by the CUDA backend (no
+/// copy of the input; only the results come back), after the legacy default stream, which the
+/// DLPack producer orders after its own work when asked for the array without a stream.
+nb::dict evaluate_device(CudaArray agents, CudaArray principals, std::vector<std::int64_t> actions, std::int64_t games,
+                         const EvaluateOptions& options, nb::object progress) {
+  dgeval::BatchView view;
+  view.dims = dgeval::Dims(std::move(actions));
+  view.games = games;
+  view.memory = dgeval::Memory::device;
+  view.dtype = utility_dtype(agents, "agents");
+  if (utility_dtype(principals, "principals") != view.dtype) {
+    throw dgeval::error(
+        "agents and principals on the GPU must have the same dtype (they are evaluated in place, "
+        "without conversion)");
+  }
+  const std::int64_t values = dgeval::checked_mul(games, view.values_per_game(), "batch size (games x n x N)");
+  if (static_cast<std::int64_t>(agents.size()) != values || static_cast<std::int64_t>(principals.size()) != values) {
+    throw dgeval::error("agents / principals: array size does not match games x n x N");
+  }
+  if (!c_contiguous(agents) || !c_contiguous(principals)) {
+    throw dgeval::error(
+        "agents / principals on the GPU must be C-contiguous (they are evaluated in place); "
+        "pass x.contiguous() (PyTorch) or cupy.ascontiguousarray(x)");
+  }
+  if (agents.device_id() != principals.device_id()) {
+    throw dgeval::error("agents are on CUDA device " + std::to_string(agents.device_id()) + " but principals on " +
+                        std::to_string(principals.device_id()));
+  }
+  dgeval::BackendConfig config = options.backend_config();
+  if (config.device != 0 && config.device != agents.device_id()) {
+    throw dgeval::error("device=" + std::to_string(config.device) + " but the arrays are on CUDA device " +
+                        std::to_string(agents.device_id()));
+  }
+  config.device = agents.device_id();
+  view.agents = agents.data();
+  view.principals = principals.data();
+  return evaluate_view(view, options, config, std::move(progress));
 }
 
 }  // namespace
@@ -185,6 +244,8 @@ void bind_evaluate(nb::module_& m) {
           },
           "strategy"_a, "actions"_a, "weights"_a, "per_game"_a);
   m.def("evaluate", &evaluate, "agents"_a, "principals"_a, "actions"_a, "games"_a, "options"_a, "progress"_a.none());
+  m.def("evaluate_device", &evaluate_device, "agents"_a, "principals"_a, "actions"_a, "games"_a, "options"_a,
+        "progress"_a.none());
   m.def("result_columns", [] {
     nb::list out;
     for (const dgeval::ColumnInfo& c : dgeval::result_columns()) {
