@@ -145,6 +145,21 @@ struct Input {
   std::unique_ptr<GameSource> source;
   Options options;
   std::string heading;  // text output: a line before the games (examples)
+  // Sources may stream (an .npz member, a pipe): their ranges are read in order, and a range that
+  // this process does not evaluate (done in the journal, or another rank's) is read and dropped,
+  // except from a source that can be read at any game (generated games, examples).
+  bool random_access = false;
+  std::int64_t next_read = 0;
+
+  BatchView read(std::int64_t first, std::int64_t count, std::int64_t chunk) {
+    while (!random_access && next_read < first) {
+      const std::int64_t n = std::min(chunk, first - next_read);
+      source->read(next_read, n);
+      next_read += n;
+    }
+    next_read = first + count;
+    return source->read(first, count);
+  }
 };
 
 // Per-column comparison of the main backend with the CPU reference (--check): compare_results,
@@ -444,6 +459,7 @@ int evaluate_command(int argc, char** argv) {
       in.options = options;
       if (!p.count("standardisation")) in.options.standardisation = e.options.standardisation;
       in.heading = "# " + e.name + ": " + e.description;
+      in.random_access = true;
       in.source = make_memory_source(std::move(e.batch), "example " + e.name);
       inputs.push_back(std::move(in));
     }
@@ -455,6 +471,7 @@ int evaluate_command(int argc, char** argv) {
       const std::int64_t games = int64_option(p, "random", 1, std::numeric_limits<std::int64_t>::max());
       const Dims dims = option_value("dims", [&] { return Dims::parse(p["dims"].as<std::string>()); });
       in.source = make_random_source(dims, games, p["seed"].as<std::uint64_t>(), threads);
+      in.random_access = true;
     } else if (p.count("input")) {
       in.source = open_input("input", p["input"].as<std::string>(), rule, read_options);
     } else {
@@ -599,7 +616,7 @@ int evaluate_command(int argc, char** argv) {
         if (!mpi::root()) {  // another rank: computes its ranges and sends them to rank 0
           if (by == mpi::rank()) {
             mpi::debug_range("evaluate", games_done, count);
-            const BatchView view = src.read(g0, count);
+            const BatchView view = in.read(g0, count, chunk);
             if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
             Results r;
             try {
@@ -619,20 +636,20 @@ int evaluate_command(int argc, char** argv) {
         if (by > 0) {  // computed by another rank
           r = parse_results(mpi::receive_from(by), count, "rank " + std::to_string(by));
           if (checker) {
-            const BatchView view = src.read(g0, count);
+            const BatchView view = in.read(g0, count, chunk);
             if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
             checker->check_chunk(view, chunk_options, g0, games, r);
           }
           if (journal) journal->record(games_done, r);
         } else if (journal && journal->load(games_done, count, r)) {  // done before the run was stopped
           if (checker) {
-            const BatchView view = src.read(g0, count);
+            const BatchView view = in.read(g0, count, chunk);
             if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
             checker->check_chunk(view, chunk_options, g0, games, r);
           }
         } else {
           mpi::debug_range("evaluate", games_done, count);
-          const BatchView view = src.read(g0, count);
+          const BatchView view = in.read(g0, count, chunk);
           if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
           const std::int64_t before = games_done;
           if (interrupted()) throw cancelled();
