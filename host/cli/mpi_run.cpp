@@ -49,9 +49,34 @@ std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks) {
 }
 
 void debug_range(const char* command, std::int64_t first, std::int64_t count) {
+  // Tests: DGEVAL_TEST_FAIL_RANK=K makes rank K fail as it starts its first range.
+  if (const char* f = std::getenv("DGEVAL_TEST_FAIL_RANK"); f && *f && std::atoi(f) == g_rank) {
+    throw error("rank " + std::to_string(g_rank) + " fails as DGEVAL_TEST_FAIL_RANK asks (a test)");
+  }
   if (!debug_enabled()) return;
   std::fprintf(stderr, "dgeval %s: rank %d of %d computes games [%lld, %lld)\n", command, g_rank, g_size,
                static_cast<long long>(first), static_cast<long long>(first + count));
+}
+
+/// The number of processes that a launcher started for this job step, as its environment says
+/// (1 when none did): Open MPI, PMI (MPICH), Slurm's srun.
+int launched_processes() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
+    if (const char* n = std::getenv(v); n && std::atoi(n) > 1) return std::atoi(n);
+  }
+  return 1;
+}
+
+/// Several processes started without MPI between them would each run the whole command over
+/// the same outputs: refused (exit 2), before anything is read or written.
+[[noreturn]] void refuse_without_mpi(int processes) {
+  std::fprintf(stderr,
+               "dgeval: error: started as one of %d processes (mpirun or srun), but %s; each would run the whole "
+               "command over the same outputs: run one process, or use a dgeval built with MPI (docs/SCALING.md)\n",
+               processes,
+               built_with_mpi() ? "not through an MPI launcher (srun without --mpi=pmix or pmi2?)"
+                                : "this dgeval was built without MPI (DGEVAL_MPI=OFF, or no MPI found)");
+  std::exit(exit_usage);
 }
 
 int rank() { return g_rank; }
@@ -143,7 +168,10 @@ int exchange(bool failed, int& status, std::string& message, const std::string& 
 bool built_with_mpi() { return true; }
 
 void init(int* argc, char*** argv) {
-  if (!launched_by_mpi()) return;
+  if (!launched_by_mpi()) {
+    if (launched_processes() > 1) refuse_without_mpi(launched_processes());
+    return;
+  }
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   g_started = true;
@@ -249,7 +277,9 @@ std::string receive_from(int from) {
 #else  // without MPI: one process
 
 bool built_with_mpi() { return false; }
-void init(int*, char***) {}
+void init(int*, char***) {
+  if (launched_processes() > 1) refuse_without_mpi(launched_processes());
+}
 void finalize() {}
 void setup_done(const std::string&) { g_past_setup = true; }
 int setup_failed(int status, std::string&) { return status; }
