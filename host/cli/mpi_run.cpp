@@ -29,7 +29,6 @@ int g_rank = 0;
 int g_size = 1;
 int g_local_rank = 0;
 int g_local_size = 1;
-bool g_started = false;
 bool g_past_setup = false;
 
 bool debug_enabled() {
@@ -95,6 +94,7 @@ int threads_per_rank(int threads) {
 
 namespace {
 
+bool g_started = false;  ///< MPI_Init was called (and MPI_Finalize not yet)
 constexpr int kTagSize = 17;
 constexpr int kTagBytes = 18;
 constexpr std::size_t kPiece = std::size_t{1} << 30;  // bytes per message (MPI counts are int)
