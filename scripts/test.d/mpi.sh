@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate` with R = 1, 2, 3 gives
-# the bytes of a single-process run (cmp), the ranks really split the ranges (DGEVAL_MPI_DEBUG=1
-# makes each rank name the ranges it computes), a rank that fails ends the run non-zero with its
+# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate|experiment bound-surface`
+# with R = 1, 2, 3 gives the bytes of a single-process run (cmp), the ranks really split the
+# ranges (DGEVAL_MPI_DEBUG=1 makes each rank name the ranges it computes), a rank that fails ends the run non-zero with its
 # message and no output, other commands are refused under R > 1, and a run killed (SIGKILL, at a
 # seeded random point, printed) and resumed with another R gives the same bytes. Run by
 # scripts/test.sh after ctest, hence by .ci/run (as root: --allow-run-as-root). Skips, saying so,
@@ -93,13 +93,27 @@ set -e
 [ "$status" = 1 ] || fail "a missing input under MPI: exit status $status, expected 1"
 [ "$(grep -c 'cannot open missing.npz' missing.err)" = 1 ] || fail "the message should be printed once: $(cat missing.err)"
 pass
-# 4. Commands that do not split their work refuse R > 1 (no R copies over one output).
+# 4. experiment bound-surface splits its chunks: the same bins and points whatever R.
+surface="experiment bound-surface --games 200000 --chunk 20000 --keep-points 30000 -q"
+"$dgeval" $surface -o surface.csv --points points.csv
+for r in 2 3; do
+  DGEVAL_MPI_DEBUG=1 mpi "$r" "$dgeval" $surface -o "surface$r.csv" --points "points$r.csv" 2>"surface$r.err"
+  cmp surface.csv "surface$r.csv" && cmp points.csv "points$r.csv" || fail "bound-surface with $r ranks differs"
+  for ((k = 0; k < r; k++)); do
+    grep -q "rank $k of $r computes games" "surface$r.err" || fail "bound-surface: rank $k of $r computed nothing"
+  done
+  [ "$(grep -c 'computes games' "surface$r.err")" = 10 ] || fail "bound-surface: 10 chunks expected ($r ranks)"
+done
+pass
+# Commands that do not split their work refuse R > 1 (no R copies over one output).
 set +e
-mpi 2 "$dgeval" experiment bound-surface -o surface.csv 2>refused.err
+mpi 2 "$dgeval" experiment grid-scan -o grid.csv 2>refused.err
 status=$?
 set -e
-[ "$status" = 2 ] || fail "experiment under 2 ranks: exit status $status, expected 2"
-grep -q 'only evaluate and generate split their work' refused.err || fail "experiment refusal message: $(cat refused.err)"
+[ "$status" = 2 ] || fail "experiment grid-scan under 2 ranks: exit status $status, expected 2"
+grep -q 'only evaluate, generate and experiment bound-surface split their work' refused.err ||
+  fail "grid-scan refusal message: $(cat refused.err)"
+[ ! -e grid.csv ] || fail "a refused grid-scan left an output"
 pass
 
 # 5. Killed (SIGKILL on rank 0, the journal's writer, at a seeded random range) and resumed with
