@@ -69,6 +69,13 @@ done
 [ "$(grep -c 'computes games' random3.err)" = 12 ] || fail "12 ranges of 90 games expected in random3.err"
 pass
 
+# The delegation generator (targets per game), split the same way.
+"$dgeval" generate --dims 3x3 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 -o deleg.npz --chunk-games 150 -q
+mpi 3 "$dgeval" generate --dims 3x3 --games 1000 --ia 0.3 --ca-principals 0.6 --seed 7 -o deleg3.npz \
+  --chunk-games 150 -q
+cmp deleg.npz deleg3.npz || fail "generate --ia/--ca-principals with 3 ranks differs from one process"
+pass
+
 # 2. --check under MPI: rank 0 re-evaluates the sample, whoever computed it.
 mpi 2 "$dgeval" evaluate --input games.npz -o checked.jsonl --chunk-games 70 --check 50 -q
 cmp file.jsonl checked.jsonl || fail "evaluate --check with 2 ranks differs"
