@@ -569,7 +569,7 @@ int evaluate_command(int argc, char** argv) {
   }
 
   // Every rank is ready (under MPI: with the same backend; a failure anywhere ended every rank).
-  mpi::setup_done(backend->name());
+  mpi::setup_done(backend->name(), hash_command_line(args));
   // The ranges (chunks) of the run, in order; under MPI the ranges not done are dealt to the
   // ranks in turn (cli/mpi_run.hpp), rank 0 taking each in order and writing it.
   std::vector<int> owner(static_cast<std::size_t>(total_ranges), 0);

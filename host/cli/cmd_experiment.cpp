@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/journal.hpp"
 #include "cli/mpi_run.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/backend.hpp"
@@ -321,7 +322,7 @@ int bound_surface(int argc, char** argv) {
   // sends its chunks' integer bins (and kept points) to rank 0, which merges them in chunk order
   // exactly as one process does: the same bytes whatever R.
   const detail::SurfaceChunkFn produce = detail::surface_producer(c);
-  mpi::setup_done(c.backend);
+  mpi::setup_done(c.backend, hash_command_line(std::vector<std::string>(argv, argv + argc)));
   const auto owner = [&](std::int64_t g0) { return static_cast<int>((g0 / c.chunk) % mpi::size()); };
   if (!mpi::root()) {
     for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {

@@ -230,7 +230,7 @@ int generate_command(int argc, char** argv) {
   }
   // Every rank is ready; under MPI the ranges not done are dealt to the ranks in turn, and rank 0
   // takes each in order and writes it (cli/mpi_run.hpp).
-  mpi::setup_done(req.device >= 0 ? "cuda" : "cpu");
+  mpi::setup_done(req.device >= 0 ? "cuda" : "cpu", hash_command_line(std::vector<std::string>(argv, argv + argc)));
   std::vector<int> owner(static_cast<std::size_t>(ranges), 0);
   if (mpi::size() > 1) {
     std::vector<std::int64_t> done_firsts;

@@ -126,30 +126,38 @@ std::vector<MPI_Request> g_send_requests;
 
 /// The exchange of setup_done() / setup_failed(): returns the first failing rank (INT_MAX: none)
 /// and sets status and message to its.
-int exchange(bool failed, int& status, std::string& message, const std::string& backend) {
+int exchange(bool failed, int& status, std::string& message, const std::string& backend, const std::string& command) {
   int mine = failed ? g_rank : INT_MAX;
   int first = INT_MAX;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (first == INT_MAX) {
-    // Every rank is ready: they must compute on the same backend.
-    char name[32] = {0};
-    std::strncpy(name, backend.c_str(), sizeof name - 1);
-    std::vector<char> all(static_cast<std::size_t>(g_size) * sizeof name);
-    MPI_Gather(name, sizeof name, MPI_CHAR, all.data(), sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-    int differ = 0;
+    // Every rank is ready: they must run the same command, on the same backend.
+    char mine_text[64] = {0};
+    std::strncpy(mine_text, backend.c_str(), 31);
+    std::strncpy(mine_text + 32, command.c_str(), 31);
+    std::vector<char> all(static_cast<std::size_t>(g_size) * sizeof mine_text);
+    MPI_Gather(mine_text, sizeof mine_text, MPI_CHAR, all.data(), sizeof mine_text, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int differ = 0;  // 1: backends, 2: command lines
     std::string text;
     if (g_rank == 0) {
+      for (int r = 0; r < g_size && !differ; ++r) {
+        const char* at = all.data() + static_cast<std::size_t>(r) * sizeof mine_text;
+        if (std::string(at + 32) != command) differ = 2;
+      }
       for (int r = 0; r < g_size; ++r) {
-        const std::string n(all.data() + static_cast<std::size_t>(r) * sizeof name);
-        if (n != backend) differ = 1;
+        const std::string n(all.data() + static_cast<std::size_t>(r) * sizeof mine_text);
+        if (n != backend && !differ) differ = 1;
         text += (r ? ", rank " : "rank ") + std::to_string(r) + " " + n;
       }
     }
     MPI_Bcast(&differ, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (!differ) return INT_MAX;
     status = exit_usage;
-    message = "dgeval: error: the ranks would compute on different backends (" + text +
-              "); every rank must use the same one: give --backend cpu, or --backend cuda with a GPU for each rank\n";
+    message = differ == 2 ? "dgeval: error: the ranks were started with different command lines; every rank must run "
+                            "the same command (one command after mpirun, not several separated by ':')\n"
+                          : "dgeval: error: the ranks would compute on different backends (" + text +
+                                "); every rank must use the same one: give --backend cpu, or --backend cuda with a "
+                                "GPU for each rank\n";
     return 0;
   }
   int st = status;
@@ -190,14 +198,14 @@ void finalize() {
   MPI_Finalize();
 }
 
-void setup_done(const std::string& backend) {
+void setup_done(const std::string& backend, const std::string& command) {
   if (g_size <= 1) {
     g_past_setup = true;
     return;
   }
   int status = 0;
   std::string message;
-  const int first = exchange(false, status, message, backend);
+  const int first = exchange(false, status, message, backend, command);
   if (first != INT_MAX) {
     // Rank 0 prints the first failure; a failure of another rank is named.
     if (first != 0) message = "(rank " + std::to_string(first) + " of " + std::to_string(g_size) + ") " + message;
@@ -210,7 +218,7 @@ int setup_failed(int status, std::string& message) {
   if (g_size <= 1 || g_past_setup) return status;
   int st = status;
   std::string text = message;
-  const int first = exchange(true, st, text, "");
+  const int first = exchange(true, st, text, "", "");
   if (first != 0) text = "(rank " + std::to_string(first) + " of " + std::to_string(g_size) + ") " + text;
   message = g_rank == 0 ? text : "";
   return st;
@@ -281,7 +289,7 @@ void init(int*, char***) {
   if (launched_processes() > 1) refuse_without_mpi(launched_processes());
 }
 void finalize() {}
-void setup_done(const std::string&) { g_past_setup = true; }
+void setup_done(const std::string&, const std::string&) { g_past_setup = true; }
 int setup_failed(int status, std::string&) { return status; }
 void abort(int) {}
 int common_status(int status) { return status; }

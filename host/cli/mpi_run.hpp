@@ -51,10 +51,11 @@ class peer_failed : public std::runtime_error {
 };
 
 /// Every rank calls it once its command's setup has succeeded (with the name of the backend it
-/// will compute on); with more than one rank it waits for all of them. If any rank failed in its
-/// setup (main() called setup_failed() there), or the ranks' backends differ, it throws
-/// peer_failed with the first failing rank's status and message. Without MPI: nothing.
-void setup_done(const std::string& backend);
+/// will compute on, and a hash of its command line); with more than one rank it waits for all of
+/// them. If any rank failed in its setup (main() called setup_failed() there), or the ranks'
+/// backends or command lines differ (an MPMD launch), it throws peer_failed with the first
+/// failing rank's status and message. Without MPI: nothing.
+void setup_done(const std::string& backend, const std::string& command);
 /// Whether this rank is past setup_done() (then a failure ends the whole run: abort()).
 bool past_setup();
 /// In main(): this rank failed before setup_done() with `status` and `message` (the line it

@@ -100,6 +100,17 @@ set -e
 [ "$status" = 1 ] || fail "a missing input under MPI: exit status $status, expected 1"
 [ "$(grep -c 'cannot open missing.npz' missing.err)" = 1 ] || fail "the message should be printed once: $(cat missing.err)"
 pass
+# Ranks started with different command lines (an MPMD launch, "A : B") are refused: exit 2, no output.
+set +e
+mpirun --oversubscribe --allow-run-as-root -n 1 "$dgeval" evaluate --random 100 --dims 3x3 --seed 1 -o mpmd.csv : \
+  -n 1 "$dgeval" evaluate --random 100 --dims 3x3 --seed 2 -o mpmd.csv 2>mpmd.err
+status=$?
+set -e
+[ "$status" = 2 ] || fail "ranks with different command lines: exit status $status, expected 2"
+grep -q 'the ranks were started with different command lines' mpmd.err || fail "MPMD message: $(cat mpmd.err)"
+[ ! -e mpmd.csv ] || fail "ranks with different command lines left an output"
+pass
+
 # 4. experiment bound-surface splits its chunks: the same bins and points whatever R.
 surface="experiment bound-surface --games 200000 --chunk 20000 --keep-points 30000 -q"
 "$dgeval" $surface -o surface.csv --points points.csv
