@@ -233,7 +233,11 @@ void abort(int status) {
 
 int common_status(int status) {
   if (g_size <= 1) return status;
-  MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  // Non-blocking, polled with sleeps: the ranks that finished first wait here without spinning
+  // on the cores that rank 0 still writes with.
+  MPI_Request req;
+  MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+  wait(req);
   return status;
 }
 
