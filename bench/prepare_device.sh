@@ -46,7 +46,10 @@ done
 if [ "$do_build" = 1 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -B "$build" -S "$root" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-      "-DCMAKE_CUDA_FLAGS=-lineinfo --compress-mode=size" -DDGEVAL_BUILD_PYTHON=OFF -DDGEVAL_EMULATED_TESTS=OFF -DDGEVAL_INSTALL=OFF
+      "-DCMAKE_CUDA_FLAGS=-lineinfo --compress-mode=size" -DDGEVAL_BUILD_PYTHON=OFF -DDGEVAL_EMULATED_TESTS=OFF -DDGEVAL_INSTALL=OFF \
+      -DDGEVAL_MPI=OFF  # the binaries travel to the GPU machine, which has no MPI
+  else
+    cmake -B "$build" -S "$root" -DDGEVAL_MPI=OFF >/dev/null  # a build folder configured before: no MPI either
   fi
   cmake --build "$build" -j"$(nproc)" --target dgeval dgeval_tests dgeval_bench
 fi

@@ -13,6 +13,7 @@ packages=(
   librandom123-dev            # counter-based random numbers (host and device)
   libzip-dev zlib1g-dev       # .npz files
   libhwy-dev                  # Google Highway: the CPU backend's small games, one per SIMD lane
+  libopenmpi-dev openmpi-bin  # MPI: `mpirun -n R dgeval evaluate|generate` (optional at build time; docs/SCALING.md)
   clang-14 libclang-rt-14-dev # libFuzzer targets of the file parsers (scripts/fuzz.sh)
   clang-format-14             # scripts/check_format.sh
   python3 python3-pip python3-venv

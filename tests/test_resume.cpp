@@ -321,6 +321,21 @@ TEST(Resume, CorruptOrForeignJournalIsRefused) {
   EXPECT_EQ(names_in(d.path()), std::vector<std::string>{"r.csv"});
 }
 
+// An .npz input is a stream read in order: a resumed run reads (and drops) the done ranges' games
+// before the first range it evaluates, and gives the uninterrupted run's bytes (it failed with
+// "games must be read in order").
+TEST(Resume, FromAStreamedNpzInputGivesTheSameBytes) {
+  SKIP_WITHOUT_CLI();
+  TempDir d;
+  ASSERT_EQ(run("generate --dims 3x3 --games 900 --seed 1 -q -o " + q(d / "g.npz")).status, 0);
+  const std::string cmd = "evaluate --input " + q(d / "g.npz") + " --backend cpu --chunk-games 200 -q -o ";
+  ASSERT_EQ(run(cmd + q(d / "whole.csv")).status, 0);
+  ASSERT_EQ(run(cmd + q(d / "r.csv"), "DGEVAL_TEST_KILL_AT=record:2").status, 137);
+  const auto r = run(cmd + q(d / "r.csv") + " --resume");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(d / "r.csv"), read_file(d / "whole.csv"));
+}
+
 TEST(Resume, ResumeWithoutAJournalStartsFromTheBeginning) {
   SKIP_WITHOUT_CLI();
   TempDir d;

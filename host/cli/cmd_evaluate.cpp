@@ -16,6 +16,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/journal.hpp"
+#include "cli/mpi_run.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
@@ -144,6 +145,21 @@ struct Input {
   std::unique_ptr<GameSource> source;
   Options options;
   std::string heading;  // text output: a line before the games (examples)
+  // Sources may stream (an .npz member, a pipe): their ranges are read in order, and a range that
+  // this process does not evaluate (done in the journal, or another rank's) is read and dropped,
+  // except from a source that can be read at any game (generated games, examples).
+  bool random_access = false;
+  std::int64_t next_read = 0;
+
+  BatchView read(std::int64_t first, std::int64_t count, std::int64_t chunk) {
+    while (!random_access && next_read < first) {
+      const std::int64_t n = std::min(chunk, first - next_read);
+      source->read(next_read, n);
+      next_read += n;
+    }
+    next_read = first + count;
+    return source->read(first, count);
+  }
 };
 
 // Per-column comparison of the main backend with the CPU reference (--check): compare_results,
@@ -269,7 +285,10 @@ const char* kEvaluateExamples =
     "  dgeval evaluate --example common-3x3 --ic 0.5 --cc 0.5 --strategy played\n"
     "  dgeval evaluate --input games.npz --strategy correlated:sigma.npy\n"
     "  dgeval evaluate --random 20000000 --dims 6x7x4x6 -o big.csv --resume   # continue after a stop\n"
+    "  mpirun -n 4 dgeval evaluate --random 20000000 --dims 6x7x4x6 -o big.csv   # 4 MPI ranks, the same bytes\n"
     "\n"
+    "mpi: under mpirun or srun (a dgeval built with MPI) the ranges are dealt to the ranks and rank 0 writes the\n"
+    "output, byte-identical to one process; --resume works with any number of ranks (docs/SCALING.md).\n"
     "resume: a run of more than one chunk into a regular file keeps a journal, FILE.dgeval-journal/ (the ranges\n"
     "done and their results, flushed to disk), until it has finished; after Ctrl-C, a kill or a crash the same\n"
     "command with --resume continues it and writes the bytes an uninterrupted run would. Another command line,\n"
@@ -348,12 +367,13 @@ int evaluate_command(int argc, char** argv) {
   for (std::string& a : args) av.push_back(a.data());
   const cxxopts::ParseResult p = parse_or_usage(o, static_cast<int>(av.size()), av.data());
   if (p.count("help")) {
-    std::cout << o.help() << '\n' << kEvaluateExamples;
+    if (mpi::root()) std::cout << o.help() << '\n' << kEvaluateExamples;
     return exit_ok;
   }
   const auto started = std::chrono::steady_clock::now();  // the timing line counts reading and writing
 
-  const bool quiet = p.count("quiet") > 0;
+  // Under MPI (docs/SCALING.md) only rank 0 writes and reports: the other ranks run quietly.
+  const bool quiet = p.count("quiet") > 0 || !mpi::root();
   Options options;
   const std::string strategy_file = read_evaluation_options(p, options);
   const bool strategy_given = p.count("strategy") > 0;
@@ -413,8 +433,10 @@ int evaluate_command(int argc, char** argv) {
     checker.emplace(n, c == "all", threads_option(p));
   }
   const std::int64_t chunk_games = int64_option(p, "chunk-games", 0, std::int64_t{1} << 40, "0: automatic");
-  const int threads = threads_option(p);
-  const int device = device_option(p);
+  // Under MPI: the node's cores shared among its ranks, and each rank on the GPU of its node-local
+  // rank, unless --threads / --device say otherwise.
+  const int threads = mpi::threads_per_rank(threads_option(p));
+  const int device = !p.count("device") && mpi::size() > 1 ? mpi::local_rank() : device_option(p);
 
   // The run's files, checked before anything is read or computed: no output may be a folder,
   // an input, or another output.
@@ -440,6 +462,7 @@ int evaluate_command(int argc, char** argv) {
       in.options = options;
       if (!p.count("standardisation")) in.options.standardisation = e.options.standardisation;
       in.heading = "# " + e.name + ": " + e.description;
+      in.random_access = true;
       in.source = make_memory_source(std::move(e.batch), "example " + e.name);
       inputs.push_back(std::move(in));
     }
@@ -451,6 +474,7 @@ int evaluate_command(int argc, char** argv) {
       const std::int64_t games = int64_option(p, "random", 1, std::numeric_limits<std::int64_t>::max());
       const Dims dims = option_value("dims", [&] { return Dims::parse(p["dims"].as<std::string>()); });
       in.source = make_random_source(dims, games, p["seed"].as<std::uint64_t>(), threads);
+      in.random_access = true;
     } else if (p.count("input")) {
       in.source = open_input("input", p["input"].as<std::string>(), rule, read_options);
     } else {
@@ -514,7 +538,7 @@ int evaluate_command(int argc, char** argv) {
   summary.undefined_reason = options.strategy.kind == StrategyKind::uniform_eps_ne ? "no eps-NE" : "no pure NE";
   std::int64_t games_done = 0;
   std::unique_ptr<ResultsNpzWriter> npz_out;
-  if (format == OutputFormat::npz) {
+  if (format == OutputFormat::npz && mpi::root()) {
     npz_out = std::make_unique<ResultsNpzWriter>(main_out, p.count("compress") > 0, p.count("float32-results") > 0);
   }
 
@@ -535,8 +559,8 @@ int evaluate_command(int argc, char** argv) {
   if (resume && (main_out.target().kind != OutputKind::regular || from_stdin)) {
     throw usage_error("--resume needs --output FILE (a regular file) and input files other than standard input");
   }
-  std::unique_ptr<RunJournal> journal;
-  if (main_out.target().kind == OutputKind::regular && !from_stdin && total_ranges > 1) {
+  std::unique_ptr<RunJournal> journal;  // under MPI, rank 0's (the writer's)
+  if (main_out.target().kind == OutputKind::regular && !from_stdin && total_ranges > 1 && mpi::root()) {
     JournalIdentity id;
     id.version = version();
     id.command = hash_command_line(args);
@@ -547,8 +571,40 @@ int evaluate_command(int argc, char** argv) {
     journal = std::make_unique<RunJournal>(RunJournal::folder_for(main_out.target().file), id, resume, quiet);
   }
 
+  // Every rank is ready (under MPI: with the same backend; a failure anywhere ended every rank).
+  mpi::setup_done(backend->name(), hash_command_line(args));
+  // The ranges (chunks) of the run, in order; under MPI the ranges not done are dealt to the
+  // ranks in turn (cli/mpi_run.hpp), rank 0 taking each in order and writing it.
+  std::vector<int> owner(static_cast<std::size_t>(total_ranges), 0);
+  if (mpi::size() > 1) {
+    std::vector<std::int64_t> done_firsts;  // the ranges the journal holds, by their first game
+    if (journal) {
+      std::int64_t first = 0;
+      for (const Input& in : inputs) {
+        const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(in.source->dims());
+        for (std::int64_t g0 = 0; g0 < in.source->games(); g0 += chunk) {
+          if (journal->holds(first + g0)) done_firsts.push_back(first + g0);
+        }
+        first += in.source->games();
+      }
+    }
+    mpi::broadcast(done_firsts);
+    std::vector<bool> done(owner.size(), false);
+    std::size_t k = 0;
+    std::int64_t first = 0;
+    for (const Input& in : inputs) {
+      const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(in.source->dims());
+      for (std::int64_t g0 = 0; g0 < in.source->games(); g0 += chunk, ++k) {
+        done[k] = std::binary_search(done_firsts.begin(), done_firsts.end(), first + g0);
+      }
+      first += in.source->games();
+    }
+    owner = mpi::deal_ranges(done, mpi::size());
+  }
+
   auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);
+    std::size_t range = 0;
     for (Input& in : inputs) {
       GameSource& src = *in.source;
       const std::int64_t games = src.games();
@@ -556,18 +612,47 @@ int evaluate_command(int argc, char** argv) {
       if (out && format == OutputFormat::text && !in.heading.empty()) *out << in.heading << '\n';
       const Strategy full = in.options.strategy;
       Options chunk_options = in.options;
-      for (std::int64_t g0 = 0; g0 < games; g0 += chunk) {
+      for (std::int64_t g0 = 0; g0 < games; g0 += chunk, ++range) {
         const std::int64_t count = std::min(chunk, games - g0);
         if (interrupted()) throw cancelled();
+        const int by = owner[range];
+        if (!mpi::root()) {  // another rank: computes its ranges and sends them to rank 0
+          if (by == mpi::rank()) {
+            mpi::debug_range("evaluate", games_done, count);
+            const BatchView view = in.read(g0, count, chunk);
+            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+            Results r;
+            try {
+              backend->evaluate(view, chunk_options, r);
+            } catch (const error& e) {
+              const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
+              if (!where.empty()) throw error(src.describe() + ": " + where);
+              throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
+                          ": " + e.what());
+            }
+            mpi::send_to_root(serialise_results(r));
+          }
+          games_done += count;
+          continue;
+        }
         Results r;
-        if (journal && journal->load(games_done, count, r)) {  // done before the run was stopped
+        if (by > 0) {  // computed by another rank
+          r = parse_results(mpi::receive_from(by), count, "rank " + std::to_string(by));
           if (checker) {
-            const BatchView view = src.read(g0, count);
+            const BatchView view = in.read(g0, count, chunk);
+            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+            checker->check_chunk(view, chunk_options, g0, games, r);
+          }
+          if (journal) journal->record(games_done, r);
+        } else if (journal && journal->load(games_done, count, r)) {  // done before the run was stopped
+          if (checker) {
+            const BatchView view = in.read(g0, count, chunk);
             if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
             checker->check_chunk(view, chunk_options, g0, games, r);
           }
         } else {
-          const BatchView view = src.read(g0, count);
+          mpi::debug_range("evaluate", games_done, count);
+          const BatchView view = in.read(g0, count, chunk);
           if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
           const std::int64_t before = games_done;
           if (interrupted()) throw cancelled();
@@ -595,8 +680,13 @@ int evaluate_command(int argc, char** argv) {
         progress.update(games_done, total_games);
       }
     }
+    mpi::flush_sends();
     progress.finish();
   };
+  if (!mpi::root()) {  // under MPI: another rank's part is done once its ranges are sent
+    run(nullptr);
+    return exit_ok;
+  }
   try {
     if (npz_out) {
       run(nullptr);

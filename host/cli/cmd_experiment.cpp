@@ -3,6 +3,7 @@
 // bound that is a theorem failed. (`dgeval experiment inference` lives in cmd_infer.cpp.)
 #include <cxxopts.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,8 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/journal.hpp"
+#include "cli/mpi_run.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
@@ -38,6 +41,42 @@ std::string resolve_backend(const cxxopts::ParseResult& p, bool quiet) {
 }
 
 namespace {
+
+// A bound-surface chunk as bytes, from a rank to rank 0 (the machine's byte order: the ranks of
+// a run are one kind of machine).
+std::string serialise_surface_chunk(const detail::SurfaceChunk& c) {
+  std::string s;
+  const auto put = [&](const void* p, std::size_t n) { s.append(static_cast<const char*>(p), n); };
+  const std::uint64_t bins = c.bins.size(), points = c.points.size();
+  put(&bins, 8);
+  put(&points, 8);
+  put(&c.invalid, 8);
+  put(&c.first_invalid, 8);
+  if (bins) put(c.bins.data(), bins * sizeof(std::uint64_t));
+  if (points) put(c.points.data(), points * sizeof(SurfacePoint));
+  return s;
+}
+
+void parse_surface_chunk(const std::string& s, detail::SurfaceChunk& c) {
+  std::uint64_t bins = 0, points = 0;
+  if (s.size() >= 32) {
+    std::memcpy(&bins, s.data(), 8);
+    std::memcpy(&points, s.data() + 8, 8);
+    std::memcpy(&c.invalid, s.data() + 16, 8);
+    std::memcpy(&c.first_invalid, s.data() + 24, 8);
+  }
+  if (s.size() < 32 || bins > s.size() / 8 || points > s.size() / sizeof(SurfacePoint) ||
+      s.size() != 32 + bins * sizeof(std::uint64_t) + points * sizeof(SurfacePoint)) {
+    throw error("bound surface: a malformed chunk from another rank");
+  }
+  c.bins.resize(static_cast<std::size_t>(bins));
+  c.points.resize(static_cast<std::size_t>(points));
+  if (bins) std::memcpy(c.bins.data(), s.data() + 32, static_cast<std::size_t>(bins) * sizeof(std::uint64_t));
+  if (points) {
+    std::memcpy(c.points.data(), s.data() + 32 + bins * sizeof(std::uint64_t),
+                static_cast<std::size_t>(points) * sizeof(SurfacePoint));
+  }
+}
 
 void experiment_usage(std::FILE* to) {
   std::fprintf(
@@ -232,6 +271,7 @@ int bound_surface(int argc, char** argv) {
   add_backend_options(o, "where the games are generated, evaluated and binned");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help()
               << "\nexamples:\n"
                  "  dgeval experiment bound-surface -o surface.csv --points points.csv\n"
@@ -265,19 +305,50 @@ int bound_surface(int argc, char** argv) {
     throw usage_error(e.what());
   }
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = threads_option(p);
-  c.device = device_option(p);
+  // Under MPI (docs/SCALING.md): the node's cores shared among its ranks, each rank on its
+  // node-local rank's GPU unless --threads / --device say otherwise; rank 0 alone reports.
+  c.threads = mpi::threads_per_rank(threads_option(p));
+  c.device = !p.count("device") && mpi::size() > 1 ? mpi::local_rank() : device_option(p);
   const std::int64_t keep = int64_option(p, "keep-points", 0, std::int64_t{1} << 40);
   c.keep_points = p.count("points") ? keep : 0;
-  const bool quiet = p.count("quiet") > 0;
+  const bool quiet = p.count("quiet") > 0 || !mpi::root();
   c.backend = resolve_backend(p, quiet);
   c.chunk = int64_option(p, "chunk", 0, (std::int64_t{1} << 31) - 1, "0: automatic");
 
   RunFiles files;
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
   StagedOutput* points_out = p.count("points") ? &files.output("points", p["points"].as<std::string>()) : nullptr;
+  // The chunks, as run_bound_surface makes them; under MPI chunk k is rank k mod R's, each rank
+  // sends its chunks' integer bins (and kept points) to rank 0, which merges them in chunk order
+  // exactly as one process does: the same bytes whatever R.
+  const detail::SurfaceChunkFn produce = detail::surface_producer(c);
+  mpi::setup_done(c.backend, hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  const auto owner = [&](std::int64_t g0) { return static_cast<int>((g0 / c.chunk) % mpi::size()); };
+  if (!mpi::root()) {
+    for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {
+      if (interrupted()) throw cancelled();
+      if (owner(g0) != mpi::rank()) continue;
+      const std::int64_t count = std::min(c.chunk, c.games - g0);
+      const std::int64_t wanted = std::min(count, std::max<std::int64_t>(0, c.keep_points - g0));
+      mpi::debug_range("experiment bound-surface", g0, count);
+      detail::SurfaceChunk chunk;
+      produce(g0, count, wanted, chunk);
+      mpi::send_to_root(serialise_surface_chunk(chunk));
+    }
+    mpi::flush_sends();
+    return exit_ok;
+  }
   Progress bar("bound-surface", !quiet);
-  const BoundSurfaceResult r = run_bound_surface(c, progress_fn(bar));
+  const BoundSurfaceResult r = detail::run_bound_surface(
+      c, progress_fn(bar), [&](std::int64_t g0, std::int64_t count, std::int64_t wanted, detail::SurfaceChunk& chunk) {
+        if (interrupted()) throw cancelled();
+        if (owner(g0) == 0) {
+          mpi::debug_range("experiment bound-surface", g0, count);
+          produce(g0, count, wanted, chunk);
+        } else {
+          parse_surface_chunk(mpi::receive_from(owner(g0)), chunk);
+        }
+      });
   bar.finish();
   write_bound_surface_csv(out.stream(), r);
   if (points_out) write_surface_points_csv(points_out->stream(), r);

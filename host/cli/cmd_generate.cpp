@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/journal.hpp"
+#include "cli/mpi_run.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
@@ -68,7 +69,9 @@ const std::vector<Generator>& generators() {
        add_delegation_options,
        [](const cxxopts::ParseResult& p) { check_delegation(p, Dims::parse(p["dims"].as<std::string>())); },
        [](const GenerateRequest& r, const cxxopts::ParseResult& p, std::int64_t first, std::int64_t count) {
-         return make_delegation(r.dims, r.games, r.seed, r.threads, r.device, p, p.count("quiet") > 0, first, count);
+         // Under MPI each rank makes only its ranges: no rank has the whole batch's report.
+         return make_delegation(r.dims, r.games, r.seed, r.threads, r.device, p,
+                                p.count("quiet") > 0 || mpi::size() > 1, first, count);
        }},
   };
   return table;
@@ -133,6 +136,7 @@ int generate_command(int argc, char** argv) {
   add_backend_options(o, "where the delegation generator runs (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help() << "\ngenerators:\n";
     for (const Generator& g : generators()) std::cout << "  " << g.name << ": " << g.description << '\n';
     std::cout
@@ -174,8 +178,9 @@ int generate_command(int argc, char** argv) {
   req.dims = dims;
   req.games = int64_option(p, "games", 1, std::numeric_limits<std::int64_t>::max());
   req.seed = p["seed"].as<std::uint64_t>();
-  req.threads = threads_option(p);
-  const int device = device_option(p);
+  // Under MPI: the node's cores shared among its ranks; each rank on its node-local rank's GPU.
+  req.threads = mpi::threads_per_rank(threads_option(p));
+  const int device = !p.count("device") && mpi::size() > 1 ? mpi::local_rank() : device_option(p);
   if (gname == "delegation" && resolve_backend(p, true) == "cuda") req.device = device;
   const bool float32 = p.count("float32") > 0;
 
@@ -209,8 +214,9 @@ int generate_command(int argc, char** argv) {
   }
   const bool resume = p.count("resume") > 0;
   if (resume && !all_regular) throw usage_error("--resume needs its outputs to be regular files");
-  std::unique_ptr<RunJournal> journal;
-  if (all_regular && ranges > 1) {
+  std::unique_ptr<RunJournal> journal;  // under MPI, rank 0's (the writer's)
+  const bool quiet = p.count("quiet") > 0 || !mpi::root();
+  if (all_regular && ranges > 1 && mpi::root()) {
     JournalIdentity id;
     id.version = version();
     id.command = hash_command_line(std::vector<std::string>(argv, argv + argc));
@@ -219,19 +225,55 @@ int generate_command(int argc, char** argv) {
     id.games = req.games;
     id.ranges = ranges;
     const std::string first_output = p.count("output") ? p["output"].as<std::string>() : p["agents"].as<std::string>();
-    journal = std::make_unique<RunJournal>(RunJournal::folder_for(classify_output(first_output).file), id, resume,
-                                           p.count("quiet") > 0);
+    journal =
+        std::make_unique<RunJournal>(RunJournal::folder_for(classify_output(first_output).file), id, resume, quiet);
+  }
+  // Every rank is ready; under MPI the ranges not done are dealt to the ranks in turn, and rank 0
+  // takes each in order and writes it (cli/mpi_run.hpp).
+  mpi::setup_done(req.device >= 0 ? "cuda" : "cpu", hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  std::vector<int> owner(static_cast<std::size_t>(ranges), 0);
+  if (mpi::size() > 1) {
+    std::vector<std::int64_t> done_firsts;
+    for (std::int64_t g0 = 0; journal && g0 < req.games; g0 += chunk) {
+      if (journal->holds(g0)) done_firsts.push_back(g0);
+    }
+    mpi::broadcast(done_firsts);
+    std::vector<bool> done(owner.size(), false);
+    for (std::int64_t k = 0; k < ranges; ++k) {
+      done[static_cast<std::size_t>(k)] = std::binary_search(done_firsts.begin(), done_firsts.end(), k * chunk);
+    }
+    owner = mpi::deal_ranges(done, mpi::size());
+    if (gname == "delegation" && mpi::root() && !quiet) {
+      std::fprintf(stderr, "dgeval generate: note: under MPI the delegation generator's report is not printed\n");
+    }
+  }
+  if (!mpi::root()) {  // another rank: makes its ranges and sends them to rank 0
+    for (std::int64_t g0 = 0, k = 0; g0 < req.games; g0 += chunk, ++k) {
+      if (interrupted()) throw cancelled();
+      if (owner[static_cast<std::size_t>(k)] != mpi::rank()) continue;
+      const std::int64_t count = std::min(chunk, req.games - g0);
+      mpi::debug_range("generate", g0, count);
+      mpi::send_to_root(games_part(it->make(req, p, g0, count)));
+    }
+    mpi::flush_sends();
+    return exit_ok;
   }
   try {
-    Progress progress("generate", !p.count("quiet"));
-    for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) {
+    Progress progress("generate", !quiet);
+    for (std::int64_t g0 = 0, k = 0; g0 < req.games; g0 += chunk, ++k) {
       const std::int64_t count = std::min(chunk, req.games - g0);
       if (interrupted()) throw cancelled();
+      const int by = owner[static_cast<std::size_t>(k)];
       Batch b;
       std::string part;
-      if (journal && journal->load_bytes(g0, count, part)) {
+      if (by > 0) {  // made by another rank
+        part = mpi::receive_from(by);
+        b = games_from_part(part, req.dims, g0, count, "rank " + std::to_string(by));
+        if (journal) journal->record_bytes(g0, count, part);
+      } else if (journal && journal->load_bytes(g0, count, part)) {
         b = games_from_part(part, req.dims, g0, count, journal->folder());
       } else {
+        mpi::debug_range("generate", g0, count);
         b = it->make(req, p, g0, count);
         if (journal) journal->record_bytes(g0, count, games_part(b));
       }
@@ -259,7 +301,7 @@ int generate_command(int argc, char** argv) {
         journal->finish();
       } catch (const error&) {
       }
-    } else if (journal && stop_signal() != 0 && !p.count("quiet")) {
+    } else if (journal && stop_signal() != 0 && !quiet) {
       fresh_stderr_line();
       std::fprintf(stderr,
                    "dgeval generate: note: the journal %s keeps %lld of %lld games; the same command with --resume "

@@ -142,7 +142,9 @@ void put_vector(std::string& s, const std::vector<T>& v) {
   s.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-std::string serialise(const Results& r) {
+}  // namespace
+
+std::string serialise_results(const Results& r) {
   std::string s(kPartMagic, 8);
   put_u64(s, static_cast<std::uint64_t>(r.games));
   put_u64(s, static_cast<std::uint64_t>(r.players));
@@ -156,9 +158,12 @@ std::string serialise(const Results& r) {
   return s;
 }
 
+namespace {
+
 class PartReader {
  public:
-  PartReader(const std::string& bytes, std::string path) : s_(bytes), path_(std::move(path)) {}
+  PartReader(const std::string& bytes, std::string path, std::string advice)
+      : s_(bytes), path_(std::move(path)), advice_(std::move(advice)) {}
   std::uint64_t u64() {
     need(8);
     std::uint64_t v;
@@ -178,8 +183,7 @@ class PartReader {
     if (s_.size() - at_ < n) bad("the file ends early");
   }
   [[noreturn]] void bad(const std::string& why) {
-    throw error(printable(path_) + ": byte " + std::to_string(at_) + ": " + why +
-                "; the journal is corrupt: remove its folder to start again");
+    throw error(printable(path_) + ": byte " + std::to_string(at_) + ": " + why + advice_);
   }
   std::size_t at_ = 0;
   bool at_end() const { return at_ == s_.size(); }
@@ -187,6 +191,7 @@ class PartReader {
  private:
   const std::string& s_;
   std::string path_;
+  std::string advice_;
 };
 
 std::string part_name(std::int64_t first) { return "part-" + std::to_string(first); }
@@ -428,15 +433,23 @@ bool RunJournal::load_bytes(std::int64_t first, std::int64_t count, std::string&
   return true;
 }
 
+bool RunJournal::holds(std::int64_t first) const { return done_.count(first) > 0; }
+
 bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
   std::string bytes;
   if (!load_bytes(first, count, bytes)) return false;
-  const std::string path = folder_ + "/" + part_name(first);
-  PartReader in(bytes, path);
+  r = parse_results(bytes, count, folder_ + "/" + part_name(first),
+                    "; the journal is corrupt: remove its folder to start again");
+  return true;
+}
+
+Results parse_results(const std::string& bytes, std::int64_t count, const std::string& what,
+                      const std::string& advice) {
+  Results r;
+  PartReader in(bytes, what, advice);
   in.need(8);
   if (std::memcmp(bytes.data(), kPartMagic, 8) != 0) in.bad("not a dgeval part file");
   in.at_ = 8;
-  r = Results{};
   r.games = static_cast<std::int64_t>(in.u64());
   r.players = static_cast<int>(in.u64());
   r.columns = in.u64();
@@ -450,7 +463,7 @@ bool RunJournal::load(std::int64_t first, std::int64_t count, Results& r) {
   in.vector(r.distance_matrix);
   if (!in.at_end()) in.bad("bytes after the results");
   if (r.games != count) in.bad("a range of another size");
-  return true;
+  return r;
 }
 
 void RunJournal::append_line(const std::string& text) {
@@ -459,7 +472,7 @@ void RunJournal::append_line(const std::string& text) {
   sync_fd(fd_, journal_path_);
 }
 
-void RunJournal::record(std::int64_t first, const Results& r) { record_bytes(first, r.games, serialise(r)); }
+void RunJournal::record(std::int64_t first, const Results& r) { record_bytes(first, r.games, serialise_results(r)); }
 
 void RunJournal::record_bytes(std::int64_t first, std::int64_t count, const std::string& bytes) {
   const std::string path = folder_ + "/" + part_name(first);

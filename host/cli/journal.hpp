@@ -35,6 +35,12 @@ std::string hash_command_line(const std::vector<std::string>& args);
 /// Hash of the contents of each file in `paths`, in order (reads each file once).
 std::string hash_files(const std::vector<std::string>& paths);
 
+/// The results of one range as the bytes of a part file (docs/FORMATS.md), and back: `what`
+/// names the bytes in an error, `advice` ends its message. Also the messages of an MPI run's ranks.
+std::string serialise_results(const Results& r);
+Results parse_results(const std::string& bytes, std::int64_t count, const std::string& what,
+                      const std::string& advice = "");
+
 class RunJournal {
  public:
   /// The journal folder of an output file (the regular file the output replaces).
@@ -54,6 +60,8 @@ class RunJournal {
   bool resumed() const { return resumed_; }
   /// Games whose results the journal holds.
   std::int64_t games_done() const;
+  /// Whether the range that starts at game `first` is done.
+  bool holds(std::int64_t first) const;
   /// If range [first, first + count) is done: reads its results into `r` (checking the part
   /// file's size and CRC-32) and returns true.
   bool load(std::int64_t first, std::int64_t count, Results& r);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/mpi_run.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/error.hpp"
@@ -36,13 +37,24 @@ void usage(std::FILE* to) {
 }
 
 int dispatch(const std::string& command, int argc, char** argv) {
+  namespace mpi = dgeval::cli::mpi;
   if (command == "--help" || command == "-h" || command == "help") {
-    usage(stdout);
+    if (mpi::root()) usage(stdout);
     return 0;
   }
   if (command == "--version" || command == "version") {
-    std::printf("dgeval %s\n", dgeval::version());
+    if (mpi::root()) std::printf("dgeval %s\n", dgeval::version());
     return 0;
+  }
+  // Under MPI with several ranks, evaluate, generate and experiment bound-surface split their games
+  // across the ranks (docs/SCALING.md); any other command would run R times over the same outputs:
+  // refused.
+  const bool splits = command == "evaluate" || command == "generate" ||
+                      (command == "experiment" && argc > 2 && std::strcmp(argv[2], "bound-surface") == 0);
+  if (mpi::size() > 1 && !splits) {
+    throw dgeval::cli::usage_error("runs as one process: under MPI (here " + std::to_string(mpi::size()) +
+                                   " ranks) only evaluate, generate and experiment bound-surface split their work "
+                                   "across the ranks; run it without mpirun, or with one rank (docs/SCALING.md)");
   }
   if (command == "evaluate") return dgeval::cli::evaluate_command(argc - 1, argv + 1);
   if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);
@@ -64,17 +76,51 @@ int dispatch(const std::string& command, int argc, char** argv) {
 /// error, if any, a consequence of the stop) reports the signal instead: 128 + N.
 int fail(const std::string& command, int status, const std::string& message) {
   namespace cli = dgeval::cli;
-  if (dgeval::stop_signal() != 0 && !cli::outputs_committed()) return cli::exit_interrupted(command);
-  cli::fresh_stderr_line();
-  std::fputs(message.c_str(), stderr);
-  return status;
+  namespace mpi = dgeval::cli::mpi;
+  const bool stopped = dgeval::stop_signal() != 0 && !cli::outputs_committed();
+  if (mpi::size() > 1 && !mpi::past_setup()) {
+    // Under MPI, before the ranks have agreed that their setup succeeded: every rank takes part
+    // in one exchange, rank 0 prints the first failing rank's message, and all exit with its status.
+    std::string text = stopped ? std::string() : message;
+    const int st = mpi::setup_failed(stopped ? 128 + dgeval::stop_signal() : status, text);
+    if (mpi::root() && st > 128 && text.empty()) return cli::exit_interrupted(command);
+    cli::fresh_stderr_line();
+    std::fputs(text.c_str(), stderr);
+    return st;
+  }
+  int st = status;
+  if (stopped) {
+    // Under MPI only rank 0 says so (every rank got the signal from the launcher).
+    st = mpi::root() ? cli::exit_interrupted(command) : 128 + dgeval::stop_signal();
+  } else {
+    cli::fresh_stderr_line();
+    if (mpi::size() > 1) {
+      std::fprintf(stderr, "(rank %d of %d) ", mpi::rank(), mpi::size());
+    }
+    std::fputs(message.c_str(), stderr);
+  }
+  // After the setup, a failing rank ends the whole run (its outputs, staged, are discarded).
+  if (mpi::size() > 1) mpi::abort(st);
+  return st;
 }
+
+int run_command(int argc, char** argv);
 
 }  // namespace
 
 // The one exit path: every command returns or throws here, after its RunFiles (and with them
 // every staged output) has been destroyed, i.e. discarded unless committed.
 int main(int argc, char** argv) {
+  // Under an MPI launcher (mpirun, srun) in a build with MPI: one rank of a run (docs/SCALING.md).
+  dgeval::cli::mpi::init(&argc, &argv);
+  const int status = run_command(argc, argv);
+  dgeval::cli::mpi::finalize();
+  return status;
+}
+
+namespace {
+
+int run_command(int argc, char** argv) {
   dgeval::cli::install_signal_handlers();
   // Tests: stage outputs under hidden names, as on a file system without O_TMPFILE.
   if (const char* t = std::getenv("DGEVAL_TEST_NAMED_STAGING"); t && *t == '1') {
@@ -93,7 +139,14 @@ int main(int argc, char** argv) {
   const std::string name = dgeval::printable(command);
   int status;
   try {
-    status = dispatch(command, argc, argv);
+    status = dgeval::cli::mpi::common_status(dispatch(command, argc, argv));
+  } catch (const dgeval::cli::mpi::peer_failed& e) {
+    // Another rank failed in its setup: rank 0 prints its message (the others print nothing).
+    if (*e.what()) {
+      dgeval::cli::fresh_stderr_line();
+      std::fputs(e.what(), stderr);
+    }
+    return e.status();
   } catch (const dgeval::cli::usage_error& e) {
     // printable(): whatever a message quotes (a path, an argument) reaches stderr escaped.
     return fail(command, 2,
@@ -118,3 +171,5 @@ int main(int argc, char** argv) {
   }
   return status;
 }
+
+}  // namespace

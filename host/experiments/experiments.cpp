@@ -392,21 +392,25 @@ detail::SurfaceChunkFn cpu_surface_producer(const BoundSurfaceConfig& c, const S
 
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress) {
   BoundSurfaceConfig c = config;
-  const SurfaceRun run = surface_run(c);
-  std::string backend = c.backend;
-  if (backend == "auto") backend = cuda_available() ? "cuda" : "cpu";
-  if (c.chunk == 0) c.chunk = backend == "cuda" ? std::int64_t{1} << 21 : std::int64_t{1} << 16;
-  check_surface_counts(c);  // before a producer allocates a chunk's buffers
-  if (backend == "cpu") return detail::run_bound_surface(c, progress, cpu_surface_producer(c, run));
-  if (backend == "cuda") {
-    return detail::run_bound_surface(c, progress,
-                                     cuda::make_surface_producer(c.device, run.base, c.seed, c.welfare, run.cap,
-                                                                 run.options, c.chunk, detail::surface_binning(c)));
-  }
-  throw error("bound surface: unknown backend \"" + config.backend + "\"; expected one of: auto, cpu, cuda");
+  const detail::SurfaceChunkFn produce = detail::surface_producer(c);
+  return detail::run_bound_surface(c, progress, produce);
 }
 
 namespace detail {
+
+SurfaceChunkFn surface_producer(BoundSurfaceConfig& c) {
+  const SurfaceRun run = surface_run(c);
+  const std::string given = c.backend;
+  if (c.backend == "auto") c.backend = cuda_available() ? "cuda" : "cpu";
+  if (c.chunk == 0) c.chunk = c.backend == "cuda" ? std::int64_t{1} << 21 : std::int64_t{1} << 16;
+  check_surface_counts(c);  // before a producer allocates a chunk's buffers
+  if (c.backend == "cpu") return cpu_surface_producer(c, run);
+  if (c.backend == "cuda") {
+    return cuda::make_surface_producer(c.device, run.base, c.seed, c.welfare, run.cap, run.options, c.chunk,
+                                       surface_binning(c));
+  }
+  throw error("bound surface: unknown backend \"" + given + "\"; expected one of: auto, cpu, cuda");
+}
 
 Options surface_options(const BoundSurfaceConfig& c) { return surface_run(c).options; }
 GeneratorParams surface_generator_params(const BoundSurfaceConfig& c) { return surface_run(c).base; }

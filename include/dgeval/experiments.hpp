@@ -176,6 +176,11 @@ SurfaceBinning surface_binning(const BoundSurfaceConfig& config);
 /// surface_options) to `chunk` with detail::surface_record, as the device kernel does.
 void bin_surface_results(const SurfaceBinning& binning, const Results& results, std::int64_t count,
                          std::int64_t points_wanted, SurfaceChunk& chunk);
+/// The producer that run_bound_surface(config, progress) uses, with `config` completed as that
+/// run completes it: its backend resolved ("auto": "cuda" when usable, else "cpu") and its chunk
+/// set (0: the backend's default). A caller may then produce the chunks itself, e.g. a shard of
+/// them per MPI rank, and merge them in order with run_bound_surface below (docs/SCALING.md).
+SurfaceChunkFn surface_producer(BoundSurfaceConfig& config);
 /// run_bound_surface with the games produced by `produce` (the CPU or the device), chunk by chunk.
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress,
                                      const SurfaceChunkFn& produce);
