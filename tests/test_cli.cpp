@@ -14,17 +14,9 @@
 #include "test_cli_util.hpp"
 
 using dgeval_test::data_dir;
+using dgeval_test::has;
 using dgeval_test::run_cli;
 using dgeval_test::TempDir;
-
-namespace {
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-#define SKIP_WITHOUT_CLI() \
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "the CLI is not built"
-
-}  // namespace
 
 TEST(Cli, VersionAndHelpForEveryCommand) {
   SKIP_WITHOUT_CLI();

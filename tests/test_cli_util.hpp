@@ -68,6 +68,22 @@ inline void expect_error(const std::function<void()>& f, std::initializer_list<s
   }
 }
 
+/// The CLI under test: $DGEVAL_TEST_CLI when set, else the one this build made (empty when the
+/// build made none).
+inline std::string cli() {
+  const char* other = std::getenv("DGEVAL_TEST_CLI");
+  return other && *other ? other : DGEVAL_CLI_PATH;
+}
+
+/// Skips the test when there is no CLI to run.
+#define SKIP_WITHOUT_CLI() \
+  if (::dgeval_test::cli().empty()) GTEST_SKIP() << "the CLI is not built"
+
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// `s` in single quotes, for a shell command line (the tests' paths hold no quote).
+inline std::string q(const std::string& s) { return "'" + s + "'"; }
+
 struct RunResult {
   int status = -1;
   std::string out, err;
@@ -77,7 +93,7 @@ struct RunResult {
 inline RunResult run_cli(const std::string& args, const TempDir& dir) {
   RunResult r;
   const std::string out = dir / "_stdout", err = dir / "_stderr";
-  const std::string cmd = std::string("'") + DGEVAL_CLI_PATH + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const std::string cmd = "'" + cli() + "' " + args + " >'" + out + "' 2>'" + err + "'";
   const int rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + (WIFSIGNALED(rc) ? WTERMSIG(rc) : 0);
   r.out = read_file(out);

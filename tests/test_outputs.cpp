@@ -24,21 +24,14 @@
 
 #include "test_cli_util.hpp"
 
+using dgeval_test::cli;
+using dgeval_test::has;
+using dgeval_test::q;
 using dgeval_test::read_file;
 using dgeval_test::TempDir;
 using dgeval_test::write_file;
 
 namespace {
-
-std::string cli() {
-  const char* other = std::getenv("DGEVAL_TEST_CLI");
-  return other && *other ? other : DGEVAL_CLI_PATH;
-}
-
-#define SKIP_WITHOUT_CLI() \
-  if (cli().empty()) GTEST_SKIP() << "the CLI is not built"
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 /// Runs a shell command with its stdout and stderr captured (in files outside the test's folder).
 dgeval_test::RunResult run_shell(const std::string& command) {
@@ -60,8 +53,7 @@ dgeval_test::RunResult run_shell(const std::string& command) {
 /// Runs `dgeval ARGS` (shell-quoted).
 dgeval_test::RunResult run(const std::string& args) { return run_shell("'" + cli() + "' " + args); }
 
-std::string q(const std::string& path) { return "'" + path + "'"; }
-std::string q(const std::filesystem::path& path) { return q(path.string()); }
+std::string q(const std::filesystem::path& path) { return dgeval_test::q(path.string()); }
 
 /// Every name in a folder, hidden ones included, sorted.
 std::vector<std::string> names_in(const std::string& dir) {

@@ -22,23 +22,14 @@
 
 #include "test_cli_util.hpp"
 
+using dgeval_test::cli;
+using dgeval_test::has;
+using dgeval_test::q;
 using dgeval_test::read_file;
 using dgeval_test::TempDir;
 using dgeval_test::write_file;
 
 namespace {
-
-std::string cli() {
-  const char* other = std::getenv("DGEVAL_TEST_CLI");
-  return other && *other ? other : DGEVAL_CLI_PATH;
-}
-
-#define SKIP_WITHOUT_CLI() \
-  if (cli().empty()) GTEST_SKIP() << "the CLI is not built"
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 /// Runs `dgeval ARGS` (shell-quoted) with `env` (VAR=VALUE ...) in front. A child killed by a
 /// signal N exits 128 + N (the shell's status).
