@@ -524,7 +524,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({6, 7, 4, 6}), 0, 1},
       {Dims({7, 3, 8, 5, 12}), 0, 984},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
-      {Dims({4096, 4096}), 8, 88},
+      {Dims({4096, 4096}), 8, 11},
       {Dims({16384, 16384}), 1, 11},
   };
   const Options o;

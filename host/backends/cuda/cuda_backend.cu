@@ -290,14 +290,16 @@ void CudaBackend::evaluate(const BatchView& batch, const Options& options, Resul
       host_strategy += static_cast<std::size_t>(g0) * plan.strategy_bytes_per_game();
     }
     cudaStream_t st = s.stream.get();
-    const void* d_agents = src_agents;  // device input: evaluated in place
+    const void* d_agents = src_agents;  // device input: evaluated in place (no input buffer)
     const void* d_principals = src_principals;
+    char* in_agents = nullptr;
+    char* in_principals = nullptr;
     if (!device_input) {
-      d_agents = s.input.get();
-      d_principals = s.input.get() + static_cast<std::size_t>(cp.chunk_games) * side_bytes;
+      in_agents = s.input.get();
+      in_principals = s.input.get() + static_cast<std::size_t>(cp.chunk_games) * side_bytes;
+      d_agents = in_agents;
+      d_principals = in_principals;
     }
-    char* in_agents = s.input.get();
-    char* in_principals = s.input.get() + static_cast<std::size_t>(cp.chunk_games) * side_bytes;
     if (streamed) {
       char* pin = s.pinned_in.get();
       if (!device_input) {

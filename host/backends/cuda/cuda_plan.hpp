@@ -246,8 +246,15 @@ inline TiledGeometry tiled_geometry(const Dims& dims, std::size_t value_bytes, b
   t.tiles = ceil_div(N, tile);
 
   const std::size_t game_bytes = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
+  // A pass's games are sized to stay in L2 between its kernels (each pass reads its games about 3
+  // times, from L2 after the first). A game larger than that share gains nothing from small passes:
+  // every kernel streams it from DRAM however many games the pass holds. Such games go up to
+  // kLargeGamesPerPass to a pass, so a chunk of them takes one pass's launches instead of one
+  // pass per game (8 games of 4096x4096: 11 launches, not 88).
+  constexpr std::int64_t kLargeGamesPerPass = 64;
   const std::size_t l2_share = lim.l2_bytes / 2;
-  std::int64_t g = static_cast<std::int64_t>(l2_share / std::max<std::size_t>(game_bytes, 1));
+  std::int64_t g = game_bytes > l2_share ? kLargeGamesPerPass
+                                         : static_cast<std::int64_t>(l2_share / std::max<std::size_t>(game_bytes, 1));
   g = std::max<std::int64_t>(1, std::min<std::int64_t>({g, std::max<std::int64_t>(chunk_games, 1), 65535}));
   t.games_per_pass = g;
 
