@@ -1,0 +1,296 @@
+// The fused 2-player path's kernel (backends/cpu/fused_two_player.hpp): one chunk of rows, compiled
+// once per instruction set by Highway's foreach_target and chosen at run time. Every sum runs in 8
+// lanes (outcome j of a row in lane j mod 8) whatever the vector width, each lane doing exactly the
+// operations of detail/gram.hpp's dd_accumulate and dd_accumulate_split_product, so the results are the
+// same bits on every instruction set; the tail of a row (fewer than 8 values) runs those functions
+// one value at a time on the same lanes.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "backends/cpu/fused_two_player.hpp"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backends/cpu/fused_two_player_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+// (foreach_target.h includes this file again once per instruction set)
+#include <hwy/highway.h>
+
+#include "dgeval/detail/gram.hpp"
+#include "dgeval/detail/measures.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace dgeval {
+namespace cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using FD = hn::CappedTag<double, 8>;
+using FV = hn::Vec<FD>;
+
+HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
+HWY_INLINE FV load_as_double(FD d, const float* p) {
+  const hn::Rebind<float, FD> df;
+  return hn::PromoteTo(d, hn::LoadU(df, p));
+}
+
+/// a·b − p exactly, for p = fl(a·b): one fused multiply-add, or Dekker's split product.
+HWY_INLINE FV product_error(FD d, FV a, FV b, FV p) {
+#if HWY_NATIVE_FMA
+  (void)d;
+  return hn::MulSub(a, b, p);
+#else
+  const FV split = hn::Set(d, 134217729.0);  // 2^27 + 1
+  const FV ca = hn::Mul(split, a), cb = hn::Mul(split, b);
+  const FV ah = hn::Sub(ca, hn::Sub(ca, a)), bh = hn::Sub(cb, hn::Sub(cb, b));
+  const FV al = hn::Sub(a, ah), bl = hn::Sub(b, bh);
+  return hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(ah, bh), p), hn::Mul(ah, bl)), hn::Mul(al, bh)), hn::Mul(al, bl));
+#endif
+}
+
+/// detail::dd_accumulate, lane by lane.
+HWY_INLINE void accumulate(FV& hi, FV& lo, FV x) {
+  const FV s = hn::Add(hi, x);
+  const FV bb = hn::Sub(s, hi);
+  const FV err = hn::Add(hn::Sub(hi, hn::Sub(s, bb)), hn::Sub(x, bb));
+  lo = hn::Add(lo, err);
+  hi = s;
+}
+/// detail::dd_accumulate_split_product(acc, p, e), lane by lane.
+HWY_INLINE void accumulate_product(FV& hi, FV& lo, FV p, FV e) {
+  const FV s = hn::Add(hi, p);
+  const FV bb = hn::Sub(s, hi);
+  const FV err = hn::Add(hn::Sub(hi, hn::Sub(s, bb)), hn::Sub(p, bb));
+  lo = hn::Add(lo, hn::Add(err, e));
+  hi = s;
+}
+
+// Scalar steps of the tail, the same operations as the lanes (hn::Min(a, b) is a < b ? a : b on
+// every x86 target, hn::Max(a, b) a > b ? a : b).
+inline double lane_min(double a, double b) { return a < b ? a : b; }
+inline double lane_max(double a, double b) { return a > b ? a : b; }
+
+/// Running (value, first index) extrema of the segment's welfare values w[0, len) at outcome s0.
+inline void segment_extrema(const double* w, std::int64_t len, std::int64_t s0, double seg_hi, double seg_lo,
+                            detail::ArgExt& mx, detail::ArgExt& mn) {
+  if (mx.index < 0 || seg_hi > mx.value) {
+    std::int64_t k = 0;
+    while (w[k] != seg_hi) ++k;
+    mx.value = w[k], mx.index = s0 + k;
+  }
+  if (mn.index < 0 || seg_lo < mn.value) {
+    std::int64_t k = 0;
+    while (w[k] != seg_lo) ++k;
+    mn.value = w[k], mn.index = s0 + k;
+  }
+  (void)len;
+}
+
+template <class T>
+void ChunkImpl(FusedChunk& c) {
+  const FD d;
+  constexpr std::size_t NL = hn::MaxLanes(FD());
+  constexpr int G = static_cast<int>(8 / NL);
+  static_assert(G * NL == 8, "8 lanes in whole vectors");
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::int64_t k1 = c.k1;
+  std::vector<double>& scratch = *c.scratch;
+  if (scratch.size() < 6 * static_cast<std::size_t>(kFusedSegment)) scratch.resize(6 * kFusedSegment);
+  double* dev[4];
+  for (int v = 0; v < 4; ++v) dev[v] = scratch.data() + v * kFusedSegment;
+  double* wb = scratch.data() + 4 * kFusedSegment;
+  double* whb = wb + kFusedSegment;
+  for (int v = 0; v < 4; ++v) {
+    for (int q = 0; q < 8; ++q) c.sum_hi[v][q] = c.sum_lo[v][q] = 0.0, c.lo[v][q] = kInf, c.hi[v][q] = -kInf;
+  }
+  for (int e = 0; e < c.entries; ++e) {
+    for (int q = 0; q < 8; ++q) c.prod_hi[e][q] = c.prod_lo[e][q] = 0.0;
+  }
+  c.w_max = c.w_min = c.wh_max = c.wh_min = detail::arg_empty();
+  const T* X[4];
+  for (int v = 0; v < 4; ++v) X[v] = static_cast<const T*>(c.x[v]);
+  const double scale = c.average ? 0.5 : 1.0;  // welfare_of for 2 players: x / 2 is x · 0.5 exactly
+  const double tol = c.tolerance;
+
+  for (std::int64_t r = c.r0; r < c.r1; ++r) {
+    const std::int64_t base = r * k1;
+    alignas(64) double rlo[8], rhi[8];  // player 2's fiber: the row's min and max of u₂, in lanes
+    for (int q = 0; q < 8; ++q) rlo[q] = kInf, rhi[q] = -kInf;
+    for (std::int64_t j0 = 0; j0 < k1; j0 += kFusedSegment) {
+      const std::int64_t len = std::min(kFusedSegment, k1 - j0), vl = len & ~std::int64_t{7};
+      // Deviations, their sums, and the extrema of each vector.
+      for (int v = 0; v < 4; ++v) {
+        const T* HWY_RESTRICT x = X[v] + base + j0;
+        double* HWY_RESTRICT a = dev[v];
+        double* mnp = v == 1 ? rlo : c.lo[v];
+        double* mxp = v == 1 ? rhi : c.hi[v];
+        double* HWY_RESTRICT cl = c.col_lo + j0;
+        double* HWY_RESTRICT ch = c.col_hi + j0;
+        const FV piv = hn::Set(d, c.pivot[v]);
+        FV sh[G], sl[G], mn[G], mx[G];
+        for (int g = 0; g < G; ++g) {
+          sh[g] = hn::LoadU(d, c.sum_hi[v] + g * NL), sl[g] = hn::LoadU(d, c.sum_lo[v] + g * NL);
+          mn[g] = hn::LoadU(d, mnp + g * NL), mx[g] = hn::LoadU(d, mxp + g * NL);
+        }
+        if (v == 0) {
+          for (std::int64_t j = 0; j < vl; j += 8) {
+            for (int g = 0; g < G; ++g) {
+              const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+              const FV y = load_as_double(d, x + o);
+              const FV a1 = hn::Sub(y, piv);
+              hn::StoreU(a1, d, a + o);
+              accumulate(sh[g], sl[g], a1);
+              mn[g] = hn::Min(mn[g], y), mx[g] = hn::Max(mx[g], y);
+              hn::StoreU(hn::Min(hn::LoadU(d, cl + o), y), d, cl + o);
+              hn::StoreU(hn::Max(hn::LoadU(d, ch + o), y), d, ch + o);
+            }
+          }
+        } else {
+          for (std::int64_t j = 0; j < vl; j += 8) {
+            for (int g = 0; g < G; ++g) {
+              const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+              const FV y = load_as_double(d, x + o);
+              const FV a1 = hn::Sub(y, piv);
+              hn::StoreU(a1, d, a + o);
+              accumulate(sh[g], sl[g], a1);
+              mn[g] = hn::Min(mn[g], y), mx[g] = hn::Max(mx[g], y);
+            }
+          }
+        }
+        for (int g = 0; g < G; ++g) {
+          hn::StoreU(sh[g], d, c.sum_hi[v] + g * NL), hn::StoreU(sl[g], d, c.sum_lo[v] + g * NL);
+          hn::StoreU(mn[g], d, mnp + g * NL), hn::StoreU(mx[g], d, mxp + g * NL);
+        }
+        for (std::int64_t j = vl; j < len; ++j) {
+          const int q = static_cast<int>(j & 7);
+          const double y = static_cast<double>(x[j]);
+          a[j] = y - c.pivot[v];
+          detail::DoubleDouble acc{c.sum_hi[v][q], c.sum_lo[v][q]};
+          detail::dd_accumulate(acc, a[j]);
+          c.sum_hi[v][q] = acc.hi, c.sum_lo[v][q] = acc.lo;
+          mnp[q] = lane_min(mnp[q], y), mxp[q] = lane_max(mxp[q], y);
+          if (v == 0) cl[j] = lane_min(cl[j], y), ch[j] = lane_max(ch[j], y);
+        }
+      }
+      // Welfare: (0 + x₁ + x₂) per side in float64, then welfare_of (as welfare_at), and its extrema.
+      {
+        const FV zero = hn::Zero(d), sc = hn::Set(d, scale);
+        FV wmx[G], wmn[G], hmx[G], hmn[G];
+        for (int g = 0; g < G; ++g) wmx[g] = hmx[g] = hn::Set(d, -kInf), wmn[g] = hmn[g] = hn::Set(d, kInf);
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          for (int g = 0; g < G; ++g) {
+            const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+            const FV w = hn::Mul(hn::Add(hn::Add(zero, load_as_double(d, X[0] + base + j0 + o)),
+                                         load_as_double(d, X[1] + base + j0 + o)),
+                                 sc);
+            const FV wh = hn::Mul(hn::Add(hn::Add(zero, load_as_double(d, X[2] + base + j0 + o)),
+                                          load_as_double(d, X[3] + base + j0 + o)),
+                                  sc);
+            hn::StoreU(w, d, wb + o), hn::StoreU(wh, d, whb + o);
+            wmx[g] = hn::Max(wmx[g], w), wmn[g] = hn::Min(wmn[g], w);
+            hmx[g] = hn::Max(hmx[g], wh), hmn[g] = hn::Min(hmn[g], wh);
+          }
+        }
+        double w_hi = -kInf, w_lo = kInf, h_hi = -kInf, h_lo = kInf;
+        for (int g = 0; g < G; ++g) {
+          w_hi = lane_max(w_hi, hn::GetLane(hn::MaxOfLanes(d, wmx[g]))),
+          w_lo = lane_min(w_lo, hn::GetLane(hn::MinOfLanes(d, wmn[g])));
+          h_hi = lane_max(h_hi, hn::GetLane(hn::MaxOfLanes(d, hmx[g]))),
+          h_lo = lane_min(h_lo, hn::GetLane(hn::MinOfLanes(d, hmn[g])));
+        }
+        for (std::int64_t j = vl; j < len; ++j) {
+          const std::int64_t s = base + j0 + j;
+          wb[j] = ((0.0 + static_cast<double>(X[0][s])) + static_cast<double>(X[1][s])) * scale;
+          whb[j] = ((0.0 + static_cast<double>(X[2][s])) + static_cast<double>(X[3][s])) * scale;
+          w_hi = lane_max(w_hi, wb[j]), w_lo = lane_min(w_lo, wb[j]);
+          h_hi = lane_max(h_hi, whb[j]), h_lo = lane_min(h_lo, whb[j]);
+        }
+        segment_extrema(wb, len, base + j0, w_hi, w_lo, c.w_max, c.w_min);
+        segment_extrema(whb, len, base + j0, h_hi, h_lo, c.wh_max, c.wh_min);
+      }
+      // The cross-products, one entry at a time over the segment (its deviations are in L1).
+      for (int e = 0; e < c.entries; ++e) {
+        const int u = c.pair_u[e], v = c.pair_v[e];
+        const double* HWY_RESTRICT au = dev[u];
+        const double* HWY_RESTRICT av = dev[v];
+        FV ph[G], pl[G];
+        for (int g = 0; g < G; ++g)
+          ph[g] = hn::LoadU(d, c.prod_hi[e] + g * NL), pl[g] = hn::LoadU(d, c.prod_lo[e] + g * NL);
+        if (u == v) {
+          for (std::int64_t j = 0; j < vl; j += 8) {
+            for (int g = 0; g < G; ++g) {
+              const FV a1 = hn::LoadU(d, au + j + g * NL);
+              const FV p = hn::Mul(a1, a1);
+              accumulate_product(ph[g], pl[g], p, product_error(d, a1, a1, p));
+            }
+          }
+        } else {
+          for (std::int64_t j = 0; j < vl; j += 8) {
+            for (int g = 0; g < G; ++g) {
+              const FV a1 = hn::LoadU(d, au + j + g * NL), b1 = hn::LoadU(d, av + j + g * NL);
+              const FV p = hn::Mul(a1, b1);
+              accumulate_product(ph[g], pl[g], p, product_error(d, a1, b1, p));
+            }
+          }
+        }
+        for (int g = 0; g < G; ++g)
+          hn::StoreU(ph[g], d, c.prod_hi[e] + g * NL), hn::StoreU(pl[g], d, c.prod_lo[e] + g * NL);
+        for (std::int64_t j = vl; j < len; ++j) {
+          const int q = static_cast<int>(j & 7);
+          detail::DoubleDouble acc{c.prod_hi[e][q], c.prod_lo[e][q]};
+          detail::dd_accumulate_product(acc, au[j], av[j]);
+          c.prod_hi[e][q] = acc.hi, c.prod_lo[e][q] = acc.lo;
+        }
+      }
+    }
+    // Player 2's thresholds for this row, and the row's test (the row is still in cache).
+    double row_lo = kInf, row_hi = -kInf;
+    for (int q = 0; q < 8; ++q) {
+      row_lo = lane_min(row_lo, rlo[q]), row_hi = lane_max(row_hi, rhi[q]);
+      c.lo[1][q] = lane_min(c.lo[1][q], rlo[q]), c.hi[1][q] = lane_max(c.hi[1][q], rhi[q]);
+    }
+    const double t1 = detail::ic_threshold(row_lo, row_hi, 1.0);
+    const double te = detail::ic_threshold(row_lo, row_hi, c.ic);
+    const T* HWY_RESTRICT u2 = X[1] + base;
+    const FV vte = hn::Set(d, te), vtol = hn::Set(d, tol);
+    std::int64_t j = 0;
+    auto test = [&](std::int64_t jj) {
+      const unsigned bits = detail::ne_bits(static_cast<double>(u2[jj]), t1, te, tol);
+      if (bits) c.candidates->push_back(((base + jj) << 2) | static_cast<std::int64_t>(bits));
+    };
+    for (; j + static_cast<std::int64_t>(NL) <= k1; j += NL) {
+      const FV y = load_as_double(d, u2 + j);
+      if (!hn::AllFalse(d, hn::Ge(hn::Add(y, vtol), vte))) {
+        for (std::int64_t t = 0; t < static_cast<std::int64_t>(NL); ++t) test(j + t);
+      }
+    }
+    for (; j < k1; ++j) test(j);
+  }
+}
+
+void ChunkKernel(FusedChunk& c) {
+  if (c.float32) {
+    ChunkImpl<float>(c);
+  } else {
+    ChunkImpl<double>(c);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace cpu
+}  // namespace dgeval
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace dgeval {
+namespace cpu {
+
+HWY_EXPORT(ChunkKernel);
+
+void fused_chunk(FusedChunk& chunk) { HWY_DYNAMIC_DISPATCH(ChunkKernel)(chunk); }
+
+}  // namespace cpu
+}  // namespace dgeval
+#endif  // HWY_ONCE
