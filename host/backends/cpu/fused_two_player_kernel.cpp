@@ -16,6 +16,7 @@
 #define HWY_TARGET_INCLUDE "backends/cpu/fused_two_player_kernel.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // (foreach_target.h includes this file again once per instruction set)
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "dgeval/detail/gram.hpp"
@@ -90,6 +91,9 @@ inline void segment_extrema(const double* w, std::int64_t len, std::int64_t s0, 
 
 template <class T>
 void ChunkImpl(FusedChunk& c) {
+  // Each vector is a stream read a segment at a time: prefetch two segments ahead, so the next
+  // segments arrive while this one is being worked on (prefetching past the end is harmless).
+  constexpr std::int64_t kPrefetch = 2 * kFusedSegment;
   const FD d;
   constexpr std::size_t NL = hn::MaxLanes(FD());
   constexpr int G = static_cast<int>(8 / NL);
@@ -120,29 +124,43 @@ void ChunkImpl(FusedChunk& c) {
     for (int q = 0; q < 8; ++q) rlo[q] = kInf, rhi[q] = -kInf;
     for (std::int64_t j0 = 0; j0 < k1; j0 += kFusedSegment) {
       const std::int64_t len = std::min(kFusedSegment, k1 - j0), vl = len & ~std::int64_t{7};
-      // Deviations, their sums, and the extrema of each vector.
-      for (int v = 0; v < 4; ++v) {
-        const T* HWY_RESTRICT x = X[v] + base + j0;
-        double* HWY_RESTRICT a = dev[v];
-        double* mnp = v == 1 ? rlo : c.lo[v];
-        double* mxp = v == 1 ? rhi : c.hi[v];
+      // Deviations, their sums, and the extrema of each vector: two vectors per loop (two
+      // independent chains of additions).
+      for (int v0 = 0; v0 < 4; v0 += 2) {
+        const T* HWY_RESTRICT x[2];
+        double* HWY_RESTRICT a[2];
+        double* mnp[2];
+        double* mxp[2];
+        FV piv[2], sh[2][G], sl[2][G], mn[2][G], mx[2][G];
+        for (int t = 0; t < 2; ++t) {
+          const int v = v0 + t;
+          x[t] = X[v] + base + j0;
+          a[t] = dev[v];
+          mnp[t] = v == 1 ? rlo : c.lo[v];
+          mxp[t] = v == 1 ? rhi : c.hi[v];
+          piv[t] = hn::Set(d, c.pivot[v]);
+          for (int g = 0; g < G; ++g) {
+            sh[t][g] = hn::LoadU(d, c.sum_hi[v] + g * NL), sl[t][g] = hn::LoadU(d, c.sum_lo[v] + g * NL);
+            mn[t][g] = hn::LoadU(d, mnp[t] + g * NL), mx[t][g] = hn::LoadU(d, mxp[t] + g * NL);
+          }
+        }
         double* HWY_RESTRICT cl = c.col_lo + j0;
         double* HWY_RESTRICT ch = c.col_hi + j0;
-        const FV piv = hn::Set(d, c.pivot[v]);
-        FV sh[G], sl[G], mn[G], mx[G];
-        for (int g = 0; g < G; ++g) {
-          sh[g] = hn::LoadU(d, c.sum_hi[v] + g * NL), sl[g] = hn::LoadU(d, c.sum_lo[v] + g * NL);
-          mn[g] = hn::LoadU(d, mnp + g * NL), mx[g] = hn::LoadU(d, mxp + g * NL);
-        }
-        if (v == 0) {
+        auto step = [&](int t, std::int64_t o, int g) HWY_ATTR {
+          hwy::Prefetch(x[t] + o + kPrefetch);
+          const FV y = load_as_double(d, x[t] + o);
+          const FV dv = hn::Sub(y, piv[t]);
+          hn::StoreU(dv, d, a[t] + o);
+          accumulate(sh[t][g], sl[t][g], dv);
+          mn[t][g] = hn::Min(mn[t][g], y), mx[t][g] = hn::Max(mx[t][g], y);
+          return y;
+        };
+        if (v0 == 0) {  // u₁: also player 1's running column extrema
           for (std::int64_t j = 0; j < vl; j += 8) {
             for (int g = 0; g < G; ++g) {
               const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-              const FV y = load_as_double(d, x + o);
-              const FV a1 = hn::Sub(y, piv);
-              hn::StoreU(a1, d, a + o);
-              accumulate(sh[g], sl[g], a1);
-              mn[g] = hn::Min(mn[g], y), mx[g] = hn::Max(mx[g], y);
+              const FV y = step(0, o, g);
+              step(1, o, g);
               hn::StoreU(hn::Min(hn::LoadU(d, cl + o), y), d, cl + o);
               hn::StoreU(hn::Max(hn::LoadU(d, ch + o), y), d, ch + o);
             }
@@ -151,27 +169,27 @@ void ChunkImpl(FusedChunk& c) {
           for (std::int64_t j = 0; j < vl; j += 8) {
             for (int g = 0; g < G; ++g) {
               const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-              const FV y = load_as_double(d, x + o);
-              const FV a1 = hn::Sub(y, piv);
-              hn::StoreU(a1, d, a + o);
-              accumulate(sh[g], sl[g], a1);
-              mn[g] = hn::Min(mn[g], y), mx[g] = hn::Max(mx[g], y);
+              step(0, o, g);
+              step(1, o, g);
             }
           }
         }
-        for (int g = 0; g < G; ++g) {
-          hn::StoreU(sh[g], d, c.sum_hi[v] + g * NL), hn::StoreU(sl[g], d, c.sum_lo[v] + g * NL);
-          hn::StoreU(mn[g], d, mnp + g * NL), hn::StoreU(mx[g], d, mxp + g * NL);
-        }
-        for (std::int64_t j = vl; j < len; ++j) {
-          const int q = static_cast<int>(j & 7);
-          const double y = static_cast<double>(x[j]);
-          a[j] = y - c.pivot[v];
-          detail::DoubleDouble acc{c.sum_hi[v][q], c.sum_lo[v][q]};
-          detail::dd_accumulate(acc, a[j]);
-          c.sum_hi[v][q] = acc.hi, c.sum_lo[v][q] = acc.lo;
-          mnp[q] = lane_min(mnp[q], y), mxp[q] = lane_max(mxp[q], y);
-          if (v == 0) cl[j] = lane_min(cl[j], y), ch[j] = lane_max(ch[j], y);
+        for (int t = 0; t < 2; ++t) {
+          const int v = v0 + t;
+          for (int g = 0; g < G; ++g) {
+            hn::StoreU(sh[t][g], d, c.sum_hi[v] + g * NL), hn::StoreU(sl[t][g], d, c.sum_lo[v] + g * NL);
+            hn::StoreU(mn[t][g], d, mnp[t] + g * NL), hn::StoreU(mx[t][g], d, mxp[t] + g * NL);
+          }
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            const double y = static_cast<double>(x[t][j]);
+            a[t][j] = y - c.pivot[v];
+            detail::DoubleDouble acc{c.sum_hi[v][q], c.sum_lo[v][q]};
+            detail::dd_accumulate(acc, a[t][j]);
+            c.sum_hi[v][q] = acc.hi, c.sum_lo[v][q] = acc.lo;
+            mnp[t][q] = lane_min(mnp[t][q], y), mxp[t][q] = lane_max(mxp[t][q], y);
+            if (v == 0) cl[j] = lane_min(cl[j], y), ch[j] = lane_max(ch[j], y);
+          }
         }
       }
       // Welfare: (0 + x₁ + x₂) per side in float64, then welfare_of (as welfare_at), and its extrema.
@@ -210,38 +228,40 @@ void ChunkImpl(FusedChunk& c) {
         segment_extrema(wb, len, base + j0, w_hi, w_lo, c.w_max, c.w_min);
         segment_extrema(whb, len, base + j0, h_hi, h_lo, c.wh_max, c.wh_min);
       }
-      // The cross-products, one entry at a time over the segment (its deviations are in L1).
-      for (int e = 0; e < c.entries; ++e) {
-        const int u = c.pair_u[e], v = c.pair_v[e];
-        const double* HWY_RESTRICT au = dev[u];
-        const double* HWY_RESTRICT av = dev[v];
-        FV ph[G], pl[G];
-        for (int g = 0; g < G; ++g)
-          ph[g] = hn::LoadU(d, c.prod_hi[e] + g * NL), pl[g] = hn::LoadU(d, c.prod_lo[e] + g * NL);
-        if (u == v) {
-          for (std::int64_t j = 0; j < vl; j += 8) {
-            for (int g = 0; g < G; ++g) {
-              const FV a1 = hn::LoadU(d, au + j + g * NL);
-              const FV p = hn::Mul(a1, a1);
-              accumulate_product(ph[g], pl[g], p, product_error(d, a1, a1, p));
-            }
+      // The cross-products, two entries per loop over the segment (its deviations are in L1; two
+      // independent chains of additions). A square loads its vector twice: the same bits.
+      for (int e0 = 0; e0 < c.entries; e0 += 2) {
+        const double* HWY_RESTRICT au[2];
+        const double* HWY_RESTRICT av[2];
+        FV ph[2][G], pl[2][G];
+        for (int t = 0; t < 2; ++t) {
+          const int e = e0 + t;
+          au[t] = dev[c.pair_u[e]], av[t] = dev[c.pair_v[e]];
+          for (int g = 0; g < G; ++g) {
+            ph[t][g] = hn::LoadU(d, c.prod_hi[e] + g * NL), pl[t][g] = hn::LoadU(d, c.prod_lo[e] + g * NL);
           }
-        } else {
-          for (std::int64_t j = 0; j < vl; j += 8) {
-            for (int g = 0; g < G; ++g) {
-              const FV a1 = hn::LoadU(d, au + j + g * NL), b1 = hn::LoadU(d, av + j + g * NL);
+        }
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          for (int g = 0; g < G; ++g) {
+            const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+            for (int t = 0; t < 2; ++t) {
+              const FV a1 = hn::LoadU(d, au[t] + o), b1 = hn::LoadU(d, av[t] + o);
               const FV p = hn::Mul(a1, b1);
-              accumulate_product(ph[g], pl[g], p, product_error(d, a1, b1, p));
+              accumulate_product(ph[t][g], pl[t][g], p, product_error(d, a1, b1, p));
             }
           }
         }
-        for (int g = 0; g < G; ++g)
-          hn::StoreU(ph[g], d, c.prod_hi[e] + g * NL), hn::StoreU(pl[g], d, c.prod_lo[e] + g * NL);
-        for (std::int64_t j = vl; j < len; ++j) {
-          const int q = static_cast<int>(j & 7);
-          detail::DoubleDouble acc{c.prod_hi[e][q], c.prod_lo[e][q]};
-          detail::dd_accumulate_product(acc, au[j], av[j]);
-          c.prod_hi[e][q] = acc.hi, c.prod_lo[e][q] = acc.lo;
+        for (int t = 0; t < 2; ++t) {
+          const int e = e0 + t;
+          for (int g = 0; g < G; ++g) {
+            hn::StoreU(ph[t][g], d, c.prod_hi[e] + g * NL), hn::StoreU(pl[t][g], d, c.prod_lo[e] + g * NL);
+          }
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{c.prod_hi[e][q], c.prod_lo[e][q]};
+            detail::dd_accumulate_product(acc, au[t][j], av[t][j]);
+            c.prod_hi[e][q] = acc.hi, c.prod_lo[e][q] = acc.lo;
+          }
         }
       }
     }
