@@ -126,6 +126,8 @@ void ChunkImpl(FusedChunk& c) {
       const std::int64_t len = std::min(kFusedSegment, k1 - j0), vl = len & ~std::int64_t{7};
       // Deviations, their sums, and the extrema of each vector: two vectors per loop (two
       // independent chains of additions).
+      const FV zero = hn::Zero(d), sc = hn::Set(d, scale);
+      double side_hi[2], side_lo[2];  // the segment's welfare extrema per side (agents, principals)
       for (int v0 = 0; v0 < 4; v0 += 2) {
         const T* HWY_RESTRICT x[2];
         double* HWY_RESTRICT a[2];
@@ -155,12 +157,21 @@ void ChunkImpl(FusedChunk& c) {
           mn[t][g] = hn::Min(mn[t][g], y), mx[t][g] = hn::Max(mx[t][g], y);
           return y;
         };
+        // The side's welfare (0 + x₁ + x₂) in float64, then welfare_of (as welfare_at), and its extrema.
+        double* HWY_RESTRICT wbuf = v0 == 0 ? wb : whb;
+        FV wx[G], wn[G];
+        for (int g = 0; g < G; ++g) wx[g] = hn::Set(d, -kInf), wn[g] = hn::Set(d, kInf);
+        auto welfare = [&](FV y0, FV y1, std::int64_t o, int g) HWY_ATTR {
+          const FV w = hn::Mul(hn::Add(hn::Add(zero, y0), y1), sc);
+          hn::StoreU(w, d, wbuf + o);
+          wx[g] = hn::Max(wx[g], w), wn[g] = hn::Min(wn[g], w);
+        };
         if (v0 == 0) {  // u₁: also player 1's running column extrema
           for (std::int64_t j = 0; j < vl; j += 8) {
             for (int g = 0; g < G; ++g) {
               const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
               const FV y = step(0, o, g);
-              step(1, o, g);
+              welfare(y, step(1, o, g), o, g);
               hn::StoreU(hn::Min(hn::LoadU(d, cl + o), y), d, cl + o);
               hn::StoreU(hn::Max(hn::LoadU(d, ch + o), y), d, ch + o);
             }
@@ -169,10 +180,17 @@ void ChunkImpl(FusedChunk& c) {
           for (std::int64_t j = 0; j < vl; j += 8) {
             for (int g = 0; g < G; ++g) {
               const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-              step(0, o, g);
-              step(1, o, g);
+              const FV y = step(0, o, g);
+              welfare(y, step(1, o, g), o, g);
             }
           }
+        }
+        double& w_hi = side_hi[v0 / 2];
+        double& w_lo = side_lo[v0 / 2];
+        w_hi = -kInf, w_lo = kInf;
+        for (int g = 0; g < G; ++g) {
+          w_hi = lane_max(w_hi, hn::GetLane(hn::MaxOfLanes(d, wx[g])));
+          w_lo = lane_min(w_lo, hn::GetLane(hn::MinOfLanes(d, wn[g])));
         }
         for (int t = 0; t < 2; ++t) {
           const int v = v0 + t;
@@ -192,32 +210,9 @@ void ChunkImpl(FusedChunk& c) {
           }
         }
       }
-      // Welfare: (0 + x₁ + x₂) per side in float64, then welfare_of (as welfare_at), and its extrema.
+      // The welfare of the segment's tail, and its extrema (first index, as block_extrema).
       {
-        const FV zero = hn::Zero(d), sc = hn::Set(d, scale);
-        FV wmx[G], wmn[G], hmx[G], hmn[G];
-        for (int g = 0; g < G; ++g) wmx[g] = hmx[g] = hn::Set(d, -kInf), wmn[g] = hmn[g] = hn::Set(d, kInf);
-        for (std::int64_t j = 0; j < vl; j += 8) {
-          for (int g = 0; g < G; ++g) {
-            const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-            const FV w = hn::Mul(hn::Add(hn::Add(zero, load_as_double(d, X[0] + base + j0 + o)),
-                                         load_as_double(d, X[1] + base + j0 + o)),
-                                 sc);
-            const FV wh = hn::Mul(hn::Add(hn::Add(zero, load_as_double(d, X[2] + base + j0 + o)),
-                                          load_as_double(d, X[3] + base + j0 + o)),
-                                  sc);
-            hn::StoreU(w, d, wb + o), hn::StoreU(wh, d, whb + o);
-            wmx[g] = hn::Max(wmx[g], w), wmn[g] = hn::Min(wmn[g], w);
-            hmx[g] = hn::Max(hmx[g], wh), hmn[g] = hn::Min(hmn[g], wh);
-          }
-        }
-        double w_hi = -kInf, w_lo = kInf, h_hi = -kInf, h_lo = kInf;
-        for (int g = 0; g < G; ++g) {
-          w_hi = lane_max(w_hi, hn::GetLane(hn::MaxOfLanes(d, wmx[g]))),
-          w_lo = lane_min(w_lo, hn::GetLane(hn::MinOfLanes(d, wmn[g])));
-          h_hi = lane_max(h_hi, hn::GetLane(hn::MaxOfLanes(d, hmx[g]))),
-          h_lo = lane_min(h_lo, hn::GetLane(hn::MinOfLanes(d, hmn[g])));
-        }
+        double w_hi = side_hi[0], w_lo = side_lo[0], h_hi = side_hi[1], h_lo = side_lo[1];
         for (std::int64_t j = vl; j < len; ++j) {
           const std::int64_t s = base + j0 + j;
           wb[j] = ((0.0 + static_cast<double>(X[0][s])) + static_cast<double>(X[1][s])) * scale;
