@@ -1,7 +1,7 @@
 // The fused 2-player path's kernel (backends/cpu/fused_two_player.hpp): one chunk of rows, compiled
 // once per instruction set by Highway's foreach_target and chosen at run time. Every sum runs in 8
 // lanes (outcome j of a row in lane j mod 8) whatever the vector width, each lane doing exactly the
-// operations of detail/gram.hpp's dd_accumulate and dd_accumulate_split_product, so the results are the
+// operations of detail/gram.hpp's dd_accumulate, biased_accumulate_split_product and dd_add, so the results are the
 // same bits on every instruction set; the tail of a row (fewer than 8 values) runs those functions
 // one value at a time on the same lanes.
 #include <algorithm>
@@ -59,13 +59,26 @@ HWY_INLINE void accumulate(FV& hi, FV& lo, FV x) {
   lo = hn::Add(lo, err);
   hi = s;
 }
-/// detail::dd_accumulate_split_product(acc, p, e), lane by lane.
-HWY_INLINE void accumulate_product(FV& hi, FV& lo, FV p, FV e) {
-  const FV s = hn::Add(hi, p);
-  const FV bb = hn::Sub(s, hi);
-  const FV err = hn::Add(hn::Sub(hi, hn::Sub(s, bb)), hn::Sub(p, bb));
-  lo = hn::Add(lo, hn::Add(err, e));
-  hi = s;
+
+/// detail::dd_add (with detail::two_sum and detail::fast_two_sum), lane by lane: (hi, lo) += (bh, bl).
+HWY_INLINE void add_dd(FV& hi, FV& lo, FV bh, FV bl) {
+  auto two_sum = [](FV a, FV b, FV& err) HWY_ATTR {
+    const FV s = hn::Add(a, b);
+    const FV bb = hn::Sub(s, a);
+    err = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
+    return s;
+  };
+  auto fast_two_sum = [](FV a, FV b, FV& err) HWY_ATTR {
+    const FV s = hn::Add(a, b);
+    err = hn::Sub(b, hn::Sub(s, a));
+    return s;
+  };
+  FV s_lo, t_lo, u_lo, r_lo;
+  const FV s_hi = two_sum(hi, bh, s_lo);
+  const FV t_hi = two_sum(lo, bl, t_lo);
+  const FV u_hi = fast_two_sum(s_hi, hn::Add(s_lo, t_hi), u_lo);
+  const FV r_hi = fast_two_sum(u_hi, hn::Add(u_lo, t_lo), r_lo);
+  hi = r_hi, lo = r_lo;
 }
 
 // Scalar steps of the tail, the same operations as the lanes (hn::Min(a, b) is a < b ? a : b on
@@ -224,17 +237,33 @@ void ChunkImpl(FusedChunk& c) {
         segment_extrema(whb, len, base + j0, h_hi, h_lo, c.wh_max, c.wh_min);
       }
       // The cross-products, two entries per loop over the segment (its deviations are in L1; two
-      // independent chains of additions). A square loads its vector twice: the same bits.
+      // independent chains of additions). A square loads its vector twice: the same bits. Each
+      // segment is accumulated biased (detail::biased_accumulate_split_product: Fast2Sum, exact),
+      // with a bias from a bound on the deviations (the running extrema cover the segment), then
+      // added to the running double-double lanes (detail::dd_add).
+      double bound[4];
+      for (int v = 0; v < 4; ++v) {
+        const double* lo = v == 1 ? rlo : c.lo[v];
+        const double* hi = v == 1 ? rhi : c.hi[v];
+        double m = 0.0;
+        for (int q = 0; q < 8; ++q) {
+          if (!(lo[q] <= hi[q])) continue;  // a lane no value has reached yet (rows shorter than 8)
+          m = lane_max(m, lane_max(std::fabs(lo[q] - c.pivot[v]), std::fabs(hi[q] - c.pivot[v])));
+        }
+        bound[v] = m;
+      }
+      constexpr double kPerLane = kFusedSegment / 8 + 1;  // products per lane and segment, and one more
       for (int e0 = 0; e0 < c.entries; e0 += 2) {
         const double* HWY_RESTRICT au[2];
         const double* HWY_RESTRICT av[2];
-        FV ph[2][G], pl[2][G];
+        double bias[2];
+        FV bh[2][G], bl[2][G];
         for (int t = 0; t < 2; ++t) {
           const int e = e0 + t;
           au[t] = dev[c.pair_u[e]], av[t] = dev[c.pair_v[e]];
-          for (int g = 0; g < G; ++g) {
-            ph[t][g] = hn::LoadU(d, c.prod_hi[e] + g * NL), pl[t][g] = hn::LoadU(d, c.prod_lo[e] + g * NL);
-          }
+          bias[t] =
+              detail::accumulation_bias(kPerLane * (bound[c.pair_u[e]] * 1.000001) * (bound[c.pair_v[e]] * 1.000001));
+          for (int g = 0; g < G; ++g) bh[t][g] = hn::Set(d, bias[t]), bl[t][g] = hn::Zero(d);
         }
         for (std::int64_t j = 0; j < vl; j += 8) {
           for (int g = 0; g < G; ++g) {
@@ -242,20 +271,29 @@ void ChunkImpl(FusedChunk& c) {
             for (int t = 0; t < 2; ++t) {
               const FV a1 = hn::LoadU(d, au[t] + o), b1 = hn::LoadU(d, av[t] + o);
               const FV p = hn::Mul(a1, b1);
-              accumulate_product(ph[t][g], pl[t][g], p, product_error(d, a1, b1, p));
+              const FV s = hn::Add(bh[t][g], p);
+              const FV z = hn::Sub(s, bh[t][g]);
+              bl[t][g] = hn::Add(bl[t][g], hn::Add(hn::Sub(p, z), product_error(d, a1, b1, p)));
+              bh[t][g] = s;
             }
           }
         }
         for (int t = 0; t < 2; ++t) {
           const int e = e0 + t;
-          for (int g = 0; g < G; ++g) {
-            hn::StoreU(ph[t][g], d, c.prod_hi[e] + g * NL), hn::StoreU(pl[t][g], d, c.prod_lo[e] + g * NL);
-          }
+          alignas(64) double th[8], tl[8];
+          for (int g = 0; g < G; ++g) hn::StoreU(bh[t][g], d, th + g * NL), hn::StoreU(bl[t][g], d, tl + g * NL);
           for (std::int64_t j = vl; j < len; ++j) {
             const int q = static_cast<int>(j & 7);
-            detail::DoubleDouble acc{c.prod_hi[e][q], c.prod_lo[e][q]};
-            detail::dd_accumulate_product(acc, au[t][j], av[t][j]);
-            c.prod_hi[e][q] = acc.hi, c.prod_lo[e][q] = acc.lo;
+            detail::DoubleDouble acc{th[q], tl[q]};
+            const detail::DoubleDouble p = detail::two_prod(au[t][j], av[t][j]);
+            detail::biased_accumulate_split_product(acc, p.hi, p.lo);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          const FV vb = hn::Set(d, bias[t]);
+          for (int g = 0; g < G; ++g) {
+            FV rh = hn::LoadU(d, c.prod_hi[e] + g * NL), rl = hn::LoadU(d, c.prod_lo[e] + g * NL);
+            add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g * NL), vb), hn::LoadU(d, tl + g * NL));
+            hn::StoreU(rh, d, c.prod_hi[e] + g * NL), hn::StoreU(rl, d, c.prod_lo[e] + g * NL);
           }
         }
       }

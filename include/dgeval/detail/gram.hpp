@@ -12,8 +12,9 @@
 // near 1, so an error δ in the Gram entries (relative to m²) becomes an error of about δ/d in the
 // distance d. Plain float64 sums (δ ≈ 1e-16·√N) would lose IA to 1e-10 for d near 1e-6. Hence:
 //  - the entries are accumulated error-free per element in double-double (DoubleDoubleOf: the
-//    exact product by two_prod, the exact sum by two_sum), around a pivot per vector (its first
-//    value) so that a large common offset costs nothing;
+//    exact product by two_prod, the exact sum by two_sum, or per block by Fast2Sum on a biased
+//    accumulator: accumulation_bias), around a pivot per vector (its first value) so that a large
+//    common offset costs nothing;
 //  - G_uv = Σ a_u·a_v − (Σ a_u)(Σ a_v)/N, with a = x − pivot, is formed in double-double;
 //  - the quadratic form is evaluated in double-double, so its only error is of order ε² and the
 //    distance is accurate to about 1e-16 absolute for any alignment.
@@ -26,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "dgeval/detail/hd.hpp"
 #include "dgeval/detail/standardisation.hpp"
@@ -90,6 +92,36 @@ DGEVAL_HD void dd_accumulate_split_product(DoubleDoubleOf<V>& acc, V p, V e) {
 DGEVAL_HD void dd_accumulate_product(DoubleDouble& acc, double a, double b) {
   const DoubleDouble p = two_prod(a, b);
   dd_accumulate_split_product(acc, p.hi, p.lo);
+}
+
+/// Biased accumulation of a block of products (the fused pass's inner loop, cheaper than
+/// dd_accumulate_split_product): acc starts at {bias, 0}, with bias = accumulation_bias(cap) for a cap
+/// on |Σ p| + max |p| over the block; then every step hi + p is split exactly by Fast2Sum (|hi| ≥
+/// 3·bias/4 ≥ |p|), and at the end hi − bias is exact (Sterbenz: hi lies in [3·bias/4, 5·bias/4]), so
+/// biased_value is the block's exact sum but for the rounding of lo (a sum of terms below
+/// ulp(bias)), of relative order ε²·(block length)².
+DGEVAL_HD double accumulation_bias(double cap) {
+  // 8·2^⌊log₂ cap⌋ ≥ 4·cap, from the exponent bits (no libm call: once per block and product pair);
+  // 2^-900 for 0 and subnormal caps, 2^900 for huge or non-finite ones.
+  std::uint64_t bits;
+  memcpy(&bits, &cap, sizeof bits);
+  std::int64_t e = static_cast<std::int64_t>((bits >> 52) & 0x7ff) + 3;
+  e = e < 1023 - 900 ? 1023 - 900 : (e > 1023 + 900 ? 1023 + 900 : e);
+  bits = static_cast<std::uint64_t>(e) << 52;
+  double bias;
+  memcpy(&bias, &bits, sizeof bias);
+  return bias;
+}
+template <class V>
+DGEVAL_HD void biased_accumulate_split_product(DoubleDoubleOf<V>& acc, V p, V e) {
+  const V s = acc.hi + p;
+  const V z = s - acc.hi;
+  acc.lo = acc.lo + ((p - z) + e);
+  acc.hi = s;
+}
+template <class V>
+DGEVAL_HD DoubleDoubleOf<V> biased_value(const DoubleDoubleOf<V>& acc, V bias) {
+  return {acc.hi - bias, acc.lo};
 }
 
 /// a + b for two double-double values (partials of disjoint outcomes: lanes, chunks).
