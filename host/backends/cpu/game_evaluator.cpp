@@ -2,6 +2,8 @@
 // (backends/cpu/game_evaluator.hpp), compiled for float32 and float64 input.
 #include "backends/cpu/game_evaluator.hpp"
 
+#include "backends/cpu/fused_two_player.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -395,6 +397,7 @@ void GameEvaluator::pass_strategy(const GameData<T>& game, const Exec& exec, std
 template <class T>
 bool GameEvaluator::evaluate(const GameData<T>& game, std::int64_t g, const Exec& exec,
                              const detail::ColumnPointers& out, Results& r) {
+  if (fused_ && fused_->evaluate(game, g, exec, out, r)) return true;
   const int n = n_, nv = 2 * n_;
   const std::size_t gi = static_cast<std::size_t>(g);
   detail::GameSummary S = detail::summary_empty();

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "backends/cpu/lane_sums.hpp"
@@ -105,7 +106,13 @@ struct Scratch {
   std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (equilibria mask)
 };
 
-/// Evaluates games one at a time; owns the scratch reused across games.
+class FusedTwoPlayer;
+/// The fused single-read path for large 2-player games (backends/cpu/fused_two_player.hpp), or null
+/// when these options and dims keep the passes below.
+std::shared_ptr<FusedTwoPlayer> make_fused_two_player(const Options& o, const Dims& d);
+
+/// Evaluates games one at a time; owns the scratch reused across games. Large 2-player games go
+/// to the fused path (fused_two_player.hpp) where it applies.
 class GameEvaluator {
  public:
   GameEvaluator(const Options& o, const Dims& d) : opt_(o), dims_(d), n_(d.players()), N_(d.outcomes()) {
@@ -123,6 +130,7 @@ class GameEvaluator {
     pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
     accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
     narrow_ = N_ < kNarrow;
+    fused_ = make_fused_two_player(o, d);
   }
 
   /// Evaluates game g into the columns `out` (and the equilibrium lists and distance matrices of
@@ -174,6 +182,7 @@ class GameEvaluator {
   std::vector<EquilibriaPass> equilibria_parts_;
   std::vector<StrategyPass> strategy_parts_;
   std::vector<Scratch> scratch_;  // per worker
+  std::shared_ptr<FusedTwoPlayer> fused_;
 };
 
 extern template bool GameEvaluator::evaluate<float>(const GameData<float>&, std::int64_t, const Exec&,
