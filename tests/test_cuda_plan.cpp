@@ -57,6 +57,7 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
             EXPECT_EQ(g.state_stride, 0u);
             EXPECT_GE(n, kThreadMinPlayers);
             EXPECT_LE(n, kThreadMaxPlayers);
+            EXPECT_LE(N, kThreadMaxOutcomes);
           } else {
             EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
             EXPECT_EQ(g.mask_stride % 8, 0u);

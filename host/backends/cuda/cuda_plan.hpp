@@ -153,7 +153,10 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
   TeamGeometry none;
   if (path == Path::tiled) return none;
   // The thread path's kernel is compiled for 1 to 4 players (tiny_evaluate_kernel<n, T>).
-  if (path == Path::thread_game && (n < kThreadMinPlayers || n > kThreadMaxPlayers)) return none;
+  // ... for games of up to kThreadMaxOutcomes outcomes (its ε-Nash masks: a bit per outcome).
+  if (path == Path::thread_game && (n < kThreadMinPlayers || n > kThreadMaxPlayers || N > kThreadMaxOutcomes)) {
+    return none;
+  }
   if (N > (std::int64_t{1} << 24)) return none;  // staged games are small; keeps 32-bit smem math
   const std::size_t per_game = team_bytes_per_game(path, n, N, value_bytes);
   if (path == Path::block_team) {
