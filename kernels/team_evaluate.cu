@@ -3,7 +3,8 @@
 //
 // Mapping: a block stages `games_per_block` consecutive games (both sides, [n][N] each, as T)
 // with coalesced loads, then each team evaluates one game out of shared memory:
-//   thread     (W = 1)   up to 128 games per block       tiny games (N <= 16): no reductions
+//   thread     (W = 1)   up to 128 games per block       tiny games (N <= 16, n <= 4): no reductions,
+//                        tiny_evaluate_kernel<n, T> (compiled per player count, below)
 //   quad team  (W = 4)   32 games per 128-thread block   small games (N <= 32)
 //   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
 //   block team           one game per 256-thread block   games up to ~112 KiB staged
@@ -19,7 +20,8 @@
 //               product)
 //   finish      the finishing step of detail/finish.hpp (the CPU backend's)
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
-// (host/backends/cuda/cuda_plan.hpp team_geometry); the "mask" region holds μ (16 bytes per
+// (host/backends/cuda/cuda_plan.hpp team_geometry; the thread path: data_stride only, the rest of
+// a game in registers); the "mask" region holds μ (16 bytes per
 // outcome) during align, the ε-Nash mask from equilibria on, and the game's GameSummary at its end
 // (kept out of registers). No division per outcome: standardised values multiply by 1/m, welfare
 // divides by n through detail::divide (the same bits as the division). Bytes moved: 2·n·N·sizeof(T)
@@ -27,7 +29,6 @@
 // kernels/global_memory.cuh, which the tests' CPU emulation counts).
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
