@@ -99,11 +99,11 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
       for (const char* k : {"tiled_stats_kernel", "tiled_align_kernel", "tiled_mask_kernel"}) {
         kernels.push_back({std::string(k) + "<" + t + ">", {m.tiled.threads, m.tiled.shared_bytes}});
       }
+    } else if (m.path == cu::Path::thread_game) {  // compiled per player count (kernels/team_evaluate.cu)
+      kernels.push_back({"tiny_evaluate_kernel<" + std::to_string(d.players()) + ", " + t + ">",
+                         {m.team.threads, m.team.shared_bytes}});
     } else {
-      const int width = m.path == cu::Path::thread_game ? 1
-                        : m.path == cu::Path::quad_team ? 4
-                        : m.path == cu::Path::warp_team ? 32
-                                                        : 0;
+      const int width = m.path == cu::Path::quad_team ? 4 : m.path == cu::Path::warp_team ? 32 : 0;
       kernels.push_back(
           {"team_evaluate_kernel<" + std::to_string(width) + ", " + t + ">", {m.team.threads, m.team.shared_bytes}});
     }

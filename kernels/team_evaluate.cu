@@ -3,7 +3,8 @@
 //
 // Mapping: a block stages `games_per_block` consecutive games (both sides, [n][N] each, as T)
 // with coalesced loads, then each team evaluates one game out of shared memory:
-//   thread     (W = 1)   up to 128 games per block       tiny games (N <= 16): no reductions
+//   thread     (W = 1)   up to 128 games per block       tiny games (N <= 16, n <= 4): no reductions,
+//                        tiny_evaluate_kernel<n, T> (compiled per player count, below)
 //   quad team  (W = 4)   32 games per 128-thread block   small games (N <= 32)
 //   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
 //   block team           one game per 256-thread block   games up to ~112 KiB staged
@@ -19,7 +20,8 @@
 //               product)
 //   finish      the finishing step of detail/finish.hpp (the CPU backend's)
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
-// (host/backends/cuda/cuda_plan.hpp team_geometry); the "mask" region holds μ (16 bytes per
+// (host/backends/cuda/cuda_plan.hpp team_geometry; the thread path: data_stride only, the rest of
+// a game in registers); the "mask" region holds μ (16 bytes per
 // outcome) during align, the ε-Nash mask from equilibria on, and the game's GameSummary at its end
 // (kept out of registers). No division per outcome: standardised values multiply by 1/m, welfare
 // divides by n through detail::divide (the same bits as the division). Bytes moved: 2·n·N·sizeof(T)
@@ -27,7 +29,6 @@
 // kernels/global_memory.cuh, which the tests' CPU emulation counts).
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
@@ -140,16 +141,12 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   auto nu = [&](int v, int s) {
     return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v));
   };
-  // The thread path (one thread per game) keeps no scratch of μ: its games are tiny (N <= 16), so it
-  // recomputes the means of an outcome in each player's pass instead of holding 16 bytes per outcome
-  // of shared memory (its occupancy is bound by shared memory, docs/PERFORMANCE.md).
-  constexpr bool kMuInline = std::is_same<Team, ThreadTeam>::value;
   double* mu = reinterpret_cast<double*>(scratch);
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n + n));
   auto ca_means = [&](int s, double& ma, double& mp) {
     detail::CaMean<double> mean_a, mean_p;
-#pragma unroll 1  // unrolled, the thread kernel takes 125 registers (96 rolled), the block team 105 (100)
+#pragma unroll 1  // unrolled, the block team takes 105 registers (100 rolled)
     for (int j = 0; j < n; ++j) {
       mean_a.add(at_state(kMag, j), nu(j, s));
       mean_p.add(at_state(kMag, n + j), nu(n + j, s));
@@ -157,21 +154,13 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     ma = mean_a.value(inv_weight_a);
     mp = mean_p.value(inv_weight_p);
   };
-  if (!kMuInline) {
-    for (int s = rank; s < N; s += size) ca_means(s, mu[2 * s], mu[2 * s + 1]);
-  }
+  for (int s = rank; s < N; s += size) ca_means(s, mu[2 * s], mu[2 * s + 1]);
   detail::CaSum<double> ca_a, ca_p;
   for (int i = 0; i < n; ++i) {
     Acc3 acc{0.0, 0.0, 0.0};
     for (int s = rank; s < N; s += size) {
       const double a = nu(i, s), b = nu(n + i, s);
-      double ma, mp;
-      if (kMuInline) {
-        ca_means(s, ma, mp);
-      } else {
-        ma = mu[2 * s];
-        mp = mu[2 * s + 1];
-      }
+      const double ma = mu[2 * s], mp = mu[2 * s + 1];
       acc.a = norm.accumulate(acc.a, a - b);
       acc.b = norm.accumulate(acc.b, a - ma);
       acc.c = norm.accumulate(acc.c, b - mp);
@@ -344,20 +333,411 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   }
 }
 
-/// W = 1: one thread per game; W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game.
+// ---------------------------------------------------------------------------------------------
+// The thread path: tiny games (N <= 16, 1 <= n <= 4), one thread per game.
+
+/// The extremum (min, or max with Max) of each vector of a staged game, found again at each read:
+/// the finishing step reads each twice at most, and registers are what bounds the thread path.
+template <class T, bool Max>
+struct TinyExtremum {
+  Staged<T> at;
+  __device__ double operator[](int v) const {
+    double e = Max ? -inf() : inf();
+    for (int s = 0; s < at.N; ++s) {
+      const double y = at(v, s);
+      e = Max ? (y > e ? y : e) : (y < e ? y : e);
+    }
+    return e;
+  }
+};
+
+/// The shift c(v) of each vector of a staged game, found again at each read (the finishing step
+/// reads each once).
+template <class T>
+struct TinyShift {
+  Staged<T> at;
+  Standardisation standardisation;
+  __device__ double operator[](int v) const {
+    Stats st = stats_empty();
+    for (int s = 0; s < at.N; ++s) stats_add(st, at(v, s));
+    return detail::shift_of(standardisation, st.sum, at.N, st.lo, st.hi);
+  }
+};
+
+/// A tiny game's arrays as detail::finish_game reads them (detail::GameArrays' members, indexable):
+/// the magnitudes, IA and the strategy's sums in registers (arrays of a compile-time size, every
+/// index a constant once the loops over players are unrolled), the extrema and shifts found again
+/// from the staged game where they are read.
+template <int NP, class T>
+struct TinyArrays {
+  TinyExtremum<T, false> lo;
+  TinyExtremum<T, true> hi;
+  TinyShift<T> shift;
+  double mag[2 * NP], ia[NP], su[NP], suh[NP];
+};
+
+/// An extremum of a scan over a game's outcomes in increasing order (index -1: none yet): the
+/// first of equal values stays, as detail::arg_min/arg_max decide for a later, larger index.
+struct TinyArg {
+  double value = 0.0;
+  int index = -1;
+  __device__ void min_with(double v, int s) {
+    if (index < 0 || v < value) value = v, index = s;
+  }
+  __device__ void max_with(double v, int s) {
+    if (index < 0 || v > value) value = v, index = s;
+  }
+  __device__ ArgExt ext() const { return ArgExt{value, index}; }
+};
+
+/// What the passes over a tiny game gather, in registers as narrow as the game allows (N <= 16),
+/// until the finishing step takes it as a GameSummary.
+struct TinySummary {
+  int ne = 0, eps = 0, played_count = 0, strategy_defined = 0;
+  TinyArg w_max, w_min, wh_max, wh_min, worst_ne, best_ne, worst_eps, closest;
+  double ca_agents = 0.0, ca_principals = 0.0;
+  __device__ GameSummary summary() const {
+    GameSummary S = summary_empty();
+    S.strategy_defined = strategy_defined;
+    S.ne = ne;
+    S.eps = eps;
+    S.played_count = played_count;
+    S.w_max = w_max.ext();
+    S.w_min = w_min.ext();
+    S.wh_max = wh_max.ext();
+    S.wh_min = wh_min.ext();
+    S.worst_ne = worst_ne.ext();
+    S.best_ne = best_ne.ext();
+    S.worst_eps = worst_eps.ext();
+    S.closest = closest.ext();
+    S.ca_agents = ca_agents;
+    S.ca_principals = ca_principals;
+    return S;
+  }
+};
+
+/// σ(s) of a correlated or product strategy for game g (strategy_weight, the same loads and
+/// products, in 32-bit index arithmetic: s < 16).
+template <int NP>
+__device__ __forceinline__ double tiny_strategy_weight(const EvalParams& p, i64 g, int s) {
+  const double* w = p.weights + g * p.strategy_stride;
+  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
+  double sigma = 1.0;
+#pragma unroll
+  for (int j = 0; j < NP; ++j) {
+    const int stride = static_cast<int>(p.stride[j]), k = static_cast<int>(p.k[j]);
+    sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / stride) % k);
+  }
+  return sigma;
+}
+
+/// The stats of vector v of a staged game: its min, max, shift and magnitude (as
+/// evaluate_team_game's stats pass with one member makes them); false if its sum is not finite.
+template <class T>
+__device__ __forceinline__ bool tiny_vector_stats(const EvalParams& p, const Staged<T>& at, int v, double& lo,
+                                                  double& hi, double& shift, double& mag) {
+  const int N = at.N;
+  Stats st = stats_empty();
+  for (int s = 0; s < N; ++s) stats_add(st, at(v, s));
+  shift = detail::shift_of(p.standardisation, st.sum, N, st.lo, st.hi);
+  double acc = 0.0;
+  if (detail::needs_centred_squares(p.standardisation)) {
+    for (int s = 0; s < N; ++s) {
+      const double d = at(v, s) - shift;
+      acc += d * d;
+    }
+  }
+  lo = st.lo;
+  hi = st.hi;
+  mag = detail::magnitude_of(p.standardisation, acc, st.lo, st.hi);
+  return finite(st.sum);
+}
+
+/// One tiny game, staged in shared memory at `data` ([2n][N] as T), evaluated by one thread with
+/// n = NP known at compile time: the per-game arrays, the summary and the ε-Nash masks (a bit per
+/// outcome) in registers, the extrema and shifts the finishing step reads found again from the
+/// staged game. The same operations in the same order per accumulator as evaluate_team_game with
+/// one member (so the same bits as the CPU backend), with loops interchanged where that keeps fewer
+/// values live or reads less: the ε-Nash test fiber by fiber (a fiber's extrema once), each σ(s)
+/// of a correlated or product strategy read once, the welfare extrema after the equilibria.
+/// Registers, not shared memory, bound its occupancy: the CA means μ are made again in each
+/// player's pass (as the thread path always did) rather than held for every outcome, which takes
+/// more registers.
+template <int NP, class T>
+__device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const DeviceOutputs& out, i64 g,
+                                                   const T* data) {
+  constexpr int n = NP, nv = 2 * NP;
+  constexpr detail::Players<NP> players{};
+  const int N = static_cast<int>(p.N);
+  const Staged<T> at{data, N};
+  const detail::AnyNorm norm{p.standardisation};
+  TinyArrays<NP, T> A{{at}, {at}, {at, p.standardisation}, {}, {}, {}, {}};
+  double shift[nv], inv[nv];
+
+  // stats: per-vector sum, min, max → shift; magnitudes and their inverses.
+  bool nonfinite = false;
+#pragma unroll
+  for (int v = 0; v < nv; ++v) {
+    double lo, hi;
+    nonfinite = nonfinite || !tiny_vector_stats(p, at, v, lo, hi, shift[v], A.mag[v]);
+    inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+  }
+  if (nonfinite) {
+    write_nonfinite_game(p, out, g);
+    return;
+  }
+
+  // align: per outcome the standardised values ν of every vector and the CA means μ of both sides
+  // once, then each player's three norm accumulators (each still summed over s in order).
+  TinySummary S;
+  {
+    const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(players, A.mag));
+    const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(players, A.mag + n));
+    auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), shift[v], inv[v]); };
+    detail::CaSum<double> ca_a, ca_p;
+#pragma unroll
+    for (int i = 0; i < n; ++i) {
+      double acc_a = 0.0, acc_b = 0.0, acc_c = 0.0;
+      for (int s = 0; s < N; ++s) {
+        detail::CaMean<double> mean_a, mean_p;
+#pragma unroll
+        for (int j = 0; j < n; ++j) {
+          mean_a.add(A.mag[j], nu(j, s));
+          mean_p.add(A.mag[n + j], nu(n + j, s));
+        }
+        const double a = nu(i, s), b = nu(n + i, s);
+        acc_a = norm.accumulate(acc_a, a - b);
+        acc_b = norm.accumulate(acc_b, a - mean_a.value(inv_weight_a));
+        acc_c = norm.accumulate(acc_c, b - mean_p.value(inv_weight_p));
+      }
+      A.ia[i] = detail::ia_from_norm(norm.finish(acc_a), p.constants);
+      ca_a.add(A.mag[i], norm.finish(acc_b));
+      ca_p.add(A.mag[n + i], norm.finish(acc_c));
+    }
+    S.ca_agents = ca_a.value();
+    S.ca_principals = ca_p.value();
+  }
+  // The distance matrix, while the shifts and inverse magnitudes are at hand.
+  if (p.distance_matrix) {
+    const Global<Mem::output, double> dm = out.distance_matrix + g * nv * nv;
+#pragma unroll
+    for (int x = 0; x < nv; ++x) {
+      dm.store(x * nv + x, 0.0);
+#pragma unroll
+      for (int y = x + 1; y < nv; ++y) {
+        double acc = 0.0;
+        for (int s = 0; s < N; ++s) {
+          acc = norm.accumulate(acc, detail::standardised_by_inverse(at(x, s), shift[x], inv[x]) -
+                                         detail::standardised_by_inverse(at(y, s), shift[y], inv[y]));
+        }
+        const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
+        dm.store(x * nv + y, d);
+        dm.store(y * nv + x, d);
+      }
+    }
+  }
+
+  // equilibria: the ε-Nash masks (bit s: outcome s), counts and worst/best equilibria.
+  const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
+  // Player by player, fiber by fiber: the extrema of a fiber once, then the test of its k_i
+  // outcomes (the same bits per outcome as the test outcome by outcome).
+  unsigned ne_mask = (2u << (N - 1)) - 1u, eps_mask = ne_mask;
+#pragma unroll
+  for (int i = 0; i < n; ++i) {
+    const int k = static_cast<int>(p.k[i]);
+    if (k < 2) continue;  // a single action always passes: u + tol >= fma(IC, 0, u) = u
+    const int stride = static_cast<int>(p.stride[i]), contexts = N / k;
+    const double ic = p.ic[i];
+    for (int c = 0; c < contexts; ++c) {
+      const int base = (c / stride) * stride * k + c % stride;
+      double lo = inf(), hi = -inf();
+      for (int a = 0; a < k; ++a) {
+        const double y = at(i, base + a * stride);
+        lo = y < lo ? y : lo;
+        hi = y > hi ? y : hi;
+      }
+      const double t0 = detail::ic_threshold(lo, hi, 1.0), t1 = detail::ic_threshold(lo, hi, ic);
+      for (int a = 0; a < k; ++a) {
+        const int s = base + a * stride;
+        const unsigned bits = detail::ne_bits(at(i, s), t0, t1, p.ne_tolerance);
+        ne_mask &= ~((~bits & 1u) << s);
+        eps_mask &= ~((~bits >> 1 & 1u) << s);
+      }
+    }
+  }
+  for (int s = 0; s < N; ++s) {
+    const unsigned m = ((ne_mask >> s) & 1u) | (((eps_mask >> s) & 1u) << 1);
+    if (m != 0u) {
+      const double w = detail::welfare_at(players, ws, at, 0, s);
+      if (m & 1u) {
+        ++S.ne;
+        S.worst_ne.min_with(w, s);
+        S.best_ne.max_with(w, s);
+      }
+      if (m & 2u) {
+        ++S.eps;
+        S.worst_eps.min_with(w, s);
+      }
+    }
+  }
+  if (p.list_equilibria) (out.ne_bits + g * out.ne_words).store(0, static_cast<std::uint32_t>(ne_mask));
+
+  // welfare extrema (only the strategy and the finishing step read them).
+  for (int s = 0; s < N; ++s) {
+    const double w = detail::welfare_at(players, ws, at, 0, s), wh = detail::welfare_at(players, ws, at, n, s);
+    S.w_max.max_with(w, s);
+    S.w_min.min_with(w, s);
+    S.wh_max.max_with(wh, s);
+    S.wh_min.min_with(wh, s);
+  }
+
+  // strategy: strategies gathered from the outcomes (each sum still over s in order).
+#pragma unroll
+  for (int i = 0; i < n; ++i) A.su[i] = A.suh[i] = 0.0;
+  const StrategyKind kind = p.strategy;
+  if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
+    const unsigned set = kind == StrategyKind::uniform_ne ? ne_mask : eps_mask;
+    for (int s = 0; s < N; ++s) {
+      if (!((set >> s) & 1u)) continue;
+#pragma unroll
+      for (int i = 0; i < n; ++i) {
+        A.su[i] += at(i, s);
+        A.suh[i] += at(n + i, s);
+      }
+    }
+    S.strategy_defined = set != 0u;
+  } else if (kind == StrategyKind::played) {
+    if (S.ne > 0 && S.eps > 0) {
+      double lo, hi;
+      detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
+      const double tol = p.played_tolerance;
+      const double mid = (lo + hi) / 2;
+      for (int s = 0; s < N; ++s) {
+        const double w = detail::welfare_at(players, ws, at, 0, s);
+        if (lo - tol < w && w < hi + tol) {
+          ++S.played_count;
+#pragma unroll
+          for (int i = 0; i < n; ++i) {
+            A.su[i] += at(i, s);
+            A.suh[i] += at(n + i, s);
+          }
+        } else {
+          S.closest.min_with(fabs(w - mid), s);
+        }
+      }
+      S.strategy_defined = 1;
+    }
+  } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    for (int s = 0; s < N; ++s) {
+      const double sigma = tiny_strategy_weight<NP>(p, g, s);
+      if (sigma == 0.0) continue;
+#pragma unroll
+      for (int i = 0; i < n; ++i) {
+        A.su[i] += sigma * at(i, s);
+        A.suh[i] += sigma * at(n + i, s);
+      }
+    }
+    S.strategy_defined = 1;
+  }
+
+  // finish: detail/finish.hpp's finishing step (the CPU backend's).
+  {
+    const detail::FinishSettings cfg{p.n, p.welfare, p.constants, p.cc, p.cc_window, p.strategy};
+    i64 pure_outcome = 0;
+    if (p.strategy == StrategyKind::pure) {
+      const i64* act = p.actions + g * p.strategy_stride;
+#pragma unroll
+      for (int i = 0; i < n; ++i) pure_outcome += load<Mem::strategy>(act + i) * p.stride[i];
+    }
+    detail::finish_game(cfg, players, g, pure_outcome, S.summary(), A, at, out);
+  }
+}
+
+/// Stages `count` consecutive tiny games (both sides, [n][N] each, as T) into shared memory at
+/// `data_stride` bytes per game with coalesced 16-byte loads; a run not aligned to 16 bytes (or
+/// its tail) takes a scalar loop. The block's threads, then a barrier.
+template <class T>
+__device__ __forceinline__ void stage_tiny_games(unsigned char* smem, const T* ga, const T* gp, unsigned total,
+                                                 unsigned nN, unsigned data_stride) {
+  constexpr unsigned kPer = sizeof(Vec16) / sizeof(T);
+  const bool aligned = ((reinterpret_cast<std::uintptr_t>(ga) | reinterpret_cast<std::uintptr_t>(gp)) & 15u) == 0;
+  const unsigned vectors = aligned ? total / kPer : 0u;
+  for (unsigned v = threadIdx.x; v < vectors; v += blockDim.x) {
+    const Vec16 va = load<Mem::input>(reinterpret_cast<const Vec16*>(ga) + v);
+    const Vec16 vp = load<Mem::input>(reinterpret_cast<const Vec16*>(gp) + v);
+    T ea[kPer], ep[kPer];
+    memcpy(ea, &va, sizeof(Vec16));
+    memcpy(ep, &vp, sizeof(Vec16));
+#pragma unroll
+    for (unsigned e = 0; e < kPer; ++e) {
+      const unsigned idx = v * kPer + e, j = idx / nN, r = idx - j * nN;
+      T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
+      dst[r] = ea[e];
+      dst[nN + r] = ep[e];
+    }
+  }
+  for (unsigned idx = vectors * kPer + threadIdx.x; idx < total; idx += blockDim.x) {
+    const unsigned j = idx / nN, r = idx - j * nN;
+    T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
+    dst[r] = load<Mem::input>(ga + idx);
+    dst[nN + r] = load<Mem::input>(gp + idx);
+  }
+}
+
+/// The thread path's kernel: blocks of up to 128 threads, one game each, walk the groups of
+/// `games_per_block` games in a grid-stride loop; each group is staged into shared memory (the
+/// only shared memory: `data_stride` bytes per game), then each thread evaluates its game.
+/// Launch bounds: the most blocks of 128 threads per SM at which ptxas (sm_90) needs no spill and
+/// no stack: 5 for 1 or 2 players (at most 102 registers; it takes 95/94 for float/double: 31.25%
+/// occupancy), 4 for 3 (128 registers: 25%), 3 for 4 (168: 18.75%). Fewer registers spill:
+/// at 64 (50% occupancy) the 2-player kernel spills with a 128-byte stack frame, the finishing
+/// step's live values (docs/PERFORMANCE.md, "Tiny games").
+template <int NP>
+struct TinyMinBlocks {
+  static constexpr int value = NP <= 2 ? 5 : NP == 3 ? 4 : 3;
+};
+
+template <int NP, class T>
+__global__ void __launch_bounds__(128, TinyMinBlocks<NP>::value)
+    tiny_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out, int games_per_block, unsigned data_stride) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  const unsigned nN = static_cast<unsigned>(NP) * static_cast<unsigned>(p.N);
+  const T* agents = static_cast<const T*>(in.agents);
+  const T* principals = static_cast<const T*>(in.principals);
+  // Groups walked by their first game (no 64-bit division for their count).
+  const i64 step = static_cast<i64>(gridDim.x) * games_per_block;
+  for (i64 g0 = static_cast<i64>(blockIdx.x) * games_per_block; g0 < in.games; g0 += step) {
+    const int count = static_cast<int>(in.games - g0 < games_per_block ? in.games - g0 : games_per_block);
+    __syncthreads();  // every thread is done with the previous group's games
+    stage_tiny_games(smem, agents + g0 * nN, principals + g0 * nN, static_cast<unsigned>(count) * nN, nN, data_stride);
+    __syncthreads();
+    const int t = static_cast<int>(threadIdx.x);
+    if (t < count) {
+      evaluate_tiny_game<NP>(p, out, g0 + t, reinterpret_cast<const T*>(smem + static_cast<size_t>(t) * data_stride));
+    }
+  }
+}
+
+template <int NP, class T>
+void launch_tiny(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+                 cudaStream_t stream) {
+  const i64 groups = (in.games + geo.games_per_block - 1) / geo.games_per_block;
+  const unsigned grid = static_cast<unsigned>(groups < (i64{1} << 30) ? groups : (i64{1} << 30));
+  auto kernel = tiny_evaluate_kernel<NP, T>;
+  DGEVAL_LAUNCH(kernel, grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)
+  (p, in, out, geo.games_per_block, static_cast<unsigned>(geo.data_stride));
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+/// W = 4 or 32: sub-warp / warp teams; W = 0: one block team per game (the thread path, W = 1, is
+/// tiny_evaluate_kernel above).
 /// Register targets (ptxas, sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256
-/// threads per SM); the thread kernel 128 at most (it takes 96 with no spills; at 64 it spills
-/// 224 bytes with a 112-byte stack frame, and its occupancy is bound by shared memory, not
-/// registers); the block team unbounded. Without a bound ptxas gives the warp team 107 registers; below 80 it
-/// spills more (docs/PERFORMANCE.md).
+/// threads per SM); the block team unbounded. Without a bound ptxas gives the warp team 107
+/// registers; below 80 it spills more (docs/PERFORMANCE.md).
 template <int W, class T>
-__global__ void __launch_bounds__(W == 1   ? 128
-                                  : W == 4 ? 128
-                                           : 256,
-                                  W == 1    ? 4
-                                  : W == 4  ? 6
-                                  : W == 32 ? 3
-                                            : 1)
+__global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
+                                                      : W == 32 ? 3
+                                                                : 1)
     team_evaluate_kernel(EvalParams p, DeviceInput in, DeviceOutputs out, int games_per_block, unsigned data_stride,
                          unsigned mask_stride, unsigned state_stride) {
   DGEVAL_DYNAMIC_SHARED(smem);
@@ -375,30 +755,7 @@ __global__ void __launch_bounds__(W == 1   ? 128
     const T* ga = agents + g0 * nN;
     const T* gp = principals + g0 * nN;
     const unsigned total = static_cast<unsigned>(count) * nN;
-    unsigned first = threadIdx.x;
-    if constexpr (W == 1) {
-      // The thread path stages with 16-byte loads: the block's games are one contiguous run of each
-      // side; a run not aligned to 16 bytes (or its tail) takes the scalar loop below.
-      constexpr unsigned kPer = sizeof(Vec16) / sizeof(T);
-      const bool aligned = ((reinterpret_cast<std::uintptr_t>(ga) | reinterpret_cast<std::uintptr_t>(gp)) & 15u) == 0;
-      const unsigned vectors = aligned ? total / kPer : 0u;
-      for (unsigned v = threadIdx.x; v < vectors; v += blockDim.x) {
-        const Vec16 va = load<Mem::input>(reinterpret_cast<const Vec16*>(ga) + v);
-        const Vec16 vp = load<Mem::input>(reinterpret_cast<const Vec16*>(gp) + v);
-        T ea[kPer], ep[kPer];
-        memcpy(ea, &va, sizeof(Vec16));
-        memcpy(ep, &vp, sizeof(Vec16));
-#pragma unroll
-        for (unsigned e = 0; e < kPer; ++e) {
-          const unsigned idx = v * kPer + e, j = idx / nN, r = idx - j * nN;
-          T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
-          dst[r] = ea[e];
-          dst[nN + r] = ep[e];
-        }
-      }
-      first = vectors * kPer + threadIdx.x;
-    }
-    for (unsigned idx = first; idx < total; idx += blockDim.x) {
+    for (unsigned idx = threadIdx.x; idx < total; idx += blockDim.x) {
       const unsigned j = idx / nN, r = idx - j * nN;
       T* dst = reinterpret_cast<T*>(smem + static_cast<size_t>(j) * data_stride);
       dst[r] = load<Mem::input>(ga + idx);
@@ -413,8 +770,6 @@ __global__ void __launch_bounds__(W == 1   ? 128
       double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
       if constexpr (W == 0) {
         evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
-      } else if constexpr (W == 1) {
-        evaluate_team_game(ThreadTeam{}, p, out, g0 + team_index, data, scratch, summary, state);
       } else {
         evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, scratch, summary, state);
       }
@@ -434,24 +789,51 @@ void launch(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in,
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
+template <class K>
+cudaError_t raise_shared_limit(K kernel, int bytes) {
+  cudaFuncAttributes a;
+  cudaError_t e = cudaFuncGetAttributes(&a, kernel);
+  if (e != cudaSuccess) return e;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                              bytes - static_cast<int>(a.sharedSizeBytes));
+}
+
 template <int W>
 cudaError_t raise_shared_limit(int bytes) {
-  cudaFuncAttributes a;
-  cudaError_t e = cudaFuncGetAttributes(&a, team_evaluate_kernel<W, float>);
-  if (e != cudaSuccess) return e;
-  const int dyn = bytes - static_cast<int>(a.sharedSizeBytes);
-  e = cudaFuncSetAttribute(team_evaluate_kernel<W, float>, cudaFuncAttributeMaxDynamicSharedMemorySize, dyn);
-  if (e != cudaSuccess) return e;
-  e = cudaFuncGetAttributes(&a, team_evaluate_kernel<W, double>);
-  if (e != cudaSuccess) return e;
-  return cudaFuncSetAttribute(team_evaluate_kernel<W, double>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              bytes - static_cast<int>(a.sharedSizeBytes));
+  cudaError_t e = raise_shared_limit(team_evaluate_kernel<W, float>, bytes);
+  return e == cudaSuccess ? raise_shared_limit(team_evaluate_kernel<W, double>, bytes) : e;
+}
+
+template <int NP>
+cudaError_t raise_tiny_shared_limit(int bytes) {
+  cudaError_t e = raise_shared_limit(tiny_evaluate_kernel<NP, float>, bytes);
+  return e == cudaSuccess ? raise_shared_limit(tiny_evaluate_kernel<NP, double>, bytes) : e;
+}
+
+template <class T>
+void launch_tiny_for(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+                     cudaStream_t stream) {
+  switch (p.n) {
+    case 1:
+      return launch_tiny<1, T>(geo, p, in, out, stream);
+    case 2:
+      return launch_tiny<2, T>(geo, p, in, out, stream);
+    case 3:
+      return launch_tiny<3, T>(geo, p, in, out, stream);
+    case 4:
+      return launch_tiny<4, T>(geo, p, in, out, stream);
+    default:
+      throw error("launch_team_evaluate: the thread path takes 1 to 4 players");
+  }
 }
 
 }  // namespace
 
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes) {
-  cudaError_t e = raise_shared_limit<1>(max_dynamic_shared_bytes);
+  cudaError_t e = raise_tiny_shared_limit<1>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_tiny_shared_limit<2>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_tiny_shared_limit<3>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_tiny_shared_limit<4>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit<4>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit<32>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit<0>(max_dynamic_shared_bytes);
@@ -465,7 +847,8 @@ void launch_team_evaluate(const TeamGeometry& geo, const EvalParams& p, const De
   if (in.games <= 0) return;
   switch (geo.path) {
     case Path::thread_game:
-      in.float32 ? dev::launch<1, float>(geo, p, in, out, stream) : dev::launch<1, double>(geo, p, in, out, stream);
+      in.float32 ? dev::launch_tiny_for<float>(geo, p, in, out, stream)
+                 : dev::launch_tiny_for<double>(geo, p, in, out, stream);
       break;
     case Path::quad_team:
       in.float32 ? dev::launch<4, float>(geo, p, in, out, stream) : dev::launch<4, double>(geo, p, in, out, stream);

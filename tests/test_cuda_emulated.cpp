@@ -336,8 +336,8 @@ const BytesCase kRecordedBytes[] = {
     {"thread 3x3 f32 uniform-eps-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"thread 3x3 f32 played", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"thread 3x3 f32 pure", {1.0000, 0.1112, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"thread 3x3 f32 correlated", {1.0000, 1.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"thread 3x3 f32 product", {1.0000, 2.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 correlated", {1.0000, 0.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"thread 3x3 f32 product", {1.0000, 1.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"quad 3x3 f32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"warp 2x3x5 f64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -395,6 +395,52 @@ Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std:
     }
   }
   return o;
+}
+
+// The thread path's kernel is compiled per player count (tiny_evaluate_kernel<n, T>,
+// kernels/team_evaluate.cu): each of n = 1..4 on the thread path, against the CPU backend, with
+// every strategy, both dtypes, ties (payoffs on a coarse grid) and wide ranges (a game's vectors
+// scaled by factors from 1e-6 to 1e6).
+TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const Dims& d :
+       {Dims({16}), Dims({3, 3}), Dims({4, 4}), Dims({1, 16}), Dims({16, 1}), Dims({2, 2, 4}), Dims({2, 2, 2, 2})}) {
+    const int n = d.players();
+    ASSERT_TRUE(side.team_fits(kThread, n, d.outcomes(), 8)) << d.to_string();
+    const std::int64_t games = 33;  // a whole warp and one game more
+    Batch b = testing::random_batch(d, games, rng);
+    const std::int64_t nN = n * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {  // wide ranges: per game and side, 1e-6 .. 1e6
+      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      for (std::int64_t q = 0; q < nN; ++q) {
+        b.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
+        b.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
+      }
+    }
+    const Batch ties = testing::random_batch(d, games, rng, 2);
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
+      Options o = strategy_options(k, d, games, rng);
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::played || k == StrategyKind::worst_ne;
+      for (bool f32 : {false, true}) {
+        compare(side, b, o, f32, std::string("tiny kernel wide ranges ") + to_string(k), forced(kThread));
+        compare(side, ties, o, f32, std::string("tiny kernel ties ") + to_string(k), forced(kThread));
+      }
+    }
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+      Options o = testing::with(st, Welfare::sum, StrategyKind::uniform_eps_ne);
+      o.ic.assign(static_cast<std::size_t>(n), 0.25);
+      o.list_equilibria = true;
+      compare(side, ties, o, false, std::string("tiny kernel ") + to_string(st), forced(kThread));
+    }
+  }
 }
 
 TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {

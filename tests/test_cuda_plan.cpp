@@ -52,9 +52,17 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
             EXPECT_EQ(g.threads, g.team_width * g.games_per_block);
           }
           EXPECT_GE(g.data_stride, static_cast<std::size_t>(2 * n * N) * vb);
-          EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
-          EXPECT_EQ(g.mask_stride % 8, 0u);
-          EXPECT_EQ(g.state_stride, static_cast<std::size_t>(13 * n) * 8);
+          if (p == Path::thread_game) {  // the staged games only: the rest lives in registers
+            EXPECT_EQ(g.mask_stride, 0u);
+            EXPECT_EQ(g.state_stride, 0u);
+            EXPECT_GE(n, kThreadMinPlayers);
+            EXPECT_LE(n, kThreadMaxPlayers);
+            EXPECT_LE(N, kThreadMaxOutcomes);
+          } else {
+            EXPECT_GE(g.mask_stride, static_cast<std::size_t>(N));
+            EXPECT_EQ(g.mask_stride % 8, 0u);
+            EXPECT_EQ(g.state_stride, static_cast<std::size_t>(13 * n) * 8);
+          }
           EXPECT_EQ((g.data_stride) % 8, 0u);  // the state region after data and mask stays 8-aligned
           EXPECT_LE(g.shared_bytes, kH100.shared_optin);
           if (p == Path::quad_team) {

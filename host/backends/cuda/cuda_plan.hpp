@@ -112,9 +112,15 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
     g.data_stride =
         round_up(data, 128) + (g.team_width < 32 ? static_cast<std::size_t>(g.team_width) * value_bytes : 0);
   }
-  // The thread path keeps no per-outcome scratch of μ (kernels/team_evaluate.cu): the mask only.
-  g.mask_stride = round_up((path == Path::thread_game ? 1 : 16) * static_cast<std::size_t>(N), 8) + sizeof(GameSummary);
-  g.state_stride = static_cast<std::size_t>(state_doubles(n)) * sizeof(double);
+  if (path == Path::thread_game) {
+    // The thread path (kernels/team_evaluate.cu, tiny_evaluate_kernel) keeps the summary, the
+    // ε-Nash masks and the per-game arrays in registers: its shared memory is the staged games.
+    g.mask_stride = 0;
+    g.state_stride = 0;
+  } else {
+    g.mask_stride = round_up(16 * static_cast<std::size_t>(N), 8) + sizeof(GameSummary);
+    g.state_stride = static_cast<std::size_t>(state_doubles(n)) * sizeof(double);
+  }
   g.shared_bytes = static_cast<std::size_t>(g.games_per_block) * (g.data_stride + g.mask_stride + g.state_stride);
   return g;
 }
@@ -125,15 +131,19 @@ inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::si
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
-/// The thread path: 48 KiB holds two warps of 3x3 games (64 per block: for float64 games 5 blocks
-/// per SM against 9 of 32 games, the 1 KiB the SM reserves per block being the difference).
+/// The thread path: 48 KiB holds its 128 games of up to 384 bytes (a 3x3 game: 72 bytes as
+/// float32, 152 as float64 with the padding).
 constexpr std::size_t kThreadBudget = 48 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;
 constexpr std::size_t kBlockBudget = 112 * 1024;
 /// Largest outcome counts per path (outcomes per lane stays small). The thread path's limit keeps a
-/// game's serial work and its shared memory (about 700 bytes for a 3x3 game) small.
+/// game's serial work and its registers small.
 constexpr std::int64_t kThreadMaxOutcomes = 16;
+/// Player counts the thread path's kernel is compiled for (N <= 16 with every k_i >= 2: n <= 4;
+/// games with more players of one action take the quad team).
+constexpr int kThreadMinPlayers = 1;
+constexpr int kThreadMaxPlayers = 4;
 constexpr std::int64_t kQuadMaxOutcomes = 32;
 constexpr std::int64_t kWarpMaxOutcomes = 512;
 
@@ -142,6 +152,11 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
                                       const DeviceLimits& lim) {
   TeamGeometry none;
   if (path == Path::tiled) return none;
+  // The thread path's kernel is compiled for 1 to 4 players (tiny_evaluate_kernel<n, T>).
+  // ... for games of up to kThreadMaxOutcomes outcomes (its ε-Nash masks: a bit per outcome).
+  if (path == Path::thread_game && (n < kThreadMinPlayers || n > kThreadMaxPlayers || N > kThreadMaxOutcomes)) {
+    return none;
+  }
   if (N > (std::int64_t{1} << 24)) return none;  // staged games are small; keeps 32-bit smem math
   const std::size_t per_game = team_bytes_per_game(path, n, N, value_bytes);
   if (path == Path::block_team) {
