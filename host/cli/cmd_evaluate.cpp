@@ -697,36 +697,11 @@ int evaluate_command(int argc, char** argv) {
     if (summary_out) summary.write(summary_out->stream(), true);
     files.commit();  // every output together, only now that all of them are complete
   } catch (...) {
-    // A stop (a signal: the one exit path) keeps the journal for --resume, and so does any error
-    // of a resumed run (the journal is reported, never deleted); any other error of a fresh run
-    // (bad input, a failed write) removes it, as the run would fail the same way again.
-    if (journal && stop_signal() == 0 && !journal->resumed()) {
-      try {
-        journal->finish();
-      } catch (const error&) {
-      }
-    } else if (journal && stop_signal() != 0 && !quiet) {
-      fresh_stderr_line();
-      std::fprintf(stderr,
-                   "dgeval evaluate: note: the journal %s keeps %lld of %lld games; the same command with "
-                   "--resume continues the run\n",
-                   printable(journal->folder()).c_str(), static_cast<long long>(journal->games_done()),
-                   static_cast<long long>(total_games));
-    }
+    if (journal) journal->on_failure("evaluate", total_games, quiet);
     throw;
   }
-  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
-  // undo the run (a later --resume would write the same outputs again).
-  if (journal) {
-    try {
-      journal->finish();
-    } catch (const error& e) {
-      fresh_stderr_line();
-      std::fprintf(stderr,
-                   "dgeval evaluate: warning: the outputs are complete, but the journal could not be removed: %s\n",
-                   printable(e.what()).c_str());
-    }
-  }
+  // The outputs are committed: the journal is no longer needed.
+  if (journal) journal->finish_after_commit("evaluate");
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

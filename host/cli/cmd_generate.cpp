@@ -295,34 +295,11 @@ int generate_command(int argc, char** argv) {
     files.commit();
     progress.finish();
   } catch (...) {
-    // As evaluate: a stop keeps the journal, an error of a fresh run removes it.
-    if (journal && stop_signal() == 0 && !journal->resumed()) {
-      try {
-        journal->finish();
-      } catch (const error&) {
-      }
-    } else if (journal && stop_signal() != 0 && !quiet) {
-      fresh_stderr_line();
-      std::fprintf(stderr,
-                   "dgeval generate: note: the journal %s keeps %lld of %lld games; the same command with --resume "
-                   "continues the run\n",
-                   printable(journal->folder()).c_str(), static_cast<long long>(journal->games_done()),
-                   static_cast<long long>(req.games));
-    }
+    if (journal) journal->on_failure("generate", req.games, quiet);
     throw;
   }
-  // The outputs are committed: the journal is no longer needed. Failing to remove it does not
-  // undo the run (a later --resume would write the same outputs again).
-  if (journal) {
-    try {
-      journal->finish();
-    } catch (const error& e) {
-      fresh_stderr_line();
-      std::fprintf(stderr,
-                   "dgeval generate: warning: the outputs are complete, but the journal could not be removed: %s\n",
-                   printable(e.what()).c_str());
-    }
-  }
+  // The outputs are committed: the journal is no longer needed.
+  if (journal) journal->finish_after_commit("generate");
   return exit_ok;
 }
 

@@ -98,23 +98,26 @@ void sync_fd(int fd, const std::string& path) {
   if (::fsync(fd) != 0) throw error(sys_error("cannot sync", path));
 }
 
+// One read(2) of up to `size` bytes of `fd` (retried on EINTR); 0 at the end of the file. On an
+// error it closes `fd` and throws, naming `path`.
+std::size_t read_some(int fd, const std::string& path, void* buf, std::size_t size) {
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    throw error(sys_error("cannot read", path));
+  }
+}
+
 std::string read_whole(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw error(sys_error("cannot open", path));
   std::string s;
   char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      errno = e;
-      throw error(sys_error("cannot read", path));
-    }
-    if (n == 0) break;
-    s.append(buf, static_cast<std::size_t>(n));
-  }
+  while (const std::size_t n = read_some(fd, path, buf, sizeof buf)) s.append(buf, n);
   ::close(fd);
   return s;
 }
@@ -224,18 +227,9 @@ std::string hash_files(const std::vector<std::string>& paths) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw error(sys_error("cannot open", path));
     std::uint64_t total = 0;
-    for (;;) {
-      const ssize_t n = ::read(fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int e = errno;
-        ::close(fd);
-        errno = e;
-        throw error(sys_error("cannot read", path));
-      }
-      if (n == 0) break;
-      h.words(buf.data(), static_cast<std::size_t>(n));
-      total += static_cast<std::uint64_t>(n);
+    while (const std::size_t n = read_some(fd, path, buf.data(), buf.size())) {
+      h.words(buf.data(), n);
+      total += n;
     }
     ::close(fd);
     h.words(reinterpret_cast<const unsigned char*>(&total), 8);
@@ -515,6 +509,32 @@ void RunJournal::finish() {
   }
   if (::rmdir(folder_.c_str()) != 0) throw error(sys_error("cannot remove", folder_));
   done_.clear();
+}
+
+void RunJournal::finish_after_commit(const char* command) {
+  try {
+    finish();
+  } catch (const error& e) {
+    fresh_stderr_line();
+    std::fprintf(stderr, "dgeval %s: warning: the outputs are complete, but the journal could not be removed: %s\n",
+                 command, printable(e.what()).c_str());
+  }
+}
+
+void RunJournal::on_failure(const char* command, std::int64_t total_games, bool quiet) noexcept {
+  try {
+    if (stop_signal() == 0 && !resumed_) {
+      finish();
+    } else if (stop_signal() != 0 && !quiet) {
+      fresh_stderr_line();
+      std::fprintf(stderr,
+                   "dgeval %s: note: the journal %s keeps %lld of %lld games; the same command with --resume "
+                   "continues the run\n",
+                   command, printable(folder_).c_str(), static_cast<long long>(games_done()),
+                   static_cast<long long>(total_games));
+    }
+  } catch (...) {  // the run's own error is the one to report
+  }
 }
 
 }  // namespace cli

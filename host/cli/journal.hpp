@@ -73,6 +73,14 @@ class RunJournal {
   void record_bytes(std::int64_t first, std::int64_t count, const std::string& bytes);
   /// The run is complete and its outputs committed: removes the journal.
   void finish();
+  /// After the outputs were committed: finish(), and a failure to remove the journal only a
+  /// warning on stderr (the outputs are complete; a later --resume would write them again).
+  void finish_after_commit(const char* command);
+  /// In a run's catch block, before rethrowing: a stop (a signal) keeps the journal for
+  /// --resume and says so on stderr (unless `quiet`), as does any error of a resumed run (its
+  /// journal is reported, never deleted); any other error of a fresh run (bad input, a failed
+  /// write) removes it, as the run would fail the same way again. Never throws.
+  void on_failure(const char* command, std::int64_t total_games, bool quiet) noexcept;
 
  private:
   struct Range {
