@@ -148,7 +148,7 @@ TEST(Columns, BoundCheckFlagsComeFromComputeBounds) {
 using dgeval_test::TempDir;
 
 TEST(Columns, CommandLine) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "CLI not built";
+  SKIP_WITHOUT_CLI();
   TempDir d;
   auto r = dgeval_test::run_cli("evaluate --random 20 --dims 3x3 --seed 4 --columns ia,bound --backend cpu -q", d);
   ASSERT_EQ(r.status, 0) << r.err;

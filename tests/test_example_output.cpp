@@ -1,22 +1,18 @@
 // `dgeval evaluate --example mammoth` prints the docs/MATH.md §8 values (issue: core library, "done when").
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
+
+#include "test_cli_util.hpp"
 
 namespace {
 
+// The CLI's standard output for `args` (its status in `status`).
 std::string run_cli(const std::string& args, int* status) {
-  const std::string cli = DGEVAL_CLI_PATH;
-  if (cli.empty()) return {};
-  std::string out;
-  FILE* p = popen((cli + " " + args + " 2>/dev/null").c_str(), "r");
-  if (!p) return {};
-  char buf[4096];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  *status = pclose(p);
-  return out;
+  const dgeval_test::TempDir d;
+  const dgeval_test::RunResult r = dgeval_test::run_cli(args, d);
+  *status = r.status;
+  return r.out;
 }
 
 // The value printed on the line of `column` in the text format.
@@ -28,7 +24,7 @@ std::string value_of(const std::string& text, const std::string& column) {
 }
 
 TEST(ExampleOutput, MammothPrintsTheSpecValues) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "CLI not built";
+  SKIP_WITHOUT_CLI();
   int status = -1;
   const std::string out = run_cli("evaluate --example mammoth", &status);
   ASSERT_EQ(status, 0) << out;
@@ -47,7 +43,7 @@ TEST(ExampleOutput, MammothPrintsTheSpecValues) {
 }
 
 TEST(ExampleOutput, MisalignedPrintsExampleB) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "CLI not built";
+  SKIP_WITHOUT_CLI();
   int status = -1;
   const std::string out = run_cli("evaluate --example misaligned", &status);
   ASSERT_EQ(status, 0);
@@ -57,7 +53,7 @@ TEST(ExampleOutput, MisalignedPrintsExampleB) {
 }
 
 TEST(ExampleOutput, UnknownExampleFailsWithTheList) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "CLI not built";
+  SKIP_WITHOUT_CLI();
   int status = 0;
   run_cli("evaluate --example nosuch", &status);
   EXPECT_NE(status, 0);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dgeval/experiments.hpp"
+#include "test_cli_util.hpp"
 #include "test_util.hpp"
 
 namespace dgeval {
@@ -252,25 +253,19 @@ TEST(Experiments, ThroughputMeasuresEverySize) {
   for (const ThroughputRow& r : rows) EXPECT_GT(r.games_per_second(), 0.0);
 }
 
-#ifdef DGEVAL_CLI_PATH
-std::string cli() { return DGEVAL_CLI_PATH; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(ExperimentsCli, GenerateWithTargetsThenEvaluate) {
-  if (cli().empty()) GTEST_SKIP() << "CLI not built";
-  const std::string dir = ::testing::TempDir();
-  const std::string games = dir + "/dgeval_gen_targets.npz", out = dir + "/dgeval_gen_targets.csv";
-  const std::string cmd = cli() + " generate --dims 5x5x4 --games 50 --ia 0.3 --ca-principals 0.6 --seed 7 --quiet" +
-                          " --output " + games + " && " + cli() + " evaluate --input " + games +
-                          " --format csv --output " + out;
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::istringstream csv(slurp(out));
+  SKIP_WITHOUT_CLI();
+  dgeval_test::TempDir d;
+  const std::string games = d / "games.npz", out = d / "r.csv";
+  auto r =
+      dgeval_test::run_cli("generate --dims 5x5x4 --games 50 --ia 0.3 --ca-principals 0.6 --seed 7 --quiet --output " +
+                               dgeval_test::q(games),
+                           d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = dgeval_test::run_cli(
+      "evaluate --input " + dgeval_test::q(games) + " --format csv --output " + dgeval_test::q(out), d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream csv(dgeval_test::read_file(out));
   std::string header, line;
   std::getline(csv, header);
   std::vector<std::string> names;
@@ -294,26 +289,23 @@ TEST(ExperimentsCli, GenerateWithTargetsThenEvaluate) {
     ++rows;
   }
   EXPECT_EQ(rows, 50);
-  std::remove(games.c_str());
-  std::remove(out.c_str());
 }
 
 TEST(ExperimentsCli, GridScanAndBoundSurfaceWriteCsv) {
-  if (cli().empty()) GTEST_SKIP() << "CLI not built";
-  const std::string dir = ::testing::TempDir();
-  const std::string grid = dir + "/dgeval_grid.csv", surface = dir + "/dgeval_surface.csv";
-  const std::string cmd = cli() + " experiment grid-scan --games-per-point 20 --increments 2 --threads 2 -q -o " +
-                          grid + " && " + cli() + " experiment bound-surface --games 2000 --bins 5x5 -q -o " + surface;
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  const std::string g = slurp(grid), s = slurp(surface);
+  SKIP_WITHOUT_CLI();
+  dgeval_test::TempDir d;
+  const std::string grid = d / "grid.csv", surface = d / "surface.csv";
+  auto r = dgeval_test::run_cli(
+      "experiment grid-scan --games-per-point 20 --increments 2 --threads 2 -q -o " + dgeval_test::q(grid), d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = dgeval_test::run_cli("experiment bound-surface --games 2000 --bins 5x5 -q -o " + dgeval_test::q(surface), d);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string g = dgeval_test::read_file(grid), s = dgeval_test::read_file(surface);
   EXPECT_EQ(g.rfind("dims,variable,others,value", 0), 0u);
   EXPECT_EQ(std::count(g.begin(), g.end(), '\n'), 1 + 4 * 3);
   EXPECT_EQ(s.rfind("ix,iy,", 0), 0u);
   EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 1 + 25);
-  std::remove(grid.c_str());
-  std::remove(surface.c_str());
 }
-#endif
 
 }  // namespace
 }  // namespace dgeval

@@ -726,8 +726,8 @@ TEST(Pipes, NpzFromAFifoIsRefused) {
 TEST(Pipes, CliReadsStdin) {
   TempDir d;
   write_file(d / "g.nfg", kNfg);
-  const std::string cli = DGEVAL_CLI_PATH;
-  if (cli.empty()) GTEST_SKIP() << "no CLI built";
+  SKIP_WITHOUT_CLI();
+  const std::string cli = dgeval_test::cli();
   const std::string out = d / "out", err = d / "err";
   int rc =
       std::system(("cat '" + d / "g.nfg" + "' | '" + cli + "' evaluate --backend cpu --input /dev/stdin --output '" +
@@ -817,7 +817,7 @@ std::string fortran_npz(const TempDir& d) {
 }
 
 TEST(Cli, MemoryLimitFlag) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "no CLI built";
+  SKIP_WITHOUT_CLI();
   TempDir d;
   const std::string path = fortran_npz(d);
   auto r = dgeval_test::run_cli(
@@ -838,7 +838,7 @@ TEST(Cli, MemoryLimitFlag) {
 }
 
 TEST(Cli, MemoryLimitEnvironment) {
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "no CLI built";
+  SKIP_WITHOUT_CLI();
   TempDir d;
   const std::string path = fortran_npz(d);
   auto r = dgeval_test::run_cli("convert --input '" + path + "' --output '" + d / "x.npz'", d);
@@ -852,7 +852,7 @@ TEST(Cli, MemoryLimitEnvironment) {
 
 TEST(Cli, SizeLieUnderUlimit) {
   SKIP_UNDER_SANITIZER();
-  if (std::string(DGEVAL_CLI_PATH).empty()) GTEST_SKIP() << "no CLI built";
+  SKIP_WITHOUT_CLI();
   TempDir d;
   const std::uint32_t claim = 3500000000u;
   const std::string h = npy("<f8", true, "(54687500, 2, 2, 2)", "");
@@ -860,10 +860,9 @@ TEST(Cli, SizeLieUnderUlimit) {
   write_file(path, zip({lying("agents.npy", h, claim, claim / 1000), lying("principals.npy", h, claim, claim / 1000)}));
   // Run under `ulimit -v` (2 GiB of address space).
   const std::string out = d / "o", err = d / "e";
-  const int rc =
-      std::system(("ulimit -v 2097152; '" + std::string(DGEVAL_CLI_PATH) + "' evaluate --backend cpu --input '" + path +
-                   "' --output '" + d / "r.csv' >'" + out + "' 2>'" + err + "'")
-                      .c_str());
+  const int rc = std::system(("ulimit -v 2097152; '" + dgeval_test::cli() + "' evaluate --backend cpu --input '" +
+                              path + "' --output '" + d / "r.csv' >'" + out + "' 2>'" + err + "'")
+                                 .c_str());
   ASSERT_TRUE(WIFEXITED(rc));
   EXPECT_EQ(WEXITSTATUS(rc), 1);
   const std::string e = dgeval_test::read_file(err);
