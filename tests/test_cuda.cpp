@@ -83,42 +83,8 @@ cuda::Tuning poisoned(int path = -1, std::int64_t tile = 0, std::int64_t blocks 
 using testing::parity::Run;
 
 #if DGEVAL_HAVE_CUDA
-static_assert(static_cast<int>(cuda::Path::quad_team) == testing::parity::kQuad &&
-                  static_cast<int>(cuda::Path::warp_team) == testing::parity::kWarp &&
-                  static_cast<int>(cuda::Path::block_team) == testing::parity::kBlock &&
-                  static_cast<int>(cuda::Path::tiled) == testing::parity::kTiled &&
-                  static_cast<int>(cuda::Path::thread_game) == testing::parity::kThread,
-              "test_cuda_parity.hpp's path numbers are cuda::Path's");
-
 /// The real GPU as the parity scenarios' CUDA side (device 0; constructed once it is usable).
-class GpuSide {
- public:
-  using Resident = cuda::ResidentBatch;
-  GpuSide() : limits_(cuda::device_info(0).limits) {}
-  bool emulated() const { return false; }
-  int cpu_threads() const { return 2; }
-  std::int64_t games(std::int64_t n) const { return games_or_small(n); }
-  cuda::Tuning tuning(const Run& r) const { return poisoned(r.path, r.tile, r.blocks, r.chunk); }
-  std::unique_ptr<Backend> backend(const Run& r) const { return cuda::make_cuda_backend(0, tuning(r)); }
-  bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const {
-    const auto p = static_cast<cuda::Path>(path);
-    return cuda::team_geometry_for(p, players, outcomes, value_bytes, limits_).path == p;
-  }
-  std::string path_name(int path) const { return cuda::path_name(static_cast<cuda::Path>(path)); }
-  Batch generate_on_device(const Dims& d, const GeneratorSpec& spec, std::int64_t games, std::uint64_t seed,
-                           std::int64_t first_game, std::vector<GameInfo>* info) const {
-    return cuda::generate_games_on_device(0, d, spec, games, seed, first_game, info);
-  }
-  std::size_t input_bytes(const Dims& d, std::int64_t games, std::size_t value_bytes) const {
-    return cuda::input_bytes(d, games, value_bytes);
-  }
-  testing::parity::DeviceGames to_device(const BatchView& host, std::size_t offset) const {
-    return testing::parity::copy_to_device(host, offset);
-  }
-
- private:
-  cuda::DeviceLimits limits_;
-};
+DGEVAL_CUDA_PARITY_SIDE(GpuSide, cuda, false, 2, games_or_small, poisoned)
 #else
 /// Without CUDA the parity tests skip (or fail) before they reach their side: a stub.
 class GpuSide {

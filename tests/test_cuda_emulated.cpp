@@ -56,43 +56,11 @@ constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 
-static_assert(kQuad == testing::parity::kQuad && kWarp == testing::parity::kWarp && kBlock == testing::parity::kBlock &&
-                  kTiled == testing::parity::kTiled && kThread == testing::parity::kThread,
-              "test_cuda_parity.hpp's path numbers are cuda::Path's");
+/// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
+std::int64_t all_games(std::int64_t n) { return n; }
 
 /// The emulated device as the parity scenarios' CUDA side.
-class EmulatedSide {
- public:
-  using Resident = cuda_emu::ResidentBatch;
-  EmulatedSide() : limits_(cuda_emu::device_info(0).limits) {}
-  bool emulated() const { return true; }
-  int cpu_threads() const { return 1; }
-  std::int64_t games(std::int64_t n) const { return n; }
-  cuda_emu::Tuning tuning(const testing::parity::Run& r) const {
-    return dgeval::emulated(r.path, r.tile, r.blocks, r.chunk);  // poisoned
-  }
-  std::unique_ptr<Backend> backend(const testing::parity::Run& r) const {
-    return cuda_emu::make_cuda_backend(0, tuning(r));
-  }
-  bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const {
-    const auto p = static_cast<cuda_emu::Path>(path);
-    return cuda_emu::team_geometry_for(p, players, outcomes, value_bytes, limits_).path == p;
-  }
-  std::string path_name(int path) const { return cuda_emu::path_name(static_cast<cuda_emu::Path>(path)); }
-  Batch generate_on_device(const Dims& d, const GeneratorSpec& spec, std::int64_t games, std::uint64_t seed,
-                           std::int64_t first_game, std::vector<GameInfo>* info) const {
-    return cuda_emu::generate_games_on_device(0, d, spec, games, seed, first_game, info);
-  }
-  std::size_t input_bytes(const Dims& d, std::int64_t games, std::size_t value_bytes) const {
-    return cuda_emu::input_bytes(d, games, value_bytes);
-  }
-  testing::parity::DeviceGames to_device(const BatchView& host, std::size_t offset) const {
-    return testing::parity::copy_to_device(host, offset);
-  }
-
- private:
-  cuda_emu::DeviceLimits limits_;
-};
+DGEVAL_CUDA_PARITY_SIDE(EmulatedSide, cuda_emu, true, 1, all_games, ::dgeval::emulated)
 
 // The parity scenarios (tests/test_cuda_parity.hpp) at the emulation's sizes.
 DGEVAL_CUDA_PARITY_TESTS(CudaEmulated, EmulatedSide, (void)0)

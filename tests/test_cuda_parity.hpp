@@ -849,3 +849,48 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
                           generator_matches_the_host_bit_for_bit)                                                  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ResidentBatchMatchesTheHost, resident_batch_matches_the_host) \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, DeviceInputMatchesHostInput, device_input_matches_host_input)
+
+// The Side of the CUDA backend in namespace NS (`cuda` for the real GPU in tests/test_cuda.cpp,
+// `cuda_emu` for the emulation in tests/test_cuda_emulated.cpp): the class NAME, whose games(n)
+// is GAMES(n) and whose poisoned tuning is TUNING(path, tile, blocks, chunk), with EMULATED and
+// the CPU reference's THREADS; and a check that NS::Path numbers the paths as kQuad... above.
+#define DGEVAL_CUDA_PARITY_SIDE(NAME, NS, EMULATED, THREADS, GAMES, TUNING)                                       \
+  static_assert(static_cast<int>(NS::Path::quad_team) == ::dgeval::testing::parity::kQuad &&                      \
+                    static_cast<int>(NS::Path::warp_team) == ::dgeval::testing::parity::kWarp &&                  \
+                    static_cast<int>(NS::Path::block_team) == ::dgeval::testing::parity::kBlock &&                \
+                    static_cast<int>(NS::Path::tiled) == ::dgeval::testing::parity::kTiled &&                     \
+                    static_cast<int>(NS::Path::thread_game) == ::dgeval::testing::parity::kThread,                \
+                "test_cuda_parity.hpp's path numbers are " #NS "::Path's");                                       \
+  class NAME {                                                                                                    \
+   public:                                                                                                        \
+    using Resident = NS::ResidentBatch;                                                                           \
+    NAME() : limits_(NS::device_info(0).limits) {}                                                                \
+    bool emulated() const { return EMULATED; }                                                                    \
+    int cpu_threads() const { return THREADS; }                                                                   \
+    std::int64_t games(std::int64_t n) const { return GAMES(n); }                                                 \
+    NS::Tuning tuning(const ::dgeval::testing::parity::Run& r) const {                                            \
+      return TUNING(r.path, r.tile, r.blocks, r.chunk);                                                           \
+    }                                                                                                             \
+    std::unique_ptr<::dgeval::Backend> backend(const ::dgeval::testing::parity::Run& r) const {                   \
+      return NS::make_cuda_backend(0, tuning(r));                                                                 \
+    }                                                                                                             \
+    bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const {                 \
+      const auto p = static_cast<NS::Path>(path);                                                                 \
+      return NS::team_geometry_for(p, players, outcomes, value_bytes, limits_).path == p;                         \
+    }                                                                                                             \
+    std::string path_name(int path) const { return NS::path_name(static_cast<NS::Path>(path)); }                  \
+    ::dgeval::Batch generate_on_device(const ::dgeval::Dims& d, const ::dgeval::GeneratorSpec& spec,              \
+                                       std::int64_t games, std::uint64_t seed, std::int64_t first_game,           \
+                                       std::vector<::dgeval::GameInfo>* info) const {                             \
+      return NS::generate_games_on_device(0, d, spec, games, seed, first_game, info);                             \
+    }                                                                                                             \
+    std::size_t input_bytes(const ::dgeval::Dims& d, std::int64_t games, std::size_t value_bytes) const {         \
+      return NS::input_bytes(d, games, value_bytes);                                                              \
+    }                                                                                                             \
+    ::dgeval::testing::parity::DeviceGames to_device(const ::dgeval::BatchView& host, std::size_t offset) const { \
+      return ::dgeval::testing::parity::copy_to_device(host, offset);                                             \
+    }                                                                                                             \
+                                                                                                                  \
+   private:                                                                                                       \
+    NS::DeviceLimits limits_;                                                                                     \
+  };
