@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -172,6 +173,60 @@ TEST(Experiments, BoundSurfaceBinsDoNotDependOnChunksOrThreads) {
     EXPECT_NEAR(a.bins[j].pwr_mean, mean, resolution + 4e-16 * std::fabs(mean)) << j;
     EXPECT_EQ(a.bins[j].pwr_max, max[j]) << j;
   }
+}
+
+TEST(Experiments, BoundSurfaceShardsMergeToTheWholeRunBitForBit) {
+  // Shards of 1, 2, 3 and 7, each with its own chunks and threads, merged in any order: the same
+  // bins and the same kept points, bit for bit, as the run in one piece.
+  BoundSurfaceConfig c;
+  c.games = 2100;
+  c.calibration = {2.0, 1.0, 1.0, 0.5};
+  c.bins_x = 6;
+  c.bins_y = 5;
+  c.keep_points = 1000;  // ends inside the second of two shards, the third of seven
+  c.seed = testing::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(c.seed));
+  c.backend = "cpu";
+  c.chunk = 512;
+  const BoundSurfaceResult whole = run_bound_surface(c);
+  ASSERT_EQ(whole.points.size(), 1000u);
+  std::mt19937_64 rng(c.seed);
+  for (int count : {1, 2, 3, 7}) {
+    SCOPED_TRACE("shards " + std::to_string(count));
+    std::vector<BoundSurfaceShard> shards;
+    for (int k = 0; k < count; ++k) {
+      BoundSurfaceConfig d = c;
+      d.chunk = 97 + 101 * k;
+      d.threads = 1 + k % 2;
+      shards.push_back(run_bound_surface_shard(d, k, count));
+      EXPECT_EQ(shards.back().games, c.games * (k + 1) / count - c.games * k / count);
+    }
+    std::shuffle(shards.begin(), shards.end(), rng);
+    const BoundSurfaceResult merged = merge_bound_surface(c, shards);
+    EXPECT_EQ(merged.games, c.games);
+    testing::expect_identical_bins(whole, merged);
+    EXPECT_EQ(merged.above_simple, whole.above_simple);
+    EXPECT_EQ(merged.bin_bound_exceeded, whole.bin_bound_exceeded);
+    ASSERT_EQ(merged.points.size(), whole.points.size());
+    EXPECT_EQ(std::memcmp(merged.points.data(), whole.points.data(), whole.points.size() * sizeof(SurfacePoint)), 0);
+  }
+  // What is not one run's shards is refused, naming the shard.
+  std::vector<BoundSurfaceShard> three;
+  for (int k = 0; k < 3; ++k) three.push_back(run_bound_surface_shard(c, k, 3));
+  auto refused = [&](std::vector<BoundSurfaceShard> shards, const BoundSurfaceConfig& config, const std::string& part) {
+    dgeval_test::expect_error([&] { merge_bound_surface(config, shards); }, {part});
+  };
+  refused({three[0], three[2]}, c, "shard 1 of 3 is missing");
+  refused({three[0], three[1], three[1], three[2]}, c, "shard 1 of 3: given twice");
+  refused({three[0], three[1], run_bound_surface_shard(c, 1, 2)}, c, "shard 1 of 2: not a shard of the 3");
+  BoundSurfaceConfig more = c;
+  more.games += 1;
+  refused(three, more, "shard 2 of 3: not of this run");  // its range grows
+  BoundSurfaceConfig other_bins = c;
+  other_bins.bins_x += 1;
+  refused(three, other_bins, "not of this run");
+  refused({}, c, "no shards to merge");
+  dgeval_test::expect_error([&] { run_bound_surface_shard(c, 3, 3); }, {"expected 0 <= index < count"});
 }
 
 TEST(Experiments, SurfaceIntegerImagesOrderAndRound) {

@@ -388,12 +388,145 @@ detail::SurfaceChunkFn cpu_surface_producer(const BoundSurfaceConfig& c, const S
   };
 }
 
+/// acc += add, field by field: the counts added, the 128-bit sums added with the low words' carry,
+/// the maxima kept (`bins` bins in the detail::SurfaceField layout).
+void add_surface_accumulators(std::uint64_t* acc, const std::uint64_t* add, std::size_t bins) {
+  using namespace detail;
+  for (std::size_t j = 0; j < bins; ++j) {
+    for (int f : {surface_count, surface_above_simple, surface_above_bound}) acc[f * bins + j] += add[f * bins + j];
+    const std::uint64_t low = acc[surface_sum_low * bins + j] + add[surface_sum_low * bins + j];
+    acc[surface_sum_high * bins + j] +=
+        add[surface_sum_high * bins + j] + (low < acc[surface_sum_low * bins + j] ? 1u : 0u);
+    acc[surface_sum_low * bins + j] = low;
+    acc[surface_max * bins + j] = std::max(acc[surface_max * bins + j], add[surface_max * bins + j]);
+  }
+}
+
+/// The games [first, first + count) of shard `index` of `count` of a run of `games` games.
+std::pair<std::int64_t, std::int64_t> shard_range(std::int64_t games, int index, int count) {
+  const auto part = [&](int k) {
+    return static_cast<std::int64_t>(static_cast<unsigned __int128>(games) * static_cast<unsigned>(k) /
+                                     static_cast<unsigned>(count));
+  };
+  return {part(index), part(index + 1) - part(index)};
+}
+
+/// Shard `index` of `count`: its games produced chunk by chunk and their bins' accumulators added
+/// up exactly (Σ PWR in 128 bits), its games among the first keep_points kept as points.
+BoundSurfaceShard accumulate_surface(const BoundSurfaceConfig& c, int index, int count,
+                                     const ExperimentProgress& progress, const detail::SurfaceChunkFn& produce) {
+  using namespace detail;
+  if (count < 1 || index < 0 || index >= count || count > c.games) {
+    throw error("bound surface: shard " + std::to_string(index) + " of " + std::to_string(count) +
+                ": expected 0 <= index < count <= games (" + std::to_string(c.games) + ")");
+  }
+  BoundSurfaceShard shard;
+  shard.index = index;
+  shard.count = count;
+  const auto range = shard_range(c.games, index, count);
+  shard.first_game = range.first;
+  const std::size_t bins = static_cast<std::size_t>(c.bins_x) * static_cast<std::size_t>(c.bins_y);
+  std::vector<std::uint64_t>& acc = shard.accumulators;
+  acc.assign(surface_fields * bins, 0);
+  SurfaceChunk chunk;
+  const std::int64_t end = range.first + range.second;
+  for (std::int64_t g0 = range.first; g0 < end; g0 += c.chunk) {
+    const std::int64_t n = std::min(c.chunk, end - g0);
+    const std::int64_t wanted = std::min(n, std::max<std::int64_t>(0, c.keep_points - g0));
+    produce(g0, n, wanted, chunk);
+    if (chunk.invalid > 0) {
+      throw error("bound surface: game " + std::to_string(g0 + chunk.first_invalid) +
+                  " has a non-finite or out-of-range regret (" + std::to_string(chunk.invalid) + " in its chunk)");
+    }
+    add_surface_accumulators(acc.data(), chunk.bins.data(), bins);
+    shard.points.insert(shard.points.end(), chunk.points.begin(),
+                        chunk.points.begin() + std::min<std::int64_t>(wanted, chunk.points.size()));
+    shard.games += n;
+    if (progress && !progress(shard.games, range.second)) throw cancelled();
+  }
+  return shard;
+}
+
 }  // namespace
 
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress) {
   BoundSurfaceConfig c = config;
   const detail::SurfaceChunkFn produce = detail::surface_producer(c);
   return detail::run_bound_surface(c, progress, produce);
+}
+
+BoundSurfaceShard run_bound_surface_shard(const BoundSurfaceConfig& config, int index, int count,
+                                          const ExperimentProgress& progress) {
+  BoundSurfaceConfig c = config;
+  const detail::SurfaceChunkFn produce = detail::surface_producer(c);
+  return accumulate_surface(c, index, count, progress, produce);
+}
+
+BoundSurfaceResult merge_bound_surface(const BoundSurfaceConfig& c, const std::vector<BoundSurfaceShard>& shards) {
+  using namespace detail;
+  if (c.bins_x < 1 || c.bins_y < 1) throw error("bound surface: bins must be at least 1x1");
+  const std::size_t bins = static_cast<std::size_t>(c.bins_x) * static_cast<std::size_t>(c.bins_y);
+  // Every shard of one count exactly once, each as large as its range: then the games are
+  // exactly [0, games), and the points are in game order once the shards are.
+  const int count = shards.empty() ? 0 : shards.front().count;
+  std::vector<const BoundSurfaceShard*> in_order(static_cast<std::size_t>(std::max(count, 0)), nullptr);
+  for (const BoundSurfaceShard& s : shards) {
+    const std::string which = "bound surface: shard " + std::to_string(s.index) + " of " + std::to_string(s.count);
+    if (s.count != count || s.index < 0 || s.index >= count) {
+      throw error(which + ": not a shard of the " + std::to_string(count) + " of the first shard");
+    }
+    if (in_order[static_cast<std::size_t>(s.index)]) throw error(which + ": given twice");
+    const auto range = shard_range(c.games, s.index, s.count);
+    if (s.first_game != range.first || s.games != range.second || s.accumulators.size() != surface_fields * bins) {
+      throw error(which + ": not of this run (its games or bins differ from the configuration's)");
+    }
+    in_order[static_cast<std::size_t>(s.index)] = &s;
+  }
+  for (int k = 0; k < count; ++k) {
+    if (!in_order[static_cast<std::size_t>(k)]) {
+      throw error("bound surface: shard " + std::to_string(k) + " of " + std::to_string(count) + " is missing");
+    }
+  }
+  if (count == 0) throw error("bound surface: no shards to merge");
+  const SurfaceBinning binning = surface_binning(c);
+  BoundSurfaceResult res;
+  res.wr_max = binning.wr_max;
+  res.tm_max = binning.tm_max;
+  res.bins.resize(bins);
+  for (int ix = 0; ix < c.bins_x; ++ix) {
+    for (int iy = 0; iy < c.bins_y; ++iy) {
+      SurfaceBin& b = res.bins[static_cast<std::size_t>(ix) * c.bins_y + iy];
+      b.ix = ix, b.iy = iy;
+      b.wr_low = res.wr_max * ix / c.bins_x, b.wr_high = res.wr_max * (ix + 1) / c.bins_x;
+      b.tm_low = res.tm_max * iy / c.bins_y, b.tm_high = res.tm_max * (iy + 1) / c.bins_y;
+      b.bound_centre = r2_surface(c, 0.5 * (b.wr_low + b.wr_high), 0.5 * (b.tm_low + b.tm_high));
+      b.bound_upper = r2_surface(c, b.wr_high, b.tm_high);
+    }
+  }
+  std::vector<std::uint64_t> acc(surface_fields * bins, 0);
+  for (const BoundSurfaceShard* s : in_order) {
+    add_surface_accumulators(acc.data(), s->accumulators.data(), bins);
+    res.points.insert(res.points.end(), s->points.begin(), s->points.end());
+    res.games += s->games;
+  }
+  if (static_cast<std::int64_t>(res.points.size()) > std::min(c.keep_points, c.games)) {
+    throw error("bound surface: the shards hold more points than keep_points");
+  }
+  for (std::size_t j = 0; j < bins; ++j) {
+    SurfaceBin& b = res.bins[j];
+    b.count = static_cast<std::int64_t>(acc[surface_count * bins + j]);
+    b.above_simple = static_cast<std::int64_t>(acc[surface_above_simple * bins + j]);
+    b.above_bound = static_cast<std::int64_t>(acc[surface_above_bound * bins + j]);
+    res.above_simple += b.above_simple;
+    res.above_bound += b.above_bound;
+    if (b.count == 0) continue;
+    const unsigned __int128 sum =
+        (static_cast<unsigned __int128>(acc[surface_sum_high * bins + j]) << 64) | acc[surface_sum_low * bins + j];
+    b.pwr_mean = static_cast<double>(static_cast<__int128>(sum)) / binning.fixed_scale / static_cast<double>(b.count);
+    b.pwr_max = surface_from_orderable(acc[surface_max * bins + j]);
+    if (b.pwr_max > b.bound_upper + 1e-9 * (1.0 + b.bound_upper)) ++res.bin_bound_exceeded;
+  }
+  return res;
 }
 
 namespace detail {
@@ -465,62 +598,7 @@ void bin_surface_results(const SurfaceBinning& binning, const Results& r, std::i
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& c, const ExperimentProgress& progress,
                                      const SurfaceChunkFn& produce) {
   check_surface_counts(c);
-  const SurfaceBinning binning = surface_binning(c);
-  BoundSurfaceResult res;
-  res.wr_max = binning.wr_max;
-  res.tm_max = binning.tm_max;
-  const std::size_t bins = static_cast<std::size_t>(c.bins_x) * static_cast<std::size_t>(c.bins_y);
-  res.bins.resize(bins);
-  for (int ix = 0; ix < c.bins_x; ++ix) {
-    for (int iy = 0; iy < c.bins_y; ++iy) {
-      SurfaceBin& b = res.bins[static_cast<std::size_t>(ix) * c.bins_y + iy];
-      b.ix = ix, b.iy = iy;
-      b.wr_low = res.wr_max * ix / c.bins_x, b.wr_high = res.wr_max * (ix + 1) / c.bins_x;
-      b.tm_low = res.tm_max * iy / c.bins_y, b.tm_high = res.tm_max * (iy + 1) / c.bins_y;
-      b.bound_centre = r2_surface(c, 0.5 * (b.wr_low + b.wr_high), 0.5 * (b.tm_low + b.tm_high));
-      b.bound_upper = r2_surface(c, b.wr_high, b.tm_high);
-    }
-  }
-  // Σ PWR per bin in 128-bit fixed point, exact across chunks.
-  std::vector<unsigned __int128> fixed_sum(bins, 0);
-  std::vector<std::uint64_t> max_bits(bins, 0);
-  SurfaceChunk chunk;
-  for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {
-    const std::int64_t count = std::min(c.chunk, c.games - g0);
-    const std::int64_t wanted = std::min<std::int64_t>(
-        count, std::max<std::int64_t>(0, c.keep_points - static_cast<std::int64_t>(res.points.size())));
-    produce(g0, count, wanted, chunk);
-    if (chunk.invalid > 0) {
-      throw error("bound surface: game " + std::to_string(g0 + chunk.first_invalid) +
-                  " has a non-finite or out-of-range regret (" + std::to_string(chunk.invalid) + " in its chunk)");
-    }
-    const std::uint64_t* acc = chunk.bins.data();
-    for (std::size_t j = 0; j < bins; ++j) {
-      SurfaceBin& b = res.bins[j];
-      b.count += static_cast<std::int64_t>(acc[surface_count * bins + j]);
-      fixed_sum[j] +=
-          (static_cast<unsigned __int128>(acc[surface_sum_high * bins + j]) << 64) | acc[surface_sum_low * bins + j];
-      max_bits[j] = std::max(max_bits[j], acc[surface_max * bins + j]);
-      b.above_simple += static_cast<std::int64_t>(acc[surface_above_simple * bins + j]);
-      b.above_bound += static_cast<std::int64_t>(acc[surface_above_bound * bins + j]);
-    }
-    res.points.insert(
-        res.points.end(), chunk.points.begin(),
-        chunk.points.begin() + std::min<std::int64_t>(wanted, static_cast<std::int64_t>(chunk.points.size())));
-    res.games += count;
-    if (progress && !progress(res.games, c.games)) throw cancelled();
-  }
-  for (std::size_t j = 0; j < bins; ++j) {
-    SurfaceBin& b = res.bins[j];
-    res.above_simple += b.above_simple;
-    res.above_bound += b.above_bound;
-    if (b.count == 0) continue;
-    b.pwr_mean =
-        static_cast<double>(static_cast<__int128>(fixed_sum[j])) / binning.fixed_scale / static_cast<double>(b.count);
-    b.pwr_max = surface_from_orderable(max_bits[j]);
-    if (b.pwr_max > b.bound_upper + 1e-9 * (1.0 + b.bound_upper)) ++res.bin_bound_exceeded;
-  }
-  return res;
+  return merge_bound_surface(c, {accumulate_surface(c, 0, 1, progress, produce)});
 }
 
 }  // namespace detail

@@ -156,6 +156,31 @@ double r2_surface(const BoundSurfaceConfig& config, double wr, double tm);
 
 BoundSurfaceResult run_bound_surface(const BoundSurfaceConfig& config, const ExperimentProgress& progress = {});
 
+/// A shard of a bound-surface run, for running one run as several processes (MPI ranks, mpi4py,
+/// a job array): shard `index` of `count` holds the games [first_game, first_game + games), the
+/// `index`-th of `count` contiguous near-equal ranges of config.games, and the exact integer
+/// accumulators of its bins. merge_bound_surface() of every shard of a run gives the
+/// BoundSurfaceResult of run_bound_surface(config) to the bit, whatever `count` and the
+/// backends the shards ran on (docs/SCALING.md).
+struct BoundSurfaceShard {
+  int index = 0, count = 1;
+  std::int64_t first_game = 0, games = 0;
+  /// The bins' accumulators: detail::surface_fields arrays of bins_x · bins_y integers
+  /// (dgeval/detail/surface_bins.hpp's layout): count, Σ PWR in 128-bit fixed point (low and high
+  /// words), the largest PWR's orderable bits, and the two counts above the bounds.
+  std::vector<std::uint64_t> accumulators;
+  /// Its games among the first config.keep_points, in game order.
+  std::vector<SurfacePoint> points;
+};
+
+/// Shard `index` of `count` (0 <= index < count <= config.games) of run_bound_surface(config);
+/// `progress` counts this shard's games.
+BoundSurfaceShard run_bound_surface_shard(const BoundSurfaceConfig& config, int index, int count,
+                                          const ExperimentProgress& progress = {});
+/// The run whose shards are `shards` (every index of one count exactly once, in any order),
+/// each made with this `config` (its backend, threads and chunk aside).
+BoundSurfaceResult merge_bound_surface(const BoundSurfaceConfig& config, const std::vector<BoundSurfaceShard>& shards);
+
 namespace detail {
 /// One chunk's contribution to the bound surface: the bins' integer accumulators
 /// (detail/surface_bins.hpp: surface_fields arrays of bins_x · bins_y), the chunk's first games
