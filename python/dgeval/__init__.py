@@ -23,7 +23,9 @@ Beside them, as the CLI's other commands:
 * :func:`infer` (``dgeval infer``): IA, CA, IC and CC with bootstrap intervals from observations
   (arrays, :func:`read_observations`, or :func:`sample_observations` from a game);
 * :func:`grid_scan`, :func:`bound_surface`, :func:`inference_experiment` (``dgeval
-  experiment ...``): the paper's experiments, as tables of NumPy columns named as the CSVs.
+  experiment ...``): the paper's experiments, as tables of NumPy columns named as the CSVs;
+  :func:`bound_surface` also in shards (one per MPI rank, say) that :func:`merge_bound_surface`
+  puts together (:class:`BoundSurfaceShard`).
 
     >>> g = dgeval.generate((3, 3), 100, seed=7, ia=0.3, ca_principals=0.6)
     >>> bool(abs(g.evaluate()["ca_principals"] - 0.6).max() < 1e-9)
@@ -41,7 +43,14 @@ from . import _core
 from ._base import BackendWarning, Cancelled, Column, Error, Flag, cuda_available, result_columns
 from ._evaluate import evaluate
 from ._examples import Example, example, examples
-from ._experiments import Table, bound_surface, grid_scan, inference_experiment
+from ._experiments import (
+    BoundSurfaceShard,
+    Table,
+    bound_surface,
+    grid_scan,
+    inference_experiment,
+    merge_bound_surface,
+)
 from ._frame import Result, to_frame
 from ._generators import GeneratedGames, GenerateInfo, GeneratorFlag, generate, generate_uniform
 from ._inference import (
@@ -94,6 +103,8 @@ __all__ = [
     "Table",
     "grid_scan",
     "bound_surface",
+    "BoundSurfaceShard",
+    "merge_bound_surface",
     "inference_experiment",
 ]
 

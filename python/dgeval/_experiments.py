@@ -4,7 +4,7 @@ bound-surface | inference``), as tables of NumPy columns named as the CLI's CSVs
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -126,6 +126,52 @@ def grid_scan(
     return Table(cols, summary)
 
 
+class BoundSurfaceShard:
+    """One shard of a bound-surface run (``dgeval.bound_surface(..., shard=(index, count))``):
+    the games ``[first_game, first_game + games)``, the ``index``-th of ``count`` contiguous
+    near-equal ranges, with the exact integer accumulators of its bins (``accumulators``, uint64,
+    6 x bins: count, the low and high words of the 128-bit fixed-point sum of the principals'
+    regret, the largest regret's orderable bits, the two counts above the bounds) and its games
+    among the first ``keep_points`` (``points``). Plain data: it pickles, so ``mpi4py``'s
+    ``comm.gather`` carries it; :func:`merge_bound_surface` of every shard of a run gives that
+    run's table, bit for bit."""
+
+    def __init__(
+        self, config: Dict[str, Any], index: int, count: int, first_game: int, games: int,
+        accumulators: np.ndarray, points: Dict[str, np.ndarray],
+    ) -> None:
+        self.config = config
+        self.index = index
+        self.count = count
+        self.first_game = first_game
+        self.games = games
+        self.accumulators = accumulators
+        self.points = points
+
+    def __repr__(self) -> str:
+        return (f"BoundSurfaceShard({self.index} of {self.count}: games [{self.first_game}, "
+                f"{self.first_game + self.games}))")
+
+
+# The arguments that define a bound-surface run (what every shard of one run shares), in
+# _core's order; threads, backend, device and chunk only say how a shard is computed.
+_SURFACE_RUN = ("games", "players", "outcomes", "calibration", "standardisation", "welfare", "distribution",
+                "bins_x", "bins_y", "seed", "keep_points")
+
+
+def _surface_table(raw: Any) -> Table:
+    bins_raw, points_raw, summary = raw
+    summary = dict(summary)
+    if summary["above_bound"] + summary["bin_bound_exceeded"] > 0:
+        warnings.warn(
+            f"bound surface: {summary['above_bound']} games above the R2 bound and {summary['bin_bound_exceeded']} "
+            "bins above the surface at their upper corner (a theorem: a bug, please report)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return Table(_column_dict(bins_raw), summary, points=Table(_column_dict(points_raw)))
+
+
 def bound_surface(
     *,
     games: int = 100000,
@@ -142,8 +188,9 @@ def bound_surface(
     backend: str = "auto",
     device: int = 0,
     chunk: int = 0,
+    shard: Optional[Tuple[int, int]] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
-) -> Table:
+) -> Any:
     """The bound surface of docs/MATH.md §7.3 as ``dgeval experiment bound-surface`` computes it:
     agents' welfare regret × total misalignment × principals' regret, binned, with the R2
     surface. ``calibration``: ratios r_i (one, or one per player); ``bins``: (x, y), one int
@@ -158,6 +205,10 @@ def bound_surface(
     bin_bound_exceeded, wr_max, tm_max. A failed theorem bound (above_bound or
     bin_bound_exceeded; the CLI's exit status 3) issues a RuntimeWarning. The GIL is released;
     ``progress`` and Ctrl-C as for :func:`grid_scan`.
+
+    ``shard=(index, count)`` computes only the ``index``-th of ``count`` shards of the run (one
+    per MPI rank, say) and returns a :class:`BoundSurfaceShard`; :func:`merge_bound_surface` of
+    all of them is the table above, bit for bit (docs/SCALING.md).
     """
     if isinstance(bins, str):
         try:
@@ -170,33 +221,43 @@ def bound_surface(
         b = [int(k) for k in bins]
     if len(b) != 2:
         raise Error("bins: expected AxB")
-    bins_raw, points_raw, summary = _core.bound_surface(
-        int(games),
-        int(players),
-        int(outcomes),
-        _float_list(calibration, "calibration"),
-        str(standardisation),
-        str(welfare),
-        str(distribution),
-        int(b[0]),
-        int(b[1]),
-        int(seed),
-        int(keep_points),
-        int(threads),
-        str(backend),
-        int(device),
-        int(chunk),
-        progress,
-    )
-    summary = dict(summary)
-    if summary["above_bound"] + summary["bin_bound_exceeded"] > 0:
-        warnings.warn(
-            f"bound surface: {summary['above_bound']} games above the R2 bound and {summary['bin_bound_exceeded']} "
-            "bins above the surface at their upper corner (a theorem: a bug, please report)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return Table(_column_dict(bins_raw), summary, points=Table(_column_dict(points_raw)))
+    run = dict(zip(_SURFACE_RUN, (
+        int(games), int(players), int(outcomes), _float_list(calibration, "calibration"), str(standardisation),
+        str(welfare), str(distribution), int(b[0]), int(b[1]), int(seed), int(keep_points))))
+    how = dict(threads=int(threads), backend=str(backend), device=int(device), chunk=int(chunk))
+    if shard is None:
+        return _surface_table(_core.bound_surface(**run, **how, progress=progress))
+    try:
+        index, count = (int(k) for k in shard)
+    except (TypeError, ValueError):
+        raise Error("shard: expected (index, count)") from None
+    first, n, acc, points = _core.bound_surface_shard(**run, **how, index=index, count=count, progress=progress)
+    return BoundSurfaceShard(run, index, count, first, n, acc, _column_dict(points))
+
+
+def merge_bound_surface(shards: Sequence[BoundSurfaceShard]) -> Table:
+    """The bound surface of a run from every one of its shards (``bound_surface(...,
+    shard=(index, count))`` for each index, in any order): the :class:`Table` that
+    ``bound_surface`` without ``shard`` returns, bit for bit. Shards of different runs, a shard
+    missing or given twice raise :class:`Error`."""
+    shards = list(shards)
+    if not shards:
+        raise Error("bound surface: no shards to merge")
+    run = shards[0].config
+    for s in shards:
+        if not isinstance(s, BoundSurfaceShard):
+            raise Error(f"merge_bound_surface: expected BoundSurfaceShard objects, got {type(s).__name__}")
+        if s.config != run:
+            differ = ", ".join(k for k in _SURFACE_RUN if s.config.get(k) != run.get(k))
+            raise Error(f"bound surface: shard {s.index} of {s.count} is of another run than shard "
+                        f"{shards[0].index} of {shards[0].count} (differing in: {differ})")
+    parts = [
+        (s.index, s.count, s.first_game, s.games, np.ascontiguousarray(s.accumulators, dtype=np.uint64),
+         *(np.ascontiguousarray(s.points[k], dtype=np.float64) for k in
+           ("agents_welfare_regret", "total_misalignment", "principals_welfare_regret", "bound")))
+        for s in shards
+    ]
+    return _surface_table(_core.bound_surface_merge(**run, threads=0, backend="cpu", device=0, chunk=0, parts=parts))
 
 
 def inference_experiment(

@@ -13,7 +13,9 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "dgeval/detail/surface_bins.hpp"
 #include "dgeval/dgeval.hpp"
+#include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/inference.hpp"
 #include "interrupt.hpp"
@@ -101,12 +103,12 @@ nb::dict grid_scan(std::vector<std::vector<std::int64_t>> sizes, std::vector<std
   return d.d;
 }
 
-/// dgeval.bound_surface: (bins as the columns of write_bound_surface_csv, kept points as those
-/// of write_surface_points_csv, summary).
-nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, std::vector<double> calibration,
-                        const std::string& standardisation, const std::string& welfare, const std::string& distribution,
-                        int bins_x, int bins_y, std::uint64_t seed, std::int64_t keep_points, int threads,
-                        const std::string& backend, int device, std::int64_t chunk, nb::object progress) {
+/// A bound-surface run's configuration, from the Python arguments.
+dgeval::BoundSurfaceConfig surface_config(std::int64_t games, int players, std::int64_t outcomes,
+                                          std::vector<double> calibration, const std::string& standardisation,
+                                          const std::string& welfare, const std::string& distribution, int bins_x,
+                                          int bins_y, std::uint64_t seed, std::int64_t keep_points, int threads,
+                                          const std::string& backend, int device, std::int64_t chunk) {
   dgeval::BoundSurfaceConfig c;
   c.games = games;
   c.players = players;
@@ -123,11 +125,23 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
   c.backend = backend;
   c.device = device;
   c.chunk = chunk;
-  Interruptible stop(std::move(progress), "bound surface");
-  dgeval::BoundSurfaceResult r;
-  stop.run([&] {
-    r = dgeval::run_bound_surface(c, [&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
-  });
+  return c;
+}
+
+/// The kept points as the columns of write_surface_points_csv.
+nb::dict points_columns(const std::vector<dgeval::SurfacePoint>& p) {
+  ColumnDict points;
+  using Pt = dgeval::SurfacePoint;
+  points.of("agents_welfare_regret", p, &Pt::wr);
+  points.of("total_misalignment", p, &Pt::tm);
+  points.of("principals_welfare_regret", p, &Pt::pwr);
+  points.of("bound", p, &Pt::bound);
+  return points.d;
+}
+
+/// A run's result: (bins as the columns of write_bound_surface_csv, kept points as those of
+/// write_surface_points_csv, the summary).
+nb::tuple surface_tuple(const dgeval::BoundSurfaceResult& r) {
   ColumnDict bins;
   using B = dgeval::SurfaceBin;
   bins.of("ix", r.bins, &B::ix);
@@ -143,12 +157,6 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
   bins.of("bound_upper", r.bins, &B::bound_upper);
   bins.of("above_simple", r.bins, &B::above_simple);
   bins.of("above_bound", r.bins, &B::above_bound);
-  ColumnDict points;
-  using Pt = dgeval::SurfacePoint;
-  points.of("agents_welfare_regret", r.points, &Pt::wr);
-  points.of("total_misalignment", r.points, &Pt::tm);
-  points.of("principals_welfare_regret", r.points, &Pt::pwr);
-  points.of("bound", r.points, &Pt::bound);
   nb::dict summary;
   summary["games"] = r.games;
   summary["above_simple"] = r.above_simple;
@@ -156,8 +164,76 @@ nb::tuple bound_surface(std::int64_t games, int players, std::int64_t outcomes, 
   summary["bin_bound_exceeded"] = r.bin_bound_exceeded;
   summary["wr_max"] = r.wr_max;
   summary["tm_max"] = r.tm_max;
-  return nb::make_tuple(bins.d, points.d, summary);
+  return nb::make_tuple(bins.d, points_columns(r.points), summary);
 }
+
+#define DGEVAL_SURFACE_PARAMETERS                                                                                    \
+  std::int64_t games, int players, std::int64_t outcomes, std::vector<double> calibration,                           \
+      const std::string &standardisation, const std::string &welfare, const std::string &distribution, int bins_x,   \
+      int bins_y, std::uint64_t seed, std::int64_t keep_points, int threads, const std::string &backend, int device, \
+      std::int64_t chunk
+#define DGEVAL_SURFACE_CONFIG                                                                                      \
+  surface_config(games, players, outcomes, std::move(calibration), standardisation, welfare, distribution, bins_x, \
+                 bins_y, seed, keep_points, threads, backend, device, chunk)
+
+/// dgeval.bound_surface: surface_tuple of run_bound_surface.
+nb::tuple bound_surface(DGEVAL_SURFACE_PARAMETERS, nb::object progress) {
+  const dgeval::BoundSurfaceConfig c = DGEVAL_SURFACE_CONFIG;
+  Interruptible stop(std::move(progress), "bound surface");
+  dgeval::BoundSurfaceResult r;
+  stop.run([&] {
+    r = dgeval::run_bound_surface(c, [&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
+  });
+  return surface_tuple(r);
+}
+
+/// dgeval.bound_surface(shard=(index, count)): run_bound_surface_shard as (first_game, games,
+/// accumulators [surface_fields, bins] uint64, kept points' columns).
+nb::tuple bound_surface_shard(DGEVAL_SURFACE_PARAMETERS, int index, int count, nb::object progress) {
+  const dgeval::BoundSurfaceConfig c = DGEVAL_SURFACE_CONFIG;
+  Interruptible stop(std::move(progress), "bound surface");
+  dgeval::BoundSurfaceShard shard;
+  stop.run([&] {
+    shard = dgeval::run_bound_surface_shard(
+        c, index, count, [&](std::int64_t done, std::int64_t total) { return stop.poll(done, total); });
+  });
+  const std::size_t fields = dgeval::detail::surface_fields;
+  const std::size_t bins = shard.accumulators.size() / fields;
+  return nb::make_tuple(shard.first_game, shard.games, to_numpy(std::move(shard.accumulators), {fields, bins}),
+                        points_columns(shard.points));
+}
+
+/// dgeval.merge_bound_surface: surface_tuple of merge_bound_surface, the shards given as
+/// (index, count, first_game, games, accumulators, wr, tm, pwr, bound).
+nb::tuple bound_surface_merge(DGEVAL_SURFACE_PARAMETERS, const nb::list& parts) {
+  const dgeval::BoundSurfaceConfig c = DGEVAL_SURFACE_CONFIG;
+  using U64Array = nb::ndarray<const std::uint64_t, nb::c_contig, nb::device::cpu>;
+  std::vector<dgeval::BoundSurfaceShard> shards;
+  for (nb::handle h : parts) {
+    const nb::tuple t = nb::cast<nb::tuple>(h);
+    dgeval::BoundSurfaceShard s;
+    s.index = nb::cast<int>(t[0]);
+    s.count = nb::cast<int>(t[1]);
+    s.first_game = nb::cast<std::int64_t>(t[2]);
+    s.games = nb::cast<std::int64_t>(t[3]);
+    const U64Array acc = nb::cast<U64Array>(t[4]);
+    s.accumulators.assign(acc.data(), acc.data() + acc.size());
+    const RealArray wr = nb::cast<RealArray>(t[5]), tm = nb::cast<RealArray>(t[6]), pwr = nb::cast<RealArray>(t[7]),
+                    bound = nb::cast<RealArray>(t[8]);
+    if (tm.size() != wr.size() || pwr.size() != wr.size() || bound.size() != wr.size()) {
+      throw dgeval::error("bound surface: shard " + std::to_string(s.index) + " of " + std::to_string(s.count) +
+                          ": its points' columns differ in length");
+    }
+    for (std::size_t k = 0; k < wr.size(); ++k) {
+      s.points.push_back({wr.data()[k], tm.data()[k], pwr.data()[k], bound.data()[k]});
+    }
+    shards.push_back(std::move(s));
+  }
+  return surface_tuple(dgeval::merge_bound_surface(c, shards));
+}
+
+#undef DGEVAL_SURFACE_CONFIG
+#undef DGEVAL_SURFACE_PARAMETERS
 
 /// dgeval.inference_experiment: (curves as the columns of write_inference_curves, per-game
 /// errors as the columns of the CLI's --per-game CSV, or None).
@@ -239,6 +315,12 @@ void bind_experiments(nb::module_& m) {
   m.def("bound_surface", &bound_surface, "games"_a, "players"_a, "outcomes"_a, "calibration"_a, "standardisation"_a,
         "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a, "threads"_a, "backend"_a,
         "device"_a, "chunk"_a, "progress"_a.none());
+  m.def("bound_surface_shard", &bound_surface_shard, "games"_a, "players"_a, "outcomes"_a, "calibration"_a,
+        "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
+        "threads"_a, "backend"_a, "device"_a, "chunk"_a, "index"_a, "count"_a, "progress"_a.none());
+  m.def("bound_surface_merge", &bound_surface_merge, "games"_a, "players"_a, "outcomes"_a, "calibration"_a,
+        "standardisation"_a, "welfare"_a, "distribution"_a, "bins_x"_a, "bins_y"_a, "seed"_a, "keep_points"_a,
+        "threads"_a, "backend"_a, "device"_a, "chunk"_a, "parts"_a);
   m.def("inference_experiment", &inference_experiment, "sizes"_a, "games"_a, "samples"_a, "every"_a, "seed"_a,
         "threads"_a, "per_game"_a, "backend"_a, "device"_a, "progress"_a.none());
 }

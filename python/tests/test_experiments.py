@@ -106,6 +106,32 @@ def test_bound_surface():
         dgeval.bound_surface(games=10, bins="4x4x4")
 
 
+def test_bound_surface_shards_merge_to_the_whole_run():
+    # Shards (pickled, as mpi4py's gather carries them), merged in any order: the whole run's
+    # table and points, bit for bit.
+    import pickle
+
+    kw = dict(games=1500, bins=(5, 4), keep_points=600, calibration=[1, 2, 1, 0.5], seed=11, backend="cpu")
+    whole = dgeval.bound_surface(**kw)
+    shards = [pickle.loads(pickle.dumps(dgeval.bound_surface(**kw, chunk=100 + k, shard=(k, 3)))) for k in range(3)]
+    assert [(s.first_game, s.games) for s in shards] == [(0, 500), (500, 500), (1000, 500)]
+    assert isinstance(shards[0], dgeval.BoundSurfaceShard) and shards[0].accumulators.shape == (6, 20)
+    merged = dgeval.merge_bound_surface(shards[::-1])
+    assert list(merged) == list(whole) and merged.summary == whole.summary
+    for k in whole:
+        assert np.array_equal(merged[k], whole[k], equal_nan=True), k
+    for k in whole.points:
+        assert np.array_equal(merged.points[k], whole.points[k]), k
+    with pytest.raises(dgeval.Error, match="shard 1 of 3 is missing"):
+        dgeval.merge_bound_surface([shards[0], shards[2]])
+    with pytest.raises(dgeval.Error, match="shard 1 of 3 is of another run than shard 0 of 3 \\(differing in: seed\\)"):
+        dgeval.merge_bound_surface([dgeval.bound_surface(**{**kw, "seed": 12}, shard=(0, 3))] + shards[1:])
+    with pytest.raises(dgeval.Error, match="expected 0 <= index < count"):
+        dgeval.bound_surface(**kw, shard=(3, 3))
+    with pytest.raises(dgeval.Error, match="shard: expected \\(index, count\\)"):
+        dgeval.bound_surface(**kw, shard=3)
+
+
 def test_inference_experiment():
     t = dgeval.inference_experiment(sizes="3x3", games=4, samples=40, every=20, per_game=True, seed=3)
     assert list(t) == CURVE_COLUMNS

@@ -45,6 +45,8 @@ ALL = [
     "Table",
     "grid_scan",
     "bound_surface",
+    "BoundSurfaceShard",  # added since: the bound surface's shard form (docs/SCALING.md)
+    "merge_bound_surface",
     "inference_experiment",
 ]
 
@@ -70,6 +72,8 @@ PUBLIC = {
     "Result": "dgeval",
     "Table": "dgeval",
     "bound_surface": "dgeval",
+    "BoundSurfaceShard": "dgeval",
+    "merge_bound_surface": "dgeval",
     "cuda_available": "dgeval",
     "evaluate": "dgeval",
     "example": "dgeval",
@@ -134,8 +138,9 @@ SIGNATURES = {
     "bound_surface": (
         "(*, games=100000, players=4, outcomes=4, calibration=1.0, standardisation='max', welfare='sum', "
         "distribution='uniform', bins=(40, 40), seed=9622709, keep_points=0, threads=0, backend='auto', device=0, "
-        "chunk=0, progress=None)"
+        "chunk=0, shard=None, progress=None)"
     ),
+    "merge_bound_surface": "(shards)",
     "inference_experiment": (
         "(*, sizes=None, games=25, samples=1000, every=10, seed=1282, threads=0, per_game=False, backend='auto', "
         "device=0, progress=None)"
