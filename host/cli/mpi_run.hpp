@@ -77,6 +77,9 @@ void send_to_root(std::string bytes);
 void flush_sends();
 /// Receives the next message that rank `from` sent with send_to_root(), polling the stop flag.
 std::string receive_from(int from);
+/// Every rank's `bytes`, in rank order, on every rank (a collective: every rank calls it, the same
+/// number of times). Polls the stop flag while it waits. Without MPI: {bytes}.
+std::vector<std::string> all_gather(const std::string& bytes);
 
 /// The owner of each range (-1: done already, read from the journal): the ranges not done, in
 /// order, dealt to `ranks` ranks in turn.
