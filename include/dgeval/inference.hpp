@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,10 @@ struct InferenceExperimentConfig {
   /// "cpu", "cuda" (one game per GPU thread: the same errors, bit for bit) or "auto".
   std::string backend = "auto";
   int device = 0;
+  /// Games computed at once (a unit of work; under MPI, the unit dealt to the ranks); 0: the
+  /// backend's (32 per CPU thread, at least 16; on a GPU as many as 256 MiB of errors hold). The
+  /// results do not depend on it.
+  std::int64_t chunk = 0;
 };
 
 /// One per-game error row: the errors of one estimator family on one distribution of one game
@@ -237,6 +242,46 @@ struct InferenceCurveRow {
 std::vector<InferenceCurveRow> run_inference_experiment(
     const InferenceExperimentConfig& config, const std::function<void(const InferenceErrorRow&)>& per_game = nullptr,
     const std::function<void(std::int64_t, std::int64_t)>& progress = nullptr);
+
+namespace detail {
+/// One unit of the inference experiment's work: games [first, first + count) of size `size`.
+struct InferenceUnit {
+  int size = 0;
+  std::int64_t first = 0, count = 0;
+};
+/// The inference experiment's units and the per-game errors of any unit, on the backend of the
+/// configuration (resolved: "auto" is "cuda" when usable, else "cpu"). Not thread-safe.
+class InferenceExperimentProducer {
+ public:
+  explicit InferenceExperimentProducer(const InferenceExperimentConfig& config);
+  ~InferenceExperimentProducer();
+  InferenceExperimentProducer(const InferenceExperimentProducer&) = delete;
+  InferenceExperimentProducer& operator=(const InferenceExperimentProducer&) = delete;
+  /// The configuration completed: its sizes (the default four when none) and its chunk.
+  const InferenceExperimentConfig& config() const;
+  const std::string& backend() const;
+  const std::vector<std::int64_t>& checkpoints() const;
+  /// Errors per game: 4 distributions x 2 families x checkpoints x kInferenceMeasures.
+  std::int64_t cells() const;
+  /// The units in order: each size's games, `chunk` at a time.
+  const std::vector<InferenceUnit>& units() const;
+  /// Unit `u`'s errors (count x cells() doubles, game by game); throws dgeval::error naming the
+  /// first game that could not be generated.
+  void produce(std::int64_t u, std::vector<double>& errors) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+/// Produces unit `u`'s errors (by this process, or received from another MPI rank).
+using InferenceChunkFn = std::function<void(std::int64_t u, std::vector<double>& errors)>;
+/// run_inference_experiment with the units produced by `produce`, aggregated game by game in
+/// unit order exactly as the single-process run does (docs/SCALING.md).
+std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimentProducer& producer,
+                                                        const std::function<void(const InferenceErrorRow&)>& per_game,
+                                                        const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                                        const InferenceChunkFn& produce);
+}  // namespace detail
 
 /// Writes curve rows (CSV with a header), with size as dims text.
 void write_inference_curves(std::ostream& out, const InferenceExperimentConfig& config,
