@@ -115,6 +115,7 @@ int infer_command(int argc, char** argv) {
       "o,output", "write the estimates here instead of stdout", cxxopts::value<std::string>())("h,help", "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help({"input", "sampling from a game", "estimation"})
               << "\nexamples:\n"
                  "  dgeval infer --input observations.csv --dims 3x3\n"
@@ -137,7 +138,7 @@ int infer_command(int argc, char** argv) {
   io.resamples = int64_option(p, "resamples", 0, std::int64_t{1} << 40, "0: no intervals");
   io.level = p["level"].as<double>();
   io.seed = p["seed"].as<std::uint64_t>();
-  io.threads = threads_option(p);
+  io.threads = mpi::threads_per_rank(threads_option(p));  // under MPI: the node's cores shared
   if (!(io.level > 0.0 && io.level < 1.0)) throw usage_error("--level must lie in (0, 1)");
   if (!p.count("input")) {
     parse_levels(p["ic"].as<std::string>(), "ic");
@@ -175,13 +176,16 @@ int infer_command(int argc, char** argv) {
       throw usage_error(std::string("--set: ") + e.what());
     }
     const std::string in = p["input"].as<std::string>();
+    if (in == "-" && mpi::size() > 1) {
+      throw usage_error("--input -: under MPI standard input reaches rank 0 only; give the observations as a file");
+    }
     if (in == "-") {
       if (::isatty(0)) throw usage_error("--input -: standard input is a terminal; pipe an observations CSV into it");
       obs = parse_observations_csv(std::cin, "standard input", ro);
     } else {
       obs = read_observations(in, ro);
     }
-    if (!obs.dims_known) {
+    if (!obs.dims_known && mpi::root()) {
       std::fprintf(stderr,
                    "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
                    "indices cannot be detected\n",
@@ -219,15 +223,51 @@ int infer_command(int argc, char** argv) {
     std::string ia;
     for (int i = 0; i < game.dims.players(); ++i)
       ia += (i ? ", " : "") + format_double(truth.ia[static_cast<std::size_t>(i)]);
-    std::fprintf(stderr,
-                 "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
-                 ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
-                 format_double(cc).c_str());
+    if (mpi::root())
+      std::fprintf(
+          stderr,
+          "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
+          ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
+          format_double(cc).c_str());
     if (observations_out) write_observations_csv(observations_out->stream(), obs);
   }
   throw_if_stop_requested();
-  const Inference r = infer(obs, io);
+  // Under MPI (docs/SCALING.md) every rank reads or samples the observations and computes the
+  // point estimates; the bootstrap's replicates are cut into R contiguous ranges, rank r computes
+  // the r-th and sends it to rank 0, which places each range and computes the intervals from all B
+  // replicates: replicate b depends only on the data, the seed and b, so the same bytes whatever R.
+  mpi::setup_done("cpu", hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  const int ranks = mpi::size();
+  const Inference r = detail::infer(
+      obs, io,
+      [&](std::int64_t resamples, std::int64_t slots, const detail::InferenceReplicatesFn& compute, double* reps) {
+        const auto first = [&](int k) { return resamples * k / ranks; };
+        const int me = mpi::rank();
+        if (first(me + 1) > first(me)) {
+          mpi::debug_range("infer", first(me), first(me + 1) - first(me), "bootstrap replicates");
+          compute(first(me), first(me + 1) - first(me), reps + first(me) * slots);
+        }
+        if (ranks == 1) return;
+        if (!mpi::root()) {
+          if (first(me + 1) > first(me)) {
+            mpi::send_to_root(
+                std::string(reinterpret_cast<const char*>(reps + first(me) * slots),
+                            static_cast<std::size_t>((first(me + 1) - first(me)) * slots) * sizeof(double)));
+          }
+          mpi::flush_sends();
+          return;
+        }
+        for (int k = 1; k < ranks; ++k) {
+          if (first(k + 1) == first(k)) continue;
+          const std::string bytes = mpi::receive_from(k);
+          if (bytes.size() != static_cast<std::size_t>((first(k + 1) - first(k)) * slots) * sizeof(double)) {
+            throw error("infer: malformed bootstrap replicates from another rank");
+          }
+          std::memcpy(reps + first(k) * slots, bytes.data(), bytes.size());
+        }
+      });
   throw_if_stop_requested();
+  if (!mpi::root()) return exit_ok;  // rank 0 writes (the staged outputs here are discarded)
   write_inference(out.stream(), r, format);
   files.commit();
   return exit_ok;

@@ -47,13 +47,13 @@ std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks) {
   return owner;
 }
 
-void debug_range(const char* command, std::int64_t first, std::int64_t count) {
+void debug_range(const char* command, std::int64_t first, std::int64_t count, const char* what) {
   // Tests: DGEVAL_TEST_FAIL_RANK=K makes rank K fail as it starts its first range.
   if (const char* f = std::getenv("DGEVAL_TEST_FAIL_RANK"); f && *f && std::atoi(f) == g_rank) {
     throw error("rank " + std::to_string(g_rank) + " fails as DGEVAL_TEST_FAIL_RANK asks (a test)");
   }
   if (!debug_enabled()) return;
-  std::fprintf(stderr, "dgeval %s: rank %d of %d computes games [%lld, %lld)\n", command, g_rank, g_size,
+  std::fprintf(stderr, "dgeval %s: rank %d of %d computes %s [%lld, %lld)\n", command, g_rank, g_size, what,
                static_cast<long long>(first), static_cast<long long>(first + count));
 }
 

@@ -86,8 +86,8 @@ std::vector<std::string> all_gather(const std::string& bytes);
 std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks);
 
 /// DGEVAL_MPI_DEBUG=1: each rank reports on stderr the ranges it computes ("dgeval: rank r of R
-/// computes games [a, b)"), for the tests and for checking a job's split.
-void debug_range(const char* command, std::int64_t first, std::int64_t count);
+/// computes games [a, b)", or another `what`), for the tests and for checking a job's split.
+void debug_range(const char* command, std::int64_t first, std::int64_t count, const char* what = "games");
 
 }  // namespace mpi
 }  // namespace cli

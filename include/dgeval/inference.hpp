@@ -132,6 +132,19 @@ struct Inference {
 /// with different utilities (naming both rows, the side, the player and the two values).
 Inference infer(const Observations& obs, const InferenceOptions& options = {});
 
+namespace detail {
+/// Computes bootstrap replicates [first, first + count) of an infer() run into `reps`
+/// (count x slots values, replicate by replicate). Replicate b depends only on the data, the seed
+/// and b.
+using InferenceReplicatesFn = std::function<void(std::int64_t first, std::int64_t count, double* reps)>;
+/// Fills all `resamples` x `slots` values of `reps`, e.g. with some ranges computed by `compute`
+/// here and the others received from other MPI ranks (docs/SCALING.md).
+using InferenceBootstrapFn =
+    std::function<void(std::int64_t resamples, std::int64_t slots, const InferenceReplicatesFn& compute, double* reps)>;
+/// infer() with the bootstrap's replicates gathered by `bootstrap` (called once when resamples > 0).
+Inference infer(const Observations& obs, const InferenceOptions& options, const InferenceBootstrapFn& bootstrap);
+}  // namespace detail
+
 /// Writes an Inference as a text table, CSV (one row per estimate) or one JSON object.
 enum class InferenceFormat { text, csv, json };
 void write_inference(std::ostream& out, const Inference& inference, InferenceFormat format);

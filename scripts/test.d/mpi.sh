@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate|experiment
+# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate|infer|experiment
 # bound-surface|grid-scan|inference` with R = 1, 2, 3 gives the bytes of a single-process run
 # (cmp), the ranks really split the work (DGEVAL_MPI_DEBUG=1 makes each rank name the ranges it
 # computes), a rank that fails ends the run non-zero with its message and no output, other
@@ -174,13 +174,27 @@ for r in 1 2 3; do
 done
 pass
 
+# infer splits its bootstrap replicates (R contiguous ranges): the same estimates and intervals.
+"$dgeval" generate --dims 3x4 --games 2 --seed 2 -o infer-game.npz -q
+infer="infer --game infer-game.npz --game-index 1 --sample all,eps_ne,played --ic 0.5 --cc 0.5 --samples 150
+  --resamples 200 --format csv --seed 3"
+"$dgeval" $infer -o estimates.csv 2>/dev/null
+for r in 1 2 3; do
+  DGEVAL_MPI_DEBUG=1 mpi "$r" "$dgeval" $infer -o "estimates$r.csv" 2>"estimates$r.err"
+  cmp estimates.csv "estimates$r.csv" || fail "infer with $r ranks differs from one process"
+  for ((k = 0; k < r; k++)); do
+    grep -q "rank $k of $r computes bootstrap replicates" "estimates$r.err" || fail "infer: rank $k of $r: nothing"
+  done
+done
+pass
+
 # Commands that do not split their work refuse R > 1 (no R copies over one output).
 set +e
 mpi 2 "$dgeval" experiment throughput --games 10 >refused.out 2>refused.err
 status=$?
 set -e
 [ "$status" = 2 ] || fail "experiment throughput under 2 ranks: exit status $status, expected 2"
-grep -q 'only evaluate, generate and experiment bound-surface, grid-scan and inference split their work' \
+grep -q 'only evaluate, generate, infer and experiment bound-surface, grid-scan and inference split their' \
   refused.err || fail "throughput refusal message: $(cat refused.err)"
 [ ! -s refused.out ] || fail "a refused throughput printed results"
 pass
