@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 #include "dgeval/detail/inference.hpp"
 #include "dgeval/inference.hpp"
@@ -449,6 +450,68 @@ TEST(Inference, GeneratedGamesMeetTheProtocol) {
     EXPECT_NEAR(r.ca_agents[0], ig.ca, 1e-9);
     EXPECT_FALSE(outcome_sets(ig.game, 0, ig.ic, ig.cc, 1.0 - ig.eps_tol).ne.empty());
   }
+}
+
+// The pieces of an MPI run (docs/SCALING.md), in one process: the inference experiment's units
+// produced in reverse order and merged in unit order, and infer()'s bootstrap replicates computed
+// in three ranges in reverse order, give the bytes of the plain runs.
+TEST(Inference, UnitsAndReplicatesInAnyOrderGiveTheSameBytes) {
+  InferenceExperimentConfig c;
+  c.sizes = {Dims({3, 3}), Dims({2, 2, 2})};
+  c.games = 40;
+  c.samples = 60;
+  c.every = 20;
+  c.threads = 2;
+  c.backend = "cpu";
+  std::ostringstream want, want_games;
+  write_inference_curves(want, c, run_inference_experiment(c, [&](const InferenceErrorRow& r) {
+                           want_games << r.size << ',' << r.game << ',' << r.samples << ',' << r.error[0] << '\n';
+                         }));
+  c.chunk = 7;
+  const detail::InferenceExperimentProducer producer(c);
+  const std::int64_t U = static_cast<std::int64_t>(producer.units().size());
+  ASSERT_EQ(U, 12);
+  std::vector<std::vector<double>> errors(static_cast<std::size_t>(U));
+  for (std::int64_t u = U - 1; u >= 0; --u) producer.produce(u, errors[static_cast<std::size_t>(u)]);
+  std::ostringstream got, got_games;
+  write_inference_curves(
+      got, c,
+      detail::run_inference_experiment(
+          producer,
+          [&](const InferenceErrorRow& r) {
+            got_games << r.size << ',' << r.game << ',' << r.samples << ',' << r.error[0] << '\n';
+          },
+          {}, [&](std::int64_t u, std::vector<double>& e) { e = errors[static_cast<std::size_t>(u)]; }));
+  EXPECT_EQ(got.str(), want.str());
+  EXPECT_EQ(got_games.str(), want_games.str());
+
+  const Example ex = make_example("misaligned");
+  const OutcomeSets sets = outcome_sets(ex.batch, 0, {0.5}, 0.5);
+  Observations o;
+  for (ObservedSet s : {ObservedSet::all, ObservedSet::eps_ne, ObservedSet::played}) {
+    const Observations part = sample_observations(ex.batch, 0, sets, s, 40, 5);
+    if (o.rows() == 0) o.dims = part.dims;
+    const int n = part.players();
+    for (std::int64_t r = 0; r < part.rows(); ++r)
+      o.add(part.outcome[r], part.agents.data() + n * r, part.principals.data() + n * r, s);
+  }
+  InferenceOptions io;
+  io.resamples = 301;
+  io.seed = 9;
+  io.threads = 2;
+  std::ostringstream plain, split;
+  write_inference(plain, infer(o, io), InferenceFormat::json);
+  write_inference(
+      split,
+      detail::infer(o, io,
+                    [](std::int64_t B, std::int64_t K, const detail::InferenceReplicatesFn& compute, double* reps) {
+                      for (int k = 2; k >= 0; --k) {
+                        compute(B * k / 3, B * (k + 1) / 3 - B * k / 3, reps + B * k / 3 * K);
+                      }
+                    }),
+      InferenceFormat::json);
+  EXPECT_EQ(split.str(), plain.str());
+  EXPECT_NE(plain.str().find("\"lo\":0."), std::string::npos) << "no interval to compare: " << plain.str();
 }
 
 }  // namespace

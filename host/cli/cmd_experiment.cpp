@@ -78,6 +78,61 @@ void parse_surface_chunk(const std::string& s, detail::SurfaceChunk& c) {
   }
 }
 
+// A grid-scan unit's contribution (detail::GridChunk) as bytes, from a rank to rank 0: its
+// counts, its extrema and its per-game values, bit for bit.
+std::string serialise_grid_chunk(const detail::GridChunk& c) {
+  std::string s;
+  const auto put = [&](const void* p, std::size_t n) { s.append(static_cast<const char*>(p), n); };
+  for (const std::int64_t* v : {&c.games, &c.evaluated, &c.r2_fail, &c.r5_fail, &c.r3_fail, &c.fallback,
+                                &c.r3_fail_fallback, &c.eps_tol_raised, &c.magnitudes_adjusted, &c.attempts}) {
+    put(v, 8);
+  }
+  for (const double* v : {&c.ia_error_max, &c.ca_error_max, &c.ic_min, &c.ic_state_out}) put(v, 8);
+  const auto put_vector = [&](const std::vector<double>& v) {
+    const std::uint64_t n = v.size();
+    put(&n, 8);
+    if (n) put(v.data(), n * sizeof(double));
+  };
+  put_vector(c.measure);
+  for (const std::vector<double>& q : c.q) put_vector(q);
+  return s;
+}
+
+void parse_grid_chunk(const std::string& s, detail::GridChunk& c) {
+  std::size_t at = 0;
+  const auto get = [&](void* p, std::size_t n) {
+    if (n > s.size() - at) throw error("grid scan: a malformed unit from another rank");
+    std::memcpy(p, s.data() + at, n);
+    at += n;
+  };
+  for (std::int64_t* v : {&c.games, &c.evaluated, &c.r2_fail, &c.r5_fail, &c.r3_fail, &c.fallback, &c.r3_fail_fallback,
+                          &c.eps_tol_raised, &c.magnitudes_adjusted, &c.attempts}) {
+    get(v, 8);
+  }
+  for (double* v : {&c.ia_error_max, &c.ca_error_max, &c.ic_min, &c.ic_state_out}) get(v, 8);
+  const auto get_vector = [&](std::vector<double>& v) {
+    std::uint64_t n = 0;
+    get(&n, 8);
+    if (n > (s.size() - at) / sizeof(double)) throw error("grid scan: a malformed unit from another rank");
+    v.resize(static_cast<std::size_t>(n));
+    if (n) get(v.data(), static_cast<std::size_t>(n) * sizeof(double));
+  };
+  get_vector(c.measure);
+  for (std::vector<double>& q : c.q) get_vector(q);
+  if (at != s.size()) throw error("grid scan: a malformed unit from another rank");
+}
+
+std::string serialise_doubles(const std::vector<double>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+}
+
+std::vector<double> parse_doubles(const std::string& s) {
+  if (s.size() % sizeof(double) != 0) throw error("grid scan: malformed eps_tol values from another rank");
+  std::vector<double> v(s.size() / sizeof(double));
+  if (!v.empty()) std::memcpy(v.data(), s.data(), s.size());
+  return v;
+}
+
 void experiment_usage(std::FILE* to) {
   std::fprintf(
       to,
@@ -159,12 +214,17 @@ int grid_scan(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("reject"))("welfare", "average | sum",
                                                               cxxopts::value<std::string>()->default_value("average"))(
       "cc-window", "code | natural", cxxopts::value<std::string>()->default_value("code"))(
-      "threads", "CPU threads (0 = all)", cxxopts::value<int>()->default_value("0"))(
+      "chunk",
+      "games generated and evaluated at once, within a point (under MPI, the unit dealt to the ranks); "
+      "the output does not depend on it",
+      cxxopts::value<std::int64_t>()->default_value("32768"))("threads", "CPU threads (0 = all)",
+                                                              cxxopts::value<int>()->default_value("0"))(
       "o,output", "the CSV to write (default: stdout)", cxxopts::value<std::string>())(
       "q,quiet", "no progress or summary on stderr")("h,help", "this help");
   add_backend_options(o, "where the games are generated and evaluated (the same games on each)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help()
               << "\nexamples:\n"
                  "  dgeval experiment grid-scan -o grid.csv                       # main text, 25,000 games per point\n"
@@ -207,15 +267,89 @@ int grid_scan(int argc, char** argv) {
   }
   c.increments = int_option(p, "increments", 1, 1 << 20);
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = threads_option(p);
-  c.device = device_option(p);
-  const bool quiet = p.count("quiet") > 0;
+  c.chunk = int64_option(p, "chunk", 1, std::int64_t{1} << 24);
+  // Under MPI (docs/SCALING.md): the node's cores shared among its ranks, each rank on its
+  // node-local rank's GPU unless --threads / --device say otherwise; rank 0 alone reports.
+  c.threads = mpi::threads_per_rank(threads_option(p));
+  c.device = !p.count("device") && mpi::size() > 1 ? mpi::local_rank() : device_option(p);
+  const bool quiet = p.count("quiet") > 0 || !mpi::root();
   c.backend = resolve_backend(p, quiet);
 
   RunFiles files;
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
+  // The units (a point's games, --chunk at a time), as run_grid_scan makes them; under MPI unit u
+  // is rank u mod R's; each rank sends its units' contributions (counts, extrema, per-game values)
+  // to rank 0, which merges them in unit order exactly as one process does: the same bytes
+  // whatever R. Under --pure-ne authors the IC state carries from unit to unit: the ranks work in
+  // rounds of R units, generate their unit, exchange its accepted eps_tol values (all_gather), and
+  // each replays the (cheap, exact) state update over the round's units in order to start its own.
+  const detail::GridScanProducer producer(c);
+  mpi::setup_done(producer.backend(), hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  const std::vector<detail::GridUnit>& units = producer.units();
+  const std::int64_t unit_count = static_cast<std::int64_t>(units.size());
+  const int ranks = mpi::size(), me = mpi::rank();
+  const bool rounds = c.generator.pure_ne == PureNe::authors && ranks > 1;
+  detail::GridGames unit_games;
+  double carried = NAN;  // rounds: the IC state after the last round
+  const auto start = [&](std::int64_t u) {
+    if (interrupted()) throw cancelled();
+    mpi::debug_range("experiment grid-scan", producer.first_game(u), units[static_cast<std::size_t>(u)].count);
+    producer.generate(u, unit_games);
+  };
+  // Round j (units jR .. jR + R - 1): this rank's unit into `chunk`; returns the IC state before it.
+  const auto round = [&](std::int64_t j, detail::GridChunk& chunk) {
+    const std::int64_t u = j * ranks + me;
+    std::string raised;
+    if (u < unit_count) {
+      start(u);
+      raised = serialise_doubles(detail::grid_raised(unit_games));
+    }
+    const std::vector<std::string> all = mpi::all_gather(raised);
+    double state = carried, mine = NAN;
+    for (int k = 0; k < ranks && j * ranks + k < unit_count; ++k) {
+      const detail::GridUnit& unit = units[static_cast<std::size_t>(j * ranks + k)];
+      if (unit.reset) state = producer.points()[static_cast<std::size_t>(unit.point)].ic;
+      if (k == me) mine = state;
+      state = detail::grid_ic_carry(state, parse_doubles(all[static_cast<std::size_t>(k)]));
+    }
+    carried = state;
+    if (u < unit_count) producer.evaluate(u, unit_games, mine, chunk);
+    return mine;
+  };
+  if (!mpi::root()) {
+    detail::GridChunk chunk;
+    if (rounds) {
+      for (std::int64_t j = 0; j * ranks < unit_count; ++j) {
+        const std::int64_t u = j * ranks + me;
+        round(j, chunk);
+        if (u < unit_count) mpi::send_to_root(serialise_grid_chunk(chunk));
+      }
+    } else {
+      for (std::int64_t u = me; u < unit_count; u += ranks) {
+        start(u);
+        producer.evaluate(u, unit_games, NAN, chunk);
+        mpi::send_to_root(serialise_grid_chunk(chunk));
+      }
+    }
+    mpi::flush_sends();
+    return exit_ok;
+  }
   Progress bar("grid-scan", !quiet);
-  const std::vector<GridScanPoint> points = run_grid_scan(c, progress_fn(bar));
+  const std::vector<GridScanPoint> points =
+      detail::run_grid_scan(producer, progress_fn(bar), [&](std::int64_t u, double ic_state, detail::GridChunk& chunk) {
+        const int owner = static_cast<int>(u % ranks);
+        if (owner != 0) {
+          parse_grid_chunk(mpi::receive_from(owner), chunk);
+        } else if (rounds) {
+          const double mine = round(u / ranks, chunk);
+          if (std::memcmp(&mine, &ic_state, sizeof mine) != 0) {
+            throw error("internal: grid scan: the IC state of unit " + std::to_string(u) + " differs between ranks");
+          }
+        } else {
+          start(u);
+          producer.evaluate(u, unit_games, ic_state, chunk);
+        }
+      });
   bar.finish();
   write_grid_scan_csv(out.stream(), points);
   files.commit();

@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/journal.hpp"
+#include "cli/mpi_run.hpp"
 #include "cli/progress.hpp"
 #include "dgeval/detail/escape.hpp"
 #include "dgeval/dgeval.hpp"
@@ -112,6 +115,7 @@ int infer_command(int argc, char** argv) {
       "o,output", "write the estimates here instead of stdout", cxxopts::value<std::string>())("h,help", "this help");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help({"input", "sampling from a game", "estimation"})
               << "\nexamples:\n"
                  "  dgeval infer --input observations.csv --dims 3x3\n"
@@ -134,7 +138,7 @@ int infer_command(int argc, char** argv) {
   io.resamples = int64_option(p, "resamples", 0, std::int64_t{1} << 40, "0: no intervals");
   io.level = p["level"].as<double>();
   io.seed = p["seed"].as<std::uint64_t>();
-  io.threads = threads_option(p);
+  io.threads = mpi::threads_per_rank(threads_option(p));  // under MPI: the node's cores shared
   if (!(io.level > 0.0 && io.level < 1.0)) throw usage_error("--level must lie in (0, 1)");
   if (!p.count("input")) {
     parse_levels(p["ic"].as<std::string>(), "ic");
@@ -172,13 +176,16 @@ int infer_command(int argc, char** argv) {
       throw usage_error(std::string("--set: ") + e.what());
     }
     const std::string in = p["input"].as<std::string>();
+    if (in == "-" && mpi::size() > 1) {
+      throw usage_error("--input -: under MPI standard input reaches rank 0 only; give the observations as a file");
+    }
     if (in == "-") {
       if (::isatty(0)) throw usage_error("--input -: standard input is a terminal; pipe an observations CSV into it");
       obs = parse_observations_csv(std::cin, "standard input", ro);
     } else {
       obs = read_observations(in, ro);
     }
-    if (!obs.dims_known) {
+    if (!obs.dims_known && mpi::root()) {
       std::fprintf(stderr,
                    "note: no --dims: the game is taken to be %s (largest observed indices); unknown outcome "
                    "indices cannot be detected\n",
@@ -216,15 +223,51 @@ int infer_command(int argc, char** argv) {
     std::string ia;
     for (int i = 0; i < game.dims.players(); ++i)
       ia += (i ? ", " : "") + format_double(truth.ia[static_cast<std::size_t>(i)]);
-    std::fprintf(stderr,
-                 "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
-                 ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
-                 format_double(cc).c_str());
+    if (mpi::root())
+      std::fprintf(
+          stderr,
+          "truth (evaluated on the whole game, EPIC): IA = [%s], CA(agents) = %s; sampled at IC = %s, CC = %s\n",
+          ia.c_str(), format_double(truth.ca_agents[0]).c_str(), p["ic"].as<std::string>().c_str(),
+          format_double(cc).c_str());
     if (observations_out) write_observations_csv(observations_out->stream(), obs);
   }
   throw_if_stop_requested();
-  const Inference r = infer(obs, io);
+  // Under MPI (docs/SCALING.md) every rank reads or samples the observations and computes the
+  // point estimates; the bootstrap's replicates are cut into R contiguous ranges, rank r computes
+  // the r-th and sends it to rank 0, which places each range and computes the intervals from all B
+  // replicates: replicate b depends only on the data, the seed and b, so the same bytes whatever R.
+  mpi::setup_done("cpu", hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  const int ranks = mpi::size();
+  const Inference r = detail::infer(
+      obs, io,
+      [&](std::int64_t resamples, std::int64_t slots, const detail::InferenceReplicatesFn& compute, double* reps) {
+        const auto first = [&](int k) { return resamples * k / ranks; };
+        const int me = mpi::rank();
+        if (first(me + 1) > first(me)) {
+          mpi::debug_range("infer", first(me), first(me + 1) - first(me), "bootstrap replicates");
+          compute(first(me), first(me + 1) - first(me), reps + first(me) * slots);
+        }
+        if (ranks == 1) return;
+        if (!mpi::root()) {
+          if (first(me + 1) > first(me)) {
+            mpi::send_to_root(
+                std::string(reinterpret_cast<const char*>(reps + first(me) * slots),
+                            static_cast<std::size_t>((first(me + 1) - first(me)) * slots) * sizeof(double)));
+          }
+          mpi::flush_sends();
+          return;
+        }
+        for (int k = 1; k < ranks; ++k) {
+          if (first(k + 1) == first(k)) continue;
+          const std::string bytes = mpi::receive_from(k);
+          if (bytes.size() != static_cast<std::size_t>((first(k + 1) - first(k)) * slots) * sizeof(double)) {
+            throw error("infer: malformed bootstrap replicates from another rank");
+          }
+          std::memcpy(reps + first(k) * slots, bytes.data(), bytes.size());
+        }
+      });
   throw_if_stop_requested();
+  if (!mpi::root()) return exit_ok;  // rank 0 writes (the staged outputs here are discarded)
   write_inference(out.stream(), r, format);
   files.commit();
   return exit_ok;
@@ -245,6 +288,10 @@ int experiment_inference_command(int argc, char** argv) {
       "seed", "seed (game g of a size depends only on the seed, the size and g)",
       cxxopts::value<std::uint64_t>()->default_value("1282"))(
       "threads", "CPU threads (0 = all); results do not depend on it", cxxopts::value<int>()->default_value("0"))(
+      "chunk",
+      "games computed at once (under MPI, the unit dealt to the ranks; 0: 32 per thread, at least 16, or "
+      "what 256 MiB of errors hold on a GPU; under MPI 64 on the CPU); results do not depend on it",
+      cxxopts::value<std::int64_t>()->default_value("0"))(
       "o,output", "curves CSV (default stdout): mean, 90% interval of the mean and quantiles over games",
       cxxopts::value<std::string>())(
       "per-game",
@@ -253,6 +300,7 @@ int experiment_inference_command(int argc, char** argv) {
   add_backend_options(o, "where the games run (one per GPU thread; the same results)");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
+    if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
     std::cout << o.help()
               << "\nexamples:\n"
                  "  dgeval experiment inference -o inference_curves.csv                 # the paper's scale\n"
@@ -268,10 +316,17 @@ int experiment_inference_command(int argc, char** argv) {
   c.samples = int64_option(p, "samples", 1, std::int64_t{1} << 40);
   c.every = int64_option(p, "every", 1, std::int64_t{1} << 40);
   c.seed = p["seed"].as<std::uint64_t>();
-  c.threads = threads_option(p);
-  c.device = device_option(p);
-  c.backend = resolve_backend(p, p.count("quiet") > 0);
+  // Under MPI (docs/SCALING.md): the node's cores shared among its ranks, each rank on its
+  // node-local rank's GPU unless --threads / --device say otherwise; rank 0 alone reports.
+  c.threads = mpi::threads_per_rank(threads_option(p));
+  c.device = !p.count("device") && mpi::size() > 1 ? mpi::local_rank() : device_option(p);
+  const bool quiet = p.count("quiet") > 0 || !mpi::root();
+  c.backend = resolve_backend(p, quiet);
   if (c.sizes.empty()) c.sizes = {Dims({3, 3}), Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({7, 3, 8, 5, 12})};
+  c.chunk = int64_option(p, "chunk", 0, std::int64_t{1} << 24, "0: automatic");
+  // Under MPI the units must be the same on every rank: the automatic chunk of the CPU depends on
+  // the rank's threads, so it is fixed there (a GPU's depends only on the checkpoints).
+  if (c.chunk == 0 && mpi::size() > 1 && c.backend == "cpu") c.chunk = 64;
 
   // The outputs, checked and staged before the run; committed together at its end.
   RunFiles files;
@@ -284,9 +339,32 @@ int experiment_inference_command(int argc, char** argv) {
       *per_game << ',' << to_string(static_cast<InferenceMeasure>(m)) << "_error";
     *per_game << '\n';
   }
-  Progress progress("experiment inference", !p.count("quiet"));
-  const auto rows = run_inference_experiment(
-      c,
+  // The units (a size's games, --chunk at a time), as run_inference_experiment makes them; under
+  // MPI unit u is rank u mod R's, each rank sends its units' per-game errors to rank 0, which
+  // aggregates them game by game in unit order exactly as one process does: the same bytes
+  // whatever R.
+  const detail::InferenceExperimentProducer producer(c);
+  mpi::setup_done(producer.backend(), hash_command_line(std::vector<std::string>(argv, argv + argc)));
+  const std::vector<detail::InferenceUnit>& units = producer.units();
+  const int ranks = mpi::size();
+  const auto compute = [&](std::int64_t u, std::vector<double>& errors) {
+    if (interrupted()) throw cancelled();
+    const detail::InferenceUnit& unit = units[static_cast<std::size_t>(u)];
+    mpi::debug_range("experiment inference", unit.size * producer.config().games + unit.first, unit.count);
+    producer.produce(u, errors);
+  };
+  if (!mpi::root()) {
+    std::vector<double> errors;
+    for (std::int64_t u = mpi::rank(); u < static_cast<std::int64_t>(units.size()); u += ranks) {
+      compute(u, errors);
+      mpi::send_to_root(std::string(reinterpret_cast<const char*>(errors.data()), errors.size() * sizeof(double)));
+    }
+    mpi::flush_sends();
+    return exit_ok;
+  }
+  Progress progress("experiment inference", !quiet);
+  const auto rows = detail::run_inference_experiment(
+      producer,
       per_game ? std::function<void(const InferenceErrorRow&)>([&](const InferenceErrorRow& r) {
         const Dims& d = c.sizes[static_cast<std::size_t>(r.size)];
         *per_game << d.to_string() << ',' << d.outcomes() << ',' << r.game << ',' << to_string(r.distribution) << ','
@@ -298,6 +376,14 @@ int experiment_inference_command(int argc, char** argv) {
       [&](std::int64_t done, std::int64_t total) {
         progress.update(done, total);
         throw_if_stop_requested();
+      },
+      [&](std::int64_t u, std::vector<double>& errors) {
+        const int owner = static_cast<int>(u % ranks);
+        if (owner == 0) return compute(u, errors);
+        const std::string bytes = mpi::receive_from(owner);
+        if (bytes.size() % sizeof(double) != 0) throw error("inference experiment: a malformed unit from another rank");
+        errors.resize(bytes.size() / sizeof(double));
+        if (!bytes.empty()) std::memcpy(errors.data(), bytes.data(), bytes.size());
       });
   progress.finish();
   write_inference_curves(curves_out.stream(), c, rows);

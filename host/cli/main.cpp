@@ -46,15 +46,20 @@ int dispatch(const std::string& command, int argc, char** argv) {
     if (mpi::root()) std::printf("dgeval %s\n", dgeval::version());
     return 0;
   }
-  // Under MPI with several ranks, evaluate, generate and experiment bound-surface split their games
-  // across the ranks (docs/SCALING.md); any other command would run R times over the same outputs:
-  // refused.
+  // Under MPI with several ranks, evaluate, generate, infer and experiment bound-surface, grid-scan
+  // and inference split their work across the ranks (docs/SCALING.md); any other command would run R
+  // times over the same outputs: refused.
   const bool splits = command == "evaluate" || command == "generate" ||
-                      (command == "experiment" && argc > 2 && std::strcmp(argv[2], "bound-surface") == 0);
+                      (command == "experiment" && argc > 2 &&
+                       (std::strcmp(argv[2], "bound-surface") == 0 || std::strcmp(argv[2], "grid-scan") == 0 ||
+                        std::strcmp(argv[2], "inference") == 0)) ||
+                      command == "infer";
   if (mpi::size() > 1 && !splits) {
-    throw dgeval::cli::usage_error("runs as one process: under MPI (here " + std::to_string(mpi::size()) +
-                                   " ranks) only evaluate, generate and experiment bound-surface split their work "
-                                   "across the ranks; run it without mpirun, or with one rank (docs/SCALING.md)");
+    throw dgeval::cli::usage_error(
+        "runs as one process: under MPI (here " + std::to_string(mpi::size()) +
+        " ranks) only evaluate, generate, infer and experiment bound-surface, grid-scan "
+        "and inference split their work across the ranks; run it without mpirun, or with one "
+        "rank (docs/SCALING.md)");
   }
   if (command == "evaluate") return dgeval::cli::evaluate_command(argc - 1, argv + 1);
   if (command == "generate") return dgeval::cli::generate_command(argc - 1, argv + 1);

@@ -47,13 +47,13 @@ std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks) {
   return owner;
 }
 
-void debug_range(const char* command, std::int64_t first, std::int64_t count) {
+void debug_range(const char* command, std::int64_t first, std::int64_t count, const char* what) {
   // Tests: DGEVAL_TEST_FAIL_RANK=K makes rank K fail as it starts its first range.
   if (const char* f = std::getenv("DGEVAL_TEST_FAIL_RANK"); f && *f && std::atoi(f) == g_rank) {
     throw error("rank " + std::to_string(g_rank) + " fails as DGEVAL_TEST_FAIL_RANK asks (a test)");
   }
   if (!debug_enabled()) return;
-  std::fprintf(stderr, "dgeval %s: rank %d of %d computes games [%lld, %lld)\n", command, g_rank, g_size,
+  std::fprintf(stderr, "dgeval %s: rank %d of %d computes %s [%lld, %lld)\n", command, g_rank, g_size, what,
                static_cast<long long>(first), static_cast<long long>(first + count));
 }
 
@@ -286,6 +286,33 @@ std::string receive_from(int from) {
   return bytes;
 }
 
+std::vector<std::string> all_gather(const std::string& bytes) {
+  if (g_size <= 1) return {bytes};
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX / g_size)) throw error("internal: all_gather of too many bytes");
+  int mine = static_cast<int>(bytes.size());
+  std::vector<int> sizes(static_cast<std::size_t>(g_size), 0);
+  MPI_Request req;
+  MPI_Iallgather(&mine, 1, MPI_INT, sizes.data(), 1, MPI_INT, MPI_COMM_WORLD, &req);
+  wait(req);
+  std::vector<int> offsets(static_cast<std::size_t>(g_size), 0);
+  std::int64_t total = 0;
+  for (int r = 0; r < g_size; ++r) {
+    offsets[static_cast<std::size_t>(r)] = static_cast<int>(total);
+    total += sizes[static_cast<std::size_t>(r)];
+    if (total > INT_MAX) throw error("internal: all_gather of too many bytes");
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Iallgatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes.data(), offsets.data(), MPI_BYTE, MPI_COMM_WORLD,
+                  &req);
+  wait(req);
+  std::vector<std::string> out;
+  for (int r = 0; r < g_size; ++r) {
+    out.push_back(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
+                             static_cast<std::size_t>(sizes[static_cast<std::size_t>(r)])));
+  }
+  return out;
+}
+
 #else  // without MPI: one process
 
 bool built_with_mpi() { return false; }
@@ -301,6 +328,7 @@ void broadcast(std::vector<std::int64_t>&) {}
 void flush_sends() {}
 void send_to_root(std::string) { throw error("internal: send_to_root without MPI"); }
 std::string receive_from(int) { throw error("internal: receive_from without MPI"); }
+std::vector<std::string> all_gather(const std::string& bytes) { return {bytes}; }
 
 #endif
 

@@ -77,14 +77,17 @@ void send_to_root(std::string bytes);
 void flush_sends();
 /// Receives the next message that rank `from` sent with send_to_root(), polling the stop flag.
 std::string receive_from(int from);
+/// Every rank's `bytes`, in rank order, on every rank (a collective: every rank calls it, the same
+/// number of times). Polls the stop flag while it waits. Without MPI: {bytes}.
+std::vector<std::string> all_gather(const std::string& bytes);
 
 /// The owner of each range (-1: done already, read from the journal): the ranges not done, in
 /// order, dealt to `ranks` ranks in turn.
 std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks);
 
 /// DGEVAL_MPI_DEBUG=1: each rank reports on stderr the ranges it computes ("dgeval: rank r of R
-/// computes games [a, b)"), for the tests and for checking a job's split.
-void debug_range(const char* command, std::int64_t first, std::int64_t count);
+/// computes games [a, b)", or another `what`), for the tests and for checking a job's split.
+void debug_range(const char* command, std::int64_t first, std::int64_t count, const char* what = "games");
 
 }  // namespace mpi
 }  // namespace cli

@@ -123,32 +123,56 @@ void check_unit(double x, const char* what) {
 
 }  // namespace
 
-std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const ExperimentProgress& progress) {
+namespace detail {
+
+double grid_ic_carry(double state, const std::vector<double>& raised) {
+  for (double eps : raised) {
+    if (eps > 1.0 - state) state = 1.0 - eps;  // persists (docs/MATH.md §7.1)
+  }
+  return state;
+}
+
+std::vector<double> grid_raised(const GridGames& games) {
+  std::vector<double> out;
+  for (const GameInfo& gi : games.info) {
+    if (gi.eps_tol > 0.0) out.push_back(gi.eps_tol);
+  }
+  return out;
+}
+
+struct GridScanProducer::Impl {
+  GridScanConfig cfg;
+  std::string where;
+  bool device = false;
+  std::unique_ptr<Backend> backend;
+  std::vector<GridUnit> units;
+  std::vector<GridScanPoint> points;
+};
+
+GridScanProducer::GridScanProducer(const GridScanConfig& cfg) : impl_(std::make_unique<Impl>()) {
   if (cfg.increments < 1) throw error("grid scan: increments must be at least 1");
   if (cfg.games_per_point < 1) throw error("grid scan: games per point must be at least 1");
+  if (cfg.chunk < 1) throw error("grid scan: chunk must be at least 1");
   if (cfg.sizes.empty() || cfg.variables.empty() || cfg.others.empty()) {
     throw error("grid scan: no sizes, variables or values for the other measures");
   }
   for (double o : cfg.others) check_unit(o, "the other measures' values");
   const std::int64_t points_total =
       static_cast<std::int64_t>(cfg.sizes.size() * cfg.variables.size() * cfg.others.size()) * (cfg.increments + 1);
-  const std::int64_t games_total = checked_mul(points_total, cfg.games_per_point, "grid scan games");
-  const bool authors = cfg.generator.pure_ne == PureNe::authors;
-  std::string where = cfg.backend;
-  if (where == "auto") where = cuda_available() ? "cuda" : "cpu";
-  if (where != "cpu" && where != "cuda") {
+  checked_mul(points_total, cfg.games_per_point, "grid scan games");
+  Impl& m = *impl_;
+  m.cfg = cfg;
+  m.where = cfg.backend;
+  if (m.where == "auto") m.where = cuda_available() ? "cuda" : "cpu";
+  if (m.where != "cpu" && m.where != "cuda") {
     throw error("grid scan: unknown backend \"" + cfg.backend + "\"; expected one of: auto, cpu, cuda");
   }
-  const bool device = where == "cuda";
-  const std::unique_ptr<Backend> backend = device ? make_cuda_backend(cfg.device) : make_cpu_backend(cfg.threads);
-  std::vector<GridScanPoint> out;
-  std::int64_t point_index = 0, done = 0;
+  m.device = m.where == "cuda";
+  m.backend = m.device ? make_cuda_backend(cfg.device) : make_cpu_backend(cfg.threads);
   for (const Dims& dims : cfg.sizes) {
-    const int n = dims.players();
     for (Measure var : cfg.variables) {
       for (double other : cfg.others) {
-        double ic_state = other;  // the authors' shared x["ic"], lowered by eps_tol (docs/MATH.md §7.1)
-        for (int v = 0; v <= cfg.increments; ++v, ++point_index) {
+        for (int v = 0; v <= cfg.increments; ++v) {
           GridScanPoint pt;
           pt.dims = dims;
           pt.variable = var;
@@ -158,87 +182,189 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const Experi
           pt.ca_target = var == Measure::ca ? pt.value : other;
           pt.ic = var == Measure::ic ? pt.value : other;
           pt.cc = var == Measure::cc ? pt.value : other;
-          if (var == Measure::ic) ic_state = pt.ic;
-          GeneratorSpec spec = cfg.generator;
-          spec.ia = {pt.ia_target};
-          spec.ca_principals = pt.ca_target;
-          spec.ca_agents = NAN;
-          if (n == 1) spec.ca_principals = NAN;
-          Options opt = cfg.options;
-          opt.strategy = Strategy{};
-          opt.strategy.kind = StrategyKind::played;
-          opt.cc = pt.cc;
-          std::vector<double> q[6];  // ŵ*, ŵ_min, ŵ(σ), bound_1, bound_2, bound_r2 (normalised)
-          double measure_sum = 0.0, attempts = 0.0;
           pt.ic_effective_min = pt.ic;
+          const std::int64_t point = static_cast<std::int64_t>(m.points.size());
+          m.points.push_back(pt);
           for (std::int64_t c0 = 0; c0 < cfg.games_per_point; c0 += cfg.chunk) {
-            const std::int64_t count = std::min(cfg.chunk, cfg.games_per_point - c0);
-            std::vector<GameInfo> info;
-            const std::int64_t first = point_index * cfg.games_per_point + c0;
-            const Batch b = device
-                                ? cuda::generate_games_on_device(cfg.device, dims, spec, count, cfg.seed, first, &info)
-                                : generate_games(dims, spec, count, cfg.seed, first, cfg.threads, &info);
-            std::vector<double> ic(static_cast<std::size_t>(count), pt.ic);
-            for (std::int64_t g = 0; g < count; ++g) {
-              const GameInfo& gi = info[static_cast<std::size_t>(g)];
-              attempts += gi.attempts;
-              pt.magnitudes_adjusted += (gi.flags & (info_magnitudes_redrawn | info_magnitudes_shrunk)) != 0;
-              if (authors) {
-                pt.eps_tol_raised += gi.eps_tol > 0.0;
-                if (gi.eps_tol > 1.0 - ic_state) ic_state = 1.0 - gi.eps_tol;  // persists (docs/MATH.md §7.1)
-                ic[static_cast<std::size_t>(g)] = ic_state;
-                pt.ic_effective_min = std::min(pt.ic_effective_min, ic_state);
-              }
-            }
-            const Results r = evaluate_by_ic(b, opt, ic, *backend);
-            for (std::int64_t g = 0; g < count; ++g) {
-              ++pt.games;
-              double ia_mean = 0.0;
-              for (int i = 0; i < n; ++i) {
-                ia_mean += r.ia[g * n + i];
-                pt.ia_error_max = std::max(pt.ia_error_max, std::fabs(r.ia[g * n + i] - pt.ia_target));
-              }
-              ia_mean /= n;
-              if (n > 1) pt.ca_error_max = std::max(pt.ca_error_max, std::fabs(r.ca_principals[g] - pt.ca_target));
-              measure_sum += var == Measure::ia ? ia_mean : (var == Measure::ca ? r.ca_principals[g] : pt.value);
-              if (r.flags[g] & flag_strategy_undefined) continue;
-              ++pt.evaluated;
-              const double up = r.welfare_principals_utopia[g], down = r.welfare_principals_dystopia[g];
-              const double tol = detail::bound_tolerance(up, down);
-              const double pwr = r.principals_welfare_regret[g];
-              const bool fallback = (r.flags[g] & flag_played_fallback) != 0;
-              pt.r2_fail += r.bound_holds[g] == 0.0;  // defined here: 1 or 0
-              pt.r5_fail += r.ideal_gap[g] > r.ideal_gap_bound[g] + tol;
-              const bool r3_fails = pwr > r.bound_r3[g] + opt.played_tolerance + tol;
-              pt.fallback += fallback;
-              (fallback ? pt.r3_fail_fallback : pt.r3_fail) += r3_fails;
-              if (!(up > down)) continue;  // constant principals: nothing to normalise
-              const double w_star = r.welfare_principals_max[g];
-              auto norm = [&](double x) { return (x - down) / (up - down); };
-              q[0].push_back(norm(w_star));
-              q[1].push_back(norm(r.welfare_principals_min[g]));
-              q[2].push_back(norm(w_star - pwr));
-              q[3].push_back(norm(w_star - r.bound_r3[g]));
-              q[4].push_back(norm(up - r.ideal_gap_bound[g]));
-              q[5].push_back(norm(w_star - r.bound[g]));
-            }
-            done += count;
-            if (progress && !progress(done, games_total)) throw cancelled();
+            GridUnit u;
+            u.point = point;
+            u.first = c0;
+            u.count = std::min(cfg.chunk, cfg.games_per_point - c0);
+            // The authors' shared x["ic"] starts at each line from `other`, and at each point
+            // when IC is the swept measure (docs/MATH.md §7.1).
+            u.reset = c0 == 0 && (v == 0 || var == Measure::ic);
+            m.units.push_back(u);
           }
-          pt.measure_actual = measure_sum / static_cast<double>(pt.games);
-          pt.attempts_mean = attempts / static_cast<double>(pt.games);
-          pt.w_hat_max = summarise(q[0]);
-          pt.w_hat_min = summarise(q[1]);
-          pt.w_hat_avg = summarise(q[2]);
-          pt.bound_1 = summarise(q[3]);
-          pt.bound_2 = summarise(q[4]);
-          pt.bound_r2 = summarise(q[5]);
-          out.push_back(pt);
         }
       }
     }
   }
+}
+
+GridScanProducer::~GridScanProducer() = default;
+const GridScanConfig& GridScanProducer::config() const { return impl_->cfg; }
+const std::string& GridScanProducer::backend() const { return impl_->where; }
+const std::vector<GridUnit>& GridScanProducer::units() const { return impl_->units; }
+const std::vector<GridScanPoint>& GridScanProducer::points() const { return impl_->points; }
+
+std::int64_t GridScanProducer::first_game(std::int64_t u) const {
+  const GridUnit& unit = impl_->units.at(static_cast<std::size_t>(u));
+  return unit.point * impl_->cfg.games_per_point + unit.first;
+}
+
+namespace {
+
+GeneratorSpec grid_spec(const GridScanConfig& cfg, const GridScanPoint& pt) {
+  GeneratorSpec spec = cfg.generator;
+  spec.ia = {pt.ia_target};
+  spec.ca_principals = pt.ca_target;
+  spec.ca_agents = NAN;
+  if (pt.dims.players() == 1) spec.ca_principals = NAN;
+  return spec;
+}
+
+}  // namespace
+
+void GridScanProducer::generate(std::int64_t u, GridGames& games) const {
+  const Impl& m = *impl_;
+  const GridUnit& unit = m.units.at(static_cast<std::size_t>(u));
+  const GridScanPoint& pt = m.points[static_cast<std::size_t>(unit.point)];
+  const GeneratorSpec spec = grid_spec(m.cfg, pt);
+  const std::int64_t first = first_game(u);
+  games.info.clear();
+  games.batch =
+      m.device ? cuda::generate_games_on_device(m.cfg.device, pt.dims, spec, unit.count, m.cfg.seed, first, &games.info)
+               : generate_games(pt.dims, spec, unit.count, m.cfg.seed, first, m.cfg.threads, &games.info);
+}
+
+void GridScanProducer::evaluate(std::int64_t u, const GridGames& games, double ic_state, GridChunk& chunk) const {
+  const Impl& m = *impl_;
+  const GridUnit& unit = m.units.at(static_cast<std::size_t>(u));
+  const GridScanPoint& pt = m.points[static_cast<std::size_t>(unit.point)];
+  const bool authors = m.cfg.generator.pure_ne == PureNe::authors;
+  const int n = pt.dims.players();
+  const Measure var = pt.variable;
+  Options opt = m.cfg.options;
+  opt.strategy = Strategy{};
+  opt.strategy.kind = StrategyKind::played;
+  opt.cc = pt.cc;
+  const std::int64_t count = unit.count;
+  chunk = GridChunk{};
+  std::vector<double> ic(static_cast<std::size_t>(count), pt.ic);
+  for (std::int64_t g = 0; g < count; ++g) {
+    const GameInfo& gi = games.info[static_cast<std::size_t>(g)];
+    chunk.attempts += gi.attempts;
+    chunk.magnitudes_adjusted += (gi.flags & (info_magnitudes_redrawn | info_magnitudes_shrunk)) != 0;
+    if (authors) {
+      chunk.eps_tol_raised += gi.eps_tol > 0.0;
+      if (gi.eps_tol > 1.0 - ic_state) ic_state = 1.0 - gi.eps_tol;  // persists (docs/MATH.md §7.1)
+      ic[static_cast<std::size_t>(g)] = ic_state;
+      chunk.ic_min = std::min(chunk.ic_min, ic_state);
+    }
+  }
+  if (authors) chunk.ic_state_out = ic_state;
+  const Results r = evaluate_by_ic(games.batch, opt, ic, *m.backend);
+  chunk.measure.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t g = 0; g < count; ++g) {
+    ++chunk.games;
+    double ia_mean = 0.0;
+    for (int i = 0; i < n; ++i) {
+      ia_mean += r.ia[g * n + i];
+      chunk.ia_error_max = std::max(chunk.ia_error_max, std::fabs(r.ia[g * n + i] - pt.ia_target));
+    }
+    ia_mean /= n;
+    if (n > 1) chunk.ca_error_max = std::max(chunk.ca_error_max, std::fabs(r.ca_principals[g] - pt.ca_target));
+    chunk.measure.push_back(var == Measure::ia ? ia_mean : (var == Measure::ca ? r.ca_principals[g] : pt.value));
+    if (r.flags[g] & flag_strategy_undefined) continue;
+    ++chunk.evaluated;
+    const double up = r.welfare_principals_utopia[g], down = r.welfare_principals_dystopia[g];
+    const double tol = detail::bound_tolerance(up, down);
+    const double pwr = r.principals_welfare_regret[g];
+    const bool fallback = (r.flags[g] & flag_played_fallback) != 0;
+    chunk.r2_fail += r.bound_holds[g] == 0.0;  // defined here: 1 or 0
+    chunk.r5_fail += r.ideal_gap[g] > r.ideal_gap_bound[g] + tol;
+    const bool r3_fails = pwr > r.bound_r3[g] + opt.played_tolerance + tol;
+    chunk.fallback += fallback;
+    (fallback ? chunk.r3_fail_fallback : chunk.r3_fail) += r3_fails;
+    if (!(up > down)) continue;  // constant principals: nothing to normalise
+    const double w_star = r.welfare_principals_max[g];
+    auto norm = [&](double x) { return (x - down) / (up - down); };
+    chunk.q[0].push_back(norm(w_star));
+    chunk.q[1].push_back(norm(r.welfare_principals_min[g]));
+    chunk.q[2].push_back(norm(w_star - pwr));
+    chunk.q[3].push_back(norm(w_star - r.bound_r3[g]));
+    chunk.q[4].push_back(norm(up - r.ideal_gap_bound[g]));
+    chunk.q[5].push_back(norm(w_star - r.bound[g]));
+  }
+}
+
+std::vector<GridScanPoint> run_grid_scan(const GridScanProducer& producer, const ExperimentProgress& progress,
+                                         const GridChunkFn& produce) {
+  const GridScanConfig& cfg = producer.config();
+  const std::vector<GridUnit>& units = producer.units();
+  std::vector<GridScanPoint> out;
+  const std::int64_t games_total = static_cast<std::int64_t>(producer.points().size()) * cfg.games_per_point;
+  std::int64_t done = 0;
+  double ic_state = NAN;  // `authors`: the IC state between units
+  GridScanPoint pt;
+  std::vector<double> q[6];
+  double measure_sum = 0.0, attempts = 0.0;
+  GridChunk chunk;
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    const GridUnit& unit = units[u];
+    if (unit.first == 0) {
+      pt = producer.points()[static_cast<std::size_t>(unit.point)];
+      for (std::vector<double>& v : q) v.clear();
+      measure_sum = 0.0, attempts = 0.0;
+    }
+    if (unit.reset) ic_state = pt.ic;
+    produce(static_cast<std::int64_t>(u), ic_state, chunk);
+    if (chunk.games != unit.count || static_cast<std::int64_t>(chunk.measure.size()) != unit.count) {
+      throw error("grid scan: unit " + std::to_string(u) + " came back with " + std::to_string(chunk.games) +
+                  " games, expected " + std::to_string(unit.count));
+    }
+    ic_state = chunk.ic_state_out;
+    attempts += static_cast<double>(chunk.attempts);  // integers: exact, as game by game
+    pt.magnitudes_adjusted += chunk.magnitudes_adjusted;
+    pt.eps_tol_raised += chunk.eps_tol_raised;
+    pt.ic_effective_min = std::min(pt.ic_effective_min, chunk.ic_min);
+    pt.games += chunk.games;
+    pt.evaluated += chunk.evaluated;
+    pt.r2_fail += chunk.r2_fail;
+    pt.r5_fail += chunk.r5_fail;
+    pt.r3_fail += chunk.r3_fail;
+    pt.fallback += chunk.fallback;
+    pt.r3_fail_fallback += chunk.r3_fail_fallback;
+    pt.ia_error_max = std::max(pt.ia_error_max, chunk.ia_error_max);
+    pt.ca_error_max = std::max(pt.ca_error_max, chunk.ca_error_max);
+    for (double x : chunk.measure) measure_sum += x;  // game by game, in game order
+    for (int k = 0; k < 6; ++k) q[k].insert(q[k].end(), chunk.q[k].begin(), chunk.q[k].end());
+    done += unit.count;
+    if (progress && !progress(done, games_total)) throw cancelled();
+    if (unit.first + unit.count == cfg.games_per_point) {
+      pt.measure_actual = measure_sum / static_cast<double>(pt.games);
+      pt.attempts_mean = attempts / static_cast<double>(pt.games);
+      pt.w_hat_max = summarise(q[0]);
+      pt.w_hat_min = summarise(q[1]);
+      pt.w_hat_avg = summarise(q[2]);
+      pt.bound_1 = summarise(q[3]);
+      pt.bound_2 = summarise(q[4]);
+      pt.bound_r2 = summarise(q[5]);
+      out.push_back(pt);
+    }
+  }
   return out;
+}
+
+}  // namespace detail
+
+std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& cfg, const ExperimentProgress& progress) {
+  const detail::GridScanProducer producer(cfg);
+  detail::GridGames games;
+  return detail::run_grid_scan(producer, progress, [&](std::int64_t u, double ic_state, detail::GridChunk& chunk) {
+    producer.generate(u, games);
+    producer.evaluate(u, games, ic_state, chunk);
+  });
 }
 
 namespace {

@@ -311,6 +311,13 @@ double quantile_sorted(const std::vector<double>& v, double q) {
 }  // namespace detail
 
 Inference infer(const Observations& obs, const InferenceOptions& options) {
+  return detail::infer(obs, options,
+                       [](std::int64_t resamples, std::int64_t, const detail::InferenceReplicatesFn& compute,
+                          double* reps) { compute(0, resamples, reps); });
+}
+
+Inference detail::infer(const Observations& obs, const InferenceOptions& options,
+                        const InferenceBootstrapFn& bootstrap) {
   if (options.resamples < 0) throw error("infer: the number of bootstrap resamples must be >= 0");
   if (!(options.level > 0.0 && options.level < 1.0)) throw error("infer: the interval level must lie in (0, 1)");
   const detail::ObservationTable t = detail::build_table(obs);
@@ -355,26 +362,30 @@ Inference infer(const Observations& obs, const InferenceOptions& options) {
       std::vector<std::uint8_t> present;
     };
     std::vector<Scratch> scratch(static_cast<std::size_t>(pool.size()));
-    pool.parallel_for(B, [&](std::int64_t b, int worker) {
-      Scratch& sc = scratch[static_cast<std::size_t>(worker)];
-      sc.w.assign(static_cast<std::size_t>(t.size), 0.0);
-      sc.present.assign(static_cast<std::size_t>(t.size), 0);
-      const auto ub = static_cast<std::uint64_t>(b);
-      for (std::int64_t r = 0; r < t.size; ++r) {
-        sc.w[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub, static_cast<std::uint64_t>(r), t.size))] +=
-            1.0;
-      }
-      std::uint64_t index = 0;
-      for (int s = 0; s < kObservedSets; ++s) {
-        const auto& m = members[s];
-        const auto size = static_cast<std::int64_t>(m.size());
-        for (std::int64_t r = 0; r < size; ++r) {
-          const std::int64_t p = m[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub + 1, index++, size))];
-          sc.present[static_cast<std::size_t>(p)] |= static_cast<std::uint8_t>(1u << s);
+    const auto compute = [&](std::int64_t first, std::int64_t count, double* out) {
+      pool.parallel_for(count, [&](std::int64_t j, int worker) {
+        const std::int64_t b = first + j;
+        Scratch& sc = scratch[static_cast<std::size_t>(worker)];
+        sc.w.assign(static_cast<std::size_t>(t.size), 0.0);
+        sc.present.assign(static_cast<std::size_t>(t.size), 0);
+        const auto ub = static_cast<std::uint64_t>(b);
+        for (std::int64_t r = 0; r < t.size; ++r) {
+          sc.w[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub, static_cast<std::uint64_t>(r), t.size))] +=
+              1.0;
         }
-      }
-      detail::estimate_all(t, obs, sc.w.data(), sc.present.data(), res.ic_set, reps.data() + b * K, nullptr);
-    });
+        std::uint64_t index = 0;
+        for (int s = 0; s < kObservedSets; ++s) {
+          const auto& m = members[s];
+          const auto size = static_cast<std::int64_t>(m.size());
+          for (std::int64_t r = 0; r < size; ++r) {
+            const std::int64_t p = m[static_cast<std::size_t>(detail::uniform_index(seed, 2 * ub + 1, index++, size))];
+            sc.present[static_cast<std::size_t>(p)] |= static_cast<std::uint8_t>(1u << s);
+          }
+        }
+        detail::estimate_all(t, obs, sc.w.data(), sc.present.data(), res.ic_set, out + j * K, nullptr);
+      });
+    };
+    bootstrap(B, K, compute, reps.data());
   }
 
   const double alpha = 1.0 - options.level;

@@ -4,9 +4,11 @@
 // the commands, the CSV columns and the figures.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,75 @@ std::vector<GridScanPoint> run_grid_scan(const GridScanConfig& config, const Exp
 
 /// CSV with a header; one row per point; summaries expand to name_mean, name_ci_low, ...
 void write_grid_scan_csv(std::ostream& out, const std::vector<GridScanPoint>& points);
+
+namespace detail {
+/// One unit of a grid scan's work: games [first, first + count) of point `point` (games_per_point
+/// cut into pieces of at most `chunk`). The units, in order, are the single-process run's.
+struct GridUnit {
+  std::int64_t point = 0;
+  std::int64_t first = 0;  ///< the first game, counted within the point
+  std::int64_t count = 0;
+  /// `authors`: the IC state restarts at this unit from its point's IC (the first unit of each
+  /// line of a sweep, and of every point when IC is swept); else it carries from the unit before.
+  bool reset = false;
+};
+/// The games of a unit and what the generator said of each.
+struct GridGames {
+  Batch batch;
+  std::vector<GameInfo> info;
+};
+/// A unit's contribution to its point, as the single-process run accumulates it: integer counts,
+/// maxima and minima (exact in any grouping), and the per-game values whose sums depend on order
+/// (merged by run_grid_scan below in unit order, game by game: the same bits whatever produced them).
+struct GridChunk {
+  std::int64_t games = 0, evaluated = 0, r2_fail = 0, r5_fail = 0, r3_fail = 0, fallback = 0, r3_fail_fallback = 0,
+               eps_tol_raised = 0, magnitudes_adjusted = 0, attempts = 0;
+  double ia_error_max = 0, ca_error_max = 0;
+  double ic_min = INFINITY;     ///< `authors`: the least IC state in the unit (else +inf)
+  double ic_state_out = NAN;    ///< `authors`: the IC state after the unit's last game
+  std::vector<double> measure;  ///< per game: the measured IA (mean over players) or CA; nominal IC, CC
+  std::vector<double> q[6];     ///< per game with a defined strategy: ŵ*, ŵ_min, ŵ(σ), bound_1, bound_2, bound_r2
+};
+/// `authors`: the IC state after the games whose accepted eps_tol values (those > 0, in game
+/// order) are `raised`, from `state` (the update of docs/MATH.md §7.1; games with eps_tol = 0 leave
+/// it as it is). A unit's IC states depend only on the state before it and these values, which the
+/// generator gives without the state: so MPI ranks exchange them to start their units.
+double grid_ic_carry(double state, const std::vector<double>& raised);
+/// The accepted eps_tol values > 0 of a unit's games, in game order.
+std::vector<double> grid_raised(const GridGames& games);
+
+/// A grid scan's units and points, and the generation and evaluation of any unit (the backend of
+/// `config`, resolved: "auto" is "cuda" when usable, else "cpu").
+class GridScanProducer {
+ public:
+  explicit GridScanProducer(const GridScanConfig& config);
+  ~GridScanProducer();
+  GridScanProducer(const GridScanProducer&) = delete;
+  GridScanProducer& operator=(const GridScanProducer&) = delete;
+  const GridScanConfig& config() const;
+  /// The backend resolved: "cpu" or "cuda".
+  const std::string& backend() const;
+  const std::vector<GridUnit>& units() const;
+  /// The points with their parameters set and no results yet, in the output order.
+  const std::vector<GridScanPoint>& points() const;
+  /// The first game of unit `u` in the stream `seed` (point · games_per_point + first).
+  std::int64_t first_game(std::int64_t u) const;
+  void generate(std::int64_t u, GridGames& games) const;
+  /// Evaluates unit `u`'s games; `ic_state` is the IC state before its first game (`authors`:
+  /// its point's IC when the unit resets; ignored otherwise).
+  void evaluate(std::int64_t u, const GridGames& games, double ic_state, GridChunk& chunk) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+/// Produces unit `u` into `chunk`, given the IC state before it (see GridScanProducer::evaluate).
+using GridChunkFn = std::function<void(std::int64_t u, double ic_state, GridChunk& chunk)>;
+/// run_grid_scan with the units produced by `produce` (by this process, or received from other
+/// MPI ranks), merged in unit order exactly as the single-process run accumulates them.
+std::vector<GridScanPoint> run_grid_scan(const GridScanProducer& producer, const ExperimentProgress& progress,
+                                         const GridChunkFn& produce);
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // Bound surface (docs/MATH.md §7.3)

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,19 @@ struct Inference {
 /// with different utilities (naming both rows, the side, the player and the two values).
 Inference infer(const Observations& obs, const InferenceOptions& options = {});
 
+namespace detail {
+/// Computes bootstrap replicates [first, first + count) of an infer() run into `reps`
+/// (count x slots values, replicate by replicate). Replicate b depends only on the data, the seed
+/// and b.
+using InferenceReplicatesFn = std::function<void(std::int64_t first, std::int64_t count, double* reps)>;
+/// Fills all `resamples` x `slots` values of `reps`, e.g. with some ranges computed by `compute`
+/// here and the others received from other MPI ranks (docs/SCALING.md).
+using InferenceBootstrapFn =
+    std::function<void(std::int64_t resamples, std::int64_t slots, const InferenceReplicatesFn& compute, double* reps)>;
+/// infer() with the bootstrap's replicates gathered by `bootstrap` (called once when resamples > 0).
+Inference infer(const Observations& obs, const InferenceOptions& options, const InferenceBootstrapFn& bootstrap);
+}  // namespace detail
+
 /// Writes an Inference as a text table, CSV (one row per estimate) or one JSON object.
 enum class InferenceFormat { text, csv, json };
 void write_inference(std::ostream& out, const Inference& inference, InferenceFormat format);
@@ -198,6 +212,10 @@ struct InferenceExperimentConfig {
   /// "cpu", "cuda" (one game per GPU thread: the same errors, bit for bit) or "auto".
   std::string backend = "auto";
   int device = 0;
+  /// Games computed at once (a unit of work; under MPI, the unit dealt to the ranks); 0: the
+  /// backend's (32 per CPU thread, at least 16; on a GPU as many as 256 MiB of errors hold). The
+  /// results do not depend on it.
+  std::int64_t chunk = 0;
 };
 
 /// One per-game error row: the errors of one estimator family on one distribution of one game
@@ -237,6 +255,46 @@ struct InferenceCurveRow {
 std::vector<InferenceCurveRow> run_inference_experiment(
     const InferenceExperimentConfig& config, const std::function<void(const InferenceErrorRow&)>& per_game = nullptr,
     const std::function<void(std::int64_t, std::int64_t)>& progress = nullptr);
+
+namespace detail {
+/// One unit of the inference experiment's work: games [first, first + count) of size `size`.
+struct InferenceUnit {
+  int size = 0;
+  std::int64_t first = 0, count = 0;
+};
+/// The inference experiment's units and the per-game errors of any unit, on the backend of the
+/// configuration (resolved: "auto" is "cuda" when usable, else "cpu"). Not thread-safe.
+class InferenceExperimentProducer {
+ public:
+  explicit InferenceExperimentProducer(const InferenceExperimentConfig& config);
+  ~InferenceExperimentProducer();
+  InferenceExperimentProducer(const InferenceExperimentProducer&) = delete;
+  InferenceExperimentProducer& operator=(const InferenceExperimentProducer&) = delete;
+  /// The configuration completed: its sizes (the default four when none) and its chunk.
+  const InferenceExperimentConfig& config() const;
+  const std::string& backend() const;
+  const std::vector<std::int64_t>& checkpoints() const;
+  /// Errors per game: 4 distributions x 2 families x checkpoints x kInferenceMeasures.
+  std::int64_t cells() const;
+  /// The units in order: each size's games, `chunk` at a time.
+  const std::vector<InferenceUnit>& units() const;
+  /// Unit `u`'s errors (count x cells() doubles, game by game); throws dgeval::error naming the
+  /// first game that could not be generated.
+  void produce(std::int64_t u, std::vector<double>& errors) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+/// Produces unit `u`'s errors (by this process, or received from another MPI rank).
+using InferenceChunkFn = std::function<void(std::int64_t u, std::vector<double>& errors)>;
+/// run_inference_experiment with the units produced by `produce`, aggregated game by game in
+/// unit order exactly as the single-process run does (docs/SCALING.md).
+std::vector<InferenceCurveRow> run_inference_experiment(const InferenceExperimentProducer& producer,
+                                                        const std::function<void(const InferenceErrorRow&)>& per_game,
+                                                        const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                                        const InferenceChunkFn& produce);
+}  // namespace detail
 
 /// Writes curve rows (CSV with a header), with size as dims text.
 void write_inference_curves(std::ostream& out, const InferenceExperimentConfig& config,

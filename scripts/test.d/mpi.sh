@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate|experiment bound-surface`
-# with R = 1, 2, 3 gives the bytes of a single-process run (cmp), the ranks really split the
-# ranges (DGEVAL_MPI_DEBUG=1 makes each rank name the ranges it computes), a rank that fails ends the run non-zero with its
-# message and no output, other commands are refused under R > 1, and a run killed (SIGKILL, at a
-# seeded random point, printed) and resumed with another R gives the same bytes. Run by
-# scripts/test.sh after ctest, hence by .ci/run (as root: --allow-run-as-root). Skips, saying so,
-# when mpirun is missing or build/dgeval was built without MPI.
+# MPI scale-out (docs/SCALING.md): `mpirun -n R dgeval evaluate|generate|infer|experiment
+# bound-surface|grid-scan|inference` with R = 1, 2, 3 gives the bytes of a single-process run
+# (cmp), the ranks really split the work (DGEVAL_MPI_DEBUG=1 makes each rank name the ranges it
+# computes), a rank that fails ends the run non-zero with its message and no output, other
+# commands are refused under R > 1, and a run killed (SIGKILL, at a seeded random point, printed)
+# and resumed with another R gives the same bytes. Run by scripts/test.sh after ctest, hence by
+# .ci/run (as root: --allow-run-as-root). Skips, saying so, when mpirun is missing or build/dgeval
+# was built without MPI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dgeval="$PWD/build/dgeval"
@@ -123,18 +124,82 @@ for r in 2 3; do
   [ "$(grep -c 'computes games' "surface$r.err")" = 10 ] || fail "bound-surface: 10 chunks expected ($r ranks)"
 done
 pass
-# Commands that do not split their work refuse R > 1 (no R copies over one output).
+# 5. experiment grid-scan splits its units (a point's games, --chunk at a time): the same CSV
+#    whatever R. Under --pure-ne authors the IC state carries from game to game across units and
+#    points (rounds of R units whose eps_tol values the ranks exchange); the reference run must show
+#    such a carry (a point with no game of its own raising eps_tol whose least IC is below its IC,
+#    lowered by an earlier point), else the check would prove nothing.
+for ne in reject authors; do
+  grid="experiment grid-scan --sizes 3x3x3 --variables ia,ca --others 1,0.995 --increments 2 --games-per-point 60
+    --chunk 25 --pure-ne $ne --seed 4 -q"
+  "$dgeval" $grid -o "grid-$ne.csv"
+  for r in 1 2 3; do
+    DGEVAL_MPI_DEBUG=1 mpi "$r" "$dgeval" $grid -o "grid-$ne$r.csv" 2>"grid-$ne$r.err"
+    cmp "grid-$ne.csv" "grid-$ne$r.csv" || fail "grid-scan --pure-ne $ne with $r ranks differs from one process"
+    for ((k = 0; k < r; k++)); do
+      grep -q "rank $k of $r computes games" "grid-$ne$r.err" || fail "grid-scan: rank $k of $r computed nothing"
+    done
+    [ "$(grep -c 'computes games' "grid-$ne$r.err")" = 36 ] || fail "grid-scan: 36 units expected ($r ranks)"
+    [ "$(grep -o 'computes games .*' "grid-$ne$r.err" | sort -u | wc -l)" = 36 ] || fail "grid-scan: a unit twice"
+  done
+  pass
+done
+carried="$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  $c["eps_tol_raised"] == 0 && $c["ic_effective_min"] < $c["ic"] { n++ } END { print n + 0 }' grid-authors.csv)"
+[ "$carried" -gt 0 ] || fail "grid-scan --pure-ne authors: no IC state carried to a later point (the check is void)"
+pass
+# A rank that fails in a round of --pure-ne authors (the others wait in the exchange) ends the run.
 set +e
-mpi 2 "$dgeval" experiment grid-scan -o grid.csv 2>refused.err
+DGEVAL_TEST_FAIL_RANK=2 timeout 120 mpirun --oversubscribe --allow-run-as-root -n 3 "$dgeval" $grid \
+  -o grid-failed.csv 2>grid-failed.err
 status=$?
 set -e
-[ "$status" = 2 ] || fail "experiment grid-scan under 2 ranks: exit status $status, expected 2"
-grep -q 'only evaluate, generate and experiment bound-surface split their work' refused.err ||
-  fail "grid-scan refusal message: $(cat refused.err)"
-[ ! -e grid.csv ] || fail "a refused grid-scan left an output"
+[ "$status" != 0 ] && [ "$status" != 124 ] || fail "grid-scan with a failing rank: exit status $status"
+grep -q '(rank 2 of 3) dgeval experiment: error: rank 2 fails' grid-failed.err ||
+  fail "grid-scan with a failing rank: its message is missing: $(cat grid-failed.err)"
+[ ! -e grid-failed.csv ] || fail "grid-scan with a failing rank left an output"
 pass
 
-# 5. Killed (SIGKILL on rank 0, the journal's writer, at a seeded random range) and resumed with
+# 6. experiment inference splits its units (a size's games, --chunk at a time): the same curves and
+#    per-game errors whatever R.
+inference="experiment inference --sizes 3x3,2x2x2 --games 40 --samples 60 --every 20 --chunk 7 -q"
+"$dgeval" $inference -o curves.csv --per-game per-game.csv
+for r in 1 2 3; do
+  DGEVAL_MPI_DEBUG=1 mpi "$r" "$dgeval" $inference -o "curves$r.csv" --per-game "per-game$r.csv" 2>"curves$r.err"
+  cmp curves.csv "curves$r.csv" && cmp per-game.csv "per-game$r.csv" || fail "inference with $r ranks differs"
+  for ((k = 0; k < r; k++)); do
+    grep -q "rank $k of $r computes games" "curves$r.err" || fail "inference: rank $k of $r computed nothing"
+  done
+  [ "$(grep -c 'computes games' "curves$r.err")" = 12 ] || fail "inference: 12 units expected ($r ranks)"
+done
+pass
+
+# infer splits its bootstrap replicates (R contiguous ranges): the same estimates and intervals.
+"$dgeval" generate --dims 3x4 --games 2 --seed 2 -o infer-game.npz -q
+infer="infer --game infer-game.npz --game-index 1 --sample all,eps_ne,played --ic 0.5 --cc 0.5 --samples 150
+  --resamples 200 --format csv --seed 3"
+"$dgeval" $infer -o estimates.csv 2>/dev/null
+for r in 1 2 3; do
+  DGEVAL_MPI_DEBUG=1 mpi "$r" "$dgeval" $infer -o "estimates$r.csv" 2>"estimates$r.err"
+  cmp estimates.csv "estimates$r.csv" || fail "infer with $r ranks differs from one process"
+  for ((k = 0; k < r; k++)); do
+    grep -q "rank $k of $r computes bootstrap replicates" "estimates$r.err" || fail "infer: rank $k of $r: nothing"
+  done
+done
+pass
+
+# Commands that do not split their work refuse R > 1 (no R copies over one output).
+set +e
+mpi 2 "$dgeval" experiment throughput --games 10 >refused.out 2>refused.err
+status=$?
+set -e
+[ "$status" = 2 ] || fail "experiment throughput under 2 ranks: exit status $status, expected 2"
+grep -q 'only evaluate, generate, infer and experiment bound-surface, grid-scan and inference split their' \
+  refused.err || fail "throughput refusal message: $(cat refused.err)"
+[ ! -s refused.out ] || fail "a refused throughput printed results"
+pass
+
+# 7. Killed (SIGKILL on rank 0, the journal's writer, at a seeded random range) and resumed with
 #    another R, or without MPI: the same bytes.
 seed="${DGEVAL_MPI_TEST_SEED:-$(date +%s)}"
 echo "mpi.sh: kill points from seed $seed (DGEVAL_MPI_TEST_SEED=$seed replays them)"
