@@ -271,52 +271,16 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
 
 template <class T>
 void GameEvaluator::pass_equilibria(const GameData<T>& game, const Exec& exec, EquilibriaPass& out) {
-  const StrategyKind kind = opt_.strategy.kind;
-  const bool sum_ne = kind == StrategyKind::uniform_ne;
-  const bool sum_eps = kind == StrategyKind::uniform_eps_ne;
-  const std::uint8_t want = sum_ne ? 1 : 2;
+  const unsigned sum_bits = EquilibriaPass::sum_bits_of(opt_.strategy.kind);
   equilibria_parts_.resize(static_cast<std::size_t>(chunks_));
   exec.run(chunks_, [&](std::int64_t c, int) {
     EquilibriaPass& p = equilibria_parts_[static_cast<std::size_t>(c)];
-    p.ne = p.eps = 0;
-    p.worst_ne = p.best_ne = p.worst_eps = detail::arg_empty();
-    for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
+    p.clear(n_);
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
-    for (std::int64_t s = s0; s < s1; ++s) {
-      const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
-      if (!m) continue;
-      const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
-      if (m & 1) {
-        ++p.ne;
-        p.worst_ne = detail::arg_min(p.worst_ne, ArgExt{w, s});
-        p.best_ne = detail::arg_max(p.best_ne, ArgExt{w, s});
-      }
-      if (m & 2) {
-        ++p.eps;
-        p.worst_eps = detail::arg_min(p.worst_eps, ArgExt{w, s});
-      }
-      if ((sum_ne || sum_eps) && (m & want)) {
-        for (int i = 0; i < n_; ++i) {
-          p.su[i] += static_cast<double>(game.vec(i)[s]);
-          p.suh[i] += static_cast<double>(game.vec(n_ + i)[s]);
-        }
-      }
-    }
+    for (std::int64_t s = s0; s < s1; ++s)
+      p.add(game, n_, opt_.welfare, s, mask_[static_cast<std::size_t>(s)], sum_bits);
   });
-  out.ne = out.eps = 0;
-  out.worst_ne = out.best_ne = out.worst_eps = detail::arg_empty();
-  for (const EquilibriaPass& p : equilibria_parts_) {
-    out.ne += p.ne;
-    out.eps += p.eps;
-    out.worst_ne = detail::arg_min(out.worst_ne, p.worst_ne);
-    out.best_ne = detail::arg_max(out.best_ne, p.best_ne);
-    out.worst_eps = detail::arg_min(out.worst_eps, p.worst_eps);
-  }
-  for (int i = 0; i < n_; ++i) {
-    CompensatedSum su, suh;
-    for (const EquilibriaPass& p : equilibria_parts_) su.add(p.su[i]), suh.add(p.suh[i]);
-    out.su[i] = su.value(), out.suh[i] = suh.value();
-  }
+  out.merge(n_, equilibria_parts_, [](const EquilibriaPass& p) -> const EquilibriaPass& { return p; });
 }
 template <class T>
 void GameEvaluator::pass_strategy(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi,

@@ -86,10 +86,64 @@ struct AlignPass {
   std::vector<double> acc;  // [3n + pairs] finished-over-lanes accumulators: IA, CA agents, CA principals, dm
 };
 
+/// The equilibria tallies of a run of outcomes: NE and ε-NE counts, worst/best NE welfare, worst ε-NE
+/// welfare and the sums of u_i, û_i over the uniform strategy's set. One definition for the multi-pass
+/// path's equilibria pass and the fused path's re-check.
 struct EquilibriaPass {
   std::int64_t ne = 0, eps = 0;
   ArgExt worst_ne, best_ne, worst_eps;
   double su[kMaxPlayers], suh[kMaxPlayers];  // sums of u_i, û_i over the strategy's set
+
+  /// Empties the tallies of n players.
+  void clear(int n) {
+    ne = eps = 0;
+    worst_ne = best_ne = worst_eps = detail::arg_empty();
+    for (int i = 0; i < n; ++i) su[i] = suh[i] = 0.0;
+  }
+  /// Adds outcome s of `game`, of ne_bits m (bit 0: NE, bit 1: ε-NE); its payoffs go into the sums when
+  /// m & sum_bits (1: uniform-ne, 2: uniform-eps-ne, 0: no sums).
+  template <class T>
+  void add(const GameData<T>& game, int n, Welfare welfare, std::int64_t s, unsigned m, unsigned sum_bits) {
+    if (!m) return;
+    const double w = detail::welfare_at<double>(n, welfare, game, 0, s);
+    if (m & 1) {
+      ++ne;
+      worst_ne = detail::arg_min(worst_ne, ArgExt{w, s});
+      best_ne = detail::arg_max(best_ne, ArgExt{w, s});
+    }
+    if (m & 2) {
+      ++eps;
+      worst_eps = detail::arg_min(worst_eps, ArgExt{w, s});
+    }
+    if (m & sum_bits) {
+      for (int i = 0; i < n; ++i) {
+        su[i] += static_cast<double>(game.vec(i)[s]);
+        suh[i] += static_cast<double>(game.vec(n + i)[s]);
+      }
+    }
+  }
+  /// The bits of ne_bits whose outcomes the strategy sums over (see add).
+  static unsigned sum_bits_of(StrategyKind kind) {
+    return kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  }
+  /// Merges parts[0..count) in order (counts and extrema; the sums by compensated sums) into *this.
+  template <class Part, class Get>
+  void merge(int n, const std::vector<Part>& parts, Get get) {
+    clear(n);
+    for (const Part& part : parts) {
+      const EquilibriaPass& p = get(part);
+      ne += p.ne;
+      eps += p.eps;
+      worst_ne = detail::arg_min(worst_ne, p.worst_ne);
+      best_ne = detail::arg_max(best_ne, p.best_ne);
+      worst_eps = detail::arg_min(worst_eps, p.worst_eps);
+    }
+    for (int i = 0; i < n; ++i) {
+      CompensatedSum s, sh;
+      for (const Part& part : parts) s.add(get(part).su[i]), sh.add(get(part).suh[i]);
+      su[i] = s.value(), suh[i] = sh.value();
+    }
+  }
 };
 
 struct StrategyPass {
