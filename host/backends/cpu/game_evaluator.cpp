@@ -63,7 +63,13 @@ void GameEvaluator::pass_stats(const GameData<T>& game, const Exec& exec, StatsP
     if (narrow_) {
       stats_chunk<1>(game, c, sc, p);
     } else {
-      stats_chunk<kLanes>(game, c, sc, p);
+      if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
+      MultiPassChunk mc = chunk_of(game, c);
+      mc.centred = detail::needs_centred_squares(opt_.standardisation);
+      mc.average = opt_.welfare == Welfare::average;
+      mc.scratch = sc.nu.data();
+      mc.stats = &p;
+      multi_pass_stats(mc);
     }
   });
   out.nonfinite = false;

@@ -160,6 +160,21 @@ struct Scratch {
   std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (equilibria mask)
 };
 
+/// One chunk of one game for the multi-pass evaluator's SIMD loops (backends/cpu/multi_pass_kernel.cpp).
+struct MultiPassChunk {
+  const void* vec[kMaxVectors];  ///< the game's vectors (float or double), each of N values
+  bool float32;
+  int n;                 ///< players
+  std::int64_t s0, len;  ///< the chunk's outcomes [s0, s0 + len)
+  bool centred;          ///< stats: the pivoted moments too
+  bool average;          ///< stats: average welfare (else sum)
+  double* scratch;       ///< stats: [2 · kBlock]
+  StatsPass* stats;      ///< stats: the chunk's result
+};
+/// The stats pass's chunk (as stats_chunk<kLanes>: the same bits) on the best instruction set of this
+/// CPU, or DGEVAL_SIMD_TARGET's.
+void multi_pass_stats(const MultiPassChunk& chunk);
+
 class FusedTwoPlayer;
 /// The fused single-read path for large 2-player games (backends/cpu/fused_two_player.hpp), or null
 /// when these options and dims keep the passes below.
@@ -213,6 +228,16 @@ class GameEvaluator {
 
   std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
   std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
+  template <class T>
+  MultiPassChunk chunk_of(const GameData<T>& game, std::int64_t c) const {
+    MultiPassChunk mc{};
+    for (int v = 0; v < 2 * n_; ++v) mc.vec[v] = game.vec(v);
+    mc.float32 = sizeof(T) == sizeof(float);
+    mc.n = n_;
+    mc.s0 = chunk_begin(c);
+    mc.len = chunk_end(c) - mc.s0;
+    return mc;
+  }
   void prepare_scratch(const Exec& exec) {
     if (scratch_.size() < static_cast<std::size_t>(exec.workers()))
       scratch_.resize(static_cast<std::size_t>(exec.workers()));

@@ -1,0 +1,186 @@
+// The multi-pass evaluator's hot loops (backends/cpu/game_evaluator.hpp) on SIMD vectors, compiled
+// once per instruction set by Highway's foreach_target and chosen at run time: the stats pass's
+// per-vector sums, extrema and pivoted moments and its welfare, the align pass's standardised
+// vectors, weighted means and distance sums (EPIC), and the equilibria mask's strided fibers.
+//
+// Every sum runs in the 8 lanes of lane_sums.hpp (outcome j of a chunk in lane j mod 8) whatever the
+// vector width (AVX-512: one vector, AVX2: two, SSE4: four), the tail of a run (fewer than 8 values)
+// one value at a time on the same lanes, and every lane does exactly the operations of the scalar
+// loops (sum_min_max, pivoted_moments, accumulate_differences, detail::ca_mean, detail::ne_bits), with
+// no contraction. So the results are the same bits as the one-lane-at-a-time loops, on every
+// instruction set and for any number of threads.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "backends/cpu/game_evaluator.hpp"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backends/cpu/multi_pass_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+// (foreach_target.h includes this file again once per instruction set)
+#include <hwy/highway.h>
+
+#include "dgeval/detail/measures.hpp"
+#include "dgeval/detail/standardisation.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace dgeval {
+namespace cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using FD = hn::CappedTag<double, 8>;
+using FV = hn::Vec<FD>;
+constexpr std::size_t NL = hn::MaxLanes(FD());
+constexpr int G = static_cast<int>(8 / NL);
+static_assert(G * NL == 8, "8 lanes in whole vectors");
+
+HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
+HWY_INLINE FV load_as_double(FD d, const float* p) {
+  const hn::Rebind<float, FD> df;
+  return hn::PromoteTo(d, hn::LoadU(df, p));
+}
+
+/// sum_min_max<8> and the first loop of pivoted_moments<8> in one read: per lane the sum of the
+/// values, their min and max, and the sum of their deviations from the pivot.
+template <class T>
+HWY_INLINE void sums_and_extrema(const T* HWY_RESTRICT x, std::int64_t len, double pivot, double* s, double* l,
+                                 double* h, double* p) {
+  const FD d;
+  const FV pv = hn::Set(d, pivot);
+  FV vs[G], vl[G], vh[G], vp[G];
+  for (int g = 0; g < G; ++g) {
+    vs[g] = hn::Zero(d), vp[g] = hn::Zero(d);
+    vl[g] = hn::Set(d, kInf), vh[g] = hn::Set(d, -kInf);
+  }
+  std::int64_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    for (int g = 0; g < G; ++g) {
+      const FV y = load_as_double(d, x + j + g * static_cast<std::int64_t>(NL));
+      vs[g] = hn::Add(vs[g], y);
+      vl[g] = hn::Min(vl[g], y);
+      vh[g] = hn::Max(vh[g], y);
+      vp[g] = hn::Add(vp[g], hn::Sub(y, pv));
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    hn::StoreU(vs[g], d, s + g * NL), hn::StoreU(vl[g], d, l + g * NL);
+    hn::StoreU(vh[g], d, h + g * NL), hn::StoreU(vp[g], d, p + g * NL);
+  }
+  for (int q = 0; j < len; ++j, ++q) {
+    const double y = static_cast<double>(x[j]);
+    s[q] += y;
+    l[q] = y < l[q] ? y : l[q];
+    h[q] = y > h[q] ? y : h[q];
+    p[q] += y - pivot;
+  }
+}
+
+/// The second loop of pivoted_moments<8>: per lane the sum of ((x − pivot) − mean)².
+template <class T>
+HWY_INLINE double centred_squares(const T* HWY_RESTRICT x, std::int64_t len, double pivot, double mean) {
+  const FD d;
+  const FV pv = hn::Set(d, pivot), mv = hn::Set(d, mean);
+  FV acc[G];
+  for (int g = 0; g < G; ++g) acc[g] = hn::Zero(d);
+  std::int64_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    for (int g = 0; g < G; ++g) {
+      const FV dv = hn::Sub(hn::Sub(load_as_double(d, x + j + g * static_cast<std::int64_t>(NL)), pv), mv);
+      acc[g] = hn::Add(acc[g], hn::Mul(dv, dv));
+    }
+  }
+  alignas(64) double s[8];
+  for (int g = 0; g < G; ++g) hn::StoreU(acc[g], d, s + g * NL);
+  for (int q = 0; j < len; ++j, ++q) {
+    const double dv = (static_cast<double>(x[j]) - pivot) - mean;
+    s[q] += dv * dv;
+  }
+  return combine_sum<8>(s);
+}
+
+template <class T>
+void StatsImpl(const MultiPassChunk& c) {
+  const FD d;
+  const int n = c.n, nv = 2 * n;
+  const std::int64_t len = c.len;
+  StatsPass& p = *c.stats;
+  p.w_max = p.w_min = p.wh_max = p.wh_min = detail::arg_empty();
+  p.nonfinite = false;
+  p.count = len;
+  const T* X[kMaxVectors];
+  for (int v = 0; v < nv; ++v) X[v] = static_cast<const T*>(c.vec[v]) + c.s0;
+  for (int v = 0; v < nv; ++v) {
+    const double pivot = static_cast<double>(static_cast<const T*>(c.vec[v])[0]);
+    alignas(64) double s[8], l[8], h[8], dev[8];
+    sums_and_extrema(X[v], len, pivot, s, l, h, dev);
+    p.sum[v] = combine_sum<8>(s);
+    p.lo[v] = combine_min<8>(l);
+    p.hi[v] = combine_max<8>(h);
+    if (!std::isfinite(p.sum[v])) p.nonfinite = true;
+    if (c.centred && !p.nonfinite) {
+      const double mean = combine_sum<8>(dev) / static_cast<double>(len);
+      p.moments[v] = Moments{static_cast<double>(len), mean, centred_squares(X[v], len, pivot, mean)};
+    } else {
+      p.moments[v] = Moments{};
+    }
+  }
+  if (p.nonfinite) return;
+  // Welfare per outcome: players summed in order 0..n−1 in float64, then welfare_of.
+  double* HWY_RESTRICT wa = c.scratch;
+  double* HWY_RESTRICT wp = c.scratch + kBlock;
+  const double players = static_cast<double>(n);
+  const FV pl = hn::Set(d, players);
+  for (std::int64_t b0 = 0; b0 < len; b0 += kBlock) {
+    const std::int64_t bl = std::min(kBlock, len - b0);
+    std::int64_t j = 0;
+    for (; j + static_cast<std::int64_t>(NL) <= bl; j += static_cast<std::int64_t>(NL)) {
+      FV a = hn::Zero(d), b = hn::Zero(d);
+      for (int i = 0; i < n; ++i) {
+        a = hn::Add(a, load_as_double(d, X[i] + b0 + j));
+        b = hn::Add(b, load_as_double(d, X[n + i] + b0 + j));
+      }
+      if (c.average) a = hn::Div(a, pl), b = hn::Div(b, pl);
+      hn::StoreU(a, d, wa + j);
+      hn::StoreU(b, d, wp + j);
+    }
+    for (; j < bl; ++j) {
+      double a = 0.0, b = 0.0;
+      for (int i = 0; i < n; ++i) {
+        a += static_cast<double>(X[i][b0 + j]);
+        b += static_cast<double>(X[n + i][b0 + j]);
+      }
+      wa[j] = c.average ? a / players : a;
+      wp[j] = c.average ? b / players : b;
+    }
+    block_extrema<8>(wa, bl, c.s0 + b0, p.w_max, p.w_min);
+    block_extrema<8>(wp, bl, c.s0 + b0, p.wh_max, p.wh_min);
+  }
+}
+
+void StatsKernel(const MultiPassChunk& c) {
+  if (c.float32) {
+    StatsImpl<float>(c);
+  } else {
+    StatsImpl<double>(c);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace cpu
+}  // namespace dgeval
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace dgeval {
+namespace cpu {
+
+HWY_EXPORT(StatsKernel);
+
+void multi_pass_stats(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(StatsKernel)(chunk); }
+
+}  // namespace cpu
+}  // namespace dgeval
+#endif  // HWY_ONCE
