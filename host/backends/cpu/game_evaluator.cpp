@@ -245,32 +245,15 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
       const std::int64_t len = std::min(stride, in0 + width) - in0;
       Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
       if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
-      double* __restrict lo = sc.ctx.data();
-      double* __restrict hi = lo + width;
-      double* __restrict t1 = hi + width;
-      double* __restrict te = t1 + width;
-      const std::int64_t base = outer * stride * k + in0;
-      for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
-      for (std::int64_t a = 0; a < k; ++a) {
-        const T* __restrict row = u + base + a * stride;
-        for (std::int64_t j = 0; j < len; ++j) {
-          const double y = static_cast<double>(row[j]);
-          lo[j] = y < lo[j] ? y : lo[j];
-          hi[j] = y > hi[j] ? y : hi[j];
-        }
-      }
-      for (std::int64_t j = 0; j < len; ++j) {
-        t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
-        te[j] = detail::ic_threshold(lo[j], hi[j], ic);
-      }
-      for (std::int64_t a = 0; a < k; ++a) {
-        const T* __restrict row = u + base + a * stride;
-        std::uint8_t* __restrict m = mask + base + a * stride;
-        for (std::int64_t j = 0; j < len; ++j) {
-          const double y = static_cast<double>(row[j]);
-          m[j] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1[j], te[j], tol));
-        }
-      }
+      MaskRows rows;
+      rows.u = u;
+      rows.float32 = sizeof(T) == sizeof(float);
+      rows.base = outer * stride * k + in0;
+      rows.stride = stride, rows.k = k, rows.len = len;
+      rows.ic = ic, rows.tolerance = tol;
+      rows.mask = mask;
+      rows.ctx = sc.ctx.data();
+      multi_pass_mask_rows(rows);
     });
   }
 }

@@ -175,6 +175,18 @@ struct MultiPassChunk {
 /// CPU, or DGEVAL_SIMD_TARGET's.
 void multi_pass_stats(const MultiPassChunk& chunk);
 
+/// Contexts [base, base + len) (offsets along the other axes) of one player's fibers along a strided axis.
+struct MaskRows {
+  const void* u;  ///< the player's utilities (float or double)
+  bool float32;
+  std::int64_t base, stride, k, len;  ///< outcome of the first row's first context; the axis's stride and size
+  double ic, tolerance;
+  std::uint8_t* mask;  ///< the game's mask (bit 0: NE, bit 1: ε-NE), ANDed with this player's bits
+  double* ctx;         ///< scratch: [4 · len]
+};
+/// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
+void multi_pass_mask_rows(const MaskRows& rows);
+
 class FusedTwoPlayer;
 /// The fused single-read path for large 2-player games (backends/cpu/fused_two_player.hpp), or null
 /// when these options and dims keep the passes below.

@@ -160,6 +160,70 @@ void StatsImpl(const MultiPassChunk& c) {
   }
 }
 
+/// The equilibria mask of one player along a strided axis (as the scalar loop of
+/// GameEvaluator::pass_equilibria_mask): for `len` consecutive contexts, the fibers' min and max over
+/// the k rows, their thresholds, and every outcome's ne_bits ANDed into the mask.
+template <class T>
+void MaskRowsImpl(const MaskRows& r) {
+  const FD d;
+  const T* HWY_RESTRICT u = static_cast<const T*>(r.u) + r.base;
+  std::uint8_t* HWY_RESTRICT mask = r.mask + r.base;
+  const std::int64_t len = r.len, k = r.k, stride = r.stride;
+  constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
+  double* HWY_RESTRICT lo = r.ctx;
+  double* HWY_RESTRICT hi = lo + len;
+  double* HWY_RESTRICT t1 = hi + len;
+  double* HWY_RESTRICT te = t1 + len;
+  const std::int64_t vl = len - len % nl;
+  for (std::int64_t j = 0; j < vl; j += nl) {
+    FV l = hn::Set(d, kInf), h = hn::Set(d, -kInf);
+    for (std::int64_t a = 0; a < k; ++a) {
+      const FV y = load_as_double(d, u + a * stride + j);
+      l = hn::Min(l, y), h = hn::Max(h, y);
+    }
+    hn::StoreU(l, d, lo + j), hn::StoreU(h, d, hi + j);
+  }
+  for (std::int64_t j = vl; j < len; ++j) {
+    double l = kInf, h = -kInf;
+    for (std::int64_t a = 0; a < k; ++a) {
+      const double y = static_cast<double>(u[a * stride + j]);
+      l = y < l ? y : l;
+      h = y > h ? y : h;
+    }
+    lo[j] = l, hi[j] = h;
+  }
+  for (std::int64_t j = 0; j < len; ++j) {
+    t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
+    te[j] = detail::ic_threshold(lo[j], hi[j], r.ic);
+  }
+  // u + tol ≥ threshold (detail::meets_threshold): bit 0 against t1, bit 1 against te.
+  const FV tol = hn::Set(d, r.tolerance), one = hn::Set(d, 1.0), two = hn::Set(d, 2.0);
+  const hn::Rebind<std::int32_t, FD> di;
+  const hn::Rebind<std::uint8_t, FD> du;
+  for (std::int64_t a = 0; a < k; ++a) {
+    const T* HWY_RESTRICT row = u + a * stride;
+    std::uint8_t* HWY_RESTRICT m = mask + a * stride;
+    for (std::int64_t j = 0; j < vl; j += nl) {
+      const FV y = hn::Add(load_as_double(d, row + j), tol);
+      const FV bits = hn::Add(hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, t1 + j)), one),
+                              hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, te + j)), two));
+      const auto b8 = hn::DemoteTo(du, hn::DemoteTo(di, bits));
+      hn::StoreU(hn::And(hn::LoadU(du, m + j), b8), du, m + j);
+    }
+    for (std::int64_t j = vl; j < len; ++j) {
+      m[j] &= static_cast<std::uint8_t>(detail::ne_bits(static_cast<double>(row[j]), t1[j], te[j], r.tolerance));
+    }
+  }
+}
+
+void MaskRowsKernel(const MaskRows& r) {
+  if (r.float32) {
+    MaskRowsImpl<float>(r);
+  } else {
+    MaskRowsImpl<double>(r);
+  }
+}
+
 void StatsKernel(const MultiPassChunk& c) {
   if (c.float32) {
     StatsImpl<float>(c);
@@ -178,8 +242,10 @@ namespace dgeval {
 namespace cpu {
 
 HWY_EXPORT(StatsKernel);
+HWY_EXPORT(MaskRowsKernel);
 
 void multi_pass_stats(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(StatsKernel)(chunk); }
+void multi_pass_mask_rows(const MaskRows& rows) { HWY_DYNAMIC_DISPATCH(MaskRowsKernel)(rows); }
 
 }  // namespace cpu
 }  // namespace dgeval
