@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "dgeval/detail/lanes.hpp"
 
@@ -108,6 +109,21 @@ void GameEvaluator::align_chunk(const GameData<T>& game, std::int64_t c, const d
   const double* mag_p = mag + n;
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_a));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_p));
+  if (L == kLanes && std::is_same<Norm, detail::L2Norm>::value) {
+    const std::size_t need = static_cast<std::size_t>(nv + 2) * kBlock;
+    if (sc.nu.size() < need) sc.nu.resize(need);
+    sc.acc.resize(accumulators_ * kLanes);
+    MultiPassChunk mc = chunk_of(game, c);
+    mc.scratch = sc.nu.data();
+    mc.shift = shift, mc.mag = mag;
+    mc.inverse_weight[0] = inv_weight_a, mc.inverse_weight[1] = inv_weight_p;
+    mc.pairs = pairs_ > 0;
+    mc.accumulators = accumulators_;
+    mc.acc = sc.acc.data();
+    multi_pass_align(mc);
+    for (std::size_t q = 0; q < accumulators_; ++q) part[q] = combine_lanes<Norm, L>(sc.acc.data() + q * kLanes);
+    return;
+  }
   const std::size_t need_nu = static_cast<std::size_t>(nv) * kBlock;
   if (sc.nu.size() < need_nu) sc.nu.resize(need_nu);
   if (sc.mu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.mu.resize(2 * kBlock);

@@ -164,12 +164,18 @@ struct Scratch {
 struct MultiPassChunk {
   const void* vec[kMaxVectors];  ///< the game's vectors (float or double), each of N values
   bool float32;
-  int n;                 ///< players
-  std::int64_t s0, len;  ///< the chunk's outcomes [s0, s0 + len)
-  bool centred;          ///< stats: the pivoted moments too
-  bool average;          ///< stats: average welfare (else sum)
-  double* scratch;       ///< stats: [2 · kBlock]
-  StatsPass* stats;      ///< stats: the chunk's result
+  int n;                     ///< players
+  std::int64_t s0, len;      ///< the chunk's outcomes [s0, s0 + len)
+  bool centred;              ///< stats: the pivoted moments too
+  bool average;              ///< stats: average welfare (else sum)
+  double* scratch;           ///< stats: [2 · kBlock]
+  StatsPass* stats;          ///< stats: the chunk's result
+  const double* shift;       ///< align: [2n] c(v)
+  const double* mag;         ///< align: [2n] m(v°)
+  double inverse_weight[2];  ///< align: 1/W of each side (detail::ca_weight)
+  bool pairs;                ///< align: the distance matrix's pairs too
+  std::size_t accumulators;  ///< align: 3n (+ pairs)
+  double* acc;               ///< align: [accumulators][8] the lanes' sums of squares (output)
 };
 /// The stats pass's chunk (as stats_chunk<kLanes>: the same bits) on the best instruction set of this
 /// CPU, or DGEVAL_SIMD_TARGET's.
@@ -184,6 +190,9 @@ struct MaskRows {
   std::uint8_t* mask;  ///< the game's mask (bit 0: NE, bit 1: ε-NE), ANDed with this player's bits
   double* ctx;         ///< scratch: [4 · len]
 };
+/// The align pass's chunk for an L2 norm (as align_chunk<T, L2Norm, kLanes>: the same bits, the lanes
+/// left in c.acc); c.scratch holds [2n + 2] · kBlock values.
+void multi_pass_align(const MultiPassChunk& chunk);
 /// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
 void multi_pass_mask_rows(const MaskRows& rows);
 

@@ -224,6 +224,133 @@ void MaskRowsKernel(const MaskRows& r) {
   }
 }
 
+/// acc[lane] += (a[j] − b[j])² over j in [0, len), lane = j mod 8 (accumulate_differences<L2Norm, 8>).
+HWY_INLINE void accumulate_squares(const double* HWY_RESTRICT a, const double* HWY_RESTRICT b, std::int64_t len,
+                                   double* HWY_RESTRICT acc) {
+  const FD d;
+  FV t[G];
+  for (int g = 0; g < G; ++g) t[g] = hn::LoadU(d, acc + g * NL);
+  std::int64_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    for (int g = 0; g < G; ++g) {
+      const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+      const FV dv = hn::Sub(hn::LoadU(d, a + o), hn::LoadU(d, b + o));
+      t[g] = hn::Add(t[g], hn::Mul(dv, dv));
+    }
+  }
+  for (int g = 0; g < G; ++g) hn::StoreU(t[g], d, acc + g * NL);
+  for (int q = 0; j < len; ++j, ++q) {
+    const double dv = a[j] - b[j];
+    acc[q] = acc[q] + dv * dv;
+  }
+}
+
+/// The three sums of player i (IA: ν_i − ν̂_i; CA: ν_i − μ and ν̂_i − μ̂) in one read, each as
+/// accumulate_squares.
+HWY_INLINE void accumulate_player(const double* HWY_RESTRICT na, const double* HWY_RESTRICT np,
+                                  const double* HWY_RESTRICT mu_a, const double* HWY_RESTRICT mu_p, std::int64_t len,
+                                  double* HWY_RESTRICT ia, double* HWY_RESTRICT ca, double* HWY_RESTRICT cp) {
+  const FD d;
+  FV t0[G], t1[G], t2[G];
+  for (int g = 0; g < G; ++g) {
+    t0[g] = hn::LoadU(d, ia + g * NL), t1[g] = hn::LoadU(d, ca + g * NL), t2[g] = hn::LoadU(d, cp + g * NL);
+  }
+  std::int64_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    for (int g = 0; g < G; ++g) {
+      const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+      const FV a = hn::LoadU(d, na + o), p = hn::LoadU(d, np + o);
+      const FV d0 = hn::Sub(a, p), d1 = hn::Sub(a, hn::LoadU(d, mu_a + o)), d2 = hn::Sub(p, hn::LoadU(d, mu_p + o));
+      t0[g] = hn::Add(t0[g], hn::Mul(d0, d0));
+      t1[g] = hn::Add(t1[g], hn::Mul(d1, d1));
+      t2[g] = hn::Add(t2[g], hn::Mul(d2, d2));
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    hn::StoreU(t0[g], d, ia + g * NL), hn::StoreU(t1[g], d, ca + g * NL), hn::StoreU(t2[g], d, cp + g * NL);
+  }
+  for (int q = 0; j < len; ++j, ++q) {
+    const double d0 = na[j] - np[j], d1 = na[j] - mu_a[j], d2 = np[j] - mu_p[j];
+    ia[q] = ia[q] + d0 * d0;
+    ca[q] = ca[q] + d1 * d1;
+    cp[q] = cp[q] + d2 * d2;
+  }
+}
+
+/// The weighted mean μ of one side (detail::ca_mean: Σ_i m_i·ν_i in player order, times 1/W).
+HWY_INLINE void side_mean(int n, const double* nu, const double* mag, double inverse_weight, std::int64_t len,
+                          double* HWY_RESTRICT mu) {
+  const FD d;
+  constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
+  const FV iw = hn::Set(d, inverse_weight);
+  std::int64_t j = 0;
+  for (; j + nl <= len; j += nl) {
+    FV acc = hn::Zero(d);
+    for (int i = 0; i < n; ++i) acc = hn::Add(acc, hn::Mul(hn::Set(d, mag[i]), hn::LoadU(d, nu + i * kBlock + j)));
+    hn::StoreU(hn::Mul(acc, iw), d, mu + j);
+  }
+  for (; j < len; ++j) {
+    double acc = 0.0;
+    for (int i = 0; i < n; ++i) acc = acc + mag[i] * nu[i * kBlock + j];
+    mu[j] = acc * inverse_weight;
+  }
+}
+
+template <class T>
+void AlignImpl(const MultiPassChunk& c) {
+  const FD d;
+  constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
+  const int n = c.n, nv = 2 * n;
+  const T* X[kMaxVectors];
+  for (int v = 0; v < nv; ++v) X[v] = static_cast<const T*>(c.vec[v]) + c.s0;
+  double* nu = c.scratch;                                            // [nv][kBlock]
+  double* mu_a = c.scratch + static_cast<std::size_t>(nv) * kBlock;  // [kBlock]
+  double* mu_p = mu_a + kBlock;                                      // [kBlock]
+  double* acc = c.acc;
+  for (std::size_t q = 0; q < c.accumulators * 8; ++q) acc[q] = 0.0;
+  for (std::int64_t b0 = 0; b0 < c.len; b0 += kBlock) {
+    const std::int64_t bl = std::min(kBlock, c.len - b0);
+    for (int v = 0; v < nv; ++v) {
+      const T* HWY_RESTRICT x = X[v] + b0;
+      double* HWY_RESTRICT out = nu + static_cast<std::size_t>(v) * kBlock;
+      const double sh = c.shift[v], inv = detail::inverse_magnitude_of(c.mag[v]);
+      if (inv > 0.0) {
+        // detail::standardised_by_inverse
+        const FV shv = hn::Set(d, sh), invv = hn::Set(d, inv);
+        std::int64_t j = 0;
+        for (; j + nl <= bl; j += nl) hn::StoreU(hn::Mul(hn::Sub(load_as_double(d, x + j), shv), invv), d, out + j);
+        for (; j < bl; ++j) out[j] = detail::standardised_by_inverse(static_cast<double>(x[j]), sh, inv);
+      } else {
+        for (std::int64_t j = 0; j < bl; ++j) out[j] = 0.0;
+      }
+    }
+    side_mean(n, nu, c.mag, c.inverse_weight[0], bl, mu_a);
+    side_mean(n, nu + static_cast<std::size_t>(n) * kBlock, c.mag + n, c.inverse_weight[1], bl, mu_p);
+    for (int i = 0; i < n; ++i) {
+      accumulate_player(nu + static_cast<std::size_t>(i) * kBlock, nu + static_cast<std::size_t>(n + i) * kBlock, mu_a,
+                        mu_p, bl, acc + static_cast<std::size_t>(i) * 8, acc + static_cast<std::size_t>(n + i) * 8,
+                        acc + static_cast<std::size_t>(2 * n + i) * 8);
+    }
+    if (c.pairs) {
+      std::size_t q = 3 * static_cast<std::size_t>(n);
+      for (int a = 0; a < nv; ++a) {
+        for (int b = a + 1; b < nv; ++b, ++q) {
+          accumulate_squares(nu + static_cast<std::size_t>(a) * kBlock, nu + static_cast<std::size_t>(b) * kBlock, bl,
+                             acc + q * 8);
+        }
+      }
+    }
+  }
+}
+
+void AlignKernel(const MultiPassChunk& c) {
+  if (c.float32) {
+    AlignImpl<float>(c);
+  } else {
+    AlignImpl<double>(c);
+  }
+}
+
 void StatsKernel(const MultiPassChunk& c) {
   if (c.float32) {
     StatsImpl<float>(c);
@@ -243,8 +370,10 @@ namespace cpu {
 
 HWY_EXPORT(StatsKernel);
 HWY_EXPORT(MaskRowsKernel);
+HWY_EXPORT(AlignKernel);
 
 void multi_pass_stats(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(StatsKernel)(chunk); }
+void multi_pass_align(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(AlignKernel)(chunk); }
 void multi_pass_mask_rows(const MaskRows& rows) { HWY_DYNAMIC_DISPATCH(MaskRowsKernel)(rows); }
 
 }  // namespace cpu
