@@ -5,13 +5,43 @@
 #include "backends/cpu/fused_two_player.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <type_traits>
 
 #include "dgeval/detail/lanes.hpp"
+#include "dgeval/error.hpp"
 
 namespace dgeval {
 namespace cpu {
+
+namespace {
+
+std::atomic<int> simd_set{-1};  // −1: DGEVAL_MULTI_PASS_SIMD (read when first needed)
+
+bool env_simd() {
+  const char* env = std::getenv("DGEVAL_MULTI_PASS_SIMD");
+  if (!env || !*env) return true;
+  const std::string s(env);
+  if (s == "off") return false;
+  if (s == "on") return true;
+  throw error("DGEVAL_MULTI_PASS_SIMD: expected off or on, got '" + s + "'");
+}
+
+}  // namespace
+
+void set_multi_pass_simd(int mode) { simd_set.store(mode < 0 ? static_cast<int>(env_simd()) : mode > 0 ? 1 : 0); }
+
+bool multi_pass_simd() {
+  int m = simd_set.load();
+  if (m < 0) {
+    m = static_cast<int>(env_simd());
+    simd_set.store(m);
+  }
+  return m != 0;
+}
 
 template <int L, class T>
 void GameEvaluator::stats_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, StatsPass& p) {
@@ -63,6 +93,8 @@ void GameEvaluator::pass_stats(const GameData<T>& game, const Exec& exec, StatsP
     Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
     if (narrow_) {
       stats_chunk<1>(game, c, sc, p);
+    } else if (!simd_) {
+      stats_chunk<kLanes>(game, c, sc, p);
     } else {
       if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
       MultiPassChunk mc = chunk_of(game, c);
@@ -109,7 +141,7 @@ void GameEvaluator::align_chunk(const GameData<T>& game, std::int64_t c, const d
   const double* mag_p = mag + n;
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_a));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_p));
-  if (L == kLanes && std::is_same<Norm, detail::L2Norm>::value) {
+  if (L == kLanes && simd_ && std::is_same<Norm, detail::L2Norm>::value) {
     const std::size_t need = static_cast<std::size_t>(nv + 2) * kBlock;
     if (sc.nu.size() < need) sc.nu.resize(need);
     sc.acc.resize(accumulators_ * kLanes);
@@ -261,15 +293,44 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
       const std::int64_t len = std::min(stride, in0 + width) - in0;
       Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
       if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
-      MaskRows rows;
-      rows.u = u;
-      rows.float32 = sizeof(T) == sizeof(float);
-      rows.base = outer * stride * k + in0;
-      rows.stride = stride, rows.k = k, rows.len = len;
-      rows.ic = ic, rows.tolerance = tol;
-      rows.mask = mask;
-      rows.ctx = sc.ctx.data();
-      multi_pass_mask_rows(rows);
+      const std::int64_t base = outer * stride * k + in0;
+      if (simd_) {
+        MaskRows rows;
+        rows.u = u;
+        rows.float32 = sizeof(T) == sizeof(float);
+        rows.base = base;
+        rows.stride = stride, rows.k = k, rows.len = len;
+        rows.ic = ic, rows.tolerance = tol;
+        rows.mask = mask;
+        rows.ctx = sc.ctx.data();
+        multi_pass_mask_rows(rows);
+        return;
+      }
+      double* __restrict lo = sc.ctx.data();
+      double* __restrict hi = lo + width;
+      double* __restrict t1 = hi + width;
+      double* __restrict te = t1 + width;
+      for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
+      for (std::int64_t a = 0; a < k; ++a) {
+        const T* __restrict row = u + base + a * stride;
+        for (std::int64_t j = 0; j < len; ++j) {
+          const double y = static_cast<double>(row[j]);
+          lo[j] = y < lo[j] ? y : lo[j];
+          hi[j] = y > hi[j] ? y : hi[j];
+        }
+      }
+      for (std::int64_t j = 0; j < len; ++j) {
+        t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
+        te[j] = detail::ic_threshold(lo[j], hi[j], ic);
+      }
+      for (std::int64_t a = 0; a < k; ++a) {
+        const T* __restrict row = u + base + a * stride;
+        std::uint8_t* __restrict m = mask + base + a * stride;
+        for (std::int64_t j = 0; j < len; ++j) {
+          const double y = static_cast<double>(row[j]);
+          m[j] &= static_cast<std::uint8_t>(detail::ne_bits(y, t1[j], te[j], tol));
+        }
+      }
     });
   }
 }

@@ -160,6 +160,14 @@ struct Scratch {
   std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (equilibria mask)
 };
 
+/// Whether the multi-pass evaluator's hot loops (the stats pass, the align pass for EPIC, the equilibria
+/// mask's strided fibers) run on SIMD vectors (backends/cpu/multi_pass_kernel.cpp), with the same bits
+/// as its scalar loops: yes, unless DGEVAL_MULTI_PASS_SIMD=off. Read when an evaluator is made.
+bool multi_pass_simd();
+/// Sets it from code (tests): 1 on, 0 off, −1 DGEVAL_MULTI_PASS_SIMD's (or the default). Not to be
+/// called while another thread evaluates.
+void set_multi_pass_simd(int mode);
+
 /// One chunk of one game for the multi-pass evaluator's SIMD loops (backends/cpu/multi_pass_kernel.cpp).
 struct MultiPassChunk {
   const void* vec[kMaxVectors];  ///< the game's vectors (float or double), each of N values
@@ -220,6 +228,7 @@ class GameEvaluator {
     pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
     accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
     narrow_ = N_ < kNarrow;
+    simd_ = multi_pass_simd();
     fused_ = make_fused_two_player(o, d);
   }
 
@@ -272,6 +281,7 @@ class GameEvaluator {
   std::int64_t per_strategy_;
   std::size_t pairs_, accumulators_;
   bool narrow_;  // a game of fewer than kNarrow outcomes sums in one lane
+  bool simd_;    // the hot loops on SIMD vectors (multi_pass_simd)
   StandardisationConstants k_;
   detail::FinishSettings settings_;
   double ic_[kMaxPlayers];
