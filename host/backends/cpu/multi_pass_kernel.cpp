@@ -43,62 +43,79 @@ HWY_INLINE FV load_as_double(FD d, const float* p) {
   return hn::PromoteTo(d, hn::LoadU(df, p));
 }
 
-/// sum_min_max<8> and the first loop of pivoted_moments<8> in one read: per lane the sum of the
-/// values, their min and max, and the sum of their deviations from the pivot.
-template <class T>
-HWY_INLINE void sums_and_extrema(const T* HWY_RESTRICT x, std::int64_t len, double pivot, double* s, double* l,
+/// sum_min_max<8> and the first loop of pivoted_moments<8> in one read, for V vectors at once (V
+/// independent chains of additions): per lane the sum of the values, their min and max, and the sum of
+/// their deviations from the pivot. Lane arrays s, l, h, p: [V][8].
+template <int V, class T>
+HWY_INLINE void sums_and_extrema(const T* const* x, std::int64_t len, const double* pivot, double* s, double* l,
                                  double* h, double* p) {
   const FD d;
-  const FV pv = hn::Set(d, pivot);
-  FV vs[G], vl[G], vh[G], vp[G];
-  for (int g = 0; g < G; ++g) {
-    vs[g] = hn::Zero(d), vp[g] = hn::Zero(d);
-    vl[g] = hn::Set(d, kInf), vh[g] = hn::Set(d, -kInf);
+  FV pv[V], vs[V][G], vl[V][G], vh[V][G], vp[V][G];
+  for (int t = 0; t < V; ++t) {
+    pv[t] = hn::Set(d, pivot[t]);
+    for (int g = 0; g < G; ++g) {
+      vs[t][g] = hn::Zero(d), vp[t][g] = hn::Zero(d);
+      vl[t][g] = hn::Set(d, kInf), vh[t][g] = hn::Set(d, -kInf);
+    }
   }
   std::int64_t j = 0;
   for (; j + 8 <= len; j += 8) {
-    for (int g = 0; g < G; ++g) {
-      const FV y = load_as_double(d, x + j + g * static_cast<std::int64_t>(NL));
-      vs[g] = hn::Add(vs[g], y);
-      vl[g] = hn::Min(vl[g], y);
-      vh[g] = hn::Max(vh[g], y);
-      vp[g] = hn::Add(vp[g], hn::Sub(y, pv));
+    for (int t = 0; t < V; ++t) {
+      for (int g = 0; g < G; ++g) {
+        const FV y = load_as_double(d, x[t] + j + g * static_cast<std::int64_t>(NL));
+        vs[t][g] = hn::Add(vs[t][g], y);
+        vl[t][g] = hn::Min(vl[t][g], y);
+        vh[t][g] = hn::Max(vh[t][g], y);
+        vp[t][g] = hn::Add(vp[t][g], hn::Sub(y, pv[t]));
+      }
     }
   }
-  for (int g = 0; g < G; ++g) {
-    hn::StoreU(vs[g], d, s + g * NL), hn::StoreU(vl[g], d, l + g * NL);
-    hn::StoreU(vh[g], d, h + g * NL), hn::StoreU(vp[g], d, p + g * NL);
-  }
-  for (int q = 0; j < len; ++j, ++q) {
-    const double y = static_cast<double>(x[j]);
-    s[q] += y;
-    l[q] = y < l[q] ? y : l[q];
-    h[q] = y > h[q] ? y : h[q];
-    p[q] += y - pivot;
+  for (int t = 0; t < V; ++t) {
+    for (int g = 0; g < G; ++g) {
+      hn::StoreU(vs[t][g], d, s + 8 * t + g * NL), hn::StoreU(vl[t][g], d, l + 8 * t + g * NL);
+      hn::StoreU(vh[t][g], d, h + 8 * t + g * NL), hn::StoreU(vp[t][g], d, p + 8 * t + g * NL);
+    }
+    std::int64_t jt = j;
+    for (int q = 8 * t; jt < len; ++jt, ++q) {
+      const double y = static_cast<double>(x[t][jt]);
+      s[q] += y;
+      l[q] = y < l[q] ? y : l[q];
+      h[q] = y > h[q] ? y : h[q];
+      p[q] += y - pivot[t];
+    }
   }
 }
 
-/// The second loop of pivoted_moments<8>: per lane the sum of ((x − pivot) − mean)².
-template <class T>
-HWY_INLINE double centred_squares(const T* HWY_RESTRICT x, std::int64_t len, double pivot, double mean) {
+/// The second loop of pivoted_moments<8> for V vectors at once: per lane the sum of
+/// ((x − pivot) − mean)², into m2[V].
+template <int V, class T>
+HWY_INLINE void centred_squares(const T* const* x, std::int64_t len, const double* pivot, const double* mean,
+                                double* m2) {
   const FD d;
-  const FV pv = hn::Set(d, pivot), mv = hn::Set(d, mean);
-  FV acc[G];
-  for (int g = 0; g < G; ++g) acc[g] = hn::Zero(d);
+  FV pv[V], mv[V], acc[V][G];
+  for (int t = 0; t < V; ++t) {
+    pv[t] = hn::Set(d, pivot[t]), mv[t] = hn::Set(d, mean[t]);
+    for (int g = 0; g < G; ++g) acc[t][g] = hn::Zero(d);
+  }
   std::int64_t j = 0;
   for (; j + 8 <= len; j += 8) {
-    for (int g = 0; g < G; ++g) {
-      const FV dv = hn::Sub(hn::Sub(load_as_double(d, x + j + g * static_cast<std::int64_t>(NL)), pv), mv);
-      acc[g] = hn::Add(acc[g], hn::Mul(dv, dv));
+    for (int t = 0; t < V; ++t) {
+      for (int g = 0; g < G; ++g) {
+        const FV dv = hn::Sub(hn::Sub(load_as_double(d, x[t] + j + g * static_cast<std::int64_t>(NL)), pv[t]), mv[t]);
+        acc[t][g] = hn::Add(acc[t][g], hn::Mul(dv, dv));
+      }
     }
   }
-  alignas(64) double s[8];
-  for (int g = 0; g < G; ++g) hn::StoreU(acc[g], d, s + g * NL);
-  for (int q = 0; j < len; ++j, ++q) {
-    const double dv = (static_cast<double>(x[j]) - pivot) - mean;
-    s[q] += dv * dv;
+  for (int t = 0; t < V; ++t) {
+    alignas(64) double s[8];
+    for (int g = 0; g < G; ++g) hn::StoreU(acc[t][g], d, s + g * NL);
+    std::int64_t jt = j;
+    for (int q = 0; jt < len; ++jt, ++q) {
+      const double dv = (static_cast<double>(x[t][jt]) - pivot[t]) - mean[t];
+      s[q] += dv * dv;
+    }
+    m2[t] = combine_sum<8>(s);
   }
-  return combine_sum<8>(s);
 }
 
 template <class T>
@@ -112,19 +129,31 @@ void StatsImpl(const MultiPassChunk& c) {
   p.count = len;
   const T* X[kMaxVectors];
   for (int v = 0; v < nv; ++v) X[v] = static_cast<const T*>(c.vec[v]) + c.s0;
-  for (int v = 0; v < nv; ++v) {
-    const double pivot = static_cast<double>(static_cast<const T*>(c.vec[v])[0]);
-    alignas(64) double s[8], l[8], h[8], dev[8];
-    sums_and_extrema(X[v], len, pivot, s, l, h, dev);
-    p.sum[v] = combine_sum<8>(s);
-    p.lo[v] = combine_min<8>(l);
-    p.hi[v] = combine_max<8>(h);
-    if (!std::isfinite(p.sum[v])) p.nonfinite = true;
-    if (c.centred && !p.nonfinite) {
-      const double mean = combine_sum<8>(dev) / static_cast<double>(len);
-      p.moments[v] = Moments{static_cast<double>(len), mean, centred_squares(X[v], len, pivot, mean)};
-    } else {
-      p.moments[v] = Moments{};
+  // Two vectors at a time (nv is even): two independent chains per loop.
+  for (int v = 0; v < nv; v += 2) {
+    double pivot[2];
+    for (int t = 0; t < 2; ++t) pivot[t] = static_cast<double>(static_cast<const T*>(c.vec[v + t])[0]);
+    alignas(64) double s[16], l[16], h[16], dev[16];
+    sums_and_extrema<2>(X + v, len, pivot, s, l, h, dev);
+    double mean[2];
+    bool moments[2];
+    for (int t = 0; t < 2; ++t) {
+      p.sum[v + t] = combine_sum<8>(s + 8 * t);
+      p.lo[v + t] = combine_min<8>(l + 8 * t);
+      p.hi[v + t] = combine_max<8>(h + 8 * t);
+      if (!std::isfinite(p.sum[v + t])) p.nonfinite = true;
+      moments[t] = c.centred && !p.nonfinite;
+      mean[t] = combine_sum<8>(dev + 8 * t) / static_cast<double>(len);
+      p.moments[v + t] = Moments{};
+    }
+    double m2[2];
+    if (moments[0] && moments[1]) {
+      centred_squares<2>(X + v, len, pivot, mean, m2);
+    } else if (moments[0]) {
+      centred_squares<1>(X + v, len, pivot, mean, m2);
+    }
+    for (int t = 0; t < 2; ++t) {
+      if (moments[t]) p.moments[v + t] = Moments{static_cast<double>(len), mean[t], m2[t]};
     }
   }
   if (p.nonfinite) return;
@@ -135,6 +164,7 @@ void StatsImpl(const MultiPassChunk& c) {
   const FV pl = hn::Set(d, players);
   for (std::int64_t b0 = 0; b0 < len; b0 += kBlock) {
     const std::int64_t bl = std::min(kBlock, len - b0);
+    FV a_lo = hn::Set(d, kInf), a_hi = hn::Set(d, -kInf), p_lo = a_lo, p_hi = a_hi;
     std::int64_t j = 0;
     for (; j + static_cast<std::int64_t>(NL) <= bl; j += static_cast<std::int64_t>(NL)) {
       FV a = hn::Zero(d), b = hn::Zero(d);
@@ -145,7 +175,10 @@ void StatsImpl(const MultiPassChunk& c) {
       if (c.average) a = hn::Div(a, pl), b = hn::Div(b, pl);
       hn::StoreU(a, d, wa + j);
       hn::StoreU(b, d, wp + j);
+      a_lo = hn::Min(a_lo, a), a_hi = hn::Max(a_hi, a), p_lo = hn::Min(p_lo, b), p_hi = hn::Max(p_hi, b);
     }
+    double extrema[4] = {hn::GetLane(hn::MinOfLanes(d, a_lo)), hn::GetLane(hn::MaxOfLanes(d, a_hi)),
+                         hn::GetLane(hn::MinOfLanes(d, p_lo)), hn::GetLane(hn::MaxOfLanes(d, p_hi))};
     for (; j < bl; ++j) {
       double a = 0.0, b = 0.0;
       for (int i = 0; i < n; ++i) {
@@ -154,9 +187,22 @@ void StatsImpl(const MultiPassChunk& c) {
       }
       wa[j] = c.average ? a / players : a;
       wp[j] = c.average ? b / players : b;
+      extrema[0] = wa[j] < extrema[0] ? wa[j] : extrema[0];
+      extrema[1] = wa[j] > extrema[1] ? wa[j] : extrema[1];
+      extrema[2] = wp[j] < extrema[2] ? wp[j] : extrema[2];
+      extrema[3] = wp[j] > extrema[3] ? wp[j] : extrema[3];
     }
-    block_extrema<8>(wa, bl, c.s0 + b0, p.w_max, p.w_min);
-    block_extrema<8>(wp, bl, c.s0 + b0, p.wh_max, p.wh_min);
+    // The first index holding each extremum (as block_extrema: a tie keeps the running one).
+    auto take = [&](const double* w, double value, bool better, ArgExt& e) {
+      if (!(e.index < 0 || better)) return;
+      std::int64_t k = 0;
+      while (w[k] != value) ++k;
+      e.value = w[k], e.index = c.s0 + b0 + k;
+    };
+    take(wa, extrema[1], extrema[1] > p.w_max.value, p.w_max);
+    take(wa, extrema[0], extrema[0] < p.w_min.value, p.w_min);
+    take(wp, extrema[3], extrema[3] > p.wh_max.value, p.wh_max);
+    take(wp, extrema[2], extrema[2] < p.wh_min.value, p.wh_min);
   }
 }
 
