@@ -20,6 +20,7 @@
 #define HWY_TARGET_INCLUDE "backends/cpu/multi_pass_kernel.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // (foreach_target.h includes this file again once per instruction set)
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "dgeval/detail/measures.hpp"
@@ -36,6 +37,9 @@ using FV = hn::Vec<FD>;
 constexpr std::size_t NL = hn::MaxLanes(FD());
 constexpr int G = static_cast<int>(8 / NL);
 static_assert(G * NL == 8, "8 lanes in whole vectors");
+
+/// Values ahead of the loads that the first read of a vector prefetches (the game comes from memory).
+constexpr std::int64_t kPrefetch = 512;
 
 HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
 HWY_INLINE FV load_as_double(FD d, const float* p) {
@@ -61,6 +65,7 @@ HWY_INLINE void sums_and_extrema(const T* const* x, std::int64_t len, const doub
   std::int64_t j = 0;
   for (; j + 8 <= len; j += 8) {
     for (int t = 0; t < V; ++t) {
+      hwy::Prefetch(x[t] + j + kPrefetch);
       for (int g = 0; g < G; ++g) {
         const FV y = load_as_double(d, x[t] + j + g * static_cast<std::int64_t>(NL));
         vs[t][g] = hn::Add(vs[t][g], y);
@@ -364,7 +369,10 @@ void AlignImpl(const MultiPassChunk& c) {
         // detail::standardised_by_inverse
         const FV shv = hn::Set(d, sh), invv = hn::Set(d, inv);
         std::int64_t j = 0;
-        for (; j + nl <= bl; j += nl) hn::StoreU(hn::Mul(hn::Sub(load_as_double(d, x + j), shv), invv), d, out + j);
+        for (; j + nl <= bl; j += nl) {
+          hwy::Prefetch(x + j + kBlock);  // the next block (the game is read from L3 or memory here)
+          hn::StoreU(hn::Mul(hn::Sub(load_as_double(d, x + j), shv), invv), d, out + j);
+        }
         for (; j < bl; ++j) out[j] = detail::standardised_by_inverse(static_cast<double>(x[j]), sh, inv);
       } else {
         for (std::int64_t j = 0; j < bl; ++j) out[j] = 0.0;
