@@ -19,6 +19,10 @@
 //               welfare, sums over the sets
 //   strategy    (played set, correlated or product strategies) expectations under σ
 //   finish      every column from what the passes gathered (detail/finish.hpp, shared with the GPU)
+// The stats pass, the align pass (EPIC) and the equilibria mask's strided fibers run on SIMD vectors
+// for games of kNarrow outcomes or more (backends/cpu/multi_pass_kernel.cpp, the best instruction set
+// at run time), lane by lane the operations of the scalar loops here: the same bits.
+// DGEVAL_MULTI_PASS_SIMD=off keeps the scalar loops (multi_pass_simd).
 // A chunk of one vector is at most 128 KiB, so the stats pass's later loops (the moments) read it
 // from cache: the input is read from memory about 2.5 times (stats, align, and the equilibria
 // mask for the agents).
