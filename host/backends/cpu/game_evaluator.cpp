@@ -288,24 +288,34 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
     const std::int64_t outer_count = N_ / (k * stride);
     const std::int64_t width = std::min(stride, std::max(kContextsPerRow, kChunk / k));
     const std::int64_t runs = (stride + width - 1) / width;
+    if (simd_) {
+      // On vectors: where one run covers the stride, a task takes several outer indices (about kChunk
+      // outcomes), so a small stride does not cost a call per outer index.
+      const std::int64_t per_task = runs == 1 ? std::max<std::int64_t>(1, kChunk / (stride * k)) : 1;
+      const std::int64_t groups = (outer_count + per_task - 1) / per_task;
+      exec.run(groups * runs, [&](std::int64_t t, int worker) {
+        const std::int64_t outer = (t / runs) * per_task, in0 = (t % runs) * width;
+        Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+        if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
+        MaskRows rows;
+        rows.u = u;
+        rows.float32 = sizeof(T) == sizeof(float);
+        rows.base = outer * stride * k + in0;
+        rows.stride = stride, rows.k = k, rows.len = std::min(stride, in0 + width) - in0;
+        rows.outers = std::min(per_task, outer_count - outer);
+        rows.ic = ic, rows.tolerance = tol;
+        rows.mask = mask;
+        rows.ctx = sc.ctx.data();
+        multi_pass_mask_rows(rows);
+      });
+      continue;
+    }
     exec.run(outer_count * runs, [&](std::int64_t t, int worker) {
       const std::int64_t outer = t / runs, in0 = (t % runs) * width;
       const std::int64_t len = std::min(stride, in0 + width) - in0;
       Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
       if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
       const std::int64_t base = outer * stride * k + in0;
-      if (simd_) {
-        MaskRows rows;
-        rows.u = u;
-        rows.float32 = sizeof(T) == sizeof(float);
-        rows.base = base;
-        rows.stride = stride, rows.k = k, rows.len = len;
-        rows.ic = ic, rows.tolerance = tol;
-        rows.mask = mask;
-        rows.ctx = sc.ctx.data();
-        multi_pass_mask_rows(rows);
-        return;
-      }
       double* __restrict lo = sc.ctx.data();
       double* __restrict hi = lo + width;
       double* __restrict t1 = hi + width;

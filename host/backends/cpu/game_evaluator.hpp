@@ -197,7 +197,9 @@ void multi_pass_stats(const MultiPassChunk& chunk);
 struct MaskRows {
   const void* u;  ///< the player's utilities (float or double)
   bool float32;
-  std::int64_t base, stride, k, len;  ///< outcome of the first row's first context; the axis's stride and size
+  std::int64_t base, stride, k, len;
+  std::int64_t outers;  ///< consecutive outer indices (blocks of stride · k outcomes) from base  ///< outcome of the
+                        ///< first row's first context; the axis's stride and size
   double ic, tolerance;
   std::uint8_t* mask;  ///< the game's mask (bit 0: NE, bit 1: ε-NE), ANDed with this player's bits
   double* ctx;         ///< scratch: [4 · len]

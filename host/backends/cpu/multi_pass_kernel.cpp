@@ -214,55 +214,100 @@ void StatsImpl(const MultiPassChunk& c) {
 /// The equilibria mask of one player along a strided axis (as the scalar loop of
 /// GameEvaluator::pass_equilibria_mask): for `len` consecutive contexts, the fibers' min and max over
 /// the k rows, their thresholds, and every outcome's ne_bits ANDed into the mask.
+/// The min and max over the k rows of the contexts [j, j + Lanes(d)).
+template <class D, class T>
+HWY_INLINE void fiber_extrema(D d, const T* HWY_RESTRICT u, std::int64_t stride, std::int64_t k, std::int64_t j,
+                              double* HWY_RESTRICT lo, double* HWY_RESTRICT hi) {
+  using V = hn::Vec<D>;
+  const hn::Rebind<T, D> dt;
+  V l = hn::Set(d, kInf), h = hn::Set(d, -kInf);
+  for (std::int64_t a = 0; a < k; ++a) {
+    V y;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      y = hn::PromoteTo(d, hn::LoadU(dt, u + a * stride + j));
+    } else {
+      y = hn::LoadU(d, u + a * stride + j);
+    }
+    l = hn::Min(l, y), h = hn::Max(h, y);
+  }
+  hn::StoreU(l, d, lo + j), hn::StoreU(h, d, hi + j);
+}
+
+/// One row's test u + tol ≥ threshold (detail::meets_threshold; bit 0 against t1, bit 1 against te) of
+/// the contexts [j, j + Lanes(d)), ANDed into the mask.
+template <class D, class T>
+HWY_INLINE void row_test(D d, const T* HWY_RESTRICT row, std::uint8_t* HWY_RESTRICT m, std::int64_t j,
+                         const double* HWY_RESTRICT t1, const double* HWY_RESTRICT te, double tolerance) {
+  using V = hn::Vec<D>;
+  const hn::Rebind<T, D> dt;
+  const hn::Rebind<std::int32_t, D> di;
+  const hn::Rebind<std::uint8_t, D> du;
+  V y;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    y = hn::PromoteTo(d, hn::LoadU(dt, row + j));
+  } else {
+    y = hn::LoadU(d, row + j);
+  }
+  y = hn::Add(y, hn::Set(d, tolerance));
+  const V bits = hn::Add(hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, t1 + j)), hn::Set(d, 1.0)),
+                         hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, te + j)), hn::Set(d, 2.0)));
+  const auto b8 = hn::DemoteTo(du, hn::DemoteTo(di, bits));
+  hn::StoreU(hn::And(hn::LoadU(du, m + j), b8), du, m + j);
+}
+
+/// Runs f(d, j) over [0, len) with the widest vectors, then narrower ones (4 and 2 lanes) for the
+/// tail, then one value at a time (g(j)); every step is elementwise, so the width does not matter.
+template <class F, class Gs>
+HWY_INLINE void by_width(std::int64_t len, const F& f, const Gs& g) {
+  const FD d;
+  const hn::CappedTag<double, 4> d4;
+  const hn::CappedTag<double, 2> d2;
+  const std::int64_t n8 = static_cast<std::int64_t>(hn::Lanes(d)), n4 = static_cast<std::int64_t>(hn::Lanes(d4)),
+                     n2 = static_cast<std::int64_t>(hn::Lanes(d2));
+  std::int64_t j = 0;
+  for (; j + n8 <= len; j += n8) f(d, j);
+  if (n4 < n8) {
+    for (; j + n4 <= len; j += n4) f(d4, j);
+  }
+  if (n2 < n4) {
+    for (; j + n2 <= len; j += n2) f(d2, j);
+  }
+  for (; j < len; ++j) g(j);
+}
+
 template <class T>
 void MaskRowsImpl(const MaskRows& r) {
-  const FD d;
-  const T* HWY_RESTRICT u = static_cast<const T*>(r.u) + r.base;
-  std::uint8_t* HWY_RESTRICT mask = r.mask + r.base;
   const std::int64_t len = r.len, k = r.k, stride = r.stride;
-  constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
   double* HWY_RESTRICT lo = r.ctx;
   double* HWY_RESTRICT hi = lo + len;
   double* HWY_RESTRICT t1 = hi + len;
   double* HWY_RESTRICT te = t1 + len;
-  const std::int64_t vl = len - len % nl;
-  for (std::int64_t j = 0; j < vl; j += nl) {
-    FV l = hn::Set(d, kInf), h = hn::Set(d, -kInf);
+  for (std::int64_t o = 0; o < r.outers; ++o) {
+    const T* HWY_RESTRICT u = static_cast<const T*>(r.u) + r.base + o * stride * k;
+    std::uint8_t* HWY_RESTRICT mask = r.mask + r.base + o * stride * k;
+    by_width(
+        len, [&](auto d, std::int64_t j) HWY_ATTR { fiber_extrema(d, u, stride, k, j, lo, hi); },
+        [&](std::int64_t j) {
+          double l = kInf, h = -kInf;
+          for (std::int64_t a = 0; a < k; ++a) {
+            const double y = static_cast<double>(u[a * stride + j]);
+            l = y < l ? y : l;
+            h = y > h ? y : h;
+          }
+          lo[j] = l, hi[j] = h;
+        });
+    for (std::int64_t j = 0; j < len; ++j) {
+      t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
+      te[j] = detail::ic_threshold(lo[j], hi[j], r.ic);
+    }
     for (std::int64_t a = 0; a < k; ++a) {
-      const FV y = load_as_double(d, u + a * stride + j);
-      l = hn::Min(l, y), h = hn::Max(h, y);
-    }
-    hn::StoreU(l, d, lo + j), hn::StoreU(h, d, hi + j);
-  }
-  for (std::int64_t j = vl; j < len; ++j) {
-    double l = kInf, h = -kInf;
-    for (std::int64_t a = 0; a < k; ++a) {
-      const double y = static_cast<double>(u[a * stride + j]);
-      l = y < l ? y : l;
-      h = y > h ? y : h;
-    }
-    lo[j] = l, hi[j] = h;
-  }
-  for (std::int64_t j = 0; j < len; ++j) {
-    t1[j] = detail::ic_threshold(lo[j], hi[j], 1.0);
-    te[j] = detail::ic_threshold(lo[j], hi[j], r.ic);
-  }
-  // u + tol ≥ threshold (detail::meets_threshold): bit 0 against t1, bit 1 against te.
-  const FV tol = hn::Set(d, r.tolerance), one = hn::Set(d, 1.0), two = hn::Set(d, 2.0);
-  const hn::Rebind<std::int32_t, FD> di;
-  const hn::Rebind<std::uint8_t, FD> du;
-  for (std::int64_t a = 0; a < k; ++a) {
-    const T* HWY_RESTRICT row = u + a * stride;
-    std::uint8_t* HWY_RESTRICT m = mask + a * stride;
-    for (std::int64_t j = 0; j < vl; j += nl) {
-      const FV y = hn::Add(load_as_double(d, row + j), tol);
-      const FV bits = hn::Add(hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, t1 + j)), one),
-                              hn::IfThenElseZero(hn::Ge(y, hn::LoadU(d, te + j)), two));
-      const auto b8 = hn::DemoteTo(du, hn::DemoteTo(di, bits));
-      hn::StoreU(hn::And(hn::LoadU(du, m + j), b8), du, m + j);
-    }
-    for (std::int64_t j = vl; j < len; ++j) {
-      m[j] &= static_cast<std::uint8_t>(detail::ne_bits(static_cast<double>(row[j]), t1[j], te[j], r.tolerance));
+      const T* HWY_RESTRICT row = u + a * stride;
+      std::uint8_t* HWY_RESTRICT m = mask + a * stride;
+      by_width(
+          len, [&](auto d, std::int64_t j) HWY_ATTR { row_test(d, row, m, j, t1, te, r.tolerance); },
+          [&](std::int64_t j) {
+            m[j] &= static_cast<std::uint8_t>(detail::ne_bits(static_cast<double>(row[j]), t1[j], te[j], r.tolerance));
+          });
     }
   }
 }
