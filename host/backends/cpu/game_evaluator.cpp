@@ -257,6 +257,23 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
       const std::int64_t fibers = N_ / k;
       const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
       const std::int64_t tasks = (fibers + per_task - 1) / per_task;
+      if (simd_ && k < kGatherMax) {
+        exec.run(tasks, [&](std::int64_t t, int worker) {
+          Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+          if (sc.ctx.size() < mask_fibers_scratch(k)) sc.ctx.resize(mask_fibers_scratch(k));
+          MaskFibers mf;
+          mf.u = u;
+          mf.float32 = sizeof(T) == sizeof(float);
+          mf.f0 = t * per_task;
+          mf.fibers = std::min(fibers, (t + 1) * per_task) - mf.f0;
+          mf.k = k;
+          mf.ic = ic, mf.tolerance = tol;
+          mf.mask = mask;
+          mf.ctx = sc.ctx.data();
+          multi_pass_mask_fibers(mf);
+        });
+        continue;
+      }
       exec.run(tasks, [&](std::int64_t t, int) {
         const std::int64_t f1 = std::min(fibers, (t + 1) * per_task);
         for (std::int64_t f = t * per_task; f < f1; ++f) {

@@ -210,6 +210,25 @@ void multi_pass_align(const MultiPassChunk& chunk);
 /// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
 void multi_pass_mask_rows(const MaskRows& rows);
 
+/// Fibers [f0, f0 + fibers) of the last player (stride 1, k contiguous outcomes each), k < kGatherMax.
+struct MaskFibers {
+  const void* u;  ///< the player's utilities (float or double)
+  bool float32;
+  std::int64_t f0, fibers, k;
+  double ic, tolerance;
+  std::uint8_t* mask;  ///< the game's mask, ANDed with this player's bits
+  double* ctx;         ///< scratch: [mask_fibers_scratch(k)]
+};
+/// Fibers of fewer outcomes than this take multi_pass_mask_fibers (gathers across fibers).
+inline constexpr std::int64_t kGatherMax = 64;
+/// The scratch doubles multi_pass_mask_fibers needs for fibers of k outcomes.
+inline std::size_t mask_fibers_scratch(std::int64_t k) {
+  const std::int64_t block = std::max<std::int64_t>(1, 512 / k);  // fibers per block (kFiberBlock outcomes)
+  return static_cast<std::size_t>(4 * block + 2 * (block * k + 8));
+}
+/// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
+void multi_pass_mask_fibers(const MaskFibers& fibers);
+
 class FusedTwoPlayer;
 /// The fused single-read path for large 2-player games (backends/cpu/fused_two_player.hpp), or null
 /// when these options and dims keep the passes below.

@@ -312,6 +312,79 @@ void MaskRowsImpl(const MaskRows& r) {
   }
 }
 
+/// The equilibria mask of the last player (stride 1): fibers of k contiguous outcomes, in blocks of
+/// about kFiberBlock outcomes. The fibers' min and max come NL fibers at a time from gathers, their
+/// thresholds are spread over the block's outcomes, and the test runs along the outcomes (row_test).
+constexpr std::int64_t kFiberBlock = 512;
+
+template <class T>
+void MaskFibersImpl(const MaskFibers& r) {
+  const FD d;
+  const hn::Rebind<T, FD> dt;
+  const hn::RebindToSigned<decltype(dt)> di;
+  using TI = hn::TFromD<decltype(di)>;
+  constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
+  const std::int64_t k = r.k;
+  const std::int64_t B = std::max<std::int64_t>(1, kFiberBlock / k);
+  double* HWY_RESTRICT lo = r.ctx;
+  double* HWY_RESTRICT hi = lo + B;
+  double* HWY_RESTRICT t1 = hi + B;
+  double* HWY_RESTRICT te = t1 + B;
+  double* HWY_RESTRICT x1 = te + B;           // [B · k + NL] t1 per outcome
+  double* HWY_RESTRICT xe = x1 + B * k + nl;  // [B · k + NL] te per outcome
+  alignas(64) TI offsets[8];
+  for (std::int64_t l = 0; l < nl; ++l) offsets[l] = static_cast<TI>(l * k);
+  const auto index = hn::LoadU(di, offsets);
+  for (std::int64_t fb = 0; fb < r.fibers; fb += B) {
+    const std::int64_t nb = std::min(B, r.fibers - fb);
+    const T* HWY_RESTRICT u = static_cast<const T*>(r.u) + (r.f0 + fb) * k;
+    std::uint8_t* HWY_RESTRICT m = r.mask + (r.f0 + fb) * k;
+    std::int64_t f = 0;
+    for (; f + nl <= nb; f += nl) {
+      FV l = hn::Set(d, kInf), h = hn::Set(d, -kInf);
+      for (std::int64_t a = 0; a < k; ++a) {
+        FV y;
+        if constexpr (sizeof(T) == sizeof(float)) {
+          y = hn::PromoteTo(d, hn::GatherIndex(dt, u + f * k + a, index));
+        } else {
+          y = hn::GatherIndex(dt, u + f * k + a, index);
+        }
+        l = hn::Min(l, y), h = hn::Max(h, y);
+      }
+      hn::StoreU(l, d, lo + f), hn::StoreU(h, d, hi + f);
+    }
+    for (; f < nb; ++f) {
+      double l = kInf, h = -kInf;
+      for (std::int64_t a = 0; a < k; ++a) {
+        const double y = static_cast<double>(u[f * k + a]);
+        l = y < l ? y : l;
+        h = y > h ? y : h;
+      }
+      lo[f] = l, hi[f] = h;
+    }
+    for (f = 0; f < nb; ++f) {
+      t1[f] = detail::ic_threshold(lo[f], hi[f], 1.0);
+      te[f] = detail::ic_threshold(lo[f], hi[f], r.ic);
+      // Spread over the fiber's outcomes (a store may run into the next fiber's, written next).
+      const FV v1 = hn::Set(d, t1[f]), ve = hn::Set(d, te[f]);
+      for (std::int64_t a = 0; a < k; a += nl) hn::StoreU(v1, d, x1 + f * k + a), hn::StoreU(ve, d, xe + f * k + a);
+    }
+    by_width(
+        nb * k, [&](auto dd, std::int64_t j) HWY_ATTR { row_test(dd, u, m, j, x1, xe, r.tolerance); },
+        [&](std::int64_t j) {
+          m[j] &= static_cast<std::uint8_t>(detail::ne_bits(static_cast<double>(u[j]), x1[j], xe[j], r.tolerance));
+        });
+  }
+}
+
+void MaskFibersKernel(const MaskFibers& r) {
+  if (r.float32) {
+    MaskFibersImpl<float>(r);
+  } else {
+    MaskFibersImpl<double>(r);
+  }
+}
+
 void MaskRowsKernel(const MaskRows& r) {
   if (r.float32) {
     MaskRowsImpl<float>(r);
@@ -469,11 +542,13 @@ namespace cpu {
 
 HWY_EXPORT(StatsKernel);
 HWY_EXPORT(MaskRowsKernel);
+HWY_EXPORT(MaskFibersKernel);
 HWY_EXPORT(AlignKernel);
 
 void multi_pass_stats(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(StatsKernel)(chunk); }
 void multi_pass_align(const MultiPassChunk& chunk) { HWY_DYNAMIC_DISPATCH(AlignKernel)(chunk); }
 void multi_pass_mask_rows(const MaskRows& rows) { HWY_DYNAMIC_DISPATCH(MaskRowsKernel)(rows); }
+void multi_pass_mask_fibers(const MaskFibers& fibers) { HWY_DYNAMIC_DISPATCH(MaskFibersKernel)(fibers); }
 
 }  // namespace cpu
 }  // namespace dgeval
