@@ -17,11 +17,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/game_evaluator.hpp"
 #include "backends/cpu/small_games.hpp"
 #include "dgeval/backend.hpp"
 #include "dgeval/dgeval.hpp"
@@ -599,6 +601,130 @@ TEST(SmallGamesSimd, NonFiniteGamesInABlockGoToTheScalarPath) {
   // Refused by default, naming the first such game, on either path.
   o.allow_nonfinite = false;
   EXPECT_THROW(simd_test::run(b, o, 1, false), error);
+}
+
+// The multi-pass evaluator's loops on SIMD vectors (host/backends/cpu/multi_pass_kernel.cpp: the
+// stats pass, the align pass for EPIC, the equilibria mask's strided fibers) against the same loops
+// one value at a time (DGEVAL_MULTI_PASS_SIMD=off, set_multi_pass_simd(0)): bit for bit on every
+// instruction set and for one and two threads, and the reference's within the tolerances above.
+// Games of 3 to 6 players with the distance matrix (so none takes the small-games path), tails of
+// every length modulo 8, games of several chunks; ties, payoffs of many orders of magnitude, a large
+// offset, a constant vector; float32 and float64 input; every standardisation and strategy kind.
+namespace multi_pass_test {
+
+/// Restores the default modes when a test ends, whatever happens.
+struct ModeGuard {
+  ~ModeGuard() {
+    cpu::set_multi_pass_simd(-1);
+    cpu::set_simd_target("");
+  }
+};
+
+enum class Payoffs { normal, ties, wide, offset, constant };
+
+/// Random games of `dims`, every vector of one kind of payoffs (float-rounded for float32 input).
+Batch make_batch(const Dims& dims, std::int64_t games, Payoffs kind, bool as_float, std::mt19937_64& rng) {
+  Batch b = testing::random_batch(dims, games, rng, kind == Payoffs::ties ? 3 : 0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const std::int64_t N = dims.outcomes();
+  if (kind == Payoffs::wide) {  // magnitudes from 1e-6 to 1e6, either sign
+    for (std::vector<double>* v : {&b.agents, &b.principals}) {
+      for (double& x : *v) x = (unit(rng) < 0.5 ? -1 : 1) * std::pow(10.0, 12 * unit(rng) - 6);
+    }
+  }
+  for (std::int64_t g = 0; g < games; ++g) {
+    double* first = b.agents.data() + g * dims.players() * N;  // agent 0 of game g
+    if (kind == Payoffs::offset) {
+      for (std::int64_t s = 0; s < N; ++s) first[s] += 1e6;
+    }
+    if (kind == Payoffs::constant) {
+      for (std::int64_t s = 0; s < N; ++s) first[N + s] = 0.625;  // agent 1
+    }
+  }
+  if (as_float) {
+    for (double& x : b.agents) x = static_cast<float>(x);
+    for (double& x : b.principals) x = static_cast<float>(x);
+  }
+  return b;
+}
+
+void expect_same_matrices(const Results& a, const Results& b) {
+  ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
+  if (!a.distance_matrix.empty()) {
+    EXPECT_EQ(
+        std::memcmp(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)), 0);
+  }
+}
+
+/// The batch with the SIMD loops on every instruction set and 1 and 2 threads against the scalar
+/// loops (bit for bit), and the scalar loops against the reference.
+void expect_simd_matches_scalar(const Batch& b, Options o, bool as_float) {
+  ModeGuard guard;
+  o.list_equilibria = true;
+  o.distance_matrix = true;
+  ASSERT_FALSE(cpu::small_games_simd(o, b.dims)) << "the case must take the multi-pass path";
+  cpu::set_multi_pass_simd(0);
+  const Results scalar = simd_test::run(b, o, 1, as_float);
+  const Results want = reference::evaluate(b, o);
+  for (std::int64_t g = 0; g < b.games; ++g) compare_game(b, g, o, scalar, want);
+  cpu::set_multi_pass_simd(1);
+  for (const std::string& target : cpu::simd_targets()) {
+    SCOPED_TRACE("instruction set " + target);
+    cpu::set_simd_target(target);
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      const Results got = simd_test::run(b, o, threads, as_float);
+      simd_test::expect_identical(got, scalar);
+      expect_same_matrices(got, scalar);
+    }
+  }
+}
+
+std::vector<Dims> shapes() {
+  // Outcomes: 105 (1 past a multiple of 8), 216, 420 (4 past), 1,295 (7 past), 10,080 (the bench's
+  // 7x3x8x5x12), 16,605 (two chunks; strided runs with tails).
+  return {Dims({3, 5, 7}),  Dims({2, 3, 2, 3, 2, 3}), Dims({5, 4, 3, 7}),
+          Dims({5, 7, 37}), Dims({7, 3, 8, 5, 12}),   Dims({3, 41, 3, 45})};
+}
+
+}  // namespace multi_pass_test
+
+TEST(MultiPassSimd, RandomGamesEveryStandardisationAndPayoffKind) {
+  DGEVAL_SEEDED(rng);
+  using multi_pass_test::Payoffs;
+  const Standardisation st[] = {Standardisation::epic, Standardisation::max, Standardisation::max_range};
+  int index = 0;
+  for (const Dims& dims : multi_pass_test::shapes()) {
+    for (Payoffs kind : {Payoffs::normal, Payoffs::ties, Payoffs::wide, Payoffs::offset, Payoffs::constant}) {
+      // float32 in a checkerboard; EPIC (the SIMD align pass) every other case, MAX and MAX-range between.
+      const bool as_float = ((index / 5 + index % 5) % 2) == 1;
+      const Standardisation s = index % 2 == 0 ? Standardisation::epic : st[1 + (index / 2) % 2];
+      ++index;
+      SCOPED_TRACE(dims.to_string() + " payoffs " + std::to_string(static_cast<int>(kind)) +
+                   (as_float ? " float32" : " float64"));
+      const std::int64_t games = dims.outcomes() > 5000 ? 1 : 3;
+      const Batch b = multi_pass_test::make_batch(dims, games, kind, as_float, rng);
+      Options o = random_options(rng, dims.players(), kBuiltIn[std::uniform_int_distribution<int>(0, 4)(rng)]);
+      o.standardisation = s;
+      multi_pass_test::expect_simd_matches_scalar(b, o, as_float);
+    }
+  }
+}
+
+TEST(MultiPassSimd, SwitchReadsTheEnvironment) {
+  multi_pass_test::ModeGuard guard;
+  cpu::set_multi_pass_simd(0);
+  EXPECT_FALSE(cpu::multi_pass_simd());
+  cpu::set_multi_pass_simd(1);
+  EXPECT_TRUE(cpu::multi_pass_simd());
+  ::setenv("DGEVAL_MULTI_PASS_SIMD", "off", 1);
+  cpu::set_multi_pass_simd(-1);
+  EXPECT_FALSE(cpu::multi_pass_simd());
+  ::setenv("DGEVAL_MULTI_PASS_SIMD", "sometimes", 1);
+  EXPECT_THROW(cpu::set_multi_pass_simd(-1), error);
+  ::unsetenv("DGEVAL_MULTI_PASS_SIMD");
+  cpu::set_multi_pass_simd(-1);
+  EXPECT_TRUE(cpu::multi_pass_simd());
 }
 
 }  // namespace

@@ -217,14 +217,11 @@ bool FusedTwoPlayer::evaluate(const GameData<T>& game, std::int64_t g, const Exe
     te_[static_cast<std::size_t>(j)] = detail::ic_threshold(cl, ch, ic_[0]);
   }
   const StrategyKind kind = opt_.strategy.kind;
-  const bool sum_ne = kind == StrategyKind::uniform_ne, sum_eps = kind == StrategyKind::uniform_eps_ne;
-  const std::int64_t want = sum_ne ? 1 : 2;
+  const unsigned sum_bits = EquilibriaPass::sum_bits_of(kind);
   const T* u1 = game.vec(0);
   exec.run(chunks_, [&](std::int64_t c, int) {
     Part& p = parts_[static_cast<std::size_t>(c)];
-    p.ne = p.eps = 0;
-    p.worst_ne = p.best_ne = p.worst_eps = detail::arg_empty();
-    p.su[0] = p.su[1] = p.suh[0] = p.suh[1] = 0.0;
+    p.eq.clear(n);
     std::int64_t* cand = candidates_[static_cast<std::size_t>(p.worker)].data();
     for (std::size_t k = p.begin; k < p.end; ++k) {
       const std::int64_t s = cand[k] >> 2;
@@ -232,37 +229,15 @@ bool FusedTwoPlayer::evaluate(const GameData<T>& game, std::int64_t g, const Exe
       const std::int64_t m =
           (cand[k] & 3) & static_cast<std::int64_t>(detail::ne_bits(static_cast<double>(u1[s]), t1_[j], te_[j], tol));
       cand[k] = (s << 2) | m;
-      if (!m) continue;
-      const double w = detail::welfare_at<double>(n, opt_.welfare, game, 0, s);
-      if (m & 1) {
-        ++p.ne;
-        p.worst_ne = detail::arg_min(p.worst_ne, ArgExt{w, s});
-        p.best_ne = detail::arg_max(p.best_ne, ArgExt{w, s});
-      }
-      if (m & 2) {
-        ++p.eps;
-        p.worst_eps = detail::arg_min(p.worst_eps, ArgExt{w, s});
-      }
-      if ((sum_ne || sum_eps) && (m & want)) {
-        for (int i = 0; i < n; ++i) {
-          p.su[i] += static_cast<double>(game.vec(i)[s]);
-          p.suh[i] += static_cast<double>(game.vec(n + i)[s]);
-        }
-      }
+      p.eq.add(game, n, opt_.welfare, s, static_cast<unsigned>(m), sum_bits);
     }
   });
-  S.worst_ne = S.best_ne = S.worst_eps = detail::arg_empty();
-  detail::CompensatedSum su_sum[2], suh_sum[2];
-  for (const Part& p : parts_) {
-    S.ne += p.ne;
-    S.eps += p.eps;
-    S.worst_ne = detail::arg_min(S.worst_ne, p.worst_ne);
-    S.best_ne = detail::arg_max(S.best_ne, p.best_ne);
-    S.worst_eps = detail::arg_min(S.worst_eps, p.worst_eps);
-    for (int i = 0; i < n; ++i) su_sum[i].add(p.su[i]), suh_sum[i].add(p.suh[i]);
-  }
-  double su[2], suh[2];
-  for (int i = 0; i < n; ++i) su[i] = su_sum[i].value(), suh[i] = suh_sum[i].value();
+  EquilibriaPass eq;
+  eq.merge(n, parts_, [](const Part& p) -> const EquilibriaPass& { return p.eq; });
+  S.ne = eq.ne, S.eps = eq.eps;
+  S.worst_ne = eq.worst_ne, S.best_ne = eq.best_ne, S.worst_eps = eq.worst_eps;
+  double* su = eq.su;
+  double* suh = eq.suh;
   if (opt_.list_equilibria) {
     auto& list = r.pure_ne[gi];
     list.clear();

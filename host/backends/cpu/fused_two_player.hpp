@@ -105,10 +105,7 @@ class FusedTwoPlayer {
     detail::ArgExt w_max, w_min, wh_max, wh_min;
     int worker;
     std::size_t begin, end;  // its candidates in candidates_[worker]
-    // The re-check.
-    std::int64_t ne, eps;
-    detail::ArgExt worst_ne, best_ne, worst_eps;
-    double su[2], suh[2];
+    EquilibriaPass eq;       // the re-check
   };
   const Options& opt_;
   const Dims& dims_;

@@ -5,12 +5,43 @@
 #include "backends/cpu/fused_two_player.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+#include <type_traits>
 
 #include "dgeval/detail/lanes.hpp"
+#include "dgeval/error.hpp"
 
 namespace dgeval {
 namespace cpu {
+
+namespace {
+
+std::atomic<int> simd_set{-1};  // −1: DGEVAL_MULTI_PASS_SIMD (read when first needed)
+
+bool env_simd() {
+  const char* env = std::getenv("DGEVAL_MULTI_PASS_SIMD");
+  if (!env || !*env) return true;
+  const std::string s(env);
+  if (s == "off") return false;
+  if (s == "on") return true;
+  throw error("DGEVAL_MULTI_PASS_SIMD: expected off or on, got '" + s + "'");
+}
+
+}  // namespace
+
+void set_multi_pass_simd(int mode) { simd_set.store(mode < 0 ? static_cast<int>(env_simd()) : mode > 0 ? 1 : 0); }
+
+bool multi_pass_simd() {
+  int m = simd_set.load();
+  if (m < 0) {
+    m = static_cast<int>(env_simd());
+    simd_set.store(m);
+  }
+  return m != 0;
+}
 
 template <int L, class T>
 void GameEvaluator::stats_chunk(const GameData<T>& game, std::int64_t c, Scratch& sc, StatsPass& p) {
@@ -62,8 +93,16 @@ void GameEvaluator::pass_stats(const GameData<T>& game, const Exec& exec, StatsP
     Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
     if (narrow_) {
       stats_chunk<1>(game, c, sc, p);
-    } else {
+    } else if (!simd_) {
       stats_chunk<kLanes>(game, c, sc, p);
+    } else {
+      if (sc.nu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.nu.resize(2 * kBlock);
+      MultiPassChunk mc = chunk_of(game, c);
+      mc.centred = detail::needs_centred_squares(opt_.standardisation);
+      mc.average = opt_.welfare == Welfare::average;
+      mc.scratch = sc.nu.data();
+      mc.stats = &p;
+      multi_pass_stats(mc);
     }
   });
   out.nonfinite = false;
@@ -102,6 +141,21 @@ void GameEvaluator::align_chunk(const GameData<T>& game, std::int64_t c, const d
   const double* mag_p = mag + n;
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_a));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_p));
+  if (L == kLanes && simd_ && std::is_same<Norm, detail::L2Norm>::value) {
+    const std::size_t need = static_cast<std::size_t>(nv + 2) * kBlock;
+    if (sc.nu.size() < need) sc.nu.resize(need);
+    sc.acc.resize(accumulators_ * kLanes);
+    MultiPassChunk mc = chunk_of(game, c);
+    mc.scratch = sc.nu.data();
+    mc.shift = shift, mc.mag = mag;
+    mc.inverse_weight[0] = inv_weight_a, mc.inverse_weight[1] = inv_weight_p;
+    mc.pairs = pairs_ > 0;
+    mc.accumulators = accumulators_;
+    mc.acc = sc.acc.data();
+    multi_pass_align(mc);
+    for (std::size_t q = 0; q < accumulators_; ++q) part[q] = combine_lanes<Norm, L>(sc.acc.data() + q * kLanes);
+    return;
+  }
   const std::size_t need_nu = static_cast<std::size_t>(nv) * kBlock;
   if (sc.nu.size() < need_nu) sc.nu.resize(need_nu);
   if (sc.mu.size() < 2 * static_cast<std::size_t>(kBlock)) sc.mu.resize(2 * kBlock);
@@ -203,6 +257,23 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
       const std::int64_t fibers = N_ / k;
       const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
       const std::int64_t tasks = (fibers + per_task - 1) / per_task;
+      if (simd_ && k < kGatherMax) {
+        exec.run(tasks, [&](std::int64_t t, int worker) {
+          Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+          if (sc.ctx.size() < mask_fibers_scratch(k)) sc.ctx.resize(mask_fibers_scratch(k));
+          MaskFibers mf;
+          mf.u = u;
+          mf.float32 = sizeof(T) == sizeof(float);
+          mf.f0 = t * per_task;
+          mf.fibers = std::min(fibers, (t + 1) * per_task) - mf.f0;
+          mf.k = k;
+          mf.ic = ic, mf.tolerance = tol;
+          mf.mask = mask;
+          mf.ctx = sc.ctx.data();
+          multi_pass_mask_fibers(mf);
+        });
+        continue;
+      }
       exec.run(tasks, [&](std::int64_t t, int) {
         const std::int64_t f1 = std::min(fibers, (t + 1) * per_task);
         for (std::int64_t f = t * per_task; f < f1; ++f) {
@@ -234,16 +305,38 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
     const std::int64_t outer_count = N_ / (k * stride);
     const std::int64_t width = std::min(stride, std::max(kContextsPerRow, kChunk / k));
     const std::int64_t runs = (stride + width - 1) / width;
+    if (simd_) {
+      // On vectors: where one run covers the stride, a task takes several outer indices (about kChunk
+      // outcomes), so a small stride does not cost a call per outer index.
+      const std::int64_t per_task = runs == 1 ? std::max<std::int64_t>(1, kChunk / (stride * k)) : 1;
+      const std::int64_t groups = (outer_count + per_task - 1) / per_task;
+      exec.run(groups * runs, [&](std::int64_t t, int worker) {
+        const std::int64_t outer = (t / runs) * per_task, in0 = (t % runs) * width;
+        Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
+        if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
+        MaskRows rows;
+        rows.u = u;
+        rows.float32 = sizeof(T) == sizeof(float);
+        rows.base = outer * stride * k + in0;
+        rows.stride = stride, rows.k = k, rows.len = std::min(stride, in0 + width) - in0;
+        rows.outers = std::min(per_task, outer_count - outer);
+        rows.ic = ic, rows.tolerance = tol;
+        rows.mask = mask;
+        rows.ctx = sc.ctx.data();
+        multi_pass_mask_rows(rows);
+      });
+      continue;
+    }
     exec.run(outer_count * runs, [&](std::int64_t t, int worker) {
       const std::int64_t outer = t / runs, in0 = (t % runs) * width;
       const std::int64_t len = std::min(stride, in0 + width) - in0;
       Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
       if (sc.ctx.size() < 4 * static_cast<std::size_t>(width)) sc.ctx.resize(4 * static_cast<std::size_t>(width));
+      const std::int64_t base = outer * stride * k + in0;
       double* __restrict lo = sc.ctx.data();
       double* __restrict hi = lo + width;
       double* __restrict t1 = hi + width;
       double* __restrict te = t1 + width;
-      const std::int64_t base = outer * stride * k + in0;
       for (std::int64_t j = 0; j < len; ++j) lo[j] = kInf, hi[j] = -kInf;
       for (std::int64_t a = 0; a < k; ++a) {
         const T* __restrict row = u + base + a * stride;
@@ -271,52 +364,16 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
 
 template <class T>
 void GameEvaluator::pass_equilibria(const GameData<T>& game, const Exec& exec, EquilibriaPass& out) {
-  const StrategyKind kind = opt_.strategy.kind;
-  const bool sum_ne = kind == StrategyKind::uniform_ne;
-  const bool sum_eps = kind == StrategyKind::uniform_eps_ne;
-  const std::uint8_t want = sum_ne ? 1 : 2;
+  const unsigned sum_bits = EquilibriaPass::sum_bits_of(opt_.strategy.kind);
   equilibria_parts_.resize(static_cast<std::size_t>(chunks_));
   exec.run(chunks_, [&](std::int64_t c, int) {
     EquilibriaPass& p = equilibria_parts_[static_cast<std::size_t>(c)];
-    p.ne = p.eps = 0;
-    p.worst_ne = p.best_ne = p.worst_eps = detail::arg_empty();
-    for (int i = 0; i < n_; ++i) p.su[i] = p.suh[i] = 0.0;
+    p.clear(n_);
     const std::int64_t s0 = chunk_begin(c), s1 = chunk_end(c);
-    for (std::int64_t s = s0; s < s1; ++s) {
-      const std::uint8_t m = mask_[static_cast<std::size_t>(s)];
-      if (!m) continue;
-      const double w = detail::welfare_at<double>(n_, opt_.welfare, game, 0, s);
-      if (m & 1) {
-        ++p.ne;
-        p.worst_ne = detail::arg_min(p.worst_ne, ArgExt{w, s});
-        p.best_ne = detail::arg_max(p.best_ne, ArgExt{w, s});
-      }
-      if (m & 2) {
-        ++p.eps;
-        p.worst_eps = detail::arg_min(p.worst_eps, ArgExt{w, s});
-      }
-      if ((sum_ne || sum_eps) && (m & want)) {
-        for (int i = 0; i < n_; ++i) {
-          p.su[i] += static_cast<double>(game.vec(i)[s]);
-          p.suh[i] += static_cast<double>(game.vec(n_ + i)[s]);
-        }
-      }
-    }
+    for (std::int64_t s = s0; s < s1; ++s)
+      p.add(game, n_, opt_.welfare, s, mask_[static_cast<std::size_t>(s)], sum_bits);
   });
-  out.ne = out.eps = 0;
-  out.worst_ne = out.best_ne = out.worst_eps = detail::arg_empty();
-  for (const EquilibriaPass& p : equilibria_parts_) {
-    out.ne += p.ne;
-    out.eps += p.eps;
-    out.worst_ne = detail::arg_min(out.worst_ne, p.worst_ne);
-    out.best_ne = detail::arg_max(out.best_ne, p.best_ne);
-    out.worst_eps = detail::arg_min(out.worst_eps, p.worst_eps);
-  }
-  for (int i = 0; i < n_; ++i) {
-    CompensatedSum su, suh;
-    for (const EquilibriaPass& p : equilibria_parts_) su.add(p.su[i]), suh.add(p.suh[i]);
-    out.su[i] = su.value(), out.suh[i] = suh.value();
-  }
+  out.merge(n_, equilibria_parts_, [](const EquilibriaPass& p) -> const EquilibriaPass& { return p; });
 }
 template <class T>
 void GameEvaluator::pass_strategy(const GameData<T>& game, const Exec& exec, std::int64_t g, double lo, double hi,

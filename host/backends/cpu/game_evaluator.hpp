@@ -19,6 +19,10 @@
 //               welfare, sums over the sets
 //   strategy    (played set, correlated or product strategies) expectations under σ
 //   finish      every column from what the passes gathered (detail/finish.hpp, shared with the GPU)
+// The stats pass, the align pass (EPIC) and the equilibria mask's strided fibers run on SIMD vectors
+// for games of kNarrow outcomes or more (backends/cpu/multi_pass_kernel.cpp, the best instruction set
+// at run time), lane by lane the operations of the scalar loops here: the same bits.
+// DGEVAL_MULTI_PASS_SIMD=off keeps the scalar loops (multi_pass_simd).
 // A chunk of one vector is at most 128 KiB, so the stats pass's later loops (the moments) read it
 // from cache: the input is read from memory about 2.5 times (stats, align, and the equilibria
 // mask for the agents).
@@ -86,10 +90,64 @@ struct AlignPass {
   std::vector<double> acc;  // [3n + pairs] finished-over-lanes accumulators: IA, CA agents, CA principals, dm
 };
 
+/// The equilibria tallies of a run of outcomes: NE and ε-NE counts, worst/best NE welfare, worst ε-NE
+/// welfare and the sums of u_i, û_i over the uniform strategy's set. One definition for the multi-pass
+/// path's equilibria pass and the fused path's re-check.
 struct EquilibriaPass {
   std::int64_t ne = 0, eps = 0;
   ArgExt worst_ne, best_ne, worst_eps;
   double su[kMaxPlayers], suh[kMaxPlayers];  // sums of u_i, û_i over the strategy's set
+
+  /// Empties the tallies of n players.
+  void clear(int n) {
+    ne = eps = 0;
+    worst_ne = best_ne = worst_eps = detail::arg_empty();
+    for (int i = 0; i < n; ++i) su[i] = suh[i] = 0.0;
+  }
+  /// Adds outcome s of `game`, of ne_bits m (bit 0: NE, bit 1: ε-NE); its payoffs go into the sums when
+  /// m & sum_bits (1: uniform-ne, 2: uniform-eps-ne, 0: no sums).
+  template <class T>
+  void add(const GameData<T>& game, int n, Welfare welfare, std::int64_t s, unsigned m, unsigned sum_bits) {
+    if (!m) return;
+    const double w = detail::welfare_at<double>(n, welfare, game, 0, s);
+    if (m & 1) {
+      ++ne;
+      worst_ne = detail::arg_min(worst_ne, ArgExt{w, s});
+      best_ne = detail::arg_max(best_ne, ArgExt{w, s});
+    }
+    if (m & 2) {
+      ++eps;
+      worst_eps = detail::arg_min(worst_eps, ArgExt{w, s});
+    }
+    if (m & sum_bits) {
+      for (int i = 0; i < n; ++i) {
+        su[i] += static_cast<double>(game.vec(i)[s]);
+        suh[i] += static_cast<double>(game.vec(n + i)[s]);
+      }
+    }
+  }
+  /// The bits of ne_bits whose outcomes the strategy sums over (see add).
+  static unsigned sum_bits_of(StrategyKind kind) {
+    return kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  }
+  /// Merges parts[0..count) in order (counts and extrema; the sums by compensated sums) into *this.
+  template <class Part, class Get>
+  void merge(int n, const std::vector<Part>& parts, Get get) {
+    clear(n);
+    for (const Part& part : parts) {
+      const EquilibriaPass& p = get(part);
+      ne += p.ne;
+      eps += p.eps;
+      worst_ne = detail::arg_min(worst_ne, p.worst_ne);
+      best_ne = detail::arg_max(best_ne, p.best_ne);
+      worst_eps = detail::arg_min(worst_eps, p.worst_eps);
+    }
+    for (int i = 0; i < n; ++i) {
+      CompensatedSum s, sh;
+      for (const Part& part : parts) s.add(get(part).su[i]), sh.add(get(part).suh[i]);
+      su[i] = s.value(), suh[i] = sh.value();
+    }
+  }
 };
 
 struct StrategyPass {
@@ -105,6 +163,71 @@ struct Scratch {
   std::vector<double> acc;  // [(3n + pairs) · kLanes] lane accumulators (align pass)
   std::vector<double> ctx;  // [4][contexts per task] fiber min, max and thresholds (equilibria mask)
 };
+
+/// Whether the multi-pass evaluator's hot loops (the stats pass, the align pass for EPIC, the equilibria
+/// mask's strided fibers) run on SIMD vectors (backends/cpu/multi_pass_kernel.cpp), with the same bits
+/// as its scalar loops: yes, unless DGEVAL_MULTI_PASS_SIMD=off. Read when an evaluator is made.
+bool multi_pass_simd();
+/// Sets it from code (tests): 1 on, 0 off, −1 DGEVAL_MULTI_PASS_SIMD's (or the default). Not to be
+/// called while another thread evaluates.
+void set_multi_pass_simd(int mode);
+
+/// One chunk of one game for the multi-pass evaluator's SIMD loops (backends/cpu/multi_pass_kernel.cpp).
+struct MultiPassChunk {
+  const void* vec[kMaxVectors];  ///< the game's vectors (float or double), each of N values
+  bool float32;
+  int n;                     ///< players
+  std::int64_t s0, len;      ///< the chunk's outcomes [s0, s0 + len)
+  bool centred;              ///< stats: the pivoted moments too
+  bool average;              ///< stats: average welfare (else sum)
+  double* scratch;           ///< stats: [2 · kBlock]
+  StatsPass* stats;          ///< stats: the chunk's result
+  const double* shift;       ///< align: [2n] c(v)
+  const double* mag;         ///< align: [2n] m(v°)
+  double inverse_weight[2];  ///< align: 1/W of each side (detail::ca_weight)
+  bool pairs;                ///< align: the distance matrix's pairs too
+  std::size_t accumulators;  ///< align: 3n (+ pairs)
+  double* acc;               ///< align: [accumulators][8] the lanes' sums of squares (output)
+};
+/// The stats pass's chunk (as stats_chunk<kLanes>: the same bits) on the best instruction set of this
+/// CPU, or DGEVAL_SIMD_TARGET's.
+void multi_pass_stats(const MultiPassChunk& chunk);
+
+/// Contexts [base, base + len) (offsets along the other axes) of one player's fibers along a strided axis.
+struct MaskRows {
+  const void* u;  ///< the player's utilities (float or double)
+  bool float32;
+  std::int64_t base, stride, k, len;
+  std::int64_t outers;  ///< consecutive outer indices (blocks of stride · k outcomes) from base  ///< outcome of the
+                        ///< first row's first context; the axis's stride and size
+  double ic, tolerance;
+  std::uint8_t* mask;  ///< the game's mask (bit 0: NE, bit 1: ε-NE), ANDed with this player's bits
+  double* ctx;         ///< scratch: [4 · len]
+};
+/// The align pass's chunk for an L2 norm (as align_chunk<T, L2Norm, kLanes>: the same bits, the lanes
+/// left in c.acc); c.scratch holds [2n + 2] · kBlock values.
+void multi_pass_align(const MultiPassChunk& chunk);
+/// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
+void multi_pass_mask_rows(const MaskRows& rows);
+
+/// Fibers [f0, f0 + fibers) of the last player (stride 1, k contiguous outcomes each), k < kGatherMax.
+struct MaskFibers {
+  const void* u;  ///< the player's utilities (float or double)
+  bool float32;
+  std::int64_t f0, fibers, k;
+  double ic, tolerance;
+  std::uint8_t* mask;  ///< the game's mask, ANDed with this player's bits
+  double* ctx;         ///< scratch: [mask_fibers_scratch(k)]
+};
+/// Fibers of fewer outcomes than this take multi_pass_mask_fibers (gathers across fibers).
+inline constexpr std::int64_t kGatherMax = 64;
+/// The scratch doubles multi_pass_mask_fibers needs for fibers of k outcomes.
+inline std::size_t mask_fibers_scratch(std::int64_t k) {
+  const std::int64_t block = std::max<std::int64_t>(1, 512 / k);  // fibers per block (kFiberBlock outcomes)
+  return static_cast<std::size_t>(4 * block + 2 * (block * k + 8));
+}
+/// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
+void multi_pass_mask_fibers(const MaskFibers& fibers);
 
 class FusedTwoPlayer;
 /// The fused single-read path for large 2-player games (backends/cpu/fused_two_player.hpp), or null
@@ -130,6 +253,7 @@ class GameEvaluator {
     pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;
     accumulators_ = 3 * static_cast<std::size_t>(n_) + pairs_;
     narrow_ = N_ < kNarrow;
+    simd_ = multi_pass_simd();
     fused_ = make_fused_two_player(o, d);
   }
 
@@ -159,6 +283,16 @@ class GameEvaluator {
 
   std::int64_t chunk_begin(std::int64_t c) const { return c * kChunk; }
   std::int64_t chunk_end(std::int64_t c) const { return std::min(N_, (c + 1) * kChunk); }
+  template <class T>
+  MultiPassChunk chunk_of(const GameData<T>& game, std::int64_t c) const {
+    MultiPassChunk mc{};
+    for (int v = 0; v < 2 * n_; ++v) mc.vec[v] = game.vec(v);
+    mc.float32 = sizeof(T) == sizeof(float);
+    mc.n = n_;
+    mc.s0 = chunk_begin(c);
+    mc.len = chunk_end(c) - mc.s0;
+    return mc;
+  }
   void prepare_scratch(const Exec& exec) {
     if (scratch_.size() < static_cast<std::size_t>(exec.workers()))
       scratch_.resize(static_cast<std::size_t>(exec.workers()));
@@ -172,6 +306,7 @@ class GameEvaluator {
   std::int64_t per_strategy_;
   std::size_t pairs_, accumulators_;
   bool narrow_;  // a game of fewer than kNarrow outcomes sums in one lane
+  bool simd_;    // the hot loops on SIMD vectors (multi_pass_simd)
   StandardisationConstants k_;
   detail::FinishSettings settings_;
   double ic_[kMaxPlayers];
