@@ -575,32 +575,17 @@ int evaluate_command(int argc, char** argv) {
   mpi::setup_done(backend->name(), hash_command_line(args));
   // The ranges (chunks) of the run, in order; under MPI the ranges not done are dealt to the
   // ranks in turn (cli/mpi_run.hpp), rank 0 taking each in order and writing it.
-  std::vector<int> owner(static_cast<std::size_t>(total_ranges), 0);
-  if (mpi::size() > 1) {
-    std::vector<std::int64_t> done_firsts;  // the ranges the journal holds, by their first game
-    if (journal) {
-      std::int64_t first = 0;
-      for (const Input& in : inputs) {
-        const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(in.source->dims());
-        for (std::int64_t g0 = 0; g0 < in.source->games(); g0 += chunk) {
-          if (journal->holds(first + g0)) done_firsts.push_back(first + g0);
-        }
-        first += in.source->games();
-      }
-    }
-    mpi::broadcast(done_firsts);
-    std::vector<bool> done(owner.size(), false);
-    std::size_t k = 0;
+  std::vector<std::int64_t> firsts;  // every range's first game, in order
+  {
     std::int64_t first = 0;
     for (const Input& in : inputs) {
       const std::int64_t chunk = chunk_games > 0 ? chunk_games : games_per_chunk(in.source->dims());
-      for (std::int64_t g0 = 0; g0 < in.source->games(); g0 += chunk, ++k) {
-        done[k] = std::binary_search(done_firsts.begin(), done_firsts.end(), first + g0);
-      }
+      for (std::int64_t g0 = 0; g0 < in.source->games(); g0 += chunk) firsts.push_back(first + g0);
       first += in.source->games();
     }
-    owner = mpi::deal_ranges(done, mpi::size());
   }
+  const std::vector<int> owner =
+      mpi::deal_ranges(firsts, [&](std::int64_t first) { return journal && journal->holds(first); });
 
   auto run = [&](std::ostream* out) {
     Progress progress("evaluate", !quiet);

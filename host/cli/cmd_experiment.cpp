@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -20,6 +21,7 @@
 #include "dgeval/error.hpp"
 #include "dgeval/experiments.hpp"
 #include "dgeval/format.hpp"
+#include "dgeval/version.hpp"
 
 namespace dgeval {
 namespace cli {
@@ -57,7 +59,7 @@ std::string serialise_surface_chunk(const detail::SurfaceChunk& c) {
   return s;
 }
 
-void parse_surface_chunk(const std::string& s, detail::SurfaceChunk& c) {
+void parse_surface_chunk(const std::string& s, detail::SurfaceChunk& c, const std::string& from) {
   std::uint64_t bins = 0, points = 0;
   if (s.size() >= 32) {
     std::memcpy(&bins, s.data(), 8);
@@ -67,7 +69,7 @@ void parse_surface_chunk(const std::string& s, detail::SurfaceChunk& c) {
   }
   if (s.size() < 32 || bins > s.size() / 8 || points > s.size() / sizeof(SurfacePoint) ||
       s.size() != 32 + bins * sizeof(std::uint64_t) + points * sizeof(SurfacePoint)) {
-    throw error("bound surface: a malformed chunk from another rank");
+    throw error(printable(from) + ": a malformed bound-surface chunk (" + std::to_string(s.size()) + " bytes)");
   }
   c.bins.resize(static_cast<std::size_t>(bins));
   c.points.resize(static_cast<std::size_t>(points));
@@ -401,15 +403,22 @@ int bound_surface(int argc, char** argv) {
       cxxopts::value<std::int64_t>()->default_value("0"))("threads", "CPU threads (0 = all)",
                                                           cxxopts::value<int>()->default_value("0"))(
       "o,output", "the bins CSV (default: stdout)", cxxopts::value<std::string>())(
+      "resume",
+      "continue the interrupted run of this same command from its journal OUTPUT.dgeval-journal (the same bytes as "
+      "an uninterrupted run; without a journal, start from the beginning)")(
       "q,quiet", "no progress or summary on stderr")("h,help", "this help");
   add_backend_options(o, "where the games are generated, evaluated and binned");
   const cxxopts::ParseResult p = parse_or_usage(o, argc, argv);
   if (p.count("help")) {
     if (!mpi::root()) return exit_ok;  // under MPI, rank 0 prints it
-    std::cout << o.help()
-              << "\nexamples:\n"
-                 "  dgeval experiment bound-surface -o surface.csv --points points.csv\n"
-                 "  dgeval experiment bound-surface --games 10000000 --calibration 2,1,1,1 -o miscalibrated.csv\n";
+    std::cout
+        << o.help()
+        << "\nexamples:\n"
+           "  dgeval experiment bound-surface -o surface.csv --points points.csv\n"
+           "  dgeval experiment bound-surface --games 10000000 --calibration 2,1,1,1 -o miscalibrated.csv\n"
+           "\nresume: a run of more than one chunk into regular files keeps a journal, OUTPUT.dgeval-journal/\n"
+           "(beside the bins CSV), of the chunks done; an interrupted run (Ctrl-C, SIGTERM, SIGKILL, a lost node)\n"
+           "continues with the same command and --resume, to the same bytes. A finished run removes it.\n";
     return exit_ok;
   }
   BoundSurfaceConfig c;
@@ -452,16 +461,38 @@ int bound_surface(int argc, char** argv) {
   RunFiles files;
   StagedOutput& out = files.output("output", p.count("output") ? p["output"].as<std::string>() : "-");
   StagedOutput* points_out = p.count("points") ? &files.output("points", p["points"].as<std::string>()) : nullptr;
-  // The chunks, as run_bound_surface makes them; under MPI chunk k is rank k mod R's, each rank
-  // sends its chunks' integer bins (and kept points) to rank 0, which merges them in chunk order
-  // exactly as one process does: the same bytes whatever R.
+  // The chunks, as run_bound_surface makes them; under MPI the chunks not done are dealt to the
+  // ranks in turn, each rank sends its chunks' integer bins (and kept points) to rank 0, which
+  // merges them in chunk order exactly as one process does: the same bytes whatever R. Into
+  // regular files, rank 0 keeps a journal of the chunks done (their bins), for --resume.
   const detail::SurfaceChunkFn produce = detail::surface_producer(c);
-  mpi::setup_done(c.backend, hash_command_line(std::vector<std::string>(argv, argv + argc)));
-  const auto owner = [&](std::int64_t g0) { return static_cast<int>((g0 / c.chunk) % mpi::size()); };
+  const std::vector<std::string> args(argv, argv + argc);
+  const std::int64_t ranges = (c.games + c.chunk - 1) / c.chunk;
+  const bool regular = p.count("output") && out.target().kind == OutputKind::regular &&
+                       (!points_out || points_out->target().kind == OutputKind::regular);
+  const bool resume = p.count("resume") > 0;
+  if (resume && !regular) throw usage_error("--resume needs -o and --points to be regular files");
+  std::unique_ptr<RunJournal> journal;
+  if (regular && ranges > 1 && mpi::root()) {
+    JournalIdentity id;
+    id.version = version();
+    id.command = hash_command_line(args);
+    id.inputs = "none";
+    id.backend = c.backend;
+    id.games = c.games;
+    id.ranges = ranges;
+    journal = std::make_unique<RunJournal>(RunJournal::folder_for(out.target().file), id, resume, quiet);
+  }
+  mpi::setup_done(c.backend, hash_command_line(args));
+  std::vector<std::int64_t> firsts;
+  for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) firsts.push_back(g0);
+  const std::vector<int> owner =
+      mpi::deal_ranges(firsts, [&](std::int64_t first) { return journal && journal->holds(first); });
+  const auto owner_of = [&](std::int64_t g0) { return owner[static_cast<std::size_t>(g0 / c.chunk)]; };
   if (!mpi::root()) {
     for (std::int64_t g0 = 0; g0 < c.games; g0 += c.chunk) {
       if (interrupted()) throw cancelled();
-      if (owner(g0) != mpi::rank()) continue;
+      if (owner_of(g0) != mpi::rank()) continue;
       const std::int64_t count = std::min(c.chunk, c.games - g0);
       const std::int64_t wanted = std::min(count, std::max<std::int64_t>(0, c.keep_points - g0));
       mpi::debug_range("experiment bound-surface", g0, count);
@@ -473,20 +504,35 @@ int bound_surface(int argc, char** argv) {
     return exit_ok;
   }
   Progress bar("bound-surface", !quiet);
-  const BoundSurfaceResult r = detail::run_bound_surface(
-      c, progress_fn(bar), [&](std::int64_t g0, std::int64_t count, std::int64_t wanted, detail::SurfaceChunk& chunk) {
-        if (interrupted()) throw cancelled();
-        if (owner(g0) == 0) {
-          mpi::debug_range("experiment bound-surface", g0, count);
-          produce(g0, count, wanted, chunk);
-        } else {
-          parse_surface_chunk(mpi::receive_from(owner(g0)), chunk);
-        }
-      });
-  bar.finish();
-  write_bound_surface_csv(out.stream(), r);
-  if (points_out) write_surface_points_csv(points_out->stream(), r);
-  files.commit();
+  BoundSurfaceResult r;
+  try {
+    r = detail::run_bound_surface(
+        c, progress_fn(bar),
+        [&](std::int64_t g0, std::int64_t count, std::int64_t wanted, detail::SurfaceChunk& chunk) {
+          if (interrupted()) throw cancelled();
+          std::string bytes;
+          if (owner_of(g0) > 0) {  // another rank's
+            bytes = mpi::receive_from(owner_of(g0));
+            parse_surface_chunk(bytes, chunk, "rank " + std::to_string(owner_of(g0)));
+          } else if (journal && journal->load_bytes(g0, count, bytes)) {
+            parse_surface_chunk(bytes, chunk, journal->folder());
+            return;
+          } else {
+            mpi::debug_range("experiment bound-surface", g0, count);
+            produce(g0, count, wanted, chunk);
+            if (journal) bytes = serialise_surface_chunk(chunk);
+          }
+          if (journal) journal->record_bytes(g0, count, bytes);
+        });
+    bar.finish();
+    write_bound_surface_csv(out.stream(), r);
+    if (points_out) write_surface_points_csv(points_out->stream(), r);
+    files.commit();
+  } catch (...) {
+    if (journal) journal->on_failure("experiment bound-surface", c.games, quiet);
+    throw;
+  }
+  if (journal) journal->finish_after_commit("experiment bound-surface");
   if (!quiet) {
     std::int64_t filled = 0;
     for (const SurfaceBin& b : r.bins) filled += b.count > 0;

@@ -231,21 +231,12 @@ int generate_command(int argc, char** argv) {
   // Every rank is ready; under MPI the ranges not done are dealt to the ranks in turn, and rank 0
   // takes each in order and writes it (cli/mpi_run.hpp).
   mpi::setup_done(req.device >= 0 ? "cuda" : "cpu", hash_command_line(std::vector<std::string>(argv, argv + argc)));
-  std::vector<int> owner(static_cast<std::size_t>(ranges), 0);
-  if (mpi::size() > 1) {
-    std::vector<std::int64_t> done_firsts;
-    for (std::int64_t g0 = 0; journal && g0 < req.games; g0 += chunk) {
-      if (journal->holds(g0)) done_firsts.push_back(g0);
-    }
-    mpi::broadcast(done_firsts);
-    std::vector<bool> done(owner.size(), false);
-    for (std::int64_t k = 0; k < ranges; ++k) {
-      done[static_cast<std::size_t>(k)] = std::binary_search(done_firsts.begin(), done_firsts.end(), k * chunk);
-    }
-    owner = mpi::deal_ranges(done, mpi::size());
-    if (gname == "delegation" && mpi::root() && !quiet) {
-      std::fprintf(stderr, "dgeval generate: note: under MPI the delegation generator's report is not printed\n");
-    }
+  std::vector<std::int64_t> firsts;  // every range's first game, in order
+  for (std::int64_t g0 = 0; g0 < req.games; g0 += chunk) firsts.push_back(g0);
+  const std::vector<int> owner =
+      mpi::deal_ranges(firsts, [&](std::int64_t first) { return journal && journal->holds(first); });
+  if (mpi::size() > 1 && gname == "delegation" && mpi::root() && !quiet) {
+    std::fprintf(stderr, "dgeval generate: note: under MPI the delegation generator's report is not printed\n");
   }
   if (!mpi::root()) {  // another rank: makes its ranges and sends them to rank 0
     for (std::int64_t g0 = 0, k = 0; g0 < req.games; g0 += chunk, ++k) {

@@ -47,6 +47,23 @@ std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks) {
   return owner;
 }
 
+std::vector<int> deal_ranges(const std::vector<std::int64_t>& firsts,
+                             const std::function<bool(std::int64_t first)>& done_on_root) {
+  if (size() == 1) return std::vector<int>(firsts.size(), 0);
+  std::vector<std::int64_t> done_firsts;
+  if (root() && done_on_root) {
+    for (std::int64_t f : firsts) {
+      if (done_on_root(f)) done_firsts.push_back(f);
+    }
+  }
+  broadcast(done_firsts);
+  std::vector<bool> done(firsts.size(), false);
+  for (std::size_t k = 0; k < firsts.size(); ++k) {
+    done[k] = std::binary_search(done_firsts.begin(), done_firsts.end(), firsts[k]);
+  }
+  return deal_ranges(done, size());
+}
+
 void debug_range(const char* command, std::int64_t first, std::int64_t count, const char* what) {
   // Tests: DGEVAL_TEST_FAIL_RANK=K makes rank K fail as it starts its first range.
   if (const char* f = std::getenv("DGEVAL_TEST_FAIL_RANK"); f && *f && std::atoi(f) == g_rank) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -84,6 +85,11 @@ std::vector<std::string> all_gather(const std::string& bytes);
 /// The owner of each range (-1: done already, read from the journal): the ranges not done, in
 /// order, dealt to `ranks` ranks in turn.
 std::vector<int> deal_ranges(const std::vector<bool>& done, int ranks);
+/// Every rank: the owner of each range of a run, given by its first game (`firsts`, in order),
+/// the ranges that `done_on_root` says are done on rank 0 (a journal's; other ranks pass
+/// anything) being -1, the others dealt to the ranks in turn. With one rank: every range 0.
+std::vector<int> deal_ranges(const std::vector<std::int64_t>& firsts,
+                             const std::function<bool(std::int64_t first)>& done_on_root);
 
 /// DGEVAL_MPI_DEBUG=1: each rank reports on stderr the ranges it computes ("dgeval: rank r of R
 /// computes games [a, b)", or another `what`), for the tests and for checking a job's split.

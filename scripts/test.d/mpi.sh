@@ -200,7 +200,7 @@ grep -q 'only evaluate, generate, infer and experiment bound-surface, grid-scan 
 pass
 
 # 7. Killed (SIGKILL on rank 0, the journal's writer, at a seeded random range) and resumed with
-#    another R, or without MPI: the same bytes.
+#    another R, or without MPI: the same bytes (evaluate, generate, experiment bound-surface).
 seed="${DGEVAL_MPI_TEST_SEED:-$(date +%s)}"
 echo "mpi.sh: kill points from seed $seed (DGEVAL_MPI_TEST_SEED=$seed replays them)"
 RANDOM=$seed
@@ -237,6 +237,21 @@ for plan in "2 3" "3 1" "1 2" "3 0"; do
     mpi "$then" "$dgeval" generate --dims 3x3 --games 1000 --seed 2 -o killed.npz --chunk-games 100 -q --resume
   fi
   cmp games.npz killed.npz || fail "generate killed at $stage:$k with $first ranks, resumed with $then: differs"
+  rm -f killed-s.csv killed-p.csv
+  set +e
+  DGEVAL_TEST_KILL_AT="$stage:$k" mpi "$first" "$dgeval" $surface -o killed-s.csv --points killed-p.csv 2>/dev/null
+  status=$?
+  set -e
+  [ "$status" != 0 ] || fail "bound-surface killed at $stage:$k with $first ranks: exit status 0"
+  [ -d killed-s.csv.dgeval-journal ] || fail "bound-surface: no journal after the kill at $stage:$k"
+  if [ "$then" = 0 ]; then
+    "$dgeval" $surface -o killed-s.csv --points killed-p.csv --resume
+  else
+    mpi "$then" "$dgeval" $surface -o killed-s.csv --points killed-p.csv --resume
+  fi
+  cmp surface.csv killed-s.csv && cmp points.csv killed-p.csv ||
+    fail "bound-surface killed at $stage:$k with $first ranks, resumed with $then: differs"
+  [ ! -e killed-s.csv.dgeval-journal ] || fail "bound-surface: the journal is left after the resumed run"
   pass
 done
 echo "mpi.sh: $checks checks of MPI runs passed"
