@@ -254,22 +254,8 @@ DGEVAL_HD void finish_game(const FinishSettings& cfg, P players, std::int64_t g,
   put(out.cc_achieved, g, cc_of(w_sigma, w_star, w_zero, w_eps, cfg.cc_window));
 
   // Bounds (docs/MATH.md §5).
-  BoundScalarsOf<double> in;
-  in.players = n;
-  in.welfare = cfg.welfare;
-  in.constants = cfg.constants;
-  in.cc_target = cfg.cc;
-  in.w_star = w_star;
-  in.w_zero = w_zero;
-  in.w_eps = w_eps;
-  in.w_utopia = up.agents_utopia;
-  in.w_dystopia = up.agents_dystopia;
-  in.agents_regret = wr;
-  in.principals_regret = pwr;
-  in.principals_utopia = up.principals_utopia;
-  in.principals_dystopia = up.principals_dystopia;
-  in.principals_max = wh_star;
-  in.ca_principals = S.ca_principals;
+  const BoundScalarsOf<double> in = bound_scalars<double>(n, cfg.welfare, cfg.constants, cfg.cc, w_star, w_zero, w_eps,
+                                                          up, wr, pwr, wh_star, S.ca_principals);
   const FinishBoundTerms<Arrays, At, E> terms{A, at, expected, n, S.wh_max.index};
   const BoundOutputs b = compute_bounds(in, players, terms);
   put(out.bound, g, b.bound);

@@ -205,6 +205,32 @@ struct BoundScalarsOf {
   V ca_principals;
 };
 
+/// The bound scalars of one game from what the finishing step has made (docs/MATH.md §5): the one
+/// assembly of BoundScalarsOf, for the finishing step (detail/finish.hpp) and the CPU backend's
+/// small-games path (V a batch of games, one per lane).
+template <class V>
+DGEVAL_HD BoundScalarsOf<V> bound_scalars(int players, Welfare welfare, const StandardisationConstants& constants,
+                                          double cc_target, V w_star, V w_zero, V w_eps, const UtopiaPointsOf<V>& up,
+                                          V agents_regret, V principals_regret, V principals_max, V ca_principals) {
+  BoundScalarsOf<V> in;
+  in.players = players;
+  in.welfare = welfare;
+  in.constants = constants;
+  in.cc_target = cc_target;
+  in.w_star = w_star;
+  in.w_zero = w_zero;
+  in.w_eps = w_eps;
+  in.w_utopia = up.agents_utopia;
+  in.w_dystopia = up.agents_dystopia;
+  in.agents_regret = agents_regret;
+  in.principals_regret = principals_regret;
+  in.principals_utopia = up.principals_utopia;
+  in.principals_dystopia = up.principals_dystopia;
+  in.principals_max = principals_max;
+  in.ca_principals = ca_principals;
+  return in;
+}
+
 /// The per-player terms the bounds read, as arrays of `players` entries. Any type with the same
 /// five member functions serves (the finishing step reads u_i(ŝ*) and ū_i where they are).
 struct BoundPlayerArrays {
