@@ -58,6 +58,21 @@ struct Staged {
   __device__ double operator()(int v, i64 s) const { return static_cast<double>(data[v * N + static_cast<int>(s)]); }
 };
 
+/// σ(s) of a correlated or product strategy for game g (strategy_weight, the same loads and
+/// products, in 32-bit index arithmetic: a staged game has fewer than 2^31 outcomes), for `players`
+/// an int (the teams) or detail::Players<n> (the thread path).
+template <class P>
+__device__ __forceinline__ double staged_strategy_weight(const EvalParams& p, P players, i64 g, int s) {
+  const double* w = p.weights + g * p.strategy_stride;
+  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
+  double sigma = 1.0;
+  for (int j = 0; j < detail::players_of(players); ++j) {
+    const int stride = static_cast<int>(p.stride[j]), k = static_cast<int>(p.k[j]);
+    sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / stride) % k);
+  }
+  return sigma;
+}
+
 template <class Team, class T>
 __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, i64 g,
                                    const T* data, unsigned char* scratch, GameSummary* summary, double* state) {
@@ -300,7 +315,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     for (int i = 0; i < n; ++i) {
       Acc2 acc{0.0, 0.0};
       for (int s = rank; s < N; s += size) {
-        const double sigma = strategy_weight(p, g, s);
+        const double sigma = staged_strategy_weight(p, p.n, g, s);
         if (sigma == 0.0) continue;
         acc.a += sigma * at(i, s);
         acc.b += sigma * at(n + i, s);
@@ -415,21 +430,6 @@ struct TinySummary {
     return S;
   }
 };
-
-/// σ(s) of a correlated or product strategy for game g (strategy_weight, the same loads and
-/// products, in 32-bit index arithmetic: s < 16).
-template <int NP>
-__device__ __forceinline__ double tiny_strategy_weight(const EvalParams& p, i64 g, int s) {
-  const double* w = p.weights + g * p.strategy_stride;
-  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
-  double sigma = 1.0;
-#pragma unroll
-  for (int j = 0; j < NP; ++j) {
-    const int stride = static_cast<int>(p.stride[j]), k = static_cast<int>(p.k[j]);
-    sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / stride) % k);
-  }
-  return sigma;
-}
 
 /// The stats of vector v of a staged game: its min, max, shift and magnitude (as
 /// evaluate_team_game's stats pass with one member makes them); false if its sum is not finite.
@@ -629,7 +629,7 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
     }
   } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
     for (int s = 0; s < N; ++s) {
-      const double sigma = tiny_strategy_weight<NP>(p, g, s);
+      const double sigma = staged_strategy_weight(p, players, g, s);
       if (sigma == 0.0) continue;
 #pragma unroll
       for (int i = 0; i < n; ++i) {
