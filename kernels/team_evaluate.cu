@@ -58,6 +58,21 @@ struct Staged {
   __device__ double operator()(int v, i64 s) const { return static_cast<double>(data[v * N + static_cast<int>(s)]); }
 };
 
+/// σ(s) of a correlated or product strategy for game g (strategy_weight, the same loads and
+/// products, in 32-bit index arithmetic: a staged game has fewer than 2^31 outcomes), for `players`
+/// an int (the teams) or detail::Players<n> (the thread path).
+template <class P>
+__device__ __forceinline__ double staged_strategy_weight(const EvalParams& p, P players, i64 g, int s) {
+  const double* w = p.weights + g * p.strategy_stride;
+  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
+  double sigma = 1.0;
+  for (int j = 0; j < detail::players_of(players); ++j) {
+    const int stride = static_cast<int>(p.stride[j]), k = static_cast<int>(p.k[j]);
+    sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / stride) % k);
+  }
+  return sigma;
+}
+
 template <class Team, class T>
 __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, i64 g,
                                    const T* data, unsigned char* scratch, GameSummary* summary, double* state) {
@@ -300,7 +315,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     for (int i = 0; i < n; ++i) {
       Acc2 acc{0.0, 0.0};
       for (int s = rank; s < N; s += size) {
-        const double sigma = strategy_weight(p, g, s);
+        const double sigma = staged_strategy_weight(p, p.n, g, s);
         if (sigma == 0.0) continue;
         acc.a += sigma * at(i, s);
         acc.b += sigma * at(n + i, s);
@@ -415,21 +430,6 @@ struct TinySummary {
     return S;
   }
 };
-
-/// σ(s) of a correlated or product strategy for game g (strategy_weight, the same loads and
-/// products, in 32-bit index arithmetic: s < 16).
-template <int NP>
-__device__ __forceinline__ double tiny_strategy_weight(const EvalParams& p, i64 g, int s) {
-  const double* w = p.weights + g * p.strategy_stride;
-  if (p.strategy == StrategyKind::correlated) return load<Mem::strategy>(w + s);
-  double sigma = 1.0;
-#pragma unroll
-  for (int j = 0; j < NP; ++j) {
-    const int stride = static_cast<int>(p.stride[j]), k = static_cast<int>(p.k[j]);
-    sigma *= load<Mem::strategy>(w + p.product_offset[j] + (s / stride) % k);
-  }
-  return sigma;
-}
 
 /// The stats of vector v of a staged game: its min, max, shift and magnitude (as
 /// evaluate_team_game's stats pass with one member makes them); false if its sum is not finite.
@@ -629,7 +629,7 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
     }
   } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
     for (int s = 0; s < N; ++s) {
-      const double sigma = tiny_strategy_weight<NP>(p, g, s);
+      const double sigma = staged_strategy_weight(p, players, g, s);
       if (sigma == 0.0) continue;
 #pragma unroll
       for (int i = 0; i < n; ++i) {
@@ -688,13 +688,15 @@ __device__ __forceinline__ void stage_tiny_games(unsigned char* smem, const T* g
 /// `games_per_block` games in a grid-stride loop; each group is staged into shared memory (the
 /// only shared memory: `data_stride` bytes per game), then each thread evaluates its game.
 /// Launch bounds: the most blocks of 128 threads per SM at which ptxas (sm_90) needs no spill and
-/// no stack: 5 for 1 or 2 players (at most 102 registers; it takes 95/94 for float/double: 31.25%
-/// occupancy), 4 for 3 (128 registers: 25%), 3 for 4 (168: 18.75%). Fewer registers spill:
-/// at 64 (50% occupancy) the 2-player kernel spills with a 128-byte stack frame, the finishing
-/// step's live values (docs/PERFORMANCE.md, "Tiny games").
+/// no stack: 7 for 1 player (at most 73 registers; it takes 72/70: 43.75% occupancy), 5 for 2 (at
+/// most 102; it takes 96: 31.25%), 4 for 3 and 4 (128 registers at most; 128/127 for 3, 128 for
+/// 4: 25%). Fewer registers spill: at 64 (50% occupancy) the 2-player kernel spills with a
+/// 128-byte stack frame, and still with a 24-32-byte one when the finishing step is replaced by
+/// a store of its inputs: the passes' live values as much as the finishing step's
+/// (docs/PERFORMANCE.md, "Tiny games").
 template <int NP>
 struct TinyMinBlocks {
-  static constexpr int value = NP <= 2 ? 5 : NP == 3 ? 4 : 3;
+  static constexpr int value = NP == 1 ? 7 : NP == 2 ? 5 : 4;
 };
 
 template <int NP, class T>
@@ -733,7 +735,9 @@ void launch_tiny(const TeamGeometry& geo, const EvalParams& p, const DeviceInput
 /// tiny_evaluate_kernel above).
 /// Register targets (ptxas, sm_90): 80 for the quad and warp teams (6 blocks of 128, 3 of 256
 /// threads per SM); the block team unbounded. Without a bound ptxas gives the warp team 107
-/// registers; below 80 it spills more (docs/PERFORMANCE.md).
+/// registers; below 80 it spills more (docs/PERFORMANCE.md). Blocks walk the groups by their
+/// first game, as the thread path does: no 64-bit division for the group count, and fewer values
+/// live across the game's evaluation (each one a spill at 80 registers).
 template <int W, class T>
 __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
                                                       : W == 32 ? 3
@@ -743,13 +747,13 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char reduce_scratch[W == 0 ? 32 * kMaxPayload : 16];
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
-  const i64 groups = (in.games + games_per_block - 1) / games_per_block;
   const T* agents = static_cast<const T*>(in.agents);
   const T* principals = static_cast<const T*>(in.principals);
   unsigned char* mask_base = smem + static_cast<size_t>(games_per_block) * data_stride;
   unsigned char* state_base = mask_base + static_cast<size_t>(games_per_block) * mask_stride;
-  for (i64 group = blockIdx.x; group < groups; group += gridDim.x) {
-    const i64 g0 = group * games_per_block;
+  // Groups walked by their first game (no 64-bit division for their count).
+  const i64 step = static_cast<i64>(gridDim.x) * games_per_block;
+  for (i64 g0 = static_cast<i64>(blockIdx.x) * games_per_block; g0 < in.games; g0 += step) {
     const int count = static_cast<int>(in.games - g0 < games_per_block ? in.games - g0 : games_per_block);
     __syncthreads();  // every team is done with the previous group's shared memory
     const T* ga = agents + g0 * nN;

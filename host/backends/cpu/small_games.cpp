@@ -532,22 +532,8 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
     indices(wh_max.index, idx);
     for (int i = 0; i < n; ++i) at_best[i] = gather(i, idx);
   }
-  detail::BoundScalarsOf<HV> in;
-  in.players = n;
-  in.welfare = o.welfare;
-  in.constants = k;
-  in.cc_target = o.cc;
-  in.w_star = w_star;
-  in.w_zero = w_zero;
-  in.w_eps = w_eps;
-  in.w_utopia = up.agents_utopia;
-  in.w_dystopia = up.agents_dystopia;
-  in.agents_regret = wr;
-  in.principals_regret = pwr;
-  in.principals_utopia = up.principals_utopia;
-  in.principals_dystopia = up.principals_dystopia;
-  in.principals_max = wh_star;
-  in.ca_principals = ca_p;
+  const detail::BoundScalarsOf<HV> in =
+      detail::bound_scalars<HV>(n, o.welfare, k, o.cc, w_star, w_zero, w_eps, up, wr, pwr, wh_star, ca_p);
   const LaneBoundTerms terms{mag, mag + n, ia, at_best, expected};
   const detail::BoundOutputsOf<HV> bo = detail::compute_bounds(in, n, terms);
   put(col.bound, bo.bound);

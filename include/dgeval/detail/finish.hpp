@@ -184,18 +184,13 @@ DGEVAL_HD void finish_game(const FinishSettings& cfg, P players, std::int64_t g,
   put(out.ca_principals, g, S.ca_principals);
   if (ca_out_of_range(S.ca_agents, S.ca_principals)) flags |= flag_ca_out_of_range;
 
-  // Welfare (docs/MATH.md §2).
+  // Welfare (docs/MATH.md §2); the utopia points with the bounds below, where they are made (not
+  // kept live across the sections between).
   const double w_star = S.w_max.value, wh_star = S.wh_max.value;
-  const UtopiaPoints up = utopia_points<double>(A.lo, A.hi, players, cfg.welfare);
   put(out.welfare_agents_max, g, w_star);
   put(out.welfare_agents_min, g, S.w_min.value);
   put(out.welfare_principals_max, g, wh_star);
   put(out.welfare_principals_min, g, S.wh_min.value);
-  put(out.welfare_agents_utopia, g, up.agents_utopia);
-  put(out.welfare_agents_dystopia, g, up.agents_dystopia);
-  put(out.welfare_principals_utopia, g, up.principals_utopia);
-  put(out.welfare_principals_dystopia, g, up.principals_dystopia);
-  put(out.ideal_gap, g, up.principals_utopia - wh_star);
 
   // Equilibria (docs/MATH.md §1.4, §4.3).
   put(out.pure_ne_count, g, S.ne);
@@ -253,23 +248,15 @@ DGEVAL_HD void finish_game(const FinishSettings& cfg, P players, std::int64_t g,
   put(out.principals_welfare_regret, g, pwr);
   put(out.cc_achieved, g, cc_of(w_sigma, w_star, w_zero, w_eps, cfg.cc_window));
 
-  // Bounds (docs/MATH.md §5).
-  BoundScalarsOf<double> in;
-  in.players = n;
-  in.welfare = cfg.welfare;
-  in.constants = cfg.constants;
-  in.cc_target = cfg.cc;
-  in.w_star = w_star;
-  in.w_zero = w_zero;
-  in.w_eps = w_eps;
-  in.w_utopia = up.agents_utopia;
-  in.w_dystopia = up.agents_dystopia;
-  in.agents_regret = wr;
-  in.principals_regret = pwr;
-  in.principals_utopia = up.principals_utopia;
-  in.principals_dystopia = up.principals_dystopia;
-  in.principals_max = wh_star;
-  in.ca_principals = S.ca_principals;
+  // Welfare utopia points and the bounds (docs/MATH.md §2, §5).
+  const UtopiaPoints up = utopia_points<double>(A.lo, A.hi, players, cfg.welfare);
+  put(out.welfare_agents_utopia, g, up.agents_utopia);
+  put(out.welfare_agents_dystopia, g, up.agents_dystopia);
+  put(out.welfare_principals_utopia, g, up.principals_utopia);
+  put(out.welfare_principals_dystopia, g, up.principals_dystopia);
+  put(out.ideal_gap, g, up.principals_utopia - wh_star);
+  const BoundScalarsOf<double> in = bound_scalars<double>(n, cfg.welfare, cfg.constants, cfg.cc, w_star, w_zero, w_eps,
+                                                          up, wr, pwr, wh_star, S.ca_principals);
   const FinishBoundTerms<Arrays, At, E> terms{A, at, expected, n, S.wh_max.index};
   const BoundOutputs b = compute_bounds(in, players, terms);
   put(out.bound, g, b.bound);

@@ -205,6 +205,32 @@ struct BoundScalarsOf {
   V ca_principals;
 };
 
+/// The bound scalars of one game from what the finishing step has made (docs/MATH.md §5): the one
+/// assembly of BoundScalarsOf, for the finishing step (detail/finish.hpp) and the CPU backend's
+/// small-games path (V a batch of games, one per lane).
+template <class V>
+DGEVAL_HD BoundScalarsOf<V> bound_scalars(int players, Welfare welfare, const StandardisationConstants& constants,
+                                          double cc_target, V w_star, V w_zero, V w_eps, const UtopiaPointsOf<V>& up,
+                                          V agents_regret, V principals_regret, V principals_max, V ca_principals) {
+  BoundScalarsOf<V> in;
+  in.players = players;
+  in.welfare = welfare;
+  in.constants = constants;
+  in.cc_target = cc_target;
+  in.w_star = w_star;
+  in.w_zero = w_zero;
+  in.w_eps = w_eps;
+  in.w_utopia = up.agents_utopia;
+  in.w_dystopia = up.agents_dystopia;
+  in.agents_regret = agents_regret;
+  in.principals_regret = principals_regret;
+  in.principals_utopia = up.principals_utopia;
+  in.principals_dystopia = up.principals_dystopia;
+  in.principals_max = principals_max;
+  in.ca_principals = ca_principals;
+  return in;
+}
+
 /// The per-player terms the bounds read, as arrays of `players` entries. Any type with the same
 /// five member functions serves (the finishing step reads u_i(ŝ*) and ū_i where they are).
 struct BoundPlayerArrays {
@@ -253,40 +279,57 @@ DGEVAL_HD double bound_holds_value(bool strategy_defined, bool holds) {
   return strategy_defined ? (holds ? 1.0 : 0.0) : NAN;
 }
 
-/// R2 (constant form) at gross ratio R: R·WR + 2zK·f·TM + K_m·f·C(R), with f the welfare
-/// factor, TM = Σ m̂_i(1 − IA_i) and C(R) = Σ_{m_i>0} m_i|R − r_i| (docs/MATH.md §5.2, §4.5).
+/// TM = Σ m̂_i(1 − IA_i), players in order (docs/MATH.md §5.2): made once per game, read by R2 at
+/// every candidate R and by the misalignment term of R3 and R4.
 template <class V, class P, class Terms>
-DGEVAL_HD V bound_r2_at(const BoundScalarsOf<V>& in, P players, const Terms& t, V R) {
+DGEVAL_HD V bound_tm(P players, const Terms& t) {
+  V tm = V(0.0);
+  for (int i = 0; i < players_of(players); ++i) tm = tm + t.m_hat(i) * (1.0 - t.ia(i));
+  return tm;
+}
+
+/// R2 (constant form) at gross ratio R with TM given: R·WR + 2zK·f·TM + K_m·f·C(R), with f the
+/// welfare factor and C(R) = Σ_{m_i>0} m_i|R − r_i| (docs/MATH.md §5.2, §4.5).
+template <class V, class P, class Terms>
+DGEVAL_HD V bound_r2_with_tm(const BoundScalarsOf<V>& in, P players, const Terms& t, V R, V tm) {
   const double f = welfare_factor(in.players, in.welfare);
-  V tm = V(0.0), c = V(0.0);
+  V c = V(0.0);
   for (int i = 0; i < players_of(players); ++i) {
     const V m = t.m(i), mh = t.m_hat(i);
-    tm = tm + mh * (1.0 - t.ia(i));
     c = c + select(m > 0.0, m * vabs(R - mh / m), V(0.0));
   }
   return R * in.agents_regret + 2.0 * in.constants.z * in.constants.K * f * tm + in.constants.K_m * f * c;
 }
+
+/// R2 (constant form) at gross ratio R: bound_r2_with_tm with TM = bound_tm.
+template <class V, class P, class Terms>
+DGEVAL_HD V bound_r2_at(const BoundScalarsOf<V>& in, P players, const Terms& t, V R) {
+  return bound_r2_with_tm(in, players, t, R, bound_tm<V>(players, t));
+}
 DGEVAL_HD double bound_r2_at(const BoundInputs& in, double R) { return bound_r2_at(in, in.players, in.terms(), R); }
 
-/// Every bound of docs/MATH.md §5 for one game.
+/// Every bound of docs/MATH.md §5 for one game. TM is made once (bound_tm) and handed to R2 at each
+/// candidate R (the same bits as bound_r2_at, which makes it again): the device's finishing step
+/// runs in one thread's registers, and fewer values live across the minimisation spill less.
 template <class V, class P, class Terms>
 DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P players, const Terms& t) {
   const double f = welfare_factor(in.players, in.welfare);
   const StandardisationConstants& k = in.constants;
   BoundOutputsOf<V> out;
 
+  const V tm = bound_tm<V>(players, t);
+
   // R2 minimised over R ∈ {0} ∪ {r_i} (R7); first minimum in that order.
-  V best = bound_r2_at(in, players, t, V(0.0));
+  V best = bound_r2_with_tm(in, players, t, V(0.0), tm);
   V best_r = V(0.0);
-  V tm = V(0.0), sum_m_hat = V(0.0), calib_exact = V(0.0), calib_max = V(0.0);
+  V sum_m_hat = V(0.0), calib_exact = V(0.0), calib_max = V(0.0);
   for (int i = 0; i < players_of(players); ++i) {
     const V m = t.m(i), mh = t.m_hat(i);
-    tm = tm + mh * (1.0 - t.ia(i));
     sum_m_hat = sum_m_hat + mh;
     const Mask<V> positive = m > 0.0;
     if (any(positive)) {
       const V r = mh / m;
-      const V v = bound_r2_at(in, players, t, r);
+      const V v = bound_r2_with_tm(in, players, t, r, tm);
       const Mask<V> better = positive & (v < best);
       best = select(better, v, best);
       best_r = select(better, r, best_r);
