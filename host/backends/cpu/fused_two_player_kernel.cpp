@@ -1,13 +1,15 @@
 // The fused 2-player path's kernel (backends/cpu/fused_two_player.hpp): one chunk of rows, compiled
 // once per instruction set by Highway's foreach_target and chosen at run time. Every sum runs in 8
 // lanes (outcome j of a row in lane j mod 8) whatever the vector width, each lane doing exactly the
-// operations of detail/gram.hpp's dd_accumulate, biased_accumulate_split_product and dd_add, so the results are the
-// same bits on every instruction set; the tail of a row (fewer than 8 values) runs those functions
-// one value at a time on the same lanes.
+// operations of detail/gram.hpp's dd_accumulate, biased_accumulate_product_fma (on targets with a
+// fused multiply-add; biased_accumulate_split_product of two_prod without one) and dd_add, so the
+// results are the same bits on every instruction set of the same product form; the tail of a row
+// (fewer than 8 values) runs those functions one value at a time on the same lanes.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/fused_two_player.hpp"
@@ -253,12 +255,14 @@ void ChunkImpl(FusedChunk& c) {
         bound[v] = m;
       }
       constexpr double kPerLane = kFusedSegment / 8 + 1;  // products per lane and segment, and one more
-      for (int e0 = 0; e0 < c.entries; e0 += 2) {
-        const double* HWY_RESTRICT au[2];
-        const double* HWY_RESTRICT av[2];
-        double bias[2];
-        FV bh[2][G], bl[2][G];
-        for (int t = 0; t < 2; ++t) {
+      // EB entries per loop over the segment: EB independent chains of accumulation per lane group.
+      auto products = [&](auto eb, int e0) HWY_ATTR {
+        constexpr int EB = decltype(eb)::value;
+        const double* HWY_RESTRICT au[EB];
+        const double* HWY_RESTRICT av[EB];
+        double bias[EB];
+        FV bh[EB][G], bl[EB][G];
+        for (int t = 0; t < EB; ++t) {
           const int e = e0 + t;
           au[t] = dev[c.pair_u[e]], av[t] = dev[c.pair_v[e]];
           bias[t] =
@@ -268,25 +272,37 @@ void ChunkImpl(FusedChunk& c) {
         for (std::int64_t j = 0; j < vl; j += 8) {
           for (int g = 0; g < G; ++g) {
             const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-            for (int t = 0; t < 2; ++t) {
+            for (int t = 0; t < EB; ++t) {
               const FV a1 = hn::LoadU(d, au[t] + o), b1 = hn::LoadU(d, av[t] + o);
+#if HWY_NATIVE_FMA
+              // detail::biased_accumulate_product_fma
+              const FV s = hn::MulAdd(a1, b1, bh[t][g]);
+              const FV z = hn::Sub(s, bh[t][g]);
+              bl[t][g] = hn::Add(bl[t][g], hn::MulSub(a1, b1, z));
+#else
+              // detail::biased_accumulate_split_product of detail::two_prod (Dekker's product)
               const FV p = hn::Mul(a1, b1);
               const FV s = hn::Add(bh[t][g], p);
               const FV z = hn::Sub(s, bh[t][g]);
               bl[t][g] = hn::Add(bl[t][g], hn::Add(hn::Sub(p, z), product_error(d, a1, b1, p)));
+#endif
               bh[t][g] = s;
             }
           }
         }
-        for (int t = 0; t < 2; ++t) {
+        for (int t = 0; t < EB; ++t) {
           const int e = e0 + t;
           alignas(64) double th[8], tl[8];
           for (int g = 0; g < G; ++g) hn::StoreU(bh[t][g], d, th + g * NL), hn::StoreU(bl[t][g], d, tl + g * NL);
           for (std::int64_t j = vl; j < len; ++j) {
             const int q = static_cast<int>(j & 7);
             detail::DoubleDouble acc{th[q], tl[q]};
+#if HWY_NATIVE_FMA
+            detail::biased_accumulate_product_fma(acc, au[t][j], av[t][j]);
+#else
             const detail::DoubleDouble p = detail::two_prod(au[t][j], av[t][j]);
             detail::biased_accumulate_split_product(acc, p.hi, p.lo);
+#endif
             th[q] = acc.hi, tl[q] = acc.lo;
           }
           const FV vb = hn::Set(d, bias[t]);
@@ -296,7 +312,15 @@ void ChunkImpl(FusedChunk& c) {
             hn::StoreU(rh, d, c.prod_hi[e] + g * NL), hn::StoreU(rl, d, c.prod_lo[e] + g * NL);
           }
         }
+      };
+      // With one vector of 8 lanes (AVX-512), 4 entries per loop: the fused multiply-add's latency
+      // is hidden by 4 independent chains; with more vectors, 2 (the registers suffice).
+      constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;
+      int e0 = 0;
+      for (; e0 + kEntriesPerLoop <= c.entries; e0 += kEntriesPerLoop) {
+        products(std::integral_constant<int, kEntriesPerLoop>(), e0);
       }
+      for (; e0 < c.entries; e0 += 2) products(std::integral_constant<int, 2>(), e0);
     }
     // Player 2's thresholds for this row, and the row's test (the row is still in cache).
     double row_lo = kInf, row_hi = -kInf;
@@ -323,6 +347,8 @@ void ChunkImpl(FusedChunk& c) {
   }
 }
 
+bool ProductsByFmaKernel() { return HWY_NATIVE_FMA != 0; }
+
 void ChunkKernel(FusedChunk& c) {
   if (c.float32) {
     ChunkImpl<float>(c);
@@ -341,8 +367,11 @@ namespace dgeval {
 namespace cpu {
 
 HWY_EXPORT(ChunkKernel);
+HWY_EXPORT(ProductsByFmaKernel);
 
 void fused_chunk(FusedChunk& chunk) { HWY_DYNAMIC_DISPATCH(ChunkKernel)(chunk); }
+
+bool fused_products_by_fma() { return HWY_DYNAMIC_DISPATCH(ProductsByFmaKernel)(); }
 
 }  // namespace cpu
 }  // namespace dgeval
