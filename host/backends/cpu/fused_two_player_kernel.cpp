@@ -1,7 +1,7 @@
 // The fused 2-player path's kernel (backends/cpu/fused_two_player.hpp): one chunk of rows, compiled
 // once per instruction set by Highway's foreach_target and chosen at run time. Every sum runs in 8
 // lanes (outcome j of a row in lane j mod 8) whatever the vector width, each lane doing exactly the
-// operations of detail/gram.hpp's dd_accumulate, biased_accumulate_product_fma (on targets with a
+// operations of detail/gram.hpp's biased_accumulate, biased_accumulate_product_fma (on targets with a
 // fused multiply-add; biased_accumulate_split_product of two_prod without one) and dd_add, so the
 // results are the same bits on every instruction set of the same product form; the tail of a row
 // (fewer than 8 values) runs those functions one value at a time on the same lanes.
@@ -51,15 +51,6 @@ HWY_INLINE FV product_error(FD d, FV a, FV b, FV p) {
   const FV al = hn::Sub(a, ah), bl = hn::Sub(b, bh);
   return hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(ah, bh), p), hn::Mul(ah, bl)), hn::Mul(al, bh)), hn::Mul(al, bl));
 #endif
-}
-
-/// detail::dd_accumulate, lane by lane.
-HWY_INLINE void accumulate(FV& hi, FV& lo, FV x) {
-  const FV s = hn::Add(hi, x);
-  const FV bb = hn::Sub(s, hi);
-  const FV err = hn::Add(hn::Sub(hi, hn::Sub(s, bb)), hn::Sub(x, bb));
-  lo = hn::Add(lo, err);
-  hi = s;
 }
 
 /// detail::dd_add (with detail::two_sum and detail::fast_two_sum), lane by lane: (hi, lo) += (bh, bl).
@@ -148,7 +139,7 @@ void ChunkImpl(FusedChunk& c) {
         double* HWY_RESTRICT a[2];
         double* mnp[2];
         double* mxp[2];
-        FV piv[2], sh[2][G], sl[2][G], mn[2][G], mx[2][G];
+        FV piv[2], mn[2][G], mx[2][G];
         for (int t = 0; t < 2; ++t) {
           const int v = v0 + t;
           x[t] = X[v] + base + j0;
@@ -157,7 +148,6 @@ void ChunkImpl(FusedChunk& c) {
           mxp[t] = v == 1 ? rhi : c.hi[v];
           piv[t] = hn::Set(d, c.pivot[v]);
           for (int g = 0; g < G; ++g) {
-            sh[t][g] = hn::LoadU(d, c.sum_hi[v] + g * NL), sl[t][g] = hn::LoadU(d, c.sum_lo[v] + g * NL);
             mn[t][g] = hn::LoadU(d, mnp[t] + g * NL), mx[t][g] = hn::LoadU(d, mxp[t] + g * NL);
           }
         }
@@ -168,7 +158,6 @@ void ChunkImpl(FusedChunk& c) {
           const FV y = load_as_double(d, x[t] + o);
           const FV dv = hn::Sub(y, piv[t]);
           hn::StoreU(dv, d, a[t] + o);
-          accumulate(sh[t][g], sl[t][g], dv);
           mn[t][g] = hn::Min(mn[t][g], y), mx[t][g] = hn::Max(mx[t][g], y);
           return y;
         };
@@ -210,16 +199,12 @@ void ChunkImpl(FusedChunk& c) {
         for (int t = 0; t < 2; ++t) {
           const int v = v0 + t;
           for (int g = 0; g < G; ++g) {
-            hn::StoreU(sh[t][g], d, c.sum_hi[v] + g * NL), hn::StoreU(sl[t][g], d, c.sum_lo[v] + g * NL);
             hn::StoreU(mn[t][g], d, mnp[t] + g * NL), hn::StoreU(mx[t][g], d, mxp[t] + g * NL);
           }
           for (std::int64_t j = vl; j < len; ++j) {
             const int q = static_cast<int>(j & 7);
             const double y = static_cast<double>(x[t][j]);
             a[t][j] = y - c.pivot[v];
-            detail::DoubleDouble acc{c.sum_hi[v][q], c.sum_lo[v][q]};
-            detail::dd_accumulate(acc, a[t][j]);
-            c.sum_hi[v][q] = acc.hi, c.sum_lo[v][q] = acc.lo;
             mnp[t][q] = lane_min(mnp[t][q], y), mxp[t][q] = lane_max(mxp[t][q], y);
             if (v == 0) cl[j] = lane_min(cl[j], y), ch[j] = lane_max(ch[j], y);
           }
@@ -313,6 +298,43 @@ void ChunkImpl(FusedChunk& c) {
           }
         }
       };
+      // The sums of the deviations, from the segment in L1 as the products: biased, Fast2Sum per step
+      // (detail::biased_accumulate: exact, the bias from the same bound), 4 vectors per loop.
+      {
+        double bias[4];
+        FV bh[4][G], bl[4][G];
+        for (int v = 0; v < 4; ++v) {
+          bias[v] = detail::accumulation_bias(kPerLane * (bound[v] * 1.000001));
+          for (int g = 0; g < G; ++g) bh[v][g] = hn::Set(d, bias[v]), bl[v][g] = hn::Zero(d);
+        }
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          for (int g = 0; g < G; ++g) {
+            const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+            for (int v = 0; v < 4; ++v) {
+              const FV x = hn::LoadU(d, dev[v] + o);
+              const FV s = hn::Add(bh[v][g], x);
+              bl[v][g] = hn::Add(bl[v][g], hn::Sub(x, hn::Sub(s, bh[v][g])));
+              bh[v][g] = s;
+            }
+          }
+        }
+        for (int v = 0; v < 4; ++v) {
+          alignas(64) double th[8], tl[8];
+          for (int g = 0; g < G; ++g) hn::StoreU(bh[v][g], d, th + g * NL), hn::StoreU(bl[v][g], d, tl + g * NL);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate(acc, dev[v][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          const FV vb = hn::Set(d, bias[v]);
+          for (int g = 0; g < G; ++g) {
+            FV rh = hn::LoadU(d, c.sum_hi[v] + g * NL), rl = hn::LoadU(d, c.sum_lo[v] + g * NL);
+            add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g * NL), vb), hn::LoadU(d, tl + g * NL));
+            hn::StoreU(rh, d, c.sum_hi[v] + g * NL), hn::StoreU(rl, d, c.sum_lo[v] + g * NL);
+          }
+        }
+      }
       // With one vector of 8 lanes (AVX-512), 4 entries per loop: the fused multiply-add's latency
       // is hidden by 4 independent chains; with more vectors, 2 (the registers suffice).
       constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;

@@ -132,6 +132,14 @@ DGEVAL_HD void biased_accumulate_product_fma(DoubleDoubleOf<V>& acc, V a, V b) {
   acc.lo = acc.lo + vfma(a, b, -z);
   acc.hi = s;
 }
+/// acc += x on a biased accumulator (bias = accumulation_bias(cap), cap ≥ |Σ x| + max |x| over the
+/// block): Fast2Sum, exact as biased_accumulate_split_product is (the deviation sums of the fused pass).
+template <class V>
+DGEVAL_HD void biased_accumulate(DoubleDoubleOf<V>& acc, V x) {
+  const V s = acc.hi + x;
+  acc.lo = acc.lo + (x - (s - acc.hi));
+  acc.hi = s;
+}
 template <class V>
 DGEVAL_HD DoubleDoubleOf<V> biased_value(const DoubleDoubleOf<V>& acc, V bias) {
   return {acc.hi - bias, acc.lo};
