@@ -95,6 +95,11 @@ inline void segment_extrema(const double* w, std::int64_t len, std::int64_t s0, 
   (void)len;
 }
 
+/// The cross-products' pairs as FusedTwoPlayer sets them (the squares, IA's, CA's, the distance
+/// matrix's rest), for the loop that takes them all at once.
+constexpr int kPairU[10] = {0, 1, 2, 3, 0, 1, 0, 2, 0, 1};
+constexpr int kPairV[10] = {0, 1, 2, 3, 2, 3, 1, 3, 3, 2};
+
 template <class T>
 void ChunkImpl(FusedChunk& c) {
   // Each vector is a stream read a segment at a time: prefetch two segments ahead, so the next
@@ -121,6 +126,8 @@ void ChunkImpl(FusedChunk& c) {
   c.w_max = c.w_min = c.wh_max = c.wh_min = detail::arg_empty();
   const T* X[4];
   for (int v = 0; v < 4; ++v) X[v] = static_cast<const T*>(c.x[v]);
+  bool all_pairs = true;  // the entries are the standard ones (kPairU, kPairV)
+  for (int e = 0; e < c.entries; ++e) all_pairs = all_pairs && c.pair_u[e] == kPairU[e] && c.pair_v[e] == kPairV[e];
   const double scale = c.average ? 0.5 : 1.0;  // welfare_of for 2 players: x / 2 is x · 0.5 exactly
   const double tol = c.tolerance;
 
@@ -298,6 +305,39 @@ void ChunkImpl(FusedChunk& c) {
           }
         }
       };
+      // Every entry at once (the pairs of kPairU, kPairV): see below.
+      auto products_all = [&](auto ne) HWY_ATTR {
+        constexpr int E = decltype(ne)::value;
+        double bias[E];
+        FV bh[E], bl[E];
+        for (int e = 0; e < E; ++e) {
+          bias[e] = detail::accumulation_bias(kPerLane * (bound[kPairU[e]] * 1.000001) * (bound[kPairV[e]] * 1.000001));
+          bh[e] = hn::Set(d, bias[e]), bl[e] = hn::Zero(d);
+        }
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          FV x[4];
+          for (int v = 0; v < 4; ++v) x[v] = hn::LoadU(d, dev[v] + j);
+          for (int e = 0; e < E; ++e) {  // detail::biased_accumulate_product_fma
+            const FV s = hn::MulAdd(x[kPairU[e]], x[kPairV[e]], bh[e]);
+            const FV z = hn::Sub(s, bh[e]);
+            bl[e] = hn::Add(bl[e], hn::MulSub(x[kPairU[e]], x[kPairV[e]], z));
+            bh[e] = s;
+          }
+        }
+        for (int e = 0; e < E; ++e) {
+          alignas(64) double th[8], tl[8];
+          hn::Store(bh[e], d, th), hn::Store(bl[e], d, tl);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate_product_fma(acc, dev[kPairU[e]][j], dev[kPairV[e]][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          FV rh = hn::LoadU(d, c.prod_hi[e]), rl = hn::LoadU(d, c.prod_lo[e]);
+          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, bias[e])), hn::Load(d, tl));
+          hn::StoreU(rh, d, c.prod_hi[e]), hn::StoreU(rl, d, c.prod_lo[e]);
+        }
+      };
       // The sums of the deviations, from the segment in L1 as the products: biased, Fast2Sum per step
       // (detail::biased_accumulate: exact, the bias from the same bound), 4 vectors per loop.
       {
@@ -335,14 +375,30 @@ void ChunkImpl(FusedChunk& c) {
           }
         }
       }
-      // With one vector of 8 lanes (AVX-512), 4 entries per loop: the fused multiply-add's latency
-      // is hidden by 4 independent chains; with more vectors, 2 (the registers suffice).
-      constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;
-      int e0 = 0;
-      for (; e0 + kEntriesPerLoop <= c.entries; e0 += kEntriesPerLoop) {
-        products(std::integral_constant<int, kEntriesPerLoop>(), e0);
+      // With one vector of 8 lanes (AVX-512) and a fused multiply-add, every entry in one loop: each
+      // vector's deviations loaded once, one independent chain per entry (the loop is bound by its
+      // loads otherwise). Else EB entries per loop.
+      bool done = false;
+      (void)products_all;
+#if HWY_NATIVE_FMA
+      if constexpr (G == 1) {
+        if (all_pairs && c.entries == 8) {
+          products_all(std::integral_constant<int, 8>());
+          done = true;
+        } else if (all_pairs && c.entries == 10) {
+          products_all(std::integral_constant<int, 10>());
+          done = true;
+        }
       }
-      for (; e0 < c.entries; e0 += 2) products(std::integral_constant<int, 2>(), e0);
+#endif
+      if (!done) {
+        constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;
+        int e0 = 0;
+        for (; e0 + kEntriesPerLoop <= c.entries; e0 += kEntriesPerLoop) {
+          products(std::integral_constant<int, kEntriesPerLoop>(), e0);
+        }
+        for (; e0 < c.entries; e0 += 2) products(std::integral_constant<int, 2>(), e0);
+      }
     }
     // Player 2's thresholds for this row, and the row's test (the row is still in cache).
     double row_lo = kInf, row_hi = -kInf;
