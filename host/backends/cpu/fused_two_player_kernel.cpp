@@ -305,18 +305,27 @@ void ChunkImpl(FusedChunk& c) {
           }
         }
       };
-      // Every entry at once (the pairs of kPairU, kPairV): see below.
+      // Every entry at once (the pairs of kPairU, kPairV), and the deviation sums: see below.
       auto products_all = [&](auto ne) HWY_ATTR {
         constexpr int E = decltype(ne)::value;
-        double bias[E];
-        FV bh[E], bl[E];
+        double bias[E], sbias[4];
+        FV bh[E], bl[E], sh[4], sl[4];
+        for (int v = 0; v < 4; ++v) {
+          sbias[v] = detail::accumulation_bias(kPerLane * (bound[v] * 1.000001));
+          sh[v] = hn::Set(d, sbias[v]), sl[v] = hn::Zero(d);
+        }
         for (int e = 0; e < E; ++e) {
           bias[e] = detail::accumulation_bias(kPerLane * (bound[kPairU[e]] * 1.000001) * (bound[kPairV[e]] * 1.000001));
           bh[e] = hn::Set(d, bias[e]), bl[e] = hn::Zero(d);
         }
         for (std::int64_t j = 0; j < vl; j += 8) {
           FV x[4];
-          for (int v = 0; v < 4; ++v) x[v] = hn::LoadU(d, dev[v] + j);
+          for (int v = 0; v < 4; ++v) {  // the sums (as in sums below)
+            x[v] = hn::LoadU(d, dev[v] + j);
+            const FV s = hn::Add(sh[v], x[v]);
+            sl[v] = hn::Add(sl[v], hn::Sub(x[v], hn::Sub(s, sh[v])));
+            sh[v] = s;
+          }
           for (int e = 0; e < E; ++e) {  // detail::biased_accumulate_product_fma
             const FV s = hn::MulAdd(x[kPairU[e]], x[kPairV[e]], bh[e]);
             const FV z = hn::Sub(s, bh[e]);
@@ -337,10 +346,23 @@ void ChunkImpl(FusedChunk& c) {
           add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, bias[e])), hn::Load(d, tl));
           hn::StoreU(rh, d, c.prod_hi[e]), hn::StoreU(rl, d, c.prod_lo[e]);
         }
+        for (int v = 0; v < 4; ++v) {
+          alignas(64) double th[8], tl[8];
+          hn::Store(sh[v], d, th), hn::Store(sl[v], d, tl);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate(acc, dev[v][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          FV rh = hn::LoadU(d, c.sum_hi[v]), rl = hn::LoadU(d, c.sum_lo[v]);
+          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, sbias[v])), hn::Load(d, tl));
+          hn::StoreU(rh, d, c.sum_hi[v]), hn::StoreU(rl, d, c.sum_lo[v]);
+        }
       };
       // The sums of the deviations, from the segment in L1 as the products: biased, Fast2Sum per step
       // (detail::biased_accumulate: exact, the bias from the same bound), 4 vectors per loop.
-      {
+      auto sums = [&]() HWY_ATTR {
         double bias[4];
         FV bh[4][G], bl[4][G];
         for (int v = 0; v < 4; ++v) {
@@ -374,7 +396,7 @@ void ChunkImpl(FusedChunk& c) {
             hn::StoreU(rh, d, c.sum_hi[v] + g * NL), hn::StoreU(rl, d, c.sum_lo[v] + g * NL);
           }
         }
-      }
+      };
       // With one vector of 8 lanes (AVX-512) and a fused multiply-add, every entry in one loop: each
       // vector's deviations loaded once, one independent chain per entry (the loop is bound by its
       // loads otherwise). Else EB entries per loop.
@@ -392,6 +414,7 @@ void ChunkImpl(FusedChunk& c) {
       }
 #endif
       if (!done) {
+        sums();
         constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;
         int e0 = 0;
         for (; e0 + kEntriesPerLoop <= c.entries; e0 += kEntriesPerLoop) {
