@@ -3,8 +3,9 @@
 // equilibria and welfare extrema, decided by the same comparisons, exactly), and against the
 // multi-pass path on the same games: fresh random games of many shapes (1xK, Kx1, odd sizes spanning
 // several chunks and row segments), ties, payoffs of many orders of magnitude, nearly aligned
-// utilities, a large offset, a constant vector; float32 and float64 input; 1 and 2 threads and every
-// instruction set bit for bit. The path is forced on (FusedMode::always) for games of any size.
+// utilities, a large offset, a constant vector; float32 and float64 input; 1 and 2 threads bit for
+// bit, and every instruction set: bit for bit those of the same product form (fused multiply-adds or
+// split products), within the tolerances the others. The path is forced on (FusedMode::always) for games of any size.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -306,13 +307,22 @@ TEST(FusedTwoPlayer, LargeGameIdenticalForAnyThreadCountAndInstructionSet) {
   ASSERT_TRUE(cpu::fused_applies(o, b.dims));
   const Results one = run(b, o, 1, false, cpu::FusedMode::automatic);
   expect_identical(one, run(b, o, 2, false, cpu::FusedMode::automatic));
+  const Results multi = run(b, o, 1, false, cpu::FusedMode::off);
+  const Results ref = reference::evaluate(b, o);
+  const bool fma = cpu::fused_products_by_fma();
   for (const std::string& target : cpu::simd_targets()) {
     SCOPED_TRACE(target);
     cpu::set_simd_target(target);
-    expect_identical(one, run(b, o, 2, false, cpu::FusedMode::automatic));
+    const Results two = run(b, o, 2, false, cpu::FusedMode::automatic);
+    expect_identical(two, run(b, o, 1, false, cpu::FusedMode::automatic));
+    if (cpu::fused_products_by_fma() == fma) {
+      expect_identical(one, two);  // the same product form: the same bits
+    } else {
+      compare(b, two, multi, ref);  // the other form: within the tolerances
+    }
   }
   cpu::set_simd_target("");
-  compare(b, one, run(b, o, 1, false, cpu::FusedMode::off), reference::evaluate(b, o));
+  compare(b, one, multi, ref);
 }
 
 TEST(FusedTwoPlayer, WhichGamesTakeThePath) {

@@ -25,9 +25,10 @@
 // instruction set (AVX-512: one vector, AVX2: two, SSE4: four; the tail of a row one value at a
 // time through the same operations of detail/gram.hpp), and every product's error is exact (a
 // fused multiply-add, or Dekker's product without one). So results are bit-identical for any thread
-// count AND on every instruction set. The NE sets are those of the multi-pass path exactly (the same
-// minima, maxima, thresholds and predicate); the other columns agree with it within rounding (the
-// moments come from another, more accurate, summation).
+// count, and on every instruction set of the same product form (fused_products_by_fma: AVX2 and
+// AVX-512 alike; SSE4 and below round a sum at a tie differently, within rounding). The NE sets are those of the
+// multi-pass path exactly (the same minima, maxima, thresholds and predicate); the other columns agree with it within
+// rounding (the moments come from another, more accurate, summation).
 //
 // Which games (fused_applies): 2 players, EPIC, strategy worst-ne, best-ne, uniform-ne,
 // uniform-eps-ne or pure (played, correlated and product need a further pass over the outcomes and
@@ -87,6 +88,11 @@ struct FusedChunk {
 };
 /// Runs the kernel (the best instruction set of this CPU, or DGEVAL_SIMD_TARGET's) on one chunk.
 void fused_chunk(FusedChunk& chunk);
+/// Whether the current instruction set accumulates the cross-products with fused multiply-adds
+/// (detail::biased_accumulate_product_fma: AVX2, AVX-512) rather than the split product
+/// (detail::biased_accumulate_split_product of two_prod: SSE4 and below). Targets of the same form
+/// give the same bits; the two forms differ only where a sum's rounding meets a tie (within rounding).
+bool fused_products_by_fma();
 
 /// The fused evaluation of one game; owns its scratch, reused across games.
 class FusedTwoPlayer {

@@ -1,13 +1,15 @@
 // The fused 2-player path's kernel (backends/cpu/fused_two_player.hpp): one chunk of rows, compiled
 // once per instruction set by Highway's foreach_target and chosen at run time. Every sum runs in 8
 // lanes (outcome j of a row in lane j mod 8) whatever the vector width, each lane doing exactly the
-// operations of detail/gram.hpp's dd_accumulate, biased_accumulate_split_product and dd_add, so the results are the
-// same bits on every instruction set; the tail of a row (fewer than 8 values) runs those functions
-// one value at a time on the same lanes.
+// operations of detail/gram.hpp's biased_accumulate, biased_accumulate_product_fma (on targets with a
+// fused multiply-add; biased_accumulate_split_product of two_prod without one) and dd_add, so the
+// results are the same bits on every instruction set of the same product form; the tail of a row
+// (fewer than 8 values) runs those functions one value at a time on the same lanes.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/fused_two_player.hpp"
@@ -49,15 +51,6 @@ HWY_INLINE FV product_error(FD d, FV a, FV b, FV p) {
   const FV al = hn::Sub(a, ah), bl = hn::Sub(b, bh);
   return hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(ah, bh), p), hn::Mul(ah, bl)), hn::Mul(al, bh)), hn::Mul(al, bl));
 #endif
-}
-
-/// detail::dd_accumulate, lane by lane.
-HWY_INLINE void accumulate(FV& hi, FV& lo, FV x) {
-  const FV s = hn::Add(hi, x);
-  const FV bb = hn::Sub(s, hi);
-  const FV err = hn::Add(hn::Sub(hi, hn::Sub(s, bb)), hn::Sub(x, bb));
-  lo = hn::Add(lo, err);
-  hi = s;
 }
 
 /// detail::dd_add (with detail::two_sum and detail::fast_two_sum), lane by lane: (hi, lo) += (bh, bl).
@@ -102,6 +95,11 @@ inline void segment_extrema(const double* w, std::int64_t len, std::int64_t s0, 
   (void)len;
 }
 
+/// The cross-products' pairs as FusedTwoPlayer sets them (the squares, IA's, CA's, the distance
+/// matrix's rest), for the loop that takes them all at once.
+constexpr int kPairU[10] = {0, 1, 2, 3, 0, 1, 0, 2, 0, 1};
+constexpr int kPairV[10] = {0, 1, 2, 3, 2, 3, 1, 3, 3, 2};
+
 template <class T>
 void ChunkImpl(FusedChunk& c) {
   // Each vector is a stream read a segment at a time: prefetch two segments ahead, so the next
@@ -128,6 +126,8 @@ void ChunkImpl(FusedChunk& c) {
   c.w_max = c.w_min = c.wh_max = c.wh_min = detail::arg_empty();
   const T* X[4];
   for (int v = 0; v < 4; ++v) X[v] = static_cast<const T*>(c.x[v]);
+  bool all_pairs = true;  // the entries are the standard ones (kPairU, kPairV)
+  for (int e = 0; e < c.entries; ++e) all_pairs = all_pairs && c.pair_u[e] == kPairU[e] && c.pair_v[e] == kPairV[e];
   const double scale = c.average ? 0.5 : 1.0;  // welfare_of for 2 players: x / 2 is x · 0.5 exactly
   const double tol = c.tolerance;
 
@@ -146,7 +146,7 @@ void ChunkImpl(FusedChunk& c) {
         double* HWY_RESTRICT a[2];
         double* mnp[2];
         double* mxp[2];
-        FV piv[2], sh[2][G], sl[2][G], mn[2][G], mx[2][G];
+        FV piv[2], mn[2][G], mx[2][G];
         for (int t = 0; t < 2; ++t) {
           const int v = v0 + t;
           x[t] = X[v] + base + j0;
@@ -155,7 +155,6 @@ void ChunkImpl(FusedChunk& c) {
           mxp[t] = v == 1 ? rhi : c.hi[v];
           piv[t] = hn::Set(d, c.pivot[v]);
           for (int g = 0; g < G; ++g) {
-            sh[t][g] = hn::LoadU(d, c.sum_hi[v] + g * NL), sl[t][g] = hn::LoadU(d, c.sum_lo[v] + g * NL);
             mn[t][g] = hn::LoadU(d, mnp[t] + g * NL), mx[t][g] = hn::LoadU(d, mxp[t] + g * NL);
           }
         }
@@ -166,7 +165,6 @@ void ChunkImpl(FusedChunk& c) {
           const FV y = load_as_double(d, x[t] + o);
           const FV dv = hn::Sub(y, piv[t]);
           hn::StoreU(dv, d, a[t] + o);
-          accumulate(sh[t][g], sl[t][g], dv);
           mn[t][g] = hn::Min(mn[t][g], y), mx[t][g] = hn::Max(mx[t][g], y);
           return y;
         };
@@ -208,16 +206,12 @@ void ChunkImpl(FusedChunk& c) {
         for (int t = 0; t < 2; ++t) {
           const int v = v0 + t;
           for (int g = 0; g < G; ++g) {
-            hn::StoreU(sh[t][g], d, c.sum_hi[v] + g * NL), hn::StoreU(sl[t][g], d, c.sum_lo[v] + g * NL);
             hn::StoreU(mn[t][g], d, mnp[t] + g * NL), hn::StoreU(mx[t][g], d, mxp[t] + g * NL);
           }
           for (std::int64_t j = vl; j < len; ++j) {
             const int q = static_cast<int>(j & 7);
             const double y = static_cast<double>(x[t][j]);
             a[t][j] = y - c.pivot[v];
-            detail::DoubleDouble acc{c.sum_hi[v][q], c.sum_lo[v][q]};
-            detail::dd_accumulate(acc, a[t][j]);
-            c.sum_hi[v][q] = acc.hi, c.sum_lo[v][q] = acc.lo;
             mnp[t][q] = lane_min(mnp[t][q], y), mxp[t][q] = lane_max(mxp[t][q], y);
             if (v == 0) cl[j] = lane_min(cl[j], y), ch[j] = lane_max(ch[j], y);
           }
@@ -253,12 +247,14 @@ void ChunkImpl(FusedChunk& c) {
         bound[v] = m;
       }
       constexpr double kPerLane = kFusedSegment / 8 + 1;  // products per lane and segment, and one more
-      for (int e0 = 0; e0 < c.entries; e0 += 2) {
-        const double* HWY_RESTRICT au[2];
-        const double* HWY_RESTRICT av[2];
-        double bias[2];
-        FV bh[2][G], bl[2][G];
-        for (int t = 0; t < 2; ++t) {
+      // EB entries per loop over the segment: EB independent chains of accumulation per lane group.
+      auto products = [&](auto eb, int e0) HWY_ATTR {
+        constexpr int EB = decltype(eb)::value;
+        const double* HWY_RESTRICT au[EB];
+        const double* HWY_RESTRICT av[EB];
+        double bias[EB];
+        FV bh[EB][G], bl[EB][G];
+        for (int t = 0; t < EB; ++t) {
           const int e = e0 + t;
           au[t] = dev[c.pair_u[e]], av[t] = dev[c.pair_v[e]];
           bias[t] =
@@ -268,25 +264,37 @@ void ChunkImpl(FusedChunk& c) {
         for (std::int64_t j = 0; j < vl; j += 8) {
           for (int g = 0; g < G; ++g) {
             const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-            for (int t = 0; t < 2; ++t) {
+            for (int t = 0; t < EB; ++t) {
               const FV a1 = hn::LoadU(d, au[t] + o), b1 = hn::LoadU(d, av[t] + o);
+#if HWY_NATIVE_FMA
+              // detail::biased_accumulate_product_fma
+              const FV s = hn::MulAdd(a1, b1, bh[t][g]);
+              const FV z = hn::Sub(s, bh[t][g]);
+              bl[t][g] = hn::Add(bl[t][g], hn::MulSub(a1, b1, z));
+#else
+              // detail::biased_accumulate_split_product of detail::two_prod (Dekker's product)
               const FV p = hn::Mul(a1, b1);
               const FV s = hn::Add(bh[t][g], p);
               const FV z = hn::Sub(s, bh[t][g]);
               bl[t][g] = hn::Add(bl[t][g], hn::Add(hn::Sub(p, z), product_error(d, a1, b1, p)));
+#endif
               bh[t][g] = s;
             }
           }
         }
-        for (int t = 0; t < 2; ++t) {
+        for (int t = 0; t < EB; ++t) {
           const int e = e0 + t;
           alignas(64) double th[8], tl[8];
           for (int g = 0; g < G; ++g) hn::StoreU(bh[t][g], d, th + g * NL), hn::StoreU(bl[t][g], d, tl + g * NL);
           for (std::int64_t j = vl; j < len; ++j) {
             const int q = static_cast<int>(j & 7);
             detail::DoubleDouble acc{th[q], tl[q]};
+#if HWY_NATIVE_FMA
+            detail::biased_accumulate_product_fma(acc, au[t][j], av[t][j]);
+#else
             const detail::DoubleDouble p = detail::two_prod(au[t][j], av[t][j]);
             detail::biased_accumulate_split_product(acc, p.hi, p.lo);
+#endif
             th[q] = acc.hi, tl[q] = acc.lo;
           }
           const FV vb = hn::Set(d, bias[t]);
@@ -296,6 +304,123 @@ void ChunkImpl(FusedChunk& c) {
             hn::StoreU(rh, d, c.prod_hi[e] + g * NL), hn::StoreU(rl, d, c.prod_lo[e] + g * NL);
           }
         }
+      };
+      // Every entry at once (the pairs of kPairU, kPairV), and the deviation sums: see below.
+      auto products_all = [&](auto ne) HWY_ATTR {
+        constexpr int E = decltype(ne)::value;
+        double bias[E], sbias[4];
+        FV bh[E], bl[E], sh[4], sl[4];
+        for (int v = 0; v < 4; ++v) {
+          sbias[v] = detail::accumulation_bias(kPerLane * (bound[v] * 1.000001));
+          sh[v] = hn::Set(d, sbias[v]), sl[v] = hn::Zero(d);
+        }
+        for (int e = 0; e < E; ++e) {
+          bias[e] = detail::accumulation_bias(kPerLane * (bound[kPairU[e]] * 1.000001) * (bound[kPairV[e]] * 1.000001));
+          bh[e] = hn::Set(d, bias[e]), bl[e] = hn::Zero(d);
+        }
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          FV x[4];
+          for (int v = 0; v < 4; ++v) {  // the sums (as in sums below)
+            x[v] = hn::LoadU(d, dev[v] + j);
+            const FV s = hn::Add(sh[v], x[v]);
+            sl[v] = hn::Add(sl[v], hn::Sub(x[v], hn::Sub(s, sh[v])));
+            sh[v] = s;
+          }
+          for (int e = 0; e < E; ++e) {  // detail::biased_accumulate_product_fma
+            const FV s = hn::MulAdd(x[kPairU[e]], x[kPairV[e]], bh[e]);
+            const FV z = hn::Sub(s, bh[e]);
+            bl[e] = hn::Add(bl[e], hn::MulSub(x[kPairU[e]], x[kPairV[e]], z));
+            bh[e] = s;
+          }
+        }
+        for (int e = 0; e < E; ++e) {
+          alignas(64) double th[8], tl[8];
+          hn::Store(bh[e], d, th), hn::Store(bl[e], d, tl);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate_product_fma(acc, dev[kPairU[e]][j], dev[kPairV[e]][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          FV rh = hn::LoadU(d, c.prod_hi[e]), rl = hn::LoadU(d, c.prod_lo[e]);
+          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, bias[e])), hn::Load(d, tl));
+          hn::StoreU(rh, d, c.prod_hi[e]), hn::StoreU(rl, d, c.prod_lo[e]);
+        }
+        for (int v = 0; v < 4; ++v) {
+          alignas(64) double th[8], tl[8];
+          hn::Store(sh[v], d, th), hn::Store(sl[v], d, tl);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate(acc, dev[v][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          FV rh = hn::LoadU(d, c.sum_hi[v]), rl = hn::LoadU(d, c.sum_lo[v]);
+          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, sbias[v])), hn::Load(d, tl));
+          hn::StoreU(rh, d, c.sum_hi[v]), hn::StoreU(rl, d, c.sum_lo[v]);
+        }
+      };
+      // The sums of the deviations, from the segment in L1 as the products: biased, Fast2Sum per step
+      // (detail::biased_accumulate: exact, the bias from the same bound), 4 vectors per loop.
+      auto sums = [&]() HWY_ATTR {
+        double bias[4];
+        FV bh[4][G], bl[4][G];
+        for (int v = 0; v < 4; ++v) {
+          bias[v] = detail::accumulation_bias(kPerLane * (bound[v] * 1.000001));
+          for (int g = 0; g < G; ++g) bh[v][g] = hn::Set(d, bias[v]), bl[v][g] = hn::Zero(d);
+        }
+        for (std::int64_t j = 0; j < vl; j += 8) {
+          for (int g = 0; g < G; ++g) {
+            const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
+            for (int v = 0; v < 4; ++v) {
+              const FV x = hn::LoadU(d, dev[v] + o);
+              const FV s = hn::Add(bh[v][g], x);
+              bl[v][g] = hn::Add(bl[v][g], hn::Sub(x, hn::Sub(s, bh[v][g])));
+              bh[v][g] = s;
+            }
+          }
+        }
+        for (int v = 0; v < 4; ++v) {
+          alignas(64) double th[8], tl[8];
+          for (int g = 0; g < G; ++g) hn::StoreU(bh[v][g], d, th + g * NL), hn::StoreU(bl[v][g], d, tl + g * NL);
+          for (std::int64_t j = vl; j < len; ++j) {
+            const int q = static_cast<int>(j & 7);
+            detail::DoubleDouble acc{th[q], tl[q]};
+            detail::biased_accumulate(acc, dev[v][j]);
+            th[q] = acc.hi, tl[q] = acc.lo;
+          }
+          const FV vb = hn::Set(d, bias[v]);
+          for (int g = 0; g < G; ++g) {
+            FV rh = hn::LoadU(d, c.sum_hi[v] + g * NL), rl = hn::LoadU(d, c.sum_lo[v] + g * NL);
+            add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g * NL), vb), hn::LoadU(d, tl + g * NL));
+            hn::StoreU(rh, d, c.sum_hi[v] + g * NL), hn::StoreU(rl, d, c.sum_lo[v] + g * NL);
+          }
+        }
+      };
+      // With one vector of 8 lanes (AVX-512) and a fused multiply-add, every entry in one loop: each
+      // vector's deviations loaded once, one independent chain per entry (the loop is bound by its
+      // loads otherwise). Else EB entries per loop.
+      bool done = false;
+      (void)products_all;
+#if HWY_NATIVE_FMA
+      if constexpr (G == 1) {
+        if (all_pairs && c.entries == 8) {
+          products_all(std::integral_constant<int, 8>());
+          done = true;
+        } else if (all_pairs && c.entries == 10) {
+          products_all(std::integral_constant<int, 10>());
+          done = true;
+        }
+      }
+#endif
+      if (!done) {
+        sums();
+        constexpr int kEntriesPerLoop = G == 1 ? 4 : 2;
+        int e0 = 0;
+        for (; e0 + kEntriesPerLoop <= c.entries; e0 += kEntriesPerLoop) {
+          products(std::integral_constant<int, kEntriesPerLoop>(), e0);
+        }
+        for (; e0 < c.entries; e0 += 2) products(std::integral_constant<int, 2>(), e0);
       }
     }
     // Player 2's thresholds for this row, and the row's test (the row is still in cache).
@@ -323,6 +448,8 @@ void ChunkImpl(FusedChunk& c) {
   }
 }
 
+bool ProductsByFmaKernel() { return HWY_NATIVE_FMA != 0; }
+
 void ChunkKernel(FusedChunk& c) {
   if (c.float32) {
     ChunkImpl<float>(c);
@@ -341,8 +468,11 @@ namespace dgeval {
 namespace cpu {
 
 HWY_EXPORT(ChunkKernel);
+HWY_EXPORT(ProductsByFmaKernel);
 
 void fused_chunk(FusedChunk& chunk) { HWY_DYNAMIC_DISPATCH(ChunkKernel)(chunk); }
+
+bool fused_products_by_fma() { return HWY_DYNAMIC_DISPATCH(ProductsByFmaKernel)(); }
 
 }  // namespace cpu
 }  // namespace dgeval

@@ -119,6 +119,27 @@ DGEVAL_HD void biased_accumulate_split_product(DoubleDoubleOf<V>& acc, V p, V e)
   acc.lo = acc.lo + ((p - z) + e);
   acc.hi = s;
 }
+/// acc += a·b on a biased accumulator as biased_accumulate_split_product, with two fused
+/// multiply-adds instead of a product split: hi' = fl(hi + a·b) (one rounding), the step hi' − hi is
+/// exact (Sterbenz: both lie in [3·bias/4, 5·bias/4]), and lo += fl(a·b − (hi' − hi)), the step's
+/// error rounded once (below ulp(bias), as the sum of the split's two parts is). The same accuracy in 4
+/// operations instead of 7; vfma must be a true fused multiply-add (targets without one keep
+/// biased_accumulate_split_product, whose bits differ).
+template <class V>
+DGEVAL_HD void biased_accumulate_product_fma(DoubleDoubleOf<V>& acc, V a, V b) {
+  const V s = vfma(a, b, acc.hi);
+  const V z = s - acc.hi;
+  acc.lo = acc.lo + vfma(a, b, -z);
+  acc.hi = s;
+}
+/// acc += x on a biased accumulator (bias = accumulation_bias(cap), cap ≥ |Σ x| + max |x| over the
+/// block): Fast2Sum, exact as biased_accumulate_split_product is (the deviation sums of the fused pass).
+template <class V>
+DGEVAL_HD void biased_accumulate(DoubleDoubleOf<V>& acc, V x) {
+  const V s = acc.hi + x;
+  acc.lo = acc.lo + (x - (s - acc.hi));
+  acc.hi = s;
+}
 template <class V>
 DGEVAL_HD DoubleDoubleOf<V> biased_value(const DoubleDoubleOf<V>& acc, V bias) {
   return {acc.hi - bias, acc.lo};
