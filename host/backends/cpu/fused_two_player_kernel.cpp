@@ -74,6 +74,19 @@ HWY_INLINE void add_dd(FV& hi, FV& lo, FV bh, FV bl) {
   hi = r_hi, lo = r_lo;
 }
 
+/// (hi[q], lo[q]) += (th[q] − bias, tl[q]) for the 8 lanes q, by add_dd: a segment's biased
+/// partial sums folded into the chunk's double-double accumulators.
+HWY_INLINE void fold_partials(double* hi, double* lo, const double* th, const double* tl, double bias) {
+  const FD d;
+  constexpr std::size_t NL = hn::MaxLanes(FD());
+  const FV vb = hn::Set(d, bias);
+  for (std::size_t g = 0; g < 8; g += NL) {
+    FV rh = hn::LoadU(d, hi + g), rl = hn::LoadU(d, lo + g);
+    add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g), vb), hn::LoadU(d, tl + g));
+    hn::StoreU(rh, d, hi + g), hn::StoreU(rl, d, lo + g);
+  }
+}
+
 // Scalar steps of the tail, the same operations as the lanes (hn::Min(a, b) is a < b ? a : b on
 // every x86 target, hn::Max(a, b) a > b ? a : b).
 inline double lane_min(double a, double b) { return a < b ? a : b; }
@@ -297,12 +310,7 @@ void ChunkImpl(FusedChunk& c) {
 #endif
             th[q] = acc.hi, tl[q] = acc.lo;
           }
-          const FV vb = hn::Set(d, bias[t]);
-          for (int g = 0; g < G; ++g) {
-            FV rh = hn::LoadU(d, c.prod_hi[e] + g * NL), rl = hn::LoadU(d, c.prod_lo[e] + g * NL);
-            add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g * NL), vb), hn::LoadU(d, tl + g * NL));
-            hn::StoreU(rh, d, c.prod_hi[e] + g * NL), hn::StoreU(rl, d, c.prod_lo[e] + g * NL);
-          }
+          fold_partials(c.prod_hi[e], c.prod_lo[e], th, tl, bias[t]);
         }
       };
       // Every entry at once (the pairs of kPairU, kPairV), and the deviation sums: see below.
@@ -342,9 +350,7 @@ void ChunkImpl(FusedChunk& c) {
             detail::biased_accumulate_product_fma(acc, dev[kPairU[e]][j], dev[kPairV[e]][j]);
             th[q] = acc.hi, tl[q] = acc.lo;
           }
-          FV rh = hn::LoadU(d, c.prod_hi[e]), rl = hn::LoadU(d, c.prod_lo[e]);
-          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, bias[e])), hn::Load(d, tl));
-          hn::StoreU(rh, d, c.prod_hi[e]), hn::StoreU(rl, d, c.prod_lo[e]);
+          fold_partials(c.prod_hi[e], c.prod_lo[e], th, tl, bias[e]);
         }
         for (int v = 0; v < 4; ++v) {
           alignas(64) double th[8], tl[8];
@@ -355,9 +361,7 @@ void ChunkImpl(FusedChunk& c) {
             detail::biased_accumulate(acc, dev[v][j]);
             th[q] = acc.hi, tl[q] = acc.lo;
           }
-          FV rh = hn::LoadU(d, c.sum_hi[v]), rl = hn::LoadU(d, c.sum_lo[v]);
-          add_dd(rh, rl, hn::Sub(hn::Load(d, th), hn::Set(d, sbias[v])), hn::Load(d, tl));
-          hn::StoreU(rh, d, c.sum_hi[v]), hn::StoreU(rl, d, c.sum_lo[v]);
+          fold_partials(c.sum_hi[v], c.sum_lo[v], th, tl, sbias[v]);
         }
       };
       // The sums of the deviations, from the segment in L1 as the products: biased, Fast2Sum per step
@@ -389,12 +393,7 @@ void ChunkImpl(FusedChunk& c) {
             detail::biased_accumulate(acc, dev[v][j]);
             th[q] = acc.hi, tl[q] = acc.lo;
           }
-          const FV vb = hn::Set(d, bias[v]);
-          for (int g = 0; g < G; ++g) {
-            FV rh = hn::LoadU(d, c.sum_hi[v] + g * NL), rl = hn::LoadU(d, c.sum_lo[v] + g * NL);
-            add_dd(rh, rl, hn::Sub(hn::LoadU(d, th + g * NL), vb), hn::LoadU(d, tl + g * NL));
-            hn::StoreU(rh, d, c.sum_hi[v] + g * NL), hn::StoreU(rl, d, c.sum_lo[v] + g * NL);
-          }
+          fold_partials(c.sum_hi[v], c.sum_lo[v], th, tl, bias[v]);
         }
       };
       // With one vector of 8 lanes (AVX-512) and a fused multiply-add, every entry in one loop: each
