@@ -15,6 +15,8 @@
 //                                     generator) then evaluated, against evaluation alone and the CPU
 //   dgeval_bench --workloads 3x3 --columns ia,ca_principals,principals_welfare_regret,bound
 //                                     a lean selection of result columns (flags always)
+//   dgeval_bench --fp64-peak [--json]  this machine's FP64 peak, measured (bench/peak_fp64.cpp), and
+//                                     its host memory copy bandwidth, on --cpu-threads threads
 //   dgeval_bench --agents a.npy --principals p.npy [--json]
 //                                     the games of two .npy files, in memory: the CPU backend and the
 //                                     batch resident on the GPU (bench/compare_baseline.py times the
@@ -38,6 +40,7 @@
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/io.hpp"
+#include "peak_fp64.hpp"
 #if DGEVAL_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
@@ -77,7 +80,8 @@ struct Args {
   bool require_gpu = false;
   bool model = false;                        ///< --model: the kernels' cost without running them
   std::string agents_path, principals_path;  ///< files mode (--agents, --principals)
-  bool json = false;                         ///< files mode: one JSON object per line
+  bool json = false;                         ///< files mode and --fp64-peak: one JSON object per line
+  bool fp64_peak = false;                    ///< --fp64-peak: measure the FP64 peak and the copy bandwidth
 };
 
 /// The generators of --generate: the authors' plain game and one with IA and CA targets.
@@ -111,7 +115,7 @@ std::size_t result_bytes_per_game(const Args& a, int n) {
       "usage: dgeval_bench [--quick] [--workloads a,b,...] [--input-gib X] [--repeats N] [--warmup N]\n"
       "                    [--model] [--dtype float32|float64] [--cpu-gib X] [--cpu-repeats N] [--cpu-threads N]\n"
       "                    [--device N] [--cpu-only] [--no-cpu] [--columns a,b,...] [--generate]\n"
-      "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]]\n"
+      "                    [--require-gpu] [--agents A.npy --principals P.npy [--json]] [--fp64-peak [--json]]\n"
       "workloads: 3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384 (or any AxBx...)\n",
       msg);
   std::exit(2);
@@ -171,6 +175,8 @@ Args parse(int argc, char** argv) {
       a.agents_path = value();
     } else if (k == "--principals") {
       a.principals_path = value();
+    } else if (k == "--fp64-peak") {
+      a.fp64_peak = true;
     } else if (k == "--json") {
       a.json = true;
     } else if (k == "--cpu-only") {
@@ -185,7 +191,10 @@ Args parse(int argc, char** argv) {
   }
   if (a.require_gpu && a.cpu_only) usage("--require-gpu and --cpu-only contradict each other");
   if (a.agents_path.empty() != a.principals_path.empty()) usage("--agents and --principals go together");
-  if (a.json && a.agents_path.empty()) usage("--json needs --agents and --principals");
+  if (a.json && a.agents_path.empty() && !a.fp64_peak) usage("--json needs --agents and --principals, or --fp64-peak");
+  if (a.fp64_peak && (!a.agents_path.empty() || a.model || a.generate)) {
+    usage("--fp64-peak runs alone (no --agents, --model or --generate)");
+  }
   if (!a.agents_path.empty() && (a.generate || !a.workloads.empty())) {
     usage("--agents/--principals replace the workloads (no --workloads, no --generate)");
   }
@@ -407,10 +416,11 @@ void print_file_row(const Args& a, const FileGames& f, const char* backend, cons
   const double med = median(seconds), best = *std::min_element(seconds.begin(), seconds.end());
   if (a.json) {
     std::printf(
-        "{\"dims\": \"%s\", \"games\": %lld, \"dtype\": \"%s\", \"input_bytes\": %zu, \"backend\": \"%s\", "
-        "\"columns\": \"%s\", \"repeats\": %zu, \"median_s\": %.9g, \"min_s\": %.9g}\n",
+        "{\"dims\": \"%s\", \"games\": %lld, \"dtype\": \"%s\", \"input_bytes\": %zu, \"output_bytes\": %zu, "
+        "\"backend\": \"%s\", \"columns\": \"%s\", \"repeats\": %zu, \"median_s\": %.9g, \"min_s\": %.9g}\n",
         f.dims.to_string().c_str(), static_cast<long long>(f.games), dgeval::dtype_name(f.dtype), f.input_bytes(),
-        backend, a.columns_text.c_str(), seconds.size(), med, best);
+        result_bytes_per_game(a, f.dims.players()) * static_cast<std::size_t>(f.games), backend, a.columns_text.c_str(),
+        seconds.size(), med, best);
   } else {
     std::printf("| %s | %s | %lld | %.1f | %s | %.6f | %.6f | %.4g |\n", f.dims.to_string().c_str(), backend,
                 static_cast<long long>(f.games), static_cast<double>(f.input_bytes()) / 1048576.0,
@@ -712,6 +722,23 @@ int main(int argc, char** argv) {
         w.push_back({d, games_for(a, d, utility_bytes_per_game(dgeval::Dims::parse(d), dgeval::dtype_size(a.dtype)))});
       }
       return dgeval_bench::print_model(w, a.dtype, a.columns, 3e12);
+    }
+    if (a.fp64_peak) {
+      std::string target;
+      const double peak = dgeval_bench::fp64_peak_flops(a.cpu_threads, &target);
+      const double copy = host_copy_bandwidth(a.cpu_threads);
+      const unsigned threads =
+          a.cpu_threads > 0 ? static_cast<unsigned>(a.cpu_threads) : std::max(1u, std::thread::hardware_concurrency());
+      if (a.json) {
+        std::printf(
+            "{\"fp64_peak_flops\": %.6g, \"copy_bytes_per_s\": %.6g, \"threads\": %u, \"simd_target\": \"%s\"}\n", peak,
+            copy, threads, target.c_str());
+      } else {
+        std::printf("FP64 peak (vector fused multiply-adds, %s, %u threads): %.1f GFLOP/s\n", target.c_str(), threads,
+                    peak / 1e9);
+        std::printf("host memory copy (read + write, %u threads): %.1f GB/s\n", threads, copy / 1e9);
+      }
+      return 0;
     }
     std::string why;
     const bool gpu = !a.cpu_only && dgeval::cuda_available(&why);

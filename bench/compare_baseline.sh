@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare_baseline.sh [--bench PATH [--lib DIR]] [--quick] [--mib N] [--repeats N] [--md FILE]
+# compare_baseline.sh [--bench PATH [--lib DIR]] [--peak-bench PATH] [--quick] [--mib N] [--repeats N] [--md FILE]
 #
 # dgeval against the vectorised baseline (bench/baseline.py: NumPy, and JAX when importable) on
 # the same inputs, in one run: bench/compare_baseline.py with a Python that has NumPy. The Python

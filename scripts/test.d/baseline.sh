@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The vectorised baseline (bench/baseline.py) agrees with dgeval on the same random games
 # (bench/check_baseline.py: NumPy, and JAX when importable), and bench/compare_baseline.sh runs
-# end to end on tiny inputs (its table has a row per workload and dgeval's speed-ups). Needs
+# end to end on tiny inputs (its first table has a row per workload and dgeval's speed-ups, its
+# second the fractions of the FP64 peak and of the copy bandwidth). Needs
 # build/dgeval and build/bench/dgeval_bench (scripts/test.sh builds them) and a Python with NumPy:
 # the virtual environment DGEVAL_PY_VENV (default .venv-py, as python.sh; created if missing).
 # Run by scripts/test.sh after ctest, hence by .ci/run; about 20 s on 2 cores.
@@ -18,7 +19,8 @@ table="$(DGEVAL_BENCH_PYTHON="$py" bash bench/compare_baseline.sh --bench build/
          --workloads 3x3,48x40 --mib 0.25 --repeats 1)"
 rows="$(grep -cE '^\| (3x3|48x40) \|' <<<"$table" || true)"
 speedups="$(grep -E '^\| (3x3|48x40) \|' <<<"$table" | grep -cE '\| [0-9.e+-]+ m?s \([0-9.e+]+x\) \|' || true)"
-if [ "$rows" != 2 ] || [ "$speedups" != 2 ]; then
+limits="$(grep -E '^\| (3x3|48x40) \|' <<<"$table" | grep -cE '\| [0-9.e+-]+% \| [0-9.e+-]+ \| [0-9.e+-]+% \|$' || true)"
+if [ "$rows" != 4 ] || [ "$speedups" != 2 ] || [ "$limits" != 2 ]; then
   echo "baseline.sh: unexpected table from bench/compare_baseline.sh:" >&2
   echo "$table" >&2
   exit 1
