@@ -429,18 +429,24 @@ void print_file_row(const Args& a, const FileGames& f, const char* backend, cons
   std::fflush(stdout);
 }
 
+/// Wall-clock seconds of `repeats` calls of backend.evaluate() on the games of `f`, after `warmup`.
+std::vector<double> time_evaluations(dgeval::Backend& backend, const FileGames& f, const dgeval::Options& options,
+                                     int warmup, int repeats) {
+  dgeval::Results res;
+  std::vector<double> seconds;
+  for (int i = 0; i < warmup + repeats; ++i) {
+    const auto t0 = Clock::now();
+    backend.evaluate(f.view(), options, res);
+    if (i >= warmup) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return seconds;
+}
+
 void run_files_cpu(const Args& a, const FileGames& f) {
   auto cpu = dgeval::make_cpu_backend(a.cpu_threads);
   dgeval::Options options;
   options.columns = a.columns;
-  dgeval::Results res;
-  std::vector<double> times;
-  for (int i = 0; i < a.warmup + a.cpu_repeats; ++i) {
-    const auto t0 = Clock::now();
-    cpu->evaluate(f.view(), options, res);
-    if (i >= a.warmup) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  print_file_row(a, f, "dgeval-cpu", times);
+  print_file_row(a, f, "dgeval-cpu", time_evaluations(*cpu, f, options, a.warmup, a.cpu_repeats));
 }
 
 void print_files_header(const Args& a) {
@@ -699,14 +705,7 @@ void run_files_gpu(const Args& a, const FileGames& f) {
   }
   // From host memory to host memory: the CUDA backend's evaluate() with its copies.
   auto backend = dgeval::make_cuda_backend(a.device);
-  dgeval::Results res;
-  std::vector<double> seconds;
-  for (int i = 0; i < a.warmup + a.repeats; ++i) {
-    const auto t0 = Clock::now();
-    backend->evaluate(f.view(), options, res);
-    if (i >= a.warmup) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  print_file_row(a, f, "dgeval-cuda-from-host", seconds);
+  print_file_row(a, f, "dgeval-cuda-from-host", time_evaluations(*backend, f, options, a.warmup, a.repeats));
   BENCH_CUDA(cudaStreamDestroy(st));
 }
 #endif

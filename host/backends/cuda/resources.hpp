@@ -26,31 +26,53 @@ inline std::string bytes_text(std::size_t b) {
   return m.str();
 }
 
-class DeviceBuffer {
+/// Device memory (cudaMalloc): out of memory names what was being allocated and what is free.
+struct DeviceMemory {
+  static cudaError_t allocate(void** p, std::size_t bytes) { return cudaMalloc(p, bytes); }
+  static cudaError_t release(void* p) { return cudaFree(p); }
+  static std::string failure(std::size_t bytes, const char* what, cudaError_t e) {
+    std::size_t free_b = 0, total_b = 0;
+    (void)cudaMemGetInfo(&free_b, &total_b);
+    std::ostringstream m;
+    m << "CUDA backend: out of device memory allocating " << bytes_text(bytes) << " for " << what << " ("
+      << cudaGetErrorName(e) << "; " << bytes_text(free_b) << " free of " << bytes_text(total_b)
+      << "); use fewer games per call or the CPU backend";
+    return m.str();
+  }
+};
+
+/// Page-locked host memory (cudaMallocHost), for the copies that overlap the kernels.
+struct PinnedMemory {
+  static cudaError_t allocate(void** p, std::size_t bytes) { return cudaMallocHost(p, bytes); }
+  static cudaError_t release(void* p) { return cudaFreeHost(p); }
+  static std::string failure(std::size_t bytes, const char* what, cudaError_t e) {
+    return "CUDA backend: cannot allocate " + bytes_text(bytes) + " of pinned host memory for " + what + " (" +
+           cudaGetErrorName(e) + ")";
+  }
+};
+
+/// A buffer of `Memory` (DeviceMemory or PinnedMemory), owned: allocate() replaces the contents,
+/// throwing dgeval::resource_error with Memory::failure's message when the memory is not there.
+template <class Memory>
+class Buffer {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { reset(); }
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { reset(); }
   void allocate(std::size_t bytes, const char* what) {
     reset();
     if (bytes == 0) return;
-    const cudaError_t e = cudaMalloc(&p_, bytes);
+    const cudaError_t e = Memory::allocate(&p_, bytes);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
       p_ = nullptr;
-      std::size_t free_b = 0, total_b = 0;
-      (void)cudaMemGetInfo(&free_b, &total_b);
-      std::ostringstream m;
-      m << "CUDA backend: out of device memory allocating " << bytes_text(bytes) << " for " << what << " ("
-        << cudaGetErrorName(e) << "; " << bytes_text(free_b) << " free of " << bytes_text(total_b)
-        << "); use fewer games per call or the CPU backend";
-      throw resource_error(m.str());
+      throw resource_error(Memory::failure(bytes, what, e));
     }
     bytes_ = bytes;
   }
   void reset() noexcept {
-    if (p_) DGEVAL_CUDA_CHECK_NOTHROW(cudaFree(p_));
+    if (p_) DGEVAL_CUDA_CHECK_NOTHROW(Memory::release(p_));
     p_ = nullptr;
     bytes_ = 0;
   }
@@ -62,36 +84,8 @@ class DeviceBuffer {
   std::size_t bytes_ = 0;
 };
 
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { reset(); }
-  void allocate(std::size_t bytes, const char* what) {
-    reset();
-    if (bytes == 0) return;
-    const cudaError_t e = cudaMallocHost(&p_, bytes);
-    if (e != cudaSuccess) {
-      (void)cudaGetLastError();
-      p_ = nullptr;
-      throw resource_error("CUDA backend: cannot allocate " + bytes_text(bytes) + " of pinned host memory for " + what +
-                           " (" + cudaGetErrorName(e) + ")");
-    }
-    bytes_ = bytes;
-  }
-  void reset() noexcept {
-    if (p_) DGEVAL_CUDA_CHECK_NOTHROW(cudaFreeHost(p_));
-    p_ = nullptr;
-    bytes_ = 0;
-  }
-  char* get() const { return static_cast<char*>(p_); }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void* p_ = nullptr;
-  std::size_t bytes_ = 0;
-};
+using DeviceBuffer = Buffer<DeviceMemory>;
+using PinnedBuffer = Buffer<PinnedMemory>;
 
 /// Copies `bytes` from host memory to the device and waits for the copy, so that work queued
 /// afterwards on any stream sees the data. cudaMemcpy alone is not enough: from pageable memory it
