@@ -156,6 +156,29 @@ TEST(CudaEmulated, MemoryLimitGivesAClearError) {
   }
 }
 
+// A failed cudaMalloc is a resource_error naming the size, what it was for and what is free; the
+// buffer stays empty and usable.
+TEST(CudaEmulated, OutOfDeviceMemoryNamesTheAllocation) {
+  cuda_emu::DeviceBuffer b;
+  const std::size_t too_much = emu::state().device_total - emu::state().device_used + 1;
+  try {
+    b.allocate(too_much, "the test's buffer");
+    FAIL() << "no error";
+  } catch (const resource_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("out of device memory allocating"), std::string::npos) << m;
+    EXPECT_NE(m.find("for the test's buffer"), std::string::npos) << m;
+    EXPECT_NE(m.find("cudaErrorMemoryAllocation"), std::string::npos) << m;
+    EXPECT_NE(m.find(" free of "), std::string::npos) << m;
+  }
+  EXPECT_EQ(b.get(), nullptr);
+  EXPECT_EQ(b.bytes(), 0u);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the error is cleared";
+  b.allocate(64, "a small buffer");
+  EXPECT_NE(b.get(), nullptr);
+  EXPECT_EQ(b.bytes(), 64u);
+}
+
 // --backend auto: a GPU that cannot hold the batch hands it, and every later one, to the CPU
 // with one warning; input errors are not resources and still fail.
 TEST(CudaEmulated, AutoFallsBackToTheCpuWhenTheDeviceIsTooSmall) {
