@@ -14,11 +14,15 @@
 #   2. the benchmark at --quick sizes (--require-gpu): its table is OUT/bench.md
 #   3. the GPU tests (dgeval_tests: Cuda.*, CudaVsCpu.*, and TestPaths.*, which checks that the tests
 #      find tests/data here) with DGEVAL_REQUIRE_GPU=1
-#   4. one small case (CudaVsCpu.EveryPathAndTilingMatchCpu, DGEVAL_TEST_SMALL=1) under each
+#   4. Nsight Compute (ncu --clock-control none), one evaluation of each bench workload: the first
+#      16 evaluation kernels of each, with the SpeedOfLight, Occupancy and LaunchStats sections and
+#      the DRAM byte counters; bench/ncu_summary.py makes one table of them (bench.md). SKIP when
+#      ncu is missing or cannot read the counters, or for the workloads no time is left for.
+#   5. one small case (CudaVsCpu.EveryPathAndTilingMatchCpu, DGEVAL_TEST_SMALL=1) under each
 #      compute-sanitizer tool: memcheck, racecheck, synccheck, initcheck. SKIP, not FAIL, when no
 #      time is left, when a tool does not finish within its share of the time, or when
 #      compute-sanitizer is missing or refuses the device.
-#   5. if time is left, in order: the vectorised baseline against dgeval on the same inputs
+#   6. if time is left, in order: the vectorised baseline against dgeval on the same inputs
 #      (bench/compare_baseline.sh, 64 MiB per workload; JAX on the GPU if importable), the
 #      benchmark at full size, the lean columns, generate-and-evaluate, and the experiments on the
 #      device (grid scan at 1000x, bound surface at 10^8 games, inference at 1000x).
@@ -26,7 +30,7 @@
 # OUT gets three files, written as placeholders first and rewritten after every step:
 #   summary.txt  RESULT line, one line per step (ok / FAIL / SKIP / not run, with times), the
 #                machine (GPU, driver, nvcc, compute-sanitizer) and the build (.device/BUILD_INFO)
-#   bench.md     the benchmark tables (quick; baseline comparison, full size if they ran)
+#   bench.md     the benchmark tables (quick; ncu; baseline comparison, full size if they ran)
 #   logs.tgz     every step's log and the experiments' CSV files
 # The summary and bench.md are printed last, so they are what the device tool's output tail shows.
 #
@@ -157,7 +161,8 @@ finish() {
       echo
       echo "Not run or failed: see summary.txt."
     fi
-    for part in baseline:"Vectorised baseline against dgeval (bench/compare_baseline.sh)" \
+    for part in ncu:"Nsight Compute, one evaluation per workload (bench/ncu_summary.py)" \
+                baseline:"Vectorised baseline against dgeval (bench/compare_baseline.sh)" \
                 bench_full:"dgeval_bench, full size" bench_lean:"dgeval_bench, lean columns" \
                 bench_generate:"dgeval_bench --generate"; do
       [ -s "$logs/${part%%:*}.md" ] || continue
@@ -187,7 +192,7 @@ trap finish EXIT
 stop() {
   stop_reason=$1
   record "FAIL preflight: $1"
-  for s in "benchmark (--quick)" "GPU tests" "compute-sanitizer memcheck" "compute-sanitizer racecheck" \
+  for s in "benchmark (--quick)" "GPU tests" "Nsight Compute" "compute-sanitizer memcheck" "compute-sanitizer racecheck" \
            "compute-sanitizer synccheck" "compute-sanitizer initcheck"; do
     notrun=$((notrun + 1))
     steps+=("SKIP $s: not run (preflight failed)")
@@ -246,7 +251,59 @@ step "GPU tests (Cuda.*, CudaVsCpu.*, TestPaths.*; DGEVAL_REQUIRE_GPU=1)" gpu_te
   "${libs[@]}" DGEVAL_REQUIRE_GPU=1 "$bin/dgeval_tests" --gtest_filter='Cuda.*:CudaVsCpu.*:TestPaths.*:-*HugeGame*'
 
 # ---------------------------------------------------------------------------------------------
-# 4. compute-sanitizer, one small case per tool
+# 4. Nsight Compute: where each workload's time goes (docs/PERFORMANCE.md explains the workloads
+#    below the copy bandwidth from these figures)
+
+# ncu's refusals: no access to the counters, or a device or driver it does not support.
+ncu_refused='ERR_NVGPUCTRPERM|LibraryNotLoaded|Failed to initialize|not supported|unsupported|permission'
+ncu_kernels='regex:evaluate|tiled_|cluster|two_player'
+ncu_workloads=(3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384)
+ncu_cap=120  # seconds for all of them
+if ! command -v ncu > /dev/null; then
+  not_run "Nsight Compute: ncu not found"
+else
+  ncu_end=$((SECONDS + ncu_cap))
+  profiled=() ncu_bad=() ncu_skipped=() ncu_why=""
+  for w in "${ncu_workloads[@]}"; do
+    share=$(( (ncu_end - SECONDS) < $(left) ? (ncu_end - SECONDS) : $(left) ))
+    [ "$share" -gt 40 ] && share=40
+    if [ "$share" -lt 10 ] || [ -n "$ncu_why" ]; then
+      ncu_skipped+=("$w")
+      continue
+    fi
+    run "ncu $w" "ncu-$w.log" "$share" "${libs[@]}" ncu --clock-control none --section SpeedOfLight --section Occupancy \
+      --section LaunchStats --metrics dram__bytes_read.sum,dram__bytes_write.sum -k "$ncu_kernels" -c 16 \
+      --export "$logs/ncu-$w" --force-overwrite \
+      "$bin/dgeval_bench" --require-gpu --no-cpu --workloads "$w" --input-gib 0.25 --repeats 1 --warmup 0
+    if [ "$rc" -eq 0 ] && [ -s "$logs/ncu-$w.ncu-rep" ] &&
+       ncu --import "$logs/ncu-$w.ncu-rep" --csv --page raw --print-units base > "$logs/ncu-$w.csv" 2>> "$logs/ncu-$w.log"; then
+      profiled+=("$logs/ncu-$w.csv")
+      rm -f "$logs/ncu-$w.ncu-rep"  # the CSV holds what the table needs; the reports would swell logs.tgz
+    elif grep -qiE "$ncu_refused" "$logs/ncu-$w.log"; then
+      ncu_why=$(grep -m 1 -iE "$ncu_refused" "$logs/ncu-$w.log" | head -c 200)
+      ncu_skipped+=("$w")
+    else
+      ncu_bad+=("$w (exit $rc, ${took}s)")
+    fi
+  done
+  if [ ${#profiled[@]} -gt 0 ]; then
+    python3 "$root/bench/ncu_summary.py" "${profiled[@]}" > "$logs/ncu.md" 2>> "$logs/ncu-summary.log" ||
+      ncu_bad+=("the summary (see ncu-summary.log)")
+  fi
+  if [ -n "$ncu_why" ] && [ ${#profiled[@]} -eq 0 ]; then
+    not_run "Nsight Compute: refused: $ncu_why"
+  elif [ ${#ncu_bad[@]} -gt 0 ]; then
+    failed=$((failed + 1))
+    record "FAIL Nsight Compute: ${ncu_bad[*]}: see ncu-*.log in logs.tgz"
+  elif [ ${#ncu_skipped[@]} -gt 0 ]; then
+    not_run "Nsight Compute: ${#profiled[@]} workload(s) profiled, not ${ncu_skipped[*]} (${ncu_why:-no time left})"
+  else
+    record "ok   Nsight Compute: ${#profiled[@]} workloads profiled"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. compute-sanitizer, one small case per tool
 
 tools=(memcheck racecheck synccheck initcheck)
 # compute-sanitizer's own refusals (an unsupported device or driver, no debugger interface, a
@@ -288,7 +345,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 5. The rest, while time is left
+# 6. The rest, while time is left
 
 # (about 40 s on 2 CPU cores without a GPU; the NumPy runs dominate)
 step "baseline against dgeval (bench/compare_baseline.sh, 64 MiB per workload)" baseline.log 120 60 \

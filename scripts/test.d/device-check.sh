@@ -6,7 +6,7 @@
 # use (when there is no usable GPU here), and without .device. Each run must end within a minute
 # with a non-zero exit status, OUT/summary.txt whose first line says why (e.g. "no GPU"),
 # OUT/bench.md and OUT/logs.tgz, at most 8 files 2 levels deep, and the summary printed last.
-# Then a whole run on stubs of a GPU machine (binaries, nvidia-smi, compute-sanitizer) reports
+# Then a whole run on stubs of a GPU machine (binaries, nvidia-smi, ncu, compute-sanitizer) reports
 # every step: passed, failed and skipped.
 # Run by scripts/test.sh after ctest, hence by .ci/run; a few seconds.
 set -euo pipefail
@@ -88,6 +88,14 @@ case "$*" in
   *synccheck*) echo "========= Internal Sanitizer Error: Device not supported"; exit 1;;
 esac
 STUB
+# ncu: each profile "writes" its report; --import prints a raw page (bench/ncu_summary.py reads it).
+cat > "$stubs/gpu/ncu" <<'STUB'
+#!/bin/sh
+case "$*" in
+  *--import*) printf '"ID","Kernel Name","gpu__time_duration.sum","dram__bytes_read.sum"\n"","","nsecond","byte"\n"0","tiny_evaluate_kernel","2000","4000000"\n';;
+  *) while [ $# -gt 0 ]; do [ "$1" = --export ] && echo report > "$2.ncu-rep"; shift; done;;
+esac
+STUB
 cp "$stubs/listed/nvidia-smi" "$stubs/gpu/"
 chmod +x "$fake"/bin/* "$stubs"/gpu/*
 rc=0
@@ -95,13 +103,15 @@ env PATH="$stubs/gpu:$PATH" DGEVAL_DEVICE_DIR="$fake" DGEVAL_BENCH_PYTHON=/bin/f
   bash bench/device_check.sh "$tmp/out-stubbed" > "$tmp/stubbed.log" 2>&1 || rc=$?
 summary="$(cat "$tmp/out-stubbed/summary.txt")"
 for line in "RESULT: FAIL: 2 step(s) failed, 1 not run" "ok   preflight: GPU 0: NVIDIA Stub" "ok   benchmark (--quick)" \
-            "ok   GPU tests" "ok   compute-sanitizer memcheck" "FAIL compute-sanitizer racecheck: errors reported" \
+            "ok   GPU tests" "ok   Nsight Compute: 7 workloads profiled" "ok   compute-sanitizer memcheck" "FAIL compute-sanitizer racecheck: errors reported" \
             "Race reported" "SKIP compute-sanitizer synccheck: refused the device" "ok   compute-sanitizer initcheck" \
             "FAIL baseline against dgeval" "ok   benchmark, full size" "ok   inference experiment"; do
   [[ "$summary" == *"$line"* ]] || { cat "$tmp/stubbed.log" >&2; fail "stubbed-gpu: the summary lacks '$line'"; }
 done
 [ "$rc" = 1 ] || fail "stubbed-gpu: exit status $rc, not 1"
 [ "$(grep -c '^| 3x3 | quad team |' "$tmp/out-stubbed/bench.md")" = 4 ] || fail "stubbed-gpu: bench.md lacks a table"
+grep -q '^| 16384x16384 | tiny_evaluate_kernel | 1 | 2 | 4 |' "$tmp/out-stubbed/bench.md" ||
+  fail "stubbed-gpu: bench.md lacks the Nsight Compute table"
 [[ "$(tar -tzf "$tmp/out-stubbed/logs.tgz")" == *grid_1000x.csv* ]] || fail "stubbed-gpu: logs.tgz lacks the grid CSV"
 echo "device-check.sh: stubbed-gpu: exit $rc: $(head -n 1 "$tmp/out-stubbed/summary.txt")"
 echo "device-check.sh: OK"
