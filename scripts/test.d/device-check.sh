@@ -43,6 +43,8 @@ expect() {
   echo "device-check.sh: $name: exit $rc in ${took}s: $(head -n 1 "$out/summary.txt")"
 }
 
+python3 bench/ncu_summary.py --self-test 2> /dev/null || fail "bench/ncu_summary.py --self-test failed"
+
 stubs="$tmp/stubs"
 mkdir -p "$stubs/broken" "$stubs/listed"
 printf '#!/bin/sh\necho "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver."\nexit 9\n' \
