@@ -604,10 +604,10 @@ TEST(SmallGamesSimd, NonFiniteGamesInABlockGoToTheScalarPath) {
 }
 
 // The multi-pass evaluator's loops on SIMD vectors (host/backends/cpu/multi_pass_kernel.cpp: the
-// stats pass, the align pass for EPIC, the equilibria mask's strided fibers) against the same loops
+// stats pass, the align pass for every standardisation, the equilibria mask's strided fibers) against the same loops
 // one value at a time (DGEVAL_MULTI_PASS_SIMD=off, set_multi_pass_simd(0)): bit for bit on every
 // instruction set and for one and two threads, and the reference's within the tolerances above.
-// Games of 3 to 6 players with the distance matrix (so none takes the small-games path), tails of
+// Games of 2 to 6 players with the distance matrix (so none takes the small-games path), tails of
 // every length modulo 8, games of several chunks; ties, payoffs of many orders of magnitude, a large
 // offset, a constant vector; float32 and float64 input; every standardisation and strategy kind.
 namespace multi_pass_test {
@@ -682,9 +682,10 @@ void expect_simd_matches_scalar(const Batch& b, Options o, bool as_float) {
 
 std::vector<Dims> shapes() {
   // Outcomes: 105 (1 past a multiple of 8), 216, 420 (4 past), 1,295 (7 past), 10,080 (the bench's
-  // 7x3x8x5x12), 16,605 (two chunks; strided runs with tails).
-  return {Dims({3, 5, 7}),  Dims({2, 3, 2, 3, 2, 3}), Dims({5, 4, 3, 7}),
-          Dims({5, 7, 37}), Dims({7, 3, 8, 5, 12}),   Dims({3, 41, 3, 45})};
+  // 7x3x8x5x12), 16,605 (two chunks; strided runs with tails), and a 2-player game of 1,073 outcomes
+  // (1 past; 2-player games under MAX and MAX-range take the multi-pass path at any size).
+  return {Dims({3, 5, 7}),        Dims({2, 3, 2, 3, 2, 3}), Dims({5, 4, 3, 7}), Dims({5, 7, 37}),
+          Dims({7, 3, 8, 5, 12}), Dims({3, 41, 3, 45}),     Dims({37, 29})};
 }
 
 }  // namespace multi_pass_test
@@ -696,7 +697,7 @@ TEST(MultiPassSimd, RandomGamesEveryStandardisationAndPayoffKind) {
   int index = 0;
   for (const Dims& dims : multi_pass_test::shapes()) {
     for (Payoffs kind : {Payoffs::normal, Payoffs::ties, Payoffs::wide, Payoffs::offset, Payoffs::constant}) {
-      // float32 in a checkerboard; EPIC (the SIMD align pass) every other case, MAX and MAX-range between.
+      // float32 in a checkerboard; EPIC every other case, MAX and MAX-range between.
       const bool as_float = ((index / 5 + index % 5) % 2) == 1;
       const Standardisation s = index % 2 == 0 ? Standardisation::epic : st[1 + (index / 2) % 2];
       ++index;

@@ -141,7 +141,8 @@ void GameEvaluator::align_chunk(const GameData<T>& game, std::int64_t c, const d
   const double* mag_p = mag + n;
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_a));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag_p));
-  if (L == kLanes && simd_ && std::is_same<Norm, detail::L2Norm>::value) {
+  constexpr bool inf_norm = std::is_same<Norm, detail::LInfNorm>::value;
+  if (L == kLanes && simd_ && (std::is_same<Norm, detail::L2Norm>::value || inf_norm)) {
     const std::size_t need = static_cast<std::size_t>(nv + 2) * kBlock;
     if (sc.nu.size() < need) sc.nu.resize(need);
     sc.acc.resize(accumulators_ * kLanes);
@@ -149,6 +150,7 @@ void GameEvaluator::align_chunk(const GameData<T>& game, std::int64_t c, const d
     mc.scratch = sc.nu.data();
     mc.shift = shift, mc.mag = mag;
     mc.inverse_weight[0] = inv_weight_a, mc.inverse_weight[1] = inv_weight_p;
+    mc.max_norm = inf_norm;
     mc.pairs = pairs_ > 0;
     mc.accumulators = accumulators_;
     mc.acc = sc.acc.data();

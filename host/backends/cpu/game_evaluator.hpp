@@ -185,6 +185,7 @@ struct MultiPassChunk {
   const double* shift;       ///< align: [2n] c(v)
   const double* mag;         ///< align: [2n] m(v°)
   double inverse_weight[2];  ///< align: 1/W of each side (detail::ca_weight)
+  bool max_norm;             ///< align: L∞ distances (max |d|: MAX, MAX-range), else L2 (EPIC)
   bool pairs;                ///< align: the distance matrix's pairs too
   std::size_t accumulators;  ///< align: 3n (+ pairs)
   double* acc;               ///< align: [accumulators][8] the lanes' sums of squares (output)
@@ -204,7 +205,7 @@ struct MaskRows {
   std::uint8_t* mask;  ///< the game's mask (bit 0: NE, bit 1: ε-NE), ANDed with this player's bits
   double* ctx;         ///< scratch: [4 · len]
 };
-/// The align pass's chunk for an L2 norm (as align_chunk<T, L2Norm, kLanes>: the same bits, the lanes
+/// The align pass's chunk (as align_chunk<T, L2Norm or LInfNorm, kLanes>: the same bits, the lanes
 /// left in c.acc); c.scratch holds [2n + 2] · kBlock values.
 void multi_pass_align(const MultiPassChunk& chunk);
 /// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).

@@ -1,7 +1,8 @@
 // The multi-pass evaluator's hot loops (backends/cpu/game_evaluator.hpp) on SIMD vectors, compiled
 // once per instruction set by Highway's foreach_target and chosen at run time: the stats pass's
 // per-vector sums, extrema and pivoted moments and its welfare, the align pass's standardised
-// vectors, weighted means and distance sums (EPIC), and the equilibria mask's strided fibers.
+// vectors, weighted means and distances (sums of squares for EPIC, maxima of |d| for MAX and
+// MAX-range), and the equilibria mask's strided fibers.
 //
 // Every sum runs in the 8 lanes of lane_sums.hpp (outcome j of a chunk in lane j mod 8) whatever the
 // vector width (AVX-512: one vector, AVX2: two, SSE4: four), the tail of a run (fewer than 8 values)
@@ -393,7 +394,21 @@ void MaskRowsKernel(const MaskRows& r) {
   }
 }
 
-/// acc[lane] += (a[j] − b[j])² over j in [0, len), lane = j mod 8 (accumulate_differences<L2Norm, 8>).
+/// One step of a distance's accumulation, as the norm's accumulate (detail/standardisation.hpp):
+/// L2: t + d·d (EPIC); L∞ (Inf): max(t, |d|) (MAX, MAX-range), exact in any order.
+template <bool Inf>
+HWY_INLINE FV accumulate_step(FV t, FV dv) {
+  if (Inf) return hn::Max(t, hn::Abs(dv));
+  return hn::Add(t, hn::Mul(dv, dv));
+}
+template <bool Inf>
+HWY_INLINE double accumulate_step(double t, double dv) {
+  return Inf ? detail::LInfNorm::accumulate(t, dv) : t + dv * dv;
+}
+
+/// acc[lane] accumulates a[j] − b[j] over j in [0, len), lane = j mod 8
+/// (accumulate_differences<L2Norm or LInfNorm, 8>).
+template <bool Inf>
 HWY_INLINE void accumulate_squares(const double* HWY_RESTRICT a, const double* HWY_RESTRICT b, std::int64_t len,
                                    double* HWY_RESTRICT acc) {
   const FD d;
@@ -403,19 +418,16 @@ HWY_INLINE void accumulate_squares(const double* HWY_RESTRICT a, const double* H
   for (; j + 8 <= len; j += 8) {
     for (int g = 0; g < G; ++g) {
       const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
-      const FV dv = hn::Sub(hn::LoadU(d, a + o), hn::LoadU(d, b + o));
-      t[g] = hn::Add(t[g], hn::Mul(dv, dv));
+      t[g] = accumulate_step<Inf>(t[g], hn::Sub(hn::LoadU(d, a + o), hn::LoadU(d, b + o)));
     }
   }
   for (int g = 0; g < G; ++g) hn::StoreU(t[g], d, acc + g * NL);
-  for (int q = 0; j < len; ++j, ++q) {
-    const double dv = a[j] - b[j];
-    acc[q] = acc[q] + dv * dv;
-  }
+  for (int q = 0; j < len; ++j, ++q) acc[q] = accumulate_step<Inf>(acc[q], a[j] - b[j]);
 }
 
-/// The three sums of player i (IA: ν_i − ν̂_i; CA: ν_i − μ and ν̂_i − μ̂) in one read, each as
+/// The three distances of player i (IA: ν_i − ν̂_i; CA: ν_i − μ and ν̂_i − μ̂) in one read, each as
 /// accumulate_squares.
+template <bool Inf>
 HWY_INLINE void accumulate_player(const double* HWY_RESTRICT na, const double* HWY_RESTRICT np,
                                   const double* HWY_RESTRICT mu_a, const double* HWY_RESTRICT mu_p, std::int64_t len,
                                   double* HWY_RESTRICT ia, double* HWY_RESTRICT ca, double* HWY_RESTRICT cp) {
@@ -429,20 +441,18 @@ HWY_INLINE void accumulate_player(const double* HWY_RESTRICT na, const double* H
     for (int g = 0; g < G; ++g) {
       const std::int64_t o = j + g * static_cast<std::int64_t>(NL);
       const FV a = hn::LoadU(d, na + o), p = hn::LoadU(d, np + o);
-      const FV d0 = hn::Sub(a, p), d1 = hn::Sub(a, hn::LoadU(d, mu_a + o)), d2 = hn::Sub(p, hn::LoadU(d, mu_p + o));
-      t0[g] = hn::Add(t0[g], hn::Mul(d0, d0));
-      t1[g] = hn::Add(t1[g], hn::Mul(d1, d1));
-      t2[g] = hn::Add(t2[g], hn::Mul(d2, d2));
+      t0[g] = accumulate_step<Inf>(t0[g], hn::Sub(a, p));
+      t1[g] = accumulate_step<Inf>(t1[g], hn::Sub(a, hn::LoadU(d, mu_a + o)));
+      t2[g] = accumulate_step<Inf>(t2[g], hn::Sub(p, hn::LoadU(d, mu_p + o)));
     }
   }
   for (int g = 0; g < G; ++g) {
     hn::StoreU(t0[g], d, ia + g * NL), hn::StoreU(t1[g], d, ca + g * NL), hn::StoreU(t2[g], d, cp + g * NL);
   }
   for (int q = 0; j < len; ++j, ++q) {
-    const double d0 = na[j] - np[j], d1 = na[j] - mu_a[j], d2 = np[j] - mu_p[j];
-    ia[q] = ia[q] + d0 * d0;
-    ca[q] = ca[q] + d1 * d1;
-    cp[q] = cp[q] + d2 * d2;
+    ia[q] = accumulate_step<Inf>(ia[q], na[j] - np[j]);
+    ca[q] = accumulate_step<Inf>(ca[q], na[j] - mu_a[j]);
+    cp[q] = accumulate_step<Inf>(cp[q], np[j] - mu_p[j]);
   }
 }
 
@@ -465,7 +475,7 @@ HWY_INLINE void side_mean(int n, const double* nu, const double* mag, double inv
   }
 }
 
-template <class T>
+template <class T, bool Inf>
 void AlignImpl(const MultiPassChunk& c) {
   const FD d;
   constexpr std::int64_t nl = static_cast<std::int64_t>(NL);
@@ -499,16 +509,16 @@ void AlignImpl(const MultiPassChunk& c) {
     side_mean(n, nu, c.mag, c.inverse_weight[0], bl, mu_a);
     side_mean(n, nu + static_cast<std::size_t>(n) * kBlock, c.mag + n, c.inverse_weight[1], bl, mu_p);
     for (int i = 0; i < n; ++i) {
-      accumulate_player(nu + static_cast<std::size_t>(i) * kBlock, nu + static_cast<std::size_t>(n + i) * kBlock, mu_a,
-                        mu_p, bl, acc + static_cast<std::size_t>(i) * 8, acc + static_cast<std::size_t>(n + i) * 8,
-                        acc + static_cast<std::size_t>(2 * n + i) * 8);
+      accumulate_player<Inf>(nu + static_cast<std::size_t>(i) * kBlock, nu + static_cast<std::size_t>(n + i) * kBlock,
+                             mu_a, mu_p, bl, acc + static_cast<std::size_t>(i) * 8,
+                             acc + static_cast<std::size_t>(n + i) * 8, acc + static_cast<std::size_t>(2 * n + i) * 8);
     }
     if (c.pairs) {
       std::size_t q = 3 * static_cast<std::size_t>(n);
       for (int a = 0; a < nv; ++a) {
         for (int b = a + 1; b < nv; ++b, ++q) {
-          accumulate_squares(nu + static_cast<std::size_t>(a) * kBlock, nu + static_cast<std::size_t>(b) * kBlock, bl,
-                             acc + q * 8);
+          accumulate_squares<Inf>(nu + static_cast<std::size_t>(a) * kBlock, nu + static_cast<std::size_t>(b) * kBlock,
+                                  bl, acc + q * 8);
         }
       }
     }
@@ -517,9 +527,9 @@ void AlignImpl(const MultiPassChunk& c) {
 
 void AlignKernel(const MultiPassChunk& c) {
   if (c.float32) {
-    AlignImpl<float>(c);
+    c.max_norm ? AlignImpl<float, true>(c) : AlignImpl<float, false>(c);
   } else {
-    AlignImpl<double>(c);
+    c.max_norm ? AlignImpl<double, true>(c) : AlignImpl<double, false>(c);
   }
 }
 
