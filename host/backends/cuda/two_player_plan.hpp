@@ -68,8 +68,9 @@ inline bool two_player_chosen(const Dims& d, const Options& o, std::size_t value
 }
 
 /// The geometry for `chunk_games` games. `threads` is the kernels' block size (the emulation's).
-/// Blocks per game: enough to fill the device twice, but no more than keeps the column-extremum
-/// updates (2·k₁ 8-byte atomics per block) below 0.5% of a game's input bytes.
+/// Blocks per game: one wave of the streaming kernel (it holds one block per SM: its registers),
+/// the pass's games sharing the SMs, but no more than keeps the column-extremum updates (2·k₁
+/// 8-byte atomics per block) below 0.8% of a game's input bytes.
 inline TwoPlayerGeometry two_player_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                              const DeviceLimits& lim, int threads = kTwoPlayerThreads) {
   TwoPlayerGeometry t;
@@ -77,9 +78,9 @@ inline TwoPlayerGeometry two_player_geometry(const Dims& d, std::size_t value_by
   t.k0 = d.actions(0);
   t.k1 = d.actions(1);
   t.games_per_pass = std::max<std::int64_t>(1, std::min<std::int64_t>(chunk_games, 65535));
-  const std::int64_t wanted = ceil_div(2 * static_cast<std::int64_t>(lim.multiprocessors), t.games_per_pass);
-  // 16·k₁·blocks ≤ 0.005 · 4·k₀·k₁·value_bytes
-  const std::int64_t cap = std::max<std::int64_t>(1, t.k0 * static_cast<std::int64_t>(value_bytes) / 800);
+  const std::int64_t wanted = std::max<std::int64_t>(1, lim.multiprocessors / t.games_per_pass);
+  // 16·k₁·blocks ≤ 0.008 · 4·k₀·k₁·value_bytes
+  const std::int64_t cap = std::max<std::int64_t>(1, t.k0 * static_cast<std::int64_t>(value_bytes) / 500);
   const std::int64_t blocks = std::max<std::int64_t>(1, std::min({wanted, cap, t.k0}));
   t.rows_per_block = ceil_div(t.k0, blocks);
   t.blocks = ceil_div(t.k0, t.rows_per_block);
