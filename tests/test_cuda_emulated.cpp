@@ -457,6 +457,9 @@ TEST(CudaEmulated, TwoPlayerPathMatchesTheCpu) {
       }
     }
   }
+  // A game the planner gives the path (CudaCost.BytesMovedPerPathOnlyGoDown holds it to one read).
+  const Batch planned = testing::random_batch(Dims({96, 64}), 2, rng);
+  for (bool f32 : {false, true}) compare(side, planned, Options{}, f32, "two-player planned");
 }
 
 // Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the finishing kernel sums such a
@@ -486,6 +489,38 @@ TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
   o.allow_nonfinite = true;
   o.distance_matrix = true;
   for (bool f32 : {false, true}) compare(side, bad, o, f32, "two-player non-finite", forced(kTwoPlayer));
+}
+
+// The two-player path's results do not depend on the order in which threads and blocks run (the
+// emulation shuffles it per block, differently on every run; the column extrema are merged by
+// atomics in whatever order): two runs give the same bits, with lists that overflow and without.
+TEST(CudaEmulated, TwoPlayerPathIsDeterministic) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({45, 70});
+  const Batch b = testing::random_batch(d, 2, rng, 3);
+  for (double ic : {1.0, 0.75}) {
+    Options o;
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    o.ic = {ic};
+    o.distance_matrix = true;
+    Results r1, r2;
+    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r2);
+    auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
+      return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+    };
+    EXPECT_FALSE(r1.ia.empty());
+    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
+    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
+    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
+    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
+    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
+    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
+    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
+    EXPECT_EQ(r1.flags, r2.flags) << ic;
+  }
 }
 
 // Which games the planner gives the two-player path, and a clear error when it is forced on others.
