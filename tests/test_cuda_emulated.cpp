@@ -668,6 +668,10 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
     EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
     EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
     EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
+  } else if (plan.path == cuda_emu::Path::two_player) {
+    EXPECT_EQ(plan.two_player.blocks, model.two_player.blocks) << d.to_string();
+    EXPECT_EQ(plan.two_player.games_per_pass, model.two_player.games_per_pass) << d.to_string();
+    EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
   } else {
     EXPECT_EQ(plan.team.games_per_block, model.team.games_per_block) << d.to_string();
   }
