@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "backends/cuda/cuda_plan.hpp"
+#include "backends/cuda/two_player_plan.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
@@ -93,6 +94,11 @@ void launch_team_evaluate(const TeamGeometry& geometry, const EvalParams& params
 /// Evaluates every game of `in` on the tiled path, `geometry.games_per_pass` games at a time.
 void launch_tiled_evaluate(const TiledGeometry& geometry, const EvalParams& params, const DeviceInput& in,
                            const DeviceOutputs& out, const TiledScratch& scratch, cudaStream_t stream);
+
+/// Evaluates every game of `in` on the two-player path (kernels/two_player_evaluate.cu),
+/// `geometry.games_per_pass` games at a time; `scratch`: two_player_scratch_bytes(geometry) bytes.
+void launch_two_player_evaluate(const TwoPlayerGeometry& geometry, const EvalParams& params, const DeviceInput& in,
+                                const DeviceOutputs& out, char* scratch, cudaStream_t stream);
 
 /// Raises the dynamic shared-memory limit of every kernel to what the device allows (once per
 /// device); returns the first error instead of throwing so cuda_available() can use it as a probe

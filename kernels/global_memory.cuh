@@ -67,6 +67,21 @@ struct Global {
   DGEVAL_HD T* get() const { return ptr; }
 };
 
+#if defined(__CUDACC__) || defined(DGEVAL_CUDA_EMULATION)
+/// atomicMin(p, v) / atomicMax(p, v) on 64-bit keys whose result is unused (a reduction performed
+/// at the L2 cache: the SM receives nothing back), counted as a write of 8 bytes of class C.
+template <Mem C>
+__device__ inline void atomic_min_key(unsigned long long* p, unsigned long long v) {
+  DGEVAL_GLOBAL_ACCESS(C, true, 8);
+  atomicMin(p, v);
+}
+template <Mem C>
+__device__ inline void atomic_max_key(unsigned long long* p, unsigned long long v) {
+  DGEVAL_GLOBAL_ACCESS(C, true, 8);
+  atomicMax(p, v);
+}
+#endif
+
 /// The result columns' store (found by argument-dependent lookup from detail::finish_game and
 /// detail::finish_nonfinite_game, whose own detail::put takes a raw pointer): stores v at
 /// column[i] when the column is stored.

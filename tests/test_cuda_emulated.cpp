@@ -18,16 +18,18 @@
 #include "test_cuda_emulation.hpp"
 
 #define cuda cuda_emu
-#define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
+#define DGEVAL_TILED_THREADS 64       // two warps per tile block: same code paths, 4x less emulation
+#define DGEVAL_TWO_PLAYER_THREADS 64  // likewise for the two-player path's blocks
 #include "backends/cuda/cuda_backend.cu"
 #include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
 #include "backends/cuda/evaluation.cu"
 #include "backends/cuda/experiments_device.cu"
 #include "backends/cuda/resident_batch.cu"
-#include "generate.cu"        // kernels/generate.cu
-#include "team_evaluate.cu"   // kernels/team_evaluate.cu
-#include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
+#include "generate.cu"             // kernels/generate.cu
+#include "team_evaluate.cu"        // kernels/team_evaluate.cu
+#include "tiled_evaluate.cu"       // kernels/tiled_evaluate.cu
+#include "two_player_evaluate.cu"  // kernels/two_player_evaluate.cu
 #undef cuda
 
 #include "dgeval/experiments.hpp"
@@ -55,6 +57,7 @@ constexpr int kWarp = static_cast<int>(cuda_emu::Path::warp_team);
 constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
+constexpr int kTwoPlayer = static_cast<int>(cuda_emu::Path::two_player);
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -336,6 +339,10 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 5x5x4 f32 tile 32 x3 blocks", {3.0100, 0.0000, 0.0000, 47.3356}, {0.0000, 0.0000, 1.0000, 3.3171}},
     {"tiled 5x5x4 f64 tile 64 x1 block", {3.0100, 0.0000, 0.0000, 22.9712}, {0.0000, 0.0000, 1.0000, 3.2561}},
     {"tiled 96x64 f32 (planned tiles)", {3.0004, 0.0000, 0.0000, 16.7524}, {0.0000, 0.0000, 1.0000, 49.4211}},
+    {"two-player 96x64 f32 (planned)", {1.0047, 0.0000, 0.0000, 0.0385}, {0.0000, 0.0000, 1.0000, 7.4211}},
+    {"two-player 96x64 f64 distance matrix", {1.4487, 0.0000, 0.0000, 0.2740}, {0.0000, 0.0000, 1.0000, 8.1852}},
+    {"two-player 96x64 f64 ties (lists overflow)", {1.3591, 0.0000, 0.0000, 0.1703}, {0.0000, 0.0000, 1.0000, 11.6316}},
+    {"two-player 96x64 f64 beyond 1e100 (summed again)", {2.0047, 0.0000, 0.0000, 0.0193}, {0.0000, 0.0000, 1.0000, 7.4211}},
     {"warp 2x3x5 f64 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks worst-ne", {3.0584, 0.0000, 0.0000, 31.7556}, {0.0000, 0.0000, 1.0000, 3.4773}},
     {"warp 2x3x5 f64 best-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -434,6 +441,152 @@ TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
   }
 }
 
+// The two-player path (kernels/two_player_evaluate.cu) against the CPU backend: every strategy it
+// takes, both dtypes, the distance matrix; games of continuous payoffs (about one candidate per row:
+// the candidates' re-check), ties on a coarse grid and IC below 1 (the candidate lists overflow:
+// the rows read again), wide ranges (a game's sides scaled by 1e-6 to 1e6), rows shorter and longer
+// than a block, and blocks of several rows.
+TEST(CudaEmulated, TwoPlayerPathMatchesTheCpu) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const Dims& d : {Dims({37, 70}), Dims({9, 130}), Dims({64, 33}), Dims({1, 40}), Dims({40, 1})}) {
+    const std::int64_t games = 3;
+    Batch wide = testing::random_batch(d, games, rng);
+    const std::int64_t nN = 2 * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {
+      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      for (std::int64_t q = 0; q < nN; ++q) {
+        wide.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
+        wide.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
+      }
+    }
+    const Batch ties = testing::random_batch(d, games, rng, 2);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+      Options o = strategy_options(k, d, games, rng);
+      o.ic = {1.0};
+      o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
+      Options low = o;
+      low.ic = {0.75, 0.5};
+      low.welfare = Welfare::sum;
+      for (bool f32 : {false, true}) {
+        compare(side, wide, o, f32, std::string("two-player wide ranges ") + to_string(k), forced(kTwoPlayer));
+        compare(side, ties, o, f32, std::string("two-player ties ") + to_string(k), forced(kTwoPlayer));
+        compare(side, wide, low, f32, std::string("two-player IC 0.75, 0.5 ") + to_string(k), forced(kTwoPlayer));
+      }
+    }
+  }
+  // A game the planner gives the path (CudaCost.BytesMovedPerPathOnlyGoDown holds it to one read).
+  const Batch planned = testing::random_batch(Dims({96, 64}), 2, rng);
+  for (bool f32 : {false, true}) compare(side, planned, Options{}, f32, "two-player planned");
+}
+
+// Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the finishing kernel sums such a
+// game again with scaled deviations), and non-finite values (allow_nonfinite: the CPU's flags).
+TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  const Dims d({20, 48});
+  Batch b = testing::random_batch(d, 4, rng);
+  const std::size_t nN = static_cast<std::size_t>(2 * d.outcomes());
+  for (std::size_t q = 0; q < nN; ++q) {
+    b.agents[q] *= 1e150;                                         // game 0: huge agents
+    b.principals[nN + q] *= 1e-110;                               // game 1: principals of a tiny range
+    b.agents[2 * nN + q] = 1e200 + 1e185 * b.agents[2 * nN + q];  // game 2: a large offset
+  }
+  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_ne}) {
+    Options o = strategy_options(k, d, b.games, rng);
+    o.distance_matrix = true;
+    compare(side, b, o, false, std::string("two-player extreme ") + to_string(k), forced(kTwoPlayer));
+  }
+  Batch bad = testing::random_batch(d, 3, rng);
+  bad.agents[nN + 17] = std::nan("");
+  bad.principals[2 * nN + 5] = INFINITY;
+  Options o;
+  o.allow_nonfinite = true;
+  o.distance_matrix = true;
+  for (bool f32 : {false, true}) compare(side, bad, o, f32, "two-player non-finite", forced(kTwoPlayer));
+}
+
+// The two-player path's results do not depend on the order in which threads and blocks run (the
+// emulation shuffles it per block, differently on every run; the column extrema are merged by
+// atomics in whatever order): two runs give the same bits, with lists that overflow and without.
+TEST(CudaEmulated, TwoPlayerPathIsDeterministic) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({45, 70});
+  const Batch b = testing::random_batch(d, 2, rng, 3);
+  for (double ic : {1.0, 0.75}) {
+    Options o;
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    o.ic = {ic};
+    o.distance_matrix = true;
+    Results r1, r2;
+    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r2);
+    auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
+      return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+    };
+    EXPECT_FALSE(r1.ia.empty());
+    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
+    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
+    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
+    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
+    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
+    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
+    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
+    EXPECT_EQ(r1.flags, r2.flags) << ic;
+  }
+}
+
+// Which games the planner gives the two-player path, and a clear error when it is forced on others.
+TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
+  const cuda_emu::DeviceLimits lim = cuda_emu::h100_limits();
+  const Options o;
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({4096, 4096}), o, 4, lim));
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({16384, 16384}), o, 4, lim));
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({4096, 4096}), o, 8, lim));
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({16384, 16384}), o, 8, lim)) << "a row of doubles too long";
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({20, 20}), o, 4, lim)) << "a team path holds it";
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({65536, 16}), o, 4, lim)) << "rows too short";
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({64, 64, 64}), o, 4, lim));
+  for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+    Options x;
+    x.strategy.kind = k;
+    EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({4096, 4096}), x, 4, lim)) << to_string(k);
+  }
+  Options lists;
+  lists.list_equilibria = true;
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({4096, 4096}), lists, 4, lim));
+  Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
+  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({4096, 4096}), max, 4, lim));
+  // The geometry: column-extremum updates within 0.8% of the input, scratch within 1%, one wave.
+  for (const Dims& d : {Dims({4096, 4096}), Dims({16384, 16384})}) {
+    const cuda_emu::TwoPlayerGeometry t = cuda_emu::two_player_geometry(d, 4, 1, lim);
+    const double input = static_cast<double>(cuda_emu::input_bytes(d, 1, 4));
+    EXPECT_LE(static_cast<double>(t.blocks * d.actions(1) * 16), 0.008 * input) << d.to_string();
+    EXPECT_LE(t.blocks * t.games_per_pass, lim.multiprocessors) << d.to_string();
+    EXPECT_LE(static_cast<double>(cuda_emu::two_player_scratch_bytes(t)), 0.01 * input) << d.to_string();
+    EXPECT_GE(t.blocks * t.rows_per_block, d.actions(0));
+  }
+  std::mt19937_64 rng(5);
+  const Batch b = testing::random_batch(Dims({4, 4, 4}), 1, rng);
+  try {
+    Results r;
+    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), Options{}, r);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("two-player path cannot take"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   std::mt19937_64 rng(16);  // fixed: the figures are those of these games
   struct Case {
@@ -448,6 +601,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   all.list_equilibria = true;
   all.distance_matrix = true;
   all.ic = {0.5};
+  Options all_but_lists = all;
+  all_but_lists.list_equilibria = false;
   const Batch b33 = testing::random_batch(Dims({3, 3}), 8, rng);
   const Batch b235 = testing::random_batch(Dims({2, 3, 5}), 6, rng);
   const Batch b554 = testing::random_batch(Dims({5, 5, 4}), 3, rng);
@@ -461,6 +616,16 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"tiled 5x5x4 f32 tile 32 x3 blocks", b554, all, true, emulated(kTiled, 32, 3)});
   cases.push_back({"tiled 5x5x4 f64 tile 64 x1 block", b554, all, false, emulated(kTiled, 64, 1)});
   cases.push_back({"tiled 96x64 f32 (planned tiles)", huge, Options{}, true, emulated(kTiled)});
+  // The two-player path: one read of continuous payoffs; ties overflow the candidate lists (their
+  // rows read again); payoffs beyond 1e100 summed again by the finishing kernel.
+  const Batch ties = testing::random_batch(Dims({96, 64}), 1, rng, 1);
+  Batch extreme = huge;
+  for (double& x : extreme.agents) x *= 1e150;
+  cases.push_back({"two-player 96x64 f32 (planned)", huge, Options{}, true, emulated()});
+  cases.push_back({"two-player 96x64 f64 distance matrix", huge, all_but_lists, false, emulated(kTwoPlayer)});
+  cases.push_back({"two-player 96x64 f64 ties (lists overflow)", ties, Options{}, false, emulated(kTwoPlayer)});
+  cases.push_back(
+      {"two-player 96x64 f64 beyond 1e100 (summed again)", extreme, Options{}, false, emulated(kTwoPlayer)});
   for (StrategyKind k :
        {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
         StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
@@ -526,6 +691,10 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
     EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
     EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
     EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
+  } else if (plan.path == cuda_emu::Path::two_player) {
+    EXPECT_EQ(plan.two_player.blocks, model.two_player.blocks) << d.to_string();
+    EXPECT_EQ(plan.two_player.games_per_pass, model.two_player.games_per_pass) << d.to_string();
+    EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
   } else {
     EXPECT_EQ(plan.team.games_per_block, model.team.games_per_block) << d.to_string();
   }
@@ -561,8 +730,8 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({6, 7, 4, 6}), 0, 1},
       {Dims({7, 3, 8, 5, 12}), 0, 984},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
-      {Dims({4096, 4096}), 8, 11},
-      {Dims({16384, 16384}), 1, 11},
+      {Dims({4096, 4096}), 8, 3},
+      {Dims({16384, 16384}), 1, 3},
   };
   const Options o;
   for (const Workload& w : workloads) {

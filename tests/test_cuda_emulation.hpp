@@ -30,7 +30,7 @@
 // each launch appends an emu::LaunchAccess (the kernel, its grid, and the bytes read and written
 // per class of memory: input, strategy, output, scratch) to emu::state().access_log.
 //
-// A dry run (emu::state().dry_run) checks and counts launches without queueing them.
+// A dry run (emu::state().dry_run) checks and counts launches without queueing them (nor memsets).
 //
 // Not emulated: true concurrency (data races between barriers are not detected; compute-sanitizer
 // racecheck on the GPU machine covers them), the memory model, timing.
@@ -747,6 +747,7 @@ inline cudaError_t cudaMemcpyAsync(void* d, const void* s, std::size_t n, cudaMe
   return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* d, int v, std::size_t n, cudaStream_t st) {
+  if (emu::state().dry_run) return cudaSuccess;  // a dry run queues nothing (its addresses are fake)
   emu::enqueue(st, [d, v, n]() { std::memset(d, v, n); });
   return cudaSuccess;
 }

@@ -15,6 +15,7 @@
 
 #include "cuda_plan.hpp"
 #include "dgeval/options.hpp"
+#include "two_player_plan.hpp"
 
 namespace dgeval {
 namespace cuda {
@@ -58,8 +59,9 @@ struct ChunkModel {
   Path path = Path::tiled;
   TeamGeometry team;
   TiledGeometry tiled;
+  TwoPlayerGeometry two_player;
   ChunkPlan chunks;
-  std::int64_t passes_per_chunk = 1;    ///< tiled: sub-batches of games_per_pass games
+  std::int64_t passes_per_chunk = 1;    ///< tiled, two-player: sub-batches of games_per_pass games
   std::int64_t launches_per_chunk = 0;  ///< kernel launches of one full chunk
   std::size_t scratch_bytes = 0;
 };
@@ -72,7 +74,11 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   const int n = dims.players();
   const std::int64_t N = dims.outcomes();
   m.path = choose_path(n, N, value_bytes, lim);
-  if (m.path == Path::tiled) {
+  if (m.path == Path::tiled && two_player_chosen(dims, o, value_bytes, lim)) m.path = Path::two_player;
+  if (m.path == Path::two_player) {
+    m.two_player = two_player_geometry(dims, value_bytes, games, lim);
+    m.scratch_bytes = two_player_scratch_bytes(m.two_player);
+  } else if (m.path == Path::tiled) {
     m.tiled = tiled_geometry(dims, value_bytes, o.distance_matrix, games, lim);
     m.scratch_bytes = tiled_scratch_bytes(m.tiled, n, value_bytes);
   } else {
@@ -92,7 +98,11 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   const std::size_t per_game_bytes = input_bytes(dims, 1, value_bytes) + one.useful_bytes + strategy_per_game;
   const std::size_t alignment_slack = (result_columns().size() + 2) * 256;
   m.chunks = plan_chunks(games, per_game_bytes, m.scratch_bytes + shared_strategy + alignment_slack, budget);
-  if (m.path == Path::tiled) {
+  if (m.path == Path::two_player) {
+    // stream, recheck and finish per pass (kernels/two_player_evaluate.cu, launch_all).
+    m.passes_per_chunk = ceil_div(m.chunks.chunk_games, m.two_player.games_per_pass);
+    m.launches_per_chunk = 3 * m.passes_per_chunk;
+  } else if (m.path == Path::tiled) {
     m.passes_per_chunk = ceil_div(m.chunks.chunk_games, m.tiled.games_per_pass);
     m.launches_per_chunk = m.passes_per_chunk * tiled_launches_per_pass(m.tiled, n, k);
   } else {

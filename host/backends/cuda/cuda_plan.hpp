@@ -14,6 +14,9 @@
 //                (blocks_per_game x games_per_pass) blocks, each block walking a contiguous run
 //                of tiles of `tile` outcomes staged in shared memory, writing one partial per
 //                block; a combine kernel reduces the partials of a game in block order.
+//   two-player   a large 2-player game from one streaming read (kernels/two_player_evaluate.cu,
+//                planned in two_player_plan.hpp): the games the tiled path would take, under the
+//                options its kernels cover.
 //   chunk        the games resident on the device at once; batches larger than device memory
 //                stream through two slots (double buffering).
 #pragma once
@@ -54,7 +57,7 @@ struct DeviceLimits {
   std::size_t l2_bytes = std::size_t{50} << 20;
 };
 
-enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3, thread_game = 4 };
+enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3, thread_game = 4, two_player = 5 };
 
 inline const char* path_name(Path p) {
   switch (p) {
@@ -66,6 +69,8 @@ inline const char* path_name(Path p) {
       return "block-team";
     case Path::thread_game:
       return "thread";
+    case Path::two_player:
+      return "two-player";
     default:
       return "tiled";
   }

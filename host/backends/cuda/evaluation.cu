@@ -101,7 +101,12 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
   if (t.force_path >= 0) {
     const Path forced = static_cast<Path>(t.force_path);
     p.path = forced;
-    if (forced != Path::tiled) {
+    if (forced == Path::two_player) {
+      const std::string why = two_player_unfit(dims, o, p.value_bytes, lim);
+      if (!why.empty()) {
+        throw error("CUDA backend: the two-player path cannot take a " + dims.to_string() + " game: " + why);
+      }
+    } else if (forced != Path::tiled) {
       p.team = team_geometry_for(forced, p.n, p.N, p.value_bytes, lim);
       if (p.team.path != forced) {
         throw error(std::string("CUDA backend: the ") + path_name(forced) + " path cannot hold a " + dims.to_string() +
@@ -111,6 +116,11 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
   } else {
     p.path = choose_path(p.n, p.N, p.value_bytes, lim);
     if (p.path != Path::tiled) p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
+    if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
+  }
+  if (p.path == Path::two_player) {
+    p.two_player = two_player_geometry(dims, p.value_bytes, games, lim);
+    p.scratch_bytes = two_player_scratch_bytes(p.two_player);
   }
   if (p.path == Path::tiled) {
     p.tiled = tiled_geometry(dims, p.value_bytes, o.distance_matrix, games, lim, t.tile_outcomes, t.blocks_per_game);
@@ -145,7 +155,9 @@ void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, c
   in.principals = principals;
   in.games = games;
   in.float32 = p.float32;
-  if (p.path == Path::tiled) {
+  if (p.path == Path::two_player) {
+    launch_two_player_evaluate(p.two_player, params, in, out, scratch, stream);
+  } else if (p.path == Path::tiled) {
     launch_tiled_evaluate(p.tiled, params, in, out, scratch_at(scratch, p), stream);
   } else {
     launch_team_evaluate(p.team, params, in, out, stream);

@@ -36,6 +36,7 @@ struct Plan {
   Path path = Path::tiled;
   TeamGeometry team;
   TiledGeometry tiled;
+  TwoPlayerGeometry two_player;
   std::size_t scratch_bytes = 0;
   EvalParams params;
   // User strategy: elements (int64 actions or double weights) per game, and whether per game.
