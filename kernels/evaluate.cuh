@@ -94,6 +94,10 @@ void launch_team_evaluate(const TeamGeometry& geometry, const EvalParams& params
 void launch_tiled_evaluate(const TiledGeometry& geometry, const EvalParams& params, const DeviceInput& in,
                            const DeviceOutputs& out, const TiledScratch& scratch, cudaStream_t stream);
 
+/// Evaluates every game of `in` on the cluster team (sm_90): one thread block cluster per game.
+void launch_cluster_evaluate(const ClusterGeometry& geometry, const EvalParams& params, const DeviceInput& in,
+                             const DeviceOutputs& out, cudaStream_t stream);
+
 /// Raises the dynamic shared-memory limit of every kernel to what the device allows (once per
 /// device); returns the first error instead of throwing so cuda_available() can use it as a probe
 /// that the kernels' code loads on the device.
@@ -152,6 +156,7 @@ void launch_convert(const double* in, void* out, bool float32, std::int64_t coun
 namespace dev {
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes);
 cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes);
+cudaError_t prepare_cluster_kernels(int max_dynamic_shared_bytes);
 }  // namespace dev
 
 }  // namespace cuda

@@ -18,16 +18,18 @@
 #include "test_cuda_emulation.hpp"
 
 #define cuda cuda_emu
-#define DGEVAL_TILED_THREADS 64  // two warps per tile block: same code paths, 4x less emulation
+#define DGEVAL_TILED_THREADS 64    // two warps per tile block: same code paths, 4x less emulation
+#define DGEVAL_CLUSTER_THREADS 64  // two warps per cluster block (the layout does not depend on it)
 #include "backends/cuda/cuda_backend.cu"
 #include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
 #include "backends/cuda/evaluation.cu"
 #include "backends/cuda/experiments_device.cu"
 #include "backends/cuda/resident_batch.cu"
-#include "generate.cu"        // kernels/generate.cu
-#include "team_evaluate.cu"   // kernels/team_evaluate.cu
-#include "tiled_evaluate.cu"  // kernels/tiled_evaluate.cu
+#include "cluster_evaluate.cu"  // kernels/cluster_evaluate.cu
+#include "generate.cu"          // kernels/generate.cu
+#include "team_evaluate.cu"     // kernels/team_evaluate.cu
+#include "tiled_evaluate.cu"    // kernels/tiled_evaluate.cu
 #undef cuda
 
 #include "dgeval/experiments.hpp"
@@ -55,6 +57,7 @@ constexpr int kWarp = static_cast<int>(cuda_emu::Path::warp_team);
 constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
+constexpr int kCluster = static_cast<int>(cuda_emu::Path::cluster_team);
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -411,6 +414,112 @@ TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
   }
 }
 
+// The cluster team (kernels/cluster_evaluate.cu): one thread block cluster per game, the game
+// dealt to its blocks in runs of outcomes. Fresh random games of 3 to 6 players forced onto it with
+// 1, 2, 4 and 8 blocks per cluster and runs of 32 to 256 outcomes (so a player's fibers span the
+// blocks' slices and some blocks hold no outcome), against the CPU backend: every strategy, every
+// standardisation, both dtypes, ties (payoffs on a coarse grid), payoffs spanning orders of
+// magnitude (each vector scaled by 1e-6 .. 1e6), the NE lists exact; chunks of a few games (the
+// persistent grid walks more games than it has clusters: the emulated device has 4 SMs).
+TEST(CudaEmulated, ClusterTeamMatchesTheCpu) {
+  using testing::parity::compare;
+  using testing::parity::Run;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<std::uint64_t>(k)); };
+  const StrategyKind kinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                StrategyKind::uniform_eps_ne, StrategyKind::played,  StrategyKind::pure,
+                                StrategyKind::correlated,     StrategyKind::product};
+  const Dims sizes[] = {Dims({3, 4, 5}), Dims({2, 3, 2, 4, 3}), Dims({4, 1, 5, 7}), Dims({2, 2, 3, 2, 2, 3}),
+                        Dims({5, 6, 7})};
+  int case_index = 0;
+  for (const Dims& d : sizes) {
+    const int n = d.players();
+    const std::int64_t games = 3 + pick(2);
+    Batch wide = testing::random_batch(d, games, rng);
+    const std::int64_t nN = n * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {
+      for (int v = 0; v < 2 * n; ++v) {  // wide ranges: per vector, 1e-6 .. 1e6
+        const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+        std::vector<double>& side_values = v < n ? wide.agents : wide.principals;
+        for (std::int64_t q = 0; q < d.outcomes(); ++q)
+          side_values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
+      }
+    }
+    const Batch ties = testing::random_batch(d, games, rng, 2);
+    for (StrategyKind k : kinds) {
+      Options o = strategy_options(k, d, games, rng);
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::played || k == StrategyKind::worst_ne;
+      o.standardisation = static_cast<Standardisation>(case_index % 3);
+      o.welfare = static_cast<Welfare>(pick(2));
+      o.ic.assign(static_cast<std::size_t>(n), 0.5);
+      o.ic[0] = 0.0;
+      const int blocks = 1 << (case_index % 4);    // 1, 2, 4, 8
+      const std::int64_t run = 32 << pick(4);      // 32 .. 256
+      const std::int64_t chunk = pick(2) ? 2 : 0;  // chunks of 2 games, or one chunk
+      const Run r{kCluster, run, blocks, chunk};
+      // Both dtypes and both batches with every cluster size, over the strategies (the emulation
+      // is slow at 8 blocks).
+      const bool f32 = (case_index / 4) % 2 == 1, wide_ranges = (case_index / 8) % 2 == 0;
+      ++case_index;
+      const std::string what = std::string("cluster team ") + to_string(k) + " " + to_string(o.standardisation) +
+                               " blocks " + std::to_string(blocks) + " run " + std::to_string(run);
+      if (wide_ranges) {
+        compare(side, wide, o, f32, what + " wide ranges", r);
+      } else {
+        compare(side, ties, o, f32, what + " ties", r);
+      }
+    }
+  }
+  // Non-finite input: the game is flagged, the others evaluated.
+  Batch bad = testing::random_batch(Dims({3, 4, 5}), 3, rng);
+  bad.principals[70] = INFINITY;
+  Options o;
+  o.list_equilibria = true;
+  o.allow_nonfinite = true;
+  compare(side, bad, o, false, "cluster team non-finite", Run{kCluster, 32, 4, 0});
+}
+
+// The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
+// on the planned path of an H100-like device: the cluster team, one launch, the input read once;
+// the same batch on a device without clusters (compute capability 8): the tiled path. Both against
+// the CPU backend, both dtypes.
+TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({7, 3, 8, 5, 12});
+  const Batch b = testing::random_batch(d, 2, rng, 64);
+  Options o;
+  o.list_equilibria = true;
+  o.strategy.kind = StrategyKind::played;
+  o.cc = 0.5;
+  for (bool f32 : {false, true}) {
+    const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
+    const cuda_emu::Plan plan =
+        cuda_emu::make_plan(d, f32 ? DType::float32 : DType::float64, o, b.games, lim, cuda_emu::Tuning{});
+    ASSERT_EQ(plan.path, cuda_emu::Path::cluster_team) << (f32 ? "float32" : "float64");
+    EXPECT_EQ(plan.cluster.blocks, 8);
+    const Traffic t = traffic_of(b, o, f32, emulated());
+    EXPECT_EQ(t.launches, 1);
+    EXPECT_EQ(t.read[static_cast<int>(cuda_emu::Mem::input)], t.input_bytes) << "the input read once";
+    testing::parity::compare(EmulatedSide{}, b, o, f32, "7x3x8x5x12 planned (cluster team)");
+  }
+  emu::state().compute_major = 8;  // an A100: no clusters
+  try {
+    const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
+    EXPECT_FALSE(lim.clusters);
+    const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
+    EXPECT_EQ(plan.path, cuda_emu::Path::tiled);
+    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (tiled)");
+    EXPECT_THROW(cuda_emu::make_plan(d, DType::float32, o, b.games, lim, emulated(kCluster)), error);
+  } catch (...) {
+    emu::state().compute_major = 9;
+    throw;
+  }
+  emu::state().compute_major = 9;
+}
+
 TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   std::mt19937_64 rng(16);  // fixed: the figures are those of these games
   struct Case {
@@ -438,6 +547,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"tiled 5x5x4 f32 tile 32 x3 blocks", b554, all, true, emulated(kTiled, 32, 3)});
   cases.push_back({"tiled 5x5x4 f64 tile 64 x1 block", b554, all, false, emulated(kTiled, 64, 1)});
   cases.push_back({"tiled 96x64 f32 (planned tiles)", huge, Options{}, true, emulated(kTiled)});
+  cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
+  cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
        {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
         StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
@@ -447,6 +558,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     cases.push_back({std::string("thread 3x3 f32 ") + to_string(k), b33, o33, true, emulated(kThread)});
     cases.push_back(
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
+    cases.push_back(
+        {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
   std::printf("%-48s %8s | reads / input bytes: %-33s | writes / output bytes: %-33s\n", "case", "launches", "", "");
@@ -498,7 +611,10 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
                            const cuda_emu::ChunkModel& model) {
   const cuda_emu::Plan plan = cuda_emu::make_plan(d, dtype, o, games, cuda_emu::h100_limits(), cuda_emu::Tuning{});
   EXPECT_EQ(plan.path, model.path) << d.to_string();
-  if (plan.path == cuda_emu::Path::tiled) {
+  if (plan.path == cuda_emu::Path::cluster_team) {
+    EXPECT_EQ(plan.cluster.blocks, model.cluster.blocks) << d.to_string();
+    EXPECT_EQ(plan.cluster.shared_bytes, model.cluster.shared_bytes) << d.to_string();
+  } else if (plan.path == cuda_emu::Path::tiled) {
     EXPECT_EQ(plan.tiled.games_per_pass, model.tiled.games_per_pass) << d.to_string();
     EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
     EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
@@ -536,7 +652,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({3, 3}), 0, 1},
       {Dims({5, 5, 4}), 0, 1},
       {Dims({6, 7, 4, 6}), 0, 1},
-      {Dims({7, 3, 8, 5, 12}), 0, 984},
+      {Dims({7, 3, 8, 5, 12}), 0, 1},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
       {Dims({4096, 4096}), 8, 11},
       {Dims({16384, 16384}), 1, 11},

@@ -35,6 +35,7 @@ struct Plan {
   std::size_t value_bytes = 8;
   Path path = Path::tiled;
   TeamGeometry team;
+  ClusterGeometry cluster;
   TiledGeometry tiled;
   std::size_t scratch_bytes = 0;
   EvalParams params;
