@@ -566,6 +566,8 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
   }
   const cuda_emu::OutputLayout layout = cuda_emu::output_layout(d.players(), d.outcomes(), model.chunks.chunk_games,
                                                                 o.distance_matrix, o.list_equilibria, o.columns);
+  // As the backend does before it plans (its kernels' shared-memory limits raised on the device).
+  cuda_emu::prepare_current_device(cuda_emu::h100_limits());
   // Addresses that are never dereferenced (the kernels do not run).
   char* fake = reinterpret_cast<char*>(std::uintptr_t{1} << 44);
   emu::State& s = emu::state();
