@@ -213,6 +213,9 @@ struct ClusterGeometry {
 constexpr std::size_t kClusterPayload = 64;
 /// Blocks per cluster the portable limit allows.
 constexpr int kMaxClusterBlocks = 8;
+/// Blocks of the cluster kernel an SM holds by registers: 2 of 256 threads at its 128 registers
+/// (tests/data/kernel_resources_sm90.tsv).
+constexpr std::size_t kClusterBlocksPerSm = 2;
 /// Shared memory per block the planner aims for (two blocks per SM) before it takes the most the
 /// device allows.
 constexpr std::size_t kClusterBlockBudget = 112 * 1024;
@@ -268,9 +271,10 @@ inline ClusterGeometry cluster_geometry_for(int n, std::int64_t N, std::size_t v
     }
     if (g.blocks == 0) return none;
   }
-  // A persistent grid: as many clusters as the SMs hold at once (by shared memory), at most one
-  // per game.
-  const std::size_t per_sm = std::max<std::size_t>(1, std::size_t{233472} / (g.shared_bytes + 1024));
+  // A persistent grid: as many clusters as the SMs hold at once (by shared memory, and by
+  // registers: kClusterBlocksPerSm), at most one per game.
+  const std::size_t per_sm = std::max<std::size_t>(
+      1, std::min<std::size_t>(kClusterBlocksPerSm, std::size_t{233472} / (g.shared_bytes + 1024)));
   const std::int64_t resident = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm) / g.blocks);
   g.clusters = std::max<std::int64_t>(1, std::min(resident, games));
