@@ -58,6 +58,14 @@ TEST(CudaPlan, ClusterTeamOnlyWhereTheDeviceHasClustersAndTheGameFits) {
   ASSERT_GT(largest, 0);
   EXPECT_EQ(cluster_geometry_for(5, largest + 256, 4, kH100, 1).blocks, 0);
   EXPECT_EQ(choose_path(5, largest + 256, 4, kH100), Path::tiled);
+  // Long fibers (the ε-Nash test reads Σ k_i utilities per outcome): the tiled path.
+  EXPECT_EQ(choose_path(Dims({7, 3, 8, 5, 12}), 4, kH100), Path::cluster_team);
+  EXPECT_EQ(fiber_reads_per_outcome(Dims({7, 3, 8, 5, 12})), 35);
+  EXPECT_EQ(choose_path(1, 20000, 4, kH100), Path::cluster_team) << "it fits a cluster";
+  EXPECT_EQ(choose_path(Dims({20000}), 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(Dims({128, 128}), 4, kH100), Path::cluster_team);  // 256 reads per outcome
+  EXPECT_EQ(choose_path(Dims({129, 128}), 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(Dims({4, 1, 5, 7}), 8, a100), Path::warp_team);
   // Forced sizes outside the kernel's: not powers of two, over 8 blocks, runs outside 32..256.
   EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 3).blocks, 0);
   EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 16).blocks, 0);

@@ -73,7 +73,7 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   ChunkModel m;
   const int n = dims.players();
   const std::int64_t N = dims.outcomes();
-  m.path = choose_path(n, N, value_bytes, lim);
+  m.path = choose_path(dims, value_bytes, lim);
   if (m.path == Path::tiled) {
     m.tiled = tiled_geometry(dims, value_bytes, o.distance_matrix, games, lim);
     m.scratch_bytes = tiled_scratch_bytes(m.tiled, n, value_bytes);

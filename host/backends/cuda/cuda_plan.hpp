@@ -301,6 +301,26 @@ inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const De
   return Path::tiled;
 }
 
+/// The cluster team's ε-Nash test reads a player's whole fiber at each outcome: Σ_i k_i utilities
+/// per outcome, many through distributed shared memory (the tiled path reads each utility once per
+/// player). Games whose Σ_i k_i exceeds this bound take the tiled path when not forced (a guard, not
+/// a measured crossover: 7x3x8x5x12 reads 35 per outcome; a 1-player game of 20,000 actions would
+/// read 20,000).
+constexpr std::int64_t kClusterMaxFiberReads = 256;
+
+inline std::int64_t fiber_reads_per_outcome(const Dims& dims) {
+  std::int64_t r = 0;
+  for (int i = 0; i < dims.players(); ++i) r += dims.actions(i) > 1 ? dims.actions(i) : 0;
+  return r;
+}
+
+/// choose_path for a game shape: the cluster team only for games whose fibers are short enough.
+inline Path choose_path(const Dims& dims, std::size_t value_bytes, const DeviceLimits& lim) {
+  const Path p = choose_path(dims.players(), dims.outcomes(), value_bytes, lim);
+  if (p == Path::cluster_team && fiber_reads_per_outcome(dims) > kClusterMaxFiberReads) return Path::tiled;
+  return p;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tiled path geometry.
 

@@ -118,7 +118,7 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       }
     }
   } else {
-    p.path = choose_path(p.n, p.N, p.value_bytes, lim);
+    p.path = choose_path(dims, p.value_bytes, lim);
     if (p.path == Path::cluster_team) {
       p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games);
     } else if (p.path != Path::tiled) {
