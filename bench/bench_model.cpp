@@ -102,6 +102,8 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
       for (const char* k : {"tiled_stats_kernel", "tiled_align_kernel", "tiled_mask_kernel"}) {
         kernels.push_back({std::string(k) + "<" + t + ">", {m.tiled.threads, m.tiled.shared_bytes}});
       }
+    } else if (m.path == cu::Path::cluster_team) {  // one cluster of m.cluster.blocks blocks per game
+      kernels.push_back({"cluster_evaluate_kernel<" + t + ">", {m.cluster.threads, m.cluster.shared_bytes}});
     } else if (m.path == cu::Path::thread_game) {  // compiled per player count (kernels/team_evaluate.cu)
       kernels.push_back({"tiny_evaluate_kernel<" + std::to_string(d.players()) + ", " + t + ">",
                          {m.team.threads, m.team.shared_bytes}});

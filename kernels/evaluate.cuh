@@ -100,6 +100,10 @@ void launch_tiled_evaluate(const TiledGeometry& geometry, const EvalParams& para
 void launch_two_player_evaluate(const TwoPlayerGeometry& geometry, const EvalParams& params, const DeviceInput& in,
                                 const DeviceOutputs& out, char* scratch, cudaStream_t stream);
 
+/// Evaluates every game of `in` on the cluster team (sm_90): one thread block cluster per game.
+void launch_cluster_evaluate(const ClusterGeometry& geometry, const EvalParams& params, const DeviceInput& in,
+                             const DeviceOutputs& out, cudaStream_t stream);
+
 /// Raises the dynamic shared-memory limit of every kernel to what the device allows (once per
 /// device); returns the first error instead of throwing so cuda_available() can use it as a probe
 /// that the kernels' code loads on the device.
@@ -158,6 +162,7 @@ void launch_convert(const double* in, void* out, bool float32, std::int64_t coun
 namespace dev {
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes);
 cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes);
+cudaError_t prepare_cluster_kernels(int max_dynamic_shared_bytes);
 }  // namespace dev
 
 }  // namespace cuda

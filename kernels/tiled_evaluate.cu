@@ -862,6 +862,7 @@ cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes) {
 cudaError_t prepare_kernels(int max_dynamic_shared_bytes) {
   cudaError_t e = dev::prepare_team_kernels(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = dev::prepare_tiled_kernels(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = dev::prepare_cluster_kernels(max_dynamic_shared_bytes);
   return e;
 }
 

@@ -109,6 +109,7 @@ class GpuSide {
   Tuning tuning(const Run&) const { return Tuning{}; }
   std::unique_ptr<Backend> backend(const Run&) const { return make_cuda_backend(0); }
   bool team_fits(int, int, std::int64_t, std::size_t) const { return false; }
+  bool cluster_fits(int, std::int64_t, std::size_t, int, std::int64_t) const { return false; }
   std::string path_name(int) const { return std::string(); }
   Batch generate_on_device(const Dims&, const GeneratorSpec&, std::int64_t, std::uint64_t, std::int64_t,
                            std::vector<GameInfo>*) const {

@@ -20,12 +20,14 @@
 #define cuda cuda_emu
 #define DGEVAL_TILED_THREADS 64       // two warps per tile block: same code paths, 4x less emulation
 #define DGEVAL_TWO_PLAYER_THREADS 64  // likewise for the two-player path's blocks
+#define DGEVAL_CLUSTER_THREADS 64     // two warps per cluster block (the layout does not depend on it)
 #include "backends/cuda/cuda_backend.cu"
 #include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
 #include "backends/cuda/evaluation.cu"
 #include "backends/cuda/experiments_device.cu"
 #include "backends/cuda/resident_batch.cu"
+#include "cluster_evaluate.cu"     // kernels/cluster_evaluate.cu
 #include "generate.cu"             // kernels/generate.cu
 #include "team_evaluate.cu"        // kernels/team_evaluate.cu
 #include "tiled_evaluate.cu"       // kernels/tiled_evaluate.cu
@@ -58,6 +60,7 @@ constexpr int kBlock = static_cast<int>(cuda_emu::Path::block_team);
 constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 constexpr int kTwoPlayer = static_cast<int>(cuda_emu::Path::two_player);
+constexpr int kCluster = static_cast<int>(cuda_emu::Path::cluster_team);
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -359,6 +362,16 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 2x3x5 f32 tile 32 x2 blocks correlated", {4.0167, 1.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
     {"warp 2x3x5 f64 product", {1.0000, 1.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
+    {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 best-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 uniform-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 uniform-eps-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 played", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 pure", {1.0000, 0.0334, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 correlated", {1.0000, 1.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"cluster 2x3x5 f32 x2 blocks run 32 product", {1.0000, 3.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
 };
 // clang-format on
 
@@ -587,6 +600,44 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
   }
 }
 
+// The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
+// on the planned path of an H100-like device: the cluster team, one launch, the input read once;
+// the same batch on a device without clusters (compute capability 8): the tiled path. Both against
+// the CPU backend, both dtypes.
+TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({7, 3, 8, 5, 12});
+  const Batch b = testing::random_batch(d, 2, rng, 64);
+  Options o;
+  o.list_equilibria = true;
+  o.strategy.kind = StrategyKind::played;
+  o.cc = 0.5;
+  for (bool f32 : {false, true}) {
+    const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
+    const cuda_emu::Plan plan =
+        cuda_emu::make_plan(d, f32 ? DType::float32 : DType::float64, o, b.games, lim, cuda_emu::Tuning{});
+    ASSERT_EQ(plan.path, cuda_emu::Path::cluster_team) << (f32 ? "float32" : "float64");
+    EXPECT_EQ(plan.cluster.blocks, 8);
+    const Traffic t = traffic_of(b, o, f32, emulated());
+    EXPECT_EQ(t.launches, 1);
+    EXPECT_EQ(t.read[static_cast<int>(cuda_emu::Mem::input)], t.input_bytes) << "the input read once";
+    testing::parity::compare(EmulatedSide{}, b, o, f32, "7x3x8x5x12 planned (cluster team)");
+  }
+  emu::state().compute_major = 8;  // an A100: no clusters
+  try {
+    const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
+    EXPECT_FALSE(lim.clusters);
+    const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
+    EXPECT_EQ(plan.path, cuda_emu::Path::tiled);
+    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (tiled)");
+    EXPECT_THROW(cuda_emu::make_plan(d, DType::float32, o, b.games, lim, emulated(kCluster)), error);
+  } catch (...) {
+    emu::state().compute_major = 9;
+    throw;
+  }
+  emu::state().compute_major = 9;
+}
+
 TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   std::mt19937_64 rng(16);  // fixed: the figures are those of these games
   struct Case {
@@ -626,6 +677,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"two-player 96x64 f64 ties (lists overflow)", ties, Options{}, false, emulated(kTwoPlayer)});
   cases.push_back(
       {"two-player 96x64 f64 beyond 1e100 (summed again)", extreme, Options{}, false, emulated(kTwoPlayer)});
+  cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
+  cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
        {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
         StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
@@ -635,6 +688,8 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     cases.push_back({std::string("thread 3x3 f32 ") + to_string(k), b33, o33, true, emulated(kThread)});
     cases.push_back(
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
+    cases.push_back(
+        {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
   std::printf("%-48s %8s | reads / input bytes: %-33s | writes / output bytes: %-33s\n", "case", "launches", "", "");
@@ -686,7 +741,10 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
                            const cuda_emu::ChunkModel& model) {
   const cuda_emu::Plan plan = cuda_emu::make_plan(d, dtype, o, games, cuda_emu::h100_limits(), cuda_emu::Tuning{});
   EXPECT_EQ(plan.path, model.path) << d.to_string();
-  if (plan.path == cuda_emu::Path::tiled) {
+  if (plan.path == cuda_emu::Path::cluster_team) {
+    EXPECT_EQ(plan.cluster.blocks, model.cluster.blocks) << d.to_string();
+    EXPECT_EQ(plan.cluster.shared_bytes, model.cluster.shared_bytes) << d.to_string();
+  } else if (plan.path == cuda_emu::Path::tiled) {
     EXPECT_EQ(plan.tiled.games_per_pass, model.tiled.games_per_pass) << d.to_string();
     EXPECT_EQ(plan.tiled.tile, model.tiled.tile) << d.to_string();
     EXPECT_EQ(plan.tiled.blocks_per_game, model.tiled.blocks_per_game) << d.to_string();
@@ -700,6 +758,8 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
   }
   const cuda_emu::OutputLayout layout = cuda_emu::output_layout(d.players(), d.outcomes(), model.chunks.chunk_games,
                                                                 o.distance_matrix, o.list_equilibria, o.columns);
+  // As the backend does before it plans (its kernels' shared-memory limits raised on the device).
+  cuda_emu::prepare_current_device(cuda_emu::h100_limits());
   // Addresses that are never dereferenced (the kernels do not run).
   char* fake = reinterpret_cast<char*>(std::uintptr_t{1} << 44);
   emu::State& s = emu::state();
@@ -728,7 +788,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({3, 3}), 0, 1},
       {Dims({5, 5, 4}), 0, 1},
       {Dims({6, 7, 4, 6}), 0, 1},
-      {Dims({7, 3, 8, 5, 12}), 0, 984},
+      {Dims({7, 3, 8, 5, 12}), 0, 1},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
       {Dims({4096, 4096}), 8, 3},
       {Dims({16384, 16384}), 1, 3},

@@ -11,8 +11,12 @@
 #include <vector>
 
 #include "test_cuda_emulation.hpp"
+// (after the emulation)
+#include "cluster.cuh"  // kernels/cluster.cuh
 
 namespace {
+
+using dgeval::cuda::dev::Cluster;
 
 __global__ void add_one(const int* in, int* out, int n) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
@@ -173,6 +177,96 @@ TEST(CudaEmulation, FaultsOfQueuedWorkAreReportedByTheNextSynchronisation) {
   EXPECT_THROW(DGEVAL_LAUNCH(exits_before_the_barrier, 1, 2048, 0, st)(), emu::fault);
   EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
   EXPECT_EQ(emu::pending(), 0u);
+  ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread block clusters: the blocks of a cluster run together, share a barrier and read each
+// other's dynamic shared memory.
+
+/// Each block writes its rank into its shared memory (one int per thread), the cluster syncs, and
+/// each thread reads the next block's value and rank, and every block's number of blocks.
+__global__ void read_the_next_block(int* out) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  int* mine = reinterpret_cast<int*>(smem);
+  const unsigned rank = Cluster::block_rank(), blocks = Cluster::num_blocks();
+  mine[threadIdx.x] = static_cast<int>(blockIdx.x * 100 + rank * 10 + threadIdx.x);
+  Cluster::sync();
+  const int* next = Cluster::map_shared_rank(mine, (rank + 1) % blocks);
+  out[blockIdx.x * blockDim.x + threadIdx.x] = next[threadIdx.x] + static_cast<int>(blocks) * 1000;
+  Cluster::sync();  // the next block reads this block's memory until here
+}
+
+/// Only block 0 of the cluster reaches the cluster's barrier.
+__global__ void only_block_zero_syncs() {
+  if (Cluster::block_rank() == 0) Cluster::sync();
+}
+
+/// Block 0 waits at the cluster's barrier, the others at their block's barrier.
+__global__ void blocks_wait_at_different_barriers() {
+  if (Cluster::block_rank() == 0) {
+    Cluster::sync();
+  } else {
+    __syncthreads();
+    __syncthreads();
+  }
+}
+
+/// A map to a block outside the cluster, or of an address outside dynamic shared memory.
+__global__ void maps_outside(int what, int* out) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  int local = 0;
+  int* p = what == 0 ? Cluster::map_shared_rank(reinterpret_cast<int*>(smem), Cluster::num_blocks())
+                     : Cluster::map_shared_rank(&local, 0u);
+  out[0] = p != nullptr;
+}
+
+TEST(CudaEmulation, ClustersRunTogetherAndShareMemory) {
+  constexpr int kThreads = 32, kCluster = 4, kClusters = 2, kTotal = kThreads * kCluster * kClusters;
+  int* out = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), kTotal * sizeof(int)), cudaSuccess);
+  DGEVAL_LAUNCH_CLUSTER(read_the_next_block, kCluster * kClusters, kThreads, kCluster, kThreads * sizeof(int), nullptr)
+  (out);
+  std::vector<int> back(kTotal);
+  ASSERT_EQ(cudaMemcpy(back.data(), out, kTotal * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  for (int b = 0; b < kCluster * kClusters; ++b) {
+    const int rank = b % kCluster, next_rank = (rank + 1) % kCluster;
+    const int next_block = b - rank + next_rank;
+    for (int t = 0; t < kThreads; ++t) {
+      EXPECT_EQ(back[static_cast<std::size_t>(b * kThreads + t)], next_block * 100 + next_rank * 10 + t + 4000)
+          << "block " << b << " thread " << t;
+    }
+  }
+  ASSERT_EQ(cudaFree(out), cudaSuccess);
+}
+
+TEST(CudaEmulation, ClusterMisuseIsReported) {
+  cudaStream_t st = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), cudaSuccess);
+  // The cluster's barrier reached by some blocks only: an error, not a hang.
+  DGEVAL_LAUNCH_CLUSTER(only_block_zero_syncs, 4, 32, 2, 0, st)();
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure);
+  DGEVAL_LAUNCH_CLUSTER(blocks_wait_at_different_barriers, 2, 32, 2, 0, st)();
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure);
+  // A block outside the cluster, an address outside dynamic shared memory.
+  int* out = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), sizeof(int)), cudaSuccess);
+  for (int what : {0, 1}) {
+    DGEVAL_LAUNCH_CLUSTER(maps_outside, 2, 32, 2, 64, st)(what, out);
+    EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure) << what;
+  }
+  // Launch errors: a grid not made of whole clusters, a cluster over the portable 8 blocks, and a
+  // cluster launch on a device without clusters (compute capability 8).
+  EXPECT_THROW(DGEVAL_LAUNCH_CLUSTER(only_block_zero_syncs, 3, 32, 2, 0, st)(), emu::fault);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_THROW(DGEVAL_LAUNCH_CLUSTER(only_block_zero_syncs, 16, 32, 16, 0, st)(), emu::fault);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  emu::state().compute_major = 8;
+  EXPECT_THROW(DGEVAL_LAUNCH_CLUSTER(read_the_next_block, 2, 32, 2, 128, st)(out), emu::fault);
+  emu::state().compute_major = 9;
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_EQ(emu::pending(), 0u);
+  ASSERT_EQ(cudaFree(out), cudaSuccess);
   ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
 }
 

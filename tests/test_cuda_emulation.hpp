@@ -1,7 +1,15 @@
 // A small CPU emulation of the CUDA execution model, so the CUDA backend's real kernels and host
 // code (kernels/*.cu, host/backends/cuda/*.cu) run in tests on machines without a GPU (CI).
 //
-// Every thread of a block is a cooperative coroutine (ucontext); blocks run one after another.
+// Every thread of a block is a cooperative coroutine (ucontext); blocks run one after another,
+// except the blocks of one thread block cluster (a launch with a cluster dimension,
+// DGEVAL_LAUNCH_CLUSTER), whose threads run together as coroutines of one schedule: the cluster's
+// barrier (cooperative_groups::this_cluster().sync(), a barrier over every thread of the cluster,
+// reported as an error when some thread of the cluster exited or never reaches it), its block
+// rank and number of blocks, and distributed shared memory (map_shared_rank: the same offset in
+// another block's dynamic shared memory; an address outside the block's dynamic shared memory or
+// a rank outside the cluster is an error). Static __shared__ variables are one per program here,
+// not one per block: a cluster's kernel keeps everything per block in dynamic shared memory.
 // Emulated: atomicAdd/Min/Max on 64-bit integers, __syncthreads, __syncthreads_or,
 // __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
 // barriers over exactly the lanes named in the mask (a lane outside its mask, or a barrier some
@@ -74,6 +82,8 @@
 #define __shared__ static
 #define DGEVAL_DYNAMIC_SHARED(name) unsigned char* name = ::emu::dynamic_shared()
 #define DGEVAL_LAUNCH(kernel, grid, block, shared, stream) ::emu::launcher(kernel, grid, block, shared, stream)
+#define DGEVAL_LAUNCH_CLUSTER(kernel, grid, block, cluster, shared, stream) \
+  ::emu::cluster_launcher(kernel, grid, block, cluster, shared, stream)
 
 struct dim3 {
   unsigned x, y, z;
@@ -159,7 +169,8 @@ struct LaunchAccess {
 struct Thread {
   ucontext_t ctx;
   uint3 tid;
-  int linear = 0;
+  int linear = 0;  ///< within its block
+  int block = 0;   ///< its block's rank in the cluster (0 without clusters)
   bool done = false;
 };
 
@@ -168,20 +179,30 @@ struct Barrier {
   unsigned long generation = 0;
 };
 
+/// One block of the running cluster (one block without clusters).
+struct Block {
+  dim3 idx;
+  std::vector<unsigned char> shared;  // dynamic shared memory + canary
+  Barrier bar;
+  int or_acc = 0, or_result = 0;
+  std::map<std::pair<int, unsigned>, Barrier> warp_bars;
+  int live = 0;
+};
+
 struct State {
   // Launch
-  dim3 grid_dim, block_dim, block_idx;
-  std::vector<Thread> threads;
+  dim3 grid_dim, block_dim;
+  std::vector<Thread> threads;  // every thread of the running cluster, block by block
   int current = -1;
-  int live = 0;
+  int live = 0;  // threads of the cluster not exited
   ucontext_t main_ctx;
   const void* body = nullptr;
   void (*run_body)(const void*) = nullptr;
-  std::vector<unsigned char> shared;  // dynamic shared memory + canary
+  std::vector<Block> blocks;  // the running cluster's blocks (one without clusters)
+  int block_threads = 0;      // threads per block
+  unsigned cluster_dim = 1;   // blocks per cluster of the running launch
+  Barrier cluster_bar;
   std::size_t shared_size = 0;
-  Barrier block_bar;
-  int or_acc = 0, or_result = 0;
-  std::map<std::pair<int, unsigned>, Barrier> warp_bars;
   std::vector<int> slots;  // one per thread: shuffle exchange
   bool released = false;   // a barrier released since the last scheduling round
   std::mt19937 rng{12345};
@@ -189,6 +210,7 @@ struct State {
   cudaError_t last_error = cudaSuccess;
   std::map<const void*, std::size_t> max_dynamic_shared;
   std::size_t device_total = std::size_t{8} << 30;
+  int compute_major = 9;  ///< cudaDeviceProp::major of the emulated device (8: no clusters)
   std::size_t device_used = 0;
   std::map<void*, std::size_t> allocations;
   long long launches = 0;
@@ -217,8 +239,9 @@ inline State& state() {
   return s;
 }
 inline Thread& current() { return state().threads[static_cast<std::size_t>(state().current)]; }
+inline Block& current_block() { return state().blocks[static_cast<std::size_t>(current().block)]; }
 
-inline unsigned char* dynamic_shared() { return state().shared.data(); }
+inline unsigned char* dynamic_shared() { return current_block().shared.data(); }
 
 /// Gives the processor back to the scheduler.
 inline void yield() {
@@ -238,25 +261,47 @@ inline void wait_barrier(Barrier& b, int expected) {
 }
 
 inline void syncthreads() {
-  State& s = state();
-  const int total = static_cast<int>(s.threads.size());
-  if (s.live != total) throw fault("__syncthreads reached after some threads of the block exited");
-  wait_barrier(s.block_bar, total);
+  Block& b = current_block();
+  const int total = state().block_threads;
+  if (b.live != total) throw fault("__syncthreads reached after some threads of the block exited");
+  wait_barrier(b.bar, total);
 }
 
 inline int syncthreads_or(int p) {
-  State& s = state();
-  s.or_acc |= p != 0;
-  const unsigned long g = s.block_bar.generation;
-  const int total = static_cast<int>(s.threads.size());
-  if (s.live != total) throw fault("__syncthreads_or reached after some threads of the block exited");
-  if (s.block_bar.arrived + 1 == total) {
-    s.or_result = s.or_acc;
-    s.or_acc = 0;
+  Block& b = current_block();
+  b.or_acc |= p != 0;
+  const int total = state().block_threads;
+  if (b.live != total) throw fault("__syncthreads_or reached after some threads of the block exited");
+  if (b.bar.arrived + 1 == total) {
+    b.or_result = b.or_acc;
+    b.or_acc = 0;
   }
-  wait_barrier(s.block_bar, total);
-  (void)g;
-  return s.or_result;
+  wait_barrier(b.bar, total);
+  return b.or_result;
+}
+
+/// cooperative_groups::this_cluster().sync(): every thread of every block of the cluster.
+inline void cluster_sync() {
+  State& s = state();
+  const int total = static_cast<int>(s.threads.size());
+  if (s.live != total) throw fault("cluster.sync() reached after some threads of the cluster exited");
+  wait_barrier(s.cluster_bar, total);
+}
+
+/// cooperative_groups::this_cluster().map_shared_rank(p, rank): the address at p's offset in the
+/// dynamic shared memory of block `rank` of the cluster.
+inline void* map_shared_rank(const void* p, int rank) {
+  State& s = state();
+  if (rank < 0 || static_cast<unsigned>(rank) >= s.cluster_dim) {
+    throw fault("map_shared_rank to block " + std::to_string(rank) + " of a cluster of " +
+                std::to_string(s.cluster_dim));
+  }
+  const unsigned char* own = current_block().shared.data();
+  const unsigned char* q = static_cast<const unsigned char*>(p);
+  if (q < own || q >= own + s.shared_size) {
+    throw fault("map_shared_rank of an address outside the block's dynamic shared memory");
+  }
+  return s.blocks[static_cast<std::size_t>(rank)].shared.data() + (q - own);
 }
 
 inline void syncwarp(unsigned mask) {
@@ -267,17 +312,17 @@ inline void syncwarp(unsigned mask) {
     throw fault("lane " + std::to_string(lane) + " calls a warp primitive with a mask without it");
   const int warp_base = warp * 32;
   for (int l = 0; l < 32; ++l) {
-    if (((mask >> l) & 1u) && warp_base + l >= static_cast<int>(s.threads.size())) {
+    if (((mask >> l) & 1u) && warp_base + l >= s.block_threads) {
       throw fault("warp mask names a lane beyond the block");
     }
   }
-  wait_barrier(s.warp_bars[{warp, mask}], __builtin_popcount(mask));
+  wait_barrier(current_block().warp_bars[{warp, mask}], __builtin_popcount(mask));
 }
 
 inline int shfl_xor(unsigned mask, int v, int lane_mask, int width) {
   State& s = state();
-  const int t = current().linear;
-  const int lane = t % 32;
+  const int t = s.current;  // the slot of the thread in the cluster (its block's threads are contiguous)
+  const int lane = current().linear % 32;
   if (width <= 0 || width > 32 || (width & (width - 1)) || lane_mask >= width) throw fault("bad shuffle width");
   s.slots[static_cast<std::size_t>(t)] = v;
   syncwarp(mask);
@@ -296,6 +341,7 @@ inline void thread_entry() {
     if (s.thread_fault.empty()) s.thread_fault = e.what();
   }
   current().done = true;
+  --current_block().live;
   --s.live;
   s.released = true;
   // returning resumes uc_link (the scheduler)
@@ -304,8 +350,10 @@ inline void thread_entry() {
 constexpr std::size_t kCanary = 64;
 constexpr std::size_t kStack = 128 * 1024;
 
-inline void check_launch(dim3 grid, dim3 block, std::size_t shared, const void* kernel) {
+inline void check_launch(dim3 grid, dim3 block, std::size_t shared, const void* kernel, unsigned cluster = 1) {
   State& s = state();
+  if (cluster < 1 || cluster > 8) throw fault("cluster of " + std::to_string(cluster) + " blocks (portable: 1 to 8)");
+  if (grid.x % cluster != 0) throw fault("grid.x not a multiple of the cluster size");
   const unsigned threads = block.x * block.y * block.z;
   if (threads == 0 || threads > 1024 || block.z > 64) throw fault("invalid block size");
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) throw fault("invalid grid size");
@@ -319,11 +367,12 @@ inline void check_launch(dim3 grid, dim3 block, std::size_t shared, const void* 
 }
 
 template <class F>
-void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const void* kernel) {
+void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const void* kernel, unsigned cluster = 1) {
   State& s = state();
   ++s.launches;
-  check_launch(grid, block, shared, kernel);
+  check_launch(grid, block, shared, kernel, cluster);
   const unsigned threads = block.x * block.y * block.z;
+  const unsigned total = threads * cluster;
   s.counting = nullptr;
   if (s.count_accesses) {
     LaunchAccess entry;
@@ -337,25 +386,33 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
   s.block_dim = block;
   s.body = &body;
   s.run_body = [](const void* b) { (*static_cast<const F*>(b))(); };
+  s.block_threads = static_cast<int>(threads);
+  s.cluster_dim = cluster;
+  s.shared_size = shared;
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
-      for (unsigned bx = 0; bx < grid.x; ++bx) {
-        ++s.blocks_run;
-        s.block_idx = dim3(bx, by, bz);
-        s.shared_size = shared;
-        s.shared.assign(shared + kCanary, 0xA5);
-        s.threads.assign(threads, Thread{});
-        s.slots.assign(threads, 0);
-        s.block_bar = Barrier{};
-        s.warp_bars.clear();
-        s.or_acc = s.or_result = 0;
-        s.live = static_cast<int>(threads);
-        if (s.stacks.size() < threads) s.stacks.resize(threads);
-        for (unsigned t = 0; t < threads; ++t) {
-          Thread& th = s.threads[t];
+      for (unsigned bx0 = 0; bx0 < grid.x; bx0 += cluster) {
+        // One cluster (one block without clusters): its blocks' threads in one schedule.
+        s.blocks.assign(cluster, Block{});
+        for (unsigned c = 0; c < cluster; ++c) {
+          ++s.blocks_run;
+          Block& b = s.blocks[c];
+          b.idx = dim3(bx0 + c, by, bz);
+          b.shared.assign(shared + kCanary, 0xA5);
+          b.live = static_cast<int>(threads);
+        }
+        s.threads.assign(total, Thread{});
+        s.slots.assign(total, 0);
+        s.cluster_bar = Barrier{};
+        s.live = static_cast<int>(total);
+        if (s.stacks.size() < total) s.stacks.resize(total);
+        for (unsigned u = 0; u < total; ++u) {
+          Thread& th = s.threads[u];
+          const unsigned t = u % threads;
           th.linear = static_cast<int>(t);
+          th.block = static_cast<int>(u / threads);
           th.tid = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-          std::vector<char>& stack = s.stacks[t];
+          std::vector<char>& stack = s.stacks[u];
           if (stack.size() < kStack) stack.resize(kStack);
           getcontext(&th.ctx);
           th.ctx.uc_stack.ss_sp = stack.data();
@@ -363,8 +420,8 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
           th.ctx.uc_link = &s.main_ctx;
           makecontext(&th.ctx, thread_entry, 0);
         }
-        std::vector<int> order(threads);
-        for (unsigned t = 0; t < threads; ++t) order[t] = static_cast<int>(t);
+        std::vector<int> order(total);
+        for (unsigned t = 0; t < total; ++t) order[t] = static_cast<int>(t);
         int idle_rounds = 0;
         while (s.live > 0) {
           std::shuffle(order.begin(), order.end(), s.rng);
@@ -384,8 +441,10 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
           idle_rounds = s.released ? 0 : idle_rounds + 1;
           if (idle_rounds > 2) throw fault("deadlock: threads wait at a barrier that can never complete");
         }
-        for (std::size_t j = 0; j < kCanary; ++j) {
-          if (s.shared[shared + j] != 0xA5) throw fault("write past the end of dynamic shared memory");
+        for (const Block& b : s.blocks) {
+          for (std::size_t j = 0; j < kCanary; ++j) {
+            if (b.shared[shared + j] != 0xA5) throw fault("write past the end of dynamic shared memory");
+          }
         }
       }
     }
@@ -493,12 +552,15 @@ struct Launcher {
   dim3 grid, block;
   std::size_t shared;
   cudaStream_t stream;
+  unsigned cluster = 0;  ///< blocks per cluster of a cluster launch; 0: a plain launch
   /// Checks the launch now (a bad configuration is an error of the launch itself) and queues the
   /// grid on the stream with its arguments copied, as CUDA copies them at launch.
   template <class... A>
   void operator()(const A&... args) const {
+    const unsigned cl = cluster == 0 ? 1u : cluster;
     try {
-      check_launch(grid, block, shared, reinterpret_cast<const void*>(kernel));
+      if (cluster > 0 && state().compute_major < 9) throw fault("a cluster launch on a device without clusters");
+      check_launch(grid, block, shared, reinterpret_cast<const void*>(kernel), cl);
     } catch (const std::exception& f) {
       std::fprintf(stderr, "%s\n", f.what());
       state().last_error = cudaErrorLaunchFailure;
@@ -512,15 +574,22 @@ struct Launcher {
     void (*k)(P...) = kernel;
     const dim3 g = grid, b = block;
     const std::size_t sh = shared;
-    enqueue(stream, [k, g, b, sh, values]() {
+    enqueue(stream, [k, g, b, sh, values, cl]() {
       auto body = [&]() { std::apply(k, values); };
-      run_grid(body, g, b, sh, reinterpret_cast<const void*>(k));
+      run_grid(body, g, b, sh, reinterpret_cast<const void*>(k), cl);
     });
   }
 };
 template <class... P>
 Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t shared, cudaStream_t stream) {
-  return Launcher<P...>{kernel, grid, block, shared, stream};
+  return Launcher<P...>{kernel, grid, block, shared, stream, 0};
+}
+/// A launch with a cluster dimension (cudaLaunchKernelEx with cudaLaunchAttributeClusterDimension
+/// on a GPU): `cluster` consecutive blocks along x form a cluster and run together.
+template <class... P>
+Launcher<P...> cluster_launcher(void (*kernel)(P...), dim3 grid, dim3 block, unsigned cluster, std::size_t shared,
+                                cudaStream_t stream) {
+  return Launcher<P...>{kernel, grid, block, shared, stream, cluster == 0 ? 1u : cluster};
 }
 
 /// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
@@ -534,11 +603,26 @@ inline void count_access(int cls, bool write, unsigned long long bytes) {
 #define DGEVAL_GLOBAL_ACCESS(cls, write, bytes) ::emu::count_access(static_cast<int>(cls), (write), (bytes))
 
 #define threadIdx (::emu::current().tid)
-#define blockIdx (::emu::state().block_idx)
+#define blockIdx (::emu::current_block().idx)
 #define blockDim (::emu::state().block_dim)
 #define gridDim (::emu::state().grid_dim)
 
 inline void __syncthreads() { emu::syncthreads(); }
+
+// The thread block cluster of cooperative_groups (<cooperative_groups.h>), as kernels/cluster.cuh
+// uses it.
+namespace cooperative_groups {
+struct cluster_group {
+  void sync() const { emu::cluster_sync(); }
+  unsigned block_rank() const { return static_cast<unsigned>(emu::current().block); }
+  unsigned num_blocks() const { return emu::state().cluster_dim; }
+  template <class T>
+  T* map_shared_rank(T* addr, int rank) const {
+    return static_cast<T*>(emu::map_shared_rank(addr, rank));
+  }
+};
+inline cluster_group this_cluster() { return cluster_group{}; }
+}  // namespace cooperative_groups
 inline int __syncthreads_or(int p) { return emu::syncthreads_or(p); }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { emu::syncwarp(mask); }
 inline int __shfl_xor_sync(unsigned mask, int v, int lane_mask, int width = 32) {
@@ -612,7 +696,7 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d) {
   if (d != 0) return cudaErrorInvalidValue;
   std::memset(p, 0, sizeof *p);
   std::strcpy(p->name, "dgeval CPU emulation of an H100");
-  p->major = 9;
+  p->major = emu::state().compute_major;
   p->minor = 0;
   p->multiProcessorCount = 4;  // small, so the planner spreads few blocks
   p->totalGlobalMem = emu::state().device_total;

@@ -27,6 +27,8 @@
 //   std::int64_t games(std::int64_t n) const;       // n, or fewer (DGEVAL_TEST_SMALL=1 on the GPU)
 //   std::unique_ptr<Backend> backend(const Run&) const;  // a poisoned CUDA backend forced to `run`
 //   bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const;
+//   bool cluster_fits(int players, std::int64_t outcomes, std::size_t value_bytes, int blocks,
+//                     std::int64_t run) const;        // the cluster team can take the game
 //   std::string path_name(int path) const;
 //   Batch generate_on_device(const Dims&, const GeneratorSpec&, std::int64_t games, std::uint64_t seed,
 //                            std::int64_t first_game, std::vector<GameInfo>* info) const;
@@ -72,6 +74,8 @@ constexpr int kWarp = 1;
 constexpr int kBlock = 2;
 constexpr int kTiled = 3;
 constexpr int kThread = 4;
+constexpr int kTwoPlayer = 5;
+constexpr int kCluster = 6;
 
 /// What a run forces: a path (kAuto: the planner's), the tiled path's tile and blocks per game
 /// (0: planned), and a cap on the games per chunk (0: none).
@@ -813,6 +817,97 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
   }
 }
 
+/// The cluster team (kernels/cluster_evaluate.cu, sm_90: skipped on a device without clusters):
+/// one thread block cluster per game, the game dealt to its blocks in runs of outcomes. Fresh
+/// random games of 3 to 6 players forced onto it with 1, 2, 4 and 8 blocks per cluster and runs of
+/// 32 to 256 outcomes (so a player's fibers span the blocks' slices and some blocks hold no
+/// outcome): every strategy (per game where it can be), every standardisation, both dtypes and
+/// welfares, ties (payoffs on a coarse grid), payoffs spanning orders of magnitude (each vector
+/// scaled by 1e-6 .. 1e6), the NE lists exact; chunks of 2 games or one chunk (the persistent
+/// grid walks more games than it has clusters); non-finite input. On the GPU also the bench's
+/// 7x3x8x5x12 on the planned path.
+template <class Side>
+void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
+  if (!side.cluster_fits(3, 60, 8, 1, 32)) GTEST_SKIP() << "the device has no thread block clusters";
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<std::uint64_t>(k)); };
+  const StrategyKind kinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
+                                StrategyKind::uniform_eps_ne, StrategyKind::played,  StrategyKind::pure,
+                                StrategyKind::correlated,     StrategyKind::product};
+  std::vector<Dims> sizes = {Dims({3, 4, 5}), Dims({2, 3, 2, 4, 3}), Dims({4, 1, 5, 7}), Dims({2, 2, 3, 2, 2, 3}),
+                             Dims({5, 6, 7})};
+  if (!side.emulated()) sizes.insert(sizes.end(), {Dims({7, 3, 8, 5, 12}), Dims({6, 7, 4, 6, 5})});
+  int case_index = 0;
+  for (const Dims& d : sizes) {
+    const int n = d.players();
+    const std::int64_t games = side.emulated() ? 3 + pick(2) : side.games(9 + pick(5));
+    Batch wide = random_batch(d, games, rng);
+    const std::int64_t nN = n * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {
+      for (int v = 0; v < 2 * n; ++v) {  // wide ranges: per vector, 1e-6 .. 1e6
+        const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+        std::vector<double>& values = v < n ? wide.agents : wide.principals;
+        for (std::int64_t q = 0; q < d.outcomes(); ++q)
+          values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
+      }
+    }
+    const Batch ties = random_batch(d, games, rng, 2);
+    for (StrategyKind k : kinds) {
+      Options o;
+      o.strategy.kind = k;
+      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      for (std::int64_t g = 0; g < games; ++g) {
+        if (k == StrategyKind::pure) {
+          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+        }
+        if (k == StrategyKind::correlated) {
+          const auto w = random_distribution(d.outcomes(), rng);
+          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+        }
+        if (k == StrategyKind::product) {
+          for (int i = 0; i < n; ++i) {
+            const auto w = random_distribution(d.actions(i), rng);
+            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+          }
+        }
+      }
+      o.cc = 0.5;
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::played || k == StrategyKind::worst_ne;
+      o.standardisation = static_cast<Standardisation>(case_index % 3);
+      o.welfare = static_cast<Welfare>(pick(2));
+      o.ic.assign(static_cast<std::size_t>(n), 0.5);
+      o.ic[0] = 0.0;
+      // Every cluster size with both dtypes and both batches (the emulation: one of the four
+      // combinations per strategy, in turn).
+      const int blocks = 1 << (case_index % 4);
+      const std::int64_t run = 32 << pick(4);
+      const Run r{kCluster, run, blocks, pick(2) ? 2 : 0};
+      const bool f32_turn = (case_index / 4) % 2 == 1, wide_turn = (case_index / 8) % 2 == 0;
+      ++case_index;
+      if (!side.cluster_fits(n, d.outcomes(), 8, blocks, run)) continue;  // a large game in few blocks
+      const std::string what = std::string("cluster team ") + to_string(k) + " " + to_string(o.standardisation) +
+                               " blocks " + std::to_string(blocks) + " run " + std::to_string(run);
+      for (bool f32 : {false, true}) {
+        for (bool wide_ranges : {false, true}) {
+          if (side.emulated() && (f32 != f32_turn || wide_ranges != wide_turn)) continue;
+          compare(side, wide_ranges ? wide : ties, o, f32, what + (wide_ranges ? " wide ranges" : " ties"), r);
+        }
+      }
+      if (!side.emulated() && d.outcomes() > 5000) {
+        for (bool f32 : {false, true}) compare(side, wide, o, f32, std::string("mid-size planned ") + to_string(k));
+      }
+    }
+  }
+  Batch bad = random_batch(Dims({3, 4, 5}), 3, rng);
+  bad.principals[70] = INFINITY;
+  bad.agents[200] = std::nan("");
+  Options o;
+  o.list_equilibria = true;
+  o.allow_nonfinite = true;
+  compare(side, bad, o, false, "cluster team non-finite", Run{kCluster, 32, 4, 0});
+}
+
 }  // namespace parity
 }  // namespace testing
 }  // namespace dgeval
@@ -831,6 +926,7 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ContinuousUtilities, continuous_utilities)                    \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryStrategyMatchesCpu, every_strategy_and_option)           \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryPathAndTilingMatchCpu, every_path_and_tiling)            \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ClusterTeamMatchesTheCpu, cluster_team_matches_the_cpu)       \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                            \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)                  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)                         \
@@ -859,7 +955,9 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
                     static_cast<int>(NS::Path::warp_team) == ::dgeval::testing::parity::kWarp &&                  \
                     static_cast<int>(NS::Path::block_team) == ::dgeval::testing::parity::kBlock &&                \
                     static_cast<int>(NS::Path::tiled) == ::dgeval::testing::parity::kTiled &&                     \
-                    static_cast<int>(NS::Path::thread_game) == ::dgeval::testing::parity::kThread,                \
+                    static_cast<int>(NS::Path::thread_game) == ::dgeval::testing::parity::kThread &&              \
+                    static_cast<int>(NS::Path::two_player) == ::dgeval::testing::parity::kTwoPlayer &&            \
+                    static_cast<int>(NS::Path::cluster_team) == ::dgeval::testing::parity::kCluster,              \
                 "test_cuda_parity.hpp's path numbers are " #NS "::Path's");                                       \
   class NAME {                                                                                                    \
    public:                                                                                                        \
@@ -877,6 +975,10 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
     bool team_fits(int path, int players, std::int64_t outcomes, std::size_t value_bytes) const {                 \
       const auto p = static_cast<NS::Path>(path);                                                                 \
       return NS::team_geometry_for(p, players, outcomes, value_bytes, limits_).path == p;                         \
+    }                                                                                                             \
+    bool cluster_fits(int players, std::int64_t outcomes, std::size_t value_bytes, int blocks,                    \
+                      std::int64_t run) const {                                                                   \
+      return NS::cluster_geometry_for(players, outcomes, value_bytes, limits_, 1, blocks, run).blocks > 0;        \
     }                                                                                                             \
     std::string path_name(int path) const { return NS::path_name(static_cast<NS::Path>(path)); }                  \
     ::dgeval::Batch generate_on_device(const ::dgeval::Dims& d, const ::dgeval::GeneratorSpec& spec,              \

@@ -30,11 +30,73 @@ TEST(CudaPlan, PaperShapesTakeTheExpectedPaths) {
   EXPECT_EQ(choose_path(3, 100, 4, kH100), Path::warp_team);
   EXPECT_EQ(choose_path(4, 1008, 4, kH100), Path::block_team);
   EXPECT_EQ(choose_path(4, 1008, 8, kH100), Path::block_team);
-  EXPECT_EQ(choose_path(5, 10080, 4, kH100), Path::tiled);
-  EXPECT_EQ(choose_path(6, 99225, 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(5, 10080, 4, kH100), Path::cluster_team);  // 7x3x8x5x12
+  EXPECT_EQ(choose_path(5, 10080, 8, kH100), Path::cluster_team);
+  EXPECT_EQ(choose_path(6, 99225, 4, kH100), Path::tiled);  // 15x7x3x7x9x5: larger than a cluster
   EXPECT_EQ(choose_path(2, 4096LL * 4096, 4, kH100), Path::tiled);
   EXPECT_EQ(choose_path(2, 16384LL * 16384, 4, kH100), Path::tiled);
   EXPECT_EQ(choose_path(2, 46341LL * 46341, 4, kH100), Path::tiled);
+}
+
+// The cluster team needs thread block clusters (compute capability 9): without them mid-size
+// games take the tiled path; with them, the games that fit a cluster of at most 8 blocks.
+TEST(CudaPlan, ClusterTeamOnlyWhereTheDeviceHasClustersAndTheGameFits) {
+  DeviceLimits a100 = kH100;
+  a100.clusters = false;
+  a100.shared_optin = 166912 - 4096;
+  EXPECT_EQ(choose_path(5, 10080, 4, a100), Path::tiled);
+  EXPECT_EQ(choose_path(5, 10080, 8, a100), Path::tiled);
+  EXPECT_EQ(cluster_geometry_for(5, 10080, 4, a100, 100).blocks, 0);
+  EXPECT_EQ(choose_path(4, 1008, 4, a100), Path::block_team) << "the team paths need no clusters";
+  // Block-team games stay there; the largest game a cluster holds, and one outcome more.
+  EXPECT_EQ(choose_path(4, 1008, 8, kH100), Path::block_team);
+  const std::size_t optin = kH100.shared_optin;
+  std::int64_t largest = 0;
+  for (std::int64_t N = 1 << 14; N < (1 << 16); N += 256) {
+    if (cluster_geometry_for(5, N, 4, kH100, 1).blocks > 0) largest = N;
+  }
+  ASSERT_GT(largest, 0);
+  EXPECT_EQ(cluster_geometry_for(5, largest + 256, 4, kH100, 1).blocks, 0);
+  EXPECT_EQ(choose_path(5, largest + 256, 4, kH100), Path::tiled);
+  // Long fibers (the ε-Nash test reads Σ k_i utilities per outcome): the tiled path.
+  EXPECT_EQ(choose_path(Dims({7, 3, 8, 5, 12}), 4, kH100), Path::cluster_team);
+  EXPECT_EQ(fiber_reads_per_outcome(Dims({7, 3, 8, 5, 12})), 35);
+  EXPECT_EQ(choose_path(1, 20000, 4, kH100), Path::cluster_team) << "it fits a cluster";
+  EXPECT_EQ(choose_path(Dims({20000}), 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(Dims({128, 128}), 4, kH100), Path::cluster_team);  // 256 reads per outcome
+  EXPECT_EQ(choose_path(Dims({129, 128}), 4, kH100), Path::tiled);
+  EXPECT_EQ(choose_path(Dims({4, 1, 5, 7}), 8, a100), Path::warp_team);
+  // Forced sizes outside the kernel's: not powers of two, over 8 blocks, runs outside 32..256.
+  EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 3).blocks, 0);
+  EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 16).blocks, 0);
+  EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 2, 48).blocks, 0);
+  EXPECT_EQ(cluster_geometry_for(3, 60, 8, kH100, 1, 2, 512).blocks, 0);
+  // Layouts: every outcome has a slot, the regions are aligned, disjoint and within the limit; at
+  // most one cluster per game, at least one.
+  for (int n : {3, 5, 6}) {
+    for (std::int64_t N : {std::int64_t{60}, std::int64_t{10080}, std::int64_t{20000}}) {
+      for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+        for (std::int64_t games : {std::int64_t{1}, std::int64_t{3}, std::int64_t{100000}}) {
+          const ClusterGeometry g = cluster_geometry_for(n, N, vb, kH100, games);
+          if (g.blocks == 0) continue;
+          EXPECT_GE(g.local * g.blocks, N);
+          EXPECT_EQ(g.local % g.run, 0);
+          EXPECT_LE(g.shared_bytes, optin);
+          EXPECT_GE(g.mu_offset, g.data_offset + static_cast<std::size_t>(2 * n * g.local) * vb);
+          EXPECT_GE(g.state_offset, g.mu_offset + 16 * static_cast<std::size_t>(g.local));
+          EXPECT_GE(g.summary_offset, g.state_offset + static_cast<std::size_t>(state_doubles(n)) * 8);
+          EXPECT_GE(g.reduce_offset, g.summary_offset + sizeof(GameSummary));
+          EXPECT_EQ(g.exchange_offset, g.reduce_offset + 32 * kClusterPayload);
+          EXPECT_EQ(g.shared_bytes, g.exchange_offset + 2 * kClusterPayload);
+          for (std::size_t off : {g.mu_offset, g.state_offset, g.summary_offset, g.reduce_offset}) {
+            EXPECT_EQ(off % 128, 0u);
+          }
+          EXPECT_GE(g.clusters, 1);
+          EXPECT_LE(g.clusters, games);
+        }
+      }
+    }
+  }
 }
 
 TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {

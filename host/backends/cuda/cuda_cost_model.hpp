@@ -29,6 +29,7 @@ inline DeviceLimits h100_limits() {
   l.shared_default = 49152 - 2048;
   l.multiprocessors = 132;
   l.l2_bytes = std::size_t{50} << 20;
+  l.clusters = true;
   return l;
 }
 /// Device memory the backend may use on an 80 GB H100 (about 79 GiB free, less its 1 GiB reserve).
@@ -58,6 +59,7 @@ inline std::int64_t tiled_launches_per_pass(const TiledGeometry& t, int n, Strat
 struct ChunkModel {
   Path path = Path::tiled;
   TeamGeometry team;
+  ClusterGeometry cluster;
   TiledGeometry tiled;
   TwoPlayerGeometry two_player;
   ChunkPlan chunks;
@@ -73,7 +75,7 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   ChunkModel m;
   const int n = dims.players();
   const std::int64_t N = dims.outcomes();
-  m.path = choose_path(n, N, value_bytes, lim);
+  m.path = choose_path(dims, value_bytes, lim);
   if (m.path == Path::tiled && two_player_chosen(dims, o, value_bytes, lim)) m.path = Path::two_player;
   if (m.path == Path::two_player) {
     m.two_player = two_player_geometry(dims, value_bytes, games, lim);
@@ -81,6 +83,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   } else if (m.path == Path::tiled) {
     m.tiled = tiled_geometry(dims, value_bytes, o.distance_matrix, games, lim);
     m.scratch_bytes = tiled_scratch_bytes(m.tiled, n, value_bytes);
+  } else if (m.path == Path::cluster_team) {
+    m.cluster = cluster_geometry_for(n, N, value_bytes, lim, games);
   } else {
     m.team = team_geometry_for(m.path, n, N, value_bytes, lim);
   }
@@ -106,7 +110,9 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
     m.passes_per_chunk = ceil_div(m.chunks.chunk_games, m.tiled.games_per_pass);
     m.launches_per_chunk = m.passes_per_chunk * tiled_launches_per_pass(m.tiled, n, k);
   } else {
-    m.launches_per_chunk = 1;  // one grid-stride launch of team_evaluate_kernel (kernels/team_evaluate.cu)
+    // One grid-stride launch of team_evaluate_kernel (kernels/team_evaluate.cu) or
+    // cluster_evaluate_kernel (kernels/cluster_evaluate.cu).
+    m.launches_per_chunk = 1;
   }
   return m;
 }

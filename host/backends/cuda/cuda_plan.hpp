@@ -10,6 +10,8 @@
 //                  quad team  4 lanes per game, 32 games per 128-thread block (small games)
 //                  warp team  one warp per game, up to 8 games per block
 //                  block team one 256-thread block per game
+//   cluster team one thread block cluster per game (sm_90), the game staged once into the
+//                distributed shared memory of its blocks (each holds a slice of the outcomes)
 //   tiled path   a game too large for shared memory: every pass is a kernel over
 //                (blocks_per_game x games_per_pass) blocks, each block walking a contiguous run
 //                of tiles of `tile` outcomes staged in shared memory, writing one partial per
@@ -55,9 +57,18 @@ struct DeviceLimits {
   std::size_t shared_default = 49152;  ///< without opt-in
   int multiprocessors = 132;
   std::size_t l2_bytes = std::size_t{50} << 20;
+  bool clusters = true;  ///< thread block clusters (compute capability 9.0 and later)
 };
 
-enum class Path : int { quad_team = 0, warp_team = 1, block_team = 2, tiled = 3, thread_game = 4, two_player = 5 };
+enum class Path : int {
+  quad_team = 0,
+  warp_team = 1,
+  block_team = 2,
+  tiled = 3,
+  thread_game = 4,
+  two_player = 5,
+  cluster_team = 6
+};
 
 inline const char* path_name(Path p) {
   switch (p) {
@@ -71,6 +82,8 @@ inline const char* path_name(Path p) {
       return "thread";
     case Path::two_player:
       return "two-player";
+    case Path::cluster_team:
+      return "cluster-team";
     default:
       return "tiled";
   }
@@ -184,6 +197,106 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
   return team_geometry(path, n, N, value_bytes, games);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Cluster team geometry (kernels/cluster_evaluate.cu).
+//
+// One cluster of `blocks` blocks per game. The outcomes are dealt to the blocks in runs of `run`
+// consecutive outcomes, round robin: outcome s lies in block (s / run) % blocks at local index
+// (s / (run · blocks)) · run + s % run, so a block's threads walking its local outcomes read
+// consecutive outcomes of the game (coalesced staging). Each block's dynamic shared memory:
+// [data: 2n vectors of `local` values of T][μ: 16 bytes per local outcome, then the ε-Nash mask]
+// [state arrays][summary][reduction scratch][two exchange slots], each region 128-byte aligned.
+
+struct ClusterGeometry {
+  int blocks = 0;                ///< blocks per cluster (one cluster per game): 1, 2, 4 or 8
+  int threads = 256;             ///< threads per block
+  std::int64_t run = 256;        ///< outcomes per run (a power of two, multiple of 32)
+  std::int64_t local = 0;        ///< outcome slots per block (a multiple of run)
+  std::size_t data_offset = 0;   ///< byte offsets of the regions in a block's shared memory
+  std::size_t mu_offset = 0;     ///< μ (16 bytes per local outcome), then the mask
+  std::size_t state_offset = 0;  ///< state_doubles(n) doubles
+  std::size_t summary_offset = 0;
+  std::size_t reduce_offset = 0;    ///< 32 · kClusterPayload bytes: the block reduction's per-warp values
+  std::size_t exchange_offset = 0;  ///< 2 · kClusterPayload bytes: the block's values for the cluster
+  std::size_t shared_bytes = 0;     ///< dynamic shared memory per block
+  std::int64_t clusters = 0;        ///< clusters of the persistent grid (at most one per game)
+};
+
+/// Largest reduction payload (bytes) of the cluster kernel (device_common.cuh kMaxPayload).
+constexpr std::size_t kClusterPayload = 64;
+/// Blocks per cluster the portable limit allows.
+constexpr int kMaxClusterBlocks = 8;
+/// Blocks of the cluster kernel an SM holds by registers: 2 of 256 threads at its 128 registers
+/// (tests/data/kernel_resources_sm90.tsv).
+constexpr std::size_t kClusterBlocksPerSm = 2;
+/// Shared memory per block the planner aims for (two blocks per SM) before it takes the most the
+/// device allows.
+constexpr std::size_t kClusterBlockBudget = 112 * 1024;
+
+/// The layout of a cluster of `blocks` blocks with runs of `run` outcomes.
+inline ClusterGeometry cluster_geometry(int n, std::int64_t N, std::size_t value_bytes, int blocks,
+                                        std::int64_t run = 256) {
+  ClusterGeometry g;
+  g.blocks = blocks;
+  g.run = run;
+  g.local = ceil_div(N, run * blocks) * run;
+  const std::size_t L = static_cast<std::size_t>(g.local);
+  std::size_t at = 0;
+  g.data_offset = at;
+  at += round_up(static_cast<std::size_t>(2 * n) * L * value_bytes, 128);
+  g.mu_offset = at;
+  at += round_up(16 * L, 128);
+  g.state_offset = at;
+  at += round_up(static_cast<std::size_t>(state_doubles(n)) * sizeof(double), 128);
+  g.summary_offset = at;
+  at += round_up(sizeof(GameSummary), 128);
+  g.reduce_offset = at;
+  at += 32 * kClusterPayload;
+  g.exchange_offset = at;
+  at += 2 * kClusterPayload;
+  g.shared_bytes = at;
+  return g;
+}
+
+/// Geometry of the cluster team for this game shape, or one with blocks == 0 if the device has no
+/// clusters or the game does not fit a cluster. `blocks_override` (1, 2, 4 or 8) and
+/// `run_override` (32, 64, 128 or 256) are test hooks; 0 picks the defaults: the fewest blocks
+/// (2, 4 or 8) whose share stays within kClusterBlockBudget, else within the device's limit.
+inline ClusterGeometry cluster_geometry_for(int n, std::int64_t N, std::size_t value_bytes, const DeviceLimits& lim,
+                                            std::int64_t games, int blocks_override = 0,
+                                            std::int64_t run_override = 0) {
+  ClusterGeometry none;
+  if (!lim.clusters || N > (std::int64_t{1} << 24)) return none;
+  const std::int64_t run = run_override > 0 ? run_override : 256;
+  if (run < 32 || run > 256 || (run & (run - 1)) != 0) return none;
+  ClusterGeometry g;
+  if (blocks_override > 0) {
+    if (blocks_override > kMaxClusterBlocks || (blocks_override & (blocks_override - 1)) != 0) return none;
+    g = cluster_geometry(n, N, value_bytes, blocks_override, run);
+    if (g.shared_bytes > lim.shared_optin) return none;
+  } else {
+    for (std::size_t budget : {std::min(kClusterBlockBudget, lim.shared_optin), lim.shared_optin}) {
+      for (int b = 2; b <= kMaxClusterBlocks && g.blocks == 0; b *= 2) {
+        const ClusterGeometry c = cluster_geometry(n, N, value_bytes, b, run);
+        if (c.shared_bytes <= budget) g = c;
+      }
+      if (g.blocks != 0) break;
+    }
+    if (g.blocks == 0) return none;
+  }
+  // A persistent grid: as many clusters as the SMs hold at once (by shared memory, and by
+  // registers: kClusterBlocksPerSm), at most one per game.
+  const std::size_t per_sm = std::max<std::size_t>(
+      1, std::min<std::size_t>(kClusterBlocksPerSm, std::size_t{233472} / (g.shared_bytes + 1024)));
+  const std::int64_t resident = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm) / g.blocks);
+  g.clusters = std::max<std::int64_t>(1, std::min(resident, games));
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The path.
+
 /// The path the backend takes for a game shape when not forced.
 inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const DeviceLimits& lim) {
   if (N <= kThreadMaxOutcomes &&
@@ -197,7 +310,28 @@ inline Path choose_path(int n, std::int64_t N, std::size_t value_bytes, const De
     return Path::warp_team;
   }
   if (team_geometry_for(Path::block_team, n, N, value_bytes, lim).path == Path::block_team) return Path::block_team;
+  if (cluster_geometry_for(n, N, value_bytes, lim, 1).blocks > 0) return Path::cluster_team;
   return Path::tiled;
+}
+
+/// The cluster team's ε-Nash test reads a player's whole fiber at each outcome: Σ_i k_i utilities
+/// per outcome, many through distributed shared memory (the tiled path reads each utility once per
+/// player). Games whose Σ_i k_i exceeds this bound take the tiled path when not forced (a guard, not
+/// a measured crossover: 7x3x8x5x12 reads 35 per outcome; a 1-player game of 20,000 actions would
+/// read 20,000).
+constexpr std::int64_t kClusterMaxFiberReads = 256;
+
+inline std::int64_t fiber_reads_per_outcome(const Dims& dims) {
+  std::int64_t r = 0;
+  for (int i = 0; i < dims.players(); ++i) r += dims.actions(i) > 1 ? dims.actions(i) : 0;
+  return r;
+}
+
+/// choose_path for a game shape: the cluster team only for games whose fibers are short enough.
+inline Path choose_path(const Dims& dims, std::size_t value_bytes, const DeviceLimits& lim) {
+  const Path p = choose_path(dims.players(), dims.outcomes(), value_bytes, lim);
+  if (p == Path::cluster_team && fiber_reads_per_outcome(dims) > kClusterMaxFiberReads) return Path::tiled;
+  return p;
 }
 
 // ---------------------------------------------------------------------------------------------

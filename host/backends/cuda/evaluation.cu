@@ -87,6 +87,7 @@ DeviceLimits limits_of(int device) {
   l.shared_default = std::min<std::size_t>(prop.sharedMemPerBlock, 48 * 1024) - 2048;
   l.multiprocessors = prop.multiProcessorCount;
   l.l2_bytes = prop.l2CacheSize > 0 ? static_cast<std::size_t>(prop.l2CacheSize) : (std::size_t{4} << 20);
+  l.clusters = prop.major >= 9;  // thread block clusters: compute capability 9.0 and later
   return l;
 }
 
@@ -106,6 +107,14 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       if (!why.empty()) {
         throw error("CUDA backend: the two-player path cannot take a " + dims.to_string() + " game: " + why);
       }
+    } else if (forced == Path::cluster_team) {
+      // Tuning's tiled-path hooks size the cluster: blocks per game (cluster size), outcomes per run.
+      p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games, static_cast<int>(t.blocks_per_game),
+                                       t.tile_outcomes);
+      if (p.cluster.blocks == 0) {
+        throw error(std::string("CUDA backend: the cluster-team path cannot hold a ") + dims.to_string() + " game" +
+                    (lim.clusters ? "" : " (the device has no thread block clusters)"));
+      }
     } else if (forced != Path::tiled) {
       p.team = team_geometry_for(forced, p.n, p.N, p.value_bytes, lim);
       if (p.team.path != forced) {
@@ -114,8 +123,12 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       }
     }
   } else {
-    p.path = choose_path(p.n, p.N, p.value_bytes, lim);
-    if (p.path != Path::tiled) p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
+    p.path = choose_path(dims, p.value_bytes, lim);
+    if (p.path == Path::cluster_team) {
+      p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games);
+    } else if (p.path != Path::tiled) {
+      p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
+    }
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
   }
   if (p.path == Path::two_player) {
@@ -159,6 +172,8 @@ void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, c
     launch_two_player_evaluate(p.two_player, params, in, out, scratch, stream);
   } else if (p.path == Path::tiled) {
     launch_tiled_evaluate(p.tiled, params, in, out, scratch_at(scratch, p), stream);
+  } else if (p.path == Path::cluster_team) {
+    launch_cluster_evaluate(p.cluster, params, in, out, stream);
   } else {
     launch_team_evaluate(p.team, params, in, out, stream);
   }

@@ -35,6 +35,7 @@ struct Plan {
   std::size_t value_bytes = 8;
   Path path = Path::tiled;
   TeamGeometry team;
+  ClusterGeometry cluster;
   TiledGeometry tiled;
   TwoPlayerGeometry two_player;
   std::size_t scratch_bytes = 0;
