@@ -253,15 +253,7 @@ __device__ void evaluate_cluster_game(ClusterTeam& team, const EvalParams& p, co
       mask[j] = static_cast<unsigned char>(m);
       if (m != 0u) {
         const double w = welfare_at(p, ws, loc, 0, j);
-        if (m & 1u) {
-          ++e.ne;
-          e.worst_ne = arg_min(e.worst_ne, ArgExt{w, s});
-          e.best_ne = arg_max(e.best_ne, ArgExt{w, s});
-        }
-        if (m & 2u) {
-          ++e.eps;
-          e.worst_eps = arg_min(e.worst_eps, ArgExt{w, s});
-        }
+        e.add(m, w, s);
       }
     }
     e = team.reduce(e, NeOp());

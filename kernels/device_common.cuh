@@ -118,6 +118,19 @@ struct Plus2Op {
 struct NeExt {
   i64 ne, eps;
   ArgExt worst_ne, best_ne, worst_eps;
+  /// Tallies outcome s of welfare w whose ε-Nash bits are m (bit 0: NE, bit 1: ε-NE), as every
+  /// path does (the CPU's EquilibriaPass::add likewise).
+  __device__ __forceinline__ void add(unsigned m, double w, i64 s) {
+    if (m & 1u) {
+      ++ne;
+      worst_ne = arg_min(worst_ne, ArgExt{w, s});
+      best_ne = arg_max(best_ne, ArgExt{w, s});
+    }
+    if (m & 2u) {
+      ++eps;
+      worst_eps = arg_min(worst_eps, ArgExt{w, s});
+    }
+  }
 };
 struct NeOp {
   __device__ NeExt operator()(const NeExt& a, const NeExt& b) const {

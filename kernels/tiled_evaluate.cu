@@ -510,16 +510,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
       }
       mask[j] = static_cast<unsigned char>(m);
       if (m != 0u) {
-        const double wa = welfare_at(p, at, 0, j);
-        if (m & 1u) {
-          ++e.ne;
-          e.worst_ne = arg_min(e.worst_ne, ArgExt{wa, s});
-          e.best_ne = arg_max(e.best_ne, ArgExt{wa, s});
-        }
-        if (m & 2u) {
-          ++e.eps;
-          e.worst_eps = arg_min(e.worst_eps, ArgExt{wa, s});
-        }
+        e.add(m, welfare_at(p, at, 0, j), s);
       }
     }
     e = team.reduce(e, NeOp());  // ends with __syncthreads: the tile's mask is complete

@@ -345,15 +345,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_recheck_kernel(TpArgs a
     const double u2 = x(1, s);
     const auto value = [&](int q, i64) { return q == 0 ? u1 : u2; };
     const double w = detail::welfare_at<double>(2, p.welfare, value, 0, s);
-    if (m & 1u) {
-      ++e.ne;
-      e.worst_ne = arg_min(e.worst_ne, ArgExt{w, s});
-      e.best_ne = arg_max(e.best_ne, ArgExt{w, s});
-    }
-    if (m & 2u) {
-      ++e.eps;
-      e.worst_eps = arg_min(e.worst_eps, ArgExt{w, s});
-    }
+    e.add(m, w, s);
     if (m & sum_bits) {
       su.s[0] += u1;
       su.s[1] += u2;
