@@ -868,11 +868,12 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
   const T* agents = static_cast<const T*>(in.agents);
   const T* principals = static_cast<const T*>(in.principals);
-  unsigned char* mask_base = smem + static_cast<size_t>(games_per_block) * data_stride;
-  unsigned char* state_base = mask_base + static_cast<size_t>(games_per_block) * mask_stride;
-  // Groups walked by their first game (no 64-bit division for their count).
-  const i64 step = static_cast<i64>(gridDim.x) * games_per_block;
-  for (i64 g0 = static_cast<i64>(blockIdx.x) * games_per_block; g0 < in.games; g0 += step) {
+  // Groups walked by a 32-bit index (one register held across a game, where the 64-bit first
+  // game spilled; no 64-bit division for their count): the grid has fewer than 2^31 blocks and a
+  // chunk fewer than 2^31 groups.
+  for (unsigned group = blockIdx.x;; group += gridDim.x) {
+    const i64 g0 = static_cast<i64>(group) * games_per_block;
+    if (g0 >= in.games) break;
     const int count = static_cast<int>(in.games - g0 < games_per_block ? in.games - g0 : games_per_block);
     __syncthreads();  // every team is done with the previous group's shared memory
     const T* ga = agents + g0 * nN;
@@ -888,9 +889,13 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
     const int team_index = W == 0 ? 0 : static_cast<int>(threadIdx.x) / (W == 0 ? 1 : W);
     if (team_index < count) {
       const T* data = reinterpret_cast<const T*>(smem + static_cast<size_t>(team_index) * data_stride);
-      unsigned char* scratch = mask_base + static_cast<size_t>(team_index) * mask_stride;
+      // The mask and state regions' bases made here from the parameters (not held across the
+      // loop: at 80 registers they spilled).
+      const unsigned mask_base = static_cast<unsigned>(games_per_block) * data_stride;
+      const unsigned state_base = mask_base + static_cast<unsigned>(games_per_block) * mask_stride;
+      unsigned char* scratch = smem + mask_base + static_cast<unsigned>(team_index) * mask_stride;
       GameSummary* summary = reinterpret_cast<GameSummary*>(scratch + mask_stride - sizeof(GameSummary));
-      double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
+      double* state = reinterpret_cast<double*>(smem + state_base + static_cast<unsigned>(team_index) * state_stride);
       if constexpr (W == 0) {
         evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
       } else {
