@@ -213,16 +213,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
       mask[s] = static_cast<unsigned char>(m);
       if (m != 0u) {
-        const double w = welfare_at(p, ws, at, 0, s);
-        if (m & 1u) {
-          ++e.ne;
-          e.worst_ne = arg_min(e.worst_ne, ArgExt{w, s});
-          e.best_ne = arg_max(e.best_ne, ArgExt{w, s});
-        }
-        if (m & 2u) {
-          ++e.eps;
-          e.worst_eps = arg_min(e.worst_eps, ArgExt{w, s});
-        }
+        e.add(m, welfare_at(p, ws, at, 0, s), s);
       }
     }
     e = team.reduce(e, NeOp());
@@ -358,6 +349,7 @@ struct TinyExtremum {
   Staged<T> at;
   __device__ double operator[](int v) const {
     double e = Max ? -inf() : inf();
+#pragma unroll 1
     for (int s = 0; s < at.N; ++s) {
       const double y = at(v, s);
       e = Max ? (y > e ? y : e) : (y < e ? y : e);
@@ -374,25 +366,58 @@ struct TinyShift {
   Standardisation standardisation;
   __device__ double operator[](int v) const {
     Stats st = stats_empty();
+#pragma unroll 1
     for (int s = 0; s < at.N; ++s) stats_add(st, at(v, s));
     return detail::shift_of(standardisation, st.sum, at.N, st.lo, st.hi);
   }
 };
 
+/// The σ-weighted strategy sums of a staged tiny game ([2n] doubles: Σ σ·u_v, agents then
+/// principals), in its shared-memory slot after the staged values (TeamGeometry::data_stride; the
+/// staged values take a multiple of 8 bytes).
+template <class T>
+__device__ __forceinline__ double* tiny_weighted_sums(const Staged<T>& at, int n) {
+  return reinterpret_cast<double*>(const_cast<T*>(at.data) + 2 * n * at.N);
+}
+
+/// Σ u_{first+i} over the strategy's set of a tiny game (the strategy's sums su, suh of
+/// detail::GameArrays), each over s in order as the strategy pass of the teams makes it: over the
+/// outcomes of `set` (uniform and played strategies), made again at each read from the staged
+/// game; or σ-weighted (correlated and product), made once in the strategy pass, which reads each
+/// σ(s) once, and kept in shared memory after the staged game (tiny_weighted_sums).
+template <int NP, class T>
+struct TinyStrategySum {
+  Staged<T> at;
+  unsigned set;  ///< bit s: outcome s in the set (unused when weighted)
+  int first;     ///< 0: the agents' sums su, n: the principals' suh
+  bool weighted;
+  __device__ double operator[](int i) const {
+    if (weighted) return tiny_weighted_sums(at, NP)[first + i];
+    double acc = 0.0;
+#pragma unroll 1
+    for (int s = 0; s < at.N; ++s) {
+      if ((set >> s) & 1u) acc += at(first + i, s);
+    }
+    return acc;
+  }
+};
+
 /// A tiny game's arrays as detail::finish_game reads them (detail::GameArrays' members, indexable):
-/// the magnitudes, IA and the strategy's sums in registers (arrays of a compile-time size, every
-/// index a constant once the loops over players are unrolled), the extrema and shifts found again
+/// the magnitudes and IA in registers (arrays of a compile-time size, every index a constant once
+/// the loops over players are unrolled), the extrema, shifts and the strategy's sums found again
 /// from the staged game where they are read.
 template <int NP, class T>
 struct TinyArrays {
   TinyExtremum<T, false> lo;
   TinyExtremum<T, true> hi;
   TinyShift<T> shift;
-  double mag[2 * NP], ia[NP], su[NP], suh[NP];
+  TinyStrategySum<NP, T> su, suh;
+  double mag[2 * NP], ia[NP];
 };
 
 /// An extremum of a scan over a game's outcomes in increasing order (index -1: none yet): the
-/// first of equal values stays, as detail::arg_min/arg_max decide for a later, larger index.
+/// first of equal values stays, as detail::arg_min/arg_max decide for a later, larger index. Only
+/// the scan holds the value: the summary keeps the index (TinySummary).
 struct TinyArg {
   double value = 0.0;
   int index = -1;
@@ -402,33 +427,108 @@ struct TinyArg {
   __device__ void max_with(double v, int s) {
     if (index < 0 || v > value) value = v, index = s;
   }
-  __device__ ArgExt ext() const { return ArgExt{value, index}; }
 };
 
-/// What the passes over a tiny game gather, in registers as narrow as the game allows (N <= 16),
-/// until the finishing step takes it as a GameSummary.
+/// What the passes over a tiny game gather, in as few registers as N <= 16 allows: the ε-Nash and
+/// played sets as bit masks (bit s: outcome s; the counts are their sizes) and the outcome of each
+/// extremum (5 bits each: index + 1, 0 for none), its value found again from the staged game where
+/// it is read (the same welfare_at, so the same bits), until the finishing step takes it as a
+/// GameSummary.
 struct TinySummary {
-  int ne = 0, eps = 0, played_count = 0, strategy_defined = 0;
-  TinyArg w_max, w_min, wh_max, wh_min, worst_ne, best_ne, worst_eps, closest;
+  enum Field { w_max, w_min, wh_max, wh_min, worst_ne, best_ne, worst_eps, closest };
+  unsigned sets = 0u;               ///< the ε-Nash sets: E_0 in bits 0-15, E(IC) in bits 16-31
+  unsigned long long indices = 0u;  ///< the extrema (bits 5f to 5f + 4), then the played set (bits 40-55)
   double ca_agents = 0.0, ca_principals = 0.0;
-  __device__ GameSummary summary() const {
-    GameSummary S = summary_empty();
-    S.strategy_defined = strategy_defined;
-    S.ne = ne;
-    S.eps = eps;
-    S.played_count = played_count;
-    S.w_max = w_max.ext();
-    S.w_min = w_min.ext();
-    S.wh_max = wh_max.ext();
-    S.wh_min = wh_min.ext();
-    S.worst_ne = worst_ne.ext();
-    S.best_ne = best_ne.ext();
-    S.worst_eps = worst_eps.ext();
-    S.closest = closest.ext();
-    S.ca_agents = ca_agents;
-    S.ca_principals = ca_principals;
-    return S;
+  __device__ void set(Field f, const TinyArg& a) { indices |= static_cast<unsigned long long>(a.index + 1) << (5 * f); }
+  __device__ int index(Field f) const { return static_cast<int>((indices >> (5 * f)) & 31u) - 1; }
+  /// The value of extremum `f`, the welfare (the agents', or for wh_* the principals') at its
+  /// outcome (0 when there is none; closest: unused).
+  template <class P, class At>
+  __device__ double value(Field f, P players, const detail::WelfareScale& ws, const At& at) const {
+    const int s = index(f);
+    if (s < 0 || f == closest) return 0.0;
+    const int first = (f == wh_max || f == wh_min) ? detail::players_of(players) : 0;
+    return detail::welfare_at(players, ws, at, first, s);
   }
+};
+
+/// The size of a set of outcomes (bit s: outcome s).
+__device__ __forceinline__ int tiny_popc(unsigned set) {
+#ifdef __CUDA_ARCH__
+  return __popc(set);
+#else
+  return __builtin_popcount(set);  // the host pass and the tests' CPU emulation
+#endif
+}
+
+/// The welfare at an extremum's outcome, made when it is read (TinySummaryView): the summary's
+/// packed indices are copied, not the index, so that one 64-bit value stays live for all of them.
+template <int NP, class T>
+struct TinyExtValue {
+  Staged<T> at;
+  detail::WelfareScale ws;
+  unsigned long long indices;  ///< TinySummary::indices
+  TinySummary::Field f;
+  __device__ int index() const { return static_cast<int>((indices >> (5 * f)) & 31u) - 1; }
+  __device__ operator double() const {
+    const int first = (f == TinySummary::wh_max || f == TinySummary::wh_min) ? NP : 0;
+    return detail::welfare_at(detail::Players<NP>{}, ws, at, first, index());
+  }
+};
+
+/// An extremum as detail::finish_game reads it: its `value` found again where read, and as an
+/// ArgExt (value 0 when there is none, as arg_empty).
+template <int NP, class T>
+struct TinyExt {
+  TinyExtValue<NP, T> value;
+  __device__ operator detail::ArgExt() const {
+    const int s = value.index();
+    return detail::ArgExt{s >= 0 ? static_cast<double>(value) : 0.0, s};
+  }
+};
+
+/// An extremum whose index the finishing step reads as a member (ŵ*: ŝ*; the played-set fallback).
+template <int NP, class T>
+struct TinyIndexedExt : TinyExt<NP, T> {
+  struct Index {
+    unsigned long long indices;
+    TinySummary::Field f;
+    __device__ operator std::int64_t() const { return static_cast<int>((indices >> (5 * f)) & 31u) - 1; }
+  } index;
+};
+
+/// The size of a set of outcomes held in 16 bits of `bits` from bit `first`, counted where read.
+struct TinyCount {
+  unsigned long long bits;
+  int first;
+  __device__ operator std::int64_t() const { return tiny_popc(static_cast<unsigned>((bits >> first) & 0xffffu)); }
+};
+
+/// The summary as detail::finish_game reads it (GameSummary's members under the same names): the
+/// counts as the sizes of the sets, the extrema's values found again from the staged game where
+/// they are read (TinyExt), so that none is held across the finishing step before its use.
+template <int NP, class T>
+struct TinySummaryView {
+  std::int64_t flags;
+  TinyCount ne, eps, played_count;
+  TinyExt<NP, T> w_max, w_min, wh_min, worst_ne, best_ne, worst_eps;
+  TinyIndexedExt<NP, T> wh_max, closest;  ///< closest: only its index is read
+  double ca_agents, ca_principals;
+  __device__ TinySummaryView(const TinySummary& S, const detail::WelfareScale& ws, const Staged<T>& at)
+      : flags(0),
+        ne{S.sets, 0},
+        eps{S.sets, 16},
+        played_count{S.indices, 40},
+        w_max{{at, ws, S.indices, TinySummary::w_max}},
+        w_min{{at, ws, S.indices, TinySummary::w_min}},
+        wh_min{{at, ws, S.indices, TinySummary::wh_min}},
+        worst_ne{{at, ws, S.indices, TinySummary::worst_ne}},
+        best_ne{{at, ws, S.indices, TinySummary::best_ne}},
+        worst_eps{{at, ws, S.indices, TinySummary::worst_eps}},
+        wh_max{{{at, ws, S.indices, TinySummary::wh_max}}, {S.indices, TinySummary::wh_max}},
+        closest{{{at, ws, S.indices, TinySummary::closest}}, {S.indices, TinySummary::closest}},
+        ca_agents(S.ca_agents),
+        ca_principals(S.ca_principals) {}
 };
 
 /// The stats of vector v of a staged game: its min, max, shift and magnitude (as
@@ -454,15 +554,15 @@ __device__ __forceinline__ bool tiny_vector_stats(const EvalParams& p, const Sta
 }
 
 /// One tiny game, staged in shared memory at `data` ([2n][N] as T), evaluated by one thread with
-/// n = NP known at compile time: the per-game arrays, the summary and the ε-Nash masks (a bit per
-/// outcome) in registers, the extrema and shifts the finishing step reads found again from the
-/// staged game. The same operations in the same order per accumulator as evaluate_team_game with
-/// one member (so the same bits as the CPU backend), with loops interchanged where that keeps fewer
-/// values live or reads less: the ε-Nash test fiber by fiber (a fiber's extrema once), each σ(s)
-/// of a correlated or product strategy read once, the welfare extrema after the equilibria.
-/// Registers, not shared memory, bound its occupancy: the CA means μ are made again in each
-/// player's pass (as the thread path always did) rather than held for every outcome, which takes
-/// more registers.
+/// n = NP known at compile time: the magnitudes, IA, CA and the summary (the ε-Nash and played
+/// sets as bit masks, the extrema as packed outcome indices) in registers; what the finishing step
+/// reads besides (the extrema, shifts, the strategy's sums, the welfare at each extremum) found
+/// again from the staged game where it is read. The same operations in the same order per
+/// accumulator as evaluate_team_game with one member (so the same bits as the CPU backend), with
+/// loops interchanged where that keeps fewer values live or reads less: the ε-Nash test fiber by
+/// fiber (a fiber's extrema once), the welfare extrema after the equilibria. Registers, not shared
+/// memory, bound its occupancy: the CA means μ are made again in each player's pass (as the thread
+/// path always did) rather than held for every outcome, which takes more registers.
 template <int NP, class T>
 __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const DeviceOutputs& out, i64 g,
                                                    const T* data) {
@@ -471,16 +571,15 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
   const int N = static_cast<int>(p.N);
   const Staged<T> at{data, N};
   const detail::AnyNorm norm{p.standardisation};
-  TinyArrays<NP, T> A{{at}, {at}, {at, p.standardisation}, {}, {}, {}, {}};
-  double shift[nv], inv[nv];
+  double shift[nv], inv[nv], mag[nv] = {}, ia[n];
 
   // stats: per-vector sum, min, max → shift; magnitudes and their inverses.
   bool nonfinite = false;
 #pragma unroll
   for (int v = 0; v < nv; ++v) {
     double lo, hi;
-    nonfinite = nonfinite || !tiny_vector_stats(p, at, v, lo, hi, shift[v], A.mag[v]);
-    inv[v] = detail::inverse_magnitude_of(A.mag[v]);
+    nonfinite = nonfinite || !tiny_vector_stats(p, at, v, lo, hi, shift[v], mag[v]);
+    inv[v] = detail::inverse_magnitude_of(mag[v]);
   }
   if (nonfinite) {
     write_nonfinite_game(p, out, g);
@@ -491,28 +590,29 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
   // once, then each player's three norm accumulators (each still summed over s in order).
   TinySummary S;
   {
-    const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(players, A.mag));
-    const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(players, A.mag + n));
+    const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(players, mag));
+    const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(players, mag + n));
     auto nu = [&](int v, int s) { return detail::standardised_by_inverse(at(v, s), shift[v], inv[v]); };
     detail::CaSum<double> ca_a, ca_p;
 #pragma unroll
     for (int i = 0; i < n; ++i) {
       double acc_a = 0.0, acc_b = 0.0, acc_c = 0.0;
+#pragma unroll 1
       for (int s = 0; s < N; ++s) {
         detail::CaMean<double> mean_a, mean_p;
 #pragma unroll
         for (int j = 0; j < n; ++j) {
-          mean_a.add(A.mag[j], nu(j, s));
-          mean_p.add(A.mag[n + j], nu(n + j, s));
+          mean_a.add(mag[j], nu(j, s));
+          mean_p.add(mag[n + j], nu(n + j, s));
         }
         const double a = nu(i, s), b = nu(n + i, s);
         acc_a = norm.accumulate(acc_a, a - b);
         acc_b = norm.accumulate(acc_b, a - mean_a.value(inv_weight_a));
         acc_c = norm.accumulate(acc_c, b - mean_p.value(inv_weight_p));
       }
-      A.ia[i] = detail::ia_from_norm(norm.finish(acc_a), p.constants);
-      ca_a.add(A.mag[i], norm.finish(acc_b));
-      ca_p.add(A.mag[n + i], norm.finish(acc_c));
+      ia[i] = detail::ia_from_norm(norm.finish(acc_a), p.constants);
+      ca_a.add(mag[i], norm.finish(acc_b));
+      ca_p.add(mag[n + i], norm.finish(acc_c));
     }
     S.ca_agents = ca_a.value();
     S.ca_principals = ca_p.value();
@@ -565,80 +665,92 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
       }
     }
   }
-  for (int s = 0; s < N; ++s) {
-    const unsigned m = ((ne_mask >> s) & 1u) | (((eps_mask >> s) & 1u) << 1);
-    if (m != 0u) {
-      const double w = detail::welfare_at(players, ws, at, 0, s);
-      if (m & 1u) {
-        ++S.ne;
-        S.worst_ne.min_with(w, s);
-        S.best_ne.max_with(w, s);
-      }
-      if (m & 2u) {
-        ++S.eps;
-        S.worst_eps.min_with(w, s);
+  S.sets = ne_mask | eps_mask << 16;
+  {
+    TinyArg worst_ne, best_ne, worst_eps;
+    for (int s = 0; s < N; ++s) {
+      const unsigned m = ((ne_mask >> s) & 1u) | (((eps_mask >> s) & 1u) << 1);
+      if (m != 0u) {
+        const double w = detail::welfare_at(players, ws, at, 0, s);
+        if (m & 1u) {
+          worst_ne.min_with(w, s);
+          best_ne.max_with(w, s);
+        }
+        if (m & 2u) worst_eps.min_with(w, s);
       }
     }
+    S.set(TinySummary::worst_ne, worst_ne);
+    S.set(TinySummary::best_ne, best_ne);
+    S.set(TinySummary::worst_eps, worst_eps);
   }
   if (p.list_equilibria) (out.ne_bits + g * out.ne_words).store(0, static_cast<std::uint32_t>(ne_mask));
 
   // welfare extrema (only the strategy and the finishing step read them).
-  for (int s = 0; s < N; ++s) {
-    const double w = detail::welfare_at(players, ws, at, 0, s), wh = detail::welfare_at(players, ws, at, n, s);
-    S.w_max.max_with(w, s);
-    S.w_min.min_with(w, s);
-    S.wh_max.max_with(wh, s);
-    S.wh_min.min_with(wh, s);
+  {
+    TinyArg w_max, w_min, wh_max, wh_min;
+    for (int s = 0; s < N; ++s) {
+      const double w = detail::welfare_at(players, ws, at, 0, s), wh = detail::welfare_at(players, ws, at, n, s);
+      w_max.max_with(w, s);
+      w_min.min_with(w, s);
+      wh_max.max_with(wh, s);
+      wh_min.min_with(wh, s);
+    }
+    S.set(TinySummary::w_max, w_max);
+    S.set(TinySummary::w_min, w_min);
+    S.set(TinySummary::wh_max, wh_max);
+    S.set(TinySummary::wh_min, wh_min);
   }
 
-  // strategy: strategies gathered from the outcomes (each sum still over s in order).
-#pragma unroll
-  for (int i = 0; i < n; ++i) A.su[i] = A.suh[i] = 0.0;
+  // strategy: the set the strategy's sums run over (the sums are made where the finishing step
+  // reads them: TinyStrategySum).
   const StrategyKind kind = p.strategy;
+  unsigned set = 0u;
   if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
-    const unsigned set = kind == StrategyKind::uniform_ne ? ne_mask : eps_mask;
-    for (int s = 0; s < N; ++s) {
-      if (!((set >> s) & 1u)) continue;
-#pragma unroll
-      for (int i = 0; i < n; ++i) {
-        A.su[i] += at(i, s);
-        A.suh[i] += at(n + i, s);
-      }
-    }
-    S.strategy_defined = set != 0u;
+    set = kind == StrategyKind::uniform_ne ? ne_mask : eps_mask;
   } else if (kind == StrategyKind::played) {
-    if (S.ne > 0 && S.eps > 0) {
+    if (ne_mask != 0u && eps_mask != 0u) {
       double lo, hi;
-      detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
+      detail::played_window(p.cc, S.value(TinySummary::w_max, players, ws, at),
+                            S.value(TinySummary::worst_ne, players, ws, at),
+                            S.value(TinySummary::worst_eps, players, ws, at), p.cc_window, &lo, &hi);
       const double tol = p.played_tolerance;
       const double mid = (lo + hi) / 2;
+      TinyArg closest;
       for (int s = 0; s < N; ++s) {
         const double w = detail::welfare_at(players, ws, at, 0, s);
         if (lo - tol < w && w < hi + tol) {
-          ++S.played_count;
-#pragma unroll
-          for (int i = 0; i < n; ++i) {
-            A.su[i] += at(i, s);
-            A.suh[i] += at(n + i, s);
-          }
+          set |= 1u << s;
         } else {
-          S.closest.min_with(fabs(w - mid), s);
+          closest.min_with(fabs(w - mid), s);
         }
       }
-      S.strategy_defined = 1;
+      S.indices |= static_cast<unsigned long long>(set) << 40;
+      S.set(TinySummary::closest, closest);
     }
-  } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+  }
+  const bool weighted = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  if (weighted) {
+    double su[n], suh[n];
+#pragma unroll
+    for (int i = 0; i < n; ++i) su[i] = suh[i] = 0.0;
     for (int s = 0; s < N; ++s) {
       const double sigma = staged_strategy_weight(p, players, g, s);
       if (sigma == 0.0) continue;
 #pragma unroll
       for (int i = 0; i < n; ++i) {
-        A.su[i] += sigma * at(i, s);
-        A.suh[i] += sigma * at(n + i, s);
+        su[i] += sigma * at(i, s);
+        suh[i] += sigma * at(n + i, s);
       }
     }
-    S.strategy_defined = 1;
+    double* sums = tiny_weighted_sums(at, n);
+#pragma unroll
+    for (int i = 0; i < n; ++i) sums[i] = su[i], sums[n + i] = suh[i];
   }
+  TinyArrays<NP, T> A{{at}, {at}, {at, p.standardisation}, {at, set, 0, weighted}, {at, set, n, weighted}, {}, {}};
+#pragma unroll
+  for (int v = 0; v < nv; ++v) A.mag[v] = mag[v];
+#pragma unroll
+  for (int i = 0; i < n; ++i) A.ia[i] = ia[i];
 
   // finish: detail/finish.hpp's finishing step (the CPU backend's).
   {
@@ -649,7 +761,7 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
 #pragma unroll
       for (int i = 0; i < n; ++i) pure_outcome += load<Mem::strategy>(act + i) * p.stride[i];
     }
-    detail::finish_game(cfg, players, g, pure_outcome, S.summary(), A, at, out);
+    detail::finish_game(cfg, players, g, pure_outcome, TinySummaryView<NP, T>(S, ws, at), A, at, out);
   }
 }
 
@@ -688,15 +800,13 @@ __device__ __forceinline__ void stage_tiny_games(unsigned char* smem, const T* g
 /// `games_per_block` games in a grid-stride loop; each group is staged into shared memory (the
 /// only shared memory: `data_stride` bytes per game), then each thread evaluates its game.
 /// Launch bounds: the most blocks of 128 threads per SM at which ptxas (sm_90) needs no spill and
-/// no stack: 7 for 1 player (at most 73 registers; it takes 72/70: 43.75% occupancy), 5 for 2 (at
-/// most 102; it takes 96: 31.25%), 4 for 3 and 4 (128 registers at most; 128/127 for 3, 128 for
-/// 4: 25%). Fewer registers spill: at 64 (50% occupancy) the 2-player kernel spills with a
-/// 128-byte stack frame, and still with a 24-32-byte one when the finishing step is replaced by
-/// a store of its inputs: the passes' live values as much as the finishing step's
-/// (docs/PERFORMANCE.md, "Tiny games").
+/// no stack: 8 for 1 player (at most 64 registers: 50% occupancy), 6 for 2 (at most 80: 37.5%), 4
+/// for 3 and 4 (128 registers at most; 102 for 3, 124/126 for 4: 25%; at 5 blocks the 3-player
+/// kernel spills 16 bytes). At 64 registers (50%) the 2-player kernel spills (docs/PERFORMANCE.md,
+/// "Tiny games").
 template <int NP>
 struct TinyMinBlocks {
-  static constexpr int value = NP == 1 ? 7 : NP == 2 ? 5 : 4;
+  static constexpr int value = NP == 1 ? 8 : NP == 2 ? 6 : 4;
 };
 
 template <int NP, class T>
@@ -749,11 +859,12 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
   const T* agents = static_cast<const T*>(in.agents);
   const T* principals = static_cast<const T*>(in.principals);
-  unsigned char* mask_base = smem + static_cast<size_t>(games_per_block) * data_stride;
-  unsigned char* state_base = mask_base + static_cast<size_t>(games_per_block) * mask_stride;
-  // Groups walked by their first game (no 64-bit division for their count).
-  const i64 step = static_cast<i64>(gridDim.x) * games_per_block;
-  for (i64 g0 = static_cast<i64>(blockIdx.x) * games_per_block; g0 < in.games; g0 += step) {
+  // Groups walked by a 32-bit index (one register held across a game, where the 64-bit first
+  // game spilled; no 64-bit division for their count): the grid has fewer than 2^31 blocks and a
+  // chunk fewer than 2^31 groups.
+  for (unsigned group = blockIdx.x;; group += gridDim.x) {
+    const i64 g0 = static_cast<i64>(group) * games_per_block;
+    if (g0 >= in.games) break;
     const int count = static_cast<int>(in.games - g0 < games_per_block ? in.games - g0 : games_per_block);
     __syncthreads();  // every team is done with the previous group's shared memory
     const T* ga = agents + g0 * nN;
@@ -769,9 +880,13 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
     const int team_index = W == 0 ? 0 : static_cast<int>(threadIdx.x) / (W == 0 ? 1 : W);
     if (team_index < count) {
       const T* data = reinterpret_cast<const T*>(smem + static_cast<size_t>(team_index) * data_stride);
-      unsigned char* scratch = mask_base + static_cast<size_t>(team_index) * mask_stride;
+      // The mask and state regions' bases made here from the parameters (not held across the
+      // loop: at 80 registers they spilled).
+      const unsigned mask_base = static_cast<unsigned>(games_per_block) * data_stride;
+      const unsigned state_base = mask_base + static_cast<unsigned>(games_per_block) * mask_stride;
+      unsigned char* scratch = smem + mask_base + static_cast<unsigned>(team_index) * mask_stride;
       GameSummary* summary = reinterpret_cast<GameSummary*>(scratch + mask_stride - sizeof(GameSummary));
-      double* state = reinterpret_cast<double*>(state_base + static_cast<size_t>(team_index) * state_stride);
+      double* state = reinterpret_cast<double*>(smem + state_base + static_cast<unsigned>(team_index) * state_stride);
       if constexpr (W == 0) {
         evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
       } else {

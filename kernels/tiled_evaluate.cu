@@ -722,6 +722,26 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
 // ---------------------------------------------------------------------------------------------
 // finish: one thread per game of the pass.
 
+/// One of a game's per-game arrays as the finishing step reads it (game_arrays_at's layout),
+/// addressed from the game's state where it is read: one pointer stays live for all of them, not
+/// one per array (GlobalGameArrays), which spilled.
+struct FinishArray {
+  Global<Mem::scratch, double> state;
+  int first;  ///< the array's first element in the state
+  __device__ double operator[](int v) const { return state[first + v]; }
+};
+struct FinishArrays {
+  FinishArray lo, hi, shift, mag, ia, su, suh;
+  __device__ FinishArrays(Global<Mem::scratch, double> state, int n)
+      : lo{state, 0},
+        hi{state, 2 * n},
+        shift{state, 4 * n},
+        mag{state, 6 * n},
+        ia{state, 10 * n},
+        su{state, 11 * n},
+        suh{state, 12 * n} {}
+};
+
 template <class T>
 __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games) {
   const int slot = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
@@ -732,7 +752,7 @@ __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games)
     write_nonfinite_game(a.p, a.out, g);
     return;
   }
-  const GlobalGameArrays A = game_arrays_at(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
+  const FinishArrays A(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
   const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
   finish_game(a.p, a.out, g, S, A, at);
 }

@@ -103,7 +103,8 @@ struct TeamGeometry {
   int team_width = 0;  ///< lanes per game: 1, 4, 32, or `threads` for the block team
   int threads = 0;     ///< threads per block
   int games_per_block = 0;
-  std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded)
+  std::size_t data_stride = 0;   ///< bytes of staged utilities per game (padded; the thread path:
+                                 ///< and the σ-weighted strategy sums, 2n doubles)
   std::size_t mask_stride = 0;   ///< bytes per game of the per-outcome scratch (the CA means μ of both
                                  ///< sides, 16 bytes per outcome, then the ε-Nash mask; the thread path:
                                  ///< the mask only) and the summary
@@ -124,7 +125,9 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
   g.threads = path == Path::block_team ? 256 : g.team_width * g.games_per_block;
   const std::size_t data = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
   if (path == Path::thread_game) {
-    g.data_stride = round_up(data, 8);
+    // The staged game, then the σ-weighted strategy sums of its 2n vectors (doubles, written and
+    // read by the game's own thread: kernels/team_evaluate.cu, TinyStrategySum).
+    g.data_stride = round_up(data, 8) + 2 * static_cast<std::size_t>(n) * sizeof(double);
     if ((g.data_stride / 8) % 2 == 0) g.data_stride += 8;
   } else {
     g.data_stride =
@@ -132,7 +135,8 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
   }
   if (path == Path::thread_game) {
     // The thread path (kernels/team_evaluate.cu, tiny_evaluate_kernel) keeps the summary, the
-    // ε-Nash masks and the per-game arrays in registers: its shared memory is the staged games.
+    // ε-Nash masks and the per-game arrays in registers: its shared memory is the staged games
+    // (with the strategy sums of a correlated or product strategy after each).
     g.mask_stride = 0;
     g.state_stride = 0;
   } else {
@@ -149,8 +153,8 @@ inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::si
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
-/// The thread path: 48 KiB holds its 128 games of up to 384 bytes (a 3x3 game: 72 bytes as
-/// float32, 152 as float64 with the padding).
+/// The thread path: 48 KiB holds its 128 games of up to 384 bytes (a 3x3 game: 184 bytes as
+/// float32, 328 as float64 with the strategy sums and the padding).
 constexpr std::size_t kThreadBudget = 48 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;

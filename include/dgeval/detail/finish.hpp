@@ -161,10 +161,12 @@ struct FinishBoundTerms {
 /// Every result column of finite game g but the distance matrix and the equilibrium list, from
 /// the passes' summary S and arrays A (docs/MATH.md §2–§5). `pure_outcome` is the flat outcome of
 /// a pure strategy (StrategyKind::pure), ignored otherwise. `players` is cfg.players, as an int
-/// or as Players<N>.
-template <class P, class Arrays, class At, class Out>
+/// or as Players<N>. S is a GameSummary, or any type with the members read here under the same
+/// names, the extrema convertible to ArgExt and their `value` to double (the device's thread
+/// path finds the extrema's values again from the staged game where they are read).
+template <class P, class Summary, class Arrays, class At, class Out>
 DGEVAL_HD void finish_game(const FinishSettings& cfg, P players, std::int64_t g, std::int64_t pure_outcome,
-                           const GameSummary& S, const Arrays& A, const At& at, const Out& out) {
+                           const Summary& S, const Arrays& A, const At& at, const Out& out) {
   const int n = players_of(players);
   std::int64_t flags = S.flags;
 

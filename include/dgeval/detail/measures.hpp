@@ -316,7 +316,13 @@ DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P player
   const double f = welfare_factor(in.players, in.welfare);
   const StandardisationConstants& k = in.constants;
   BoundOutputsOf<V> out;
-
+  // The parts of r3, r4 and the tests that do not depend on the minimisation, made first (the same
+  // operations in the same order), so that fewer scalars stay live across it (the device's thread
+  // path).
+  const V r3_head = (1.0 - in.cc_target) * (in.w_star - in.w_zero) + (in.w_zero - in.w_eps);
+  const V welfare_span = in.w_utopia - in.w_dystopia;
+  const V tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);
+  const V ideal_gap = in.principals_utopia - in.principals_max;
   const V tm = bound_tm<V>(players, t);
 
   // R2 minimised over R ∈ {0} ∪ {r_i} (R7); first minimum in that order.
@@ -342,12 +348,11 @@ DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P player
   out.bound = select(is_nan(best), V(NAN), vmin(best, cap));
   out.bound_r = select(is_nan(best), V(NAN), best_r);
   out.ideal_gap_bound = k.K * f * (1.0 - in.ca_principals) * sum_m_hat;  // R5
-  out.r3 = (1.0 - in.cc_target) * (in.w_star - in.w_zero) + (in.w_zero - in.w_eps) + misalignment + f * calib_exact;
-  out.r4 = in.agents_regret + misalignment + calib_max * (in.w_utopia - in.w_dystopia);
+  out.r3 = r3_head + misalignment + f * calib_exact;
+  out.r4 = in.agents_regret + misalignment + calib_max * welfare_span;
   out.r6 = out.ideal_gap_bound + best;
-  const V tol = bound_tolerance(in.principals_utopia, in.principals_dystopia);
   out.holds = in.principals_regret <= out.bound + tol;
-  out.ideal_gap_holds = !(in.principals_utopia - in.principals_max > out.ideal_gap_bound + tol);
+  out.ideal_gap_holds = !(ideal_gap > out.ideal_gap_bound + tol);
   return out;
 }
 DGEVAL_HD BoundOutputs compute_bounds(const BoundInputs& in) { return compute_bounds(in, in.players, in.terms()); }
