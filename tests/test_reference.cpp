@@ -683,9 +683,10 @@ void expect_simd_matches_scalar(const Batch& b, Options o, bool as_float) {
 std::vector<Dims> shapes() {
   // Outcomes: 105 (1 past a multiple of 8), 216, 420 (4 past), 1,295 (7 past), 10,080 (the bench's
   // 7x3x8x5x12), 16,605 (two chunks; strided runs with tails), and a 2-player game of 1,073 outcomes
-  // (1 past; 2-player games under MAX and MAX-range take the multi-pass path at any size).
-  return {Dims({3, 5, 7}),        Dims({2, 3, 2, 3, 2, 3}), Dims({5, 4, 3, 7}), Dims({5, 7, 37}),
-          Dims({7, 3, 8, 5, 12}), Dims({3, 41, 3, 45}),     Dims({37, 29})};
+  // (1 past; 2-player games under MAX and MAX-range take the multi-pass path at any size), and last
+  // players of 70 and 131 actions (fibers longer than the gathers take, with tails).
+  return {Dims({3, 5, 7}),      Dims({2, 3, 2, 3, 2, 3}), Dims({5, 4, 3, 7}), Dims({5, 7, 37}), Dims({7, 3, 8, 5, 12}),
+          Dims({3, 41, 3, 45}), Dims({37, 29}),           Dims({5, 70}),      Dims({3, 2, 131})};
 }
 
 }  // namespace multi_pass_test

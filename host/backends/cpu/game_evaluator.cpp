@@ -259,7 +259,7 @@ void GameEvaluator::pass_equilibria_mask(const GameData<T>& game, const Exec& ex
       const std::int64_t fibers = N_ / k;
       const std::int64_t per_task = std::max<std::int64_t>(1, kChunk / k);
       const std::int64_t tasks = (fibers + per_task - 1) / per_task;
-      if (simd_ && k < kGatherMax) {
+      if (simd_) {
         exec.run(tasks, [&](std::int64_t t, int worker) {
           Scratch& sc = scratch_[static_cast<std::size_t>(worker)];
           if (sc.ctx.size() < mask_fibers_scratch(k)) sc.ctx.resize(mask_fibers_scratch(k));

@@ -211,7 +211,7 @@ void multi_pass_align(const MultiPassChunk& chunk);
 /// The equilibria mask of those fibers (as pass_equilibria_mask's scalar loop: the same bits).
 void multi_pass_mask_rows(const MaskRows& rows);
 
-/// Fibers [f0, f0 + fibers) of the last player (stride 1, k contiguous outcomes each), k < kGatherMax.
+/// Fibers [f0, f0 + fibers) of the last player (stride 1, k contiguous outcomes each).
 struct MaskFibers {
   const void* u;  ///< the player's utilities (float or double)
   bool float32;
@@ -220,8 +220,6 @@ struct MaskFibers {
   std::uint8_t* mask;  ///< the game's mask, ANDed with this player's bits
   double* ctx;         ///< scratch: [mask_fibers_scratch(k)]
 };
-/// Fibers of fewer outcomes than this take multi_pass_mask_fibers (gathers across fibers).
-inline constexpr std::int64_t kGatherMax = 64;
 /// The scratch doubles multi_pass_mask_fibers needs for fibers of k outcomes.
 inline std::size_t mask_fibers_scratch(std::int64_t k) {
   const std::int64_t block = std::max<std::int64_t>(1, 512 / k);  // fibers per block (kFiberBlock outcomes)

@@ -314,8 +314,9 @@ void MaskRowsImpl(const MaskRows& r) {
 }
 
 /// The equilibria mask of the last player (stride 1): fibers of k contiguous outcomes, in blocks of
-/// about kFiberBlock outcomes. The fibers' min and max come NL fibers at a time from gathers, their
-/// thresholds are spread over the block's outcomes, and the test runs along the outcomes (row_test).
+/// about kFiberBlock outcomes. The fibers' min and max come NL fibers at a time from gathers (short
+/// fibers) or along each fiber's contiguous values (the rest), their thresholds are spread over the
+/// block's outcomes, and the test runs along the outcomes (row_test).
 constexpr std::int64_t kFiberBlock = 512;
 
 template <class T>
@@ -355,8 +356,21 @@ void MaskFibersImpl(const MaskFibers& r) {
       hn::StoreU(l, d, lo + f), hn::StoreU(h, d, hi + f);
     }
     for (; f < nb; ++f) {
-      double l = kInf, h = -kInf;
-      for (std::int64_t a = 0; a < k; ++a) {
+      // (A long fiber, k ≥ NL: its contiguous values on vectors, then the lanes; min and max are
+      // exact, so the order does not change the thresholds' comparisons.)
+      FV lv = hn::Set(d, kInf), hv = hn::Set(d, -kInf);
+      std::int64_t a = 0;
+      for (; a + nl <= k; a += nl) {
+        FV y;
+        if constexpr (sizeof(T) == sizeof(float)) {
+          y = hn::PromoteTo(d, hn::LoadU(dt, u + f * k + a));
+        } else {
+          y = hn::LoadU(d, u + f * k + a);
+        }
+        lv = hn::Min(lv, y), hv = hn::Max(hv, y);
+      }
+      double l = hn::GetLane(hn::MinOfLanes(d, lv)), h = hn::GetLane(hn::MaxOfLanes(d, hv));
+      for (; a < k; ++a) {
         const double y = static_cast<double>(u[f * k + a]);
         l = y < l ? y : l;
         h = y > h ? y : h;
