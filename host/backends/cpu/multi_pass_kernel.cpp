@@ -361,12 +361,7 @@ void MaskFibersImpl(const MaskFibers& r) {
       FV lv = hn::Set(d, kInf), hv = hn::Set(d, -kInf);
       std::int64_t a = 0;
       for (; a + nl <= k; a += nl) {
-        FV y;
-        if constexpr (sizeof(T) == sizeof(float)) {
-          y = hn::PromoteTo(d, hn::LoadU(dt, u + f * k + a));
-        } else {
-          y = hn::LoadU(d, u + f * k + a);
-        }
+        const FV y = load_as_double(d, u + f * k + a);
         lv = hn::Min(lv, y), hv = hn::Max(hv, y);
       }
       double l = hn::GetLane(hn::MinOfLanes(d, lv)), h = hn::GetLane(hn::MaxOfLanes(d, hv));
