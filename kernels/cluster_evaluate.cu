@@ -282,26 +282,29 @@ __device__ void evaluate_cluster_game(ClusterTeam& team, const EvalParams& p, co
 
   // strategy: strategies gathered from the outcomes.
   const StrategyKind kind = p.strategy;
+  // Each player's sums of u_i and û_i over the outcomes of a set (in_set(j) for local outcome j),
+  // into the state's su and suh.
+  auto store_set_sums = [&](auto in_set) {
+    for (int i = 0; i < n; ++i) {
+      Acc2 acc{0.0, 0.0};
+      DGEVAL_FOR_LOCAL(j, s) {
+        (void)s;
+        if (in_set(j)) {
+          acc.a += loc(i, j);
+          acc.b += loc(n + i, j);
+        }
+      }
+      acc = team.reduce(acc, Plus2Op());
+      if (leader) {
+        at_state(kSu, i) = acc.a;
+        at_state(kSuh, i) = acc.b;
+      }
+    }
+  };
   if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
     const unsigned want = kind == StrategyKind::uniform_ne ? 1u : 2u;
     const i64 count = kind == StrategyKind::uniform_ne ? S.ne : S.eps;
-    if (count > 0) {
-      for (int i = 0; i < n; ++i) {
-        Acc2 acc{0.0, 0.0};
-        DGEVAL_FOR_LOCAL(j, s) {
-          (void)s;
-          if (mask[j] & want) {
-            acc.a += loc(i, j);
-            acc.b += loc(n + i, j);
-          }
-        }
-        acc = team.reduce(acc, Plus2Op());
-        if (leader) {
-          at_state(kSu, i) = acc.a;
-          at_state(kSuh, i) = acc.b;
-        }
-      }
-    }
+    if (count > 0) store_set_sums([&](int j) { return (mask[j] & want) != 0u; });
     if (leader) S.strategy_defined = count > 0;
   } else if (kind == StrategyKind::played) {
     if (S.ne > 0 && S.eps > 0) {
@@ -321,22 +324,10 @@ __device__ void evaluate_cluster_game(ClusterTeam& team, const EvalParams& p, co
       }
       pe = team.reduce(pe, PlayedOp());
       if (pe.count > 0) {
-        for (int i = 0; i < n; ++i) {
-          Acc2 acc{0.0, 0.0};
-          DGEVAL_FOR_LOCAL(j, s) {
-            (void)s;
-            const double w = welfare_at(p, ws, loc, 0, j);
-            if (lo - tol < w && w < hi + tol) {
-              acc.a += loc(i, j);
-              acc.b += loc(n + i, j);
-            }
-          }
-          acc = team.reduce(acc, Plus2Op());
-          if (leader) {
-            at_state(kSu, i) = acc.a;
-            at_state(kSuh, i) = acc.b;
-          }
-        }
+        store_set_sums([&](int j) {
+          const double w = welfare_at(p, ws, loc, 0, j);
+          return lo - tol < w && w < hi + tol;
+        });
       }
       __syncthreads();  // every thread has read the window from the summary
       if (leader) {
