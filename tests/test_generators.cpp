@@ -205,7 +205,7 @@ TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
         ASSERT_NEAR(r.ia[g * d.players()], s.ia[0], kTarget);  // planting changes no measure
         ASSERT_NEAR(r.ca_principals[g], s.ca_principals, kTarget);
         if (mode == PureNe::plant) {
-          ASSERT_EQ(info[g].attempts, 1);  // no regeneration needed
+          ASSERT_EQ(info[g].pure_ne_failures, 0);  // planting needed no regeneration (a CA miss may)
         }
       }
     }
@@ -235,7 +235,7 @@ TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
   for (std::int64_t g = 0; g < b.games; ++g) {
     ASSERT_GE(r.pure_ne_count[g], 1);
     ASSERT_NEAR(r.ca_agents[g], 0.0, kTarget);
-    ASSERT_EQ(info[g].attempts, 1);
+    ASSERT_EQ(info[g].pure_ne_failures, 0);
     const bool was_planted = (info[g].flags & info_planted) != 0;
     planted += was_planted;
     ASSERT_EQ(was_planted, r0.pure_ne_count[g] == 0);
@@ -255,11 +255,13 @@ TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
 
 TEST(Generators, AuthorsProtocolRaisesEpsTolAfterEveryFiveFailures) {
   // Zero-sum 2x2 agents (CA 0 on the agents, principals identical): a third lack a pure NE (a
-  // saddle point with probability 2!2!/3! = 2/3 for exchangeable payoffs), so a game needs more
-  // than five draws with probability p = (1/3)^5 = 1/243 = 0.00412 (measured 0.00405 ± 0.00006
-  // over 10^6 games). raised > 0 fails only if none of the 8000 games does: (1 − p)^8000 =
+  // saddle point with probability 2!2!/3! = 2/3 for exchangeable payoffs), so a game is rejected
+  // five times with probability p = (1/3)^5 = 1/243 = 0.00412 (measured 0.00405 ± 0.00006
+  // over 10^6 games). raised > 0 fails only if none of the 8000 games is: (1 − p)^8000 =
   // exp(−33) < 1e-14, and still below 1e-12 at p = 0.0037, six standard errors under the
-  // measurement.
+  // measurement. eps_tol follows the pure-NE rejections, not the draws: a draw that misses the
+  // CA target is redrawn without raising it (one game in about 10^4 here; the test once
+  // compared with attempts − 1 and failed on seed 13485007645231785514, game 3123).
   GeneratorSpec s;
   s.ia = {1.0};
   s.ca_agents = 0.0;
@@ -271,7 +273,8 @@ TEST(Generators, AuthorsProtocolRaisesEpsTolAfterEveryFiveFailures) {
   const Results r = evaluate(b.view(), Options{}, 2);
   int raised = 0;
   for (std::int64_t g = 0; g < b.games; ++g) {
-    ASSERT_DOUBLE_EQ(info[g].eps_tol, 0.01 * ((info[g].attempts - 1) / 5));  // accepted at the last draw
+    ASSERT_DOUBLE_EQ(info[g].eps_tol, 0.01 * (info[g].pure_ne_failures / 5)) << "game " << g;
+    ASSERT_LE(info[g].pure_ne_failures, info[g].attempts - 1) << "game " << g;  // accepted at the last draw
     if (info[g].eps_tol == 0.0) {
       ASSERT_GE(r.pure_ne_count[g], 1);
     }

@@ -31,9 +31,13 @@ enum class PureNe {
 struct GameInfo {
   std::int32_t attempts = 0;  ///< draws used, 1 = first (a regenerated game uses a fresh stream)
   std::int32_t flags = 0;     ///< GameInfoFlag bits
-  double eps_tol = 0.0;       ///< `authors`: the ε of the ε-NE that was accepted (0 = an exact NE)
-  double ca_achieved = NAN;   ///< CA of the controlled side as the generator computed it
-  double ia_error = NAN;      ///< max_i |IA_i − target_i| as the generator computed it
+  /// Draws rejected for lacking a pure (eps_tol-)NE; `authors` raises eps_tol by 0.01 after
+  /// every 5 of them. attempts − 1 can be larger: a draw that misses the CA target is redrawn
+  /// too, and does not count here.
+  std::int32_t pure_ne_failures = 0;
+  double eps_tol = 0.0;      ///< `authors`: the ε of the ε-NE that was accepted (0 = an exact NE)
+  double ca_achieved = NAN;  ///< CA of the controlled side as the generator computed it
+  double ia_error = NAN;     ///< max_i |IA_i − target_i| as the generator computed it
 };
 
 enum GameInfoFlag : std::int32_t {

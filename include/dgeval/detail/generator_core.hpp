@@ -668,11 +668,12 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
   out = GameInfo{};
   double* base = p.base_is_agents ? agents : principals;
   double* derived = p.base_is_agents ? principals : agents;
-  int failures = 0;  // `authors`: pure-NE failures so far
+  int failures = 0;  // draws rejected for lacking a pure (eps_tol-)NE so far
   for (int attempt = 0; attempt < p.max_attempts; ++attempt) {
     const GameStream rng{seed, game, static_cast<std::uint64_t>(attempt)};
     out = GameInfo{};
     out.attempts = attempt + 1;
+    out.pure_ne_failures = failures;
     if (p.raw) {
       rng.fill(p.distribution, purpose_base_directions, 0, n * N, base);
       rng.fill(p.distribution, purpose_derived_directions, 0, n * N, derived);
@@ -787,10 +788,16 @@ DGEVAL_HD int generate_game(const GeneratorParams& p, std::uint64_t seed, std::u
     }
     // 5. Pure NE.
     if (p.pure_ne == PureNe::reject) {
-      if (!has_pure_eps_ne(agents, p, 0.0)) continue;
+      if (!has_pure_eps_ne(agents, p, 0.0)) {
+        ++failures;
+        continue;
+      }
     } else if (p.pure_ne == PureNe::plant) {
       if (!has_pure_eps_ne(agents, p, 0.0)) {
-        if (!plant_pure_ne(agents, principals, p, rng, sc)) continue;
+        if (!plant_pure_ne(agents, principals, p, rng, sc)) {
+          ++failures;
+          continue;
+        }
         out.flags |= info_planted;
       }
     } else if (p.pure_ne == PureNe::authors) {
