@@ -315,17 +315,24 @@ TEST(Generators, TheoremBoundsNeverFailOnGeneratedGames) {
   }
 }
 
-// The family of the CA search: CA(s) is non-decreasing on [−1, 1], from CA(−1) ≈ least CA the
-// weights allow to CA(1) = 1, through the drawn directions at s = 0.
-TEST(Generators, CaFamilyIsMonotone) {
-  DGEVAL_SEEDED(rng);
+// The family of the CA search runs from CA(−1) ≈ the least CA the weights allow to CA(1) = 1,
+// through the drawn directions at s = 0: the search (Illinois on a bracket) needs only these end
+// points and continuity, checked on fresh draws. That CA(s) is also non-decreasing in between is
+// an observed property, not a theorem: it fails when three or more directions lie in a plane
+// (N = 3 outcomes; about 6e-4 of such configurations dip by up to 1e-3 near s = −0.5), and was
+// never seen with the directions linearly independent (n ≤ N − 1: 0 of 2.7e5 configurations).
+// So monotonicity is checked on independent directions from a fixed seed, a regression check
+// that cannot fail by chance.
+namespace {
+void check_ca_family(std::mt19937_64& rng, bool independent_only, bool check_monotone) {
   std::normal_distribution<double> normal;
   std::uniform_real_distribution<double> mag(0.5, 1.5);
   int configurations = 0, violations = 0;
   double worst = 0.0;
-  for (int trial = 0; trial < 400; ++trial) {
+  while (configurations < 400) {
     const int n = 2 + static_cast<int>(rng() % 5);
     const std::int64_t N = std::vector<std::int64_t>{3, 4, 9, 20, 100}[rng() % 5];
+    if (independent_only && n > N - 1) continue;
     std::vector<double> V(static_cast<std::size_t>(n * N)), p(n), G(n * n), Z(n * n), Y(n * n), axis(n), work(2 * n);
     double total = 0;
     for (int i = 0; i < n; ++i) {
@@ -351,6 +358,19 @@ TEST(Generators, CaFamilyIsMonotone) {
       if (k == 0) {
         EXPECT_NEAR(ca, detail::least_ca_for_weights(p.data(), n), 1e-6);
       }
+      if (k == 100) {  // s = 0: the drawn directions themselves
+        std::vector<double> mu(static_cast<std::size_t>(N), 0.0);
+        for (int i = 0; i < n; ++i) {
+          for (std::int64_t o = 0; o < N; ++o) mu[o] += p[i] * V[i * N + o];
+        }
+        double spread = 0.0;
+        for (int i = 0; i < n; ++i) {
+          double d2 = 0.0;
+          for (std::int64_t o = 0; o < N; ++o) d2 += (V[i * N + o] - mu[o]) * (V[i * N + o] - mu[o]);
+          spread += p[i] * std::sqrt(d2);
+        }
+        EXPECT_NEAR(ca, 1.0 - spread, 1e-12);
+      }
       if (k == 200) {
         EXPECT_NEAR(ca, 1.0, 1e-12);
       }
@@ -359,7 +379,20 @@ TEST(Generators, CaFamilyIsMonotone) {
     }
     violations += bad;
   }
-  EXPECT_EQ(violations, 0) << "of " << configurations << " configurations; worst decrease " << worst;
+  if (check_monotone) {
+    EXPECT_EQ(violations, 0) << "of " << configurations << " configurations; worst decrease " << worst;
+  }
+}
+}  // namespace
+
+TEST(Generators, CaFamilyEndPoints) {
+  DGEVAL_SEEDED(rng);
+  check_ca_family(rng, false, false);
+}
+
+TEST(Generators, CaFamilyIsMonotoneOnIndependentDirections) {
+  std::mt19937_64 rng(20261206);
+  check_ca_family(rng, true, true);
 }
 
 TEST(Generators, DeterministicMathIsAccurate) {
