@@ -49,7 +49,9 @@ class GenerateInfo:
     """What the delegation generator reports beside the games (``dgeval generate`` prints the
     same summary): per game, draws used, :class:`GeneratorFlag` bits, the accepted ε of the
     ε-NE (``pure_ne="authors"``), the CA of the controlled side and max_i |IA_i − target_i| as
-    the generator computed them (NaN where not controlled); then the targets. Evaluating the
+    the generator computed them (NaN where not controlled), and the draws rejected for lacking a
+    pure NE (``pure_ne_failures``: ``authors`` raises ε by 0.01 after every 5; a draw that
+    misses the CA target counts in ``attempts`` only); then the targets. Evaluating the
     games recomputes every measure from the utilities."""
 
     attempts: np.ndarray = field(repr=False)  #: int32 [B]
@@ -57,6 +59,7 @@ class GenerateInfo:
     eps_tol: np.ndarray = field(repr=False)  #: float64 [B]
     ca_achieved: np.ndarray = field(repr=False)  #: float64 [B]
     ia_error: np.ndarray = field(repr=False)  #: float64 [B]
+    pure_ne_failures: np.ndarray = field(repr=False)  #: int32 [B]
     ia: Optional[Tuple[float, ...]] = None  #: IA targets (one for every player, or one each)
     ca: Optional[float] = None  #: the CA target
     ca_side: Optional[str] = None  #: "principals" or "agents" (whose CA is controlled)
@@ -98,10 +101,10 @@ class GenerateInfo:
 
     def to_frame(self):
         """A pandas DataFrame with one row per game, indexed by ``game``: attempts, flags,
-        eps_tol, ca_achieved, ia_error (the targets stay attributes)."""
+        eps_tol, ca_achieved, ia_error, pure_ne_failures (the targets stay attributes)."""
         import pandas as pd
 
-        names = ("attempts", "flags", "eps_tol", "ca_achieved", "ia_error")
+        names = ("attempts", "flags", "eps_tol", "ca_achieved", "ia_error", "pure_ne_failures")
         return pd.DataFrame({n: getattr(self, n) for n in names}, index=pd.RangeIndex(len(self.attempts), name="game"))
 
 
@@ -244,7 +247,7 @@ def generate(
         cal = _float_list(calibration, "calibration")
         m_lo, m_hi = _interval(magnitude, "magnitude", (0.5, 1.5))
         o_lo, o_hi = _interval(offset, "offset", (-1.0, 1.0))
-        a, p, attempts, flags, eps_tol, ca_achieved, ia_error = _core.generate(
+        a, p, attempts, flags, eps_tol, ca_achieved, ia_error, pure_ne_failures = _core.generate(
             actions,
             games,
             int(seed),
@@ -275,6 +278,7 @@ def generate(
             eps_tol,
             ca_achieved,
             ia_error,
+            pure_ne_failures,
             ia=tuple(ia_targets) or None,
             ca=None if ca is None else float(ca),
             ca_side=None if ca is None else ("principals" if ca_principals is not None else "agents"),

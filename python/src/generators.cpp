@@ -58,7 +58,7 @@ nb::tuple example(const std::string& name) {
 /// dgeval.generate: the CLI's `delegation` generator (dgeval::generate_games) chunk by chunk,
 /// polling for Ctrl-C between chunks (game g depends only on the seed and g, so the chunking does
 /// not change the games). Returns (agents, principals, attempts, flags, eps_tol, ca_achieved,
-/// ia_error): the utilities float64 [B, n, k..] and the generator's GameInfo per game.
+/// ia_error, pure_ne_failures): the utilities float64 [B, n, k..] and the generator's GameInfo per game.
 nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::uint64_t seed, std::int64_t first_game,
                    const std::string& distribution, bool raw, double magnitude_min, double magnitude_max,
                    double offset_min, double offset_max, bool positive, std::vector<double> ia, double ca_principals,
@@ -93,7 +93,7 @@ nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::u
   const auto total = static_cast<std::size_t>(dgeval::checked_mul(games, per, "games x n x N"));
   std::vector<double> agents(total), principals(total);
   const auto B = static_cast<std::size_t>(games);
-  std::vector<std::int32_t> attempts(B), flags(B);
+  std::vector<std::int32_t> attempts(B), flags(B), pure_ne_failures(B);
   std::vector<double> eps_tol(B), ca_achieved(B), ia_error(B);
   Interruptible stop(std::move(progress), "generation");
   stop.run([&] {
@@ -115,6 +115,7 @@ nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::u
         eps_tol[at] = gi.eps_tol;
         ca_achieved[at] = gi.ca_achieved;
         ia_error[at] = gi.ia_error;
+        pure_ne_failures[at] = gi.pure_ne_failures;
       }
       if (!stop.poll(g0 + count, games)) throw dgeval::cancelled();
     }
@@ -123,7 +124,7 @@ nb::tuple generate(std::vector<std::int64_t> actions, std::int64_t games, std::u
   return nb::make_tuple(to_numpy(std::move(agents), shape), to_numpy(std::move(principals), shape),
                         to_numpy(std::move(attempts), {B}), to_numpy(std::move(flags), {B}),
                         to_numpy(std::move(eps_tol), {B}), to_numpy(std::move(ca_achieved), {B}),
-                        to_numpy(std::move(ia_error), {B}));
+                        to_numpy(std::move(ia_error), {B}), to_numpy(std::move(pure_ne_failures), {B}));
 }
 
 }  // namespace

@@ -178,7 +178,7 @@ def test_tables_of_the_experiments():
 def test_inference_observations_generate_info_and_columns():
     g = dgeval.generate((3, 3), 4, seed=5, ia=[0.3, 0.8], ca_agents=0.4, positive=True)
     info = dgeval.to_frame(g.info)
-    assert list(info.columns) == ["attempts", "flags", "eps_tol", "ca_achieved", "ia_error"]
+    assert list(info.columns) == ["attempts", "flags", "eps_tol", "ca_achieved", "ia_error", "pure_ne_failures"]
     assert info.index.name == "game" and len(info) == 4
     np.testing.assert_array_equal(info["ca_achieved"].to_numpy(), g.info.ca_achieved)
     pd.testing.assert_frame_equal(info, g.info.to_frame())

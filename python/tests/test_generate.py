@@ -55,6 +55,20 @@ def test_positive_uniform_draws_and_reject():
     np.testing.assert_allclose(r["ia"], 0.5, rtol=0, atol=1e-9)
 
 
+def test_authors_protocol_reports_its_pure_ne_failures():
+    # Zero-sum 2x2 agents lack a pure NE a third of the time: about 1 game in 243 is rejected 5
+    # times and accepted with eps_tol 0.01 (a fixed seed: the count is deterministic).
+    g = dgeval.generate((2, 2), 3000, seed=1, ia=1.0, ca_agents=0.0, pure_ne="authors")
+    info = g.info
+    assert info.pure_ne_failures.dtype == np.int32
+    np.testing.assert_array_equal(info.eps_tol, 0.01 * (info.pure_ne_failures // 5))
+    assert (info.pure_ne_failures <= info.attempts - 1).all()
+    assert info.eps_tol_raised > 0 and info.pure_ne_failures.max() >= 5
+    r = evaluate(g)
+    assert (r["pure_ne_count"][info.eps_tol == 0] >= 1).all()
+    assert list(info.to_frame().columns)[-1] == "pure_ne_failures"
+
+
 def test_same_seed_same_games_any_split_or_thread_count():
     kw = dict(ia=[0.3, 0.9], ca_principals=0.2, pure_ne="reject")
     a = dgeval.generate((4, 3), 12, seed=3, threads=1, **kw)
