@@ -80,6 +80,13 @@ __device__ inline void atomic_max_key(unsigned long long* p, unsigned long long 
   DGEVAL_GLOBAL_ACCESS(C, true, 8);
   atomicMax(p, v);
 }
+/// atomicOr(p, v) on a 32-bit word whose result is unused (likewise an L2 reduction), counted as
+/// a write of 4 bytes of class C.
+template <Mem C>
+__device__ inline void atomic_or_bits(std::uint32_t* p, std::uint32_t v) {
+  DGEVAL_GLOBAL_ACCESS(C, true, 4);
+  atomicOr(reinterpret_cast<unsigned int*>(p), static_cast<unsigned int>(v));
+}
 #endif
 
 /// The result columns' store (found by argument-dependent lookup from detail::finish_game and

@@ -5,23 +5,33 @@
 // detail/finish.hpp for every result column. Outcome s = r·k₁ + j: row r is player 1's action,
 // column j player 2's. Planning: host/backends/cuda/two_player_plan.hpp.
 //
-// Three launches per pass of games (grid.y: the pass's games):
-//   stream   (blocks x games) block b reads rows [b·R, (b+1)·R) once. Thread t owns the columns
-//            j ≡ t (mod threads) of every row. Per block: each vector's min and max and the
-//            double-double sums of its deviations from its pivot (its first value), the 10
+// Three launches per pass of games (grid.y: the pass's games). A block owns a run of rows and a
+// tile of columns: the whole row (one tile) unless a row's three rows of values do not fit in
+// shared memory (float64 rows beyond about 9,400 outcomes, float32 beyond 18,900), when the row is
+// split into tiles of equal width.
+//   stream   (blocks x games) block b reads its run of rows of its tile once. Thread t owns the
+//            tile's columns j ≡ t (mod threads) of every row. Per block: each vector's min and max
+//            and the double-double sums of its deviations from its pivot (its first value), the 10
 //            double-double cross-products (detail/gram.hpp), the welfare extrema (first index),
 //            and a flag for any non-finite value. Each row's player-2 values are kept in shared
 //            memory; the row's min and max (a block reduction) give player 2's thresholds, and the
 //            outcomes passing them are the row's candidates, appended to the block's list in a
 //            fixed order (thread by thread, a warp prefix sum by xor shuffles) up to its capacity.
-//            Player 1's running column extrema stay in shared memory and are merged at the end
-//            into the game's column extrema with 64-bit atomicMin/atomicMax on an order-preserving
-//            key (min and max are exact: the order of the merges does not matter).
+//            With several tiles, a tile's min and max of each row go to scratch, and the tile's
+//            Nash threshold (no higher than the row's) picks a superset of the candidates; with
+//            IC₂ < 1 (no such bound on the ε-threshold) the block records none. Player 1's running
+//            column extrema stay in shared memory and are merged at the end into the game's column
+//            extrema with 64-bit atomicMin/atomicMax on an order-preserving key (min and max are
+//            exact: the order of the merges does not matter). With the NE list asked for, each
+//            block also clears its share of the game's bitmask words.
 //   recheck  (blocks x games) block b re-checks its candidates against player 1's column
-//            thresholds, reading the input only at the candidates, and reduces the NE and ε-NE
-//            counts, extrema and the sums over the strategy's set. A block whose list overflowed
-//            (ties, or IC below 1 where many outcomes pass player 2's ε-test) reads its rows again
-//            instead: only such games read more than their input once.
+//            thresholds (and, with several tiles, player 2's row thresholds merged from the
+//            tiles'), reading the input only at the candidates, and reduces the NE and ε-NE
+//            counts, extrema and the sums over the strategy's set; each pure NE sets its bit in the
+//            bitmask with a 32-bit atomicOr (no selection pass: the words are written once by the
+//            stream kernel, and only the equilibria's again). A block whose list overflowed (ties,
+//            or IC below 1 where many outcomes pass player 2's ε-test) reads its rows' player-2
+//            values again instead: only such games read more than their input once.
 //   finish   (games) merges the blocks' partials in block order (the results do not depend on
 //            scheduling), forms the centred Gram matrix, IA, CA and the distance matrix, and
 //            finishes the game with detail/finish.hpp as every path does. A game whose payoffs lie
@@ -74,13 +84,31 @@ struct TpArgs {
   DeviceOutputs out;
   i64 first_game;  ///< chunk-local index of the pass's game 0
   i64 k0, k1, rows_per_block, blocks, capacity;
-  i64 row_stride;  ///< values of T per shared-memory row
-  ULL* colext;     ///< [2][games_per_pass][k1]: the column min keys of every game, then the max keys
-  i64 max_keys;    ///< offset of the max keys (games_per_pass·k1)
+  i64 tile_cols, col_tiles;  ///< a block's columns: tile b % col_tiles; its rows: run b / col_tiles
+  i64 row_stride;            ///< values of T per shared-memory row
+  ULL* colext;               ///< [2][games_per_pass][k1]: the column min keys of every game, then the max keys
+  i64 max_keys;              ///< offset of the max keys (games_per_pass·k1)
   Global<Mem::scratch, double> stats;       ///< [games_per_pass][blocks][kTwoPlayerStatsWidth]
   Global<Mem::scratch, double> equilibria;  ///< [games_per_pass][blocks][kTwoPlayerEquilibriaWidth]
   Global<Mem::scratch, i64> candidates;     ///< [games_per_pass][blocks][capacity]: (s << 2) | player 2's bits
+  /// [games_per_pass][col_tiles][k0][2]: each tile's min and max of player 2's values in each row
+  /// (col_tiles > 1 only: the re-check merges them into the rows' thresholds).
+  Global<Mem::scratch, double> row_extrema;
 };
+
+/// The columns [c0, c1) and rows [r0, r1) of block b.
+struct TpBlock {
+  i64 tile, c0, c1, r0, r1;
+};
+__device__ __forceinline__ TpBlock block_of(const TpArgs& a, i64 b) {
+  TpBlock k;
+  k.tile = b % a.col_tiles;
+  k.c0 = k.tile * a.tile_cols;
+  k.c1 = k.c0 + a.tile_cols < a.k1 ? k.c0 + a.tile_cols : a.k1;
+  k.r0 = (b / a.col_tiles) * a.rows_per_block;
+  k.r1 = k.r0 + a.rows_per_block < a.k0 ? k.r0 + a.rows_per_block : a.k0;
+  return k;
+}
 static_assert(sizeof(TpArgs) <= 4096, "TpArgs must fit the kernel parameter space");
 
 /// Order-preserving 64-bit key of a double (not NaN): a < b ⇔ key(a) < key(b).
@@ -176,14 +204,26 @@ __device__ __forceinline__ void gram_reduce(const BlockTeam& team, GramSums& A) 
   }
 }
 
-/// Player 2's thresholds of one row (its min and max over the block).
+/// Player 2's thresholds of one row, and the row's min and max they come from.
 struct RowThresholds {
-  double ne, eps;
+  double ne, eps, lo, hi;
 };
+__device__ __forceinline__ RowThresholds thresholds_of(const EvalParams& p, const RowExt& e) {
+  return RowThresholds{detail::ic_threshold(e.lo, e.hi, 1.0), detail::ic_threshold(e.lo, e.hi, p.ic[1]), e.lo, e.hi};
+}
+/// Player 2's thresholds of one row from its values over the block (every thread gets them).
 __device__ __forceinline__ RowThresholds row_thresholds(const BlockTeam& team, const EvalParams& p, double lo,
                                                         double hi) {
-  const RowExt e = team.reduce(RowExt{lo, hi}, RowExtOp());
-  return RowThresholds{detail::ic_threshold(e.lo, e.hi, 1.0), detail::ic_threshold(e.lo, e.hi, p.ic[1])};
+  return thresholds_of(p, team.reduce(RowExt{lo, hi}, RowExtOp()));
+}
+/// Row r's min and max over its tiles (col_tiles > 1), from the streaming kernel's row_extrema.
+__device__ __forceinline__ RowExt merged_row(const TpArgs& a, i64 slot, i64 r) {
+  RowExt e{inf(), -inf()};
+  for (i64 t = 0; t < a.col_tiles; ++t) {
+    const i64 at = ((slot * a.col_tiles + t) * a.k0 + r) * 2;
+    e = RowExtOp()(e, RowExt{a.row_extrema[at], a.row_extrema[at + 1]});
+  }
+  return e;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,7 +238,8 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
   const BlockTeam team{scratch};
   const EvalParams& p = a.p;
   const i64 slot = blockIdx.y, g = a.first_game + slot, b = blockIdx.x, k1 = a.k1;
-  const i64 r0 = b * a.rows_per_block, r1 = r0 + a.rows_per_block < a.k0 ? r0 + a.rows_per_block : a.k0;
+  const TpBlock blk = block_of(a, b);
+  const i64 r0 = blk.r0, r1 = blk.r1, c0 = blk.c0, width = blk.c1 - blk.c0;
   const Vectors<T> x = vectors_of<T>(a, g);
   T* row = reinterpret_cast<T*>(smem);
   T* col_lo = row + a.row_stride;
@@ -206,9 +247,16 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
   const int warps = static_cast<int>(blockDim.x >> 5);
   if (tid < 4) pivot_sh[tid] = x(tid, 0);
-  for (i64 j = tid; j < k1; j += blockDim.x) {
-    col_lo[j] = static_cast<T>(inf());
-    col_hi[j] = static_cast<T>(-inf());
+  for (i64 c = tid; c < width; c += blockDim.x) {
+    col_lo[c] = static_cast<T>(inf());
+    col_hi[c] = static_cast<T>(-inf());
+  }
+  if (p.list_equilibria) {
+    // The game's NE bitmask starts empty: each block clears its share of the words once (the
+    // re-check sets the equilibria's bits).
+    const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + g * a.out.ne_words;
+    for (i64 w = a.out.ne_words * b / a.blocks + tid; w < a.out.ne_words * (b + 1) / a.blocks; w += blockDim.x)
+      bits.store(w, 0u);
   }
   __syncthreads();
   double pivot[4];
@@ -221,16 +269,21 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
   bool bad = false;
   const double tol = p.ne_tolerance;
   const Global<Mem::scratch, i64> cand = a.candidates + (slot * a.blocks + b) * a.capacity;
+  // A row of several tiles: the tile's extrema give player 2's Nash test a threshold no higher
+  // than the row's (an outcome passing the row's passes the tile's), so the candidates are those
+  // of a superset the re-check narrows; its ε-test has no such bound (the row's minimum lowers the
+  // threshold), so with IC₂ < 1 the block records none and the re-check reads its values again.
+  const bool collect = a.col_tiles == 1 || p.ic[1] >= 1.0;
   i64 count = 0;  // the block's candidates so far (every thread holds the same)
   for (i64 r = r0; r < r1; ++r) {
     double rlo = inf(), rhi = -inf();
-    for (i64 j = tid; j < k1; j += blockDim.x) {
-      const i64 s = r * k1 + j;
+    for (i64 c = tid; c < width; c += blockDim.x) {
+      const i64 s = r * k1 + c0 + c;
       const T t0 = load<Mem::input>(x.v[0] + s), t1 = load<Mem::input>(x.v[1] + s);
       const T t2 = load<Mem::input>(x.v[2] + s), t3 = load<Mem::input>(x.v[3] + s);
-      row[j] = t1;
-      col_lo[j] = t0 < col_lo[j] ? t0 : col_lo[j];
-      col_hi[j] = t0 > col_hi[j] ? t0 : col_hi[j];
+      row[c] = t1;
+      col_lo[c] = t0 < col_lo[c] ? t0 : col_lo[c];
+      col_hi[c] = t0 > col_hi[c] ? t0 : col_hi[c];
       const double v[4] = {static_cast<double>(t0), static_cast<double>(t1), static_cast<double>(t2),
                            static_cast<double>(t3)};
       rlo = v[1] < rlo ? v[1] : rlo;
@@ -253,11 +306,17 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
       we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
     }
     const RowThresholds t = row_thresholds(team, p, rlo, rhi);
+    if (a.col_tiles > 1 && tid == 0) {
+      const i64 at = ((slot * a.col_tiles + blk.tile) * a.k0 + r) * 2;
+      a.row_extrema.store(at, t.lo);
+      a.row_extrema.store(at + 1, t.hi);
+    }
+    if (!collect) continue;
     // The row's candidates: thread by thread (a warp's lanes by an xor-shuffle prefix sum, then the
     // warps in order), each thread's in column order.
     i64 mine = 0;
-    for (i64 j = tid; j < k1; j += blockDim.x) {
-      mine += detail::ne_bits(static_cast<double>(row[j]), t.ne, t.eps, tol) != 0u;
+    for (i64 c = tid; c < width; c += blockDim.x) {
+      mine += detail::ne_bits(static_cast<double>(row[c]), t.ne, t.eps, tol) != 0u;
     }
     i64 before = 0, total = mine;
     for (int m = 1; m < 32; m <<= 1) {
@@ -274,20 +333,21 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
     }
     at += before;
     if (mine > 0) {
-      for (i64 j = tid; j < k1; j += blockDim.x) {
-        const unsigned bits = detail::ne_bits(static_cast<double>(row[j]), t.ne, t.eps, tol);
+      for (i64 c = tid; c < width; c += blockDim.x) {
+        const unsigned bits = detail::ne_bits(static_cast<double>(row[c]), t.ne, t.eps, tol);
         if (!bits) continue;
-        if (at < a.capacity) cand.store(at, ((r * k1 + j) << 2) | static_cast<i64>(bits));
+        if (at < a.capacity) cand.store(at, ((r * k1 + c0 + c) << 2) | static_cast<i64>(bits));
         ++at;
       }
     }
     count += row_total;
   }
+  if (!collect) count = a.capacity + 1;
   // The block's column extrema into the game's.
-  ULL* keys = a.colext + slot * k1;
-  for (i64 j = tid; j < k1; j += blockDim.x) {
-    atomic_min_key<Mem::scratch>(keys + j, order_key(static_cast<double>(col_lo[j])));
-    atomic_max_key<Mem::scratch>(keys + a.max_keys + j, order_key(static_cast<double>(col_hi[j])));
+  ULL* keys = a.colext + slot * k1 + c0;
+  for (i64 c = tid; c < width; c += blockDim.x) {
+    atomic_min_key<Mem::scratch>(keys + c, order_key(static_cast<double>(col_lo[c])));
+    atomic_max_key<Mem::scratch>(keys + a.max_keys + c, order_key(static_cast<double>(col_hi[c])));
   }
   gram_reduce(team, A);
   ext = team.reduce(ext, LoHi4Op());
@@ -332,17 +392,23 @@ __global__ void __launch_bounds__(kTpThreads) two_player_recheck_kernel(TpArgs a
   const double tol = p.ne_tolerance;
   const StrategyKind kind = p.strategy;
   const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  const TpBlock blk = block_of(a, b);
   NeExt e = ne_empty();
   Sum4 su{{0.0, 0.0, 0.0, 0.0}};
-  // Outcome s, with player 2's bits: player 1's test against its column's thresholds.
-  const auto consider = [&](i64 s, unsigned bits2) {
+  // Outcome s, with player 2's bits (and its value u2 when read): player 1's test against its
+  // column's thresholds; an equilibrium's bit set in the game's NE bitmask when listed.
+  const auto consider = [&](i64 s, unsigned bits2, bool have_u2, double u2) {
     const i64 j = s % k1;
     const double u1 = x(0, s);
     const double lo = from_order_key(keys[j]), hi = from_order_key(keys[a.max_keys + j]);
     const unsigned m =
         bits2 & detail::ne_bits(u1, detail::ic_threshold(lo, hi, 1.0), detail::ic_threshold(lo, hi, p.ic[0]), tol);
     if (!m) return;
-    const double u2 = x(1, s);
+    if ((m & 1u) && p.list_equilibria) {
+      atomic_or_bits<Mem::output>(a.out.ne_bits.get() + g * a.out.ne_words + s / 32,
+                                  std::uint32_t{1} << static_cast<int>(s % 32));
+    }
+    if (!have_u2) u2 = x(1, s);
     const auto value = [&](int q, i64) { return q == 0 ? u1 : u2; };
     const double w = detail::welfare_at<double>(2, p.welfare, value, 0, s);
     e.add(m, w, s);
@@ -356,26 +422,43 @@ __global__ void __launch_bounds__(kTpThreads) two_player_recheck_kernel(TpArgs a
   if (count <= a.capacity) {
     const Global<Mem::scratch, i64> cand = a.candidates + (slot * a.blocks + b) * a.capacity;
     for (i64 k = threadIdx.x; k < count; k += blockDim.x) {
-      const i64 c = cand[k];
-      consider(c >> 2, static_cast<unsigned>(c & 3));
+      const i64 c = cand[k], s = c >> 2;
+      unsigned bits = static_cast<unsigned>(c & 3);
+      double u2 = 0.0;
+      if (a.col_tiles > 1) {
+        // A candidate of the tile's test: player 2's test against the row's thresholds.
+        const RowThresholds t = thresholds_of(p, merged_row(a, slot, s / k1));
+        u2 = x(1, s);
+        bits = detail::ne_bits(u2, t.ne, t.eps, tol);
+      }
+      if (bits) consider(s, bits, a.col_tiles > 1, u2);
     }
   } else {
-    // The list overflowed: the block's rows again, player 2's values staged as in stream.
+    // No list (it overflowed, or a tile with IC₂ < 1): the block's rows again. In one tile,
+    // player 2's values staged as in stream for the row's thresholds; in several, the tile's values
+    // against the rows' thresholds merged from the tiles' extrema (by the block's first threads).
     T* row = reinterpret_cast<T*>(smem);
-    const i64 r0 = b * a.rows_per_block, r1 = r0 + a.rows_per_block < a.k0 ? r0 + a.rows_per_block : a.k0;
-    for (i64 r = r0; r < r1; ++r) {
-      double rlo = inf(), rhi = -inf();
-      for (i64 j = threadIdx.x; j < k1; j += blockDim.x) {
-        const T t1 = load<Mem::input>(x.v[1] + r * k1 + j);
-        row[j] = t1;
-        const double v = static_cast<double>(t1);
-        rlo = v < rlo ? v : rlo;
-        rhi = v > rhi ? v : rhi;
+    const i64 width = blk.c1 - blk.c0;
+    for (i64 r = blk.r0; r < blk.r1; ++r) {
+      const T* u = x.v[1] + r * k1 + blk.c0;
+      RowExt mine{inf(), -inf()};
+      if (a.col_tiles == 1) {
+        for (i64 c = threadIdx.x; c < width; c += blockDim.x) {
+          const T t1 = load<Mem::input>(u + c);
+          row[c] = t1;
+          mine = RowExtOp()(mine, RowExt{static_cast<double>(t1), static_cast<double>(t1)});
+        }
+      } else {
+        for (i64 q = threadIdx.x; q < a.col_tiles; q += blockDim.x) {
+          const i64 at = ((slot * a.col_tiles + q) * a.k0 + r) * 2;
+          mine = RowExtOp()(mine, RowExt{a.row_extrema[at], a.row_extrema[at + 1]});
+        }
       }
-      const RowThresholds t = row_thresholds(team, p, rlo, rhi);
-      for (i64 j = threadIdx.x; j < k1; j += blockDim.x) {
-        const unsigned bits = detail::ne_bits(static_cast<double>(row[j]), t.ne, t.eps, tol);
-        if (bits) consider(r * k1 + j, bits);
+      const RowThresholds t = thresholds_of(p, team.reduce(mine, RowExtOp()));
+      for (i64 c = threadIdx.x; c < width; c += blockDim.x) {
+        const double u2 = static_cast<double>(a.col_tiles == 1 ? row[c] : load<Mem::input>(u + c));
+        const unsigned bits = detail::ne_bits(u2, t.ne, t.eps, tol);
+        if (bits) consider(r * k1 + blk.c0 + c, bits, true, u2);
       }
     }
   }
@@ -575,6 +658,8 @@ void launch_all(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceI
   a.k1 = geo.k1;
   a.rows_per_block = geo.rows_per_block;
   a.blocks = geo.blocks;
+  a.tile_cols = geo.tile_cols;
+  a.col_tiles = geo.col_tiles;
   a.capacity = geo.candidate_capacity;
   a.row_stride = static_cast<i64>(geo.recheck_shared_bytes / sizeof(T));
   const std::size_t G = static_cast<std::size_t>(geo.games_per_pass), B = static_cast<std::size_t>(geo.blocks);
@@ -583,6 +668,8 @@ void launch_all(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceI
   a.colext = reinterpret_cast<ULL*>(scratch + at);
   a.max_keys = static_cast<i64>(G) * geo.k1;
   at += round_up(keys_bytes, 256);
+  a.row_extrema = reinterpret_cast<double*>(scratch + at);
+  at += round_up(two_player_row_extrema_doubles(geo) * 8, 256);
   a.stats = reinterpret_cast<double*>(scratch + at);
   a.equilibria = reinterpret_cast<double*>(scratch + at) + G * B * kTwoPlayerStatsWidth;
   at += round_up(G * B * (kTwoPlayerStatsWidth + kTwoPlayerEquilibriaWidth) * 8, 256);

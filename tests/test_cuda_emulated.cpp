@@ -342,10 +342,13 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 5x5x4 f32 tile 32 x3 blocks", {3.0100, 0.0000, 0.0000, 47.3356}, {0.0000, 0.0000, 1.0000, 3.3171}},
     {"tiled 5x5x4 f64 tile 64 x1 block", {3.0100, 0.0000, 0.0000, 22.9712}, {0.0000, 0.0000, 1.0000, 3.2561}},
     {"tiled 96x64 f32 (planned tiles)", {3.0004, 0.0000, 0.0000, 16.7524}, {0.0000, 0.0000, 1.0000, 49.4211}},
-    {"two-player 96x64 f32 (planned)", {1.0047, 0.0000, 0.0000, 0.0385}, {0.0000, 0.0000, 1.0000, 7.4211}},
-    {"two-player 96x64 f64 distance matrix", {1.4487, 0.0000, 0.0000, 0.2740}, {0.0000, 0.0000, 1.0000, 8.1852}},
-    {"two-player 96x64 f64 ties (lists overflow)", {1.3591, 0.0000, 0.0000, 0.1703}, {0.0000, 0.0000, 1.0000, 11.6316}},
+    {"two-player 96x64 f32", {1.0047, 0.0000, 0.0000, 0.0385}, {0.0000, 0.0000, 1.0000, 7.4211}},
+    {"two-player 96x64 f64 distance matrix", {1.3839, 0.0000, 0.0000, 0.2740}, {0.0000, 0.0000, 1.0000, 8.1852}},
+    {"two-player 96x64 f64 ties (lists overflow)", {1.3320, 0.0000, 0.0000, 0.1703}, {0.0000, 0.0000, 1.0000, 11.6316}},
     {"two-player 96x64 f64 beyond 1e100 (summed again)", {2.0047, 0.0000, 0.0000, 0.0193}, {0.0000, 0.0000, 1.0000, 7.4211}},
+    {"two-player 96x64 f32 lists", {1.0047, 0.0000, 0.0000, 0.0385}, {0.0000, 0.0000, 1.0075, 2.1045}},
+    {"two-player 96x64 f64 lists tiles of 32 columns", {1.0126, 0.0000, 0.0000, 0.0620}, {0.0000, 0.0000, 1.0075, 6.1195}},
+    {"two-player 3x10000 f64 lists (planned: 2 tiles)", {1.0003, 0.0000, 0.0000, 0.0034}, {0.0000, 0.0000, 1.0020, 39.7121}},
     {"warp 2x3x5 f64 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks worst-ne", {3.0584, 0.0000, 0.0000, 31.7556}, {0.0000, 0.0000, 1.0000, 3.4773}},
     {"warp 2x3x5 f64 best-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -455,10 +458,13 @@ TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
 }
 
 // The two-player path (kernels/two_player_evaluate.cu) against the CPU backend: every strategy it
-// takes, both dtypes, the distance matrix; games of continuous payoffs (about one candidate per row:
-// the candidates' re-check), ties on a coarse grid and IC below 1 (the candidate lists overflow:
-// the rows read again), wide ranges (a game's sides scaled by 1e-6 to 1e6), rows shorter and longer
-// than a block, and blocks of several rows.
+// takes, both dtypes, the distance matrix, the NE lists; games of continuous payoffs (about one
+// candidate per row: the candidates' re-check), ties on a coarse grid and IC below 1 (the candidate
+// lists overflow: the rows read again), wide ranges (a game's sides scaled by 1e-6 to 1e6), rows
+// shorter and longer than a block, blocks of several rows, and rows split into tiles of 32 columns
+// (the last one shorter; the tiles' Nash thresholds pick a superset of the candidates, and with
+// IC₂ < 1 the blocks record none; with the strategies whose sets differ: worst-ne, uniform-eps-ne
+// and pure).
 TEST(CudaEmulated, TwoPlayerPathMatchesTheCpu) {
   using testing::parity::compare;
   using testing::parity::forced;
@@ -483,19 +489,66 @@ TEST(CudaEmulated, TwoPlayerPathMatchesTheCpu) {
       Options o = strategy_options(k, d, games, rng);
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
+      o.list_equilibria = k != StrategyKind::best_ne;
       Options low = o;
       low.ic = {0.75, 0.5};
       low.welfare = Welfare::sum;
+      const testing::parity::Run tiles{kTwoPlayer, 32, 0, 0};
       for (bool f32 : {false, true}) {
         compare(side, wide, o, f32, std::string("two-player wide ranges ") + to_string(k), forced(kTwoPlayer));
         compare(side, ties, o, f32, std::string("two-player ties ") + to_string(k), forced(kTwoPlayer));
         compare(side, wide, low, f32, std::string("two-player IC 0.75, 0.5 ") + to_string(k), forced(kTwoPlayer));
       }
+      if (d.actions(1) > 32 && k != StrategyKind::best_ne && k != StrategyKind::uniform_ne) {
+        compare(side, wide, o, true, std::string("two-player tiles wide ranges ") + to_string(k), tiles);
+        compare(side, ties, o, false, std::string("two-player tiles ties ") + to_string(k), tiles);
+        compare(side, wide, low, false, std::string("two-player tiles IC 0.75, 0.5 ") + to_string(k), tiles);
+      }
     }
   }
-  // A game the planner gives the path (CudaCost.BytesMovedPerPathOnlyGoDown holds it to one read).
-  const Batch planned = testing::random_batch(Dims({96, 64}), 2, rng);
-  for (bool f32 : {false, true}) compare(side, planned, Options{}, f32, "two-player planned");
+  // A game the planner gives the path (more than a block's shared memory, and too many actions for
+  // the cluster team's fibers).
+  const Batch planned = testing::random_batch(Dims({2, 8000}), 2, rng);
+  ASSERT_EQ(
+      cuda_emu::make_plan(planned.dims, DType::float32, Options{}, 2, cuda_emu::limits_of(0), cuda_emu::Tuning{}).path,
+      cuda_emu::Path::two_player);
+  Options lists;
+  lists.list_equilibria = true;
+  for (bool f32 : {false, true}) {
+    compare(side, planned, Options{}, f32, "two-player planned");
+    compare(side, planned, lists, f32, "two-player planned, NE listed");
+  }
+}
+
+// Float64 games whose rows do not fit in shared memory (10,000 doubles, three rows of them: more
+// than the 227 KiB of a block) take the two-player path as planned, their rows in two tiles:
+// against the CPU backend with the NE listed, on continuous payoffs, ties (every row's candidate
+// list overflows), many equal payoffs (a game of one value: every outcome a pure NE) and IC below 1.
+TEST(CudaEmulated, TwoPlayerPathTakesFloat64RowsLongerThanSharedMemory) {
+  using testing::parity::compare;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  const Dims d({3, 10000});
+  const cuda_emu::Plan plan =
+      cuda_emu::make_plan(d, DType::float64, Options{}, 2, cuda_emu::limits_of(0), cuda_emu::Tuning{});
+  ASSERT_EQ(plan.path, cuda_emu::Path::two_player);
+  EXPECT_EQ(plan.two_player.col_tiles, 2);
+  const Batch b = testing::random_batch(d, 2, rng);
+  Batch ties = testing::random_batch(d, 2, rng, 2);
+  for (std::size_t q = 0; q < 2 * static_cast<std::size_t>(d.outcomes()); ++q)
+    ties.agents[q] = ties.principals[q] = 0.5;
+  Options o;
+  o.list_equilibria = true;
+  o.distance_matrix = true;
+  Options low = o;
+  low.ic = {0.75, 0.5};
+  low.strategy.kind = StrategyKind::uniform_eps_ne;
+  compare(side, b, o, false, "two-player long float64 rows");
+  compare(side, ties, o, false, "two-player long float64 rows, ties");
+  compare(side, b, low, false, "two-player long float64 rows, IC 0.75, 0.5");
+  const Traffic t = traffic_of(b, o, false, emulated());
+  EXPECT_EQ(t.launches, 3);
+  EXPECT_LE(t.read[static_cast<int>(cuda_emu::Mem::input)], 1.05 * t.input_bytes) << "the input read once";
 }
 
 // Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the finishing kernel sums such a
@@ -566,7 +619,8 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
   EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({4096, 4096}), o, 4, lim));
   EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({16384, 16384}), o, 4, lim));
   EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({4096, 4096}), o, 8, lim));
-  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({16384, 16384}), o, 8, lim)) << "a row of doubles too long";
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({16384, 16384}), o, 8, lim)) << "rows of doubles in two tiles";
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({2, 100000}), o, 4, lim)) << "rows in tiles";
   EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({20, 20}), o, 4, lim)) << "a team path holds it";
   EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({65536, 16}), o, 4, lim)) << "rows too short";
   EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({64, 64, 64}), o, 4, lim));
@@ -577,17 +631,26 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
   }
   Options lists;
   lists.list_equilibria = true;
-  EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({4096, 4096}), lists, 4, lim));
+  EXPECT_TRUE(cuda_emu::two_player_chosen(Dims({4096, 4096}), lists, 4, lim));
   Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
   EXPECT_FALSE(cuda_emu::two_player_chosen(Dims({4096, 4096}), max, 4, lim));
   // The geometry: column-extremum updates within 0.8% of the input, scratch within 1%, one wave.
-  for (const Dims& d : {Dims({4096, 4096}), Dims({16384, 16384})}) {
-    const cuda_emu::TwoPlayerGeometry t = cuda_emu::two_player_geometry(d, 4, 1, lim);
-    const double input = static_cast<double>(cuda_emu::input_bytes(d, 1, 4));
-    EXPECT_LE(static_cast<double>(t.blocks * d.actions(1) * 16), 0.008 * input) << d.to_string();
-    EXPECT_LE(t.blocks * t.games_per_pass, lim.multiprocessors) << d.to_string();
-    EXPECT_LE(static_cast<double>(cuda_emu::two_player_scratch_bytes(t)), 0.01 * input) << d.to_string();
-    EXPECT_GE(t.blocks * t.rows_per_block, d.actions(0));
+  // Rows of floats in one tile; of 16,384 doubles in two of 8,192 columns (three rows of values in
+  // shared memory each).
+  for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+    for (const Dims& d : {Dims({4096, 4096}), Dims({16384, 16384})}) {
+      const cuda_emu::TwoPlayerGeometry t = cuda_emu::two_player_geometry(d, vb, 1, lim);
+      const std::string what = d.to_string() + (vb == 8 ? " float64" : " float32");
+      const double input = static_cast<double>(cuda_emu::input_bytes(d, 1, vb));
+      EXPECT_EQ(t.col_tiles, vb == 8 && d.actions(1) == 16384 ? 2 : 1) << what;
+      EXPECT_GE(t.col_tiles * t.tile_cols, d.actions(1)) << what;
+      EXPECT_LE(t.shared_bytes + 1024, lim.shared_optin) << what;
+      EXPECT_EQ(t.blocks, t.row_blocks * t.col_tiles) << what;
+      EXPECT_LE(static_cast<double>(t.row_blocks * d.actions(1) * 16), 0.008 * input) << what;
+      EXPECT_LE(t.blocks * t.games_per_pass, lim.multiprocessors) << what;
+      EXPECT_LE(static_cast<double>(cuda_emu::two_player_scratch_bytes(t)), 0.01 * input) << what;
+      EXPECT_GE(t.row_blocks * t.rows_per_block, d.actions(0)) << what;
+    }
   }
   std::mt19937_64 rng(5);
   const Batch b = testing::random_batch(Dims({4, 4, 4}), 1, rng);
@@ -667,16 +730,26 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"tiled 5x5x4 f32 tile 32 x3 blocks", b554, all, true, emulated(kTiled, 32, 3)});
   cases.push_back({"tiled 5x5x4 f64 tile 64 x1 block", b554, all, false, emulated(kTiled, 64, 1)});
   cases.push_back({"tiled 96x64 f32 (planned tiles)", huge, Options{}, true, emulated(kTiled)});
-  // The two-player path: one read of continuous payoffs; ties overflow the candidate lists (their
-  // rows read again); payoffs beyond 1e100 summed again by the finishing kernel.
+  // The two-player path (forced: the planner gives 96x64 games the cluster team): one read of
+  // continuous payoffs; ties overflow the candidate lists (their rows read again); payoffs beyond
+  // 1e100 summed again by the finishing kernel.
   const Batch ties = testing::random_batch(Dims({96, 64}), 1, rng, 1);
   Batch extreme = huge;
   for (double& x : extreme.agents) x *= 1e150;
-  cases.push_back({"two-player 96x64 f32 (planned)", huge, Options{}, true, emulated()});
+  cases.push_back({"two-player 96x64 f32", huge, Options{}, true, emulated(kTwoPlayer)});
   cases.push_back({"two-player 96x64 f64 distance matrix", huge, all_but_lists, false, emulated(kTwoPlayer)});
   cases.push_back({"two-player 96x64 f64 ties (lists overflow)", ties, Options{}, false, emulated(kTwoPlayer)});
   cases.push_back(
       {"two-player 96x64 f64 beyond 1e100 (summed again)", extreme, Options{}, false, emulated(kTwoPlayer)});
+  // The NE listed (the bitmask's words cleared once, the equilibria's bits set by atomics), rows in
+  // tiles of 32 columns (forced), and a float64 game whose rows exceed shared memory (2 tiles, as
+  // planned).
+  Options lists;
+  lists.list_equilibria = true;
+  const Batch long_rows = testing::random_batch(Dims({3, 10000}), 1, rng);
+  cases.push_back({"two-player 96x64 f32 lists", huge, lists, true, emulated(kTwoPlayer)});
+  cases.push_back({"two-player 96x64 f64 lists tiles of 32 columns", huge, lists, false, emulated(kTwoPlayer, 32)});
+  cases.push_back({"two-player 3x10000 f64 lists (planned: 2 tiles)", long_rows, lists, false, emulated()});
   cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
   cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
@@ -752,6 +825,7 @@ long long dry_run_launches(const Dims& d, DType dtype, const Options& o, std::in
   } else if (plan.path == cuda_emu::Path::two_player) {
     EXPECT_EQ(plan.two_player.blocks, model.two_player.blocks) << d.to_string();
     EXPECT_EQ(plan.two_player.games_per_pass, model.two_player.games_per_pass) << d.to_string();
+    EXPECT_EQ(plan.two_player.col_tiles, model.two_player.col_tiles) << d.to_string();
     EXPECT_EQ(plan.scratch_bytes, model.scratch_bytes) << d.to_string();
   } else {
     EXPECT_EQ(plan.team.games_per_block, model.team.games_per_block) << d.to_string();
@@ -783,6 +857,8 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     Dims dims;
     std::int64_t fixed_games;
     long long recorded;
+    bool lists = false;    // Options::list_equilibria
+    bool float64 = false;  // float64 input (the bench's workloads are float32)
   };
   const Workload workloads[] = {
       {Dims({3, 3}), 0, 1},
@@ -792,19 +868,28 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
       {Dims({4096, 4096}), 8, 3},
       {Dims({16384, 16384}), 1, 3},
+      // The two huge games with their NE listed (11 launches each on the tiled path before the
+      // two-player path listed them), and in float64 (rows of 16,384 doubles: two tiles per row;
+      // 11 on the tiled path before).
+      {Dims({4096, 4096}), 8, 3, true},
+      {Dims({16384, 16384}), 1, 3, true},
+      {Dims({16384, 16384}), 1, 3, false, true},
+      {Dims({16384, 16384}), 1, 3, true, true},
   };
-  const Options o;
   for (const Workload& w : workloads) {
-    const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, 4);
+    Options o;
+    o.list_equilibria = w.lists;
+    const std::size_t vb = w.float64 ? 8 : 4;
+    const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, vb);
     const std::int64_t games =
         w.fixed_games > 0 ? w.fixed_games : static_cast<std::int64_t>((std::size_t{2} << 30) / game_bytes);
     const cuda_emu::ChunkModel m =
-        cuda_emu::model_chunk(w.dims, 4, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
-    const long long dry = dry_run_launches(w.dims, DType::float32, o, games, m);
-    std::printf("%-16s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
-                w.dims.to_string().c_str(), static_cast<long long>(games), cuda_emu::path_name(m.path),
-                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
-                static_cast<long long>(m.passes_per_chunk), dry);
+        cuda_emu::model_chunk(w.dims, vb, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
+    const long long dry = dry_run_launches(w.dims, w.float64 ? DType::float64 : DType::float32, o, games, m);
+    std::printf("%-16s %s%s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
+                w.dims.to_string().c_str(), w.float64 ? "f64" : "f32", w.lists ? " lists" : "      ",
+                static_cast<long long>(games), cuda_emu::path_name(m.path), static_cast<long long>(m.chunks.chunks),
+                static_cast<long long>(m.chunks.chunk_games), static_cast<long long>(m.passes_per_chunk), dry);
     EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string()
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";

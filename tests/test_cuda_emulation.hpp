@@ -10,8 +10,8 @@
 // another block's dynamic shared memory; an address outside the block's dynamic shared memory or
 // a rank outside the cluster is an error). Static __shared__ variables are one per program here,
 // not one per block: a cluster's kernel keeps everything per block in dynamic shared memory.
-// Emulated: atomicAdd/Min/Max on 64-bit integers, __syncthreads, __syncthreads_or,
-// __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
+// Emulated: atomicAdd/Min/Max on 64-bit integers, atomicOr on 32-bit ones, __syncthreads,
+// __syncthreads_or, __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
 // barriers over exactly the lanes named in the mask (a lane outside its mask, or a barrier some
 // lane never reaches, is reported as an error instead of hanging), dynamic shared memory of exactly
 // the requested size (filled with garbage, with a canary checked after each block), the launch
@@ -643,6 +643,11 @@ inline unsigned long long atomicMax(unsigned long long* p, unsigned long long v)
 inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
   const unsigned long long old = *p;
   if (v < old) *p = v;
+  return old;
+}
+inline unsigned atomicOr(unsigned* p, unsigned v) {
+  const unsigned old = *p;
+  *p = old | v;
   return old;
 }
 inline double __longlong_as_double(long long x) {

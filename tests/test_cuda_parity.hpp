@@ -817,6 +817,55 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
   }
 }
 
+/// The two-player path (kernels/two_player_evaluate.cu) with the NE listed (the bitmask cleared by
+/// the streaming kernel, the equilibria's bits set by the re-check's atomics), forced, its rows in
+/// one tile or in tiles of 64 columns (the last one shorter): the strategies it takes, both dtypes,
+/// continuous payoffs, ties on a coarse grid (the candidate lists overflow), a game of one value
+/// (every outcome a pure NE) and IC below 1 (tiles record no candidates). On the GPU also float64
+/// games whose rows do not fit in shared memory, on the planned path (two tiles per row).
+template <class Side>
+void two_player_path_lists_and_tiles(const Side& side, std::mt19937_64& rng) {
+  const std::vector<Dims> sizes =
+      side.emulated() ? std::vector<Dims>{Dims({20, 150})} : std::vector<Dims>{Dims({20, 150}), Dims({300, 1000})};
+  for (const Dims& d : sizes) {
+    const std::int64_t games = side.emulated() ? 2 : side.games(4);
+    const Batch b = random_batch(d, games, rng);
+    Batch ties = random_batch(d, games, rng, 2);
+    for (std::size_t q = 0; q < 2 * static_cast<std::size_t>(d.outcomes()); ++q)
+      ties.agents[q] = ties.principals[q] = 0.25;
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+      Options o;
+      o.strategy.kind = k;
+      o.list_equilibria = true;
+      o.distance_matrix = k == StrategyKind::worst_ne;
+      if (k == StrategyKind::pure) {
+        o.strategy.per_game = true;
+        for (std::int64_t g = 0; g < games; ++g) {
+          o.strategy.actions.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.actions(0))));
+          o.strategy.actions.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.actions(1))));
+        }
+      }
+      Options low = o;
+      low.ic = {0.75, 0.5};
+      for (std::int64_t tile : {std::int64_t{0}, std::int64_t{64}}) {
+        const Run run{kTwoPlayer, tile, 0, 0};
+        const std::string what = std::string("two-player ") + (tile ? "tiles of 64 " : "") + to_string(k);
+        compare(side, b, o, tile != 0, what, run);
+        compare(side, ties, o, false, what + " ties", run);
+        compare(side, b, low, false, what + " IC 0.75, 0.5", run);
+      }
+    }
+  }
+  if (!side.emulated()) {
+    Options o;
+    o.list_equilibria = true;
+    for (const Dims& d : {Dims({3, 20000}), Dims({600, 12000})}) {
+      const Batch b = random_batch(d, side.games(2), rng);
+      compare(side, b, o, false, "two-player long float64 rows (planned)");
+    }
+  }
+}
+
 /// The cluster team (kernels/cluster_evaluate.cu, sm_90: skipped on a device without clusters):
 /// one thread block cluster per game, the game dealt to its blocks in runs of outcomes. Fresh
 /// random games of 3 to 6 players forced onto it with 1, 2, 4 and 8 blocks per cluster and runs of
@@ -927,6 +976,7 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryStrategyMatchesCpu, every_strategy_and_option)           \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryPathAndTilingMatchCpu, every_path_and_tiling)            \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ClusterTeamMatchesTheCpu, cluster_team_matches_the_cpu)       \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TwoPlayerPathListsAndTiles, two_player_path_lists_and_tiles)  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                            \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)                  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)                         \

@@ -23,7 +23,8 @@ struct Tuning {
   std::size_t memory_limit = 0;      ///< device bytes the backend may use; 0: free memory less 256 MiB
   int force_path = -1;               ///< -1: automatic; else a Path (test hook; throws if it does not fit)
   std::int64_t tile_outcomes = 0;    ///< tiled path: outcomes per tile (multiple of 32); cluster team:
-                                     ///< outcomes per run (32, 64, 128, 256); 0: automatic
+                                     ///< outcomes per run (32, 64, 128, 256); two-player path: columns
+                                     ///< per tile; 0: automatic
   std::int64_t blocks_per_game = 0;  ///< tiled path: blocks per game; cluster team: blocks per cluster
                                      ///< (1, 2, 4, 8); 0: automatic
   std::int64_t max_chunk_games = 0;  ///< cap on the games resident at once (forces streaming); 0: none

@@ -132,7 +132,9 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
   }
   if (p.path == Path::two_player) {
-    p.two_player = two_player_geometry(dims, p.value_bytes, games, lim);
+    // Tuning::tile_outcomes: the columns of a tile, where the path is forced (a test hook).
+    p.two_player = two_player_geometry(dims, p.value_bytes, games, lim, kTwoPlayerThreads,
+                                       t.force_path >= 0 ? t.tile_outcomes : 0);
     p.scratch_bytes = two_player_scratch_bytes(p.two_player);
   }
   if (p.path == Path::tiled) {
