@@ -76,6 +76,7 @@ constexpr int kTiled = 3;
 constexpr int kThread = 4;
 constexpr int kTwoPlayer = 5;
 constexpr int kCluster = 6;
+constexpr int kStreaming = 7;
 
 /// What a run forces: a path (kAuto: the planner's), the tiled path's tile and blocks per game
 /// (0: planned), and a cap on the games per chunk (0: none).
@@ -957,7 +958,8 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
                     static_cast<int>(NS::Path::tiled) == ::dgeval::testing::parity::kTiled &&                     \
                     static_cast<int>(NS::Path::thread_game) == ::dgeval::testing::parity::kThread &&              \
                     static_cast<int>(NS::Path::two_player) == ::dgeval::testing::parity::kTwoPlayer &&            \
-                    static_cast<int>(NS::Path::cluster_team) == ::dgeval::testing::parity::kCluster,              \
+                    static_cast<int>(NS::Path::cluster_team) == ::dgeval::testing::parity::kCluster &&            \
+                    static_cast<int>(NS::Path::streaming) == ::dgeval::testing::parity::kStreaming,               \
                 "test_cuda_parity.hpp's path numbers are " #NS "::Path's");                                       \
   class NAME {                                                                                                    \
    public:                                                                                                        \
