@@ -241,12 +241,13 @@ __device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit&
 }
 
 template <class T>
-__global__ void __launch_bounds__(kStThreads) streaming_kernel(StArgs a) {
+__global__ void __launch_bounds__(kStThreads, 1) streaming_kernel(StArgs a) {
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   __shared__ i64 warp_count[32];
   __shared__ GameSummary S;
-  __shared__ int flags_sh[2];  // rescale, overflow
+  __shared__ int flags_sh[2];                             // rescale, overflow
+  __shared__ int vector_index[2 * kStreamingMaxPlayers];  // 0, 1, 2, ...: the sides' Gram indices (CA)
   const BlockTeam team{scratch};
   const EvalParams& p = a.p;
   const StreamingGeometry& G = a.geo;
@@ -266,6 +267,7 @@ __global__ void __launch_bounds__(kStThreads) streaming_kernel(StArgs a) {
   const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
   const StrategyKind kind = p.strategy;
   const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  for (int v = tid; v < 2 * kStreamingMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
 
@@ -556,10 +558,12 @@ __global__ void __launch_bounds__(kStThreads) streaming_kernel(StArgs a) {
       }
       const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
       const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
-      S.ca_agents = detail::collective_alignment<double>(
-          n, A.mag, [&](int i) { return detail::gram_ca_norm(gram, n, 0, i, A.mag, A.inv, inv_weight_a); });
-      S.ca_principals = detail::collective_alignment<double>(
-          n, A.mag + n, [&](int i) { return detail::gram_ca_norm(gram, n, n, i, A.mag + n, A.inv + n, inv_weight_p); });
+      S.ca_agents = detail::collective_alignment<double>(n, A.mag, [&](int i) {
+        return detail::gram_ca_norm_of(gram, n, vector_index, i, A.mag, A.inv, inv_weight_a);
+      });
+      S.ca_principals = detail::collective_alignment<double>(n, A.mag + n, [&](int i) {
+        return detail::gram_ca_norm_of(gram, n, vector_index + n, i, A.mag + n, A.inv + n, inv_weight_p);
+      });
       if (p.distance_matrix) {
         const i64 at0 = g * V * V;
         for (int u = 0; u < V; ++u) {
