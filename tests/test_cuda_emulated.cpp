@@ -21,7 +21,7 @@
 #define DGEVAL_TILED_THREADS 64       // two warps per tile block: same code paths, 4x less emulation
 #define DGEVAL_TWO_PLAYER_THREADS 64  // likewise for the two-player path's blocks
 #define DGEVAL_CLUSTER_THREADS 64     // two warps per cluster block (the layout does not depend on it)
-#define DGEVAL_STREAMING_THREADS 64   // two warps per streaming block (the geometry takes the block size)
+#define DGEVAL_SWEEP_THREADS 64       // two warps per sweep block (the geometry takes the block size)
 #include "backends/cuda/cuda_backend.cu"
 #include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
@@ -30,7 +30,7 @@
 #include "backends/cuda/resident_batch.cu"
 #include "cluster_evaluate.cu"     // kernels/cluster_evaluate.cu
 #include "generate.cu"             // kernels/generate.cu
-#include "streaming_evaluate.cu"   // kernels/streaming_evaluate.cu
+#include "sweep_evaluate.cu"       // kernels/sweep_evaluate.cu
 #include "team_evaluate.cu"        // kernels/team_evaluate.cu
 #include "tiled_evaluate.cu"       // kernels/tiled_evaluate.cu
 #include "two_player_evaluate.cu"  // kernels/two_player_evaluate.cu
@@ -63,7 +63,7 @@ constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 constexpr int kTwoPlayer = static_cast<int>(cuda_emu::Path::two_player);
 constexpr int kCluster = static_cast<int>(cuda_emu::Path::cluster_team);
-constexpr int kStreaming = static_cast<int>(cuda_emu::Path::streaming);
+constexpr int kSweep = static_cast<int>(cuda_emu::Path::sweep);
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -365,16 +365,16 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 2x3x5 f32 tile 32 x2 blocks correlated", {4.0167, 1.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
     {"warp 2x3x5 f64 product", {1.0000, 1.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
-    {"streaming 15x7x3x7x9x5 f32 (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"streaming 5x3x4x70 f64 distance matrix", {1.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
-    {"streaming 5x3x4x70 f64 ties (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"streaming 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0292, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"streaming 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.1000}},
-    {"streaming 2x3x5 f32 worst-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"streaming 2x3x5 f32 best-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"streaming 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"streaming 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"streaming 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 15x7x3x7x9x5 f32 (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 5x3x4x70 f64 distance matrix", {1.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 ties (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0292, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.1000}},
+    {"sweep 2x3x5 f32 worst-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 best-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -613,13 +613,13 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
   }
 }
 
-// The streaming path (kernels/streaming_evaluate.cu) against the CPU backend: 2 to 6 players, every
+// The sweep path (kernels/sweep_evaluate.cu) against the CPU backend: 2 to 6 players, every
 // strategy it takes, both dtypes, the distance matrix; continuous payoffs scaled per game and side
 // by 1e-6 to 1e6 (few candidates), ties on a coarse grid and IC below 1 (the candidate lists
 // overflow: the equilibria found by a second walk); slabs of one tile and of several, the last
 // player's fibers shorter and longer than the emulation's 64-thread block, fibers of players 1 ..
 // n−2 spanning several tiles, players of one action, and player 0 of one action (one slab).
-TEST(CudaEmulated, StreamingPathMatchesTheCpu) {
+TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
   using testing::parity::compare;
   using testing::parity::forced;
   DGEVAL_SEEDED(rng);
@@ -651,9 +651,9 @@ TEST(CudaEmulated, StreamingPathMatchesTheCpu) {
       low.welfare = Welfare::sum;
       for (bool f32 : {false, true}) {
         const std::string shape = " " + d.to_string() + " ";
-        compare(side, wide, o, f32, "streaming wide ranges" + shape + to_string(k), forced(kStreaming));
-        compare(side, ties, o, f32, "streaming ties" + shape + to_string(k), forced(kStreaming));
-        compare(side, wide, low, f32, "streaming IC 0.75, 0.5" + shape + to_string(k), forced(kStreaming));
+        compare(side, wide, o, f32, "sweep wide ranges" + shape + to_string(k), forced(kSweep));
+        compare(side, ties, o, f32, "sweep ties" + shape + to_string(k), forced(kSweep));
+        compare(side, wide, low, f32, "sweep IC 0.75, 0.5" + shape + to_string(k), forced(kSweep));
       }
     }
   }
@@ -661,7 +661,7 @@ TEST(CudaEmulated, StreamingPathMatchesTheCpu) {
 
 // Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the Gram matrix summed again with
 // scaled deviations), and non-finite values (allow_nonfinite: the CPU's flags).
-TEST(CudaEmulated, StreamingPathTakesExtremeAndNonFiniteGames) {
+TEST(CudaEmulated, SweepPathTakesExtremeAndNonFiniteGames) {
   using testing::parity::compare;
   using testing::parity::forced;
   DGEVAL_SEEDED(rng);
@@ -677,7 +677,7 @@ TEST(CudaEmulated, StreamingPathTakesExtremeAndNonFiniteGames) {
   for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_ne}) {
     Options o = strategy_options(k, d, b.games, rng);
     o.distance_matrix = true;
-    compare(side, b, o, false, std::string("streaming extreme ") + to_string(k), forced(kStreaming));
+    compare(side, b, o, false, std::string("sweep extreme ") + to_string(k), forced(kSweep));
   }
   Batch bad = testing::random_batch(d, 3, rng);
   bad.agents[nN + 17] = std::nan("");
@@ -685,12 +685,47 @@ TEST(CudaEmulated, StreamingPathTakesExtremeAndNonFiniteGames) {
   Options o;
   o.allow_nonfinite = true;
   o.distance_matrix = true;
-  for (bool f32 : {false, true}) compare(side, bad, o, f32, "streaming non-finite", forced(kStreaming));
+  for (bool f32 : {false, true}) compare(side, bad, o, f32, "sweep non-finite", forced(kSweep));
 }
 
-// The streaming path's results do not depend on the order in which threads and blocks run (the
+// A block of the sweep path walks several games (the emulated device's 4 SMs give a grid of 16
+// blocks): games of ties (their lists overflow), of payoffs beyond 1e100 (summed again), with a
+// non-finite value and of continuous payoffs, mixed, so that each game starts from a clean state.
+TEST(CudaEmulated, SweepPathBlocksWalkSeveralGames) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  const Dims d({3, 4, 5});
+  const std::int64_t games = 40;
+  Batch b = testing::random_batch(d, games, rng);
+  const Batch ties = testing::random_batch(d, games, rng, 1);
+  const std::size_t nN = static_cast<std::size_t>(d.players() * d.outcomes());
+  for (std::size_t g = 0; g < static_cast<std::size_t>(games); ++g) {
+    for (std::size_t q = 0; q < nN; ++q) {
+      if (g % 3 == 0) {
+        b.agents[g * nN + q] = ties.agents[g * nN + q];
+        b.principals[g * nN + q] = ties.principals[g * nN + q];
+      }
+      if (g % 7 == 5) b.agents[g * nN + q] *= 1e150;
+    }
+  }
+  b.principals[13 * nN + 7] = std::nan("");
+  b.agents[30 * nN + 2] = INFINITY;
+  Options o;
+  o.allow_nonfinite = true;
+  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne}) {
+    o.strategy.kind = k;
+    o.distance_matrix = k == StrategyKind::worst_ne;
+    for (bool f32 : {false, true}) {
+      compare(side, b, o, f32, std::string("sweep, blocks of several games ") + to_string(k), forced(kSweep));
+    }
+  }
+}
+
+// The sweep path's results do not depend on the order in which threads and blocks run (the
 // emulation shuffles it): two runs give the same bits, with lists that overflow and without.
-TEST(CudaEmulated, StreamingPathIsDeterministic) {
+TEST(CudaEmulated, SweepPathIsDeterministic) {
   DGEVAL_SEEDED(rng);
   const Dims d({3, 5, 4, 30});
   const Batch b = testing::random_batch(d, 2, rng, 3);
@@ -700,8 +735,8 @@ TEST(CudaEmulated, StreamingPathIsDeterministic) {
     o.ic = {ic};
     o.distance_matrix = true;
     Results r1, r2;
-    cuda_emu::make_cuda_backend(0, emulated(kStreaming))->evaluate(b.view(), o, r1);
-    cuda_emu::make_cuda_backend(0, emulated(kStreaming))->evaluate(b.view(), o, r2);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r2);
     auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
       return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
     };
@@ -719,34 +754,34 @@ TEST(CudaEmulated, StreamingPathIsDeterministic) {
   }
 }
 
-// Which games the planner gives the streaming path (the bench's 15x7x3x7x9x5 among them), the
+// Which games the planner gives the sweep path (the bench's 15x7x3x7x9x5 among them), the
 // tiled path for the options it does not cover, and a clear error when it is forced on others.
 // The bench's game itself, planned, against the CPU backend.
-TEST(CudaEmulated, StreamingPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
+TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   const cuda_emu::DeviceLimits lim = cuda_emu::h100_limits();
   const Dims bench({15, 7, 3, 7, 9, 5});
   const Options o;
-  EXPECT_TRUE(cuda_emu::streaming_chosen(bench, o, 4, lim));
-  EXPECT_TRUE(cuda_emu::streaming_chosen(bench, o, 8, lim));
-  EXPECT_FALSE(cuda_emu::streaming_chosen(Dims({7, 3, 8, 5, 12}), o, 4, lim)) << "the cluster team holds it";
-  EXPECT_FALSE(cuda_emu::streaming_chosen(Dims({4096, 4096}), o, 4, lim)) << "2 players: the two-player path";
-  EXPECT_FALSE(cuda_emu::streaming_chosen(Dims({2, 3000, 3000}), o, 4, lim)) << "a slab too large";
+  EXPECT_TRUE(cuda_emu::sweep_chosen(bench, o, 4, lim));
+  EXPECT_TRUE(cuda_emu::sweep_chosen(bench, o, 8, lim));
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({7, 3, 8, 5, 12}), o, 4, lim)) << "the cluster team holds it";
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({4096, 4096}), o, 4, lim)) << "2 players: the two-player path";
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({2, 3000, 3000}), o, 4, lim)) << "a slab too large";
   for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
     Options x;
     x.strategy.kind = k;
-    EXPECT_FALSE(cuda_emu::streaming_chosen(bench, x, 4, lim)) << to_string(k);
+    EXPECT_FALSE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k);
   }
   Options lists;
   lists.list_equilibria = true;
-  EXPECT_FALSE(cuda_emu::streaming_chosen(bench, lists, 4, lim));
+  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, lists, 4, lim));
   Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
-  EXPECT_FALSE(cuda_emu::streaming_chosen(bench, max, 4, lim));
+  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, max, 4, lim));
   // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
   for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
     const std::int64_t games = static_cast<std::int64_t>((std::size_t{2} << 30) / cuda_emu::input_bytes(bench, 1, vb));
-    const cuda_emu::StreamingGeometry t = cuda_emu::streaming_geometry(bench, vb, games, lim);
+    const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim);
     EXPECT_LE(t.shared_bytes, lim.shared_optin);
-    EXPECT_LE(static_cast<double>(cuda_emu::streaming_scratch_bytes(t)),
+    EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
               0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
   }
   std::mt19937_64 rng(5);
@@ -755,16 +790,16 @@ TEST(CudaEmulated, StreamingPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   played.strategy.kind = StrategyKind::played;
   try {
     Results r;
-    cuda_emu::make_cuda_backend(0, emulated(kStreaming))->evaluate(small.view(), played, r);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), played, r);
     FAIL() << "no error";
   } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find("streaming path cannot take"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("sweep path cannot take"), std::string::npos) << e.what();
   }
   DGEVAL_SEEDED(seeded);
   const Batch b = testing::random_batch(bench, 1, seeded);
   const cuda_emu::Plan plan = cuda_emu::make_plan(bench, DType::float32, o, 1, cuda_emu::limits_of(0), emulated());
-  EXPECT_EQ(plan.path, cuda_emu::Path::streaming);
-  testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (streaming)");
+  EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+  testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (sweep)");
 }
 
 // The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
@@ -844,7 +879,7 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"two-player 96x64 f64 ties (lists overflow)", ties, Options{}, false, emulated(kTwoPlayer)});
   cases.push_back(
       {"two-player 96x64 f64 beyond 1e100 (summed again)", extreme, Options{}, false, emulated(kTwoPlayer)});
-  // The streaming path: the bench's 15x7x3x7x9x5 game planned (one read and the candidates);
+  // The sweep path: the bench's 15x7x3x7x9x5 game planned (one read and the candidates);
   // ties and IC 0.5 overflow the candidate lists (the agents read twice more); payoffs beyond 1e100
   // summed again.
   std::mt19937_64 srng(17);  // its own: the other cases' games stay those recorded
@@ -857,12 +892,11 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   dm.distance_matrix = true;
   Options half;
   half.ic = {0.5};
-  cases.push_back({"streaming 15x7x3x7x9x5 f32 (planned)", bench, Options{}, true, emulated()});
-  cases.push_back({"streaming 5x3x4x70 f64 distance matrix", b53, dm, false, emulated(kStreaming)});
-  cases.push_back({"streaming 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kStreaming)});
-  cases.push_back({"streaming 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kStreaming)});
-  cases.push_back(
-      {"streaming 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kStreaming)});
+  cases.push_back({"sweep 15x7x3x7x9x5 f32 (planned)", bench, Options{}, true, emulated()});
+  cases.push_back({"sweep 5x3x4x70 f64 distance matrix", b53, dm, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kSweep)});
   cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
   cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
@@ -877,7 +911,7 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     cases.push_back(
         {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
     if (k != StrategyKind::played && k != StrategyKind::correlated && k != StrategyKind::product) {
-      cases.push_back({std::string("streaming 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kStreaming)});
+      cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
     }
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};

@@ -15,7 +15,7 @@
 
 #include "cuda_plan.hpp"
 #include "dgeval/options.hpp"
-#include "streaming_plan.hpp"
+#include "sweep_plan.hpp"
 #include "two_player_plan.hpp"
 
 namespace dgeval {
@@ -63,7 +63,7 @@ struct ChunkModel {
   ClusterGeometry cluster;
   TiledGeometry tiled;
   TwoPlayerGeometry two_player;
-  StreamingGeometry streaming;
+  SweepGeometry sweep;
   ChunkPlan chunks;
   std::int64_t passes_per_chunk = 1;    ///< tiled, two-player: sub-batches of games_per_pass games
   std::int64_t launches_per_chunk = 0;  ///< kernel launches of one full chunk
@@ -79,10 +79,10 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   const std::int64_t N = dims.outcomes();
   m.path = choose_path(dims, value_bytes, lim);
   if (m.path == Path::tiled && two_player_chosen(dims, o, value_bytes, lim)) m.path = Path::two_player;
-  if (m.path == Path::tiled && streaming_chosen(dims, o, value_bytes, lim)) m.path = Path::streaming;
-  if (m.path == Path::streaming) {
-    m.streaming = streaming_geometry(dims, value_bytes, games, lim);
-    m.scratch_bytes = streaming_scratch_bytes(m.streaming);
+  if (m.path == Path::tiled && sweep_chosen(dims, o, value_bytes, lim)) m.path = Path::sweep;
+  if (m.path == Path::sweep) {
+    m.sweep = sweep_geometry(dims, value_bytes, games, lim);
+    m.scratch_bytes = sweep_scratch_bytes(m.sweep);
   } else if (m.path == Path::two_player) {
     m.two_player = two_player_geometry(dims, value_bytes, games, lim);
     m.scratch_bytes = two_player_scratch_bytes(m.two_player);
@@ -117,8 +117,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
     m.launches_per_chunk = m.passes_per_chunk * tiled_launches_per_pass(m.tiled, n, k);
   } else {
     // One grid-stride launch of team_evaluate_kernel (kernels/team_evaluate.cu),
-    // cluster_evaluate_kernel (kernels/cluster_evaluate.cu) or streaming_kernel
-    // (kernels/streaming_evaluate.cu).
+    // cluster_evaluate_kernel (kernels/cluster_evaluate.cu) or sweep_kernel
+    // (kernels/sweep_evaluate.cu).
     m.launches_per_chunk = 1;
   }
   return m;

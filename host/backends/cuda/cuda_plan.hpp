@@ -19,9 +19,9 @@
 //   two-player   a large 2-player game from one streaming read (kernels/two_player_evaluate.cu,
 //                planned in two_player_plan.hpp): the games the tiled path would take, under the
 //                options its kernels cover.
-//   streaming    a game of 3 or more players larger than a block's or a cluster's shared memory
-//                from one streaming read, one block per game (kernels/streaming_evaluate.cu,
-//                planned in streaming_plan.hpp): the games the tiled path would take, under the
+//   sweep        a game of 3 or more players larger than a block's or a cluster's shared memory
+//                from one read, one block per game (kernels/sweep_evaluate.cu,
+//                planned in sweep_plan.hpp): the games the tiled path would take, under the
 //                options its kernel covers.
 //   chunk        the games resident on the device at once; batches larger than device memory
 //                stream through two slots (double buffering).
@@ -72,7 +72,7 @@ enum class Path : int {
   thread_game = 4,
   two_player = 5,
   cluster_team = 6,
-  streaming = 7
+  sweep = 7
 };
 
 inline const char* path_name(Path p) {
@@ -89,8 +89,8 @@ inline const char* path_name(Path p) {
       return "two-player";
     case Path::cluster_team:
       return "cluster-team";
-    case Path::streaming:
-      return "streaming";
+    case Path::sweep:
+      return "sweep";
     default:
       return "tiled";
   }

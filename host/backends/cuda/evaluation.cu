@@ -9,17 +9,17 @@
 
 #include "backends/cuda/cuda_check.hpp"
 #include "dgeval/error.hpp"
-#include "evaluate.cuh"            // kernels/evaluate.cuh
-#include "streaming_evaluate.cuh"  // kernels/streaming_evaluate.cuh
+#include "evaluate.cuh"        // kernels/evaluate.cuh
+#include "sweep_evaluate.cuh"  // kernels/sweep_evaluate.cuh
 
 namespace dgeval {
 namespace cuda {
 namespace {
 
-#ifndef DGEVAL_STREAMING_THREADS
-constexpr int kStreamingThreadsHere = kStreamingThreads;
+#ifndef DGEVAL_SWEEP_THREADS
+constexpr int kSweepThreadsHere = kSweepThreads;
 #else
-constexpr int kStreamingThreadsHere = DGEVAL_STREAMING_THREADS;  // the CPU emulation's block size
+constexpr int kSweepThreadsHere = DGEVAL_SWEEP_THREADS;  // the CPU emulation's block size
 #endif
 constexpr std::size_t kReserve = std::size_t{256} << 20;  // device memory left to others by default
 
@@ -113,10 +113,10 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       if (!why.empty()) {
         throw error("CUDA backend: the two-player path cannot take a " + dims.to_string() + " game: " + why);
       }
-    } else if (forced == Path::streaming) {
-      const std::string why = streaming_unfit(dims, o, p.value_bytes, lim, kStreamingThreadsHere);
+    } else if (forced == Path::sweep) {
+      const std::string why = sweep_unfit(dims, o, p.value_bytes, lim, kSweepThreadsHere);
       if (!why.empty()) {
-        throw error("CUDA backend: the streaming path cannot take a " + dims.to_string() + " game: " + why);
+        throw error("CUDA backend: the sweep path cannot take a " + dims.to_string() + " game: " + why);
       }
     } else if (forced == Path::cluster_team) {
       // Tuning's tiled-path hooks size the cluster: blocks per game (cluster size), outcomes per run.
@@ -141,11 +141,11 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
     }
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
-    if (p.path == Path::tiled && streaming_chosen(dims, o, p.value_bytes, lim)) p.path = Path::streaming;
+    if (p.path == Path::tiled && sweep_chosen(dims, o, p.value_bytes, lim)) p.path = Path::sweep;
   }
-  if (p.path == Path::streaming) {
-    p.streaming = streaming_geometry(dims, p.value_bytes, games, lim, kStreamingThreadsHere);
-    p.scratch_bytes = streaming_scratch_bytes(p.streaming);
+  if (p.path == Path::sweep) {
+    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, kSweepThreadsHere);
+    p.scratch_bytes = sweep_scratch_bytes(p.sweep);
   }
   if (p.path == Path::two_player) {
     p.two_player = two_player_geometry(dims, p.value_bytes, games, lim);
@@ -184,8 +184,8 @@ void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, c
   in.principals = principals;
   in.games = games;
   in.float32 = p.float32;
-  if (p.path == Path::streaming) {
-    launch_streaming_evaluate(p.streaming, params, in, out, scratch, stream);
+  if (p.path == Path::sweep) {
+    launch_sweep_evaluate(p.sweep, params, in, out, scratch, stream);
   } else if (p.path == Path::two_player) {
     launch_two_player_evaluate(p.two_player, params, in, out, scratch, stream);
   } else if (p.path == Path::tiled) {

@@ -1,10 +1,10 @@
-// The streaming path: a game of n players too large for a block's or a cluster's shared memory,
-// from ONE streaming read of its outcomes, in one launch per chunk (one block per game, a
+// The sweep path: a game of n players too large for a block's or a cluster's shared memory,
+// from ONE read of its outcomes, in one launch per chunk (one block per game, a
 // grid-stride loop over the games). The same shared definitions as every path: the double-double
 // centred Gram matrix of detail/gram.hpp for the shifts, magnitudes, IA, CA and the distance matrix
 // (as the two-player path, kernels/two_player_evaluate.cu), the thresholds and predicate of
 // detail/measures.hpp for the equilibria, and detail/finish.hpp for every result column. Planning
-// and the shared-memory layout: host/backends/cuda/streaming_plan.hpp.
+// and the shared-memory layout: host/backends/cuda/sweep_plan.hpp.
 //
 // Outcome s = a₀·slab + r (slab = stride₀). The block walks the slabs in order, each in tiles of
 // consecutive outcomes staged in shared memory (every value read once, converted once):
@@ -28,21 +28,21 @@
 // 1e-100, is summed again with scaled deviations (as the two-player path): a second read, for such
 // games only. Thread 0 then finishes the game with detail/finish.hpp.
 #include "backends/cuda/cuda_check.hpp"
-#include "backends/cuda/streaming_plan.hpp"
+#include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
 #include "dgeval/detail/gram.hpp"
-#include "streaming_evaluate.cuh"
+#include "sweep_evaluate.cuh"
 
 namespace dgeval {
 namespace cuda {
 namespace dev {
 namespace {
 
-#ifndef DGEVAL_STREAMING_THREADS
-#define DGEVAL_STREAMING_THREADS 256  // kStreamingThreads; the CPU emulation of the tests uses fewer
+#ifndef DGEVAL_SWEEP_THREADS
+#define DGEVAL_SWEEP_THREADS 256  // kSweepThreads; the CPU emulation of the tests uses fewer
 #endif
-constexpr int kStThreads = DGEVAL_STREAMING_THREADS;
+constexpr int kStThreads = DGEVAL_SWEEP_THREADS;
 
 using detail::DoubleDouble;
 
@@ -50,7 +50,7 @@ struct StArgs {
   EvalParams p;
   DeviceInput in;
   DeviceOutputs out;
-  StreamingGeometry geo;
+  SweepGeometry geo;
   Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
 };
 static_assert(sizeof(StArgs) <= 4096, "StArgs must fit the kernel parameter space");
@@ -113,7 +113,7 @@ __device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 
 /// The Gram accumulators over the staged tile (cnt outcomes), deviations scaled where set.
 template <class T>
 __device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool scaled, bool& bad) {
-  const StreamingGeometry& G = a.geo;
+  const SweepGeometry& G = a.geo;
   for (int w = static_cast<int>(threadIdx.x); w < G.items; w += static_cast<int>(blockDim.x)) {
     const int e = w % G.entries, grp = w / G.entries;
     double* A = sh.acc + 4 * w;
@@ -169,7 +169,7 @@ __device__ void gram_clear(const StArgs& a, const StShared<T>& sh) {
 /// Merges each entry's groups in group order into its group-0 item. Ends with a barrier.
 template <class T>
 __device__ void gram_merge(const StArgs& a, const StShared<T>& sh) {
-  const StreamingGeometry& G = a.geo;
+  const SweepGeometry& G = a.geo;
   __syncthreads();
   for (int e = static_cast<int>(threadIdx.x); e < G.entries; e += static_cast<int>(blockDim.x)) {
     DoubleDouble s{sh.acc[4 * e], sh.acc[4 * e + 1]};
@@ -241,16 +241,16 @@ __device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit&
 }
 
 template <class T>
-__global__ void __launch_bounds__(kStThreads, 1) streaming_kernel(StArgs a) {
+__global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   __shared__ i64 warp_count[32];
   __shared__ GameSummary S;
-  __shared__ int flags_sh[2];                             // rescale, overflow
-  __shared__ int vector_index[2 * kStreamingMaxPlayers];  // 0, 1, 2, ...: the sides' Gram indices (CA)
+  __shared__ int flags_sh[2];                         // rescale, overflow
+  __shared__ int vector_index[2 * kSweepMaxPlayers];  // 0, 1, 2, ...: the sides' Gram indices (CA)
   const BlockTeam team{scratch};
   const EvalParams& p = a.p;
-  const StreamingGeometry& G = a.geo;
+  const SweepGeometry& G = a.geo;
   const int n = p.n, V = G.vectors, tid = static_cast<int>(threadIdx.x);
   const i64 N = p.N, slab = G.slab, k0 = p.k[0], last = p.k[n - 1], tile = G.tile;
   StShared<T> sh;
@@ -267,7 +267,7 @@ __global__ void __launch_bounds__(kStThreads, 1) streaming_kernel(StArgs a) {
   const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
   const StrategyKind kind = p.strategy;
   const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
-  for (int v = tid; v < 2 * kStreamingMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
+  for (int v = tid; v < 2 * kSweepMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
 
@@ -290,7 +290,7 @@ __global__ void __launch_bounds__(kStThreads, 1) streaming_kernel(StArgs a) {
     bool bad = false;
     i64 survivors = 0;  // every thread holds the same
 
-    // ---- The streaming read.
+    // ---- The read.
     for (i64 a0 = 0; a0 < k0; ++a0) {
       for (int i = 1; i + 1 < n; ++i) {
         const i64 fibers = slab / p.k[i];
@@ -584,7 +584,7 @@ __global__ void __launch_bounds__(kStThreads, 1) streaming_kernel(StArgs a) {
 }
 
 template <class T>
-void launch_all(const StreamingGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
                 char* scratch, cudaStream_t stream) {
   StArgs a;
   a.p = p;
@@ -592,10 +592,10 @@ void launch_all(const StreamingGeometry& geo, const EvalParams& p, const DeviceI
   a.out = out;
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
-  DGEVAL_CUDA_CHECK(cudaFuncSetAttribute(streaming_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+  DGEVAL_CUDA_CHECK(cudaFuncSetAttribute(sweep_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(geo.shared_bytes)));
   const i64 grid = geo.grid < in.games ? geo.grid : in.games;
-  DGEVAL_LAUNCH(streaming_kernel<T>, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes,
+  DGEVAL_LAUNCH(sweep_kernel<T>, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes,
                 stream)
   (a);
   DGEVAL_CUDA_CHECK_LAUNCH();
@@ -604,8 +604,8 @@ void launch_all(const StreamingGeometry& geo, const EvalParams& p, const DeviceI
 }  // namespace
 }  // namespace dev
 
-void launch_streaming_evaluate(const StreamingGeometry& geo, const EvalParams& p, const DeviceInput& in,
-                               const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
+void launch_sweep_evaluate(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in,
+                           const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
   if (in.games <= 0) return;
   if (in.float32) {
     dev::launch_all<float>(geo, p, in, out, scratch, stream);
