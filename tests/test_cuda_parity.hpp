@@ -913,9 +913,9 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
 /// shared memory, one block per game) forced on small games of 2 to 6 players: every strategy it
 /// takes (the pure strategy per game), both dtypes, the distance matrix, payoffs spanning orders of
 /// magnitude (each vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the
-/// equilibria found by a second walk), a player of one action. On the GPU also larger shapes (slabs
-/// of several tiles, the last player's fibers longer than a block) and the bench's 15x7x3x7x9x5 on
-/// the planned path.
+/// equilibria found by a second walk), a player of one action, column selections through chunks.
+/// On the GPU also larger shapes (slabs of several tiles, the last player's fibers longer than a
+/// block) and the bench's 15x7x3x7x9x5 on the planned path.
 template <class Side>
 void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -953,6 +953,14 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
         compare(side, ties, low, f32, "sweep ties, IC 0.5" + what, forced(kSweep));
       }
     }
+  }
+  // Column selections (the device stores only these and flags), through chunks of 2 games.
+  const Batch cols = random_batch(Dims({3, 4, 5}), side.emulated() ? 5 : side.games(9), rng, 16);
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"),
+                                 std::string("calibration_ratio"), std::string("eps_ne_count,bound_r6")}) {
+    Options o;
+    o.columns = parse_columns(sel);
+    compare(side, cols, o, true, "sweep columns " + sel, Run{kSweep, 0, 0, 2});
   }
   if (!side.emulated()) {
     const Batch b = random_batch(Dims({15, 7, 3, 7, 9, 5}), side.games(5), rng);
