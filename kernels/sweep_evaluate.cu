@@ -102,10 +102,10 @@ struct StShared {
 /// Stages vectors [0, nv) of outcomes [s0, s0 + cnt) as doubles. Ends with a barrier.
 template <class T>
 __device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 s0, i64 cnt) {
-  for (i64 idx = threadIdx.x; idx < nv * cnt; idx += blockDim.x) {
-    const int v = static_cast<int>(idx / cnt);
-    const i64 q = idx - v * cnt;
-    sh.staged[v * sh.stride + q] = static_cast<double>(load<Mem::input>(x.vec(v) + s0 + q));
+  for (int v = 0; v < nv; ++v) {  // vector by vector: coalesced, no division per value
+    const T* src = x.vec(v) + s0;
+    double* dst = sh.staged + v * sh.stride;
+    for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) dst[q] = static_cast<double>(load<Mem::input>(src + q));
   }
   __syncthreads();
 }
