@@ -21,6 +21,7 @@
 #define DGEVAL_TILED_THREADS 64       // two warps per tile block: same code paths, 4x less emulation
 #define DGEVAL_TWO_PLAYER_THREADS 64  // likewise for the two-player path's blocks
 #define DGEVAL_CLUSTER_THREADS 64     // two warps per cluster block (the layout does not depend on it)
+#define DGEVAL_SWEEP_THREADS 64       // two warps per sweep block (the geometry takes the block size)
 #include "backends/cuda/cuda_backend.cu"
 #include "backends/cuda/cuda_cost_model.hpp"
 #include "backends/cuda/device_probe.cu"
@@ -29,6 +30,7 @@
 #include "backends/cuda/resident_batch.cu"
 #include "cluster_evaluate.cu"     // kernels/cluster_evaluate.cu
 #include "generate.cu"             // kernels/generate.cu
+#include "sweep_evaluate.cu"       // kernels/sweep_evaluate.cu
 #include "team_evaluate.cu"        // kernels/team_evaluate.cu
 #include "tiled_evaluate.cu"       // kernels/tiled_evaluate.cu
 #include "two_player_evaluate.cu"  // kernels/two_player_evaluate.cu
@@ -61,6 +63,7 @@ constexpr int kTiled = static_cast<int>(cuda_emu::Path::tiled);
 constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 constexpr int kTwoPlayer = static_cast<int>(cuda_emu::Path::two_player);
 constexpr int kCluster = static_cast<int>(cuda_emu::Path::cluster_team);
+constexpr int kSweep = static_cast<int>(cuda_emu::Path::sweep);
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -365,6 +368,16 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 2x3x5 f32 tile 32 x2 blocks correlated", {4.0167, 1.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
     {"warp 2x3x5 f64 product", {1.0000, 1.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
+    {"sweep 15x7x3x7x9x5 f32 (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 5x3x4x70 f64 distance matrix", {1.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 ties (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0292, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.1000}},
+    {"sweep 2x3x5 f32 worst-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 best-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -663,6 +676,195 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
   }
 }
 
+// The sweep path (kernels/sweep_evaluate.cu) against the CPU backend: 2 to 6 players, every
+// strategy it takes, both dtypes, the distance matrix; continuous payoffs scaled per game and side
+// by 1e-6 to 1e6 (few candidates), ties on a coarse grid and IC below 1 (the candidate lists
+// overflow: the equilibria found by a second walk); slabs of one tile and of several, the last
+// player's fibers shorter and longer than the emulation's 64-thread block, fibers of players 1 ..
+// n−2 spanning several tiles, players of one action, and player 0 of one action (one slab).
+TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const Dims& d : {Dims({3, 4, 5}), Dims({5, 3, 4, 70}), Dims({2, 3, 300}), Dims({3, 2, 3, 2, 5}),
+                        Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33}), Dims({1, 5, 60}), Dims({6, 40})}) {
+    const int n = d.players();
+    const std::int64_t games = 2;
+    Batch wide = testing::random_batch(d, games, rng);
+    const std::int64_t nN = n * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {
+      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      for (std::int64_t q = 0; q < nN; ++q) {
+        wide.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
+        wide.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
+      }
+    }
+    const Batch ties = testing::random_batch(d, games, rng, 2);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+      Options o = strategy_options(k, d, games, rng);
+      o.ic = {1.0};
+      o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
+      Options low = o;
+      low.ic.clear();
+      for (int i = 0; i < n; ++i) low.ic.push_back(i % 2 ? 0.5 : 0.75);
+      low.welfare = Welfare::sum;
+      for (bool f32 : {false, true}) {
+        const std::string shape = " " + d.to_string() + " ";
+        compare(side, wide, o, f32, "sweep wide ranges" + shape + to_string(k), forced(kSweep));
+        compare(side, ties, o, f32, "sweep ties" + shape + to_string(k), forced(kSweep));
+        compare(side, wide, low, f32, "sweep IC 0.75, 0.5" + shape + to_string(k), forced(kSweep));
+      }
+    }
+  }
+}
+
+// Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the Gram matrix summed again with
+// scaled deviations), and non-finite values (allow_nonfinite: the CPU's flags).
+TEST(CudaEmulated, SweepPathTakesExtremeAndNonFiniteGames) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  const Dims d({3, 4, 2, 9});
+  Batch b = testing::random_batch(d, 4, rng);
+  const std::size_t nN = static_cast<std::size_t>(d.players() * d.outcomes());
+  for (std::size_t q = 0; q < nN; ++q) {
+    b.agents[q] *= 1e150;                                         // game 0: huge agents
+    b.principals[nN + q] *= 1e-110;                               // game 1: principals of a tiny range
+    b.agents[2 * nN + q] = 1e200 + 1e185 * b.agents[2 * nN + q];  // game 2: a large offset
+  }
+  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_ne}) {
+    Options o = strategy_options(k, d, b.games, rng);
+    o.distance_matrix = true;
+    compare(side, b, o, false, std::string("sweep extreme ") + to_string(k), forced(kSweep));
+  }
+  Batch bad = testing::random_batch(d, 3, rng);
+  bad.agents[nN + 17] = std::nan("");
+  bad.principals[2 * nN + 5] = INFINITY;
+  Options o;
+  o.allow_nonfinite = true;
+  o.distance_matrix = true;
+  for (bool f32 : {false, true}) compare(side, bad, o, f32, "sweep non-finite", forced(kSweep));
+}
+
+// A block of the sweep path walks several games (the emulated device's 4 SMs give a grid of 16
+// blocks): games of ties (their lists overflow), of payoffs beyond 1e100 (summed again), with a
+// non-finite value and of continuous payoffs, mixed, so that each game starts from a clean state.
+TEST(CudaEmulated, SweepPathBlocksWalkSeveralGames) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  const Dims d({3, 4, 5});
+  const std::int64_t games = 40;
+  Batch b = testing::random_batch(d, games, rng);
+  const Batch ties = testing::random_batch(d, games, rng, 1);
+  const std::size_t nN = static_cast<std::size_t>(d.players() * d.outcomes());
+  for (std::size_t g = 0; g < static_cast<std::size_t>(games); ++g) {
+    for (std::size_t q = 0; q < nN; ++q) {
+      if (g % 3 == 0) {
+        b.agents[g * nN + q] = ties.agents[g * nN + q];
+        b.principals[g * nN + q] = ties.principals[g * nN + q];
+      }
+      if (g % 7 == 5) b.agents[g * nN + q] *= 1e150;
+    }
+  }
+  b.principals[13 * nN + 7] = std::nan("");
+  b.agents[30 * nN + 2] = INFINITY;
+  Options o;
+  o.allow_nonfinite = true;
+  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_eps_ne}) {
+    o.strategy.kind = k;
+    o.distance_matrix = k == StrategyKind::worst_ne;
+    for (bool f32 : {false, true}) {
+      compare(side, b, o, f32, std::string("sweep, blocks of several games ") + to_string(k), forced(kSweep));
+    }
+  }
+}
+
+// The sweep path's results do not depend on the order in which threads and blocks run (the
+// emulation shuffles it): two runs give the same bits, with lists that overflow and without.
+TEST(CudaEmulated, SweepPathIsDeterministic) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({3, 5, 4, 30});
+  const Batch b = testing::random_batch(d, 2, rng, 3);
+  for (double ic : {1.0, 0.5}) {
+    Options o;
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    o.ic = {ic};
+    o.distance_matrix = true;
+    Results r1, r2;
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r2);
+    auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
+      return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+    };
+    EXPECT_FALSE(r1.ia.empty());
+    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
+    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
+    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
+    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
+    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
+    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
+    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
+    EXPECT_EQ(r1.flags, r2.flags) << ic;
+  }
+}
+
+// Which games the planner gives the sweep path (the bench's 15x7x3x7x9x5 among them), the
+// tiled path for the options it does not cover, and a clear error when it is forced on others.
+// The bench's game itself, planned, against the CPU backend.
+TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
+  const cuda_emu::DeviceLimits lim = cuda_emu::h100_limits();
+  const Dims bench({15, 7, 3, 7, 9, 5});
+  const Options o;
+  EXPECT_TRUE(cuda_emu::sweep_chosen(bench, o, 4, lim));
+  EXPECT_TRUE(cuda_emu::sweep_chosen(bench, o, 8, lim));
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({7, 3, 8, 5, 12}), o, 4, lim)) << "the cluster team holds it";
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({4096, 4096}), o, 4, lim)) << "2 players: the two-player path";
+  EXPECT_FALSE(cuda_emu::sweep_chosen(Dims({2, 3000, 3000}), o, 4, lim)) << "a slab too large";
+  for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+    Options x;
+    x.strategy.kind = k;
+    EXPECT_FALSE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k);
+  }
+  Options lists;
+  lists.list_equilibria = true;
+  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, lists, 4, lim));
+  Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
+  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, max, 4, lim));
+  // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
+  for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+    const std::int64_t games = static_cast<std::int64_t>((std::size_t{2} << 30) / cuda_emu::input_bytes(bench, 1, vb));
+    const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim);
+    EXPECT_LE(t.shared_bytes, lim.shared_optin);
+    EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
+              0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
+  }
+  std::mt19937_64 rng(5);
+  const Batch small = testing::random_batch(Dims({4, 4, 4}), 1, rng);
+  Options played;
+  played.strategy.kind = StrategyKind::played;
+  try {
+    Results r;
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), played, r);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("sweep path cannot take"), std::string::npos) << e.what();
+  }
+  DGEVAL_SEEDED(seeded);
+  const Batch b = testing::random_batch(bench, 1, seeded);
+  const cuda_emu::Plan plan = cuda_emu::make_plan(bench, DType::float32, o, 1, cuda_emu::limits_of(0), emulated());
+  EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+  testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (sweep)");
+}
+
 // The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
 // on the planned path of an H100-like device: the cluster team, one launch, the input read once;
 // the same batch on a device without clusters (compute capability 8): the tiled path. Both against
@@ -750,6 +952,24 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"two-player 96x64 f32 lists", huge, lists, true, emulated(kTwoPlayer)});
   cases.push_back({"two-player 96x64 f64 lists tiles of 32 columns", huge, lists, false, emulated(kTwoPlayer, 32)});
   cases.push_back({"two-player 3x10000 f64 lists (planned: 2 tiles)", long_rows, lists, false, emulated()});
+  // The sweep path: the bench's 15x7x3x7x9x5 game planned (one read and the candidates);
+  // ties and IC 0.5 overflow the candidate lists (the agents read twice more); payoffs beyond 1e100
+  // summed again.
+  std::mt19937_64 srng(17);  // its own: the other cases' games stay those recorded
+  const Batch bench = testing::random_batch(Dims({15, 7, 3, 7, 9, 5}), 1, srng);
+  const Batch b53 = testing::random_batch(Dims({5, 3, 4, 70}), 1, srng);
+  const Batch ties53 = testing::random_batch(Dims({5, 3, 4, 70}), 1, srng, 1);
+  Batch extreme53 = b53;
+  for (double& x : extreme53.agents) x *= 1e150;
+  Options dm;
+  dm.distance_matrix = true;
+  Options half;
+  half.ic = {0.5};
+  cases.push_back({"sweep 15x7x3x7x9x5 f32 (planned)", bench, Options{}, true, emulated()});
+  cases.push_back({"sweep 5x3x4x70 f64 distance matrix", b53, dm, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kSweep)});
+  cases.push_back({"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kSweep)});
   cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
   cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
@@ -763,6 +983,9 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
     cases.push_back(
         {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
+    if (k != StrategyKind::played && k != StrategyKind::correlated && k != StrategyKind::product) {
+      cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
+    }
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
   std::printf("%-48s %8s | reads / input bytes: %-33s | writes / output bytes: %-33s\n", "case", "launches", "", "");
@@ -865,7 +1088,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({5, 5, 4}), 0, 1},
       {Dims({6, 7, 4, 6}), 0, 1},
       {Dims({7, 3, 8, 5, 12}), 0, 1},
-      {Dims({15, 7, 3, 7, 9, 5}), 0, 1080},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1},
       {Dims({4096, 4096}), 8, 3},
       {Dims({16384, 16384}), 1, 3},
       // The two huge games with their NE listed (11 launches each on the tiled path before the

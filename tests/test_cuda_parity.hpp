@@ -76,6 +76,7 @@ constexpr int kTiled = 3;
 constexpr int kThread = 4;
 constexpr int kTwoPlayer = 5;
 constexpr int kCluster = 6;
+constexpr int kSweep = 7;
 
 /// What a run forces: a path (kAuto: the planner's), the tiled path's tile and blocks per game
 /// (0: planned), and a cap on the games per chunk (0: none).
@@ -957,6 +958,65 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   compare(side, bad, o, false, "cluster team non-finite", Run{kCluster, 32, 4, 0});
 }
 
+/// The sweep path (kernels/sweep_evaluate.cu: games of 3 or more players larger than a cluster's
+/// shared memory, one block per game) forced on small games of 2 to 6 players: every strategy it
+/// takes (the pure strategy per game), both dtypes, the distance matrix, payoffs spanning orders of
+/// magnitude (each vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the
+/// equilibria found by a second walk), a player of one action, column selections through chunks.
+/// On the GPU also larger shapes (slabs of several tiles, the last player's fibers longer than a
+/// block) and the bench's 15x7x3x7x9x5 on the planned path.
+template <class Side>
+void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<Dims> sizes = {Dims({3, 4, 5}), Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33})};
+  if (!side.emulated()) sizes.insert(sizes.end(), {Dims({5, 3, 4, 70}), Dims({2, 3, 300}), Dims({6, 5, 4, 3, 50})});
+  for (const Dims& d : sizes) {
+    const int n = d.players();
+    const std::int64_t games = side.emulated() ? 2 : side.games(7);
+    Batch wide = random_batch(d, games, rng);
+    const std::int64_t nN = n * d.outcomes();
+    for (std::int64_t g = 0; g < games; ++g) {
+      for (int v = 0; v < 2 * n; ++v) {  // wide ranges: per vector, 1e-6 .. 1e6
+        const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+        std::vector<double>& values = v < n ? wide.agents : wide.principals;
+        for (std::int64_t q = 0; q < d.outcomes(); ++q)
+          values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
+      }
+    }
+    const Batch ties = random_batch(d, games, rng, 2);
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
+                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+      Options o;
+      o.strategy.kind = k;
+      o.strategy.per_game = k == StrategyKind::pure;
+      for (std::int64_t g = 0; g < games && k == StrategyKind::pure; ++g) {
+        for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+      }
+      o.distance_matrix = k == StrategyKind::worst_ne;
+      Options low = o;
+      low.ic.assign(static_cast<std::size_t>(n), 0.5);
+      low.welfare = Welfare::sum;
+      const std::string what = " " + d.to_string() + " " + to_string(k);
+      for (bool f32 : {false, true}) {
+        compare(side, wide, o, f32, "sweep wide ranges" + what, forced(kSweep));
+        compare(side, ties, low, f32, "sweep ties, IC 0.5" + what, forced(kSweep));
+      }
+    }
+  }
+  // Column selections (the device stores only these and flags), through chunks of 2 games.
+  const Batch cols = random_batch(Dims({3, 4, 5}), side.emulated() ? 5 : side.games(9), rng, 16);
+  for (const std::string& sel : {std::string("ia,ca_principals,principals_welfare_regret,bound"),
+                                 std::string("calibration_ratio"), std::string("eps_ne_count,bound_r6")}) {
+    Options o;
+    o.columns = parse_columns(sel);
+    compare(side, cols, o, true, "sweep columns " + sel, Run{kSweep, 0, 0, 2});
+  }
+  if (!side.emulated()) {
+    const Batch b = random_batch(Dims({15, 7, 3, 7, 9, 5}), side.games(5), rng);
+    for (bool f32 : {false, true}) compare(side, b, Options{}, f32, "15x7x3x7x9x5 planned (sweep)");
+  }
+}
+
 }  // namespace parity
 }  // namespace testing
 }  // namespace dgeval
@@ -977,6 +1037,7 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, EveryPathAndTilingMatchCpu, every_path_and_tiling)            \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, ClusterTeamMatchesTheCpu, cluster_team_matches_the_cpu)       \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TwoPlayerPathListsAndTiles, two_player_path_lists_and_tiles)  \
+  DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SweepPathMatchesTheCpu, sweep_path_matches_the_cpu)           \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, SegmentedFibers, segmented_fibers)                            \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, RandomConfigurations, random_configurations)                  \
   DGEVAL_CUDA_PARITY_TEST(Suite, Side, precondition, TiesAndFallbacks, ties_and_fallbacks)                         \
@@ -1007,7 +1068,8 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
                     static_cast<int>(NS::Path::tiled) == ::dgeval::testing::parity::kTiled &&                     \
                     static_cast<int>(NS::Path::thread_game) == ::dgeval::testing::parity::kThread &&              \
                     static_cast<int>(NS::Path::two_player) == ::dgeval::testing::parity::kTwoPlayer &&            \
-                    static_cast<int>(NS::Path::cluster_team) == ::dgeval::testing::parity::kCluster,              \
+                    static_cast<int>(NS::Path::cluster_team) == ::dgeval::testing::parity::kCluster &&            \
+                    static_cast<int>(NS::Path::sweep) == ::dgeval::testing::parity::kSweep,                       \
                 "test_cuda_parity.hpp's path numbers are " #NS "::Path's");                                       \
   class NAME {                                                                                                    \
    public:                                                                                                        \

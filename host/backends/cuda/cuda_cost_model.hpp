@@ -15,6 +15,7 @@
 
 #include "cuda_plan.hpp"
 #include "dgeval/options.hpp"
+#include "sweep_plan.hpp"
 #include "two_player_plan.hpp"
 
 namespace dgeval {
@@ -62,6 +63,7 @@ struct ChunkModel {
   ClusterGeometry cluster;
   TiledGeometry tiled;
   TwoPlayerGeometry two_player;
+  SweepGeometry sweep;
   ChunkPlan chunks;
   std::int64_t passes_per_chunk = 1;    ///< tiled, two-player: sub-batches of games_per_pass games
   std::int64_t launches_per_chunk = 0;  ///< kernel launches of one full chunk
@@ -77,7 +79,11 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   const std::int64_t N = dims.outcomes();
   m.path = choose_path(dims, value_bytes, lim);
   if (m.path == Path::tiled && two_player_chosen(dims, o, value_bytes, lim)) m.path = Path::two_player;
-  if (m.path == Path::two_player) {
+  if (m.path == Path::tiled && sweep_chosen(dims, o, value_bytes, lim)) m.path = Path::sweep;
+  if (m.path == Path::sweep) {
+    m.sweep = sweep_geometry(dims, value_bytes, games, lim);
+    m.scratch_bytes = sweep_scratch_bytes(m.sweep);
+  } else if (m.path == Path::two_player) {
     m.two_player = two_player_geometry(dims, value_bytes, games, lim);
     m.scratch_bytes = two_player_scratch_bytes(m.two_player);
   } else if (m.path == Path::tiled) {
@@ -110,8 +116,9 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
     m.passes_per_chunk = ceil_div(m.chunks.chunk_games, m.tiled.games_per_pass);
     m.launches_per_chunk = m.passes_per_chunk * tiled_launches_per_pass(m.tiled, n, k);
   } else {
-    // One grid-stride launch of team_evaluate_kernel (kernels/team_evaluate.cu) or
-    // cluster_evaluate_kernel (kernels/cluster_evaluate.cu).
+    // One grid-stride launch of team_evaluate_kernel (kernels/team_evaluate.cu),
+    // cluster_evaluate_kernel (kernels/cluster_evaluate.cu) or sweep_kernel
+    // (kernels/sweep_evaluate.cu).
     m.launches_per_chunk = 1;
   }
   return m;

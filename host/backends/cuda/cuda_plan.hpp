@@ -19,6 +19,10 @@
 //   two-player   a large 2-player game from one streaming read (kernels/two_player_evaluate.cu,
 //                planned in two_player_plan.hpp): the games the tiled path would take, under the
 //                options its kernels cover.
+//   sweep        a game of 3 or more players larger than a block's or a cluster's shared memory
+//                from one read, one block per game (kernels/sweep_evaluate.cu,
+//                planned in sweep_plan.hpp): the games the tiled path would take, under the
+//                options its kernel covers.
 //   chunk        the games resident on the device at once; batches larger than device memory
 //                stream through two slots (double buffering).
 #pragma once
@@ -67,7 +71,8 @@ enum class Path : int {
   tiled = 3,
   thread_game = 4,
   two_player = 5,
-  cluster_team = 6
+  cluster_team = 6,
+  sweep = 7
 };
 
 inline const char* path_name(Path p) {
@@ -84,6 +89,8 @@ inline const char* path_name(Path p) {
       return "two-player";
     case Path::cluster_team:
       return "cluster-team";
+    case Path::sweep:
+      return "sweep";
     default:
       return "tiled";
   }

@@ -9,12 +9,18 @@
 
 #include "backends/cuda/cuda_check.hpp"
 #include "dgeval/error.hpp"
-#include "evaluate.cuh"  // kernels/evaluate.cuh
+#include "evaluate.cuh"        // kernels/evaluate.cuh
+#include "sweep_evaluate.cuh"  // kernels/sweep_evaluate.cuh
 
 namespace dgeval {
 namespace cuda {
 namespace {
 
+#ifndef DGEVAL_SWEEP_THREADS
+constexpr int kSweepThreadsHere = kSweepThreads;
+#else
+constexpr int kSweepThreadsHere = DGEVAL_SWEEP_THREADS;  // the CPU emulation's block size
+#endif
 constexpr std::size_t kReserve = std::size_t{256} << 20;  // device memory left to others by default
 
 DeviceOutputs outputs_at(char* base, const OutputLayout& L) {
@@ -107,6 +113,11 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       if (!why.empty()) {
         throw error("CUDA backend: the two-player path cannot take a " + dims.to_string() + " game: " + why);
       }
+    } else if (forced == Path::sweep) {
+      const std::string why = sweep_unfit(dims, o, p.value_bytes, lim, kSweepThreadsHere);
+      if (!why.empty()) {
+        throw error("CUDA backend: the sweep path cannot take a " + dims.to_string() + " game: " + why);
+      }
     } else if (forced == Path::cluster_team) {
       // Tuning's tiled-path hooks size the cluster: blocks per game (cluster size), outcomes per run.
       p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games, static_cast<int>(t.blocks_per_game),
@@ -130,6 +141,11 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
     }
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
+    if (p.path == Path::tiled && sweep_chosen(dims, o, p.value_bytes, lim)) p.path = Path::sweep;
+  }
+  if (p.path == Path::sweep) {
+    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, kSweepThreadsHere);
+    p.scratch_bytes = sweep_scratch_bytes(p.sweep);
   }
   if (p.path == Path::two_player) {
     // Tuning::tile_outcomes: the columns of a tile, where the path is forced (a test hook).
@@ -170,7 +186,9 @@ void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, c
   in.principals = principals;
   in.games = games;
   in.float32 = p.float32;
-  if (p.path == Path::two_player) {
+  if (p.path == Path::sweep) {
+    launch_sweep_evaluate(p.sweep, params, in, out, scratch, stream);
+  } else if (p.path == Path::two_player) {
     launch_two_player_evaluate(p.two_player, params, in, out, scratch, stream);
   } else if (p.path == Path::tiled) {
     launch_tiled_evaluate(p.tiled, params, in, out, scratch_at(scratch, p), stream);

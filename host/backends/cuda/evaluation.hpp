@@ -14,6 +14,7 @@
 
 #include "backends/cuda/cuda_backend.hpp"
 #include "backends/cuda/cuda_plan.hpp"
+#include "backends/cuda/sweep_plan.hpp"
 #include "dgeval/game.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/options.hpp"
@@ -38,6 +39,7 @@ struct Plan {
   ClusterGeometry cluster;
   TiledGeometry tiled;
   TwoPlayerGeometry two_player;
+  SweepGeometry sweep;
   std::size_t scratch_bytes = 0;
   EvalParams params;
   // User strategy: elements (int64 actions or double weights) per game, and whether per game.

@@ -236,15 +236,13 @@ DGEVAL_HD double gram_difference_norm(const Gram& gram, int a, int b, double inv
       2, vectors, [&](int x) { return x == 0 ? inv_a : -inv_b; }, gram);
 }
 
-/// ‖ν_i − μ‖ for player i of one side, the side's n vectors at Gram indices first .. first + n − 1,
+/// ‖ν_i − μ‖ for player i of one side, the side's n vectors at the Gram indices vectors[0 .. n − 1],
 /// with magnitudes mag and inverses inv (per player of the side) and inverse_weight =
 /// inverse_magnitude_of(W), W = ca_weight(n, mag): μ = (Σ_j m_j·ν_j)·(1/W) (alignment.hpp's ca_mean),
-/// so the coefficient of x̃_j is [j = i]·inv_i − (m_j·inv_j)·(1/W). n ≤ kMaxPlayers.
+/// so the coefficient of x̃_j is [j = i]·inv_i − (m_j·inv_j)·(1/W).
 template <class Gram, class M, class Inv>
-DGEVAL_HD double gram_ca_norm(const Gram& gram, int n, int first, int i, const M& mag, const Inv& inv,
-                              double inverse_weight) {
-  int vectors[kMaxPlayers];
-  for (int j = 0; j < n; ++j) vectors[j] = first + j;
+DGEVAL_HD double gram_ca_norm_of(const Gram& gram, int n, const int* vectors, int i, const M& mag, const Inv& inv,
+                                 double inverse_weight) {
   return combination_norm(
       n, vectors,
       [&](int j) {
@@ -252,6 +250,15 @@ DGEVAL_HD double gram_ca_norm(const Gram& gram, int n, int first, int i, const M
         return j == i ? inv[j] - w : -w;
       },
       gram);
+}
+
+/// gram_ca_norm_of for the side's vectors at Gram indices first .. first + n − 1. n ≤ kMaxPlayers.
+template <class Gram, class M, class Inv>
+DGEVAL_HD double gram_ca_norm(const Gram& gram, int n, int first, int i, const M& mag, const Inv& inv,
+                              double inverse_weight) {
+  int vectors[kMaxPlayers];
+  for (int j = 0; j < n; ++j) vectors[j] = first + j;
+  return gram_ca_norm_of(gram, n, vectors, i, mag, inv, inverse_weight);
 }
 
 }  // namespace detail

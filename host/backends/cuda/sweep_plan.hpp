@@ -1,0 +1,169 @@
+// The planning of the CUDA backend's sweep path (kernels/sweep_evaluate.cu), plain C++ with
+// no CUDA headers like cuda_plan.hpp: which games take it, its launch geometry and its scratch.
+//
+// The path evaluates a game of n >= 2 players too large for a block's or a cluster's shared memory
+// from ONE read of its outcomes, in one launch per chunk: one thread block per game (a
+// grid-stride loop over the chunk's games). Outcome s = a₀·slab + r, with slab = stride₀ = N/k₀:
+// the block walks the slabs (player 0's actions) in order and each slab in tiles of `tile`
+// consecutive outcomes (a multiple of the last player's k, whose fibers lie inside a tile). Shared
+// memory holds, besides the staged tile: player 0's running fiber extrema (one per position in a
+// slab, 2·slab values of T, complete after the last slab), the fiber extrema of players 1 .. n−2
+// within the current slab (2·slab/k_i values each, complete at the slab's end), the double-double
+// accumulators of the Gram matrix (detail/gram.hpp) and the slab's candidates.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backends/cuda/cuda_plan.hpp"
+#include "dgeval/game.hpp"
+#include "dgeval/options.hpp"
+
+namespace dgeval {
+namespace cuda {
+
+/// Threads per block of the sweep kernel on the GPU (the CPU emulation of the tests uses fewer).
+constexpr int kSweepThreads = 256;
+/// Outcomes a tile aims for (rounded up to a multiple of the last player's k, at most a slab).
+constexpr std::int64_t kSweepTile = 256;
+/// Most players the path takes (its Gram matrix has 2n(2n+1)/2 entries, accumulated in shared memory).
+constexpr int kSweepMaxPlayers = 16;
+
+struct SweepGeometry {
+  int threads = kSweepThreads;
+  int n = 0;
+  int vectors = 0;  ///< V = 2n
+  int pairs = 0;    ///< P = V(V+1)/2 Gram entries
+  int entries = 0;  ///< E = P + V accumulators (the products, then the deviation sums)
+  int groups = 0;   ///< G: each entry accumulated by G threads (outcomes q ≡ group mod G)
+  int items = 0;    ///< E·G
+  std::int64_t N = 0;
+  std::int64_t slab = 0;                      ///< N / k₀: the outcomes of one action of player 0
+  std::int64_t tile = 0;                      ///< outcomes staged at once (a multiple of k_{n−1}, at most slab)
+  std::int64_t candidate_capacity = 0;        ///< a slab's candidates in shared memory
+  std::int64_t survivor_capacity = 0;         ///< a game's candidates left for player 0's test (scratch)
+  std::int64_t grid = 0;                      ///< blocks of the launch (each walks games g ≡ block)
+  std::int64_t fiber_base[kMaxPlayers] = {};  ///< offset (values of T) of player i's slab extrema, i = 1..n−2
+  // Byte offsets of the regions of dynamic shared memory (16-byte aligned).
+  std::size_t staged_at = 0;       ///< double: the tile's values (see sweep_geometry_of)
+  std::size_t accumulator_at = 0;  ///< double [items][4]: hi, lo, min, max
+  std::size_t gram_at = 0;         ///< double [P][2]: the centred Gram matrix (finishing)
+  std::size_t misc_at = 0;         ///< double [3V]: pivots, scales, splits; then state_doubles(n)
+  std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
+  std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
+  std::size_t shared_bytes = 0;
+};
+
+/// Why the sweep path cannot take games of this shape under these options ("" if it can).
+/// The geometry is that of `lim` (shared memory).
+std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes, const DeviceLimits& lim,
+                        int threads = kSweepThreads);
+
+inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
+
+/// The geometry for `chunk_games` games of `threads` threads per block (0 shared bytes where the
+/// shape's player count is not covered; shared_bytes above lim.shared_optin where it does not fit).
+inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
+                                       const DeviceLimits& lim, int threads, std::int64_t tile_target = kSweepTile) {
+  SweepGeometry t;
+  t.threads = threads;
+  t.n = d.players();
+  t.N = d.outcomes();
+  if (t.n < 2 || t.n > kSweepMaxPlayers) return t;
+  t.vectors = 2 * t.n;
+  t.pairs = t.vectors * (t.vectors + 1) / 2;
+  t.entries = t.pairs + t.vectors;
+  t.groups = std::max(1, threads / t.entries);
+  t.items = t.entries * t.groups;
+  t.slab = d.stride(0);
+  const std::int64_t last = d.actions(t.n - 1);
+  t.tile = std::min(t.slab, ceil_div(tile_target, last) * last);
+  // About one candidate per fiber of the last player where payoffs are continuous and IC = 1.
+  t.candidate_capacity = 3 * (t.slab / last) / 2 + 64;
+  t.survivor_capacity = t.N / last / 4 + 256;
+  std::int64_t at = 2 * t.slab;
+  for (int i = 1; i + 1 < t.n; ++i) {
+    t.fiber_base[i] = at;
+    at += 2 * (t.slab / d.actions(i));
+  }
+  const std::size_t V = static_cast<std::size_t>(t.vectors), n = static_cast<std::size_t>(t.n);
+  const std::size_t tile = static_cast<std::size_t>(t.tile), th = static_cast<std::size_t>(threads);
+  std::size_t b = 0;
+  t.staged_at = b;
+  // The tile's 2n vectors; or the agents' n and, past them, the threads' sums over the strategy's
+  // set (V x threads) while the equilibria are tallied.
+  b += sweep_align(std::max(V * tile, n * tile + V * th) * 8);
+  t.accumulator_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.items) * 4 * 8);
+  t.gram_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.pairs) * 2 * 8);
+  t.misc_at = b;
+  b += sweep_align((3 * V + static_cast<std::size_t>(state_doubles(t.n))) * 8);
+  t.candidates_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.candidate_capacity) * 8);
+  t.extrema_at = b;
+  b += sweep_align(static_cast<std::size_t>(at) * value_bytes);
+  t.shared_bytes = b;
+  // A persistent grid: a few blocks per SM at most, never more than the games.
+  t.grid = std::max<std::int64_t>(
+      1, std::min<std::int64_t>(chunk_games, 4 * static_cast<std::int64_t>(lim.multiprocessors)));
+  return t;
+}
+
+/// The geometry with `threads` threads per block and tiles of about kSweepTile outcomes, or,
+/// where its shared memory does not fit, half as many threads (down to 128: the threads' sums over
+/// the strategy's set take 2n·8 bytes each), then tiles of half the size (down to 64 outcomes),
+/// then 64 threads.
+inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
+                                    const DeviceLimits& lim, int threads = kSweepThreads) {
+  std::int64_t tile = kSweepTile;
+  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, threads, tile);
+  while (t.shared_bytes > lim.shared_optin) {
+    if (threads > 128) {
+      threads /= 2;
+    } else if (tile > 64) {
+      tile /= 2;
+    } else if (threads > 64) {
+      threads /= 2;
+    } else {
+      break;
+    }
+    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, threads, tile);
+  }
+  return t;
+}
+
+inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes, const DeviceLimits& lim,
+                               int threads) {
+  if (d.players() < 2) return "it takes games of 2 or more players";
+  if (d.players() > kSweepMaxPlayers) return "it takes games of at most 16 players";
+  if (o.standardisation != Standardisation::epic) return "it takes the EPIC standardisation only";
+  const StrategyKind k = o.strategy.kind;
+  if (!(k == StrategyKind::worst_ne || k == StrategyKind::best_ne || k == StrategyKind::uniform_ne ||
+        k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure))
+    return "the played, correlated and product strategies need a further pass";
+  if (o.list_equilibria) return "it does not list the equilibria";
+  if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
+  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, threads);
+  if (t.shared_bytes == 0 || t.shared_bytes > lim.shared_optin)
+    return "a slab's fiber extrema and a tile do not fit in shared memory";
+  return std::string();
+}
+
+/// Whether the planner gives games of this shape the sweep path when not forced: games of 3 or
+/// more players that would otherwise take the tiled path, under the options it covers.
+inline bool sweep_chosen(const Dims& d, const Options& o, std::size_t value_bytes, const DeviceLimits& lim) {
+  if (d.players() < 3) return false;
+  if (choose_path(d, value_bytes, lim) != Path::tiled) return false;
+  return sweep_unfit(d, o, value_bytes, lim).empty();
+}
+
+/// Scratch of one launch, in bytes: each block's list of candidates left for player 0's test.
+inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
+  return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.survivor_capacity) * 8, 256);
+}
+
+}  // namespace cuda
+}  // namespace dgeval

@@ -1,0 +1,618 @@
+// The sweep path: a game of n players too large for a block's or a cluster's shared memory,
+// from ONE read of its outcomes, in one launch per chunk (one block per game, a
+// grid-stride loop over the games). The same shared definitions as every path: the double-double
+// centred Gram matrix of detail/gram.hpp for the shifts, magnitudes, IA, CA and the distance matrix
+// (as the two-player path, kernels/two_player_evaluate.cu), the thresholds and predicate of
+// detail/measures.hpp for the equilibria, and detail/finish.hpp for every result column. Planning
+// and the shared-memory layout: host/backends/cuda/sweep_plan.hpp.
+//
+// Outcome s = a₀·slab + r (slab = stride₀). The block walks the slabs in order, each in tiles of
+// consecutive outcomes staged in shared memory (every value read once, converted once):
+//   - the Gram accumulators: entry e (a pair of the 2n vectors, or one vector's deviation sum) is
+//     accumulated by `groups` threads, each over the tile's outcomes q ≡ group (mod groups), in
+//     double-double around a pivot per vector (its first value), the accumulators in shared memory
+//     (a fixed assignment and order: the results do not depend on scheduling);
+//   - the welfare extrema (first index) and a flag for any non-finite value;
+//   - player 0's fiber extrema (one entry per position r in a slab, complete after the last slab);
+//   - the fiber extrema of players 1 .. n−2 within the slab (complete at the slab's end), each fiber
+//     of a tile walked by one thread;
+//   - the last player's fibers (k_{n−1} consecutive outcomes, inside the tile): its ε-Nash test is
+//     exact there, and the outcomes passing it are the slab's candidates, kept in shared memory in a
+//     fixed order.
+// At a slab's end its candidates are tested for players 1 .. n−2 (the input read at the candidates
+// only) and those left are appended to the block's list in global scratch; after the last slab they
+// are tested for player 0 and tallied. Where a list overflows (ties, or an IC below 1 that lets
+// many outcomes pass), the game's equilibria are found instead by a second walk over the agents'
+// utilities (each slab twice: its fiber extrema, then every outcome's test): such games read their
+// input about twice. A game whose payoffs lie beyond ±1e100, or with a vector whose range is below
+// 1e-100, is summed again with scaled deviations (as the two-player path): a second read, for such
+// games only. Thread 0 then finishes the game with detail/finish.hpp.
+#include "backends/cuda/cuda_check.hpp"
+#include "backends/cuda/sweep_plan.hpp"
+#include "device_common.cuh"
+#include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/gram.hpp"
+#include "sweep_evaluate.cuh"
+
+namespace dgeval {
+namespace cuda {
+namespace dev {
+namespace {
+
+#ifndef DGEVAL_SWEEP_THREADS
+#define DGEVAL_SWEEP_THREADS 256  // kSweepThreads; the CPU emulation of the tests uses fewer
+#endif
+constexpr int kStThreads = DGEVAL_SWEEP_THREADS;
+
+using detail::DoubleDouble;
+
+struct StArgs {
+  EvalParams p;
+  DeviceInput in;
+  DeviceOutputs out;
+  SweepGeometry geo;
+  Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
+};
+static_assert(sizeof(StArgs) <= 4096, "StArgs must fit the kernel parameter space");
+
+/// The (u, v), u ≤ v, of Gram entry e < V(V+1)/2 (row by row of the upper triangle).
+__device__ __forceinline__ void pair_of(int e, int V, int& u, int& v) {
+  int r = 0;
+  while (e >= V - r) {
+    e -= V - r;
+    ++r;
+  }
+  u = r;
+  v = r + e;
+}
+/// The entry of (u, v), u ≤ v.
+__device__ __forceinline__ int entry_of(int u, int v, int V) { return u * V - u * (u - 1) / 2 + (v - u); }
+
+/// The game's utilities: vector v < n is agent v's, v ≥ n principal (v − n)'s.
+template <class T>
+struct Utilities {
+  const T* agents;
+  const T* principals;
+  i64 N;
+  int n;
+  __device__ const T* vec(int v) const { return v < n ? agents + v * N : principals + (v - n) * N; }
+  __device__ double operator()(int v, i64 s) const { return static_cast<double>(load<Mem::input>(vec(v) + s)); }
+};
+
+/// The fiber of player i (1 ≤ i ≤ n−2) through position r of a slab, numbered within the slab.
+__device__ __forceinline__ i64 slab_fiber(const EvalParams& p, int i, i64 r) {
+  const i64 st = p.stride[i];
+  return (r / (st * p.k[i])) * st + r % st;
+}
+
+template <class T>
+struct StShared {
+  double* staged;  ///< [V][stride]
+  i64 stride;      ///< the tile
+  double* acc;     ///< [items][4]
+  DoubleDouble* gram;
+  double* pivot;  ///< [V]
+  double* scale;  ///< [V]
+  double* split;  ///< [V] (1.0: the deviation is formed after scaling)
+  double* state;  ///< state_doubles(n)
+  i64* cand;
+  T* ext;  ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
+};
+
+/// Stages vectors [0, nv) of outcomes [s0, s0 + cnt) as doubles. Ends with a barrier.
+template <class T>
+__device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 s0, i64 cnt) {
+  for (int v = 0; v < nv; ++v) {  // vector by vector: coalesced, no division per value
+    const T* src = x.vec(v) + s0;
+    double* dst = sh.staged + v * sh.stride;
+    for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) dst[q] = static_cast<double>(load<Mem::input>(src + q));
+  }
+  __syncthreads();
+}
+
+/// The Gram accumulators over the staged tile (cnt outcomes), deviations scaled where set.
+template <class T>
+__device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool scaled, bool& bad) {
+  const SweepGeometry& G = a.geo;
+  for (int w = static_cast<int>(threadIdx.x); w < G.items; w += static_cast<int>(blockDim.x)) {
+    const int e = w % G.entries, grp = w / G.entries;
+    double* A = sh.acc + 4 * w;
+    DoubleDouble acc{A[0], A[1]};
+    if (e < G.pairs) {
+      int u = 0, v = 0;
+      pair_of(e, G.vectors, u, v);
+      const double pu = sh.pivot[u], pv = sh.pivot[v];
+      const double cu = sh.scale[u], cv = sh.scale[v];
+      const bool su = sh.split[u] != 0.0, sv = sh.split[v] != 0.0;
+      for (i64 q = grp; q < cnt; q += G.groups) {
+        const double xu = sh.staged[u * sh.stride + q], xv = sh.staged[v * sh.stride + q];
+        double du = xu - pu, dv = xv - pv;
+        if (scaled) {
+          du = su ? xu * cu - pu * cu : du * cu;
+          dv = sv ? xv * cv - pv * cv : dv * cv;
+        }
+        detail::dd_accumulate_product(acc, du, dv);
+      }
+    } else {
+      const int u = e - G.pairs;
+      const double pu = sh.pivot[u], cu = sh.scale[u];
+      const bool su = sh.split[u] != 0.0;
+      double lo = A[2], hi = A[3];
+      for (i64 q = grp; q < cnt; q += G.groups) {
+        const double xu = sh.staged[u * sh.stride + q];
+        bad |= !finite(xu);
+        lo = xu < lo ? xu : lo;
+        hi = xu > hi ? xu : hi;
+        double du = xu - pu;
+        if (scaled) du = su ? xu * cu - pu * cu : du * cu;
+        detail::dd_accumulate(acc, du);
+      }
+      A[2] = lo;
+      A[3] = hi;
+    }
+    A[0] = acc.hi;
+    A[1] = acc.lo;
+  }
+}
+
+/// Clears the accumulators.
+template <class T>
+__device__ void gram_clear(const StArgs& a, const StShared<T>& sh) {
+  for (int w = static_cast<int>(threadIdx.x); w < a.geo.items; w += static_cast<int>(blockDim.x)) {
+    sh.acc[4 * w] = 0.0;
+    sh.acc[4 * w + 1] = 0.0;
+    sh.acc[4 * w + 2] = inf();
+    sh.acc[4 * w + 3] = -inf();
+  }
+}
+
+/// Merges each entry's groups in group order into its group-0 item. Ends with a barrier.
+template <class T>
+__device__ void gram_merge(const StArgs& a, const StShared<T>& sh) {
+  const SweepGeometry& G = a.geo;
+  __syncthreads();
+  for (int e = static_cast<int>(threadIdx.x); e < G.entries; e += static_cast<int>(blockDim.x)) {
+    DoubleDouble s{sh.acc[4 * e], sh.acc[4 * e + 1]};
+    double lo = sh.acc[4 * e + 2], hi = sh.acc[4 * e + 3];
+    for (int grp = 1; grp < G.groups; ++grp) {
+      const double* B = sh.acc + 4 * (grp * G.entries + e);
+      s = detail::dd_add(s, DoubleDouble{B[0], B[1]});
+      lo = B[2] < lo ? B[2] : lo;
+      hi = B[3] > hi ? B[3] : hi;
+    }
+    // Written after every thread has read (the group-0 items are read by their own thread only).
+    sh.acc[4 * e] = s.hi;
+    sh.acc[4 * e + 1] = s.lo;
+    sh.acc[4 * e + 2] = lo;
+    sh.acc[4 * e + 3] = hi;
+  }
+  __syncthreads();
+}
+
+/// Player i's (1 ≤ i ≤ n−2) slab extrema updated with the staged tile (slab positions [r0, r0 +
+/// cnt), player i's values at staged vector i): each fiber's run in the tile walked by one thread.
+template <class T>
+__device__ void slab_extrema_tile(const StArgs& a, const StShared<T>& sh, i64 r0, i64 cnt) {
+  const EvalParams& p = a.p;
+  for (int i = 1; i + 1 < p.n; ++i) {
+    const i64 st = p.stride[i], k = p.k[i], fibers = a.geo.slab / k;
+    T* lo_ = sh.ext + a.geo.fiber_base[i];
+    T* hi_ = lo_ + fibers;
+    const double* y = sh.staged + i * sh.stride;
+    for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) {
+      const i64 r = r0 + q, ai = (r / st) % k;
+      if (ai != 0 && q >= st) continue;  // not the fiber's first outcome in the tile
+      const i64 f = slab_fiber(p, i, r);
+      T lo = lo_[f], hi = hi_[f];
+      for (i64 b = ai, qq = q; b < k && qq < cnt; ++b, qq += st) {
+        const T v = static_cast<T>(y[qq]);
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+      lo_[f] = lo;
+      hi_[f] = hi;
+    }
+  }
+}
+
+/// Appends the flagged entries of each thread (`mine` of them, found again by `emit`) in thread
+/// order after `count` (every thread's same value), returns the new total. `emit(at)` writes the
+/// thread's entries from position `at`. Uses warp_count [32].
+template <class Emit>
+__device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit& emit) {
+  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+  const int warps = static_cast<int>(blockDim.x >> 5);
+  i64 before = 0, total = mine;
+  for (int m = 1; m < 32; m <<= 1) {
+    const i64 other = shfl_xor_any(0xffffffffu, total, m, 32);
+    if (lane & m) before += other;
+    total += other;
+  }
+  if (lane == 0) warp_count[warp] = total;
+  __syncthreads();
+  i64 at = count, all = 0;
+  for (int w = 0; w < warps; ++w) {
+    if (w < warp) at += warp_count[w];
+    all += warp_count[w];
+  }
+  if (mine > 0) emit(at + before);
+  __syncthreads();
+  return count + all;
+}
+
+template <class T>
+__global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
+  __shared__ i64 warp_count[32];
+  __shared__ GameSummary S;
+  __shared__ int flags_sh[2];                         // rescale, overflow
+  __shared__ int vector_index[2 * kSweepMaxPlayers];  // 0, 1, 2, ...: the sides' Gram indices (CA)
+  const BlockTeam team{scratch};
+  const EvalParams& p = a.p;
+  const SweepGeometry& G = a.geo;
+  const int n = p.n, V = G.vectors, tid = static_cast<int>(threadIdx.x);
+  const i64 N = p.N, slab = G.slab, k0 = p.k[0], last = p.k[n - 1], tile = G.tile;
+  StShared<T> sh;
+  sh.stride = tile;
+  sh.staged = reinterpret_cast<double*>(smem + G.staged_at);
+  sh.acc = reinterpret_cast<double*>(smem + G.accumulator_at);
+  sh.gram = reinterpret_cast<DoubleDouble*>(smem + G.gram_at);
+  sh.pivot = reinterpret_cast<double*>(smem + G.misc_at);
+  sh.scale = sh.pivot + V;
+  sh.split = sh.scale + V;
+  sh.state = sh.split + V;
+  sh.cand = reinterpret_cast<i64*>(smem + G.candidates_at);
+  sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
+  const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
+  const StrategyKind kind = p.strategy;
+  const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  for (int v = tid; v < 2 * kSweepMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
+  T* ext0_lo = sh.ext;
+  T* ext0_hi = sh.ext + slab;
+
+  for (i64 g = blockIdx.x; g < a.in.games; g += gridDim.x) {
+    const Utilities<T> x{static_cast<const T*>(a.in.agents) + g * n * N,
+                         static_cast<const T*>(a.in.principals) + g * n * N, N, n};
+    if (tid < V) {
+      sh.pivot[tid] = x(tid, 0);
+      sh.scale[tid] = 1.0;
+      sh.split[tid] = 0.0;
+    }
+    if (tid == 0) flags_sh[0] = flags_sh[1] = 0;
+    gram_clear(a, sh);
+    for (i64 r = tid; r < slab; r += blockDim.x) {
+      ext0_lo[r] = static_cast<T>(inf());
+      ext0_hi[r] = static_cast<T>(-inf());
+    }
+    __syncthreads();
+    WelfareExt we = welfare_empty();
+    bool bad = false;
+    i64 survivors = 0;  // every thread holds the same
+
+    // ---- The read.
+    for (i64 a0 = 0; a0 < k0; ++a0) {
+      for (int i = 1; i + 1 < n; ++i) {
+        const i64 fibers = slab / p.k[i];
+        T* e = sh.ext + G.fiber_base[i];
+        for (i64 f = tid; f < fibers; f += blockDim.x) {
+          e[f] = static_cast<T>(inf());
+          e[fibers + f] = static_cast<T>(-inf());
+        }
+      }
+      i64 count = 0;  // the slab's candidates (every thread holds the same)
+      for (i64 r0 = 0; r0 < slab; r0 += tile) {
+        const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+        stage(sh, x, V, s0, cnt);
+        for (i64 q = tid; q < cnt; q += blockDim.x) {
+          const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
+          const i64 s = s0 + q;
+          const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
+          const double wh = detail::welfare_at<double>(n, p.welfare, value, n, s);
+          we.w_max = arg_max(we.w_max, ArgExt{w, s});
+          we.w_min = arg_min(we.w_min, ArgExt{w, s});
+          we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
+          we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+          const T y0 = static_cast<T>(sh.staged[q]);
+          ext0_lo[r0 + q] = y0 < ext0_lo[r0 + q] ? y0 : ext0_lo[r0 + q];
+          ext0_hi[r0 + q] = y0 > ext0_hi[r0 + q] ? y0 : ext0_hi[r0 + q];
+        }
+        slab_extrema_tile(a, sh, r0, cnt);
+        gram_tile(a, sh, cnt, false, bad);
+        // The last player's fibers: its exact test, the passing outcomes appended in order.
+        const double* y = sh.staged + (n - 1) * sh.stride;
+        const i64 fibers = cnt / last;
+        i64 mine = 0;
+        for (i64 f = tid; f < fibers; f += blockDim.x) {
+          double lo = inf(), hi = -inf();
+          for (i64 j = 0; j < last; ++j) {
+            const double v = y[f * last + j];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+          }
+          for (i64 j = 0; j < last; ++j) mine += ne_bits_for(p, n - 1, y[f * last + j], lo, hi) != 0u;
+        }
+        count = append_in_order(warp_count, count, mine, [&](i64 at) {
+          for (i64 f = tid; f < fibers; f += blockDim.x) {
+            double lo = inf(), hi = -inf();
+            for (i64 j = 0; j < last; ++j) {
+              const double v = y[f * last + j];
+              lo = v < lo ? v : lo;
+              hi = v > hi ? v : hi;
+            }
+            for (i64 j = 0; j < last; ++j) {
+              const unsigned bits = ne_bits_for(p, n - 1, y[f * last + j], lo, hi);
+              if (!bits) continue;
+              if (at < G.candidate_capacity) sh.cand[at] = ((s0 + f * last + j) << 2) | static_cast<i64>(bits);
+              ++at;
+            }
+          }
+        });
+      }
+      // The slab's candidates: players 1 .. n−2 against the slab's extrema, the others dropped.
+      if (count > G.candidate_capacity) {
+        if (tid == 0) flags_sh[1] = 1;
+      } else if (survivors <= G.survivor_capacity) {
+        i64 mine = 0;
+        for (i64 c = tid; c < count; c += blockDim.x) {
+          const i64 s = sh.cand[c] >> 2, r = s - a0 * slab;
+          unsigned bits = static_cast<unsigned>(sh.cand[c] & 3);
+          for (int i = 1; i + 1 < n && bits; ++i) {
+            const i64 fibers = slab / p.k[i], f = slab_fiber(p, i, r);
+            const T* e = sh.ext + G.fiber_base[i];
+            bits &= ne_bits_for(p, i, x(i, s), static_cast<double>(e[f]), static_cast<double>(e[fibers + f]));
+          }
+          sh.cand[c] = (s << 2) | static_cast<i64>(bits);
+          mine += bits != 0u;
+        }
+        survivors = append_in_order(warp_count, survivors, mine, [&](i64 at) {
+          for (i64 c = tid; c < count; c += blockDim.x) {
+            if ((sh.cand[c] & 3) == 0) continue;
+            if (at < G.survivor_capacity) surv.store(at, sh.cand[c]);
+            ++at;
+          }
+        });
+      }
+      __syncthreads();
+    }
+    if (survivors > G.survivor_capacity && tid == 0) flags_sh[1] = 1;
+    bad = __syncthreads_or(bad) != 0;
+    we = team.reduce(we, WelfareOp());
+    gram_merge(a, sh);
+    const bool overflow = flags_sh[1] != 0;
+
+    // ---- Payoffs where an unscaled product could overflow, or ranges where one could underflow
+    // (the bounds of the CPU's fused path): the Gram matrix summed again with scaled deviations.
+    if (tid == 0 && !bad) {
+      constexpr double kBig = 1e100, kTiny = 1e-100;
+      int rescale = 0;
+      for (int e = 0; e < G.entries; ++e) {
+        if (!finite(sh.acc[4 * e]) || !finite(sh.acc[4 * e + 1])) rescale = 1;
+      }
+      for (int v = 0; v < V; ++v) {
+        const double lo = sh.acc[4 * (G.pairs + v) + 2], hi = sh.acc[4 * (G.pairs + v) + 3];
+        if (fabs(lo) > kBig || fabs(hi) > kBig || fabs(sh.pivot[v]) > kBig) rescale = 1;
+        if (lo != hi && !(hi - lo >= kTiny)) rescale = 1;
+      }
+      if (rescale) {
+        for (int v = 0; v < V; ++v) {
+          const double lo = sh.acc[4 * (G.pairs + v) + 2], hi = sh.acc[4 * (G.pairs + v) + 3];
+          const double span = fmax(hi - sh.pivot[v], sh.pivot[v] - lo);
+          int ex = 0;
+          const bool split = !finite(span);
+          if (split) {
+            frexp(fmax(fmax(fabs(lo), fabs(hi)), fabs(sh.pivot[v])), &ex);
+            ex += 1;
+          } else if (span > 0.0) {
+            frexp(span, &ex);
+          }
+          sh.scale[v] = ldexp(1.0, -ex);
+          sh.split[v] = split ? 1.0 : 0.0;
+          // The unscaled extrema, kept for the finishing step.
+          sh.state[v] = lo;
+          sh.state[V + v] = hi;
+        }
+      }
+      flags_sh[0] = rescale;
+    }
+    __syncthreads();
+    if (flags_sh[0]) {
+      gram_clear(a, sh);
+      __syncthreads();
+      bool ignored = false;
+      for (i64 s0 = 0; s0 < N; s0 += tile) {
+        const i64 cnt = N - s0 < tile ? N - s0 : tile;
+        stage(sh, x, V, s0, cnt);
+        gram_tile(a, sh, cnt, true, ignored);
+        __syncthreads();
+      }
+      gram_merge(a, sh);
+      if (tid < V) {  // the extrema the scaled pass's min/max slots recorded are the same values
+        sh.acc[4 * (G.pairs + tid) + 2] = sh.state[tid];
+        sh.acc[4 * (G.pairs + tid) + 3] = sh.state[V + tid];
+      }
+      __syncthreads();
+    }
+
+    // ---- The equilibria.
+    NeExt ne = ne_empty();
+    double* su_parts = sh.staged + n * sh.stride;  // [V][blockDim.x]: each thread's sums over the strategy's set
+    for (int v = 0; v < V; ++v) su_parts[v * blockDim.x + tid] = 0.0;
+    const auto tally = [&](i64 s, unsigned m) {
+      const auto at = [&](int v, i64 t) { return x(v, t); };
+      const double w = detail::welfare_at<double>(n, p.welfare, at, 0, s);
+      ne.add(m, w, s);
+      if (m & sum_bits) {
+        for (int v = 0; v < V; ++v) su_parts[v * blockDim.x + tid] += x(v, s);
+      }
+    };
+    if (!bad && !overflow) {
+      for (i64 c = tid; c < survivors; c += blockDim.x) {
+        const i64 s = surv[c] >> 2, r = s % slab;
+        const unsigned m = static_cast<unsigned>(surv[c] & 3) &
+                           ne_bits_for(p, 0, x(0, s), static_cast<double>(ext0_lo[r]), static_cast<double>(ext0_hi[r]));
+        if (m) tally(s, m);
+      }
+    } else if (!bad) {
+      // A list overflowed: every outcome tested, slab by slab (each slab's agents read twice:
+      // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete).
+      for (i64 a0 = 0; a0 < k0; ++a0) {
+        __syncthreads();
+        for (int i = 1; i + 1 < n; ++i) {
+          const i64 fibers = slab / p.k[i];
+          T* e = sh.ext + G.fiber_base[i];
+          for (i64 f = tid; f < fibers; f += blockDim.x) {
+            e[f] = static_cast<T>(inf());
+            e[fibers + f] = static_cast<T>(-inf());
+          }
+        }
+        for (i64 r0 = 0; r0 < slab && n > 2; r0 += tile) {
+          const i64 cnt = slab - r0 < tile ? slab - r0 : tile;
+          stage(sh, x, n, a0 * slab + r0, cnt);
+          slab_extrema_tile(a, sh, r0, cnt);
+          __syncthreads();
+        }
+        for (i64 r0 = 0; r0 < slab; r0 += tile) {
+          const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+          __syncthreads();
+          stage(sh, x, n, s0, cnt);
+          const double* y = sh.staged;
+          const i64 fibers = cnt / last;
+          for (i64 f = tid; f < fibers; f += blockDim.x) {
+            double lo = inf(), hi = -inf();
+            const double* yl = y + (n - 1) * sh.stride + f * last;
+            for (i64 j = 0; j < last; ++j) {
+              lo = yl[j] < lo ? yl[j] : lo;
+              hi = yl[j] > hi ? yl[j] : hi;
+            }
+            for (i64 j = 0; j < last; ++j) {
+              const i64 q = f * last + j, r = r0 + q, s = s0 + q;
+              unsigned m = ne_bits_for(p, n - 1, yl[j], lo, hi);
+              for (int i = 1; i + 1 < n && m; ++i) {
+                const i64 fs = slab / p.k[i], fi = slab_fiber(p, i, r);
+                const T* e = sh.ext + G.fiber_base[i];
+                m &= ne_bits_for(p, i, y[i * sh.stride + q], static_cast<double>(e[fi]),
+                                 static_cast<double>(e[fs + fi]));
+              }
+              if (m) m &= ne_bits_for(p, 0, y[q], static_cast<double>(ext0_lo[r]), static_cast<double>(ext0_hi[r]));
+              if (m) tally(s, m);
+            }
+          }
+        }
+      }
+    }
+    ne = team.reduce(ne, NeOp());  // ends with a barrier: su_parts complete
+
+    // ---- Finishing (thread 0).
+    if (tid == 0) {
+      S = summary_empty();
+      S.w_max = we.w_max, S.w_min = we.w_min, S.wh_max = we.wh_max, S.wh_min = we.wh_min;
+      S.ne = ne.ne, S.eps = ne.eps;
+      S.worst_ne = ne.worst_ne, S.best_ne = ne.best_ne, S.worst_eps = ne.worst_eps;
+    }
+    if (bad) {
+      if (tid == 0) write_nonfinite_game(p, a.out, g);
+      __syncthreads();
+      continue;
+    }
+    GameArrays A = game_arrays_at(sh.state, n);
+    // The sums over the strategy's set, each vector's in thread order.
+    if (tid < V) {
+      double t = 0.0;
+      for (int j = 0; j < static_cast<int>(blockDim.x); ++j) t += su_parts[tid * blockDim.x + j];
+      if (tid < n) {
+        A.su[tid] = t;
+      } else {
+        A.suh[tid - n] = t;
+      }
+    }
+    // The centred Gram matrix.
+    const double count = static_cast<double>(N);
+    for (int e = tid; e < G.pairs; e += static_cast<int>(blockDim.x)) {
+      int u = 0, v = 0;
+      pair_of(e, V, u, v);
+      const DoubleDouble pr{sh.acc[4 * e], sh.acc[4 * e + 1]};
+      const DoubleDouble su{sh.acc[4 * (G.pairs + u)], sh.acc[4 * (G.pairs + u) + 1]};
+      const DoubleDouble sv{sh.acc[4 * (G.pairs + v)], sh.acc[4 * (G.pairs + v) + 1]};
+      sh.gram[e] = detail::centred_product(pr, su, sv, count);
+    }
+    __syncthreads();
+    if (tid == 0) {
+      const auto gram = [&](int u, int v) { return sh.gram[entry_of(u, v, V)]; };
+      for (int v = 0; v < V; ++v) {
+        const double* B = sh.acc + 4 * (G.pairs + v);
+        A.lo[v] = B[2];
+        A.hi[v] = B[3];
+        const double unscale = 1.0 / sh.scale[v];  // a power of two
+        DoubleDouble mean = detail::dd_div(DoubleDouble{B[0], B[1]}, count);
+        mean = DoubleDouble{mean.hi * unscale, mean.lo * unscale};
+        A.shift[v] =
+            A.lo[v] == A.hi[v] ? A.lo[v] : detail::dd_value(detail::dd_add(DoubleDouble{sh.pivot[v], 0.0}, mean));
+        const double css = detail::centred_sum_squares(gram(v, v)) * unscale * unscale;
+        A.mag[v] = detail::magnitude_of(p.standardisation, css, A.lo[v], A.hi[v]);
+        A.inv[v] = detail::inverse_magnitude_of(A.mag[v]) * unscale;
+      }
+      for (int i = 0; i < n; ++i) {
+        A.ia[i] =
+            detail::ia_from_norm(detail::gram_difference_norm(gram, i, n + i, A.inv[i], A.inv[n + i]), p.constants);
+      }
+      const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
+      const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
+      S.ca_agents = detail::collective_alignment<double>(n, A.mag, [&](int i) {
+        return detail::gram_ca_norm_of(gram, n, vector_index, i, A.mag, A.inv, inv_weight_a);
+      });
+      S.ca_principals = detail::collective_alignment<double>(n, A.mag + n, [&](int i) {
+        return detail::gram_ca_norm_of(gram, n, vector_index + n, i, A.mag + n, A.inv + n, inv_weight_p);
+      });
+      if (p.distance_matrix) {
+        const i64 at0 = g * V * V;
+        for (int u = 0; u < V; ++u) {
+          a.out.distance_matrix.store(at0 + u * V + u, 0.0);
+          for (int v = u + 1; v < V; ++v) {
+            const double dist =
+                detail::distance_from_norm(detail::gram_difference_norm(gram, u, v, A.inv[u], A.inv[v]), p.constants);
+            a.out.distance_matrix.store(at0 + u * V + v, dist);
+            a.out.distance_matrix.store(at0 + v * V + u, dist);
+          }
+        }
+      }
+      const detail::GameArrays D{A.lo, A.hi, A.shift, A.mag, A.ia, A.su, A.suh};
+      finish_game(p, a.out, g, S, D, x);
+    }
+    __syncthreads();
+  }
+}
+
+template <class T>
+void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
+                char* scratch, cudaStream_t stream) {
+  StArgs a;
+  a.p = p;
+  a.in = in;
+  a.out = out;
+  a.geo = geo;
+  a.survivors = reinterpret_cast<i64*>(scratch);
+  DGEVAL_CUDA_CHECK(cudaFuncSetAttribute(sweep_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(geo.shared_bytes)));
+  const i64 grid = geo.grid < in.games ? geo.grid : in.games;
+  DGEVAL_LAUNCH(sweep_kernel<T>, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes,
+                stream)
+  (a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+}  // namespace dev
+
+void launch_sweep_evaluate(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in,
+                           const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
+  if (in.games <= 0) return;
+  if (in.float32) {
+    dev::launch_all<float>(geo, p, in, out, scratch, stream);
+  } else {
+    dev::launch_all<double>(geo, p, in, out, scratch, stream);
+  }
+}
+
+}  // namespace cuda
+}  // namespace dgeval
