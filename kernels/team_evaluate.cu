@@ -856,6 +856,11 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
                          unsigned mask_stride, unsigned state_stride) {
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char reduce_scratch[W == 0 ? 32 * kMaxPayload : 16];
+  // The quad and warp teams: each team's group index, kept here while the team evaluates its game
+  // (in a register across the game it was the first value spilled at 80 registers). Every lane of
+  // a team writes the same value and reads it back after the game; the next write comes after the
+  // loop's next __syncthreads.
+  __shared__ unsigned group_of_team[W == 4 ? 32 : W == 32 ? 8 : 1];
   const unsigned nN = static_cast<unsigned>(p.n) * static_cast<unsigned>(p.N);
   const T* agents = static_cast<const T*>(in.agents);
   const T* principals = static_cast<const T*>(in.principals);
@@ -890,7 +895,10 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
       if constexpr (W == 0) {
         evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
       } else {
+        volatile unsigned* held = group_of_team + team_index;
+        *held = group;
         evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, scratch, summary, state);
+        group = *held;
       }
     }
   }
