@@ -73,8 +73,30 @@ __device__ __forceinline__ double staged_strategy_weight(const EvalParams& p, P 
   return sigma;
 }
 
-template <class Team, class T>
-__device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, i64 g,
+/// The quad and warp teams' group indices, one per team of a block (at most 32 quad teams or 8 warp
+/// teams), written by team_evaluate_kernel before a team evaluates its game and read back after it:
+/// in a register across the game the group index (and the game index made from it) were the first
+/// values spilled at 80 registers. Every lane of a team writes the same value; the next write comes
+/// after the block's next __syncthreads.
+__shared__ unsigned team_group_slots[32];
+
+/// Game g of a quad or warp team, made where it is read from the team's group index in shared
+/// memory (a block has W x games-per-block threads), so that no register holds it across the game.
+template <int W>
+struct HeldGame {
+  __device__ i64 operator()() const {
+    const unsigned team = threadIdx.x / W;
+    return static_cast<i64>(*static_cast<volatile unsigned*>(team_group_slots + team)) * (blockDim.x / W) + team;
+  }
+};
+/// Game g of the block team.
+struct FixedGame {
+  i64 g;
+  __device__ i64 operator()() const { return g; }
+};
+
+template <class Team, class T, class Game>
+__device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, const Game& game,
                                    const T* data, unsigned char* scratch, GameSummary* summary, double* state) {
   const int n = p.n, nv = 2 * n;
   const int N = static_cast<int>(p.N);
@@ -104,7 +126,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     }
   }
   if (nonfinite) {  // uniform across the team: every member holds the same sums
-    if (rank == 0) write_nonfinite_game(p, out, g);
+    if (rank == 0) write_nonfinite_game(p, out, game());
     return;
   }
   {
@@ -228,7 +250,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
   team.sync();  // the mask and the summary are complete
   if (p.list_equilibria) {
     const int words = (N + 31) / 32;
-    const Global<Mem::output, std::uint32_t> bits = out.ne_bits + g * out.ne_words;
+    const Global<Mem::output, std::uint32_t> bits = out.ne_bits + game() * out.ne_words;
     for (int wd = rank; wd < words; wd += size) {
       std::uint32_t word = 0u;
       for (int b = 0; b < 32; ++b) {
@@ -303,6 +325,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
       }
     }
   } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+    const i64 g = game();
     for (int i = 0; i < n; ++i) {
       Acc2 acc{0.0, 0.0};
       for (int s = rank; s < N; s += size) {
@@ -320,9 +343,9 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     if (rank == 0) S.strategy_defined = 1;
   }
   team.sync();
-  if (rank == 0) finish_game(p, out, g, S, game_arrays_at(state, n), at);
+  if (rank == 0) finish_game(p, out, game(), S, game_arrays_at(state, n), at);
   if (p.distance_matrix) {  // last: the fewest values live across it
-    const Global<Mem::output, double> dm = out.distance_matrix + g * nv * nv;
+    const Global<Mem::output, double> dm = out.distance_matrix + game() * nv * nv;
     for (int x = 0; x < nv; ++x) {
       if (rank == 0) dm.store(x * nv + x, 0.0);
       for (int y = x + 1; y < nv; ++y) {
@@ -888,9 +911,12 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
       GameSummary* summary = reinterpret_cast<GameSummary*>(scratch + mask_stride - sizeof(GameSummary));
       double* state = reinterpret_cast<double*>(smem + state_base + static_cast<unsigned>(team_index) * state_stride);
       if constexpr (W == 0) {
-        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, g0, data, scratch, summary, state);
+        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, FixedGame{g0}, data, scratch, summary, state);
       } else {
-        evaluate_team_game(WarpTeam<W>(), p, out, g0 + team_index, data, scratch, summary, state);
+        volatile unsigned* held = team_group_slots + team_index;
+        *held = group;
+        evaluate_team_game(WarpTeam<W>(), p, out, HeldGame<W>(), data, scratch, summary, state);
+        group = *held;
       }
     }
   }
