@@ -256,7 +256,7 @@ step "GPU tests (Cuda.*, CudaVsCpu.*, TestPaths.*; DGEVAL_REQUIRE_GPU=1)" gpu_te
 
 # ncu's refusals: no access to the counters, or a device or driver it does not support.
 ncu_refused='ERR_NVGPUCTRPERM|LibraryNotLoaded|Failed to initialize|not supported|unsupported|permission'
-ncu_kernels='regex:evaluate|tiled_|cluster|two_player'
+ncu_kernels='regex:evaluate|tiled_|cluster|two_player|sweep'
 ncu_workloads=(3x3 5x5x4 6x7x4x6 7x3x8x5x12 15x7x3x7x9x5 4096x4096 16384x16384)
 ncu_cap=120  # seconds for all of them
 if ! command -v ncu > /dev/null; then
