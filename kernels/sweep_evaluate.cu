@@ -285,6 +285,10 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       ext0_lo[r] = static_cast<T>(inf());
       ext0_hi[r] = static_cast<T>(-inf());
     }
+    if (p.list_equilibria) {  // the game's NE bitmask starts empty; the tally sets the equilibria's bits
+      const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + g * a.out.ne_words;
+      for (i64 w = tid; w < a.out.ne_words; w += blockDim.x) bits.store(w, 0u);
+    }
     __syncthreads();
     WelfareExt we = welfare_empty();
     bool bad = false;
@@ -442,6 +446,9 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       const auto at = [&](int v, i64 t) { return x(v, t); };
       const double w = detail::welfare_at<double>(n, p.welfare, at, 0, s);
       ne.add(m, w, s);
+      if ((m & 1u) && p.list_equilibria) {  // threads may share a word: an atomic OR, whatever the order
+        atomic_or_bits<Mem::output>(a.out.ne_bits.get() + g * a.out.ne_words + s / 32, 1u << (s & 31));
+      }
       if (m & sum_bits) {
         for (int v = 0; v < V; ++v) su_parts[v * blockDim.x + tid] += x(v, s);
       }

@@ -370,6 +370,8 @@ const BytesCase kRecordedBytes[] = {
     {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.4445}, {0.0000, 0.0000, 1.0000, 3.8410}},
     {"sweep 15x7x3x7x9x5 f32 (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 5x3x4x70 f64 distance matrix", {1.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 15x7x3x7x9x5 f32 lists (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.0112}},
+    {"sweep 5x3x4x70 f64 ties lists (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.5259, 0.0000}},
     {"sweep 5x3x4x70 f64 ties (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0292, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.1000}},
@@ -708,6 +710,7 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
       Options o = strategy_options(k, d, games, rng);
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
+      o.list_equilibria = k != StrategyKind::best_ne;
       Options low = o;
       low.ic.clear();
       for (int i = 0; i < n; ++i) low.ic.push_back(i % 2 ? 0.5 : 0.75);
@@ -836,7 +839,7 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   }
   Options lists;
   lists.list_equilibria = true;
-  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, lists, 4, lim));
+  EXPECT_TRUE(cuda_emu::sweep_chosen(bench, lists, 4, lim)) << "the tally sets the NE list's bits";
   Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
   EXPECT_FALSE(cuda_emu::sweep_chosen(bench, max, 4, lim));
   // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
@@ -967,6 +970,10 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   half.ic = {0.5};
   cases.push_back({"sweep 15x7x3x7x9x5 f32 (planned)", bench, Options{}, true, emulated()});
   cases.push_back({"sweep 5x3x4x70 f64 distance matrix", b53, dm, false, emulated(kSweep)});
+  Options sweep_lists;
+  sweep_lists.list_equilibria = true;
+  cases.push_back({"sweep 15x7x3x7x9x5 f32 lists (planned)", bench, sweep_lists, true, emulated()});
+  cases.push_back({"sweep 5x3x4x70 f64 ties lists (lists overflow)", ties53, sweep_lists, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kSweep)});
@@ -1098,6 +1105,8 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({16384, 16384}), 1, 3, true},
       {Dims({16384, 16384}), 1, 3, false, true},
       {Dims({16384, 16384}), 1, 3, true, true},
+      // 15x7x3x7x9x5 with its NE listed: the sweep path's tally sets the bits (the tiled path before).
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, true},
   };
   for (const Workload& w : workloads) {
     Options o;

@@ -993,6 +993,7 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
         for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
       }
       o.distance_matrix = k == StrategyKind::worst_ne;
+      o.list_equilibria = k != StrategyKind::best_ne;  // the NE list: bits set by the tally's atomics
       Options low = o;
       low.ic.assign(static_cast<std::size_t>(n), 0.5);
       low.welfare = Welfare::sum;

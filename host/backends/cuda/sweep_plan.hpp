@@ -144,7 +144,6 @@ inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t valu
   if (!(k == StrategyKind::worst_ne || k == StrategyKind::best_ne || k == StrategyKind::uniform_ne ||
         k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure))
     return "the played, correlated and product strategies need a further pass";
-  if (o.list_equilibria) return "it does not list the equilibria";
   if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
   const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, threads);
   if (t.shared_bytes == 0 || t.shared_bytes > lim.shared_optin)
