@@ -188,6 +188,18 @@ TEST(Generators, DeterministicAcrossThreadsAndSplits) {
   }
 }
 
+/// Whether `plant` always succeeds on the first draw of size d: with two players of at most 3
+/// actions each. Planting at source o needs k_i − 1 distinct outcomes, other than o, that agent i
+/// likes no more than o (the greedy, most constrained agent first, finds them whenever they exist
+/// for two agents). With ranks r_i(o) (outcomes below o for agent i) that holds when
+/// r_0(o) ≥ (k_0 − 1) + (k_1 − 1) and r_1(o) ≥ k_1 − 1; (k_0 − 1)(k_1 − 1) + 1 outcomes meet the
+/// first and at most k_1 − 1 miss the second, so (k_0 − 2)(k_1 − 1) + 1 sources work: 1 of the
+/// 4 outcomes of a 2x2 game (all candidates) and 3 of the 9 of a 3x3 (8 candidates). Elsewhere
+/// (three agents) a draw's 8 candidate sources can all fail, and `plant` then regenerates:
+/// measured over 2·10^4 draws without a pure NE per size, one candidate failed in 0.5-0.9% of
+/// 2x3x5 and 3x3x3 draws and two in 0.1% of 2x3x5 ones: rare, but with no bound below 1e-9.
+bool planting_cannot_fail(const Dims& d) { return d.players() == 2 && d.actions(0) <= 3 && d.actions(1) <= 3; }
+
 TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
   DGEVAL_SEEDED(rng);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -198,14 +210,22 @@ TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
       s.ca_principals = unit(rng);
       s.pure_ne = mode;
       std::vector<GameInfo> info;
-      const Batch b = generate_games(d, s, games_for(d), rng(), 0, 2, &info);
+      const std::uint64_t seed = rng();
+      const Batch b = generate_games(d, s, games_for(d), seed, 0, 2, &info);
       const Results r = evaluate(b.view(), Options{}, 2);
+      // The same draws without the pure-NE step: a draw that misses the CA target is redrawn
+      // there too, so its accepted game is the draw whose pure NE `plant` looked for first.
+      s.pure_ne = PureNe::none;
+      const Results plain = evaluate(generate_games(d, s, games_for(d), seed, 0, 2).view(), Options{}, 2);
       for (std::int64_t g = 0; g < b.games; ++g) {
         ASSERT_GE(r.pure_ne_count[g], 1) << d.to_string() << " " << to_string(mode) << " game " << g;
         ASSERT_NEAR(r.ia[g * d.players()], s.ia[0], kTarget);  // planting changes no measure
         ASSERT_NEAR(r.ca_principals[g], s.ca_principals, kTarget);
-        if (mode == PureNe::plant) {
-          ASSERT_EQ(info[g].pure_ne_failures, 0);  // planting needed no regeneration (a CA miss may)
+        if (mode == PureNe::plant && planting_cannot_fail(d)) {
+          ASSERT_EQ(info[g].pure_ne_failures, 0) << d.to_string() << " game " << g;  // a CA miss may redraw
+        } else if (mode == PureNe::plant && info[g].pure_ne_failures > 0) {
+          // A regeneration only for a draw that lacked a pure NE (and where planting failed).
+          ASSERT_EQ(plain.pure_ne_count[g], 0) << d.to_string() << " game " << g;
         }
       }
     }
@@ -235,7 +255,7 @@ TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
   for (std::int64_t g = 0; g < b.games; ++g) {
     ASSERT_GE(r.pure_ne_count[g], 1);
     ASSERT_NEAR(r.ca_agents[g], 0.0, kTarget);
-    ASSERT_EQ(info[g].pure_ne_failures, 0);
+    ASSERT_EQ(info[g].pure_ne_failures, 0);  // planting_cannot_fail(3x3)
     const bool was_planted = (info[g].flags & info_planted) != 0;
     planted += was_planted;
     ASSERT_EQ(was_planted, r0.pure_ne_count[g] == 0);
