@@ -188,6 +188,18 @@ TEST(Generators, DeterministicAcrossThreadsAndSplits) {
   }
 }
 
+/// Whether `plant` always succeeds on the first draw of size d: with two players of at most 3
+/// actions each. Planting at source o needs k_i − 1 distinct outcomes, other than o, that agent i
+/// likes no more than o (the greedy, most constrained agent first, finds them whenever they exist
+/// for two agents). With ranks r_i(o) (outcomes below o for agent i) that holds when
+/// r_0(o) ≥ (k_0 − 1) + (k_1 − 1) and r_1(o) ≥ k_1 − 1; (k_0 − 1)(k_1 − 1) + 1 outcomes meet the
+/// first and at most k_1 − 1 miss the second, so (k_0 − 2)(k_1 − 1) + 1 sources work: 1 of the
+/// 4 outcomes of a 2x2 game (all candidates) and 3 of the 9 of a 3x3 (8 candidates). Elsewhere
+/// (three agents) a draw's 8 candidate sources can all fail, and `plant` then regenerates:
+/// measured over 2·10^4 draws without a pure NE per size, one candidate failed in 0.5-0.9% of
+/// 2x3x5 and 3x3x3 draws and two in 0.1% of 2x3x5 ones: rare, but with no bound below 1e-9.
+bool planting_cannot_fail(const Dims& d) { return d.players() == 2 && d.actions(0) <= 3 && d.actions(1) <= 3; }
+
 TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
   DGEVAL_SEEDED(rng);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -198,14 +210,22 @@ TEST(Generators, PureNeOptionsAlwaysYieldAPureNe) {
       s.ca_principals = unit(rng);
       s.pure_ne = mode;
       std::vector<GameInfo> info;
-      const Batch b = generate_games(d, s, games_for(d), rng(), 0, 2, &info);
+      const std::uint64_t seed = rng();
+      const Batch b = generate_games(d, s, games_for(d), seed, 0, 2, &info);
       const Results r = evaluate(b.view(), Options{}, 2);
+      // The same draws without the pure-NE step: a draw that misses the CA target is redrawn
+      // there too, so its accepted game is the draw whose pure NE `plant` looked for first.
+      s.pure_ne = PureNe::none;
+      const Results plain = evaluate(generate_games(d, s, games_for(d), seed, 0, 2).view(), Options{}, 2);
       for (std::int64_t g = 0; g < b.games; ++g) {
         ASSERT_GE(r.pure_ne_count[g], 1) << d.to_string() << " " << to_string(mode) << " game " << g;
         ASSERT_NEAR(r.ia[g * d.players()], s.ia[0], kTarget);  // planting changes no measure
         ASSERT_NEAR(r.ca_principals[g], s.ca_principals, kTarget);
-        if (mode == PureNe::plant) {
-          ASSERT_EQ(info[g].pure_ne_failures, 0);  // planting needed no regeneration (a CA miss may)
+        if (mode == PureNe::plant && planting_cannot_fail(d)) {
+          ASSERT_EQ(info[g].pure_ne_failures, 0) << d.to_string() << " game " << g;  // a CA miss may redraw
+        } else if (mode == PureNe::plant && info[g].pure_ne_failures > 0) {
+          // A regeneration only for a draw that lacked a pure NE (and where planting failed).
+          ASSERT_EQ(plain.pure_ne_count[g], 0) << d.to_string() << " game " << g;
         }
       }
     }
@@ -235,7 +255,7 @@ TEST(Generators, PlantingIsAPermutationOfTheOutcomes) {
   for (std::int64_t g = 0; g < b.games; ++g) {
     ASSERT_GE(r.pure_ne_count[g], 1);
     ASSERT_NEAR(r.ca_agents[g], 0.0, kTarget);
-    ASSERT_EQ(info[g].pure_ne_failures, 0);
+    ASSERT_EQ(info[g].pure_ne_failures, 0);  // planting_cannot_fail(3x3)
     const bool was_planted = (info[g].flags & info_planted) != 0;
     planted += was_planted;
     ASSERT_EQ(was_planted, r0.pure_ne_count[g] == 0);
@@ -323,12 +343,26 @@ TEST(Generators, TheoremBoundsNeverFailOnGeneratedGames) {
 // never seen with the directions linearly independent (n ≤ N − 1: 0 of 2.7e5 configurations).
 // So monotonicity is checked on independent directions from a fixed seed, a regression check
 // that cannot fail by chance.
+// The end point is also approached, not reached: the flow stops after 4000 iterations, and with
+// directions in a plane it can still be more than 1e-6 above the least CA (measured, fresh
+// draws of this design: 13 of 8.7·10^6 configurations, up to 7e-5, the 9 classified all with
+// n > N − 1; the search then redraws a target below it). Fresh draws allow 3 such
+// configurations of 400: with a rate
+// p ≤ 1e-5 (Poisson: 13 events where 87 are expected, below 1e-20), λ = 4e-3 and P(≥ 4) ≤ λ^4/4! =
+// 1.1e-11 (the exact check, at most 1e-6 everywhere, failed with probability 6e-4 per run). The
+// fixed seed checks every end point.
+// At s = 0 the coefficient-space CA is the CA of the drawn directions up to rounding, which the
+// Gram form amplifies for nearly parallel directions: q_i = d_i G d_iᵀ with d_i = e_i − p has an
+// absolute error E_i ≤ (N + 2n + 4)·u·(Σ_j |d_ij|)² = (N + 2n + 4)·u·4(1 − p_i)², so √q_i is off
+// by at most min(√E_i, E_i/(2√q_i)). The tolerance 1e-12 + Σ p_i min(√E_i, E_i/(2√q_i)) is that
+// worst case: over 3·10^6 configurations the error reached 0.097 of it, while a flat 1e-12 was
+// exceeded in 2 of 6·10^6 (1.3e-4 per run; the errors beyond 1e-13 all with directions in a plane).
 namespace {
 void check_ca_family(std::mt19937_64& rng, bool independent_only, bool check_monotone) {
   std::normal_distribution<double> normal;
   std::uniform_real_distribution<double> mag(0.5, 1.5);
-  int configurations = 0, violations = 0;
-  double worst = 0.0;
+  int configurations = 0, violations = 0, unconverged = 0;
+  double worst = 0.0, worst_end = 0.0;
   while (configurations < 400) {
     const int n = 2 + static_cast<int>(rng() % 5);
     const std::int64_t N = std::vector<std::int64_t>{3, 4, 9, 20, 100}[rng() % 5];
@@ -356,20 +390,24 @@ void check_ca_family(std::mt19937_64& rng, bool independent_only, bool check_mon
       ASSERT_TRUE(detail::coef_family(G.data(), n, axis.data(), Z.data(), s, Y.data()));
       const double ca = detail::coef_ca(G.data(), n, p.data(), Y.data(), work.data());
       if (k == 0) {
-        EXPECT_NEAR(ca, detail::least_ca_for_weights(p.data(), n), 1e-6);
+        const double end = std::fabs(ca - detail::least_ca_for_weights(p.data(), n));
+        unconverged += end > 1e-6;
+        worst_end = std::max(worst_end, end);
       }
       if (k == 100) {  // s = 0: the drawn directions themselves
         std::vector<double> mu(static_cast<std::size_t>(N), 0.0);
         for (int i = 0; i < n; ++i) {
           for (std::int64_t o = 0; o < N; ++o) mu[o] += p[i] * V[i * N + o];
         }
-        double spread = 0.0;
+        double spread = 0.0, tolerance = 1e-12;
         for (int i = 0; i < n; ++i) {
           double d2 = 0.0;
           for (std::int64_t o = 0; o < N; ++o) d2 += (V[i * N + o] - mu[o]) * (V[i * N + o] - mu[o]);
           spread += p[i] * std::sqrt(d2);
+          const double E = static_cast<double>(N + 2 * n + 4) * 0x1p-53 * 4.0 * (1.0 - p[i]) * (1.0 - p[i]);
+          tolerance += p[i] * std::min(std::sqrt(E), E / (2.0 * std::sqrt(d2)));
         }
-        EXPECT_NEAR(ca, 1.0 - spread, 1e-12);
+        EXPECT_NEAR(ca, 1.0 - spread, tolerance);
       }
       if (k == 200) {
         EXPECT_NEAR(ca, 1.0, 1e-12);
@@ -382,6 +420,8 @@ void check_ca_family(std::mt19937_64& rng, bool independent_only, bool check_mon
   if (check_monotone) {
     EXPECT_EQ(violations, 0) << "of " << configurations << " configurations; worst decrease " << worst;
   }
+  EXPECT_LE(unconverged, check_monotone ? 0 : 3)
+      << "of " << configurations << " configurations; worst |CA(-1) - least| " << worst_end;
 }
 }  // namespace
 

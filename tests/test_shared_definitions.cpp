@@ -4,6 +4,7 @@
 // one comparison of two evaluations (the CLI's --check and the backend tests').
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -453,7 +454,15 @@ TEST(SharedDefinitions, ComparisonAcceptsAnotherArgminOfTheSameMinimum) {
   Results other = r;
   other.bound_r[at] = r.calibration_ratio[static_cast<std::size_t>(g * n + player)];  // another candidate
   EXPECT_EQ(compare_results(r, other, b.view(), o, tolerances::float64_relative).beyond(), 0);
-  other.bound_r[at] = 0.5 * (r.bound_r[at] + 0.25);  // not a candidate
+  // Not a candidate: 1 above every candidate and above bound_r, so no tolerance can match it. (The
+  // value once used, (bound_r + 0.25)/2, came within 1e-9 of a ratio r_j, and was accepted, with
+  // probability 2e-10 per run, measured as the density at 0 of that distance over 2·10^5 runs.)
+  double beyond_candidates = r.bound_r[at];
+  for (int i = 0; i < n; ++i) {
+    const double ri = r.calibration_ratio[static_cast<std::size_t>(g * n + i)];
+    if (std::isfinite(ri)) beyond_candidates = std::max(beyond_candidates, ri);
+  }
+  other.bound_r[at] = beyond_candidates + 1.0;
   Comparison c = compare_results(r, other, b.view(), o, tolerances::float64_relative);
   ASSERT_EQ(c.beyond(), 1);
   EXPECT_EQ(c.mismatches[0].column, "bound_r");
