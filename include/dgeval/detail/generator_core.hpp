@@ -12,13 +12,13 @@
 //   1. The "base" side (principals, or agents when CA is controlled on the agents) gets
 //      magnitudes m_i ~ U(magnitude range) and standardised directions ν_i (i.i.d. normal or
 //      uniform draws, mean removed, L2-normalised: EPIC).
-//   2. CA target: a monotone one-dimensional family ν_i(s), s ∈ [−1, 1], through the drawn
-//      directions (s = 0): s > 0 pulls every ν_i along a straight line towards the weighted mean
-//      direction a (s = 1: all equal, CA = 1); s < 0 pulls each ν_i towards z_i, the end point
-//      of the flow z_i ← normalise(z_i − μ(z)) (s = −1: Σ m_i z_i = 0, CA = 0, or the least CA
-//      the magnitudes allow). A bracketed root search on s hits the target. It runs in the
-//      n-dimensional coefficient space of the drawn ν_j (Gram matrix), then is polished on the
-//      full vectors so the CA the evaluator recomputes is within 1e-12 of the target.
+//   2. CA target: a one-dimensional family ν_i(s), s ∈ [−1, 1] (monotone in almost every draw,
+//      docs/EXPERIMENTS.md), through the drawn directions (s = 0): s > 0 pulls every ν_i along a
+//      straight line towards the weighted mean direction a (s = 1: all equal, CA = 1); s < 0 pulls each ν_i towards
+//      z_i, the end point of the flow z_i ← normalise(z_i − μ(z)) (s = −1: Σ m_i z_i = 0, CA = 0, or the least CA the
+//      magnitudes allow). A bracketed root search on s hits the target. It runs in the n-dimensional coefficient space
+//      of the drawn ν_j (Gram matrix), then is polished on the full vectors so the CA the evaluator recomputes is
+//      within 1e-12 of the target.
 //   3. The "derived" side: with an IA target, ν'_i = cos θ ν_i + sin θ ρ_i with ρ_i a fresh
 //      random direction orthogonal to ν_i and sin(θ/2) = 1 − IA_i (exact EPIC distance, no
 //      trigonometry: cos θ = 1 − 2d², sin θ = 2d√(1 − d²)); otherwise independent directions.
