@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,37 @@ constexpr int kThread = static_cast<int>(cuda_emu::Path::thread_game);
 constexpr int kTwoPlayer = static_cast<int>(cuda_emu::Path::two_player);
 constexpr int kCluster = static_cast<int>(cuda_emu::Path::cluster_team);
 constexpr int kSweep = static_cast<int>(cuda_emu::Path::sweep);
+
+/// Evaluates `b` twice on `path` (uniform-eps-ne, the distance matrix and the NE list, at each IC
+/// level) and expects the same bits: the emulation runs threads and blocks in a different order
+/// each time, so a result that depended on the order of atomics or of a reduction would differ.
+void expect_same_bits_twice(const Batch& b, int path, std::initializer_list<double> ics) {
+  auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
+    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+  };
+  for (double ic : ics) {
+    Options o;
+    o.strategy.kind = StrategyKind::uniform_eps_ne;
+    o.ic = {ic};
+    o.distance_matrix = true;
+    o.list_equilibria = true;
+    Results r1, r2;
+    cuda_emu::make_cuda_backend(0, emulated(path))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(path))->evaluate(b.view(), o, r2);
+    EXPECT_FALSE(r1.ia.empty());
+    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
+    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
+    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
+    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
+    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
+    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
+    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
+    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
+    EXPECT_EQ(r1.pure_ne, r2.pure_ne) << ic;
+    EXPECT_EQ(r1.flags, r2.flags) << ic;
+  }
+}
 
 /// Every game a scenario asks for: the emulation's sizes are the scenarios' own.
 std::int64_t all_games(std::int64_t n) { return n; }
@@ -600,31 +632,7 @@ TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
 // atomics in whatever order): two runs give the same bits, with lists that overflow and without.
 TEST(CudaEmulated, TwoPlayerPathIsDeterministic) {
   DGEVAL_SEEDED(rng);
-  const Dims d({45, 70});
-  const Batch b = testing::random_batch(d, 2, rng, 3);
-  for (double ic : {1.0, 0.75}) {
-    Options o;
-    o.strategy.kind = StrategyKind::uniform_eps_ne;
-    o.ic = {ic};
-    o.distance_matrix = true;
-    Results r1, r2;
-    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r1);
-    cuda_emu::make_cuda_backend(0, emulated(kTwoPlayer))->evaluate(b.view(), o, r2);
-    auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
-      return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
-    };
-    EXPECT_FALSE(r1.ia.empty());
-    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
-    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
-    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
-    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
-    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
-    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
-    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
-    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
-    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
-    EXPECT_EQ(r1.flags, r2.flags) << ic;
-  }
+  expect_same_bits_twice(testing::random_batch(Dims({45, 70}), 2, rng, 3), kTwoPlayer, {1.0, 0.75});
 }
 
 // Which games the planner gives the two-player path, and a clear error when it is forced on others.
@@ -793,31 +801,7 @@ TEST(CudaEmulated, SweepPathBlocksWalkSeveralGames) {
 // emulation shuffles it): two runs give the same bits, with lists that overflow and without.
 TEST(CudaEmulated, SweepPathIsDeterministic) {
   DGEVAL_SEEDED(rng);
-  const Dims d({3, 5, 4, 30});
-  const Batch b = testing::random_batch(d, 2, rng, 3);
-  for (double ic : {1.0, 0.5}) {
-    Options o;
-    o.strategy.kind = StrategyKind::uniform_eps_ne;
-    o.ic = {ic};
-    o.distance_matrix = true;
-    Results r1, r2;
-    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r1);
-    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, r2);
-    auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
-      return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
-    };
-    EXPECT_FALSE(r1.ia.empty());
-    EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
-    EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
-    EXPECT_TRUE(same(r1.ca_principals, r2.ca_principals)) << ic;
-    EXPECT_TRUE(same(r1.offset_agents, r2.offset_agents)) << ic;
-    EXPECT_TRUE(same(r1.magnitude_principals, r2.magnitude_principals)) << ic;
-    EXPECT_TRUE(same(r1.agents_welfare_regret, r2.agents_welfare_regret)) << ic;
-    EXPECT_TRUE(same(r1.principals_welfare_regret, r2.principals_welfare_regret)) << ic;
-    EXPECT_TRUE(same(r1.distance_matrix, r2.distance_matrix)) << ic;
-    EXPECT_EQ(r1.eps_ne_count, r2.eps_ne_count) << ic;
-    EXPECT_EQ(r1.flags, r2.flags) << ic;
-  }
+  expect_same_bits_twice(testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3), kSweep, {1.0, 0.5});
 }
 
 // Which games the planner gives the sweep path (the bench's 15x7x3x7x9x5 among them), the
