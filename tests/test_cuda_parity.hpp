@@ -112,6 +112,23 @@ void compare(const Side& side, const Batch& batch, const Options& options, bool 
                    std::to_string(batch.games) + ", " + describe(run));
 }
 
+/// A random batch whose utility vectors each span a different scale, 10^-6 .. 10^6.
+inline Batch wide_range_batch(const Dims& d, std::int64_t games, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  Batch wide = random_batch(d, games, rng);
+  const int n = d.players();
+  const std::int64_t nN = n * d.outcomes();
+  for (std::int64_t g = 0; g < games; ++g) {
+    for (int v = 0; v < 2 * n; ++v) {
+      const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
+      std::vector<double>& values = v < n ? wide.agents : wide.principals;
+      for (std::int64_t q = 0; q < d.outcomes(); ++q)
+        values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
+    }
+  }
+  return wide;
+}
+
 /// A random distribution over `len` entries, about 30% of them zero (never all).
 inline std::vector<double> random_distribution(std::int64_t len, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -891,16 +908,7 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   for (const Dims& d : sizes) {
     const int n = d.players();
     const std::int64_t games = side.emulated() ? 3 + pick(2) : side.games(9 + pick(5));
-    Batch wide = random_batch(d, games, rng);
-    const std::int64_t nN = n * d.outcomes();
-    for (std::int64_t g = 0; g < games; ++g) {
-      for (int v = 0; v < 2 * n; ++v) {  // wide ranges: per vector, 1e-6 .. 1e6
-        const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-        std::vector<double>& values = v < n ? wide.agents : wide.principals;
-        for (std::int64_t q = 0; q < d.outcomes(); ++q)
-          values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
-      }
-    }
+    const Batch wide = wide_range_batch(d, games, rng);
     const Batch ties = random_batch(d, games, rng, 2);
     for (StrategyKind k : kinds) {
       Options o;
@@ -973,16 +981,7 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   for (const Dims& d : sizes) {
     const int n = d.players();
     const std::int64_t games = side.emulated() ? 2 : side.games(7);
-    Batch wide = random_batch(d, games, rng);
-    const std::int64_t nN = n * d.outcomes();
-    for (std::int64_t g = 0; g < games; ++g) {
-      for (int v = 0; v < 2 * n; ++v) {  // wide ranges: per vector, 1e-6 .. 1e6
-        const double scale = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-        std::vector<double>& values = v < n ? wide.agents : wide.principals;
-        for (std::int64_t q = 0; q < d.outcomes(); ++q)
-          values[static_cast<std::size_t>(g * nN + (v % n) * d.outcomes() + q)] *= scale;
-      }
-    }
+    const Batch wide = wide_range_batch(d, games, rng);
     const Batch ties = random_batch(d, games, rng, 2);
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
                            StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
