@@ -598,25 +598,24 @@ TEST(CudaEmulated, TwoPlayerPathTakesFloat64RowsLongerThanSharedMemory) {
   EXPECT_LE(t.read[static_cast<int>(cuda_emu::Mem::input)], 1.05 * t.input_bytes) << "the input read once";
 }
 
-// Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the finishing kernel sums such a
-// game again with scaled deviations), and non-finite values (allow_nonfinite: the CPU's flags).
-TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
+/// Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (game 0: huge agents; game 1:
+/// principals of a tiny range; game 2: a large offset), then non-finite values (allow_nonfinite:
+/// the CPU's flags), on `path` against the CPU.
+void expect_extreme_and_nonfinite_games_match(const Dims& d, int path, const std::string& name, std::mt19937_64& rng) {
   using testing::parity::compare;
   using testing::parity::forced;
-  DGEVAL_SEEDED(rng);
   const EmulatedSide side;
-  const Dims d({20, 48});
   Batch b = testing::random_batch(d, 4, rng);
-  const std::size_t nN = static_cast<std::size_t>(2 * d.outcomes());
+  const std::size_t nN = static_cast<std::size_t>(d.players() * d.outcomes());
   for (std::size_t q = 0; q < nN; ++q) {
-    b.agents[q] *= 1e150;                                         // game 0: huge agents
-    b.principals[nN + q] *= 1e-110;                               // game 1: principals of a tiny range
-    b.agents[2 * nN + q] = 1e200 + 1e185 * b.agents[2 * nN + q];  // game 2: a large offset
+    b.agents[q] *= 1e150;
+    b.principals[nN + q] *= 1e-110;
+    b.agents[2 * nN + q] = 1e200 + 1e185 * b.agents[2 * nN + q];
   }
   for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_ne}) {
     Options o = strategy_options(k, d, b.games, rng);
     o.distance_matrix = true;
-    compare(side, b, o, false, std::string("two-player extreme ") + to_string(k), forced(kTwoPlayer));
+    compare(side, b, o, false, name + " extreme " + to_string(k), forced(path));
   }
   Batch bad = testing::random_batch(d, 3, rng);
   bad.agents[nN + 17] = std::nan("");
@@ -624,7 +623,13 @@ TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
   Options o;
   o.allow_nonfinite = true;
   o.distance_matrix = true;
-  for (bool f32 : {false, true}) compare(side, bad, o, f32, "two-player non-finite", forced(kTwoPlayer));
+  for (bool f32 : {false, true}) compare(side, bad, o, f32, name + " non-finite", forced(path));
+}
+
+// The two-player path: such a game is summed again by the finishing kernel with scaled deviations.
+TEST(CudaEmulated, TwoPlayerPathTakesExtremeAndNonFiniteGames) {
+  DGEVAL_SEEDED(rng);
+  expect_extreme_and_nonfinite_games_match(Dims({20, 48}), kTwoPlayer, "two-player", rng);
 }
 
 // The two-player path's results do not depend on the order in which threads and blocks run (the
@@ -733,33 +738,10 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
   }
 }
 
-// Payoffs beyond ±1e100 and vectors whose range is below 1e-100 (the Gram matrix summed again with
-// scaled deviations), and non-finite values (allow_nonfinite: the CPU's flags).
+// The sweep path: such a game's Gram matrix is summed again with scaled deviations.
 TEST(CudaEmulated, SweepPathTakesExtremeAndNonFiniteGames) {
-  using testing::parity::compare;
-  using testing::parity::forced;
   DGEVAL_SEEDED(rng);
-  const EmulatedSide side;
-  const Dims d({3, 4, 2, 9});
-  Batch b = testing::random_batch(d, 4, rng);
-  const std::size_t nN = static_cast<std::size_t>(d.players() * d.outcomes());
-  for (std::size_t q = 0; q < nN; ++q) {
-    b.agents[q] *= 1e150;                                         // game 0: huge agents
-    b.principals[nN + q] *= 1e-110;                               // game 1: principals of a tiny range
-    b.agents[2 * nN + q] = 1e200 + 1e185 * b.agents[2 * nN + q];  // game 2: a large offset
-  }
-  for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::uniform_ne}) {
-    Options o = strategy_options(k, d, b.games, rng);
-    o.distance_matrix = true;
-    compare(side, b, o, false, std::string("sweep extreme ") + to_string(k), forced(kSweep));
-  }
-  Batch bad = testing::random_batch(d, 3, rng);
-  bad.agents[nN + 17] = std::nan("");
-  bad.principals[2 * nN + 5] = INFINITY;
-  Options o;
-  o.allow_nonfinite = true;
-  o.distance_matrix = true;
-  for (bool f32 : {false, true}) compare(side, bad, o, f32, "sweep non-finite", forced(kSweep));
+  expect_extreme_and_nonfinite_games_match(Dims({3, 4, 2, 9}), kSweep, "sweep", rng);
 }
 
 // A block of the sweep path walks several games (the emulated device's 4 SMs give a grid of 16
