@@ -455,6 +455,43 @@ __global__ void __launch_bounds__(kThreads) tiled_fiber_combine_kernel(PassArgs 
 // Partial: [0] NE count, [1] ε-NE count (int64 bits), [2..7] worst NE, best NE, worst ε-NE,
 // [8 + 2i], [9 + 2i]: Σ u_i, Σ û_i over the NE set (uniform-ne) or the ε-NE set (uniform-eps-ne).
 
+/// Adds a tile's Σ_j σ_j·u_i(j) and Σ_j σ_j·u_{n+i}(j) (agent i's and principal i's staged values)
+/// to the block's compensated sums, 4 doubles per player at `sums` (thread 0's). σ_j = weight(j):
+/// 1 or 0 for a set's indicator (the uniform strategies, the played set), a correlated or product
+/// strategy's weight otherwise; an outcome of weight 0 is skipped. Ends with the reduction's barrier.
+template <class T, class Weight>
+__device__ inline void add_strategy_sums(const BlockTeam& team, const TileAt<T>& at, int n, int len, double* sums,
+                                         Weight weight) {
+  for (int i = 0; i < n; ++i) {
+    Acc2 x{0.0, 0.0};
+    for (int j = threadIdx.x; j < len; j += blockDim.x) {
+      const double sigma = weight(j);
+      if (sigma == 0.0) continue;
+      x.a += sigma * at(i, j);
+      x.b += sigma * at(n + i, j);
+    }
+    x = team.reduce(x, Plus2Op());
+    if (threadIdx.x == 0) {
+      comp_add(sums + 4 * i, x.a);
+      comp_add(sums + 4 * i + 2, x.b);
+    }
+  }
+}
+
+/// Player i's sums folded over the game's blocks' partials (`part`: the first block's Σ σ u_i at
+/// [2i], Σ σ u_{n+i} at [2i + 1]), into the game's su and suh arrays.
+__device__ __forceinline__ void fold_strategy_sums(const PassArgs& a, i64 slot, Global<Mem::scratch, double> part,
+                                                   int i) {
+  const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(a.p.n), a.p.n);
+  detail::CompensatedSum su, suh;
+  for (i64 b = 0; b < a.blocks_per_game; ++b) {
+    su.add(part[b * a.partial_width + 2 * i]);
+    suh.add(part[b * a.partial_width + 2 * i + 1]);
+  }
+  A.su.store(i, su.value());
+  A.suh.store(i, suh.value());
+}
+
 /// Context of outcome s for player i (index into the player's fiber arrays).
 template <class I>
 __device__ __forceinline__ I context_of(I s, I stride, I k) {
@@ -529,20 +566,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
       }
     }
     if (uniform) {
-      for (int i = 0; i < n; ++i) {
-        Acc2 x{0.0, 0.0};
-        for (int j = threadIdx.x; j < len; j += blockDim.x) {
-          if (mask[j] & want) {
-            x.a += at(i, j);
-            x.b += at(n + i, j);
-          }
-        }
-        x = team.reduce(x, Plus2Op());
-        if (threadIdx.x == 0) {
-          comp_add(sums + 4 * i, x.a);
-          comp_add(sums + 4 * i + 2, x.b);
-        }
-      }
+      add_strategy_sums(team, at, n, len, sums, [mask, want](int j) { return (mask[j] & want) ? 1.0 : 0.0; });
     }
   }
   if (threadIdx.x == 0) {
@@ -589,18 +613,8 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
     }
   }
   __syncthreads();
-  const i64 count = count_sh;
-  const int i = threadIdx.x;
-  if (count > 0 && i < n) {
-    const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
-    detail::CompensatedSum su, suh;
-    for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      su.add(part[b * a.partial_width + 8 + 2 * i]);
-      suh.add(part[b * a.partial_width + 9 + 2 * i]);
-    }
-    A.su.store(i, su.value());
-    A.suh.store(i, suh.value());
-  }
+  if (count_sh > 0 && static_cast<int>(threadIdx.x) < n)
+    fold_strategy_sums(a, slot, part + 8, static_cast<int>(threadIdx.x));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,27 +664,14 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
       pe = team.reduce(pe, PlayedOp());
       if (threadIdx.x == 0) *pacc = PlayedOp()(*pacc, pe);
     }
-    for (int i = 0; i < n; ++i) {
-      Acc2 x{0.0, 0.0};
-      for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        if (played) {
-          const double wa = welfare_at(p, at, 0, j);
-          if (lo - tol < wa && wa < hi + tol) {
-            x.a += at(i, j);
-            x.b += at(n + i, j);
-          }
-        } else {
-          const double sigma = strategy_weight(p, w.game, t0 + j);
-          if (sigma == 0.0) continue;
-          x.a += sigma * at(i, j);
-          x.b += sigma * at(n + i, j);
-        }
-      }
-      x = team.reduce(x, Plus2Op());
-      if (threadIdx.x == 0) {
-        comp_add(sums + 4 * i, x.a);
-        comp_add(sums + 4 * i + 2, x.b);
-      }
+    if (played) {
+      add_strategy_sums(team, at, n, len, sums, [&p, at, lo, hi, tol](int j) {
+        const double wa = welfare_at(p, at, 0, j);
+        return lo - tol < wa && wa < hi + tol ? 1.0 : 0.0;
+      });
+    } else {
+      add_strategy_sums(team, at, n, len, sums,
+                        [&p, game = w.game, t0](int j) { return strategy_weight(p, game, t0 + j); });
     }
   }
   if (threadIdx.x == 0) {
@@ -705,18 +706,8 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
     count_sh = played ? pe.count : 1;
   }
   __syncthreads();
-  const i64 count = count_sh;
-  const int i = threadIdx.x;
-  if (count > 0 && i < n) {
-    const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
-    detail::CompensatedSum su, suh;
-    for (i64 b = 0; b < a.blocks_per_game; ++b) {
-      su.add(part[b * a.partial_width + 3 + 2 * i]);
-      suh.add(part[b * a.partial_width + 4 + 2 * i]);
-    }
-    A.su.store(i, su.value());
-    A.suh.store(i, suh.value());
-  }
+  if (count_sh > 0 && static_cast<int>(threadIdx.x) < n)
+    fold_strategy_sums(a, slot, part + 3, static_cast<int>(threadIdx.x));
 }
 
 // ---------------------------------------------------------------------------------------------
