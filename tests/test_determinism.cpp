@@ -11,27 +11,6 @@
 namespace dgeval {
 namespace {
 
-// Bitwise equality of n bytes (memcmp, whose pointers must not be null even for n = 0: an
-// empty column or distance matrix has a null data()).
-bool same_bytes(const void* a, const void* b, std::size_t n) { return n == 0 || std::memcmp(a, b, n) == 0; }
-
-// Bitwise equality of every column (NaN payloads included).
-void expect_identical(const Results& a, const Results& b) {
-  ASSERT_EQ(a.games, b.games);
-  for (const ColumnInfo& c : result_columns()) {
-    const std::size_t len = static_cast<std::size_t>(c.kind == ColumnKind::player_real ? a.games * a.players : a.games);
-    if (stored_as_double(c.kind)) {
-      EXPECT_TRUE(same_bytes(a.real_column(c.name), b.real_column(c.name), len * sizeof(double))) << c.name;
-    } else {
-      EXPECT_TRUE(same_bytes(a.integer_column(c.name), b.integer_column(c.name), len * sizeof(std::int64_t))) << c.name;
-    }
-  }
-  EXPECT_EQ(a.pure_ne, b.pure_ne);
-  ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
-  EXPECT_TRUE(
-      same_bytes(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)));
-}
-
 Results run(const Batch& b, const Options& o, int threads) {
   auto backend = make_cpu_backend(threads);
   Results r;
@@ -48,7 +27,7 @@ TEST(Determinism, ManyGamesAnyThreadCount) {
   o.list_equilibria = true;
   o.distance_matrix = true;
   const Results one = run(b, o, 1);
-  for (int t : {2, 3, 7}) expect_identical(one, run(b, o, t));
+  for (int t : {2, 3, 7}) testing::expect_identical_results(one, run(b, o, t));
 }
 
 TEST(Determinism, OneLargeGameChunkedOverThreads) {
@@ -62,7 +41,7 @@ TEST(Determinism, OneLargeGameChunkedOverThreads) {
     o.cc = 0.25;
     o.list_equilibria = true;
     const Results one = run(b, o, 1);
-    for (int t : {2, 4}) expect_identical(one, run(b, o, t));
+    for (int t : {2, 4}) testing::expect_identical_results(one, run(b, o, t));
   }
 }
 

@@ -53,34 +53,6 @@ Results run(const Batch& b, const Options& o, int threads, bool as_float, cpu::F
   return r;
 }
 
-void expect_identical(const Results& a, const Results& b) {
-  for (const ColumnInfo& c : result_columns()) {
-    SCOPED_TRACE(c.name);
-    if (stored_as_double(c.kind)) {
-      const double* x = a.real_column(c.name);
-      const double* y = b.real_column(c.name);
-      const std::size_t size = c.kind == ColumnKind::player_real ? a.games * a.players : a.games;
-      ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x) {
-        EXPECT_EQ(std::memcmp(x, y, size * sizeof(double)), 0);
-      }
-    } else {
-      const std::int64_t* x = a.integer_column(c.name);
-      const std::int64_t* y = b.integer_column(c.name);
-      ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x) {
-        EXPECT_EQ(std::memcmp(x, y, a.games * sizeof(std::int64_t)), 0);
-      }
-    }
-  }
-  EXPECT_EQ(a.pure_ne, b.pure_ne);
-  ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
-  if (!a.distance_matrix.empty()) {
-    EXPECT_EQ(
-        std::memcmp(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)), 0);
-  }
-}
-
 /// EPIC's shifts, magnitudes, IA, CA and distances of game g in long double (vectors u₁, u₂, û₁, û₂).
 struct LongDouble {
   long double shift[4], mag[4], ia[2], ca[2], dm[16];
@@ -292,7 +264,7 @@ TEST(FusedTwoPlayer, MatchesLongDoubleReferenceAndMultiPassPath) {
       compare(b, fused, multi, ref);
       // 2 threads (each game split over them when it spans several chunks): the same bits.
       const Results two = run(b, o, 2, as_float, cpu::FusedMode::always);
-      expect_identical(fused, two);
+      testing::expect_identical_results(fused, two);
     }
   }
 }
@@ -306,7 +278,7 @@ TEST(FusedTwoPlayer, LargeGameIdenticalForAnyThreadCountAndInstructionSet) {
   cpu::set_fused_mode(cpu::FusedMode::automatic);
   ASSERT_TRUE(cpu::fused_applies(o, b.dims));
   const Results one = run(b, o, 1, false, cpu::FusedMode::automatic);
-  expect_identical(one, run(b, o, 2, false, cpu::FusedMode::automatic));
+  testing::expect_identical_results(one, run(b, o, 2, false, cpu::FusedMode::automatic));
   const Results multi = run(b, o, 1, false, cpu::FusedMode::off);
   const Results ref = reference::evaluate(b, o);
   const bool fma = cpu::fused_products_by_fma();
@@ -314,9 +286,9 @@ TEST(FusedTwoPlayer, LargeGameIdenticalForAnyThreadCountAndInstructionSet) {
     SCOPED_TRACE(target);
     cpu::set_simd_target(target);
     const Results two = run(b, o, 2, false, cpu::FusedMode::automatic);
-    expect_identical(two, run(b, o, 1, false, cpu::FusedMode::automatic));
+    testing::expect_identical_results(two, run(b, o, 1, false, cpu::FusedMode::automatic));
     if (cpu::fused_products_by_fma() == fma) {
-      expect_identical(one, two);  // the same product form: the same bits
+      testing::expect_identical_results(one, two);  // the same product form: the same bits
     } else {
       compare(b, two, multi, ref);  // the other form: within the tolerances
     }
@@ -369,7 +341,8 @@ TEST(FusedTwoPlayer, OutOfRangeAndNonFiniteGamesTakeTheMultiPassPath) {
     } else {
       b.principals[b.principals.size() - 3] = -INFINITY;
     }
-    expect_identical(run(b, o, 1, false, cpu::FusedMode::always), run(b, o, 1, false, cpu::FusedMode::off));
+    testing::expect_identical_results(run(b, o, 1, false, cpu::FusedMode::always),
+                                      run(b, o, 1, false, cpu::FusedMode::off));
   }
 }
 

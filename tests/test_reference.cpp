@@ -384,30 +384,6 @@ TEST(Reference, LargeGameSplitOverThreads) {
 // tolerances above.
 namespace simd_test {
 
-/// Every column, the pure-NE lists and the distance matrices, bit for bit.
-void expect_identical(const Results& a, const Results& b) {
-  for (const ColumnInfo& c : result_columns()) {
-    SCOPED_TRACE(c.name);
-    if (stored_as_double(c.kind)) {
-      const double* x = a.real_column(c.name);
-      const double* y = b.real_column(c.name);
-      const std::size_t size = c.kind == ColumnKind::player_real ? a.games * a.players : a.games;
-      ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x) {
-        EXPECT_EQ(std::memcmp(x, y, size * sizeof(double)), 0);
-      }
-    } else {
-      const std::int64_t* x = a.integer_column(c.name);
-      const std::int64_t* y = b.integer_column(c.name);
-      ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x) {
-        EXPECT_EQ(std::memcmp(x, y, a.games * sizeof(std::int64_t)), 0);
-      }
-    }
-  }
-  EXPECT_EQ(a.pure_ne, b.pure_ne);
-}
-
 /// Restores the default instruction set when a test ends, whatever happens.
 struct TargetGuard {
   ~TargetGuard() { cpu::set_simd_target(""); }
@@ -447,7 +423,7 @@ void expect_every_target_matches(const Batch& b, Options o, bool as_float = fals
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::to_string(threads) + " threads");
       Results got = run(b, o, threads, as_float);
-      expect_identical(got, scalar);
+      testing::expect_identical_results(got, scalar);
       got.distance_matrix = want.distance_matrix;  // not computed on this path
       for (std::int64_t g = 0; g < b.games; ++g) compare_game(b, g, o, got, want);
     }
@@ -596,7 +572,7 @@ TEST(SmallGamesSimd, NonFiniteGamesInABlockGoToTheScalarPath) {
   for (const std::string& target : cpu::simd_targets()) {
     SCOPED_TRACE(target);
     cpu::set_simd_target(target);
-    simd_test::expect_identical(simd_test::run(b, o, 2, false), scalar);
+    testing::expect_identical_results(simd_test::run(b, o, 2, false), scalar);
   }
   // Refused by default, naming the first such game, on either path.
   o.allow_nonfinite = false;
@@ -648,14 +624,6 @@ Batch make_batch(const Dims& dims, std::int64_t games, Payoffs kind, bool as_flo
   return b;
 }
 
-void expect_same_matrices(const Results& a, const Results& b) {
-  ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
-  if (!a.distance_matrix.empty()) {
-    EXPECT_EQ(
-        std::memcmp(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)), 0);
-  }
-}
-
 /// The batch with the SIMD loops on every instruction set and 1 and 2 threads against the scalar
 /// loops (bit for bit), and the scalar loops against the reference.
 void expect_simd_matches_scalar(const Batch& b, Options o, bool as_float) {
@@ -674,8 +642,7 @@ void expect_simd_matches_scalar(const Batch& b, Options o, bool as_float) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::to_string(threads) + " threads");
       const Results got = simd_test::run(b, o, threads, as_float);
-      simd_test::expect_identical(got, scalar);
-      expect_same_matrices(got, scalar);
+      testing::expect_identical_results(got, scalar);
     }
   }
 }

@@ -135,6 +135,39 @@ inline std::vector<Dims> test_sizes() {
           Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};
 }
 
+/// Bitwise equality of n bytes (memcmp, whose pointers must not be null even for n = 0: an empty
+/// column or distance matrix has a null data()).
+inline bool same_bytes(const void* a, const void* b, std::size_t n) { return n == 0 || std::memcmp(a, b, n) == 0; }
+
+/// Two evaluations with the same results bit for bit: every column (NaN payloads included), the
+/// pure-NE lists and the distance matrices.
+inline void expect_identical_results(const Results& a, const Results& b) {
+  ASSERT_EQ(a.games, b.games);
+  for (const ColumnInfo& c : result_columns()) {
+    SCOPED_TRACE(c.name);
+    const std::size_t len = static_cast<std::size_t>(c.kind == ColumnKind::player_real ? a.games * a.players : a.games);
+    if (stored_as_double(c.kind)) {
+      const double* x = a.real_column(c.name);
+      const double* y = b.real_column(c.name);
+      ASSERT_EQ(x == nullptr, y == nullptr);
+      if (x) {
+        EXPECT_TRUE(same_bytes(x, y, len * sizeof(double)));
+      }
+    } else {
+      const std::int64_t* x = a.integer_column(c.name);
+      const std::int64_t* y = b.integer_column(c.name);
+      ASSERT_EQ(x == nullptr, y == nullptr);
+      if (x) {
+        EXPECT_TRUE(same_bytes(x, y, len * sizeof(std::int64_t)));
+      }
+    }
+  }
+  EXPECT_EQ(a.pure_ne, b.pure_ne);
+  ASSERT_EQ(a.distance_matrix.size(), b.distance_matrix.size());
+  EXPECT_TRUE(
+      same_bytes(a.distance_matrix.data(), b.distance_matrix.data(), a.distance_matrix.size() * sizeof(double)));
+}
+
 /// Two bound-surface runs with the same bins, bit for bit (counts, mean and max PWR, checks).
 inline void expect_identical_bins(const BoundSurfaceResult& a, const BoundSurfaceResult& b) {
   ASSERT_EQ(a.bins.size(), b.bins.size());
