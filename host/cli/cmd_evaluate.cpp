@@ -601,20 +601,28 @@ int evaluate_command(int argc, char** argv) {
         const std::int64_t count = std::min(chunk, games - g0);
         if (interrupted()) throw cancelled();
         const int by = owner[range];
+        // The chunk's games, with chunk_options holding their slice of a per-game strategy.
+        auto read_chunk = [&] {
+          const BatchView view = in.read(g0, count, chunk);
+          if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+          return view;
+        };
+        // Evaluates the chunk; an error names the file and the games (or the non-finite value).
+        auto evaluate_chunk = [&](const BatchView& view, Results& r) {
+          try {
+            backend->evaluate(view, chunk_options, r);
+          } catch (const error& e) {
+            const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
+            if (!where.empty()) throw error(src.describe() + ": " + where);
+            throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
+                        ": " + e.what());
+          }
+        };
         if (!mpi::root()) {  // another rank: computes its ranges and sends them to rank 0
           if (by == mpi::rank()) {
             mpi::debug_range("evaluate", games_done, count);
-            const BatchView view = in.read(g0, count, chunk);
-            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
             Results r;
-            try {
-              backend->evaluate(view, chunk_options, r);
-            } catch (const error& e) {
-              const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
-              if (!where.empty()) throw error(src.describe() + ": " + where);
-              throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
-                          ": " + e.what());
-            }
+            evaluate_chunk(read_chunk(), r);
             mpi::send_to_root(serialise_results(r));
           }
           games_done += count;
@@ -624,33 +632,23 @@ int evaluate_command(int argc, char** argv) {
         if (by > 0) {  // computed by another rank
           r = parse_results(mpi::receive_from(by), count, "rank " + std::to_string(by));
           if (checker) {
-            const BatchView view = in.read(g0, count, chunk);
-            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+            const BatchView view = read_chunk();  // sets chunk_options' strategy slice first
             checker->check_chunk(view, chunk_options, g0, games, r);
           }
           if (journal) journal->record(games_done, r);
         } else if (journal && journal->load(games_done, count, r)) {  // done before the run was stopped
           if (checker) {
-            const BatchView view = in.read(g0, count, chunk);
-            if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+            const BatchView view = read_chunk();  // sets chunk_options' strategy slice first
             checker->check_chunk(view, chunk_options, g0, games, r);
           }
         } else {
           mpi::debug_range("evaluate", games_done, count);
-          const BatchView view = in.read(g0, count, chunk);
-          if (full.per_game) chunk_options.strategy = slice_strategy(full, games, g0, count);
+          const BatchView view = read_chunk();
           const std::int64_t before = games_done;
           if (interrupted()) throw cancelled();
           backend->set_progress(
               [&](std::int64_t d, std::int64_t) { return progress.update(before + d, total_games) && !interrupted(); });
-          try {
-            backend->evaluate(view, chunk_options, r);
-          } catch (const error& e) {
-            const std::string where = options.allow_nonfinite ? "" : find_nonfinite(view, g0);
-            if (!where.empty()) throw error(src.describe() + ": " + where);
-            throw error(src.describe() + ": games " + std::to_string(g0) + " to " + std::to_string(g0 + count - 1) +
-                        ": " + e.what());
-          }
+          evaluate_chunk(view, r);
           if (checker) checker->check_chunk(view, chunk_options, g0, games, r);
           if (journal) journal->record(games_done, r);
         }
