@@ -692,7 +692,8 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
 }
 
 // The sweep path (kernels/sweep_evaluate.cu) against the CPU backend: 2 to 6 players, every
-// strategy it takes, both dtypes, the distance matrix; continuous payoffs scaled per game and side
+// strategy (the correlated and product σ per game, random with zeros; the played set at CC 0.5),
+// both dtypes, the distance matrix; continuous payoffs scaled per game and side
 // by 1e-6 to 1e6 (few candidates), ties on a coarse grid and IC below 1 (the candidate lists
 // overflow: the equilibria found by a second walk); slabs of one tile and of several, the last
 // player's fibers shorter and longer than the emulation's 64-thread block, fibers of players 1 ..
@@ -719,8 +720,19 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
     }
     const Batch ties = testing::random_batch(d, games, rng, 2);
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+                           StrategyKind::uniform_eps_ne, StrategyKind::pure, StrategyKind::played,
+                           StrategyKind::correlated, StrategyKind::product}) {
       Options o = strategy_options(k, d, games, rng);
+      if (k == StrategyKind::correlated || k == StrategyKind::product) {
+        o.strategy.weights.clear();
+        for (std::int64_t g = 0; g < games; ++g) {
+          for (int i = 0; i < (k == StrategyKind::product ? n : 1); ++i) {
+            const auto w =
+                testing::parity::random_distribution(k == StrategyKind::product ? d.actions(i) : d.outcomes(), rng);
+            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+          }
+        }
+      }
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
       o.list_equilibria = k != StrategyKind::best_ne;
@@ -801,7 +813,7 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
     Options x;
     x.strategy.kind = k;
-    EXPECT_FALSE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k);
+    EXPECT_TRUE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k) << ": its sums made by the sweep";
   }
   Options lists;
   lists.list_equilibria = true;
@@ -811,18 +823,20 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
   for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
     const std::int64_t games = static_cast<std::int64_t>((std::size_t{2} << 30) / cuda_emu::input_bytes(bench, 1, vb));
-    const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim);
-    EXPECT_LE(t.shared_bytes, lim.shared_optin);
-    EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
-              0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
+    const int threads = cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne).threads;
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::played, StrategyKind::product}) {
+      const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim, k);
+      EXPECT_LE(t.shared_bytes, lim.shared_optin);
+      EXPECT_EQ(t.threads, threads) << to_string(k) << ": the sums over σ cost no threads";
+      EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
+                0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
+    }
   }
   std::mt19937_64 rng(5);
   const Batch small = testing::random_batch(Dims({4, 4, 4}), 1, rng);
-  Options played;
-  played.strategy.kind = StrategyKind::played;
   try {
     Results r;
-    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), played, r);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), max, r);
     FAIL() << "no error";
   } catch (const error& e) {
     EXPECT_NE(std::string(e.what()).find("sweep path cannot take"), std::string::npos) << e.what();
