@@ -970,8 +970,37 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
     cases.push_back(
         {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
-    if (k != StrategyKind::played && k != StrategyKind::correlated && k != StrategyKind::product) {
-      cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
+    cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
+  }
+  // The sweep path's sums over σ (IC 1, CC 0.5): made in the read (correlated: its N weights read
+  // once; product: its weights staged per game), or over the played set P by a second walk over the
+  // agents' utilities, the principals' read at P's outcomes only. The bench's game has no pure NE
+  // (P undefined, no walk): one planted of high welfare (as the NE of continuous random games: P
+  // is that outcome alone), or of low welfare (P most of the game).
+  const auto plant_ne = [&](double at_ne, double fiber) {
+    Batch b = bench;
+    const Dims& d = b.dims;
+    const std::int64_t N = d.outcomes(), s = N / 3 + 17;
+    for (int i = 0; i < d.players(); ++i) {
+      const std::int64_t st = d.stride(i), ai = (s / st) % d.actions(i);
+      for (std::int64_t a = 0; a < d.actions(i); ++a) {
+        const std::int64_t t = s + (a - ai) * st;
+        if (t == s || fiber != 0.0) b.agents[static_cast<std::size_t>(i * N + t)] = t == s ? at_ne : fiber;
+      }
+    }
+    return b;
+  };
+  const Batch bench_high = plant_ne(10.0, 0.0), bench_low = plant_ne(-5.0, -10.0);
+  for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+    Options o = strategy_options(k, bench.dims, bench.games, srng);
+    o.ic.clear();
+    const std::string name = std::string("sweep 15x7x3x7x9x5 f32 (planned) ") + to_string(k);
+    if (k != StrategyKind::played) {
+      cases.push_back({name, bench, o, true, emulated()});
+    } else {
+      cases.push_back({name + " (P undefined)", bench, o, true, emulated()});
+      cases.push_back({name + " (P one outcome)", bench_high, o, true, emulated()});
+      cases.push_back({name + " (P most of the game)", bench_low, o, true, emulated()});
     }
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
