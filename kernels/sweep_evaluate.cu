@@ -105,6 +105,7 @@ struct StShared {
   double* state;  ///< state_doubles(n)
   double* sigma;  ///< [stride]: σ at the staged outcomes (row V of staged; the strategies summed over σ)
   double* pw;     ///< the product strategy's weights of the game
+  double* seg;    ///< played: each segment's welfare min [segments], then max [segments]
   i64* cand;
   T* ext;  ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
 };
@@ -192,6 +193,13 @@ __device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool 
     A[1] = acc.lo;
   }
 }
+
+/// Minimum (a) and maximum (b) of the welfare.
+struct MinMaxOp {
+  __device__ Acc2 operator()(const Acc2& x, const Acc2& y) const {
+    return Acc2{y.a < x.a ? y.a : x.a, y.b > x.b ? y.b : x.b};
+  }
+};
 
 /// Clears the accumulators of entries [0, e1).
 template <class T>
@@ -303,6 +311,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
   sh.state = sh.split + V;
   sh.sigma = sh.staged + V * tile;
   sh.pw = reinterpret_cast<double*>(smem + G.weights_at);
+  sh.seg = reinterpret_cast<double*>(smem + G.segments_at);
   sh.cand = reinterpret_cast<i64*>(smem + G.candidates_at);
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
   const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
@@ -327,7 +336,12 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     }
     if (tid == 0) flags_sh[0] = flags_sh[1] = 0;
     gram_clear(a, sh, sums_end);
-    for (i64 j = tid; j < G.weights; j += blockDim.x) sh.pw[j] = load<Mem::strategy>(p.weights + g * p.strategy_stride + j);
+    for (i64 j = tid; j < G.weights; j += blockDim.x)
+      sh.pw[j] = load<Mem::strategy>(p.weights + g * p.strategy_stride + j);
+    for (i64 j = tid; j < G.segments; j += blockDim.x) {
+      sh.seg[j] = inf();
+      sh.seg[G.segments + j] = -inf();
+    }
     for (i64 r = tid; r < slab; r += blockDim.x) {
       ext0_lo[r] = static_cast<T>(inf());
       ext0_hi[r] = static_cast<T>(-inf());
@@ -342,6 +356,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     i64 survivors = 0;  // every thread holds the same
 
     // ---- The read.
+    i64 tile_no = 0;  // the tiles in the walk's order (the played walk's segments)
     for (i64 a0 = 0; a0 < k0; ++a0) {
       for (int i = 1; i + 1 < n; ++i) {
         const i64 fibers = slab / p.k[i];
@@ -356,11 +371,13 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
         const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
         if (sigma_given) stage_sigma(a, sh, g, s0, cnt);
         stage(sh, x, V, s0, cnt);
+        Acc2 tile_w{inf(), -inf()};
         for (i64 q = tid; q < cnt; q += blockDim.x) {
           const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
           const i64 s = s0 + q;
           const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
           const double wh = detail::welfare_at<double>(n, p.welfare, value, n, s);
+          tile_w = MinMaxOp()(tile_w, Acc2{w, w});
           we.w_max = arg_max(we.w_max, ArgExt{w, s});
           we.w_min = arg_min(we.w_min, ArgExt{w, s});
           we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
@@ -369,6 +386,15 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
           ext0_lo[r0 + q] = y0 < ext0_lo[r0 + q] ? y0 : ext0_lo[r0 + q];
           ext0_hi[r0 + q] = y0 > ext0_hi[r0 + q] ? y0 : ext0_hi[r0 + q];
         }
+        if (G.segments > 0) {  // played: the tile's welfare extrema into its segment's
+          tile_w = team.reduce(tile_w, MinMaxOp());
+          const i64 j = tile_no / G.tiles_per_segment;
+          if (tid == 0) {
+            sh.seg[j] = tile_w.a < sh.seg[j] ? tile_w.a : sh.seg[j];
+            sh.seg[G.segments + j] = tile_w.b > sh.seg[G.segments + j] ? tile_w.b : sh.seg[G.segments + j];
+          }
+        }
+        ++tile_no;
         slab_extrema_tile(a, sh, r0, cnt);
         gram_tile(a, sh, cnt, false, bad, 0, read_end);
         // The last player's fibers: its exact test, the passing outcomes appended in order.
@@ -561,34 +587,45 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     // ---- The played set P(IC, CC) (docs/MATH.md §4.4), its window known now: a second walk over
     // the agents' utilities (their welfare), the principals' read at P's outcomes only; the sums
     // over P made by the accumulators of the sums over σ (σ: P's indicator), the outcomes outside P
-    // giving the closest one (the fallback), as the CPU's pass_strategy.
+    // giving the closest one (the fallback), as the CPU's pass_strategy. The walk skips the
+    // segments whose welfare extrema (from the read) leave no outcome in the window; where P is
+    // empty, it walks again over every tile for the fallback's closest outcome.
     PlayedExt pe{0, arg_empty()};
     if (kind == StrategyKind::played && !bad && ne.ne > 0 && ne.eps > 0) {
       double lo = 0.0, hi = 0.0;
       detail::played_window(p.cc, we.w_max.value, ne.worst_ne.value, ne.worst_eps.value, p.cc_window, &lo, &hi);
       const double tol = p.played_tolerance, mid = (lo + hi) / 2;
       bool ignored = false;
-      for (i64 s0 = 0; s0 < N; s0 += tile) {
-        const i64 cnt = N - s0 < tile ? N - s0 : tile;
-        __syncthreads();
-        stage(sh, x, n, s0, cnt);
-        for (i64 q = tid; q < cnt; q += blockDim.x) {
-          const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
-          const i64 s = s0 + q;
-          const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
-          const bool in = lo - tol < w && w < hi + tol;
-          if (in) {
-            ++pe.count;
-            for (int v = n; v < V; ++v) sh.staged[v * sh.stride + q] = x(v, s);
-          } else {
-            pe.closest = arg_min(pe.closest, ArgExt{fabs(w - mid), s});
+      for (int every = 0; every < 2; ++every) {
+        i64 walked = 0;
+        for (i64 t = 0; t < k0 * ((slab + tile - 1) / tile); ++t) {
+          const i64 j = t / G.tiles_per_segment;
+          if (!every && !(sh.seg[G.segments + j] > lo - tol && sh.seg[j] < hi + tol)) continue;
+          ++walked;
+          const i64 per_slab = (slab + tile - 1) / tile, a0 = t / per_slab, r0 = (t % per_slab) * tile;
+          const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+          __syncthreads();
+          stage(sh, x, n, s0, cnt);
+          for (i64 q = tid; q < cnt; q += blockDim.x) {
+            const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
+            const i64 s = s0 + q;
+            const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
+            const bool in = lo - tol < w && w < hi + tol;
+            if (in) {
+              ++pe.count;
+              for (int v = n; v < V; ++v) sh.staged[v * sh.stride + q] = x(v, s);
+            } else {
+              pe.closest = arg_min(pe.closest, ArgExt{fabs(w - mid), s});
+            }
+            sh.sigma[q] = in ? 1.0 : 0.0;
           }
-          sh.sigma[q] = in ? 1.0 : 0.0;
+          __syncthreads();
+          gram_tile(a, sh, cnt, false, ignored, gram_end, sums_end);
         }
-        __syncthreads();
-        gram_tile(a, sh, cnt, false, ignored, gram_end, sums_end);
+        pe = team.reduce(pe, PlayedOp());
+        if (pe.count > 0 || every || walked == k0 * ((slab + tile - 1) / tile)) break;
+        pe = PlayedExt{0, arg_empty()};  // P empty: nothing summed
       }
-      pe = team.reduce(pe, PlayedOp());
       gram_merge(a, sh, gram_end, sums_end);
     }
 

@@ -719,9 +719,9 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
       }
     }
     const Batch ties = testing::random_batch(d, games, rng, 2);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                           StrategyKind::uniform_eps_ne, StrategyKind::pure, StrategyKind::played,
-                           StrategyKind::correlated, StrategyKind::product}) {
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
       Options o = strategy_options(k, d, games, rng);
       if (k == StrategyKind::correlated || k == StrategyKind::product) {
         o.strategy.weights.clear();
@@ -745,6 +745,10 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
         compare(side, wide, o, f32, "sweep wide ranges" + shape + to_string(k), forced(kSweep));
         compare(side, ties, o, f32, "sweep ties" + shape + to_string(k), forced(kSweep));
         compare(side, wide, low, f32, "sweep IC 0.75, 0.5" + shape + to_string(k), forced(kSweep));
+      }
+      if (k == StrategyKind::played) {  // empty windows (about half the games): the fallback
+        low.cc = 1.0;
+        compare(side, wide, low, false, "sweep IC 0.75, 0.5, CC 1" + d.to_string(), forced(kSweep));
       }
     }
   }
@@ -798,6 +802,59 @@ TEST(CudaEmulated, SweepPathIsDeterministic) {
   expect_same_bits_twice(testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3), kSweep, {1.0, 0.5});
 }
 
+// The sweep path's played walk skips the tiles whose welfare range (kept by the read) misses the
+// window; where that leaves the played set empty it walks every tile for the fallback's closest
+// outcome. Games (fixed: their figures are asserted) of 3x4x5 whose slabs (one tile each in the
+// emulation) hold welfare near 0, 3.5 and 5 .. 6.5: the NE in the last slab, the worst ε-NE
+// (IC 0.5) in the middle one, the CC 1 window (w_ε + w* − w_0) in the gap between them: no tile
+// walked, the closest outcome (the middle slab's best) found by the walk over every tile.
+TEST(CudaEmulated, SweepPathPlayedFallbackWalksEveryTile) {
+  std::mt19937_64 rng(41);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const Dims d({3, 4, 5});
+  const std::int64_t N = d.outcomes(), slab = d.stride(0), games = 4;
+  Batch b = testing::random_batch(d, games, rng);
+  const double base[3] = {0.0, 3.5, 5.0}, spread[3] = {0.1, 0.1, 1.5};
+  for (std::int64_t g = 0; g < games; ++g) {
+    for (int i = 0; i < 3; ++i) {
+      for (std::int64_t s = 0; s < N; ++s) {
+        const std::int64_t a0 = s / slab;
+        b.agents[static_cast<std::size_t>((g * 3 + i) * N + s)] = base[a0] + spread[a0] * unit(rng);
+      }
+    }
+  }
+  Options o;
+  o.strategy.kind = StrategyKind::played;
+  o.cc = 1.0;
+  o.ic = {0.5};
+  Results cpu;
+  make_cpu_backend(1)->evaluate(b.view(), o, cpu);
+  int fallbacks = 0;
+  for (std::int64_t g = 0; g < games; ++g)
+    fallbacks += (cpu.flags[static_cast<std::size_t>(g)] & flag_played_fallback) != 0;
+  ASSERT_GE(fallbacks, 2) << "the games are meant to take the played fallback";
+  for (bool f32 : {false, true}) {
+    testing::parity::compare(EmulatedSide{}, b, o, f32, "sweep played fallback", testing::parity::forced(kSweep));
+  }
+}
+
+/// Game 0 of `b` with a pure NE planted at outcome N/3 + 17: every agent's utility there set to
+/// `at_ne`, and, where `fiber` is not 0, the rest of each agent's fiber through it to `fiber`
+/// (below `at_ne`): no other outcome becomes an NE.
+Batch with_planted_ne(const Batch& b, double at_ne, double fiber = 0.0) {
+  Batch out = b;
+  const Dims& d = b.dims;
+  const std::int64_t N = d.outcomes(), s = N / 3 + 17;
+  for (int i = 0; i < d.players(); ++i) {
+    const std::int64_t st = d.stride(i), ai = (s / st) % d.actions(i);
+    for (std::int64_t a = 0; a < d.actions(i); ++a) {
+      const std::int64_t t = s + (a - ai) * st;
+      if (t == s || fiber != 0.0) out.agents[static_cast<std::size_t>(i * N + t)] = t == s ? at_ne : fiber;
+    }
+  }
+  return out;
+}
+
 // Which games the planner gives the sweep path (the bench's 15x7x3x7x9x5 among them), the
 // tiled path for the options it does not cover, and a clear error when it is forced on others.
 // The bench's game itself, planned, against the CPU backend.
@@ -846,6 +903,20 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   const cuda_emu::Plan plan = cuda_emu::make_plan(bench, DType::float32, o, 1, cuda_emu::limits_of(0), emulated());
   EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
   testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (sweep)");
+  // The played set at CC 0.5 of an NE planted at the top of the welfare (the walk skips every
+  // segment but the NE's) and at its bottom (the set most of the game); at CC 1 and IC 0.5 (a
+  // window of width 2·played_tolerance: empty, the fallback's closest outcome found by a walk over
+  // every tile).
+  Options played;
+  played.strategy.kind = StrategyKind::played;
+  played.cc = 0.5;
+  const Batch top = with_planted_ne(b, 10.0);
+  testing::parity::compare(EmulatedSide{}, top, played, true, "15x7x3x7x9x5 played, NE on top");
+  testing::parity::compare(EmulatedSide{}, with_planted_ne(b, -5.0, -10.0), played, true,
+                           "15x7x3x7x9x5 played, NE at the bottom");
+  played.cc = 1.0;
+  played.ic = {0.5};
+  testing::parity::compare(EmulatedSide{}, top, played, true, "15x7x3x7x9x5 played, CC 1, IC 0.5");
 }
 
 // The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
@@ -977,20 +1048,7 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   // agents' utilities, the principals' read at P's outcomes only. The bench's game has no pure NE
   // (P undefined, no walk): one planted of high welfare (as the NE of continuous random games: P
   // is that outcome alone), or of low welfare (P most of the game).
-  const auto plant_ne = [&](double at_ne, double fiber) {
-    Batch b = bench;
-    const Dims& d = b.dims;
-    const std::int64_t N = d.outcomes(), s = N / 3 + 17;
-    for (int i = 0; i < d.players(); ++i) {
-      const std::int64_t st = d.stride(i), ai = (s / st) % d.actions(i);
-      for (std::int64_t a = 0; a < d.actions(i); ++a) {
-        const std::int64_t t = s + (a - ai) * st;
-        if (t == s || fiber != 0.0) b.agents[static_cast<std::size_t>(i * N + t)] = t == s ? at_ne : fiber;
-      }
-    }
-    return b;
-  };
-  const Batch bench_high = plant_ne(10.0, 0.0), bench_low = plant_ne(-5.0, -10.0);
+  const Batch bench_high = with_planted_ne(bench, 10.0), bench_low = with_planted_ne(bench, -5.0, -10.0);
   for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
     Options o = strategy_options(k, bench.dims, bench.games, srng);
     o.ic.clear();

@@ -14,7 +14,8 @@
 // (Σ σ(s)·u(s), in double-double: σ known before the read for correlated and product, the sums
 // made in the read; for played σ is the played set's indicator, known only once the read has found
 // the equilibria, and the sums are made by a second walk over the agents' utilities, the
-// principals' read at the played set's outcomes only).
+// principals' read at the played set's outcomes only; the read keeps the welfare extrema of
+// segments of consecutive tiles, and the walk skips the segments with no outcome in the window).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +34,10 @@ namespace cuda {
 constexpr int kSweepThreads = 256;
 /// Outcomes a tile aims for (rounded up to a multiple of the last player's k, at most a slab).
 constexpr std::int64_t kSweepTile = 256;
+/// Under the played strategy, the walk's tiles are grouped into at most this many segments of
+/// consecutive tiles, whose welfare extrema the read keeps (the played walk skips the segments that
+/// hold no outcome of the played set's window).
+constexpr std::int64_t kSweepSegments = 256;
 /// Most players the path takes (its Gram matrix has 2n(2n+1)/2 entries, accumulated in shared memory).
 constexpr int kSweepMaxPlayers = 16;
 
@@ -53,12 +58,15 @@ struct SweepGeometry {
   std::int64_t grid = 0;                      ///< blocks of the launch (each walks games g ≡ block)
   std::int64_t fiber_base[kMaxPlayers] = {};  ///< offset (values of T) of player i's slab extrema, i = 1..n−2
   std::int64_t weights = 0;                   ///< the product strategy's Σ k_i weights, staged per game (else 0)
+  std::int64_t segments = 0;                  ///< played: segments of the walk's tiles (else 0)
+  std::int64_t tiles_per_segment = 1;         ///< played: consecutive tiles (slab by slab) per segment
   // Byte offsets of the regions of dynamic shared memory (16-byte aligned).
   std::size_t staged_at = 0;       ///< double: the tile's values, then σ at them (see sweep_geometry_of)
   std::size_t accumulator_at = 0;  ///< double [items][4]: hi, lo, min, max
   std::size_t gram_at = 0;         ///< double [P][2]: the centred Gram matrix (finishing)
   std::size_t misc_at = 0;         ///< double [3V]: pivots, scales, splits; then state_doubles(n)
   std::size_t weights_at = 0;      ///< double [weights]: the product strategy's weights of the game
+  std::size_t segments_at = 0;     ///< double [2][segments]: each segment's welfare min, then max
   std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t shared_bytes = 0;
@@ -101,6 +109,11 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   const std::int64_t last = d.actions(t.n - 1);
   t.tile = std::min(t.slab, ceil_div(tile_target, last) * last);
   // About one candidate per fiber of the last player where payoffs are continuous and IC = 1.
+  if (kind == StrategyKind::played) {
+    const std::int64_t tiles = d.actions(0) * ceil_div(t.slab, t.tile);
+    t.tiles_per_segment = ceil_div(tiles, kSweepSegments);
+    t.segments = ceil_div(tiles, t.tiles_per_segment);
+  }
   t.candidate_capacity = 3 * (t.slab / last) / 2 + 64;
   t.survivor_capacity = t.N / last / 4 + 256;
   std::int64_t at = 2 * t.slab;
@@ -125,6 +138,8 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += sweep_align((3 * V + static_cast<std::size_t>(state_doubles(t.n))) * 8);
   t.weights_at = b;
   b += sweep_align(static_cast<std::size_t>(t.weights) * 8);
+  t.segments_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.segments) * 2 * 8);
   t.candidates_at = b;
   b += sweep_align(static_cast<std::size_t>(t.candidate_capacity) * 8);
   t.extrema_at = b;
