@@ -412,6 +412,14 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"sweep 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"sweep 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 played", {1.4213, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 correlated", {1.1575, 0.3334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 product", {1.1575, 0.1112, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 15x7x3x7x9x5 f32 played, no NE (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 played, P one outcome", {1.0226, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
+    {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
+    {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0001, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -1052,13 +1060,13 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
     Options o = strategy_options(k, bench.dims, bench.games, srng);
     o.ic.clear();
-    const std::string name = std::string("sweep 15x7x3x7x9x5 f32 (planned) ") + to_string(k);
+    const std::string name = std::string("sweep 15x7x3x7x9x5 f32 ") + to_string(k);
     if (k != StrategyKind::played) {
-      cases.push_back({name, bench, o, true, emulated()});
+      cases.push_back({name + " (planned)", bench, o, true, emulated()});
     } else {
-      cases.push_back({name + " (P undefined)", bench, o, true, emulated()});
-      cases.push_back({name + " (P one outcome)", bench_high, o, true, emulated()});
-      cases.push_back({name + " (P most of the game)", bench_low, o, true, emulated()});
+      cases.push_back({name + ", no NE (planned)", bench, o, true, emulated()});
+      cases.push_back({name + ", P one outcome", bench_high, o, true, emulated()});
+      cases.push_back({name + ", P most of game", bench_low, o, true, emulated()});
     }
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
@@ -1156,6 +1164,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     long long recorded;
     bool lists = false;    // Options::list_equilibria
     bool float64 = false;  // float64 input (the bench's workloads are float32)
+    StrategyKind strategy = StrategyKind::worst_ne;
   };
   const Workload workloads[] = {
       {Dims({3, 3}), 0, 1},
@@ -1174,10 +1183,16 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({16384, 16384}), 1, 3, true, true},
       // 15x7x3x7x9x5 with its NE listed: the sweep path's tally sets the bits (the tiled path before).
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1, true},
+      // 15x7x3x7x9x5 under the strategies summed over σ: the sweep path (the tiled path before, 11
+      // to 15 launches per sub-batch).
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::played},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::correlated},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::product},
   };
   for (const Workload& w : workloads) {
     Options o;
     o.list_equilibria = w.lists;
+    o.strategy.kind = w.strategy;
     const std::size_t vb = w.float64 ? 8 : 4;
     const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, vb);
     const std::int64_t games =
@@ -1185,10 +1200,11 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     const cuda_emu::ChunkModel m =
         cuda_emu::model_chunk(w.dims, vb, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
     const long long dry = dry_run_launches(w.dims, w.float64 ? DType::float64 : DType::float32, o, games, m);
-    std::printf("%-16s %s%s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
+    std::printf("%-16s %s%s %-10s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
                 w.dims.to_string().c_str(), w.float64 ? "f64" : "f32", w.lists ? " lists" : "      ",
-                static_cast<long long>(games), cuda_emu::path_name(m.path), static_cast<long long>(m.chunks.chunks),
-                static_cast<long long>(m.chunks.chunk_games), static_cast<long long>(m.passes_per_chunk), dry);
+                to_string(w.strategy), static_cast<long long>(games), cuda_emu::path_name(m.path),
+                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
+                static_cast<long long>(m.passes_per_chunk), dry);
     EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string()
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";
