@@ -32,9 +32,10 @@
 // in shared memory), in double-double, by the same fixed assignment of threads as the Gram matrix;
 // played sums over its set P(IC, CC), whose window needs w*, w_0 and w_ε, known only after the
 // read: a second walk over the agents' utilities finds P (their welfare against the window) and
-// reads the principals' at P's outcomes only — about 1.5 reads of the input where P is a small
-// part of the game, up to 2 where it is most of it (docs/PERFORMANCE.md). Thread 0 then finishes
-// the game with detail/finish.hpp.
+// reads the principals' at P's outcomes only, skipping the segments of tiles whose welfare range
+// (kept by the read) misses the window — 1.02 reads of the input where P is a few outcomes near
+// the top of the welfare, up to 2 where it is most of the game (docs/PERFORMANCE.md). Thread 0
+// then finishes the game with detail/finish.hpp.
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
@@ -213,7 +214,8 @@ __device__ void gram_clear(const StArgs& a, const StShared<T>& sh, int e1) {
   }
 }
 
-/// Merges each entry of [e0, e1)'s groups in group order into its group-0 item. Ends with a barrier.
+/// Merges the groups of each entry in [e0, e1), in group order, into its group-0 item. Ends with a
+/// barrier.
 template <class T>
 __device__ void gram_merge(const StArgs& a, const StShared<T>& sh, int e0, int e1) {
   const SweepGeometry& G = a.geo;
