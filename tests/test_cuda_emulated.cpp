@@ -929,8 +929,8 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
 
 // The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
 // on the planned path of an H100-like device: the cluster team, one launch, the input read once;
-// the same batch on a device without clusters (compute capability 8): the tiled path. Both against
-// the CPU backend, both dtypes.
+// the same batch on a device without clusters (compute capability 8): the sweep path (the tiled
+// path before the sweep took the played strategy). Both against the CPU backend, both dtypes.
 TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
   DGEVAL_SEEDED(rng);
   const Dims d({7, 3, 8, 5, 12});
@@ -955,8 +955,8 @@ TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
     const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
     EXPECT_FALSE(lim.clusters);
     const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
-    EXPECT_EQ(plan.path, cuda_emu::Path::tiled);
-    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (tiled)");
+    EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (sweep)");
     EXPECT_THROW(cuda_emu::make_plan(d, DType::float32, o, b.games, lim, emulated(kCluster)), error);
   } catch (...) {
     emu::state().compute_major = 9;
