@@ -26,7 +26,16 @@
 // utilities (each slab twice: its fiber extrema, then every outcome's test): such games read their
 // input about twice. A game whose payoffs lie beyond ±1e100, or with a vector whose range is below
 // 1e-100, is summed again with scaled deviations (as the two-player path): a second read, for such
-// games only. Thread 0 then finishes the game with detail/finish.hpp.
+// games only (the sums over σ below are not summed again). The strategies whose expectations are
+// sums over σ: correlated and product sum σ(s)·u(s) of each of the 2n vectors in the read (σ staged
+// with the tile: the correlated weights read once, the product's factors from the game's weights
+// in shared memory), in double-double, by the same fixed assignment of threads as the Gram matrix;
+// played sums over its set P(IC, CC), whose window needs w*, w_0 and w_ε, known only after the
+// read: a second walk over the agents' utilities finds P (their welfare against the window) and
+// reads the principals' at P's outcomes only, skipping the segments of tiles whose welfare range
+// (kept by the read) misses the window — 1.02 reads of the input where P is a few outcomes near
+// the top of the welfare, up to 2 where it is most of the game (docs/PERFORMANCE.md). Thread 0
+// then finishes the game with detail/finish.hpp.
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
@@ -95,6 +104,9 @@ struct StShared {
   double* scale;  ///< [V]
   double* split;  ///< [V] (1.0: the deviation is formed after scaling)
   double* state;  ///< state_doubles(n)
+  double* sigma;  ///< [stride]: σ at the staged outcomes (row V of staged; the strategies summed over σ)
+  double* pw;     ///< the product strategy's weights of the game
+  double* seg;    ///< played: each segment's welfare min [segments], then max [segments]
   i64* cand;
   T* ext;  ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
 };
@@ -110,15 +122,43 @@ __device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 
   __syncthreads();
 }
 
-/// The Gram accumulators over the staged tile (cnt outcomes), deviations scaled where set.
+/// σ at the staged outcomes [s0, s0 + cnt) of game g, correlated or product (as
+/// strategy_weight: the product's factors from the game's weights in shared memory, multiplied in
+/// player order). No barrier (the staging's follows).
 template <class T>
-__device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool scaled, bool& bad) {
+__device__ void stage_sigma(const StArgs& a, const StShared<T>& sh, i64 g, i64 s0, i64 cnt) {
+  const EvalParams& p = a.p;
+  const double* w = p.weights + g * p.strategy_stride;
+  for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) {
+    const i64 s = s0 + q;
+    double sigma = 1.0;
+    if (p.strategy == StrategyKind::correlated) {
+      sigma = load<Mem::strategy>(w + s);
+    } else {
+      for (int j = 0; j < p.n; ++j) sigma *= sh.pw[p.product_offset[j] + (s / p.stride[j]) % p.k[j]];
+    }
+    sh.sigma[q] = sigma;
+  }
+}
+
+/// The accumulators of entries [e0, e1) over the staged tile (cnt outcomes): the Gram products and
+/// deviation sums (deviations scaled where set), and the sums over σ (Σ σ·u of each vector, the
+/// outcomes of σ = 0 skipped, as the CPU does).
+template <class T>
+__device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool scaled, bool& bad, int e0, int e1) {
   const SweepGeometry& G = a.geo;
   for (int w = static_cast<int>(threadIdx.x); w < G.items; w += static_cast<int>(blockDim.x)) {
     const int e = w % G.entries, grp = w / G.entries;
+    if (e < e0 || e >= e1) continue;
     double* A = sh.acc + 4 * w;
     DoubleDouble acc{A[0], A[1]};
-    if (e < G.pairs) {
+    if (e >= G.pairs + G.vectors) {
+      const double* xu = sh.staged + (e - G.pairs - G.vectors) * sh.stride;
+      for (i64 q = grp; q < cnt; q += G.groups) {
+        const double sigma = sh.sigma[q];
+        if (sigma != 0.0) detail::dd_accumulate_product(acc, sigma, xu[q]);
+      }
+    } else if (e < G.pairs) {
       int u = 0, v = 0;
       pair_of(e, G.vectors, u, v);
       const double pu = sh.pivot[u], pv = sh.pivot[v];
@@ -155,10 +195,18 @@ __device__ void gram_tile(const StArgs& a, const StShared<T>& sh, i64 cnt, bool 
   }
 }
 
-/// Clears the accumulators.
+/// Minimum (a) and maximum (b) of the welfare.
+struct MinMaxOp {
+  __device__ Acc2 operator()(const Acc2& x, const Acc2& y) const {
+    return Acc2{y.a < x.a ? y.a : x.a, y.b > x.b ? y.b : x.b};
+  }
+};
+
+/// Clears the accumulators of entries [0, e1).
 template <class T>
-__device__ void gram_clear(const StArgs& a, const StShared<T>& sh) {
+__device__ void gram_clear(const StArgs& a, const StShared<T>& sh, int e1) {
   for (int w = static_cast<int>(threadIdx.x); w < a.geo.items; w += static_cast<int>(blockDim.x)) {
+    if (w % a.geo.entries >= e1) continue;
     sh.acc[4 * w] = 0.0;
     sh.acc[4 * w + 1] = 0.0;
     sh.acc[4 * w + 2] = inf();
@@ -166,12 +214,13 @@ __device__ void gram_clear(const StArgs& a, const StShared<T>& sh) {
   }
 }
 
-/// Merges each entry's groups in group order into its group-0 item. Ends with a barrier.
+/// Merges the groups of each entry in [e0, e1), in group order, into its group-0 item. Ends with a
+/// barrier.
 template <class T>
-__device__ void gram_merge(const StArgs& a, const StShared<T>& sh) {
+__device__ void gram_merge(const StArgs& a, const StShared<T>& sh, int e0, int e1) {
   const SweepGeometry& G = a.geo;
   __syncthreads();
-  for (int e = static_cast<int>(threadIdx.x); e < G.entries; e += static_cast<int>(blockDim.x)) {
+  for (int e = e0 + static_cast<int>(threadIdx.x); e < e1; e += static_cast<int>(blockDim.x)) {
     DoubleDouble s{sh.acc[4 * e], sh.acc[4 * e + 1]};
     double lo = sh.acc[4 * e + 2], hi = sh.acc[4 * e + 3];
     for (int grp = 1; grp < G.groups; ++grp) {
@@ -262,11 +311,19 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
   sh.scale = sh.pivot + V;
   sh.split = sh.scale + V;
   sh.state = sh.split + V;
+  sh.sigma = sh.staged + V * tile;
+  sh.pw = reinterpret_cast<double*>(smem + G.weights_at);
+  sh.seg = reinterpret_cast<double*>(smem + G.segments_at);
   sh.cand = reinterpret_cast<i64*>(smem + G.candidates_at);
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
   const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
   const StrategyKind kind = p.strategy;
   const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
+  // The accumulators' entries: the Gram matrix's (products and deviation sums), then the sums over
+  // σ, made in the read where σ is given (correlated, product), by the played walk otherwise.
+  const int gram_end = G.pairs + V, sums_end = G.entries;
+  const bool sigma_given = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  const int read_end = sigma_given ? sums_end : gram_end;
   for (int v = tid; v < 2 * kSweepMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
@@ -280,7 +337,13 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       sh.split[tid] = 0.0;
     }
     if (tid == 0) flags_sh[0] = flags_sh[1] = 0;
-    gram_clear(a, sh);
+    gram_clear(a, sh, sums_end);
+    for (i64 j = tid; j < G.weights; j += blockDim.x)
+      sh.pw[j] = load<Mem::strategy>(p.weights + g * p.strategy_stride + j);
+    for (i64 j = tid; j < G.segments; j += blockDim.x) {
+      sh.seg[j] = inf();
+      sh.seg[G.segments + j] = -inf();
+    }
     for (i64 r = tid; r < slab; r += blockDim.x) {
       ext0_lo[r] = static_cast<T>(inf());
       ext0_hi[r] = static_cast<T>(-inf());
@@ -295,6 +358,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     i64 survivors = 0;  // every thread holds the same
 
     // ---- The read.
+    i64 tile_no = 0;  // the tiles in the walk's order (the played walk's segments)
     for (i64 a0 = 0; a0 < k0; ++a0) {
       for (int i = 1; i + 1 < n; ++i) {
         const i64 fibers = slab / p.k[i];
@@ -307,12 +371,15 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       i64 count = 0;  // the slab's candidates (every thread holds the same)
       for (i64 r0 = 0; r0 < slab; r0 += tile) {
         const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+        if (sigma_given) stage_sigma(a, sh, g, s0, cnt);
         stage(sh, x, V, s0, cnt);
+        Acc2 tile_w{inf(), -inf()};
         for (i64 q = tid; q < cnt; q += blockDim.x) {
           const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
           const i64 s = s0 + q;
           const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
           const double wh = detail::welfare_at<double>(n, p.welfare, value, n, s);
+          tile_w = MinMaxOp()(tile_w, Acc2{w, w});
           we.w_max = arg_max(we.w_max, ArgExt{w, s});
           we.w_min = arg_min(we.w_min, ArgExt{w, s});
           we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
@@ -321,8 +388,17 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
           ext0_lo[r0 + q] = y0 < ext0_lo[r0 + q] ? y0 : ext0_lo[r0 + q];
           ext0_hi[r0 + q] = y0 > ext0_hi[r0 + q] ? y0 : ext0_hi[r0 + q];
         }
+        if (G.segments > 0) {  // played: the tile's welfare extrema into its segment's
+          tile_w = team.reduce(tile_w, MinMaxOp());
+          const i64 j = tile_no / G.tiles_per_segment;
+          if (tid == 0) {
+            sh.seg[j] = tile_w.a < sh.seg[j] ? tile_w.a : sh.seg[j];
+            sh.seg[G.segments + j] = tile_w.b > sh.seg[G.segments + j] ? tile_w.b : sh.seg[G.segments + j];
+          }
+        }
+        ++tile_no;
         slab_extrema_tile(a, sh, r0, cnt);
-        gram_tile(a, sh, cnt, false, bad);
+        gram_tile(a, sh, cnt, false, bad, 0, read_end);
         // The last player's fibers: its exact test, the passing outcomes appended in order.
         const double* y = sh.staged + (n - 1) * sh.stride;
         const i64 fibers = cnt / last;
@@ -382,7 +458,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     if (survivors > G.survivor_capacity && tid == 0) flags_sh[1] = 1;
     bad = __syncthreads_or(bad) != 0;
     we = team.reduce(we, WelfareOp());
-    gram_merge(a, sh);
+    gram_merge(a, sh, 0, read_end);
     const bool overflow = flags_sh[1] != 0;
 
     // ---- Payoffs where an unscaled product could overflow, or ranges where one could underflow
@@ -390,7 +466,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     if (tid == 0 && !bad) {
       constexpr double kBig = 1e100, kTiny = 1e-100;
       int rescale = 0;
-      for (int e = 0; e < G.entries; ++e) {
+      for (int e = 0; e < gram_end; ++e) {
         if (!finite(sh.acc[4 * e]) || !finite(sh.acc[4 * e + 1])) rescale = 1;
       }
       for (int v = 0; v < V; ++v) {
@@ -420,17 +496,17 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       flags_sh[0] = rescale;
     }
     __syncthreads();
-    if (flags_sh[0]) {
-      gram_clear(a, sh);
+    if (flags_sh[0]) {  // (the sums over σ are kept: Σ σ·u needs no scaling)
+      gram_clear(a, sh, gram_end);
       __syncthreads();
       bool ignored = false;
       for (i64 s0 = 0; s0 < N; s0 += tile) {
         const i64 cnt = N - s0 < tile ? N - s0 : tile;
         stage(sh, x, V, s0, cnt);
-        gram_tile(a, sh, cnt, true, ignored);
+        gram_tile(a, sh, cnt, true, ignored, 0, gram_end);
         __syncthreads();
       }
-      gram_merge(a, sh);
+      gram_merge(a, sh, 0, gram_end);
       if (tid < V) {  // the extrema the scaled pass's min/max slots recorded are the same values
         sh.acc[4 * (G.pairs + tid) + 2] = sh.state[tid];
         sh.acc[4 * (G.pairs + tid) + 3] = sh.state[V + tid];
@@ -510,12 +586,58 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     }
     ne = team.reduce(ne, NeOp());  // ends with a barrier: su_parts complete
 
+    // ---- The played set P(IC, CC) (docs/MATH.md §4.4), its window known now: a second walk over
+    // the agents' utilities (their welfare), the principals' read at P's outcomes only; the sums
+    // over P made by the accumulators of the sums over σ (σ: P's indicator), the outcomes outside P
+    // giving the closest one (the fallback), as the CPU's pass_strategy. The walk skips the
+    // segments whose welfare extrema (from the read) leave no outcome in the window; where P is
+    // empty, it walks again over every tile for the fallback's closest outcome.
+    PlayedExt pe{0, arg_empty()};
+    if (kind == StrategyKind::played && !bad && ne.ne > 0 && ne.eps > 0) {
+      double lo = 0.0, hi = 0.0;
+      detail::played_window(p.cc, we.w_max.value, ne.worst_ne.value, ne.worst_eps.value, p.cc_window, &lo, &hi);
+      const double tol = p.played_tolerance, mid = (lo + hi) / 2;
+      bool ignored = false;
+      for (int every = 0; every < 2; ++every) {
+        i64 walked = 0;
+        for (i64 t = 0; t < k0 * ((slab + tile - 1) / tile); ++t) {
+          const i64 j = t / G.tiles_per_segment;
+          if (!every && !(sh.seg[G.segments + j] > lo - tol && sh.seg[j] < hi + tol)) continue;
+          ++walked;
+          const i64 per_slab = (slab + tile - 1) / tile, a0 = t / per_slab, r0 = (t % per_slab) * tile;
+          const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+          __syncthreads();
+          stage(sh, x, n, s0, cnt);
+          for (i64 q = tid; q < cnt; q += blockDim.x) {
+            const auto value = [&](int v, i64) { return sh.staged[v * sh.stride + q]; };
+            const i64 s = s0 + q;
+            const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
+            const bool in = lo - tol < w && w < hi + tol;
+            if (in) {
+              ++pe.count;
+              for (int v = n; v < V; ++v) sh.staged[v * sh.stride + q] = x(v, s);
+            } else {
+              pe.closest = arg_min(pe.closest, ArgExt{fabs(w - mid), s});
+            }
+            sh.sigma[q] = in ? 1.0 : 0.0;
+          }
+          __syncthreads();
+          gram_tile(a, sh, cnt, false, ignored, gram_end, sums_end);
+        }
+        pe = team.reduce(pe, PlayedOp());
+        if (pe.count > 0 || every || walked == k0 * ((slab + tile - 1) / tile)) break;
+        pe = PlayedExt{0, arg_empty()};  // P empty: nothing summed
+      }
+      gram_merge(a, sh, gram_end, sums_end);
+    }
+
     // ---- Finishing (thread 0).
     if (tid == 0) {
       S = summary_empty();
       S.w_max = we.w_max, S.w_min = we.w_min, S.wh_max = we.wh_max, S.wh_min = we.wh_min;
       S.ne = ne.ne, S.eps = ne.eps;
       S.worst_ne = ne.worst_ne, S.best_ne = ne.best_ne, S.worst_eps = ne.worst_eps;
+      S.played_count = pe.count, S.closest = pe.closest;
     }
     if (bad) {
       if (tid == 0) write_nonfinite_game(p, a.out, g);
@@ -523,10 +645,15 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       continue;
     }
     GameArrays A = game_arrays_at(sh.state, n);
-    // The sums over the strategy's set, each vector's in thread order.
+    // The sums over the strategy's set, each vector's in thread order; or over σ, from the
+    // accumulators.
     if (tid < V) {
       double t = 0.0;
-      for (int j = 0; j < static_cast<int>(blockDim.x); ++j) t += su_parts[tid * blockDim.x + j];
+      if (G.sums > 0) {
+        const double* B = sh.acc + 4 * (gram_end + tid);
+        t = detail::dd_value(DoubleDouble{B[0], B[1]});
+      }
+      for (int j = 0; j < static_cast<int>(blockDim.x) && G.sums == 0; ++j) t += su_parts[tid * blockDim.x + j];
       if (tid < n) {
         A.su[tid] = t;
       } else {

@@ -412,6 +412,14 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"sweep 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"sweep 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 played", {1.4213, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 correlated", {1.1575, 0.3334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 product", {1.1575, 0.1112, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 15x7x3x7x9x5 f32 played, no NE (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 played, P one outcome", {1.0226, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
+    {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
+    {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0001, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -692,7 +700,8 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
 }
 
 // The sweep path (kernels/sweep_evaluate.cu) against the CPU backend: 2 to 6 players, every
-// strategy it takes, both dtypes, the distance matrix; continuous payoffs scaled per game and side
+// strategy (the correlated and product σ per game, random with zeros; the played set at CC 0.5),
+// both dtypes, the distance matrix; continuous payoffs scaled per game and side
 // by 1e-6 to 1e6 (few candidates), ties on a coarse grid and IC below 1 (the candidate lists
 // overflow: the equilibria found by a second walk); slabs of one tile and of several, the last
 // player's fibers shorter and longer than the emulation's 64-thread block, fibers of players 1 ..
@@ -718,9 +727,20 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
       }
     }
     const Batch ties = testing::random_batch(d, games, rng, 2);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
       Options o = strategy_options(k, d, games, rng);
+      if (k == StrategyKind::correlated || k == StrategyKind::product) {
+        o.strategy.weights.clear();
+        for (std::int64_t g = 0; g < games; ++g) {
+          for (int i = 0; i < (k == StrategyKind::product ? n : 1); ++i) {
+            const auto w =
+                testing::parity::random_distribution(k == StrategyKind::product ? d.actions(i) : d.outcomes(), rng);
+            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+          }
+        }
+      }
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
       o.list_equilibria = k != StrategyKind::best_ne;
@@ -733,6 +753,10 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
         compare(side, wide, o, f32, "sweep wide ranges" + shape + to_string(k), forced(kSweep));
         compare(side, ties, o, f32, "sweep ties" + shape + to_string(k), forced(kSweep));
         compare(side, wide, low, f32, "sweep IC 0.75, 0.5" + shape + to_string(k), forced(kSweep));
+      }
+      if (k == StrategyKind::played) {  // empty windows (about half the games): the fallback
+        low.cc = 1.0;
+        compare(side, wide, low, false, "sweep IC 0.75, 0.5, CC 1" + d.to_string(), forced(kSweep));
       }
     }
   }
@@ -786,6 +810,59 @@ TEST(CudaEmulated, SweepPathIsDeterministic) {
   expect_same_bits_twice(testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3), kSweep, {1.0, 0.5});
 }
 
+// The sweep path's played walk skips the tiles whose welfare range (kept by the read) misses the
+// window; where that leaves the played set empty it walks every tile for the fallback's closest
+// outcome. Games (fixed: their figures are asserted) of 3x4x5 whose slabs (one tile each in the
+// emulation) hold welfare near 0, 3.5 and 5 .. 6.5: the NE in the last slab, the worst ε-NE
+// (IC 0.5) in the middle one, the CC 1 window (w_ε + w* − w_0) in the gap between them: no tile
+// walked, the closest outcome (the middle slab's best) found by the walk over every tile.
+TEST(CudaEmulated, SweepPathPlayedFallbackWalksEveryTile) {
+  std::mt19937_64 rng(41);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const Dims d({3, 4, 5});
+  const std::int64_t N = d.outcomes(), slab = d.stride(0), games = 4;
+  Batch b = testing::random_batch(d, games, rng);
+  const double base[3] = {0.0, 3.5, 5.0}, spread[3] = {0.1, 0.1, 1.5};
+  for (std::int64_t g = 0; g < games; ++g) {
+    for (int i = 0; i < 3; ++i) {
+      for (std::int64_t s = 0; s < N; ++s) {
+        const std::int64_t a0 = s / slab;
+        b.agents[static_cast<std::size_t>((g * 3 + i) * N + s)] = base[a0] + spread[a0] * unit(rng);
+      }
+    }
+  }
+  Options o;
+  o.strategy.kind = StrategyKind::played;
+  o.cc = 1.0;
+  o.ic = {0.5};
+  Results cpu;
+  make_cpu_backend(1)->evaluate(b.view(), o, cpu);
+  int fallbacks = 0;
+  for (std::int64_t g = 0; g < games; ++g)
+    fallbacks += (cpu.flags[static_cast<std::size_t>(g)] & flag_played_fallback) != 0;
+  ASSERT_GE(fallbacks, 2) << "the games are meant to take the played fallback";
+  for (bool f32 : {false, true}) {
+    testing::parity::compare(EmulatedSide{}, b, o, f32, "sweep played fallback", testing::parity::forced(kSweep));
+  }
+}
+
+/// Game 0 of `b` with a pure NE planted at outcome N/3 + 17: every agent's utility there set to
+/// `at_ne`, and, where `fiber` is not 0, the rest of each agent's fiber through it to `fiber`
+/// (below `at_ne`): no other outcome becomes an NE.
+Batch with_planted_ne(const Batch& b, double at_ne, double fiber = 0.0) {
+  Batch out = b;
+  const Dims& d = b.dims;
+  const std::int64_t N = d.outcomes(), s = N / 3 + 17;
+  for (int i = 0; i < d.players(); ++i) {
+    const std::int64_t st = d.stride(i), ai = (s / st) % d.actions(i);
+    for (std::int64_t a = 0; a < d.actions(i); ++a) {
+      const std::int64_t t = s + (a - ai) * st;
+      if (t == s || fiber != 0.0) out.agents[static_cast<std::size_t>(i * N + t)] = t == s ? at_ne : fiber;
+    }
+  }
+  return out;
+}
+
 // Which games the planner gives the sweep path (the bench's 15x7x3x7x9x5 among them), the
 // tiled path for the options it does not cover, and a clear error when it is forced on others.
 // The bench's game itself, planned, against the CPU backend.
@@ -801,7 +878,7 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
     Options x;
     x.strategy.kind = k;
-    EXPECT_FALSE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k);
+    EXPECT_TRUE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(k) << ": its sums made by the sweep";
   }
   Options lists;
   lists.list_equilibria = true;
@@ -811,18 +888,20 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
   for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
     const std::int64_t games = static_cast<std::int64_t>((std::size_t{2} << 30) / cuda_emu::input_bytes(bench, 1, vb));
-    const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim);
-    EXPECT_LE(t.shared_bytes, lim.shared_optin);
-    EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
-              0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
+    const int threads = cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne).threads;
+    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::played, StrategyKind::product}) {
+      const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim, k);
+      EXPECT_LE(t.shared_bytes, lim.shared_optin);
+      EXPECT_EQ(t.threads, threads) << to_string(k) << ": the sums over σ cost no threads";
+      EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
+                0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
+    }
   }
   std::mt19937_64 rng(5);
   const Batch small = testing::random_batch(Dims({4, 4, 4}), 1, rng);
-  Options played;
-  played.strategy.kind = StrategyKind::played;
   try {
     Results r;
-    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), played, r);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), max, r);
     FAIL() << "no error";
   } catch (const error& e) {
     EXPECT_NE(std::string(e.what()).find("sweep path cannot take"), std::string::npos) << e.what();
@@ -832,12 +911,26 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   const cuda_emu::Plan plan = cuda_emu::make_plan(bench, DType::float32, o, 1, cuda_emu::limits_of(0), emulated());
   EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
   testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (sweep)");
+  // The played set at CC 0.5 of an NE planted at the top of the welfare (the walk skips every
+  // segment but the NE's) and at its bottom (the set most of the game); at CC 1 and IC 0.5 (a
+  // window of width 2·played_tolerance: empty, the fallback's closest outcome found by a walk over
+  // every tile).
+  Options played;
+  played.strategy.kind = StrategyKind::played;
+  played.cc = 0.5;
+  const Batch top = with_planted_ne(b, 10.0);
+  testing::parity::compare(EmulatedSide{}, top, played, true, "15x7x3x7x9x5 played, NE on top");
+  testing::parity::compare(EmulatedSide{}, with_planted_ne(b, -5.0, -10.0), played, true,
+                           "15x7x3x7x9x5 played, NE at the bottom");
+  played.cc = 1.0;
+  played.ic = {0.5};
+  testing::parity::compare(EmulatedSide{}, top, played, true, "15x7x3x7x9x5 played, CC 1, IC 0.5");
 }
 
 // The bench's mid-size game, 7x3x8x5x12 (394 KiB in float32: more than one block's shared memory),
 // on the planned path of an H100-like device: the cluster team, one launch, the input read once;
-// the same batch on a device without clusters (compute capability 8): the tiled path. Both against
-// the CPU backend, both dtypes.
+// the same batch on a device without clusters (compute capability 8): the sweep path (the tiled
+// path before the sweep took the played strategy). Both against the CPU backend, both dtypes.
 TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
   DGEVAL_SEEDED(rng);
   const Dims d({7, 3, 8, 5, 12});
@@ -862,8 +955,8 @@ TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
     const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
     EXPECT_FALSE(lim.clusters);
     const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
-    EXPECT_EQ(plan.path, cuda_emu::Path::tiled);
-    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (tiled)");
+    EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+    testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (sweep)");
     EXPECT_THROW(cuda_emu::make_plan(d, DType::float32, o, b.games, lim, emulated(kCluster)), error);
   } catch (...) {
     emu::state().compute_major = 9;
@@ -956,8 +1049,24 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
         {std::string("tiled 2x3x5 f32 tile 32 x2 blocks ") + to_string(k), b235, o, true, emulated(kTiled, 32, 2)});
     cases.push_back(
         {std::string("cluster 2x3x5 f32 x2 blocks run 32 ") + to_string(k), b235, o, true, emulated(kCluster, 32, 2)});
-    if (k != StrategyKind::played && k != StrategyKind::correlated && k != StrategyKind::product) {
-      cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
+    cases.push_back({std::string("sweep 2x3x5 f32 ") + to_string(k), b235, o, true, emulated(kSweep)});
+  }
+  // The sweep path's sums over σ (IC 1, CC 0.5): made in the read (correlated: its N weights read
+  // once; product: its weights staged per game), or over the played set P by a second walk over the
+  // agents' utilities, the principals' read at P's outcomes only. The bench's game has no pure NE
+  // (P undefined, no walk): one planted of high welfare (as the NE of continuous random games: P
+  // is that outcome alone), or of low welfare (P most of the game).
+  const Batch bench_high = with_planted_ne(bench, 10.0), bench_low = with_planted_ne(bench, -5.0, -10.0);
+  for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+    Options o = strategy_options(k, bench.dims, bench.games, srng);
+    o.ic.clear();
+    const std::string name = std::string("sweep 15x7x3x7x9x5 f32 ") + to_string(k);
+    if (k != StrategyKind::played) {
+      cases.push_back({name + " (planned)", bench, o, true, emulated()});
+    } else {
+      cases.push_back({name + ", no NE (planned)", bench, o, true, emulated()});
+      cases.push_back({name + ", P one outcome", bench_high, o, true, emulated()});
+      cases.push_back({name + ", P most of game", bench_low, o, true, emulated()});
     }
   }
   const char* classes[] = {"input", "strategy", "output", "scratch"};
@@ -1055,6 +1164,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     long long recorded;
     bool lists = false;    // Options::list_equilibria
     bool float64 = false;  // float64 input (the bench's workloads are float32)
+    StrategyKind strategy = StrategyKind::worst_ne;
   };
   const Workload workloads[] = {
       {Dims({3, 3}), 0, 1},
@@ -1073,10 +1183,16 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({16384, 16384}), 1, 3, true, true},
       // 15x7x3x7x9x5 with its NE listed: the sweep path's tally sets the bits (the tiled path before).
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1, true},
+      // 15x7x3x7x9x5 under the strategies summed over σ: the sweep path (the tiled path before, 11
+      // to 15 launches per sub-batch).
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::played},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::correlated},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::product},
   };
   for (const Workload& w : workloads) {
     Options o;
     o.list_equilibria = w.lists;
+    o.strategy.kind = w.strategy;
     const std::size_t vb = w.float64 ? 8 : 4;
     const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, vb);
     const std::int64_t games =
@@ -1084,10 +1200,11 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     const cuda_emu::ChunkModel m =
         cuda_emu::model_chunk(w.dims, vb, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
     const long long dry = dry_run_launches(w.dims, w.float64 ? DType::float64 : DType::float32, o, games, m);
-    std::printf("%-16s %s%s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
+    std::printf("%-16s %s%s %-10s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
                 w.dims.to_string().c_str(), w.float64 ? "f64" : "f32", w.lists ? " lists" : "      ",
-                static_cast<long long>(games), cuda_emu::path_name(m.path), static_cast<long long>(m.chunks.chunks),
-                static_cast<long long>(m.chunks.chunk_games), static_cast<long long>(m.passes_per_chunk), dry);
+                to_string(w.strategy), static_cast<long long>(games), cuda_emu::path_name(m.path),
+                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
+                static_cast<long long>(m.passes_per_chunk), dry);
     EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string()
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";

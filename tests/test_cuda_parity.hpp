@@ -967,31 +967,53 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
 }
 
 /// The sweep path (kernels/sweep_evaluate.cu: games of 3 or more players larger than a cluster's
-/// shared memory, one block per game) forced on small games of 2 to 6 players: every strategy it
-/// takes (the pure strategy per game), both dtypes, the distance matrix, payoffs spanning orders of
-/// magnitude (each vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the
-/// equilibria found by a second walk), a player of one action, column selections through chunks.
-/// On the GPU also larger shapes (slabs of several tiles, the last player's fibers longer than a
-/// block) and the bench's 15x7x3x7x9x5 on the planned path.
+/// shared memory, one block per game) forced on small games of 2 to 6 players: every strategy (the
+/// pure, correlated and product strategies per game, σ random with zeros; the product's also one
+/// for all games), both dtypes, the distance matrix, payoffs spanning orders of magnitude (each
+/// vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the equilibria
+/// found by a second walk), the played set at CC 0.5 (and at CC 1 with IC 0.5: the fallback), a player of
+/// one action, column selections through chunks. On the GPU also larger shapes (slabs of several
+/// tiles, the last player's fibers longer than a block) and the bench's 15x7x3x7x9x5 on the planned
+/// path, with the played, correlated and product strategies too.
 template <class Side>
 void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<Dims> sizes = {Dims({3, 4, 5}), Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33})};
   if (!side.emulated()) sizes.insert(sizes.end(), {Dims({5, 3, 4, 70}), Dims({2, 3, 300}), Dims({6, 5, 4, 3, 50})});
+  const auto with_strategy = [&](StrategyKind k, const Dims& d, std::int64_t games, bool per_game) {
+    Options o;
+    o.strategy.kind = k;
+    o.strategy.per_game = per_game;
+    for (std::int64_t g = 0; g < (per_game ? games : 1); ++g) {
+      if (k == StrategyKind::pure) {
+        for (int i = 0; i < d.players(); ++i)
+          o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+      }
+      if (k == StrategyKind::correlated) {
+        const auto w = random_distribution(d.outcomes(), rng);
+        o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+      }
+      if (k == StrategyKind::product) {
+        for (int i = 0; i < d.players(); ++i) {
+          const auto w = random_distribution(d.actions(i), rng);
+          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+        }
+      }
+    }
+    return o;
+  };
   for (const Dims& d : sizes) {
     const int n = d.players();
     const std::int64_t games = side.emulated() ? 2 : side.games(7);
     const Batch wide = wide_range_batch(d, games, rng);
     const Batch ties = random_batch(d, games, rng, 2);
-    for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
-                           StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
-      Options o;
-      o.strategy.kind = k;
-      o.strategy.per_game = k == StrategyKind::pure;
-      for (std::int64_t g = 0; g < games && k == StrategyKind::pure; ++g) {
-        for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-      }
-      o.distance_matrix = k == StrategyKind::worst_ne;
+    for (StrategyKind k :
+         {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+          StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+      const bool per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      Options o = with_strategy(k, d, games, per_game);
+      o.cc = 0.5;
+      o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::played;
       o.list_equilibria = k != StrategyKind::best_ne;  // the NE list: bits set by the tally's atomics
       Options low = o;
       low.ic.assign(static_cast<std::size_t>(n), 0.5);
@@ -1000,6 +1022,14 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
       for (bool f32 : {false, true}) {
         compare(side, wide, o, f32, "sweep wide ranges" + what, forced(kSweep));
         compare(side, ties, low, f32, "sweep ties, IC 0.5" + what, forced(kSweep));
+      }
+      if (k == StrategyKind::played) {
+        low.cc = 1.0;  // empty windows (about half the games): the played fallback's closest outcome
+        compare(side, wide, low, false, "sweep IC 0.5, CC 1" + what, forced(kSweep));
+      }
+      if (k == StrategyKind::product) {
+        compare(side, wide, with_strategy(k, d, games, false), false, "sweep one product for all" + what,
+                forced(kSweep));
       }
     }
   }
@@ -1012,8 +1042,15 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
     compare(side, cols, o, true, "sweep columns " + sel, Run{kSweep, 0, 0, 2});
   }
   if (!side.emulated()) {
-    const Batch b = random_batch(Dims({15, 7, 3, 7, 9, 5}), side.games(5), rng);
+    const Dims bench({15, 7, 3, 7, 9, 5});
+    const Batch b = random_batch(bench, side.games(5), rng);
     for (bool f32 : {false, true}) compare(side, b, Options{}, f32, "15x7x3x7x9x5 planned (sweep)");
+    for (StrategyKind k : {StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+      Options o = with_strategy(k, bench, b.games, k != StrategyKind::played);
+      o.cc = 0.5;
+      o.ic = {0.75};
+      compare(side, b, o, true, std::string("15x7x3x7x9x5 planned (sweep) ") + to_string(k));
+    }
   }
 }
 

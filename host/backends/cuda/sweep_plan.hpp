@@ -9,7 +9,13 @@
 // memory holds, besides the staged tile: player 0's running fiber extrema (one per position in a
 // slab, 2·slab values of T, complete after the last slab), the fiber extrema of players 1 .. n−2
 // within the current slab (2·slab/k_i values each, complete at the slab's end), the double-double
-// accumulators of the Gram matrix (detail/gram.hpp) and the slab's candidates.
+// accumulators of the Gram matrix (detail/gram.hpp) and the slab's candidates. Under the
+// correlated, product and played strategies the accumulators also hold the 2n sums over σ
+// (Σ σ(s)·u(s), in double-double: σ known before the read for correlated and product, the sums
+// made in the read; for played σ is the played set's indicator, known only once the read has found
+// the equilibria, and the sums are made by a second walk over the agents' utilities, the
+// principals' read at the played set's outcomes only; the read keeps the welfare extrema of
+// segments of consecutive tiles, and the walk skips the segments with no outcome in the window).
 #pragma once
 
 #include <algorithm>
@@ -28,6 +34,10 @@ namespace cuda {
 constexpr int kSweepThreads = 256;
 /// Outcomes a tile aims for (rounded up to a multiple of the last player's k, at most a slab).
 constexpr std::int64_t kSweepTile = 256;
+/// Under the played strategy, the walk's tiles are grouped into at most this many segments of
+/// consecutive tiles, whose welfare extrema the read keeps (the played walk skips the segments that
+/// hold no outcome of the played set's window).
+constexpr std::int64_t kSweepSegments = 256;
 /// Most players the path takes (its Gram matrix has 2n(2n+1)/2 entries, accumulated in shared memory).
 constexpr int kSweepMaxPlayers = 16;
 
@@ -36,7 +46,8 @@ struct SweepGeometry {
   int n = 0;
   int vectors = 0;  ///< V = 2n
   int pairs = 0;    ///< P = V(V+1)/2 Gram entries
-  int entries = 0;  ///< E = P + V accumulators (the products, then the deviation sums)
+  int sums = 0;     ///< V under the strategies summed over σ (strategy_sums_of), else 0
+  int entries = 0;  ///< E = P + V + sums accumulators (the products, the deviation sums, the sums over σ)
   int groups = 0;   ///< G: each entry accumulated by G threads (outcomes q ≡ group mod G)
   int items = 0;    ///< E·G
   std::int64_t N = 0;
@@ -46,11 +57,16 @@ struct SweepGeometry {
   std::int64_t survivor_capacity = 0;         ///< a game's candidates left for player 0's test (scratch)
   std::int64_t grid = 0;                      ///< blocks of the launch (each walks games g ≡ block)
   std::int64_t fiber_base[kMaxPlayers] = {};  ///< offset (values of T) of player i's slab extrema, i = 1..n−2
+  std::int64_t weights = 0;                   ///< the product strategy's Σ k_i weights, staged per game (else 0)
+  std::int64_t segments = 0;                  ///< played: segments of the walk's tiles (else 0)
+  std::int64_t tiles_per_segment = 1;         ///< played: consecutive tiles (slab by slab) per segment
   // Byte offsets of the regions of dynamic shared memory (16-byte aligned).
-  std::size_t staged_at = 0;       ///< double: the tile's values (see sweep_geometry_of)
+  std::size_t staged_at = 0;       ///< double: the tile's values, then σ at them (see sweep_geometry_of)
   std::size_t accumulator_at = 0;  ///< double [items][4]: hi, lo, min, max
   std::size_t gram_at = 0;         ///< double [P][2]: the centred Gram matrix (finishing)
   std::size_t misc_at = 0;         ///< double [3V]: pivots, scales, splits; then state_doubles(n)
+  std::size_t weights_at = 0;      ///< double [weights]: the product strategy's weights of the game
+  std::size_t segments_at = 0;     ///< double [2][segments]: each segment's welfare min, then max
   std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t shared_bytes = 0;
@@ -63,10 +79,18 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
 
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
-/// The geometry for `chunk_games` games of `threads` threads per block (0 shared bytes where the
-/// shape's player count is not covered; shared_bytes above lim.shared_optin where it does not fit).
+/// Whether the strategy's expectations are sums over σ that the sweep's accumulators make
+/// (correlated and product: σ given; played: the played set's indicator).
+inline bool strategy_sums_of(StrategyKind k) {
+  return k == StrategyKind::correlated || k == StrategyKind::product || k == StrategyKind::played;
+}
+
+/// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
+/// shared bytes where the shape's player count is not covered; shared_bytes above lim.shared_optin
+/// where it does not fit).
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
-                                       const DeviceLimits& lim, int threads, std::int64_t tile_target = kSweepTile) {
+                                       const DeviceLimits& lim, StrategyKind kind, int threads,
+                                       std::int64_t tile_target = kSweepTile) {
   SweepGeometry t;
   t.threads = threads;
   t.n = d.players();
@@ -74,13 +98,22 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   if (t.n < 2 || t.n > kSweepMaxPlayers) return t;
   t.vectors = 2 * t.n;
   t.pairs = t.vectors * (t.vectors + 1) / 2;
-  t.entries = t.pairs + t.vectors;
+  t.sums = strategy_sums_of(kind) ? t.vectors : 0;
+  t.entries = t.pairs + t.vectors + t.sums;
+  if (kind == StrategyKind::product) {
+    for (int i = 0; i < t.n; ++i) t.weights += d.actions(i);
+  }
   t.groups = std::max(1, threads / t.entries);
   t.items = t.entries * t.groups;
   t.slab = d.stride(0);
   const std::int64_t last = d.actions(t.n - 1);
   t.tile = std::min(t.slab, ceil_div(tile_target, last) * last);
   // About one candidate per fiber of the last player where payoffs are continuous and IC = 1.
+  if (kind == StrategyKind::played) {
+    const std::int64_t tiles = d.actions(0) * ceil_div(t.slab, t.tile);
+    t.tiles_per_segment = ceil_div(tiles, kSweepSegments);
+    t.segments = ceil_div(tiles, t.tiles_per_segment);
+  }
   t.candidate_capacity = 3 * (t.slab / last) / 2 + 64;
   t.survivor_capacity = t.N / last / 4 + 256;
   std::int64_t at = 2 * t.slab;
@@ -92,15 +125,21 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   const std::size_t tile = static_cast<std::size_t>(t.tile), th = static_cast<std::size_t>(threads);
   std::size_t b = 0;
   t.staged_at = b;
-  // The tile's 2n vectors; or the agents' n and, past them, the threads' sums over the strategy's
-  // set (V x threads) while the equilibria are tallied.
-  b += sweep_align(std::max(V * tile, n * tile + V * th) * 8);
+  // The tile's 2n vectors (and σ at them, a row more, under the strategies summed over σ); or the
+  // agents' n and, past them, the threads' sums over the strategy's set (V x threads) while the
+  // equilibria are tallied.
+  const std::size_t rows = V + (t.sums > 0 ? 1 : 0);
+  b += sweep_align(std::max(rows * tile, n * tile + V * th) * 8);
   t.accumulator_at = b;
   b += sweep_align(static_cast<std::size_t>(t.items) * 4 * 8);
   t.gram_at = b;
   b += sweep_align(static_cast<std::size_t>(t.pairs) * 2 * 8);
   t.misc_at = b;
   b += sweep_align((3 * V + static_cast<std::size_t>(state_doubles(t.n))) * 8);
+  t.weights_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.weights) * 8);
+  t.segments_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.segments) * 2 * 8);
   t.candidates_at = b;
   b += sweep_align(static_cast<std::size_t>(t.candidate_capacity) * 8);
   t.extrema_at = b;
@@ -117,9 +156,9 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
 /// the strategy's set take 2n·8 bytes each), then tiles of half the size (down to 64 outcomes),
 /// then 64 threads.
 inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
-                                    const DeviceLimits& lim, int threads = kSweepThreads) {
+                                    const DeviceLimits& lim, StrategyKind kind, int threads = kSweepThreads) {
   std::int64_t tile = kSweepTile;
-  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, threads, tile);
+  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile);
   while (t.shared_bytes > lim.shared_optin) {
     if (threads > 128) {
       threads /= 2;
@@ -130,7 +169,7 @@ inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std:
     } else {
       break;
     }
-    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, threads, tile);
+    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile);
   }
   return t;
 }
@@ -140,12 +179,8 @@ inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t valu
   if (d.players() < 2) return "it takes games of 2 or more players";
   if (d.players() > kSweepMaxPlayers) return "it takes games of at most 16 players";
   if (o.standardisation != Standardisation::epic) return "it takes the EPIC standardisation only";
-  const StrategyKind k = o.strategy.kind;
-  if (!(k == StrategyKind::worst_ne || k == StrategyKind::best_ne || k == StrategyKind::uniform_ne ||
-        k == StrategyKind::uniform_eps_ne || k == StrategyKind::pure))
-    return "the played, correlated and product strategies need a further pass";
   if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
-  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, threads);
+  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads);
   if (t.shared_bytes == 0 || t.shared_bytes > lim.shared_optin)
     return "a slab's fiber extrema and a tile do not fit in shared memory";
   return std::string();
