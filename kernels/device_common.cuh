@@ -314,8 +314,9 @@ __device__ inline void write_nonfinite_game(const EvalParams& p, const DeviceOut
 /// Everything after the data passes, for a finite game (one thread): detail::finish_game, the
 /// definition the CPU backend calls, reading the device's arrays A (GameArrays in shared memory,
 /// GlobalGameArrays in global memory) and utilities `at(v, s)` (agents 0..n−1, principals
-/// n..2n−1) and writing the device's column pointers.
-template <class Arrays, class At>
+/// n..2n−1) and writing the device's column pointers. InlineDivision: the bounds divide with
+/// detail::div_rn (players counted as detail::PlayersDividingInline: the teams' kernels).
+template <bool InlineDivision = false, class Arrays, class At>
 __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g, const GameSummary& S, const Arrays& A,
                             const At& at) {
   const detail::FinishSettings cfg{p.n, p.welfare, p.constants, p.cc, p.cc_window, p.strategy};
@@ -324,7 +325,11 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
     const i64* act = p.actions + g * p.strategy_stride;
     for (int i = 0; i < p.n; ++i) pure_outcome += load<Mem::strategy>(act + i) * p.stride[i];
   }
-  detail::finish_game(cfg, p.n, g, pure_outcome, S, A, at, out);
+  if constexpr (InlineDivision) {
+    detail::finish_game(cfg, detail::PlayersDividingInline{p.n}, g, pure_outcome, S, A, at, out);
+  } else {
+    detail::finish_game(cfg, p.n, g, pure_outcome, S, A, at, out);
+  }
 }
 
 }  // namespace dev

@@ -343,7 +343,7 @@ __device__ void evaluate_team_game(const Team& team, const EvalParams& p, const 
     if (rank == 0) S.strategy_defined = 1;
   }
   team.sync();
-  if (rank == 0) finish_game(p, out, game(), S, game_arrays_at(state, n), at);
+  if (rank == 0) finish_game<true>(p, out, game(), S, game_arrays_at(state, n), at);  // the bounds' divisions inline
   if (p.distance_matrix) {  // last: the fewest values live across it
     const Global<Mem::output, double> dm = out.distance_matrix + game() * nv * nv;
     for (int x = 0; x < nv; ++x) {

@@ -147,6 +147,27 @@ TEST(CudaPlan, TeamLayoutsFitAndAvoidBankConflicts) {
   EXPECT_EQ(team_geometry_for(Path::block_team, 5, 10080, 4, kH100).path, Path::tiled);
 }
 
+// The thread path reserves room for the σ-weighted strategy sums (2n doubles after the staged game)
+// only for a correlated or product strategy: a 3x3 game takes 296 bytes in float64 without it (6
+// blocks of 128 games per SM on sm_90: 37.5%), 328 with it (5), and 152 or 184 in float32.
+TEST(CudaPlan, ThreadPathRoomForStrategySumsOnlyWhereUsed) {
+  EXPECT_EQ(team_geometry_for(Path::thread_game, 2, 9, 8, kH100, false).data_stride, 296u);
+  EXPECT_EQ(team_geometry_for(Path::thread_game, 2, 9, 8, kH100, true).data_stride, 328u);
+  EXPECT_EQ(team_geometry_for(Path::thread_game, 2, 9, 4, kH100, false).data_stride, 152u);
+  EXPECT_EQ(team_geometry_for(Path::thread_game, 2, 9, 4, kH100, true).data_stride, 184u);
+  EXPECT_EQ(team_geometry_for(Path::thread_game, 2, 9, 8, kH100).data_stride, 328u);  // strategy unknown: room
+  for (int n = kThreadMinPlayers; n <= kThreadMaxPlayers; ++n) {
+    for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+      const TeamGeometry without = team_geometry_for(Path::thread_game, n, 16, vb, kH100, false);
+      const TeamGeometry with = team_geometry_for(Path::thread_game, n, 16, vb, kH100, true);
+      ASSERT_EQ(without.path, Path::thread_game);
+      ASSERT_EQ(with.path, Path::thread_game);
+      EXPECT_GE(with.data_stride, without.data_stride + 2 * static_cast<std::size_t>(n) * sizeof(double));
+      EXPECT_EQ(without.data_stride / 8 % 2, 1u);
+    }
+  }
+}
+
 void check_tiled(const Dims& d, std::size_t vb, bool dm, std::int64_t games, std::int64_t tile_override = 0,
                  std::int64_t blocks_override = 0) {
   SCOPED_TRACE(d.to_string() + " vb=" + std::to_string(vb) + " tile=" + std::to_string(tile_override) +

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "dgeval/compare.hpp"
+#include "dgeval/detail/division.hpp"
 #include "dgeval/detail/finish.hpp"
 #include "dgeval/detail/lanes.hpp"
 #include "dgeval/detail/measures.hpp"
@@ -211,6 +213,65 @@ TEST(SharedDefinitions, DivisionByReciprocalIsTheDivision) {
         ASSERT_EQ(std::memcmp(&want, &got, sizeof want), 0);
       }
     }
+  }
+}
+
+// detail::div_rn_from (the device's division in the teams' bounds, with no call: div_rn) gives
+// the bits of a / b for every seed within the error it allows (2^-11): the float32 reciprocal the
+// device takes, and that reciprocal off by up to 2^-12 either way. Every class of operand: zeros,
+// infinities, NaN, subnormals, quotients that overflow, that are subnormal (ties on the subnormal
+// grid included) or underflow to zero, exact quotients and ties, and random bit patterns.
+TEST(SharedDefinitions, DivisionWithoutDivideIsTheDivision) {
+  const std::uint64_t seed = 17;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::uint64_t> any;
+  std::uniform_real_distribution<double> unit(1.0, 2.0);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double awkward[] = {0.0,
+                            -0.0,
+                            1.0,
+                            -1.0,
+                            3.0,
+                            1.0 / 3.0,
+                            0x1p-1022,
+                            0x1p-1074,
+                            0x1.8p-1074,
+                            0x1p1023,
+                            0x1.fffffffffffffp1023,
+                            -0x1.fffffffffffffp1023,
+                            0x1.fffffffffffffp-1023,
+                            inf,
+                            -inf};
+  for (const double error : {0.0, 0x1p-12, -0x1p-12, 0x1p-13}) {
+    const auto reciprocal = [error](double m) {
+      return static_cast<double>(1.0f / static_cast<float>(m)) * (1.0 + error);
+    };
+    std::int64_t checked = 0;
+    auto check = [&](double a, double b) {
+      const double want = a / b, got = detail::div_rn_from(a, b, reciprocal);
+      ++checked;
+      ASSERT_TRUE(std::memcmp(&want, &got, sizeof want) == 0 || (std::isnan(want) && std::isnan(got)))
+          << std::hexfloat << a << " / " << b << ": " << got << " vs " << want << " (seed " << seed << ", error "
+          << error << ")";
+    };
+    for (double a : awkward) {
+      for (double b : awkward) check(a, b);
+      check(a, std::numeric_limits<double>::quiet_NaN());
+      check(std::numeric_limits<double>::quiet_NaN(), a);
+    }
+    for (int q = 0; q < 100000; ++q) {
+      check(detail::double_of(any(rng)), detail::double_of(any(rng)));
+      const int ea = static_cast<int>(any(rng) % 2200) - 1100, eb = static_cast<int>(any(rng) % 2200) - 1100;
+      check(std::ldexp(unit(rng), ea), -std::ldexp(unit(rng), eb));
+      // Few-bit significands: exact quotients and ties, on the normal and the subnormal grid.
+      const double sa = static_cast<double>(any(rng) % 64 + 1), sb = static_cast<double>(any(rng) % 16 + 1);
+      check(std::ldexp(sa, static_cast<int>(any(rng) % 120) - 1100), std::ldexp(sb, static_cast<int>(any(rng) % 60)));
+      check(std::ldexp(sa, static_cast<int>(any(rng) % 60) - 30), std::ldexp(sb, static_cast<int>(any(rng) % 60) - 30));
+      check(detail::double_of(any(rng) % 100000), static_cast<double>(any(rng) % 9 + 1));
+      check(std::ldexp(1.0 + static_cast<double>(any(rng) % 1024) * 0x1p-52, -1022 - static_cast<int>(any(rng) % 52)),
+            std::ldexp(1.0 - static_cast<double>(any(rng) % 4) * 0x1p-53, static_cast<int>(any(rng) % 60)));
+    }
+    EXPECT_GT(checked, 600000);
   }
 }
 

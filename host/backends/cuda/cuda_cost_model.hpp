@@ -92,7 +92,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   } else if (m.path == Path::cluster_team) {
     m.cluster = cluster_geometry_for(n, N, value_bytes, lim, games);
   } else {
-    m.team = team_geometry_for(m.path, n, N, value_bytes, lim);
+    const bool strategy_sums = o.strategy.kind == StrategyKind::correlated || o.strategy.kind == StrategyKind::product;
+    m.team = team_geometry_for(m.path, n, N, value_bytes, lim, strategy_sums);
   }
   const StrategyKind k = o.strategy.kind;
   const bool actions = k == StrategyKind::pure;

@@ -124,7 +124,10 @@ struct TeamGeometry {
 /// The thread path packs its games (no 128-byte rounding: a thread reads only its own game) with a
 /// stride of an odd number of 8-byte words, so the 32 threads of a warp reading the same outcome
 /// of their games hit different banks.
-inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t value_bytes, int games_per_block) {
+/// `strategy_sums`: the strategy is correlated or product (the thread path reserves room for its
+/// σ-weighted sums only then; true where the strategy is not known: the room is then always there).
+inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t value_bytes, int games_per_block,
+                                  bool strategy_sums = true) {
   TeamGeometry g;
   g.path = path;
   g.team_width = path == Path::thread_game ? 1 : path == Path::quad_team ? 4 : path == Path::warp_team ? 32 : 256;
@@ -132,9 +135,10 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
   g.threads = path == Path::block_team ? 256 : g.team_width * g.games_per_block;
   const std::size_t data = static_cast<std::size_t>(2 * n) * static_cast<std::size_t>(N) * value_bytes;
   if (path == Path::thread_game) {
-    // The staged game, then the σ-weighted strategy sums of its 2n vectors (doubles, written and
-    // read by the game's own thread: kernels/team_evaluate.cu, TinyStrategySum).
-    g.data_stride = round_up(data, 8) + 2 * static_cast<std::size_t>(n) * sizeof(double);
+    // The staged game, then, for a correlated or product strategy, the σ-weighted strategy sums of
+    // its 2n vectors (doubles, written and read by the game's own thread: kernels/team_evaluate.cu,
+    // TinyStrategySum; no other strategy touches them).
+    g.data_stride = round_up(data, 8) + (strategy_sums ? 2 * static_cast<std::size_t>(n) * sizeof(double) : 0);
     if ((g.data_stride / 8) % 2 == 0) g.data_stride += 8;
   } else {
     g.data_stride =
@@ -155,13 +159,15 @@ inline TeamGeometry team_geometry(Path path, int n, std::int64_t N, std::size_t 
 }
 
 /// Bytes of shared memory one game needs on a team path.
-inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::size_t value_bytes) {
-  return team_geometry(path, n, N, value_bytes, 1).shared_bytes;
+inline std::size_t team_bytes_per_game(Path path, int n, std::int64_t N, std::size_t value_bytes,
+                                       bool strategy_sums = true) {
+  return team_geometry(path, n, N, value_bytes, 1, strategy_sums).shared_bytes;
 }
 
 /// Shared-memory budget the team paths aim for per block (leaves room for several blocks per SM).
-/// The thread path: 48 KiB holds its 128 games of up to 384 bytes (a 3x3 game: 184 bytes as
-/// float32, 328 as float64 with the strategy sums and the padding).
+/// The thread path: 48 KiB holds its 128 games of up to 384 bytes (a 3x3 game: 152 bytes as
+/// float32, 296 as float64 with the padding; 184 and 328 with a correlated or product strategy's
+/// sums).
 constexpr std::size_t kThreadBudget = 48 * 1024;
 constexpr std::size_t kQuadBudget = 48 * 1024;
 constexpr std::size_t kWarpBudget = 96 * 1024;
@@ -178,7 +184,7 @@ constexpr std::int64_t kWarpMaxOutcomes = 512;
 
 /// Geometry of `path` for this game shape, or a geometry with path == tiled if it does not fit.
 inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::size_t value_bytes,
-                                      const DeviceLimits& lim) {
+                                      const DeviceLimits& lim, bool strategy_sums = true) {
   TeamGeometry none;
   if (path == Path::tiled) return none;
   // The thread path's kernel is compiled for 1 to 4 players (tiny_evaluate_kernel<n, T>).
@@ -187,11 +193,11 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
     return none;
   }
   if (N > (std::int64_t{1} << 24)) return none;  // staged games are small; keeps 32-bit smem math
-  const std::size_t per_game = team_bytes_per_game(path, n, N, value_bytes);
+  const std::size_t per_game = team_bytes_per_game(path, n, N, value_bytes, strategy_sums);
   if (path == Path::block_team) {
     const std::size_t budget = std::min(kBlockBudget, lim.shared_optin);
     if (per_game > budget) return none;
-    return team_geometry(path, n, N, value_bytes, 1);
+    return team_geometry(path, n, N, value_bytes, 1, strategy_sums);
   }
   const int max_games = path == Path::thread_game ? 128 : path == Path::quad_team ? 32 : 8;
   // The thread path takes whole warps of games: at least 32 games, up to twice its budget.
@@ -205,7 +211,7 @@ inline TeamGeometry team_geometry_for(Path path, int n, std::int64_t N, std::siz
   if (path == Path::thread_game) games = games / 32 * 32;  // whole warps of games
   if (path == Path::quad_team) games = games / 8 * 8;      // whole warps of quad teams
   if (games < 1) return none;
-  return team_geometry(path, n, N, value_bytes, games);
+  return team_geometry(path, n, N, value_bytes, games, strategy_sums);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
   p.N = dims.outcomes();
   p.float32 = dtype == DType::float32;
   p.value_bytes = dtype_size(dtype);
+  // The thread path's room for σ-weighted strategy sums, only where the strategy has them.
+  const bool strategy_sums = o.strategy.kind == StrategyKind::correlated || o.strategy.kind == StrategyKind::product;
   if (t.force_path >= 0) {
     const Path forced = static_cast<Path>(t.force_path);
     p.path = forced;
@@ -127,7 +129,7 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
                     (lim.clusters ? "" : " (the device has no thread block clusters)"));
       }
     } else if (forced != Path::tiled) {
-      p.team = team_geometry_for(forced, p.n, p.N, p.value_bytes, lim);
+      p.team = team_geometry_for(forced, p.n, p.N, p.value_bytes, lim, strategy_sums);
       if (p.team.path != forced) {
         throw error(std::string("CUDA backend: the ") + path_name(forced) + " path cannot hold a " + dims.to_string() +
                     " game");
@@ -138,7 +140,7 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
     if (p.path == Path::cluster_team) {
       p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games);
     } else if (p.path != Path::tiled) {
-      p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim);
+      p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim, strategy_sums);
     }
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;
     if (p.path == Path::tiled && sweep_chosen(dims, o, p.value_bytes, lim)) p.path = Path::sweep;

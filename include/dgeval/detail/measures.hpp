@@ -18,6 +18,7 @@
 
 #include "dgeval/detail/alignment.hpp"
 #include "dgeval/detail/arg_ext.hpp"
+#include "dgeval/detail/division.hpp"
 #include "dgeval/detail/hd.hpp"
 #include "dgeval/detail/standardisation.hpp"
 #include "dgeval/detail/values.hpp"
@@ -187,6 +188,27 @@ DGEVAL_HD V calibration_ratio_of(V m_hat, V m) {
   return select(m > 0.0, m_hat / m, V(NAN));
 }
 
+/// A player count known at run time, for a finishing step whose bounds divide with div_rn: inline,
+/// with no call on the device. The division's subroutine needs registers of its own at each of
+/// its sites, and the bounds are where the finishing step holds the most; the quad, warp and block
+/// teams' kernels count their players so (docs/PERFORMANCE.md, "Tiny games"). Where a kernel's
+/// registers are bound elsewhere the division's smaller code serves better: an int, or Players<N>.
+struct PlayersDividingInline {
+  int n;
+};
+DGEVAL_HD int players_of(PlayersDividingInline p) { return p.n; }
+
+/// m̂_i / m_i where the bounds divide (each candidate R, each term of C(R)): the same bits whichever
+/// way `players` asks for (PlayersDividingInline).
+template <class V, class P>
+DGEVAL_HD V magnitude_ratio(P, V m_hat, V m) {
+  return m_hat / m;
+}
+template <class V>
+DGEVAL_HD V magnitude_ratio(PlayersDividingInline, V m_hat, V m) {
+  return div_rn(m_hat, m);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bounds (docs/MATH.md §5).
 
@@ -296,7 +318,7 @@ DGEVAL_HD V bound_r2_with_tm(const BoundScalarsOf<V>& in, P players, const Terms
   V c = V(0.0);
   for (int i = 0; i < players_of(players); ++i) {
     const V m = t.m(i), mh = t.m_hat(i);
-    c = c + select(m > 0.0, m * vabs(R - mh / m), V(0.0));
+    c = c + select(m > 0.0, m * vabs(R - magnitude_ratio(players, mh, m)), V(0.0));
   }
   return R * in.agents_regret + 2.0 * in.constants.z * in.constants.K * f * tm + in.constants.K_m * f * c;
 }
@@ -334,7 +356,7 @@ DGEVAL_HD BoundOutputsOf<V> compute_bounds(const BoundScalarsOf<V>& in, P player
     sum_m_hat = sum_m_hat + mh;
     const Mask<V> positive = m > 0.0;
     if (any(positive)) {
-      const V r = mh / m;
+      const V r = magnitude_ratio(players, mh, m);
       const V v = bound_r2_with_tm(in, players, t, r, tm);
       const Mask<V> better = positive & (v < best);
       best = select(better, v, best);
