@@ -8,17 +8,10 @@
 //   quad team  (W = 4)   32 games per 128-thread block   small games (N <= 32)
 //   warp team  (W = 32)  up to 8 games per block         small games (N <= 512)
 //   block team           one game per 256-thread block   games up to ~112 KiB staged
-// Blocks walk the game groups in a grid-stride loop. Passes per game (each a strided loop of the
-// team over the outcomes, then an all-reduction), named as on the CPU (host/backends/cpu/) and
-// the tiled path:
-//   stats       per vector sum/min/max → shift; welfare extrema; (EPIC) centred sums of squares → m
-//   align       the CA means μ of both sides once per outcome (into the per-outcome scratch), then
-//               per player the IA and CA distances (the distance matrix, where asked for, last of all)
-//   equilibria  ε-Nash mask per outcome (each player's fiber scanned in shared memory), counts,
-//               worst/best NE
-//   strategy    strategy sums (over a uniform set or the played set; σ-weighted for correlated,
-//               product)
-//   finish      the finishing step of detail/finish.hpp (the CPU backend's)
+// Blocks walk the game groups in a grid-stride loop. The quad, warp and block teams run the passes
+// of kernels/team_passes.cuh (stats, align, equilibria, strategy, finish; each a strided loop of
+// the team over the outcomes, StagedOutcomes, then an all-reduction), the body the cluster kernel
+// (kernels/cluster_evaluate.cu) runs too.
 // Shared memory per block: games_per_block x (data_stride + mask_stride + state_stride)
 // (host/backends/cuda/cuda_plan.hpp team_geometry; the thread path: data_stride only, the rest of
 // a game in registers); the "mask" region holds μ (16 bytes per
@@ -32,6 +25,7 @@
 
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
+#include "team_passes.cuh"
 
 namespace dgeval {
 namespace cuda {
@@ -89,278 +83,26 @@ struct HeldGame {
     return static_cast<i64>(*static_cast<volatile unsigned*>(team_group_slots + team)) * (blockDim.x / W) + team;
   }
 };
-/// Game g of the block team.
-struct FixedGame {
-  i64 g;
-  __device__ i64 operator()() const { return g; }
+
+/// The outcomes of a game staged whole in the team's shared memory (Staged): a member walks
+/// outcomes rank, rank + size, ...; each outcome's slot is the outcome itself (team_passes.cuh).
+template <class T>
+struct StagedOutcomes {
+  Staged<T> at;
+  template <class F>
+  __device__ __forceinline__ void each(int rank, int size, F&& f) const {
+    for (int s = rank; s < at.N; s += size) f(s, s);
+  }
+  template <class F>
+  __device__ __forceinline__ void each_word(int rank, int size, F&& f) const {
+    const int words = (at.N + 31) / 32;
+    for (int wd = rank; wd < words; wd += size) f(wd * 32, wd * 32);
+  }
+  __device__ Staged<T> by_slot() const { return at; }
+  __device__ Staged<T> by_outcome() const { return at; }
+  __device__ double weight(const EvalParams& p, i64 g, int s) const { return staged_strategy_weight(p, p.n, g, s); }
+  __device__ static constexpr bool writes_results() { return true; }
 };
-
-template <class Team, class T, class Game>
-__device__ void evaluate_team_game(const Team& team, const EvalParams& p, const DeviceOutputs& out, const Game& game,
-                                   const T* data, unsigned char* scratch, GameSummary* summary, double* state) {
-  const int n = p.n, nv = 2 * n;
-  const int N = static_cast<int>(p.N);
-  const detail::AnyNorm norm{p.standardisation};
-  const int rank = team.rank(), size = team.size();
-  const Staged<T> at{data, N};
-  // The per-game arrays (game_arrays_at's layout), addressed from `state` where they are used so
-  // that no pointer per array stays live across the passes.
-  enum : int { kLo = 0, kHi = 2, kShift = 4, kMag = 6, kInv = 8, kIa = 10, kSu = 11, kSuh = 12 };
-  auto at_state = [state, n](int array, int v) -> double& { return state[array * n + v]; };
-  // The summary lives in shared memory (not in registers across the passes): rank 0 writes each
-  // field after its reduction, the team reads it after a sync.
-  GameSummary& S = *summary;
-  if (rank == 0) S = summary_empty();
-
-  // stats: per-vector sum, min, max → shift.
-  bool nonfinite = false;
-  for (int v = 0; v < nv; ++v) {
-    Stats st = stats_empty();
-    for (int s = rank; s < N; s += size) stats_add(st, at(v, s));
-    st = team.reduce(st, StatsOp());
-    nonfinite = nonfinite || !finite(st.sum);
-    if (rank == 0) {
-      at_state(kLo, v) = st.lo;
-      at_state(kHi, v) = st.hi;
-      at_state(kShift, v) = detail::shift_of(p.standardisation, st.sum, N, st.lo, st.hi);
-    }
-  }
-  if (nonfinite) {  // uniform across the team: every member holds the same sums
-    if (rank == 0) write_nonfinite_game(p, out, game());
-    return;
-  }
-  {
-    const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
-    WelfareExt we = welfare_empty();
-    for (int s = rank; s < N; s += size) {
-      const double w = welfare_at(p, ws, at, 0, s), wh = welfare_at(p, ws, at, n, s);
-      we.w_max = arg_max(we.w_max, ArgExt{w, s});
-      we.w_min = arg_min(we.w_min, ArgExt{w, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
-    }
-    we = team.reduce(we, WelfareOp());
-    if (rank == 0) {
-      S.w_max = we.w_max;
-      S.w_min = we.w_min;
-      S.wh_max = we.wh_max;
-      S.wh_min = we.wh_min;
-    }
-  }
-  team.sync();
-
-  // stats: magnitudes and their inverses.
-  if (detail::needs_centred_squares(p.standardisation)) {
-    for (int v = 0; v < nv; ++v) {
-      const double c = at_state(kShift, v);
-      double acc = 0.0;
-      for (int s = rank; s < N; s += size) {
-        const double d = at(v, s) - c;
-        acc += d * d;
-      }
-      acc = team.reduce(acc, PlusOp());
-      if (rank == 0) {
-        at_state(kMag, v) = detail::magnitude_of(p.standardisation, acc, at_state(kLo, v), at_state(kHi, v));
-        at_state(kInv, v) = detail::inverse_magnitude_of(at_state(kMag, v));
-      }
-    }
-  } else if (rank == 0) {
-    for (int v = 0; v < nv; ++v) {
-      at_state(kMag, v) = detail::magnitude_of(p.standardisation, 0.0, at_state(kLo, v), at_state(kHi, v));
-      at_state(kInv, v) = detail::inverse_magnitude_of(at_state(kMag, v));
-    }
-  }
-  team.sync();
-
-  // align: alignment (detail/alignment.hpp). The CA means μ of both sides once per outcome, into the
-  // per-outcome scratch (two doubles per outcome; each member reads back only its own outcomes),
-  // then one pass per player.
-  auto nu = [&](int v, int s) {
-    return detail::standardised_by_inverse(at(v, s), at_state(kShift, v), at_state(kInv, v));
-  };
-  double* mu = reinterpret_cast<double*>(scratch);
-  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n));
-  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, state + kMag * n + n));
-  auto ca_means = [&](int s, double& ma, double& mp) {
-    detail::CaMean<double> mean_a, mean_p;
-#pragma unroll 1  // unrolled, the block team takes 105 registers (100 rolled)
-    for (int j = 0; j < n; ++j) {
-      mean_a.add(at_state(kMag, j), nu(j, s));
-      mean_p.add(at_state(kMag, n + j), nu(n + j, s));
-    }
-    ma = mean_a.value(inv_weight_a);
-    mp = mean_p.value(inv_weight_p);
-  };
-  for (int s = rank; s < N; s += size) ca_means(s, mu[2 * s], mu[2 * s + 1]);
-  detail::CaSum<double> ca_a, ca_p;
-  for (int i = 0; i < n; ++i) {
-    Acc3 acc{0.0, 0.0, 0.0};
-    for (int s = rank; s < N; s += size) {
-      const double a = nu(i, s), b = nu(n + i, s);
-      const double ma = mu[2 * s], mp = mu[2 * s + 1];
-      acc.a = norm.accumulate(acc.a, a - b);
-      acc.b = norm.accumulate(acc.b, a - ma);
-      acc.c = norm.accumulate(acc.c, b - mp);
-    }
-    acc = team.reduce(acc, NormOp3{norm});
-    if (rank == 0) at_state(kIa, i) = detail::ia_from_norm(norm.finish(acc.a), p.constants);
-    ca_a.add(at_state(kMag, i), norm.finish(acc.b));
-    ca_p.add(at_state(kMag, n + i), norm.finish(acc.c));
-  }
-  if (rank == 0) {
-    S.ca_agents = ca_a.value();
-    S.ca_principals = ca_p.value();
-  }
-  team.sync();  // the mask below overwrites the scratch of μ
-
-  // equilibria: the ε-Nash mask (bit 0 pure NE, bit 1 ε-NE at IC), counts and worst/best equilibria.
-  unsigned char* mask = scratch;
-  {
-    const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
-    NeExt e = ne_empty();
-    for (int s = rank; s < N; s += size) {
-      unsigned m = 3u;
-      for (int i = 0; i < n && m != 0u; ++i) {
-        const int k = static_cast<int>(p.k[i]);
-        if (k < 2) continue;  // a single action always passes: u + tol >= fma(IC, 0, u) = u
-        const int stride = static_cast<int>(p.stride[i]);
-        const int base = s - ((s / stride) % k) * stride;
-        double lo = inf(), hi = -inf();
-        for (int a = 0; a < k; ++a) {
-          const double y = at(i, base + a * stride);
-          lo = y < lo ? y : lo;
-          hi = y > hi ? y : hi;
-        }
-        m &= ne_bits_for(p, i, at(i, s), lo, hi);
-      }
-      mask[s] = static_cast<unsigned char>(m);
-      if (m != 0u) {
-        e.add(m, welfare_at(p, ws, at, 0, s), s);
-      }
-    }
-    e = team.reduce(e, NeOp());
-    if (rank == 0) {
-      S.ne = e.ne;
-      S.eps = e.eps;
-      S.worst_ne = e.worst_ne;
-      S.best_ne = e.best_ne;
-      S.worst_eps = e.worst_eps;
-    }
-  }
-  team.sync();  // the mask and the summary are complete
-  if (p.list_equilibria) {
-    const int words = (N + 31) / 32;
-    const Global<Mem::output, std::uint32_t> bits = out.ne_bits + game() * out.ne_words;
-    for (int wd = rank; wd < words; wd += size) {
-      std::uint32_t word = 0u;
-      for (int b = 0; b < 32; ++b) {
-        const int s = wd * 32 + b;
-        if (s < N && (mask[s] & 1u)) word |= 1u << b;
-      }
-      bits.store(wd, word);
-    }
-  }
-
-  // strategy: strategies gathered from the outcomes.
-  const StrategyKind kind = p.strategy;
-  if (kind == StrategyKind::uniform_ne || kind == StrategyKind::uniform_eps_ne) {
-    const unsigned want = kind == StrategyKind::uniform_ne ? 1u : 2u;
-    const i64 count = kind == StrategyKind::uniform_ne ? S.ne : S.eps;
-    if (count > 0) {
-      for (int i = 0; i < n; ++i) {
-        Acc2 acc{0.0, 0.0};
-        for (int s = rank; s < N; s += size) {
-          if (mask[s] & want) {
-            acc.a += at(i, s);
-            acc.b += at(n + i, s);
-          }
-        }
-        acc = team.reduce(acc, Plus2Op());
-        if (rank == 0) {
-          at_state(kSu, i) = acc.a;
-          at_state(kSuh, i) = acc.b;
-        }
-      }
-    }
-    if (rank == 0) S.strategy_defined = count > 0;
-  } else if (kind == StrategyKind::played) {
-    if (S.ne > 0 && S.eps > 0) {
-      double lo, hi;
-      detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
-      const double tol = p.played_tolerance;
-      const detail::WelfareScale ws = detail::welfare_scale(n, p.welfare);
-      const double mid = (lo + hi) / 2;
-      PlayedExt pe{0, arg_empty()};
-      for (int s = rank; s < N; s += size) {
-        const double w = welfare_at(p, ws, at, 0, s);
-        if (lo - tol < w && w < hi + tol) {
-          ++pe.count;
-        } else {
-          pe.closest = arg_min(pe.closest, ArgExt{fabs(w - mid), s});
-        }
-      }
-      pe = team.reduce(pe, PlayedOp());
-      if (pe.count > 0) {
-        for (int i = 0; i < n; ++i) {
-          Acc2 acc{0.0, 0.0};
-          for (int s = rank; s < N; s += size) {
-            const double w = welfare_at(p, ws, at, 0, s);
-            if (lo - tol < w && w < hi + tol) {
-              acc.a += at(i, s);
-              acc.b += at(n + i, s);
-            }
-          }
-          acc = team.reduce(acc, Plus2Op());
-          if (rank == 0) {
-            at_state(kSu, i) = acc.a;
-            at_state(kSuh, i) = acc.b;
-          }
-        }
-      }
-      team.sync();  // every member has read the window from the summary
-      if (rank == 0) {
-        S.strategy_defined = 1;
-        S.played_count = pe.count;
-        S.closest = pe.closest;
-      }
-    }
-  } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
-    const i64 g = game();
-    for (int i = 0; i < n; ++i) {
-      Acc2 acc{0.0, 0.0};
-      for (int s = rank; s < N; s += size) {
-        const double sigma = staged_strategy_weight(p, p.n, g, s);
-        if (sigma == 0.0) continue;
-        acc.a += sigma * at(i, s);
-        acc.b += sigma * at(n + i, s);
-      }
-      acc = team.reduce(acc, Plus2Op());
-      if (rank == 0) {
-        at_state(kSu, i) = acc.a;
-        at_state(kSuh, i) = acc.b;
-      }
-    }
-    if (rank == 0) S.strategy_defined = 1;
-  }
-  team.sync();
-  if (rank == 0) finish_game<true>(p, out, game(), S, game_arrays_at(state, n), at);  // the bounds' divisions inline
-  if (p.distance_matrix) {  // last: the fewest values live across it
-    const Global<Mem::output, double> dm = out.distance_matrix + game() * nv * nv;
-    for (int x = 0; x < nv; ++x) {
-      if (rank == 0) dm.store(x * nv + x, 0.0);
-      for (int y = x + 1; y < nv; ++y) {
-        double acc = 0.0;
-        for (int s = rank; s < N; s += size) acc = norm.accumulate(acc, nu(x, s) - nu(y, s));
-        acc = team.reduce(acc, NormOp1{norm});
-        if (rank == 0) {
-          const double d = detail::distance_from_norm(norm.finish(acc), p.constants);
-          dm.store(x * nv + y, d);
-          dm.store(y * nv + x, d);
-        }
-      }
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The thread path: tiny games (N <= 16, 1 <= n <= 4), one thread per game.
@@ -910,12 +652,15 @@ __global__ void __launch_bounds__(W == 4 ? 128 : 256, W == 4    ? 6
       unsigned char* scratch = smem + mask_base + static_cast<unsigned>(team_index) * mask_stride;
       GameSummary* summary = reinterpret_cast<GameSummary*>(scratch + mask_stride - sizeof(GameSummary));
       double* state = reinterpret_cast<double*>(smem + state_base + static_cast<unsigned>(team_index) * state_stride);
+      const StagedOutcomes<T> outcomes{{data, static_cast<int>(p.N)}};
       if constexpr (W == 0) {
-        evaluate_team_game(BlockTeam{reduce_scratch}, p, out, FixedGame{g0}, data, scratch, summary, state);
+        BlockTeam team{reduce_scratch};
+        evaluate_team_game(team, outcomes, p, out, FixedGame{g0}, scratch, summary, state);
       } else {
         volatile unsigned* held = team_group_slots + team_index;
         *held = group;
-        evaluate_team_game(WarpTeam<W>(), p, out, HeldGame<W>(), data, scratch, summary, state);
+        WarpTeam<W> team;
+        evaluate_team_game(team, outcomes, p, out, HeldGame<W>(), scratch, summary, state);
         group = *held;
       }
     }
