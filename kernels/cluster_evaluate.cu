@@ -203,20 +203,11 @@ void launch_cluster(const ClusterGeometry& geo, const EvalParams& p, const Devic
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
-template <class K>
-cudaError_t raise_cluster_shared_limit(K kernel, int bytes) {
-  cudaFuncAttributes a;
-  cudaError_t e = cudaFuncGetAttributes(&a, kernel);
-  if (e != cudaSuccess) return e;
-  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              bytes - static_cast<int>(a.sharedSizeBytes));
-}
-
 }  // namespace
 
 cudaError_t prepare_cluster_kernels(int max_dynamic_shared_bytes) {
-  cudaError_t e = raise_cluster_shared_limit(cluster_evaluate_kernel<float>, max_dynamic_shared_bytes);
-  if (e == cudaSuccess) e = raise_cluster_shared_limit(cluster_evaluate_kernel<double>, max_dynamic_shared_bytes);
+  cudaError_t e = raise_shared_limit(cluster_evaluate_kernel<float>, max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_shared_limit(cluster_evaluate_kernel<double>, max_dynamic_shared_bytes);
   return e;
 }
 

@@ -332,6 +332,17 @@ __device__ void finish_game(const EvalParams& p, const DeviceOutputs& out, i64 g
   }
 }
 
+/// Lets `kernel` (a kernel or its address) take up to `bytes` of shared memory per block, its static
+/// shared memory included: the dynamic part's limit is raised to the rest.
+template <class K>
+cudaError_t raise_shared_limit(K kernel, int bytes) {
+  cudaFuncAttributes a;
+  cudaError_t e = cudaFuncGetAttributes(&a, kernel);
+  if (e != cudaSuccess) return e;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                              bytes - static_cast<int>(a.sharedSizeBytes));
+}
+
 }  // namespace dev
 }  // namespace cuda
 }  // namespace dgeval

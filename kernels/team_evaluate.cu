@@ -679,17 +679,8 @@ void launch(const TeamGeometry& geo, const EvalParams& p, const DeviceInput& in,
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
-template <class K>
-cudaError_t raise_shared_limit(K kernel, int bytes) {
-  cudaFuncAttributes a;
-  cudaError_t e = cudaFuncGetAttributes(&a, kernel);
-  if (e != cudaSuccess) return e;
-  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              bytes - static_cast<int>(a.sharedSizeBytes));
-}
-
 template <int W>
-cudaError_t raise_shared_limit(int bytes) {
+cudaError_t raise_team_shared_limit(int bytes) {
   cudaError_t e = raise_shared_limit(team_evaluate_kernel<W, float>, bytes);
   return e == cudaSuccess ? raise_shared_limit(team_evaluate_kernel<W, double>, bytes) : e;
 }
@@ -724,9 +715,9 @@ cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes) {
   if (e == cudaSuccess) e = raise_tiny_shared_limit<2>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_tiny_shared_limit<3>(max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_tiny_shared_limit<4>(max_dynamic_shared_bytes);
-  if (e == cudaSuccess) e = raise_shared_limit<4>(max_dynamic_shared_bytes);
-  if (e == cudaSuccess) e = raise_shared_limit<32>(max_dynamic_shared_bytes);
-  if (e == cudaSuccess) e = raise_shared_limit<0>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_team_shared_limit<4>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_team_shared_limit<32>(max_dynamic_shared_bytes);
+  if (e == cudaSuccess) e = raise_team_shared_limit<0>(max_dynamic_shared_bytes);
   return e;
 }
 

@@ -841,11 +841,7 @@ cudaError_t raise_limits(int bytes) {
       reinterpret_cast<const void*>(tiled_mask_kernel<T>), reinterpret_cast<const void*>(tiled_strategy_kernel<T>),
       reinterpret_cast<const void*>(tiled_align_combine_kernel)};
   for (const void* k : kernels) {
-    cudaFuncAttributes attr;
-    cudaError_t e = cudaFuncGetAttributes(&attr, k);
-    if (e != cudaSuccess) return e;
-    e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             bytes - static_cast<int>(attr.sharedSizeBytes));
+    const cudaError_t e = raise_shared_limit(k, bytes);
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
