@@ -159,6 +159,10 @@ void launch_surface_bins(const detail::SurfaceBinning& binning, const SurfaceCol
 /// out[i] = T(in[i]) for i < count, T = float or double.
 void launch_convert(const double* in, void* out, bool float32, std::int64_t count, cudaStream_t stream);
 
+/// q[i] = detail::div_rn(a[i], b[i]) for i < count (kernels/division_check.cu: the tests' check of
+/// the team kernels' division against the host's).
+void launch_division(const double* a, const double* b, double* q, std::int64_t count, cudaStream_t stream);
+
 namespace dev {
 cudaError_t prepare_team_kernels(int max_dynamic_shared_bytes);
 cudaError_t prepare_tiled_kernels(int max_dynamic_shared_bytes);

@@ -179,6 +179,29 @@ TEST(CudaVsCpu, BoundSurfaceOnTheDevice) {
 #endif
 }
 
+// The team kernels' float64 division (detail::div_rn: dgeval's own sequence of operations on a
+// GPU, seeded by the hardware's float32 reciprocal) gives the host's a / b bit for bit, on every
+// class of operand (tests/test_util.hpp, division_operands; the host-side algorithm is tested with
+// several seeds in SharedDefinitions.DivisionWithoutDivideIsTheDivision).
+TEST(CudaVsCpu, TeamKernelsDivisionIsTheDivision) {
+  DGEVAL_NEED_GPU();
+  DGEVAL_SEEDED(rng);
+#if DGEVAL_HAVE_CUDA
+  const testing::DivisionOperands o = testing::division_operands(rng, static_cast<int>(games_or_small(200000)));
+  const std::vector<double> q = cuda::divide_on_device(0, o.a, o.b);
+  ASSERT_EQ(q.size(), o.a.size());
+  std::int64_t wrong = 0;
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    const double want = o.a[i] / o.b[i];
+    if (!testing::same_quotient(want, q[i]) && ++wrong <= 10) {
+      ADD_FAILURE() << std::hexfloat << o.a[i] << " / " << o.b[i] << ": the device gives " << q[i] << ", the host "
+                    << want;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "of " << q.size() << " quotients";
+#endif
+}
+
 // The grid scan with games generated and evaluated on the GPU: the CPU run's games, so the same
 // targets met and the same theorem checks; the summaries agree to rounding.
 TEST(CudaVsCpu, GridScanOnTheDevice) {

@@ -30,6 +30,7 @@
 #include "backends/cuda/experiments_device.cu"
 #include "backends/cuda/resident_batch.cu"
 #include "cluster_evaluate.cu"     // kernels/cluster_evaluate.cu
+#include "division_check.cu"       // kernels/division_check.cu
 #include "generate.cu"             // kernels/generate.cu
 #include "sweep_evaluate.cu"       // kernels/sweep_evaluate.cu
 #include "team_evaluate.cu"        // kernels/team_evaluate.cu
@@ -182,6 +183,21 @@ TEST(CudaEmulated, InferenceGamesMatchTheCpuBitForBit) {
     EXPECT_GT(defined, games * cells / 4) << "most cells hold an error";
     for (int s : status) EXPECT_EQ(s, detail::inference_ok);
   }
+}
+
+// The division check's plumbing (kernels/division_check.cu, divide_on_device): on the CPU the
+// kernel's detail::div_rn is the host's division, so every quotient is a / b, written over the
+// poisoned output. On a GPU, CudaVsCpu.TeamKernelsDivisionIsTheDivision checks the device's form.
+TEST(CudaEmulated, DivisionCheckReturnsEveryQuotient) {
+  DGEVAL_SEEDED(rng);
+  const testing::DivisionOperands o = testing::division_operands(rng, 100);
+  const std::vector<double> q = cuda_emu::divide_on_device(0, o.a, o.b);
+  ASSERT_EQ(q.size(), o.a.size());
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    ASSERT_TRUE(testing::same_quotient(o.a[i] / o.b[i], q[i])) << std::hexfloat << o.a[i] << " / " << o.b[i];
+  }
+  EXPECT_TRUE(cuda_emu::divide_on_device(0, {}, {}).empty());
+  EXPECT_THROW(cuda_emu::divide_on_device(0, {1.0}, {}), error);
 }
 
 TEST(CudaEmulated, MemoryLimitGivesAClearError) {

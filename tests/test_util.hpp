@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -133,6 +134,67 @@ inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKin
 inline std::vector<Dims> test_sizes() {
   return {Dims({3, 3}),    Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({1, 7}), Dims({7, 1}),
           Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};
+}
+
+/// Operand pairs (a[i], b[i]) for a float64 division of every class: zeros, infinities, NaN,
+/// subnormals, quotients that overflow, that are subnormal (ties on the subnormal grid included)
+/// or underflow to zero, exact quotients and ties, and random bit patterns; `rounds` rounds of the
+/// random classes after every pair of awkward values.
+struct DivisionOperands {
+  std::vector<double> a, b;
+  void add(double x, double y) {
+    a.push_back(x);
+    b.push_back(y);
+  }
+};
+inline DivisionOperands division_operands(std::mt19937_64& rng, int rounds) {
+  std::uniform_int_distribution<std::uint64_t> any;
+  std::uniform_real_distribution<double> unit(1.0, 2.0);
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const double awkward[] = {0.0,
+                            -0.0,
+                            1.0,
+                            -1.0,
+                            3.0,
+                            1.0 / 3.0,
+                            0x1p-1022,
+                            0x1p-1074,
+                            0x1.8p-1074,
+                            0x1p1023,
+                            0x1.fffffffffffffp1023,
+                            -0x1.fffffffffffffp1023,
+                            0x1.fffffffffffffp-1023,
+                            inf,
+                            -inf};
+  auto bits = [](std::uint64_t u) {
+    double x;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+  };
+  DivisionOperands o;
+  for (double x : awkward) {
+    for (double y : awkward) o.add(x, y);
+    o.add(x, nan);
+    o.add(nan, x);
+  }
+  for (int q = 0; q < rounds; ++q) {
+    o.add(bits(any(rng)), bits(any(rng)));
+    const int ea = static_cast<int>(any(rng) % 2200) - 1100, eb = static_cast<int>(any(rng) % 2200) - 1100;
+    o.add(std::ldexp(unit(rng), ea), -std::ldexp(unit(rng), eb));
+    // Few-bit significands: exact quotients and ties, on the normal and the subnormal grid.
+    const double sa = static_cast<double>(any(rng) % 64 + 1), sb = static_cast<double>(any(rng) % 16 + 1);
+    o.add(std::ldexp(sa, static_cast<int>(any(rng) % 120) - 1100), std::ldexp(sb, static_cast<int>(any(rng) % 60)));
+    o.add(std::ldexp(sa, static_cast<int>(any(rng) % 60) - 30), std::ldexp(sb, static_cast<int>(any(rng) % 60) - 30));
+    o.add(bits(any(rng) % 100000), static_cast<double>(any(rng) % 9 + 1));
+    o.add(std::ldexp(1.0 + static_cast<double>(any(rng) % 1024) * 0x1p-52, -1022 - static_cast<int>(any(rng) % 52)),
+          std::ldexp(1.0 - static_cast<double>(any(rng) % 4) * 0x1p-53, static_cast<int>(any(rng) % 60)));
+  }
+  return o;
+}
+
+/// The same bits, or both NaN (a NaN's payload is the hardware's).
+inline bool same_quotient(double want, double got) {
+  return std::memcmp(&want, &got, sizeof want) == 0 || (std::isnan(want) && std::isnan(got));
 }
 
 /// Bitwise equality of n bytes (memcmp, whose pointers must not be null even for n = 0: an empty

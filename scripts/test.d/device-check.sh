@@ -25,11 +25,12 @@ LD_LIBRARY_PATH="$tmp/device/lib" "$tmp/device/bin/dgeval" evaluate --example ma
 fail() { echo "device-check.sh: $*" >&2; exit 1; }
 
 # The Nsight Compute step profiles every evaluation kernel: each kernel of the resources record
-# other than the generators' and the conversion must match the step's kernel filter.
+# other than the generators', the conversion and the division check must match the step's kernel
+# filter.
 ncu_regex=$(sed -n "s/^ncu_kernels='regex:\(.*\)'$/\1/p" bench/device_check.sh)
 [ -n "$ncu_regex" ] || fail "no ncu_kernels='regex:...' line in bench/device_check.sh"
 while IFS=$'\t' read -r kernel _; do
-  case $kernel in kernel | generate_* | inference_* | surface_* | random_uniform_* | convert_*) continue ;; esac
+  case $kernel in kernel | generate_* | inference_* | surface_* | random_uniform_* | convert_* | division_*) continue ;; esac
   [[ $kernel =~ $ncu_regex ]] || fail "the Nsight Compute step's filter ($ncu_regex) misses $kernel"
 done < tests/data/kernel_resources_sm90.tsv
 # expect NAME PATTERN [env...]: runs the check, which must fail within 60 s saying PATTERN.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_plan.hpp"
 #include "dgeval/backend.hpp"
@@ -48,6 +49,11 @@ struct DeviceInfo {
   DeviceLimits limits;
 };
 DeviceInfo device_info(int device);
+
+/// detail::div_rn(a[i], b[i]) computed on `device` (the float64 division of the team kernels'
+/// finishing step, which on a GPU is dgeval's own sequence of operations, not the device's
+/// division), for the tests: its bits must be the host's a / b. The output is poisoned first.
+std::vector<double> divide_on_device(int device, const std::vector<double>& a, const std::vector<double>& b);
 
 /// A batch of games resident on the device, with its outputs and scratch, evaluated on the device
 /// only (the benchmark's "batch resident on the device" and a check of that path).

@@ -1,5 +1,6 @@
 // The device probe: whether a device is present and dgeval's kernels load on it
-// (dgeval::cuda_available), and the facts about a device the benchmark reports.
+// (dgeval::cuda_available), the facts about a device the benchmark reports, and the tests' check
+// of the team kernels' float64 division on the device (divide_on_device).
 #ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime_api.h>
 #endif
@@ -7,10 +8,12 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_backend.hpp"
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/evaluation.hpp"
+#include "backends/cuda/resources.hpp"
 #include "dgeval/error.hpp"
 #include "evaluate.cuh"  // kernels/evaluate.cuh: prepare_kernels
 
@@ -76,6 +79,29 @@ DeviceInfo device_info(int device) {
   }
   d.limits = limits_of(device);
   return d;
+}
+
+std::vector<double> divide_on_device(int device, const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) throw error("divide_on_device: operand arrays of different sizes");
+  std::string why;
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+  const std::size_t bytes = a.size() * sizeof(double);
+  std::vector<double> q(a.size());
+  if (a.empty()) return q;
+  DeviceScope scope(device);
+  Stream stream;
+  DeviceBuffer da, db, dq;
+  da.allocate(bytes, "the dividends");
+  db.allocate(bytes, "the divisors");
+  dq.allocate(bytes, "the quotients");
+  DGEVAL_CUDA_CHECK(cudaMemcpyAsync(da.get(), a.data(), bytes, cudaMemcpyHostToDevice, stream.get()));
+  DGEVAL_CUDA_CHECK(cudaMemcpyAsync(db.get(), b.data(), bytes, cudaMemcpyHostToDevice, stream.get()));
+  DGEVAL_CUDA_CHECK(cudaMemsetAsync(dq.get(), 0x5A, bytes, stream.get()));
+  launch_division(reinterpret_cast<const double*>(da.get()), reinterpret_cast<const double*>(db.get()),
+                  reinterpret_cast<double*>(dq.get()), static_cast<std::int64_t>(a.size()), stream.get());
+  DGEVAL_CUDA_CHECK(cudaMemcpyAsync(q.data(), dq.get(), bytes, cudaMemcpyDeviceToHost, stream.get()));
+  DGEVAL_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  return q;
 }
 
 }  // namespace cuda
