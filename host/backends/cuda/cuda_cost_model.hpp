@@ -92,7 +92,7 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   } else if (m.path == Path::cluster_team) {
     m.cluster = cluster_geometry_for(n, N, value_bytes, lim, games);
   } else {
-    const bool strategy_sums = o.strategy.kind == StrategyKind::correlated || o.strategy.kind == StrategyKind::product;
+    const bool strategy_sums = thread_path_strategy_sums(o.strategy.kind);
     m.team = team_geometry_for(m.path, n, N, value_bytes, lim, strategy_sums);
   }
   const StrategyKind k = o.strategy.kind;

@@ -119,6 +119,12 @@ struct TeamGeometry {
   std::size_t shared_bytes = 0;  ///< dynamic shared memory per block
 };
 
+/// Whether the thread path reserves room for a strategy's σ-weighted sums (team_geometry's
+/// `strategy_sums`): a correlated or product strategy, whose σ is given.
+inline bool thread_path_strategy_sums(StrategyKind k) {
+  return k == StrategyKind::correlated || k == StrategyKind::product;
+}
+
 /// Shared-memory layout of a team block with `width`-lane teams: [data][mask][state] per game.
 /// The data stride is padded so that the teams of one warp start on different banks.
 /// The thread path packs its games (no 128-byte rounding: a thread reads only its own game) with a

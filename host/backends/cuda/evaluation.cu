@@ -105,8 +105,7 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
   p.N = dims.outcomes();
   p.float32 = dtype == DType::float32;
   p.value_bytes = dtype_size(dtype);
-  // The thread path's room for σ-weighted strategy sums, only where the strategy has them.
-  const bool strategy_sums = o.strategy.kind == StrategyKind::correlated || o.strategy.kind == StrategyKind::product;
+  const bool strategy_sums = thread_path_strategy_sums(o.strategy.kind);
   if (t.force_path >= 0) {
     const Path forced = static_cast<Path>(t.force_path);
     p.path = forced;
