@@ -322,7 +322,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
   // The accumulators' entries: the Gram matrix's (products and deviation sums), then the sums over
   // σ, made in the read where σ is given (correlated, product), by the played walk otherwise.
   const int gram_end = G.pairs + V, sums_end = G.entries;
-  const bool sigma_given = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  const bool sigma_given = strategy_has_weights(kind);
   const int read_end = sigma_given ? sums_end : gram_end;
   for (int v = tid; v < 2 * kSweepMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
   T* ext0_lo = sh.ext;

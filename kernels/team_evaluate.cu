@@ -493,7 +493,7 @@ __device__ __forceinline__ void evaluate_tiny_game(const EvalParams& p, const De
       S.set(TinySummary::closest, closest);
     }
   }
-  const bool weighted = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  const bool weighted = strategy_has_weights(kind);
   if (weighted) {
     double su[n], suh[n];
 #pragma unroll

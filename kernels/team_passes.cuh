@@ -272,7 +272,7 @@ __device__ void evaluate_team_game(Team& team, const Outcomes& o, const EvalPara
         S.closest = pe.closest;
       }
     }
-  } else if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+  } else if (strategy_has_weights(kind)) {
     const i64 g = game();
     for (int i = 0; i < n; ++i) {
       Acc2 acc{0.0, 0.0};

@@ -608,8 +608,7 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
     } else {
       count_sh = 0;
       if (kind == StrategyKind::played) store<Mem::scratch>(&S.strategy_defined, e.ne > 0 && e.eps > 0);
-      if (kind == StrategyKind::correlated || kind == StrategyKind::product)
-        store<Mem::scratch>(&S.strategy_defined, 1);
+      if (strategy_has_weights(kind)) store<Mem::scratch>(&S.strategy_defined, 1);
     }
   }
   __syncthreads();
@@ -798,7 +797,7 @@ void launch_pass(const TiledGeometry& geo, PassArgs& a, int games, cudaStream_t 
   DGEVAL_LAUNCH(tiled_mask_combine_kernel, games, 64, 0, stream)(a);
   DGEVAL_CUDA_CHECK_LAUNCH();
   const StrategyKind kind = a.p.strategy;
-  if (kind == StrategyKind::played || kind == StrategyKind::correlated || kind == StrategyKind::product) {
+  if (kind == StrategyKind::played || strategy_has_weights(kind)) {
     DGEVAL_LAUNCH(tiled_strategy_kernel<T>, grid, kThreads, shared, stream)(a);
     DGEVAL_CUDA_CHECK_LAUNCH();
     DGEVAL_LAUNCH(tiled_strategy_combine_kernel, games, 64, 0, stream)(a);

@@ -171,12 +171,7 @@ void validate(const Options& o, const Dims& dims, std::int64_t games) {
     }
     case StrategyKind::correlated:
     case StrategyKind::product: {
-      std::int64_t per = 0;
-      if (s.kind == StrategyKind::correlated) {
-        per = dims.outcomes();
-      } else {
-        for (int i = 0; i < n; ++i) per += dims.actions(i);
-      }
+      const std::int64_t per = strategy_size(s.kind, dims);
       const std::int64_t need = checked_mul(copies, per, "strategy size");
       if (static_cast<std::int64_t>(s.weights.size()) != need) {
         std::ostringstream m;

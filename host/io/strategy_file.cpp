@@ -25,16 +25,6 @@ bool parse_kind(const std::string& s, StrategyKind* k) {
   return true;
 }
 
-std::int64_t sum_actions(const Dims& d) {
-  std::int64_t s = 0;
-  for (int i = 0; i < d.players(); ++i) s += d.actions(i);
-  return s;
-}
-
-std::int64_t per_game_size(StrategyKind k, const Dims& d) {
-  return k == StrategyKind::pure ? d.players() : k == StrategyKind::correlated ? d.outcomes() : sum_actions(d);
-}
-
 const char* size_meaning(StrategyKind k) {
   return k == StrategyKind::pure         ? "one action index per player"
          : k == StrategyKind::correlated ? "N outcome weights in C order"
@@ -91,7 +81,7 @@ ArrayFit fit_array(const NpyHeader& h, bool kind_given, StrategyKind kind, const
     if (shape.size() != want.size() + 1 || shape[0] != games) return false;
     return std::equal(want.begin(), want.end(), shape.begin() + 1);
   };
-  const std::vector<std::int64_t> pure_shape{dims.players()}, prod_shape{sum_actions(dims)};
+  const std::vector<std::int64_t> pure_shape{dims.players()}, prod_shape{strategy_size(StrategyKind::product, dims)};
   if (!kind_given) {
     if (h.kind != 'f') {
       kind = StrategyKind::pure;
@@ -136,13 +126,14 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
   // kMaxToken characters, and a file size of 1 MiB plus 512 bytes per number.
   constexpr std::size_t kMaxToken = 400;
   detail::InputFile f(path);
-  const std::int64_t widest = std::max({static_cast<std::int64_t>(dims.players()), dims.outcomes(), sum_actions(dims)});
+  const std::int64_t widest = std::max(
+      {static_cast<std::int64_t>(dims.players()), dims.outcomes(), strategy_size(StrategyKind::product, dims)});
   const std::int64_t max_bytes = std::int64_t{1} << 20 > INT64_MAX - saturating_mul(saturating_mul(widest, games), 512)
                                      ? INT64_MAX
                                      : (std::int64_t{1} << 20) + saturating_mul(saturating_mul(widest, games), 512);
   std::vector<double> values;
   bool have_kind = kind_given;
-  std::int64_t max_numbers = have_kind ? saturating_mul(per_game_size(kind, dims), games) : 0;
+  std::int64_t max_numbers = have_kind ? saturating_mul(strategy_size(kind, dims), games) : 0;
   std::vector<char> buf(std::size_t{1} << 16);
   std::size_t pos = 0, len = 0;
   std::int64_t line = 1, col = 1, offset = 0;
@@ -160,7 +151,7 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
                     printable(tok.substr(0, 40)) + "\"");
       }
       have_kind = true;
-      max_numbers = saturating_mul(per_game_size(kind, dims), games);
+      max_numbers = saturating_mul(strategy_size(kind, dims), games);
       tok.clear();
       return;
     }
@@ -172,7 +163,7 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
     if (static_cast<std::int64_t>(values.size()) >= max_numbers) {
       std::ostringstream m;
       m << at(tok_line, tok_col) << ": more than " << max_numbers << " numbers; a " << to_string(kind)
-        << " strategy for " << games << " games " << dims.to_string() << " has " << per_game_size(kind, dims);
+        << " strategy for " << games << " games " << dims.to_string() << " has " << strategy_size(kind, dims);
       if (games > 1) m << " or " << max_numbers;
       throw error(m.str());
     }
@@ -224,7 +215,7 @@ Strategy from_text(const std::string& path, bool kind_given, StrategyKind kind, 
   }
   flush();
   if (!have_kind) throw error(path + ": empty strategy file; expected pure, correlated or product and numbers");
-  const std::int64_t per = per_game_size(kind, dims);
+  const std::int64_t per = strategy_size(kind, dims);
   const auto count = static_cast<std::int64_t>(values.size());
   if (count != per && count != checked_mul(per, games, "strategy size")) {
     std::ostringstream m;

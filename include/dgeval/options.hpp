@@ -37,6 +37,25 @@ enum class StrategyKind {
   product,         ///< a user-supplied product of mixed strategies (Σ_i k_i weights)
 };
 
+/// Whether the strategy σ is given as weights (correlated, product): its sums Σ_s σ(s)·u(s) are
+/// made from the weights in the read, rather than over a set of outcomes found by the passes.
+/// Device code calls it too.
+DGEVAL_HD constexpr bool strategy_has_weights(StrategyKind k) {
+  return k == StrategyKind::correlated || k == StrategyKind::product;
+}
+
+/// How many numbers one game's strategy takes: n action indices (pure), N weights (correlated),
+/// Σ_i k_i weights (product); 0 for the strategies dgeval finds itself.
+inline std::int64_t strategy_size(StrategyKind k, const Dims& d) {
+  std::int64_t s = 0;
+  if (k == StrategyKind::pure) s = d.players();
+  if (k == StrategyKind::correlated) s = d.outcomes();
+  if (k == StrategyKind::product) {
+    for (int i = 0; i < d.players(); ++i) s += d.actions(i);
+  }
+  return s;
+}
+
 struct Strategy {
   StrategyKind kind = StrategyKind::worst_ne;
   /// pure: one action index per player, size n (or games * n when per_game).

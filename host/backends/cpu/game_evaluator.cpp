@@ -382,7 +382,7 @@ void GameEvaluator::pass_strategy(const GameData<T>& game, const Exec& exec, std
                                   StrategyPass& out) {
   const StrategyKind kind = opt_.strategy.kind;
   const double* weights = nullptr;
-  if (kind == StrategyKind::correlated || kind == StrategyKind::product) {
+  if (strategy_has_weights(kind)) {
     weights = opt_.strategy.weights.data() + (opt_.strategy.per_game ? g * per_strategy_ : 0);
   }
   const double tol = opt_.played_tolerance;

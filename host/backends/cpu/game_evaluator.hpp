@@ -241,12 +241,7 @@ class GameEvaluator {
     k_ = detail::standardisation_constants(o.standardisation);
     settings_ = detail::FinishSettings{n_, o.welfare, k_, o.cc, o.cc_window, o.strategy.kind};
     for (int i = 0; i < n_; ++i) ic_[i] = o.ic_level(i);
-    per_strategy_ = 0;
-    if (o.strategy.kind == StrategyKind::pure) per_strategy_ = n_;
-    if (o.strategy.kind == StrategyKind::correlated) per_strategy_ = N_;
-    if (o.strategy.kind == StrategyKind::product) {
-      for (int i = 0; i < n_; ++i) per_strategy_ += d.actions(i);
-    }
+    per_strategy_ = strategy_size(o.strategy.kind, d);
     chunks_ = (N_ + kChunk - 1) / kChunk;
     const int nv = 2 * n_;
     pairs_ = o.distance_matrix ? static_cast<std::size_t>(nv) * (nv - 1) / 2 : 0;

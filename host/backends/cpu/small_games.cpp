@@ -370,7 +370,7 @@ HWY_FLATTEN void Kernel(SmallBlock& b) {
   }
   // Correlated or product: the σ-weighted sums (pass_strategy), outcomes in order, σ(s) of each
   // lane's game computed as the scalar evaluator does (the product's factors in player order).
-  const bool weighted = kind == StrategyKind::correlated || kind == StrategyKind::product;
+  const bool weighted = strategy_has_weights(kind);
   if (weighted) {
     std::int64_t offset[kMaxPlayers], per_strategy = 0;
     for (int i = 0; i < n; ++i) offset[i] = per_strategy, per_strategy += dims.actions(i);

@@ -52,7 +52,7 @@ inline std::int64_t tiled_launches_per_pass(const TiledGeometry& t, int n, Strat
     }
   }
   if (whole) ++l;
-  if (k == StrategyKind::played || k == StrategyKind::correlated || k == StrategyKind::product) l += 2;
+  if (k == StrategyKind::played || strategy_has_weights(k)) l += 2;
   return l;
 }
 
@@ -97,11 +97,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   }
   const StrategyKind k = o.strategy.kind;
   const bool actions = k == StrategyKind::pure;
-  const bool weights = k == StrategyKind::correlated || k == StrategyKind::product;
-  std::int64_t elements = actions ? n : k == StrategyKind::correlated ? N : 0;
-  if (k == StrategyKind::product) {
-    for (int i = 0; i < n; ++i) elements += dims.actions(i);
-  }
+  const bool weights = strategy_has_weights(k);
+  const std::int64_t elements = strategy_size(k, dims);
   const bool per_game = (actions || weights) && o.strategy.per_game;
   const std::size_t strategy_per_game = per_game ? static_cast<std::size_t>(elements) * 8 : 0;
   const std::size_t shared_strategy = per_game ? 0 : static_cast<std::size_t>(elements) * 8;

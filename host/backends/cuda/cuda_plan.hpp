@@ -121,9 +121,7 @@ struct TeamGeometry {
 
 /// Whether the thread path reserves room for a strategy's σ-weighted sums (team_geometry's
 /// `strategy_sums`): a correlated or product strategy, whose σ is given.
-inline bool thread_path_strategy_sums(StrategyKind k) {
-  return k == StrategyKind::correlated || k == StrategyKind::product;
-}
+inline bool thread_path_strategy_sums(StrategyKind k) { return strategy_has_weights(k); }
 
 /// Shared-memory layout of a team block with `width`-lane teams: [data][mask][state] per game.
 /// The data stride is padded so that the teams of one warp start on different banks.

@@ -161,13 +161,9 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
   p.params = make_params(dims, o);
   const StrategyKind k = o.strategy.kind;
   p.strategy_actions = k == StrategyKind::pure;
-  p.strategy_weights = k == StrategyKind::correlated || k == StrategyKind::product;
+  p.strategy_weights = strategy_has_weights(k);
   p.strategy_per_game = (p.strategy_actions || p.strategy_weights) && o.strategy.per_game;
-  if (p.strategy_actions) p.strategy_elements = p.n;
-  if (k == StrategyKind::correlated) p.strategy_elements = p.N;
-  if (k == StrategyKind::product) {
-    for (int i = 0; i < p.n; ++i) p.strategy_elements += dims.actions(i);
-  }
+  p.strategy_elements = strategy_size(k, dims);
   p.params.strategy_stride = p.strategy_per_game ? p.strategy_elements : 0;
   return p;
 }

@@ -81,9 +81,7 @@ inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
 /// Whether the strategy's expectations are sums over σ that the sweep's accumulators make
 /// (correlated and product: σ given; played: the played set's indicator).
-inline bool strategy_sums_of(StrategyKind k) {
-  return k == StrategyKind::correlated || k == StrategyKind::product || k == StrategyKind::played;
-}
+inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) || k == StrategyKind::played; }
 
 /// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
 /// shared bytes where the shape's player count is not covered; shared_bytes above lim.shared_optin
