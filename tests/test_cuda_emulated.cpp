@@ -460,7 +460,7 @@ Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std:
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   Options o;
   o.strategy.kind = k;
-  o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+  o.strategy.per_game = k == StrategyKind::pure || strategy_has_weights(k);
   o.ic = {0.75};
   o.cc = 0.5;
   const int n = d.players();
@@ -491,22 +491,12 @@ TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
   using testing::parity::forced;
   DGEVAL_SEEDED(rng);
   const EmulatedSide side;
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const Dims& d :
        {Dims({16}), Dims({3, 3}), Dims({4, 4}), Dims({1, 16}), Dims({16, 1}), Dims({2, 2, 4}), Dims({2, 2, 2, 2})}) {
     const int n = d.players();
     ASSERT_TRUE(side.team_fits(kThread, n, d.outcomes(), 8)) << d.to_string();
     const std::int64_t games = 33;  // a whole warp and one game more
-    Batch b = testing::random_batch(d, games, rng);
-    const std::int64_t nN = n * d.outcomes();
-    for (std::int64_t g = 0; g < games; ++g) {  // wide ranges: per game and side, 1e-6 .. 1e6
-      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      for (std::int64_t q = 0; q < nN; ++q) {
-        b.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
-        b.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
-      }
-    }
+    const Batch b = testing::parity::wide_range_batch(d, games, rng);
     const Batch ties = testing::random_batch(d, games, rng, 2);
     for (StrategyKind k :
          {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
@@ -531,7 +521,7 @@ TEST(CudaEmulated, TinyKernelOfEachPlayerCountMatchesTheCpu) {
 // The two-player path (kernels/two_player_evaluate.cu) against the CPU backend: every strategy it
 // takes, both dtypes, the distance matrix, the NE lists; games of continuous payoffs (about one
 // candidate per row: the candidates' re-check), ties on a coarse grid and IC below 1 (the candidate
-// lists overflow: the rows read again), wide ranges (a game's sides scaled by 1e-6 to 1e6), rows
+// lists overflow: the rows read again), wide ranges (each utility vector scaled by 1e-6 to 1e6), rows
 // shorter and longer than a block, blocks of several rows, and rows split into tiles of 32 columns
 // (the last one shorter; the tiles' Nash thresholds pick a superset of the candidates, and with
 // IC₂ < 1 the blocks record none; with the strategies whose sets differ: worst-ne, uniform-eps-ne
@@ -541,19 +531,9 @@ TEST(CudaEmulated, TwoPlayerPathMatchesTheCpu) {
   using testing::parity::forced;
   DGEVAL_SEEDED(rng);
   const EmulatedSide side;
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const Dims& d : {Dims({37, 70}), Dims({9, 130}), Dims({64, 33}), Dims({1, 40}), Dims({40, 1})}) {
     const std::int64_t games = 3;
-    Batch wide = testing::random_batch(d, games, rng);
-    const std::int64_t nN = 2 * d.outcomes();
-    for (std::int64_t g = 0; g < games; ++g) {
-      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      for (std::int64_t q = 0; q < nN; ++q) {
-        wide.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
-        wide.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
-      }
-    }
+    const Batch wide = testing::parity::wide_range_batch(d, games, rng);
     const Batch ties = testing::random_batch(d, games, rng, 2);
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne,
                            StrategyKind::uniform_eps_ne, StrategyKind::pure}) {
@@ -717,7 +697,7 @@ TEST(CudaEmulated, TwoPlayerPathIsPlannedForLargeTwoPlayerGames) {
 
 // The sweep path (kernels/sweep_evaluate.cu) against the CPU backend: 2 to 6 players, every
 // strategy (the correlated and product σ per game, random with zeros; the played set at CC 0.5),
-// both dtypes, the distance matrix; continuous payoffs scaled per game and side
+// both dtypes, the distance matrix; continuous payoffs, each utility vector scaled
 // by 1e-6 to 1e6 (few candidates), ties on a coarse grid and IC below 1 (the candidate lists
 // overflow: the equilibria found by a second walk); slabs of one tile and of several, the last
 // player's fibers shorter and longer than the emulation's 64-thread block, fibers of players 1 ..
@@ -727,35 +707,19 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
   using testing::parity::forced;
   DGEVAL_SEEDED(rng);
   const EmulatedSide side;
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const Dims& d : {Dims({3, 4, 5}), Dims({5, 3, 4, 70}), Dims({2, 3, 300}), Dims({3, 2, 3, 2, 5}),
                         Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33}), Dims({1, 5, 60}), Dims({6, 40})}) {
     const int n = d.players();
     const std::int64_t games = 2;
-    Batch wide = testing::random_batch(d, games, rng);
-    const std::int64_t nN = n * d.outcomes();
-    for (std::int64_t g = 0; g < games; ++g) {
-      const double sa = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      const double sp = std::pow(10.0, std::floor(unit(rng) * 13.0) - 6.0);
-      for (std::int64_t q = 0; q < nN; ++q) {
-        wide.agents[static_cast<std::size_t>(g * nN + q)] *= sa;
-        wide.principals[static_cast<std::size_t>(g * nN + q)] *= sp;
-      }
-    }
+    const Batch wide = testing::parity::wide_range_batch(d, games, rng);
     const Batch ties = testing::random_batch(d, games, rng, 2);
     for (StrategyKind k :
          {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
           StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
       Options o = strategy_options(k, d, games, rng);
-      if (k == StrategyKind::correlated || k == StrategyKind::product) {
+      if (strategy_has_weights(k)) {  // random distributions instead of the uniform ones
         o.strategy.weights.clear();
-        for (std::int64_t g = 0; g < games; ++g) {
-          for (int i = 0; i < (k == StrategyKind::product ? n : 1); ++i) {
-            const auto w =
-                testing::parity::random_distribution(k == StrategyKind::product ? d.actions(i) : d.outcomes(), rng);
-            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-          }
-        }
+        for (std::int64_t g = 0; g < games; ++g) testing::parity::add_random_strategy(o, k, d, rng);
       }
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;

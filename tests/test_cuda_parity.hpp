@@ -140,6 +140,27 @@ inline std::vector<double> random_distribution(std::int64_t len, std::mt19937_64
   return w;
 }
 
+/// Appends one game's random strategy of kind k to o.strategy: uniform random actions (pure), a
+/// random_distribution over the outcomes (correlated) or over each player's actions (product);
+/// nothing for the strategies dgeval finds itself.
+inline void add_random_strategy(Options& o, StrategyKind k, const Dims& d, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  if (k == StrategyKind::pure) {
+    for (int i = 0; i < d.players(); ++i)
+      o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
+  }
+  if (k == StrategyKind::correlated) {
+    const std::vector<double> w = random_distribution(d.outcomes(), rng);
+    o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+  }
+  if (k == StrategyKind::product) {
+    for (int i = 0; i < d.players(); ++i) {
+      const std::vector<double> w = random_distribution(d.actions(i), rng);
+      o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios.
 
@@ -203,7 +224,6 @@ void every_strategy_and_option(const Side& side, std::mt19937_64& rng) {
   // The emulation: the sum only (the average's differs by a factor), in float64.
   const std::vector<Welfare> welfares =
       side.emulated() ? std::vector<Welfare>{Welfare::sum} : std::vector<Welfare>{Welfare::average, Welfare::sum};
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const Dims& d : sizes) {
     const std::int64_t games = side.emulated() ? 5 : d.outcomes() > 1000 ? 3 : side.games(23);
     const Batch b = random_batch(d, games, rng, 16);
@@ -220,20 +240,7 @@ void every_strategy_and_option(const Side& side, std::mt19937_64& rng) {
         o.cc = 0.5;
         const std::int64_t copies = per_game ? games : 1;
         for (std::int64_t g = 0; g < copies; ++g) {
-          if (k == StrategyKind::pure) {
-            for (int i = 0; i < n; ++i)
-              o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-          }
-          if (k == StrategyKind::correlated) {
-            const auto w = random_distribution(d.outcomes(), rng);
-            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-          }
-          if (k == StrategyKind::product) {
-            for (int i = 0; i < n; ++i) {
-              const auto w = random_distribution(d.actions(i), rng);
-              o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-            }
-          }
+          add_random_strategy(o, k, d, rng);
         }
         const std::string what = std::string("strategy ") + to_string(k) + (per_game ? " per game" : "");
         compare(side, b, o, false, what);
@@ -771,7 +778,6 @@ void device_input_matches_host_input(const Side& side, std::mt19937_64& rng) {
 /// strategy (shared and per game), ties, non-finite input.
 template <class Side>
 void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const Dims& d : {Dims({3, 3}), Dims({2, 2, 2}), Dims({4, 4}), Dims({1, 7}), Dims({16})}) {
     const std::int64_t games = 37;
     const Batch b = random_batch(d, games, rng, 16);
@@ -781,25 +787,13 @@ void thread_and_quad_paths_on_tiny_games(const Side& side, std::mt19937_64& rng)
           StrategyKind::played, StrategyKind::pure, StrategyKind::correlated, StrategyKind::product}) {
       Options o;
       o.strategy.kind = k;
-      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      o.strategy.per_game = k == StrategyKind::pure || strategy_has_weights(k);
       o.ic = {0.75};
       o.cc = 0.5;
       o.list_equilibria = true;
       o.distance_matrix = k == StrategyKind::played;
       for (std::int64_t g = 0; g < (o.strategy.per_game ? games : 0); ++g) {
-        if (k == StrategyKind::pure) {
-          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-        }
-        if (k == StrategyKind::correlated) {
-          const std::vector<double> w = random_distribution(d.outcomes(), rng);
-          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-        }
-        if (k == StrategyKind::product) {
-          for (int i = 0; i < n; ++i) {
-            const std::vector<double> w = random_distribution(d.actions(i), rng);
-            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-          }
-        }
+        add_random_strategy(o, k, d, rng);
       }
       for (int p : {kThread, kQuad}) {
         for (bool f32 : {false, true}) compare(side, b, o, f32, std::string("tiny ") + to_string(k), forced(p));
@@ -896,7 +890,6 @@ void two_player_path_lists_and_tiles(const Side& side, std::mt19937_64& rng) {
 template <class Side>
 void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   if (!side.cluster_fits(3, 60, 8, 1, 32)) GTEST_SKIP() << "the device has no thread block clusters";
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<std::uint64_t>(k)); };
   const StrategyKind kinds[] = {StrategyKind::worst_ne,       StrategyKind::best_ne, StrategyKind::uniform_ne,
                                 StrategyKind::uniform_eps_ne, StrategyKind::played,  StrategyKind::pure,
@@ -913,21 +906,9 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
     for (StrategyKind k : kinds) {
       Options o;
       o.strategy.kind = k;
-      o.strategy.per_game = k == StrategyKind::pure || k == StrategyKind::correlated || k == StrategyKind::product;
+      o.strategy.per_game = k == StrategyKind::pure || strategy_has_weights(k);
       for (std::int64_t g = 0; g < games; ++g) {
-        if (k == StrategyKind::pure) {
-          for (int i = 0; i < n; ++i) o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-        }
-        if (k == StrategyKind::correlated) {
-          const auto w = random_distribution(d.outcomes(), rng);
-          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-        }
-        if (k == StrategyKind::product) {
-          for (int i = 0; i < n; ++i) {
-            const auto w = random_distribution(d.actions(i), rng);
-            o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-          }
-        }
+        add_random_strategy(o, k, d, rng);
       }
       o.cc = 0.5;
       o.list_equilibria = true;
@@ -977,7 +958,6 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
 /// path, with the played, correlated and product strategies too.
 template <class Side>
 void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<Dims> sizes = {Dims({3, 4, 5}), Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33})};
   if (!side.emulated()) sizes.insert(sizes.end(), {Dims({5, 3, 4, 70}), Dims({2, 3, 300}), Dims({6, 5, 4, 3, 50})});
   const auto with_strategy = [&](StrategyKind k, const Dims& d, std::int64_t games, bool per_game) {
@@ -985,20 +965,7 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
     o.strategy.kind = k;
     o.strategy.per_game = per_game;
     for (std::int64_t g = 0; g < (per_game ? games : 1); ++g) {
-      if (k == StrategyKind::pure) {
-        for (int i = 0; i < d.players(); ++i)
-          o.strategy.actions.push_back(static_cast<std::int64_t>(unit(rng) * d.actions(i)));
-      }
-      if (k == StrategyKind::correlated) {
-        const auto w = random_distribution(d.outcomes(), rng);
-        o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-      }
-      if (k == StrategyKind::product) {
-        for (int i = 0; i < d.players(); ++i) {
-          const auto w = random_distribution(d.actions(i), rng);
-          o.strategy.weights.insert(o.strategy.weights.end(), w.begin(), w.end());
-        }
-      }
+      add_random_strategy(o, k, d, rng);
     }
     return o;
   };
