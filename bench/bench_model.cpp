@@ -100,7 +100,8 @@ int print_model(const std::vector<std::pair<std::string, std::int64_t>>& workloa
     if (m.path == cu::Path::two_player) {                                      // the streaming kernel carries the data
       kernels.push_back({"two_player_stream_kernel<" + t + ">", {m.two_player.threads, m.two_player.shared_bytes}});
     } else if (m.path == cu::Path::sweep) {  // one kernel, one block per game
-      kernels.push_back({"sweep_kernel<" + t + ">", {m.sweep.threads, m.sweep.shared_bytes}});
+      const std::string name = m.sweep.linf ? "sweep_linf_kernel<" : "sweep_kernel<";
+      kernels.push_back({name + t + ">", {m.sweep.threads, m.sweep.shared_bytes}});
     } else if (m.path == cu::Path::tiled) {
       for (const char* k : {"tiled_stats_kernel", "tiled_align_kernel", "tiled_mask_kernel"}) {
         kernels.push_back({std::string(k) + "<" + t + ">", {m.tiled.threads, m.tiled.shared_bytes}});

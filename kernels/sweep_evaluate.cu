@@ -289,8 +289,99 @@ __device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit&
   return count + all;
 }
 
+/// The rows of the L∞ walk's item q (of SweepGeometry::norms): IA of player i (q = 3i: ν_i, ν̂_i),
+/// CA of each side (3i + 1: ν_i, μ; 3i + 2: ν̂_i, μ̂; rows V and V + 1 hold μ and μ̂), then the pairs
+/// of the distance matrix (x < y in row order), as the tiled path's align pass numbers them.
+__device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
+  const int V = 2 * n;
+  if (q < 3 * n) {
+    const int i = q / 3, c = q % 3;
+    r0 = c == 2 ? n + i : i;
+    r1 = c == 0 ? n + i : c == 1 ? V : V + 1;
+    return;
+  }
+  int x = 0, e = q - 3 * n;
+  while (e >= V - 1 - x) {
+    e -= V - 1 - x;
+    ++x;
+  }
+  r0 = x;
+  r1 = x + 1 + e;
+}
+
+/// The L∞ distances (MAX, MAX-range; kernels' sweep_linf_kernel) once the game's shifts and
+/// magnitudes are in A: a second walk over every tile of the game, each re-staged, standardised in
+/// place (detail::standardised_by_inverse) with each side's weighted mean μ (detail::ca_mean) in
+/// rows V and V + 1; item q's running maximum of |row r0 − row r1| (detail::LInfNorm) taken by warp
+/// q mod warps over the tile's outcomes, warp-reduced and folded into norms[q] by its lane 0 (each
+/// item's warp fixed: no race; max is exact in any order). `items` = 3n, or G.norms with the
+/// distance matrix. Ends with a barrier.
 template <class T>
-__global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
+__device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utilities<T>& x, const GameArrays& A,
+                           double* norms, int items) {
+  const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
+  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
+  for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
+  double* y = sh.staged;
+  const i64 N = a.p.N, tile = sh.stride;
+  for (i64 s0 = 0; s0 < N; s0 += tile) {
+    const i64 cnt = N - s0 < tile ? N - s0 : tile;
+    __syncthreads();  // the previous tile's items read
+    stage(sh, x, V, s0, cnt);
+    for (i64 q = tid; q < cnt; q += blockDim.x) {
+      for (int v = 0; v < V; ++v) {
+        double& u = y[v * tile + q];
+        u = detail::standardised_by_inverse(u, A.shift[v], A.inv[v]);
+      }
+      y[V * tile + q] = detail::ca_mean<double>(
+          n, A.mag, [&](int m) { return y[m * tile + q]; }, inv_weight_a);
+      y[(V + 1) * tile + q] = detail::ca_mean<double>(
+          n, A.mag + n, [&](int m) { return y[(n + m) * tile + q]; }, inv_weight_p);
+    }
+    __syncthreads();
+    for (int it = warp; it < items; it += warps) {
+      int r0 = 0, r1 = 0;
+      linf_rows(it, n, r0, r1);
+      const double* y0 = y + r0 * tile;
+      const double* y1 = y + r1 * tile;
+      double m = 0.0;
+      for (i64 q = lane; q < cnt; q += 32) m = detail::LInfNorm::accumulate(m, y0[q] - y1[q]);
+      for (int k = 16; k > 0; k >>= 1) m = detail::LInfNorm::combine(m, shfl_xor_any(0xffffffffu, m, k, 32));
+      if (lane == 0) norms[it] = detail::LInfNorm::combine(norms[it], m);
+    }
+  }
+  __syncthreads();
+}
+
+/// IA, CA and the distance matrix from the L∞ walk's maxima (thread 0), as the tiled path's
+/// align_combine: detail::ia_from_norm, detail::collective_alignment, detail::distance_from_norm.
+template <class T>
+__device__ void linf_finish(const StArgs& a, const GameArrays& A, const double* norms, GameSummary& S, i64 g) {
+  const EvalParams& p = a.p;
+  const int n = p.n, V = 2 * n;
+  for (int i = 0; i < n; ++i) A.ia[i] = detail::ia_from_norm(detail::LInfNorm::finish(norms[3 * i]), p.constants);
+  S.ca_agents =
+      detail::collective_alignment<double>(n, A.mag, [&](int i) { return detail::LInfNorm::finish(norms[3 * i + 1]); });
+  S.ca_principals = detail::collective_alignment<double>(
+      n, A.mag + n, [&](int i) { return detail::LInfNorm::finish(norms[3 * i + 2]); });
+  if (p.distance_matrix) {
+    const i64 at0 = g * V * V;
+    int q = 3 * n;
+    for (int u = 0; u < V; ++u) {
+      a.out.distance_matrix.store(at0 + u * V + u, 0.0);
+      for (int v = u + 1; v < V; ++v, ++q) {
+        const double dist = detail::distance_from_norm(detail::LInfNorm::finish(norms[q]), p.constants);
+        a.out.distance_matrix.store(at0 + u * V + v, dist);
+        a.out.distance_matrix.store(at0 + v * V + u, dist);
+      }
+    }
+  }
+}
+
+template <class T, bool kLinf>
+__device__ __forceinline__ void sweep_games(const StArgs& a) {
   DGEVAL_DYNAMIC_SHARED(smem);
   __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
   __shared__ i64 warp_count[32];
@@ -463,7 +554,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
 
     // ---- Payoffs where an unscaled product could overflow, or ranges where one could underflow
     // (the bounds of the CPU's fused path): the Gram matrix summed again with scaled deviations.
-    if (tid == 0 && !bad) {
+    if (tid == 0 && !bad && !kLinf) {  // (L∞: no Gram matrix)
       constexpr double kBig = 1e100, kTiny = 1e-100;
       int rescale = 0;
       for (int e = 0; e < gram_end; ++e) {
@@ -671,6 +762,28 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       sh.gram[e] = detail::centred_product(pr, su, sv, count);
     }
     __syncthreads();
+    if (kLinf) {  // the shifts and magnitudes (as the tiled path's stats), then the walk
+      if (tid < V) {
+        const double* B = sh.acc + 4 * (G.pairs + tid);
+        const double lo = B[2], hi = B[3];
+        const double sum = detail::dd_value(DoubleDouble{B[0], B[1]}) + sh.pivot[tid] * count;
+        A.lo[tid] = lo;
+        A.hi[tid] = hi;
+        A.shift[tid] = detail::shift_of(p.standardisation, sum, N, lo, hi);
+        A.mag[tid] = detail::magnitude_of(p.standardisation, 0.0, lo, hi);  // (no centred squares)
+        A.inv[tid] = detail::inverse_magnitude_of(A.mag[tid]);
+      }
+      __syncthreads();
+      double* norms = reinterpret_cast<double*>(smem + G.norms_at);
+      linf_norms(a, sh, x, A, norms, p.distance_matrix ? G.norms : 3 * n);
+      if (tid == 0) {
+        linf_finish<T>(a, A, norms, S, g);
+        const detail::GameArrays D{A.lo, A.hi, A.shift, A.mag, A.ia, A.su, A.suh};
+        finish_game(p, a.out, g, S, D, x);
+      }
+      __syncthreads();
+      continue;
+    }
     if (tid == 0) {
       const auto gram = [&](int u, int v) { return sh.gram[entry_of(u, v, V)]; };
       for (int v = 0; v < V; ++v) {
@@ -717,6 +830,28 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
   }
 }
 
+/// EPIC: distances from the Gram matrix.
+template <class T>
+__global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
+  sweep_games<T, false>(a);
+}
+
+/// MAX, MAX-range: distances in the L∞ norm, by a second walk (sweep_linf).
+template <class T>
+__global__ void __launch_bounds__(kStThreads, 1) sweep_linf_kernel(StArgs a) {
+  sweep_games<T, true>(a);
+}
+
+template <class T, class Kernel>
+void launch_with(Kernel kernel, const SweepGeometry& geo, const StArgs& a, cudaStream_t stream) {
+  DGEVAL_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(geo.shared_bytes)));
+  const i64 grid = geo.grid < a.in.games ? geo.grid : a.in.games;
+  DGEVAL_LAUNCH(kernel, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)
+  (a);
+  DGEVAL_CUDA_CHECK_LAUNCH();
+}
+
 template <class T>
 void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in, const DeviceOutputs& out,
                 char* scratch, cudaStream_t stream) {
@@ -726,6 +861,10 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
   a.out = out;
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
+  if (geo.linf) {
+    launch_with<T>(sweep_linf_kernel<T>, geo, a, stream);
+    return;
+  }
   DGEVAL_CUDA_CHECK(cudaFuncSetAttribute(sweep_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(geo.shared_bytes)));
   const i64 grid = geo.grid < in.games ? geo.grid : in.games;

@@ -436,6 +436,10 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
     {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0001, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 max (planned)", {2.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 5x3x4x70 f64 max distance matrix", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {2.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -742,6 +746,98 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
   }
 }
 
+// The sweep path under MAX and MAX-range (distances in the L∞ norm: no Gram matrix, a second walk
+// over every tile once the shifts and magnitudes are known) against the CPU backend: shapes of
+// SweepPathOnManyShapesMatchesTheCpu (tiles of several slabs and slabs of several tiles, a last
+// tile cut short, 2 to 6 players), every strategy, both dtypes, with the distance matrix (under
+// one of the two standardisations, in turn) and without; wide ranges, ties on a coarse grid (the
+// lists overflow) and, under MAX, IC below 1.
+TEST(CudaEmulated, SweepPathMaxStandardisationsMatchTheCpu) {
+  using testing::parity::compare;
+  using testing::parity::forced;
+  DGEVAL_SEEDED(rng);
+  const EmulatedSide side;
+  // (3x9x40: slabs of 360 outcomes, tiles of 280 in the emulation: the walk's last tile cut short.)
+  for (const Dims& d : {Dims({3, 4, 5}), Dims({5, 3, 4, 70}), Dims({3, 9, 40}), Dims({2, 3, 2, 3, 2, 5}),
+                        Dims({4, 1, 3, 33}), Dims({6, 40})}) {
+    const int n = d.players();
+    const std::int64_t games = 2;
+    const Batch wide = testing::parity::wide_range_batch(d, games, rng);
+    const Batch ties = testing::random_batch(d, games, rng, 2);
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+      for (StrategyKind k :
+           {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
+            StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
+        Options o = strategy_options(k, d, games, rng);
+        if (strategy_has_weights(k)) {  // random distributions instead of the uniform ones
+          o.strategy.weights.clear();
+          for (std::int64_t g = 0; g < games; ++g) testing::parity::add_random_strategy(o, k, d, rng);
+        }
+        o.standardisation = st;
+        o.ic = {1.0};
+        o.list_equilibria = k != StrategyKind::best_ne;
+        // Each strategy with the distance matrix under one standardisation, without under the other.
+        o.distance_matrix = (static_cast<int>(k) + (st == Standardisation::max ? 0 : 1)) % 2 == 0;
+        Options low = o;
+        low.ic.clear();
+        for (int i = 0; i < n; ++i) low.ic.push_back(i % 2 ? 0.5 : 0.75);
+        low.welfare = Welfare::sum;
+        for (bool f32 : {false, true}) {
+          const std::string what = " " + d.to_string() + " " + to_string(st) + " " + to_string(k);
+          const std::string m = o.distance_matrix ? " distance matrix" : "";
+          compare(side, wide, o, f32, "sweep wide ranges" + what + m, forced(kSweep));
+          compare(side, ties, o, f32, "sweep ties" + what + m, forced(kSweep));
+          if (st == Standardisation::max)
+            compare(side, wide, low, f32, "sweep IC 0.75, 0.5" + what + m, forced(kSweep));
+        }
+      }
+    }
+  }
+}
+
+// The L∞ walk reaches the last outcome of the last tile: agent 0's and principal 0's utilities
+// equal but at outcome N − 1 (their extrema, hence shifts and magnitudes, the same), where one is
+// the other's maximum and the other its minimum: IA_0 = 0 and the pair's distance 1, to rounding (MAX:
+// ‖ν − ν'‖∞ = 2, z = 2; MAX-range: 1, z = 1), where a walk that stopped short would give IA_0 = 1
+// and distance 0.
+// Agent 1 and principal 1 likewise at outcome 0 (the first tile).
+TEST(CudaEmulated, SweepPathMaxWalkReachesTheFirstAndLastOutcomes) {
+  DGEVAL_SEEDED(rng);
+  const Dims d({5, 3, 4, 70});  // slabs of 840 outcomes, several tiles each
+  const std::int64_t N = d.outcomes();
+  const int n = d.players(), V = 2 * n;
+  Batch b = testing::random_batch(d, 1, rng);
+  const auto plant = [&](int i, std::int64_t at) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::int64_t s = 0; s < N; ++s) {
+      if (s == at) continue;
+      lo = std::min(lo, b.agents[static_cast<std::size_t>(i * N + s)]);
+      hi = std::max(hi, b.agents[static_cast<std::size_t>(i * N + s)]);
+    }
+    for (std::int64_t s = 0; s < N; ++s)
+      b.principals[static_cast<std::size_t>(i * N + s)] = b.agents[static_cast<std::size_t>(i * N + s)];
+    b.agents[static_cast<std::size_t>(i * N + at)] = hi;
+    b.principals[static_cast<std::size_t>(i * N + at)] = lo;
+  };
+  plant(0, N - 1);
+  plant(1, 0);
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+    Options o;
+    o.standardisation = st;
+    o.distance_matrix = true;
+    Results cpu;
+    make_cpu_backend(1)->evaluate(b.view(), o, cpu);
+    for (int i : {0, 1}) {
+      ASSERT_LT(cpu.ia[static_cast<std::size_t>(i)], 1e-12) << to_string(st) << ": the planted difference";
+      ASSERT_GT(cpu.distance_matrix[static_cast<std::size_t>(i * V + n + i)], 1.0 - 1e-12) << to_string(st);
+    }
+    for (bool f32 : {false, true}) {
+      testing::parity::compare(EmulatedSide{}, b, o, f32, "sweep L∞ walk, planted " + std::string(to_string(st)),
+                               testing::parity::forced(kSweep));
+    }
+  }
+}
+
 // The sweep path: such a game's Gram matrix is summed again with scaled deviations.
 TEST(CudaEmulated, SweepPathTakesExtremeAndNonFiniteGames) {
   DGEVAL_SEEDED(rng);
@@ -863,8 +959,11 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   Options lists;
   lists.list_equilibria = true;
   EXPECT_TRUE(cuda_emu::sweep_chosen(bench, lists, 4, lim)) << "the tally sets the NE list's bits";
-  Options max = testing::with(Standardisation::max, Welfare::average, StrategyKind::worst_ne);
-  EXPECT_FALSE(cuda_emu::sweep_chosen(bench, max, 4, lim));
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+    const Options x = testing::with(st, Welfare::average, StrategyKind::worst_ne);
+    EXPECT_TRUE(cuda_emu::sweep_chosen(bench, x, 4, lim)) << to_string(st) << ": the L∞ walk";
+    EXPECT_TRUE(cuda_emu::sweep_chosen(bench, x, 8, lim)) << to_string(st) << ": the L∞ walk";
+  }
   // Its shared memory on an H100, and its scratch within 1% of a 2 GiB chunk's input.
   for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
     const std::int64_t games = static_cast<std::int64_t>((std::size_t{2} << 30) / cuda_emu::input_bytes(bench, 1, vb));
@@ -876,12 +975,20 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
       EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
                 0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
     }
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {  // the L∞ walk's tile
+      const cuda_emu::SweepGeometry t =
+          cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne, cuda_emu::kSweepThreads, st);
+      EXPECT_TRUE(t.linf);
+      EXPECT_EQ(t.pairs, 0) << "no Gram matrix";
+      EXPECT_LE(t.shared_bytes, lim.shared_optin);
+      EXPECT_EQ(t.threads, threads) << to_string(st);
+    }
   }
   std::mt19937_64 rng(5);
-  const Batch small = testing::random_batch(Dims({4, 4, 4}), 1, rng);
+  const Batch single = testing::random_batch(Dims({60}), 1, rng);  // one player: the team paths
   try {
     Results r;
-    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(small.view(), max, r);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(single.view(), o, r);
     FAIL() << "no error";
   } catch (const error& e) {
     EXPECT_NE(std::string(e.what()).find("sweep path cannot take"), std::string::npos) << e.what();
@@ -1016,6 +1123,17 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"sweep 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kSweep)});
+  // MAX and MAX-range (distances in the L∞ norm): the read without the Gram matrix, then a second
+  // walk over every tile for the distances, in the same launch (the tiled path before: 3 reads).
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+    Options o;
+    o.standardisation = st;
+    cases.push_back(
+        {std::string("sweep 15x7x3x7x9x5 f32 ") + to_string(st) + " (planned)", bench, o, true, emulated()});
+    o.distance_matrix = true;
+    cases.push_back(
+        {std::string("sweep 5x3x4x70 f64 ") + to_string(st) + " distance matrix", b53, o, false, emulated(kSweep)});
+  }
   cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
   cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});
   for (StrategyKind k :
@@ -1145,6 +1263,7 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     bool lists = false;    // Options::list_equilibria
     bool float64 = false;  // float64 input (the bench's workloads are float32)
     StrategyKind strategy = StrategyKind::worst_ne;
+    Standardisation standardisation = Standardisation::epic;
   };
   const Workload workloads[] = {
       {Dims({3, 3}), 0, 1},
@@ -1168,11 +1287,15 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::played},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::correlated},
       {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::product},
+      // 15x7x3x7x9x5 under MAX and MAX-range: the sweep path's L∞ walk (the tiled path before).
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::worst_ne, Standardisation::max},
+      {Dims({15, 7, 3, 7, 9, 5}), 0, 1, false, false, StrategyKind::worst_ne, Standardisation::max_range},
   };
   for (const Workload& w : workloads) {
     Options o;
     o.list_equilibria = w.lists;
     o.strategy.kind = w.strategy;
+    o.standardisation = w.standardisation;
     const std::size_t vb = w.float64 ? 8 : 4;
     const std::size_t game_bytes = cuda_emu::input_bytes(w.dims, 1, vb);
     const std::int64_t games =
@@ -1180,11 +1303,13 @@ TEST(CudaCost, LaunchesPerChunkOfTheBenchBatchesOnlyGoDown) {
     const cuda_emu::ChunkModel m =
         cuda_emu::model_chunk(w.dims, vb, o, games, cuda_emu::h100_limits(), cuda_emu::kH100MemoryBudget);
     const long long dry = dry_run_launches(w.dims, w.float64 ? DType::float64 : DType::float32, o, games, m);
-    std::printf("%-16s %s%s %-10s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk %lld\n",
-                w.dims.to_string().c_str(), w.float64 ? "f64" : "f32", w.lists ? " lists" : "      ",
-                to_string(w.strategy), static_cast<long long>(games), cuda_emu::path_name(m.path),
-                static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
-                static_cast<long long>(m.passes_per_chunk), dry);
+    std::printf(
+        "%-16s %s%s %-10s %-9s %7lld games  %-10s chunks %lld x %lld games  passes %lld  launches per chunk "
+        "%lld\n",
+        w.dims.to_string().c_str(), w.float64 ? "f64" : "f32", w.lists ? " lists" : "      ", to_string(w.strategy),
+        to_string(w.standardisation), static_cast<long long>(games), cuda_emu::path_name(m.path),
+        static_cast<long long>(m.chunks.chunks), static_cast<long long>(m.chunks.chunk_games),
+        static_cast<long long>(m.passes_per_chunk), dry);
     EXPECT_EQ(dry, m.launches_per_chunk) << w.dims.to_string()
                                          << ": host/backends/cuda/cuda_cost_model.hpp disagrees with the launches";
     EXPECT_LE(dry, w.recorded) << w.dims.to_string() << ": more launches per chunk than recorded";

@@ -145,7 +145,7 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
     if (p.path == Path::tiled && sweep_chosen(dims, o, p.value_bytes, lim)) p.path = Path::sweep;
   }
   if (p.path == Path::sweep) {
-    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere);
+    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere, o.standardisation);
     p.scratch_bytes = sweep_scratch_bytes(p.sweep);
   }
   if (p.path == Path::two_player) {

@@ -16,12 +16,18 @@
 // the equilibria, and the sums are made by a second walk over the agents' utilities, the
 // principals' read at the played set's outcomes only; the read keeps the welfare extrema of
 // segments of consecutive tiles, and the walk skips the segments with no outcome in the window).
+// Under the standardisations whose distances are in the L∞ norm (MAX, MAX-range: sweep_linf) the
+// Gram matrix is not accumulated (the accumulators hold each vector's extrema, and the sums over
+// σ): once the read has given the shifts and magnitudes, a second walk over the game's tiles, in the
+// same block, takes the maxima of |ν − ν'| (IA, CA and the distance matrix), `norms` running maxima
+// in shared memory.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "backends/cuda/cuda_plan.hpp"
 #include "dgeval/game.hpp"
@@ -44,12 +50,14 @@ constexpr int kSweepMaxPlayers = 16;
 struct SweepGeometry {
   int threads = kSweepThreads;
   int n = 0;
-  int vectors = 0;  ///< V = 2n
-  int pairs = 0;    ///< P = V(V+1)/2 Gram entries
-  int sums = 0;     ///< V under the strategies summed over σ (strategy_sums_of), else 0
-  int entries = 0;  ///< E = P + V + sums accumulators (the products, the deviation sums, the sums over σ)
-  int groups = 0;   ///< G: each entry accumulated by G threads (outcomes q ≡ group mod G)
-  int items = 0;    ///< E·G
+  int vectors = 0;    ///< V = 2n
+  int pairs = 0;      ///< P = V(V+1)/2 Gram entries
+  int sums = 0;       ///< V under the strategies summed over σ (strategy_sums_of), else 0
+  int entries = 0;    ///< E = P + V + sums accumulators (the products, the deviation sums, the sums over σ)
+  int groups = 0;     ///< G: each entry accumulated by G threads (outcomes q ≡ group mod G)
+  int items = 0;      ///< E·G
+  bool linf = false;  ///< distances in the L∞ norm (sweep_linf): no Gram matrix (P = 0), a second walk
+  int norms = 0;      ///< linf: the walk's running maxima, 3n (IA, CA of each side) + V(V−1)/2 (pairs)
   std::int64_t N = 0;
   std::int64_t slab = 0;                      ///< N / k₀: the outcomes of one action of player 0
   std::int64_t tile = 0;                      ///< outcomes staged at once (a multiple of k_{n−1}, at most slab)
@@ -69,6 +77,7 @@ struct SweepGeometry {
   std::size_t segments_at = 0;     ///< double [2][segments]: each segment's welfare min, then max
   std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
+  std::size_t norms_at = 0;        ///< linf: double [norms]
   std::size_t shared_bytes = 0;
 };
 
@@ -79,6 +88,13 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
 
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
+/// Whether the sweep measures the distances of standardisation s in the L∞ norm (MAX, MAX-range):
+/// by a second walk over the game once its shifts and magnitudes are known, no Gram matrix.
+inline bool sweep_linf(Standardisation s) {
+  return detail::visit_standardisation(
+      s, [](auto op) { return std::is_same<typename decltype(op)::Norm, detail::LInfNorm>::value; });
+}
+
 /// Whether the strategy's expectations are sums over σ that the sweep's accumulators make
 /// (correlated and product: σ given; played: the played set's indicator).
 inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) || k == StrategyKind::played; }
@@ -88,14 +104,17 @@ inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) ||
 /// where it does not fit).
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                        const DeviceLimits& lim, StrategyKind kind, int threads,
-                                       std::int64_t tile_target = kSweepTile) {
+                                       std::int64_t tile_target = kSweepTile,
+                                       Standardisation st = Standardisation::epic) {
   SweepGeometry t;
   t.threads = threads;
   t.n = d.players();
   t.N = d.outcomes();
   if (t.n < 2 || t.n > kSweepMaxPlayers) return t;
   t.vectors = 2 * t.n;
-  t.pairs = t.vectors * (t.vectors + 1) / 2;
+  t.linf = sweep_linf(st);
+  t.pairs = t.linf ? 0 : t.vectors * (t.vectors + 1) / 2;
+  t.norms = t.linf ? 3 * t.n + t.vectors * (t.vectors - 1) / 2 : 0;
   t.sums = strategy_sums_of(kind) ? t.vectors : 0;
   t.entries = t.pairs + t.vectors + t.sums;
   if (kind == StrategyKind::product) {
@@ -125,8 +144,9 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   t.staged_at = b;
   // The tile's 2n vectors (and σ at them, a row more, under the strategies summed over σ); or the
   // agents' n and, past them, the threads' sums over the strategy's set (V x threads) while the
-  // equilibria are tallied.
-  const std::size_t rows = V + (t.sums > 0 ? 1 : 0);
+  // equilibria are tallied. Under linf the second walk's tile: the 2n standardised vectors and each
+  // side's weighted mean μ.
+  const std::size_t rows = std::max(V + (t.sums > 0 ? 1 : 0), t.linf ? V + 2 : 0);
   b += sweep_align(std::max(rows * tile, n * tile + V * th) * 8);
   t.accumulator_at = b;
   b += sweep_align(static_cast<std::size_t>(t.items) * 4 * 8);
@@ -142,6 +162,8 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += sweep_align(static_cast<std::size_t>(t.candidate_capacity) * 8);
   t.extrema_at = b;
   b += sweep_align(static_cast<std::size_t>(at) * value_bytes);
+  t.norms_at = b;
+  b += sweep_align(static_cast<std::size_t>(t.norms) * 8);
   t.shared_bytes = b;
   // A persistent grid: a few blocks per SM at most, never more than the games.
   t.grid = std::max<std::int64_t>(
@@ -154,9 +176,10 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
 /// the strategy's set take 2n·8 bytes each), then tiles of half the size (down to 64 outcomes),
 /// then 64 threads.
 inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
-                                    const DeviceLimits& lim, StrategyKind kind, int threads = kSweepThreads) {
+                                    const DeviceLimits& lim, StrategyKind kind, int threads = kSweepThreads,
+                                    Standardisation st = Standardisation::epic) {
   std::int64_t tile = kSweepTile;
-  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile);
+  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st);
   while (t.shared_bytes > lim.shared_optin) {
     if (threads > 128) {
       threads /= 2;
@@ -167,7 +190,7 @@ inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std:
     } else {
       break;
     }
-    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile);
+    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st);
   }
   return t;
 }
@@ -176,9 +199,8 @@ inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t valu
                                int threads) {
   if (d.players() < 2) return "it takes games of 2 or more players";
   if (d.players() > kSweepMaxPlayers) return "it takes games of at most 16 players";
-  if (o.standardisation != Standardisation::epic) return "it takes the EPIC standardisation only";
   if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
-  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads);
+  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads, o.standardisation);
   if (t.shared_bytes == 0 || t.shared_bytes > lim.shared_optin)
     return "a slab's fiber extrema and a tile do not fit in shared memory";
   return std::string();
