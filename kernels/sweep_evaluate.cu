@@ -36,6 +36,13 @@
 // (kept by the read) misses the window — 1.02 reads of the input where P is a few outcomes near
 // the top of the welfare, up to 2 where it is most of the game (docs/PERFORMANCE.md). Thread 0
 // then finishes the game with detail/finish.hpp.
+//
+// MAX and MAX-range (sweep_linf_kernel; distances in the L∞ norm, sweep_linf): the read keeps no
+// Gram matrix (the accumulators hold each vector's deviation sum and extrema, and the sums over
+// σ); once the game's shifts and magnitudes are known, a second walk over its tiles (linf_norms)
+// re-stages each, standardises it in place with each side's weighted mean μ, and takes the maxima
+// of |ν − ν'| for IA, CA and the distance matrix: about 2 reads of the input, in the same launch.
+// EPIC (sweep_kernel) is the same code with the L∞ parts compiled out (sweep_games<T, false>).
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
