@@ -70,13 +70,15 @@ constexpr int kSweep = static_cast<int>(cuda_emu::Path::sweep);
 /// Evaluates `b` twice on `path` (uniform-eps-ne, the distance matrix and the NE list, at each IC
 /// level) and expects the same bits: the emulation runs threads and blocks in a different order
 /// each time, so a result that depended on the order of atomics or of a reduction would differ.
-void expect_same_bits_twice(const Batch& b, int path, std::initializer_list<double> ics) {
+void expect_same_bits_twice(const Batch& b, int path, std::initializer_list<double> ics,
+                            Standardisation st = Standardisation::epic) {
   auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
     return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
   };
   for (double ic : ics) {
     Options o;
     o.strategy.kind = StrategyKind::uniform_eps_ne;
+    o.standardisation = st;
     o.ic = {ic};
     o.distance_matrix = true;
     o.list_equilibria = true;
@@ -835,6 +837,17 @@ TEST(CudaEmulated, SweepPathMaxWalkReachesTheFirstAndLastOutcomes) {
       testing::parity::compare(EmulatedSide{}, b, o, f32, "sweep L∞ walk, planted " + std::string(to_string(st)),
                                testing::parity::forced(kSweep));
     }
+    Results gpu;  // the same bits as the CPU: a maximum is exact in any order
+    cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(b.view(), o, gpu);
+    const auto bits = [](const std::vector<double>& x) {
+      std::vector<std::uint64_t> u(x.size());
+      if (!x.empty()) std::memcpy(u.data(), x.data(), x.size() * sizeof(double));
+      return u;
+    };
+    EXPECT_EQ(bits(gpu.ia), bits(cpu.ia)) << to_string(st);
+    EXPECT_EQ(bits(gpu.ca_agents), bits(cpu.ca_agents)) << to_string(st);
+    EXPECT_EQ(bits(gpu.ca_principals), bits(cpu.ca_principals)) << to_string(st);
+    EXPECT_EQ(bits(gpu.distance_matrix), bits(cpu.distance_matrix)) << to_string(st);
   }
 }
 
@@ -883,7 +896,9 @@ TEST(CudaEmulated, SweepPathBlocksWalkSeveralGames) {
 // emulation shuffles it): two runs give the same bits, with lists that overflow and without.
 TEST(CudaEmulated, SweepPathIsDeterministic) {
   DGEVAL_SEEDED(rng);
-  expect_same_bits_twice(testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3), kSweep, {1.0, 0.5});
+  const Batch b = testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3);
+  expect_same_bits_twice(b, kSweep, {1.0, 0.5});
+  expect_same_bits_twice(b, kSweep, {1.0}, Standardisation::max);  // the L∞ walk
 }
 
 // The sweep path's played walk skips the tiles whose welfare range (kept by the read) misses the
