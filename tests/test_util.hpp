@@ -121,6 +121,19 @@ struct Naive {
   }
 };
 
+/// A view of `batch` as float64, or as float32 through the buffers a32 / p32 (kept by the caller).
+inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a32, std::vector<float>& p32) {
+  BatchView view = batch.view();
+  if (float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  return view;
+}
+
 /// Options with one standardisation / welfare / strategy changed.
 inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKind k = StrategyKind::worst_ne) {
   Options o;
