@@ -40,6 +40,7 @@
 #include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/detail/gram.hpp"
 #include "sweep_evaluate.cuh"
 
@@ -741,11 +742,7 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
 void launch_sweep_evaluate(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in,
                            const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, scratch, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, scratch, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, scratch, stream); });
 }
 
 }  // namespace cuda

@@ -21,6 +21,7 @@
 // (host/backends/cuda/cuda_plan.hpp tiled_geometry).
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
+#include "dgeval/detail/dtype.hpp"
 
 namespace dgeval {
 namespace cuda {
@@ -867,11 +868,7 @@ cudaError_t prepare_kernels(int max_dynamic_shared_bytes) {
 void launch_tiled_evaluate(const TiledGeometry& geo, const EvalParams& p, const DeviceInput& in,
                            const DeviceOutputs& out, const TiledScratch& sc, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, sc, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, sc, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, sc, stream); });
 }
 
 }  // namespace cuda

@@ -43,6 +43,7 @@
 #include "backends/cuda/two_player_plan.hpp"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/detail/gram.hpp"
 
 namespace dgeval {
@@ -701,11 +702,7 @@ void launch_all(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceI
 void launch_two_player_evaluate(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceInput& in,
                                 const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, scratch, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, scratch, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, scratch, stream); });
 }
 
 }  // namespace cuda

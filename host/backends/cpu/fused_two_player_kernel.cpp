@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cpu/fused_two_player.hpp"
+#include "dgeval/detail/dtype.hpp"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/fused_two_player_kernel.cpp"
@@ -450,11 +451,7 @@ void ChunkImpl(FusedChunk& c) {
 bool ProductsByFmaKernel() { return HWY_NATIVE_FMA != 0; }
 
 void ChunkKernel(FusedChunk& c) {
-  if (c.float32) {
-    ChunkImpl<float>(c);
-  } else {
-    ChunkImpl<double>(c);
-  }
+  detail::visit_dtype(c.float32, [&](auto t) { ChunkImpl<decltype(t)>(c); });
 }
 
 }  // namespace HWY_NAMESPACE

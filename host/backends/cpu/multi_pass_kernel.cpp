@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "backends/cpu/game_evaluator.hpp"
+#include "dgeval/detail/dtype.hpp"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/multi_pass_kernel.cpp"
@@ -388,19 +389,11 @@ void MaskFibersImpl(const MaskFibers& r) {
 }
 
 void MaskFibersKernel(const MaskFibers& r) {
-  if (r.float32) {
-    MaskFibersImpl<float>(r);
-  } else {
-    MaskFibersImpl<double>(r);
-  }
+  detail::visit_dtype(r.float32, [&](auto t) { MaskFibersImpl<decltype(t)>(r); });
 }
 
 void MaskRowsKernel(const MaskRows& r) {
-  if (r.float32) {
-    MaskRowsImpl<float>(r);
-  } else {
-    MaskRowsImpl<double>(r);
-  }
+  detail::visit_dtype(r.float32, [&](auto t) { MaskRowsImpl<decltype(t)>(r); });
 }
 
 /// One step of a distance's accumulation, as the norm's accumulate (detail/standardisation.hpp):
@@ -535,19 +528,12 @@ void AlignImpl(const MultiPassChunk& c) {
 }
 
 void AlignKernel(const MultiPassChunk& c) {
-  if (c.float32) {
-    c.max_norm ? AlignImpl<float, true>(c) : AlignImpl<float, false>(c);
-  } else {
-    c.max_norm ? AlignImpl<double, true>(c) : AlignImpl<double, false>(c);
-  }
+  detail::visit_dtype(c.float32,
+                      [&](auto t) { c.max_norm ? AlignImpl<decltype(t), true>(c) : AlignImpl<decltype(t), false>(c); });
 }
 
 void StatsKernel(const MultiPassChunk& c) {
-  if (c.float32) {
-    StatsImpl<float>(c);
-  } else {
-    StatsImpl<double>(c);
-  }
+  detail::visit_dtype(c.float32, [&](auto t) { StatsImpl<decltype(t)>(c); });
 }
 
 }  // namespace HWY_NAMESPACE
