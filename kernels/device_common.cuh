@@ -246,9 +246,11 @@ struct GlobalGameArrays {
   P lo, hi, shift, mag, inv, ia, su, suh;
 };
 
-/// The GameArrays of one game carved from state_doubles(n) doubles at `base`.
-__device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
-  GameArrays a;
+/// The arrays of one game carved from state_doubles(n) doubles at `base` (one layout for both):
+/// GameArrays from a double*, GlobalGameArrays from global scratch.
+template <class Arrays, class P>
+__device__ __forceinline__ Arrays carve_game_arrays(P base, int n) {
+  Arrays a;
   a.lo = base;
   a.hi = base + 2 * n;
   a.shift = base + 4 * n;
@@ -259,19 +261,11 @@ __device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
   a.suh = base + 12 * n;
   return a;
 }
-
-/// The GlobalGameArrays of one game carved from state_doubles(n) doubles at `base` (as above).
+__device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
+  return carve_game_arrays<GameArrays>(base, n);
+}
 __device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, double> base, int n) {
-  GlobalGameArrays a;
-  a.lo = base;
-  a.hi = base + 2 * n;
-  a.shift = base + 4 * n;
-  a.mag = base + 6 * n;
-  a.inv = base + 8 * n;
-  a.ia = base + 10 * n;
-  a.su = base + 11 * n;
-  a.suh = base + 12 * n;
-  return a;
+  return carve_game_arrays<GlobalGameArrays>(base, n);
 }
 
 /// Welfare of one side at one outcome (detail::welfare_at; the tiled kernels).
