@@ -79,6 +79,20 @@ __device__ __forceinline__ void stats_add(Stats& st, double y) {
 
 struct WelfareExt {
   ArgExt w_max, w_min, wh_max, wh_min;
+  /// Tallies outcome s of agents' welfare w and principals' welfare wh (first index on ties).
+  __device__ __forceinline__ void add(double w, double wh, i64 s) {
+    w_max = arg_max(w_max, ArgExt{w, s});
+    w_min = arg_min(w_min, ArgExt{w, s});
+    wh_max = arg_max(wh_max, ArgExt{wh, s});
+    wh_min = arg_min(wh_min, ArgExt{wh, s});
+  }
+  /// The game's welfare extrema into its summary.
+  __device__ __forceinline__ void to_summary(detail::GameSummary& S) const {
+    S.w_max = w_max;
+    S.w_min = w_min;
+    S.wh_max = wh_max;
+    S.wh_min = wh_min;
+  }
 };
 struct WelfareOp {
   __device__ WelfareExt operator()(const WelfareExt& a, const WelfareExt& b) const {

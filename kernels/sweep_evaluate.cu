@@ -381,10 +381,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
           const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
           const double wh = detail::welfare_at<double>(n, p.welfare, value, n, s);
           tile_w = MinMaxOp()(tile_w, Acc2{w, w});
-          we.w_max = arg_max(we.w_max, ArgExt{w, s});
-          we.w_min = arg_min(we.w_min, ArgExt{w, s});
-          we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-          we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+          we.add(w, wh, s);
           const T y0 = static_cast<T>(sh.staged[q]);
           ext0_lo[r0 + q] = y0 < ext0_lo[r0 + q] ? y0 : ext0_lo[r0 + q];
           ext0_hi[r0 + q] = y0 > ext0_hi[r0 + q] ? y0 : ext0_hi[r0 + q];
@@ -635,7 +632,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     // ---- Finishing (thread 0).
     if (tid == 0) {
       S = summary_empty();
-      S.w_max = we.w_max, S.w_min = we.w_min, S.wh_max = we.wh_max, S.wh_min = we.wh_min;
+      we.to_summary(S);
       S.ne = ne.ne, S.eps = ne.eps;
       S.worst_ne = ne.worst_ne, S.best_ne = ne.best_ne, S.worst_eps = ne.worst_eps;
       S.played_count = pe.count, S.closest = pe.closest;

@@ -193,10 +193,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     for (int j = threadIdx.x; j < len; j += blockDim.x) {
       const i64 s = t0 + j;
       const double wa = welfare_at(a.p, at, 0, j), wp = welfare_at(a.p, at, n, j);
-      we.w_max = arg_max(we.w_max, ArgExt{wa, s});
-      we.w_min = arg_min(we.w_min, ArgExt{wa, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wp, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wp, s});
+      we.add(wa, wp, s);
     }
     we = team.reduce(we, WelfareOp());
     if (threadIdx.x == 0) *wacc = WelfareOp()(*wacc, we);
@@ -253,10 +250,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
       const Global<Mem::scratch, double> q = part + b * a.partial_width + 8 * n;
       we = WelfareOp()(we, WelfareExt{load_arg(q), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
     }
-    S.w_max = we.w_max;
-    S.w_min = we.w_min;
-    S.wh_max = we.wh_max;
-    S.wh_min = we.wh_min;
+    we.to_summary(S);
     store<Mem::scratch>(a.sc.summaries + slot, S);
   }
 }

@@ -301,10 +301,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
       const auto value = [&](int q, i64) { return v[q]; };
       const double w = detail::welfare_at<double>(2, p.welfare, value, 0, s);
       const double wh = detail::welfare_at<double>(2, p.welfare, value, 2, s);
-      we.w_max = arg_max(we.w_max, ArgExt{w, s});
-      we.w_min = arg_min(we.w_min, ArgExt{w, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+      we.add(w, wh, s);
     }
     const RowThresholds t = row_thresholds(team, p, rlo, rhi);
     if (a.col_tiles > 1 && tid == 0) {
