@@ -239,6 +239,20 @@ __device__ void gram_merge(const StArgs& a, const StShared<T>& sh, int e0, int e
   __syncthreads();
 }
 
+/// Players 1 .. n−2's slab extrema emptied (lo +∞, hi −∞) for a new slab. No barrier.
+template <class T>
+__device__ __forceinline__ void slab_extrema_clear(const StArgs& a, const StShared<T>& sh) {
+  const EvalParams& p = a.p;
+  for (int i = 1; i + 1 < p.n; ++i) {
+    const i64 fibers = a.geo.slab / p.k[i];
+    T* e = sh.ext + a.geo.fiber_base[i];
+    for (i64 f = threadIdx.x; f < fibers; f += blockDim.x) {
+      e[f] = static_cast<T>(inf());
+      e[fibers + f] = static_cast<T>(-inf());
+    }
+  }
+}
+
 /// Player i's (1 ≤ i ≤ n−2) slab extrema updated with the staged tile (slab positions [r0, r0 +
 /// cnt), player i's values at staged vector i): each fiber's run in the tile walked by one thread.
 template <class T>
@@ -361,14 +375,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     // ---- The read.
     i64 tile_no = 0;  // the tiles in the walk's order (the played walk's segments)
     for (i64 a0 = 0; a0 < k0; ++a0) {
-      for (int i = 1; i + 1 < n; ++i) {
-        const i64 fibers = slab / p.k[i];
-        T* e = sh.ext + G.fiber_base[i];
-        for (i64 f = tid; f < fibers; f += blockDim.x) {
-          e[f] = static_cast<T>(inf());
-          e[fibers + f] = static_cast<T>(-inf());
-        }
-      }
+      slab_extrema_clear(a, sh);
       i64 count = 0;  // the slab's candidates (every thread holds the same)
       for (i64 r0 = 0; r0 < slab; r0 += tile) {
         const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
@@ -539,14 +546,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
       // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete).
       for (i64 a0 = 0; a0 < k0; ++a0) {
         __syncthreads();
-        for (int i = 1; i + 1 < n; ++i) {
-          const i64 fibers = slab / p.k[i];
-          T* e = sh.ext + G.fiber_base[i];
-          for (i64 f = tid; f < fibers; f += blockDim.x) {
-            e[f] = static_cast<T>(inf());
-            e[fibers + f] = static_cast<T>(-inf());
-          }
-        }
+        slab_extrema_clear(a, sh);
         for (i64 r0 = 0; r0 < slab && n > 2; r0 += tile) {
           const i64 cnt = slab - r0 < tile ? slab - r0 : tile;
           stage(sh, x, n, a0 * slab + r0, cnt);
