@@ -95,6 +95,20 @@ __device__ void stage_tile(const PassArgs& a, i64 g, int v0, int count, i64 t0, 
   }
 }
 
+/// Walks the block's tiles in order: stages vectors [0, count) of each tile into `tile`, between
+/// barriers, then runs body(t0, len) on it (t0 its first outcome, len its outcomes).
+template <class T, class Body>
+__device__ __forceinline__ void for_each_tile(const PassArgs& a, const BlockWork& w, int count, T* tile, Body body) {
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, count, t0, len, tile);
+    __syncthreads();
+    body(t0, len);
+  }
+}
+
 /// Staged tile accessor: vector v at outcome t0 + j is tile[v·L + j].
 template <class T>
 struct TileAt {
@@ -164,12 +178,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     *wacc = welfare_empty();
   }
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 t0, int len) {
     for (int v = 0; v < nv; ++v) {
       Stats st = stats_empty();
       for (int j = threadIdx.x; j < len; j += blockDim.x) stats_add(st, at(v, j));
@@ -197,7 +206,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     }
     we = team.reduce(we, WelfareOp());
     if (threadIdx.x == 0) *wacc = WelfareOp()(*wacc, we);
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     for (int v = 0; v < nv; ++v) {
@@ -280,12 +289,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
   const TileAt<T> at{tile, L};
   auto nu = [&](int v, int j) { return detail::standardised_by_inverse(at(v, j), A.shift[v], A.inv[v]); };
   auto fold = [&](int q, double x) { norm.fold(acc + 2 * q, x); };  // thread 0 only
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 /*t0*/, int len) {
     for (int i = 0; i < n; ++i) {
       Acc3 x{0.0, 0.0, 0.0};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
@@ -316,7 +320,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
         }
       }
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     for (int q = 0; q < items; ++q) out.store(q, norm.folded(acc + 2 * q));
@@ -520,12 +524,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
   const T* fib = static_cast<const T*>(a.sc.fibers) + w.slot * a.fiber_values_per_game;
   const bool narrow = p.N <= 0xffffffffLL;
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, uniform ? nv : n, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, uniform ? nv : n, tile, [&](i64 t0, int len) {
     NeExt e = ne_empty();
     for (int j = threadIdx.x; j < len; j += blockDim.x) {
       const i64 s = t0 + j;
@@ -563,7 +562,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     if (uniform) {
       add_strategy_sums(team, at, n, len, sums, [mask, want](int j) { return (mask[j] & want) ? 1.0 : 0.0; });
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     out.store(0, int_bits(eacc->ne));
@@ -640,12 +639,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
   if (played) detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
   const double tol = p.played_tolerance, mid = (lo + hi) / 2;
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 t0, int len) {
     if (played) {
       PlayedExt pe{0, arg_empty()};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
@@ -668,7 +662,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
       add_strategy_sums(team, at, n, len, sums,
                         [&p, game = w.game, t0](int j) { return strategy_weight(p, game, t0 + j); });
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     out.store(0, int_bits(pacc->count));
