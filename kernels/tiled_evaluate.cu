@@ -130,8 +130,13 @@ struct GlobalAt {
   }
 };
 
+/// The partials of the pass's game `slot`: its blocks' one after the other, partial_width each.
+__device__ __forceinline__ Global<Mem::scratch, double> game_partials(const PassArgs& a, i64 slot) {
+  return a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+}
+/// The partial of the block (block_work's game, blockIdx.x the block).
 __device__ __forceinline__ Global<Mem::scratch, double> block_partial(const PassArgs& a, const BlockWork& w) {
-  return a.sc.partials + (w.slot * a.blocks_per_game + blockIdx.x) * a.partial_width;
+  return game_partials(a, w.slot) + static_cast<i64>(blockIdx.x) * a.partial_width;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,7 +231,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
 __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
   const int v = threadIdx.x;
   bool nonfinite = false;
@@ -337,7 +342,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
   const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   double* norms = reinterpret_cast<double*>(smem);  // [items]
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   for (int q = threadIdx.x; q < items; q += blockDim.x) {
     double state[2] = {0.0, 0.0};
     for (i64 b = 0; b < a.blocks_per_game; ++b) norm.fold(state, part[b * a.partial_width + q]);
@@ -491,6 +496,16 @@ __device__ __forceinline__ void fold_strategy_sums(const PassArgs& a, i64 slot, 
   A.suh.store(i, suh.value());
 }
 
+/// The block's sums (add_strategy_sums's, at `sums`) into its partial `out` from `first`: Σ σ u_i
+/// at [first + 2i], Σ σ u_{n+i} at [first + 2i + 1], as fold_strategy_sums reads them.
+__device__ __forceinline__ void store_strategy_sums(const Global<Mem::scratch, double>& out, int first,
+                                                    const double* sums, int n) {
+  for (int i = 0; i < n; ++i) {
+    out.store(first + 2 * i, comp_value(sums + 4 * i));
+    out.store(first + 2 * i + 1, comp_value(sums + 4 * i + 2));
+  }
+}
+
 /// Context of outcome s for player i (index into the player's fiber arrays).
 template <class I>
 __device__ __forceinline__ I context_of(I s, I stride, I k) {
@@ -570,10 +585,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     store_arg(out + 2, eacc->worst_ne);
     store_arg(out + 4, eacc->best_ne);
     store_arg(out + 6, eacc->worst_eps);
-    for (int i = 0; i < n; ++i) {
-      out.store(8 + 2 * i, comp_value(sums + 4 * i));
-      out.store(9 + 2 * i, comp_value(sums + 4 * i + 2));
-    }
+    store_strategy_sums(out, 8, sums, n);
   }
 }
 
@@ -582,7 +594,7 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
   if (load<Mem::scratch>(&S.nonfinite)) return;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
     NeExt e = ne_empty();
@@ -667,10 +679,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     out.store(0, int_bits(pacc->count));
     store_arg(out + 1, pacc->closest);
-    for (int i = 0; i < n; ++i) {
-      out.store(3 + 2 * i, comp_value(sums + 4 * i));
-      out.store(4 + 2 * i, comp_value(sums + 4 * i + 2));
-    }
+    store_strategy_sums(out, 3, sums, n);
   }
 }
 
@@ -679,7 +688,7 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
   if (load<Mem::scratch>(&S.nonfinite) || !load<Mem::scratch>(&S.strategy_defined)) return;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   const bool played = a.p.strategy == StrategyKind::played;
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
