@@ -407,24 +407,25 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
         // The last player's fibers: its exact test, the passing outcomes appended in order.
         const double* y = sh.staged + (n - 1) * sh.stride;
         const i64 fibers = cnt / last;
-        i64 mine = 0;
-        for (i64 f = tid; f < fibers; f += blockDim.x) {
-          double lo = inf(), hi = -inf();
+        const auto fiber_extrema = [y, last](i64 f, double& lo, double& hi) {  // fiber f of the tile
+          lo = inf();
+          hi = -inf();
           for (i64 j = 0; j < last; ++j) {
             const double v = y[f * last + j];
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
           }
+        };
+        i64 mine = 0;
+        for (i64 f = tid; f < fibers; f += blockDim.x) {
+          double lo, hi;
+          fiber_extrema(f, lo, hi);
           for (i64 j = 0; j < last; ++j) mine += ne_bits_for(p, n - 1, y[f * last + j], lo, hi) != 0u;
         }
         count = append_in_order(warp_count, count, mine, [&](i64 at) {
           for (i64 f = tid; f < fibers; f += blockDim.x) {
-            double lo = inf(), hi = -inf();
-            for (i64 j = 0; j < last; ++j) {
-              const double v = y[f * last + j];
-              lo = v < lo ? v : lo;
-              hi = v > hi ? v : hi;
-            }
+            double lo, hi;
+            fiber_extrema(f, lo, hi);
             for (i64 j = 0; j < last; ++j) {
               const unsigned bits = ne_bits_for(p, n - 1, y[f * last + j], lo, hi);
               if (!bits) continue;
