@@ -282,6 +282,18 @@ __device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, 
   return carve_game_arrays<GlobalGameArrays>(base, n);
 }
 
+/// A game's utilities in global memory: vector v < n is agent v's, v ≥ n principal (v − n)'s (the
+/// sweep path's read, the tiled path's finish).
+template <class T>
+struct Utilities {
+  const T* agents;
+  const T* principals;
+  i64 N;
+  int n;
+  __device__ const T* vec(int v) const { return v < n ? agents + v * N : principals + (v - n) * N; }
+  __device__ double operator()(int v, i64 s) const { return static_cast<double>(load<Mem::input>(vec(v) + s)); }
+};
+
 /// Welfare of one side at one outcome (detail::welfare_at; the tiled kernels).
 template <class At>
 __device__ __forceinline__ double welfare_at(const EvalParams& p, const At& at, int first_vector, i64 s) {

@@ -78,17 +78,6 @@ __device__ __forceinline__ void pair_of(int e, int V, int& u, int& v) {
 /// The entry of (u, v), u ≤ v.
 __device__ __forceinline__ int entry_of(int u, int v, int V) { return u * V - u * (u - 1) / 2 + (v - u); }
 
-/// The game's utilities: vector v < n is agent v's, v ≥ n principal (v − n)'s.
-template <class T>
-struct Utilities {
-  const T* agents;
-  const T* principals;
-  i64 N;
-  int n;
-  __device__ const T* vec(int v) const { return v < n ? agents + v * N : principals + (v - n) * N; }
-  __device__ double operator()(int v, i64 s) const { return static_cast<double>(load<Mem::input>(vec(v) + s)); }
-};
-
 /// The fiber of player i (1 ≤ i ≤ n−2) through position r of a slab, numbered within the slab.
 __device__ __forceinline__ i64 slab_fiber(const EvalParams& p, int i, i64 r) {
   const i64 st = p.stride[i];

@@ -117,19 +117,6 @@ struct TileAt {
   __device__ double operator()(int v, int j) const { return static_cast<double>(tile[v * L + j]); }
 };
 
-/// Global-memory accessor of a whole game (finish step).
-template <class T>
-struct GlobalAt {
-  const T* agents;
-  const T* principals;
-  int n;
-  i64 N;
-  __device__ double operator()(int v, i64 s) const {
-    return static_cast<double>(v < n ? load<Mem::input>(agents + v * N + s)
-                                     : load<Mem::input>(principals + (v - n) * N + s));
-  }
-};
-
 /// The partials of the pass's game `slot`: its blocks' one after the other, partial_width each.
 __device__ __forceinline__ Global<Mem::scratch, double> game_partials(const PassArgs& a, i64 slot) {
   return a.sc.partials + slot * a.blocks_per_game * a.partial_width;
@@ -742,7 +729,7 @@ __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games)
     return;
   }
   const FinishArrays A(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
-  const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
+  const Utilities<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.N, a.p.n};
   finish_game(a.p, a.out, g, S, A, at);
 }
 
