@@ -145,6 +145,14 @@ struct NeExt {
       worst_eps = arg_min(worst_eps, ArgExt{w, s});
     }
   }
+  /// The game's equilibria into its summary.
+  __device__ __forceinline__ void to_summary(detail::GameSummary& S) const {
+    S.ne = ne;
+    S.eps = eps;
+    S.worst_ne = worst_ne;
+    S.best_ne = best_ne;
+    S.worst_eps = worst_eps;
+  }
 };
 struct NeOp {
   __device__ NeExt operator()(const NeExt& a, const NeExt& b) const {
@@ -153,6 +161,18 @@ struct NeOp {
   }
 };
 __device__ __forceinline__ NeExt ne_empty() { return NeExt{0, 0, arg_empty(), arg_empty(), arg_empty()}; }
+/// A block's NeExt in its partial, 8 doubles at `out` (the counts as int64 bits).
+__device__ __forceinline__ void store_ne(const Global<Mem::scratch, double>& out, const NeExt& e) {
+  out.store(0, int_bits(e.ne));
+  out.store(1, int_bits(e.eps));
+  store_arg(out + 2, e.worst_ne);
+  store_arg(out + 4, e.best_ne);
+  store_arg(out + 6, e.worst_eps);
+}
+/// The NeExt that store_ne wrote at `q`.
+__device__ __forceinline__ NeExt load_ne(const Global<Mem::scratch, double>& q) {
+  return NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)};
+}
 
 struct PlayedExt {
   i64 count;

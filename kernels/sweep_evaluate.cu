@@ -623,8 +623,7 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_kernel(StArgs a) {
     if (tid == 0) {
       S = summary_empty();
       we.to_summary(S);
-      S.ne = ne.ne, S.eps = ne.eps;
-      S.worst_ne = ne.worst_ne, S.best_ne = ne.best_ne, S.worst_eps = ne.worst_eps;
+      ne.to_summary(S);
       S.played_count = pe.count, S.closest = pe.closest;
     }
     if (bad) {

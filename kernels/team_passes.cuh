@@ -189,13 +189,7 @@ __device__ void evaluate_team_game(Team& team, const Outcomes& o, const EvalPara
       }
     });
     e = team.reduce(e, NeOp());
-    if (rank == 0) {
-      S.ne = e.ne;
-      S.eps = e.eps;
-      S.worst_ne = e.worst_ne;
-      S.best_ne = e.best_ne;
-      S.worst_eps = e.worst_eps;
-    }
+    if (rank == 0) e.to_summary(S);
   }
   team.sync();  // the mask and the summary are complete
   if (p.list_equilibria) {

@@ -567,11 +567,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
   });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
-    out.store(0, int_bits(eacc->ne));
-    out.store(1, int_bits(eacc->eps));
-    store_arg(out + 2, eacc->worst_ne);
-    store_arg(out + 4, eacc->best_ne);
-    store_arg(out + 6, eacc->worst_eps);
+    store_ne(out, *eacc);
     store_strategy_sums(out, 8, sums, n);
   }
 }
@@ -587,7 +583,7 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
     NeExt e = ne_empty();
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       const Global<Mem::scratch, double> q = part + b * a.partial_width;
-      e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+      e = NeOp()(e, load_ne(q));
     }
     store<Mem::scratch>(&S.ne, e.ne);
     store<Mem::scratch>(&S.eps, e.eps);

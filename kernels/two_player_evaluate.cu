@@ -464,11 +464,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_recheck_kernel(TpArgs a
   su = team.reduce(su, Sum4Op());
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = a.equilibria + (slot * a.blocks + b) * kTwoPlayerEquilibriaWidth;
-    out.store(0, int_bits(e.ne));
-    out.store(1, int_bits(e.eps));
-    store_arg(out + 2, e.worst_ne);
-    store_arg(out + 4, e.best_ne);
-    store_arg(out + 6, e.worst_eps);
+    store_ne(out, e);
     for (int q = 0; q < 4; ++q) out.store(8 + q, su.s[q]);
   }
 }
@@ -544,11 +540,10 @@ __global__ void __launch_bounds__(kTpFinishThreads) two_player_finish_kernel(TpA
       detail::CompensatedSum su[4];
       for (i64 b = 0; b < a.blocks; ++b) {
         const Global<Mem::scratch, double> q = a.equilibria + (slot * a.blocks + b) * kTwoPlayerEquilibriaWidth;
-        e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+        e = NeOp()(e, load_ne(q));
         for (int v = 0; v < 4; ++v) su[v].add(q[8 + v]);
       }
-      S.ne = e.ne, S.eps = e.eps;
-      S.worst_ne = e.worst_ne, S.best_ne = e.best_ne, S.worst_eps = e.worst_eps;
+      e.to_summary(S);
       arrays[20] = su[0].value();  // su: u₁, u₂ (the finishing step's layout below)
       arrays[21] = su[1].value();
       arrays[24] = su[2].value();  // suh: û₁, û₂
