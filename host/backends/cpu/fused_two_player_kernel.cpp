@@ -22,6 +22,8 @@
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
+#include "backends/cpu/simd_double-inl.hpp"
+
 #include "dgeval/detail/gram.hpp"
 #include "dgeval/detail/measures.hpp"
 
@@ -30,15 +32,6 @@ namespace dgeval {
 namespace cpu {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-using FD = hn::CappedTag<double, 8>;
-using FV = hn::Vec<FD>;
-
-HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
-HWY_INLINE FV load_as_double(FD d, const float* p) {
-  const hn::Rebind<float, FD> df;
-  return hn::PromoteTo(d, hn::LoadU(df, p));
-}
 
 /// a·b − p exactly, for p = fl(a·b): one fused multiply-add, or Dekker's split product.
 HWY_INLINE FV product_error(FD d, FV a, FV b, FV p) {

@@ -25,6 +25,8 @@
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
+#include "backends/cpu/simd_double-inl.hpp"
+
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/detail/standardisation.hpp"
 
@@ -34,20 +36,12 @@ namespace cpu {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-using FD = hn::CappedTag<double, 8>;
-using FV = hn::Vec<FD>;
 constexpr std::size_t NL = hn::MaxLanes(FD());
 constexpr int G = static_cast<int>(8 / NL);
 static_assert(G * NL == 8, "8 lanes in whole vectors");
 
 /// Values ahead of the loads that the first read of a vector prefetches (the game comes from memory).
 constexpr std::int64_t kPrefetch = 512;
-
-HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
-HWY_INLINE FV load_as_double(FD d, const float* p) {
-  const hn::Rebind<float, FD> df;
-  return hn::PromoteTo(d, hn::LoadU(df, p));
-}
 
 /// sum_min_max<8> and the first loop of pivoted_moments<8> in one read, for V vectors at once (V
 /// independent chains of additions): per lane the sum of the values, their min and max, and the sum of
