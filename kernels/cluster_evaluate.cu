@@ -29,6 +29,7 @@
 #include "backends/cuda/cuda_check.hpp"
 #include "cluster.cuh"
 #include "device_common.cuh"
+#include "dgeval/detail/dtype.hpp"
 #include "team_passes.cuh"
 
 #ifndef DGEVAL_CLUSTER_THREADS
@@ -217,8 +218,7 @@ void launch_cluster_evaluate(const ClusterGeometry& geo, const EvalParams& p, co
                              const DeviceOutputs& out, cudaStream_t stream) {
   if (in.games <= 0) return;
   if (geo.blocks < 1) throw error("launch_cluster_evaluate: no cluster geometry");
-  in.float32 ? dev::launch_cluster<float>(geo, p, in, out, stream)
-             : dev::launch_cluster<double>(geo, p, in, out, stream);
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_cluster<decltype(t)>(geo, p, in, out, stream); });
 }
 
 }  // namespace cuda

@@ -79,6 +79,20 @@ __device__ __forceinline__ void stats_add(Stats& st, double y) {
 
 struct WelfareExt {
   ArgExt w_max, w_min, wh_max, wh_min;
+  /// Tallies outcome s of agents' welfare w and principals' welfare wh (first index on ties).
+  __device__ __forceinline__ void add(double w, double wh, i64 s) {
+    w_max = arg_max(w_max, ArgExt{w, s});
+    w_min = arg_min(w_min, ArgExt{w, s});
+    wh_max = arg_max(wh_max, ArgExt{wh, s});
+    wh_min = arg_min(wh_min, ArgExt{wh, s});
+  }
+  /// The game's welfare extrema into its summary.
+  __device__ __forceinline__ void to_summary(detail::GameSummary& S) const {
+    S.w_max = w_max;
+    S.w_min = w_min;
+    S.wh_max = wh_max;
+    S.wh_min = wh_min;
+  }
 };
 struct WelfareOp {
   __device__ WelfareExt operator()(const WelfareExt& a, const WelfareExt& b) const {
@@ -131,6 +145,14 @@ struct NeExt {
       worst_eps = arg_min(worst_eps, ArgExt{w, s});
     }
   }
+  /// The game's equilibria into its summary.
+  __device__ __forceinline__ void to_summary(detail::GameSummary& S) const {
+    S.ne = ne;
+    S.eps = eps;
+    S.worst_ne = worst_ne;
+    S.best_ne = best_ne;
+    S.worst_eps = worst_eps;
+  }
 };
 struct NeOp {
   __device__ NeExt operator()(const NeExt& a, const NeExt& b) const {
@@ -139,6 +161,18 @@ struct NeOp {
   }
 };
 __device__ __forceinline__ NeExt ne_empty() { return NeExt{0, 0, arg_empty(), arg_empty(), arg_empty()}; }
+/// A block's NeExt in its partial, 8 doubles at `out` (the counts as int64 bits).
+__device__ __forceinline__ void store_ne(const Global<Mem::scratch, double>& out, const NeExt& e) {
+  out.store(0, int_bits(e.ne));
+  out.store(1, int_bits(e.eps));
+  store_arg(out + 2, e.worst_ne);
+  store_arg(out + 4, e.best_ne);
+  store_arg(out + 6, e.worst_eps);
+}
+/// The NeExt that store_ne wrote at `q`.
+__device__ __forceinline__ NeExt load_ne(const Global<Mem::scratch, double>& q) {
+  return NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)};
+}
 
 struct PlayedExt {
   i64 count;
@@ -246,9 +280,11 @@ struct GlobalGameArrays {
   P lo, hi, shift, mag, inv, ia, su, suh;
 };
 
-/// The GameArrays of one game carved from state_doubles(n) doubles at `base`.
-__device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
-  GameArrays a;
+/// The arrays of one game carved from state_doubles(n) doubles at `base` (one layout for both):
+/// GameArrays from a double*, GlobalGameArrays from global scratch.
+template <class Arrays, class P>
+__device__ __forceinline__ Arrays carve_game_arrays(P base, int n) {
+  Arrays a;
   a.lo = base;
   a.hi = base + 2 * n;
   a.shift = base + 4 * n;
@@ -258,21 +294,25 @@ __device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
   a.su = base + 11 * n;
   a.suh = base + 12 * n;
   return a;
+}
+__device__ __forceinline__ GameArrays game_arrays_at(double* base, int n) {
+  return carve_game_arrays<GameArrays>(base, n);
+}
+__device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, double> base, int n) {
+  return carve_game_arrays<GlobalGameArrays>(base, n);
 }
 
-/// The GlobalGameArrays of one game carved from state_doubles(n) doubles at `base` (as above).
-__device__ __forceinline__ GlobalGameArrays game_arrays_at(Global<Mem::scratch, double> base, int n) {
-  GlobalGameArrays a;
-  a.lo = base;
-  a.hi = base + 2 * n;
-  a.shift = base + 4 * n;
-  a.mag = base + 6 * n;
-  a.inv = base + 8 * n;
-  a.ia = base + 10 * n;
-  a.su = base + 11 * n;
-  a.suh = base + 12 * n;
-  return a;
-}
+/// A game's utilities in global memory: vector v < n is agent v's, v ≥ n principal (v − n)'s (the
+/// sweep path's read, the tiled path's finish).
+template <class T>
+struct Utilities {
+  const T* agents;
+  const T* principals;
+  i64 N;
+  int n;
+  __device__ const T* vec(int v) const { return v < n ? agents + v * N : principals + (v - n) * N; }
+  __device__ double operator()(int v, i64 s) const { return static_cast<double>(load<Mem::input>(vec(v) + s)); }
+};
 
 /// Welfare of one side at one outcome (detail::welfare_at; the tiled kernels).
 template <class At>

@@ -21,6 +21,7 @@
 //
 // convert_kernel: float64 → T, to fill a float32 batch from generated games.
 #include "backends/cuda/cuda_check.hpp"
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/detail/experiment_core.hpp"
 #include "dgeval/detail/generator_core.hpp"
 #include "dgeval/detail/inference_game.hpp"
@@ -174,11 +175,10 @@ void launch_convert(const double* in, void* out, bool float32, std::int64_t coun
   if (count <= 0) return;
   const std::int64_t blocks = (count + 255) / 256;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  if (float32) {
-    DGEVAL_LAUNCH(convert_kernel<float>, grid, 256, 0, stream)(in, static_cast<float*>(out), count);
-  } else {
-    DGEVAL_LAUNCH(convert_kernel<double>, grid, 256, 0, stream)(in, static_cast<double*>(out), count);
-  }
+  detail::visit_dtype(float32, [&](auto t) {
+    using T = decltype(t);
+    DGEVAL_LAUNCH(convert_kernel<T>, grid, 256, 0, stream)(in, static_cast<T*>(out), count);
+  });
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
@@ -189,13 +189,11 @@ void launch_random_uniform_games(void* agents, void* principals, bool float32, s
   if (total <= 0) return;
   const std::int64_t blocks = (total + 255) / 256;
   const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
-  if (float32) {
-    DGEVAL_LAUNCH(random_uniform_games_kernel<float>, grid, 256, 0, stream)
-    (static_cast<float*>(agents), static_cast<float*>(principals), games, values_per_game, seed, first_game, lo, hi);
-  } else {
-    DGEVAL_LAUNCH(random_uniform_games_kernel<double>, grid, 256, 0, stream)
-    (static_cast<double*>(agents), static_cast<double*>(principals), games, values_per_game, seed, first_game, lo, hi);
-  }
+  detail::visit_dtype(float32, [&](auto t) {
+    using T = decltype(t);
+    DGEVAL_LAUNCH(random_uniform_games_kernel<T>, grid, 256, 0, stream)
+    (static_cast<T*>(agents), static_cast<T*>(principals), games, values_per_game, seed, first_game, lo, hi);
+  });
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

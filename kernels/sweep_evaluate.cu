@@ -47,6 +47,7 @@
 #include "backends/cuda/sweep_plan.hpp"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/detail/gram.hpp"
 #include "sweep_evaluate.cuh"
 
@@ -83,17 +84,6 @@ __device__ __forceinline__ void pair_of(int e, int V, int& u, int& v) {
 }
 /// The entry of (u, v), u ≤ v.
 __device__ __forceinline__ int entry_of(int u, int v, int V) { return u * V - u * (u - 1) / 2 + (v - u); }
-
-/// The game's utilities: vector v < n is agent v's, v ≥ n principal (v − n)'s.
-template <class T>
-struct Utilities {
-  const T* agents;
-  const T* principals;
-  i64 N;
-  int n;
-  __device__ const T* vec(int v) const { return v < n ? agents + v * N : principals + (v - n) * N; }
-  __device__ double operator()(int v, i64 s) const { return static_cast<double>(load<Mem::input>(vec(v) + s)); }
-};
 
 /// The fiber of player i (1 ≤ i ≤ n−2) through position r of a slab, numbered within the slab.
 __device__ __forceinline__ i64 slab_fiber(const EvalParams& p, int i, i64 r) {
@@ -243,6 +233,20 @@ __device__ void gram_merge(const StArgs& a, const StShared<T>& sh, int e0, int e
     sh.acc[4 * e + 3] = hi;
   }
   __syncthreads();
+}
+
+/// Players 1 .. n−2's slab extrema emptied (lo +∞, hi −∞) for a new slab. No barrier.
+template <class T>
+__device__ __forceinline__ void slab_extrema_clear(const StArgs& a, const StShared<T>& sh) {
+  const EvalParams& p = a.p;
+  for (int i = 1; i + 1 < p.n; ++i) {
+    const i64 fibers = a.geo.slab / p.k[i];
+    T* e = sh.ext + a.geo.fiber_base[i];
+    for (i64 f = threadIdx.x; f < fibers; f += blockDim.x) {
+      e[f] = static_cast<T>(inf());
+      e[fibers + f] = static_cast<T>(-inf());
+    }
+  }
 }
 
 /// Player i's (1 ≤ i ≤ n−2) slab extrema updated with the staged tile (slab positions [r0, r0 +
@@ -458,14 +462,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     // ---- The read.
     i64 tile_no = 0;  // the tiles in the walk's order (the played walk's segments)
     for (i64 a0 = 0; a0 < k0; ++a0) {
-      for (int i = 1; i + 1 < n; ++i) {
-        const i64 fibers = slab / p.k[i];
-        T* e = sh.ext + G.fiber_base[i];
-        for (i64 f = tid; f < fibers; f += blockDim.x) {
-          e[f] = static_cast<T>(inf());
-          e[fibers + f] = static_cast<T>(-inf());
-        }
-      }
+      slab_extrema_clear(a, sh);
       i64 count = 0;  // the slab's candidates (every thread holds the same)
       for (i64 r0 = 0; r0 < slab; r0 += tile) {
         const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
@@ -478,10 +475,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           const double w = detail::welfare_at<double>(n, p.welfare, value, 0, s);
           const double wh = detail::welfare_at<double>(n, p.welfare, value, n, s);
           tile_w = MinMaxOp()(tile_w, Acc2{w, w});
-          we.w_max = arg_max(we.w_max, ArgExt{w, s});
-          we.w_min = arg_min(we.w_min, ArgExt{w, s});
-          we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-          we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+          we.add(w, wh, s);
           const T y0 = static_cast<T>(sh.staged[q]);
           ext0_lo[r0 + q] = y0 < ext0_lo[r0 + q] ? y0 : ext0_lo[r0 + q];
           ext0_hi[r0 + q] = y0 > ext0_hi[r0 + q] ? y0 : ext0_hi[r0 + q];
@@ -500,24 +494,25 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         // The last player's fibers: its exact test, the passing outcomes appended in order.
         const double* y = sh.staged + (n - 1) * sh.stride;
         const i64 fibers = cnt / last;
-        i64 mine = 0;
-        for (i64 f = tid; f < fibers; f += blockDim.x) {
-          double lo = inf(), hi = -inf();
+        const auto fiber_extrema = [y, last](i64 f, double& lo, double& hi) {  // fiber f of the tile
+          lo = inf();
+          hi = -inf();
           for (i64 j = 0; j < last; ++j) {
             const double v = y[f * last + j];
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
           }
+        };
+        i64 mine = 0;
+        for (i64 f = tid; f < fibers; f += blockDim.x) {
+          double lo, hi;
+          fiber_extrema(f, lo, hi);
           for (i64 j = 0; j < last; ++j) mine += ne_bits_for(p, n - 1, y[f * last + j], lo, hi) != 0u;
         }
         count = append_in_order(warp_count, count, mine, [&](i64 at) {
           for (i64 f = tid; f < fibers; f += blockDim.x) {
-            double lo = inf(), hi = -inf();
-            for (i64 j = 0; j < last; ++j) {
-              const double v = y[f * last + j];
-              lo = v < lo ? v : lo;
-              hi = v > hi ? v : hi;
-            }
+            double lo, hi;
+            fiber_extrema(f, lo, hi);
             for (i64 j = 0; j < last; ++j) {
               const unsigned bits = ne_bits_for(p, n - 1, y[f * last + j], lo, hi);
               if (!bits) continue;
@@ -639,14 +634,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete).
       for (i64 a0 = 0; a0 < k0; ++a0) {
         __syncthreads();
-        for (int i = 1; i + 1 < n; ++i) {
-          const i64 fibers = slab / p.k[i];
-          T* e = sh.ext + G.fiber_base[i];
-          for (i64 f = tid; f < fibers; f += blockDim.x) {
-            e[f] = static_cast<T>(inf());
-            e[fibers + f] = static_cast<T>(-inf());
-          }
-        }
+        slab_extrema_clear(a, sh);
         for (i64 r0 = 0; r0 < slab && n > 2; r0 += tile) {
           const i64 cnt = slab - r0 < tile ? slab - r0 : tile;
           stage(sh, x, n, a0 * slab + r0, cnt);
@@ -732,9 +720,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     // ---- Finishing (thread 0).
     if (tid == 0) {
       S = summary_empty();
-      S.w_max = we.w_max, S.w_min = we.w_min, S.wh_max = we.wh_max, S.wh_min = we.wh_min;
-      S.ne = ne.ne, S.eps = ne.eps;
-      S.worst_ne = ne.worst_ne, S.best_ne = ne.best_ne, S.worst_eps = ne.worst_eps;
+      we.to_summary(S);
+      ne.to_summary(S);
       S.played_count = pe.count, S.closest = pe.closest;
     }
     if (bad) {
@@ -887,11 +874,7 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
 void launch_sweep_evaluate(const SweepGeometry& geo, const EvalParams& p, const DeviceInput& in,
                            const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, scratch, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, scratch, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, scratch, stream); });
 }
 
 }  // namespace cuda

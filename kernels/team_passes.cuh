@@ -92,18 +92,10 @@ __device__ void evaluate_team_game(Team& team, const Outcomes& o, const EvalPara
     WelfareExt we = welfare_empty();
     o.each(rank, size, [&](int j, int s) {
       const double w = welfare_at(p, ws, loc, 0, j), wh = welfare_at(p, ws, loc, n, j);
-      we.w_max = arg_max(we.w_max, ArgExt{w, s});
-      we.w_min = arg_min(we.w_min, ArgExt{w, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+      we.add(w, wh, s);
     });
     we = team.reduce(we, WelfareOp());
-    if (rank == 0) {
-      S.w_max = we.w_max;
-      S.w_min = we.w_min;
-      S.wh_max = we.wh_max;
-      S.wh_min = we.wh_min;
-    }
+    if (rank == 0) we.to_summary(S);
   }
   team.sync();
 
@@ -197,13 +189,7 @@ __device__ void evaluate_team_game(Team& team, const Outcomes& o, const EvalPara
       }
     });
     e = team.reduce(e, NeOp());
-    if (rank == 0) {
-      S.ne = e.ne;
-      S.eps = e.eps;
-      S.worst_ne = e.worst_ne;
-      S.best_ne = e.best_ne;
-      S.worst_eps = e.worst_eps;
-    }
+    if (rank == 0) e.to_summary(S);
   }
   team.sync();  // the mask and the summary are complete
   if (p.list_equilibria) {

@@ -21,6 +21,7 @@
 // (host/backends/cuda/cuda_plan.hpp tiled_geometry).
 #include "backends/cuda/cuda_check.hpp"
 #include "device_common.cuh"
+#include "dgeval/detail/dtype.hpp"
 
 namespace dgeval {
 namespace cuda {
@@ -94,6 +95,20 @@ __device__ void stage_tile(const PassArgs& a, i64 g, int v0, int count, i64 t0, 
   }
 }
 
+/// Walks the block's tiles in order: stages vectors [0, count) of each tile into `tile`, between
+/// barriers, then runs body(t0, len) on it (t0 its first outcome, len its outcomes).
+template <class T, class Body>
+__device__ __forceinline__ void for_each_tile(const PassArgs& a, const BlockWork& w, int count, T* tile, Body body) {
+  for (i64 t = w.t_begin; t < w.t_end; ++t) {
+    const i64 t0 = t * a.tile;
+    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
+    __syncthreads();
+    stage_tile(a, w.game, 0, count, t0, len, tile);
+    __syncthreads();
+    body(t0, len);
+  }
+}
+
 /// Staged tile accessor: vector v at outcome t0 + j is tile[v·L + j].
 template <class T>
 struct TileAt {
@@ -102,21 +117,13 @@ struct TileAt {
   __device__ double operator()(int v, int j) const { return static_cast<double>(tile[v * L + j]); }
 };
 
-/// Global-memory accessor of a whole game (finish step).
-template <class T>
-struct GlobalAt {
-  const T* agents;
-  const T* principals;
-  int n;
-  i64 N;
-  __device__ double operator()(int v, i64 s) const {
-    return static_cast<double>(v < n ? load<Mem::input>(agents + v * N + s)
-                                     : load<Mem::input>(principals + (v - n) * N + s));
-  }
-};
-
+/// The partials of the pass's game `slot`: its blocks' one after the other, partial_width each.
+__device__ __forceinline__ Global<Mem::scratch, double> game_partials(const PassArgs& a, i64 slot) {
+  return a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+}
+/// The partial of the block (block_work's game, blockIdx.x the block).
 __device__ __forceinline__ Global<Mem::scratch, double> block_partial(const PassArgs& a, const BlockWork& w) {
-  return a.sc.partials + (w.slot * a.blocks_per_game + blockIdx.x) * a.partial_width;
+  return game_partials(a, w.slot) + static_cast<i64>(blockIdx.x) * a.partial_width;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,12 +170,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     *wacc = welfare_empty();
   }
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 t0, int len) {
     for (int v = 0; v < nv; ++v) {
       Stats st = stats_empty();
       for (int j = threadIdx.x; j < len; j += blockDim.x) stats_add(st, at(v, j));
@@ -192,14 +194,11 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
     for (int j = threadIdx.x; j < len; j += blockDim.x) {
       const i64 s = t0 + j;
       const double wa = welfare_at(a.p, at, 0, j), wp = welfare_at(a.p, at, n, j);
-      we.w_max = arg_max(we.w_max, ArgExt{wa, s});
-      we.w_min = arg_min(we.w_min, ArgExt{wa, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wp, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wp, s});
+      we.add(wa, wp, s);
     }
     we = team.reduce(we, WelfareOp());
     if (threadIdx.x == 0) *wacc = WelfareOp()(*wacc, we);
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     for (int v = 0; v < nv; ++v) {
@@ -219,7 +218,7 @@ __global__ void __launch_bounds__(kThreads) tiled_stats_kernel(PassArgs a) {
 __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
   const int n = a.p.n, nv = 2 * n;
   const i64 slot = blockIdx.x;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   const GlobalGameArrays A = game_arrays_at(a.sc.arrays + slot * state_doubles(n), n);
   const int v = threadIdx.x;
   bool nonfinite = false;
@@ -252,10 +251,7 @@ __global__ void __launch_bounds__(64) tiled_stats_combine_kernel(PassArgs a) {
       const Global<Mem::scratch, double> q = part + b * a.partial_width + 8 * n;
       we = WelfareOp()(we, WelfareExt{load_arg(q), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
     }
-    S.w_max = we.w_max;
-    S.w_min = we.w_min;
-    S.wh_max = we.wh_max;
-    S.wh_min = we.wh_min;
+    we.to_summary(S);
     store<Mem::scratch>(a.sc.summaries + slot, S);
   }
 }
@@ -285,12 +281,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
   const TileAt<T> at{tile, L};
   auto nu = [&](int v, int j) { return detail::standardised_by_inverse(at(v, j), A.shift[v], A.inv[v]); };
   auto fold = [&](int q, double x) { norm.fold(acc + 2 * q, x); };  // thread 0 only
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(a.p.N - t0 < a.tile ? a.p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 /*t0*/, int len) {
     for (int i = 0; i < n; ++i) {
       Acc3 x{0.0, 0.0, 0.0};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
@@ -321,7 +312,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_kernel(PassArgs a) {
         }
       }
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     for (int q = 0; q < items; ++q) out.store(q, norm.folded(acc + 2 * q));
@@ -338,7 +329,7 @@ __global__ void __launch_bounds__(kThreads) tiled_align_combine_kernel(PassArgs 
   const detail::AnyNorm norm{a.p.standardisation};
   const int items = 3 * n + (a.p.distance_matrix ? distance_pairs_dev(n) : 0);
   double* norms = reinterpret_cast<double*>(smem);  // [items]
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   for (int q = threadIdx.x; q < items; q += blockDim.x) {
     double state[2] = {0.0, 0.0};
     for (i64 b = 0; b < a.blocks_per_game; ++b) norm.fold(state, part[b * a.partial_width + q]);
@@ -492,6 +483,16 @@ __device__ __forceinline__ void fold_strategy_sums(const PassArgs& a, i64 slot, 
   A.suh.store(i, suh.value());
 }
 
+/// The block's sums (add_strategy_sums's, at `sums`) into its partial `out` from `first`: Σ σ u_i
+/// at [first + 2i], Σ σ u_{n+i} at [first + 2i + 1], as fold_strategy_sums reads them.
+__device__ __forceinline__ void store_strategy_sums(const Global<Mem::scratch, double>& out, int first,
+                                                    const double* sums, int n) {
+  for (int i = 0; i < n; ++i) {
+    out.store(first + 2 * i, comp_value(sums + 4 * i));
+    out.store(first + 2 * i + 1, comp_value(sums + 4 * i + 2));
+  }
+}
+
 /// Context of outcome s for player i (index into the player's fiber arrays).
 template <class I>
 __device__ __forceinline__ I context_of(I s, I stride, I k) {
@@ -525,12 +526,7 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
   const T* fib = static_cast<const T*>(a.sc.fibers) + w.slot * a.fiber_values_per_game;
   const bool narrow = p.N <= 0xffffffffLL;
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, uniform ? nv : n, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, uniform ? nv : n, tile, [&](i64 t0, int len) {
     NeExt e = ne_empty();
     for (int j = threadIdx.x; j < len; j += blockDim.x) {
       const i64 s = t0 + j;
@@ -568,18 +564,11 @@ __global__ void __launch_bounds__(kThreads) tiled_mask_kernel(PassArgs a) {
     if (uniform) {
       add_strategy_sums(team, at, n, len, sums, [mask, want](int j) { return (mask[j] & want) ? 1.0 : 0.0; });
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
-    out.store(0, int_bits(eacc->ne));
-    out.store(1, int_bits(eacc->eps));
-    store_arg(out + 2, eacc->worst_ne);
-    store_arg(out + 4, eacc->best_ne);
-    store_arg(out + 6, eacc->worst_eps);
-    for (int i = 0; i < n; ++i) {
-      out.store(8 + 2 * i, comp_value(sums + 4 * i));
-      out.store(9 + 2 * i, comp_value(sums + 4 * i + 2));
-    }
+    store_ne(out, *eacc);
+    store_strategy_sums(out, 8, sums, n);
   }
 }
 
@@ -588,13 +577,13 @@ __global__ void __launch_bounds__(64) tiled_mask_combine_kernel(PassArgs a) {
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
   if (load<Mem::scratch>(&S.nonfinite)) return;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
     NeExt e = ne_empty();
     for (i64 b = 0; b < a.blocks_per_game; ++b) {
       const Global<Mem::scratch, double> q = part + b * a.partial_width;
-      e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+      e = NeOp()(e, load_ne(q));
     }
     store<Mem::scratch>(&S.ne, e.ne);
     store<Mem::scratch>(&S.eps, e.eps);
@@ -644,12 +633,7 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
   if (played) detail::played_window(p.cc, S.w_max.value, S.worst_ne.value, S.worst_eps.value, p.cc_window, &lo, &hi);
   const double tol = p.played_tolerance, mid = (lo + hi) / 2;
   const TileAt<T> at{tile, L};
-  for (i64 t = w.t_begin; t < w.t_end; ++t) {
-    const i64 t0 = t * a.tile;
-    const int len = static_cast<int>(p.N - t0 < a.tile ? p.N - t0 : a.tile);
-    __syncthreads();
-    stage_tile(a, w.game, 0, nv, t0, len, tile);
-    __syncthreads();
+  for_each_tile(a, w, nv, tile, [&](i64 t0, int len) {
     if (played) {
       PlayedExt pe{0, arg_empty()};
       for (int j = threadIdx.x; j < len; j += blockDim.x) {
@@ -672,15 +656,12 @@ __global__ void __launch_bounds__(kThreads) tiled_strategy_kernel(PassArgs a) {
       add_strategy_sums(team, at, n, len, sums,
                         [&p, game = w.game, t0](int j) { return strategy_weight(p, game, t0 + j); });
     }
-  }
+  });
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = block_partial(a, w);
     out.store(0, int_bits(pacc->count));
     store_arg(out + 1, pacc->closest);
-    for (int i = 0; i < n; ++i) {
-      out.store(3 + 2 * i, comp_value(sums + 4 * i));
-      out.store(4 + 2 * i, comp_value(sums + 4 * i + 2));
-    }
+    store_strategy_sums(out, 3, sums, n);
   }
 }
 
@@ -689,7 +670,7 @@ __global__ void __launch_bounds__(64) tiled_strategy_combine_kernel(PassArgs a) 
   const i64 slot = blockIdx.x;
   GameSummary& S = a.sc.summaries[slot];
   if (load<Mem::scratch>(&S.nonfinite) || !load<Mem::scratch>(&S.strategy_defined)) return;
-  const Global<Mem::scratch, double> part = a.sc.partials + slot * a.blocks_per_game * a.partial_width;
+  const Global<Mem::scratch, double> part = game_partials(a, slot);
   const bool played = a.p.strategy == StrategyKind::played;
   __shared__ i64 count_sh;
   if (threadIdx.x == 0) {
@@ -743,7 +724,7 @@ __global__ void __launch_bounds__(64) tiled_finish_kernel(PassArgs a, int games)
     return;
   }
   const FinishArrays A(a.sc.arrays + static_cast<i64>(slot) * state_doubles(a.p.n), a.p.n);
-  const GlobalAt<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.n, a.p.N};
+  const Utilities<T> at{side_ptr<T>(a, g, true), side_ptr<T>(a, g, false), a.p.N, a.p.n};
   finish_game(a.p, a.out, g, S, A, at);
 }
 
@@ -866,11 +847,7 @@ cudaError_t prepare_kernels(int max_dynamic_shared_bytes) {
 void launch_tiled_evaluate(const TiledGeometry& geo, const EvalParams& p, const DeviceInput& in,
                            const DeviceOutputs& out, const TiledScratch& sc, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, sc, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, sc, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, sc, stream); });
 }
 
 }  // namespace cuda

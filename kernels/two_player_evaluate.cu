@@ -43,6 +43,7 @@
 #include "backends/cuda/two_player_plan.hpp"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/detail/gram.hpp"
 
 namespace dgeval {
@@ -300,10 +301,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
       const auto value = [&](int q, i64) { return v[q]; };
       const double w = detail::welfare_at<double>(2, p.welfare, value, 0, s);
       const double wh = detail::welfare_at<double>(2, p.welfare, value, 2, s);
-      we.w_max = arg_max(we.w_max, ArgExt{w, s});
-      we.w_min = arg_min(we.w_min, ArgExt{w, s});
-      we.wh_max = arg_max(we.wh_max, ArgExt{wh, s});
-      we.wh_min = arg_min(we.wh_min, ArgExt{wh, s});
+      we.add(w, wh, s);
     }
     const RowThresholds t = row_thresholds(team, p, rlo, rhi);
     if (a.col_tiles > 1 && tid == 0) {
@@ -466,11 +464,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_recheck_kernel(TpArgs a
   su = team.reduce(su, Sum4Op());
   if (threadIdx.x == 0) {
     const Global<Mem::scratch, double> out = a.equilibria + (slot * a.blocks + b) * kTwoPlayerEquilibriaWidth;
-    out.store(0, int_bits(e.ne));
-    out.store(1, int_bits(e.eps));
-    store_arg(out + 2, e.worst_ne);
-    store_arg(out + 4, e.best_ne);
-    store_arg(out + 6, e.worst_eps);
+    store_ne(out, e);
     for (int q = 0; q < 4; ++q) out.store(8 + q, su.s[q]);
   }
 }
@@ -546,11 +540,10 @@ __global__ void __launch_bounds__(kTpFinishThreads) two_player_finish_kernel(TpA
       detail::CompensatedSum su[4];
       for (i64 b = 0; b < a.blocks; ++b) {
         const Global<Mem::scratch, double> q = a.equilibria + (slot * a.blocks + b) * kTwoPlayerEquilibriaWidth;
-        e = NeOp()(e, NeExt{bits_int(q[0]), bits_int(q[1]), load_arg(q + 2), load_arg(q + 4), load_arg(q + 6)});
+        e = NeOp()(e, load_ne(q));
         for (int v = 0; v < 4; ++v) su[v].add(q[8 + v]);
       }
-      S.ne = e.ne, S.eps = e.eps;
-      S.worst_ne = e.worst_ne, S.best_ne = e.best_ne, S.worst_eps = e.worst_eps;
+      e.to_summary(S);
       arrays[20] = su[0].value();  // su: u₁, u₂ (the finishing step's layout below)
       arrays[21] = su[1].value();
       arrays[24] = su[2].value();  // suh: û₁, û₂
@@ -701,11 +694,7 @@ void launch_all(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceI
 void launch_two_player_evaluate(const TwoPlayerGeometry& geo, const EvalParams& p, const DeviceInput& in,
                                 const DeviceOutputs& out, char* scratch, cudaStream_t stream) {
   if (in.games <= 0) return;
-  if (in.float32) {
-    dev::launch_all<float>(geo, p, in, out, scratch, stream);
-  } else {
-    dev::launch_all<double>(geo, p, in, out, scratch, stream);
-  }
+  detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, scratch, stream); });
 }
 
 }  // namespace cuda

@@ -14,22 +14,10 @@
 #include "dgeval/dgeval.hpp"
 #include "dgeval/generators.hpp"
 #include "dgeval/tolerances.hpp"
+#include "test_util.hpp"
 
 namespace dgeval {
 namespace testing {
-
-/// A view of `batch` as float64, or as float32 through the buffers a32 / p32 (kept by the caller).
-inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a32, std::vector<float>& p32) {
-  BatchView view = batch.view();
-  if (float32) {
-    a32.assign(batch.agents.begin(), batch.agents.end());
-    p32.assign(batch.principals.begin(), batch.principals.end());
-    view.dtype = DType::float32;
-    view.agents = a32.data();
-    view.principals = p32.data();
-  }
-  return view;
-}
 
 /// 2x2 games for the bound_holds checks (with Options::allow_nonfinite): game 0 the mammoth game
 /// (defined, bound_holds 1); games 1 and 4 matching pennies (no pure NE: the default strategy is

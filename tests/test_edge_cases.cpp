@@ -208,11 +208,8 @@ TEST(EdgeCases, Float32InputMatchesFloat64OfSameValues) {
   DGEVAL_SEEDED(rng);
   for (const Dims& dims : testing::test_sizes()) {
     const Batch b = testing::random_batch(dims, 4, rng, 7);  // grid values are exact in float32
-    std::vector<float> a32(b.agents.begin(), b.agents.end()), p32(b.principals.begin(), b.principals.end());
-    BatchView v = b.view();
-    v.dtype = DType::float32;
-    v.agents = a32.data();
-    v.principals = p32.data();
+    std::vector<float> a32, p32;
+    const BatchView v = testing::view_as(b, true, a32, p32);
     Options o;
     o.list_equilibria = true;
     const Results r64 = evaluate(b.view(), o), r32 = evaluate(v, o);

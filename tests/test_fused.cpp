@@ -41,15 +41,7 @@ Results run(const Batch& b, const Options& o, int threads, bool as_float, cpu::F
   Results r;
   auto backend = make_cpu_backend(threads);
   std::vector<float> fa, fp;
-  BatchView v = b.view();
-  if (as_float) {
-    fa.assign(b.agents.begin(), b.agents.end());
-    fp.assign(b.principals.begin(), b.principals.end());
-    v.dtype = DType::float32;
-    v.agents = fa.data();
-    v.principals = fp.data();
-  }
-  backend->evaluate(v, o, r);
+  backend->evaluate(testing::view_as(b, as_float, fa, fp), o, r);
   return r;
 }
 

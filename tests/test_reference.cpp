@@ -199,16 +199,8 @@ void expect_matches_reference(const Batch& b, Options o, int threads = 1, bool a
   o.distance_matrix = true;
   Results got;
   auto backend = make_cpu_backend(threads);
-  if (as_float) {
-    std::vector<float> a(b.agents.begin(), b.agents.end()), p(b.principals.begin(), b.principals.end());
-    BatchView v = b.view();
-    v.dtype = DType::float32;
-    v.agents = a.data();
-    v.principals = p.data();
-    backend->evaluate(v, o, got);
-  } else {
-    backend->evaluate(b.view(), o, got);
-  }
+  std::vector<float> a, p;
+  backend->evaluate(testing::view_as(b, as_float, a, p), o, got);
   const Results want = reference::evaluate(b, o);
   for (std::int64_t g = 0; g < b.games; ++g) compare_game(b, g, o, got, want);
 }
@@ -393,15 +385,7 @@ Results run(const Batch& b, const Options& o, int threads, bool as_float) {
   Results r;
   auto backend = make_cpu_backend(threads);
   std::vector<float> fa, fp;
-  BatchView v = b.view();
-  if (as_float) {
-    fa.assign(b.agents.begin(), b.agents.end());
-    fp.assign(b.principals.begin(), b.principals.end());
-    v.dtype = DType::float32;
-    v.agents = fa.data();
-    v.principals = fp.data();
-  }
-  backend->evaluate(v, o, r);
+  backend->evaluate(testing::view_as(b, as_float, fa, fp), o, r);
   return r;
 }
 

@@ -176,24 +176,10 @@ struct TermsOne {
 // detail::divide (the device's welfare without a division per outcome) gives the bits of x / d
 // for every player count, on random values of every scale and on the awkward ones.
 TEST(SharedDefinitions, DivisionByReciprocalIsTheDivision) {
-  std::mt19937_64 rng(17);
+  DGEVAL_SEEDED(rng);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   std::uniform_int_distribution<int> exponent(-1074, 1023);
-  const double awkward[] = {0.0,
-                            -0.0,
-                            1.0,
-                            -1.0,
-                            3.0,
-                            1.0 / 3.0,
-                            0x1p-900,
-                            0x1p1000,
-                            0x1.fffffffffffffp999,
-                            0x1p-1022,
-                            0x1p-1074,
-                            std::numeric_limits<double>::max(),
-                            -std::numeric_limits<double>::max(),
-                            std::numeric_limits<double>::infinity(),
-                            -std::numeric_limits<double>::infinity()};
+  const std::vector<double> awkward = testing::awkward_doubles();
   for (int n = 1; n <= kMaxPlayers; ++n) {
     const detail::Divisor d = detail::divisor_of(static_cast<double>(n));
     auto check = [&](double x) {

@@ -121,6 +121,19 @@ struct Naive {
   }
 };
 
+/// A view of `batch` as float64, or as float32 through the buffers a32 / p32 (kept by the caller).
+inline BatchView view_as(const Batch& batch, bool float32, std::vector<float>& a32, std::vector<float>& p32) {
+  BatchView view = batch.view();
+  if (float32) {
+    a32.assign(batch.agents.begin(), batch.agents.end());
+    p32.assign(batch.principals.begin(), batch.principals.end());
+    view.dtype = DType::float32;
+    view.agents = a32.data();
+    view.principals = p32.data();
+  }
+  return view;
+}
+
 /// Options with one standardisation / welfare / strategy changed.
 inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKind k = StrategyKind::worst_ne) {
   Options o;
@@ -134,6 +147,31 @@ inline Options with(Standardisation s, Welfare w = Welfare::average, StrategyKin
 inline std::vector<Dims> test_sizes() {
   return {Dims({3, 3}),    Dims({5, 5, 4}), Dims({6, 7, 4, 6}), Dims({1, 7}), Dims({7, 1}),
           Dims({2, 3, 5}), Dims({11, 3}),   Dims({2, 2, 2, 2}), Dims({13}),   Dims({3, 3, 3})};
+}
+
+/// Doubles at the edges of every class, for the division tests: signed zeros, ±1, 3 and 1/3
+/// (an inexact quotient), the smallest normal and subnormals, powers of two far out, the largest
+/// finite values and ones just below a power of two, and the infinities (NaN is added apart).
+inline std::vector<double> awkward_doubles() {
+  const double inf = std::numeric_limits<double>::infinity();
+  return {0.0,
+          -0.0,
+          1.0,
+          -1.0,
+          3.0,
+          1.0 / 3.0,
+          0x1p-1022,
+          0x1p-1074,
+          0x1.8p-1074,
+          0x1p-900,
+          0x1p1000,
+          0x1p1023,
+          0x1.fffffffffffffp999,
+          0x1.fffffffffffffp1023,
+          -0x1.fffffffffffffp1023,
+          0x1.fffffffffffffp-1023,
+          inf,
+          -inf};
 }
 
 /// Operand pairs (a[i], b[i]) for a float64 division of every class: zeros, infinities, NaN,
@@ -150,22 +188,8 @@ struct DivisionOperands {
 inline DivisionOperands division_operands(std::mt19937_64& rng, int rounds) {
   std::uniform_int_distribution<std::uint64_t> any;
   std::uniform_real_distribution<double> unit(1.0, 2.0);
-  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-  const double awkward[] = {0.0,
-                            -0.0,
-                            1.0,
-                            -1.0,
-                            3.0,
-                            1.0 / 3.0,
-                            0x1p-1022,
-                            0x1p-1074,
-                            0x1.8p-1074,
-                            0x1p1023,
-                            0x1.fffffffffffffp1023,
-                            -0x1.fffffffffffffp1023,
-                            0x1.fffffffffffffp-1023,
-                            inf,
-                            -inf};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> awkward = awkward_doubles();
   auto bits = [](std::uint64_t u) {
     double x;
     std::memcpy(&x, &u, sizeof x);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cpu/fused_two_player.hpp"
+#include "dgeval/detail/dtype.hpp"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/fused_two_player_kernel.cpp"
@@ -20,6 +21,8 @@
 // (foreach_target.h includes this file again once per instruction set)
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
+
+#include "backends/cpu/simd_double-inl.hpp"
 
 #include "dgeval/detail/gram.hpp"
 #include "dgeval/detail/measures.hpp"
@@ -29,15 +32,6 @@ namespace dgeval {
 namespace cpu {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-using FD = hn::CappedTag<double, 8>;
-using FV = hn::Vec<FD>;
-
-HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
-HWY_INLINE FV load_as_double(FD d, const float* p) {
-  const hn::Rebind<float, FD> df;
-  return hn::PromoteTo(d, hn::LoadU(df, p));
-}
 
 /// a·b − p exactly, for p = fl(a·b): one fused multiply-add, or Dekker's split product.
 HWY_INLINE FV product_error(FD d, FV a, FV b, FV p) {
@@ -450,11 +444,7 @@ void ChunkImpl(FusedChunk& c) {
 bool ProductsByFmaKernel() { return HWY_NATIVE_FMA != 0; }
 
 void ChunkKernel(FusedChunk& c) {
-  if (c.float32) {
-    ChunkImpl<float>(c);
-  } else {
-    ChunkImpl<double>(c);
-  }
+  detail::visit_dtype(c.float32, [&](auto t) { ChunkImpl<decltype(t)>(c); });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "backends/cpu/game_evaluator.hpp"
+#include "dgeval/detail/dtype.hpp"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/multi_pass_kernel.cpp"
@@ -23,6 +24,8 @@
 // (foreach_target.h includes this file again once per instruction set)
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
+
+#include "backends/cpu/simd_double-inl.hpp"
 
 #include "dgeval/detail/measures.hpp"
 #include "dgeval/detail/standardisation.hpp"
@@ -33,20 +36,12 @@ namespace cpu {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-using FD = hn::CappedTag<double, 8>;
-using FV = hn::Vec<FD>;
 constexpr std::size_t NL = hn::MaxLanes(FD());
 constexpr int G = static_cast<int>(8 / NL);
 static_assert(G * NL == 8, "8 lanes in whole vectors");
 
 /// Values ahead of the loads that the first read of a vector prefetches (the game comes from memory).
 constexpr std::int64_t kPrefetch = 512;
-
-HWY_INLINE FV load_as_double(FD d, const double* p) { return hn::LoadU(d, p); }
-HWY_INLINE FV load_as_double(FD d, const float* p) {
-  const hn::Rebind<float, FD> df;
-  return hn::PromoteTo(d, hn::LoadU(df, p));
-}
 
 /// sum_min_max<8> and the first loop of pivoted_moments<8> in one read, for V vectors at once (V
 /// independent chains of additions): per lane the sum of the values, their min and max, and the sum of
@@ -388,19 +383,11 @@ void MaskFibersImpl(const MaskFibers& r) {
 }
 
 void MaskFibersKernel(const MaskFibers& r) {
-  if (r.float32) {
-    MaskFibersImpl<float>(r);
-  } else {
-    MaskFibersImpl<double>(r);
-  }
+  detail::visit_dtype(r.float32, [&](auto t) { MaskFibersImpl<decltype(t)>(r); });
 }
 
 void MaskRowsKernel(const MaskRows& r) {
-  if (r.float32) {
-    MaskRowsImpl<float>(r);
-  } else {
-    MaskRowsImpl<double>(r);
-  }
+  detail::visit_dtype(r.float32, [&](auto t) { MaskRowsImpl<decltype(t)>(r); });
 }
 
 /// One step of a distance's accumulation, as the norm's accumulate (detail/standardisation.hpp):
@@ -535,19 +522,12 @@ void AlignImpl(const MultiPassChunk& c) {
 }
 
 void AlignKernel(const MultiPassChunk& c) {
-  if (c.float32) {
-    c.max_norm ? AlignImpl<float, true>(c) : AlignImpl<float, false>(c);
-  } else {
-    c.max_norm ? AlignImpl<double, true>(c) : AlignImpl<double, false>(c);
-  }
+  detail::visit_dtype(c.float32,
+                      [&](auto t) { c.max_norm ? AlignImpl<decltype(t), true>(c) : AlignImpl<decltype(t), false>(c); });
 }
 
 void StatsKernel(const MultiPassChunk& c) {
-  if (c.float32) {
-    StatsImpl<float>(c);
-  } else {
-    StatsImpl<double>(c);
-  }
+  detail::visit_dtype(c.float32, [&](auto t) { StatsImpl<decltype(t)>(c); });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <type_traits>
 
+#include "dgeval/detail/dtype.hpp"
 #include "dgeval/error.hpp"
 
 #undef HWY_TARGET_INCLUDE
@@ -576,11 +577,9 @@ void SmallBlockKernel(SmallBlock& b) {
   detail::visit_standardisation(b.options->standardisation, [&](auto op) {
     // As the scalar evaluator: one partial result per sum below kNarrow outcomes, else kLanes.
     const bool narrow = b.dims->outcomes() < kNarrow;
-    if (b.float32) {
-      narrow ? Kernel<float, decltype(op), 1>(b) : Kernel<float, decltype(op), kLanes>(b);
-    } else {
-      narrow ? Kernel<double, decltype(op), 1>(b) : Kernel<double, decltype(op), kLanes>(b);
-    }
+    detail::visit_dtype(b.float32, [&](auto t) {
+      narrow ? Kernel<decltype(t), decltype(op), 1>(b) : Kernel<decltype(t), decltype(op), kLanes>(b);
+    });
     return 0;
   });
 }
