@@ -953,9 +953,10 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
 /// for all games), both dtypes, the distance matrix, payoffs spanning orders of magnitude (each
 /// vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the equilibria
 /// found by a second walk), the played set at CC 0.5 (and at CC 1 with IC 0.5: the fallback), a player of
-/// one action, column selections through chunks. On the GPU also larger shapes (slabs of several
+/// one action, MAX and MAX-range (the L∞ walk) with the distance matrix, column selections through
+/// chunks. On the GPU also larger shapes (slabs of several
 /// tiles, the last player's fibers longer than a block) and the bench's 15x7x3x7x9x5 on the planned
-/// path, with the played, correlated and product strategies too.
+/// path, with the played, correlated and product strategies and MAX and MAX-range too.
 template <class Side>
 void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   std::vector<Dims> sizes = {Dims({3, 4, 5}), Dims({2, 3, 2, 3, 2, 5}), Dims({4, 1, 3, 33})};
@@ -999,6 +1000,14 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
                 forced(kSweep));
       }
     }
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {  // the L∞ walk
+      Options o;
+      o.standardisation = st;
+      o.distance_matrix = true;
+      o.list_equilibria = true;
+      for (bool f32 : {false, true})
+        compare(side, wide, o, f32, "sweep " + std::string(to_string(st)) + " " + d.to_string(), forced(kSweep));
+    }
   }
   // Column selections (the device stores only these and flags), through chunks of 2 games.
   const Batch cols = random_batch(Dims({3, 4, 5}), side.emulated() ? 5 : side.games(9), rng, 16);
@@ -1017,6 +1026,13 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
       o.cc = 0.5;
       o.ic = {0.75};
       compare(side, b, o, true, std::string("15x7x3x7x9x5 planned (sweep) ") + to_string(k));
+    }
+    for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+      Options o;
+      o.standardisation = st;
+      o.distance_matrix = st == Standardisation::max;
+      for (bool f32 : {false, true})
+        compare(side, b, o, f32, std::string("15x7x3x7x9x5 planned (sweep) ") + to_string(st));
     }
   }
 }
