@@ -1013,6 +1013,8 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
   const cuda_emu::Plan plan = cuda_emu::make_plan(bench, DType::float32, o, 1, cuda_emu::limits_of(0), emulated());
   EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
   testing::parity::compare(EmulatedSide{}, b, o, true, "15x7x3x7x9x5 planned (sweep)");
+  const Options max_range = testing::with(Standardisation::max_range, Welfare::average, StrategyKind::worst_ne);
+  testing::parity::compare(EmulatedSide{}, b, max_range, true, "15x7x3x7x9x5 planned (sweep) max-range");
   // The played set at CC 0.5 of an NE planted at the top of the welfare (the walk skips every
   // segment but the NE's) and at its bottom (the set most of the game); at CC 1 and IC 0.5 (a
   // window of width 2·played_tolerance: empty, the fallback's closest outcome found by a walk over
