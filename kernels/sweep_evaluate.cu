@@ -836,7 +836,8 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_linf_kernel(StArgs a) {
   sweep_games<T, true>(a);
 }
 
-template <class T, class Kernel>
+/// One launch of the sweep kernel `kernel` (EPIC's or L∞'s) over the chunk's games.
+template <class Kernel>
 void launch_with(Kernel kernel, const SweepGeometry& geo, const StArgs& a, cudaStream_t stream) {
   DGEVAL_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(geo.shared_bytes)));
@@ -856,16 +857,10 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
   if (geo.linf) {
-    launch_with<T>(sweep_linf_kernel<T>, geo, a, stream);
-    return;
+    launch_with(sweep_linf_kernel<T>, geo, a, stream);
+  } else {
+    launch_with(sweep_kernel<T>, geo, a, stream);
   }
-  DGEVAL_CUDA_CHECK(cudaFuncSetAttribute(sweep_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(geo.shared_bytes)));
-  const i64 grid = geo.grid < in.games ? geo.grid : in.games;
-  DGEVAL_LAUNCH(sweep_kernel<T>, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes,
-                stream)
-  (a);
-  DGEVAL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
