@@ -462,13 +462,20 @@ const BytesCase* recorded_bytes(const std::string& name) {
   return nullptr;
 }
 
-Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std::mt19937_64& rng) {
+/// Options with strategy k given per game (random actions for pure; uniform weights for correlated
+/// and product, or random distributions where random_weights holds), IC 0.75 and CC 0.5.
+Options strategy_options(StrategyKind k, const Dims& d, std::int64_t games, std::mt19937_64& rng,
+                         bool random_weights = false) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   Options o;
   o.strategy.kind = k;
   o.strategy.per_game = k == StrategyKind::pure || strategy_has_weights(k);
   o.ic = {0.75};
   o.cc = 0.5;
+  if (random_weights && strategy_has_weights(k)) {
+    for (std::int64_t g = 0; g < games; ++g) testing::parity::add_random_strategy(o, k, d, rng);
+    return o;
+  }
   const int n = d.players();
   for (std::int64_t g = 0; g < games; ++g) {
     if (k == StrategyKind::pure) {
@@ -722,11 +729,7 @@ TEST(CudaEmulated, SweepPathOnManyShapesMatchesTheCpu) {
     for (StrategyKind k :
          {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
           StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
-      Options o = strategy_options(k, d, games, rng);
-      if (strategy_has_weights(k)) {  // random distributions instead of the uniform ones
-        o.strategy.weights.clear();
-        for (std::int64_t g = 0; g < games; ++g) testing::parity::add_random_strategy(o, k, d, rng);
-      }
+      Options o = strategy_options(k, d, games, rng, true);
       o.ic = {1.0};
       o.distance_matrix = k == StrategyKind::worst_ne || k == StrategyKind::uniform_eps_ne;
       o.list_equilibria = k != StrategyKind::best_ne;
@@ -770,11 +773,7 @@ TEST(CudaEmulated, SweepPathMaxStandardisationsMatchTheCpu) {
       for (StrategyKind k :
            {StrategyKind::worst_ne, StrategyKind::best_ne, StrategyKind::uniform_ne, StrategyKind::uniform_eps_ne,
             StrategyKind::pure, StrategyKind::played, StrategyKind::correlated, StrategyKind::product}) {
-        Options o = strategy_options(k, d, games, rng);
-        if (strategy_has_weights(k)) {  // random distributions instead of the uniform ones
-          o.strategy.weights.clear();
-          for (std::int64_t g = 0; g < games; ++g) testing::parity::add_random_strategy(o, k, d, rng);
-        }
+        Options o = strategy_options(k, d, games, rng, true);
         o.standardisation = st;
         o.ic = {1.0};
         o.list_equilibria = k != StrategyKind::best_ne;
