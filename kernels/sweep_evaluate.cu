@@ -45,6 +45,7 @@
 // EPIC (sweep_kernel) is the same code with the L∞ parts compiled out (sweep_games<T, false>).
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
+#include "cluster.cuh"
 #include "device_common.cuh"
 #include "dgeval/detail/alignment.hpp"
 #include "dgeval/detail/dtype.hpp"
@@ -107,6 +108,60 @@ struct StShared {
   i64* cand;
   T* ext;  ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
 };
+
+/// What each block keeps for itself, in dynamic shared memory at SweepGeometry::block_at (the
+/// emulation's static __shared__ variables are one per program, not one per block of a cluster).
+struct SweepBlockState {
+  __align__(16) unsigned char team[32 * kMaxPayload];  ///< the block's reductions (BlockTeam)
+  i64 warp_count[32];                                  ///< append_in_order
+  GameSummary S;
+  // The block's part of the game, read by the cluster's first block (distributed shared memory).
+  WelfareExt we;
+  i64 survivors;  ///< its list's length (in global scratch)
+  int bad, overflow;
+  i64 first[kSweepMaxCluster + 1];         ///< the first block's: where each block's list starts in the game's
+  int flags[2];                            ///< rescale, overflow
+  int vector_index[2 * kSweepMaxPlayers];  ///< 0, 1, 2, ...: the sides' Gram indices (CA)
+};
+static_assert(sizeof(SweepBlockState) <= kSweepBlockStateBytes, "SweepGeometry::block_at holds the block's state");
+
+/// The blocks of one game: a thread block cluster of `blocks` (> 1), or one block. sync() is the
+/// cluster's barrier (the block's where it is alone); at(p, r) is p in block r's shared memory.
+struct GameCluster {
+  int blocks;
+  __device__ unsigned rank() const {
+#if DGEVAL_CLUSTER_CODE
+    if (blocks > 1) return Cluster::block_rank();
+#endif
+    return 0;
+  }
+  __device__ void sync() const {
+#if DGEVAL_CLUSTER_CODE
+    if (blocks > 1) {
+      Cluster::sync();
+      return;
+    }
+#endif
+    __syncthreads();
+  }
+  template <class P>
+  __device__ P* at(P* p, unsigned r) const {
+#if DGEVAL_CLUSTER_CODE
+    if (blocks > 1) return Cluster::map_shared_rank(p, r);
+#endif
+    return p;
+  }
+};
+
+/// Folds accumulator `from` (hi, lo, min, max) into `into`: the double-double sums added, the
+/// extrema kept.
+__device__ __forceinline__ void acc_fold(double* into, const double* from) {
+  const DoubleDouble s = detail::dd_add(DoubleDouble{into[0], into[1]}, DoubleDouble{from[0], from[1]});
+  into[0] = s.hi;
+  into[1] = s.lo;
+  into[2] = from[2] < into[2] ? from[2] : into[2];
+  into[3] = from[3] > into[3] ? from[3] : into[3];
+}
 
 /// Stages vectors [0, nv) of outcomes [s0, s0 + cnt) as doubles. Ends with a barrier.
 template <class T>
@@ -218,19 +273,10 @@ __device__ void gram_merge(const StArgs& a, const StShared<T>& sh, int e0, int e
   const SweepGeometry& G = a.geo;
   __syncthreads();
   for (int e = e0 + static_cast<int>(threadIdx.x); e < e1; e += static_cast<int>(blockDim.x)) {
-    DoubleDouble s{sh.acc[4 * e], sh.acc[4 * e + 1]};
-    double lo = sh.acc[4 * e + 2], hi = sh.acc[4 * e + 3];
-    for (int grp = 1; grp < G.groups; ++grp) {
-      const double* B = sh.acc + 4 * (grp * G.entries + e);
-      s = detail::dd_add(s, DoubleDouble{B[0], B[1]});
-      lo = B[2] < lo ? B[2] : lo;
-      hi = B[3] > hi ? B[3] : hi;
-    }
+    double s[4] = {sh.acc[4 * e], sh.acc[4 * e + 1], sh.acc[4 * e + 2], sh.acc[4 * e + 3]};
+    for (int grp = 1; grp < G.groups; ++grp) acc_fold(s, sh.acc + 4 * (grp * G.entries + e));
     // Written after every thread has read (the group-0 items are read by their own thread only).
-    sh.acc[4 * e] = s.hi;
-    sh.acc[4 * e + 1] = s.lo;
-    sh.acc[4 * e + 2] = lo;
-    sh.acc[4 * e + 3] = hi;
+    for (int j = 0; j < 4; ++j) sh.acc[4 * e + j] = s[j];
   }
   __syncthreads();
 }
@@ -321,7 +367,8 @@ __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
 }
 
 /// The L∞ distances (MAX, MAX-range; kernels' sweep_linf_kernel) once the game's shifts and
-/// magnitudes are in A: a second walk over every tile of the game, each re-staged, standardised in
+/// magnitudes are in A: a second walk over the tiles of outcomes [s_begin, s_end) (the block's
+/// slabs), each re-staged, standardised in
 /// place (detail::standardised_by_inverse) with each side's weighted mean μ (detail::ca_mean) in
 /// rows V and V + 1; item q's running maximum of |row r0 − row r1| (detail::LInfNorm) taken by warp
 /// q mod warps over the tile's outcomes, warp-reduced and folded into norms[q] by its lane 0 (each
@@ -329,16 +376,16 @@ __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
 /// distance matrix. Ends with a barrier.
 template <class T>
 __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utilities<T>& x, const GameArrays& A,
-                           double* norms, int items) {
+                           double* norms, int items, i64 s_begin, i64 s_end) {
   const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
   for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
   double* y = sh.staged;
-  const i64 N = a.p.N, tile = sh.stride;
-  for (i64 s0 = 0; s0 < N; s0 += tile) {
-    const i64 cnt = N - s0 < tile ? N - s0 : tile;
+  const i64 tile = sh.stride;
+  for (i64 s0 = s_begin; s0 < s_end; s0 += tile) {
+    const i64 cnt = s_end - s0 < tile ? s_end - s0 : tile;
     __syncthreads();  // the previous tile's items read
     stage(sh, x, V, s0, cnt);
     for (i64 q = tid; q < cnt; q += blockDim.x) {
@@ -394,16 +441,21 @@ __device__ void linf_finish(const StArgs& a, const GameArrays& A, const double* 
 template <class T, bool kLinf>
 __device__ __forceinline__ void sweep_games(const StArgs& a) {
   DGEVAL_DYNAMIC_SHARED(smem);
-  __shared__ __align__(16) unsigned char scratch[32 * kMaxPayload];
-  __shared__ i64 warp_count[32];
-  __shared__ GameSummary S;
-  __shared__ int flags_sh[2];                         // rescale, overflow
-  __shared__ int vector_index[2 * kSweepMaxPlayers];  // 0, 1, 2, ...: the sides' Gram indices (CA)
-  const BlockTeam team{scratch};
   const EvalParams& p = a.p;
   const SweepGeometry& G = a.geo;
+  SweepBlockState& st = *reinterpret_cast<SweepBlockState*>(smem + G.block_at);
+  i64* const warp_count = st.warp_count;
+  GameSummary& S = st.S;
+  int* const flags_sh = st.flags;
+  int* const vector_index = st.vector_index;
+  const BlockTeam team{st.team};
+  const GameCluster cl{G.cluster};
+  const int B = G.cluster;
+  const unsigned rank = cl.rank();
   const int n = p.n, V = G.vectors, tid = static_cast<int>(threadIdx.x);
   const i64 N = p.N, slab = G.slab, k0 = p.k[0], last = p.k[n - 1], tile = G.tile;
+  // The block's slabs: player 0's actions [a_begin, a_end), a contiguous run (all of them alone).
+  const i64 a_begin = rank * k0 / B, a_end = (rank + 1) * k0 / B;
   StShared<T> sh;
   sh.stride = tile;
   sh.staged = reinterpret_cast<double*>(smem + G.staged_at);
@@ -418,7 +470,12 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   sh.seg = reinterpret_cast<double*>(smem + G.segments_at);
   sh.cand = reinterpret_cast<i64*>(smem + G.candidates_at);
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
-  const Global<Mem::scratch, i64> surv = a.survivors + static_cast<i64>(blockIdx.x) * G.survivor_capacity;
+  // Each block's lists of survivors in global scratch: one, or in a cluster two, taken by the
+  // parity of the block's games (its other blocks read the next game while the first finishes one).
+  const int lists_per_block = B > 1 ? 2 : 1;
+  const Global<Mem::scratch, i64> cluster_lists =
+      a.survivors + static_cast<i64>(blockIdx.x - rank) * lists_per_block * G.survivor_capacity;
+  i64 iteration = 0;
   const StrategyKind kind = p.strategy;
   const unsigned sum_bits = kind == StrategyKind::uniform_ne ? 1u : kind == StrategyKind::uniform_eps_ne ? 2u : 0u;
   // The accumulators' entries: the Gram matrix's (products and deviation sums), then the sums over
@@ -430,7 +487,12 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
 
-  for (i64 g = blockIdx.x; g < a.in.games; g += gridDim.x) {
+  for (i64 g = blockIdx.x / B; g < a.in.games; g += gridDim.x / B, ++iteration) {
+    // Block b's list of this game's survivors.
+    const auto list_of = [&](i64 b) {
+      return cluster_lists + (b * lists_per_block + (iteration & (lists_per_block - 1))) * G.survivor_capacity;
+    };
+    const Global<Mem::scratch, i64> surv = list_of(rank);
     const Utilities<T> x{static_cast<const T*>(a.in.agents) + g * n * N,
                          static_cast<const T*>(a.in.principals) + g * n * N, N, n};
     if (tid < V) {
@@ -450,7 +512,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       ext0_lo[r] = static_cast<T>(inf());
       ext0_hi[r] = static_cast<T>(-inf());
     }
-    if (p.list_equilibria) {  // the game's NE bitmask starts empty; the tally sets the equilibria's bits
+    if (p.list_equilibria && rank == 0) {  // the game's NE bitmask starts empty; the tally sets the equilibria's bits
       const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + g * a.out.ne_words;
       for (i64 w = tid; w < a.out.ne_words; w += blockDim.x) bits.store(w, 0u);
     }
@@ -460,8 +522,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     i64 survivors = 0;  // every thread holds the same
 
     // ---- The read.
-    i64 tile_no = 0;  // the tiles in the walk's order (the played walk's segments)
-    for (i64 a0 = 0; a0 < k0; ++a0) {
+    i64 tile_no = a_begin * ((slab + tile - 1) / tile);  // the tiles in the walk's order (the played walk's segments)
+    for (i64 a0 = a_begin; a0 < a_end; ++a0) {
       slab_extrema_clear(a, sh);
       i64 count = 0;  // the slab's candidates (every thread holds the same)
       for (i64 r0 = 0; r0 < slab; r0 += tile) {
@@ -551,8 +613,98 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     if (survivors > G.survivor_capacity && tid == 0) flags_sh[1] = 1;
     bad = __syncthreads_or(bad) != 0;
     we = team.reduce(we, WelfareOp());
-    gram_merge(a, sh, 0, read_end);
-    const bool overflow = flags_sh[1] != 0;
+    gram_merge(a, sh, 0, read_end);  // ends with a barrier
+    bool overflow = flags_sh[1] != 0;
+    GameArrays A = game_arrays_at(sh.state, n);
+    double* const norms = reinterpret_cast<double*>(smem + G.norms_at);
+
+    // ---- A cluster's parts: its first block merges the others' (their accumulators, player 0's
+    // fiber extrema, the segments' welfare extrema, the welfare extrema and flags, in block order),
+    // and takes their lists of survivors (in global scratch) after its own, in block order.
+    if (B > 1) {
+      if (tid == 0) {
+        st.we = we;
+        st.survivors = survivors;
+        st.bad = bad;
+        st.overflow = overflow;
+      }
+      cl.sync();  // every block's part complete
+      if (rank == 0) {
+        i64 total = 0;
+        for (int b = 0; b < B; ++b) {
+          const SweepBlockState& o = *cl.at(&st, static_cast<unsigned>(b));
+          if (b > 0) {
+            we = WelfareOp()(we, o.we);
+            bad = bad || o.bad != 0;
+            overflow = overflow || o.overflow != 0;
+          }
+          if (tid == 0) st.first[b] = total;
+          total += o.survivors;
+        }
+        survivors = total;
+        for (int e = tid; e < read_end; e += static_cast<int>(blockDim.x)) {
+          for (int b = 1; b < B; ++b) acc_fold(sh.acc + 4 * e, cl.at(sh.acc, static_cast<unsigned>(b)) + 4 * e);
+        }
+        for (i64 r = tid; r < slab; r += blockDim.x) {
+          for (int b = 1; b < B; ++b) {
+            const T lo = cl.at(ext0_lo, static_cast<unsigned>(b))[r], hi = cl.at(ext0_hi, static_cast<unsigned>(b))[r];
+            ext0_lo[r] = lo < ext0_lo[r] ? lo : ext0_lo[r];
+            ext0_hi[r] = hi > ext0_hi[r] ? hi : ext0_hi[r];
+          }
+        }
+        for (i64 j = tid; j < G.segments; j += blockDim.x) {
+          for (int b = 1; b < B; ++b) {
+            const double* o = cl.at(sh.seg, static_cast<unsigned>(b));
+            sh.seg[j] = o[j] < sh.seg[j] ? o[j] : sh.seg[j];
+            sh.seg[G.segments + j] =
+                o[G.segments + j] > sh.seg[G.segments + j] ? o[G.segments + j] : sh.seg[G.segments + j];
+          }
+        }
+        if (tid == 0) st.bad = bad;  // the game's, for the L∞ walk's blocks
+        __syncthreads();
+      }
+    } else if (tid == 0) {
+      st.first[0] = 0;
+    }
+    // L∞: the shifts and magnitudes (as the tiled path's stats), for the walk.
+    if (kLinf && rank == 0 && tid < V) {
+      const double* Q = sh.acc + 4 * (G.pairs + tid);
+      const double lo = Q[2], hi = Q[3];
+      const double sum = detail::dd_value(DoubleDouble{Q[0], Q[1]}) + sh.pivot[tid] * static_cast<double>(N);
+      A.lo[tid] = lo;
+      A.hi[tid] = hi;
+      A.shift[tid] = detail::shift_of(p.standardisation, sum, N, lo, hi);
+      A.mag[tid] = detail::magnitude_of(p.standardisation, 0.0, lo, hi);  // (no centred squares)
+      A.inv[tid] = detail::inverse_magnitude_of(A.mag[tid]);
+    }
+    cl.sync();  // the first block has read every part; the shifts and magnitudes are known
+    if (kLinf) {
+      // The L∞ walk over the block's slabs, each block of a cluster with the first's shifts and
+      // magnitudes; the first takes the maxima of them all.
+      if (rank != 0) {
+        const GameArrays F = game_arrays_at(cl.at(sh.state, 0u), n);
+        if (tid < V) {
+          A.shift[tid] = F.shift[tid];
+          A.mag[tid] = F.mag[tid];
+          A.inv[tid] = F.inv[tid];
+        }
+        bad = cl.at(&st, 0u)->bad != 0;
+        __syncthreads();
+      }
+      const int items = p.distance_matrix ? G.norms : 3 * n;
+      if (!bad) linf_norms(a, sh, x, A, norms, items, a_begin * slab, a_end * slab);
+      if (B > 1) {
+        cl.sync();  // every block's maxima
+        if (rank == 0 && !bad) {
+          for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) {
+            for (int b = 1; b < B; ++b)
+              norms[q] = detail::LInfNorm::combine(norms[q], cl.at(norms, static_cast<unsigned>(b))[q]);
+          }
+        }
+        cl.sync();  // the first block has read them
+      }
+    }
+    if (rank != 0) continue;  // the rest is the first block's
 
     // ---- Payoffs where an unscaled product could overflow, or ranges where one could underflow
     // (the bounds of the CPU's fused path): the Gram matrix summed again with scaled deviations.
@@ -624,8 +776,11 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     };
     if (!bad && !overflow) {
       for (i64 c = tid; c < survivors; c += blockDim.x) {
-        const i64 s = surv[c] >> 2, r = s % slab;
-        const unsigned m = static_cast<unsigned>(surv[c] & 3) &
+        int b = 0;  // whose list
+        while (b + 1 < B && c >= st.first[b + 1]) ++b;
+        const i64 code = list_of(b)[c - st.first[b]];
+        const i64 s = code >> 2, r = s % slab;
+        const unsigned m = static_cast<unsigned>(code & 3) &
                            ne_bits_for(p, 0, x(0, s), static_cast<double>(ext0_lo[r]), static_cast<double>(ext0_hi[r]));
         if (m) tally(s, m);
       }
@@ -729,14 +884,13 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       __syncthreads();
       continue;
     }
-    GameArrays A = game_arrays_at(sh.state, n);
     // The sums over the strategy's set, each vector's in thread order; or over σ, from the
     // accumulators.
     if (tid < V) {
       double t = 0.0;
       if (G.sums > 0) {
-        const double* B = sh.acc + 4 * (gram_end + tid);
-        t = detail::dd_value(DoubleDouble{B[0], B[1]});
+        const double* Q = sh.acc + 4 * (gram_end + tid);
+        t = detail::dd_value(DoubleDouble{Q[0], Q[1]});
       }
       for (int j = 0; j < static_cast<int>(blockDim.x) && G.sums == 0; ++j) t += su_parts[tid * blockDim.x + j];
       if (tid < n) {
@@ -756,20 +910,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       sh.gram[e] = detail::centred_product(pr, su, sv, count);
     }
     __syncthreads();
-    if (kLinf) {  // the shifts and magnitudes (as the tiled path's stats), then the walk
-      if (tid < V) {
-        const double* B = sh.acc + 4 * (G.pairs + tid);
-        const double lo = B[2], hi = B[3];
-        const double sum = detail::dd_value(DoubleDouble{B[0], B[1]}) + sh.pivot[tid] * count;
-        A.lo[tid] = lo;
-        A.hi[tid] = hi;
-        A.shift[tid] = detail::shift_of(p.standardisation, sum, N, lo, hi);
-        A.mag[tid] = detail::magnitude_of(p.standardisation, 0.0, lo, hi);  // (no centred squares)
-        A.inv[tid] = detail::inverse_magnitude_of(A.mag[tid]);
-      }
-      __syncthreads();
-      double* norms = reinterpret_cast<double*>(smem + G.norms_at);
-      linf_norms(a, sh, x, A, norms, p.distance_matrix ? G.norms : 3 * n);
+    if (kLinf) {  // IA, CA and the distance matrix from the walk's maxima
       if (tid == 0) {
         linf_finish<T>(a, A, norms, S, g);
         const detail::GameArrays D{A.lo, A.hi, A.shift, A.mag, A.ia, A.su, A.suh};
@@ -781,11 +922,11 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     if (tid == 0) {
       const auto gram = [&](int u, int v) { return sh.gram[entry_of(u, v, V)]; };
       for (int v = 0; v < V; ++v) {
-        const double* B = sh.acc + 4 * (G.pairs + v);
-        A.lo[v] = B[2];
-        A.hi[v] = B[3];
+        const double* Q = sh.acc + 4 * (G.pairs + v);
+        A.lo[v] = Q[2];
+        A.hi[v] = Q[3];
         const double unscale = 1.0 / sh.scale[v];  // a power of two
-        DoubleDouble mean = detail::dd_div(DoubleDouble{B[0], B[1]}, count);
+        DoubleDouble mean = detail::dd_div(DoubleDouble{Q[0], Q[1]}, count);
         mean = DoubleDouble{mean.hi * unscale, mean.lo * unscale};
         A.shift[v] =
             A.lo[v] == A.hi[v] ? A.lo[v] : detail::dd_value(detail::dd_add(DoubleDouble{sh.pivot[v], 0.0}, mean));
@@ -836,14 +977,22 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_linf_kernel(StArgs a) {
   sweep_games<T, true>(a);
 }
 
-/// One launch of the sweep kernel `kernel` (EPIC's or L∞'s) over the chunk's games.
+/// One launch of the sweep kernel `kernel` (EPIC's or L∞'s) over the chunk's games: a cluster of
+/// geo.cluster blocks per game where it is more than one.
 template <class Kernel>
 void launch_with(Kernel kernel, const SweepGeometry& geo, const StArgs& a, cudaStream_t stream) {
   DGEVAL_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(geo.shared_bytes)));
-  const i64 grid = geo.grid < a.in.games ? geo.grid : a.in.games;
-  DGEVAL_LAUNCH(kernel, static_cast<unsigned>(grid), static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)
-  (a);
+  const i64 clusters = geo.grid / geo.cluster < a.in.games ? geo.grid / geo.cluster : a.in.games;
+  const unsigned grid = static_cast<unsigned>(clusters * geo.cluster);
+  if (geo.cluster > 1) {
+    DGEVAL_LAUNCH_CLUSTER(kernel, dim3(grid), dim3(static_cast<unsigned>(geo.threads)),
+                          static_cast<unsigned>(geo.cluster), geo.shared_bytes, stream)
+    (a);
+  } else {
+    DGEVAL_LAUNCH(kernel, grid, static_cast<unsigned>(geo.threads), geo.shared_bytes, stream)
+    (a);
+  }
   DGEVAL_CUDA_CHECK_LAUNCH();
 }
 

@@ -12,7 +12,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,7 @@
 #include "test_cuda_compare.hpp"
 #include "test_cuda_device_games.hpp"
 #include "test_cuda_parity.hpp"
+#include "test_paths.hpp"
 #include "test_util.hpp"
 
 namespace dgeval {
@@ -71,7 +74,7 @@ constexpr int kSweep = static_cast<int>(cuda_emu::Path::sweep);
 /// level) and expects the same bits: the emulation runs threads and blocks in a different order
 /// each time, so a result that depended on the order of atomics or of a reduction would differ.
 void expect_same_bits_twice(const Batch& b, int path, std::initializer_list<double> ics,
-                            Standardisation st = Standardisation::epic) {
+                            Standardisation st = Standardisation::epic, std::int64_t blocks = 0) {
   auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
     return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
   };
@@ -83,8 +86,8 @@ void expect_same_bits_twice(const Batch& b, int path, std::initializer_list<doub
     o.distance_matrix = true;
     o.list_equilibria = true;
     Results r1, r2;
-    cuda_emu::make_cuda_backend(0, emulated(path))->evaluate(b.view(), o, r1);
-    cuda_emu::make_cuda_backend(0, emulated(path))->evaluate(b.view(), o, r2);
+    cuda_emu::make_cuda_backend(0, emulated(path, 0, blocks))->evaluate(b.view(), o, r1);
+    cuda_emu::make_cuda_backend(0, emulated(path, 0, blocks))->evaluate(b.view(), o, r2);
     EXPECT_FALSE(r1.ia.empty());
     EXPECT_TRUE(same(r1.ia, r2.ia)) << ic;
     EXPECT_TRUE(same(r1.ca_agents, r2.ca_agents)) << ic;
@@ -419,29 +422,29 @@ const BytesCase kRecordedBytes[] = {
     {"warp 2x3x5 f64 product", {1.0000, 1.5000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"tiled 2x3x5 f32 tile 32 x2 blocks product", {4.0167, 3.0000, 0.0000, 50.3445}, {0.0000, 0.0000, 1.0000, 3.8410}},
     {"sweep 15x7x3x7x9x5 f32 (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 5x3x4x70 f64 distance matrix", {1.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 distance matrix", {1.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"sweep 15x7x3x7x9x5 f32 lists (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.0112}},
-    {"sweep 5x3x4x70 f64 ties lists (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.5259, 0.0000}},
-    {"sweep 5x3x4x70 f64 ties (lists overflow)", {2.0153, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0292, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
-    {"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.1000}},
-    {"sweep 2x3x5 f32 worst-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 best-ne", {1.1991, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 uniform-ne", {1.1852, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 uniform-eps-ne", {1.2186, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 pure", {1.2075, 0.0334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 played", {1.4213, 0.0000, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 correlated", {1.1575, 0.3334, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
-    {"sweep 2x3x5 f32 product", {1.1575, 0.1112, 0.0000, 0.0889}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 5x3x4x70 f64 ties lists (lists overflow)", {2.0160, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.5259, 0.0000}},
+    {"sweep 5x3x4x70 f64 ties (lists overflow)", {2.0160, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", {2.0299, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
+    {"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.1000}},
+    {"sweep 2x3x5 f32 worst-ne", {1.2325, 0.0000, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 best-ne", {1.2325, 0.0000, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-ne", {1.2186, 0.0000, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 uniform-eps-ne", {1.2519, 0.0000, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 pure", {1.2408, 0.0334, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 played", {1.4547, 0.0000, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 correlated", {1.1908, 0.3334, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
+    {"sweep 2x3x5 f32 product", {1.1908, 0.2223, 0.0000, 0.0445}, {0.0000, 0.0000, 1.0000, 0.0910}},
     {"sweep 15x7x3x7x9x5 f32 played, no NE (planned)", {1.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 played, P one outcome", {1.0226, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
     {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
     {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0001, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
+    {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0004, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 max (planned)", {2.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 5x3x4x70 f64 max distance matrix", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 max distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {2.0200, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0035, 0.0000, 0.0000, 0.0003}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -896,8 +899,70 @@ TEST(CudaEmulated, SweepPathBlocksWalkSeveralGames) {
 TEST(CudaEmulated, SweepPathIsDeterministic) {
   DGEVAL_SEEDED(rng);
   const Batch b = testing::random_batch(Dims({3, 5, 4, 30}), 2, rng, 3);
-  expect_same_bits_twice(b, kSweep, {1.0, 0.5});
-  expect_same_bits_twice(b, kSweep, {1.0}, Standardisation::max);  // the L∞ walk
+  for (std::int64_t blocks : {1, 3}) {  // one block per game, and a cluster of 3
+    expect_same_bits_twice(b, kSweep, {1.0, 0.5}, Standardisation::epic, blocks);
+    expect_same_bits_twice(b, kSweep, {1.0}, Standardisation::max, blocks);  // the L∞ walk
+  }
+}
+
+// How many blocks the planner gives each game of the sweep path: one where the chunk's games fill
+// the device (the bench's chunk of 2 GiB), a cluster of up to 8 where they leave it idle (a
+// chunk of 1, 10 or 28 games of 15x7x3x7x9x5 on an H100's 132 SMs, one block per SM), never more
+// than player 0's actions, and one on a device without clusters; the scratch of a cluster's lists.
+TEST(CudaEmulated, SweepPathDealsFewGamesToClusters) {
+  cuda_emu::DeviceLimits lim = cuda_emu::h100_limits();
+  const Dims bench({15, 7, 3, 7, 9, 5});
+  const auto blocks = [&](const Dims& d, std::int64_t games, std::size_t vb) {
+    return cuda_emu::sweep_geometry(d, vb, games, lim, StrategyKind::worst_ne).cluster;
+  };
+  for (std::size_t vb : {std::size_t{4}, std::size_t{8}}) {
+    const cuda_emu::SweepGeometry one = cuda_emu::sweep_geometry(bench, vb, 1, lim, StrategyKind::worst_ne);
+    ASSERT_EQ(cuda_emu::sweep_resident_blocks(one.shared_bytes, one.threads, lim), 132) << "one block per SM";
+    EXPECT_EQ(one.cluster, 8);
+    EXPECT_EQ(one.grid, 8);
+    EXPECT_EQ(blocks(bench, 10, vb), 8);  // 80 of 132 SMs
+    EXPECT_EQ(blocks(bench, 16, vb), 8);  // 128
+    EXPECT_EQ(blocks(bench, 17, vb), 4);
+    EXPECT_EQ(blocks(bench, 28, vb), 4);  // the device check's --quick
+    EXPECT_EQ(blocks(bench, 66, vb), 2);
+    EXPECT_EQ(blocks(bench, 67, vb), 1);
+    EXPECT_EQ(blocks(bench, 450, vb), 1);  // the device check's full size
+    const cuda_emu::SweepGeometry many = cuda_emu::sweep_geometry(bench, vb, 450, lim, StrategyKind::worst_ne);
+    EXPECT_EQ(many.grid, 450);
+    // Each block of a cluster lists its own slabs' survivors (twice: by the parity of its games).
+    const double input = static_cast<double>(cuda_emu::input_bytes(bench, 1, vb));
+    EXPECT_EQ(one.survivor_capacity, 2 * (bench.stride(0) / 5) / 4 + 32);
+    EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(one)), 0.02 * input);
+  }
+  EXPECT_EQ(blocks(Dims({3, 4, 5, 200}), 1, 8), 2) << "at most player 0's 3 actions (a power of two)";
+  EXPECT_EQ(blocks(Dims({1, 4, 5, 200}), 1, 8), 1) << "one slab";
+  lim.clusters = false;
+  EXPECT_EQ(blocks(bench, 1, 4), 1) << "no clusters";
+  // The registers the planner counts on (kSweepRegisters) hold the recorded sweep kernels'.
+  std::ifstream record(std::string(DGEVAL_SOURCE_DIR) + "/tests/data/kernel_resources_sm90.tsv");
+  ASSERT_TRUE(record) << "tests/data/kernel_resources_sm90.tsv";
+  int sweep_kernels = 0;
+  for (std::string line; std::getline(record, line);) {
+    std::istringstream row(line);
+    std::string kernel;
+    int registers = 0;
+    if (!(row >> kernel >> registers) || kernel.rfind("sweep", 0) != 0) continue;
+    ++sweep_kernels;
+    EXPECT_LE(registers, cuda_emu::kSweepRegisters) << kernel;
+  }
+  EXPECT_EQ(sweep_kernels, 4);
+  // Forced where it cannot be: a clear error.
+  std::mt19937_64 rng(3);
+  const Batch b = testing::random_batch(Dims({3, 4, 5}), 1, rng);
+  for (std::int64_t forced : {4, 9}) {
+    try {
+      Results r;
+      cuda_emu::make_cuda_backend(0, emulated(kSweep, 0, forced))->evaluate(b.view(), Options{}, r);
+      FAIL() << "no error for " << forced << " blocks";
+    } catch (const error& e) {
+      EXPECT_NE(std::string(e.what()).find("sweep path cannot deal"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // The sweep path's played walk skips the tiles whose welfare range (kept by the read) misses the
@@ -984,7 +1049,7 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
     const int threads = cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne).threads;
     for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::played, StrategyKind::product}) {
       const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(bench, vb, games, lim, k);
-      EXPECT_LE(t.shared_bytes, lim.shared_optin);
+      EXPECT_LE(t.shared_bytes, cuda_emu::sweep_shared_limit(lim));
       EXPECT_EQ(t.threads, threads) << to_string(k) << ": the sums over σ cost no threads";
       EXPECT_LE(static_cast<double>(cuda_emu::sweep_scratch_bytes(t)),
                 0.01 * static_cast<double>(cuda_emu::input_bytes(bench, games, vb)));
@@ -994,7 +1059,7 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
           cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne, cuda_emu::kSweepThreads, st);
       EXPECT_TRUE(t.linf);
       EXPECT_EQ(t.pairs, 0) << "no Gram matrix";
-      EXPECT_LE(t.shared_bytes, lim.shared_optin);
+      EXPECT_LE(t.shared_bytes, cuda_emu::sweep_shared_limit(lim));
       EXPECT_EQ(t.threads, threads) << to_string(st);
     }
   }

@@ -948,7 +948,9 @@ void cluster_team_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
 }
 
 /// The sweep path (kernels/sweep_evaluate.cu: games of 3 or more players larger than a cluster's
-/// shared memory, one block per game) forced on small games of 2 to 6 players: every strategy (the
+/// shared memory, one block or one cluster per game) forced on small games of 2 to 6 players
+/// (blocks per game as planned: clusters for the few games here where the device has them, and
+/// forced to 1, 2, 3 and 5 on one shape): every strategy (the
 /// pure, correlated and product strategies per game, σ random with zeros; the product's also one
 /// for all games), both dtypes, the distance matrix, payoffs spanning orders of magnitude (each
 /// vector scaled by 1e-6 .. 1e6), ties with IC 0.5 (its candidate lists overflow: the equilibria
@@ -1007,6 +1009,41 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
       o.list_equilibria = true;
       for (bool f32 : {false, true})
         compare(side, wide, o, f32, "sweep " + std::string(to_string(st)) + " " + d.to_string(), forced(kSweep));
+    }
+  }
+  // Blocks per game forced: one (what a chunk of many games is planned), and thread block clusters
+  // of 2, 3 and 5 blocks (player 0's 5 actions dealt in uneven runs; more games than clusters, so
+  // that each cluster walks several, its lists of survivors taken by parity): EPIC and MAX with the
+  // distance matrix and the NE list, ties with IC 0.5 (the lists overflow), the played set, σ.
+  {
+    const Dims d({5, 4, 3, 6});
+    const std::int64_t games = side.emulated() ? 12 : side.games(300);
+    const Batch wide = wide_range_batch(d, games, rng);
+    const Batch ties = random_batch(d, games, rng, 2);
+    for (int blocks : {1, 2, 3, 5}) {
+      if (blocks > 1 && !side.cluster_fits(3, 60, 8, 1, 32)) continue;  // no thread block clusters
+      const Run run{kSweep, 0, blocks, 0};
+      const std::string what = " " + d.to_string() + ", " + std::to_string(blocks) + " blocks per game";
+      for (StrategyKind k : {StrategyKind::worst_ne, StrategyKind::played, StrategyKind::correlated}) {
+        Options o = with_strategy(k, d, games, k == StrategyKind::correlated);
+        o.cc = 0.5;
+        o.distance_matrix = k == StrategyKind::worst_ne;
+        o.list_equilibria = true;
+        Options low = o;
+        low.ic.assign(4, 0.5);
+        for (bool f32 : {false, true}) {
+          if (f32 && k != StrategyKind::worst_ne) continue;
+          compare(side, wide, o, f32, "sweep wide ranges" + what + " " + to_string(k), run);
+          compare(side, ties, low, f32, "sweep ties, IC 0.5" + what + " " + to_string(k), run);
+        }
+      }
+      for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {  // the walk dealt too
+        Options o;
+        o.standardisation = st;
+        o.distance_matrix = true;
+        o.list_equilibria = true;
+        compare(side, wide, o, false, "sweep " + std::string(to_string(st)) + what, run);
+      }
     }
   }
   // Column selections (the device stores only these and flags), through chunks of 2 games.

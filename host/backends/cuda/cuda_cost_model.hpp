@@ -26,7 +26,7 @@ namespace cuda {
 /// less 2 KiB, 132 SMs, 50 MiB of L2.
 inline DeviceLimits h100_limits() {
   DeviceLimits l;
-  l.shared_optin = 232448 - 4096;
+  l.shared_optin = 232448 - kStaticSharedReserve;
   l.shared_default = 49152 - 2048;
   l.multiprocessors = 132;
   l.l2_bytes = std::size_t{50} << 20;

@@ -56,6 +56,10 @@ DGEVAL_HD int state_doubles(int n) { return 13 * n; }
 // ---------------------------------------------------------------------------------------------
 // Device facts the planner needs (filled from cudaDeviceProp; defaults are an H100 SXM).
 
+/// Shared memory per block the limits keep for the kernels' static shared memory (limits_of,
+/// h100_limits: DeviceLimits::shared_optin is the opt-in maximum less this).
+constexpr std::size_t kStaticSharedReserve = 4096;
+
 struct DeviceLimits {
   std::size_t shared_optin = 232448;   ///< max dynamic shared memory per block (opt-in)
   std::size_t shared_default = 49152;  ///< without opt-in

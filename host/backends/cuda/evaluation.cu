@@ -88,8 +88,9 @@ DeviceLimits limits_of(int device) {
   DGEVAL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   DeviceLimits l;
   // Keep 4 KiB for the kernels' static shared memory (2 KiB of reduction scratch).
-  l.shared_optin =
-      prop.sharedMemPerBlockOptin > 4096 ? prop.sharedMemPerBlockOptin - 4096 : prop.sharedMemPerBlockOptin;
+  l.shared_optin = prop.sharedMemPerBlockOptin > kStaticSharedReserve
+                       ? prop.sharedMemPerBlockOptin - kStaticSharedReserve
+                       : prop.sharedMemPerBlockOptin;
   l.shared_default = std::min<std::size_t>(prop.sharedMemPerBlock, 48 * 1024) - 2048;
   l.multiprocessors = prop.multiProcessorCount;
   l.l2_bytes = prop.l2CacheSize > 0 ? static_cast<std::size_t>(prop.l2CacheSize) : (std::size_t{4} << 20);
@@ -145,7 +146,14 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
     if (p.path == Path::tiled && sweep_chosen(dims, o, p.value_bytes, lim)) p.path = Path::sweep;
   }
   if (p.path == Path::sweep) {
-    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere, o.standardisation);
+    // Tuning::blocks_per_game: the blocks per game (a cluster), where the path is forced (a test hook).
+    const int cluster = t.force_path >= 0 ? static_cast<int>(t.blocks_per_game) : 0;
+    if (cluster > 0 && (cluster > kSweepMaxCluster || cluster > dims.actions(0) || (cluster > 1 && !lim.clusters))) {
+      throw error("CUDA backend: the sweep path cannot deal a " + dims.to_string() + " game to " +
+                  std::to_string(cluster) + " blocks (at most 8, at most player 0's actions, clusters for 2 or more)");
+    }
+    p.sweep =
+        sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere, o.standardisation, cluster);
     p.scratch_bytes = sweep_scratch_bytes(p.sweep);
   }
   if (p.path == Path::two_player) {
@@ -263,7 +271,7 @@ std::size_t memory_budget(const Tuning& t) {
 /// Raises the kernels' dynamic shared-memory limits on the current device (the attribute is
 /// per device context; `lim` comes from limits_of, which keeps 4 KiB for static shared memory).
 void prepare_current_device(const DeviceLimits& lim) {
-  DGEVAL_CUDA_CHECK(prepare_kernels(static_cast<int>(lim.shared_optin + 4096)));
+  DGEVAL_CUDA_CHECK(prepare_kernels(static_cast<int>(lim.shared_optin + kStaticSharedReserve)));
 }
 
 }  // namespace cuda

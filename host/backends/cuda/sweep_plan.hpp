@@ -46,6 +46,16 @@ constexpr std::int64_t kSweepTile = 256;
 constexpr std::int64_t kSweepSegments = 256;
 /// Most players the path takes (its Gram matrix has 2n(2n+1)/2 entries, accumulated in shared memory).
 constexpr int kSweepMaxPlayers = 16;
+/// Most blocks per game (a thread block cluster of the portable size).
+constexpr int kSweepMaxCluster = 8;
+/// Dynamic shared memory each block keeps for its own state (kernels/sweep_evaluate.cu's
+/// SweepBlockState: the reductions' scratch, the game's summary, flags, the block's part of the
+/// game). The kernel has no static shared memory (the emulation's would be one per program, not
+/// one per block of a cluster): its dynamic shared memory may take the limits' reserve for it.
+constexpr std::size_t kSweepBlockStateBytes = 3072;
+
+/// The sweep kernel's most dynamic shared memory: the opt-in maximum, static reserve included.
+inline std::size_t sweep_shared_limit(const DeviceLimits& lim) { return lim.shared_optin + kStaticSharedReserve; }
 
 struct SweepGeometry {
   int threads = kSweepThreads;
@@ -63,7 +73,8 @@ struct SweepGeometry {
   std::int64_t tile = 0;                      ///< outcomes staged at once (a multiple of k_{n−1}, at most slab)
   std::int64_t candidate_capacity = 0;        ///< a slab's candidates in shared memory
   std::int64_t survivor_capacity = 0;         ///< a game's candidates left for player 0's test (scratch)
-  std::int64_t grid = 0;                      ///< blocks of the launch (each walks games g ≡ block)
+  int cluster = 1;                            ///< blocks per game (> 1: a thread block cluster; see sweep_cluster_of)
+  std::int64_t grid = 0;                      ///< blocks of the launch (each cluster walks games g ≡ cluster)
   std::int64_t fiber_base[kMaxPlayers] = {};  ///< offset (values of T) of player i's slab extrema, i = 1..n−2
   std::int64_t weights = 0;                   ///< the product strategy's Σ k_i weights, staged per game (else 0)
   std::int64_t segments = 0;                  ///< played: segments of the walk's tiles (else 0)
@@ -78,6 +89,7 @@ struct SweepGeometry {
   std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t norms_at = 0;        ///< linf: double [norms]
+  std::size_t block_at = 0;        ///< kSweepBlockStateBytes: the block's own state
   std::size_t shared_bytes = 0;
 };
 
@@ -99,13 +111,43 @@ inline bool sweep_linf(Standardisation s) {
 /// (correlated and product: σ given; played: the played set's indicator).
 inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) || k == StrategyKind::played; }
 
+/// Registers per thread the sweep kernels take at most (sm_90: 200 to 221; the KernelResources
+/// ratchet, tests/data/kernel_resources_sm90.tsv, holds them).
+constexpr int kSweepRegisters = 224;
+
+/// Blocks of `threads` threads and `shared_bytes` of shared memory the device holds at once: by
+/// shared memory (an SM's 228 KiB, 1 KiB of each block's kept by the system) and by registers (an
+/// SM's 64 Ki at kSweepRegisters a thread: one block of 256 threads).
+inline std::int64_t sweep_resident_blocks(std::size_t shared_bytes, int threads, const DeviceLimits& lim) {
+  const std::size_t by_shared = std::size_t{233472} / (shared_bytes + 1024);
+  const std::size_t by_registers = std::size_t{65536} / (static_cast<std::size_t>(threads) * kSweepRegisters);
+  const std::size_t per_sm = std::max<std::size_t>(1, std::min(by_shared, by_registers));
+  return static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm);
+}
+
+/// Blocks per game. One block per game fills the device only with as many games as it holds
+/// blocks at once: a chunk of fewer games gets a thread block cluster per game, of the largest
+/// power of two of blocks (at most kSweepMaxCluster, and at most k₀: each block takes a run of
+/// player 0's actions, its slabs) that the device holds at once for every game of the chunk. Its
+/// blocks read their slabs together; the cluster's first block merges their parts (distributed
+/// shared memory) and finishes the game. Devices without clusters: 1.
+inline int sweep_cluster_of(std::int64_t chunk_games, std::int64_t k0, std::size_t shared_bytes, int threads,
+                            const DeviceLimits& lim) {
+  if (!lim.clusters) return 1;
+  const std::int64_t resident = sweep_resident_blocks(shared_bytes, threads, lim);
+  int b = 1;
+  while (b * 2 <= kSweepMaxCluster && b * 2 <= k0 && chunk_games * b * 2 <= resident) b *= 2;
+  return b;
+}
+
 /// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
-/// shared bytes where the shape's player count is not covered; shared_bytes above lim.shared_optin
-/// where it does not fit).
+/// shared bytes where the shape's player count is not covered; shared_bytes above
+/// sweep_shared_limit(lim) where it does not fit). `cluster`: blocks per game (a test hook; 0 picks
+/// sweep_cluster_of's).
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                        const DeviceLimits& lim, StrategyKind kind, int threads,
                                        std::int64_t tile_target = kSweepTile,
-                                       Standardisation st = Standardisation::epic) {
+                                       Standardisation st = Standardisation::epic, int cluster = 0) {
   SweepGeometry t;
   t.threads = threads;
   t.n = d.players();
@@ -132,7 +174,6 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
     t.segments = ceil_div(tiles, t.tiles_per_segment);
   }
   t.candidate_capacity = 3 * (t.slab / last) / 2 + 64;
-  t.survivor_capacity = t.N / last / 4 + 256;
   std::int64_t at = 2 * t.slab;
   for (int i = 1; i + 1 < t.n; ++i) {
     t.fiber_base[i] = at;
@@ -164,10 +205,22 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += sweep_align(static_cast<std::size_t>(at) * value_bytes);
   t.norms_at = b;
   b += sweep_align(static_cast<std::size_t>(t.norms) * 8);
+  t.block_at = b;
+  b += kSweepBlockStateBytes;
   t.shared_bytes = b;
-  // A persistent grid: a few blocks per SM at most, never more than the games.
-  t.grid = std::max<std::int64_t>(
-      1, std::min<std::int64_t>(chunk_games, 4 * static_cast<std::int64_t>(lim.multiprocessors)));
+  t.cluster = cluster > 0 ? cluster : sweep_cluster_of(chunk_games, d.actions(0), t.shared_bytes, threads, lim);
+  // Each block's list holds a quarter of its slabs' fibers of the last player (as one block's
+  // would of the game's).
+  t.survivor_capacity = ceil_div(d.actions(0), t.cluster) * (t.slab / last) / 4 + 256 / t.cluster;
+  if (t.cluster == 1) {
+    // A persistent grid: a few blocks per SM at most, never more than the games.
+    t.grid = std::max<std::int64_t>(
+        1, std::min<std::int64_t>(chunk_games, 4 * static_cast<std::int64_t>(lim.multiprocessors)));
+  } else {
+    // One cluster per game, as many as the device holds at once.
+    const std::int64_t clusters = sweep_resident_blocks(t.shared_bytes, threads, lim) / t.cluster;
+    t.grid = t.cluster * std::max<std::int64_t>(1, std::min(chunk_games, clusters));
+  }
   return t;
 }
 
@@ -177,10 +230,10 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
 /// then 64 threads.
 inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                     const DeviceLimits& lim, StrategyKind kind, int threads = kSweepThreads,
-                                    Standardisation st = Standardisation::epic) {
+                                    Standardisation st = Standardisation::epic, int cluster = 0) {
   std::int64_t tile = kSweepTile;
-  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st);
-  while (t.shared_bytes > lim.shared_optin) {
+  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster);
+  while (t.shared_bytes > sweep_shared_limit(lim)) {
     if (threads > 128) {
       threads /= 2;
     } else if (tile > 64) {
@@ -190,7 +243,7 @@ inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std:
     } else {
       break;
     }
-    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st);
+    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster);
   }
   return t;
 }
@@ -201,7 +254,7 @@ inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t valu
   if (d.players() > kSweepMaxPlayers) return "it takes games of at most 16 players";
   if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
   const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads, o.standardisation);
-  if (t.shared_bytes == 0 || t.shared_bytes > lim.shared_optin)
+  if (t.shared_bytes == 0 || t.shared_bytes > sweep_shared_limit(lim))
     return "a slab's fiber extrema and a tile do not fit in shared memory";
   return std::string();
 }
@@ -214,9 +267,12 @@ inline bool sweep_chosen(const Dims& d, const Options& o, std::size_t value_byte
   return sweep_unfit(d, o, value_bytes, lim).empty();
 }
 
-/// Scratch of one launch, in bytes: each block's list of candidates left for player 0's test.
+/// Scratch of one launch, in bytes: each block's list of candidates left for player 0's test (each
+/// block of a cluster its own, of its slabs, and two: the first block reads them while the others
+/// read the next game).
 inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
-  return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.survivor_capacity) * 8, 256);
+  const std::size_t lists = t.cluster > 1 ? 2 : 1;  // a cluster's blocks: one per parity of their games
+  return round_up(static_cast<std::size_t>(t.grid) * lists * static_cast<std::size_t>(t.survivor_capacity) * 8, 256);
 }
 
 }  // namespace cuda
