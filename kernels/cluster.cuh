@@ -13,6 +13,8 @@
 //                                    a launch whose consecutive groups of `cluster` blocks along x
 //                                    form clusters (cudaLaunchKernelEx with
 //                                    cudaLaunchAttributeClusterDimension); grid.x a multiple of it
+//   DGEVAL_MAX_ACTIVE_CLUSTERS(kernel, block, cluster, shared)
+//                                    clusters of that launch the device runs at once (0: none fits)
 //
 // DGEVAL_CLUSTER_CODE is 0 in device code compiled for an architecture without clusters (sm_80,
 // sm_86, sm_89): a cluster kernel's body is left out there, and the planner never launches it on
@@ -79,6 +81,26 @@ ClusterLaunch<P...> cluster_launch(void (*kernel)(P...), dim3 grid, dim3 block, 
                                    cudaStream_t stream) {
   return ClusterLaunch<P...>{kernel, grid, block, cluster, shared, stream};
 }
+/// Clusters of `cluster` blocks of `block` threads and `shared` bytes of dynamic shared memory
+/// that the device runs at once (cudaOccupancyMaxActiveClusters): 0 where one cannot be placed.
+/// The kernel's shared-memory attribute must already allow `shared`.
+template <class... P>
+int max_active_clusters(void (*kernel)(P...), unsigned block, unsigned cluster, std::size_t shared) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(cluster);
+  config.blockDim = dim3(block);
+  config.dynamicSmemBytes = shared;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeClusterDimension;
+  attribute[0].val.clusterDim.x = cluster;
+  attribute[0].val.clusterDim.y = 1;
+  attribute[0].val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  int clusters = 0;
+  DGEVAL_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
+  return clusters;
+}
 #endif
 
 }  // namespace dev
@@ -88,4 +110,6 @@ ClusterLaunch<P...> cluster_launch(void (*kernel)(P...), dim3 grid, dim3 block, 
 #ifndef DGEVAL_CUDA_EMULATION
 #define DGEVAL_LAUNCH_CLUSTER(kernel, grid, block, cluster, shared, stream) \
   ::dgeval::cuda::dev::cluster_launch(kernel, grid, block, cluster, shared, stream)
+#define DGEVAL_MAX_ACTIVE_CLUSTERS(kernel, block, cluster, shared) \
+  ::dgeval::cuda::dev::max_active_clusters(kernel, block, cluster, shared)
 #endif

@@ -1,10 +1,10 @@
 // The sweep path: a game of n players too large for a block's or a cluster's shared memory,
-// from ONE read of its outcomes, in one launch per chunk (one block per game, a
-// grid-stride loop over the games). The same shared definitions as every path: the double-double
-// centred Gram matrix of detail/gram.hpp for the shifts, magnitudes, IA, CA and the distance matrix
-// (as the two-player path, kernels/two_player_evaluate.cu), the thresholds and predicate of
-// detail/measures.hpp for the equilibria, and detail/finish.hpp for every result column. Planning
-// and the shared-memory layout: host/backends/cuda/sweep_plan.hpp.
+// from ONE read of its outcomes, in one launch per chunk (one block per game, a grid-stride loop
+// over the games; or a cluster of B blocks per game, below). The same shared definitions as every
+// path: the double-double centred Gram matrix of detail/gram.hpp for the shifts, magnitudes, IA,
+// CA and the distance matrix (as the two-player path, kernels/two_player_evaluate.cu), the
+// thresholds and predicate of detail/measures.hpp for the equilibria, and detail/finish.hpp for
+// every result column. Planning and the shared-memory layout: host/backends/cuda/sweep_plan.hpp.
 //
 // Outcome s = a₀·slab + r (slab = stride₀). The block walks the slabs in order, each in tiles of
 // consecutive outcomes staged in shared memory (every value read once, converted once):
@@ -43,6 +43,18 @@
 // re-stages each, standardises it in place with each side's weighted mean μ, and takes the maxima
 // of |ν − ν'| for IA, CA and the distance matrix: about 2 reads of the input, in the same launch.
 // EPIC (sweep_kernel) is the same code with the L∞ parts compiled out (sweep_games<T, false>).
+//
+// A cluster of B > 1 blocks per game (SweepGeometry::cluster, for chunks of few games): block b
+// reads player 0's actions [b·k₀/B, (b+1)·k₀/B) as above, keeping its own accumulators, player 0's
+// fiber extrema, segments, welfare extrema, flags and list of survivors; after a cluster barrier
+// the first block folds the others' parts into its own (distributed shared memory, in block
+// order), takes their lists after its own, and goes on as a lone block; a second barrier frees
+// the others. Each block keeps two lists, by the parity of its games (the others read their next
+// game while the first still tallies; the next game's first barrier keeps them from getting
+// further ahead). Under MAX and MAX-range each block walks its own slabs for the L∞ maxima with
+// the first block's shifts and magnitudes, and the first takes the maxima of all (two more
+// barriers). The rare walks (a list's overflow, the sum again with scaled deviations, the played
+// walk) are the first block's alone.
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "cluster.cuh"
@@ -978,11 +990,17 @@ __global__ void __launch_bounds__(kStThreads, 1) sweep_linf_kernel(StArgs a) {
 }
 
 /// One launch of the sweep kernel `kernel` (EPIC's or L∞'s) over the chunk's games: a cluster of
-/// geo.cluster blocks per game where it is more than one.
+/// geo.cluster blocks per game where it is more than one and the device can place one (else one
+/// block per game, sweep_alone).
 template <class Kernel>
-void launch_with(Kernel kernel, const SweepGeometry& geo, const StArgs& a, cudaStream_t stream) {
+void launch_with(Kernel kernel, SweepGeometry geo, StArgs a, cudaStream_t stream) {
   DGEVAL_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(geo.shared_bytes)));
+  if (geo.cluster > 1 && DGEVAL_MAX_ACTIVE_CLUSTERS(kernel, static_cast<unsigned>(geo.threads),
+                                                    static_cast<unsigned>(geo.cluster), geo.shared_bytes) < 1) {
+    geo = sweep_alone(geo, a.p.k[0], a.p.k[a.p.n - 1]);
+    a.geo = geo;
+  }
   const i64 clusters = geo.grid / geo.cluster < a.in.games ? geo.grid / geo.cluster : a.in.games;
   const unsigned grid = static_cast<unsigned>(clusters * geo.cluster);
   if (geo.cluster > 1) {

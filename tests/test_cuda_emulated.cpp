@@ -951,6 +951,46 @@ TEST(CudaEmulated, SweepPathDealsFewGamesToClusters) {
     EXPECT_LE(registers, cuda_emu::kSweepRegisters) << kernel;
   }
   EXPECT_EQ(sweep_kernels, 4);
+  // Where a cluster cannot be placed (cudaOccupancyMaxActiveClusters 0 at launch), one block per
+  // game, within the cluster's scratch.
+  lim.clusters = true;
+  for (const Dims& d : {bench, Dims({3, 4, 5, 200}), Dims({9, 2, 7}), Dims({5, 3, 4, 70})}) {
+    const std::int64_t k0 = d.actions(0), last = d.actions(d.players() - 1);
+    for (int c : {2, 3, 5, 8}) {
+      if (c > k0) continue;
+      for (std::int64_t games : {1, 7, 500}) {
+        const cuda_emu::SweepGeometry t = cuda_emu::sweep_geometry(d, 4, games, lim, StrategyKind::worst_ne,
+                                                                   cuda_emu::kSweepThreads, Standardisation::epic, c);
+        ASSERT_EQ(t.cluster, c);
+        const cuda_emu::SweepGeometry alone = cuda_emu::sweep_alone(t, k0, last);
+        EXPECT_EQ(alone.cluster, 1);
+        EXPECT_EQ(alone.grid * c, t.grid);
+        EXPECT_EQ(alone.survivor_capacity, cuda_emu::sweep_geometry(d, 4, games, lim, StrategyKind::worst_ne,
+                                                                    cuda_emu::kSweepThreads, Standardisation::epic, 1)
+                                               .survivor_capacity);
+        EXPECT_LE(cuda_emu::sweep_scratch_bytes(alone), cuda_emu::sweep_scratch_bytes(t))
+            << d.to_string() << ", " << c << " blocks, " << games << " games";
+      }
+    }
+  }
+  {
+    using testing::parity::compare;
+    DGEVAL_SEEDED(seeded);
+    const Dims d({5, 4, 3, 6});
+    const Batch b = testing::parity::wide_range_batch(d, 6, seeded);
+    Options o;
+    o.distance_matrix = true;
+    o.list_equilibria = true;
+    struct Restore {
+      ~Restore() { emu::state().active_clusters = 16; }
+    } restore;
+    emu::state().active_clusters = 0;  // the emulation refuses a cluster launch now
+    for (Standardisation st : {Standardisation::epic, Standardisation::max}) {
+      o.standardisation = st;
+      compare(EmulatedSide{}, b, o, false, std::string("sweep, clusters refused, ") + to_string(st),
+              testing::parity::Run{kSweep, 0, 4, 0});
+    }
+  }
   // Forced where it cannot be: a clear error.
   std::mt19937_64 rng(3);
   const Batch b = testing::random_batch(Dims({3, 4, 5}), 1, rng);

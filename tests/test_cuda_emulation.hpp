@@ -84,6 +84,7 @@
 #define DGEVAL_LAUNCH(kernel, grid, block, shared, stream) ::emu::launcher(kernel, grid, block, shared, stream)
 #define DGEVAL_LAUNCH_CLUSTER(kernel, grid, block, cluster, shared, stream) \
   ::emu::cluster_launcher(kernel, grid, block, cluster, shared, stream)
+#define DGEVAL_MAX_ACTIVE_CLUSTERS(kernel, block, cluster, shared) ::emu::max_active_clusters(cluster)
 
 struct dim3 {
   unsigned x, y, z;
@@ -210,7 +211,8 @@ struct State {
   cudaError_t last_error = cudaSuccess;
   std::map<const void*, std::size_t> max_dynamic_shared;
   std::size_t device_total = std::size_t{8} << 30;
-  int compute_major = 9;  ///< cudaDeviceProp::major of the emulated device (8: no clusters)
+  int compute_major = 9;     ///< cudaDeviceProp::major of the emulated device (8: no clusters)
+  int active_clusters = 16;  ///< cudaOccupancyMaxActiveClusters's answer (0: a cluster cannot be placed)
   std::size_t device_used = 0;
   std::map<void*, std::size_t> allocations;
   long long launches = 0;
@@ -560,6 +562,7 @@ struct Launcher {
     const unsigned cl = cluster == 0 ? 1u : cluster;
     try {
       if (cluster > 0 && state().compute_major < 9) throw fault("a cluster launch on a device without clusters");
+      if (cl > 1 && state().active_clusters < 1) throw fault("a cluster launch the device cannot place");
       check_launch(grid, block, shared, reinterpret_cast<const void*>(kernel), cl);
     } catch (const std::exception& f) {
       std::fprintf(stderr, "%s\n", f.what());
@@ -590,6 +593,13 @@ template <class... P>
 Launcher<P...> cluster_launcher(void (*kernel)(P...), dim3 grid, dim3 block, unsigned cluster, std::size_t shared,
                                 cudaStream_t stream) {
   return Launcher<P...>{kernel, grid, block, shared, stream, cluster == 0 ? 1u : cluster};
+}
+
+/// cudaOccupancyMaxActiveClusters: State::active_clusters (none without clusters), a cluster of
+/// 1 to 8 blocks.
+inline int max_active_clusters(unsigned cluster) {
+  if (cluster < 1 || cluster > 8) throw fault("max_active_clusters for a cluster of " + std::to_string(cluster));
+  return state().compute_major < 9 ? 0 : state().active_clusters;
 }
 
 /// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.

@@ -3,7 +3,9 @@
 //
 // The path evaluates a game of n >= 2 players too large for a block's or a cluster's shared memory
 // from ONE read of its outcomes, in one launch per chunk: one thread block per game (a
-// grid-stride loop over the chunk's games). Outcome s = a₀·slab + r, with slab = stride₀ = N/k₀:
+// grid-stride loop over the chunk's games), or, where the chunk's games are too few to fill the
+// device, a thread block cluster per game whose blocks read runs of its slabs (sweep_cluster_of).
+// Outcome s = a₀·slab + r, with slab = stride₀ = N/k₀:
 // the block walks the slabs (player 0's actions) in order and each slab in tiles of `tile`
 // consecutive outcomes (a multiple of the last player's k, whose fibers lie inside a tile). Shared
 // memory holds, besides the staged tile: player 0's running fiber extrema (one per position in a
@@ -125,6 +127,12 @@ inline std::int64_t sweep_resident_blocks(std::size_t shared_bytes, int threads,
   return static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm);
 }
 
+/// A block's list of survivors: a quarter of its slabs' fibers of the last player (`fibers` a
+/// slab), as one block's would hold of the game's.
+inline std::int64_t sweep_survivor_capacity(std::int64_t k0, std::int64_t fibers, int cluster) {
+  return ceil_div(k0, static_cast<std::int64_t>(cluster)) * fibers / 4 + 256 / cluster;
+}
+
 /// Blocks per game. One block per game fills the device only with as many games as it holds
 /// blocks at once: a chunk of fewer games gets a thread block cluster per game, of the largest
 /// power of two of blocks (at most kSweepMaxCluster, and at most k₀: each block takes a run of
@@ -209,9 +217,7 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += kSweepBlockStateBytes;
   t.shared_bytes = b;
   t.cluster = cluster > 0 ? cluster : sweep_cluster_of(chunk_games, d.actions(0), t.shared_bytes, threads, lim);
-  // Each block's list holds a quarter of its slabs' fibers of the last player (as one block's
-  // would of the game's).
-  t.survivor_capacity = ceil_div(d.actions(0), t.cluster) * (t.slab / last) / 4 + 256 / t.cluster;
+  t.survivor_capacity = sweep_survivor_capacity(d.actions(0), t.slab / last, t.cluster);
   if (t.cluster == 1) {
     // A persistent grid: a few blocks per SM at most, never more than the games.
     t.grid = std::max<std::int64_t>(
@@ -265,6 +271,17 @@ inline bool sweep_chosen(const Dims& d, const Options& o, std::size_t value_byte
   if (d.players() < 3) return false;
   if (choose_path(d, value_bytes, lim) != Path::tiled) return false;
   return sweep_unfit(d, o, value_bytes, lim).empty();
+}
+
+/// The geometry `t` with one block per game, for a device that cannot place a cluster of
+/// t.cluster blocks of t.shared_bytes (cudaOccupancyMaxActiveClusters, at launch): the same
+/// shared memory, one block for each of t's clusters, in t's scratch (a block's list of the whole
+/// game is at most twice a cluster block's, and a cluster block has two).
+inline SweepGeometry sweep_alone(SweepGeometry t, std::int64_t k0, std::int64_t last) {
+  t.grid /= t.cluster;
+  t.cluster = 1;
+  t.survivor_capacity = sweep_survivor_capacity(k0, t.slab / last, 1);
+  return t;
 }
 
 /// Scratch of one launch, in bytes: each block's list of candidates left for player 0's test (each
