@@ -613,6 +613,7 @@ int run_gpu(const Args& a) {
       in = rb.input_bytes();
       out = rb.output_bytes();
       path = dgeval::cuda::path_name(rb.path());
+      if (rb.sweep_blocks_per_game() > 1) path += " (" + std::to_string(rb.sweep_blocks_per_game()) + " blocks/game)";
       for (int i = 0; i < a.warmup; ++i) rb.evaluate(st);
       BENCH_CUDA(cudaStreamSynchronize(st));
       for (int i = 0; i < a.repeats; ++i) {

@@ -82,6 +82,8 @@ class ResidentBatch {
   Batch download_input(std::int64_t games);
 
   Path path() const;
+  /// Blocks per game on the sweep path (a thread block cluster where more than 1), else 0.
+  int sweep_blocks_per_game() const;
   std::size_t input_bytes() const;   ///< utilities (bytes model: read once)
   std::size_t output_bytes() const;  ///< result columns (bytes model: written once)
   std::size_t device_bytes() const;  ///< every device allocation of this batch

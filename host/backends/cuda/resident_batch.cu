@@ -156,6 +156,9 @@ void ResidentBatch::fill_generated(const GeneratorSpec& spec, std::uint64_t seed
 }
 
 Path ResidentBatch::path() const { return impl_->plan.path; }
+int ResidentBatch::sweep_blocks_per_game() const {
+  return impl_->plan.path == Path::sweep ? impl_->plan.sweep.cluster : 0;
+}
 std::size_t ResidentBatch::input_bytes() const {
   return cuda::input_bytes(impl_->dims, impl_->games, impl_->plan.value_bytes);
 }
