@@ -905,6 +905,38 @@ TEST(CudaEmulated, SweepPathIsDeterministic) {
   }
 }
 
+// A cluster of the sweep path walks several games: its other blocks read their next game while the
+// first still tallies this one's lists of survivors (theirs included), so each block keeps two
+// lists, by the parity of its games. The emulation starves the first block (it runs only when the
+// others cannot go on), so the others run as far ahead as the barriers let them; 3 blocks per
+// game, 9 games on the emulated device's clusters, lists that overflow and lists that do not.
+TEST(CudaEmulated, SweepPathClusterBlocksRunAheadOfTheFirst) {
+  using testing::parity::compare;
+  DGEVAL_SEEDED(rng);
+  struct Restore {
+    ~Restore() { emu::state().starve_block = -1; }
+  } restore;
+  const Dims d({5, 4, 3, 6});
+  const std::int64_t games = 9;
+  const Batch wide = testing::parity::wide_range_batch(d, games, rng);
+  const Batch ties = testing::random_batch(d, games, rng, 2);
+  Options o;
+  o.distance_matrix = true;
+  o.list_equilibria = true;
+  o.ic = {0.75};
+  for (int starved : {0, 2}) {
+    emu::state().starve_block = starved;
+    for (Standardisation st : {Standardisation::epic, Standardisation::max}) {
+      o.standardisation = st;
+      const std::string what = std::string(to_string(st)) + ", block " + std::to_string(starved) + " starved";
+      compare(EmulatedSide{}, wide, o, false, "sweep, 3 blocks per game, " + what,
+              testing::parity::Run{kSweep, 0, 3, 0});
+      compare(EmulatedSide{}, ties, o, false, "sweep ties, 3 blocks per game, " + what,
+              testing::parity::Run{kSweep, 0, 3, 0});
+    }
+  }
+}
+
 // How many blocks the planner gives each game of the sweep path: one where the chunk's games fill
 // the device (the bench's chunk of 2 GiB), a cluster of up to 8 where they leave it idle (a
 // chunk of 1, 10 or 28 games of 15x7x3x7x9x5 on an H100's 132 SMs, one block per SM), never more

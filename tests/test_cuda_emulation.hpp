@@ -10,6 +10,8 @@
 // another block's dynamic shared memory; an address outside the block's dynamic shared memory or
 // a rank outside the cluster is an error). Static __shared__ variables are one per program here,
 // not one per block: a cluster's kernel keeps everything per block in dynamic shared memory.
+// State::starve_block runs one block rank of each cluster only when the others cannot go on, so
+// the others get as far ahead as the barriers let them.
 // Emulated: atomicAdd/Min/Max on 64-bit integers, atomicOr on 32-bit ones, __syncthreads,
 // __syncthreads_or, __syncwarp(mask) and __shfl_xor_sync(mask, ...) as
 // barriers over exactly the lanes named in the mask (a lane outside its mask, or a barrier some
@@ -207,6 +209,10 @@ struct State {
   std::vector<int> slots;  // one per thread: shuffle exchange
   bool released = false;   // a barrier released since the last scheduling round
   std::mt19937 rng{12345};
+  /// A block rank of every cluster whose threads run only when the others cannot go on (-1: none):
+  /// the others get as far ahead of it as the barriers let them (a test of what a cluster's blocks
+  /// may overwrite while one of them still reads).
+  int starve_block = -1;
   // Runtime
   cudaError_t last_error = cudaSuccess;
   std::map<const void*, std::size_t> max_dynamic_shared;
@@ -425,11 +431,14 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
         std::vector<int> order(total);
         for (unsigned t = 0; t < total; ++t) order[t] = static_cast<int>(t);
         int idle_rounds = 0;
+        bool everyone = false;  // this round runs the starved block too
         while (s.live > 0) {
           std::shuffle(order.begin(), order.end(), s.rng);
           s.released = false;
+          const bool starving = s.starve_block >= 0 && cluster > 1 && !everyone;
           for (int t : order) {
             if (s.threads[static_cast<std::size_t>(t)].done) continue;
+            if (starving && s.threads[static_cast<std::size_t>(t)].block == s.starve_block) continue;
             s.current = t;
             swapcontext(&s.main_ctx, &s.threads[static_cast<std::size_t>(t)].ctx);
             if (!s.thread_fault.empty()) {
@@ -440,6 +449,11 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
             }
           }
           s.current = -1;
+          if (starving) {  // the others went as far as they could: the starved block's turn
+            everyone = !s.released;
+            continue;
+          }
+          everyone = false;
           idle_rounds = s.released ? 0 : idle_rounds + 1;
           if (idle_rounds > 2) throw fault("deadlock: threads wait at a barrier that can never complete");
         }
