@@ -51,6 +51,23 @@ struct Cluster {
 #endif
 
 #ifndef DGEVAL_CUDA_EMULATION
+/// A launch configuration with a cluster dimension of `cluster` blocks along x: `attribute` (kept by
+/// the caller while the configuration is used) holds the dimension.
+inline cudaLaunchConfig_t cluster_config(dim3 grid, dim3 block, unsigned cluster, std::size_t shared,
+                                         cudaStream_t stream, cudaLaunchAttribute* attribute) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = cluster;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
+}
 /// The launch DGEVAL_LAUNCH_CLUSTER makes: cudaLaunchKernelEx with a cluster dimension along x.
 template <class... P>
 struct ClusterLaunch {
@@ -61,18 +78,8 @@ struct ClusterLaunch {
   cudaStream_t stream;
   template <class... A>
   void operator()(const A&... args) const {
-    cudaLaunchConfig_t config = {};
-    config.gridDim = grid;
-    config.blockDim = block;
-    config.dynamicSmemBytes = shared;
-    config.stream = stream;
-    cudaLaunchAttribute attribute[1];
-    attribute[0].id = cudaLaunchAttributeClusterDimension;
-    attribute[0].val.clusterDim.x = cluster;
-    attribute[0].val.clusterDim.y = 1;
-    attribute[0].val.clusterDim.z = 1;
-    config.attrs = attribute;
-    config.numAttrs = 1;
+    cudaLaunchAttribute attribute;
+    const cudaLaunchConfig_t config = cluster_config(grid, block, cluster, shared, stream, &attribute);
     DGEVAL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, static_cast<P>(args)...));
   }
 };
@@ -86,17 +93,8 @@ ClusterLaunch<P...> cluster_launch(void (*kernel)(P...), dim3 grid, dim3 block, 
 /// The kernel's shared-memory attribute must already allow `shared`.
 template <class... P>
 int max_active_clusters(void (*kernel)(P...), unsigned block, unsigned cluster, std::size_t shared) {
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(cluster);
-  config.blockDim = dim3(block);
-  config.dynamicSmemBytes = shared;
-  cudaLaunchAttribute attribute[1];
-  attribute[0].id = cudaLaunchAttributeClusterDimension;
-  attribute[0].val.clusterDim.x = cluster;
-  attribute[0].val.clusterDim.y = 1;
-  attribute[0].val.clusterDim.z = 1;
-  config.attrs = attribute;
-  config.numAttrs = 1;
+  cudaLaunchAttribute attribute;
+  const cudaLaunchConfig_t config = cluster_config(dim3(cluster), dim3(block), cluster, shared, nullptr, &attribute);
   int clusters = 0;
   DGEVAL_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
   return clusters;
