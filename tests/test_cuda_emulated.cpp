@@ -1196,6 +1196,7 @@ TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
     EXPECT_FALSE(lim.clusters);
     const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
     EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+    EXPECT_EQ(plan.sweep.cluster, 1) << "2 games, but no clusters: one block per game";
     testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned without clusters (sweep)");
     EXPECT_THROW(cuda_emu::make_plan(d, DType::float32, o, b.games, lim, emulated(kCluster)), error);
   } catch (...) {
