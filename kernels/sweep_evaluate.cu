@@ -53,8 +53,10 @@
 // game while the first still tallies; the next game's first barrier keeps them from getting
 // further ahead). Under MAX and MAX-range each block walks its own slabs for the L∞ maxima with
 // the first block's shifts and magnitudes, and the first takes the maxima of all (two more
-// barriers). The rare walks (a list's overflow, the sum again with scaled deviations, the played
-// walk) are the first block's alone.
+// barriers); where a list overflowed, the second walk for the equilibria is dealt likewise (each
+// block its slabs, against player 0's merged extrema; the first folds the others' equilibria and
+// sums). The rare walks (the sum again with scaled deviations, the played walk) are the first
+// block's alone.
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "cluster.cuh"
@@ -129,6 +131,7 @@ struct SweepBlockState {
   GameSummary S;
   // The block's part of the game, read by the cluster's first block (distributed shared memory).
   WelfareExt we;
+  NeExt ne;       ///< its equilibria, where the second walk is dealt to the cluster
   i64 survivors;  ///< its list's length (in global scratch)
   int bad, overflow;
   i64 first[kSweepMaxCluster + 1];         ///< the first block's: where each block's list starts in the game's
@@ -672,7 +675,10 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
                 o[G.segments + j] > sh.seg[G.segments + j] ? o[G.segments + j] : sh.seg[G.segments + j];
           }
         }
-        if (tid == 0) st.bad = bad;  // the game's, for the L∞ walk's blocks
+        if (tid == 0) {  // the game's, for the other blocks' walks
+          st.bad = bad;
+          st.overflow = overflow;
+        }
         __syncthreads();
       }
     } else if (tid == 0) {
@@ -689,7 +695,11 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       A.mag[tid] = detail::magnitude_of(p.standardisation, 0.0, lo, hi);  // (no centred squares)
       A.inv[tid] = detail::inverse_magnitude_of(A.mag[tid]);
     }
-    cl.sync();  // the first block has read every part; the shifts and magnitudes are known
+    cl.sync();        // the first block has read every part; the shifts and magnitudes are known
+    if (rank != 0) {  // the game's flags, for the walks dealt to the cluster
+      bad = cl.at(&st, 0u)->bad != 0;
+      overflow = cl.at(&st, 0u)->overflow != 0;
+    }
     if (kLinf) {
       // The L∞ walk over the block's slabs, each block of a cluster with the first's shifts and
       // magnitudes; the first takes the maxima of them all.
@@ -700,7 +710,6 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           A.mag[tid] = F.mag[tid];
           A.inv[tid] = F.inv[tid];
         }
-        bad = cl.at(&st, 0u)->bad != 0;
         __syncthreads();
       }
       const int items = p.distance_matrix ? G.norms : 3 * n;
@@ -716,11 +725,20 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         cl.sync();  // the first block has read them
       }
     }
-    if (rank != 0) continue;  // the rest is the first block's
+    // A list overflowed: the second walk for the equilibria is dealt to the cluster (below); the
+    // rest is the first block's.
+    const bool dealt_walk = B > 1 && overflow && !bad;
+    if (rank != 0 && !dealt_walk) continue;
+    if (rank != 0) {  // player 0's fiber extrema of the whole game, as the first block merged them
+      for (i64 r = tid; r < slab; r += blockDim.x) {
+        ext0_lo[r] = cl.at(ext0_lo, 0u)[r];
+        ext0_hi[r] = cl.at(ext0_hi, 0u)[r];
+      }
+    }
 
     // ---- Payoffs where an unscaled product could overflow, or ranges where one could underflow
     // (the bounds of the CPU's fused path): the Gram matrix summed again with scaled deviations.
-    if (tid == 0 && !bad && !kLinf) {  // (L∞: no Gram matrix)
+    if (tid == 0 && rank == 0 && !bad && !kLinf) {  // (L∞: no Gram matrix)
       constexpr double kBig = 1e100, kTiny = 1e-100;
       int rescale = 0;
       for (int e = 0; e < gram_end; ++e) {
@@ -753,7 +771,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       flags_sh[0] = rescale;
     }
     __syncthreads();
-    if (flags_sh[0]) {  // (the sums over σ are kept: Σ σ·u needs no scaling)
+    if (rank == 0 && flags_sh[0]) {  // (the sums over σ are kept: Σ σ·u needs no scaling)
       gram_clear(a, sh, gram_end);
       __syncthreads();
       bool ignored = false;
@@ -798,8 +816,9 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       }
     } else if (!bad) {
       // A list overflowed: every outcome tested, slab by slab (each slab's agents read twice:
-      // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete).
-      for (i64 a0 = 0; a0 < k0; ++a0) {
+      // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete); in a cluster
+      // each block its own slabs.
+      for (i64 a0 = a_begin; a0 < a_end; ++a0) {
         __syncthreads();
         slab_extrema_clear(a, sh);
         for (i64 r0 = 0; r0 < slab && n > 2; r0 += tile) {
@@ -838,6 +857,20 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       }
     }
     ne = team.reduce(ne, NeOp());  // ends with a barrier: su_parts complete
+    if (dealt_walk) {              // the first block takes the others' equilibria and sums, in block order
+      if (tid == 0) st.ne = ne;
+      cl.sync();  // every block's walk done
+      if (rank == 0) {
+        for (int b = 1; b < B; ++b) {
+          ne = NeOp()(ne, cl.at(&st, static_cast<unsigned>(b))->ne);
+          const double* o = cl.at(su_parts, static_cast<unsigned>(b));
+          for (int j = tid; j < V * static_cast<int>(blockDim.x); j += static_cast<int>(blockDim.x))
+            su_parts[j] += o[j];
+        }
+      }
+      cl.sync();  // the first block has read them
+      if (rank != 0) continue;
+    }
 
     // ---- The played set P(IC, CC) (docs/MATH.md §4.4), its window known now: a second walk over
     // the agents' utilities (their welfare), the principals' read at P's outcomes only; the sums

@@ -909,7 +909,8 @@ TEST(CudaEmulated, SweepPathIsDeterministic) {
 // first still tallies this one's lists of survivors (theirs included), so each block keeps two
 // lists, by the parity of its games. The emulation starves the first block (it runs only when the
 // others cannot go on), so the others run as far ahead as the barriers let them; 3 blocks per
-// game, 9 games on the emulated device's clusters, lists that overflow and lists that do not.
+// game, 9 games on the emulated device's clusters; lists that overflow (the second walk for the
+// equilibria, dealt to the cluster) and lists that do not.
 TEST(CudaEmulated, SweepPathClusterBlocksRunAheadOfTheFirst) {
   using testing::parity::compare;
   DGEVAL_SEEDED(rng);
@@ -924,8 +925,17 @@ TEST(CudaEmulated, SweepPathClusterBlocksRunAheadOfTheFirst) {
   o.distance_matrix = true;
   o.list_equilibria = true;
   o.ic = {0.75};
+  // Ties at IC 0.5 in 5x4x3x20 games overflow the lists: the second walk, dealt to the cluster.
+  const Dims dt({5, 4, 3, 20});
+  const Batch overflowing = testing::random_batch(dt, games, rng, 2);
+  Options low = o;
+  low.ic = {0.5};
+  low.strategy.kind = StrategyKind::uniform_ne;  // the sums over the NE, merged with the walk's
   for (int starved : {0, 2}) {
     emu::state().starve_block = starved;
+    compare(EmulatedSide{}, overflowing, low, false,
+            "sweep ties, IC 0.5, 3 blocks per game, block " + std::to_string(starved) + " starved",
+            testing::parity::Run{kSweep, 0, 3, 0});
     for (Standardisation st : {Standardisation::epic, Standardisation::max}) {
       o.standardisation = st;
       const std::string what = std::string(to_string(st)) + ", block " + std::to_string(starved) + " starved";

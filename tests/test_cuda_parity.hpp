@@ -1014,10 +1014,11 @@ void sweep_path_matches_the_cpu(const Side& side, std::mt19937_64& rng) {
   // Blocks per game forced: one (what a chunk of many games is planned), and thread block clusters
   // of 2, 3 and 5 blocks (player 0's 5 actions dealt in uneven runs; more games than clusters, so
   // that each cluster walks several, its lists of survivors taken by parity): EPIC and MAX with the
-  // distance matrix and the NE list, ties with IC 0.5 (the lists overflow), the played set, σ.
+  // distance matrix and the NE list, ties with IC 0.5 (the lists overflow: the second walk dealt
+  // to the cluster), the played set, σ.
   {
-    const Dims d({5, 4, 3, 6});
-    const std::int64_t games = side.emulated() ? 12 : side.games(300);
+    const Dims d({5, 4, 3, 20});  // ties at IC 0.5 overflow its slabs' lists of candidates
+    const std::int64_t games = side.emulated() ? 6 : side.games(300);
     const Batch wide = wide_range_batch(d, games, rng);
     const Batch ties = random_batch(d, games, rng, 2);
     for (int blocks : {1, 2, 3, 5}) {
