@@ -134,6 +134,9 @@ struct SweepBlockState {
   NeExt ne;       ///< its equilibria, where the second walk is dealt to the cluster
   i64 survivors;  ///< its list's length (in global scratch)
   int bad, overflow;
+  /// The first block's: the game's flags, merged (written only between the game's first two cluster
+  /// barriers, so a block that reads them late cannot see the next game's).
+  int game_bad, game_overflow;
   i64 first[kSweepMaxCluster + 1];         ///< the first block's: where each block's list starts in the game's
   int flags[2];                            ///< rescale, overflow
   int vector_index[2 * kSweepMaxPlayers];  ///< 0, 1, 2, ...: the sides' Gram indices (CA)
@@ -676,8 +679,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           }
         }
         if (tid == 0) {  // the game's, for the other blocks' walks
-          st.bad = bad;
-          st.overflow = overflow;
+          st.game_bad = bad;
+          st.game_overflow = overflow;
         }
         __syncthreads();
       }
@@ -697,8 +700,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     }
     cl.sync();        // the first block has read every part; the shifts and magnitudes are known
     if (rank != 0) {  // the game's flags, for the walks dealt to the cluster
-      bad = cl.at(&st, 0u)->bad != 0;
-      overflow = cl.at(&st, 0u)->overflow != 0;
+      bad = cl.at(&st, 0u)->game_bad != 0;
+      overflow = cl.at(&st, 0u)->game_overflow != 0;
     }
     if (kLinf) {
       // The L∞ walk over the block's slabs, each block of a cluster with the first's shifts and

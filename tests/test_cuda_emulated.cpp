@@ -925,16 +925,29 @@ TEST(CudaEmulated, SweepPathClusterBlocksRunAheadOfTheFirst) {
   o.distance_matrix = true;
   o.list_equilibria = true;
   o.ic = {0.75};
-  // Ties at IC 0.5 in 5x4x3x20 games overflow the lists: the second walk, dealt to the cluster.
-  const Dims dt({5, 4, 3, 20});
-  const Batch overflowing = testing::random_batch(dt, games, rng, 2);
+  // Ties (payoffs of 3 values) in 5x4x3x40 games overflow the lists: the second walk, dealt to
+  // the cluster. Every third game's payoffs are continuous instead (at IC 1 its lists do not
+  // overflow) and one game holds a NaN: the game's flags change from game to game while the first
+  // block runs ahead.
+  const Dims dt({5, 4, 3, 40});
+  Batch overflowing = testing::random_batch(dt, games, rng, 1);
+  const Batch continuous = testing::parity::wide_range_batch(dt, games, rng);
+  const std::size_t nN = static_cast<std::size_t>(dt.players() * dt.outcomes());
+  for (std::size_t g = 0; g < static_cast<std::size_t>(games); g += 3) {
+    for (std::size_t q = 0; q < nN; ++q) {
+      overflowing.agents[g * nN + q] = continuous.agents[g * nN + q];
+      overflowing.principals[g * nN + q] = continuous.principals[g * nN + q];
+    }
+  }
+  overflowing.agents[4 * nN + 1000] = std::nan("");
   Options low = o;
-  low.ic = {0.5};
+  low.ic = {1.0};
+  low.allow_nonfinite = true;
   low.strategy.kind = StrategyKind::uniform_ne;  // the sums over the NE, merged with the walk's
   for (int starved : {0, 2}) {
     emu::state().starve_block = starved;
     compare(EmulatedSide{}, overflowing, low, false,
-            "sweep ties, IC 0.5, 3 blocks per game, block " + std::to_string(starved) + " starved",
+            "sweep ties and not, 3 blocks per game, block " + std::to_string(starved) + " starved",
             testing::parity::Run{kSweep, 0, 3, 0});
     for (Standardisation st : {Standardisation::epic, Standardisation::max}) {
       o.standardisation = st;
