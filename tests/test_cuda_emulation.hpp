@@ -148,6 +148,11 @@ struct cudaDeviceProp {
   int l2CacheSize;
   std::size_t sharedMemPerBlockOptin;
   std::size_t sharedMemPerBlock;
+  std::size_t sharedMemPerMultiprocessor;
+  std::size_t reservedSharedMemPerBlock;
+  int regsPerMultiprocessor;
+  int maxThreadsPerMultiProcessor;
+  int maxBlocksPerMultiProcessor;
 };
 struct cudaFuncAttributes {
   std::size_t sharedSizeBytes;
@@ -732,6 +737,11 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d) {
   p->l2CacheSize = 1 << 20;
   p->sharedMemPerBlockOptin = 232448;
   p->sharedMemPerBlock = 49152;
+  p->sharedMemPerMultiprocessor = 233472;
+  p->reservedSharedMemPerBlock = 1024;
+  p->regsPerMultiprocessor = 65536;
+  p->maxThreadsPerMultiProcessor = 2048;
+  p->maxBlocksPerMultiProcessor = 32;
   return cudaSuccess;
 }
 inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {

@@ -38,6 +38,51 @@ TEST(CudaPlan, PaperShapesTakeTheExpectedPaths) {
   EXPECT_EQ(choose_path(2, 46341LL * 46341, 4, kH100), Path::tiled);
 }
 
+// blocks_per_sm counts resident blocks as the CUDA occupancy calculator does (registers per warp
+// in units of 256, shared memory in units of 128 bytes plus the per-block reserve, the SM's thread
+// and block limits), for an H100 and for devices with smaller SMs. Hand-counted figures.
+TEST(CudaPlan, BlocksPerSmCountsAsTheOccupancyCalculatorDoes) {
+  // The 3x3 thread-path kernel, 128 threads at 80 registers: 2,560 registers a warp, 6 blocks
+  // (6.4); by shared memory 11 in float32 (152 bytes a game: 20,480 with the reserve) and exactly
+  // 6 in float64 (296 bytes a game: 38,912, 6 x 38,912 = 233,472).
+  EXPECT_EQ(blocks_per_sm(152 * 128, 128, 80, kH100), 6);
+  EXPECT_EQ(blocks_per_sm(152 * 128, 128, 64, kH100), 8);
+  EXPECT_EQ(blocks_per_sm(152 * 128, 128, 32, kH100), 11) << "shared memory binds";
+  EXPECT_EQ(blocks_per_sm(296 * 128, 128, 32, kH100), 6);
+  EXPECT_EQ(blocks_per_sm(296 * 128 + 1, 128, 32, kH100), 5) << "a byte more rounds up to 128";
+  // The sweep kernel: 248 registers round up to 256 a thread, 65,536 for 256 threads.
+  EXPECT_EQ(blocks_per_sm(152 * 1024, 256, 248, kH100), 1);
+  EXPECT_EQ(blocks_per_sm(16 * 1024, 256, 248, kH100), 1);
+  EXPECT_EQ(blocks_per_sm(16 * 1024, 128, 248, kH100), 2);
+  // The cluster kernel at 128 registers and 112 KiB: two blocks, by registers and by shared memory.
+  EXPECT_EQ(blocks_per_sm(112 * 1024, 256, kClusterRegisters, kH100), 2);
+  EXPECT_EQ(blocks_per_sm(114 * 1024, 256, kClusterRegisters, kH100), 1);
+  // The thread and block limits.
+  EXPECT_EQ(blocks_per_sm(0, 1024, 16, kH100), 2) << "2048 threads";
+  EXPECT_EQ(blocks_per_sm(0, 32, 16, kH100), 32) << "32 blocks";
+  // Nothing fits.
+  EXPECT_EQ(blocks_per_sm(kH100.shared_per_sm, 32, 16, kH100), 0);
+  EXPECT_EQ(blocks_per_sm(0, 1024, 255, kH100), 0);
+  EXPECT_EQ(blocks_per_sm(0, 0, 16, kH100), 0);
+  // An A100 (164 KiB of shared memory an SM): two blocks of 80 KiB, one of 82 KiB.
+  DeviceLimits a100 = kH100;
+  a100.clusters = false;
+  a100.shared_optin = 166912 - 4096;
+  a100.shared_per_sm = 167936;
+  EXPECT_EQ(blocks_per_sm(80 * 1024, 256, 64, a100), 2);
+  EXPECT_EQ(blocks_per_sm(82 * 1024, 256, 64, a100), 1);
+  EXPECT_EQ(blocks_per_sm(152 * 1024, 256, 248, a100), 1);
+  EXPECT_EQ(blocks_per_sm(164 * 1024, 256, 248, a100), 0) << "with the reserve, more than the SM's";
+  // An sm_86 or sm_89 part (100 KiB, 1536 threads, 16 blocks an SM; 24 blocks on sm_89).
+  DeviceLimits ada = a100;
+  ada.shared_per_sm = 102400;
+  ada.threads_per_sm = 1536;
+  ada.max_blocks_per_sm = 16;
+  EXPECT_EQ(blocks_per_sm(0, 32, 16, ada), 16);
+  EXPECT_EQ(blocks_per_sm(0, 256, 16, ada), 6);
+  EXPECT_EQ(blocks_per_sm(152 * 128, 128, 80, ada), 5) << "shared memory binds: 5 x 20,480";
+}
+
 // The cluster team needs thread block clusters (compute capability 9): without them mid-size
 // games take the tiled path; with them, the games that fit a cluster of at most 8 blocks.
 TEST(CudaPlan, ClusterTeamOnlyWhereTheDeviceHasClustersAndTheGameFits) {

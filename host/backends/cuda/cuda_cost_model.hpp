@@ -23,7 +23,8 @@ namespace cuda {
 
 /// An H100 SXM (sm_90) as the planner sees it (host/backends/cuda/ limits_of): 227 KiB of
 /// opt-in shared memory per block less 4 KiB kept for static shared memory, 48 KiB by default
-/// less 2 KiB, 132 SMs, 50 MiB of L2.
+/// less 2 KiB, 132 SMs, 50 MiB of L2; per SM 228 KiB of shared memory (1 KiB of it kept per
+/// block), 64 Ki registers, 2048 threads and 32 blocks.
 inline DeviceLimits h100_limits() {
   DeviceLimits l;
   l.shared_optin = 232448 - kStaticSharedReserve;
@@ -31,6 +32,11 @@ inline DeviceLimits h100_limits() {
   l.multiprocessors = 132;
   l.l2_bytes = std::size_t{50} << 20;
   l.clusters = true;
+  l.shared_per_sm = 233472;
+  l.shared_reserved = 1024;
+  l.registers_per_sm = 65536;
+  l.threads_per_sm = 2048;
+  l.max_blocks_per_sm = 32;
   return l;
 }
 /// Device memory the backend may use on an 80 GB H100 (about 79 GiB free, less its 1 GiB reserve).
@@ -123,9 +129,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
 }
 
 /// Theoretical occupancy on sm_90 (as cudaOccupancyMaxActiveBlocksPerMultiprocessor computes it):
-/// resident blocks per SM under the limits of 65536 registers (allocated per warp in units of
-/// 256), 2048 threads, 32 blocks and 228 KiB of shared memory per SM (1 KiB reserved per block),
-/// and the fraction of the SM's 64 warps they keep.
+/// resident blocks per SM on an H100 (blocks_per_sm with h100_limits) and the fraction of the SM's
+/// 64 warps they keep.
 struct Occupancy {
   int blocks_per_sm = 0;
   double fraction = 0.0;  ///< active warps / 64
@@ -134,12 +139,7 @@ inline Occupancy sm90_occupancy(int registers_per_thread, int threads_per_block,
   Occupancy o;
   if (threads_per_block <= 0) return o;
   const int warps = (threads_per_block + 31) / 32;
-  const int regs_per_warp = ((std::max(registers_per_thread, 1) * 32 + 255) / 256) * 256;
-  const int by_regs = 65536 / (regs_per_warp * warps);
-  const int by_threads = 2048 / (warps * 32);
-  const std::size_t smem = ((shared_per_block + 1024 + 127) / 128) * 128;  // 1 KiB reserved per block
-  const int by_smem = static_cast<int>(std::size_t{233472} / smem);
-  o.blocks_per_sm = std::max(0, std::min({by_regs, by_threads, 32, by_smem}));
+  o.blocks_per_sm = blocks_per_sm(shared_per_block, threads_per_block, registers_per_thread, h100_limits());
   o.fraction = static_cast<double>(o.blocks_per_sm * warps) / 64.0;
   return o;
 }

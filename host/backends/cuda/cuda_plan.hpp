@@ -66,7 +66,29 @@ struct DeviceLimits {
   int multiprocessors = 132;
   std::size_t l2_bytes = std::size_t{50} << 20;
   bool clusters = true;  ///< thread block clusters (compute capability 9.0 and later)
+  // An SM's limits on resident blocks (blocks_per_sm): an H100's, an A100's in brackets.
+  std::size_t shared_per_sm = 233472;  ///< shared memory per SM (228 KiB; 164 KiB)
+  std::size_t shared_reserved = 1024;  ///< of it, kept by the system per resident block
+  int registers_per_sm = 65536;        ///< 32-bit registers per SM
+  int threads_per_sm = 2048;           ///< resident threads per SM (1536 on sm_86, sm_89, sm_120)
+  int max_blocks_per_sm = 32;          ///< resident blocks per SM (16 on sm_86, 24 on sm_89)
 };
+
+/// Blocks of `threads` threads, `registers` registers a thread and `shared_bytes` of shared memory
+/// (dynamic and static) that one SM holds at once, as cudaOccupancyMaxActiveBlocksPerMultiprocessor
+/// counts them: registers allocated per warp in units of 256, shared memory in units of 128 bytes
+/// with the system's reserve per block, and the SM's limits on threads and blocks. 0 where one
+/// block does not fit.
+inline int blocks_per_sm(std::size_t shared_bytes, int threads, int registers, const DeviceLimits& lim) {
+  if (threads <= 0) return 0;
+  const int warps = (threads + 31) / 32;
+  const int registers_per_warp = ((std::max(registers, 1) * 32 + 255) / 256) * 256;
+  const int by_registers = lim.registers_per_sm / (registers_per_warp * warps);
+  const int by_threads = lim.threads_per_sm / (warps * 32);
+  const std::size_t shared = ((shared_bytes + lim.shared_reserved + 127) / 128) * 128;
+  const int by_shared = static_cast<int>(lim.shared_per_sm / shared);
+  return std::max(0, std::min({by_registers, by_threads, lim.max_blocks_per_sm, by_shared}));
+}
 
 enum class Path : int {
   quad_team = 0,
@@ -251,9 +273,10 @@ struct ClusterGeometry {
 constexpr std::size_t kClusterPayload = 64;
 /// Blocks per cluster the portable limit allows.
 constexpr int kMaxClusterBlocks = 8;
-/// Blocks of the cluster kernel an SM holds by registers: 2 of 256 threads at its 128 registers
-/// (tests/data/kernel_resources_sm90.tsv).
-constexpr std::size_t kClusterBlocksPerSm = 2;
+/// Registers per thread the cluster kernel takes at most (sm_90: 128, so an SM holds 2 of its
+/// blocks of 256 threads; the KernelResources ratchet, tests/data/kernel_resources_sm90.tsv, holds
+/// them).
+constexpr int kClusterRegisters = 128;
 /// Shared memory per block the planner aims for (two blocks per SM) before it takes the most the
 /// device allows.
 constexpr std::size_t kClusterBlockBudget = 112 * 1024;
@@ -309,10 +332,9 @@ inline ClusterGeometry cluster_geometry_for(int n, std::int64_t N, std::size_t v
     }
     if (g.blocks == 0) return none;
   }
-  // A persistent grid: as many clusters as the SMs hold at once (by shared memory, and by
-  // registers: kClusterBlocksPerSm), at most one per game.
-  const std::size_t per_sm = std::max<std::size_t>(
-      1, std::min<std::size_t>(kClusterBlocksPerSm, std::size_t{233472} / (g.shared_bytes + 1024)));
+  // A persistent grid: as many clusters as the SMs hold at once (blocks_per_sm), at most one per
+  // game.
+  const int per_sm = std::max(1, blocks_per_sm(g.shared_bytes, g.threads, kClusterRegisters, lim));
   const std::int64_t resident = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm) / g.blocks);
   g.clusters = std::max<std::int64_t>(1, std::min(resident, games));

@@ -95,6 +95,12 @@ DeviceLimits limits_of(int device) {
   l.multiprocessors = prop.multiProcessorCount;
   l.l2_bytes = prop.l2CacheSize > 0 ? static_cast<std::size_t>(prop.l2CacheSize) : (std::size_t{4} << 20);
   l.clusters = prop.major >= 9;  // thread block clusters: compute capability 9.0 and later
+  // What blocks_per_sm counts with (the defaults, an H100's, where the device reports nothing).
+  if (prop.sharedMemPerMultiprocessor > 0) l.shared_per_sm = prop.sharedMemPerMultiprocessor;
+  l.shared_reserved = prop.reservedSharedMemPerBlock;
+  if (prop.regsPerMultiprocessor > 0) l.registers_per_sm = prop.regsPerMultiprocessor;
+  if (prop.maxThreadsPerMultiProcessor > 0) l.threads_per_sm = prop.maxThreadsPerMultiProcessor;
+  if (prop.maxBlocksPerMultiProcessor > 0) l.max_blocks_per_sm = prop.maxBlocksPerMultiProcessor;
   return l;
 }
 

@@ -117,13 +117,10 @@ inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) ||
 /// ratchet, tests/data/kernel_resources_sm90.tsv, holds them).
 constexpr int kSweepRegisters = 248;
 
-/// Blocks of `threads` threads and `shared_bytes` of shared memory the device holds at once: by
-/// shared memory (an SM's 228 KiB, 1 KiB of each block's kept by the system) and by registers (an
-/// SM's 64 Ki at kSweepRegisters a thread: one block of 256 threads).
+/// Blocks of `threads` threads and `shared_bytes` of shared memory the device holds at once
+/// (blocks_per_sm at kSweepRegisters a thread: on an H100 one block of 256 threads per SM).
 inline std::int64_t sweep_resident_blocks(std::size_t shared_bytes, int threads, const DeviceLimits& lim) {
-  const std::size_t by_shared = std::size_t{233472} / (shared_bytes + 1024);
-  const std::size_t by_registers = std::size_t{65536} / (static_cast<std::size_t>(threads) * kSweepRegisters);
-  const std::size_t per_sm = std::max<std::size_t>(1, std::min(by_shared, by_registers));
+  const int per_sm = std::max(1, blocks_per_sm(shared_bytes, threads, kSweepRegisters, lim));
   return static_cast<std::int64_t>(lim.multiprocessors) * static_cast<std::int64_t>(per_sm);
 }
 
