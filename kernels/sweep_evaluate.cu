@@ -55,8 +55,9 @@
 // the first block's shifts and magnitudes, and the first takes the maxima of all (two more
 // barriers); where a list overflowed, the second walk for the equilibria is dealt likewise (each
 // block its slabs, against player 0's merged extrema; the first folds the others' equilibria and
-// sums). The rare walks (the sum again with scaled deviations, the played walk) are the first
-// block's alone.
+// sums), and so is the played walk (each block its slabs' tiles with the first block's window; the
+// first folds the sums over P and the counts). The rare walk, the sum again with scaled
+// deviations, is the first block's alone.
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/sweep_plan.hpp"
 #include "cluster.cuh"
@@ -137,7 +138,13 @@ struct SweepBlockState {
   /// The first block's: the game's flags, merged (written only between the game's first two cluster
   /// barriers, so a block that reads them late cannot see the next game's).
   int game_bad, game_overflow;
-  i64 first[kSweepMaxCluster + 1];         ///< the first block's: where each block's list starts in the game's
+  i64 first[kSweepMaxCluster + 1];  ///< the first block's: where each block's list starts in the game's
+  // The played walk dealt to the cluster: the first block's window (lo, hi) and whether to walk;
+  // each block's count in P and tiles walked, per pass (the second pass where P is empty); its part.
+  double played_window[2];
+  int played_go;
+  i64 played_count[2], played_walked[2];
+  PlayedExt pe;
   int flags[2];                            ///< rescale, overflow
   int vector_index[2 * kSweepMaxPlayers];  ///< 0, 1, 2, ...: the sides' Gram indices (CA)
 };
@@ -728,11 +735,12 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         cl.sync();  // the first block has read them
       }
     }
-    // A list overflowed: the second walk for the equilibria is dealt to the cluster (below); the
-    // rest is the first block's.
+    // A list overflowed: the second walk for the equilibria is dealt to the cluster (below); so is
+    // the played walk. The rest is the first block's.
     const bool dealt_walk = B > 1 && overflow && !bad;
-    if (rank != 0 && !dealt_walk) continue;
-    if (rank != 0) {  // player 0's fiber extrema of the whole game, as the first block merged them
+    const bool dealt_played = B > 1 && kind == StrategyKind::played && !bad;
+    if (rank != 0 && !dealt_walk && !dealt_played) continue;
+    if (rank != 0 && dealt_walk) {  // player 0's fiber extrema of the whole game, as the first block merged them
       for (i64 r = tid; r < slab; r += blockDim.x) {
         ext0_lo[r] = cl.at(ext0_lo, 0u)[r];
         ext0_hi[r] = cl.at(ext0_hi, 0u)[r];
@@ -807,7 +815,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         for (int v = 0; v < V; ++v) su_parts[v * blockDim.x + tid] += x(v, s);
       }
     };
-    if (!bad && !overflow) {
+    if (!bad && !overflow && rank == 0) {
       for (i64 c = tid; c < survivors; c += blockDim.x) {
         int b = 0;  // whose list
         while (b + 1 < B && c >= st.first[b + 1]) ++b;
@@ -817,7 +825,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
                            ne_bits_for(p, 0, x(0, s), static_cast<double>(ext0_lo[r]), static_cast<double>(ext0_hi[r]));
         if (m) tally(s, m);
       }
-    } else if (!bad) {
+    } else if (!bad && overflow) {
       // A list overflowed: every outcome tested, slab by slab (each slab's agents read twice:
       // players 1 .. n−2's extrema, then the tests; player 0's extrema are complete); in a cluster
       // each block its own slabs.
@@ -872,7 +880,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         }
       }
       cl.sync();  // the first block has read them
-      if (rank != 0) continue;
+      if (rank != 0 && !dealt_played) continue;
     }
 
     // ---- The played set P(IC, CC) (docs/MATH.md §4.4), its window known now: a second walk over
@@ -880,20 +888,38 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     // over P made by the accumulators of the sums over σ (σ: P's indicator), the outcomes outside P
     // giving the closest one (the fallback), as the CPU's pass_strategy. The walk skips the
     // segments whose welfare extrema (from the read) leave no outcome in the window; where P is
-    // empty, it walks again over every tile for the fallback's closest outcome.
+    // empty, it walks again over every tile for the fallback's closest outcome. In a cluster each
+    // block walks its own slabs' tiles (against its own segments) with the first block's window,
+    // the blocks agree on the second pass from their counts, and the first folds their sums and
+    // counts in block order.
     PlayedExt pe{0, arg_empty()};
-    if (kind == StrategyKind::played && !bad && ne.ne > 0 && ne.eps > 0) {
-      double lo = 0.0, hi = 0.0;
+    bool walk_played = kind == StrategyKind::played && !bad && ne.ne > 0 && ne.eps > 0;
+    double lo = 0.0, hi = 0.0;
+    if (walk_played)
       detail::played_window(p.cc, we.w_max.value, ne.worst_ne.value, ne.worst_eps.value, p.cc_window, &lo, &hi);
+    if (dealt_played) {
+      if (rank == 0 && tid == 0) {
+        st.played_go = walk_played;
+        st.played_window[0] = lo;
+        st.played_window[1] = hi;
+      }
+      cl.sync();  // the first block's window
+      const SweepBlockState& f = *cl.at(&st, 0u);
+      walk_played = f.played_go != 0;
+      lo = f.played_window[0];
+      hi = f.played_window[1];
+    }
+    if (walk_played) {
       const double tol = p.played_tolerance, mid = (lo + hi) / 2;
+      const i64 per_slab = (slab + tile - 1) / tile;
       bool ignored = false;
       for (int every = 0; every < 2; ++every) {
         i64 walked = 0;
-        for (i64 t = 0; t < k0 * ((slab + tile - 1) / tile); ++t) {
+        for (i64 t = a_begin * per_slab; t < a_end * per_slab; ++t) {
           const i64 j = t / G.tiles_per_segment;
           if (!every && !(sh.seg[G.segments + j] > lo - tol && sh.seg[j] < hi + tol)) continue;
           ++walked;
-          const i64 per_slab = (slab + tile - 1) / tile, a0 = t / per_slab, r0 = (t % per_slab) * tile;
+          const i64 a0 = t / per_slab, r0 = (t % per_slab) * tile;
           const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
           __syncthreads();
           stage(sh, x, n, s0, cnt);
@@ -914,11 +940,37 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           gram_tile(a, sh, cnt, false, ignored, gram_end, sums_end);
         }
         pe = team.reduce(pe, PlayedOp());
-        if (pe.count > 0 || every || walked == k0 * ((slab + tile - 1) / tile)) break;
+        i64 in_p = pe.count, all_walked = walked;
+        if (B > 1) {  // the cluster's counts
+          if (tid == 0) {
+            st.played_count[every] = pe.count;
+            st.played_walked[every] = walked;
+          }
+          cl.sync();  // every block's pass
+          in_p = all_walked = 0;
+          for (int b = 0; b < B; ++b) {
+            const SweepBlockState& o = *cl.at(&st, static_cast<unsigned>(b));
+            in_p += o.played_count[every];
+            all_walked += o.played_walked[every];
+          }
+        }
+        if (in_p > 0 || every || all_walked == k0 * per_slab) break;
         pe = PlayedExt{0, arg_empty()};  // P empty: nothing summed
       }
-      gram_merge(a, sh, gram_end, sums_end);
+      gram_merge(a, sh, gram_end, sums_end);  // ends with a barrier
+      if (B > 1) {
+        if (tid == 0) st.pe = pe;
+        cl.sync();  // every block's sums
+        if (rank == 0) {
+          for (int b = 1; b < B; ++b) pe = PlayedOp()(pe, cl.at(&st, static_cast<unsigned>(b))->pe);
+          for (int e = gram_end + tid; e < sums_end; e += static_cast<int>(blockDim.x)) {
+            for (int b = 1; b < B; ++b) acc_fold(sh.acc + 4 * e, cl.at(sh.acc, static_cast<unsigned>(b)) + 4 * e);
+          }
+        }
+        cl.sync();  // the first block has read them
+      }
     }
+    if (rank != 0) continue;
 
     // ---- Finishing (thread 0).
     if (tid == 0) {

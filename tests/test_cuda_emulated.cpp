@@ -1091,8 +1091,14 @@ TEST(CudaEmulated, SweepPathPlayedFallbackWalksEveryTile) {
   for (std::int64_t g = 0; g < games; ++g)
     fallbacks += (cpu.flags[static_cast<std::size_t>(g)] & flag_played_fallback) != 0;
   ASSERT_GE(fallbacks, 2) << "the games are meant to take the played fallback";
-  for (bool f32 : {false, true}) {
-    testing::parity::compare(EmulatedSide{}, b, o, f32, "sweep played fallback", testing::parity::forced(kSweep));
+  // One block per game, and clusters of 2 and 3 (each block its slabs: in a cluster of 3 only the
+  // block with the top slab may find P, and all three must agree on the second pass).
+  for (int blocks : {1, 2, 3}) {
+    for (bool f32 : {false, true}) {
+      testing::parity::compare(EmulatedSide{}, b, o, f32,
+                               "sweep played fallback, " + std::to_string(blocks) + " blocks",
+                               testing::parity::Run{kSweep, 0, blocks, 0});
+    }
   }
 }
 

@@ -113,7 +113,7 @@ inline bool sweep_linf(Standardisation s) {
 /// (correlated and product: σ given; played: the played set's indicator).
 inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) || k == StrategyKind::played; }
 
-/// Registers per thread the sweep kernels take at most (sm_90: 218 to 241; the KernelResources
+/// Registers per thread the sweep kernels take at most (sm_90: 222 to 242; the KernelResources
 /// ratchet, tests/data/kernel_resources_sm90.tsv, holds them).
 constexpr int kSweepRegisters = 248;
 
