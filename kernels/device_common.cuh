@@ -263,6 +263,34 @@ struct BlockTeam {
   }
 };
 
+/// A block's stream compaction in thread order (the sweep path's candidates and survivors, the
+/// two-player path's candidates of a row): appends the flagged entries of each thread (`mine` of
+/// them, found again by `emit`) after `count` (every thread's same value) and returns the new
+/// total, every thread the same. A warp's lanes by an xor-shuffle prefix sum, then the warps in
+/// order; `emit(at)` writes the thread's entries from position `at`. Uses warp_count [32] (shared
+/// memory); ends with a barrier, so it may be called again at once.
+template <class Emit>
+__device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit& emit) {
+  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+  const int warps = static_cast<int>(blockDim.x >> 5);
+  i64 before = 0, total = mine;
+  for (int m = 1; m < 32; m <<= 1) {
+    const i64 other = shfl_xor_any(0xffffffffu, total, m, 32);
+    if (lane & m) before += other;
+    total += other;
+  }
+  if (lane == 0) warp_count[warp] = total;
+  __syncthreads();
+  i64 at = count, all = 0;
+  for (int w = 0; w < warps; ++w) {
+    if (w < warp) at += warp_count[w];
+    all += warp_count[w];
+  }
+  if (mine > 0) emit(at + before);
+  __syncthreads();
+  return count + all;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Per-game state arrays (shared memory on the team path, global memory on the tiled path).
 

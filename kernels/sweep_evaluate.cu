@@ -346,31 +346,6 @@ __device__ void slab_extrema_tile(const StArgs& a, const StShared<T>& sh, i64 r0
   }
 }
 
-/// Appends the flagged entries of each thread (`mine` of them, found again by `emit`) in thread
-/// order after `count` (every thread's same value), returns the new total. `emit(at)` writes the
-/// thread's entries from position `at`. Uses warp_count [32].
-template <class Emit>
-__device__ i64 append_in_order(i64* warp_count, i64 count, i64 mine, const Emit& emit) {
-  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int warps = static_cast<int>(blockDim.x >> 5);
-  i64 before = 0, total = mine;
-  for (int m = 1; m < 32; m <<= 1) {
-    const i64 other = shfl_xor_any(0xffffffffu, total, m, 32);
-    if (lane & m) before += other;
-    total += other;
-  }
-  if (lane == 0) warp_count[warp] = total;
-  __syncthreads();
-  i64 at = count, all = 0;
-  for (int w = 0; w < warps; ++w) {
-    if (w < warp) at += warp_count[w];
-    all += warp_count[w];
-  }
-  if (mine > 0) emit(at + before);
-  __syncthreads();
-  return count + all;
-}
-
 /// The rows of the L∞ walk's item q (of SweepGeometry::norms): IA of player i (q = 3i: ν_i, ν̂_i),
 /// CA of each side (3i + 1: ν_i, μ; 3i + 2: ν̂_i, μ̂; rows V and V + 1 hold μ and μ̂), then the pairs
 /// of the distance matrix (x < y in row order), as the tiled path's align pass numbers them.

@@ -245,8 +245,7 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
   T* row = reinterpret_cast<T*>(smem);
   T* col_lo = row + a.row_stride;
   T* col_hi = col_lo + a.row_stride;
-  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int warps = static_cast<int>(blockDim.x >> 5);
+  const int tid = static_cast<int>(threadIdx.x);
   if (tid < 4) pivot_sh[tid] = x(tid, 0);
   for (i64 c = tid; c < width; c += blockDim.x) {
     col_lo[c] = static_cast<T>(inf());
@@ -310,35 +309,19 @@ __global__ void __launch_bounds__(kTpThreads) two_player_stream_kernel(TpArgs a)
       a.row_extrema.store(at + 1, t.hi);
     }
     if (!collect) continue;
-    // The row's candidates: thread by thread (a warp's lanes by an xor-shuffle prefix sum, then the
-    // warps in order), each thread's in column order.
+    // The row's candidates, each thread's in column order, the threads in order.
     i64 mine = 0;
     for (i64 c = tid; c < width; c += blockDim.x) {
       mine += detail::ne_bits(static_cast<double>(row[c]), t.ne, t.eps, tol) != 0u;
     }
-    i64 before = 0, total = mine;
-    for (int m = 1; m < 32; m <<= 1) {
-      const i64 other = shfl_xor_any(0xffffffffu, total, m, 32);
-      if (lane & m) before += other;
-      total += other;
-    }
-    if (lane == 0) warp_count[warp] = total;
-    __syncthreads();
-    i64 at = count, row_total = 0;
-    for (int w = 0; w < warps; ++w) {
-      if (w < warp) at += warp_count[w];
-      row_total += warp_count[w];
-    }
-    at += before;
-    if (mine > 0) {
+    count = append_in_order(warp_count, count, mine, [&](i64 at) {
       for (i64 c = tid; c < width; c += blockDim.x) {
         const unsigned bits = detail::ne_bits(static_cast<double>(row[c]), t.ne, t.eps, tol);
         if (!bits) continue;
         if (at < a.capacity) cand.store(at, ((r * k1 + c0 + c) << 2) | static_cast<i64>(bits));
         ++at;
       }
-    }
-    count += row_total;
+    });
   }
   if (!collect) count = a.capacity + 1;
   // The block's column extrema into the game's.
