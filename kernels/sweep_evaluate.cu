@@ -1038,6 +1038,9 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     }
     __syncthreads();
   }
+  // A block's shared memory is gone once it exits: the others may still read the first block's
+  // flags of the last game (and it theirs), so no block of a cluster exits before all are done.
+  if (B > 1) cl.sync();
 }
 
 /// EPIC: distances from the Gram matrix.

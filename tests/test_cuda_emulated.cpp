@@ -910,7 +910,9 @@ TEST(CudaEmulated, SweepPathIsDeterministic) {
 // lists, by the parity of its games. The emulation starves the first block (it runs only when the
 // others cannot go on), so the others run as far ahead as the barriers let them; 3 blocks per
 // game, 9 games on the emulated device's clusters; lists that overflow (the second walk for the
-// equilibria, dealt to the cluster) and lists that do not.
+// equilibria, dealt to the cluster) and lists that do not. Starving the last block instead lets
+// the first finish and exit first: the emulation fails a read of an exited block's shared memory
+// (it did before the kernel ended with a cluster barrier).
 TEST(CudaEmulated, SweepPathClusterBlocksRunAheadOfTheFirst) {
   using testing::parity::compare;
   DGEVAL_SEEDED(rng);
