@@ -19,9 +19,10 @@
 
 #include "dgeval/detail/hd.hpp"
 
-/// DGEVAL_GLOBAL_ACCESS(cls, write, bytes): the emulation's counting hook; nothing on the GPU.
+/// DGEVAL_GLOBAL_ACCESS(cls, write, bytes, p): the emulation's hook (it counts the bytes and fails
+/// an access at an address not aligned to *p's type, which faults on a GPU); nothing on the GPU.
 #ifndef DGEVAL_GLOBAL_ACCESS
-#define DGEVAL_GLOBAL_ACCESS(cls, write, bytes) ((void)0)
+#define DGEVAL_GLOBAL_ACCESS(cls, write, bytes, p) ((void)0)
 #endif
 
 namespace dgeval {
@@ -39,14 +40,14 @@ constexpr int kMemClasses = 4;
 /// *p, counted as a read of sizeof(T) bytes of class C.
 template <Mem C, class T>
 DGEVAL_HD T load(const T* p) {
-  DGEVAL_GLOBAL_ACCESS(C, false, sizeof(T));
+  DGEVAL_GLOBAL_ACCESS(C, false, sizeof(T), p);
   return *p;
 }
 
 /// *p = v (converted to T), counted as a write of sizeof(T) bytes of class C.
 template <Mem C, class T, class V>
 DGEVAL_HD void store(T* p, const V& v) {
-  DGEVAL_GLOBAL_ACCESS(C, true, sizeof(T));
+  DGEVAL_GLOBAL_ACCESS(C, true, sizeof(T), p);
   *p = static_cast<T>(v);
 }
 
@@ -72,19 +73,19 @@ struct Global {
 /// at the L2 cache: the SM receives nothing back), counted as a write of 8 bytes of class C.
 template <Mem C>
 __device__ inline void atomic_min_key(unsigned long long* p, unsigned long long v) {
-  DGEVAL_GLOBAL_ACCESS(C, true, 8);
+  DGEVAL_GLOBAL_ACCESS(C, true, 8, p);
   atomicMin(p, v);
 }
 template <Mem C>
 __device__ inline void atomic_max_key(unsigned long long* p, unsigned long long v) {
-  DGEVAL_GLOBAL_ACCESS(C, true, 8);
+  DGEVAL_GLOBAL_ACCESS(C, true, 8, p);
   atomicMax(p, v);
 }
 /// atomicOr(p, v) on a 32-bit word whose result is unused (likewise an L2 reduction), counted as
 /// a write of 4 bytes of class C.
 template <Mem C>
 __device__ inline void atomic_or_bits(std::uint32_t* p, std::uint32_t v) {
-  DGEVAL_GLOBAL_ACCESS(C, true, 4);
+  DGEVAL_GLOBAL_ACCESS(C, true, 4, p);
   atomicOr(reinterpret_cast<unsigned int*>(p), static_cast<unsigned int>(v));
 }
 #endif

@@ -3,8 +3,9 @@
 // other, non-blocking streams do not; cudaMemcpy from pageable memory reaches the device only with
 // the legacy stream's next work; asynchronous copies read pageable memory at the call and pinned
 // memory when they run; events order streams; a fault of queued work is reported by the next
-// synchronisation. tests/test_cuda_emulated.cpp relies on these to catch ordering bugs of the
-// backend's host code.
+// synchronisation; clusters, and what a GPU reports as an error (a barrier some thread never
+// reaches, shared memory of a block that has exited, a misaligned global access). tests/test_cuda_emulated.cpp relies
+// on these to catch ordering bugs of the backend's host code.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,7 +13,8 @@
 
 #include "test_cuda_emulation.hpp"
 // (after the emulation)
-#include "cluster.cuh"  // kernels/cluster.cuh
+#include "cluster.cuh"        // kernels/cluster.cuh
+#include "global_memory.cuh"  // kernels/global_memory.cuh
 
 namespace {
 
@@ -221,6 +223,22 @@ __global__ void maps_outside(int what, int* out) {
   out[0] = p != nullptr;
 }
 
+/// Block 1 leaves at once; block 0 reads its shared memory (an error unless `wait`: then block 1
+/// waits at a last cluster barrier for block 0's read, as a cluster kernel must end).
+__global__ void reads_a_block_that_may_have_exited(int wait, int* out) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  int* mine = reinterpret_cast<int*>(smem);
+  mine[threadIdx.x] = static_cast<int>(Cluster::block_rank());
+  Cluster::sync();
+  if (Cluster::block_rank() == 0) out[threadIdx.x] = Cluster::map_shared_rank(mine, 1u)[threadIdx.x];
+  if (wait) Cluster::sync();
+}
+
+/// A double loaded from `base` + `offset` bytes through the kernels' load layer.
+__global__ void loads_a_double_at(const char* base, int offset, double* out) {
+  out[0] = dgeval::cuda::load<dgeval::cuda::Mem::input>(reinterpret_cast<const double*>(base + offset));
+}
+
 TEST(CudaEmulation, ClustersRunTogetherAndShareMemory) {
   constexpr int kThreads = 32, kCluster = 4, kClusters = 2, kTotal = kThreads * kCluster * kClusters;
   int* out = nullptr;
@@ -268,6 +286,44 @@ TEST(CudaEmulation, ClusterMisuseIsReported) {
   EXPECT_EQ(emu::pending(), 0u);
   ASSERT_EQ(cudaFree(out), cudaSuccess);
   ASSERT_EQ(cudaStreamDestroy(st), cudaSuccess);
+}
+
+// A block's shared memory is gone once its threads have exited: block 0, starved (it runs only when
+// block 1 cannot go on), reads block 1's after block 1 left (an error), or before it leaves when
+// block 1 waits at a last cluster barrier (block 0's values are then block 1's rank, 1).
+TEST(CudaEmulation, SharedMemoryOfAnExitedBlockIsNotThere) {
+  struct Restore {
+    ~Restore() { emu::state().starve_block = -1; }
+  } restore;
+  emu::state().starve_block = 0;
+  int* out = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), 32 * sizeof(int)), cudaSuccess);
+  DGEVAL_LAUNCH_CLUSTER(reads_a_block_that_may_have_exited, 2, 32, 2, 32 * sizeof(int), nullptr)(0, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  (void)cudaGetLastError();
+  ASSERT_EQ(cudaMemsetAsync(out, 0, 32 * sizeof(int), nullptr), cudaSuccess);
+  DGEVAL_LAUNCH_CLUSTER(reads_a_block_that_may_have_exited, 2, 32, 2, 32 * sizeof(int), nullptr)(1, out);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<int> back(32);
+  ASSERT_EQ(cudaMemcpy(back.data(), out, 32 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  for (int v : back) EXPECT_EQ(v, 1);
+  ASSERT_EQ(cudaFree(out), cudaSuccess);
+}
+
+// A global access at an address not aligned to its type faults on a GPU, and here.
+TEST(CudaEmulation, MisalignedGlobalAccessIsReported) {
+  char* base = nullptr;
+  double* out = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&base), 64), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), sizeof(double)), cudaSuccess);
+  ASSERT_EQ(cudaMemsetAsync(base, 0, 64, nullptr), cudaSuccess);
+  DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(base, 8, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(base, 4, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  (void)cudaGetLastError();
+  ASSERT_EQ(cudaFree(base), cudaSuccess);
+  ASSERT_EQ(cudaFree(out), cudaSuccess);
 }
 
 }  // namespace

@@ -38,7 +38,8 @@
 // Global-memory traffic: the kernels' load/store layer (kernels/global_memory.cuh) calls
 // DGEVAL_GLOBAL_ACCESS, defined here, on every access; while emu::state().count_accesses is set,
 // each launch appends an emu::LaunchAccess (the kernel, its grid, and the bytes read and written
-// per class of memory: input, strategy, output, scratch) to emu::state().access_log.
+// per class of memory: input, strategy, output, scratch) to emu::state().access_log. An access at
+// an address not aligned to its type is an error, as it is on a GPU.
 //
 // A dry run (emu::state().dry_run) checks and counts launches without queueing them (nor memsets).
 //
@@ -626,14 +627,21 @@ inline int max_active_clusters(unsigned cluster) {
 }
 
 /// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
-inline void count_access(int cls, bool write, unsigned long long bytes) {
+template <class T>
+void count_access(int cls, bool write, unsigned long long bytes, const T* p) {
+  // A GPU faults on a global access at an address that is not a multiple of the type's alignment
+  // (a struct is accessed member by member, so its alignment, not its size).
+  if (reinterpret_cast<std::uintptr_t>(p) % alignof(T) != 0) {
+    throw fault(std::string("a global ") + (write ? "store" : "load") + " of " + std::to_string(bytes) +
+                " bytes at an address not aligned to " + std::to_string(alignof(T)));
+  }
   LaunchAccess* c = state().counting;
   if (c) (write ? c->written : c->read)[cls] += bytes;
 }
 
 }  // namespace emu
 
-#define DGEVAL_GLOBAL_ACCESS(cls, write, bytes) ::emu::count_access(static_cast<int>(cls), (write), (bytes))
+#define DGEVAL_GLOBAL_ACCESS(cls, write, bytes, p) ::emu::count_access(static_cast<int>(cls), (write), (bytes), (p))
 
 #define threadIdx (::emu::current().tid)
 #define blockIdx (::emu::current_block().idx)
