@@ -1105,5 +1105,32 @@ void launch_sweep_evaluate(const SweepGeometry& geo, const EvalParams& p, const 
   detail::visit_dtype(in.float32, [&](auto t) { dev::launch_all<decltype(t)>(geo, p, in, out, scratch, stream); });
 }
 
+cudaError_t sweep_occupancy(bool float32, bool linf, int threads, std::size_t shared, int* registers, int* blocks) {
+#ifdef DGEVAL_CUDA_EMULATION
+  (void)float32;
+  (void)linf;
+  (void)threads;
+  (void)shared;
+  (void)registers;
+  (void)blocks;
+  return cudaErrorInvalidValue;
+#else
+  const void* kernel = nullptr;
+  if (float32) {
+    kernel = linf ? reinterpret_cast<const void*>(dev::sweep_linf_kernel<float>)
+                  : reinterpret_cast<const void*>(dev::sweep_kernel<float>);
+  } else {
+    kernel = linf ? reinterpret_cast<const void*>(dev::sweep_linf_kernel<double>)
+                  : reinterpret_cast<const void*>(dev::sweep_kernel<double>);
+  }
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
+  cudaFuncAttributes attributes;
+  if (e == cudaSuccess) e = cudaFuncGetAttributes(&attributes, kernel);
+  if (e == cudaSuccess) *registers = attributes.numRegs;
+  if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, threads, shared);
+  return e;
+#endif
+}
+
 }  // namespace cuda
 }  // namespace dgeval

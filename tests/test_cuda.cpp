@@ -30,6 +30,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/cuda/cuda_backend.hpp"
+#include "backends/cuda/sweep_plan.hpp"
 #include "test_cuda_device_games.hpp"
 #endif
 
@@ -176,6 +177,35 @@ TEST(CudaVsCpu, BoundSurfaceOnTheDevice) {
   // Binned on the device with integer atomics: another chunking gives the same bins bit for bit.
   c.chunk = 5000;
   testing::expect_identical_bins(dev, run_bound_surface(c));
+#endif
+}
+
+// The planner counts the sweep kernel's resident blocks per SM (blocks_per_sm, from the device's
+// limits and the kernel's registers) as the device does (cudaOccupancyMaxActiveBlocksPerMultiprocessor):
+// the cluster size for few games and the persistent grid rest on that count. Both dtypes, both
+// kernels, two block sizes, shared memory from 16 KiB to the most a block may take.
+TEST(CudaVsCpu, PlannerCountsResidentBlocksAsTheDevice) {
+  DGEVAL_NEED_GPU();
+#if DGEVAL_HAVE_CUDA
+  const cuda::DeviceLimits lim = cuda::device_info(0).limits;
+  const std::size_t most = lim.shared_optin + cuda::kStaticSharedReserve;
+  for (bool f32 : {false, true}) {
+    for (bool linf : {false, true}) {
+      for (int threads : {128, 256}) {
+        for (std::size_t shared :
+             {std::size_t{16} << 10, std::size_t{64} << 10, std::size_t{100} << 10, std::size_t{152} << 10, most}) {
+          if (shared > most) continue;
+          const cuda::KernelOccupancy o = cuda::sweep_occupancy_on_device(0, f32, linf, threads, shared);
+          const std::string what = std::string(f32 ? "float32" : "float64") + (linf ? " L-inf" : " EPIC") + ", " +
+                                   std::to_string(threads) + " threads, " + std::to_string(shared) + " bytes";
+          EXPECT_LE(o.registers, cuda::kSweepRegisters) << what;
+          EXPECT_GE(o.blocks_per_sm, 1) << what;
+          EXPECT_EQ(cuda::blocks_per_sm(shared, threads, o.registers, lim), o.blocks_per_sm)
+              << what << " (" << o.registers << " registers a thread)";
+        }
+      }
+    }
+  }
 #endif
 }
 

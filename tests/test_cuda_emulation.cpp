@@ -234,6 +234,15 @@ __global__ void reads_a_block_that_may_have_exited(int wait, int* out) {
   if (wait) Cluster::sync();
 }
 
+/// Reads the next block's shared memory before any cluster barrier: nothing says it has started.
+__global__ void maps_before_the_first_barrier(int* out) {
+  DGEVAL_DYNAMIC_SHARED(smem);
+  int* mine = reinterpret_cast<int*>(smem);
+  mine[threadIdx.x] = 1;
+  out[0] = Cluster::map_shared_rank(mine, (Cluster::block_rank() + 1) % Cluster::num_blocks())[threadIdx.x];
+  Cluster::sync();
+}
+
 /// A double loaded from `base` + `offset` bytes through the kernels' load layer.
 __global__ void loads_a_double_at(const char* base, int offset, double* out) {
   out[0] = dgeval::cuda::load<dgeval::cuda::Mem::input>(reinterpret_cast<const double*>(base + offset));
@@ -273,6 +282,9 @@ TEST(CudaEmulation, ClusterMisuseIsReported) {
     DGEVAL_LAUNCH_CLUSTER(maps_outside, 2, 32, 2, 64, st)(what, out);
     EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure) << what;
   }
+  // A map before the cluster's first barrier (a GPU may not have started the other block yet).
+  DGEVAL_LAUNCH_CLUSTER(maps_before_the_first_barrier, 2, 32, 2, 32 * sizeof(int), st)(out);
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaErrorLaunchFailure);
   // Launch errors: a grid not made of whole clusters, a cluster over the portable 8 blocks, and a
   // cluster launch on a device without clusters (compute capability 8).
   EXPECT_THROW(DGEVAL_LAUNCH_CLUSTER(only_block_zero_syncs, 3, 32, 2, 0, st)(), emu::fault);

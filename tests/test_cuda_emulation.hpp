@@ -8,7 +8,8 @@
 // reported as an error when some thread of the cluster exited or never reaches it), its block
 // rank and number of blocks, and distributed shared memory (map_shared_rank: the same offset in
 // another block's dynamic shared memory; an address outside the block's dynamic shared memory or
-// a rank outside the cluster, or a block whose threads have all exited, is an error). Static __shared__ variables are
+// a rank outside the cluster, a map before the cluster's first barrier, or to a block whose threads
+// have all exited, is an error). Static __shared__ variables are
 // one per program here, not one per block: a cluster's kernel keeps everything per block in dynamic shared memory.
 // State::starve_block runs one block rank of each cluster only when the others cannot go on, so
 // the others get as far ahead as the barriers let them.
@@ -314,6 +315,9 @@ inline void* map_shared_rank(const void* p, int rank) {
   const unsigned char* q = static_cast<const unsigned char*>(p);
   if (q < own || q >= own + s.shared_size) {
     throw fault("map_shared_rank of an address outside the block's dynamic shared memory");
+  }
+  if (s.cluster_bar.generation == 0) {  // a GPU starts a cluster's blocks together, not at once
+    throw fault("map_shared_rank before the cluster's first barrier (cluster.sync() first: every block has started)");
   }
   Block& target = s.blocks[static_cast<std::size_t>(rank)];
   if (target.live == 0) {  // on a GPU its shared memory is gone: a cluster kernel ends with cluster.sync()

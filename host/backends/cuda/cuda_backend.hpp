@@ -55,6 +55,15 @@ DeviceInfo device_info(int device);
 /// division), for the tests: its bits must be the host's a / b. The output is poisoned first.
 std::vector<double> divide_on_device(int device, const std::vector<double>& a, const std::vector<double>& b);
 
+/// The sweep kernel's registers a thread and resident blocks per SM on `device`, as the device
+/// counts them (kernels/sweep_evaluate.cu sweep_occupancy), for the tests: the planner's
+/// blocks_per_sm must give the same count. `linf`: sweep_linf_kernel.
+struct KernelOccupancy {
+  int registers = 0;
+  int blocks_per_sm = 0;
+};
+KernelOccupancy sweep_occupancy_on_device(int device, bool float32, bool linf, int threads, std::size_t shared);
+
 /// A batch of games resident on the device, with its outputs and scratch, evaluated on the device
 /// only (the benchmark's "batch resident on the device" and a check of that path).
 class ResidentBatch {

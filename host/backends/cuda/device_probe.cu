@@ -1,6 +1,7 @@
 // The device probe: whether a device is present and dgeval's kernels load on it
-// (dgeval::cuda_available), the facts about a device the benchmark reports, and the tests' check
-// of the team kernels' float64 division on the device (divide_on_device).
+// (dgeval::cuda_available), the facts about a device the benchmark reports, and the tests' checks
+// of the team kernels' float64 division on the device (divide_on_device) and of the planner's
+// count of the sweep kernel's resident blocks (sweep_occupancy_on_device).
 #ifndef DGEVAL_CUDA_EMULATION
 #include <cuda_runtime_api.h>
 #endif
@@ -15,7 +16,8 @@
 #include "backends/cuda/evaluation.hpp"
 #include "backends/cuda/resources.hpp"
 #include "dgeval/error.hpp"
-#include "evaluate.cuh"  // kernels/evaluate.cuh: prepare_kernels
+#include "evaluate.cuh"        // kernels/evaluate.cuh: prepare_kernels
+#include "sweep_evaluate.cuh"  // kernels/sweep_evaluate.cuh: sweep_occupancy
 
 namespace dgeval {
 namespace cuda {
@@ -102,6 +104,15 @@ std::vector<double> divide_on_device(int device, const std::vector<double>& a, c
   DGEVAL_CUDA_CHECK(cudaMemcpyAsync(q.data(), dq.get(), bytes, cudaMemcpyDeviceToHost, stream.get()));
   DGEVAL_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   return q;
+}
+
+KernelOccupancy sweep_occupancy_on_device(int device, bool float32, bool linf, int threads, std::size_t shared) {
+  std::string why;
+  if (!device_usable(&why)) throw error("the CUDA backend is not available: " + why);
+  DeviceScope scope(device);
+  KernelOccupancy o;
+  DGEVAL_CUDA_CHECK(sweep_occupancy(float32, linf, threads, shared, &o.registers, &o.blocks_per_sm));
+  return o;
 }
 
 }  // namespace cuda
