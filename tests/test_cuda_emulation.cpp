@@ -4,8 +4,8 @@
 // the legacy stream's next work; asynchronous copies read pageable memory at the call and pinned
 // memory when they run; events order streams; a fault of queued work is reported by the next
 // synchronisation; clusters, and what a GPU reports as an error (a barrier some thread never
-// reaches, shared memory of a block that has exited, a misaligned global access). tests/test_cuda_emulated.cpp relies
-// on these to catch ordering bugs of the backend's host code.
+// reaches, shared memory of a block that has exited, a misaligned or stray global access). tests/test_cuda_emulated.cpp
+// relies on these to catch ordering bugs of the backend's host code.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -322,8 +322,9 @@ TEST(CudaEmulation, SharedMemoryOfAnExitedBlockIsNotThere) {
   ASSERT_EQ(cudaFree(out), cudaSuccess);
 }
 
-// A global access at an address not aligned to its type faults on a GPU, and here.
-TEST(CudaEmulation, MisalignedGlobalAccessIsReported) {
+// A global access at an address not aligned to its type, or outside device and pinned memory,
+// faults on a GPU, and here.
+TEST(CudaEmulation, MisalignedOrStrayGlobalAccessIsReported) {
   char* base = nullptr;
   double* out = nullptr;
   ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&base), 64), cudaSuccess);
@@ -334,6 +335,20 @@ TEST(CudaEmulation, MisalignedGlobalAccessIsReported) {
   DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(base, 4, out);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
   (void)cudaGetLastError();
+  // Outside every allocation: past the end of a device one, and in pageable host memory (pinned
+  // host memory is reachable, as on a GPU with unified addressing).
+  DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(base, 64, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  (void)cudaGetLastError();
+  std::vector<double> pageable(4, 1.0);
+  DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(reinterpret_cast<const char*>(pageable.data()), 0, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  (void)cudaGetLastError();
+  char* pinned = nullptr;
+  ASSERT_EQ(cudaMallocHost(reinterpret_cast<void**>(&pinned), 64), cudaSuccess);
+  DGEVAL_LAUNCH(loads_a_double_at, 1, 1, 0, nullptr)(pinned, 8, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  ASSERT_EQ(cudaFreeHost(pinned), cudaSuccess);
   ASSERT_EQ(cudaFree(base), cudaSuccess);
   ASSERT_EQ(cudaFree(out), cudaSuccess);
 }

@@ -40,7 +40,8 @@
 // DGEVAL_GLOBAL_ACCESS, defined here, on every access; while emu::state().count_accesses is set,
 // each launch appends an emu::LaunchAccess (the kernel, its grid, and the bytes read and written
 // per class of memory: input, strategy, output, scratch) to emu::state().access_log. An access at
-// an address not aligned to its type is an error, as it is on a GPU.
+// an address not aligned to its type, or outside every device and pinned allocation, is an error,
+// as it is on a GPU.
 //
 // A dry run (emu::state().dry_run) checks and counts launches without queueing them (nor memsets).
 //
@@ -68,6 +69,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -237,8 +239,11 @@ struct State {
   std::vector<EmuStream*> streams;  // created ones, in creation order
   std::vector<EmuEvent*> events;
   std::map<const char*, std::size_t> pinned;  // cudaMallocHost allocations
-  cudaError_t async_error = cudaSuccess;      // a fault of queued work, reported by the next sync
-  long long deferred_ops = 0;                 // operations that were queued (not run at once)
+  // The allocation the last checked global access fell in (global_addressable), [hit_lo, hit_hi).
+  const char* hit_lo = nullptr;
+  const char* hit_hi = nullptr;
+  cudaError_t async_error = cudaSuccess;  // a fault of queued work, reported by the next sync
+  long long deferred_ops = 0;             // operations that were queued (not run at once)
   // Global-memory traffic (see the top of the file)
   bool count_accesses = false;
   std::vector<LaunchAccess> access_log;  // one per launch run while count_accesses is set
@@ -631,6 +636,26 @@ inline int max_active_clusters(unsigned cluster) {
 }
 
 /// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
+/// True if [p, p + n) lies in one cudaMalloc or cudaMallocHost allocation (the last one found is
+/// tried first: a kernel's accesses mostly stay in one).
+inline bool global_addressable(const void* p, std::size_t n) {
+  State& s = state();
+  const char* c = static_cast<const char*>(p);
+  if (c >= s.hit_lo && c + n <= s.hit_hi) return true;
+  const auto found = [&](const char* lo, std::size_t size) {
+    if (c < lo || c + n > lo + size) return false;
+    s.hit_lo = lo;
+    s.hit_hi = lo + size;
+    return true;
+  };
+  auto d = s.allocations.upper_bound(const_cast<void*>(p));
+  if (d != s.allocations.begin() && found(static_cast<const char*>(std::prev(d)->first), std::prev(d)->second)) {
+    return true;
+  }
+  auto h = s.pinned.upper_bound(c);
+  return h != s.pinned.begin() && found(std::prev(h)->first, std::prev(h)->second);
+}
+
 template <class T>
 void count_access(int cls, bool write, unsigned long long bytes, const T* p) {
   // A GPU faults on a global access at an address that is not a multiple of the type's alignment
@@ -638,6 +663,12 @@ void count_access(int cls, bool write, unsigned long long bytes, const T* p) {
   if (reinterpret_cast<std::uintptr_t>(p) % alignof(T) != 0) {
     throw fault(std::string("a global ") + (write ? "store" : "load") + " of " + std::to_string(bytes) +
                 " bytes at an address not aligned to " + std::to_string(alignof(T)));
+  }
+  // A kernel reaches device memory and pinned host memory (cudaMallocHost) only: a pointer to
+  // pageable host memory, or past the end of an allocation, faults on a GPU (or reads another's).
+  if (!global_addressable(p, bytes)) {
+    throw fault(std::string("a global ") + (write ? "store" : "load") + " of " + std::to_string(bytes) +
+                " bytes outside every device and pinned allocation");
   }
   LaunchAccess* c = state().counting;
   if (c) (write ? c->written : c->read)[cls] += bytes;
@@ -788,6 +819,7 @@ inline cudaError_t cudaFree(void* p) {
   emu::run_everything();  // cudaFree synchronises the device
   s.device_used -= it->second;
   s.allocations.erase(it);
+  s.hit_lo = s.hit_hi = nullptr;
   std::free(p);
   return cudaSuccess;
 }
@@ -817,6 +849,7 @@ inline cudaError_t cudaFreeHost(void* p) {
   if (it == s.pinned.end()) return cudaErrorInvalidValue;
   emu::run_everything();  // as cudaFree
   s.pinned.erase(it);
+  s.hit_lo = s.hit_hi = nullptr;
   std::free(p);
   return cudaSuccess;
 }
