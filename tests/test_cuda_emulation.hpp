@@ -9,8 +9,8 @@
 // rank and number of blocks, and distributed shared memory (map_shared_rank: the same offset in
 // another block's dynamic shared memory; an address outside the block's dynamic shared memory or
 // a rank outside the cluster, a map before the cluster's first barrier, or to a block whose threads
-// have all exited, is an error). Static __shared__ variables are
-// one per program here, not one per block: a cluster's kernel keeps everything per block in dynamic shared memory.
+// have all exited, is an error). Static __shared__ variables are one per program here, not one per
+// block: a cluster's kernel keeps everything per block in dynamic shared memory.
 // State::starve_block runs one block rank of each cluster only when the others cannot go on, so
 // the others get as far ahead as the barriers let them.
 // Emulated: atomicAdd/Min/Max on 64-bit integers, atomicOr on 32-bit ones, __syncthreads,
@@ -69,7 +69,6 @@
 #include <cstring>
 #include <deque>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -239,7 +238,7 @@ struct State {
   std::vector<EmuStream*> streams;  // created ones, in creation order
   std::vector<EmuEvent*> events;
   std::map<const char*, std::size_t> pinned;  // cudaMallocHost allocations
-  // The allocation the last checked global access fell in (global_addressable), [hit_lo, hit_hi).
+  // The device allocation the last checked global access fell in (global_addressable), [hit_lo, hit_hi).
   const char* hit_lo = nullptr;
   const char* hit_hi = nullptr;
   cudaError_t async_error = cudaSuccess;  // a fault of queued work, reported by the next sync
@@ -635,27 +634,23 @@ inline int max_active_clusters(unsigned cluster) {
   return state().compute_major < 9 ? 0 : state().active_clusters;
 }
 
-/// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
-/// True if [p, p + n) lies in one cudaMalloc or cudaMallocHost allocation (the last one found is
-/// tried first: a kernel's accesses mostly stay in one).
+/// True if [p, p + n) lies in one cudaMalloc allocation (allocation_range; the last one found is
+/// tried first: a kernel's accesses mostly stay in one) or one cudaMallocHost allocation (is_pinned).
 inline bool global_addressable(const void* p, std::size_t n) {
   State& s = state();
   const char* c = static_cast<const char*>(p);
   if (c >= s.hit_lo && c + n <= s.hit_hi) return true;
-  const auto found = [&](const char* lo, std::size_t size) {
-    if (c < lo || c + n > lo + size) return false;
-    s.hit_lo = lo;
-    s.hit_hi = lo + size;
-    return true;
-  };
-  auto d = s.allocations.upper_bound(const_cast<void*>(p));
-  if (d != s.allocations.begin() && found(static_cast<const char*>(std::prev(d)->first), std::prev(d)->second)) {
+  const char* base = nullptr;
+  std::size_t size = 0;
+  if (allocation_range(p, &base, &size) && c + n <= base + size) {
+    s.hit_lo = base;
+    s.hit_hi = base + size;
     return true;
   }
-  auto h = s.pinned.upper_bound(c);
-  return h != s.pinned.begin() && found(std::prev(h)->first, std::prev(h)->second);
+  return is_pinned(p, n);
 }
 
+/// The kernels' load/store layer (kernels/global_memory.cuh) reports each access here.
 template <class T>
 void count_access(int cls, bool write, unsigned long long bytes, const T* p) {
   // A GPU faults on a global access at an address that is not a multiple of the type's alignment
@@ -849,7 +844,6 @@ inline cudaError_t cudaFreeHost(void* p) {
   if (it == s.pinned.end()) return cudaErrorInvalidValue;
   emu::run_everything();  // as cudaFree
   s.pinned.erase(it);
-  s.hit_lo = s.hit_hi = nullptr;
   std::free(p);
   return cudaSuccess;
 }
