@@ -20,7 +20,8 @@
 #include "dgeval/detail/hd.hpp"
 
 /// DGEVAL_GLOBAL_ACCESS(cls, write, bytes, p): the emulation's hook (it counts the bytes and fails
-/// an access at an address not aligned to *p's type, which faults on a GPU); nothing on the GPU.
+/// an access at an address not aligned to *p's type, or outside every device and pinned
+/// allocation, either of which faults on a GPU); nothing on the GPU.
 #ifndef DGEVAL_GLOBAL_ACCESS
 #define DGEVAL_GLOBAL_ACCESS(cls, write, bytes, p) ((void)0)
 #endif
