@@ -103,6 +103,10 @@ void launch_two_player_evaluate(const TwoPlayerGeometry& geometry, const EvalPar
 /// Evaluates every game of `in` on the cluster team (sm_90): one thread block cluster per game.
 void launch_cluster_evaluate(const ClusterGeometry& geometry, const EvalParams& params, const DeviceInput& in,
                              const DeviceOutputs& out, cudaStream_t stream);
+/// Whether the device can place one cluster of the cluster team's `geometry` now
+/// (cudaOccupancyMaxActiveClusters: not on a partitioned device whose SMs, or whose GPCs' free SMs,
+/// are too few for it). After prepare_kernels.
+bool cluster_team_placeable(const ClusterGeometry& geometry, bool float32);
 
 /// Raises the dynamic shared-memory limit of every kernel to what the device allows (once per
 /// device); returns the first error instead of throwing so cuda_available() can use it as a probe

@@ -1235,6 +1235,32 @@ TEST(CudaEmulated, MidSizeGamesTakeTheClusterTeamWhereTheDeviceHasClusters) {
     throw;
   }
   emu::state().compute_major = 9;
+  // An H100 that cannot place such a cluster now (a partitioned device): planned as one without
+  // clusters: the sweep path for these games, and a 96x64 game as a device without clusters plans
+  // it (both take the cluster team where it can be placed); the results the CPU's.
+  const Batch two = testing::random_batch(Dims({96, 64}), 1, rng);
+  {
+    const cuda_emu::Plan placed =
+        cuda_emu::make_plan(two.dims, DType::float32, o, two.games, cuda_emu::limits_of(0), cuda_emu::Tuning{});
+    ASSERT_EQ(placed.path, cuda_emu::Path::cluster_team);
+  }
+  struct Restore {
+    ~Restore() { emu::state().active_clusters = 16; }
+  } restore;
+  emu::state().active_clusters = 0;
+  const cuda_emu::DeviceLimits lim = cuda_emu::limits_of(0);
+  EXPECT_TRUE(lim.clusters);
+  const cuda_emu::Plan plan = cuda_emu::make_plan(d, DType::float32, o, b.games, lim, cuda_emu::Tuning{});
+  EXPECT_EQ(plan.path, cuda_emu::Path::sweep);
+  EXPECT_EQ(plan.sweep.cluster, 1);
+  testing::parity::compare(EmulatedSide{}, b, o, true, "7x3x8x5x12 planned, no cluster placeable (sweep)");
+  cuda_emu::DeviceLimits without = lim;
+  without.clusters = false;
+  const cuda_emu::Path fallback =
+      cuda_emu::make_plan(two.dims, DType::float32, o, two.games, lim, cuda_emu::Tuning{}).path;
+  EXPECT_EQ(fallback, cuda_emu::make_plan(two.dims, DType::float32, o, two.games, without, cuda_emu::Tuning{}).path);
+  EXPECT_NE(fallback, cuda_emu::Path::cluster_team);
+  testing::parity::compare(EmulatedSide{}, two, o, true, "96x64 planned, no cluster placeable");
 }
 
 TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {

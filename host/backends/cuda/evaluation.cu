@@ -104,8 +104,7 @@ DeviceLimits limits_of(int device) {
   return l;
 }
 
-Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t games, const DeviceLimits& lim,
-               const Tuning& t) {
+Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t games, DeviceLimits lim, const Tuning& t) {
   Plan p;
   p.dims = dims;
   p.n = dims.players();
@@ -145,7 +144,14 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
     p.path = choose_path(dims, p.value_bytes, lim);
     if (p.path == Path::cluster_team) {
       p.cluster = cluster_geometry_for(p.n, p.N, p.value_bytes, lim, games);
-    } else if (p.path != Path::tiled) {
+      // A device that cannot place one such cluster now (a partitioned GPU: too few SMs, or too few
+      // free in a GPC) is planned as one without clusters.
+      if (!cluster_team_placeable(p.cluster, p.float32)) {
+        lim.clusters = false;
+        p.path = choose_path(dims, p.value_bytes, lim);
+      }
+    }
+    if (p.path != Path::tiled && p.path != Path::cluster_team) {
       p.team = team_geometry_for(p.path, p.n, p.N, p.value_bytes, lim, strategy_sums);
     }
     if (p.path == Path::tiled && two_player_chosen(dims, o, p.value_bytes, lim)) p.path = Path::two_player;

@@ -62,9 +62,10 @@ DeviceLimits limits_of(int device);
 /// per device context; `lim` comes from limits_of).
 void prepare_current_device(const DeviceLimits& lim);
 /// The plan of evaluating `games` games: the path (or Tuning::force_path, which throws if the
-/// game does not fit), its geometry, the scratch and strategy sizes.
-Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t games, const DeviceLimits& lim,
-               const Tuning& t);
+/// game does not fit), its geometry, the scratch and strategy sizes. Where the path would be the
+/// cluster team but the device cannot place its cluster now (cluster_team_placeable), the plan is
+/// that of a device without clusters (`lim` with clusters false).
+Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t games, DeviceLimits lim, const Tuning& t);
 /// Enqueues the evaluation of `games` games whose utilities are on the device, writing the
 /// output block `out_base` laid out by `layout`. Asynchronous on `stream`.
 void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, const void* principals, char* out_base,
