@@ -85,6 +85,8 @@ struct StArgs {
   DeviceOutputs out;
   SweepGeometry geo;
   Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
+  /// linf: [grid][linf_segments][linf_record_values(n)]: each block's records of its segments' L∞ bounds
+  Global<Mem::scratch, double> linf_records;
 };
 static_assert(sizeof(StArgs) <= 4096, "StArgs must fit the kernel parameter space");
 
@@ -121,7 +123,10 @@ struct StShared {
   double* pw;     ///< the product strategy's weights of the game
   double* seg;    ///< played: each segment's welfare min [segments], then max [segments]
   i64* cand;
-  T* ext;  ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
+  T* ext;                ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
+  double* lprov;         ///< linf: the block's provisional shifts [V], inverse magnitudes [V], magnitudes [V]
+  double* lwork;         ///< linf: [linf_work(n)]: the segment's running record; then the bounds' terms
+  unsigned char* lwalk;  ///< linf: [linf_segments]: whether the walk stages the block's segment
 };
 
 /// What each block keeps for itself, in dynamic shared memory at SweepGeometry::block_at (the
@@ -366,39 +371,59 @@ __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
   r1 = x + 1 + e;
 }
 
-/// The L∞ distances (MAX, MAX-range; kernels' sweep_linf_kernel) once the game's shifts and
-/// magnitudes are in A: a second walk over the tiles of outcomes [s_begin, s_end) (the block's
-/// slabs), each re-staged, standardised in
-/// place (detail::standardised_by_inverse) with each side's weighted mean μ (detail::ca_mean) in
-/// rows V and V + 1; item q's running maximum of |row r0 − row r1| (detail::LInfNorm) taken by warp
-/// q mod warps over the tile's outcomes, warp-reduced and folded into norms[q] by its lane 0 (each
-/// item's warp fixed: no race; max is exact in any order). `items` = 3n, or G.norms with the
-/// distance matrix. Ends with a barrier.
+/// The staged tile (cnt outcomes) standardised in place by `shift`, `inv` (detail::
+/// standardised_by_inverse), each side's weighted mean μ (detail::ca_mean, magnitudes `mag`) in rows
+/// V and V + 1. Ends with a barrier.
 template <class T>
-__device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utilities<T>& x, const GameArrays& A,
-                           double* norms, int items, i64 s_begin, i64 s_end) {
-  const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
-  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
-  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag));
-  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + n));
-  for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
+__device__ void linf_standardise(const StShared<T>& sh, int n, i64 cnt, const double* shift, const double* inv,
+                                 const double* mag) {
+  const int V = 2 * n;
+  const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag));
+  const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag + n));
   double* y = sh.staged;
   const i64 tile = sh.stride;
-  for (i64 s0 = s_begin; s0 < s_end; s0 += tile) {
-    const i64 cnt = s_end - s0 < tile ? s_end - s0 : tile;
-    __syncthreads();  // the previous tile's items read
-    stage(sh, x, V, s0, cnt);
-    for (i64 q = tid; q < cnt; q += blockDim.x) {
-      for (int v = 0; v < V; ++v) {
-        double& u = y[v * tile + q];
-        u = detail::standardised_by_inverse(u, A.shift[v], A.inv[v]);
-      }
-      y[V * tile + q] = detail::ca_mean<double>(
-          n, A.mag, [&](int m) { return y[m * tile + q]; }, inv_weight_a);
-      y[(V + 1) * tile + q] = detail::ca_mean<double>(
-          n, A.mag + n, [&](int m) { return y[(n + m) * tile + q]; }, inv_weight_p);
+  for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) {
+    for (int v = 0; v < V; ++v) {
+      double& u = y[v * tile + q];
+      u = detail::standardised_by_inverse(u, shift[v], inv[v]);
     }
-    __syncthreads();
+    y[V * tile + q] = detail::ca_mean<double>(
+        n, mag, [&](int m) { return y[m * tile + q]; }, inv_weight_a);
+    y[(V + 1) * tile + q] = detail::ca_mean<double>(
+        n, mag + n, [&](int m) { return y[(n + m) * tile + q]; }, inv_weight_p);
+  }
+  __syncthreads();
+}
+
+/// The larger of a and b, NaN if either is (a NaN in the bounds' records makes its segment walked).
+__device__ __forceinline__ double max_or_nan(double a, double b) { return (b > a || b != b) ? b : a; }
+
+/// The L∞ distances (MAX, MAX-range; kernels' sweep_linf_kernel) once the game's shifts and
+/// magnitudes are in A: a second walk over the tiles of player 0's actions [a_begin, a_end) (the
+/// block's slabs, tile by tile as the read staged them), each re-staged and standardised in place
+/// (linf_standardise); item q's running maximum of |row r0 − row r1| (detail::LInfNorm) taken by warp
+/// q mod warps over the tile's outcomes, warp-reduced and folded into norms[q] by its lane 0 (each
+/// item's warp fixed: no race; max is exact in any order). `items` = 3n, or G.norms with the
+/// distance matrix. With `walk`, only the tiles of the segments j marked `want` (walk[j − the block's
+/// first]) are staged, and the maxima go on from norms as they are. Ends with a barrier.
+template <class T>
+__device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utilities<T>& x, const GameArrays& A,
+                           double* norms, int items, i64 a_begin, i64 a_end, const unsigned char* walk = nullptr,
+                           unsigned char want = 0) {
+  const SweepGeometry& G = a.geo;
+  const int n = a.p.n, tid = static_cast<int>(threadIdx.x);
+  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  for (int q = tid; q < items && !walk; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
+  const double* y = sh.staged;
+  const i64 tile = sh.stride, slab = G.slab, per_slab = (slab + tile - 1) / tile;
+  const i64 t_begin = a_begin * per_slab, j_begin = t_begin / G.linf_tiles_per_segment;
+  for (i64 t = t_begin; t < a_end * per_slab; ++t) {
+    if (walk && walk[t / G.linf_tiles_per_segment - j_begin] != want) continue;
+    const i64 a0 = t / per_slab, off = (t % per_slab) * tile;
+    const i64 cnt = slab - off < tile ? slab - off : tile;
+    __syncthreads();  // the previous tile's items read
+    stage(sh, x, 2 * n, a0 * slab + off, cnt);
+    linf_standardise(sh, n, cnt, A.shift, A.inv, A.mag);
     for (int it = warp; it < items; it += warps) {
       int r0 = 0, r1 = 0;
       linf_rows(it, n, r0, r1);
@@ -409,6 +434,221 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
       for (int k = 16; k > 0; k >>= 1) m = detail::LInfNorm::combine(m, shfl_xor_any(0xffffffffu, m, k, 32));
       if (lane == 0) norms[it] = detail::LInfNorm::combine(norms[it], m);
     }
+  }
+  __syncthreads();
+}
+
+// ---- Bounds on the L∞ walk (MAX, MAX-range, without the distance matrix). The read standardises
+// each tile, once its other work is done, by the block's provisional shifts and magnitudes (those of
+// its first tile of the game: ν'), and records, per segment of consecutive tiles and for each IA and
+// CA item (rows r0, r1; the means μ' likewise), the maxima of D' ± λ·S' and −D' ± λ·S' with
+// D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda. Each row's final standardised value is
+// an affine function of its provisional one: ν = p·ν' + q with p = inv/inv', q = (c' − c)·inv for a
+// vector (0 and 0 where it is constant), and for a mean μ = p_μ·μ' + q_μ + e with p_μ = W/W' (W the
+// side's inverse weight), q_μ = Σ m_j·q_j·W and |e| ≤ Σ |m_j·p_j·W − p_μ·m'_j·W'|·A_j, where A_r
+// bounds |ν'_r| over the block's outcomes (from its extrema). So the item's final difference is
+// ν_r0 − ν_r1 = P·(D' + μ·S') + Q (± e0 + e1), P = (p0 + p1)/2, μ = (p0 − p1)/(2P), Q = q0 − q1, and
+// D' + μ·S' is at most the larger of D' ± λ·S' where |μ| ≤ λ (a convex combination of the two), plus
+// (|μ| − λ)·(A0 + A1) beyond: the segment's record bounds its largest |ν_r0 − ν_r1| from above
+// (linf_upper, with a margin of 1e-12 of the terms for rounding, a thousand times what it can take).
+// The walk then stages, first, the segment of the largest bound of each item, which gives each item
+// a maximum reached, and then the segments whose bound for some item is not below that: no other
+// segment holds an item's maximum. For continuous random payoffs, a few segments per item.
+
+/// λ of the records (see above): the provisional magnitudes' ratios to the final ones may differ by
+/// this much (as a fraction of their mean) before the bounds loosen.
+constexpr double kLinfLambda = 1.0 / 16;
+
+/// The block's provisional shifts and magnitudes: those of the staged tile (cnt outcomes), its first
+/// of the game (vector v by warp v mod warps). Ends with a barrier.
+template <class T>
+__device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, i64 cnt) {
+  const int V = a.geo.vectors, tid = static_cast<int>(threadIdx.x);
+  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  const WarpTeam<32> wt;
+  for (int v = warp; v < V; v += warps) {
+    const double* y = sh.staged + v * sh.stride;
+    Acc2 e{inf(), -inf()};
+    for (i64 q = lane; q < cnt; q += 32) e = MinMaxOp()(e, Acc2{y[q], y[q]});
+    e = wt.reduce(e, MinMaxOp());
+    if (lane == 0) {
+      const double mag = detail::magnitude_of(a.p.standardisation, 0.0, e.a, e.b);
+      sh.lprov[v] = detail::shift_of(a.p.standardisation, 0.0, cnt, e.a, e.b);
+      sh.lprov[V + v] = detail::inverse_magnitude_of(mag);
+      sh.lprov[2 * V + v] = mag;
+    }
+  }
+  __syncthreads();
+}
+
+/// The staged tile (cnt outcomes, its other work done) standardised by the provisional shifts and
+/// magnitudes, and each IA and CA item's maxima of D' ± λ·S', −D' ± λ·S' folded into the segment's
+/// running record (lwork[4q .. 4q + 3]; NaN kept). After a barrier that follows the last read of the
+/// tile's raw values; ends with a barrier.
+template <class T>
+__device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt) {
+  const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
+  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  linf_standardise(sh, n, cnt, sh.lprov, sh.lprov + V, sh.lprov + 2 * V);
+  const double* y = sh.staged;
+  for (int it = warp; it < 3 * n; it += warps) {
+    int r0 = 0, r1 = 0;
+    linf_rows(it, n, r0, r1);
+    const double* y0 = y + r0 * sh.stride;
+    const double* y1 = y + r1 * sh.stride;
+    double m[4] = {-inf(), -inf(), -inf(), -inf()};
+    for (i64 q = lane; q < cnt; q += 32) {
+      const double d = y0[q] - y1[q], l = kLinfLambda * (y0[q] + y1[q]);
+      m[0] = max_or_nan(m[0], d + l);
+      m[1] = max_or_nan(m[1], d - l);
+      m[2] = max_or_nan(m[2], l - d);
+      m[3] = max_or_nan(m[3], -d - l);
+    }
+    for (int c = 0; c < 4; ++c) {
+      for (int k = 16; k > 0; k >>= 1) m[c] = max_or_nan(m[c], shfl_xor_any(0xffffffffu, m[c], k, 32));
+      if (lane == 0) sh.lwork[4 * it + c] = max_or_nan(sh.lwork[4 * it + c], m[c]);
+    }
+  }
+  __syncthreads();
+}
+
+/// Each row's p, q, A and e (the bounds above) into sh.lwork (rp, rq, ra, re: [2n + 2] each) from
+/// the game's shifts and magnitudes in A. False where the bounds cannot be made (a vector constant in
+/// the block's first tile but not in the game). Ends with a barrier.
+template <class T>
+__device__ bool linf_rows_affine(const StArgs& a, const StShared<T>& sh, const GameArrays& A) {
+  const int n = a.p.n, V = 2 * n, R = V + 2, tid = static_cast<int>(threadIdx.x);
+  const double *ps = sh.lprov, *pinv = sh.lprov + V, *pmag = sh.lprov + 2 * V;
+  double *rp = sh.lwork, *rq = rp + R, *ra = rq + R, *re = ra + R;
+  bool ok = true;
+  if (tid < V) {
+    const double inv = A.inv[tid], ip = pinv[tid];
+    const double lo = sh.acc[4 * (a.geo.pairs + tid) + 2], hi = sh.acc[4 * (a.geo.pairs + tid) + 3];
+    double p = 0.0, q = 0.0, b = 0.0;
+    if (inv != 0.0) {
+      ok = ip != 0.0;
+      p = inv / ip;
+      q = (ps[tid] - A.shift[tid]) * inv;
+      b = fmax(fabs(lo - ps[tid]), fabs(hi - ps[tid])) * ip;
+    }
+    rp[tid] = p;
+    rq[tid] = q;
+    ra[tid] = b;
+    re[tid] = 0.0;
+  }
+  if (__syncthreads_or(!ok)) return false;  // (every thread)
+  if (tid < 2) {                            // the sides' means
+    const int o = tid * n;
+    const double w = detail::inverse_magnitude_of(detail::ca_weight<double>(n, A.mag + o));
+    const double wp = detail::inverse_magnitude_of(detail::ca_weight<double>(n, pmag + o));
+    const double pm = wp != 0.0 ? w / wp : 0.0;
+    double q = 0.0, b = 0.0, e = 0.0;
+    for (int j = 0; j < n; ++j) {
+      q += A.mag[o + j] * rq[o + j] * w;
+      b += pmag[o + j] * wp * ra[o + j];
+      e += fabs(A.mag[o + j] * rp[o + j] * w - pm * pmag[o + j] * wp) * ra[o + j];
+    }
+    rp[V + tid] = pm;
+    rq[V + tid] = q;
+    ra[V + tid] = b;
+    re[V + tid] = e;
+  }
+  __syncthreads();
+  return true;
+}
+
+/// An upper bound on item it's |ν_r0 − ν_r1| over segment j (its record), from the rows' terms of
+/// linf_rows_affine; NaN where the record holds one.
+template <class T>
+__device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, double>& records,
+                             int it, i64 j) {
+  const int n = a.p.n, R = 2 * n + 2;
+  const double *rp = sh.lwork, *rq = rp + R, *ra = rq + R, *re = ra + R;
+  int r0 = 0, r1 = 0;
+  linf_rows(it, n, r0, r1);
+  const double P = (rp[r0] + rp[r1]) / 2, half = (rp[r0] - rp[r1]) / 2, Q = rq[r0] - rq[r1];
+  const double b = ra[r0] + ra[r1], e = re[r0] + re[r1];
+  const double mu = P > 0.0 ? half / P : 0.0;
+  const double over = fmax(0.0, fabs(mu) - kLinfLambda) * b;
+  const i64 at = j * linf_record_values(n) + 4 * it;
+  const double up = max_or_nan(records[at], records[at + 1]), down = max_or_nan(records[at + 2], records[at + 3]);
+  const double margin = 1e-12 * (1.0 + (P + fabs(half)) * b + fabs(rq[r0]) + fabs(rq[r1]) + e);
+  return max_or_nan(P * (up + over) + Q, P * (down + over) - Q) + e + margin;
+}
+
+/// The segments of the block [j_begin, j_end) the L∞ walk stages first (sh.lwalk[j − j_begin] = 1),
+/// the others 0: for each item, the game's segment of the largest upper bound (over the cluster's
+/// blocks: the first block's, then the lowest index, where bounds are equal); every segment of a
+/// block whose bounds cannot be made (`ok` false). Every block of the cluster calls it. Ends with a
+/// barrier.
+template <class T>
+__device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, const GameCluster& cl,
+                                    const Global<Mem::scratch, double>& records, i64 j_begin, i64 j_end, bool ok) {
+  const int n = a.p.n, tid = static_cast<int>(threadIdx.x), items = 3 * n;
+  const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  double* const top = sh.lwork + 4 * (2 * n + 2);  // [3n] each item's largest bound, [3n] its segment
+  double* const mine = top + 2 * items;            // [3n]: the game's segment of each item, if the block's
+  for (int it = warp; it < items; it += warps) {
+    double best = -inf();
+    i64 at = -1;
+    for (i64 j = j_begin + lane; j < j_end && ok; j += 32) {
+      const double u = linf_upper(a, sh, records, it, j);
+      if (u > best) best = u, at = j;  // (NaN left to the second pass)
+    }
+    for (int k = 16; k > 0; k >>= 1) {
+      const double ob = shfl_xor_any(0xffffffffu, best, k, 32);
+      const i64 oa = shfl_xor_any(0xffffffffu, at, k, 32);
+      if (ob > best || (ob == best && oa >= 0 && (at < 0 || oa < at))) best = ob, at = oa;
+    }
+    if (lane == 0) {
+      top[it] = best;
+      top[items + it] = static_cast<double>(at);
+    }
+  }
+  cl.sync();  // every block's
+  for (int it = tid; it < items; it += static_cast<int>(blockDim.x)) {
+    double best = -inf(), at = -1.0;
+    for (int b = 0; b < cl.blocks; ++b) {
+      const double* o = cl.at(top, static_cast<unsigned>(b));
+      if (o[it] > best) best = o[it], at = o[items + it];
+    }
+    mine[it] = at >= static_cast<double>(j_begin) && at < static_cast<double>(j_end) ? at : -1.0;
+  }
+  cl.sync();  // every block has read the others'
+  for (i64 j = j_begin + tid; j < j_end; j += blockDim.x) {
+    bool walk = !ok;
+    for (int it = 0; it < items; ++it) walk = walk || mine[it] == static_cast<double>(j);
+    sh.lwalk[j - j_begin] = walk ? 1 : 0;
+  }
+  __syncthreads();
+}
+
+/// After the first walk (each block's norms: its items' maxima over its first segments), each
+/// item's largest maximum over the cluster's blocks, `best` (a value the item reaches). Every block
+/// of the cluster calls it. Ends with a cluster barrier.
+__device__ void linf_game_best(const GameCluster& cl, const double* norms, double* best, int items) {
+  cl.sync();  // every block's first walk
+  for (int it = static_cast<int>(threadIdx.x); it < items; it += static_cast<int>(blockDim.x)) {
+    double m = 0.0;
+    for (int b = 0; b < cl.blocks; ++b) m = detail::LInfNorm::combine(m, cl.at(norms, static_cast<unsigned>(b))[it]);
+    best[it] = m;
+  }
+  cl.sync();  // every block has read the others' (the second walk changes them)
+}
+
+/// The segments left whose upper bound for some item is not below `best` (linf_game_best), which
+/// the second walk stages: sh.lwalk[j − j_begin] = 2. No other holds an item's maximum. Ends with a
+/// barrier.
+template <class T>
+__device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh,
+                                     const Global<Mem::scratch, double>& records, const double* best, i64 j_begin,
+                                     i64 j_end) {
+  const int n = a.p.n;
+  for (i64 j = j_begin + threadIdx.x; j < j_end; j += blockDim.x) {
+    if (sh.lwalk[j - j_begin] == 1) continue;
+    bool walk = false;
+    for (int it = 0; it < 3 * n && !walk; ++it) walk = !(linf_upper(a, sh, records, it, j) < best[it]);
+    sh.lwalk[j - j_begin] = walk ? 2 : 0;
   }
   __syncthreads();
 }
@@ -470,6 +710,9 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   sh.seg = reinterpret_cast<double*>(smem + G.segments_at);
   sh.cand = reinterpret_cast<i64*>(smem + G.candidates_at);
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
+  sh.lprov = reinterpret_cast<double*>(smem + G.linf_at);
+  sh.lwork = sh.lprov + 3 * V;
+  sh.lwalk = reinterpret_cast<unsigned char*>(sh.lwork + linf_work(n));
   // Each block's lists of survivors in global scratch: one, or in a cluster two, taken by the
   // parity of the block's games (its other blocks read the next game while the first finishes one).
   const int lists_per_block = B > 1 ? 2 : 1;
@@ -486,6 +729,13 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   for (int v = tid; v < 2 * kSweepMaxPlayers; v += static_cast<int>(blockDim.x)) vector_index[v] = v;
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
+  const i64 per_slab = (slab + tile - 1) / tile;  // tiles of a slab
+  // L∞ without the distance matrix: the read records its segments' bounds (linf_record_tile) in the
+  // block's records, and the walk stages the segments that may hold a maximum (linf_first_segments,
+  // linf_second_segments).
+  const bool linf_bounds = kLinf && G.linf_segments > 0 && !p.distance_matrix;
+  const i64 rv = linf_record_values(n), tps = G.linf_tiles_per_segment;
+  const Global<Mem::scratch, double> records = a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
 
   for (i64 g = blockIdx.x / B; g < a.in.games; g += gridDim.x / B, ++iteration) {
     // Block b's list of this game's survivors.
@@ -512,6 +762,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
       ext0_lo[r] = static_cast<T>(inf());
       ext0_hi[r] = static_cast<T>(-inf());
     }
+    for (i64 e = tid; e < rv && linf_bounds; e += blockDim.x) sh.lwork[e] = -inf();
     if (p.list_equilibria && rank == 0) {  // the game's NE bitmask starts empty; the tally sets the equilibria's bits
       const Global<Mem::output, std::uint32_t> bits = a.out.ne_bits + g * a.out.ne_words;
       for (i64 w = tid; w < a.out.ne_words; w += blockDim.x) bits.store(w, 0u);
@@ -522,12 +773,13 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
     i64 survivors = 0;  // every thread holds the same
 
     // ---- The read.
-    i64 tile_no = a_begin * ((slab + tile - 1) / tile);  // the tiles in the walk's order (the played walk's segments)
+    i64 tile_no = a_begin * per_slab;  // the tiles in the walk's order (the played and L∞ walks' segments)
     for (i64 a0 = a_begin; a0 < a_end; ++a0) {
       slab_extrema_clear(a, sh);
       i64 count = 0;  // the slab's candidates (every thread holds the same)
       for (i64 r0 = 0; r0 < slab; r0 += tile) {
         const i64 cnt = slab - r0 < tile ? slab - r0 : tile, s0 = a0 * slab + r0;
+        const i64 this_tile = tile_no;
         if (sigma_given) stage_sigma(a, sh, g, s0, cnt);
         stage(sh, x, V, s0, cnt);
         Acc2 tile_w{inf(), -inf()};
@@ -583,6 +835,17 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
             }
           }
         });
+        if (linf_bounds) {  // the tile's L∞ bounds, into its segment's record (written at the segment's end;
+                            // append_in_order ended with a barrier)
+          if (this_tile == a_begin * per_slab) linf_provisional(a, sh, cnt);
+          linf_record_tile(a, sh, cnt);
+          if ((this_tile + 1) % tps == 0 || this_tile + 1 == a_end * per_slab) {
+            for (i64 e = tid; e < rv; e += blockDim.x) {
+              records.store(this_tile / tps * rv + e, sh.lwork[e]);
+              sh.lwork[e] = -inf();
+            }
+          }
+        }
       }
       // The slab's candidates: players 1 .. n−2 against the slab's extrema, the others dropped.
       if (count > G.candidate_capacity) {
@@ -698,7 +961,19 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         __syncthreads();
       }
       const int items = p.distance_matrix ? G.norms : 3 * n;
-      if (!bad) linf_norms(a, sh, x, A, norms, items, a_begin * slab, a_end * slab);
+      if (linf_bounds && !bad) {  // the segments that may hold a maximum (the bounds above)
+        const i64 j_begin = a_begin * per_slab / tps, j_end = (a_end * per_slab - 1) / tps + 1;
+        const bool ok = linf_rows_affine(a, sh, A);
+        for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
+        linf_first_segments(a, sh, cl, records, j_begin, j_end, ok);
+        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk, 1);
+        double* const best = sh.lwork + 4 * (2 * n + 2);  // (the rows' terms kept)
+        linf_game_best(cl, norms, best, items);
+        if (ok) linf_second_segments(a, sh, records, best, j_begin, j_end);
+        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk, 2);
+      } else if (!bad) {
+        linf_norms(a, sh, x, A, norms, items, a_begin, a_end);
+      }
       if (B > 1) {
         cl.sync();  // every block's maxima
         if (rank == 0 && !bad) {
@@ -1089,6 +1364,7 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
   a.out = out;
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
+  a.linf_records = reinterpret_cast<double*>(scratch + sweep_lists_bytes(geo));
   if (geo.linf) {
     launch_with(sweep_linf_kernel<T>, geo, a, stream);
   } else {

@@ -46,6 +46,9 @@ constexpr std::int64_t kSweepTile = 256;
 /// consecutive tiles, whose welfare extrema the read keeps (the played walk skips the segments that
 /// hold no outcome of the played set's window).
 constexpr std::int64_t kSweepSegments = 256;
+/// Under MAX and MAX-range, the read's tiles are grouped into at most this many segments (one tile
+/// each where the game has no more tiles), whose bounds on the L∞ distances the read records.
+constexpr std::int64_t kSweepLinfSegments = 1024;
 /// Most players the path takes (its Gram matrix has 2n(2n+1)/2 entries, accumulated in shared memory).
 constexpr int kSweepMaxPlayers = 16;
 /// Most blocks per game (a thread block cluster of the portable size).
@@ -81,6 +84,10 @@ struct SweepGeometry {
   std::int64_t weights = 0;                   ///< the product strategy's Σ k_i weights, staged per game (else 0)
   std::int64_t segments = 0;                  ///< played: segments of the walk's tiles (else 0)
   std::int64_t tiles_per_segment = 1;         ///< played: consecutive tiles (slab by slab) per segment
+  /// linf: segments of consecutive tiles (slab by slab, as the played walk's) whose bounds on each
+  /// IA and CA item's L∞ distance the read records in scratch (kernels/sweep_evaluate.cu), and tiles per one
+  std::int64_t linf_segments = 0;
+  std::int64_t linf_tiles_per_segment = 1;
   // Byte offsets of the regions of dynamic shared memory (16-byte aligned).
   std::size_t staged_at = 0;       ///< double: the tile's values, then σ at them (see sweep_geometry_of)
   std::size_t accumulator_at = 0;  ///< double [items][4]: hi, lo, min, max
@@ -91,6 +98,8 @@ struct SweepGeometry {
   std::size_t candidates_at = 0;   ///< int64 [candidate_capacity]
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t norms_at = 0;        ///< linf: double [norms]
+  std::size_t linf_at = 0;         ///< linf: double [3V] provisional shifts, inverse magnitudes, magnitudes;
+                                   ///< double [linf_work(n)]; then unsigned char [linf_segments] (walk or not)
   std::size_t block_at = 0;        ///< kSweepBlockStateBytes: the block's own state
   std::size_t shared_bytes = 0;
 };
@@ -101,6 +110,17 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
                         int threads = kSweepThreads);
 
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
+
+/// linf: the doubles of a segment's record of L∞ bounds: for each of the 3n IA and CA items, the
+/// maxima of ±(ν_r0 − ν_r1) ± λ·(ν_r0 + ν_r1) (kernels/sweep_evaluate.cu, linf_record_tile).
+DGEVAL_HD std::int64_t linf_record_values(int n) { return 12 * static_cast<std::int64_t>(n); }
+/// linf: the doubles the bounds work in: the running record, then (after the read) each row's
+/// terms (4 per row of the walk: 2n vectors and the sides' means) and three per item (its largest
+/// bound and segment, the game's segment; then the game's maximum after the first walk).
+DGEVAL_HD std::int64_t linf_work(int n) {
+  const std::int64_t terms = 4 * (2 * static_cast<std::int64_t>(n) + 2) + 9 * static_cast<std::int64_t>(n);
+  return terms > linf_record_values(n) ? terms : linf_record_values(n);
+}
 
 /// Whether the sweep measures the distances of standardisation s in the L∞ norm (MAX, MAX-range):
 /// by a second walk over the game once its shifts and magnitudes are known, no Gram matrix.
@@ -113,7 +133,7 @@ inline bool sweep_linf(Standardisation s) {
 /// (correlated and product: σ given; played: the played set's indicator).
 inline bool strategy_sums_of(StrategyKind k) { return strategy_has_weights(k) || k == StrategyKind::played; }
 
-/// Registers per thread the sweep kernels take at most (sm_90: 222 to 242; the KernelResources
+/// Registers per thread the sweep kernels take at most (sm_90: 222 to 248; the KernelResources
 /// ratchet, tests/data/kernel_resources_sm90.tsv, holds them).
 constexpr int kSweepRegisters = 248;
 
@@ -178,6 +198,11 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
     t.tiles_per_segment = ceil_div(tiles, kSweepSegments);
     t.segments = ceil_div(tiles, t.tiles_per_segment);
   }
+  if (t.linf) {  // segments of one tile where they are few enough: the walk skips whole segments
+    const std::int64_t tiles = d.actions(0) * ceil_div(t.slab, t.tile);
+    t.linf_tiles_per_segment = ceil_div(tiles, kSweepLinfSegments);
+    t.linf_segments = ceil_div(tiles, t.linf_tiles_per_segment);
+  }
   t.candidate_capacity = 3 * (t.slab / last) / 2 + 64;
   std::int64_t at = 2 * t.slab;
   for (int i = 1; i + 1 < t.n; ++i) {
@@ -210,6 +235,10 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += sweep_align(static_cast<std::size_t>(at) * value_bytes);
   t.norms_at = b;
   b += sweep_align(static_cast<std::size_t>(t.norms) * 8);
+  t.linf_at = b;
+  if (t.linf)
+    b +=
+        sweep_align((3 * V + static_cast<std::size_t>(linf_work(t.n))) * 8 + static_cast<std::size_t>(t.linf_segments));
   t.block_at = b;
   b += kSweepBlockStateBytes;
   t.shared_bytes = b;
@@ -283,10 +312,20 @@ inline SweepGeometry sweep_alone(SweepGeometry t, std::int64_t k0, std::int64_t 
 
 /// Scratch of one launch, in bytes: each block's list of candidates left for player 0's test (each
 /// block of a cluster its own, of its slabs, and two: the first block reads them while the others
-/// read the next game).
-inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
+/// read the next game); under linf, then each block's records of L∞ bounds.
+inline std::size_t sweep_lists_bytes(const SweepGeometry& t) {
   const std::size_t lists = t.cluster > 1 ? 2 : 1;  // a cluster's blocks: one per parity of their games
   return round_up(static_cast<std::size_t>(t.grid) * lists * static_cast<std::size_t>(t.survivor_capacity) * 8, 256);
+}
+/// linf: each block's records of its segments' L∞ bounds, after the lists (every segment of a game
+/// has a place; a block writes those of its own tiles).
+inline std::size_t sweep_linf_records_bytes(const SweepGeometry& t) {
+  return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.linf_segments) *
+                      static_cast<std::size_t>(linf_record_values(t.n)) * 8,
+                  256);
+}
+inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
+  return sweep_lists_bytes(t) + sweep_linf_records_bytes(t);
 }
 
 }  // namespace cuda
