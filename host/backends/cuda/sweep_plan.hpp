@@ -22,7 +22,8 @@
 // Gram matrix is not accumulated (the accumulators hold each vector's extrema, and the sums over
 // σ): once the read has given the shifts and magnitudes, a second walk over the game's tiles, in the
 // same block, takes the maxima of |ν − ν'| (IA, CA and the distance matrix), `norms` running maxima
-// in shared memory.
+// in shared memory; without the distance matrix it stages only the tiles whose bounds, recorded by
+// the read in scratch (linf_segments), may hold a maximum.
 #pragma once
 
 #include <algorithm>
