@@ -206,16 +206,6 @@ void launch_cluster(const ClusterGeometry& geo, const EvalParams& p, const Devic
 
 }  // namespace
 
-int max_active_clusters_of(const ClusterGeometry& geo, bool float32) {
-  int clusters = 0;
-  detail::visit_dtype(float32, [&](auto t) {
-    (void)t;  // (its type)
-    clusters = DGEVAL_MAX_ACTIVE_CLUSTERS(cluster_evaluate_kernel<decltype(t)>, static_cast<unsigned>(kClusterThreads),
-                                          static_cast<unsigned>(geo.blocks), geo.shared_bytes);
-  });
-  return clusters;
-}
-
 cudaError_t prepare_cluster_kernels(int max_dynamic_shared_bytes) {
   cudaError_t e = raise_shared_limit(cluster_evaluate_kernel<float>, max_dynamic_shared_bytes);
   if (e == cudaSuccess) e = raise_shared_limit(cluster_evaluate_kernel<double>, max_dynamic_shared_bytes);
@@ -232,7 +222,16 @@ void launch_cluster_evaluate(const ClusterGeometry& geo, const EvalParams& p, co
 }
 
 bool cluster_team_placeable(const ClusterGeometry& geo, bool float32) {
-  return geo.blocks > 0 && dev::max_active_clusters_of(geo, float32) >= 1;
+  int clusters = 0;
+  if (geo.blocks > 0) {
+    detail::visit_dtype(float32, [&](auto t) {
+      (void)t;  // (its type)
+      clusters = DGEVAL_MAX_ACTIVE_CLUSTERS(dev::cluster_evaluate_kernel<decltype(t)>,
+                                            static_cast<unsigned>(dev::kClusterThreads),
+                                            static_cast<unsigned>(geo.blocks), geo.shared_bytes);
+    });
+  }
+  return clusters >= 1;
 }
 
 }  // namespace cuda
