@@ -89,8 +89,9 @@ struct StArgs {
   DeviceOutputs out;
   SweepGeometry geo;
   Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
-  /// linf: [grid][linf_segments][linf_record_values(n)]: each block's records of its segments' L∞ bounds
-  Global<Mem::scratch, double> linf_records;
+  /// linf: [grid][linf_segments][linf_record_values(n)]: each block's records of its segments' L∞
+  /// bounds, rounded up to floats
+  Global<Mem::scratch, float> linf_records;
 };
 static_assert(sizeof(StArgs) <= 4096, "StArgs must fit the kernel parameter space");
 
@@ -443,21 +444,22 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
 }
 
 // ---- Bounds on the L∞ walk (MAX, MAX-range, without the distance matrix). The read standardises
-// each tile, once its other work is done, by the block's provisional shifts and magnitudes (those of
-// its first tile of the game: ν'), and records, per segment of consecutive tiles and for each IA and
-// CA item (rows r0, r1; the means μ' likewise), the maxima of D' ± λ·S' and −D' ± λ·S' with
-// D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda. Each row's final standardised value is
-// an affine function of its provisional one: ν = p·ν' + q with p = inv/inv', q = (c' − c)·inv for a
-// vector (0 and 0 where it is constant), and for a mean μ = p_μ·μ' + q_μ + e with p_μ = W/W' (W the
-// side's inverse weight), q_μ = Σ m_j·q_j·W and |e| ≤ Σ |m_j·p_j·W − p_μ·m'_j·W'|·A_j, where A_r
-// bounds |ν'_r| over the block's outcomes (from its extrema). So the item's final difference is
-// ν_r0 − ν_r1 = P·(D' + μ·S') + Q (± e0 + e1), P = (p0 + p1)/2, μ = (p0 − p1)/(2P), Q = q0 − q1, and
-// D' + μ·S' is at most the larger of D' ± λ·S' where |μ| ≤ λ (a convex combination of the two), plus
-// (|μ| − λ)·(A0 + A1) beyond: the segment's record bounds its largest |ν_r0 − ν_r1| from above
-// (linf_upper, with a margin of 1e-12 of the terms for rounding, a thousand times what it can take).
-// The walk then stages, first, the segment of the largest bound of each item, which gives each item
-// a maximum reached, and then the segments whose bound for some item is not below that: no other
-// segment holds an item's maximum. For continuous random payoffs, a few segments per item.
+// each tile, once its other work is done, by the block's provisional shifts and magnitudes (those
+// of its first tile of the game: ν'), and records, per segment of consecutive tiles and for each IA
+// and CA item (rows r0, r1; the means μ' likewise), the maxima of D' + λ·|S'| and −D' + λ·|S'| with
+// D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda (in scratch as floats rounded up, so
+// still bounds from above). Each row's final standardised value is an affine function of its
+// provisional one: ν = p·ν' + q with p = inv/inv', q = (c' − c)·inv for a vector (0 and 0 where it
+// is constant), and for a mean μ = p_μ·μ' + q_μ + e with p_μ = W/W' (W the side's inverse weight),
+// q_μ = Σ m_j·q_j·W and |e| ≤ Σ |m_j·p_j·W − p_μ·m'_j·W'|·A_j, where A_r bounds |ν'_r| over the
+// block's outcomes (from its extrema). So the item's final difference is ν_r0 − ν_r1 = P·(D' +
+// μ·S') + Q (± e0 + e1), P = (p0 + p1)/2, μ = (p0 − p1)/(2P), Q = q0 − q1, and D' + μ·S' is at most
+// D' + λ·|S'| where |μ| ≤ λ, plus (|μ| − λ)·(A0 + A1) beyond: the segment's record bounds its
+// largest |ν_r0 − ν_r1| from above (linf_upper, with a margin of 1e-12 of the terms for rounding, a
+// thousand times what it can take). The walk then stages, first, the segment of the largest bound
+// of each item, which gives each item a maximum reached, and then the segments whose bound for some
+// item is not below that: no other segment holds an item's maximum. For continuous random payoffs,
+// a few segments per item.
 
 /// λ of the records (see above): the provisional magnitudes' ratios to the final ones may differ by
 /// this much (as a fraction of their mean) before the bounds loosen.
@@ -486,9 +488,9 @@ __device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, i64 cnt
 }
 
 /// The staged tile (cnt outcomes, its other work done) standardised by the provisional shifts and
-/// magnitudes, and each IA and CA item's maxima of D' ± λ·S', −D' ± λ·S' folded into the segment's
-/// running record (lwork[4q .. 4q + 3]; NaN kept). After a barrier that follows the last read of the
-/// tile's raw values; ends with a barrier.
+/// magnitudes, and each IA and CA item's maxima of D' + λ·|S'|, −D' + λ·|S'| folded into the
+/// segment's running record (lwork[2q], lwork[2q + 1]; NaN kept). After a barrier that follows the
+/// last read of the tile's raw values; ends with a barrier.
 template <class T>
 __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt) {
   const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
@@ -500,17 +502,15 @@ __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt
     linf_rows(it, n, r0, r1);
     const double* y0 = y + r0 * sh.stride;
     const double* y1 = y + r1 * sh.stride;
-    double m[4] = {-inf(), -inf(), -inf(), -inf()};
+    double m[2] = {-inf(), -inf()};
     for (i64 q = lane; q < cnt; q += 32) {
-      const double d = y0[q] - y1[q], l = kLinfLambda * (y0[q] + y1[q]);
+      const double d = y0[q] - y1[q], l = kLinfLambda * fabs(y0[q] + y1[q]);
       m[0] = max_or_nan(m[0], d + l);
-      m[1] = max_or_nan(m[1], d - l);
-      m[2] = max_or_nan(m[2], l - d);
-      m[3] = max_or_nan(m[3], -d - l);
+      m[1] = max_or_nan(m[1], l - d);
     }
-    for (int c = 0; c < 4; ++c) {
+    for (int c = 0; c < 2; ++c) {
       for (int k = 16; k > 0; k >>= 1) m[c] = max_or_nan(m[c], shfl_xor_any(0xffffffffu, m[c], k, 32));
-      if (lane == 0) sh.lwork[4 * it + c] = max_or_nan(sh.lwork[4 * it + c], m[c]);
+      if (lane == 0) sh.lwork[2 * it + c] = max_or_nan(sh.lwork[2 * it + c], m[c]);
     }
   }
   __syncthreads();
@@ -564,8 +564,8 @@ __device__ bool linf_rows_affine(const StArgs& a, const StShared<T>& sh, const G
 /// An upper bound on item it's |ν_r0 − ν_r1| over segment j (its record), from the rows' terms of
 /// linf_rows_affine; NaN where the record holds one.
 template <class T>
-__device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, double>& records,
-                             int it, i64 j) {
+__device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, float>& records, int it,
+                             i64 j) {
   const int n = a.p.n, R = 2 * n + 2;
   const double *rp = sh.lwork, *rq = rp + R, *ra = rq + R, *re = ra + R;
   int r0 = 0, r1 = 0;
@@ -574,8 +574,8 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
   const double b = ra[r0] + ra[r1], e = re[r0] + re[r1];
   const double mu = P > 0.0 ? half / P : 0.0;
   const double over = fmax(0.0, fabs(mu) - kLinfLambda) * b;
-  const i64 at = j * linf_record_values(n) + 4 * it;
-  const double up = max_or_nan(records[at], records[at + 1]), down = max_or_nan(records[at + 2], records[at + 3]);
+  const i64 at = j * linf_record_values(n) + 2 * it;
+  const double up = records[at], down = records[at + 1];
   const double margin = 1e-12 * (1.0 + (P + fabs(half)) * b + fabs(rq[r0]) + fabs(rq[r1]) + e);
   return max_or_nan(P * (up + over) + Q, P * (down + over) - Q) + e + margin;
 }
@@ -587,7 +587,7 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
 /// barrier.
 template <class T>
 __device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, const GameCluster& cl,
-                                    const Global<Mem::scratch, double>& records, i64 j_begin, i64 j_end, bool ok) {
+                                    const Global<Mem::scratch, float>& records, i64 j_begin, i64 j_end, bool ok) {
   const int n = a.p.n, tid = static_cast<int>(threadIdx.x), items = 3 * n;
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
   double* const top = sh.lwork + 4 * (2 * n + 2);  // [3n] each item's largest bound, [3n] its segment
@@ -644,9 +644,8 @@ __device__ void linf_game_best(const GameCluster& cl, const double* norms, doubl
 /// the second walk stages: sh.lwalk[j − j_begin] = 2. No other holds an item's maximum. Ends with a
 /// barrier.
 template <class T>
-__device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh,
-                                     const Global<Mem::scratch, double>& records, const double* best, i64 j_begin,
-                                     i64 j_end) {
+__device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, float>& records,
+                                     const double* best, i64 j_begin, i64 j_end) {
   const int n = a.p.n;
   for (i64 j = j_begin + threadIdx.x; j < j_end; j += blockDim.x) {
     if (sh.lwalk[j - j_begin] == 1) continue;
@@ -739,7 +738,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   // linf_second_segments).
   const bool linf_bounds = kLinf && G.linf_segments > 0 && !p.distance_matrix;
   const i64 rv = linf_record_values(n), tps = G.linf_tiles_per_segment;
-  const Global<Mem::scratch, double> records = a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
+  const Global<Mem::scratch, float> records = a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
 
   for (i64 g = blockIdx.x / B; g < a.in.games; g += gridDim.x / B, ++iteration) {
     // Block b's list of this game's survivors.
@@ -844,8 +843,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           if (this_tile == a_begin * per_slab) linf_provisional(a, sh, cnt);
           linf_record_tile(a, sh, cnt);
           if ((this_tile + 1) % tps == 0 || this_tile + 1 == a_end * per_slab) {
-            for (i64 e = tid; e < rv; e += blockDim.x) {
-              records.store(this_tile / tps * rv + e, sh.lwork[e]);
+            for (i64 e = tid; e < rv; e += blockDim.x) {  // (rounded up: each stays an upper bound)
+              records.store(this_tile / tps * rv + e, __double2float_ru(sh.lwork[e]));
               sh.lwork[e] = -inf();
             }
           }
@@ -1368,7 +1367,7 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
   a.out = out;
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
-  a.linf_records = reinterpret_cast<double*>(scratch + sweep_lists_bytes(geo));
+  a.linf_records = reinterpret_cast<float*>(scratch + sweep_lists_bytes(geo));
   if (geo.linf) {
     launch_with(sweep_linf_kernel<T>, geo, a, stream);
   } else {

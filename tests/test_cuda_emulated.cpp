@@ -441,11 +441,11 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
     {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0004, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 15x7x3x7x9x5 f32 max (planned)", {1.5027, 0.0000, 0.0000, 0.0784}, {0.0000, 0.0000, 1.0000, 453.1936}},
-    {"sweep 15x7x3x7x9x5 f32 max x1 block", {1.1961, 0.0000, 0.0000, 0.0901}, {0.0000, 0.0000, 1.0000, 453.1936}},
+    {"sweep 15x7x3x7x9x5 f32 max (planned)", {1.5027, 0.0000, 0.0000, 0.0197}, {0.0000, 0.0000, 1.0000, 113.5162}},
+    {"sweep 15x7x3x7x9x5 f32 max x1 block", {1.1961, 0.0000, 0.0000, 0.0226}, {0.0000, 0.0000, 1.0000, 113.5162}},
     {"sweep 5x3x4x70 f64 max distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
-    {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {1.5027, 0.0000, 0.0000, 0.0784}, {0.0000, 0.0000, 1.0000, 453.1936}},
-    {"sweep 15x7x3x7x9x5 f32 max-range x1 block", {1.1961, 0.0000, 0.0000, 0.0901}, {0.0000, 0.0000, 1.0000, 453.1936}},
+    {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {1.5027, 0.0000, 0.0000, 0.0197}, {0.0000, 0.0000, 1.0000, 113.5162}},
+    {"sweep 15x7x3x7x9x5 f32 max-range x1 block", {1.1961, 0.0000, 0.0000, 0.0226}, {0.0000, 0.0000, 1.0000, 113.5162}},
     {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -801,6 +801,29 @@ TEST(CudaEmulated, SweepPathMaxStandardisationsMatchTheCpu) {
   }
 }
 
+/// The bits of a result column (the L∞ walk's maxima are exact in any order: the same bits as the
+/// CPU's).
+std::vector<std::uint64_t> bits_of(const std::vector<double>& x) {
+  std::vector<std::uint64_t> u(x.size());
+  if (!x.empty()) std::memcpy(u.data(), x.data(), x.size() * sizeof(double));
+  return u;
+}
+
+/// Under MAX and MAX-range, the sweep path with one block per game (the bounds' walk) gives the
+/// CPU's IA and CA, bit for bit.
+void expect_linf_walk_matches_cpu(const Batch& b) {
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+    Options o;
+    o.standardisation = st;
+    Results cpu, gpu;
+    make_cpu_backend(1)->evaluate(b.view(), o, cpu);
+    cuda_emu::make_cuda_backend(0, emulated(kSweep, 0, 1))->evaluate(b.view(), o, gpu);
+    EXPECT_EQ(bits_of(gpu.ia), bits_of(cpu.ia)) << to_string(st);
+    EXPECT_EQ(bits_of(gpu.ca_agents), bits_of(cpu.ca_agents)) << to_string(st);
+    EXPECT_EQ(bits_of(gpu.ca_principals), bits_of(cpu.ca_principals)) << to_string(st);
+  }
+}
+
 // The L∞ walk's bounds where a block's first tile misleads its provisional standardisation:
 // principal 0 near agent 0 (plus noise) except in the first tile, where it is a tenth of agent 0,
 // so its provisional magnitude is a tenth of the final one and agent 0's is not (|μ| = 0.82, far
@@ -823,21 +846,84 @@ TEST(CudaEmulated, SweepPathMaxBoundsHoldWhereTheFirstTileMisleads) {
       }
     }
   }
-  const auto bits = [](const std::vector<double>& x) {
-    std::vector<std::uint64_t> u(x.size());
-    if (!x.empty()) std::memcpy(u.data(), x.data(), x.size() * sizeof(double));
-    return u;
-  };
-  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
+  expect_linf_walk_matches_cpu(b);
+}
+
+/// A 5x3x4x70 game (15 tiles of 280 outcomes in the emulation) for the L∞ bounds' tests, built so
+/// that one item's walk can be followed: payoffs in (−0.5, 0.5) but, in the first tile, each
+/// vector's extrema ±1 (so its provisional standardisation is the final one unless changed), each
+/// CA item's ±1.5 and each IA_i's maximum 1.8 for i > 0 (far above their other tiles' bounds, so
+/// no other item walks a tile that IA_0's bounds leave out). `a` and `p` address a payoff.
+struct LinfWalkGame {
+  static constexpr std::int64_t kTile = 280;
+  Dims d = Dims({5, 3, 4, 70});
+  std::int64_t N = d.outcomes();
+  int n = d.players();
+  Batch b{d, 1};
+  explicit LinfWalkGame(std::mt19937_64& rng) {
+    std::uniform_real_distribution<double> half(-0.5, 0.5);
+    for (int i = 0; i < n; ++i) {
+      for (std::int64_t s = 0; s < N; ++s) a(i, s) = half(rng), p(i, s) = half(rng);
+    }
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) {
+        a(j, 2 * i) = p(j, 2 * i) = j == i ? 1.0 : -1.0;
+        a(j, 2 * i + 1) = p(j, 2 * i + 1) = j == i ? -1.0 : 1.0;
+      }
+      if (i > 0) a(i, 2 * n + i) = 0.9, p(i, 2 * n + i) = -0.9;
+    }
+  }
+  double& a(int i, std::int64_t s) { return b.agents[static_cast<std::size_t>(i * N + s)]; }
+  double& p(int i, std::int64_t s) { return b.principals[static_cast<std::size_t>(i * N + s)]; }
+  /// IA_0 from the CPU under st, as the planted maximum of |ν_0 − ν̂_0|, `d` in MAX's units, gives
+  /// it (z = 2 for MAX; MAX-range halves the distance and has z = 1).
+  void expect_ia0(Standardisation st, double d) {
     Options o;
     o.standardisation = st;
-    Results cpu, gpu;
+    Results cpu;
     make_cpu_backend(1)->evaluate(b.view(), o, cpu);
-    cuda_emu::make_cuda_backend(0, emulated(kSweep, 0, 1))->evaluate(b.view(), o, gpu);
-    EXPECT_EQ(bits(gpu.ia), bits(cpu.ia)) << to_string(st);
-    EXPECT_EQ(bits(gpu.ca_agents), bits(cpu.ca_agents)) << to_string(st);
-    EXPECT_EQ(bits(gpu.ca_principals), bits(cpu.ca_principals)) << to_string(st);
+    ASSERT_NEAR(cpu.ia[0], 1.0 - d / 2, 1e-12) << to_string(st) << ": the planted maximum";
   }
+};
+
+// The L∞ walk's bounds are kept in scratch as floats, rounded up. Here they are exact but for that
+// rounding (LinfWalkGame: the provisional standardisation is the final one, P = 1, Q = 0, μ = 0).
+// IA_0's largest |ν_0 − ν̂_0| is D = F + 3·2⁻²⁶ in tile 10 and the next D − 2⁻²⁶ in tile 3, with
+// S' = 0 at both, where F is a float and both lie within half a float's step of it. Rounded to
+// nearest, both records would be F: the first walk would take tile 3 (the lower index), and tile
+// 10's bound, F, would be below the maximum found there, so IA_0 would come from the wrong maximum
+// (the test fails so). Rounded up, tile 10's bound is not below it and it is walked. Float64 input
+// (such D is not a float32 payoff).
+TEST(CudaEmulated, SweepPathMaxBoundsStayAboveAfterRounding) {
+  DGEVAL_SEEDED(rng);
+  LinfWalkGame g(rng);
+  const double F = static_cast<double>(static_cast<float>(1.8)), step = std::ldexp(1.0, -23);
+  ASSERT_EQ(static_cast<double>(static_cast<float>(F + 0.375 * step)), F);
+  const std::int64_t s_near = 3 * g.kTile + 17, s_max = 10 * g.kTile + 101;
+  g.a(0, s_near) = (F + 0.25 * step) / 2, g.p(0, s_near) = -g.a(0, s_near);
+  g.a(0, s_max) = (F + 0.375 * step) / 2, g.p(0, s_max) = -g.a(0, s_max);
+  // (the two candidates' IA_0 differ by 2⁻²⁶/2, over 7e-9)
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) g.expect_ia0(st, F + 0.375 * step);
+  expect_linf_walk_matches_cpu(g.b);
+}
+
+// The bound within λ: where a provisional magnitude is a little off (|μ| ≤ λ), an item's final
+// difference P·(D' + μ·S') is bounded by the tile's largest D' + λ·|S'|, whatever the sign of S'.
+// Agent 0's final extrema are ±1.05 (tile 7), its first tile's ±1: p = 1/1.05 for it, 1 for
+// principal 0, μ = −0.024. IA_0's maximum, 1 + 0.2/1.05, is at (0.2, −1) in tile 10, where S' < 0;
+// tile 3 holds (1, −0.18), D' = 1.18 but S' > 0, final 1.132. A record of the largest D' + λ·S'
+// (the sign of S' dropped) would rank tile 3 first, and tile 10's bound, 0.976·1.15, would fall
+// below tile 3's maximum: the test fails so.
+TEST(CudaEmulated, SweepPathMaxBoundsHoldForEitherSignOfTheSum) {
+  DGEVAL_SEEDED(rng);
+  LinfWalkGame g(rng);
+  const std::int64_t s_decoy = 3 * g.kTile + 17, s_max = 10 * g.kTile + 101, s_ext = 7 * g.kTile;
+  g.a(0, s_ext) = 1.05, g.p(0, s_ext) = 1.0;
+  g.a(0, s_ext + 1) = -1.05, g.p(0, s_ext + 1) = -1.0;
+  g.a(0, s_decoy) = 1.0, g.p(0, s_decoy) = -0.18;
+  g.a(0, s_max) = 0.2, g.p(0, s_max) = -1.0;
+  for (Standardisation st : {Standardisation::max, Standardisation::max_range}) g.expect_ia0(st, 1.0 + 0.2 / 1.05);
+  expect_linf_walk_matches_cpu(g.b);
 }
 
 // The L∞ walk reaches the last outcome of the last tile: agent 0's and principal 0's utilities
@@ -897,15 +983,10 @@ TEST(CudaEmulated, SweepPathMaxWalkReachesTheFirstAndLastOutcomes) {
       }
       Results gpu;  // the same bits as the CPU: a maximum is exact in any order
       cuda_emu::make_cuda_backend(0, emulated(kSweep))->evaluate(game->view(), o, gpu);
-      const auto bits = [](const std::vector<double>& x) {
-        std::vector<std::uint64_t> u(x.size());
-        if (!x.empty()) std::memcpy(u.data(), x.data(), x.size() * sizeof(double));
-        return u;
-      };
-      EXPECT_EQ(bits(gpu.ia), bits(cpu.ia)) << what;
-      EXPECT_EQ(bits(gpu.ca_agents), bits(cpu.ca_agents)) << what;
-      EXPECT_EQ(bits(gpu.ca_principals), bits(cpu.ca_principals)) << what;
-      EXPECT_EQ(bits(gpu.distance_matrix), bits(cpu.distance_matrix)) << what;
+      EXPECT_EQ(bits_of(gpu.ia), bits_of(cpu.ia)) << what;
+      EXPECT_EQ(bits_of(gpu.ca_agents), bits_of(cpu.ca_agents)) << what;
+      EXPECT_EQ(bits_of(gpu.ca_principals), bits_of(cpu.ca_principals)) << what;
+      EXPECT_EQ(bits_of(gpu.distance_matrix), bits_of(cpu.distance_matrix)) << what;
     }
   }
 }

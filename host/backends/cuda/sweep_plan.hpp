@@ -112,9 +112,10 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
 
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
-/// linf: the doubles of a segment's record of L∞ bounds: for each of the 3n IA and CA items, the
-/// maxima of ±(ν_r0 − ν_r1) ± λ·(ν_r0 + ν_r1) (kernels/sweep_evaluate.cu, linf_record_tile).
-DGEVAL_HD std::int64_t linf_record_values(int n) { return 12 * static_cast<std::int64_t>(n); }
+/// linf: the values of a segment's record of L∞ bounds (floats in scratch, a double each while the
+/// read makes it): for each of the 3n IA and CA items, the maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1|
+/// (kernels/sweep_evaluate.cu, linf_record_tile).
+DGEVAL_HD std::int64_t linf_record_values(int n) { return 6 * static_cast<std::int64_t>(n); }
 /// linf: the doubles the bounds work in: the running record, then (after the read) each row's
 /// terms (4 per row of the walk: 2n vectors and the sides' means) and three per item (its largest
 /// bound and segment, the game's segment; then the game's maximum after the first walk).
@@ -322,7 +323,7 @@ inline std::size_t sweep_lists_bytes(const SweepGeometry& t) {
 /// has a place; a block writes those of its own tiles).
 inline std::size_t sweep_linf_records_bytes(const SweepGeometry& t) {
   return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.linf_segments) *
-                      static_cast<std::size_t>(linf_record_values(t.n)) * 8,
+                      static_cast<std::size_t>(linf_record_values(t.n)) * sizeof(float),
                   256);
 }
 inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
