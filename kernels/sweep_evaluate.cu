@@ -129,8 +129,8 @@ struct StShared {
   double* seg;    ///< played: each segment's welfare min [segments], then max [segments]
   i64* cand;
   T* ext;                ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
-  double* lprov;         ///< linf: the block's provisional shifts [V], inverse magnitudes [V], magnitudes [V]
-  double* lwork;         ///< linf: [linf_work(n)]: the segment's running record; then the bounds' terms
+  double* lprov;         ///< linf: the game's provisional shifts [V], inverse magnitudes [V], magnitudes [V]
+  double* lwork;         ///< linf: [linf_work(n)]: the running record, first tile's extrema; then the terms
   unsigned char* lwalk;  ///< linf: [linf_segments]: whether the walk stages the block's segment
 };
 
@@ -444,8 +444,8 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
 }
 
 // ---- Bounds on the L∞ walk (MAX, MAX-range, without the distance matrix). The read standardises
-// each tile, once its other work is done, by the block's provisional shifts and magnitudes (those
-// of its first tile of the game: ν'), and records, per segment of consecutive tiles and for each IA
+// each tile, once its other work is done, by the game's provisional shifts and magnitudes (those
+// of its cluster's blocks' first tiles together: ν'), and records, per segment of consecutive tiles and for each IA
 // and CA item (rows r0, r1; the means μ' likewise), the maxima of D' + λ·|S'| and −D' + λ·|S'| with
 // D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda (in scratch as floats rounded up, so
 // still bounds from above). Each row's final standardised value is an affine function of its
@@ -465,24 +465,36 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
 /// this much (as a fraction of their mean) before the bounds loosen.
 constexpr double kLinfLambda = 1.0 / 16;
 
-/// The block's provisional shifts and magnitudes: those of the staged tile (cnt outcomes), its first
-/// of the game (vector v by warp v mod warps). Ends with a barrier.
+/// The provisional shifts and magnitudes: those of the cluster's blocks' first tiles of the game
+/// together (each block's staged tile, cnt outcomes; vector v by warp v mod warps), so that every
+/// block of a game standardises its records alike, from B times one tile's sample. Every block of
+/// the cluster calls it, at its first tile. Ends with a barrier.
 template <class T>
-__device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, i64 cnt) {
+__device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, const GameCluster& cl, i64 cnt) {
   const int V = a.geo.vectors, tid = static_cast<int>(threadIdx.x);
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  // [2V]: the block's first tile's minima, then maxima (after the running record; read by the
+  // other blocks before this block's next barrier of the cluster, and free until its next game)
+  double* const first = sh.lwork + linf_record_values(a.p.n);
   const WarpTeam<32> wt;
   for (int v = warp; v < V; v += warps) {
     const double* y = sh.staged + v * sh.stride;
     Acc2 e{inf(), -inf()};
     for (i64 q = lane; q < cnt; q += 32) e = MinMaxOp()(e, Acc2{y[q], y[q]});
     e = wt.reduce(e, MinMaxOp());
-    if (lane == 0) {
-      const double mag = detail::magnitude_of(a.p.standardisation, 0.0, e.a, e.b);
-      sh.lprov[v] = detail::shift_of(a.p.standardisation, 0.0, cnt, e.a, e.b);
-      sh.lprov[V + v] = detail::inverse_magnitude_of(mag);
-      sh.lprov[2 * V + v] = mag;
+    if (lane == 0) first[v] = e.a, first[V + v] = e.b;
+  }
+  cl.sync();  // every block's first tile
+  if (tid < V) {
+    Acc2 e{inf(), -inf()};
+    for (int b = 0; b < cl.blocks; ++b) {
+      const double* o = cl.at(first, static_cast<unsigned>(b));
+      e = MinMaxOp()(e, Acc2{o[tid], o[V + tid]});
     }
+    const double mag = detail::magnitude_of(a.p.standardisation, 0.0, e.a, e.b);
+    sh.lprov[tid] = detail::shift_of(a.p.standardisation, 0.0, cnt, e.a, e.b);
+    sh.lprov[V + tid] = detail::inverse_magnitude_of(mag);
+    sh.lprov[2 * V + tid] = mag;
   }
   __syncthreads();
 }
@@ -518,7 +530,7 @@ __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt
 
 /// Each row's p, q, A and e (the bounds above) into sh.lwork (rp, rq, ra, re: [2n + 2] each) from
 /// the game's shifts and magnitudes in A. False where the bounds cannot be made (a vector constant in
-/// the block's first tile but not in the game). Ends with a barrier.
+/// the blocks' first tiles but not in the game). Ends with a barrier.
 template <class T>
 __device__ bool linf_rows_affine(const StArgs& a, const StShared<T>& sh, const GameArrays& A) {
   const int n = a.p.n, V = 2 * n, R = V + 2, tid = static_cast<int>(threadIdx.x);
@@ -840,7 +852,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         });
         if (linf_bounds) {  // the tile's L∞ bounds, into its segment's record (written at the segment's end;
                             // append_in_order ended with a barrier)
-          if (this_tile == a_begin * per_slab) linf_provisional(a, sh, cnt);
+          if (this_tile == a_begin * per_slab) linf_provisional(a, sh, cl, cnt);
           linf_record_tile(a, sh, cnt);
           if ((this_tile + 1) % tps == 0 || this_tile + 1 == a_end * per_slab) {
             for (i64 e = tid; e < rv; e += blockDim.x) {  // (rounded up: each stays an upper bound)

@@ -116,12 +116,14 @@ inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 /// read makes it): for each of the 3n IA and CA items, the maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1|
 /// (kernels/sweep_evaluate.cu, linf_record_tile).
 DGEVAL_HD std::int64_t linf_record_values(int n) { return 6 * static_cast<std::int64_t>(n); }
-/// linf: the doubles the bounds work in: the running record, then (after the read) each row's
-/// terms (4 per row of the walk: 2n vectors and the sides' means) and three per item (its largest
-/// bound and segment, the game's segment; then the game's maximum after the first walk).
+/// linf: the doubles the bounds work in: in the read the running record and the block's first
+/// tile's extrema (2 per vector), then (after the read) each row's terms (4 per row of the walk: 2n
+/// vectors and the sides' means) and three per item (its largest bound and segment, the game's
+/// segment; then the game's maximum after the first walk).
 DGEVAL_HD std::int64_t linf_work(int n) {
+  const std::int64_t read = linf_record_values(n) + 4 * static_cast<std::int64_t>(n);
   const std::int64_t terms = 4 * (2 * static_cast<std::int64_t>(n) + 2) + 9 * static_cast<std::int64_t>(n);
-  return terms > linf_record_values(n) ? terms : linf_record_values(n);
+  return terms > read ? terms : read;
 }
 
 /// Whether the sweep measures the distances of standardisation s in the L∞ norm (MAX, MAX-range):
