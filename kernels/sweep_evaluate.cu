@@ -90,8 +90,8 @@ struct StArgs {
   SweepGeometry geo;
   Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
   /// linf: [grid][linf_segments][linf_record_values(n)]: each block's records of its segments' L∞
-  /// bounds, rounded up to floats
-  Global<Mem::scratch, float> linf_records;
+  /// bounds, rounded up to halves (bound_half_up)
+  Global<Mem::scratch, std::uint16_t> linf_records;
 };
 static_assert(sizeof(StArgs) <= 4096, "StArgs must fit the kernel parameter space");
 
@@ -447,7 +447,7 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
 // each tile, once its other work is done, by the game's provisional shifts and magnitudes (those
 // of its cluster's blocks' first tiles together: ν'), and records, per segment of consecutive tiles and for each IA
 // and CA item (rows r0, r1; the means μ' likewise), the maxima of D' + λ·|S'| and −D' + λ·|S'| with
-// D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda (in scratch as floats rounded up, so
+// D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda (in scratch as halves rounded up, so
 // still bounds from above). Each row's final standardised value is an affine function of its
 // provisional one: ν = p·ν' + q with p = inv/inv', q = (c' − c)·inv for a vector (0 and 0 where it
 // is constant), and for a mean μ = p_μ·μ' + q_μ + e with p_μ = W/W' (W the side's inverse weight),
@@ -576,8 +576,8 @@ __device__ bool linf_rows_affine(const StArgs& a, const StShared<T>& sh, const G
 /// An upper bound on item it's |ν_r0 − ν_r1| over segment j (its record), from the rows' terms of
 /// linf_rows_affine; NaN where the record holds one.
 template <class T>
-__device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, float>& records, int it,
-                             i64 j) {
+__device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, std::uint16_t>& records,
+                             int it, i64 j) {
   const int n = a.p.n, R = 2 * n + 2;
   const double *rp = sh.lwork, *rq = rp + R, *ra = rq + R, *re = ra + R;
   int r0 = 0, r1 = 0;
@@ -587,7 +587,7 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
   const double mu = P > 0.0 ? half / P : 0.0;
   const double over = fmax(0.0, fabs(mu) - kLinfLambda) * b;
   const i64 at = j * linf_record_values(n) + 2 * it;
-  const double up = records[at], down = records[at + 1];
+  const double up = bound_half_value(records[at]), down = bound_half_value(records[at + 1]);
   const double margin = 1e-12 * (1.0 + (P + fabs(half)) * b + fabs(rq[r0]) + fabs(rq[r1]) + e);
   return max_or_nan(P * (up + over) + Q, P * (down + over) - Q) + e + margin;
 }
@@ -599,7 +599,8 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
 /// barrier.
 template <class T>
 __device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, const GameCluster& cl,
-                                    const Global<Mem::scratch, float>& records, i64 j_begin, i64 j_end, bool ok) {
+                                    const Global<Mem::scratch, std::uint16_t>& records, i64 j_begin, i64 j_end,
+                                    bool ok) {
   const int n = a.p.n, tid = static_cast<int>(threadIdx.x), items = 3 * n;
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
   double* const top = sh.lwork + 4 * (2 * n + 2);  // [3n] each item's largest bound, [3n] its segment
@@ -656,8 +657,9 @@ __device__ void linf_game_best(const GameCluster& cl, const double* norms, doubl
 /// the second walk stages: sh.lwalk[j − j_begin] = 2. No other holds an item's maximum. Ends with a
 /// barrier.
 template <class T>
-__device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh, const Global<Mem::scratch, float>& records,
-                                     const double* best, i64 j_begin, i64 j_end) {
+__device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh,
+                                     const Global<Mem::scratch, std::uint16_t>& records, const double* best,
+                                     i64 j_begin, i64 j_end) {
   const int n = a.p.n;
   for (i64 j = j_begin + threadIdx.x; j < j_end; j += blockDim.x) {
     if (sh.lwalk[j - j_begin] == 1) continue;
@@ -750,7 +752,8 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   // linf_second_segments).
   const bool linf_bounds = kLinf && G.linf_segments > 0 && !p.distance_matrix;
   const i64 rv = linf_record_values(n), tps = G.linf_tiles_per_segment;
-  const Global<Mem::scratch, float> records = a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
+  const Global<Mem::scratch, std::uint16_t> records =
+      a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
 
   for (i64 g = blockIdx.x / B; g < a.in.games; g += gridDim.x / B, ++iteration) {
     // Block b's list of this game's survivors.
@@ -856,7 +859,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
           linf_record_tile(a, sh, cnt);
           if ((this_tile + 1) % tps == 0 || this_tile + 1 == a_end * per_slab) {
             for (i64 e = tid; e < rv; e += blockDim.x) {  // (rounded up: each stays an upper bound)
-              records.store(this_tile / tps * rv + e, __double2float_ru(sh.lwork[e]));
+              records.store(this_tile / tps * rv + e, bound_half_up(sh.lwork[e]));
               sh.lwork[e] = -inf();
             }
           }
@@ -1379,7 +1382,7 @@ void launch_all(const SweepGeometry& geo, const EvalParams& p, const DeviceInput
   a.out = out;
   a.geo = geo;
   a.survivors = reinterpret_cast<i64*>(scratch);
-  a.linf_records = reinterpret_cast<float*>(scratch + sweep_lists_bytes(geo));
+  a.linf_records = reinterpret_cast<std::uint16_t*>(scratch + sweep_lists_bytes(geo));
   if (geo.linf) {
     launch_with(sweep_linf_kernel<T>, geo, a, stream);
   } else {

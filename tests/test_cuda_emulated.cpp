@@ -441,11 +441,11 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 15x7x3x7x9x5 f32 played, P most of game", {2.0199, 0.0000, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.3065}},
     {"sweep 15x7x3x7x9x5 f32 correlated (planned)", {1.0200, 0.1667, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0004, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
-    {"sweep 15x7x3x7x9x5 f32 max (planned)", {1.1886, 0.0000, 0.0000, 0.0223}, {0.0000, 0.0000, 1.0000, 113.5162}},
-    {"sweep 15x7x3x7x9x5 f32 max x1 block", {1.1961, 0.0000, 0.0000, 0.0226}, {0.0000, 0.0000, 1.0000, 113.5162}},
+    {"sweep 15x7x3x7x9x5 f32 max (planned)", {1.1886, 0.0000, 0.0000, 0.0112}, {0.0000, 0.0000, 1.0000, 56.9033}},
+    {"sweep 15x7x3x7x9x5 f32 max x1 block", {1.1961, 0.0000, 0.0000, 0.0113}, {0.0000, 0.0000, 1.0000, 56.9033}},
     {"sweep 5x3x4x70 f64 max distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
-    {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {1.1886, 0.0000, 0.0000, 0.0223}, {0.0000, 0.0000, 1.0000, 113.5162}},
-    {"sweep 15x7x3x7x9x5 f32 max-range x1 block", {1.1961, 0.0000, 0.0000, 0.0226}, {0.0000, 0.0000, 1.0000, 113.5162}},
+    {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {1.1886, 0.0000, 0.0000, 0.0112}, {0.0000, 0.0000, 1.0000, 56.9033}},
+    {"sweep 15x7x3x7x9x5 f32 max-range x1 block", {1.1961, 0.0000, 0.0000, 0.0113}, {0.0000, 0.0000, 1.0000, 56.9033}},
     {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -886,23 +886,23 @@ struct LinfWalkGame {
   }
 };
 
-// The L∞ walk's bounds are kept in scratch as floats, rounded up. Here they are exact but for that
-// rounding (LinfWalkGame: the provisional standardisation is the final one, P = 1, Q = 0, μ = 0).
-// IA_0's largest |ν_0 − ν̂_0| is D = F + 3·2⁻²⁶ in tile 10 and the next D − 2⁻²⁶ in tile 3, with
-// S' = 0 at both, where F is a float and both lie within half a float's step of it. Rounded to
-// nearest, both records would be F: the first walk would take tile 3 (the lower index), and tile
-// 10's bound, F, would be below the maximum found there, so IA_0 would come from the wrong maximum
-// (the test fails so). Rounded up, tile 10's bound is not below it and it is walked. Float64 input
-// (such D is not a float32 payoff).
+// The L∞ walk's bounds are kept in scratch as halves, rounded up (bound_half_up). Here they are
+// exact but for that rounding (LinfWalkGame: the provisional standardisation is the final one,
+// P = 1, Q = 0, μ = 0). IA_0's largest |ν_0 − ν̂_0| is D = F + 3·2⁻¹³ in tile 10 and the next
+// D − 2⁻¹³ in tile 3, with S' = 0 at both, where F = 1843/1024 is a half and both lie within half
+// a half's step (2⁻¹⁰) of it. Rounded to nearest, both records would be F: the first walk would
+// take tile 3 (the lower index), and tile 10's bound, F, would be below the maximum found there,
+// so IA_0 would come from the wrong maximum (the test fails so). Rounded up, tile 10's bound is
+// not below it and it is walked.
 TEST(CudaEmulated, SweepPathMaxBoundsStayAboveAfterRounding) {
   DGEVAL_SEEDED(rng);
   LinfWalkGame g(rng);
-  const double F = static_cast<double>(static_cast<float>(1.8)), step = std::ldexp(1.0, -23);
-  ASSERT_EQ(static_cast<double>(static_cast<float>(F + 0.375 * step)), F);
+  const double F = 1843.0 / 1024, step = std::ldexp(1.0, -10);
+  ASSERT_EQ(cuda_emu::bound_half_value(cuda_emu::bound_half_up(F)), F);
   const std::int64_t s_near = 3 * g.kTile + 17, s_max = 10 * g.kTile + 101;
   g.a(0, s_near) = (F + 0.25 * step) / 2, g.p(0, s_near) = -g.a(0, s_near);
   g.a(0, s_max) = (F + 0.375 * step) / 2, g.p(0, s_max) = -g.a(0, s_max);
-  // (the two candidates' IA_0 differ by 2⁻²⁶/2, over 7e-9)
+  // (the two candidates' IA_0 differ by 2⁻¹³/2, over 6e-5)
   for (Standardisation st : {Standardisation::max, Standardisation::max_range}) g.expect_ia0(st, F + 0.375 * step);
   expect_linf_walk_matches_cpu(g.b);
 }

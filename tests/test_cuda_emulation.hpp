@@ -731,13 +731,6 @@ inline long long __double_as_longlong(double x) {
   std::memcpy(&v, &x, 8);
   return v;
 }
-/// x rounded toward +∞ to a float, as the device's cvt.rp.f32.f64 (NaN stays NaN; beyond the
-/// largest float +∞, and below −FLT_MAX −FLT_MAX).
-inline float __double2float_ru(double x) {
-  float f = static_cast<float>(x);  // to nearest
-  if (static_cast<double>(f) < x) f = std::nextafter(f, HUGE_VALF);
-  return f;
-}
 
 // Runtime API (inline, C++ linkage: no clash with the real C symbols of cudart in the same binary).
 inline const char* cudaGetErrorName(cudaError_t e) {

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "backends/cuda/cuda_plan.hpp"
+#include "backends/cuda/sweep_plan.hpp"
 #include "dgeval/dgeval.hpp"
+#include "test_util.hpp"
 
 namespace dgeval {
 namespace cuda {
@@ -348,6 +352,55 @@ TEST(CudaPlan, BytesModel) {
       std::count_if(cols.begin(), cols.end(), [](const ColumnInfo& c) { return c.kind == ColumnKind::player_real; }));
   EXPECT_EQ(per_player, 6u);
   EXPECT_EQ(column_bytes_per_game(2), (cols.size() + per_player) * 8);  // 3x3: 296 bytes, twice the input
+}
+
+// The L∞ bounds' records in two bytes (sweep_plan.hpp): bound_half_value decodes every binary16
+// pattern, and bound_half_up(x) is the least half not below x, against a plain search of the sorted
+// finite halves, for every half, its neighbours by one double's step, and fresh random doubles over
+// 40 binades of either sign (subnormal halves and beyond the largest included).
+TEST(CudaPlan, BoundHalvesAreTheLeastHalfNotBelow) {
+  std::vector<double> halves;  // every finite half value, ascending (−0 and +0 both kept)
+  for (unsigned b = 0; b < 65536u; ++b) {
+    const double v = bound_half_value(static_cast<std::uint16_t>(b));
+    const int e = (b >> 10) & 31;
+    if (e == 31) {
+      EXPECT_EQ(std::isnan(v), (b & 1023u) != 0u) << b;
+      if ((b & 1023u) == 0u) {
+        EXPECT_EQ(v, (b & 0x8000u) ? -INFINITY : INFINITY) << b;
+      }
+      continue;
+    }
+    const double magnitude =
+        e == 0 ? (b & 1023u) * std::ldexp(1.0, -24) : (1024.0 + (b & 1023u)) * std::ldexp(1.0, e - 25);
+    EXPECT_EQ(v, (b & 0x8000u) ? -magnitude : magnitude) << b;
+    halves.push_back(v);
+  }
+  std::sort(halves.begin(), halves.end());
+  ASSERT_EQ(halves.front(), -65504.0);
+  ASSERT_EQ(halves.back(), 65504.0);
+  const auto expect_least_not_below = [&](double x) {
+    const double got = bound_half_value(bound_half_up(x));
+    const auto it = std::lower_bound(halves.begin(), halves.end(), x);
+    const double want = it == halves.end() ? INFINITY : *it;
+    EXPECT_EQ(got, want) << "x = " << x;
+  };
+  for (double h : halves) {
+    expect_least_not_below(h);
+    expect_least_not_below(std::nextafter(h, -INFINITY));
+    expect_least_not_below(std::nextafter(h, INFINITY));
+  }
+  DGEVAL_SEEDED(rng);
+  std::uniform_real_distribution<double> binade(-30.0, 20.0);
+  for (int t = 0; t < 200000; ++t) {
+    const double x = std::exp2(binade(rng));
+    expect_least_not_below(t % 2 ? -x : x);
+  }
+  EXPECT_TRUE(std::isnan(bound_half_value(bound_half_up(NAN))));
+  EXPECT_EQ(bound_half_value(bound_half_up(INFINITY)), INFINITY);
+  EXPECT_EQ(bound_half_value(bound_half_up(-INFINITY)), -INFINITY);
+  EXPECT_EQ(bound_half_value(bound_half_up(1e300)), INFINITY);
+  EXPECT_EQ(bound_half_value(bound_half_up(-1e300)), -65504.0);
+  EXPECT_EQ(bound_half_value(bound_half_up(0.0)), 0.0);
 }
 
 TEST(CudaPlan, ChunksFitTheBudget) {

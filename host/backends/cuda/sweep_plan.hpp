@@ -27,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -112,10 +113,41 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
 
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
-/// linf: the values of a segment's record of L∞ bounds (floats in scratch, a double each while the
-/// read makes it): for each of the 3n IA and CA items, the maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1|
-/// (kernels/sweep_evaluate.cu, linf_record_tile).
+/// linf: the values of a segment's record of L∞ bounds (IEEE half-precision bits in scratch,
+/// bound_half_up; a double each while the read makes it): for each of the 3n IA and CA items, the
+/// maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1| (kernels/sweep_evaluate.cu, linf_record_tile).
 DGEVAL_HD std::int64_t linf_record_values(int n) { return 6 * static_cast<std::int64_t>(n); }
+
+/// The IEEE binary16 value of `bits`, exactly (NaN, ±∞, subnormals included).
+DGEVAL_HD double bound_half_value(std::uint16_t bits) {
+  const int e = (bits >> 10) & 31, m = bits & 1023;
+  const double v = e == 31  ? (m != 0 ? NAN : INFINITY)
+                   : e == 0 ? ::ldexp(static_cast<double>(m), -24)
+                            : ::ldexp(static_cast<double>(1024 + m), e - 25);
+  return (bits & 0x8000u) ? -v : v;
+}
+
+/// The bits of the least IEEE binary16 value not below x (x rounded toward +∞; NaN a NaN, above
+/// the largest half +∞): a bound from above stays one in two bytes, within 2⁻¹¹ of |x| relative.
+DGEVAL_HD std::uint16_t bound_half_up(double x) {
+  if (x != x) return 0x7e00u;
+  if (x > 65504.0) return 0x7c00u;
+  if (x < -65504.0) return x == -INFINITY ? 0xfc00u : 0xfbffu;
+  if (x == 0.0) return 0u;
+  const bool negative = x < 0.0;
+  const double a = negative ? -x : x;
+  int e = 0;
+  ::frexp(a, &e);                            // a = f·2^e, f in [0.5, 1) (e = 0 for a = 0)
+  const int E = e - 1 < -14 ? -14 : e - 1;   // the half's exponent; below 2⁻¹⁴ its subnormals' step 2⁻²⁴
+  const double scaled = ::ldexp(a, 10 - E);  // a in steps of 2^(E − 10), exact
+  double k = negative ? ::floor(scaled) : ::ceil(scaled);  // toward +∞
+  int biased = e - 1 < -14 ? 0 : E + 15;
+  if (k >= 2048.0) k = 1024.0, ++biased;       // rounded up into the next binade (not past 65504: above)
+  if (biased == 0 && k >= 1024.0) biased = 1;  // the smallest normal
+  const unsigned mantissa = static_cast<unsigned>(k) & 1023u;
+  const unsigned bits = (static_cast<unsigned>(biased) << 10) | mantissa;
+  return static_cast<std::uint16_t>(negative ? bits | 0x8000u : bits);
+}
 /// linf: the doubles the bounds work in: in the read the running record and the block's first
 /// tile's extrema (2 per vector), then (after the read) each row's terms (4 per row of the walk: 2n
 /// vectors and the sides' means) and three per item (its largest bound and segment, the game's
@@ -325,7 +357,7 @@ inline std::size_t sweep_lists_bytes(const SweepGeometry& t) {
 /// has a place; a block writes those of its own tiles).
 inline std::size_t sweep_linf_records_bytes(const SweepGeometry& t) {
   return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.linf_segments) *
-                      static_cast<std::size_t>(linf_record_values(t.n)) * sizeof(float),
+                      static_cast<std::size_t>(linf_record_values(t.n)) * sizeof(std::uint16_t),
                   256);
 }
 inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
