@@ -402,6 +402,12 @@ __device__ void linf_standardise(const StShared<T>& sh, int n, i64 cnt, const do
 
 /// The larger of a and b, NaN if either is (a NaN in the bounds' records makes its segment walked).
 __device__ __forceinline__ double max_or_nan(double a, double b) { return (b > a || b != b) ? b : a; }
+/// max_or_nan of each member.
+struct MaxOrNanOp {
+  __device__ Acc2 operator()(const Acc2& x, const Acc2& y) const {
+    return Acc2{max_or_nan(x.a, y.a), max_or_nan(x.b, y.b)};
+  }
+};
 
 /// The L∞ distances (MAX, MAX-range; kernels' sweep_linf_kernel) once the game's shifts and
 /// magnitudes are in A: a second walk over the tiles of player 0's actions [a_begin, a_end) (the
@@ -507,6 +513,7 @@ template <class T>
 __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt) {
   const int n = a.p.n, V = 2 * n, tid = static_cast<int>(threadIdx.x);
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
+  const WarpTeam<32> wt;
   linf_standardise(sh, n, cnt, sh.lprov, sh.lprov + V, sh.lprov + 2 * V);
   const double* y = sh.staged;
   for (int it = warp; it < 3 * n; it += warps) {
@@ -514,15 +521,15 @@ __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt
     linf_rows(it, n, r0, r1);
     const double* y0 = y + r0 * sh.stride;
     const double* y1 = y + r1 * sh.stride;
-    double m[2] = {-inf(), -inf()};
+    Acc2 m{-inf(), -inf()};
     for (i64 q = lane; q < cnt; q += 32) {
       const double d = y0[q] - y1[q], l = kLinfLambda * fabs(y0[q] + y1[q]);
-      m[0] = max_or_nan(m[0], d + l);
-      m[1] = max_or_nan(m[1], l - d);
+      m = MaxOrNanOp()(m, Acc2{d + l, l - d});
     }
-    for (int c = 0; c < 2; ++c) {
-      for (int k = 16; k > 0; k >>= 1) m[c] = max_or_nan(m[c], shfl_xor_any(0xffffffffu, m[c], k, 32));
-      if (lane == 0) sh.lwork[2 * it + c] = max_or_nan(sh.lwork[2 * it + c], m[c]);
+    m = wt.reduce(m, MaxOrNanOp());
+    if (lane == 0) {
+      sh.lwork[2 * it] = max_or_nan(sh.lwork[2 * it], m.a);
+      sh.lwork[2 * it + 1] = max_or_nan(sh.lwork[2 * it + 1], m.b);
     }
   }
   __syncthreads();
@@ -592,6 +599,18 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
   return max_or_nan(P * (up + over) + Q, P * (down + over) - Q) + e + margin;
 }
 
+/// A segment and its upper bound for an item.
+struct TopSegment {
+  double bound;
+  i64 at;  ///< the segment, −1 for none
+};
+/// The larger bound; of equal ones the lower segment (none last).
+struct TopSegmentOp {
+  __device__ TopSegment operator()(const TopSegment& x, const TopSegment& y) const {
+    return (y.bound > x.bound || (y.bound == x.bound && y.at >= 0 && (x.at < 0 || y.at < x.at))) ? y : x;
+  }
+};
+
 /// The segments of the block [j_begin, j_end) the L∞ walk stages first (sh.lwalk[j − j_begin] = 1),
 /// the others 0: for each item, the game's segment of the largest upper bound (over the cluster's
 /// blocks: the first block's, then the lowest index, where bounds are equal); every segment of a
@@ -605,21 +624,17 @@ __device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, cons
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
   double* const top = sh.lwork + 4 * (2 * n + 2);  // [3n] each item's largest bound, [3n] its segment
   double* const mine = top + 2 * items;            // [3n]: the game's segment of each item, if the block's
+  const WarpTeam<32> wt;
   for (int it = warp; it < items; it += warps) {
-    double best = -inf();
-    i64 at = -1;
+    TopSegment t{-inf(), -1};
     for (i64 j = j_begin + lane; j < j_end && ok; j += 32) {
       const double u = linf_upper(a, sh, records, it, j);
-      if (u > best) best = u, at = j;  // (NaN left to the second pass)
+      if (u > t.bound) t = TopSegment{u, j};  // (NaN left to the second pass)
     }
-    for (int k = 16; k > 0; k >>= 1) {
-      const double ob = shfl_xor_any(0xffffffffu, best, k, 32);
-      const i64 oa = shfl_xor_any(0xffffffffu, at, k, 32);
-      if (ob > best || (ob == best && oa >= 0 && (at < 0 || oa < at))) best = ob, at = oa;
-    }
+    t = wt.reduce(t, TopSegmentOp());
     if (lane == 0) {
-      top[it] = best;
-      top[items + it] = static_cast<double>(at);
+      top[it] = t.bound;
+      top[items + it] = static_cast<double>(t.at);
     }
   }
   cl.sync();  // every block's
