@@ -137,7 +137,7 @@ DGEVAL_HD std::uint16_t bound_half_up(double x) {
   const bool negative = x < 0.0;
   const double a = negative ? -x : x;
   int e = 0;
-  ::frexp(a, &e);                            // a = f·2^e, f in [0.5, 1) (e = 0 for a = 0)
+  ::frexp(a, &e);                            // a = f·2^e, f in [0.5, 1) (a > 0 here)
   const int E = e - 1 < -14 ? -14 : e - 1;   // the half's exponent; below 2⁻¹⁴ its subnormals' step 2⁻²⁴
   const double scaled = ::ldexp(a, 10 - E);  // a in steps of 2^(E − 10), exact
   double k = negative ? ::floor(scaled) : ::ceil(scaled);  // toward +∞
