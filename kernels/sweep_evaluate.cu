@@ -41,11 +41,11 @@
 // Gram matrix (the accumulators hold each vector's deviation sum and extrema, and the sums over
 // σ); once the game's shifts and magnitudes are known, a second walk over its tiles (linf_norms)
 // re-stages each, standardises it in place with each side's weighted mean μ, and takes the maxima
-// of |ν − ν'| for IA, CA and the distance matrix, in the same launch. Without the distance matrix
-// the read also records bounds on each tile's IA and CA distances (linf_record_tile, from a
-// provisional standardisation), and the walk stages only the tiles that may hold a maximum (about
-// 0.2 of the input more for continuous random payoffs with one block per game; below); with it,
-// every tile (about 2 reads).
+// of |ν − ν'| for IA, CA and the distance matrix, in the same launch. The read also records bounds
+// on each tile's IA and CA distances, and the distance matrix's where it is asked for
+// (linf_record_tile, from a provisional standardisation), and the walk stages only the tiles that
+// may hold a maximum (for continuous random payoffs with one block per game about 0.2 of the input
+// more, or 0.34 with the distance matrix's pairs for 6 players; below).
 // EPIC (sweep_kernel) is the same code with the L∞ parts compiled out (sweep_games<T, false>).
 //
 // A cluster of B > 1 blocks per game (SweepGeometry::cluster, for chunks of few games): block b
@@ -89,7 +89,7 @@ struct StArgs {
   DeviceOutputs out;
   SweepGeometry geo;
   Global<Mem::scratch, i64> survivors;  ///< [grid][survivor_capacity]: (s << 2) | bits
-  /// linf: [grid][linf_segments][linf_record_values(n)]: each block's records of its segments' L∞
+  /// linf: [grid][linf_segments][linf_record_values(linf_items)]: each block's records of its segments' L∞
   /// bounds, rounded up to halves (bound_half_up)
   Global<Mem::scratch, std::uint16_t> linf_records;
 };
@@ -130,7 +130,7 @@ struct StShared {
   i64* cand;
   T* ext;                ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
   double* lprov;         ///< linf: the game's provisional shifts [V], inverse magnitudes [V], magnitudes [V]
-  double* lwork;         ///< linf: [linf_work(n)]: the running record, first tile's extrema; then the terms
+  double* lwork;         ///< linf: [linf_work(n, items)]: the running record, first tile's extrema; then the terms
   unsigned char* lwalk;  ///< linf: [linf_segments]: whether the walk stages the block's segment
 };
 
@@ -449,10 +449,11 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
   __syncthreads();
 }
 
-// ---- Bounds on the L∞ walk (MAX, MAX-range, without the distance matrix). The read standardises
-// each tile, once its other work is done, by the game's provisional shifts and magnitudes (those
-// of its cluster's blocks' first tiles together: ν'), and records, per segment of consecutive tiles and for each IA
-// and CA item (rows r0, r1; the means μ' likewise), the maxima of D' + λ·|S'| and −D' + λ·|S'| with
+// ---- Bounds on the L∞ walk (MAX, MAX-range). The read standardises each tile, once its other work
+// is done, by the game's provisional shifts and magnitudes (those of its cluster's blocks' first
+// tiles together: ν'), and records, per segment of consecutive tiles and for each item of
+// SweepGeometry::linf_items (IA and CA, and with the distance matrix its pairs: rows r0, r1; the
+// means μ' likewise), the maxima of D' + λ·|S'| and −D' + λ·|S'| with
 // D' = ν'_r0 − ν'_r1, S' = ν'_r0 + ν'_r1 and λ = kLinfLambda (in scratch as halves rounded up, so
 // still bounds from above). Each row's final standardised value is an affine function of its
 // provisional one: ν = p·ν' + q with p = inv/inv', q = (c' − c)·inv for a vector (0 and 0 where it
@@ -481,7 +482,7 @@ __device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, const G
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
   // [2V]: the block's first tile's minima, then maxima (after the running record; read by the
   // other blocks before this block's next barrier of the cluster, and free until its next game)
-  double* const first = sh.lwork + linf_record_values(a.p.n);
+  double* const first = sh.lwork + linf_record_values(a.geo.linf_items);
   const WarpTeam<32> wt;
   for (int v = warp; v < V; v += warps) {
     const double* y = sh.staged + v * sh.stride;
@@ -506,7 +507,7 @@ __device__ void linf_provisional(const StArgs& a, const StShared<T>& sh, const G
 }
 
 /// The staged tile (cnt outcomes, its other work done) standardised by the provisional shifts and
-/// magnitudes, and each IA and CA item's maxima of D' + λ·|S'|, −D' + λ·|S'| folded into the
+/// magnitudes, and each item's (linf_items) maxima of D' + λ·|S'|, −D' + λ·|S'| folded into the
 /// segment's running record (lwork[2q], lwork[2q + 1]; NaN kept). After a barrier that follows the
 /// last read of the tile's raw values; ends with a barrier.
 template <class T>
@@ -516,7 +517,7 @@ __device__ void linf_record_tile(const StArgs& a, const StShared<T>& sh, i64 cnt
   const WarpTeam<32> wt;
   linf_standardise(sh, n, cnt, sh.lprov, sh.lprov + V, sh.lprov + 2 * V);
   const double* y = sh.staged;
-  for (int it = warp; it < 3 * n; it += warps) {
+  for (int it = warp; it < a.geo.linf_items; it += warps) {
     int r0 = 0, r1 = 0;
     linf_rows(it, n, r0, r1);
     const double* y0 = y + r0 * sh.stride;
@@ -593,7 +594,7 @@ __device__ double linf_upper(const StArgs& a, const StShared<T>& sh, const Globa
   const double b = ra[r0] + ra[r1], e = re[r0] + re[r1];
   const double mu = P > 0.0 ? half / P : 0.0;
   const double over = fmax(0.0, fabs(mu) - kLinfLambda) * b;
-  const i64 at = j * linf_record_values(n) + 2 * it;
+  const i64 at = j * linf_record_values(a.geo.linf_items) + 2 * it;
   const double up = bound_half_value(records[at]), down = bound_half_value(records[at + 1]);
   const double margin = 1e-12 * (1.0 + (P + fabs(half)) * b + fabs(rq[r0]) + fabs(rq[r1]) + e);
   return max_or_nan(P * (up + over) + Q, P * (down + over) - Q) + e + margin;
@@ -620,10 +621,10 @@ template <class T>
 __device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, const GameCluster& cl,
                                     const Global<Mem::scratch, std::uint16_t>& records, i64 j_begin, i64 j_end,
                                     bool ok) {
-  const int n = a.p.n, tid = static_cast<int>(threadIdx.x), items = 3 * n;
+  const int n = a.p.n, tid = static_cast<int>(threadIdx.x), items = a.geo.linf_items;
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
-  double* const top = sh.lwork + 4 * (2 * n + 2);  // [3n] each item's largest bound, [3n] its segment
-  double* const mine = top + 2 * items;            // [3n]: the game's segment of each item, if the block's
+  double* const top = sh.lwork + 4 * (2 * n + 2);  // [items] each item's largest bound, [items] its segment
+  double* const mine = top + 2 * items;            // [items]: the game's segment of each item, if the block's
   const WarpTeam<32> wt;
   for (int it = warp; it < items; it += warps) {
     TopSegment t{-inf(), -1};
@@ -675,11 +676,10 @@ template <class T>
 __device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh,
                                      const Global<Mem::scratch, std::uint16_t>& records, const double* best,
                                      i64 j_begin, i64 j_end) {
-  const int n = a.p.n;
   for (i64 j = j_begin + threadIdx.x; j < j_end; j += blockDim.x) {
     if (sh.lwalk[j - j_begin] == 1) continue;
     bool walk = false;
-    for (int it = 0; it < 3 * n && !walk; ++it) walk = !(linf_upper(a, sh, records, it, j) < best[it]);
+    for (int it = 0; it < a.geo.linf_items && !walk; ++it) walk = !(linf_upper(a, sh, records, it, j) < best[it]);
     sh.lwalk[j - j_begin] = walk ? 2 : 0;
   }
   __syncthreads();
@@ -744,7 +744,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
   sh.lprov = reinterpret_cast<double*>(smem + G.linf_at);
   sh.lwork = sh.lprov + 3 * V;
-  sh.lwalk = reinterpret_cast<unsigned char*>(sh.lwork + linf_work(n));
+  sh.lwalk = reinterpret_cast<unsigned char*>(sh.lwork + linf_work(n, G.linf_items));
   // Each block's lists of survivors in global scratch: one, or in a cluster two, taken by the
   // parity of the block's games (its other blocks read the next game while the first finishes one).
   const int lists_per_block = B > 1 ? 2 : 1;
@@ -762,11 +762,11 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   T* ext0_lo = sh.ext;
   T* ext0_hi = sh.ext + slab;
   const i64 per_slab = (slab + tile - 1) / tile;  // tiles of a slab
-  // L∞ without the distance matrix: the read records its segments' bounds (linf_record_tile) in the
-  // block's records, and the walk stages the segments that may hold a maximum (linf_first_segments,
-  // linf_second_segments).
-  const bool linf_bounds = kLinf && G.linf_segments > 0 && !p.distance_matrix;
-  const i64 rv = linf_record_values(n), tps = G.linf_tiles_per_segment;
+  // L∞: the read records its segments' bounds (linf_record_tile) in the block's records, and the walk
+  // stages the segments that may hold a maximum (linf_first_segments, linf_second_segments); for
+  // the items the walk takes (with the distance matrix its pairs too), as the geometry sized them.
+  const bool linf_bounds = kLinf && G.linf_segments > 0 && G.linf_items == (p.distance_matrix ? G.norms : 3 * n);
+  const i64 rv = linf_record_values(G.linf_items), tps = G.linf_tiles_per_segment;
   const Global<Mem::scratch, std::uint16_t> records =
       a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
 

@@ -443,10 +443,12 @@ const BytesCase kRecordedBytes[] = {
     {"sweep 15x7x3x7x9x5 f32 product (planned)", {1.0200, 0.0004, 0.0000, 0.0001}, {0.0000, 0.0000, 1.0000, 0.2904}},
     {"sweep 15x7x3x7x9x5 f32 max (planned)", {1.1886, 0.0000, 0.0000, 0.0112}, {0.0000, 0.0000, 1.0000, 56.9033}},
     {"sweep 15x7x3x7x9x5 f32 max x1 block", {1.1961, 0.0000, 0.0000, 0.0113}, {0.0000, 0.0000, 1.0000, 56.9033}},
-    {"sweep 5x3x4x70 f64 max distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 max distance matrix", {1.8709, 0.0000, 0.0000, 0.0104}, {0.0000, 0.0000, 1.0000, 2.6755}},
+    {"sweep 15x7x3x7x9x5 f32 max distance matrix (planned)", {1.3956, 0.0000, 0.0000, 0.0468}, {0.0000, 0.0000, 1.0000, 79.6020}},
+    {"sweep 15x7x3x7x9x5 f32 max distance matrix x1 block", {1.3428, 0.0000, 0.0000, 0.0476}, {0.0000, 0.0000, 1.0000, 79.6020}},
     {"sweep 15x7x3x7x9x5 f32 max-range (planned)", {1.1886, 0.0000, 0.0000, 0.0112}, {0.0000, 0.0000, 1.0000, 56.9033}},
     {"sweep 15x7x3x7x9x5 f32 max-range x1 block", {1.1961, 0.0000, 0.0000, 0.0113}, {0.0000, 0.0000, 1.0000, 56.9033}},
-    {"sweep 5x3x4x70 f64 max-range distance matrix", {2.0042, 0.0000, 0.0000, 0.0002}, {0.0000, 0.0000, 1.0000, 0.0439}},
+    {"sweep 5x3x4x70 f64 max-range distance matrix", {1.8709, 0.0000, 0.0000, 0.0104}, {0.0000, 0.0000, 1.0000, 2.6755}},
     {"cluster 5x5x4 f32 x4 blocks run 32", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 5x5x4 f64 x2 blocks run 64", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
     {"cluster 2x3x5 f32 x2 blocks run 32 worst-ne", {1.0000, 0.0000, 0.0000, 0.0000}, {0.0000, 0.0000, 1.0000, 0.0000}},
@@ -809,18 +811,25 @@ std::vector<std::uint64_t> bits_of(const std::vector<double>& x) {
   return u;
 }
 
-/// Under MAX and MAX-range, the sweep path with one block per game (the bounds' walk) gives the
-/// CPU's IA and CA, bit for bit.
+/// Under MAX and MAX-range without the distance matrix, and under MAX with it (the same bounds for
+/// its pairs), the sweep path with one block per game (the bounds' walk) gives the CPU's IA, CA and
+/// distances, bit for bit.
 void expect_linf_walk_matches_cpu(const Batch& b) {
   for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
-    Options o;
-    o.standardisation = st;
-    Results cpu, gpu;
-    make_cpu_backend(1)->evaluate(b.view(), o, cpu);
-    cuda_emu::make_cuda_backend(0, emulated(kSweep, 0, 1))->evaluate(b.view(), o, gpu);
-    EXPECT_EQ(bits_of(gpu.ia), bits_of(cpu.ia)) << to_string(st);
-    EXPECT_EQ(bits_of(gpu.ca_agents), bits_of(cpu.ca_agents)) << to_string(st);
-    EXPECT_EQ(bits_of(gpu.ca_principals), bits_of(cpu.ca_principals)) << to_string(st);
+    for (bool dm : {false, true}) {
+      if (dm && st != Standardisation::max) continue;
+      const std::string what = std::string(to_string(st)) + (dm ? ", distance matrix" : "");
+      Options o;
+      o.standardisation = st;
+      o.distance_matrix = dm;
+      Results cpu, gpu;
+      make_cpu_backend(1)->evaluate(b.view(), o, cpu);
+      cuda_emu::make_cuda_backend(0, emulated(kSweep, 0, 1))->evaluate(b.view(), o, gpu);
+      EXPECT_EQ(bits_of(gpu.ia), bits_of(cpu.ia)) << what;
+      EXPECT_EQ(bits_of(gpu.ca_agents), bits_of(cpu.ca_agents)) << what;
+      EXPECT_EQ(bits_of(gpu.ca_principals), bits_of(cpu.ca_principals)) << what;
+      EXPECT_EQ(bits_of(gpu.distance_matrix), bits_of(cpu.distance_matrix)) << what;
+    }
   }
 }
 
@@ -952,16 +961,16 @@ TEST(CudaEmulated, SweepPathMaxWalkReachesTheFirstAndLastOutcomes) {
   };
   plant(0, N - 1);
   plant(1, 0);
-  // Without the distance matrix the walk stages only the segments whose bounds (from the read's
-  // provisional standardisation, that of a block's first tile) may hold a maximum: also where a
-  // vector is constant in the first tile (no bounds: every segment walked), or its first tile spans
-  // a millionth of its range (loose bounds).
+  // The walk stages only the segments whose bounds (from the read's provisional standardisation,
+  // that of a block's first tile) may hold a maximum: also where a vector is constant in the first
+  // tile (no bounds: every segment walked), or its first tile spans a millionth of its range (loose
+  // bounds).
   Batch hostile = b;
   for (std::int64_t s = 0; s < 300; ++s) {
     hostile.principals[static_cast<std::size_t>(2 * N + s)] = 0.25;
     hostile.agents[static_cast<std::size_t>(3 * N + s)] = 0.5 + 1e-6 * static_cast<double>(s % 7);
   }
-  const std::pair<const Batch*, bool> runs[] = {{&b, true}, {&b, false}, {&hostile, false}};
+  const std::pair<const Batch*, bool> runs[] = {{&b, true}, {&b, false}, {&hostile, false}, {&hostile, true}};
   for (const auto& [game, dm] : runs) {
     for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
       const std::string what = std::string(to_string(st)) + (dm ? ", distance matrix" : "") +
@@ -1302,6 +1311,15 @@ TEST(CudaEmulated, SweepPathIsPlannedForLargeGamesOfThreeOrMorePlayers) {
       EXPECT_EQ(t.pairs, 0) << "no Gram matrix";
       EXPECT_LE(t.shared_bytes, cuda_emu::sweep_shared_limit(lim));
       EXPECT_EQ(t.threads, threads) << to_string(st);
+      EXPECT_EQ(t.linf_items, 3 * bench.players()) << "the records bound IA and CA";
+      // With the distance matrix the records bound its pairs too, in the same shared memory limit.
+      const cuda_emu::SweepGeometry m =
+          cuda_emu::sweep_geometry(bench, vb, games, lim, StrategyKind::worst_ne, cuda_emu::kSweepThreads, st, 0, true);
+      EXPECT_EQ(m.linf_items, m.norms) << to_string(st);
+      EXPECT_EQ(m.linf_segments, t.linf_segments) << to_string(st);
+      EXPECT_LE(m.shared_bytes, cuda_emu::sweep_shared_limit(lim));
+      EXPECT_EQ(m.threads, threads) << to_string(st);
+      EXPECT_GT(cuda_emu::sweep_scratch_bytes(m), cuda_emu::sweep_scratch_bytes(t));
     }
   }
   std::mt19937_64 rng(5);
@@ -1472,8 +1490,9 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
   cases.push_back({"sweep 5x3x4x70 f64 ties (lists overflow)", ties53, Options{}, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 IC 0.5 (lists overflow)", b53, half, false, emulated(kSweep)});
   cases.push_back({"sweep 5x3x4x70 f64 beyond 1e100 (summed again)", extreme53, Options{}, false, emulated(kSweep)});
-  // MAX and MAX-range (distances in the L∞ norm): the read without the Gram matrix, then a second
-  // walk over every tile for the distances, in the same launch (the tiled path before: 3 reads).
+  // MAX and MAX-range (distances in the L∞ norm): the read without the Gram matrix, recording bounds
+  // on each tile's distances, then a second walk over the tiles that may hold a maximum, in the same
+  // launch (the tiled path before: 3 reads; a walk over every tile: 2).
   for (Standardisation st : {Standardisation::max, Standardisation::max_range}) {
     Options o;
     o.standardisation = st;
@@ -1485,6 +1504,10 @@ TEST(CudaCost, BytesMovedPerPathOnlyGoDown) {
     o.distance_matrix = true;
     cases.push_back(
         {std::string("sweep 5x3x4x70 f64 ") + to_string(st) + " distance matrix", b53, o, false, emulated(kSweep)});
+    if (st == Standardisation::max) {  // (MAX-range's figures are the same)
+      cases.push_back({"sweep 15x7x3x7x9x5 f32 max distance matrix (planned)", bench, o, true, emulated()});
+      cases.push_back({"sweep 15x7x3x7x9x5 f32 max distance matrix x1 block", bench, o, true, emulated(kSweep, 0, 1)});
+    }
   }
   cases.push_back({"cluster 5x5x4 f32 x4 blocks run 32", b554, all, true, emulated(kCluster, 32, 4)});
   cases.push_back({"cluster 5x5x4 f64 x2 blocks run 64", b554, all, false, emulated(kCluster, 64, 2)});

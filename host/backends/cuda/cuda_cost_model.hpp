@@ -87,7 +87,8 @@ inline ChunkModel model_chunk(const Dims& dims, std::size_t value_bytes, const O
   if (m.path == Path::tiled && two_player_chosen(dims, o, value_bytes, lim)) m.path = Path::two_player;
   if (m.path == Path::tiled && sweep_chosen(dims, o, value_bytes, lim)) m.path = Path::sweep;
   if (m.path == Path::sweep) {
-    m.sweep = sweep_geometry(dims, value_bytes, games, lim, o.strategy.kind, kSweepThreads, o.standardisation);
+    m.sweep = sweep_geometry(dims, value_bytes, games, lim, o.strategy.kind, kSweepThreads, o.standardisation, 0,
+                             o.distance_matrix);
     m.scratch_bytes = sweep_scratch_bytes(m.sweep);
   } else if (m.path == Path::two_player) {
     m.two_player = two_player_geometry(dims, value_bytes, games, lim);

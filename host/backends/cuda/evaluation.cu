@@ -164,8 +164,8 @@ Plan make_plan(const Dims& dims, DType dtype, const Options& o, std::int64_t gam
       throw error("CUDA backend: the sweep path cannot deal a " + dims.to_string() + " game to " +
                   std::to_string(cluster) + " blocks (at most 8, at most player 0's actions, clusters for 2 or more)");
     }
-    p.sweep =
-        sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere, o.standardisation, cluster);
+    p.sweep = sweep_geometry(dims, p.value_bytes, games, lim, o.strategy.kind, kSweepThreadsHere, o.standardisation,
+                             cluster, o.distance_matrix);
     p.scratch_bytes = sweep_scratch_bytes(p.sweep);
   }
   if (p.path == Path::two_player) {

@@ -22,8 +22,8 @@
 // Gram matrix is not accumulated (the accumulators hold each vector's extrema, and the sums over
 // σ): once the read has given the shifts and magnitudes, a second walk over the game's tiles, in the
 // same block, takes the maxima of |ν − ν'| (IA, CA and the distance matrix), `norms` running maxima
-// in shared memory; without the distance matrix it stages only the tiles whose bounds, recorded by
-// the read in scratch (linf_segments), may hold a maximum.
+// in shared memory; it stages only the tiles whose bounds, recorded by the read in scratch
+// (linf_segments; with the distance matrix its pairs' too), may hold a maximum.
 #pragma once
 
 #include <algorithm>
@@ -75,6 +75,9 @@ struct SweepGeometry {
   int items = 0;      ///< E·G
   bool linf = false;  ///< distances in the L∞ norm (sweep_linf): no Gram matrix (P = 0), a second walk
   int norms = 0;      ///< linf: the walk's running maxima, 3n (IA, CA of each side) + V(V−1)/2 (pairs)
+  /// linf: the items the read's records bound and the walk takes: 3n, or `norms` with the distance
+  /// matrix (its pairs too)
+  int linf_items = 0;
   std::int64_t N = 0;
   std::int64_t slab = 0;                      ///< N / k₀: the outcomes of one action of player 0
   std::int64_t tile = 0;                      ///< outcomes staged at once (a multiple of k_{n−1}, at most slab)
@@ -87,7 +90,8 @@ struct SweepGeometry {
   std::int64_t segments = 0;                  ///< played: segments of the walk's tiles (else 0)
   std::int64_t tiles_per_segment = 1;         ///< played: consecutive tiles (slab by slab) per segment
   /// linf: segments of consecutive tiles (slab by slab, as the played walk's) whose bounds on each
-  /// IA and CA item's L∞ distance the read records in scratch (kernels/sweep_evaluate.cu), and tiles per one
+  /// item's L∞ distance (linf_items) the read records in scratch (kernels/sweep_evaluate.cu), and tiles
+  /// per one
   std::int64_t linf_segments = 0;
   std::int64_t linf_tiles_per_segment = 1;
   // Byte offsets of the regions of dynamic shared memory (16-byte aligned).
@@ -101,7 +105,8 @@ struct SweepGeometry {
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t norms_at = 0;        ///< linf: double [norms]
   std::size_t linf_at = 0;         ///< linf: double [3V] provisional shifts, inverse magnitudes, magnitudes;
-                                   ///< double [linf_work(n)]; then unsigned char [linf_segments] (walk or not)
+                                   ///< double [linf_work(n, linf_items)]; then unsigned char [linf_segments]
+                                   ///< (walk or not)
   std::size_t block_at = 0;        ///< kSweepBlockStateBytes: the block's own state
   std::size_t shared_bytes = 0;
 };
@@ -114,9 +119,10 @@ std::string sweep_unfit(const Dims& d, const Options& o, std::size_t value_bytes
 inline std::size_t sweep_align(std::size_t x) { return round_up(x, 16); }
 
 /// linf: the values of a segment's record of L∞ bounds (IEEE half-precision bits in scratch,
-/// bound_half_up; a double each while the read makes it): for each of the 3n IA and CA items, the
-/// maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1| (kernels/sweep_evaluate.cu, linf_record_tile).
-DGEVAL_HD std::int64_t linf_record_values(int n) { return 6 * static_cast<std::int64_t>(n); }
+/// bound_half_up; a double each while the read makes it): for each of the `items` (3n IA and CA
+/// items, and with the distance matrix its pairs), the maxima of ±(ν_r0 − ν_r1) + λ·|ν_r0 + ν_r1|
+/// (kernels/sweep_evaluate.cu, linf_record_tile).
+DGEVAL_HD std::int64_t linf_record_values(int items) { return 2 * static_cast<std::int64_t>(items); }
 
 /// The IEEE binary16 value of `bits`, exactly (NaN, ±∞, subnormals included).
 DGEVAL_HD double bound_half_value(std::uint16_t bits) {
@@ -148,13 +154,13 @@ DGEVAL_HD std::uint16_t bound_half_up(double x) {
   const unsigned bits = (static_cast<unsigned>(biased) << 10) | mantissa;
   return static_cast<std::uint16_t>(negative ? bits | 0x8000u : bits);
 }
-/// linf: the doubles the bounds work in: in the read the running record and the block's first
-/// tile's extrema (2 per vector), then (after the read) each row's terms (4 per row of the walk: 2n
-/// vectors and the sides' means) and three per item (its largest bound and segment, the game's
-/// segment; then the game's maximum after the first walk).
-DGEVAL_HD std::int64_t linf_work(int n) {
-  const std::int64_t read = linf_record_values(n) + 4 * static_cast<std::int64_t>(n);
-  const std::int64_t terms = 4 * (2 * static_cast<std::int64_t>(n) + 2) + 9 * static_cast<std::int64_t>(n);
+/// linf: the doubles the bounds work in, for n players and `items` (linf_items): in the read the
+/// running record and the block's first tile's extrema (2 per vector), then (after the read) each
+/// row's terms (4 per row of the walk: 2n vectors and the sides' means) and three per item (its
+/// largest bound and segment, the game's segment; then the game's maximum after the first walk).
+DGEVAL_HD std::int64_t linf_work(int n, int items) {
+  const std::int64_t read = linf_record_values(items) + 4 * static_cast<std::int64_t>(n);
+  const std::int64_t terms = 4 * (2 * static_cast<std::int64_t>(n) + 2) + 3 * static_cast<std::int64_t>(items);
   return terms > read ? terms : read;
 }
 
@@ -204,11 +210,13 @@ inline int sweep_cluster_of(std::int64_t chunk_games, std::int64_t k0, std::size
 /// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
 /// shared bytes where the shape's player count is not covered; shared_bytes above
 /// sweep_shared_limit(lim) where it does not fit). `cluster`: blocks per game (a test hook; 0 picks
-/// sweep_cluster_of's).
+/// sweep_cluster_of's). `distance_matrix`: whether the options ask for it (under linf the read's
+/// records then bound its pairs too).
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                        const DeviceLimits& lim, StrategyKind kind, int threads,
                                        std::int64_t tile_target = kSweepTile,
-                                       Standardisation st = Standardisation::epic, int cluster = 0) {
+                                       Standardisation st = Standardisation::epic, int cluster = 0,
+                                       bool distance_matrix = false) {
   SweepGeometry t;
   t.threads = threads;
   t.n = d.players();
@@ -218,6 +226,7 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   t.linf = sweep_linf(st);
   t.pairs = t.linf ? 0 : t.vectors * (t.vectors + 1) / 2;
   t.norms = t.linf ? 3 * t.n + t.vectors * (t.vectors - 1) / 2 : 0;
+  t.linf_items = t.linf ? (distance_matrix ? t.norms : 3 * t.n) : 0;
   t.sums = strategy_sums_of(kind) ? t.vectors : 0;
   t.entries = t.pairs + t.vectors + t.sums;
   if (kind == StrategyKind::product) {
@@ -273,8 +282,8 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   b += sweep_align(static_cast<std::size_t>(t.norms) * 8);
   t.linf_at = b;
   if (t.linf)
-    b +=
-        sweep_align((3 * V + static_cast<std::size_t>(linf_work(t.n))) * 8 + static_cast<std::size_t>(t.linf_segments));
+    b += sweep_align((3 * V + static_cast<std::size_t>(linf_work(t.n, t.linf_items))) * 8 +
+                     static_cast<std::size_t>(t.linf_segments));
   t.block_at = b;
   b += kSweepBlockStateBytes;
   t.shared_bytes = b;
@@ -298,9 +307,11 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
 /// then 64 threads.
 inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                     const DeviceLimits& lim, StrategyKind kind, int threads = kSweepThreads,
-                                    Standardisation st = Standardisation::epic, int cluster = 0) {
+                                    Standardisation st = Standardisation::epic, int cluster = 0,
+                                    bool distance_matrix = false) {
   std::int64_t tile = kSweepTile;
-  SweepGeometry t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster);
+  SweepGeometry t =
+      sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster, distance_matrix);
   while (t.shared_bytes > sweep_shared_limit(lim)) {
     if (threads > 128) {
       threads /= 2;
@@ -311,7 +322,7 @@ inline SweepGeometry sweep_geometry(const Dims& d, std::size_t value_bytes, std:
     } else {
       break;
     }
-    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster);
+    t = sweep_geometry_of(d, value_bytes, chunk_games, lim, kind, threads, tile, st, cluster, distance_matrix);
   }
   return t;
 }
@@ -321,7 +332,8 @@ inline std::string sweep_unfit(const Dims& d, const Options& o, std::size_t valu
   if (d.players() < 2) return "it takes games of 2 or more players";
   if (d.players() > kSweepMaxPlayers) return "it takes games of at most 16 players";
   if (d.outcomes() > (std::int64_t{1} << 40)) return "the game is too large";
-  const SweepGeometry t = sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads, o.standardisation);
+  const SweepGeometry t =
+      sweep_geometry(d, value_bytes, 1, lim, o.strategy.kind, threads, o.standardisation, 0, o.distance_matrix);
   if (t.shared_bytes == 0 || t.shared_bytes > sweep_shared_limit(lim))
     return "a slab's fiber extrema and a tile do not fit in shared memory";
   return std::string();
@@ -357,7 +369,7 @@ inline std::size_t sweep_lists_bytes(const SweepGeometry& t) {
 /// has a place; a block writes those of its own tiles).
 inline std::size_t sweep_linf_records_bytes(const SweepGeometry& t) {
   return round_up(static_cast<std::size_t>(t.grid) * static_cast<std::size_t>(t.linf_segments) *
-                      static_cast<std::size_t>(linf_record_values(t.n)) * sizeof(std::uint16_t),
+                      static_cast<std::size_t>(linf_record_values(t.linf_items)) * sizeof(std::uint16_t),
                   256);
 }
 inline std::size_t sweep_scratch_bytes(const SweepGeometry& t) {
