@@ -1,7 +1,8 @@
 // A small CPU emulation of the CUDA execution model, so the CUDA backend's real kernels and host
 // code (kernels/*.cu, host/backends/cuda/*.cu) run in tests on machines without a GPU (CI).
 //
-// Every thread of a block is a cooperative coroutine (ucontext); blocks run one after another,
+// Every thread of a block is a cooperative coroutine (a fiber of tests/test_cuda_emulation_fiber.hpp);
+// blocks run one after another,
 // except the blocks of one thread block cluster (a launch with a cluster dimension,
 // DGEVAL_LAUNCH_CLUSTER), whose threads run together as coroutines of one schedule: the cluster's
 // barrier (cooperative_groups::this_cluster().sync(), a barrier over every thread of the cluster,
@@ -59,7 +60,7 @@
 #pragma GCC diagnostic ignored "-Wsubobject-linkage"
 #endif
 
-#include <ucontext.h>
+#include "test_cuda_emulation_fiber.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -178,7 +179,7 @@ struct LaunchAccess {
 };
 
 struct Thread {
-  ucontext_t ctx;
+  fiber::Context ctx;
   uint3 tid;
   int linear = 0;  ///< within its block
   int block = 0;   ///< its block's rank in the cluster (0 without clusters)
@@ -205,8 +206,8 @@ struct State {
   dim3 grid_dim, block_dim;
   std::vector<Thread> threads;  // every thread of the running cluster, block by block
   int current = -1;
-  int live = 0;  // threads of the cluster not exited
-  ucontext_t main_ctx;
+  int live = 0;             // threads of the cluster not exited
+  fiber::Context main_ctx;  // the scheduler's
   const void* body = nullptr;
   void (*run_body)(const void*) = nullptr;
   std::vector<Block> blocks;  // the running cluster's blocks (one without clusters)
@@ -265,7 +266,7 @@ inline unsigned char* dynamic_shared() { return current_block().shared.data(); }
 /// Gives the processor back to the scheduler.
 inline void yield() {
   State& s = state();
-  swapcontext(&current().ctx, &s.main_ctx);
+  fiber::switch_to(current().ctx, s.main_ctx);
 }
 
 inline void wait_barrier(Barrier& b, int expected) {
@@ -361,6 +362,7 @@ inline int shfl_xor(unsigned mask, int v, int lane_mask, int width) {
 
 inline void thread_entry() {
   State& s = state();
+  fiber::started(s.main_ctx);
   try {  // exceptions must not unwind across contexts
     s.run_body(s.body);
   } catch (const std::exception& e) {
@@ -370,7 +372,7 @@ inline void thread_entry() {
   --current_block().live;
   --s.live;
   s.released = true;
-  // returning resumes uc_link (the scheduler)
+  fiber::exit_to(current().ctx, s.main_ctx);
 }
 
 constexpr std::size_t kCanary = 64;
@@ -440,11 +442,7 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
           th.tid = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
           std::vector<char>& stack = s.stacks[u];
           if (stack.size() < kStack) stack.resize(kStack);
-          getcontext(&th.ctx);
-          th.ctx.uc_stack.ss_sp = stack.data();
-          th.ctx.uc_stack.ss_size = stack.size();
-          th.ctx.uc_link = &s.main_ctx;
-          makecontext(&th.ctx, thread_entry, 0);
+          fiber::prepare(th.ctx, stack.data(), stack.size(), thread_entry);
         }
         std::vector<int> order(total);
         for (unsigned t = 0; t < total; ++t) order[t] = static_cast<int>(t);
@@ -458,7 +456,7 @@ void run_grid(const F& body, dim3 grid, dim3 block, std::size_t shared, const vo
             if (s.threads[static_cast<std::size_t>(t)].done) continue;
             if (starving && s.threads[static_cast<std::size_t>(t)].block == s.starve_block) continue;
             s.current = t;
-            swapcontext(&s.main_ctx, &s.threads[static_cast<std::size_t>(t)].ctx);
+            fiber::switch_to(s.main_ctx, s.threads[static_cast<std::size_t>(t)].ctx);
             if (!s.thread_fault.empty()) {
               const std::string m = s.thread_fault;
               s.thread_fault.clear();
