@@ -8,6 +8,7 @@
 // relies on these to catch ordering bugs of the backend's host code.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -28,6 +29,23 @@ __global__ void add_one(const int* in, int* out, int n) {
 __global__ void exits_before_the_barrier() {
   if (threadIdx.x == 0) return;
   __syncthreads();
+}
+
+/// Each thread's running values, in locals across many barriers (so in the registers a switch must
+/// keep, or on the thread's own stack), then written: out[t] = the integer, dout[t] = the double.
+__global__ void keeps_locals_across_barriers(unsigned long long* out, double* dout, int rounds) {
+  const int t = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  unsigned long long h = static_cast<unsigned long long>(t) + 1;
+  double d = 1.0 / (t + 3);
+  const auto u = static_cast<unsigned long long>(t);
+  volatile unsigned long long on_stack[4] = {u, 2 * u, 3 * u, 4 * u};
+  for (int r = 0; r < rounds; ++r) {
+    h = h * 1000003 + static_cast<unsigned long long>(r) + on_stack[r & 3];
+    d = d * 1.5 + std::sqrt(static_cast<double>(r + t));
+    __syncthreads();
+  }
+  out[t] = h;
+  dout[t] = d;
 }
 
 constexpr int kN = 40;
@@ -246,6 +264,65 @@ __global__ void maps_before_the_first_barrier(int* out) {
 /// A double loaded from `base` + `offset` bytes through the kernels' load layer.
 __global__ void loads_a_double_at(const char* base, int offset, double* out) {
   out[0] = dgeval::cuda::load<dgeval::cuda::Mem::input>(reinterpret_cast<const double*>(base + offset));
+}
+
+/// The fibers the threads run on (tests/test_cuda_emulation_fiber.hpp) keep every thread's
+/// registers and stack across switches: two fibers and the scheduler take turns by hand, then a
+/// kernel's threads keep their locals across 200 barriers (with the values a plain loop gives).
+namespace fiber_turns {
+emu::fiber::Context main_ctx, ctx[2];
+std::vector<int> order;
+void run(int me) {
+  emu::fiber::started(main_ctx);
+  double x = me + 0.25;  // live across each switch
+  for (int k = 0; k < 3; ++k) {
+    order.push_back(me * 10 + k);
+    emu::fiber::switch_to(ctx[me], main_ctx);
+    x = x * 2 + k;
+  }
+  order.push_back(static_cast<int>(x * 100));
+  emu::fiber::exit_to(ctx[me], main_ctx);
+}
+void run0() { run(0); }
+void run1() { run(1); }
+}  // namespace fiber_turns
+
+TEST(CudaEmulation, FibersKeepEachThreadsStateAcrossSwitches) {
+  namespace ft = fiber_turns;
+  std::vector<char> stacks[2] = {std::vector<char>(64 * 1024), std::vector<char>(64 * 1024)};
+  ft::order.clear();
+  emu::fiber::prepare(ft::ctx[0], stacks[0].data(), stacks[0].size(), ft::run0);
+  emu::fiber::prepare(ft::ctx[1], stacks[1].data(), stacks[1].size(), ft::run1);
+  for (int turn = 0; turn < 4; ++turn) {
+    for (int f = 1; f >= 0; --f) emu::fiber::switch_to(ft::main_ctx, ft::ctx[f]);
+  }
+  // x: 0.25 → 0.5 → 2 → 6 (fiber 0), 1.25 → 2.5 → 6 → 14 (fiber 1)
+  EXPECT_EQ(ft::order, (std::vector<int>{10, 0, 11, 1, 12, 2, 1400, 600}));
+
+  constexpr int kThreads = 64, kBlocks = 3, kTotal = kThreads * kBlocks, kRounds = 200;
+  unsigned long long* out = nullptr;
+  double* dout = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&out), kTotal * sizeof(unsigned long long)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dout), kTotal * sizeof(double)), cudaSuccess);
+  DGEVAL_LAUNCH(keeps_locals_across_barriers, kBlocks, kThreads, 0, nullptr)(out, dout, kRounds);
+  std::vector<unsigned long long> back(kTotal);
+  std::vector<double> dback(kTotal);
+  ASSERT_EQ(cudaMemcpy(back.data(), out, kTotal * sizeof(unsigned long long), cudaMemcpyDeviceToHost), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(dback.data(), dout, kTotal * sizeof(double), cudaMemcpyDeviceToHost), cudaSuccess);
+  for (int t = 0; t < kTotal; ++t) {
+    unsigned long long h = static_cast<unsigned long long>(t) + 1;
+    double d = 1.0 / (t + 3);
+    const auto u = static_cast<unsigned long long>(t);
+    const unsigned long long on_stack[4] = {u, 2 * u, 3 * u, 4 * u};
+    for (int r = 0; r < kRounds; ++r) {
+      h = h * 1000003 + static_cast<unsigned long long>(r) + on_stack[r & 3];
+      d = d * 1.5 + std::sqrt(static_cast<double>(r + t));
+    }
+    EXPECT_EQ(back[static_cast<std::size_t>(t)], h) << "thread " << t;
+    EXPECT_EQ(dback[static_cast<std::size_t>(t)], d) << "thread " << t;
+  }
+  ASSERT_EQ(cudaFree(out), cudaSuccess);
+  ASSERT_EQ(cudaFree(dout), cudaSuccess);
 }
 
 TEST(CudaEmulation, ClustersRunTogetherAndShareMemory) {
