@@ -765,7 +765,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   // L∞: the read records its segments' bounds (linf_record_tile) in the block's records, and the walk
   // stages the segments that may hold a maximum (linf_first_segments, linf_second_segments); for
   // the items the walk takes (with the distance matrix its pairs too), as the geometry sized them.
-  const bool linf_bounds = kLinf && G.linf_segments > 0 && G.linf_items == (p.distance_matrix ? G.norms : 3 * n);
+  const bool linf_bounds = kLinf && G.linf_segments > 0;
   const i64 rv = linf_record_values(G.linf_items), tps = G.linf_tiles_per_segment;
   const Global<Mem::scratch, std::uint16_t> records =
       a.linf_records + static_cast<i64>(blockIdx.x) * G.linf_segments * rv;
@@ -993,7 +993,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         }
         __syncthreads();
       }
-      const int items = p.distance_matrix ? G.norms : 3 * n;
+      const int items = G.linf_items;
       if (linf_bounds && !bad) {  // the segments that may hold a maximum (the bounds above)
         const i64 j_begin = a_begin * per_slab / tps, j_end = (a_end * per_slab - 1) / tps + 1;
         const bool ok = linf_rows_affine(a, sh, A);

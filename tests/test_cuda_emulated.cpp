@@ -793,8 +793,6 @@ void expect_sweep_max_matches_cpu(bool distance_matrix, std::mt19937_64& rng) {
         for (int i = 0; i < n; ++i) low.ic.push_back(i % 2 ? 0.5 : 0.75);
         low.welfare = Welfare::sum;
         for (bool f32 : {false, true}) {
-          // (with the distance matrix each strategy in one dtype, for the time: half of them each)
-          if (distance_matrix && f32 != (static_cast<int>(k) % 2 == 1)) continue;
           const std::string what = " " + d.to_string() + " " + to_string(st) + " " + to_string(k);
           const std::string m = o.distance_matrix ? " distance matrix" : "";
           compare(side, wide, o, f32, "sweep wide ranges" + what + m, forced(kSweep));

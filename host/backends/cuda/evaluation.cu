@@ -204,6 +204,9 @@ void enqueue_evaluation(const Plan& p, std::int64_t games, const void* agents, c
   in.games = games;
   in.float32 = p.float32;
   if (p.path == Path::sweep) {
+    // The L∞ walk takes the geometry's items alone: they must include the pairs the output needs.
+    if (p.sweep.linf && p.sweep.linf_items != sweep_linf_items(p.sweep, params.distance_matrix))
+      throw error("CUDA backend: the sweep path's plan does not match the options (the distance matrix)");
     launch_sweep_evaluate(p.sweep, params, in, out, scratch, stream);
   } else if (p.path == Path::two_player) {
     launch_two_player_evaluate(p.two_player, params, in, out, scratch, stream);

@@ -76,7 +76,7 @@ struct SweepGeometry {
   bool linf = false;  ///< distances in the L∞ norm (sweep_linf): no Gram matrix (P = 0), a second walk
   int norms = 0;      ///< linf: the walk's running maxima, 3n (IA, CA of each side) + V(V−1)/2 (pairs)
   /// linf: the items the read's records bound and the walk takes: 3n, or `norms` with the distance
-  /// matrix (its pairs too)
+  /// matrix (its pairs too): sweep_linf_items, decided by the planner alone (the kernel walks these)
   int linf_items = 0;
   std::int64_t N = 0;
   std::int64_t slab = 0;                      ///< N / k₀: the outcomes of one action of player 0
@@ -212,6 +212,12 @@ inline int sweep_cluster_of(std::int64_t chunk_games, std::int64_t k0, std::size
 /// sweep_shared_limit(lim) where it does not fit). `cluster`: blocks per game (a test hook; 0 picks
 /// sweep_cluster_of's). `distance_matrix`: whether the options ask for it (under linf the read's
 /// records then bound its pairs too).
+/// SweepGeometry::linf_items of a geometry `t` under the L∞ norm (t.n and t.norms set), with or
+/// without the distance matrix.
+inline int sweep_linf_items(const SweepGeometry& t, bool distance_matrix) {
+  return distance_matrix ? t.norms : 3 * t.n;
+}
+
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                        const DeviceLimits& lim, StrategyKind kind, int threads,
                                        std::int64_t tile_target = kSweepTile,
@@ -226,7 +232,7 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   t.linf = sweep_linf(st);
   t.pairs = t.linf ? 0 : t.vectors * (t.vectors + 1) / 2;
   t.norms = t.linf ? 3 * t.n + t.vectors * (t.vectors - 1) / 2 : 0;
-  t.linf_items = t.linf ? (distance_matrix ? t.norms : 3 * t.n) : 0;
+  t.linf_items = t.linf ? sweep_linf_items(t, distance_matrix) : 0;
   t.sums = strategy_sums_of(kind) ? t.vectors : 0;
   t.entries = t.pairs + t.vectors + t.sums;
   if (kind == StrategyKind::product) {
