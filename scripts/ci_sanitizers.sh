@@ -4,10 +4,11 @@
 # compiled as on a machine without nvcc; warnings are errors, as in the Release build):
 #   asan-ubsan  the library, the CLI and the tests under AddressSanitizer (leaks included) and
 #               UndefinedBehaviorSanitizer: the whole ctest suite, the emulated CUDA tests
-#               included (ASan warns that it does not fully support their swapcontext, and finds
-#               nothing), but the real-GPU tests (label gpu), which skip themselves anyway;
-#   tsan        the same without the emulated CUDA tests (their threads are coroutines on one
-#               thread, which TSan does not follow) under ThreadSanitizer. Nearly every test
+#               included (their threads are fibers, and ASan is told of every switch between
+#               them: tests/test_cuda_emulation_fiber.hpp), but the real-GPU tests (label gpu),
+#               which skip themselves anyway;
+#   tsan        the same without the emulated CUDA tests (their threads are fibers on one
+#               thread, with nothing for TSan to find) under ThreadSanitizer. Nearly every test
 #               runs the thread pool (evaluate uses one thread per core by default); those
 #               labelled threads vary the thread count, chunk games over threads and run the
 #               experiments and writers (ctest --preset tsan -L threads runs only them).
@@ -45,7 +46,8 @@ for preset in "${presets[@]}"; do
     ctest --preset "$preset" -j"$jobs" || rc=$?
   t2=$SECONDS
   # Every report ends with a line "SUMMARY: <sanitizer>: ..."; the files without one hold only
-  # warnings (ASan's about makecontext/swapcontext, which the emulated CUDA tests use).
+  # warnings (such as ASan's about swapcontext, where the emulation's fibers use ucontext: not on
+  # x86-64 Linux).
   reports="$(grep -l '^SUMMARY: ' "$logs"/* 2> /dev/null || true)"
   if [ -n "$reports" ]; then
     echo "ci_sanitizers.sh: $preset: sanitizer reports:" >&2
