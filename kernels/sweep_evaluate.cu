@@ -358,7 +358,8 @@ __device__ void slab_extrema_tile(const StArgs& a, const StShared<T>& sh, i64 r0
 
 /// The rows of the L∞ walk's item q (of SweepGeometry::norms): IA of player i (q = 3i: ν_i, ν̂_i),
 /// CA of each side (3i + 1: ν_i, μ; 3i + 2: ν̂_i, μ̂; rows V and V + 1 hold μ and μ̂), then the pairs
-/// of the distance matrix (x < y in row order), as the tiled path's align pass numbers them.
+/// of the distance matrix (x < y in row order) but those of IA (x, x + n), whose distance is IA's
+/// item's (linf_finish).
 __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
   const int V = 2 * n;
   if (q < 3 * n) {
@@ -368,12 +369,13 @@ __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
     return;
   }
   int x = 0, e = q - 3 * n;
-  while (e >= V - 1 - x) {
-    e -= V - 1 - x;
+  while (e >= V - 1 - x - (x < n ? 1 : 0)) {  // (row x < n has its pair x + n left out)
+    e -= V - 1 - x - (x < n ? 1 : 0);
     ++x;
   }
   r0 = x;
   r1 = x + 1 + e;
+  if (x < n && r1 >= x + n) ++r1;
 }
 
 /// The staged tile (cnt outcomes) standardised in place by `shift`, `inv` (detail::
@@ -701,8 +703,9 @@ __device__ void linf_finish(const StArgs& a, const GameArrays& A, const double* 
     int q = 3 * n;
     for (int u = 0; u < V; ++u) {
       a.out.distance_matrix.store(at0 + u * V + u, 0.0);
-      for (int v = u + 1; v < V; ++v, ++q) {
-        const double dist = detail::distance_from_norm(detail::LInfNorm::finish(norms[q]), p.constants);
+      for (int v = u + 1; v < V; ++v) {
+        const double norm = v == u + n ? norms[3 * u] : norms[q++];  // (IA's pair: IA's item)
+        const double dist = detail::distance_from_norm(detail::LInfNorm::finish(norm), p.constants);
         a.out.distance_matrix.store(at0 + u * V + v, dist);
         a.out.distance_matrix.store(at0 + v * V + u, dist);
       }

@@ -74,7 +74,7 @@ struct SweepGeometry {
   int groups = 0;     ///< G: each entry accumulated by G threads (outcomes q ≡ group mod G)
   int items = 0;      ///< E·G
   bool linf = false;  ///< distances in the L∞ norm (sweep_linf): no Gram matrix (P = 0), a second walk
-  int norms = 0;      ///< linf: the walk's running maxima, 3n (IA, CA of each side) + V(V−1)/2 (pairs)
+  int norms = 0;      ///< linf: the walk's running maxima, 3n (IA, CA of each side) + V(V−1)/2 − n (pairs but IA's)
   /// linf: the items the read's records bound and the walk takes: 3n, or `norms` with the distance
   /// matrix (its pairs too): sweep_linf_items, decided by the planner alone (the kernel walks these)
   int linf_items = 0;
@@ -231,7 +231,7 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   t.vectors = 2 * t.n;
   t.linf = sweep_linf(st);
   t.pairs = t.linf ? 0 : t.vectors * (t.vectors + 1) / 2;
-  t.norms = t.linf ? 3 * t.n + t.vectors * (t.vectors - 1) / 2 : 0;
+  t.norms = t.linf ? 3 * t.n + t.vectors * (t.vectors - 1) / 2 - t.n : 0;  // (IA's pairs are IA's items)
   t.linf_items = t.linf ? sweep_linf_items(t, distance_matrix) : 0;
   t.sums = strategy_sums_of(kind) ? t.vectors : 0;
   t.entries = t.pairs + t.vectors + t.sums;
