@@ -31,6 +31,12 @@ __global__ void exits_before_the_barrier() {
   __syncthreads();
 }
 
+/// Round r of thread t's running values h and d (s: a value the thread keeps on its stack).
+inline void next_round(unsigned long long& h, double& d, int r, int t, unsigned long long s) {
+  h = h * 1000003 + static_cast<unsigned long long>(r) + s;
+  d = d * 1.5 + std::sqrt(static_cast<double>(r + t));
+}
+
 /// Each thread's running values, in locals across many barriers (so in the registers a switch must
 /// keep, or on the thread's own stack), then written: out[t] = the integer, dout[t] = the double.
 __global__ void keeps_locals_across_barriers(unsigned long long* out, double* dout, int rounds) {
@@ -40,8 +46,7 @@ __global__ void keeps_locals_across_barriers(unsigned long long* out, double* do
   const auto u = static_cast<unsigned long long>(t);
   volatile unsigned long long on_stack[4] = {u, 2 * u, 3 * u, 4 * u};
   for (int r = 0; r < rounds; ++r) {
-    h = h * 1000003 + static_cast<unsigned long long>(r) + on_stack[r & 3];
-    d = d * 1.5 + std::sqrt(static_cast<double>(r + t));
+    next_round(h, d, r, t, on_stack[r & 3]);
     __syncthreads();
   }
   out[t] = h;
@@ -313,11 +318,7 @@ TEST(CudaEmulation, FibersKeepEachThreadsStateAcrossSwitches) {
     unsigned long long h = static_cast<unsigned long long>(t) + 1;
     double d = 1.0 / (t + 3);
     const auto u = static_cast<unsigned long long>(t);
-    const unsigned long long on_stack[4] = {u, 2 * u, 3 * u, 4 * u};
-    for (int r = 0; r < kRounds; ++r) {
-      h = h * 1000003 + static_cast<unsigned long long>(r) + on_stack[r & 3];
-      d = d * 1.5 + std::sqrt(static_cast<double>(r + t));
-    }
+    for (int r = 0; r < kRounds; ++r) next_round(h, d, r, t, u * static_cast<unsigned long long>((r & 3) + 1));
     EXPECT_EQ(back[static_cast<std::size_t>(t)], h) << "thread " << t;
     EXPECT_EQ(dback[static_cast<std::size_t>(t)], d) << "thread " << t;
   }
