@@ -1,9 +1,9 @@
 // A small CPU emulation of the CUDA execution model, so the CUDA backend's real kernels and host
 // code (kernels/*.cu, host/backends/cuda/*.cu) run in tests on machines without a GPU (CI).
 //
-// Every thread of a block is a cooperative coroutine (a fiber of tests/test_cuda_emulation_fiber.hpp);
-// blocks run one after another,
-// except the blocks of one thread block cluster (a launch with a cluster dimension,
+// Every thread of a block is a cooperative coroutine (a fiber of
+// tests/test_cuda_emulation_fiber.hpp); blocks run one after another, except the blocks of one
+// thread block cluster (a launch with a cluster dimension,
 // DGEVAL_LAUNCH_CLUSTER), whose threads run together as coroutines of one schedule: the cluster's
 // barrier (cooperative_groups::this_cluster().sync(), a barrier over every thread of the cluster,
 // reported as an error when some thread of the cluster exited or never reaches it), its block

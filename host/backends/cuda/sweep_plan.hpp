@@ -207,17 +207,17 @@ inline int sweep_cluster_of(std::int64_t chunk_games, std::int64_t k0, std::size
   return b;
 }
 
-/// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
-/// shared bytes where the shape's player count is not covered; shared_bytes above
-/// sweep_shared_limit(lim) where it does not fit). `cluster`: blocks per game (a test hook; 0 picks
-/// sweep_cluster_of's). `distance_matrix`: whether the options ask for it (under linf the read's
-/// records then bound its pairs too).
 /// SweepGeometry::linf_items of a geometry `t` under the L∞ norm (t.n and t.norms set), with or
 /// without the distance matrix.
 inline int sweep_linf_items(const SweepGeometry& t, bool distance_matrix) {
   return distance_matrix ? t.norms : 3 * t.n;
 }
 
+/// The geometry for `chunk_games` games of `threads` threads per block under strategy `kind` (0
+/// shared bytes where the shape's player count is not covered; shared_bytes above
+/// sweep_shared_limit(lim) where it does not fit). `cluster`: blocks per game (a test hook; 0 picks
+/// sweep_cluster_of's). `distance_matrix`: whether the options ask for it (under linf the read's
+/// records then bound its pairs too).
 inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, std::int64_t chunk_games,
                                        const DeviceLimits& lim, StrategyKind kind, int threads,
                                        std::int64_t tile_target = kSweepTile,
