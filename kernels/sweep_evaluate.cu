@@ -44,8 +44,9 @@
 // of |ν − ν'| for IA, CA and the distance matrix, in the same launch. The read also records bounds
 // on each tile's IA and CA distances, and the distance matrix's where it is asked for
 // (linf_record_tile, from a provisional standardisation), and the walk stages only the tiles that
-// may hold a maximum (for continuous random payoffs with one block per game about 0.2 of the input
-// more, or 0.34 with the distance matrix's pairs for 6 players; below).
+// may hold a maximum, and of those only the vectors their items are made from (for continuous
+// random payoffs with one block per game about 0.1 of the input more, or 0.14 with the distance
+// matrix's pairs for 6 players; below).
 // EPIC (sweep_kernel) is the same code with the L∞ parts compiled out (sweep_games<T, false>).
 //
 // A cluster of B > 1 blocks per game (SweepGeometry::cluster, for chunks of few games): block b
@@ -131,7 +132,7 @@ struct StShared {
   T* ext;                ///< player 0's lo [slab], hi [slab]; then player i's lo, hi [slab/k_i] at fiber_base[i]
   double* lprov;         ///< linf: the game's provisional shifts [V], inverse magnitudes [V], magnitudes [V]
   double* lwork;         ///< linf: [linf_work(n, items)]: the running record, first tile's extrema; then the terms
-  unsigned char* lwalk;  ///< linf: [linf_segments]: whether the walk stages the block's segment
+  std::uint32_t* lwalk;  ///< linf: [linf_segments]: the rows the walk stages of the block's segment (linf_item_rows)
 };
 
 /// What each block keeps for itself, in dynamic shared memory at SweepGeometry::block_at (the
@@ -198,10 +199,12 @@ __device__ __forceinline__ void acc_fold(double* into, const double* from) {
   into[3] = from[3] > into[3] ? from[3] : into[3];
 }
 
-/// Stages vectors [0, nv) of outcomes [s0, s0 + cnt) as doubles. Ends with a barrier.
+/// Stages vectors [0, nv) of outcomes [s0, s0 + cnt) as doubles, of them only those of `rows` (bit
+/// v for vector v). Ends with a barrier.
 template <class T>
-__device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 s0, i64 cnt) {
+__device__ void stage(const StShared<T>& sh, const Utilities<T>& x, int nv, i64 s0, i64 cnt, std::uint32_t rows = ~0u) {
   for (int v = 0; v < nv; ++v) {  // vector by vector: coalesced, no division per value
+    if (((rows >> v) & 1u) == 0u) continue;
     const T* src = x.vec(v) + s0;
     double* dst = sh.staged + v * sh.stride;
     for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) dst[q] = static_cast<double>(load<Mem::input>(src + q));
@@ -378,26 +381,46 @@ __device__ __forceinline__ void linf_rows(int q, int n, int& r0, int& r1) {
   if (x < n && r1 >= x + n) ++r1;
 }
 
-/// The staged tile (cnt outcomes) standardised in place by `shift`, `inv` (detail::
-/// standardised_by_inverse), each side's weighted mean μ (detail::ca_mean, magnitudes `mag`) in rows
-/// V and V + 1. Ends with a barrier.
+/// The staged vectors row r of the L∞ walk's tile is made from, as a mask (bit v for vector v):
+/// vector r itself, or for the sides' means μ (row V) and μ̂ (row V + 1) all of the side's n.
+__device__ __forceinline__ std::uint32_t linf_row_vectors(int r, int n) {
+  const std::uint32_t side = (1u << n) - 1u;  // (n ≤ kSweepMaxPlayers = 16)
+  return r < 2 * n ? 1u << r : r == 2 * n ? side : side << n;
+}
+
+/// The staged vectors item q's distance (linf_rows) is made from (linf_row_vectors): the vectors the
+/// walk stages of a segment it walks for q.
+__device__ __forceinline__ std::uint32_t linf_item_rows(int q, int n) {
+  int r0 = 0, r1 = 0;
+  linf_rows(q, n, r0, r1);
+  return linf_row_vectors(r0, n) | linf_row_vectors(r1, n);
+}
+
+/// The staged tile (cnt outcomes; the vectors of `rows`, bit v for vector v) standardised in place
+/// by `shift`, `inv` (detail::standardised_by_inverse), and each side's weighted mean μ (detail::
+/// ca_mean, magnitudes `mag`) in rows V and V + 1 where all of its side's vectors are staged. Ends
+/// with a barrier.
 template <class T>
 __device__ void linf_standardise(const StShared<T>& sh, int n, i64 cnt, const double* shift, const double* inv,
-                                 const double* mag) {
+                                 const double* mag, std::uint32_t rows = ~0u) {
   const int V = 2 * n;
+  const bool agents = (linf_row_vectors(V, n) & ~rows) == 0u, principals = (linf_row_vectors(V + 1, n) & ~rows) == 0u;
   const double inv_weight_a = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag));
   const double inv_weight_p = detail::inverse_magnitude_of(detail::ca_weight<double>(n, mag + n));
   double* y = sh.staged;
   const i64 tile = sh.stride;
   for (i64 q = threadIdx.x; q < cnt; q += blockDim.x) {
     for (int v = 0; v < V; ++v) {
+      if (((rows >> v) & 1u) == 0u) continue;
       double& u = y[v * tile + q];
       u = detail::standardised_by_inverse(u, shift[v], inv[v]);
     }
-    y[V * tile + q] = detail::ca_mean<double>(
-        n, mag, [&](int m) { return y[m * tile + q]; }, inv_weight_a);
-    y[(V + 1) * tile + q] = detail::ca_mean<double>(
-        n, mag + n, [&](int m) { return y[(n + m) * tile + q]; }, inv_weight_p);
+    if (agents)
+      y[V * tile + q] = detail::ca_mean<double>(
+          n, mag, [&](int m) { return y[m * tile + q]; }, inv_weight_a);
+    if (principals)
+      y[(V + 1) * tile + q] = detail::ca_mean<double>(
+          n, mag + n, [&](int m) { return y[(n + m) * tile + q]; }, inv_weight_p);
   }
   __syncthreads();
 }
@@ -417,12 +440,12 @@ struct MaxOrNanOp {
 /// (linf_standardise); item q's running maximum of |row r0 − row r1| (detail::LInfNorm) taken by warp
 /// q mod warps over the tile's outcomes, warp-reduced and folded into norms[q] by its lane 0 (each
 /// item's warp fixed: no race; max is exact in any order). `items` = 3n, or G.norms with the
-/// distance matrix. With `walk`, only the tiles of the segments j marked `want` (walk[j − the block's
-/// first]) are staged, and the maxima go on from norms as they are. Ends with a barrier.
+/// distance matrix. With `walk`, only the vectors walk[j − the block's first] of segment j's tiles are
+/// staged (none: the segment is skipped), only the items made from them (linf_item_rows) are taken,
+/// and the maxima go on from norms as they are. Ends with a barrier.
 template <class T>
 __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utilities<T>& x, const GameArrays& A,
-                           double* norms, int items, i64 a_begin, i64 a_end, const unsigned char* walk = nullptr,
-                           unsigned char want = 0) {
+                           double* norms, int items, i64 a_begin, i64 a_end, const std::uint32_t* walk = nullptr) {
   const SweepGeometry& G = a.geo;
   const int n = a.p.n, tid = static_cast<int>(threadIdx.x);
   const int lane = tid & 31, warp = tid >> 5, warps = static_cast<int>(blockDim.x >> 5);
@@ -431,13 +454,15 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
   const i64 tile = sh.stride, slab = G.slab, per_slab = (slab + tile - 1) / tile;
   const i64 t_begin = a_begin * per_slab, j_begin = t_begin / G.linf_tiles_per_segment;
   for (i64 t = t_begin; t < a_end * per_slab; ++t) {
-    if (walk && walk[t / G.linf_tiles_per_segment - j_begin] != want) continue;
+    const std::uint32_t rows = walk ? walk[t / G.linf_tiles_per_segment - j_begin] : ~0u;
+    if (rows == 0u) continue;
     const i64 a0 = t / per_slab, off = (t % per_slab) * tile;
     const i64 cnt = slab - off < tile ? slab - off : tile;
     __syncthreads();  // the previous tile's items read
-    stage(sh, x, 2 * n, a0 * slab + off, cnt);
-    linf_standardise(sh, n, cnt, A.shift, A.inv, A.mag);
+    stage(sh, x, 2 * n, a0 * slab + off, cnt, rows);
+    linf_standardise(sh, n, cnt, A.shift, A.inv, A.mag, rows);
     for (int it = warp; it < items; it += warps) {
+      if ((linf_item_rows(it, n) & ~rows) != 0u) continue;  // (not staged)
       int r0 = 0, r1 = 0;
       linf_rows(it, n, r0, r1);
       const double* y0 = y + r0 * tile;
@@ -614,9 +639,10 @@ struct TopSegmentOp {
   }
 };
 
-/// The segments of the block [j_begin, j_end) the L∞ walk stages first (sh.lwalk[j − j_begin] = 1),
-/// the others 0: for each item, the game's segment of the largest upper bound (over the cluster's
-/// blocks: the first block's, then the lowest index, where bounds are equal); every segment of a
+/// What the L∞ walk stages first of the segments of the block [j_begin, j_end) (sh.lwalk[j −
+/// j_begin]: the vectors, none for a segment it skips): for each item, the vectors it is made from
+/// (linf_item_rows) of the game's segment of its largest upper bound (over the cluster's blocks: the
+/// first block's, then the lowest index, where bounds are equal); every vector of every segment of a
 /// block whose bounds cannot be made (`ok` false). Every block of the cluster calls it. Ends with a
 /// barrier.
 template <class T>
@@ -651,9 +677,10 @@ __device__ void linf_first_segments(const StArgs& a, const StShared<T>& sh, cons
   }
   cl.sync();  // every block has read the others'
   for (i64 j = j_begin + tid; j < j_end; j += blockDim.x) {
-    bool walk = !ok;
-    for (int it = 0; it < items; ++it) walk = walk || mine[it] == static_cast<double>(j);
-    sh.lwalk[j - j_begin] = walk ? 1 : 0;
+    std::uint32_t rows = ok ? 0u : ~0u;
+    for (int it = 0; it < items; ++it)
+      if (mine[it] == static_cast<double>(j)) rows |= linf_item_rows(it, n);
+    sh.lwalk[j - j_begin] = rows;
   }
   __syncthreads();
 }
@@ -671,18 +698,26 @@ __device__ void linf_game_best(const GameCluster& cl, const double* norms, doubl
   cl.sync();  // every block has read the others' (the second walk changes them)
 }
 
-/// The segments left whose upper bound for some item is not below `best` (linf_game_best), which
-/// the second walk stages: sh.lwalk[j − j_begin] = 2. No other holds an item's maximum. Ends with a
-/// barrier.
+/// What the second walk stages of the block's segments (sh.lwalk[j − j_begin], the first walk's
+/// before): the vectors of the items whose upper bound on segment j is not below `best`
+/// (linf_game_best) and which the first walk did not take there (their vectors not all staged);
+/// none where the bounds cannot be made (`ok` false: the first walk took every segment). No other
+/// segment holds an item's maximum. Ends with a barrier.
 template <class T>
 __device__ void linf_second_segments(const StArgs& a, const StShared<T>& sh,
                                      const Global<Mem::scratch, std::uint16_t>& records, const double* best,
-                                     i64 j_begin, i64 j_end) {
+                                     i64 j_begin, i64 j_end, bool ok) {
+  const int n = a.p.n;
+  const std::uint32_t all = linf_row_vectors(2 * n, n) | linf_row_vectors(2 * n + 1, n);
   for (i64 j = j_begin + threadIdx.x; j < j_end; j += blockDim.x) {
-    if (sh.lwalk[j - j_begin] == 1) continue;
-    bool walk = false;
-    for (int it = 0; it < a.geo.linf_items && !walk; ++it) walk = !(linf_upper(a, sh, records, it, j) < best[it]);
-    sh.lwalk[j - j_begin] = walk ? 2 : 0;
+    const std::uint32_t first = sh.lwalk[j - j_begin];
+    std::uint32_t rows = 0u;
+    for (int it = 0; it < a.geo.linf_items && ok && rows != all; ++it) {
+      const std::uint32_t need = linf_item_rows(it, n);
+      if ((need & ~first) == 0u || (need & ~rows) == 0u) continue;  // taken by the first walk, or staged
+      if (!(linf_upper(a, sh, records, it, j) < best[it])) rows |= need;
+    }
+    sh.lwalk[j - j_begin] = rows;
   }
   __syncthreads();
 }
@@ -747,7 +782,7 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
   sh.ext = reinterpret_cast<T*>(smem + G.extrema_at);
   sh.lprov = reinterpret_cast<double*>(smem + G.linf_at);
   sh.lwork = sh.lprov + 3 * V;
-  sh.lwalk = reinterpret_cast<unsigned char*>(sh.lwork + linf_work(n, G.linf_items));
+  sh.lwalk = reinterpret_cast<std::uint32_t*>(sh.lwork + linf_work(n, G.linf_items));
   // Each block's lists of survivors in global scratch: one, or in a cluster two, taken by the
   // parity of the block's games (its other blocks read the next game while the first finishes one).
   const int lists_per_block = B > 1 ? 2 : 1;
@@ -1002,11 +1037,11 @@ __device__ __forceinline__ void sweep_games(const StArgs& a) {
         const bool ok = linf_rows_affine(a, sh, A);
         for (int q = tid; q < items; q += static_cast<int>(blockDim.x)) norms[q] = 0.0;
         linf_first_segments(a, sh, cl, records, j_begin, j_end, ok);
-        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk, 1);
+        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk);
         double* const best = sh.lwork + 4 * (2 * n + 2);  // (the rows' terms kept)
         linf_game_best(cl, norms, best, items);
-        if (ok) linf_second_segments(a, sh, records, best, j_begin, j_end);
-        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk, 2);
+        linf_second_segments(a, sh, records, best, j_begin, j_end, ok);
+        linf_norms(a, sh, x, A, norms, items, a_begin, a_end, sh.lwalk);
       } else if (!bad) {
         linf_norms(a, sh, x, A, norms, items, a_begin, a_end);
       }

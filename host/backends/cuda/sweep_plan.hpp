@@ -105,7 +105,7 @@ struct SweepGeometry {
   std::size_t extrema_at = 0;      ///< T: player 0's [2][slab], then each player's [2][slab/k_i]
   std::size_t norms_at = 0;        ///< linf: double [norms]
   std::size_t linf_at = 0;         ///< linf: double [3V] provisional shifts, inverse magnitudes, magnitudes;
-                                   ///< double [linf_work(n, linf_items)]; then unsigned char [linf_segments]
+                                   ///< double [linf_work(n, linf_items)]; then std::uint32_t [linf_segments]
                                    ///< (walk or not)
   std::size_t block_at = 0;        ///< kSweepBlockStateBytes: the block's own state
   std::size_t shared_bytes = 0;
@@ -289,7 +289,7 @@ inline SweepGeometry sweep_geometry_of(const Dims& d, std::size_t value_bytes, s
   t.linf_at = b;
   if (t.linf)
     b += sweep_align((3 * V + static_cast<std::size_t>(linf_work(t.n, t.linf_items))) * 8 +
-                     static_cast<std::size_t>(t.linf_segments));
+                     static_cast<std::size_t>(t.linf_segments) * sizeof(std::uint32_t));
   t.block_at = b;
   b += kSweepBlockStateBytes;
   t.shared_bytes = b;
