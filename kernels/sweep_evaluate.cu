@@ -462,9 +462,9 @@ __device__ void linf_norms(const StArgs& a, const StShared<T>& sh, const Utiliti
     stage(sh, x, 2 * n, a0 * slab + off, cnt, rows);
     linf_standardise(sh, n, cnt, A.shift, A.inv, A.mag, rows);
     for (int it = warp; it < items; it += warps) {
-      if ((linf_item_rows(it, n) & ~rows) != 0u) continue;  // (not staged)
       int r0 = 0, r1 = 0;
       linf_rows(it, n, r0, r1);
+      if (((linf_row_vectors(r0, n) | linf_row_vectors(r1, n)) & ~rows) != 0u) continue;  // (not staged)
       const double* y0 = y + r0 * tile;
       const double* y1 = y + r1 * tile;
       double m = 0.0;
